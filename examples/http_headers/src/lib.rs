@@ -1,0 +1,101 @@
+//! `http_headers`: an HTTP filter configured with JSON.
+//!
+//! * The configuration `{"header": "...", "value": "..."}` names a header that
+//!   is added to every response.
+//! * Every request header is logged.
+//! * `/hello` is answered by the plugin itself with a local reply (which also
+//!   passes through this filter's response path, so it carries the header).
+//! * When the stream completes, its status is logged.
+
+use proxywasm::http::{self, LocalResponse};
+use proxywasm::log::{info, warn};
+use proxywasm::{Action, Configuration, ContextId, HttpContext, NoContext, PluginContext, Result};
+use std::rc::Rc;
+
+/// The plugin configuration.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the header added to responses.
+    pub header: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// The plugin context: holds the parsed configuration.
+#[derive(Debug, Default)]
+pub struct Plugin {
+    config: Option<Rc<Config>>,
+}
+
+impl PluginContext for Plugin {
+    type Http = Filter;
+    type Tcp = NoContext;
+
+    fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
+        let config: Config = configuration.json()?;
+        info!("http_headers: configured to add {}: {}", config.header, config.value);
+        self.config = Some(Rc::new(config));
+        Ok(())
+    }
+
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
+        Some(Filter { config: self.config.clone()? })
+    }
+}
+
+/// The HTTP stream context.
+#[derive(Debug)]
+pub struct Filter {
+    config: Rc<Config>,
+}
+
+impl HttpContext for Filter {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let headers = match http::request_headers().pairs() {
+            Ok(headers) => headers,
+            Err(e) => {
+                warn!("http_headers: cannot read request headers: {e}");
+                return Action::Continue;
+            }
+        };
+        for (name, value) in &headers {
+            info!(
+                "http_headers: request header {}: {}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(value)
+            );
+        }
+        if headers.get(":path") == Some(b"/hello") {
+            let reply = LocalResponse::new(200)
+                .header("content-type", "text/plain")
+                .body("Hello from proxywasm!\n")
+                .send();
+            if let Err(e) = reply {
+                warn!("http_headers: local reply failed: {e}");
+                return Action::Continue;
+            }
+            return Action::Pause;
+        }
+        Action::Continue
+    }
+
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Err(e) = http::response_headers().add(&self.config.header, &self.config.value) {
+            warn!("http_headers: cannot add {}: {e}", self.config.header);
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        let status = http::response_headers().get(":status").ok().flatten();
+        let status = status.as_ref().map_or("none".into(), |s| s.to_string_lossy());
+        info!("http_headers: stream complete, status {status}");
+    }
+}
+
+/// The entry point.
+#[proxywasm::main(plugin)]
+pub fn plugin(_id: ContextId) -> Plugin {
+    Plugin::default()
+}

@@ -1,0 +1,30 @@
+//! The `#[proxywasm::main]` attribute. Use it through the `proxywasm` crate,
+//! which re-exports it and documents it.
+//!
+//! `parse` validates the attribute and function (every error spanned at the
+//! user's code); `expand` emits the function unchanged plus the module entry.
+
+mod expand;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Marks the function that builds a plugin's context. See `proxywasm::main`.
+///
+/// ```ignore
+/// #[proxywasm::main(http)]
+/// fn filter(_id: proxywasm::ContextId) -> MyFilter { MyFilter }
+/// ```
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item2: proc_macro2::TokenStream = item.clone().into();
+    match parse::parse(attr.into(), item2.clone()) {
+        Ok(entry) => expand::expand(&entry).into(),
+        Err(error) => {
+            // Keep the user's item so the IDE still sees the function.
+            let mut out = error.to_compile_error();
+            out.extend(item2);
+            out.into()
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Wire formats of ABI v0.2.1: the integer enums and the serialized pairs
+//! format used by header maps, local replies, callouts and map properties.
+//!
+//! Nothing here is `unsafe`; it lives in `abi/` because it is the byte-level
+//! contract with the host, shared by the SDK, the mock host and the engine host.
+
+/// Map types (`proxy_map_type_t`, abi.md §4.4).
+pub(crate) mod map {
+    pub(crate) const REQUEST_HEADERS: u32 = 0;
+    pub(crate) const REQUEST_TRAILERS: u32 = 1;
+    pub(crate) const RESPONSE_HEADERS: u32 = 2;
+    pub(crate) const RESPONSE_TRAILERS: u32 = 3;
+    pub(crate) const GRPC_INITIAL_METADATA: u32 = 4;
+    pub(crate) const GRPC_TRAILING_METADATA: u32 = 5;
+    pub(crate) const HTTP_CALL_RESPONSE_HEADERS: u32 = 6;
+    pub(crate) const HTTP_CALL_RESPONSE_TRAILERS: u32 = 7;
+}
+
+/// Buffer types (`proxy_buffer_type_t`, abi.md §4.3).
+pub(crate) mod buffer {
+    pub(crate) const HTTP_REQUEST_BODY: u32 = 0;
+    pub(crate) const HTTP_RESPONSE_BODY: u32 = 1;
+    pub(crate) const DOWNSTREAM_DATA: u32 = 2;
+    pub(crate) const UPSTREAM_DATA: u32 = 3;
+    pub(crate) const HTTP_CALL_RESPONSE_BODY: u32 = 4;
+    pub(crate) const GRPC_RECEIVE_BUFFER: u32 = 5;
+    pub(crate) const VM_CONFIGURATION: u32 = 6;
+    pub(crate) const PLUGIN_CONFIGURATION: u32 = 7;
+    pub(crate) const CALL_DATA: u32 = 8;
+}
+
+/// Stream types (`proxy_stream_type_t`, abi.md §4.5).
+pub(crate) mod stream {
+    pub(crate) const HTTP_REQUEST: u32 = 0;
+    pub(crate) const HTTP_RESPONSE: u32 = 1;
+    pub(crate) const DOWNSTREAM: u32 = 2;
+    pub(crate) const UPSTREAM: u32 = 3;
+}
+
+/// The most pairs the host accepts in one serialized map (cpp-host `limits.h`).
+pub const MAX_PAIRS: usize = 1024;
+
+/// Why a serialized pairs buffer was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairsError {
+    /// Shorter than its header or its declared lengths.
+    Truncated,
+    /// A key or value is not followed by its NUL byte.
+    MissingNul,
+    /// Bytes left over after the last pair.
+    TrailingBytes,
+    /// More than [`MAX_PAIRS`] pairs.
+    TooMany,
+}
+
+impl PairsError {
+    /// A short description for error messages.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            PairsError::Truncated => "serialized pairs: shorter than declared",
+            PairsError::MissingNul => "serialized pairs: missing NUL terminator",
+            PairsError::TrailingBytes => "serialized pairs: trailing bytes",
+            PairsError::TooMany => "serialized pairs: more than 1024 pairs",
+        }
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
+    let word = bytes.get(at..at.checked_add(4)?)?;
+    let mut le = [0u8; 4];
+    le.copy_from_slice(word);
+    Some(u32::from_le_bytes(le) as usize)
+}
+
+/// Validates a serialized pairs buffer and returns the number of pairs.
+///
+/// An empty buffer is an empty map (the host sends `(0, 0)` for empty maps).
+/// After a successful check, [`PairsIter`] over the same bytes cannot fail.
+pub fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
+    if bytes.is_empty() {
+        return Ok(0);
+    }
+    let count = read_u32(bytes, 0).ok_or(PairsError::Truncated)?;
+    if count > MAX_PAIRS {
+        return Err(PairsError::TooMany);
+    }
+    let mut data = 4 + count * 8;
+    if data > bytes.len() {
+        return Err(PairsError::Truncated);
+    }
+    for i in 0..count {
+        for half in 0..2 {
+            let len = read_u32(bytes, 4 + i * 8 + half * 4).ok_or(PairsError::Truncated)?;
+            let end = data.checked_add(len).ok_or(PairsError::Truncated)?;
+            match bytes.get(end) {
+                Some(0) => data = end + 1,
+                Some(_) => return Err(PairsError::MissingNul),
+                None => return Err(PairsError::Truncated),
+            }
+        }
+    }
+    if data == bytes.len() { Ok(count) } else { Err(PairsError::TrailingBytes) }
+}
+
+/// Iterates `(key, value)` byte slices of a buffer that passed [`validate_pairs`],
+/// borrowing from it (no per-pair copy).
+#[derive(Clone, Debug)]
+pub struct PairsIter<'a> {
+    bytes: &'a [u8],
+    index: usize,
+    count: usize,
+    data: usize,
+}
+
+impl<'a> PairsIter<'a> {
+    /// An iterator over `bytes`, which must have passed [`validate_pairs`]
+    /// (`count` is its result). On unvalidated input it stops early instead of panicking.
+    pub fn new(bytes: &'a [u8], count: usize) -> PairsIter<'a> {
+        PairsIter { bytes, index: 0, count, data: 4 + count * 8 }
+    }
+
+    fn field(&mut self, len_at: usize) -> Option<&'a [u8]> {
+        let len = read_u32(self.bytes, len_at)?;
+        let start = self.data;
+        let end = start.checked_add(len)?;
+        let slice = self.bytes.get(start..end)?;
+        self.data = end + 1;
+        Some(slice)
+    }
+}
+
+impl<'a> Iterator for PairsIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.index >= self.count {
+            return None;
+        }
+        let at = 4 + self.index * 8;
+        let key = self.field(at);
+        let value = self.field(at + 4);
+        self.index += 1;
+        match (key, value) {
+            (Some(k), Some(v)) => Some((k, v)),
+            _ => {
+                self.index = self.count;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.count - self.index.min(self.count);
+        (0, Some(left))
+    }
+}
+
+/// Serializes pairs into the wire format (abi.md §5.1).
+pub fn serialize_pairs<K, V>(pairs: &[(K, V)]) -> Vec<u8>
+where
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
+    let data: usize = pairs.iter().map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2).sum();
+    let mut out = Vec::with_capacity(4 + pairs.len() * 8 + data);
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for (k, v) in pairs {
+        out.extend_from_slice(&(k.as_ref().len() as u32).to_le_bytes());
+        out.extend_from_slice(&(v.as_ref().len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_ref());
+        out.push(0);
+        out.extend_from_slice(v.as_ref());
+        out.push(0);
+    }
+    out
+}
+
+/// Joins property path segments with NUL bytes (abi.md §5.2).
+pub fn serialize_path<S: AsRef<[u8]>>(segments: &[S]) -> Vec<u8> {
+    let len = segments.iter().map(|s| s.as_ref().len() + 1).sum::<usize>();
+    let mut out = Vec::with_capacity(len);
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(segment.as_ref());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_example_round_trips_with_corrected_bytes() {
+        let bytes = serialize_pairs(&[("a", "1"), ("b", "22")]);
+        assert_eq!(
+            bytes,
+            [
+                2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, b'1', 0, b'b', 0,
+                b'2', b'2', 0
+            ]
+        );
+        let count = validate_pairs(&bytes).unwrap();
+        let pairs: Vec<_> = PairsIter::new(&bytes, count).collect();
+        assert_eq!(pairs, vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"22"[..])]);
+    }
+
+    #[test]
+    fn empty_buffers_are_empty_maps() {
+        assert_eq!(validate_pairs(&[]), Ok(0));
+        assert_eq!(validate_pairs(&[0, 0, 0, 0]), Ok(0));
+        assert_eq!(PairsIter::new(&[], 0).count(), 0);
+    }
+
+    #[test]
+    fn malformed_buffers_are_rejected_not_panicked_on() {
+        let good = serialize_pairs(&[("key", "value")]);
+        for cut in 0..good.len() {
+            assert!(validate_pairs(&good[..cut]).is_err() || cut == 0, "cut {cut}");
+        }
+        let mut no_nul = good.clone();
+        let last = no_nul.len() - 1;
+        no_nul[last] = b'x';
+        assert_eq!(validate_pairs(&no_nul), Err(PairsError::MissingNul));
+        let mut trailing = good.clone();
+        trailing.push(7);
+        assert_eq!(validate_pairs(&trailing), Err(PairsError::TrailingBytes));
+        assert_eq!(validate_pairs(&[0xff, 0xff, 0xff, 0xff]), Err(PairsError::TooMany));
+        let huge_len = [1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+        assert_eq!(validate_pairs(&huge_len), Err(PairsError::Truncated));
+        // The iterator stops, rather than panicking, on bytes that were never validated.
+        assert_eq!(PairsIter::new(&huge_len, 1).count(), 0);
+        assert_eq!(PairsIter::new(&[9, 9], 3).count(), 0);
+    }
+
+    #[test]
+    fn non_utf8_bytes_pass_through() {
+        let bytes = serialize_pairs(&[(&b"x-\xff"[..], &b"caf\xe9"[..])]);
+        let count = validate_pairs(&bytes).unwrap();
+        let pairs: Vec<_> = PairsIter::new(&bytes, count).collect();
+        assert_eq!(pairs, vec![(&b"x-\xff"[..], &b"caf\xe9"[..])]);
+    }
+
+    #[test]
+    fn paths_are_nul_joined() {
+        assert_eq!(serialize_path(&["request", "path"]), b"request\0path");
+        assert_eq!(serialize_path::<&str>(&[]), b"");
+    }
+}

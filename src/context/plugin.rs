@@ -1,0 +1,118 @@
+use super::{Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, QueueId, TcpContext};
+use crate::Result;
+
+/// A plugin context ("root context"): one per plugin configuration in a VM. It
+/// receives the plugin configuration, timer ticks, queue notifications and
+/// the responses of callouts it made, and it creates the stream contexts.
+///
+/// A plugin that serves only HTTP sets `type Tcp = NoContext` (and vice
+/// versa); [`NoContext`](crate::NoContext) has no values, so the unused code
+/// is compiled out.
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Configuration, ContextId, HttpContext, NoContext, PluginContext, Result};
+/// use std::rc::Rc;
+///
+/// struct Plugin {
+///     header: Rc<str>,
+/// }
+/// struct Filter {
+///     header: Rc<str>,
+/// }
+/// impl HttpContext for Filter {}
+///
+/// impl PluginContext for Plugin {
+///     type Http = Filter;
+///     type Tcp = NoContext;
+///     fn on_configure(&mut self, config: Configuration) -> Result<()> {
+///         self.header = config.to_string_lossy()?.into();
+///         proxywasm::time::set_tick_period(std::time::Duration::from_secs(1))?;
+///         Ok(())
+///     }
+///     fn on_tick(&mut self) {
+///         proxywasm::log::info!("tick");
+///     }
+///     fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
+///         Some(Filter { header: self.header.clone() })
+///     }
+/// }
+///
+/// let mut host = MockHost::builder().plugin_configuration("x-a").plugin(|_| Plugin { header: "".into() });
+/// assert!(host.start());
+/// host.advance_time(std::time::Duration::from_secs(1));
+/// assert!(host.logs_contain("tick"));
+/// ```
+pub trait PluginContext: 'static {
+    /// The HTTP stream context type ([`NoContext`](crate::NoContext) if none).
+    type Http: HttpContext;
+    /// The TCP connection context type ([`NoContext`](crate::NoContext) if none).
+    type Tcp: TcpContext;
+
+    /// Called with the plugin configuration when the plugin starts (in the
+    /// canary VM and in each worker). Return an error to refuse to start: the
+    /// SDK logs it at error level and Envoy rejects the configuration.
+    ///
+    /// # Errors
+    /// Whatever the implementation returns.
+    fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
+        let _ = configuration;
+        Ok(())
+    }
+
+    /// Called every tick period (see [`crate::time::set_tick_period`]).
+    fn on_tick(&mut self) {}
+
+    /// Called when a shared queue this plugin registered has data.
+    fn on_queue_ready(&mut self, queue: QueueId) {
+        let _ = queue;
+    }
+
+    /// Called when the plugin is being torn down. Return `false` to keep it
+    /// alive (ticks and callouts keep arriving) until it calls
+    /// [`crate::plugin::done`].
+    fn on_done(&mut self) -> bool {
+        true
+    }
+
+    /// Called for each completed request when the plugin is an access logger.
+    fn on_log(&mut self) {}
+
+    /// Response to an HTTP callout this plugin context made.
+    fn on_http_call_response(&mut self, token: crate::callout::HttpCallToken, response: HttpCallResponse) {
+        let _ = (token, response);
+    }
+
+    /// An event of a gRPC call or stream this plugin context made.
+    fn on_grpc_event(&mut self, token: crate::callout::GrpcToken, event: GrpcEvent) {
+        let _ = (token, event);
+    }
+
+    /// A foreign-function callback (`proxy_on_foreign_function`). Envoy never
+    /// calls it; other hosts may.
+    fn on_foreign_function(&mut self, function_id: u32, arguments_size: usize) {
+        let _ = (function_id, arguments_size);
+    }
+
+    /// The result of [`crate::dns::resolve`] (Envoy only); read it with
+    /// [`crate::dns::results`].
+    fn on_resolve_dns(&mut self, token: u32, data_size: usize) {
+        let _ = (token, data_size);
+    }
+
+    /// Creates the context for a new HTTP stream, or `None` if this plugin
+    /// does not filter HTTP.
+    fn new_http_context(&mut self, id: ContextId) -> Option<Self::Http> {
+        let _ = id;
+        None
+    }
+
+    /// Creates the context for a new TCP connection, or `None` if this plugin
+    /// does not filter TCP.
+    fn new_tcp_context(&mut self, id: ContextId) -> Option<Self::Tcp> {
+        let _ = id;
+        None
+    }
+}

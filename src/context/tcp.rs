@@ -1,0 +1,76 @@
+use super::{Action, GrpcEvent, HttpCallResponse, PeerType};
+
+/// A TCP connection context (network filter): one per connection.
+///
+/// Read and change the data with [`crate::tcp`] while a data callback runs.
+///
+/// # Lifecycle (Envoy, abi.md §3.4)
+/// `on_new_connection` → interleaved `on_downstream_data`/`on_upstream_data` →
+/// `on_upstream_close`/`on_downstream_close` → **`on_done` → `on_log`**, then
+/// the context is dropped (note the order differs from HTTP).
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, TcpContext};
+///
+/// #[derive(Default)]
+/// struct Count(usize);
+/// impl TcpContext for Count {
+///     fn on_downstream_data(&mut self, size: usize, _end_of_stream: bool) -> Action {
+///         self.0 += size;
+///         proxywasm::log::info!("seen {} bytes", self.0);
+///         Action::Continue
+///     }
+/// }
+///
+/// let mut host = MockHost::builder().tcp(|_| Count::default());
+/// let mut conn = host.tcp_connection();
+/// conn.downstream_data(b"hello", false);
+/// assert!(host.logs_contain("seen 5 bytes"));
+/// ```
+pub trait TcpContext: 'static {
+    /// A new connection was accepted.
+    fn on_new_connection(&mut self) -> Action {
+        Action::Continue
+    }
+
+    /// Data from the client (downstream) arrived.
+    fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action {
+        let _ = (data_size, end_of_stream);
+        Action::Continue
+    }
+
+    /// Data from the server (upstream) arrived.
+    fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action {
+        let _ = (data_size, end_of_stream);
+        Action::Continue
+    }
+
+    /// The downstream connection closed.
+    fn on_downstream_close(&mut self, peer: PeerType) {
+        let _ = peer;
+    }
+
+    /// The upstream connection closed.
+    fn on_upstream_close(&mut self, peer: PeerType) {
+        let _ = peer;
+    }
+
+    /// The connection is finished (before `on_log` for TCP).
+    fn on_done(&mut self) {}
+
+    /// The connection's access-log phase; the context is dropped right after.
+    fn on_log(&mut self) {}
+
+    /// Response to an HTTP callout this connection made.
+    fn on_http_call_response(&mut self, token: crate::callout::HttpCallToken, response: HttpCallResponse) {
+        let _ = (token, response);
+    }
+
+    /// An event of a gRPC call or stream this connection made.
+    fn on_grpc_event(&mut self, token: crate::callout::GrpcToken, event: GrpcEvent) {
+        let _ = (token, event);
+    }
+}

@@ -1,0 +1,262 @@
+//! Routes every `proxy_on_*` export to the registered context objects.
+//!
+//! The exports in [`crate::abi::exports`] call [`current`] and then one method
+//! of the [`Dispatch`] trait. The implementation, [`dispatcher::Dispatcher`],
+//! is generic over the plugin's own context types, so every callback path is
+//! monomorphised for them (no per-callback `dyn` calls into user code).
+//!
+//! Rules it keeps (issue "foundation" and abi.md §7):
+//! * no borrow is held across user code (contexts are taken out and put back);
+//! * contexts are dropped on `proxy_on_delete`;
+//! * an unknown context id is logged and answered with the default;
+//! * callout responses go to the context that made the call (or the one made
+//!   effective with [`crate::plugin::set_effective_context`]), not to the root.
+
+mod anon;
+mod dispatcher;
+mod table;
+
+use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
+use crate::ContextId;
+
+/// A gRPC callback, normalised (four exports → one event).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum GrpcCallback {
+    InitialMetadata(usize),
+    Message(usize),
+    TrailingMetadata(usize),
+    Close(u32),
+}
+
+/// What kind of callout a token belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CalloutKind {
+    Http,
+    GrpcCall,
+    GrpcStream,
+}
+
+/// A callback for a plugin (root) context.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RootEvent {
+    VmStart(usize),
+    Configure(usize),
+    Tick,
+    QueueReady(u32),
+    Foreign(u32, usize),
+    Dns(u32, usize),
+}
+
+/// A callback for an HTTP stream or TCP connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StreamEvent {
+    NewConnection,
+    DownstreamData(usize, bool),
+    UpstreamData(usize, bool),
+    DownstreamClose(u32),
+    UpstreamClose(u32),
+    RequestHeaders(usize, bool),
+    RequestBody(usize, bool),
+    RequestTrailers(usize),
+    ResponseHeaders(usize, bool),
+    ResponseBody(usize, bool),
+    ResponseTrailers(usize),
+}
+
+impl StreamEvent {
+    pub(crate) const fn is_tcp(self) -> bool {
+        matches!(
+            self,
+            StreamEvent::NewConnection
+                | StreamEvent::DownstreamData(..)
+                | StreamEvent::UpstreamData(..)
+                | StreamEvent::DownstreamClose(_)
+                | StreamEvent::UpstreamClose(_)
+        )
+    }
+
+    pub(crate) const fn export(self) -> &'static str {
+        match self {
+            StreamEvent::NewConnection => "proxy_on_new_connection",
+            StreamEvent::DownstreamData(..) => "proxy_on_downstream_data",
+            StreamEvent::UpstreamData(..) => "proxy_on_upstream_data",
+            StreamEvent::DownstreamClose(_) => "proxy_on_downstream_connection_close",
+            StreamEvent::UpstreamClose(_) => "proxy_on_upstream_connection_close",
+            StreamEvent::RequestHeaders(..) => "proxy_on_request_headers",
+            StreamEvent::RequestBody(..) => "proxy_on_request_body",
+            StreamEvent::RequestTrailers(_) => "proxy_on_request_trailers",
+            StreamEvent::ResponseHeaders(..) => "proxy_on_response_headers",
+            StreamEvent::ResponseBody(..) => "proxy_on_response_body",
+            StreamEvent::ResponseTrailers(_) => "proxy_on_response_trailers",
+        }
+    }
+}
+
+/// A callout result for the plugin context the host addressed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CalloutEvent {
+    Http { headers: usize, body: usize, trailers: usize },
+    Grpc(GrpcCallback),
+}
+
+/// One method per export, with wire-level arguments. Object-safe; implemented
+/// once per plugin by the generic dispatcher, whose per-export methods inline
+/// a fast path for the common case (the stream in the hot slot).
+#[doc(hidden)]
+#[allow(private_interfaces)]
+pub trait Dispatch {
+    /// `proxy_on_context_create`.
+    fn context_create(&self, id: u32, parent: u32);
+    /// The plugin-context callbacks.
+    fn root(&self, id: u32, event: RootEvent) -> u32;
+    /// `proxy_on_new_connection`.
+    fn new_connection(&self, id: u32) -> u32;
+    /// `proxy_on_downstream_data`.
+    fn downstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    /// `proxy_on_upstream_data`.
+    fn upstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    /// `proxy_on_downstream_connection_close`.
+    fn downstream_close(&self, id: u32, peer: u32);
+    /// `proxy_on_upstream_connection_close`.
+    fn upstream_close(&self, id: u32, peer: u32);
+    /// `proxy_on_request_headers`.
+    fn request_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32;
+    /// `proxy_on_request_body`.
+    fn request_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    /// `proxy_on_request_trailers`.
+    fn request_trailers(&self, id: u32, count: usize) -> u32;
+    /// `proxy_on_response_headers`.
+    fn response_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32;
+    /// `proxy_on_response_body`.
+    fn response_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    /// `proxy_on_response_trailers`.
+    fn response_trailers(&self, id: u32, count: usize) -> u32;
+    /// `proxy_on_http_call_response` and the gRPC callbacks.
+    fn callout(&self, id: u32, token: u32, event: CalloutEvent);
+    /// `proxy_on_done` (streams or plugins).
+    fn done(&self, id: u32) -> u32;
+    /// `proxy_on_log` (streams or plugins).
+    fn log(&self, id: u32);
+    /// `proxy_on_delete`.
+    fn delete(&self, id: u32);
+    /// The host layer reports a callout it started from the active context.
+    fn note_callout(&self, token: u32, kind: CalloutKind);
+    /// The host layer reports a successful `proxy_set_effective_context`.
+    fn set_active(&self, id: u32);
+    /// The context whose callback is running (or was made effective).
+    fn active(&self) -> u32;
+}
+
+/// The plugin's entry point: a type-erased dispatcher for its context types.
+/// Built by `#[proxywasm::main]` (and by the mock host from a factory).
+#[doc(hidden)]
+pub struct Entry {
+    pub(crate) dispatch: Box<dyn Dispatch>,
+}
+
+impl core::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Entry")
+    }
+}
+
+impl Entry {
+    /// From a VM context factory.
+    pub fn vm<V: VmContext, F: FnOnce() -> V + 'static>(factory: F) -> Entry {
+        Entry { dispatch: Box::new(dispatcher::Dispatcher::new(factory)) }
+    }
+
+    /// From a plugin context factory (anonymous VM context).
+    pub fn plugin<P: PluginContext, F: FnMut(ContextId) -> P + 'static>(factory: F) -> Entry {
+        Entry::vm(move || anon::AnonVm(factory))
+    }
+
+    /// From an HTTP context factory (anonymous VM and plugin contexts).
+    pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(factory: F) -> Entry {
+        Entry::plugin(move |_| anon::HttpOnly(factory.clone()))
+    }
+
+    /// From a TCP context factory (anonymous VM and plugin contexts).
+    pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(factory: F) -> Entry {
+        Entry::plugin(move |_| anon::TcpOnly(factory.clone()))
+    }
+}
+
+/// How the installed dispatcher is held: `'static` on wasm (one per module
+/// instance, never freed), reference-counted natively (one per mock VM).
+#[cfg(target_family = "wasm")]
+pub(crate) type Handle = &'static dyn Dispatch;
+/// How the installed dispatcher is held natively.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) type Handle = std::rc::Rc<dyn Dispatch>;
+
+#[cfg(target_family = "wasm")]
+std::thread_local! {
+    static CURRENT: core::cell::Cell<Option<Handle>> = const { core::cell::Cell::new(None) };
+}
+
+#[cfg(not(target_family = "wasm"))]
+std::thread_local! {
+    static CURRENT: core::cell::RefCell<Option<Handle>> = const { core::cell::RefCell::new(None) };
+}
+
+/// The dispatcher of the running module; on wasm, created from the user's
+/// entry on first use (after `_initialize`, so hostcalls are allowed).
+#[cfg(target_family = "wasm")]
+#[inline(always)]
+pub(crate) fn current() -> Option<Handle> {
+    if let Some(handle) = CURRENT.with(core::cell::Cell::get) {
+        return Some(handle);
+    }
+    // Publishing through the cell (rather than returning the handle) keeps
+    // the cold call from costing every export a stack frame.
+    init();
+    CURRENT.with(core::cell::Cell::get)
+}
+
+#[cfg(target_family = "wasm")]
+#[cold]
+#[inline(never)]
+fn init() {
+    let entry = crate::abi::exports::user_entry();
+    let handle: Handle = Box::leak(entry.dispatch);
+    CURRENT.with(|c| c.set(Some(handle)));
+    crate::host::logging::install();
+}
+
+/// The dispatcher installed on this thread (by the mock or engine host).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn current() -> Option<Handle> {
+    CURRENT.with(|c| c.try_borrow().ok().and_then(|h| h.clone()))
+}
+
+/// Installs `handle` as this thread's dispatcher, returning the previous one.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn install(handle: Option<Handle>) -> Option<Handle> {
+    CURRENT.with(|c| c.try_borrow_mut().map(|mut h| core::mem::replace(&mut *h, handle)).ok().flatten())
+}
+
+/// Converts an entry into a native handle.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn handle(entry: Entry) -> Handle {
+    std::rc::Rc::from(entry.dispatch)
+}
+
+/// Records a callout started by the active context (host layer → dispatcher).
+pub(crate) fn note_callout(token: u32, kind: CalloutKind) {
+    if let Some(d) = current() {
+        d.note_callout(token, kind);
+    }
+}
+
+/// Records that the effective context changed (host layer → dispatcher).
+pub(crate) fn set_active(id: u32) {
+    if let Some(d) = current() {
+        d.set_active(id);
+    }
+}
+
+/// The active context id, or 0 outside callbacks.
+pub(crate) fn active() -> u32 {
+    current().map_or(0, |d| d.active())
+}

@@ -1,0 +1,269 @@
+//! Errors: the host's status codes and the crate's [`Error`] type.
+
+use core::fmt;
+
+/// A status code returned by a Proxy-Wasm hostcall (`proxy_status_t`).
+///
+/// Codes arrive from the host as integers and are decoded here, so a code this
+/// SDK does not know is kept as [`Status::Unknown`] rather than being undefined
+/// behaviour or a panic (the official SDK panics on `12`).
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::Status;
+///
+/// assert_eq!(Status::from_raw(1), Status::NotFound);
+/// assert_eq!(Status::from_raw(12), Status::Unimplemented);
+/// assert_eq!(Status::from_raw(99), Status::Unknown(99));
+/// assert_eq!(Status::Unknown(99).as_raw(), 99);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// `0`: success.
+    Ok,
+    /// `1`: the key, map, buffer, queue, token or property does not exist.
+    NotFound,
+    /// `2`: an argument was rejected (for example a read-only map).
+    BadArgument,
+    /// `3`: a value could not be serialized.
+    SerializationFailure,
+    /// `4`: a value could not be parsed.
+    ParseFailure,
+    /// `5`: an expression was rejected (host enum only).
+    BadExpression,
+    /// `6`: a pointer or length was outside the module's memory.
+    InvalidMemoryAccess,
+    /// `7`: the queue is empty.
+    Empty,
+    /// `8`: a compare-and-swap on shared data lost the race.
+    CasMismatch,
+    /// `9`: result mismatch (host enum only).
+    ResultMismatch,
+    /// `10`: the host failed internally, or the call is not allowed here.
+    InternalFailure,
+    /// `11`: the connection broke (seen via `proxy_get_status` after a failed call).
+    BrokenConnection,
+    /// `12`: the host does not implement this call or argument.
+    Unimplemented,
+    /// Any other code, kept verbatim.
+    Unknown(u32),
+}
+
+impl Status {
+    /// Decodes a raw status code. Never fails: unknown codes become [`Status::Unknown`].
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Status::from_raw(8), proxywasm::Status::CasMismatch);
+    /// ```
+    pub const fn from_raw(code: u32) -> Status {
+        match code {
+            0 => Status::Ok,
+            1 => Status::NotFound,
+            2 => Status::BadArgument,
+            3 => Status::SerializationFailure,
+            4 => Status::ParseFailure,
+            5 => Status::BadExpression,
+            6 => Status::InvalidMemoryAccess,
+            7 => Status::Empty,
+            8 => Status::CasMismatch,
+            9 => Status::ResultMismatch,
+            10 => Status::InternalFailure,
+            11 => Status::BrokenConnection,
+            12 => Status::Unimplemented,
+            other => Status::Unknown(other),
+        }
+    }
+
+    /// The raw wire code of this status.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Status::InternalFailure.as_raw(), 10);
+    /// ```
+    pub const fn as_raw(self) -> u32 {
+        match self {
+            Status::Ok => 0,
+            Status::NotFound => 1,
+            Status::BadArgument => 2,
+            Status::SerializationFailure => 3,
+            Status::ParseFailure => 4,
+            Status::BadExpression => 5,
+            Status::InvalidMemoryAccess => 6,
+            Status::Empty => 7,
+            Status::CasMismatch => 8,
+            Status::ResultMismatch => 9,
+            Status::InternalFailure => 10,
+            Status::BrokenConnection => 11,
+            Status::Unimplemented => 12,
+            Status::Unknown(code) => code,
+        }
+    }
+
+    /// The spec's name for this status, such as `"NOT_FOUND"`.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Status::BadArgument.name(), "BAD_ARGUMENT");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::NotFound => "NOT_FOUND",
+            Status::BadArgument => "BAD_ARGUMENT",
+            Status::SerializationFailure => "SERIALIZATION_FAILURE",
+            Status::ParseFailure => "PARSE_FAILURE",
+            Status::BadExpression => "BAD_EXPRESSION",
+            Status::InvalidMemoryAccess => "INVALID_MEMORY_ACCESS",
+            Status::Empty => "EMPTY",
+            Status::CasMismatch => "CAS_MISMATCH",
+            Status::ResultMismatch => "RESULT_MISMATCH",
+            Status::InternalFailure => "INTERNAL_FAILURE",
+            Status::BrokenConnection => "BROKEN_CONNECTION",
+            Status::Unimplemented => "UNIMPLEMENTED",
+            Status::Unknown(_) => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Unknown(code) => write!(f, "unknown status {code}"),
+            other => write!(f, "{} ({})", other.name(), other.as_raw()),
+        }
+    }
+}
+
+/// The error type of every fallible operation in this crate.
+///
+/// A hostcall failure records which call failed and the [`Status`] it returned;
+/// other errors (a bad configuration, a malformed value from the host) carry a
+/// message. Errors never panic and never allocate unless they carry a message.
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::{Error, Status};
+///
+/// let err = Error::config("field `header`: expected a string");
+/// assert_eq!(err.status(), None);
+/// assert_eq!(err.to_string(), "invalid configuration: field `header`: expected a string");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    repr: Repr,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    Host { call: &'static str, status: Status },
+    Malformed(&'static str),
+    Config(Box<str>),
+    Other(Box<str>),
+}
+
+impl Error {
+    /// An error for a hostcall named `call` that returned `status`.
+    ///
+    /// ```
+    /// let err = proxywasm::Error::host("proxy_http_call", proxywasm::Status::BadArgument);
+    /// assert_eq!(err.call(), Some("proxy_http_call"));
+    /// ```
+    pub const fn host(call: &'static str, status: Status) -> Error {
+        Error { repr: Repr::Host { call, status } }
+    }
+
+    /// An error for data from the host that does not have the documented shape.
+    ///
+    /// ```
+    /// let err = proxywasm::Error::malformed("header map: length past the end");
+    /// assert!(err.to_string().contains("malformed"));
+    /// ```
+    pub const fn malformed(what: &'static str) -> Error {
+        Error { repr: Repr::Malformed(what) }
+    }
+
+    /// A configuration error; the plugin refuses to start with it.
+    ///
+    /// ```
+    /// let err = proxywasm::Error::config("missing field `value`");
+    /// assert!(err.is_config());
+    /// ```
+    pub fn config(message: impl fmt::Display) -> Error {
+        Error { repr: Repr::Config(message.to_string().into_boxed_str()) }
+    }
+
+    /// Any other error, with a message.
+    ///
+    /// ```
+    /// let err = proxywasm::Error::other("quota exhausted");
+    /// assert_eq!(err.to_string(), "quota exhausted");
+    /// ```
+    pub fn other(message: impl fmt::Display) -> Error {
+        Error { repr: Repr::Other(message.to_string().into_boxed_str()) }
+    }
+
+    /// The status the host returned, if this is a hostcall error.
+    ///
+    /// ```
+    /// use proxywasm::{Error, Status};
+    /// assert_eq!(Error::host("proxy_done", Status::NotFound).status(), Some(Status::NotFound));
+    /// ```
+    pub fn status(&self) -> Option<Status> {
+        match self.repr {
+            Repr::Host { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The hostcall that failed, if this is a hostcall error.
+    ///
+    /// ```
+    /// use proxywasm::{Error, Status};
+    /// assert_eq!(Error::host("proxy_done", Status::NotFound).call(), Some("proxy_done"));
+    /// ```
+    pub fn call(&self) -> Option<&'static str> {
+        match self.repr {
+            Repr::Host { call, .. } => Some(call),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a configuration error.
+    ///
+    /// ```
+    /// assert!(!proxywasm::Error::other("x").is_config());
+    /// ```
+    pub fn is_config(&self) -> bool {
+        matches!(self.repr, Repr::Config(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Host { call, status } => write!(f, "{call} failed: {status}"),
+            Repr::Malformed(what) => write!(f, "malformed data from the host: {what}"),
+            Repr::Config(msg) => write!(f, "invalid configuration: {msg}"),
+            Repr::Other(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({self})")
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `Result` with this crate's [`Error`] as the default error type.
+///
+/// ```
+/// fn header_count() -> proxywasm::Result<usize> {
+///     Ok(0)
+/// }
+/// assert_eq!(header_count(), Ok(0));
+/// ```
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,415 @@
+//! Outbound calls: HTTP callouts and gRPC calls/streams.
+//!
+//! A call returns a token at once; the response arrives later as a callback on
+//! **the context that made the call** — the HTTP stream, TCP connection or
+//! plugin — not only on the plugin context as the raw ABI does. The SDK makes
+//! that context effective first, so `resume_request()` and header calls in
+//! the callback act on the right stream. If that context is gone by then, the
+//! response is dropped (and logged at debug level).
+
+use crate::abi::calls;
+use crate::abi::memory::HostBytes;
+use crate::abi::wire::{self, buffer, map};
+use crate::dispatch::{self, CalloutKind};
+use crate::host::buffer::Buffer;
+use crate::host::map::HeaderMap;
+use crate::host::{check, millis};
+use crate::Result;
+use core::time::Duration;
+
+/// The token of an HTTP callout, from [`HttpCall::send`].
+///
+/// ```
+/// assert_eq!(proxywasm::callout::HttpCallToken(4).0, 4);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HttpCallToken(pub u32);
+
+/// The token of a gRPC call or stream.
+///
+/// ```
+/// assert_eq!(proxywasm::callout::GrpcToken(5).0, 5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GrpcToken(pub u32);
+
+/// An HTTP callout to an Envoy cluster.
+///
+/// `:method`, `:path` and `:authority` are required by Envoy; set them with
+/// [`HttpCall::header`]. Always set a timeout (Envoy's `0` means none): a
+/// timeout arrives as a normal response with `:status` 504, a failure as a
+/// response with no headers ([`HttpCallResponse::is_failure`]).
+///
+/// [`HttpCallResponse::is_failure`]: crate::HttpCallResponse::is_failure
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::callout::{self, HttpCall, HttpCallToken};
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpCallResponse, HttpContext, http};
+/// use std::time::Duration;
+///
+/// struct Auth;
+/// impl HttpContext for Auth {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+///         let call = HttpCall::new("auth")
+///             .header(":method", "GET")
+///             .header(":path", "/check")
+///             .header(":authority", "auth.local")
+///             .timeout(Duration::from_secs(1))
+///             .send();
+///         match call {
+///             Ok(_) => Action::Pause,
+///             Err(_) => Action::Continue,
+///         }
+///     }
+///     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+///         let allowed = !response.is_failure()
+///             && callout::response_headers().get(":status").ok().flatten().is_some_and(|s| s == "200");
+///         if allowed {
+///             let _ = http::resume_request();
+///         } else {
+///             let _ = http::LocalResponse::new(403).send();
+///         }
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| Auth);
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+/// let call = host.http_calls().pop().expect("one callout");
+/// assert_eq!(call.upstream, "auth");
+/// host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+/// assert_eq!(stream.action(), Action::Continue);
+/// ```
+#[derive(Clone, Debug)]
+pub struct HttpCall<'a> {
+    upstream: &'a str,
+    headers: Vec<(&'a [u8], &'a [u8])>,
+    trailers: Vec<(&'a [u8], &'a [u8])>,
+    body: &'a [u8],
+    timeout: Duration,
+}
+
+impl<'a> HttpCall<'a> {
+    /// A call to the Envoy cluster `upstream`, with a 5 s timeout.
+    ///
+    /// ```
+    /// let call = proxywasm::callout::HttpCall::new("backend");
+    /// # let _ = call;
+    /// ```
+    pub fn new(upstream: &'a str) -> HttpCall<'a> {
+        HttpCall { upstream, headers: Vec::new(), trailers: Vec::new(), body: &[], timeout: Duration::from_secs(5) }
+    }
+
+    /// Adds a request header.
+    ///
+    /// ```
+    /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
+    /// # let _ = call;
+    /// ```
+    pub fn header(mut self, name: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.headers.push((name.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Adds a request trailer.
+    ///
+    /// ```
+    /// let call = proxywasm::callout::HttpCall::new("b").trailer("x-checksum", "1");
+    /// # let _ = call;
+    /// ```
+    pub fn trailer(mut self, name: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.trailers.push((name.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Sets the request body (Envoy sets `content-length`).
+    ///
+    /// ```
+    /// let call = proxywasm::callout::HttpCall::new("b").body("{}");
+    /// # let _ = call;
+    /// ```
+    pub fn body(mut self, body: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.body = body.as_ref();
+        self
+    }
+
+    /// Sets the timeout (whole milliseconds; at least 1 ms is sent).
+    ///
+    /// ```
+    /// let call = proxywasm::callout::HttpCall::new("b").timeout(std::time::Duration::from_millis(250));
+    /// # let _ = call;
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Dispatches the call (`proxy_http_call`).
+    ///
+    /// # Errors
+    /// `BAD_ARGUMENT` for an unknown cluster, a missing required header or a
+    /// bad timeout; `INTERNAL_FAILURE` when Envoy refused or failed the call at
+    /// once — in both cases no response callback will come.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let token = proxywasm::callout::HttpCall::new("backend")
+    ///     .header(":method", "GET").header(":path", "/").header(":authority", "b")
+    ///     .send()?;
+    /// # let _ = token;
+    /// # Ok(()) });
+    /// ```
+    pub fn send(&self) -> Result<HttpCallToken> {
+        let headers = wire::serialize_pairs(&self.headers);
+        let trailers = wire::serialize_pairs(&self.trailers);
+        let timeout = millis(self.timeout).max(1);
+        let token = check(
+            "proxy_http_call",
+            calls::http_call(self.upstream.as_bytes(), &headers, self.body, &trailers, timeout),
+        )?;
+        dispatch::note_callout(token, CalloutKind::Http);
+        Ok(HttpCallToken(token))
+    }
+}
+
+/// The headers of the HTTP callout response being delivered.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _status = proxywasm::callout::response_headers().get(":status");
+/// # Ok(()) });
+/// ```
+pub const fn response_headers() -> HeaderMap {
+    HeaderMap::new(map::HTTP_CALL_RESPONSE_HEADERS)
+}
+
+/// The trailers of the HTTP callout response being delivered.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::callout::response_trailers().pairs();
+/// # Ok(()) });
+/// ```
+pub const fn response_trailers() -> HeaderMap {
+    HeaderMap::new(map::HTTP_CALL_RESPONSE_TRAILERS)
+}
+
+/// The body of the HTTP callout response being delivered.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::callout::response_body().read_all();
+/// # Ok(()) });
+/// ```
+pub const fn response_body() -> Buffer {
+    Buffer::new(buffer::HTTP_CALL_RESPONSE_BODY)
+}
+
+/// A gRPC unary call or a stream to open, on an Envoy cluster (or a
+/// serialized `GrpcService` proto passed as the cluster).
+///
+/// ```
+/// use proxywasm::callout::GrpcCall;
+/// # proxywasm::mock::doc_http(&[], || {
+/// let token = GrpcCall::new("grpc-backend", "helloworld.Greeter", "SayHello")
+///     .metadata("x-id", b"42")
+///     .timeout(std::time::Duration::from_secs(2))
+///     .send(b"\x0a\x03bob")?;
+/// # let _ = token;
+/// # Ok(()) });
+/// ```
+#[derive(Clone, Debug)]
+pub struct GrpcCall<'a> {
+    cluster: &'a [u8],
+    service: &'a str,
+    method: &'a str,
+    metadata: Vec<(&'a [u8], &'a [u8])>,
+    timeout: Duration,
+}
+
+impl<'a> GrpcCall<'a> {
+    /// A call of `service`/`method` on `cluster`, with a 5 s timeout.
+    ///
+    /// ```
+    /// let call = proxywasm::callout::GrpcCall::new("c", "pkg.Svc", "Method");
+    /// # let _ = call;
+    /// ```
+    pub fn new(cluster: &'a (impl AsRef<[u8]> + ?Sized), service: &'a str, method: &'a str) -> GrpcCall<'a> {
+        GrpcCall { cluster: cluster.as_ref(), service, method, metadata: Vec::new(), timeout: Duration::from_secs(5) }
+    }
+
+    /// Adds initial metadata.
+    ///
+    /// ```
+    /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").metadata("k", b"v");
+    /// # let _ = call;
+    /// ```
+    pub fn metadata(mut self, key: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.metadata.push((key.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Sets the timeout of a unary call (always set one: `0` is not "none").
+    ///
+    /// ```
+    /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").timeout(std::time::Duration::from_secs(1));
+    /// # let _ = call;
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sends a unary call with `message` (serialized protobuf).
+    ///
+    /// # Errors
+    /// `PARSE_FAILURE` for an unknown cluster, `BAD_ARGUMENT` if the client
+    /// cannot be created, `INTERNAL_FAILURE` if the send is refused.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::callout::GrpcCall::new("c", "s", "m").send(b"")?;
+    /// # Ok(()) });
+    /// ```
+    pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
+        let metadata = wire::serialize_pairs(&self.metadata);
+        let token = check(
+            "proxy_grpc_call",
+            calls::grpc_call(
+                self.cluster,
+                self.service.as_bytes(),
+                self.method.as_bytes(),
+                &metadata,
+                message,
+                millis(self.timeout).max(1),
+            ),
+        )?;
+        dispatch::note_callout(token, CalloutKind::GrpcCall);
+        Ok(GrpcToken(token))
+    }
+
+    /// Opens a stream; send messages with [`grpc_send`].
+    ///
+    /// # Errors
+    /// As [`GrpcCall::send`].
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let stream = proxywasm::callout::GrpcCall::new("c", "s", "m").open_stream()?;
+    /// proxywasm::callout::grpc_send(stream, b"", false)?;
+    /// # Ok(()) });
+    /// ```
+    pub fn open_stream(&self) -> Result<GrpcToken> {
+        let metadata = wire::serialize_pairs(&self.metadata);
+        let token = check(
+            "proxy_grpc_stream",
+            calls::grpc_stream(self.cluster, self.service.as_bytes(), self.method.as_bytes(), &metadata),
+        )?;
+        dispatch::note_callout(token, CalloutKind::GrpcStream);
+        Ok(GrpcToken(token))
+    }
+}
+
+/// Sends a message on a gRPC stream.
+///
+/// # Errors
+/// `NOT_FOUND` for an unknown token, `BAD_ARGUMENT` for a non-stream token.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let stream = proxywasm::callout::GrpcCall::new("c", "s", "m").open_stream()?;
+/// proxywasm::callout::grpc_send(stream, b"\x08\x01", true)?;
+/// # Ok(()) });
+/// ```
+pub fn grpc_send(token: GrpcToken, message: &[u8], end_stream: bool) -> Result<()> {
+    check("proxy_grpc_send", calls::grpc_send(token.0, message, end_stream))
+}
+
+/// Cancels a call or resets a stream; no further callbacks arrive.
+///
+/// # Errors
+/// `NOT_FOUND` for an unknown token.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").send(b"")?;
+/// proxywasm::callout::grpc_cancel(call)?;
+/// # Ok(()) });
+/// ```
+pub fn grpc_cancel(token: GrpcToken) -> Result<()> {
+    check("proxy_grpc_cancel", calls::grpc_cancel(token.0))
+}
+
+/// Half-closes a stream (the peer's close arrives as [`GrpcEvent::Close`]),
+/// or cancels a call.
+///
+/// [`GrpcEvent::Close`]: crate::GrpcEvent::Close
+///
+/// # Errors
+/// `NOT_FOUND` for an unknown token.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let stream = proxywasm::callout::GrpcCall::new("c", "s", "m").open_stream()?;
+/// proxywasm::callout::grpc_close(stream)?;
+/// # Ok(()) });
+/// ```
+pub fn grpc_close(token: GrpcToken) -> Result<()> {
+    check("proxy_grpc_close", calls::grpc_close(token.0))
+}
+
+/// The message being delivered by [`GrpcEvent::Message`](crate::GrpcEvent::Message).
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::callout::grpc_message().read_all();
+/// # Ok(()) });
+/// ```
+pub const fn grpc_message() -> Buffer {
+    Buffer::new(buffer::GRPC_RECEIVE_BUFFER)
+}
+
+/// The initial metadata being delivered.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::callout::grpc_initial_metadata().pairs();
+/// # Ok(()) });
+/// ```
+pub const fn grpc_initial_metadata() -> HeaderMap {
+    HeaderMap::new(map::GRPC_INITIAL_METADATA)
+}
+
+/// The trailing metadata being delivered.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::callout::grpc_trailing_metadata().pairs();
+/// # Ok(()) });
+/// ```
+pub const fn grpc_trailing_metadata() -> HeaderMap {
+    HeaderMap::new(map::GRPC_TRAILING_METADATA)
+}
+
+/// The last status of this plugin context (`proxy_get_status`): after a gRPC
+/// close, the gRPC status and message; after a failed HTTP callout, `11` and
+/// `"reset"`.
+///
+/// # Errors
+/// The hostcall's status.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let (code, message) = proxywasm::callout::grpc_status()?;
+/// assert_eq!(code, 0);
+/// assert!(message.is_empty());
+/// # Ok(()) });
+/// ```
+pub fn grpc_status() -> Result<(u32, HostBytes)> {
+    let (code, message) = check("proxy_get_status", calls::get_status())?;
+    Ok((code, message))
+}
+

@@ -1,0 +1,43 @@
+//! Host foreign functions (Envoy: `compress`, `uncompress`,
+//! `set_envoy_filter_state`, `declare_property`, `clear_route_cache`, the
+//! `expr_*` CEL trio, …; abi.md §6.2).
+
+use crate::abi::calls;
+use crate::abi::memory::HostBytes;
+use crate::abi::wire::buffer;
+use crate::host::buffer::Buffer;
+use crate::host::optional;
+use crate::Result;
+
+/// Calls the host function `name` with `arguments`; `None` if the host has no
+/// function of that name.
+///
+/// # Errors
+/// The function's own status (e.g. `SERIALIZATION_FAILURE`).
+///
+/// ```
+/// # let host = proxywasm::mock::MockHost::builder()
+/// #     .foreign_function("reverse", |args: &[u8]| Ok(args.iter().rev().copied().collect()))
+/// #     .http(|_| Noop);
+/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// # host.run(|| {
+/// let out = proxywasm::foreign::call("reverse", b"abc")?.unwrap();
+/// assert_eq!(out, "cba");
+/// assert!(proxywasm::foreign::call("missing", b"")?.is_none());
+/// # Ok::<(), proxywasm::Error>(()) }).unwrap();
+/// ```
+pub fn call(name: &str, arguments: &[u8]) -> Result<Option<HostBytes>> {
+    optional("proxy_call_foreign_function", calls::call_foreign_function(name.as_bytes(), arguments))
+}
+
+/// Arguments of a host-initiated call (buffer `CALL_DATA`), e.g. in
+/// `on_foreign_function` or `on_resolve_dns`.
+///
+/// ```
+/// # proxywasm::mock::doc_plugin(|| {
+/// let _ = proxywasm::foreign::arguments().read_all();
+/// # Ok(()) });
+/// ```
+pub const fn arguments() -> Buffer {
+    Buffer::new(buffer::CALL_DATA)
+}

@@ -1,0 +1,241 @@
+//! What an HTTP filter calls: header maps, bodies, stream control and local
+//! replies. Use these while an [`HttpContext`](crate::HttpContext) callback
+//! runs (or after making the stream effective).
+
+use crate::abi::calls;
+use crate::abi::wire::{self, buffer, map, stream};
+use crate::host::check;
+use crate::Result;
+
+pub use crate::host::buffer::Buffer;
+pub use crate::host::map::{HeaderMap, HeaderPairs};
+
+/// The request headers (readable in `on_request_headers`, while the request
+/// is paused, and in `on_log`).
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[(":method", "GET")], || {
+/// assert_eq!(proxywasm::http::request_headers().get(":method")?.unwrap(), "GET");
+/// # Ok(()) });
+/// ```
+pub const fn request_headers() -> HeaderMap {
+    HeaderMap::new(map::REQUEST_HEADERS)
+}
+
+/// The request trailers (in `on_request_trailers`; can be created from the
+/// last `on_request_body` when the request has none).
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let trailers = proxywasm::http::request_trailers();
+/// let _ = trailers.get("grpc-status");
+/// # Ok(()) });
+/// ```
+pub const fn request_trailers() -> HeaderMap {
+    HeaderMap::new(map::REQUEST_TRAILERS)
+}
+
+/// The response headers (in `on_response_headers`, while the response is
+/// paused, and in `on_log`).
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::http::response_headers().add("x-served-by", "proxywasm");
+/// # Ok(()) });
+/// ```
+pub const fn response_headers() -> HeaderMap {
+    HeaderMap::new(map::RESPONSE_HEADERS)
+}
+
+/// The response trailers.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::http::response_trailers().get("grpc-status");
+/// # Ok(()) });
+/// ```
+pub const fn response_trailers() -> HeaderMap {
+    HeaderMap::new(map::RESPONSE_TRAILERS)
+}
+
+/// The request body buffered so far (in `on_request_body`).
+///
+/// ```
+/// # proxywasm::mock::doc_http_body(b"{}", || {
+/// assert_eq!(proxywasm::http::request_body().read_all()?, "{}");
+/// # Ok(()) });
+/// ```
+pub const fn request_body() -> Buffer {
+    Buffer::new(buffer::HTTP_REQUEST_BODY)
+}
+
+/// The response body buffered so far (in `on_response_body`).
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// let _ = proxywasm::http::response_body().len();
+/// # Ok(()) });
+/// ```
+pub const fn response_body() -> Buffer {
+    Buffer::new(buffer::HTTP_RESPONSE_BODY)
+}
+
+/// Resumes a request this plugin paused. Envoy acts after the current callback
+/// returns; resume only what you paused, once.
+///
+/// # Errors
+/// The hostcall's status (Envoy answers OK even when nothing is paused).
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// proxywasm::http::resume_request()?;
+/// # Ok(()) });
+/// ```
+pub fn resume_request() -> Result<()> {
+    check("proxy_continue_stream", calls::continue_stream(stream::HTTP_REQUEST))
+}
+
+/// Resumes a response this plugin paused.
+///
+/// # Errors
+/// As [`resume_request`].
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// proxywasm::http::resume_response()?;
+/// # Ok(()) });
+/// ```
+pub fn resume_response() -> Result<()> {
+    check("proxy_continue_stream", calls::continue_stream(stream::HTTP_RESPONSE))
+}
+
+/// Resets the HTTP stream (Envoy resets it after the current callback).
+///
+/// # Errors
+/// The hostcall's status.
+///
+/// ```
+/// # proxywasm::mock::doc_http(&[], || {
+/// proxywasm::http::reset()?;
+/// # Ok(()) });
+/// ```
+pub fn reset() -> Result<()> {
+    check("proxy_close_stream", calls::close_stream(stream::HTTP_REQUEST))
+}
+
+/// A local reply: the plugin answers the request itself.
+///
+/// Build it, then [`send`](LocalResponse::send). Envoy sends it after the
+/// current callback returns and overrides that callback's action. Sent from
+/// the request path, the reply also passes through this plugin's
+/// `on_response_headers`/`on_response_body` (abi.md §2.5).
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpContext, http::LocalResponse};
+///
+/// struct Deny;
+/// impl HttpContext for Deny {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+///         let _ = LocalResponse::new(403)
+///             .header("content-type", "text/plain")
+///             .body("denied\n")
+///             .details("policy_denied")
+///             .send();
+///         Action::Pause
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| Deny);
+/// let mut stream = host.http_stream();
+/// stream.request_headers(&[(":path", "/")], true);
+/// let reply = stream.local_response().expect("a local reply");
+/// assert_eq!(reply.status_code, 403);
+/// assert_eq!(reply.body, b"denied\n");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalResponse<'a> {
+    status: u32,
+    headers: Vec<(&'a [u8], &'a [u8])>,
+    body: &'a [u8],
+    details: &'a [u8],
+    grpc_status: i32,
+}
+
+impl<'a> LocalResponse<'a> {
+    /// A reply with this HTTP status code and no headers or body.
+    ///
+    /// ```
+    /// let reply = proxywasm::http::LocalResponse::new(204);
+    /// # let _ = reply;
+    /// ```
+    pub fn new(status_code: u32) -> LocalResponse<'a> {
+        LocalResponse { status: status_code, headers: Vec::new(), body: &[], details: &[], grpc_status: -1 }
+    }
+
+    /// Adds a header (added with add semantics: duplicates are possible).
+    ///
+    /// ```
+    /// let reply = proxywasm::http::LocalResponse::new(200).header("x-a", "1");
+    /// # let _ = reply;
+    /// ```
+    pub fn header(mut self, name: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.headers.push((name.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Sets the body.
+    ///
+    /// ```
+    /// let reply = proxywasm::http::LocalResponse::new(200).body("ok");
+    /// # let _ = reply;
+    /// ```
+    pub fn body(mut self, body: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.body = body.as_ref();
+        self
+    }
+
+    /// Sets Envoy's response code details (`%RESPONSE_CODE_DETAILS%`;
+    /// spaces become `_`).
+    ///
+    /// ```
+    /// let reply = proxywasm::http::LocalResponse::new(429).details("rate_limited");
+    /// # let _ = reply;
+    /// ```
+    pub fn details(mut self, details: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        self.details = details.as_ref();
+        self
+    }
+
+    /// Adds a `grpc-status` (0–16) to the reply, for gRPC clients.
+    ///
+    /// ```
+    /// let reply = proxywasm::http::LocalResponse::new(200).grpc_status(7);
+    /// # let _ = reply;
+    /// ```
+    pub fn grpc_status(mut self, status: u32) -> Self {
+        self.grpc_status = i32::try_from(status).unwrap_or(-1);
+        self
+    }
+
+    /// Sends the reply (`proxy_send_local_response`).
+    ///
+    /// # Errors
+    /// The hostcall's status (Envoy answers OK even when it cannot act, e.g.
+    /// outside an HTTP stream).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::LocalResponse::new(404).body("not here").send()?;
+    /// # Ok(()) });
+    /// ```
+    pub fn send(&self) -> Result<()> {
+        let headers = wire::serialize_pairs(&self.headers);
+        check(
+            "proxy_send_local_response",
+            calls::send_local_response(self.status, self.details, self.body, &headers, self.grpc_status),
+        )
+    }
+}

@@ -1,0 +1,61 @@
+//! Typed configuration from JSON (feature `json`).
+
+use crate::{Error, Result};
+
+/// Parses `bytes` as `T`; on failure the error names the problem, the field
+/// (found from serde's message or from the error position) and the position.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        let message = error.to_string();
+        match field_at(bytes, error.line(), error.column()) {
+            Some(field) if !message.contains('`') || !message.contains(&format!("`{field}`")) => {
+                Error::config(format_args!("{message} (field `{field}`)"))
+            }
+            _ => Error::config(message),
+        }
+    })
+}
+
+/// The object key closest before (line, column), if any: the field whose
+/// value failed to parse.
+fn field_at(bytes: &[u8], line: usize, column: usize) -> Option<String> {
+    let text = core::str::from_utf8(bytes).ok()?;
+    let mut offset = 0usize;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            offset += column.min(l.len());
+            break;
+        }
+        offset += l.len();
+    }
+    let before = text.get(..offset.min(text.len()))?;
+    // Walk back to the last `"key"` followed by a colon.
+    let colon = before.rfind(':')?;
+    let key_end = before.get(..colon)?.trim_end().strip_suffix('"')?;
+    let key_start = key_end.rfind('"')?;
+    Some(key_end.get(key_start + 1..)?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Config {
+        header: String,
+        value: String,
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = parse::<Config>(br#"{"header": "x-a", "value": 5}"#).unwrap_err();
+        assert!(err.to_string().contains("field `value`"), "{err}");
+        let err = parse::<Config>(br#"{"header": "x-a"}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `value`"), "{err}");
+        let err = parse::<Config>(b"not json").unwrap_err();
+        assert!(err.is_config(), "{err}");
+        let ok = parse::<Config>(br#"{"header": "x-a", "value": "1"}"#).unwrap();
+        assert_eq!(ok.value, "1");
+    }
+}

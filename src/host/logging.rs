@@ -1,0 +1,197 @@
+//! Logging to the host: a [`log`] backend that honours the host's log level,
+//! the panic hook, and the raw `proxy_log` call.
+//!
+//! The SDK installs both on the first callback (never during module start-up,
+//! where Envoy forbids the level query). Use the `log` macros, re-exported as
+//! [`crate::log`]: `proxywasm::log::info!("…")`. The host's level is read once
+//! at plugin start and on each tick and becomes `log`'s max level, so a
+//! suppressed line costs a comparison, not a hostcall.
+
+use crate::abi::calls;
+use crate::host::check;
+use crate::Result;
+
+/// A Proxy-Wasm log level (abi.md §4.2).
+///
+/// ```
+/// use proxywasm::logging::LogLevel;
+/// assert_eq!(LogLevel::from_raw(3), LogLevel::Warn);
+/// assert_eq!(LogLevel::from_raw(6), LogLevel::Off);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// `0`
+    Trace,
+    /// `1`
+    Debug,
+    /// `2`
+    Info,
+    /// `3`
+    Warn,
+    /// `4`
+    Error,
+    /// `5`
+    Critical,
+    /// Envoy's "off" (`6`), and any other value: nothing is logged.
+    Off,
+}
+
+impl LogLevel {
+    /// Decodes a wire value; anything above 5 is [`LogLevel::Off`].
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::logging::LogLevel::from_raw(0), proxywasm::logging::LogLevel::Trace);
+    /// ```
+    pub const fn from_raw(raw: u32) -> LogLevel {
+        match raw {
+            0 => LogLevel::Trace,
+            1 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            5 => LogLevel::Critical,
+            _ => LogLevel::Off,
+        }
+    }
+
+    /// The wire value (`Off` is 6).
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::logging::LogLevel::Critical.as_raw(), 5);
+    /// ```
+    pub const fn as_raw(self) -> u32 {
+        self as u32
+    }
+
+    const fn filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Trace => log::LevelFilter::Trace,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Critical | LogLevel::Off => log::LevelFilter::Off,
+        }
+    }
+}
+
+/// Logs `message` at `level` through the host (`proxy_log`), unfiltered.
+///
+/// # Errors
+/// `BAD_ARGUMENT` if the host rejects the level.
+///
+/// ```
+/// # let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// # host.run(|| {
+/// use proxywasm::logging::{log, LogLevel};
+/// log(LogLevel::Critical, "disk on fire")?;
+/// # Ok::<(), proxywasm::Error>(()) }).unwrap();
+/// # assert!(host.logs_contain("disk on fire"));
+/// ```
+pub fn log(level: LogLevel, message: &str) -> Result<()> {
+    check("proxy_log", calls::log(level.as_raw(), message.as_bytes()))
+}
+
+/// The host's current log level (`proxy_get_log_level`).
+///
+/// # Errors
+/// The hostcall's status, if it fails.
+///
+/// ```
+/// # let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// # host.run(|| {
+/// let level = proxywasm::logging::log_level()?;
+/// assert!(level <= proxywasm::logging::LogLevel::Off);
+/// # Ok::<(), proxywasm::Error>(()) }).unwrap();
+/// ```
+pub fn log_level() -> Result<LogLevel> {
+    check("proxy_get_log_level", calls::get_log_level()).map(LogLevel::from_raw)
+}
+
+pub(crate) fn error(message: &str) {
+    let _ = calls::log(LogLevel::Error.as_raw(), message.as_bytes());
+}
+
+pub(crate) fn debug(message: &str) {
+    if log::max_level() >= log::LevelFilter::Debug {
+        let _ = calls::log(LogLevel::Debug.as_raw(), message.as_bytes());
+    }
+}
+
+struct HostLogger;
+
+static LOGGER: HostLogger = HostLogger;
+
+impl log::Log for HostLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if record.level() > log::max_level() {
+            return;
+        }
+        let level = match record.level() {
+            log::Level::Trace => 0,
+            log::Level::Debug => 1,
+            log::Level::Info => 2,
+            log::Level::Warn => 3,
+            log::Level::Error => 4,
+        };
+        match record.args().as_str() {
+            Some(text) => {
+                let _ = calls::log(level, text.as_bytes());
+            }
+            None => {
+                let text = record.args().to_string();
+                let _ = calls::log(level, text.as_bytes());
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Reads the host's level and makes it `log`'s max level.
+///
+/// Natively (mock hosts) `log`'s max level is process-global while hosts are
+/// per test, so it stays at `Trace` and each mock host filters by its own level.
+pub(crate) fn refresh_level() {
+    if cfg!(target_family = "wasm") {
+        if let Ok(raw) = calls::get_log_level() {
+            log::set_max_level(LogLevel::from_raw(raw).filter());
+        }
+    } else {
+        log::set_max_level(log::LevelFilter::Trace);
+    }
+}
+
+/// Installs the `log` backend (unless the plugin installed its own) and the
+/// panic hook. Called on the first callback.
+pub(crate) fn install() {
+    if log::set_logger(&LOGGER).is_ok() {
+        refresh_level();
+    }
+    install_panic_hook();
+}
+
+/// Logs panics at critical level with their location before the trap.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.to_string();
+        let _ = calls::log(LogLevel::Critical.as_raw(), message.as_bytes());
+        if !cfg!(target_family = "wasm") {
+            previous(info);
+        }
+    }));
+}
+
+/// Installs the logger and panic hook once per process (native hosts).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn install_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(install);
+}

@@ -1,0 +1,39 @@
+//! Time and timers.
+
+use crate::abi::calls;
+use crate::host::{check, millis};
+use crate::Result;
+use core::time::Duration;
+use std::time::SystemTime;
+
+/// The host's wall-clock time (`proxy_get_current_time_nanoseconds`; Envoy
+/// gives live time). `std::time::SystemTime::now()` also works (WASI clock).
+///
+/// # Errors
+/// The hostcall's status.
+///
+/// ```
+/// # proxywasm::mock::doc_plugin(|| {
+/// let now = proxywasm::time::now()?;
+/// assert!(now > std::time::UNIX_EPOCH);
+/// # Ok(()) });
+/// ```
+pub fn now() -> Result<SystemTime> {
+    let nanos = check("proxy_get_current_time_nanoseconds", calls::get_current_time_nanoseconds())?;
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+/// Sets the tick period of the current plugin context; zero stops ticks.
+/// Each worker ticks independently; the canary VM never ticks.
+///
+/// # Errors
+/// The hostcall's status.
+///
+/// ```
+/// # proxywasm::mock::doc_plugin(|| {
+/// proxywasm::time::set_tick_period(std::time::Duration::from_millis(500))?;
+/// # Ok(()) });
+/// ```
+pub fn set_tick_period(period: Duration) -> Result<()> {
+    check("proxy_set_tick_period_milliseconds", calls::set_tick_period_milliseconds(millis(period)))
+}

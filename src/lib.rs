@@ -1,0 +1,144 @@
+//! # proxywasm
+//!
+//! Write [Proxy-Wasm] plugins — filters that Envoy loads as WebAssembly — in
+//! safe Rust, test them without a proxy, and ship small, fast modules.
+//!
+//! ```
+//! use proxywasm::{Action, HttpContext, http};
+//!
+//! struct AddHeader;
+//!
+//! impl HttpContext for AddHeader {
+//!     fn on_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+//!         if let Err(e) = http::response_headers().add("x-powered-by", "proxywasm") {
+//!             proxywasm::log::warn!("could not add header: {e}");
+//!         }
+//!         Action::Continue
+//!     }
+//! }
+//!
+//! #[proxywasm::main(http)]
+//! fn filter(_id: proxywasm::ContextId) -> AddHeader {
+//!     AddHeader
+//! }
+//! # let host = proxywasm::mock::MockHost::builder().http(filter);
+//! # let mut stream = host.http_stream();
+//! # stream.request_headers(&[(":path", "/")], true);
+//! # stream.response_headers(&[(":status", "200")], true);
+//! # assert_eq!(stream.current_response_header("x-powered-by").as_deref(), Some("proxywasm"));
+//! ```
+//!
+//! Build with `cargo build --release --target wasm32-wasip1` and point Envoy's
+//! `envoy.filters.http.wasm` at the `.wasm`. The book (`book/`) has the guide.
+//!
+//! ## Layers
+//! * [`abi`](crate::abi) (private): the raw imports/exports and memory
+//!   hand-off — the only home of `unsafe`;
+//! * host calls, by domain: [`http`], [`tcp`], [`callout`], [`shared`],
+//!   [`metrics`], [`property`], [`time`], [`plugin`], [`foreign`], [`dns`],
+//!   [`logging`] — each returns [`Result`], never panics;
+//! * the context traits: [`VmContext`], [`PluginContext`], [`HttpContext`],
+//!   [`TcpContext`];
+//! * the dispatcher, which routes every export to your context objects.
+//!
+//! ## Feature flags
+//! * `macros` (default): [`#[proxywasm::main]`](macro@main).
+//! * `json`: [`Configuration::json`] — typed configuration with `serde`.
+//! * `mock-host`: [`mock`] — an in-process emulator of Envoy's host for native
+//!   unit tests. Enable it in `[dev-dependencies]`; it never builds into a `.wasm`.
+//!
+//! [Proxy-Wasm]: https://github.com/proxy-wasm/spec
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+#![doc(test(attr(deny(warnings))))]
+
+#[allow(unsafe_code)]
+mod abi;
+mod context;
+mod dispatch;
+mod error;
+mod host;
+
+#[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+#[allow(unsafe_code)]
+pub mod mock;
+
+pub use abi::memory::HostBytes;
+pub use context::{
+    Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, NoContext, PeerType,
+    PluginContext, QueueId, TcpContext, VmContext,
+};
+pub use error::{Error, Result, Status};
+#[doc(inline)]
+pub use host::{callout, dns, foreign, http, logging, metrics, plugin, property, shared, tcp, time};
+
+/// The [`log`](https://docs.rs/log) crate, re-exported: `proxywasm::log::info!("…")`
+/// goes to the host's log at the host's level.
+pub use log;
+
+/// The entry point: registers your contexts with the SDK.
+///
+/// Put it on a function that builds your context. The argument says which
+/// kind the function returns:
+///
+/// | form | function | for |
+/// |---|---|---|
+/// | `#[proxywasm::main]` | `fn() -> impl VmContext` | full control, VM configuration |
+/// | `#[proxywasm::main(plugin)]` | `fn(ContextId) -> impl PluginContext` | plugin configuration, ticks, several stream kinds |
+/// | `#[proxywasm::main(http)]` | `fn(ContextId) -> impl HttpContext` | a stateless HTTP filter |
+/// | `#[proxywasm::main(tcp)]` | `fn(ContextId) -> impl TcpContext` | a stateless network filter |
+///
+/// The function stays an ordinary function (tests can pass it to
+/// [`mock::MockHost`]); on `wasm32` the attribute also emits the module's
+/// entry. It runs when the host creates the first context — after start-up,
+/// so hostcalls are allowed. One per plugin crate.
+///
+/// ```
+/// use proxywasm::{ContextId, NoContext, PluginContext};
+///
+/// struct Plugin;
+/// impl PluginContext for Plugin {
+///     type Http = NoContext;
+///     type Tcp = NoContext;
+///     fn on_tick(&mut self) {
+///         proxywasm::log::info!("tick");
+///     }
+/// }
+///
+/// #[proxywasm::main(plugin)]
+/// fn plugin(_id: ContextId) -> Plugin {
+///     Plugin
+/// }
+/// # let _ = plugin(ContextId(1));
+/// ```
+#[cfg(feature = "macros")]
+pub use proxywasm_macros::main;
+
+/// Items for `use proxywasm::prelude::*`.
+///
+/// ```
+/// use proxywasm::prelude::*;
+/// struct F;
+/// impl HttpContext for F {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+///         Action::Continue
+///     }
+/// }
+/// ```
+pub mod prelude {
+    pub use crate::{
+        Action, Configuration, ContextId, Error, HttpContext, NoContext, PluginContext, Result, TcpContext,
+        VmContext,
+    };
+}
+
+/// Support for macro output. Not public API: exempt from semver.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dispatch::Entry;
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
