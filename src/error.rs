@@ -170,7 +170,9 @@ impl Error {
     /// assert_eq!(err.call(), Some("proxy_http_call"));
     /// ```
     pub const fn host(call: &'static str, status: Status) -> Error {
-        Error { repr: Repr::Host { call, status } }
+        Error {
+            repr: Repr::Host { call, status },
+        }
     }
 
     /// An error for data from the host that does not have the documented shape.
@@ -180,7 +182,9 @@ impl Error {
     /// assert!(err.to_string().contains("malformed"));
     /// ```
     pub const fn malformed(what: &'static str) -> Error {
-        Error { repr: Repr::Malformed(what) }
+        Error {
+            repr: Repr::Malformed(what),
+        }
     }
 
     /// A configuration error; the plugin refuses to start with it.
@@ -190,7 +194,9 @@ impl Error {
     /// assert!(err.is_config());
     /// ```
     pub fn config(message: impl fmt::Display) -> Error {
-        Error { repr: Repr::Config(message.to_string().into_boxed_str()) }
+        Error {
+            repr: Repr::Config(message.to_string().into_boxed_str()),
+        }
     }
 
     /// Any other error, with a message.
@@ -200,7 +206,9 @@ impl Error {
     /// assert_eq!(err.to_string(), "quota exhausted");
     /// ```
     pub fn other(message: impl fmt::Display) -> Error {
-        Error { repr: Repr::Other(message.to_string().into_boxed_str()) }
+        Error {
+            repr: Repr::Other(message.to_string().into_boxed_str()),
+        }
     }
 
     /// The status the host returned, if this is a hostcall error.

@@ -66,12 +66,14 @@ pub mod mock;
 
 pub use abi::memory::HostBytes;
 pub use context::{
-    Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, NoContext, PeerType,
-    PluginContext, QueueId, TcpContext, VmContext,
+    Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, NoContext,
+    PeerType, PluginContext, QueueId, TcpContext, VmContext,
 };
 pub use error::{Error, Result, Status};
 #[doc(inline)]
-pub use host::{callout, dns, foreign, http, logging, metrics, plugin, property, shared, tcp, time};
+pub use host::{
+    callout, dns, foreign, http, logging, metrics, plugin, property, shared, tcp, time,
+};
 
 /// The [`log`](https://docs.rs/log) crate, re-exported: `proxywasm::log::info!("…")`
 /// goes to the host's log at the host's level.
@@ -128,15 +130,21 @@ pub use proxywasm_macros::main;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Action, Configuration, ContextId, Error, HttpContext, NoContext, PluginContext, Result, TcpContext,
-        VmContext,
+        Action, Configuration, ContextId, Error, HttpContext, NoContext, PluginContext, Result,
+        TcpContext, VmContext,
     };
 }
 
 /// Support for macro output. Not public API: exempt from semver.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::dispatch::Entry;
+    #[cfg(target_family = "wasm")]
+    pub use crate::abi::exports::initialize;
+    pub use crate::dispatch::anon::{AnonVm, FnMake, HttpVm, Make, TcpVm};
+    pub use crate::dispatch::dispatcher::Dispatcher;
+    pub use crate::dispatch::{
+        CalloutEvent, Dispatch, Entry, GrpcCallback, Hooks, KeyHooks, RootEvent,
+    };
 }
 
 #[cfg(doctest)]

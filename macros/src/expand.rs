@@ -1,44 +1,105 @@
-//! Code generation. Absolute paths only, no `unsafe` blocks; the one export
-//! attribute is generated with the macro's own span.
+//! Code generation. Absolute paths only; no `unsafe` blocks. On wasm the
+//! expansion holds the plugin's dispatcher in a thread-local slot of its
+//! concrete type and emits the module's exports from the SDK's export table
+//! (`__proxywasm_exports!`), so every callback is statically dispatched.
 
 use crate::parse::{Entry, Kind};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-pub(crate) fn expand(entry: &Entry) -> TokenStream {
+pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
     let function = &entry.function;
     let name = &function.sig.ident;
     let krate = &entry.krate;
-    let constructor = match entry.kind {
-        Kind::Vm => quote!(vm),
-        Kind::Plugin => quote!(plugin),
-        Kind::Http => quote!(http),
-        Kind::Tcp => quote!(tcp),
+    let syn::ReturnType::Type(_, ret) = &function.sig.output else {
+        return Err(syn::Error::new_spanned(
+            &function.sig,
+            "the entry function must return the context it builds",
+        ));
     };
-    // Type errors (the return type does not implement the trait) point at the
-    // return type.
-    let span = match &function.sig.output {
-        syn::ReturnType::Type(_, ty) => ty.span(),
-        syn::ReturnType::Default => name.span(),
+    if let syn::Type::ImplTrait(impl_trait) = &**ret {
+        return Err(syn::Error::new_spanned(
+            impl_trait,
+            "the entry function must name its return type (not `impl Trait`): the SDK keeps a static of that type",
+        ));
+    }
+    let span = ret.span();
+    let context_id = quote!(#krate::ContextId);
+    // The VM context type, its factory, and the native type check.
+    let (vm, factory, check) = match entry.kind {
+        Kind::Vm => (
+            quote!(#ret),
+            quote!(#name),
+            quote_spanned!(span=> #krate::__private::Entry::vm(#name)),
+        ),
+        Kind::Plugin => (
+            quote!(#krate::__private::AnonVm<__ProxywasmMake>),
+            quote!(|| #krate::__private::AnonVm::new(__ProxywasmMake)),
+            quote_spanned!(span=> #krate::__private::Entry::plugin(#name)),
+        ),
+        Kind::Http => (
+            quote!(#krate::__private::HttpVm<__ProxywasmMake>),
+            quote!(|| #krate::__private::HttpVm::new(__ProxywasmMake)),
+            quote_spanned!(span=> #krate::__private::Entry::http(#name)),
+        ),
+        Kind::Tcp => (
+            quote!(#krate::__private::TcpVm<__ProxywasmMake>),
+            quote!(|| #krate::__private::TcpVm::new(__ProxywasmMake)),
+            quote_spanned!(span=> #krate::__private::Entry::tcp(#name)),
+        ),
     };
-    let build = quote_spanned! {span=>
-        #krate::__private::Entry::#constructor(#name)
+    // A zero-sized factory that calls the entry function: creating a context
+    // is then an inlined call, not a call through a function pointer.
+    let make = if entry.kind == Kind::Vm {
+        quote!()
+    } else {
+        quote! {
+            #[cfg(target_family = "wasm")]
+            #[derive(::core::clone::Clone, ::core::marker::Copy)]
+            struct __ProxywasmMake;
+
+            #[cfg(target_family = "wasm")]
+            impl #krate::__private::Make for __ProxywasmMake {
+                type Output = #ret;
+                #[inline(always)]
+                fn make(&mut self, id: #context_id) -> #ret {
+                    #name(id)
+                }
+            }
+        }
     };
-    quote! {
+    Ok(quote! {
         #function
 
         const _: () = {
+            #make
+
+            // Type-checks the entry natively too (wasm builds check it below).
+            #[cfg(not(target_family = "wasm"))]
             #[allow(dead_code)]
-            fn __proxywasm_entry_of() -> #krate::__private::Entry {
-                #build
+            fn __proxywasm_entry_check() -> #krate::__private::Entry {
+                #check
             }
 
             #[cfg(target_family = "wasm")]
-            #[unsafe(export_name = "__proxywasm_entry")]
-            extern "Rust" fn __proxywasm_entry() -> #krate::__private::Entry {
-                __proxywasm_entry_of()
+            ::std::thread_local! {
+                static __PROXYWASM_DISPATCHER: #krate::__private::Dispatcher<#vm, fn() -> #vm> =
+                    const { #krate::__private::Dispatcher::new(#factory) };
             }
+
+            #[cfg(target_family = "wasm")]
+            static __PROXYWASM_HOOKS: #krate::__private::KeyHooks<#krate::__private::Dispatcher<#vm, fn() -> #vm>> =
+                #krate::__private::KeyHooks(&__PROXYWASM_DISPATCHER);
+
+            #[cfg(target_family = "wasm")]
+            #[unsafe(no_mangle)]
+            extern "C" fn _initialize() {
+                #krate::__private::initialize(&__PROXYWASM_HOOKS)
+            }
+
+            #[cfg(target_family = "wasm")]
+            #krate::__proxywasm_exports!(__PROXYWASM_DISPATCHER);
         };
-    }
+    })
 }

@@ -19,7 +19,14 @@ use proc_macro::TokenStream;
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item2: proc_macro2::TokenStream = item.clone().into();
     match parse::parse(attr.into(), item2.clone()) {
-        Ok(entry) => expand::expand(&entry).into(),
+        Ok(entry) => match expand::expand(&entry) {
+            Ok(tokens) => tokens.into(),
+            Err(error) => {
+                let mut out = error.to_compile_error();
+                out.extend(item2);
+                out.into()
+            }
+        },
         Err(error) => {
             // Keep the user's item so the IDE still sees the function.
             let mut out = error.to_compile_error();

@@ -18,7 +18,9 @@ impl Kind {
     pub(crate) fn form(self) -> &'static str {
         match self {
             Kind::Vm => "`#[proxywasm::main]` expects `fn() -> impl VmContext`",
-            Kind::Plugin => "`#[proxywasm::main(plugin)]` expects `fn(ContextId) -> impl PluginContext`",
+            Kind::Plugin => {
+                "`#[proxywasm::main(plugin)]` expects `fn(ContextId) -> impl PluginContext`"
+            }
             Kind::Http => "`#[proxywasm::main(http)]` expects `fn(ContextId) -> impl HttpContext`",
             Kind::Tcp => "`#[proxywasm::main(tcp)]` expects `fn(ContextId) -> impl TcpContext`",
         }
@@ -32,7 +34,8 @@ pub(crate) struct Entry {
 }
 
 fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
-    let metas = syn::punctuated::Punctuated::<Meta, syn::Token![,]>::parse_terminated.parse2(attr)?;
+    let metas =
+        syn::punctuated::Punctuated::<Meta, syn::Token![,]>::parse_terminated.parse2(attr)?;
     let mut kind: Option<(Kind, Span)> = None;
     let mut krate: Option<Path> = None;
     let mut errors: Option<syn::Error> = None;
@@ -43,7 +46,10 @@ fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
     for meta in metas {
         match &meta {
             Meta::Path(path) if path.get_ident().is_some() => {
-                let ident = path.get_ident().map(ToString::to_string).unwrap_or_default();
+                let ident = path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 let found = match ident.as_str() {
                     "plugin" => Kind::Plugin,
                     "http" => Kind::Http,
@@ -69,11 +75,20 @@ fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
                 }
             }
             Meta::NameValue(nv) if nv.path.is_ident("crate") => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => match s.parse::<Path>() {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => match s.parse::<Path>() {
                     Ok(path) => krate = Some(path),
-                    Err(_) => push(syn::Error::new_spanned(s, "`crate` must name a path, e.g. `crate = \"::proxywasm\"`")),
+                    Err(_) => push(syn::Error::new_spanned(
+                        s,
+                        "`crate` must name a path, e.g. `crate = \"::proxywasm\"`",
+                    )),
                 },
-                other => push(syn::Error::new_spanned(other, "`crate` takes a string, e.g. `crate = \"::proxywasm\"`")),
+                other => push(syn::Error::new_spanned(
+                    other,
+                    "`crate` takes a string, e.g. `crate = \"::proxywasm\"`",
+                )),
             },
             other => push(syn::Error::new_spanned(
                 other,
@@ -91,7 +106,10 @@ fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
 pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Entry> {
     let args = parse_args(attr);
     let function: ItemFn = syn::parse2(item).map_err(|e| {
-        syn::Error::new(e.span(), "`#[proxywasm::main]` goes on a function that builds your context")
+        syn::Error::new(
+            e.span(),
+            "`#[proxywasm::main]` goes on a function that builds your context",
+        )
     })?;
     let (kind, krate) = args?;
     let sig = &function.sig;
@@ -103,32 +121,62 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Entry> 
         ));
     }
     if let Some(unsafety) = &sig.unsafety {
-        errors.push(syn::Error::new_spanned(unsafety, "the entry function cannot be `unsafe`"));
+        errors.push(syn::Error::new_spanned(
+            unsafety,
+            "the entry function cannot be `unsafe`",
+        ));
     }
     if let Some(abi) = &sig.abi {
-        errors.push(syn::Error::new_spanned(abi, "the entry function cannot declare an ABI; the SDK exports the module's ABI"));
+        errors.push(syn::Error::new_spanned(
+            abi,
+            "the entry function cannot declare an ABI; the SDK exports the module's ABI",
+        ));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(syn::Error::new_spanned(&sig.generics, "the entry function cannot be generic: the SDK must know the context type"));
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "the entry function cannot be generic: the SDK must know the context type",
+        ));
     }
-    if let Some(receiver) = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Receiver(_))) {
-        errors.push(syn::Error::new_spanned(receiver, "the entry function must be a free function, not a method"));
+    if let Some(receiver) = sig
+        .inputs
+        .iter()
+        .find(|arg| matches!(arg, FnArg::Receiver(_)))
+    {
+        errors.push(syn::Error::new_spanned(
+            receiver,
+            "the entry function must be a free function, not a method",
+        ));
     } else {
         let expected = if kind == Kind::Vm { 0 } else { 1 };
         if sig.inputs.len() != expected {
-            let what = if expected == 0 { "no parameters" } else { "one parameter, the context id" };
-            let span: Span = if sig.inputs.is_empty() { sig.paren_token.span.join() } else { sig.inputs.span() };
+            let what = if expected == 0 {
+                "no parameters"
+            } else {
+                "one parameter, the context id"
+            };
+            let span: Span = if sig.inputs.is_empty() {
+                sig.paren_token.span.join()
+            } else {
+                sig.inputs.span()
+            };
             errors.push(syn::Error::new(span, format!("{}: {what}", kind.form())));
         }
     }
     if matches!(sig.output, ReturnType::Default) {
         errors.push(syn::Error::new(
             sig.paren_token.span.join(),
-            format!("the entry function must return the context it builds; {}", kind.form()),
+            format!(
+                "the entry function must return the context it builds; {}",
+                kind.form()
+            ),
         ));
     }
     if let Some(variadic) = &sig.variadic {
-        errors.push(syn::Error::new_spanned(variadic, "the entry function cannot be variadic"));
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            "the entry function cannot be variadic",
+        ));
     }
     let mut iter = errors.into_iter();
     if let Some(mut first) = iter.next() {
@@ -137,5 +185,9 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Entry> 
         }
         return Err(first);
     }
-    Ok(Entry { kind, krate, function })
+    Ok(Entry {
+        kind,
+        krate,
+        function,
+    })
 }

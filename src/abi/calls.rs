@@ -60,7 +60,9 @@ pub(crate) fn set_tick_period_milliseconds(period: u32) -> Raw<()> {
 
 pub(crate) fn get_buffer_bytes(buffer: u32, start: usize, max_size: usize) -> Raw<HostBytes> {
     // SAFETY: both out-pointers are live locals of with_buffer.
-    with_buffer(|ptr, len| unsafe { sys::proxy_get_buffer_bytes(buffer, start, max_size, ptr, len) })
+    with_buffer(|ptr, len| unsafe {
+        sys::proxy_get_buffer_bytes(buffer, start, max_size, ptr, len)
+    })
 }
 
 pub(crate) fn set_buffer_bytes(buffer: u32, start: usize, size: usize, data: &[u8]) -> Raw<()> {
@@ -88,17 +90,29 @@ pub(crate) fn set_header_map_pairs(map: u32, serialized: &[u8]) -> Raw<()> {
 
 pub(crate) fn get_header_map_value(map: u32, key: &[u8]) -> Raw<HostBytes> {
     // SAFETY: `key` is live; both out-pointers are live locals of with_buffer.
-    with_buffer(|ptr, len| unsafe { sys::proxy_get_header_map_value(map, key.as_ptr(), key.len(), ptr, len) })
+    with_buffer(|ptr, len| unsafe {
+        sys::proxy_get_header_map_value(map, key.as_ptr(), key.len(), ptr, len)
+    })
 }
 
 pub(crate) fn add_header_map_value(map: u32, key: &[u8], value: &[u8]) -> Raw<()> {
     // SAFETY: both slices are live for the duration of the call.
-    status(unsafe { sys::proxy_add_header_map_value(map, key.as_ptr(), key.len(), value.as_ptr(), value.len()) })
+    status(unsafe {
+        sys::proxy_add_header_map_value(map, key.as_ptr(), key.len(), value.as_ptr(), value.len())
+    })
 }
 
 pub(crate) fn replace_header_map_value(map: u32, key: &[u8], value: &[u8]) -> Raw<()> {
     // SAFETY: both slices are live for the duration of the call.
-    status(unsafe { sys::proxy_replace_header_map_value(map, key.as_ptr(), key.len(), value.as_ptr(), value.len()) })
+    status(unsafe {
+        sys::proxy_replace_header_map_value(
+            map,
+            key.as_ptr(),
+            key.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    })
 }
 
 pub(crate) fn remove_header_map_value(map: u32, key: &[u8]) -> Raw<()> {
@@ -203,7 +217,12 @@ pub(crate) fn grpc_call(
     })
 }
 
-pub(crate) fn grpc_stream(service: &[u8], service_name: &[u8], method: &[u8], serialized_metadata: &[u8]) -> Raw<u32> {
+pub(crate) fn grpc_stream(
+    service: &[u8],
+    service_name: &[u8],
+    method: &[u8],
+    serialized_metadata: &[u8],
+) -> Raw<u32> {
     // SAFETY: all slices are live; `token` is a live local of with_u32.
     with_u32(|token| unsafe {
         sys::proxy_grpc_stream(
@@ -222,7 +241,14 @@ pub(crate) fn grpc_stream(service: &[u8], service_name: &[u8], method: &[u8], se
 
 pub(crate) fn grpc_send(token: u32, message: &[u8], end_stream: bool) -> Raw<()> {
     // SAFETY: `message` is live for the duration of the call.
-    status(unsafe { sys::proxy_grpc_send(token, message.as_ptr(), message.len(), u32::from(end_stream)) })
+    status(unsafe {
+        sys::proxy_grpc_send(
+            token,
+            message.as_ptr(),
+            message.len(),
+            u32::from(end_stream),
+        )
+    })
 }
 
 pub(crate) fn grpc_cancel(token: u32) -> Raw<()> {
@@ -238,13 +264,17 @@ pub(crate) fn grpc_close(token: u32) -> Raw<()> {
 pub(crate) fn get_shared_data(key: &[u8]) -> Raw<(HostBytes, u32)> {
     let mut cas = 0u32;
     // SAFETY: `key` is live; `cas` and with_buffer's out-pointers are live locals.
-    let value = with_buffer(|ptr, len| unsafe { sys::proxy_get_shared_data(key.as_ptr(), key.len(), ptr, len, &mut cas) })?;
+    let value = with_buffer(|ptr, len| unsafe {
+        sys::proxy_get_shared_data(key.as_ptr(), key.len(), ptr, len, &mut cas)
+    })?;
     Ok((value, cas))
 }
 
 pub(crate) fn set_shared_data(key: &[u8], value: &[u8], cas: u32) -> Raw<()> {
     // SAFETY: both slices are live for the duration of the call.
-    status(unsafe { sys::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) })
+    status(unsafe {
+        sys::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
+    })
 }
 
 pub(crate) fn register_shared_queue(name: &[u8]) -> Raw<u32> {
@@ -254,7 +284,15 @@ pub(crate) fn register_shared_queue(name: &[u8]) -> Raw<u32> {
 
 pub(crate) fn resolve_shared_queue(vm_id: &[u8], name: &[u8]) -> Raw<u32> {
     // SAFETY: both slices are live; `token` is a live local of with_u32.
-    with_u32(|token| unsafe { sys::proxy_resolve_shared_queue(vm_id.as_ptr(), vm_id.len(), name.as_ptr(), name.len(), token) })
+    with_u32(|token| unsafe {
+        sys::proxy_resolve_shared_queue(
+            vm_id.as_ptr(),
+            vm_id.len(),
+            name.as_ptr(),
+            name.len(),
+            token,
+        )
+    })
 }
 
 pub(crate) fn dequeue_shared_queue(token: u32) -> Raw<HostBytes> {
@@ -296,7 +334,9 @@ pub(crate) fn get_property(path: &[u8]) -> Raw<HostBytes> {
 
 pub(crate) fn set_property(path: &[u8], value: &[u8]) -> Raw<()> {
     // SAFETY: both slices are live for the duration of the call.
-    status(unsafe { sys::proxy_set_property(path.as_ptr(), path.len(), value.as_ptr(), value.len()) })
+    status(unsafe {
+        sys::proxy_set_property(path.as_ptr(), path.len(), value.as_ptr(), value.len())
+    })
 }
 
 pub(crate) fn set_effective_context(context_id: u32) -> Raw<()> {
@@ -312,7 +352,14 @@ pub(crate) fn done() -> Raw<()> {
 pub(crate) fn call_foreign_function(name: &[u8], arguments: &[u8]) -> Raw<HostBytes> {
     // SAFETY: both slices are live; out-pointers are live locals of with_buffer.
     with_buffer(|ptr, len| unsafe {
-        sys::proxy_call_foreign_function(name.as_ptr(), name.len(), arguments.as_ptr(), arguments.len(), ptr, len)
+        sys::proxy_call_foreign_function(
+            name.as_ptr(),
+            name.len(),
+            arguments.as_ptr(),
+            arguments.len(),
+            ptr,
+            len,
+        )
     })
 }
 

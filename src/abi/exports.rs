@@ -2,99 +2,112 @@
 //! wire arguments and calls the installed dispatcher. With no dispatcher (only
 //! possible natively without a mock host) they answer the ABI's defaults.
 //!
-//! On wasm they are exported by name. Natively they are ordinary functions,
-//! which the mock host calls exactly as a real host calls the exports.
+//! On wasm, `#[proxywasm::main]` emits them in the plugin crate from the
+//! table below, over the plugin's concretely typed dispatcher. Natively the
+//! same table yields ordinary functions, which the mock host calls exactly as
+//! a real host calls the exports.
 //! `proxy_on_request_metadata`/`proxy_on_response_metadata` are deliberately
 //! absent: Envoy treats an absent export as Continue, which is all it honours.
-
-use crate::dispatch::{self, CalloutEvent, GrpcCallback, RootEvent};
 
 /// The ABI version marker Envoy scans the export section for. Never called.
 #[cfg_attr(target_family = "wasm", unsafe(no_mangle))]
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 pub(crate) extern "C" fn proxy_abi_version_0_2_1() {}
 
-macro_rules! exports {
-    ($(
-        $(#[$meta:meta])*
-        fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = |$d:ident| $body:expr, or $default:expr;
-    )*) => {$(
-        $(#[$meta])*
-        #[cfg_attr(target_family = "wasm", unsafe(no_mangle))]
-        #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+/// The export table, written once. Two modes:
+///
+/// * `__proxywasm_exports!(native)` (inside this crate, natively): trampolines
+///   that find the dispatcher the mock or engine host installed on this thread;
+/// * `__proxywasm_exports!(SLOT)` (in the plugin crate, on wasm, invoked by
+///   `#[proxywasm::main]`): `#[no_mangle]` exports calling the plugin's own
+///   dispatcher in the thread-local `SLOT`, whose concrete type lets LLVM
+///   inline each callback into its export (no vtable, no pointer chase, no
+///   allocation).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __proxywasm_exports {
+    (@one native $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = |$d:ident| $body:expr, or $default:expr) => {
+        #[allow(dead_code)]
         pub(crate) extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
-            match dispatch::current() {
-                Some($d) => $body,
-                None => $default,
+            match $crate::dispatch::current() {
+                ::core::option::Option::Some(handle) => {
+                    let $d = &*handle;
+                    $body
+                }
+                ::core::option::Option::None => $default,
             }
         }
-    )*};
+    };
+    (@one ($slot:path) $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = |$d:ident| $body:expr, or $default:expr) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
+            $slot.with(|$d| $body)
+        }
+    };
+    (@all $mode:tt) => {
+        $crate::__proxywasm_exports! { @one $mode proxy_on_context_create(context_id: u32, parent_id: u32) =
+            |d| $crate::__private::Dispatch::context_create(d, context_id, parent_id), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_vm_start(context_id: u32, configuration_size: usize) -> u32 =
+            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::VmStart(configuration_size)), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_configure(context_id: u32, configuration_size: usize) -> u32 =
+            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Configure(configuration_size)), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_tick(context_id: u32) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Tick); }, or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_queue_ready(context_id: u32, queue_id: u32) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::QueueReady(queue_id)); }, or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_foreign_function(context_id: u32, function_id: u32, arguments_size: usize) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Foreign(function_id, arguments_size)); }, or () }
+        $crate::__proxywasm_exports! { @one $mode envoy_on_resolve_dns(context_id: u32, token: u32, data_size: usize) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Dns(token, data_size)); }, or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_new_connection(context_id: u32) -> u32 =
+            |d| $crate::__private::Dispatch::new_connection(d, context_id), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_downstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::downstream_data(d, context_id, data_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_upstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::upstream_data(d, context_id, data_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_downstream_connection_close(context_id: u32, peer_type: u32) =
+            |d| $crate::__private::Dispatch::downstream_close(d, context_id, peer_type), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_upstream_connection_close(context_id: u32, peer_type: u32) =
+            |d| $crate::__private::Dispatch::upstream_close(d, context_id, peer_type), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::request_headers(d, context_id, num_headers, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_request_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::request_body(d, context_id, body_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_request_trailers(context_id: u32, num_trailers: usize) -> u32 =
+            |d| $crate::__private::Dispatch::request_trailers(d, context_id, num_trailers), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::response_headers(d, context_id, num_headers, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_response_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::response_body(d, context_id, body_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32 =
+            |d| $crate::__private::Dispatch::response_trailers(d, context_id, num_trailers), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_http_call_response(context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) =
+            |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Http { headers: num_headers, body: body_size, trailers: num_trailers }), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, num_elements: usize) =
+            |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Grpc($crate::__private::GrpcCallback::InitialMetadata(num_elements))), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive(context_id: u32, token: u32, message_size: usize) =
+            |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Grpc($crate::__private::GrpcCallback::Message(message_size))), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_trailing_metadata(context_id: u32, token: u32, num_elements: usize) =
+            |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Grpc($crate::__private::GrpcCallback::TrailingMetadata(num_elements))), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32) =
+            |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Grpc($crate::__private::GrpcCallback::Close(status_code))), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_done(context_id: u32) -> u32 =
+            |d| $crate::__private::Dispatch::done(d, context_id), or 1 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_log(context_id: u32) =
+            |d| $crate::__private::Dispatch::log(d, context_id), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_delete(context_id: u32) =
+            |d| $crate::__private::Dispatch::delete(d, context_id), or () }
+    };
+    (native) => {
+        $crate::__proxywasm_exports! { @all native }
+    };
+    ($slot:path) => {
+        $crate::__proxywasm_exports! { @all ($slot) }
+    };
 }
 
-exports! {
-    /// A context was created; `parent_id` 0 means a plugin (root) context.
-    fn proxy_on_context_create(context_id: u32, parent_id: u32) = |d| d.context_create(context_id, parent_id), or ();
-    /// Non-zero = started.
-    fn proxy_on_vm_start(context_id: u32, configuration_size: usize) -> u32 =
-        |d| d.root(context_id, RootEvent::VmStart(configuration_size)), or 0;
-    /// Non-zero = configured.
-    fn proxy_on_configure(context_id: u32, configuration_size: usize) -> u32 =
-        |d| d.root(context_id, RootEvent::Configure(configuration_size)), or 0;
-    fn proxy_on_tick(context_id: u32) = |d| { d.root(context_id, RootEvent::Tick); }, or ();
-    fn proxy_on_queue_ready(context_id: u32, queue_id: u32) = |d| { d.root(context_id, RootEvent::QueueReady(queue_id)); }, or ();
-    fn proxy_on_foreign_function(context_id: u32, function_id: u32, arguments_size: usize) =
-        |d| { d.root(context_id, RootEvent::Foreign(function_id, arguments_size)); }, or ();
-    fn envoy_on_resolve_dns(context_id: u32, token: u32, data_size: usize) =
-        |d| { d.root(context_id, RootEvent::Dns(token, data_size)); }, or ();
-    fn proxy_on_new_connection(context_id: u32) -> u32 = |d| d.new_connection(context_id), or 0;
-    fn proxy_on_downstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
-        |d| d.downstream_data(context_id, data_size, end_of_stream != 0), or 0;
-    fn proxy_on_upstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
-        |d| d.upstream_data(context_id, data_size, end_of_stream != 0), or 0;
-    fn proxy_on_downstream_connection_close(context_id: u32, peer_type: u32) =
-        |d| d.downstream_close(context_id, peer_type), or ();
-    fn proxy_on_upstream_connection_close(context_id: u32, peer_type: u32) =
-        |d| d.upstream_close(context_id, peer_type), or ();
-    fn proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
-        |d| d.request_headers(context_id, num_headers, end_of_stream != 0), or 0;
-    fn proxy_on_request_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
-        |d| d.request_body(context_id, body_size, end_of_stream != 0), or 0;
-    fn proxy_on_request_trailers(context_id: u32, num_trailers: usize) -> u32 =
-        |d| d.request_trailers(context_id, num_trailers), or 0;
-    fn proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
-        |d| d.response_headers(context_id, num_headers, end_of_stream != 0), or 0;
-    fn proxy_on_response_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
-        |d| d.response_body(context_id, body_size, end_of_stream != 0), or 0;
-    fn proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32 =
-        |d| d.response_trailers(context_id, num_trailers), or 0;
-    fn proxy_on_http_call_response(context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) =
-        |d| d.callout(context_id, token, CalloutEvent::Http { headers: num_headers, body: body_size, trailers: num_trailers }), or ();
-    fn proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, num_elements: usize) =
-        |d| d.callout(context_id, token, CalloutEvent::Grpc(GrpcCallback::InitialMetadata(num_elements))), or ();
-    fn proxy_on_grpc_receive(context_id: u32, token: u32, message_size: usize) =
-        |d| d.callout(context_id, token, CalloutEvent::Grpc(GrpcCallback::Message(message_size))), or ();
-    fn proxy_on_grpc_receive_trailing_metadata(context_id: u32, token: u32, num_elements: usize) =
-        |d| d.callout(context_id, token, CalloutEvent::Grpc(GrpcCallback::TrailingMetadata(num_elements))), or ();
-    fn proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32) =
-        |d| d.callout(context_id, token, CalloutEvent::Grpc(GrpcCallback::Close(status_code))), or ();
-    /// Non-zero = done (stream contexts' answers are ignored by Envoy).
-    fn proxy_on_done(context_id: u32) -> u32 = |d| d.done(context_id), or 1;
-    fn proxy_on_log(context_id: u32) = |d| d.log(context_id), or ();
-    fn proxy_on_delete(context_id: u32) = |d| d.delete(context_id), or ();
-}
-
-#[cfg(target_family = "wasm")]
-unsafe extern "Rust" {
-    /// Defined by `#[proxywasm::main]` in the plugin crate. A link error naming
-    /// this symbol means the plugin has no `#[proxywasm::main]` function.
-    safe fn __proxywasm_entry() -> crate::dispatch::Entry;
-}
-
-/// The plugin's entry, from the `#[proxywasm::main]` expansion.
-#[cfg(target_family = "wasm")]
-pub(crate) fn user_entry() -> crate::dispatch::Entry {
-    __proxywasm_entry()
-}
+#[cfg(not(target_family = "wasm"))]
+crate::__proxywasm_exports!(native);
 
 #[cfg(target_os = "wasi")]
 unsafe extern "C" {
@@ -102,13 +115,17 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
-/// Reactor start-up (abi.md §1.3). Runs static constructors and nothing else:
-/// Envoy allows no hostcall but logging here, so all SDK set-up is deferred to
-/// the first callback.
-#[cfg(target_os = "wasi")]
-#[unsafe(no_mangle)]
-pub extern "C" fn _initialize() {
+/// Reactor start-up (abi.md §1.3), called by the `_initialize` export that
+/// `#[proxywasm::main]` emits: runs static constructors, registers the
+/// plugin's dispatcher with the host layer, and installs the logger and panic
+/// hook. Envoy allows no hostcall but logging here, and this makes none.
+#[cfg(target_family = "wasm")]
+pub fn initialize(hooks: &'static dyn crate::dispatch::Hooks) {
+    #[cfg(target_os = "wasi")]
     // SAFETY: called once by the host before any other export, as wasi-libc's
     // reactor model requires; it only runs constructors.
-    unsafe { __wasm_call_ctors() }
+    unsafe {
+        __wasm_call_ctors()
+    };
+    crate::dispatch::register(hooks);
 }

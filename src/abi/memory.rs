@@ -145,7 +145,10 @@ impl HostBytes {
 
 impl Default for HostBytes {
     fn default() -> HostBytes {
-        HostBytes { ptr: NonNull::dangling(), len: 0 }
+        HostBytes {
+            ptr: NonNull::dangling(),
+            len: 0,
+        }
     }
 }
 
@@ -155,7 +158,12 @@ impl Drop for HostBytes {
             return;
         }
         // SAFETY: len > 0 means `ptr` is an allocation we own with layout (len, 1).
-        unsafe { dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.len, 1)) }
+        unsafe {
+            dealloc(
+                self.ptr.as_ptr(),
+                Layout::from_size_align_unchecked(self.len, 1),
+            )
+        }
     }
 }
 

@@ -99,7 +99,11 @@ pub fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
             }
         }
     }
-    if data == bytes.len() { Ok(count) } else { Err(PairsError::TrailingBytes) }
+    if data == bytes.len() {
+        Ok(count)
+    } else {
+        Err(PairsError::TrailingBytes)
+    }
 }
 
 /// Iterates `(key, value)` byte slices of a buffer that passed [`validate_pairs`],
@@ -116,7 +120,12 @@ impl<'a> PairsIter<'a> {
     /// An iterator over `bytes`, which must have passed [`validate_pairs`]
     /// (`count` is its result). On unvalidated input it stops early instead of panicking.
     pub fn new(bytes: &'a [u8], count: usize) -> PairsIter<'a> {
-        PairsIter { bytes, index: 0, count, data: 4 + count * 8 }
+        PairsIter {
+            bytes,
+            index: 0,
+            count,
+            data: 4 + count * 8,
+        }
     }
 
     fn field(&mut self, len_at: usize) -> Option<&'a [u8]> {
@@ -161,7 +170,10 @@ where
     K: AsRef<[u8]>,
     V: AsRef<[u8]>,
 {
-    let data: usize = pairs.iter().map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2).sum();
+    let data: usize = pairs
+        .iter()
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+        .sum();
     let mut out = Vec::with_capacity(4 + pairs.len() * 8 + data);
     out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
     for (k, v) in pairs {
@@ -200,8 +212,8 @@ mod tests {
         assert_eq!(
             bytes,
             [
-                2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, b'1', 0, b'b', 0,
-                b'2', b'2', 0
+                2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, b'1', 0, b'b',
+                0, b'2', b'2', 0
             ]
         );
         let count = validate_pairs(&bytes).unwrap();
@@ -220,7 +232,10 @@ mod tests {
     fn malformed_buffers_are_rejected_not_panicked_on() {
         let good = serialize_pairs(&[("key", "value")]);
         for cut in 0..good.len() {
-            assert!(validate_pairs(&good[..cut]).is_err() || cut == 0, "cut {cut}");
+            assert!(
+                validate_pairs(&good[..cut]).is_err() || cut == 0,
+                "cut {cut}"
+            );
         }
         let mut no_nul = good.clone();
         let last = no_nul.len() - 1;
@@ -229,7 +244,10 @@ mod tests {
         let mut trailing = good.clone();
         trailing.push(7);
         assert_eq!(validate_pairs(&trailing), Err(PairsError::TrailingBytes));
-        assert_eq!(validate_pairs(&[0xff, 0xff, 0xff, 0xff]), Err(PairsError::TooMany));
+        assert_eq!(
+            validate_pairs(&[0xff, 0xff, 0xff, 0xff]),
+            Err(PairsError::TooMany)
+        );
         let huge_len = [1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
         assert_eq!(validate_pairs(&huge_len), Err(PairsError::Truncated));
         // The iterator stops, rather than panicking, on bytes that were never validated.

@@ -81,7 +81,11 @@ pub trait HttpContext: 'static {
 
     /// Response to an HTTP callout this stream made. The stream is the
     /// effective context, so `resume_request()` and header calls act on it.
-    fn on_http_call_response(&mut self, token: crate::callout::HttpCallToken, response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        token: crate::callout::HttpCallToken,
+        response: HttpCallResponse,
+    ) {
         let _ = (token, response);
     }
 

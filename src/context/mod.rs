@@ -16,5 +16,7 @@ mod vm;
 pub use http::HttpContext;
 pub use plugin::PluginContext;
 pub use tcp::TcpContext;
-pub use types::{Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, NoContext, PeerType, QueueId};
+pub use types::{
+    Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, NoContext, PeerType, QueueId,
+};
 pub use vm::VmContext;

@@ -1,4 +1,6 @@
-use super::{Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, QueueId, TcpContext};
+use super::{
+    Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, QueueId, TcpContext,
+};
 use crate::Result;
 
 /// A plugin context ("root context"): one per plugin configuration in a VM. It
@@ -81,7 +83,11 @@ pub trait PluginContext: 'static {
     fn on_log(&mut self) {}
 
     /// Response to an HTTP callout this plugin context made.
-    fn on_http_call_response(&mut self, token: crate::callout::HttpCallToken, response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        token: crate::callout::HttpCallToken,
+        response: HttpCallResponse,
+    ) {
         let _ = (token, response);
     }
 

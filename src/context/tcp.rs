@@ -65,7 +65,11 @@ pub trait TcpContext: 'static {
     fn on_log(&mut self) {}
 
     /// Response to an HTTP callout this connection made.
-    fn on_http_call_response(&mut self, token: crate::callout::HttpCallToken, response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        token: crate::callout::HttpCallToken,
+        response: HttpCallResponse,
+    ) {
         let _ = (token, response);
     }
 

@@ -155,11 +155,17 @@ pub struct Configuration {
 
 impl Configuration {
     pub(crate) const fn vm(size: usize) -> Configuration {
-        Configuration { buffer: buffer::VM_CONFIGURATION, size }
+        Configuration {
+            buffer: buffer::VM_CONFIGURATION,
+            size,
+        }
     }
 
     pub(crate) const fn plugin(size: usize) -> Configuration {
-        Configuration { buffer: buffer::PLUGIN_CONFIGURATION, size }
+        Configuration {
+            buffer: buffer::PLUGIN_CONFIGURATION,
+            size,
+        }
     }
 
     /// The size in bytes the host announced.
@@ -209,7 +215,9 @@ impl Configuration {
         if self.size == 0 {
             return Ok(HostBytes::default());
         }
-        Ok(Buffer::new(self.buffer).read(0, self.size)?.unwrap_or_default())
+        Ok(Buffer::new(self.buffer)
+            .read(0, self.size)?
+            .unwrap_or_default())
     }
 
     /// The configuration as text, with invalid UTF-8 replaced by U+FFFD.

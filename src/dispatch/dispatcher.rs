@@ -8,12 +8,13 @@
 //! exists once per plugin, not once per export.
 
 use super::table::{Lookup, Store, Table};
-use super::{CalloutEvent, CalloutKind, Dispatch, GrpcCallback, RootEvent, StreamEvent};
+use super::{CalloutEvent, CalloutKind, Dispatch, GrpcCallback, Hooks, RootEvent, StreamEvent};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::context::{
-    Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext, QueueId, TcpContext,
-    VmContext,
+    Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext,
+    QueueId, TcpContext, VmContext,
 };
+use crate::host::logging::Line;
 use core::cell::{Cell, RefCell};
 
 type PluginOf<V> = <V as VmContext>::Plugin;
@@ -84,7 +85,9 @@ fn pack(origin: u32, kind: CalloutKind) -> u64 {
     u64::from(origin) | (kind << 32)
 }
 
-pub(crate) struct Dispatcher<V: VmContext, F> {
+/// The dispatcher for one VM. Not public API (reachable for macro output).
+#[doc(hidden)]
+pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
     roots: Store<PluginOf<V>>,
@@ -93,18 +96,21 @@ pub(crate) struct Dispatcher<V: VmContext, F> {
     active: Cell<u32>,
 }
 
-impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
-    pub(crate) fn new(factory: F) -> Self {
+impl<V: VmContext, F> Dispatcher<V, F> {
+    /// A dispatcher that creates its VM context with `factory` on first use.
+    pub const fn new(factory: F) -> Self {
         Dispatcher {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
-            roots: Store::default(),
-            streams: Store::default(),
-            callouts: RefCell::new(Table::default()),
+            roots: Store::new(),
+            streams: Store::new(),
+            callouts: RefCell::new(Table::new()),
             active: Cell::new(0),
         }
     }
+}
 
+impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn with_vm<R>(&self, id: u32, export: &'static str, f: impl FnOnce(&mut V) -> R) -> Option<R> {
         let mut vm = match self.vm.take() {
             Some(vm) => vm,
@@ -135,10 +141,12 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         };
         let prev = self.active.replace(id);
         let result = match op {
-            RootOp::Event(RootEvent::Configure(size)) => match plugin.on_configure(Configuration::plugin(size)) {
-                Ok(()) => 1,
-                Err(error) => refused("the plugin", &error),
-            },
+            RootOp::Event(RootEvent::Configure(size)) => {
+                match plugin.on_configure(Configuration::plugin(size)) {
+                    Ok(()) => 1,
+                    Err(error) => refused("the plugin", &error),
+                }
+            }
             RootOp::Event(RootEvent::Tick) => {
                 plugin.on_tick();
                 0
@@ -193,17 +201,23 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         let prev = self.active.replace(id);
         let result = match (&mut stream, op) {
             (Stream::Http(http), StreamOp::Event(event)) => match event {
-                StreamEvent::RequestHeaders(count, eos) => http.on_request_headers(count, eos).as_raw(),
+                StreamEvent::RequestHeaders(count, eos) => {
+                    http.on_request_headers(count, eos).as_raw()
+                }
                 StreamEvent::RequestBody(size, eos) => http.on_request_body(size, eos).as_raw(),
                 StreamEvent::RequestTrailers(count) => http.on_request_trailers(count).as_raw(),
-                StreamEvent::ResponseHeaders(count, eos) => http.on_response_headers(count, eos).as_raw(),
+                StreamEvent::ResponseHeaders(count, eos) => {
+                    http.on_response_headers(count, eos).as_raw()
+                }
                 StreamEvent::ResponseBody(size, eos) => http.on_response_body(size, eos).as_raw(),
                 StreamEvent::ResponseTrailers(count) => http.on_response_trailers(count).as_raw(),
                 other => wrong_kind(other.export(), id, "an HTTP stream"),
             },
             (Stream::Tcp(tcp), StreamOp::Event(event)) => match event {
                 StreamEvent::NewConnection => tcp.on_new_connection().as_raw(),
-                StreamEvent::DownstreamData(size, eos) => tcp.on_downstream_data(size, eos).as_raw(),
+                StreamEvent::DownstreamData(size, eos) => {
+                    tcp.on_downstream_data(size, eos).as_raw()
+                }
                 StreamEvent::UpstreamData(size, eos) => tcp.on_upstream_data(size, eos).as_raw(),
                 StreamEvent::DownstreamClose(peer) => {
                     tcp.on_downstream_close(PeerType::from_raw(peer));
@@ -345,7 +359,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     #[inline(never)]
     fn context_create_slow(&self, id: u32, parent: u32) {
         if parent == 0 {
-            if let Some(plugin) = self.with_vm(id, "proxy_on_context_create", |vm| vm.new_plugin_context(ContextId(id))) {
+            if let Some(plugin) = self.with_vm(id, "proxy_on_context_create", |vm| {
+                vm.new_plugin_context(ContextId(id))
+            }) {
                 self.roots.insert(id, plugin);
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
@@ -444,21 +460,31 @@ fn root_export(op: RootOp) -> &'static str {
 #[cold]
 #[inline(never)]
 fn report(export: &'static str, id: u32, busy: bool) {
-    let message = if busy {
-        format!(
-            "proxywasm: {export} for context {id} ignored: a callback of that context is still running \
-             (the host re-entered the plugin); answered with the default"
+    let line = Line::new("proxywasm: ").text(export).text(" for ");
+    let line = if busy {
+        line.text("context ").number(id.into()).text(
+            " ignored: a callback of that context is still running (the host re-entered the plugin); \
+             answered with the default",
         )
     } else {
-        format!("proxywasm: {export} for unknown context {id} ignored; answered with the default")
+        line.text("unknown context ")
+            .number(id.into())
+            .text(" ignored; answered with the default")
     };
-    crate::host::logging::error(&message);
+    line.error();
 }
 
 #[cold]
 #[inline(never)]
 fn wrong_kind(export: &'static str, id: u32, what: &str) -> u32 {
-    crate::host::logging::error(&format!("proxywasm: {export} for context {id}, which is {what}; ignored"));
+    Line::new("proxywasm: ")
+        .text(export)
+        .text(" for context ")
+        .number(id.into())
+        .text(", which is ")
+        .text(what)
+        .text("; ignored")
+        .error();
     0
 }
 
@@ -472,19 +498,28 @@ fn refused(what: &str, error: &crate::Error) -> u32 {
 #[cold]
 #[inline(never)]
 fn no_context<H, T>(id: u32, tcp: bool) -> Stream<H, T> {
-    let what = if tcp { "TCP connection" } else { "HTTP stream" };
-    crate::host::logging::debug(&format!(
-        "proxywasm: the plugin creates no context for {what} {id}; it passes through untouched"
-    ));
+    let what = if tcp {
+        "TCP connection "
+    } else {
+        "HTTP stream "
+    };
+    Line::new("proxywasm: the plugin creates no context for ")
+        .text(what)
+        .number(id.into())
+        .text("; it passes through untouched")
+        .debug();
     Stream::Unsupported
 }
 
 #[cold]
 #[inline(never)]
 fn dropped(export: &'static str, origin: u32) {
-    crate::host::logging::debug(&format!(
-        "proxywasm: {export}: context {origin}, which made the call, is gone; event dropped"
-    ));
+    Line::new("proxywasm: ")
+        .text(export)
+        .text(": context ")
+        .number(origin.into())
+        .text(", which made the call, is gone; event dropped")
+        .debug();
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
@@ -502,7 +537,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         match event {
             RootEvent::VmStart(size) => {
                 crate::host::logging::refresh_level();
-                match self.with_vm(id, "proxy_on_vm_start", |vm| vm.on_vm_start(Configuration::vm(size))) {
+                match self.with_vm(id, "proxy_on_vm_start", |vm| {
+                    vm.on_vm_start(Configuration::vm(size))
+                }) {
                     Some(Ok(())) => 1,
                     Some(Err(error)) => refused("the VM", &error),
                     None => 0,
@@ -523,7 +560,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 
     fn downstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
         self.tcp_fast(id, |t| t.on_downstream_data(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::DownstreamData(size, end_of_stream)))
+            .unwrap_or_else(|| {
+                self.stream_slow(id, StreamEvent::DownstreamData(size, end_of_stream))
+            })
     }
 
     fn upstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
@@ -553,7 +592,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 
     fn request_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32 {
         self.http_fast(id, |h| h.on_request_headers(count, end_of_stream).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::RequestHeaders(count, end_of_stream)))
+            .unwrap_or_else(|| {
+                self.stream_slow(id, StreamEvent::RequestHeaders(count, end_of_stream))
+            })
     }
 
     fn request_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
@@ -568,7 +609,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 
     fn response_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32 {
         self.http_fast(id, |h| h.on_response_headers(count, end_of_stream).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::ResponseHeaders(count, end_of_stream)))
+            .unwrap_or_else(|| {
+                self.stream_slow(id, StreamEvent::ResponseHeaders(count, end_of_stream))
+            })
     }
 
     fn response_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
@@ -584,10 +627,21 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
     fn callout(&self, id: u32, token: u32, event: CalloutEvent) {
         let origin = self.callout_origin(token, event).unwrap_or(id);
         let (stream_op, root_op) = match event {
-            CalloutEvent::Http { headers, body, trailers } => {
+            CalloutEvent::Http {
+                headers,
+                body,
+                trailers,
+            } => {
                 let token = HttpCallToken(token);
-                let response = HttpCallResponse { num_headers: headers, body_size: body, num_trailers: trailers };
-                (StreamOp::HttpResponse(token, response), RootOp::HttpResponse(token, response))
+                let response = HttpCallResponse {
+                    num_headers: headers,
+                    body_size: body,
+                    num_trailers: trailers,
+                };
+                (
+                    StreamOp::HttpResponse(token, response),
+                    RootOp::HttpResponse(token, response),
+                )
             }
             CalloutEvent::Grpc(callback) => {
                 let token = GrpcToken(token);
@@ -642,7 +696,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             self.delete_slow(id);
         }
     }
+}
 
+impl<V: VmContext, F: FnOnce() -> V> Hooks for Dispatcher<V, F> {
     fn note_callout(&self, token: u32, kind: CalloutKind) {
         if let Ok(mut callouts) = self.callouts.try_borrow_mut() {
             callouts.insert(token, pack(self.active.get(), kind));

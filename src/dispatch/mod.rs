@@ -5,6 +5,9 @@
 //! is generic over the plugin's own context types, so every callback path is
 //! monomorphised for them (no per-callback `dyn` calls into user code).
 //!
+//! The enums and traits here are `pub` (hidden) only so that macro output in
+//! the plugin crate can name them; they are not API.
+//!
 //! Rules it keeps (issue "foundation" and abi.md §7):
 //! * no borrow is held across user code (contexts are taken out and put back);
 //! * contexts are dropped on `proxy_on_delete`;
@@ -12,16 +15,18 @@
 //! * callout responses go to the context that made the call (or the one made
 //!   effective with [`crate::plugin::set_effective_context`]), not to the root.
 
-mod anon;
-mod dispatcher;
+pub(crate) mod anon;
+pub(crate) mod dispatcher;
 mod table;
 
-use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
 use crate::ContextId;
+use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
 
 /// A gRPC callback, normalised (four exports → one event).
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum GrpcCallback {
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum GrpcCallback {
     InitialMetadata(usize),
     Message(usize),
     TrailingMetadata(usize),
@@ -30,7 +35,9 @@ pub(crate) enum GrpcCallback {
 
 /// What kind of callout a token belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CalloutKind {
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum CalloutKind {
     Http,
     GrpcCall,
     GrpcStream,
@@ -38,7 +45,9 @@ pub(crate) enum CalloutKind {
 
 /// A callback for a plugin (root) context.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum RootEvent {
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum RootEvent {
     VmStart(usize),
     Configure(usize),
     Tick,
@@ -49,7 +58,9 @@ pub(crate) enum RootEvent {
 
 /// A callback for an HTTP stream or TCP connection.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum StreamEvent {
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum StreamEvent {
     NewConnection,
     DownstreamData(usize, bool),
     UpstreamData(usize, bool),
@@ -94,8 +105,14 @@ impl StreamEvent {
 
 /// A callout result for the plugin context the host addressed.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum CalloutEvent {
-    Http { headers: usize, body: usize, trailers: usize },
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum CalloutEvent {
+    Http {
+        headers: usize,
+        body: usize,
+        trailers: usize,
+    },
     Grpc(GrpcCallback),
 }
 
@@ -103,8 +120,7 @@ pub(crate) enum CalloutEvent {
 /// once per plugin by the generic dispatcher, whose per-export methods inline
 /// a fast path for the common case (the stream in the hot slot).
 #[doc(hidden)]
-#[allow(private_interfaces)]
-pub trait Dispatch {
+pub trait Dispatch: Hooks {
     /// `proxy_on_context_create`.
     fn context_create(&self, id: u32, parent: u32);
     /// The plugin-context callbacks.
@@ -139,6 +155,13 @@ pub trait Dispatch {
     fn log(&self, id: u32);
     /// `proxy_on_delete`.
     fn delete(&self, id: u32);
+}
+
+/// What the host layer needs from the dispatcher while user code runs: a
+/// small object-safe trait, so the plugin's dispatcher is reachable without a
+/// vtable of every callback.
+#[doc(hidden)]
+pub trait Hooks {
     /// The host layer reports a callout it started from the active context.
     fn note_callout(&self, token: u32, kind: CalloutKind);
     /// The host layer reports a successful `proxy_set_effective_context`.
@@ -163,65 +186,35 @@ impl core::fmt::Debug for Entry {
 impl Entry {
     /// From a VM context factory.
     pub fn vm<V: VmContext, F: FnOnce() -> V + 'static>(factory: F) -> Entry {
-        Entry { dispatch: Box::new(dispatcher::Dispatcher::new(factory)) }
+        Entry {
+            dispatch: Box::new(dispatcher::Dispatcher::new(factory)),
+        }
     }
 
     /// From a plugin context factory (anonymous VM context).
     pub fn plugin<P: PluginContext, F: FnMut(ContextId) -> P + 'static>(factory: F) -> Entry {
-        Entry::vm(move || anon::AnonVm(factory))
+        Entry::vm(move || anon::AnonVm(anon::FnMake(factory)))
     }
 
     /// From an HTTP context factory (anonymous VM and plugin contexts).
     pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(factory: F) -> Entry {
-        Entry::plugin(move |_| anon::HttpOnly(factory.clone()))
+        Entry::vm(move || anon::HttpVm(anon::FnMake(factory)))
     }
 
     /// From a TCP context factory (anonymous VM and plugin contexts).
     pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(factory: F) -> Entry {
-        Entry::plugin(move |_| anon::TcpOnly(factory.clone()))
+        Entry::vm(move || anon::TcpVm(anon::FnMake(factory)))
     }
 }
 
-/// How the installed dispatcher is held: `'static` on wasm (one per module
-/// instance, never freed), reference-counted natively (one per mock VM).
-#[cfg(target_family = "wasm")]
-pub(crate) type Handle = &'static dyn Dispatch;
-/// How the installed dispatcher is held natively.
+/// How the installed dispatcher is held natively: reference-counted, one per
+/// mock VM, swapped in around each call by the mock or engine host.
 #[cfg(not(target_family = "wasm"))]
 pub(crate) type Handle = std::rc::Rc<dyn Dispatch>;
-
-#[cfg(target_family = "wasm")]
-std::thread_local! {
-    static CURRENT: core::cell::Cell<Option<Handle>> = const { core::cell::Cell::new(None) };
-}
 
 #[cfg(not(target_family = "wasm"))]
 std::thread_local! {
     static CURRENT: core::cell::RefCell<Option<Handle>> = const { core::cell::RefCell::new(None) };
-}
-
-/// The dispatcher of the running module; on wasm, created from the user's
-/// entry on first use (after `_initialize`, so hostcalls are allowed).
-#[cfg(target_family = "wasm")]
-#[inline(always)]
-pub(crate) fn current() -> Option<Handle> {
-    if let Some(handle) = CURRENT.with(core::cell::Cell::get) {
-        return Some(handle);
-    }
-    // Publishing through the cell (rather than returning the handle) keeps
-    // the cold call from costing every export a stack frame.
-    init();
-    CURRENT.with(core::cell::Cell::get)
-}
-
-#[cfg(target_family = "wasm")]
-#[cold]
-#[inline(never)]
-fn init() {
-    let entry = crate::abi::exports::user_entry();
-    let handle: Handle = Box::leak(entry.dispatch);
-    CURRENT.with(|c| c.set(Some(handle)));
-    crate::host::logging::install();
 }
 
 /// The dispatcher installed on this thread (by the mock or engine host).
@@ -233,7 +226,12 @@ pub(crate) fn current() -> Option<Handle> {
 /// Installs `handle` as this thread's dispatcher, returning the previous one.
 #[cfg(not(target_family = "wasm"))]
 pub(crate) fn install(handle: Option<Handle>) -> Option<Handle> {
-    CURRENT.with(|c| c.try_borrow_mut().map(|mut h| core::mem::replace(&mut *h, handle)).ok().flatten())
+    CURRENT.with(|c| {
+        c.try_borrow_mut()
+            .map(|mut h| core::mem::replace(&mut *h, handle))
+            .ok()
+            .flatten()
+    })
 }
 
 /// Converts an entry into a native handle.
@@ -242,21 +240,64 @@ pub(crate) fn handle(entry: Entry) -> Handle {
     std::rc::Rc::from(entry.dispatch)
 }
 
+#[cfg(target_family = "wasm")]
+std::thread_local! {
+    /// The module's dispatcher, as the host layer sees it (set once, in
+    /// `_initialize`).
+    static HOOKS: core::cell::Cell<Option<&'static dyn Hooks>> = const { core::cell::Cell::new(None) };
+}
+
+#[cfg(target_family = "wasm")]
+fn hooks() -> Option<&'static dyn Hooks> {
+    HOOKS.with(core::cell::Cell::get)
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn hooks() -> Option<Handle> {
+    current()
+}
+
+/// The hooks of a dispatcher kept in a thread-local of the plugin crate (what
+/// `#[proxywasm::main]` generates): a `'static` handle, so registering it
+/// allocates nothing.
+#[doc(hidden)]
+pub struct KeyHooks<D: 'static>(pub &'static std::thread::LocalKey<D>);
+
+impl<D: Hooks + 'static> Hooks for KeyHooks<D> {
+    fn note_callout(&self, token: u32, kind: CalloutKind) {
+        self.0.with(|d| d.note_callout(token, kind));
+    }
+    fn set_active(&self, id: u32) {
+        self.0.with(|d| d.set_active(id));
+    }
+    fn active(&self) -> u32 {
+        self.0.with(|d| d.active())
+    }
+}
+
+/// Registers the module's dispatcher with the host layer and installs the
+/// logger and panic hook. Called from `_initialize`: makes no hostcall.
+#[cfg(target_family = "wasm")]
+pub(crate) fn register(hooks: &'static dyn Hooks) {
+    HOOKS.with(|h| h.set(Some(hooks)));
+    crate::host::logging::install();
+}
+
 /// Records a callout started by the active context (host layer → dispatcher).
 pub(crate) fn note_callout(token: u32, kind: CalloutKind) {
-    if let Some(d) = current() {
+    if let Some(d) = hooks() {
         d.note_callout(token, kind);
     }
 }
 
 /// Records that the effective context changed (host layer → dispatcher).
 pub(crate) fn set_active(id: u32) {
-    if let Some(d) = current() {
+    if let Some(d) = hooks() {
         d.set_active(id);
     }
 }
 
 /// The active context id, or 0 outside callbacks.
 pub(crate) fn active() -> u32 {
-    current().map_or(0, |d| d.active())
+    hooks().map_or(0, |d| d.active())
 }

@@ -31,7 +31,6 @@ pub(crate) enum Lookup<T> {
 
 /// `u32 → u64`, open addressing. Key and value live in one slot; an empty
 /// slot is `None`.
-#[derive(Default)]
 pub(crate) struct Table {
     slots: Vec<Option<(u32, u64)>>,
     len: usize,
@@ -40,7 +39,21 @@ pub(crate) struct Table {
 
 const MIN_BITS: u32 = 4;
 
+impl Default for Table {
+    fn default() -> Table {
+        Table::new()
+    }
+}
+
 impl Table {
+    pub(crate) const fn new() -> Table {
+        Table {
+            slots: Vec::new(),
+            len: 0,
+            bits: 0,
+        }
+    }
+
     #[inline]
     fn home(&self, key: u32) -> usize {
         // Fibonacci hashing: sequential ids and tokens spread evenly.
@@ -90,7 +103,8 @@ impl Table {
         }
         if (self.len + 1) * 2 > self.slots.len() {
             let bits = (self.bits + 1).max(MIN_BITS);
-            let old = core::mem::replace(&mut self.slots, (0..1usize << bits).map(|_| None).collect());
+            let old =
+                core::mem::replace(&mut self.slots, (0..1usize << bits).map(|_| None).collect());
             self.bits = bits;
             self.len = 0;
             for (k, v) in old.into_iter().flatten() {
@@ -149,9 +163,13 @@ struct Cold<T> {
     free: Vec<u32>,
 }
 
-impl<T> Default for Cold<T> {
-    fn default() -> Cold<T> {
-        Cold { index: Table::default(), slab: Vec::new(), free: Vec::new() }
+impl<T> Cold<T> {
+    const fn new() -> Cold<T> {
+        Cold {
+            index: Table::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+        }
     }
 }
 
@@ -165,11 +183,19 @@ pub(crate) struct Store<T> {
 
 impl<T> Default for Store<T> {
     fn default() -> Store<T> {
-        Store { hot_id: Cell::new(0), hot: Cell::new(None), cold: RefCell::new(Cold::default()) }
+        Store::new()
     }
 }
 
 impl<T> Store<T> {
+    pub(crate) const fn new() -> Store<T> {
+        Store {
+            hot_id: Cell::new(0),
+            hot: Cell::new(None),
+            cold: RefCell::new(Cold::new()),
+        }
+    }
+
     /// Inserts a new value. Id 0 is never stored (it is the VM's id).
     pub(crate) fn insert(&self, id: u32, value: T) {
         if id == 0 {
@@ -180,7 +206,9 @@ impl<T> Store<T> {
             self.hot.set(Some(value));
             return;
         }
-        let Ok(mut cold) = self.cold.try_borrow_mut() else { return };
+        let Ok(mut cold) = self.cold.try_borrow_mut() else {
+            return;
+        };
         let cold = &mut *cold;
         let slot = match cold.free.pop() {
             Some(slot) => slot,
@@ -247,11 +275,15 @@ impl<T> Store<T> {
     }
 
     fn take_cold(&self, id: u32) -> Lookup<T> {
-        let Ok(mut cold) = self.cold.try_borrow_mut() else { return Lookup::Missing };
+        let Ok(mut cold) = self.cold.try_borrow_mut() else {
+            return Lookup::Missing;
+        };
         if cold.index.len() == 0 {
             return Lookup::Missing;
         }
-        let Some(slot) = cold.index.get(id) else { return Lookup::Missing };
+        let Some(slot) = cold.index.get(id) else {
+            return Lookup::Missing;
+        };
         match cold.slab.get_mut(slot as usize).and_then(Option::take) {
             Some(v) => Lookup::Found(v),
             None => Lookup::Busy,
@@ -296,9 +328,13 @@ impl<T> Store<T> {
                 None => Lookup::Busy,
             };
         }
-        let Ok(mut cold) = self.cold.try_borrow_mut() else { return Lookup::Missing };
+        let Ok(mut cold) = self.cold.try_borrow_mut() else {
+            return Lookup::Missing;
+        };
         let cold = &mut *cold;
-        let Some(slot) = cold.index.remove(id) else { return Lookup::Missing };
+        let Some(slot) = cold.index.remove(id) else {
+            return Lookup::Missing;
+        };
         cold.free.push(slot as u32);
         match cold.slab.get_mut(slot as usize).and_then(Option::take) {
             Some(v) => Lookup::Found(v),
@@ -307,7 +343,11 @@ impl<T> Store<T> {
     }
 
     pub(crate) fn contains(&self, id: u32) -> bool {
-        (id != 0 && self.hot_id.get() == id) || self.cold.try_borrow().is_ok_and(|c| c.index.get(id).is_some())
+        (id != 0 && self.hot_id.get() == id)
+            || self
+                .cold
+                .try_borrow()
+                .is_ok_and(|c| c.index.get(id).is_some())
     }
 }
 
@@ -336,7 +376,10 @@ mod tests {
     #[test]
     fn table_handles_colliding_token_patterns() {
         let mut t = Table::default();
-        let keys: Vec<u32> = (1..500).map(|i| i * 4).chain((0..100).map(|i| i * 1024 + 1)).collect();
+        let keys: Vec<u32> = (1..500)
+            .map(|i| i * 4)
+            .chain((0..100).map(|i| i * 1024 + 1))
+            .collect();
         for &k in &keys {
             t.insert(k, u64::from(k));
         }
@@ -361,7 +404,10 @@ mod tests {
         let before = capacity(&store);
         for id in 9..20_000u32 {
             store.insert(id, id);
-            assert!(matches!(store.remove(id - 8), Lookup::Found(v) if v == id - 8), "id {id}");
+            assert!(
+                matches!(store.remove(id - 8), Lookup::Found(v) if v == id - 8),
+                "id {id}"
+            );
         }
         assert_eq!(capacity(&store), before);
     }

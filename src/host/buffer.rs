@@ -1,10 +1,10 @@
 //! Byte buffers: HTTP bodies, TCP data, callout and gRPC responses,
 //! configurations, foreign-function arguments.
 
+use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::host::{check, optional};
-use crate::Result;
 
 /// A handle to one of the host's buffers. Get one from
 /// [`crate::http::request_body`], [`crate::tcp::downstream_data`] and friends.
@@ -66,7 +66,10 @@ impl Buffer {
     /// # Ok(()) });
     /// ```
     pub fn read(&self, start: usize, max_size: usize) -> Result<Option<HostBytes>> {
-        optional("proxy_get_buffer_bytes", calls::get_buffer_bytes(self.buffer, start, max_size))
+        optional(
+            "proxy_get_buffer_bytes",
+            calls::get_buffer_bytes(self.buffer, start, max_size),
+        )
     }
 
     /// The whole buffer (empty when absent).
@@ -95,7 +98,11 @@ impl Buffer {
     /// ```
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> Result<usize> {
-        check("proxy_get_buffer_status", calls::get_buffer_status(self.buffer)).map(|(len, _flags)| len)
+        check(
+            "proxy_get_buffer_status",
+            calls::get_buffer_status(self.buffer),
+        )
+        .map(|(len, _flags)| len)
     }
 
     /// Replaces the whole content.
@@ -176,6 +183,9 @@ impl Buffer {
     /// # Ok(()) });
     /// ```
     pub fn set(&self, start: usize, size: usize, data: &[u8]) -> Result<()> {
-        check("proxy_set_buffer_bytes", calls::set_buffer_bytes(self.buffer, start, size, data))
+        check(
+            "proxy_set_buffer_bytes",
+            calls::set_buffer_bytes(self.buffer, start, size, data),
+        )
     }
 }

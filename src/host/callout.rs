@@ -7,6 +7,7 @@
 //! the callback act on the right stream. If that context is gone by then, the
 //! response is dropped (and logged at debug level).
 
+use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
@@ -14,7 +15,6 @@ use crate::dispatch::{self, CalloutKind};
 use crate::host::buffer::Buffer;
 use crate::host::map::HeaderMap;
 use crate::host::{check, millis};
-use crate::Result;
 use core::time::Duration;
 
 /// The token of an HTTP callout, from [`HttpCall::send`].
@@ -100,7 +100,13 @@ impl<'a> HttpCall<'a> {
     /// # let _ = call;
     /// ```
     pub fn new(upstream: &'a str) -> HttpCall<'a> {
-        HttpCall { upstream, headers: Vec::new(), trailers: Vec::new(), body: &[], timeout: Duration::from_secs(5) }
+        HttpCall {
+            upstream,
+            headers: Vec::new(),
+            trailers: Vec::new(),
+            body: &[],
+            timeout: Duration::from_secs(5),
+        }
     }
 
     /// Adds a request header.
@@ -109,7 +115,11 @@ impl<'a> HttpCall<'a> {
     /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
     /// # let _ = call;
     /// ```
-    pub fn header(mut self, name: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+    pub fn header(
+        mut self,
+        name: &'a (impl AsRef<[u8]> + ?Sized),
+        value: &'a (impl AsRef<[u8]> + ?Sized),
+    ) -> Self {
         self.headers.push((name.as_ref(), value.as_ref()));
         self
     }
@@ -120,7 +130,11 @@ impl<'a> HttpCall<'a> {
     /// let call = proxywasm::callout::HttpCall::new("b").trailer("x-checksum", "1");
     /// # let _ = call;
     /// ```
-    pub fn trailer(mut self, name: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+    pub fn trailer(
+        mut self,
+        name: &'a (impl AsRef<[u8]> + ?Sized),
+        value: &'a (impl AsRef<[u8]> + ?Sized),
+    ) -> Self {
         self.trailers.push((name.as_ref(), value.as_ref()));
         self
     }
@@ -168,7 +182,13 @@ impl<'a> HttpCall<'a> {
         let timeout = millis(self.timeout).max(1);
         let token = check(
             "proxy_http_call",
-            calls::http_call(self.upstream.as_bytes(), &headers, self.body, &trailers, timeout),
+            calls::http_call(
+                self.upstream.as_bytes(),
+                &headers,
+                self.body,
+                &trailers,
+                timeout,
+            ),
         )?;
         dispatch::note_callout(token, CalloutKind::Http);
         Ok(HttpCallToken(token))
@@ -237,8 +257,18 @@ impl<'a> GrpcCall<'a> {
     /// let call = proxywasm::callout::GrpcCall::new("c", "pkg.Svc", "Method");
     /// # let _ = call;
     /// ```
-    pub fn new(cluster: &'a (impl AsRef<[u8]> + ?Sized), service: &'a str, method: &'a str) -> GrpcCall<'a> {
-        GrpcCall { cluster: cluster.as_ref(), service, method, metadata: Vec::new(), timeout: Duration::from_secs(5) }
+    pub fn new(
+        cluster: &'a (impl AsRef<[u8]> + ?Sized),
+        service: &'a str,
+        method: &'a str,
+    ) -> GrpcCall<'a> {
+        GrpcCall {
+            cluster: cluster.as_ref(),
+            service,
+            method,
+            metadata: Vec::new(),
+            timeout: Duration::from_secs(5),
+        }
     }
 
     /// Adds initial metadata.
@@ -247,7 +277,11 @@ impl<'a> GrpcCall<'a> {
     /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").metadata("k", b"v");
     /// # let _ = call;
     /// ```
-    pub fn metadata(mut self, key: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+    pub fn metadata(
+        mut self,
+        key: &'a (impl AsRef<[u8]> + ?Sized),
+        value: &'a (impl AsRef<[u8]> + ?Sized),
+    ) -> Self {
         self.metadata.push((key.as_ref(), value.as_ref()));
         self
     }
@@ -306,7 +340,12 @@ impl<'a> GrpcCall<'a> {
         let metadata = wire::serialize_pairs(&self.metadata);
         let token = check(
             "proxy_grpc_stream",
-            calls::grpc_stream(self.cluster, self.service.as_bytes(), self.method.as_bytes(), &metadata),
+            calls::grpc_stream(
+                self.cluster,
+                self.service.as_bytes(),
+                self.method.as_bytes(),
+                &metadata,
+            ),
         )?;
         dispatch::note_callout(token, CalloutKind::GrpcStream);
         Ok(GrpcToken(token))
@@ -325,7 +364,10 @@ impl<'a> GrpcCall<'a> {
 /// # Ok(()) });
 /// ```
 pub fn grpc_send(token: GrpcToken, message: &[u8], end_stream: bool) -> Result<()> {
-    check("proxy_grpc_send", calls::grpc_send(token.0, message, end_stream))
+    check(
+        "proxy_grpc_send",
+        calls::grpc_send(token.0, message, end_stream),
+    )
 }
 
 /// Cancels a call or resets a stream; no further callbacks arrive.
@@ -412,4 +454,3 @@ pub fn grpc_status() -> Result<(u32, HostBytes)> {
     let (code, message) = check("proxy_get_status", calls::get_status())?;
     Ok((code, message))
 }
-

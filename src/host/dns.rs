@@ -63,7 +63,9 @@ fn decode(bytes: &[u8]) -> Result<Vec<Resolved>> {
         return Ok(Vec::new());
     }
     let count = word(bytes, 0).ok_or(BAD)? as usize;
-    let mut names = 4usize.checked_add(count.checked_mul(4).ok_or(BAD)?).ok_or(BAD)?;
+    let mut names = 4usize
+        .checked_add(count.checked_mul(4).ok_or(BAD)?)
+        .ok_or(BAD)?;
     let mut out = Vec::with_capacity(count.min(64));
     for i in 0..count {
         let ttl_seconds = word(bytes, 4 + i * 4).ok_or(BAD)?;
@@ -71,7 +73,10 @@ fn decode(bytes: &[u8]) -> Result<Vec<Resolved>> {
         let end = rest.iter().position(|b| *b == 0).ok_or(BAD)?;
         let address = String::from_utf8_lossy(rest.get(..end).ok_or(BAD)?).into_owned();
         names += end + 1;
-        out.push(Resolved { ttl_seconds, address });
+        out.push(Resolved {
+            ttl_seconds,
+            address,
+        });
     }
     Ok(out)
 }
@@ -87,8 +92,20 @@ mod tests {
         bytes.extend_from_slice(&60u32.to_le_bytes());
         bytes.extend_from_slice(b"10.0.0.1\0::1\0");
         let got = decode(&bytes).unwrap();
-        assert_eq!(got[0], Resolved { ttl_seconds: 30, address: "10.0.0.1".into() });
-        assert_eq!(got[1], Resolved { ttl_seconds: 60, address: "::1".into() });
+        assert_eq!(
+            got[0],
+            Resolved {
+                ttl_seconds: 30,
+                address: "10.0.0.1".into()
+            }
+        );
+        assert_eq!(
+            got[1],
+            Resolved {
+                ttl_seconds: 60,
+                address: "::1".into()
+            }
+        );
         for cut in 1..bytes.len() {
             assert!(decode(&bytes[..cut]).is_err(), "cut {cut}");
         }

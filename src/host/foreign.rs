@@ -2,12 +2,12 @@
 //! `set_envoy_filter_state`, `declare_property`, `clear_route_cache`, the
 //! `expr_*` CEL trio, …; abi.md §6.2).
 
+use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::buffer;
 use crate::host::buffer::Buffer;
 use crate::host::optional;
-use crate::Result;
 
 /// Calls the host function `name` with `arguments`; `None` if the host has no
 /// function of that name.
@@ -27,7 +27,10 @@ use crate::Result;
 /// # Ok::<(), proxywasm::Error>(()) }).unwrap();
 /// ```
 pub fn call(name: &str, arguments: &[u8]) -> Result<Option<HostBytes>> {
-    optional("proxy_call_foreign_function", calls::call_foreign_function(name.as_bytes(), arguments))
+    optional(
+        "proxy_call_foreign_function",
+        calls::call_foreign_function(name.as_bytes(), arguments),
+    )
 }
 
 /// Arguments of a host-initiated call (buffer `CALL_DATA`), e.g. in

@@ -2,10 +2,10 @@
 //! replies. Use these while an [`HttpContext`](crate::HttpContext) callback
 //! runs (or after making the stream effective).
 
+use crate::Result;
 use crate::abi::calls;
 use crate::abi::wire::{self, buffer, map, stream};
 use crate::host::check;
-use crate::Result;
 
 pub use crate::host::buffer::Buffer;
 pub use crate::host::map::{HeaderMap, HeaderPairs};
@@ -92,7 +92,10 @@ pub const fn response_body() -> Buffer {
 /// # Ok(()) });
 /// ```
 pub fn resume_request() -> Result<()> {
-    check("proxy_continue_stream", calls::continue_stream(stream::HTTP_REQUEST))
+    check(
+        "proxy_continue_stream",
+        calls::continue_stream(stream::HTTP_REQUEST),
+    )
 }
 
 /// Resumes a response this plugin paused.
@@ -106,7 +109,10 @@ pub fn resume_request() -> Result<()> {
 /// # Ok(()) });
 /// ```
 pub fn resume_response() -> Result<()> {
-    check("proxy_continue_stream", calls::continue_stream(stream::HTTP_RESPONSE))
+    check(
+        "proxy_continue_stream",
+        calls::continue_stream(stream::HTTP_RESPONSE),
+    )
 }
 
 /// Resets the HTTP stream (Envoy resets it after the current callback).
@@ -120,7 +126,10 @@ pub fn resume_response() -> Result<()> {
 /// # Ok(()) });
 /// ```
 pub fn reset() -> Result<()> {
-    check("proxy_close_stream", calls::close_stream(stream::HTTP_REQUEST))
+    check(
+        "proxy_close_stream",
+        calls::close_stream(stream::HTTP_REQUEST),
+    )
 }
 
 /// A local reply: the plugin answers the request itself.
@@ -172,7 +181,13 @@ impl<'a> LocalResponse<'a> {
     /// # let _ = reply;
     /// ```
     pub fn new(status_code: u32) -> LocalResponse<'a> {
-        LocalResponse { status: status_code, headers: Vec::new(), body: &[], details: &[], grpc_status: -1 }
+        LocalResponse {
+            status: status_code,
+            headers: Vec::new(),
+            body: &[],
+            details: &[],
+            grpc_status: -1,
+        }
     }
 
     /// Adds a header (added with add semantics: duplicates are possible).
@@ -181,7 +196,11 @@ impl<'a> LocalResponse<'a> {
     /// let reply = proxywasm::http::LocalResponse::new(200).header("x-a", "1");
     /// # let _ = reply;
     /// ```
-    pub fn header(mut self, name: &'a (impl AsRef<[u8]> + ?Sized), value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+    pub fn header(
+        mut self,
+        name: &'a (impl AsRef<[u8]> + ?Sized),
+        value: &'a (impl AsRef<[u8]> + ?Sized),
+    ) -> Self {
         self.headers.push((name.as_ref(), value.as_ref()));
         self
     }
@@ -235,7 +254,13 @@ impl<'a> LocalResponse<'a> {
         let headers = wire::serialize_pairs(&self.headers);
         check(
             "proxy_send_local_response",
-            calls::send_local_response(self.status, self.details, self.body, &headers, self.grpc_status),
+            calls::send_local_response(
+                self.status,
+                self.details,
+                self.body,
+                &headers,
+                self.grpc_status,
+            ),
         )
     }
 }

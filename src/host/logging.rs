@@ -7,9 +7,9 @@
 //! at plugin start and on each tick and becomes `log`'s max level, so a
 //! suppressed line costs a comparison, not a hostcall.
 
+use crate::Result;
 use crate::abi::calls;
 use crate::host::check;
-use crate::Result;
 
 /// A Proxy-Wasm log level (abi.md §4.2).
 ///
@@ -114,9 +114,53 @@ pub(crate) fn error(message: &str) {
     let _ = calls::log(LogLevel::Error.as_raw(), message.as_bytes());
 }
 
-pub(crate) fn debug(message: &str) {
-    if log::max_level() >= log::LevelFilter::Debug {
-        let _ = calls::log(LogLevel::Debug.as_raw(), message.as_bytes());
+/// A log line built without `core::fmt`, for the SDK's own messages: keeps
+/// the formatting machinery out of plugins that do not use it.
+pub(crate) struct Line(Vec<u8>);
+
+impl Line {
+    #[inline(never)]
+    pub(crate) fn new(text: &str) -> Line {
+        let mut bytes = Vec::with_capacity(128);
+        bytes.extend_from_slice(text.as_bytes());
+        Line(bytes)
+    }
+
+    #[inline(never)]
+    pub(crate) fn text(mut self, text: &str) -> Line {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    #[inline(never)]
+    pub(crate) fn number(mut self, mut n: u64) -> Line {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || at == 0 {
+                break;
+            }
+        }
+        self.0
+            .extend_from_slice(digits.get(at..).unwrap_or_default());
+        self
+    }
+
+    #[inline(never)]
+    pub(crate) fn error(self) {
+        let _ = calls::log(LogLevel::Error.as_raw(), &self.0);
+    }
+
+    #[inline(never)]
+    pub(crate) fn debug(self) {
+        if log::max_level() >= log::LevelFilter::Debug {
+            let _ = calls::log(LogLevel::Debug.as_raw(), &self.0);
+        }
     }
 }
 
@@ -169,23 +213,33 @@ pub(crate) fn refresh_level() {
 }
 
 /// Installs the `log` backend (unless the plugin installed its own) and the
-/// panic hook. Called on the first callback.
+/// panic hook. Makes no hostcall (it runs during start-up); the level is read
+/// at plugin start.
 pub(crate) fn install() {
-    if log::set_logger(&LOGGER).is_ok() {
-        refresh_level();
-    }
+    let _ = log::set_logger(&LOGGER);
     install_panic_hook();
 }
 
-/// Logs panics at critical level with their location before the trap.
+/// Logs panics at critical level with their location before the trap:
+/// `panicked at src/lib.rs:12:5: message`.
 fn install_panic_hook() {
+    #[cfg(not(target_family = "wasm"))]
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = info.to_string();
-        let _ = calls::log(LogLevel::Critical.as_raw(), message.as_bytes());
-        if !cfg!(target_family = "wasm") {
-            previous(info);
+        let mut line = Line::new("panicked at ");
+        if let Some(location) = info.location() {
+            line = line
+                .text(location.file())
+                .text(":")
+                .number(u64::from(location.line()))
+                .text(":")
+                .number(u64::from(location.column()))
+                .text(": ");
         }
+        line = line.text(info.payload_as_str().unwrap_or("Box<dyn Any>"));
+        let _ = calls::log(LogLevel::Critical.as_raw(), &line.0);
+        #[cfg(not(target_family = "wasm"))]
+        previous(info);
     }));
 }
 

@@ -65,7 +65,10 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn get(&self, name: impl AsRef<[u8]>) -> Result<Option<HostBytes>> {
-        optional("proxy_get_header_map_value", calls::get_header_map_value(self.map, name.as_ref()))
+        optional(
+            "proxy_get_header_map_value",
+            calls::get_header_map_value(self.map, name.as_ref()),
+        )
     }
 
     /// Appends a value (duplicates allowed). One hostcall.
@@ -79,7 +82,10 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn add(&self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        check("proxy_add_header_map_value", calls::add_header_map_value(self.map, name.as_ref(), value.as_ref()))
+        check(
+            "proxy_add_header_map_value",
+            calls::add_header_map_value(self.map, name.as_ref(), value.as_ref()),
+        )
     }
 
     /// Sets `name` to exactly this one value (adding it if absent).
@@ -114,7 +120,10 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn remove(&self, name: impl AsRef<[u8]>) -> Result<()> {
-        check("proxy_remove_header_map_value", calls::remove_header_map_value(self.map, name.as_ref()))
+        check(
+            "proxy_remove_header_map_value",
+            calls::remove_header_map_value(self.map, name.as_ref()),
+        )
     }
 
     /// All entries, in the host's order, as one zero-copy [`HeaderPairs`].
@@ -134,7 +143,10 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn pairs(&self) -> Result<HeaderPairs> {
-        let bytes = check("proxy_get_header_map_pairs", calls::get_header_map_pairs(self.map))?;
+        let bytes = check(
+            "proxy_get_header_map_pairs",
+            calls::get_header_map_pairs(self.map),
+        )?;
         HeaderPairs::new(bytes)
     }
 
@@ -151,7 +163,10 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn set_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
-        check("proxy_set_header_map_pairs", calls::set_header_map_pairs(self.map, &wire::serialize_pairs(pairs)))
+        check(
+            "proxy_set_header_map_pairs",
+            calls::set_header_map_pairs(self.map, &wire::serialize_pairs(pairs)),
+        )
     }
 
     /// The map's size as Envoy reports it: the sum of name and value lengths
@@ -166,7 +181,10 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn byte_size(&self) -> Result<usize> {
-        check("proxy_get_header_map_size", calls::get_header_map_size(self.map))
+        check(
+            "proxy_get_header_map_size",
+            calls::get_header_map_size(self.map),
+        )
     }
 }
 
@@ -199,7 +217,10 @@ impl HeaderPairs {
     /// assert_eq!(proxywasm::http::HeaderPairs::from_pairs(&[("k", "v")]).len(), 1);
     /// ```
     pub fn from_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> HeaderPairs {
-        HeaderPairs { bytes: HostBytes::from(wire::serialize_pairs(pairs)), count: pairs.len() }
+        HeaderPairs {
+            bytes: HostBytes::from(wire::serialize_pairs(pairs)),
+            count: pairs.len(),
+        }
     }
 
     /// Number of entries.
@@ -249,7 +270,9 @@ impl HeaderPairs {
     /// assert_eq!(pairs.get_all("k").count(), 2);
     /// ```
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter().filter(move |(k, _)| *k == name.as_bytes()).map(|(_, v)| v)
+        self.iter()
+            .filter(move |(k, _)| *k == name.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// Copies the entries into owned strings, replacing invalid UTF-8 with U+FFFD.
@@ -260,7 +283,12 @@ impl HeaderPairs {
     /// ```
     pub fn to_lossy_vec(&self) -> Vec<(String, String)> {
         self.iter()
-            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
             .collect()
     }
 
@@ -285,7 +313,10 @@ impl<'a> IntoIterator for &'a HeaderPairs {
 impl core::fmt::Debug for HeaderPairs {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_map()
-            .entries(self.iter().map(|(k, v)| (k.escape_ascii().to_string(), v.escape_ascii().to_string())))
+            .entries(
+                self.iter()
+                    .map(|(k, v)| (k.escape_ascii().to_string(), v.escape_ascii().to_string())),
+            )
             .finish()
     }
 }

@@ -2,12 +2,15 @@
 //! `wasmcustom.<name>` in `/stats` (without the prefix in Prometheus output).
 //! Define them once (in `on_configure`) and keep the handle; ids are per VM.
 
+use crate::Result;
 use crate::abi::calls;
 use crate::host::check;
-use crate::Result;
 
 fn define(kind: u32, name: &str) -> Result<u32> {
-    check("proxy_define_metric", calls::define_metric(kind, name.as_bytes()))
+    check(
+        "proxy_define_metric",
+        calls::define_metric(kind, name.as_bytes()),
+    )
 }
 
 /// A monotonically increasing counter.
@@ -48,7 +51,10 @@ impl Counter {
     /// # Ok(()) });
     /// ```
     pub fn increment(&self, by: u64) -> Result<()> {
-        check("proxy_increment_metric", calls::increment_metric(self.0, i64::try_from(by).unwrap_or(i64::MAX)))
+        check(
+            "proxy_increment_metric",
+            calls::increment_metric(self.0, i64::try_from(by).unwrap_or(i64::MAX)),
+        )
     }
 
     /// The current value.
@@ -107,7 +113,10 @@ impl Gauge {
     /// # Ok(()) });
     /// ```
     pub fn add(&self, delta: i64) -> Result<()> {
-        check("proxy_increment_metric", calls::increment_metric(self.0, delta))
+        check(
+            "proxy_increment_metric",
+            calls::increment_metric(self.0, delta),
+        )
     }
 
     /// Sets the value.

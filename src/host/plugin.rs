@@ -18,7 +18,10 @@ use crate::{ContextId, Result};
 /// # Ok(()) });
 /// ```
 pub fn set_effective_context(context: ContextId) -> Result<()> {
-    check("proxy_set_effective_context", calls::set_effective_context(context.0))?;
+    check(
+        "proxy_set_effective_context",
+        calls::set_effective_context(context.0),
+    )?;
     crate::dispatch::set_active(context.0);
     Ok(())
 }

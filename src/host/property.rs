@@ -23,7 +23,10 @@ use crate::{Error, Result};
 /// # Ok(()) });
 /// ```
 pub fn get(path: &[&str]) -> Result<Option<HostBytes>> {
-    optional("proxy_get_property", calls::get_property(&wire::serialize_path(path)))
+    optional(
+        "proxy_get_property",
+        calls::get_property(&wire::serialize_path(path)),
+    )
 }
 
 /// Sets a property on the current stream (Envoy stores it as filter state
@@ -39,7 +42,10 @@ pub fn get(path: &[&str]) -> Result<Option<HostBytes>> {
 /// # Ok(()) });
 /// ```
 pub fn set(path: &[&str], value: &[u8]) -> Result<()> {
-    check("proxy_set_property", calls::set_property(&wire::serialize_path(path), value))
+    check(
+        "proxy_set_property",
+        calls::set_property(&wire::serialize_path(path), value),
+    )
 }
 
 /// A string attribute (invalid UTF-8 replaced with U+FFFD).
@@ -76,7 +82,9 @@ fn eight_bytes(value: &[u8]) -> Result<[u8; 8]> {
 /// # Ok(()) });
 /// ```
 pub fn get_i64(path: &[&str]) -> Result<Option<i64>> {
-    get(path)?.map(|v| eight_bytes(&v).map(i64::from_le_bytes)).transpose()
+    get(path)?
+        .map(|v| eight_bytes(&v).map(i64::from_le_bytes))
+        .transpose()
 }
 
 /// An unsigned integer attribute (8 bytes LE), e.g. `connection.id`.
@@ -91,7 +99,9 @@ pub fn get_i64(path: &[&str]) -> Result<Option<i64>> {
 /// # Ok(()) });
 /// ```
 pub fn get_u64(path: &[&str]) -> Result<Option<u64>> {
-    get(path)?.map(|v| eight_bytes(&v).map(u64::from_le_bytes)).transpose()
+    get(path)?
+        .map(|v| eight_bytes(&v).map(u64::from_le_bytes))
+        .transpose()
 }
 
 /// A boolean attribute (1 byte), e.g. `connection.mtls`.

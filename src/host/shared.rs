@@ -29,7 +29,11 @@ pub struct Cas(pub u32);
 /// # Ok(()) });
 /// ```
 pub fn get(key: &str) -> Result<Option<(HostBytes, Cas)>> {
-    Ok(optional("proxy_get_shared_data", calls::get_shared_data(key.as_bytes()))?.map(|(v, cas)| (v, Cas(cas))))
+    Ok(optional(
+        "proxy_get_shared_data",
+        calls::get_shared_data(key.as_bytes()),
+    )?
+    .map(|(v, cas)| (v, Cas(cas))))
 }
 
 /// Writes `key`. With `Some(cas)`, only if the entry is still at that version.
@@ -48,7 +52,10 @@ pub fn get(key: &str) -> Result<Option<(HostBytes, Cas)>> {
 /// # Ok(()) });
 /// ```
 pub fn set(key: &str, value: &[u8], cas: Option<Cas>) -> Result<()> {
-    check("proxy_set_shared_data", calls::set_shared_data(key.as_bytes(), value, cas.map_or(0, |c| c.0)))
+    check(
+        "proxy_set_shared_data",
+        calls::set_shared_data(key.as_bytes(), value, cas.map_or(0, |c| c.0)),
+    )
 }
 
 /// Whether `error` is a lost compare-and-swap (retry with a fresh [`get`]).
@@ -76,7 +83,11 @@ pub fn is_cas_mismatch(error: &crate::Error) -> bool {
 /// # Ok(()) });
 /// ```
 pub fn register_queue(name: &str) -> Result<QueueId> {
-    check("proxy_register_shared_queue", calls::register_shared_queue(name.as_bytes())).map(QueueId)
+    check(
+        "proxy_register_shared_queue",
+        calls::register_shared_queue(name.as_bytes()),
+    )
+    .map(QueueId)
 }
 
 /// Finds a queue registered by the VM `vm_id` (empty = this VM's `vm_id`);
@@ -91,8 +102,11 @@ pub fn register_queue(name: &str) -> Result<QueueId> {
 /// # Ok(()) });
 /// ```
 pub fn resolve_queue(vm_id: &str, name: &str) -> Result<Option<QueueId>> {
-    Ok(optional("proxy_resolve_shared_queue", calls::resolve_shared_queue(vm_id.as_bytes(), name.as_bytes()))?
-        .map(QueueId))
+    Ok(optional(
+        "proxy_resolve_shared_queue",
+        calls::resolve_shared_queue(vm_id.as_bytes(), name.as_bytes()),
+    )?
+    .map(QueueId))
 }
 
 /// Appends an item; the registrant is notified asynchronously.
@@ -107,7 +121,10 @@ pub fn resolve_queue(vm_id: &str, name: &str) -> Result<Option<QueueId>> {
 /// # Ok(()) });
 /// ```
 pub fn enqueue(queue: QueueId, item: &[u8]) -> Result<()> {
-    check("proxy_enqueue_shared_queue", calls::enqueue_shared_queue(queue.0, item))
+    check(
+        "proxy_enqueue_shared_queue",
+        calls::enqueue_shared_queue(queue.0, item),
+    )
 }
 
 /// Takes the oldest item, or `None` when the queue is empty.

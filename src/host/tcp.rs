@@ -1,10 +1,10 @@
 //! What a network (TCP) filter calls: the data buffers and connection control.
 //! Use these while a [`TcpContext`](crate::TcpContext) callback runs.
 
+use crate::Result;
 use crate::abi::calls;
 use crate::abi::wire::{buffer, stream};
 use crate::host::check;
-use crate::Result;
 
 pub use crate::host::buffer::Buffer;
 
@@ -54,7 +54,10 @@ pub const fn upstream_data() -> Buffer {
 /// # Ok(()) });
 /// ```
 pub fn resume_downstream() -> Result<()> {
-    check("proxy_continue_stream", calls::continue_stream(stream::DOWNSTREAM))
+    check(
+        "proxy_continue_stream",
+        calls::continue_stream(stream::DOWNSTREAM),
+    )
 }
 
 /// Resumes upstream data. Envoy does not implement this and answers
@@ -69,7 +72,10 @@ pub fn resume_downstream() -> Result<()> {
 /// # Ok(()) });
 /// ```
 pub fn resume_upstream() -> Result<()> {
-    check("proxy_continue_stream", calls::continue_stream(stream::UPSTREAM))
+    check(
+        "proxy_continue_stream",
+        calls::continue_stream(stream::UPSTREAM),
+    )
 }
 
 /// Closes the downstream (client) connection.
@@ -83,7 +89,10 @@ pub fn resume_upstream() -> Result<()> {
 /// # Ok(()) });
 /// ```
 pub fn close_downstream() -> Result<()> {
-    check("proxy_close_stream", calls::close_stream(stream::DOWNSTREAM))
+    check(
+        "proxy_close_stream",
+        calls::close_stream(stream::DOWNSTREAM),
+    )
 }
 
 /// Closes the upstream (server) connection.

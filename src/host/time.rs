@@ -1,8 +1,8 @@
 //! Time and timers.
 
+use crate::Result;
 use crate::abi::calls;
 use crate::host::{check, millis};
-use crate::Result;
 use core::time::Duration;
 use std::time::SystemTime;
 
@@ -19,7 +19,10 @@ use std::time::SystemTime;
 /// # Ok(()) });
 /// ```
 pub fn now() -> Result<SystemTime> {
-    let nanos = check("proxy_get_current_time_nanoseconds", calls::get_current_time_nanoseconds())?;
+    let nanos = check(
+        "proxy_get_current_time_nanoseconds",
+        calls::get_current_time_nanoseconds(),
+    )?;
     Ok(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
@@ -35,5 +38,8 @@ pub fn now() -> Result<SystemTime> {
 /// # Ok(()) });
 /// ```
 pub fn set_tick_period(period: Duration) -> Result<()> {
-    check("proxy_set_tick_period_milliseconds", calls::set_tick_period_milliseconds(millis(period)))
+    check(
+        "proxy_set_tick_period_milliseconds",
+        calls::set_tick_period_milliseconds(millis(period)),
+    )
 }

@@ -1,0 +1,294 @@
+//! Per-context state: plugin (root) contexts, HTTP streams and TCP
+//! connections, and the header-map helpers with Envoy's semantics.
+
+use super::records::LocalReply;
+use crate::abi::wire::{self, PairsIter};
+use std::collections::BTreeMap;
+
+/// A header map: ordered `(name, value)` byte pairs, names lower-cased.
+pub(crate) type Map = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Envoy lower-cases header names on every operation.
+pub(crate) fn lower(key: &[u8]) -> Vec<u8> {
+    key.to_ascii_lowercase()
+}
+
+/// Parses serialized pairs; a malformed buffer is an empty map (Envoy's
+/// `PairsUtil::toPairs`, abi.md §5.1). Keys are lower-cased when `lowercase`.
+pub(crate) fn parse_pairs(bytes: &[u8], lowercase: bool) -> Map {
+    match wire::validate_pairs(bytes) {
+        Ok(count) => PairsIter::new(bytes, count)
+            .map(|(k, v)| (if lowercase { lower(k) } else { k.to_vec() }, v.to_vec()))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Serializes a map; empty maps are empty (the host writes `(0, 0)`).
+pub(crate) fn serialize(map: &Map) -> Vec<u8> {
+    if map.is_empty() {
+        Vec::new()
+    } else {
+        wire::serialize_pairs(map)
+    }
+}
+
+/// Text pairs from a test → a map with lower-cased names.
+pub(crate) fn from_text(pairs: &[(&str, &str)]) -> Map {
+    pairs
+        .iter()
+        .map(|(k, v)| (lower(k.as_bytes()), v.as_bytes().to_vec()))
+        .collect()
+}
+
+pub(crate) fn map_get<'a>(map: &'a Map, key: &[u8]) -> Option<&'a [u8]> {
+    let key = lower(key);
+    map.iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.as_slice())
+}
+
+pub(crate) fn map_add(map: &mut Map, key: &[u8], value: &[u8]) {
+    map.push((lower(key), value.to_vec()));
+}
+
+/// Sets `key` to exactly one value: the first entry is replaced in place, later
+/// ones removed; absent keys are appended.
+pub(crate) fn map_replace(map: &mut Map, key: &[u8], value: &[u8]) {
+    let key = lower(key);
+    let mut seen = false;
+    map.retain_mut(|(k, v)| {
+        if *k != key {
+            return true;
+        }
+        if seen {
+            return false;
+        }
+        seen = true;
+        *v = value.to_vec();
+        true
+    });
+    if !seen {
+        map.push((key, value.to_vec()));
+    }
+}
+
+pub(crate) fn map_remove(map: &mut Map, key: &[u8]) {
+    let key = lower(key);
+    map.retain(|(k, _)| *k != key);
+}
+
+/// Where a paused direction stopped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Pause {
+    #[default]
+    No,
+    /// A headers callback stopped: Envoy holds headers, body and trailers.
+    Headers,
+    /// A body callback stopped: the body is buffered.
+    Body,
+    /// A trailers callback stopped.
+    Trailers,
+}
+
+/// Data that arrived while the direction was paused at its headers; Envoy
+/// delivers it when the plugin resumes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Held {
+    pub(crate) any: bool,
+    pub(crate) body: Vec<u8>,
+    pub(crate) end_of_stream: bool,
+    pub(crate) trailers: Option<Map>,
+}
+
+/// One direction (request or response) of an HTTP stream.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Flow {
+    /// The test delivered this direction's headers.
+    pub(crate) started: bool,
+    pub(crate) headers: Option<Map>,
+    pub(crate) trailers: Option<Map>,
+    /// Body bytes the host holds: what `get_buffer_bytes` sees.
+    pub(crate) buffer: Vec<u8>,
+    /// Body bytes passed on (upstream for requests, downstream for responses).
+    pub(crate) forwarded: Vec<u8>,
+    pub(crate) paused: Pause,
+    pub(crate) held: Held,
+    /// The test sent `end_of_stream` (or trailers).
+    pub(crate) ended: bool,
+}
+
+impl Flow {
+    /// Releases the buffered body.
+    pub(crate) fn forward(&mut self) {
+        let buffer = core::mem::take(&mut self.buffer);
+        self.forwarded.extend_from_slice(&buffer);
+    }
+
+    /// The body as it stands: forwarded, buffered and held bytes.
+    pub(crate) fn body(&self) -> Vec<u8> {
+        let mut body = self.forwarded.clone();
+        body.extend_from_slice(&self.buffer);
+        body.extend_from_slice(&self.held.body);
+        body
+    }
+}
+
+/// Request or response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Request,
+    Response,
+}
+
+impl Side {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Side::Request => "request",
+            Side::Response => "response",
+        }
+    }
+}
+
+/// An HTTP stream context.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HttpStream {
+    pub(crate) root: u32,
+    pub(crate) request: Flow,
+    pub(crate) response: Flow,
+    /// Last action returned (0 Continue, 1 Pause), flipped to Continue on resume.
+    pub(crate) action: u32,
+    pub(crate) local_reply: Option<LocalReply>,
+    /// Where the local reply was sent from (an export name).
+    pub(crate) local_reply_from: &'static str,
+    pub(crate) reset: bool,
+    /// Values the plugin set with `proxy_set_property` (Envoy filter state).
+    pub(crate) filter_state: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Properties the test seeded for this stream only.
+    pub(crate) properties: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl HttpStream {
+    pub(crate) fn flow(&self, side: Side) -> &Flow {
+        match side {
+            Side::Request => &self.request,
+            Side::Response => &self.response,
+        }
+    }
+
+    pub(crate) fn flow_mut(&mut self, side: Side) -> &mut Flow {
+        match side {
+            Side::Request => &mut self.request,
+            Side::Response => &mut self.response,
+        }
+    }
+}
+
+/// One direction of a TCP connection.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TcpFlow {
+    pub(crate) buffer: Vec<u8>,
+    pub(crate) forwarded: Vec<u8>,
+    pub(crate) paused: bool,
+    pub(crate) ended: bool,
+    /// The plugin closed this side (`proxy_close_stream`).
+    pub(crate) closed_by_plugin: bool,
+    /// The test closed this side (`*_close`).
+    pub(crate) closed: bool,
+}
+
+impl TcpFlow {
+    pub(crate) fn forward(&mut self) {
+        let buffer = core::mem::take(&mut self.buffer);
+        self.forwarded.extend_from_slice(&buffer);
+    }
+
+    pub(crate) fn data(&self) -> Vec<u8> {
+        let mut data = self.forwarded.clone();
+        data.extend_from_slice(&self.buffer);
+        data
+    }
+}
+
+/// A TCP connection context.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TcpConnection {
+    pub(crate) root: u32,
+    pub(crate) downstream: TcpFlow,
+    pub(crate) upstream: TcpFlow,
+    pub(crate) action: u32,
+    pub(crate) filter_state: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub(crate) properties: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+/// A plugin (root) context.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Root {
+    /// Index into the VM's plugin list.
+    pub(crate) plugin: usize,
+    pub(crate) vm_started: Option<bool>,
+    pub(crate) configured: Option<bool>,
+    pub(crate) tick_period_ms: u32,
+    pub(crate) next_tick: Option<u64>,
+    /// `proxy_get_status`: code and message.
+    pub(crate) status: (u32, Vec<u8>),
+    /// `on_done` returned false; waiting for `proxy_done`.
+    pub(crate) pending_done: bool,
+}
+
+/// A live context.
+#[derive(Clone, Debug)]
+pub(crate) enum Context {
+    Root(Root),
+    Http(HttpStream),
+    Tcp(TcpConnection),
+}
+
+impl Context {
+    pub(crate) fn root_id(&self, own: u32) -> u32 {
+        match self {
+            Context::Root(_) => own,
+            Context::Http(s) => s.root,
+            Context::Tcp(c) => c.root,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Context::Root(_) => "plugin context",
+            Context::Http(_) => "HTTP stream",
+            Context::Tcp(_) => "TCP connection",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_keeps_the_first_position_and_drops_duplicates() {
+        let mut map = from_text(&[("a", "1"), ("B", "2"), ("a", "3")]);
+        map_replace(&mut map, b"A", b"9");
+        assert_eq!(map, from_text(&[("a", "9"), ("b", "2")]));
+        map_replace(&mut map, b"c", b"4");
+        assert_eq!(map.last(), Some(&(b"c".to_vec(), b"4".to_vec())));
+    }
+
+    #[test]
+    fn malformed_pairs_parse_as_an_empty_map() {
+        assert!(parse_pairs(&[1, 0, 0, 0], true).is_empty());
+        let good = wire::serialize_pairs(&[("X-A", "1")]);
+        assert_eq!(parse_pairs(&good, true), from_text(&[("x-a", "1")]));
+        assert_eq!(parse_pairs(&good, false)[0].0, b"X-A");
+    }
+
+    #[test]
+    fn remove_and_get_ignore_case() {
+        let mut map = from_text(&[("x", "1"), ("y", "2"), ("x", "3")]);
+        assert_eq!(map_get(&map, b"X"), Some(&b"1"[..]));
+        map_remove(&mut map, b"X");
+        assert_eq!(map, from_text(&[("y", "2")]));
+        assert!(serialize(&Vec::new()).is_empty());
+    }
+}

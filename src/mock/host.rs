@@ -1,0 +1,2496 @@
+//! The public face of the emulator: [`MockHost`], its builder, and the
+//! [`HttpStream`] and [`TcpConnection`] handles.
+
+use super::core::{
+    Callback, ConnState, DnsLookup, Export, Fidelity, ForeignFunction, GrpcCallout, GrpcDelivery,
+    GrpcKind, Guest, HostState, HttpCallout, LocalReply, LogRecord, MetricKind, MockWorld, Pause,
+    PluginConfig, Side, StreamState, Violation, Vm, VmConfig, from_text, lossy_pairs,
+};
+use super::native::NativeGuest;
+use crate::callout::{GrpcToken, HttpCallToken};
+use crate::dispatch::{self, Entry};
+use crate::logging::LogLevel;
+use crate::{
+    Action, ContextId, HttpContext, PeerType, PluginContext, QueueId, Status, TcpContext, VmContext,
+};
+use core::cell::RefCell;
+use core::time::Duration;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn action(raw: u32) -> Action {
+    if raw == 0 {
+        Action::Continue
+    } else {
+        Action::Pause
+    }
+}
+
+fn peer_raw(peer: PeerType) -> u32 {
+    match peer {
+        PeerType::Unknown => 0,
+        PeerType::Local => 1,
+        PeerType::Remote => 2,
+    }
+}
+
+fn path_bytes(path: &[&str]) -> Vec<u8> {
+    crate::abi::wire::serialize_path(path)
+}
+
+/// Configures a [`MockHost`]; get one from [`MockHost::builder`]. The last
+/// call names the plugin's entry, in the same four shapes as
+/// `#[proxywasm::main]`: [`vm`](MockHostBuilder::vm),
+/// [`plugin`](MockHostBuilder::plugin), [`http`](MockHostBuilder::http) or
+/// [`tcp`](MockHostBuilder::tcp).
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::logging::LogLevel;
+/// use proxywasm::mock::MockHost;
+///
+/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder()
+///     .vm_id("edge")
+///     .vm_configuration(r#"{"mode": "strict"}"#)
+///     .plugin_configuration("x-tenant")
+///     .property(&["xds", "cluster_name"], "backend")
+///     .log_level(LogLevel::Info)
+///     .http(|_| Noop);
+/// assert!(host.start());
+/// assert_eq!(host.vm_id(), "edge");
+/// ```
+pub struct MockHostBuilder {
+    config: VmConfig,
+    world: Option<MockWorld>,
+    foreign: Vec<(String, ForeignFunction)>,
+    initialize: Option<Box<dyn FnOnce()>>,
+}
+
+impl core::fmt::Debug for MockHostBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MockHostBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockHostBuilder {
+    fn first_plugin(&mut self) -> &mut PluginConfig {
+        if self.config.plugins.is_empty() {
+            self.config.plugins.push(PluginConfig::default());
+        }
+        let last = self.config.plugins.len() - 1;
+        &mut self.config.plugins[..=last][0]
+    }
+
+    /// The VM id (`vm_config.vm_id`): the scope of shared data and shared
+    /// queues in the [`MockWorld`]. Default: empty.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().vm_id("receiver").http(|_| Noop);
+    /// assert_eq!(host.vm_id(), "receiver");
+    /// ```
+    pub fn vm_id(mut self, vm_id: impl Into<String>) -> Self {
+        self.config.vm_id = vm_id.into();
+        self
+    }
+
+    /// The VM configuration (buffer `VM_CONFIGURATION`, its size passed to
+    /// `on_vm_start`). Default: empty.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().vm_configuration(vec![1, 2]).http(|_| Noop);
+    /// # let _ = host;
+    /// ```
+    pub fn vm_configuration(mut self, configuration: impl Into<Vec<u8>>) -> Self {
+        self.config.vm_configuration = configuration.into();
+        self
+    }
+
+    /// The first plugin's configuration (buffer `PLUGIN_CONFIGURATION`
+    /// during `on_configure`). Default: empty.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().plugin_configuration("text").http(|_| Noop);
+    /// # let _ = host;
+    /// ```
+    pub fn plugin_configuration(mut self, configuration: impl Into<Vec<u8>>) -> Self {
+        self.first_plugin().configuration = configuration.into();
+        self
+    }
+
+    /// The first plugin's name (the `plugin_name` property). Default: empty.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().plugin_name("auth").http(|_| Noop);
+    /// let name = host.run(|| proxywasm::property::get_string(&["plugin_name"])).unwrap();
+    /// assert_eq!(name.as_deref(), Some("auth"));
+    /// ```
+    pub fn plugin_name(mut self, name: impl Into<String>) -> Self {
+        self.first_plugin().name = name.into();
+        self
+    }
+
+    /// The first plugin's root id (the `plugin_root_id` property).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().root_id("main").http(|_| Noop);
+    /// let id = host.run(|| proxywasm::property::get_string(&["plugin_root_id"])).unwrap();
+    /// assert_eq!(id.as_deref(), Some("main"));
+    /// ```
+    pub fn root_id(mut self, root_id: impl Into<String>) -> Self {
+        self.first_plugin().root_id = root_id.into();
+        self
+    }
+
+    /// Adds another plugin (another root context, with its own
+    /// configuration) to the VM, as Envoy does for several filters sharing a
+    /// VM. [`MockHost::start`] starts them in order.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder()
+    ///     .plugin_configuration("first")
+    ///     .add_plugin("second")
+    ///     .http(|_| Noop);
+    /// assert!(host.start());
+    /// assert_eq!(host.root_context_ids().len(), 2);
+    /// ```
+    pub fn add_plugin(mut self, configuration: impl Into<Vec<u8>>) -> Self {
+        self.config.plugins.push(PluginConfig {
+            configuration: configuration.into(),
+            ..PluginConfig::default()
+        });
+        self
+    }
+
+    /// Seeds a property for every context (`proxy_get_property` on this
+    /// exact path). Values are raw bytes as Envoy encodes them (strings as
+    /// is, integers as 8 bytes little-endian, maps as pairs).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder()
+    ///     .property(&["source", "port"], 8080i64.to_le_bytes().to_vec())
+    ///     .http(|_| Noop);
+    /// let port = host.run(|| proxywasm::property::get_i64(&["source", "port"])).unwrap();
+    /// assert_eq!(port, Some(8080));
+    /// ```
+    pub fn property(mut self, path: &[&str], value: impl Into<Vec<u8>>) -> Self {
+        self.config
+            .properties
+            .insert(path_bytes(path), value.into());
+        self
+    }
+
+    /// The emulated wall clock at start. Default: 2024-01-01T00:00:00Z.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let start = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    /// let host = proxywasm::mock::MockHost::builder().start_time(start).http(|_| Noop);
+    /// assert_eq!(host.run(proxywasm::time::now).unwrap(), start);
+    /// ```
+    pub fn start_time(mut self, time: SystemTime) -> Self {
+        let nanos = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        self.config.start_time_nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The host's log level: what `proxy_get_log_level` returns, and the
+    /// lowest level the host records. Default: [`LogLevel::Trace`].
+    ///
+    /// ```
+    /// use proxywasm::logging::LogLevel;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().log_level(LogLevel::Warn).http(|_| Noop);
+    /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Warn);
+    /// ```
+    pub fn log_level(mut self, level: LogLevel) -> Self {
+        self.config.log_level = level;
+        self
+    }
+
+    /// Registers a host foreign function (`proxy_call_foreign_function`).
+    /// Unregistered names answer `NOT_FOUND`, as Envoy does.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder()
+    ///     .foreign_function("compress", |args: &[u8]| Ok(args.to_ascii_uppercase()))
+    ///     .http(|_| Noop);
+    /// let out = host.run(|| proxywasm::foreign::call("compress", b"abc")).unwrap().unwrap();
+    /// assert_eq!(out, "ABC");
+    /// ```
+    pub fn foreign_function(
+        mut self,
+        name: &str,
+        function: impl FnMut(&[u8]) -> Result<Vec<u8>, Status> + 'static,
+    ) -> Self {
+        self.foreign.push((name.to_owned(), Box::new(function)));
+        self
+    }
+
+    /// Puts the host in `world`, where it shares shared data and queues (per
+    /// `vm_id`) and metrics with the other hosts there.
+    ///
+    /// ```
+    /// use proxywasm::mock::{MockHost, MockWorld};
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let world = MockWorld::new();
+    /// let a = MockHost::builder().world(&world).vm_id("shared").http(|_| Noop);
+    /// let b = MockHost::builder().world(&world).vm_id("shared").http(|_| Noop);
+    /// a.run(|| proxywasm::shared::set("k", b"from a", None)).unwrap();
+    /// assert_eq!(b.run(|| proxywasm::shared::get("k")).unwrap().unwrap().0, "from a");
+    /// ```
+    pub fn world(mut self, world: &MockWorld) -> Self {
+        self.world = Some(world.clone());
+        self
+    }
+
+    /// The Envoy fidelity rules (all on by default).
+    ///
+    /// ```
+    /// use proxywasm::mock::{Fidelity, MockHost};
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = MockHost::builder().fidelity(Fidelity::lenient()).http(|_| Noop);
+    /// assert_eq!(host.fidelity(), Fidelity::lenient());
+    /// ```
+    pub fn fidelity(mut self, fidelity: Fidelity) -> Self {
+        self.config.fidelity = fidelity;
+        self
+    }
+
+    /// Strict mode: a hostcall the test did not list with
+    /// [`expect_hostcalls`](MockHostBuilder::expect_hostcalls) (besides
+    /// `proxy_log`, `proxy_get_log_level` and `proxy_set_effective_context`,
+    /// which the SDK makes on its own), or a lifecycle violation, fails the
+    /// test when the callback returns, naming the call.
+    ///
+    /// ```should_panic
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Peek;
+    /// impl HttpContext for Peek {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let _ = proxywasm::http::request_headers().get("host");
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = MockHost::builder().strict().http(|_| Peek);
+    /// host.http_stream().request_headers(&[("host", "a")], true); // panics: unexpected proxy_get_header_map_value
+    /// ```
+    pub fn strict(mut self) -> Self {
+        self.config.strict = true;
+        self
+    }
+
+    /// Hostcalls (ABI names, e.g. `"proxy_http_call"`) strict mode expects.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Peek;
+    /// impl HttpContext for Peek {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let _ = proxywasm::http::request_headers().get("host");
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = MockHost::builder().strict().expect_hostcalls(["proxy_get_header_map_value"]).http(|_| Peek);
+    /// host.http_stream().request_headers(&[("host", "a")], true);
+    /// assert!(host.violations().is_empty());
+    /// ```
+    pub fn expect_hostcalls<S: Into<String>>(
+        mut self,
+        hostcalls: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.config
+            .expected_hostcalls
+            .extend(hostcalls.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether to echo log records to stderr (shown by `cargo test` for
+    /// failing tests). Default: on.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().echo_logs(false).http(|_| Noop);
+    /// # let _ = host;
+    /// ```
+    pub fn echo_logs(mut self, echo: bool) -> Self {
+        self.config.echo_logs = echo;
+        self
+    }
+
+    /// The clusters Envoy knows. When set, an HTTP call to another cluster
+    /// fails with `BAD_ARGUMENT` and a gRPC call with `PARSE_FAILURE`, as in
+    /// Envoy. Default: every cluster exists.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().known_clusters(["auth"]).http(|_| Noop);
+    /// let sent = host.run(|| {
+    ///     HttpCall::new("typo").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
+    /// });
+    /// assert_eq!(sent.unwrap_err().status(), Some(proxywasm::Status::BadArgument));
+    /// ```
+    pub fn known_clusters<S: Into<String>>(
+        mut self,
+        clusters: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.config.known_clusters = Some(clusters.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Makes Envoy's async client refuse calls to `cluster` at once: the
+    /// hostcall fails with `INTERNAL_FAILURE` and no callback ever comes.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().refuse_calls_to("down").http(|_| Noop);
+    /// let sent = host.run(|| {
+    ///     HttpCall::new("down").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
+    /// });
+    /// assert_eq!(sent.unwrap_err().status(), Some(proxywasm::Status::InternalFailure));
+    /// assert!(host.http_calls().is_empty());
+    /// ```
+    pub fn refuse_calls_to(mut self, cluster: impl Into<String>) -> Self {
+        self.config.refused_clusters.insert(cluster.into());
+        self
+    }
+
+    /// Code that stands in for the module's start-up (`_initialize`, static
+    /// constructors), run once before the first context is created. Envoy
+    /// allows only logging there; see [`Fidelity::restricted_start_up`].
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder()
+    ///     .on_initialize(|| proxywasm::log::info!("constructors ran"))
+    ///     .http(|_| Noop);
+    /// assert!(host.start());
+    /// assert!(host.logs_contain("constructors ran"));
+    /// assert!(host.violations().is_empty());
+    /// ```
+    pub fn on_initialize(mut self, code: impl FnOnce() + 'static) -> Self {
+        self.initialize = Some(Box::new(code));
+        self
+    }
+
+    /// Builds the host around a plugin with a VM context factory (the
+    /// `#[proxywasm::main]` form).
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{ContextId, NoContext, PluginContext, VmContext};
+    /// struct Vm;
+    /// struct Plugin;
+    /// impl PluginContext for Plugin { type Http = NoContext; type Tcp = NoContext; }
+    /// impl VmContext for Vm {
+    ///     type Plugin = Plugin;
+    ///     fn new_plugin_context(&mut self, _id: ContextId) -> Plugin { Plugin }
+    /// }
+    /// assert!(MockHost::builder().vm(|| Vm).start());
+    /// ```
+    pub fn vm<V: VmContext, F: FnOnce() -> V + 'static>(self, factory: F) -> MockHost {
+        self.entry(Entry::vm(factory))
+    }
+
+    /// Builds the host around a plugin with a plugin context factory (the
+    /// `#[proxywasm::main(plugin)]` form).
+    ///
+    /// ```
+    /// use proxywasm::{NoContext, PluginContext};
+    /// struct Plugin;
+    /// impl PluginContext for Plugin { type Http = NoContext; type Tcp = NoContext; }
+    /// assert!(proxywasm::mock::MockHost::builder().plugin(|_| Plugin).start());
+    /// ```
+    pub fn plugin<P: PluginContext, F: FnMut(ContextId) -> P + 'static>(
+        self,
+        factory: F,
+    ) -> MockHost {
+        self.entry(Entry::plugin(factory))
+    }
+
+    /// Builds the host around an HTTP filter (the `#[proxywasm::main(http)]` form).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.start());
+    /// ```
+    pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(
+        self,
+        factory: F,
+    ) -> MockHost {
+        self.entry(Entry::http(factory))
+    }
+
+    /// Builds the host around a network filter (the `#[proxywasm::main(tcp)]` form).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert!(host.start());
+    /// ```
+    pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(
+        self,
+        factory: F,
+    ) -> MockHost {
+        self.entry(Entry::tcp(factory))
+    }
+
+    /// Builds the host around an entry (what `#[proxywasm::main]` produces).
+    #[doc(hidden)]
+    pub fn entry(self, entry: Entry) -> MockHost {
+        let handle = dispatch::handle(entry);
+        let initialize = RefCell::new(self.initialize);
+        let world = self.world.clone().unwrap_or_default();
+        let mut state = HostState::new(self.config, world);
+        for (name, function) in self.foreign {
+            state.register_foreign_function(&name, function);
+        }
+        let vm = Vm::new(state, move |weak| {
+            Box::new(NativeGuest {
+                vm: weak,
+                dispatch: handle,
+                initialize,
+            }) as Box<dyn Guest>
+        });
+        MockHost { vm }
+    }
+
+    /// Builds the host around another guest (the engine host's front door):
+    /// the same emulator and API, with exports called through `make_guest`.
+    #[doc(hidden)]
+    pub fn with_guest(self, make_guest: impl FnOnce(Weak<Vm>) -> Box<dyn Guest>) -> MockHost {
+        let world = self.world.clone().unwrap_or_default();
+        let mut state = HostState::new(self.config, world);
+        for (name, function) in self.foreign {
+            state.register_foreign_function(&name, function);
+        }
+        MockHost {
+            vm: Vm::new(state, make_guest),
+        }
+    }
+}
+
+/// An in-process emulator of Envoy's Proxy-Wasm host, running one plugin
+/// (one VM) natively so tests exercise it with `cargo test`.
+///
+/// The plugin is driven exactly as Envoy drives a `.wasm`: through the SDK's
+/// export trampolines, with results handed over through the allocation
+/// export. Each host is independent (tests run in parallel); context ids
+/// start at 1 for each. Several hosts can share a [`MockWorld`].
+///
+/// Methods take `&self`, so the host stays usable while [`HttpStream`] and
+/// [`TcpConnection`] handles are alive. Misusing the emulator (answering a
+/// callout that was never made, sending a body before headers…) panics with
+/// a message naming what was expected.
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpContext, http};
+///
+/// struct AddHeader;
+/// impl HttpContext for AddHeader {
+///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+///         let _ = http::response_headers().add("x-powered-by", "proxywasm");
+///         Action::Continue
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| AddHeader);
+/// let mut stream = host.http_stream();
+/// stream.request_headers(&[(":path", "/")], true);
+/// assert_eq!(stream.response_headers(&[(":status", "200")], true), Action::Continue);
+/// assert_eq!(stream.current_response_header("x-powered-by").as_deref(), Some("proxywasm"));
+/// stream.complete();
+/// ```
+pub struct MockHost {
+    vm: Rc<Vm>,
+}
+
+impl core::fmt::Debug for MockHost {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MockHost").field("vm", &self.vm).finish()
+    }
+}
+
+impl MockHost {
+    /// Starts configuring a host.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// # let _ = host;
+    /// ```
+    pub fn builder() -> MockHostBuilder {
+        MockHostBuilder {
+            config: VmConfig::default(),
+            world: None,
+            foreign: Vec::new(),
+            initialize: None,
+        }
+    }
+
+    fn state(&self) -> core::cell::RefMut<'_, HostState> {
+        self.vm.state()
+    }
+
+    /// The emulator core behind this host (for the engine front door).
+    #[doc(hidden)]
+    pub fn vm(&self) -> &Rc<Vm> {
+        &self.vm
+    }
+
+    // ---- lifecycle -----------------------------------------------------------------------------
+
+    /// Starts the VM and its plugins as Envoy does: start-up, then for each
+    /// plugin `proxy_on_context_create`, `proxy_on_vm_start` and
+    /// `proxy_on_configure`. True if every plugin started. Idempotent.
+    ///
+    /// ```
+    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
+    /// struct Picky;
+    /// impl PluginContext for Picky {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_configure(&mut self, config: Configuration) -> Result<()> {
+    ///         if config.is_empty() { Err(proxywasm::Error::config("a configuration is required")) } else { Ok(()) }
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Picky);
+    /// assert!(!host.start());
+    /// assert!(host.logs_contain("a configuration is required"));
+    /// ```
+    pub fn start(&self) -> bool {
+        self.vm.start()
+    }
+
+    /// Go `StartVM`: start-up, context creation and `proxy_on_vm_start` for
+    /// every plugin. True if all succeeded.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.start_vm());
+    /// assert!(!host.is_started()); // not configured yet
+    /// assert!(host.start_plugin());
+    /// assert!(host.is_started());
+    /// ```
+    pub fn start_vm(&self) -> bool {
+        self.vm.start_vm()
+    }
+
+    /// Go `StartPlugin`: `proxy_on_configure` for every plugin not yet
+    /// configured (starting the VM first if needed). True if all are configured.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.start_plugin());
+    /// ```
+    pub fn start_plugin(&self) -> bool {
+        self.vm.start_plugin()
+    }
+
+    /// Whether every plugin started and was configured.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(!host.is_started());
+    /// host.start();
+    /// assert!(host.is_started());
+    /// ```
+    pub fn is_started(&self) -> bool {
+        self.vm.started()
+    }
+
+    /// Go `FinishVM`: tears the plugins down (`proxy_on_done`, then
+    /// `proxy_on_delete` for those that are done). False if a plugin asked
+    /// to finish later; it is deleted when it calls `proxywasm::plugin::done()`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.start();
+    /// assert!(host.finish());
+    /// assert!(host.root_context_ids().is_empty());
+    /// ```
+    pub fn finish(&self) -> bool {
+        self.vm.finish()
+    }
+
+    /// The first plugin's context id (starting the host if needed).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.root_context_id(), proxywasm::ContextId(1));
+    /// ```
+    pub fn root_context_id(&self) -> ContextId {
+        if self.state().roots.is_empty() {
+            self.vm.start();
+        }
+        ContextId(
+            *self
+                .state()
+                .roots
+                .first()
+                .unwrap_or_else(|| panic!("the VM has no live plugin context")),
+        )
+    }
+
+    /// Every live plugin context id, in start order.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| Noop);
+    /// host.start();
+    /// assert_eq!(host.root_context_ids(), vec![proxywasm::ContextId(1), proxywasm::ContextId(2)]);
+    /// ```
+    pub fn root_context_ids(&self) -> Vec<ContextId> {
+        self.state().roots.iter().map(|id| ContextId(*id)).collect()
+    }
+
+    /// Go `InitializeHttpContext`: a new HTTP stream on the first plugin
+    /// (`proxy_on_context_create`). Starts the host first if needed, and
+    /// panics if the plugin fails to start.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let stream = host.http_stream();
+    /// assert_eq!(stream.id(), proxywasm::ContextId(2));
+    /// ```
+    pub fn http_stream(&self) -> HttpStream {
+        let id = self.vm.new_http_stream(None);
+        HttpStream {
+            vm: self.vm.clone(),
+            id,
+        }
+    }
+
+    /// A new HTTP stream on the plugin `root`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| Noop);
+    /// host.start();
+    /// let stream = host.http_stream_for(host.root_context_ids()[1]);
+    /// assert_eq!(stream.id(), proxywasm::ContextId(3));
+    /// ```
+    pub fn http_stream_for(&self, root: ContextId) -> HttpStream {
+        let id = self.vm.new_http_stream(Some(root.0));
+        HttpStream {
+            vm: self.vm.clone(),
+            id,
+        }
+    }
+
+    /// Go `InitializeConnection`: a new TCP connection
+    /// (`proxy_on_context_create`, then `proxy_on_new_connection`; its
+    /// action is [`TcpConnection::action`]).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let conn = host.tcp_connection();
+    /// assert_eq!(conn.action(), proxywasm::Action::Continue);
+    /// ```
+    pub fn tcp_connection(&self) -> TcpConnection {
+        let id = self.vm.new_tcp_connection(None);
+        TcpConnection {
+            vm: self.vm.clone(),
+            id,
+        }
+    }
+
+    /// A new TCP connection on the plugin `root`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let conn = host.tcp_connection_for(host.root_context_id());
+    /// # let _ = conn;
+    /// ```
+    pub fn tcp_connection_for(&self, root: ContextId) -> TcpConnection {
+        let id = self.vm.new_tcp_connection(Some(root.0));
+        TcpConnection {
+            vm: self.vm.clone(),
+            id,
+        }
+    }
+
+    /// Runs `code` as plugin code inside a callback of the first plugin
+    /// context (starting the host if needed), so SDK calls in it reach this
+    /// host. Returns what `code` returns. Deferred effects apply afterwards.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let level = host.run(proxywasm::logging::log_level).unwrap();
+    /// assert_eq!(level, proxywasm::logging::LogLevel::Trace);
+    /// ```
+    pub fn run<R>(&self, code: impl FnOnce() -> R) -> R {
+        let root = self.root_context_id();
+        self.vm.run_in(root.0, Callback::Run, "MockHost::run", code)
+    }
+
+    /// Calls one export directly, outside the emulator's stream bookkeeping
+    /// (e.g. to check what the SDK does with a callback for an unknown or
+    /// deleted context). Returns its raw result.
+    ///
+    /// ```
+    /// use proxywasm::mock::{Export, MockHost};
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = MockHost::builder().http(|_| Noop);
+    /// host.start();
+    /// assert_eq!(host.call_export(Export::RequestHeaders { context_id: 99, num_headers: 0, end_of_stream: true }), 0);
+    /// assert!(host.logs_contain("unknown context 99"));
+    /// ```
+    pub fn call_export(&self, export: Export) -> u32 {
+        self.vm.call_export(export)
+    }
+
+    // ---- time -------------------------------------------------------------------------------
+
+    /// Go `Tick`: calls `proxy_on_tick` now on every plugin that set a tick
+    /// period (and re-arms their timers from now).
+    ///
+    /// # Panics
+    /// If no plugin set a tick period: Envoy would never tick.
+    ///
+    /// ```
+    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
+    /// struct Ticker;
+    /// impl PluginContext for Ticker {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+    ///         proxywasm::time::set_tick_period(std::time::Duration::from_secs(60))
+    ///     }
+    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Ticker);
+    /// host.start();
+    /// host.tick();
+    /// assert_eq!(host.info_logs(), vec!["tick"]);
+    /// ```
+    pub fn tick(&self) {
+        self.vm.tick();
+    }
+
+    /// Go `GetTickPeriod`: the first plugin's tick period (`None` when unset or 0).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_millis(250))).unwrap();
+    /// assert_eq!(host.tick_period(), Some(std::time::Duration::from_millis(250)));
+    /// ```
+    pub fn tick_period(&self) -> Option<Duration> {
+        let root = self.state().roots.first().copied()?;
+        self.tick_period_of(ContextId(root))
+    }
+
+    /// The tick period of plugin `root`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.tick_period_of(host.root_context_id()), None);
+    /// ```
+    pub fn tick_period_of(&self, root: ContextId) -> Option<Duration> {
+        let state = self.state();
+        let period = state.root(root.0)?.tick_period_ms;
+        (period > 0).then(|| Duration::from_millis(u64::from(period)))
+    }
+
+    /// Moves the emulated clock forward by `by`, firing everything due on
+    /// the way in time order: ticks at each plugin's period (re-armed after
+    /// each tick, as Envoy does) and HTTP callout timeouts (delivered as
+    /// `:status` 504 responses).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
+    /// struct Ticker;
+    /// impl PluginContext for Ticker {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+    ///         proxywasm::time::set_tick_period(Duration::from_millis(100))
+    ///     }
+    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Ticker);
+    /// host.start();
+    /// host.advance_time(Duration::from_millis(350));
+    /// assert_eq!(host.info_logs().len(), 3);
+    /// ```
+    pub fn advance_time(&self, by: Duration) {
+        self.vm.advance_time(by);
+    }
+
+    /// The emulated wall clock (what `proxy_get_current_time_nanoseconds`
+    /// and WASI `clock_time_get` report).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let before = host.now();
+    /// host.advance_time(Duration::from_secs(5));
+    /// assert_eq!(host.now().duration_since(before).unwrap(), Duration::from_secs(5));
+    /// ```
+    pub fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.state().now)
+    }
+
+    // ---- queues, shared data, foreign functions -------------------------------------------
+
+    /// The id of this VM's shared queue `name`, if a plugin registered it.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
+    /// assert_eq!(host.queue_id("jobs"), Some(queue));
+    /// ```
+    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
+        let vm_id = self.vm_id();
+        self.vm.world().with(|w| {
+            w.queues
+                .iter()
+                .find(|(_, q)| q.vm_id == vm_id && q.name == name)
+                .map(|(t, _)| QueueId(*t))
+        })
+    }
+
+    /// Go `GetQueueSize`: items waiting in a queue.
+    ///
+    /// # Panics
+    /// If no queue has that id.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
+    /// host.enqueue(queue, b"job 1");
+    /// assert_eq!(host.queue_size(queue), 1);
+    /// ```
+    pub fn queue_size(&self, queue: QueueId) -> usize {
+        let size = self
+            .vm
+            .world()
+            .with(|w| w.queues.get(&queue.0).map(|q| q.items.len()));
+        size.unwrap_or_else(|| {
+            panic!(
+                "no shared queue has id {}; a plugin must register it first",
+                queue.0
+            )
+        })
+    }
+
+    /// Enqueues `item` as another VM would; the registrant's
+    /// `on_queue_ready` runs right after.
+    ///
+    /// # Panics
+    /// If no queue has that id.
+    ///
+    /// ```
+    /// use proxywasm::{NoContext, PluginContext, QueueId};
+    /// struct Consumer;
+    /// impl PluginContext for Consumer {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_queue_ready(&mut self, queue: QueueId) {
+    ///         if let Ok(Some(item)) = proxywasm::shared::dequeue(queue) {
+    ///             proxywasm::log::info!("got {item}");
+    ///         }
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Consumer);
+    /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
+    /// host.enqueue(queue, b"job 1");
+    /// assert!(host.logs_contain("got job 1"));
+    /// ```
+    pub fn enqueue(&self, queue: QueueId, item: &[u8]) {
+        self.vm.enqueue(queue.0, item);
+    }
+
+    /// Shared data `key` in this VM's `vm_id` scope: value and CAS.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::shared::set("hits", b"7", None)).unwrap();
+    /// assert_eq!(host.shared_data("hits").unwrap().0, b"7");
+    /// ```
+    pub fn shared_data(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.vm.world().shared_data(&self.vm_id(), key)
+    }
+
+    /// Seeds shared data `key` in this VM's `vm_id` scope (fresh CAS).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.set_shared_data("hits", b"41");
+    /// let (value, _cas) = host.run(|| proxywasm::shared::get("hits")).unwrap().unwrap();
+    /// assert_eq!(value, "41");
+    /// ```
+    pub fn set_shared_data(&self, key: &str, value: &[u8]) {
+        self.vm.world().set_shared_data(&self.vm_id(), key, value);
+    }
+
+    /// Go `RegisterForeignFunction`, after the host was built.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.register_foreign_function("echo", |args| Ok(args.to_vec()));
+    /// assert_eq!(host.run(|| proxywasm::foreign::call("echo", b"x")).unwrap().unwrap(), "x");
+    /// assert_eq!(host.foreign_calls(), vec![("echo".to_string(), b"x".to_vec())]);
+    /// ```
+    pub fn register_foreign_function(
+        &self,
+        name: &str,
+        function: impl FnMut(&[u8]) -> Result<Vec<u8>, Status> + 'static,
+    ) {
+        self.state()
+            .register_foreign_function(name, Box::new(function));
+    }
+
+    /// Every `proxy_call_foreign_function` so far: name and arguments.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let _ = host.run(|| proxywasm::foreign::call("missing", b"a"));
+    /// assert_eq!(host.foreign_calls().len(), 1);
+    /// ```
+    pub fn foreign_calls(&self) -> Vec<(String, Vec<u8>)> {
+        self.state().foreign_calls.clone()
+    }
+
+    /// Calls `proxy_on_foreign_function(root, function_id, size)` with
+    /// `arguments` readable as `CALL_DATA`, as hosts other than Envoy may.
+    ///
+    /// ```
+    /// use proxywasm::{NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_foreign_function(&mut self, id: u32, _size: usize) {
+    ///         let args = proxywasm::foreign::arguments().read_all().unwrap_or_default();
+    ///         proxywasm::log::info!("function {id}: {args}");
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// host.call_on_foreign_function(7, b"payload");
+    /// assert!(host.logs_contain("function 7: payload"));
+    /// ```
+    pub fn call_on_foreign_function(&self, function_id: u32, arguments: &[u8]) {
+        self.vm
+            .foreign_function_callback(None, function_id, arguments);
+    }
+
+    // ---- HTTP callouts ------------------------------------------------------------------------
+
+    /// HTTP callouts dispatched and not yet answered, oldest first.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
+    ///     .unwrap();
+    /// assert_eq!(host.http_calls()[0].upstream, "a");
+    /// ```
+    pub fn http_calls(&self) -> Vec<HttpCallout> {
+        self.state()
+            .http_calls
+            .values()
+            .map(|c| c.record.clone())
+            .collect()
+    }
+
+    /// Go `GetCalloutAttributesFromContext`: the pending callouts `context` made.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
+    ///     .unwrap();
+    /// assert_eq!(host.http_calls_from(host.root_context_id()).len(), 1);
+    /// assert!(host.http_calls_from(proxywasm::ContextId(9)).is_empty());
+    /// ```
+    pub fn http_calls_from(&self, context: ContextId) -> Vec<HttpCallout> {
+        self.http_calls()
+            .into_iter()
+            .filter(|c| c.context_id == context)
+            .collect()
+    }
+
+    /// Go `CallOnHttpCallResponse`: answers a callout. Envoy delivers it to
+    /// the **root** context of the caller (`proxy_on_http_call_response`);
+    /// the SDK routes it to the context that made the call.
+    ///
+    /// # Panics
+    /// If no pending callout has that token (never made, or already answered).
+    ///
+    /// ```
+    /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
+    ///         let body = callout::response_body().read_all().unwrap_or_default();
+    ///         proxywasm::log::info!("{} headers, body {body}", r.num_headers);
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host
+    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
+    ///     .unwrap();
+    /// host.respond_to_http_call(token, &[(":status", "200")], b"ok", &[]);
+    /// assert!(host.logs_contain("1 headers, body ok"));
+    /// ```
+    pub fn respond_to_http_call(
+        &self,
+        token: HttpCallToken,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        trailers: &[(&str, &str)],
+    ) {
+        self.vm.respond_http(token.0, headers, body, trailers);
+    }
+
+    /// Fails a callout the way Envoy signals a reset or an overflow: a
+    /// response with no headers, no body (and `proxy_get_status` = 11, `"reset"`).
+    ///
+    /// ```
+    /// use proxywasm::callout::{HttpCall, HttpCallToken};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
+    ///         proxywasm::log::warn!("failed: {}", r.is_failure());
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host
+    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
+    ///     .unwrap();
+    /// host.fail_http_call(token);
+    /// assert!(host.logs_contain("failed: true"));
+    /// ```
+    pub fn fail_http_call(&self, token: HttpCallToken) {
+        self.vm.fail_http(token.0);
+    }
+
+    /// Times a callout out now, as Envoy does when its timeout expires: a
+    /// normal response with `:status` 504 and body `upstream request timeout`.
+    /// ([`advance_time`](MockHost::advance_time) past the timeout does the same.)
+    ///
+    /// ```
+    /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
+    ///         let status = callout::response_headers().get(":status").ok().flatten();
+    ///         proxywasm::log::info!("status {}", status.map(|s| s.to_string()).unwrap_or_default());
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host
+    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
+    ///     .unwrap();
+    /// host.time_out_http_call(token);
+    /// assert!(host.logs_contain("status 504"));
+    /// ```
+    pub fn time_out_http_call(&self, token: HttpCallToken) {
+        self.vm.time_out_http(token.0);
+    }
+
+    // ---- gRPC ------------------------------------------------------------------------------------
+
+    /// gRPC calls and streams that are still open.
+    ///
+    /// ```
+    /// use proxywasm::callout::GrpcCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
+    /// assert_eq!(host.grpc_calls()[0].kind, proxywasm::mock::GrpcKind::Stream);
+    /// ```
+    pub fn grpc_calls(&self) -> Vec<GrpcCallout> {
+        self.state()
+            .grpc_calls
+            .values()
+            .map(|c| c.record.clone())
+            .collect()
+    }
+
+    /// Answers a unary gRPC call successfully: `proxy_on_grpc_receive` with
+    /// `message` (and, as in Envoy, no close callback).
+    ///
+    /// # Panics
+    /// If no open call has that token, or it is a stream.
+    ///
+    /// ```
+    /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
+    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
+    ///         if let GrpcEvent::Message { .. } = event {
+    ///             let reply = callout::grpc_message().read_all().unwrap_or_default();
+    ///             proxywasm::log::info!("reply {reply}");
+    ///         }
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
+    /// host.respond_to_grpc_call(token, b"answer");
+    /// assert!(host.logs_contain("reply answer"));
+    /// assert!(host.grpc_calls().is_empty());
+    /// ```
+    pub fn respond_to_grpc_call(&self, token: GrpcToken, message: &[u8]) {
+        let kind = self.state().grpc_calls.get(&token.0).map(|c| c.record.kind);
+        assert!(
+            kind != Some(GrpcKind::Stream),
+            "gRPC token {} is a stream; deliver stream messages with send_grpc_message",
+            token.0
+        );
+        self.vm
+            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
+    }
+
+    /// Fails a gRPC call (or closes a stream from the remote side) with
+    /// `status` and `message`: `proxy_on_grpc_close`, with the message
+    /// readable through `proxy_get_status`.
+    ///
+    /// ```
+    /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
+    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
+    ///         if let GrpcEvent::Close { status } = event {
+    ///             let (_, message) = callout::grpc_status().unwrap_or_default();
+    ///             proxywasm::log::warn!("closed {status}: {message}");
+    ///         }
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
+    /// host.fail_grpc_call(token, 14, "unavailable");
+    /// assert!(host.logs_contain("closed 14: unavailable"));
+    /// ```
+    pub fn fail_grpc_call(&self, token: GrpcToken, status: u32, message: &str) {
+        self.vm.grpc_event(
+            token.0,
+            GrpcDelivery::Close(status, message.as_bytes().to_vec()),
+        );
+    }
+
+    /// Delivers initial metadata on a gRPC stream.
+    ///
+    /// ```
+    /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
+    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
+    ///         if let GrpcEvent::InitialMetadata { .. } = event {
+    ///             let v = callout::grpc_initial_metadata().get("x-a").ok().flatten();
+    ///             proxywasm::log::info!("x-a={}", v.map(|v| v.to_string()).unwrap_or_default());
+    ///         }
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
+    /// host.send_grpc_initial_metadata(token, &[("x-a", "1")]);
+    /// assert!(host.logs_contain("x-a=1"));
+    /// ```
+    pub fn send_grpc_initial_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
+        self.vm
+            .grpc_event(token.0, GrpcDelivery::InitialMetadata(from_text(metadata)));
+    }
+
+    /// Delivers a message on a gRPC stream (or answers a unary call).
+    ///
+    /// ```
+    /// use proxywasm::callout::GrpcCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
+    /// host.send_grpc_message(token, b"m1");
+    /// assert_eq!(host.grpc_calls().len(), 1); // a stream stays open
+    /// ```
+    pub fn send_grpc_message(&self, token: GrpcToken, message: &[u8]) {
+        self.vm
+            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
+    }
+
+    /// Delivers trailing metadata on a gRPC stream.
+    ///
+    /// ```
+    /// use proxywasm::callout::GrpcCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
+    /// host.send_grpc_trailing_metadata(token, &[("grpc-status", "0")]);
+    /// ```
+    pub fn send_grpc_trailing_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
+        self.vm
+            .grpc_event(token.0, GrpcDelivery::TrailingMetadata(from_text(metadata)));
+    }
+
+    /// Closes a gRPC stream from the remote side (`proxy_on_grpc_close`).
+    ///
+    /// ```
+    /// use proxywasm::callout::GrpcCall;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
+    /// host.close_grpc_stream(token, 0, "");
+    /// assert!(host.grpc_calls().is_empty());
+    /// ```
+    pub fn close_grpc_stream(&self, token: GrpcToken, status: u32, message: &str) {
+        self.vm.grpc_event(
+            token.0,
+            GrpcDelivery::Close(status, message.as_bytes().to_vec()),
+        );
+    }
+
+    // ---- DNS --------------------------------------------------------------------------------------
+
+    /// DNS lookups started with `envoy_resolve_dns` and not yet answered.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
+    /// assert_eq!(host.dns_lookups().len(), 1);
+    /// ```
+    pub fn dns_lookups(&self) -> Vec<DnsLookup> {
+        self.state().dns.values().cloned().collect()
+    }
+
+    /// Answers a DNS lookup with `(ttl_seconds, address)` results
+    /// (`envoy_on_resolve_dns`, data in `CALL_DATA`); no results = failure.
+    ///
+    /// # Panics
+    /// If no pending lookup has that token.
+    ///
+    /// ```
+    /// use proxywasm::{NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_resolve_dns(&mut self, _token: u32, _size: usize) {
+    ///         for r in proxywasm::dns::results().unwrap_or_default() {
+    ///             proxywasm::log::info!("{} ttl {}", r.address, r.ttl_seconds);
+    ///         }
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
+    /// host.respond_to_dns(token, &[(30, "10.0.0.1")]);
+    /// assert!(host.logs_contain("10.0.0.1 ttl 30"));
+    /// ```
+    pub fn respond_to_dns(&self, token: u32, results: &[(u32, &str)]) {
+        self.vm.respond_dns(token, results);
+    }
+
+    // ---- metrics ----------------------------------------------------------------------------------
+
+    fn metric(&self, name: &str, kind: MetricKind) -> Option<(i64, Vec<u64>)> {
+        self.vm.world().with(|w| {
+            if let Some(m) = w.metrics.get(&(kind, name.to_owned())) {
+                return Some((m.value, m.samples.clone()));
+            }
+            if let Some(((other, _), _)) = w.metrics.iter().find(|((_, n), _)| n == name) {
+                panic!(
+                    "metric {name:?} is a {}, not a {}",
+                    other.name(),
+                    kind.name()
+                );
+            }
+            None
+        })
+    }
+
+    /// Go `GetCounterMetric`: a counter's value, `None` if undefined.
+    ///
+    /// # Panics
+    /// If `name` is a gauge or histogram.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::metrics::Counter::define("requests")?.increment(2)).unwrap();
+    /// assert_eq!(host.counter("requests"), Some(2));
+    /// assert_eq!(host.counter("other"), None);
+    /// ```
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        self.metric(name, MetricKind::Counter)
+            .map(|(v, _)| v as u64)
+    }
+
+    /// Go `GetGaugeMetric`: a gauge's value, `None` if undefined.
+    ///
+    /// # Panics
+    /// If `name` is a counter or histogram.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(-3)).unwrap();
+    /// assert_eq!(host.gauge("active"), Some(-3));
+    /// ```
+    pub fn gauge(&self, name: &str) -> Option<i64> {
+        self.metric(name, MetricKind::Gauge).map(|(v, _)| v)
+    }
+
+    /// Go `GetHistogramMetric`: every value recorded, in order (Go returns
+    /// only the last).
+    ///
+    /// # Panics
+    /// If `name` is a counter or gauge.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| {
+    ///     let h = proxywasm::metrics::Histogram::define("latency")?;
+    ///     h.record(3)?;
+    ///     h.record(5)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(host.histogram("latency"), Some(vec![3, 5]));
+    /// ```
+    pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
+        self.metric(name, MetricKind::Histogram)
+            .map(|(_, samples)| samples)
+    }
+
+    // ---- logs ---------------------------------------------------------------------------------------
+
+    /// Every log record, in order.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| {
+    ///     proxywasm::log::info!("one");
+    ///     proxywasm::log::error!("two");
+    /// });
+    /// let messages: Vec<String> = host.logs().into_iter().map(|r| r.message).collect();
+    /// assert_eq!(messages, vec!["one", "two"]);
+    /// ```
+    pub fn logs(&self) -> Vec<LogRecord> {
+        self.state().logs.clone()
+    }
+
+    /// The messages logged at `level`.
+    ///
+    /// ```
+    /// use proxywasm::logging::LogLevel;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::warn!("careful"));
+    /// assert_eq!(host.logs_at(LogLevel::Warn), vec!["careful"]);
+    /// ```
+    pub fn logs_at(&self, level: LogLevel) -> Vec<String> {
+        self.state()
+            .logs
+            .iter()
+            .filter(|r| r.level == level)
+            .map(|r| r.message.clone())
+            .collect()
+    }
+
+    /// Go `GetTraceLogs`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::trace!("t"));
+    /// assert_eq!(host.trace_logs(), vec!["t"]);
+    /// ```
+    pub fn trace_logs(&self) -> Vec<String> {
+        self.logs_at(LogLevel::Trace)
+    }
+
+    /// Go `GetDebugLogs`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::debug!("d"));
+    /// assert_eq!(host.debug_logs(), vec!["d"]);
+    /// ```
+    pub fn debug_logs(&self) -> Vec<String> {
+        self.logs_at(LogLevel::Debug)
+    }
+
+    /// Go `GetInfoLogs`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::info!("i"));
+    /// assert_eq!(host.info_logs(), vec!["i"]);
+    /// ```
+    pub fn info_logs(&self) -> Vec<String> {
+        self.logs_at(LogLevel::Info)
+    }
+
+    /// Go `GetWarnLogs`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::warn!("w"));
+    /// assert_eq!(host.warn_logs(), vec!["w"]);
+    /// ```
+    pub fn warn_logs(&self) -> Vec<String> {
+        self.logs_at(LogLevel::Warn)
+    }
+
+    /// Go `GetErrorLogs`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::error!("e"));
+    /// assert_eq!(host.error_logs(), vec!["e"]);
+    /// ```
+    pub fn error_logs(&self) -> Vec<String> {
+        self.logs_at(LogLevel::Error)
+    }
+
+    /// Go `GetCriticalLogs`.
+    ///
+    /// ```
+    /// use proxywasm::logging::{log, LogLevel};
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| log(LogLevel::Critical, "c")).unwrap();
+    /// assert_eq!(host.critical_logs(), vec!["c"]);
+    /// ```
+    pub fn critical_logs(&self) -> Vec<String> {
+        self.logs_at(LogLevel::Critical)
+    }
+
+    /// Whether any log message contains `text`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::info!("configured with hello"));
+    /// assert!(host.logs_contain("with hello"));
+    /// assert!(!host.logs_contain("goodbye"));
+    /// ```
+    pub fn logs_contain(&self, text: &str) -> bool {
+        self.state().logs.iter().any(|r| r.message.contains(text))
+    }
+
+    /// Forgets the logs recorded so far.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(|| proxywasm::log::info!("x"));
+    /// host.clear_logs();
+    /// assert!(host.logs().is_empty());
+    /// ```
+    pub fn clear_logs(&self) {
+        self.state().logs.clear();
+    }
+
+    /// The host's log level now.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.log_level(), proxywasm::logging::LogLevel::Trace);
+    /// ```
+    pub fn log_level(&self) -> LogLevel {
+        self.state().config.log_level
+    }
+
+    /// Changes the host's log level (Envoy does not push it: the plugin sees
+    /// it when it next asks).
+    ///
+    /// ```
+    /// use proxywasm::logging::LogLevel;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.set_log_level(LogLevel::Off);
+    /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Off);
+    /// ```
+    pub fn set_log_level(&self, level: LogLevel) {
+        self.state().config.log_level = level;
+    }
+
+    // ---- properties -----------------------------------------------------------------------------
+
+    /// Go `GetProperty`: a property seeded for every context.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().property(&["a", "b"], "v").http(|_| Noop);
+    /// assert_eq!(host.property(&["a", "b"]), Some(b"v".to_vec()));
+    /// assert_eq!(host.property(&["a"]), None);
+    /// ```
+    pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        self.state()
+            .config
+            .properties
+            .get(&path_bytes(path))
+            .cloned()
+    }
+
+    /// Go `SetProperty`: seeds a property for every context.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.set_property(&["xds", "route_name"], "r1");
+    /// let route = host.run(|| proxywasm::property::get_string(&["xds", "route_name"])).unwrap();
+    /// assert_eq!(route.as_deref(), Some("r1"));
+    /// ```
+    pub fn set_property(&self, path: &[&str], value: impl Into<Vec<u8>>) {
+        self.state()
+            .config
+            .properties
+            .insert(path_bytes(path), value.into());
+    }
+
+    // ---- rules, strict mode, introspection -----------------------------------------------------------
+
+    /// The fidelity rules in force.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.fidelity(), proxywasm::mock::Fidelity::envoy());
+    /// ```
+    pub fn fidelity(&self) -> Fidelity {
+        self.state().config.fidelity
+    }
+
+    /// Changes the fidelity rules from now on.
+    ///
+    /// ```
+    /// use proxywasm::mock::Fidelity;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.set_fidelity(Fidelity::lenient());
+    /// assert!(!host.fidelity().callouts_on_root);
+    /// ```
+    pub fn set_fidelity(&self, fidelity: Fidelity) {
+        self.state().config.fidelity = fidelity;
+    }
+
+    /// Adds hostcalls strict mode expects from now on.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().strict().http(|_| Noop);
+    /// host.expect_hostcalls(["proxy_get_current_time_nanoseconds"]);
+    /// host.run(proxywasm::time::now).unwrap();
+    /// ```
+    pub fn expect_hostcalls<S: Into<String>>(&self, hostcalls: impl IntoIterator<Item = S>) {
+        self.state()
+            .config
+            .expected_hostcalls
+            .extend(hostcalls.into_iter().map(Into::into));
+    }
+
+    /// Every rule broken so far (start-up hostcalls, unexpected hostcalls in
+    /// strict mode, callbacks on deleted contexts).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.start();
+    /// assert!(host.violations().is_empty());
+    /// ```
+    pub fn violations(&self) -> Vec<Violation> {
+        self.state().violations.clone()
+    }
+
+    /// How many times the plugin made each hostcall, by ABI name.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.run(proxywasm::time::now).unwrap();
+    /// assert_eq!(host.hostcall_counts().get("proxy_get_current_time_nanoseconds"), Some(&1));
+    /// ```
+    pub fn hostcall_counts(&self) -> BTreeMap<String, u64> {
+        self.state()
+            .hostcall_counts
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect()
+    }
+
+    /// Resets [`hostcall_counts`](MockHost::hostcall_counts) (e.g. to count
+    /// one request).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.start();
+    /// host.reset_hostcall_counts();
+    /// assert!(host.hostcall_counts().is_empty());
+    /// ```
+    pub fn reset_hostcall_counts(&self) {
+        self.state().hostcall_counts.clear();
+    }
+
+    /// Every export the host called, in order (Envoy's view of the lifecycle).
+    ///
+    /// ```
+    /// use proxywasm::mock::Export;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.start();
+    /// assert_eq!(host.callbacks()[1], Export::ContextCreate { context_id: 1, parent_id: 0 });
+    /// ```
+    pub fn callbacks(&self) -> Vec<Export> {
+        self.state().trace.clone()
+    }
+
+    /// Arms a one-shot re-entry hook: the next time the plugin makes
+    /// `hostcall`, the host calls `export` from inside that hostcall, before
+    /// returning to the plugin. Real hosts only re-enter through the
+    /// allocator; this probes the SDK's dispatcher. Results: [`reentries`](MockHost::reentries).
+    ///
+    /// ```
+    /// use proxywasm::mock::{Export, MockHost};
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = MockHost::builder().http(|_| Noop);
+    /// host.start();
+    /// host.reenter_on("proxy_get_current_time_nanoseconds", Export::Tick { context_id: 1 });
+    /// host.run(proxywasm::time::now).unwrap();
+    /// assert_eq!(host.reentries(), vec![(Export::Tick { context_id: 1 }, 0)]);
+    /// ```
+    pub fn reenter_on(&self, hostcall: &str, export: Export) {
+        self.vm.reenter_on(hostcall, export);
+    }
+
+    /// The exports run by re-entry hooks, with their raw results.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.reentries().is_empty());
+    /// ```
+    pub fn reentries(&self) -> Vec<(Export, u32)> {
+        self.vm.reentries()
+    }
+
+    /// This VM's id.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// assert_eq!(proxywasm::mock::MockHost::builder().http(|_| Noop).vm_id(), "");
+    /// ```
+    pub fn vm_id(&self) -> String {
+        self.state().config.vm_id.clone()
+    }
+
+    /// The world this host lives in.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// host.set_shared_data("k", b"v");
+    /// assert_eq!(host.world().shared_data("", "k").unwrap().0, b"v");
+    /// ```
+    pub fn world(&self) -> MockWorld {
+        self.vm.world().clone()
+    }
+}
+
+/// One HTTP stream of a [`MockHost`]: drive its request and response, then
+/// [`complete`](HttpStream::complete) it. Go `proxytest`'s `CallOn*` and
+/// `GetCurrent*` methods, on a handle.
+///
+/// Envoy-faithful buffering: after a body callback returns
+/// [`Action::Pause`], the next chunk is appended and the callback sees the
+/// total size; while headers are paused, later data is held and delivered
+/// when the plugin resumes.
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpContext};
+///
+/// struct Collect;
+/// impl HttpContext for Collect {
+///     fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+///         proxywasm::log::info!("body {size} {end_of_stream}");
+///         if end_of_stream { Action::Continue } else { Action::Pause }
+///     }
+/// }
+/// let host = MockHost::builder().http(|_| Collect);
+/// let mut stream = host.http_stream();
+/// stream.request_headers(&[(":method", "POST")], false);
+/// assert_eq!(stream.request_body(b"abc", false), Action::Pause);
+/// assert_eq!(stream.request_body(b"de", true), Action::Continue);
+/// assert_eq!(host.info_logs(), vec!["body 3 false", "body 5 true"]);
+/// assert_eq!(stream.current_request_body(), b"abcde");
+/// ```
+pub struct HttpStream {
+    vm: Rc<Vm>,
+    id: u32,
+}
+
+impl core::fmt::Debug for HttpStream {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HttpStream").field("id", &self.id).finish()
+    }
+}
+
+impl HttpStream {
+    fn view<R>(&self, f: impl FnOnce(&StreamState) -> R) -> R {
+        let state = self.vm.state();
+        let stream = state
+            .http(self.id)
+            .unwrap_or_else(|| panic!("HTTP stream {} is gone (completed)", self.id));
+        f(stream)
+    }
+
+    /// The stream's context id.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.http_stream().id(), proxywasm::ContextId(2));
+    /// ```
+    pub fn id(&self) -> ContextId {
+        ContextId(self.id)
+    }
+
+    /// Go `CallOnRequestHeaders`: delivers the request headers (names are
+    /// lower-cased, as Envoy does) and returns the action the callback chose
+    /// ([`Action::Pause`] if it sent a local reply).
+    ///
+    /// # Panics
+    /// If the request headers were already sent, or the plugin already
+    /// answered or reset the stream.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// assert_eq!(stream.request_headers(&[(":path", "/"), ("Host", "a")], true), proxywasm::Action::Continue);
+    /// assert_eq!(stream.current_request_header("host").as_deref(), Some("a"));
+    /// ```
+    pub fn request_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
+        action(
+            self.vm
+                .http_headers(self.id, Side::Request, headers, end_of_stream),
+        )
+    }
+
+    /// Go `CallOnRequestBody`: delivers a request body chunk. After a
+    /// [`Action::Pause`] the body is buffered and the next call reports the
+    /// accumulated size; while the headers are paused, the chunk is held (the
+    /// plugin sees it when it resumes) and `Pause` is returned.
+    ///
+    /// # Panics
+    /// Before the request headers, after the request ended, or after the
+    /// plugin answered or reset the stream.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":method", "POST")], false);
+    /// assert_eq!(stream.request_body(b"hi", true), proxywasm::Action::Continue);
+    /// ```
+    pub fn request_body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
+        action(
+            self.vm
+                .http_body(self.id, Side::Request, body, end_of_stream),
+        )
+    }
+
+    /// Go `CallOnRequestTrailers`: delivers the request trailers (ending the request).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":method", "POST")], false);
+    /// stream.request_body(b"x", false);
+    /// assert_eq!(stream.request_trailers(&[("checksum", "1")]), proxywasm::Action::Continue);
+    /// assert_eq!(stream.current_request_trailers(), vec![("checksum".to_string(), "1".to_string())]);
+    /// ```
+    pub fn request_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
+        action(self.vm.http_trailers(self.id, Side::Request, trailers))
+    }
+
+    /// Go `CallOnResponseHeaders`.
+    ///
+    /// # Panics
+    /// Before the request headers, if sent twice, or after the plugin
+    /// answered or reset the stream.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// assert_eq!(stream.response_headers(&[(":status", "204")], true), proxywasm::Action::Continue);
+    /// ```
+    pub fn response_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
+        action(
+            self.vm
+                .http_headers(self.id, Side::Response, headers, end_of_stream),
+        )
+    }
+
+    /// Go `CallOnResponseBody`: as [`request_body`](HttpStream::request_body)
+    /// for the response.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.response_headers(&[(":status", "200")], false);
+    /// stream.response_body(b"hello", true);
+    /// assert_eq!(stream.current_response_body(), b"hello");
+    /// ```
+    pub fn response_body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
+        action(
+            self.vm
+                .http_body(self.id, Side::Response, body, end_of_stream),
+        )
+    }
+
+    /// Go `CallOnResponseTrailers`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.response_headers(&[(":status", "200")], false);
+    /// stream.response_trailers(&[("grpc-status", "0")]);
+    /// assert_eq!(stream.current_response_trailers().len(), 1);
+    /// ```
+    pub fn response_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
+        action(self.vm.http_trailers(self.id, Side::Response, trailers))
+    }
+
+    /// Go `CompleteHttpContext`: ends the stream as Envoy does for HTTP —
+    /// `proxy_on_log`, then `proxy_on_done`, then `proxy_on_delete`.
+    ///
+    /// ```
+    /// use proxywasm::mock::Export;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.complete();
+    /// let tail: Vec<Export> = host.callbacks().into_iter().rev().take(3).collect();
+    /// assert_eq!(tail, vec![Export::Delete { context_id: 2 }, Export::Done { context_id: 2 }, Export::Log { context_id: 2 }]);
+    /// ```
+    pub fn complete(self) {
+        self.vm.complete_http(self.id);
+    }
+
+    /// Go `GetCurrentHttpStreamAction`: the last action a callback returned,
+    /// turned to [`Action::Continue`] when the plugin resumes the stream.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let stream = host.http_stream();
+    /// assert_eq!(stream.action(), proxywasm::Action::Continue);
+    /// ```
+    pub fn action(&self) -> Action {
+        action(self.view(|s| s.action))
+    }
+
+    /// Whether the request is paused (headers held, body buffered, or trailers held).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(!host.http_stream().is_request_paused());
+    /// ```
+    pub fn is_request_paused(&self) -> bool {
+        self.view(|s| s.request.paused != Pause::No)
+    }
+
+    /// Whether the response is paused.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(!host.http_stream().is_response_paused());
+    /// ```
+    pub fn is_response_paused(&self) -> bool {
+        self.view(|s| s.response.paused != Pause::No)
+    }
+
+    /// Go `GetCurrentRequestHeaders`: the request headers after the plugin's
+    /// changes (what goes upstream).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// assert_eq!(stream.current_request_headers(), vec![(":path".to_string(), "/".to_string())]);
+    /// ```
+    pub fn current_request_headers(&self) -> Vec<(String, String)> {
+        self.view(|s| lossy_pairs(s.request.headers.as_deref().unwrap_or_default()))
+    }
+
+    /// One request header after the plugin's changes (first value).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[("x-a", "1")], true);
+    /// assert_eq!(stream.current_request_header("X-A").as_deref(), Some("1"));
+    /// ```
+    pub fn current_request_header(&self, name: &str) -> Option<String> {
+        first(&self.current_request_headers(), name)
+    }
+
+    /// Go `GetCurrentResponseHeaders`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.response_headers(&[(":status", "200")], true);
+    /// assert_eq!(stream.current_response_headers().len(), 1);
+    /// ```
+    pub fn current_response_headers(&self) -> Vec<(String, String)> {
+        self.view(|s| lossy_pairs(s.response.headers.as_deref().unwrap_or_default()))
+    }
+
+    /// One response header after the plugin's changes (first value).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.response_headers(&[(":status", "200")], true);
+    /// assert_eq!(stream.current_response_header(":status").as_deref(), Some("200"));
+    /// ```
+    pub fn current_response_header(&self, name: &str) -> Option<String> {
+        first(&self.current_response_headers(), name)
+    }
+
+    /// The request trailers after the plugin's changes (Go has no getter).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.http_stream().current_request_trailers().is_empty());
+    /// ```
+    pub fn current_request_trailers(&self) -> Vec<(String, String)> {
+        self.view(|s| lossy_pairs(s.request.trailers.as_deref().unwrap_or_default()))
+    }
+
+    /// The response trailers after the plugin's changes (Go has no getter).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.http_stream().current_response_trailers().is_empty());
+    /// ```
+    pub fn current_response_trailers(&self) -> Vec<(String, String)> {
+        self.view(|s| lossy_pairs(s.response.trailers.as_deref().unwrap_or_default()))
+    }
+
+    /// Go `GetCurrentRequestBody`: the whole request body so far after the
+    /// plugin's changes (forwarded, buffered and held bytes).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":method", "PUT")], false);
+    /// stream.request_body(b"a", false);
+    /// stream.request_body(b"b", true);
+    /// assert_eq!(stream.current_request_body(), b"ab");
+    /// ```
+    pub fn current_request_body(&self) -> Vec<u8> {
+        self.view(|s| s.request.body())
+    }
+
+    /// Go `GetCurrentResponseBody`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert!(host.http_stream().current_response_body().is_empty());
+    /// ```
+    pub fn current_response_body(&self) -> Vec<u8> {
+        self.view(|s| s.response.body())
+    }
+
+    /// Go `GetSentLocalResponse`: the local reply the plugin sent, if any.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.http_stream().local_response(), None);
+    /// ```
+    pub fn local_response(&self) -> Option<LocalReply> {
+        self.view(|s| s.local_reply.clone())
+    }
+
+    /// Whether the plugin reset the stream (`proxy_close_stream`), or a local
+    /// reply came after the response headers were sent.
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Reset;
+    /// impl HttpContext for Reset {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let _ = proxywasm::http::reset();
+    ///         Action::Pause
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Reset);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// assert!(stream.is_reset());
+    /// ```
+    pub fn is_reset(&self) -> bool {
+        self.view(|s| s.reset)
+    }
+
+    /// Seeds a property for this stream only (e.g. `xds.route_metadata`),
+    /// overriding the host's.
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Route;
+    /// impl HttpContext for Route {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let name = proxywasm::property::get_string(&["xds", "route_name"]).ok().flatten();
+    ///         proxywasm::log::info!("route {}", name.unwrap_or_default());
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Route);
+    /// let mut stream = host.http_stream();
+    /// stream.set_property(&["xds", "route_name"], "r7");
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// assert!(host.logs_contain("route r7"));
+    /// ```
+    pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
+        let mut state = self.vm.state();
+        if let Some(stream) = state.http_mut(self.id) {
+            stream.properties.insert(path_bytes(path), value.into());
+        }
+    }
+
+    /// A property as the plugin left it on this stream (`proxy_set_property`
+    /// stores the whole path as one key), or as the test seeded it.
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Tag;
+    /// impl HttpContext for Tag {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let _ = proxywasm::property::set(&["tenant"], b"acme");
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Tag);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// assert_eq!(stream.property(&["tenant"]), Some(b"acme".to_vec()));
+    /// ```
+    pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        let key = path_bytes(path);
+        self.view(|s| {
+            s.filter_state
+                .get(&key)
+                .or_else(|| s.properties.get(&key))
+                .cloned()
+        })
+    }
+}
+
+fn first(pairs: &[(String, String)], name: &str) -> Option<String> {
+    let name = name.to_ascii_lowercase();
+    pairs
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// One TCP connection of a [`MockHost`]: drive data both ways and closes,
+/// then [`complete`](TcpConnection::complete) it.
+///
+/// # Examples
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, PeerType, TcpContext};
+///
+/// struct Log;
+/// impl TcpContext for Log {
+///     fn on_downstream_close(&mut self, peer: PeerType) {
+///         proxywasm::log::info!("closed by {}", peer.name());
+///     }
+/// }
+/// let host = MockHost::builder().tcp(|_| Log);
+/// let mut conn = host.tcp_connection();
+/// assert_eq!(conn.downstream_data(b"ping", false), Action::Continue);
+/// assert_eq!(conn.upstream_data(b"pong", false), Action::Continue);
+/// conn.downstream_close(PeerType::Remote);
+/// conn.complete();
+/// assert!(host.logs_contain("closed by remote"));
+/// ```
+pub struct TcpConnection {
+    vm: Rc<Vm>,
+    id: u32,
+}
+
+impl core::fmt::Debug for TcpConnection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpConnection")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl TcpConnection {
+    fn view<R>(&self, f: impl FnOnce(&ConnState) -> R) -> R {
+        let state = self.vm.state();
+        let conn = state
+            .tcp(self.id)
+            .unwrap_or_else(|| panic!("TCP connection {} is gone (completed)", self.id));
+        f(conn)
+    }
+
+    /// The connection's context id.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert_eq!(host.tcp_connection().id(), proxywasm::ContextId(2));
+    /// ```
+    pub fn id(&self) -> ContextId {
+        ContextId(self.id)
+    }
+
+    /// The last action a callback returned (`on_new_connection` first),
+    /// turned to Continue when the plugin resumes the downstream.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert_eq!(host.tcp_connection().action(), proxywasm::Action::Continue);
+    /// ```
+    pub fn action(&self) -> Action {
+        action(self.view(|c| c.action))
+    }
+
+    /// Go `CallOnDownstreamData`: client bytes arrive. On
+    /// [`Action::Pause`] Envoy keeps them and the next call reports the
+    /// accumulated size; on Continue they are forwarded.
+    ///
+    /// # Panics
+    /// After the downstream closed or ended.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let mut conn = host.tcp_connection();
+    /// conn.downstream_data(b"GET /", false);
+    /// assert_eq!(conn.current_downstream_data(), b"GET /");
+    /// ```
+    pub fn downstream_data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
+        action(self.vm.tcp_data(self.id, true, data, end_of_stream))
+    }
+
+    /// Go `CallOnUpstreamData`: server bytes arrive. With `end_of_stream`,
+    /// Envoy then reports an upstream close of unknown origin.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let mut conn = host.tcp_connection();
+    /// conn.upstream_data(b"200 OK", true);
+    /// assert_eq!(conn.current_upstream_data(), b"200 OK");
+    /// ```
+    pub fn upstream_data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
+        action(self.vm.tcp_data(self.id, false, data, end_of_stream))
+    }
+
+    /// Go `CloseDownstreamConnection`: `proxy_on_downstream_connection_close`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// host.tcp_connection().downstream_close(proxywasm::PeerType::Local);
+    /// ```
+    pub fn downstream_close(&mut self, peer: PeerType) {
+        self.vm.tcp_close(self.id, true, peer_raw(peer));
+    }
+
+    /// Go `CloseUpstreamConnection`: `proxy_on_upstream_connection_close`.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// host.tcp_connection().upstream_close(proxywasm::PeerType::Remote);
+    /// ```
+    pub fn upstream_close(&mut self, peer: PeerType) {
+        self.vm.tcp_close(self.id, false, peer_raw(peer));
+    }
+
+    /// Go `CompleteConnection`: ends the connection as Envoy does for TCP —
+    /// `proxy_on_done`, then `proxy_on_log`, then `proxy_on_delete`.
+    ///
+    /// ```
+    /// use proxywasm::mock::Export;
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// host.tcp_connection().complete();
+    /// let tail: Vec<Export> = host.callbacks().into_iter().rev().take(3).collect();
+    /// assert_eq!(tail, vec![Export::Delete { context_id: 2 }, Export::Log { context_id: 2 }, Export::Done { context_id: 2 }]);
+    /// ```
+    pub fn complete(self) {
+        self.vm.complete_tcp(self.id);
+    }
+
+    /// Everything the downstream sent so far, after the plugin's changes.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert!(host.tcp_connection().current_downstream_data().is_empty());
+    /// ```
+    pub fn current_downstream_data(&self) -> Vec<u8> {
+        self.view(|c| c.downstream.data())
+    }
+
+    /// Everything the upstream sent so far, after the plugin's changes.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert!(host.tcp_connection().current_upstream_data().is_empty());
+    /// ```
+    pub fn current_upstream_data(&self) -> Vec<u8> {
+        self.view(|c| c.upstream.data())
+    }
+
+    /// Whether downstream data is paused (held by the plugin).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert!(!host.tcp_connection().is_downstream_paused());
+    /// ```
+    pub fn is_downstream_paused(&self) -> bool {
+        self.view(|c| c.downstream.paused)
+    }
+
+    /// Whether the plugin closed the downstream connection (`proxy_close_stream(DOWNSTREAM)`).
+    ///
+    /// ```
+    /// use proxywasm::{Action, TcpContext};
+    /// struct Kick;
+    /// impl TcpContext for Kick {
+    ///     fn on_downstream_data(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let _ = proxywasm::tcp::close_downstream();
+    ///         Action::Pause
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
+    /// let mut conn = host.tcp_connection();
+    /// conn.downstream_data(b"x", false);
+    /// assert!(conn.is_downstream_closed());
+    /// ```
+    pub fn is_downstream_closed(&self) -> bool {
+        self.view(|c| c.downstream.closed_by_plugin)
+    }
+
+    /// Whether the plugin closed the upstream connection.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert!(!host.tcp_connection().is_upstream_closed());
+    /// ```
+    pub fn is_upstream_closed(&self) -> bool {
+        self.view(|c| c.upstream.closed_by_plugin)
+    }
+
+    /// Seeds a property for this connection only (e.g. `upstream.address`).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let mut conn = host.tcp_connection();
+    /// conn.set_property(&["upstream", "address"], "10.0.0.1:80");
+    /// assert_eq!(conn.property(&["upstream", "address"]), Some(b"10.0.0.1:80".to_vec()));
+    /// ```
+    pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
+        let mut state = self.vm.state();
+        if let Some(conn) = state.tcp_mut(self.id) {
+            conn.properties.insert(path_bytes(path), value.into());
+        }
+    }
+
+    /// A property as the plugin set it on this connection, or as seeded.
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// assert_eq!(host.tcp_connection().property(&["x"]), None);
+    /// ```
+    pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        let key = path_bytes(path);
+        self.view(|c| {
+            c.filter_state
+                .get(&key)
+                .or_else(|| c.properties.get(&key))
+                .cloned()
+        })
+    }
+}
+
+// ---- helpers for the SDK's own doc examples (not public API) -----------------------------------
+
+struct NoopHttp;
+impl HttpContext for NoopHttp {}
+struct NoopTcp;
+impl TcpContext for NoopTcp {}
+
+fn doc_host() -> MockHost {
+    MockHost::builder().echo_logs(false).http(|_| NoopHttp)
+}
+
+fn expect_ok(result: crate::Result<()>) {
+    if let Err(error) = result {
+        panic!("the example failed: {error}");
+    }
+}
+
+/// Runs `code` inside `on_request_headers` of a fresh stream whose request
+/// headers are `headers`. Panics if `code` fails.
+#[doc(hidden)]
+pub fn doc_http(headers: &[(&str, &str)], code: impl FnOnce() -> crate::Result<()>) {
+    let host = doc_host();
+    let stream = host.http_stream();
+    if let Some(s) = host.state().http_mut(stream.id) {
+        s.request.started = true;
+        s.request.headers = Some(from_text(headers));
+    }
+    expect_ok(host.vm.run_in(
+        stream.id,
+        Callback::RequestHeaders,
+        "proxy_on_request_headers",
+        code,
+    ));
+}
+
+/// Runs `code` inside `on_request_body` of a fresh stream whose body buffer
+/// holds `body`. Panics if `code` fails.
+#[doc(hidden)]
+pub fn doc_http_body(body: &[u8], code: impl FnOnce() -> crate::Result<()>) {
+    let host = doc_host();
+    let stream = host.http_stream();
+    if let Some(s) = host.state().http_mut(stream.id) {
+        s.request.started = true;
+        s.request.headers = Some(from_text(&[(":method", "POST"), (":path", "/")]));
+        s.request.buffer = body.to_vec();
+        s.request.ended = true;
+    }
+    expect_ok(host.vm.run_in(
+        stream.id,
+        Callback::RequestBody,
+        "proxy_on_request_body",
+        code,
+    ));
+}
+
+/// Runs `code` inside `on_upstream_data` of a fresh connection whose
+/// upstream buffer holds `data`. Panics if `code` fails.
+#[doc(hidden)]
+pub fn doc_tcp_upstream(data: &[u8], code: impl FnOnce() -> crate::Result<()>) {
+    let host = MockHost::builder().echo_logs(false).tcp(|_| NoopTcp);
+    let conn = host.tcp_connection();
+    if let Some(c) = host.state().tcp_mut(conn.id) {
+        c.upstream.buffer = data.to_vec();
+    }
+    expect_ok(host.vm.run_in(
+        conn.id,
+        Callback::UpstreamData,
+        "proxy_on_upstream_data",
+        code,
+    ));
+}
+
+/// Runs `code` inside a callback of a started plugin context. Panics if
+/// `code` fails.
+#[doc(hidden)]
+pub fn doc_plugin(code: impl FnOnce() -> crate::Result<()>) {
+    let host = doc_host();
+    expect_ok(host.run(code));
+}

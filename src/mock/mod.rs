@@ -1,0 +1,100 @@
+//! **Mock host** (feature `mock-host`): an in-process emulator of Envoy's
+//! Proxy-Wasm host, to unit-test plugins natively with `cargo test`.
+//!
+//! The plugin is compiled into the test binary and driven exactly as Envoy
+//! drives the `.wasm`: through the SDK's `proxy_on_*` export trampolines,
+//! with every result handed back through the allocation export. Its
+//! hostcalls reach the emulator instead of Envoy. The emulator follows what
+//! Envoy does (abi.md), not only what the spec says: status codes, when maps
+//! and buffers are available, CAS and queue rules, deferred actions, local
+//! replies, callout routing, metrics semantics.
+//!
+//! Enable it for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! proxywasm = { version = "0.1", features = ["mock-host"] }
+//! ```
+//!
+//! It is compiled only natively (`not(target_family = "wasm")`), so it can
+//! never end up in a `.wasm`.
+//!
+//! # A test
+//!
+//! ```
+//! use proxywasm::callout::{HttpCall, HttpCallToken};
+//! use proxywasm::mock::MockHost;
+//! use proxywasm::{Action, HttpCallResponse, HttpContext, http};
+//! use std::time::Duration;
+//!
+//! struct Auth;
+//! impl HttpContext for Auth {
+//!     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+//!         let sent = HttpCall::new("auth")
+//!             .header(":method", "GET")
+//!             .header(":path", "/check")
+//!             .header(":authority", "auth")
+//!             .timeout(Duration::from_millis(500))
+//!             .send();
+//!         if sent.is_ok() { Action::Pause } else { Action::Continue }
+//!     }
+//!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+//!         if response.is_failure() {
+//!             let _ = http::LocalResponse::new(503).send();
+//!         } else {
+//!             let _ = http::resume_request();
+//!         }
+//!     }
+//! }
+//!
+//! let host = MockHost::builder().http(|_| Auth);
+//! let mut stream = host.http_stream();
+//! assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+//!
+//! // The callout is recorded; answer it (or fail it, or let it time out).
+//! let call = host.http_calls().pop().unwrap();
+//! assert_eq!(call.header(":path"), Some("/check"));
+//! host.advance_time(Duration::from_secs(1)); // past the timeout: Envoy answers 504
+//! assert_eq!(stream.action(), Action::Continue);
+//! stream.complete();
+//! ```
+//!
+//! # What it emulates
+//! * **Lifecycles**: [`MockHost::start`] (start-up, `on_vm_start`,
+//!   `on_configure` per plugin), [`HttpStream`] (headers, bodies, trailers,
+//!   `on_log` → `on_done` → `on_delete`), [`TcpConnection`] (data both ways,
+//!   closes, `on_done` → `on_log` → `on_delete`), [`MockHost::finish`].
+//! * **Time**: one clock behind `proxy_get_current_time_nanoseconds` (and
+//!   WASI `clock_time_get` in the engine host); [`MockHost::advance_time`]
+//!   fires ticks at each plugin's period and callout timeouts.
+//! * **Callouts**: HTTP, gRPC calls and streams, DNS — recorded, answered by
+//!   the test, delivered on the root context as Envoy does.
+//! * **Shared state**: shared data and queues per `vm_id` and metrics per
+//!   name in a [`MockWorld`] several hosts can share.
+//! * **Envoy's rules** ([`Fidelity`]), on by default; **strict mode**
+//!   ([`MockHostBuilder::strict`]) turns unexpected hostcalls and lifecycle
+//!   violations into test failures.
+//!
+//! The book's testing chapter maps every Go `proxytest` method to its
+//! counterpart here.
+//!
+//! # Layout
+//! [`core`] holds all host state and behaviour, free of pointers and
+//! `unsafe`; `backend` is the native front door (pointers in, allocation
+//! export out), the only `unsafe` here. An engine host that runs the compiled
+//! `.wasm` is a second front door over the same core.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+pub(crate) mod backend;
+#[doc(hidden)]
+pub mod core;
+mod host;
+mod native;
+
+pub use self::core::{
+    DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
+    MockWorld, Violation,
+};
+pub use host::{HttpStream, MockHost, MockHostBuilder, TcpConnection};
+#[doc(hidden)]
+pub use host::{doc_http, doc_http_body, doc_plugin, doc_tcp_upstream};
