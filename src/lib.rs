@@ -49,6 +49,9 @@
 //!
 //! [Proxy-Wasm]: https://github.com/proxy-wasm/spec
 #![deny(unsafe_code)]
+// Natively, the exports, the dispatcher handles and the logger installer are
+// consumed by the mock host; without it they are legitimately unused.
+#![cfg_attr(all(not(target_family = "wasm"), not(feature = "mock-host")), allow(dead_code))]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![doc(test(attr(deny(warnings))))]

@@ -26,6 +26,20 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
     }
     let span = ret.span();
     let context_id = quote!(#krate::ContextId);
+    // A direct bound check on the return type, so a missing trait impl is
+    // reported there.
+    let bound = match entry.kind {
+        Kind::Vm => quote_spanned!(span=> #krate::VmContext),
+        Kind::Plugin => quote_spanned!(span=> #krate::PluginContext),
+        Kind::Http => quote_spanned!(span=> #krate::HttpContext),
+        Kind::Tcp => quote_spanned!(span=> #krate::TcpContext),
+    };
+    let assertion = quote_spanned! {span=>
+        #[allow(dead_code)]
+        fn __proxywasm_assert_context<T: #bound>() {}
+        #[allow(dead_code)]
+        const __PROXYWASM_ASSERT: fn() = __proxywasm_assert_context::<#ret>;
+    };
     // The VM context type, its factory, and the native type check.
     let (vm, factory, check) = match entry.kind {
         Kind::Vm => (
@@ -73,6 +87,8 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
         #function
 
         const _: () = {
+            #assertion
+
             #make
 
             // Type-checks the entry natively too (wasm builds check it below).

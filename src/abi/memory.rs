@@ -25,7 +25,7 @@ use std::str::Utf8Error;
 /// `INVALID_MEMORY_ACCESS` from the hostcall). Runs in the host's restricted
 /// mode, so it touches no SDK state and makes no hostcalls.
 #[cfg_attr(target_family = "wasm", unsafe(no_mangle))]
-pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
+pub(crate) extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
     if size == 0 {
         // Never dereferenced or freed: HostBytes treats length 0 as "no allocation".
         return NonNull::<u8>::dangling().as_ptr();

@@ -38,11 +38,11 @@ pub(crate) mod stream {
 }
 
 /// The most pairs the host accepts in one serialized map (cpp-host `limits.h`).
-pub const MAX_PAIRS: usize = 1024;
+pub(crate) const MAX_PAIRS: usize = 1024;
 
 /// Why a serialized pairs buffer was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PairsError {
+pub(crate) enum PairsError {
     /// Shorter than its header or its declared lengths.
     Truncated,
     /// A key or value is not followed by its NUL byte.
@@ -55,7 +55,7 @@ pub enum PairsError {
 
 impl PairsError {
     /// A short description for error messages.
-    pub const fn describe(self) -> &'static str {
+    pub(crate) const fn describe(self) -> &'static str {
         match self {
             PairsError::Truncated => "serialized pairs: shorter than declared",
             PairsError::MissingNul => "serialized pairs: missing NUL terminator",
@@ -76,7 +76,7 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
 ///
 /// An empty buffer is an empty map (the host sends `(0, 0)` for empty maps).
 /// After a successful check, [`PairsIter`] over the same bytes cannot fail.
-pub fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
+pub(crate) fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
     if bytes.is_empty() {
         return Ok(0);
     }
@@ -106,7 +106,16 @@ pub fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
     }
 }
 
-/// Iterates `(key, value)` byte slices of a buffer that passed [`validate_pairs`],
+/// Iterates the `(name, value)` byte slices of a serialized header map in
+/// place (returned by [`HeaderPairs::iter`](crate::http::HeaderPairs::iter)).
+///
+/// ```
+/// let pairs = proxywasm::http::HeaderPairs::from_pairs(&[("a", "1")]);
+/// let mut iter: proxywasm::http::PairsIter<'_> = pairs.iter();
+/// assert_eq!(iter.next(), Some((&b"a"[..], &b"1"[..])));
+/// ```
+///
+/// Internally: iterates a buffer that passed [`validate_pairs`],
 /// borrowing from it (no per-pair copy).
 #[derive(Clone, Debug)]
 pub struct PairsIter<'a> {
@@ -119,7 +128,7 @@ pub struct PairsIter<'a> {
 impl<'a> PairsIter<'a> {
     /// An iterator over `bytes`, which must have passed [`validate_pairs`]
     /// (`count` is its result). On unvalidated input it stops early instead of panicking.
-    pub fn new(bytes: &'a [u8], count: usize) -> PairsIter<'a> {
+    pub(crate) fn new(bytes: &'a [u8], count: usize) -> PairsIter<'a> {
         PairsIter {
             bytes,
             index: 0,
@@ -165,7 +174,7 @@ impl<'a> Iterator for PairsIter<'a> {
 }
 
 /// Serializes pairs into the wire format (abi.md §5.1).
-pub fn serialize_pairs<K, V>(pairs: &[(K, V)]) -> Vec<u8>
+pub(crate) fn serialize_pairs<K, V>(pairs: &[(K, V)]) -> Vec<u8>
 where
     K: AsRef<[u8]>,
     V: AsRef<[u8]>,
@@ -190,7 +199,7 @@ where
 }
 
 /// Joins property path segments with NUL bytes (abi.md §5.2).
-pub fn serialize_path<S: AsRef<[u8]>>(segments: &[S]) -> Vec<u8> {
+pub(crate) fn serialize_path<S: AsRef<[u8]>>(segments: &[S]) -> Vec<u8> {
     let len = segments.iter().map(|s| s.as_ref().len() + 1).sum::<usize>();
     let mut out = Vec::with_capacity(len);
     for (i, segment) in segments.iter().enumerate() {

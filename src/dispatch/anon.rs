@@ -19,6 +19,7 @@ pub trait Make: 'static {
 
 /// Adapts a closure to [`Make`].
 #[derive(Clone)]
+#[allow(missing_debug_implementations)]
 pub struct FnMake<F>(pub F);
 
 impl<T, F: FnMut(ContextId) -> T + 'static> Make for FnMake<F> {
@@ -30,6 +31,7 @@ impl<T, F: FnMut(ContextId) -> T + 'static> Make for FnMake<F> {
 }
 
 /// A VM context that only creates plugin contexts with a factory.
+#[allow(missing_debug_implementations)]
 pub struct AnonVm<M>(pub(crate) M);
 
 impl<M> AnonVm<M> {
@@ -48,6 +50,7 @@ impl<P: PluginContext, M: Make<Output = P>> VmContext for AnonVm<M> {
 
 /// A VM context for HTTP-only plugins: each plugin context gets a copy of the
 /// factory.
+#[allow(missing_debug_implementations)]
 pub struct HttpVm<M>(pub(crate) M);
 
 impl<M> HttpVm<M> {
@@ -65,6 +68,7 @@ impl<H: HttpContext, M: Make<Output = H> + Clone> VmContext for HttpVm<M> {
 }
 
 /// A VM context for TCP-only plugins.
+#[allow(missing_debug_implementations)]
 pub struct TcpVm<M>(pub(crate) M);
 
 impl<M> TcpVm<M> {
@@ -82,6 +86,7 @@ impl<T: TcpContext, M: Make<Output = T> + Clone> VmContext for TcpVm<M> {
 }
 
 /// A plugin context that only creates HTTP contexts with a factory.
+#[allow(missing_debug_implementations)]
 pub struct HttpOnly<M>(pub(crate) M);
 
 impl<H: HttpContext, M: Make<Output = H>> PluginContext for HttpOnly<M> {
@@ -94,6 +99,7 @@ impl<H: HttpContext, M: Make<Output = H>> PluginContext for HttpOnly<M> {
 }
 
 /// A plugin context that only creates TCP contexts with a factory.
+#[allow(missing_debug_implementations)]
 pub struct TcpOnly<M>(pub(crate) M);
 
 impl<T: TcpContext, M: Make<Output = T>> PluginContext for TcpOnly<M> {

@@ -87,6 +87,7 @@ fn pack(origin: u32, kind: CalloutKind) -> u64 {
 
 /// The dispatcher for one VM. Not public API (reachable for macro output).
 #[doc(hidden)]
+#[allow(missing_debug_implementations)]
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,

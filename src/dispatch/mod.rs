@@ -60,7 +60,7 @@ pub enum RootEvent {
 #[derive(Clone, Copy, Debug)]
 #[doc(hidden)]
 #[allow(missing_docs)]
-pub enum StreamEvent {
+pub(crate) enum StreamEvent {
     NewConnection,
     DownstreamData(usize, bool),
     UpstreamData(usize, bool),
@@ -174,6 +174,7 @@ pub trait Hooks {
 /// Built by `#[proxywasm::main]` (and by the mock host from a factory).
 #[doc(hidden)]
 pub struct Entry {
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub(crate) dispatch: Box<dyn Dispatch>,
 }
 
@@ -261,6 +262,7 @@ fn hooks() -> Option<Handle> {
 /// `#[proxywasm::main]` generates): a `'static` handle, so registering it
 /// allocates nothing.
 #[doc(hidden)]
+#[allow(missing_debug_implementations)]
 pub struct KeyHooks<D: 'static>(pub &'static std::thread::LocalKey<D>);
 
 impl<D: Hooks + 'static> Hooks for KeyHooks<D> {

@@ -8,6 +8,7 @@ use crate::abi::wire::{self, buffer, map, stream};
 use crate::host::check;
 
 pub use crate::host::buffer::Buffer;
+pub use crate::abi::wire::PairsIter;
 pub use crate::host::map::{HeaderMap, HeaderPairs};
 
 /// The request headers (readable in `on_request_headers`, while the request

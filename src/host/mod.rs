@@ -8,7 +8,6 @@
 //! [`crate::dns`] and [`crate::logging`].
 
 use crate::abi::calls::Raw;
-use crate::abi::memory::HostBytes;
 use crate::{Error, Result, Status};
 
 pub(crate) mod buffer;
@@ -46,9 +45,4 @@ pub(crate) fn optional<T>(call: &'static str, raw: Raw<T>) -> Result<Option<T>> 
 /// Converts a duration to whole milliseconds for the ABI (saturating).
 pub(crate) fn millis(duration: core::time::Duration) -> u32 {
     u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
-}
-
-/// Bytes that are allowed to be empty in a result: `NOT_FOUND` → empty.
-pub(crate) fn bytes_or_empty(call: &'static str, raw: Raw<HostBytes>) -> Result<HostBytes> {
-    Ok(optional(call, raw)?.unwrap_or_default())
 }

@@ -135,16 +135,30 @@ pub(crate) fn ensure_wasm_target() -> Result<()> {
     cmd::run(Command::new("rustup").args(["target", "add", "wasm32-wasip1"]))
 }
 
-/// `cargo build --release --target wasm32-wasip1 -p <example>...`.
+/// Builds each plugin crate's release `.wasm`:
+/// `cargo rustc --release --target wasm32-wasip1 -p <name> --lib --crate-type cdylib`.
+///
+/// The examples declare `crate-type = ["cdylib", "rlib"]` (the rlib lets their
+/// tests link them), and with two crate types rustc does not apply the
+/// release profile's LTO to the cdylib (measured: 51,707 → 68,990 bytes for a
+/// one-header filter). Building the cdylib alone restores it.
 pub(crate) fn build_examples(root: &Path, names: &[&str]) -> Result<()> {
-    let mut build = Command::new(cmd::cargo());
-    build
-        .current_dir(root)
-        .args(["build", "--release", "--target", "wasm32-wasip1"]);
     for name in names {
-        build.args(["-p", name]);
+        let mut build = Command::new(cmd::cargo());
+        build.current_dir(root).args([
+            "rustc",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            name,
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ]);
+        cmd::run(&mut build)?;
     }
-    cmd::run(&mut build)
+    Ok(())
 }
 
 /// State shared by the checks of one example.

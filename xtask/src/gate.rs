@@ -107,6 +107,8 @@ fn steps() -> Vec<Step> {
                 "http_headers",
                 "-p",
                 "tcp_logger",
+                "-p",
+                "proxywasm-hygiene",
                 "--lib",
                 "--",
                 "-D",
@@ -123,22 +125,7 @@ fn steps() -> Vec<Step> {
                 "--no-fail-fast",
             ],
         ),
-        command(
-            BUILD,
-            &[
-                "cargo",
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip1",
-                "-p",
-                "hello_world",
-                "-p",
-                "http_headers",
-                "-p",
-                "tcp_logger",
-            ],
-        ),
+        task(BUILD, build_step, &[]),
         task("ABI surface", abi_step, &[BUILD]),
         task("ABI tables vs Envoy", abi_tables_vs_envoy, &[]),
         task("Envoy e2e", e2e_step, &[BUILD]),
@@ -280,6 +267,21 @@ fn run_cargo_test(root: &Path, argv: &[&str]) -> Tally {
 }
 
 /// The ABI-surface checks of every example's release `.wasm`.
+/// The release `.wasm` of every example, and of the hygiene crate (the entry
+/// macro's wasm expansion under `#![no_implicit_prelude]` and
+/// `#![forbid(unsafe_code)]`).
+fn build_step(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let mut names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
+    names.push("proxywasm-hygiene");
+    for name in names {
+        let result = e2e::build_examples(root, &[name]);
+        report("build", name, &result);
+        tally.add(result.is_ok());
+    }
+    tally
+}
+
 fn abi_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
     for example in EXAMPLES {

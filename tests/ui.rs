@@ -1,0 +1,9 @@
+//! Compile-fail and compile-pass tests of `#[proxywasm::main]`: every error
+//! message the macro emits, pointing at the user's code.
+
+#[test]
+fn entry_macro_diagnostics() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}

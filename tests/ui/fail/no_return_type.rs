@@ -1,0 +1,4 @@
+#[proxywasm::main(http)]
+fn filter(_id: proxywasm::ContextId) {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[proxywasm::main(http)]
+struct Filter;
+
+fn main() {}
