@@ -46,3 +46,41 @@ pub(crate) fn optional<T>(call: &'static str, raw: Raw<T>) -> Result<Option<T>> 
 pub(crate) fn millis(duration: core::time::Duration) -> u32 {
     u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every non-zero code any hostcall can return — the 13 the host knows, and
+    /// any other — becomes an `Err` naming the call and keeping the code.
+    #[test]
+    fn every_status_code_becomes_an_error_with_the_code() {
+        for code in (1..=40u32).chain([255, 4096, u32::MAX]) {
+            let err = check::<()>("proxy_example", Err(code)).unwrap_err();
+            assert_eq!(err.status().map(Status::as_raw), Some(code), "code {code}");
+            assert_eq!(err.call(), Some("proxy_example"));
+            assert!(err.to_string().starts_with("proxy_example failed: "), "{err}");
+        }
+        assert_eq!(check("proxy_example", Ok(7)), Ok(7));
+        assert_eq!(Status::from_raw(12), Status::Unimplemented);
+        assert_eq!(Status::from_raw(99), Status::Unknown(99));
+    }
+
+    /// `NOT_FOUND` means "absent" where absence is legal; every other code is
+    /// still an error.
+    #[test]
+    fn not_found_is_none_and_other_codes_stay_errors() {
+        assert_eq!(optional::<u32>("proxy_example", Err(1)), Ok(None));
+        assert_eq!(optional("proxy_example", Ok(3)), Ok(Some(3)));
+        for code in (2..=40u32).chain([u32::MAX]) {
+            let err = optional::<u32>("proxy_example", Err(code)).unwrap_err();
+            assert_eq!(err.status().map(Status::as_raw), Some(code));
+        }
+    }
+
+    #[test]
+    fn durations_saturate_to_the_abi_width() {
+        assert_eq!(millis(core::time::Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(core::time::Duration::from_secs(u64::MAX)), u32::MAX);
+    }
+}

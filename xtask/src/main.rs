@@ -24,6 +24,7 @@
 //! 18302, admin 18301); all on 127.0.0.1.
 
 mod abi_surface;
+mod bench;
 mod cmd;
 mod e2e;
 mod envoy;
@@ -42,6 +43,7 @@ commands:
                             requests, print responses and plugin logs; --keep leaves
                             Envoy running
   e2e [EXAMPLE...]          build and run the Envoy end-to-end checks (default: all examples)
+  bench [--requests N]      measure the bench plugins (raw / official / proxywasm) and check budgets
   test                      the whole gate (fmt, clippy, tests, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
 
@@ -122,6 +124,7 @@ fn summary_line(t: e2e::Tally) -> String {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "bench") { return bench::main(&args[1..]); }
     let command = match parse_args(&args) {
         Ok(c) => c,
         Err(e) => {
