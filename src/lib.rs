@@ -51,7 +51,10 @@
 #![deny(unsafe_code)]
 // Natively, the exports, the dispatcher handles and the logger installer are
 // consumed by the mock host; without it they are legitimately unused.
-#![cfg_attr(all(not(target_family = "wasm"), not(feature = "mock-host")), allow(dead_code))]
+#![cfg_attr(
+    all(not(target_family = "wasm"), not(feature = "mock-host")),
+    allow(dead_code)
+)]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![doc(test(attr(deny(warnings))))]
@@ -153,3 +156,35 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The user guide's pages (`book/src/`): their Rust blocks run as doctests
+/// (`mdbook test` cannot resolve the workspace's crates).
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../book/src/introduction.md")]
+    struct Introduction;
+    #[doc = include_str!("../book/src/getting-started.md")]
+    struct GettingStarted;
+    #[doc = include_str!("../book/src/contexts.md")]
+    struct Contexts;
+    #[doc = include_str!("../book/src/http.md")]
+    struct Http;
+    #[doc = include_str!("../book/src/tcp.md")]
+    struct Tcp;
+    #[doc = include_str!("../book/src/callouts.md")]
+    struct Callouts;
+    #[doc = include_str!("../book/src/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../book/src/state.md")]
+    struct State;
+    #[doc = include_str!("../book/src/errors-and-logging.md")]
+    struct ErrorsAndLogging;
+    #[doc = include_str!("../book/src/building.md")]
+    struct Building;
+    #[doc = include_str!("../book/src/envoy.md")]
+    struct Envoy;
+    #[doc = include_str!("../book/src/migration.md")]
+    struct Migration;
+    #[doc = include_str!("../book/src/internals.md")]
+    struct Internals;
+}
