@@ -145,6 +145,8 @@ impl fmt::Display for Status {
 /// ```
 /// use proxywasm::{Error, Status};
 ///
+/// let err = Error::host("proxy_http_call", Status::BadArgument);
+/// assert_eq!(err.status(), Some(Status::BadArgument));
 /// let err = Error::config("field `header`: expected a string");
 /// assert_eq!(err.status(), None);
 /// assert_eq!(err.to_string(), "invalid configuration: field `header`: expected a string");

@@ -133,6 +133,7 @@ pub use proxywasm_macros::main;
 ///         Action::Continue
 ///     }
 /// }
+/// assert_eq!(F.on_request_headers(0, true), Action::Continue);
 /// ```
 pub mod prelude {
     pub use crate::{

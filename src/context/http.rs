@@ -27,7 +27,7 @@ use super::{Action, GrpcEvent, HttpCallResponse};
 ///     }
 /// }
 ///
-/// let mut host = MockHost::builder().http(|_| AddHeader);
+/// let host = MockHost::builder().http(|_| AddHeader);
 /// let mut stream = host.http_stream();
 /// stream.request_headers(&[(":path", "/")], true);
 /// assert_eq!(stream.response_headers(&[(":status", "200")], true), Action::Continue);

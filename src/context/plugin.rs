@@ -24,7 +24,12 @@ use crate::Result;
 /// struct Filter {
 ///     header: Rc<str>,
 /// }
-/// impl HttpContext for Filter {}
+/// impl HttpContext for Filter {
+///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> proxywasm::Action {
+///         let _ = proxywasm::http::response_headers().add(&*self.header, "1");
+///         proxywasm::Action::Continue
+///     }
+/// }
 ///
 /// impl PluginContext for Plugin {
 ///     type Http = Filter;
@@ -42,7 +47,7 @@ use crate::Result;
 ///     }
 /// }
 ///
-/// let mut host = MockHost::builder().plugin_configuration("x-a").plugin(|_| Plugin { header: "".into() });
+/// let host = MockHost::builder().plugin_configuration("x-a").plugin(|_| Plugin { header: "".into() });
 /// assert!(host.start());
 /// host.advance_time(std::time::Duration::from_secs(1));
 /// assert!(host.logs_contain("tick"));

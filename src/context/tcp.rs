@@ -25,7 +25,7 @@ use super::{Action, GrpcEvent, HttpCallResponse, PeerType};
 ///     }
 /// }
 ///
-/// let mut host = MockHost::builder().tcp(|_| Count::default());
+/// let host = MockHost::builder().tcp(|_| Count::default());
 /// let mut conn = host.tcp_connection();
 /// conn.downstream_data(b"hello", false);
 /// assert!(host.logs_contain("seen 5 bytes"));

@@ -130,7 +130,7 @@ impl PeerType {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Configuration, ContextId, NoContext, PluginContext, Result};
+/// use proxywasm::{Configuration, NoContext, PluginContext, Result};
 ///
 /// struct Plugin(String);
 /// impl PluginContext for Plugin {
@@ -143,7 +143,7 @@ impl PeerType {
 ///     }
 /// }
 ///
-/// let mut host = MockHost::builder().plugin_configuration("hello").plugin(|_| Plugin(String::new()));
+/// let host = MockHost::builder().plugin_configuration("hello").plugin(|_| Plugin(String::new()));
 /// assert!(host.start());
 /// assert!(host.logs_contain("configured with hello"));
 /// ```
@@ -208,7 +208,7 @@ impl Configuration {
     ///     Ok(())
     /// }
     /// # }
-    /// # let mut host = MockHost::builder().plugin_configuration(vec![1, 2]).plugin(|_| P);
+    /// # let host = MockHost::builder().plugin_configuration(vec![1, 2]).plugin(|_| P);
     /// # assert!(host.start());
     /// ```
     pub fn bytes(&self) -> Result<HostBytes> {
@@ -235,7 +235,7 @@ impl Configuration {
     ///     Ok(())
     /// }
     /// # }
-    /// # let mut host = MockHost::builder().plugin_configuration("text").plugin(|_| P);
+    /// # let host = MockHost::builder().plugin_configuration("text").plugin(|_| P);
     /// # assert!(host.start());
     /// ```
     pub fn to_string_lossy(&self) -> Result<String> {
@@ -272,7 +272,7 @@ impl Configuration {
     ///     Ok(())
     /// }
     /// # }
-    /// # let mut host = MockHost::builder().plugin_configuration(r#"{"header": "x-a"}"#).plugin(|_| P);
+    /// # let host = MockHost::builder().plugin_configuration(r#"{"header": "x-a"}"#).plugin(|_| P);
     /// # assert!(host.start());
     /// ```
     #[cfg(feature = "json")]
@@ -359,6 +359,7 @@ pub enum GrpcEvent {
 ///     type Http = NoContext;
 ///     type Tcp = NoContext;
 /// }
+/// # let _ = OnlyTicks;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoContext {}

@@ -39,7 +39,7 @@ use crate::Result;
 ///     }
 /// }
 ///
-/// let mut host = MockHost::builder().vm_configuration("hi").vm(|| Vm { greeting: String::new() });
+/// let host = MockHost::builder().vm_configuration("hi").vm(|| Vm { greeting: String::new() });
 /// assert!(host.start());
 /// ```
 pub trait VmContext: 'static {
