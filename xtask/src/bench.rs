@@ -23,7 +23,14 @@ use std::time::Duration;
 use crate::cmd;
 use crate::error::{Context, Result, bail};
 
-const PLUGINS: [&str; 6] = ["noop", "add_header", "read_headers", "log_headers", "body_rewrite", "callout"];
+const PLUGINS: [&str; 6] = [
+    "noop",
+    "add_header",
+    "read_headers",
+    "log_headers",
+    "body_rewrite",
+    "callout",
+];
 const VARIANTS: [&str; 3] = ["raw", "official", "proxywasm"];
 const OURS: &str = "proxywasm";
 
@@ -50,11 +57,17 @@ struct Options {
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>> {
-    let mut options = Options { requests: 10_000, warmup: 100, allocator: false };
+    let mut options = Options {
+        requests: 10_000,
+        warmup: 100,
+        allocator: false,
+    };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<u64> {
-            let value = args.next().ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
+            let value = args
+                .next()
+                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
             value.parse().context(format!("{name} {value}"))
         };
         match arg.as_str() {
@@ -96,8 +109,12 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
 
 fn run(root: &Path, options: &Options) -> Result<bool> {
     if options.allocator {
-        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?;
-        if !manifest.lines().any(|l| l.trim_start().starts_with("wee-alloc")) {
+        let manifest =
+            std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?;
+        if !manifest
+            .lines()
+            .any(|l| l.trim_start().starts_with("wee-alloc"))
+        {
             println!(
                 "--allocator: the SDK has no opt-in `wee-alloc` feature, so there is no second allocator to \
                  compare; the figures below use the default (wasi-libc dlmalloc through Rust's global allocator)."
@@ -111,9 +128,18 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
     build
         .current_dir(&bench)
         .env("CARGO_TARGET_DIR", &target)
-        .args(["build", "--release", "--target", "wasm32-wasip1", "--examples"]);
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--examples",
+        ]);
     cmd::run_bounded(&mut build, Duration::from_secs(1800))?;
-    let dir = target.join("wasm32-wasip1").join("release").join("examples");
+    let dir = target
+        .join("wasm32-wasip1")
+        .join("release")
+        .join("examples");
 
     cmd::step(format!(
         "measuring in the engine host ({} warm-up + {} measured lifecycles per plugin)",
@@ -123,13 +149,31 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
     // The dev profile: the same artifacts as `cargo test`, and fuel does not
     // depend on how the host itself is optimised (compiling the modules is
     // the slow part, a few seconds each).
-    measure.current_dir(root).args(["run", "--quiet", "-p", "proxywasm-host", "--bin", "proxywasm-bench", "--"]);
+    measure.current_dir(root).args([
+        "run",
+        "--quiet",
+        "-p",
+        "proxywasm-host",
+        "--bin",
+        "proxywasm-bench",
+        "--",
+    ]);
     measure.arg("--dir").arg(&dir);
-    measure.args(["--requests", &options.requests.to_string(), "--warmup", &options.warmup.to_string()]);
+    measure.args([
+        "--requests",
+        &options.requests.to_string(),
+        "--warmup",
+        &options.warmup.to_string(),
+    ]);
     let out = cmd::output_bounded(&mut measure, Duration::from_secs(3600))?;
     let rows = parse_rows(&out.stdout)?;
     if !out.status.success() && rows.values().all(Row::is_ok) {
-        bail!("`{}` failed ({}):\n{}", cmd::display(&measure), out.status, out.stderr);
+        bail!(
+            "`{}` failed ({}):\n{}",
+            cmd::display(&measure),
+            out.status,
+            out.stderr
+        );
     }
 
     let table = render(&rows, options);
@@ -206,8 +250,13 @@ fn name_counts(field: &str) -> Result<BTreeMap<String, u64>> {
         .split(';')
         .filter(|s| !s.is_empty())
         .map(|pair| {
-            let (name, count) = pair.split_once('=').ok_or_else(|| format!("bad name=count `{pair}`"))?;
-            Ok((name.to_string(), count.parse().context(format!("count in `{pair}`"))?))
+            let (name, count) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("bad name=count `{pair}`"))?;
+            Ok((
+                name.to_string(),
+                count.parse().context(format!("count in `{pair}`"))?,
+            ))
         })
         .collect()
 }
@@ -225,9 +274,14 @@ fn parse_rows(stdout: &str) -> Result<BTreeMap<(String, String), Row>> {
             continue;
         }
         if cols.len() != 12 {
-            bail!("unexpected line from proxywasm-bench ({} columns): {line}", cols.len());
+            bail!(
+                "unexpected line from proxywasm-bench ({} columns): {line}",
+                cols.len()
+            );
         }
-        let n = |i: usize| -> Result<u64> { cols[i].parse().context(format!("column {i} of `{line}`")) };
+        let n = |i: usize| -> Result<u64> {
+            cols[i].parse().context(format!("column {i} of `{line}`"))
+        };
         let figures = Figures {
             bytes: n(2)?,
             start_fuel: n(3)?,
@@ -252,43 +306,69 @@ fn parse_rows(stdout: &str) -> Result<BTreeMap<(String, String), Row>> {
     Ok(rows)
 }
 
-fn get<'a>(rows: &'a BTreeMap<(String, String), Row>, variant: &str, plugin: &str) -> Option<&'a Figures> {
-    rows.get(&(variant.to_string(), plugin.to_string())).and_then(Row::figures)
+fn get<'a>(
+    rows: &'a BTreeMap<(String, String), Row>,
+    variant: &str,
+    plugin: &str,
+) -> Option<&'a Figures> {
+    rows.get(&(variant.to_string(), plugin.to_string()))
+        .and_then(Row::figures)
 }
 
-/// `1,234` for whole numbers, one decimal otherwise.
+/// `1,234` for whole numbers, `1,234.5` otherwise.
 fn num(value: f64) -> String {
-    let whole = value.round();
-    if (value - whole).abs() < 0.05 {
-        let digits = format!("{}", whole as i64);
-        let (sign, digits) = digits.strip_prefix('-').map_or(("", digits.as_str()), |d| ("-", d));
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        format!("{sign}{out}")
+    let tenths = (value * 10.0).round() as i64;
+    let (sign, tenths) = if tenths < 0 {
+        ("-", -tenths)
     } else {
-        format!("{value:.1}")
+        ("", tenths)
+    };
+    let digits = (tenths / 10).to_string();
+    let mut out = String::from(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
     }
+    if tenths % 10 != 0 {
+        let _ = write!(out, ".{}", tenths % 10);
+    }
+    out
 }
 
 fn ratio(ours: f64, other: f64) -> String {
-    if other == 0.0 { "—".to_string() } else { format!("{:.2}", ours / other) }
+    if other == 0.0 {
+        "—".to_string()
+    } else {
+        format!("{:.2}", ours / other)
+    }
 }
 
 fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
     type Pick = fn(&Figures) -> f64;
     let figures: [(&str, &str, Pick); 5] = [
-        ("Fuel per request", "wasm instructions per lifecycle (mean)", Figures::fuel_per_request),
-        ("Hostcalls per request", "imports called per lifecycle, WASI included", Figures::hostcalls_per_request),
-        ("Start fuel", "`_initialize` + plugin context creation + `on_vm_start` + `on_configure`", |f| {
-            f.start_fuel as f64
-        }),
+        (
+            "Fuel per request",
+            "wasm instructions per lifecycle (mean)",
+            Figures::fuel_per_request,
+        ),
+        (
+            "Hostcalls per request",
+            "imports called per lifecycle, WASI included",
+            Figures::hostcalls_per_request,
+        ),
+        (
+            "Start fuel",
+            "`_initialize` + plugin context creation + `on_vm_start` + `on_configure`",
+            |f| f.start_fuel as f64,
+        ),
         (".wasm bytes", "release profile", |f| f.bytes as f64),
-        ("Memory growth", "64 KiB pages gained over the measured lifecycles, after warm-up", |f| f.growth() as f64),
+        (
+            "Memory growth",
+            "64 KiB pages gained over the measured lifecycles, after warm-up",
+            |f| f.growth() as f64,
+        ),
     ];
     let mut out = String::new();
     let _ = writeln!(
@@ -300,7 +380,10 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
     );
     for (title, what, pick) in figures {
         let _ = writeln!(out, "## {title}\n\n{what}\n");
-        let _ = writeln!(out, "| plugin | raw | official 0.2.5 | proxywasm | ours/raw | ours/official |");
+        let _ = writeln!(
+            out,
+            "| plugin | raw | official 0.2.5 | proxywasm | ours/raw | ours/official |"
+        );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
         for plugin in PLUGINS {
             let value = |variant: &str| get(rows, variant, plugin).map(pick);
@@ -322,7 +405,10 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "## Where proxywasm's fuel goes (per request, by export)\n");
+    let _ = writeln!(
+        out,
+        "## Where proxywasm's fuel goes (per request, by export)\n"
+    );
     let _ = writeln!(out, "| plugin | fuel range | exports |");
     let _ = writeln!(out, "|---|---|---|");
     for plugin in PLUGINS {
@@ -331,10 +417,20 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
                 .exports
                 .iter()
                 .map(|(name, fuel)| {
-                    format!("{} {}", name.trim_start_matches("proxy_on_"), num(*fuel as f64 / f.requests as f64))
+                    format!(
+                        "{} {}",
+                        name.trim_start_matches("proxy_on_"),
+                        num(*fuel as f64 / f.requests as f64)
+                    )
                 })
                 .collect();
-            let _ = writeln!(out, "| {plugin} | {}–{} | {} |", num(f.fuel_min as f64), num(f.fuel_max as f64), per.join(", "));
+            let _ = writeln!(
+                out,
+                "| {plugin} | {}–{} | {} |",
+                num(f.fuel_min as f64),
+                num(f.fuel_max as f64),
+                per.join(", ")
+            );
         }
     }
     let errors: Vec<String> = rows
@@ -355,13 +451,17 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
     let mut failures = Vec::new();
     for ((variant, plugin), row) in rows {
         if let Row::Failed(message) = row {
-            failures.push(format!("{plugin}: the {variant} variant could not be measured: {message}"));
+            failures.push(format!(
+                "{plugin}: the {variant} variant could not be measured: {message}"
+            ));
         }
     }
     for plugin in PLUGINS {
-        let (Some(raw), Some(official), Some(ours)) =
-            (get(rows, "raw", plugin), get(rows, "official", plugin), get(rows, OURS, plugin))
-        else {
+        let (Some(raw), Some(official), Some(ours)) = (
+            get(rows, "raw", plugin),
+            get(rows, "official", plugin),
+            get(rows, OURS, plugin),
+        ) else {
             continue;
         };
         let fuel = ours.fuel_per_request();
@@ -385,7 +485,11 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
             ));
         }
         if ours.start_fuel > START_FUEL_BUDGET {
-            failures.push(format!("{plugin}: start fuel {} > {}", num(ours.start_fuel as f64), START_FUEL_BUDGET));
+            failures.push(format!(
+                "{plugin}: start fuel {} > {}",
+                num(ours.start_fuel as f64),
+                START_FUEL_BUDGET
+            ));
         }
         if matches!(plugin, "noop" | "add_header") {
             let bound = 1.3 * raw.bytes as f64;
@@ -406,7 +510,9 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
                 num(official.hostcalls_per_request())
             ));
         }
-        if matches!(plugin, "noop" | "add_header" | "read_headers") && calls != raw.hostcalls_per_request() {
+        if matches!(plugin, "noop" | "add_header" | "read_headers")
+            && calls != raw.hostcalls_per_request()
+        {
             failures.push(format!(
                 "{plugin}: hostcalls/request {} ≠ raw {} ({:?} vs {:?})",
                 num(calls),
@@ -433,16 +539,43 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn line(variant: &str, plugin: &str, bytes: u64, start: u64, fuel: u64, calls: &str, pages: (u64, u64)) -> String {
-        format!("{variant}\t{plugin}\t{bytes}\t{start}\t10\t{fuel}\t1\t2\t{}\t{}\t{calls}\tproxy_on_log={fuel}\n", pages.0, pages.1)
+    fn line(
+        variant: &str,
+        plugin: &str,
+        bytes: u64,
+        start: u64,
+        fuel: u64,
+        calls: &str,
+        pages: (u64, u64),
+    ) -> String {
+        format!(
+            "{variant}\t{plugin}\t{bytes}\t{start}\t10\t{fuel}\t1\t2\t{}\t{}\t{calls}\tproxy_on_log={fuel}\n",
+            pages.0, pages.1
+        )
     }
 
     fn all(ours_fuel: u64, ours_pages: (u64, u64)) -> String {
         let mut out = String::new();
         for plugin in PLUGINS {
             out += &line("raw", plugin, 30_000, 3, 500, "proxy_log=10", (17, 17));
-            out += &line("official", plugin, 130_000, 2311, 20_000, "proxy_log=10", (17, 17));
-            out += &line("proxywasm", plugin, 35_000, 400, ours_fuel, "proxy_log=10", ours_pages);
+            out += &line(
+                "official",
+                plugin,
+                130_000,
+                2311,
+                20_000,
+                "proxy_log=10",
+                (17, 17),
+            );
+            out += &line(
+                "proxywasm",
+                plugin,
+                35_000,
+                400,
+                ours_fuel,
+                "proxy_log=10",
+                ours_pages,
+            );
         }
         out
     }
@@ -451,21 +584,41 @@ mod tests {
     fn figures_within_budget_pass() {
         let rows = parse_rows(&all(1_000, (17, 17))).unwrap();
         assert_eq!(check(&rows), Vec::<String>::new());
-        let table = render(&rows, &Options { requests: 10, warmup: 1, allocator: false });
-        assert!(table.contains("| noop | 50 | 2,000 | 100 | 2.00 | 0.05 |"), "{table}");
+        let table = render(
+            &rows,
+            &Options {
+                requests: 10,
+                warmup: 1,
+                allocator: false,
+            },
+        );
+        assert!(
+            table.contains("| noop | 50 | 2,000 | 100 | 2.00 | 0.05 |"),
+            "{table}"
+        );
     }
 
     #[test]
     fn exceeded_budgets_name_the_plugin_and_figure() {
         let rows = parse_rows(&all(2_000, (17, 18))).unwrap();
         let failures = check(&rows);
-        assert!(failures.contains(&"noop: fuel/request 200 > 150 (2 × raw 50, at least 150)".to_string()), "{failures:?}");
-        assert!(failures.iter().any(|f| f.starts_with("callout: memory grew by 1 pages")), "{failures:?}");
+        assert!(
+            failures
+                .contains(&"noop: fuel/request 200 > 150 (2 × raw 50, at least 150)".to_string()),
+            "{failures:?}"
+        );
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("callout: memory grew by 1 pages")),
+            "{failures:?}"
+        );
     }
 
     #[test]
     fn the_floor_applies_when_raw_does_almost_nothing() {
-        let text = all(900, (17, 17)).replace("raw\tnoop\t30000\t3\t10\t500", "raw\tnoop\t30000\t3\t10\t0");
+        let text = all(900, (17, 17))
+            .replace("raw\tnoop\t30000\t3\t10\t500", "raw\tnoop\t30000\t3\t10\t0");
         let rows = parse_rows(&text).unwrap();
         // ours 90/request ≤ max(2 × 0, 150).
         assert!(check(&rows).is_empty(), "{:?}", check(&rows));
@@ -478,7 +631,10 @@ mod tests {
             "official\tcallout\tERROR\ttrapped",
         );
         let failures = check(&parse_rows(&text).unwrap());
-        assert_eq!(failures, vec!["callout: the official variant could not be measured: trapped".to_string()]);
+        assert_eq!(
+            failures,
+            vec!["callout: the official variant could not be measured: trapped".to_string()]
+        );
         assert!(parse_rows("raw\tnoop\t1\n").is_err());
         assert!(parse_rows("").is_err());
     }
@@ -487,7 +643,8 @@ mod tests {
     fn numbers_are_grouped_and_ratios_skip_zero() {
         assert_eq!(num(1_234_567.0), "1,234,567");
         assert_eq!(num(74.0), "74");
-        assert_eq!(num(2.25), "2.2");
+        assert_eq!(num(2.25), "2.3");
+        assert_eq!(num(1650.5), "1,650.5");
         assert_eq!(num(-3.0), "-3");
         assert_eq!(ratio(5.0, 0.0), "—");
         assert_eq!(ratio(3.0, 2.0), "1.50");
@@ -496,7 +653,9 @@ mod tests {
     #[test]
     fn options_parse() {
         let args = |a: &[&str]| a.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
-        let o = parse(&args(&["--requests", "5", "--warmup", "2"])).unwrap().unwrap();
+        let o = parse(&args(&["--requests", "5", "--warmup", "2"]))
+            .unwrap()
+            .unwrap();
         assert_eq!((o.requests, o.warmup, o.allocator), (5, 2, false));
         assert!(parse(&args(&["--help"])).unwrap().is_none());
         assert!(parse(&args(&["--envoy"])).is_err());

@@ -4,6 +4,11 @@
 //! plugin loaded from `target/wasm32-wasip1/release/<name>.wasm` relative to the repo
 //! root). An e2e run starts Envoy on it, runs the example's named checks in order and
 //! prints `e2e <example>: <check> ... ok|FAILED (<why>)` for each.
+//!
+//! `envoy_probe` (`tests/envoy-probe`, package `proxywasm-envoy-probe`) is run the same
+//! way: a plugin that logs what Envoy does where `abi.md` says "(verify)", one
+//! `probe: <name> = <observed>` line each; its checks assert what Envoy 1.40 was seen
+//! to do, and name it where `abi.md` says otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +22,10 @@ use crate::error::{Error, Result, bail};
 #[derive(Debug)]
 pub(crate) struct Example {
     pub(crate) name: &'static str,
+    /// The cargo package (`-p`); its cdylib is `<package, `-` as `_`>.wasm`.
+    pub(crate) package: &'static str,
+    /// The crate's directory (it holds `envoy.yaml`), relative to the repository root.
+    pub(crate) dir: &'static str,
     /// The port requests go to.
     pub(crate) listener_port: u16,
     pub(crate) admin_port: u16,
@@ -27,23 +36,42 @@ pub(crate) struct Example {
 pub(crate) const EXAMPLES: &[Example] = &[
     Example {
         name: "hello_world",
+        package: "hello_world",
+        dir: "examples/hello_world",
         listener_port: 18100,
         admin_port: 18101,
         other_ports: &[],
     },
     Example {
         name: "http_headers",
+        package: "http_headers",
+        dir: "examples/http_headers",
         listener_port: 18200,
         admin_port: 18201,
         other_ports: &[],
     },
     Example {
         name: "tcp_logger",
+        package: "tcp_logger",
+        dir: "examples/tcp_logger",
         listener_port: 18300,
         admin_port: 18301,
         other_ports: &[18302],
     },
+    Example {
+        name: "envoy_probe",
+        package: "proxywasm-envoy-probe",
+        dir: "tests/envoy-probe",
+        listener_port: 18400,
+        admin_port: 18401,
+        other_ports: &[PROBE_UPSTREAM_PORT, PROBE_TCP_PORT],
+    },
 ];
+
+/// The probe's upstream (an HTTP listener with a direct response).
+const PROBE_UPSTREAM_PORT: u16 = 18402;
+/// The probe's TCP listener (the probe as network filter, then `tcp_proxy`).
+const PROBE_TCP_PORT: u16 = 18403;
 
 /// Looks an example up by name.
 pub(crate) fn example(name: &str) -> Result<&'static Example> {
@@ -57,15 +85,20 @@ pub(crate) fn example(name: &str) -> Result<&'static Example> {
 }
 
 impl Example {
+    /// The file name of the release `.wasm` (cargo turns `-` into `_`).
+    fn wasm_file(&self) -> String {
+        format!("{}.wasm", self.package.replace('-', "_"))
+    }
+
     pub(crate) fn wasm_path(&self, root: &Path) -> PathBuf {
         root.join("target")
             .join("wasm32-wasip1")
             .join("release")
-            .join(format!("{}.wasm", self.name))
+            .join(self.wasm_file())
     }
 
     pub(crate) fn config_path(&self, root: &Path) -> PathBuf {
-        root.join("examples").join(self.name).join("envoy.yaml")
+        root.join(self.dir).join("envoy.yaml")
     }
 
     fn run_dir(&self, root: &Path) -> PathBuf {
@@ -85,7 +118,7 @@ impl Example {
             bail!(
                 "{} does not exist: build it with `cargo build --release --target wasm32-wasip1 -p {}`",
                 envoy::relative(root, &wasm),
-                self.name
+                self.package
             );
         }
         let config = self.config_path(root);
@@ -135,7 +168,7 @@ pub(crate) fn ensure_wasm_target() -> Result<()> {
     cmd::run(Command::new("rustup").args(["target", "add", "wasm32-wasip1"]))
 }
 
-/// Builds each plugin crate's release `.wasm`:
+/// Builds each plugin crate's release `.wasm` (`names` are cargo packages):
 /// `cargo rustc --release --target wasm32-wasip1 -p <name> --lib --crate-type cdylib`.
 ///
 /// The examples declare `crate-type = ["cdylib", "rlib"]` (the rlib lets their
@@ -260,8 +293,393 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 c.envoy.wait_for_log(&[&line], LOG_WAIT)
             }),
         ],
+        "envoy_probe" => &[
+            ("GET /routed reaches the upstream through the probe", |c| {
+                let r = http_get(c.port, "/routed", &[], HTTP_TIMEOUT)?;
+                expect_response(&r, 200, "probe upstream\n", &[])
+            }),
+            ("GET /local gets the probe's local reply", |c| {
+                let r = http_get(c.port, "/local", &[], HTTP_TIMEOUT)?;
+                expect_response(&r, 200, "probe local reply\n", &[])
+            }),
+            (
+                "HTTP over the probe's TCP listener reaches the upstream",
+                |_| {
+                    let r = http_get(PROBE_TCP_PORT, "/tcp", &[], HTTP_TIMEOUT)?;
+                    expect_response(&r, 200, "probe upstream\n", &[])
+                },
+            ),
+            (
+                "log level with --component-log-level wasm:debug is Debug (1), at start and in streams",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            ("log_level[on_vm_start]", "Debug (1)"),
+                            ("log_level[on_request_headers]", "Debug (1)"),
+                        ],
+                    )
+                },
+            ),
+            (
+                "request headers after continue: get BAD_ARGUMENT, pairs empty, size BAD_ARGUMENT, request.path NOT_FOUND",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            (
+                                "request_headers[on_response_headers,routed].get(:path)",
+                                "Err(BAD_ARGUMENT)",
+                            ),
+                            (
+                                "request_headers[on_response_headers,routed].pairs()",
+                                "Ok(0 pairs)",
+                            ),
+                            (
+                                "request_headers[on_response_headers,routed].byte_size()",
+                                "Err(BAD_ARGUMENT)",
+                            ),
+                            (
+                                "property[on_response_headers,routed] request.path",
+                                "Err(NOT_FOUND)",
+                            ),
+                        ],
+                    )
+                },
+            ),
+            (
+                "request headers of a local reply (never continued) stay readable in on_response_headers",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            (
+                                "request_headers[on_response_headers,local].get(:path)",
+                                r#"Ok("/local")"#,
+                            ),
+                            (
+                                "property[on_response_headers,local] request.path",
+                                r#"Ok(6 bytes: "/local")"#,
+                            ),
+                        ],
+                    )?;
+                    let pairs =
+                        probe_value(c, "request_headers[on_response_headers,local].pairs()")?;
+                    let size =
+                        probe_value(c, "request_headers[on_response_headers,local].byte_size()")?;
+                    if pairs == "Ok(0 pairs)"
+                        || !pairs.starts_with("Ok(")
+                        || !size.starts_with("Ok(")
+                    {
+                        bail!(
+                            "pairs() = {pairs}, byte_size() = {size} (expected both Ok, non-empty)"
+                        );
+                    }
+                    Ok(())
+                },
+            ),
+            (
+                "request headers in on_log: readable; get_header_map_size BAD_ARGUMENT once continued (read-only map), OK for a local reply",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            (
+                                "request_headers[on_log,routed].get(:path)",
+                                r#"Ok("/routed")"#,
+                            ),
+                            (
+                                "property[on_log,routed] request.path",
+                                r#"Ok(7 bytes: "/routed")"#,
+                            ),
+                            (
+                                "request_headers[on_log,routed].byte_size()",
+                                "Err(BAD_ARGUMENT)",
+                            ),
+                            (
+                                "request_headers[on_log,local].get(:path)",
+                                r#"Ok("/local")"#,
+                            ),
+                        ],
+                    )?;
+                    let size = probe_value(c, "request_headers[on_log,local].byte_size()")?;
+                    if !size.starts_with("Ok(") {
+                        bail!("request_headers[on_log,local].byte_size() = {size} (expected Ok)");
+                    }
+                    Ok(())
+                },
+            ),
+            (
+                "get_header_map_size is the key+value byte count (not entries, not serialized size)",
+                |c| {
+                    let (size, key_value) = header_map_size(c)?;
+                    if size != key_value {
+                        bail!("size {size}, key+value bytes {key_value}");
+                    }
+                    Ok(())
+                },
+            ),
+            (
+                "request.headers_bytes exists: the header map size in on_request_headers, 0 in on_response_headers",
+                |c| {
+                    let (size, _) = header_map_size(c)?;
+                    expect_probe(
+                        c,
+                        &[
+                            (
+                                "property[on_request_headers] request.headers_bytes",
+                                &format!("Ok(8 bytes, int {size})"),
+                            ),
+                            (
+                                "property[on_response_headers] request.headers_bytes",
+                                "Ok(8 bytes, int 0)",
+                            ),
+                        ],
+                    )?;
+                    probe_positive(c, "property[on_log] request.headers_bytes").map(drop)
+                },
+            ),
+            (
+                "response.headers_bytes exists: 0 before the response, its size from on_response_headers",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[(
+                            "property[on_request_headers] response.headers_bytes",
+                            "Ok(8 bytes, int 0)",
+                        )],
+                    )?;
+                    probe_positive(c, "property[on_response_headers] response.headers_bytes")?;
+                    probe_positive(c, "property[on_log] response.headers_bytes").map(drop)
+                },
+            ),
+            (
+                "upstream.num_endpoints exists: 1 (the cluster's one endpoint), already in on_request_headers",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            (
+                                "property[on_request_headers] upstream.num_endpoints",
+                                "Ok(8 bytes, int 1)",
+                            ),
+                            (
+                                "property[on_response_headers] upstream.num_endpoints",
+                                "Ok(8 bytes, int 1)",
+                            ),
+                            (
+                                "property[on_log] upstream.num_endpoints",
+                                "Ok(8 bytes, int 1)",
+                            ),
+                        ],
+                    )
+                },
+            ),
+            ("connection.peer_certificate without TLS: NOT_FOUND", |c| {
+                expect_probe(
+                    c,
+                    &[
+                        (
+                            "property[on_request_headers] connection.peer_certificate",
+                            "Err(NOT_FOUND)",
+                        ),
+                        (
+                            "property[on_response_headers] connection.peer_certificate",
+                            "Err(NOT_FOUND)",
+                        ),
+                        (
+                            "property[on_log] connection.peer_certificate",
+                            "Err(NOT_FOUND)",
+                        ),
+                    ],
+                )
+            }),
+            (
+                "xds.upstream_host_locality_metadata exists: NOT_FOUND before a host is picked, then the locality's metadata",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[(
+                            "property[on_request_headers] xds.upstream_host_locality_metadata",
+                            "Err(NOT_FOUND)",
+                        )],
+                    )?;
+                    for phase in ["on_response_headers", "on_log"] {
+                        let name = format!("property[{phase}] xds.upstream_host_locality_metadata");
+                        let value = probe_value(c, &name)?;
+                        if !value.starts_with("Ok(")
+                            || !value.contains("locality_value")
+                            || value.contains("host_value")
+                        {
+                            bail!(
+                                "{name} = {value} (expected the locality's metadata, not the host's)"
+                            );
+                        }
+                    }
+                    Ok(())
+                },
+            ),
+            (
+                "response.code is present in on_response_headers (abi.md §6.1: may be absent)",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[(
+                            "property[on_response_headers] response.code",
+                            "Ok(8 bytes, int 200)",
+                        )],
+                    )
+                },
+            ),
+            (
+                "foreign functions: an unknown name is NOT_FOUND (control), clear_route_cache exists (OK)",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            ("foreign no_such_function(empty)", "Err(NOT_FOUND)"),
+                            ("foreign clear_route_cache(empty)", r#"Ok(0 bytes: "")"#),
+                        ],
+                    )
+                },
+            ),
+            (
+                "foreign functions sign and verify_signature exist: BAD_ARGUMENT for empty or garbage arguments",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            ("foreign sign(empty)", "Err(BAD_ARGUMENT)"),
+                            ("foreign sign(garbage)", "Err(BAD_ARGUMENT)"),
+                            ("foreign verify_signature(empty)", "Err(BAD_ARGUMENT)"),
+                            ("foreign verify_signature(garbage)", "Err(BAD_ARGUMENT)"),
+                        ],
+                    )
+                },
+            ),
+            (
+                "a local reply from on_request_headers runs the plugin's own on_response_headers",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            ("local_reply_sent", "OK"),
+                            ("local_reply_on_response_headers", "ran"),
+                        ],
+                    )
+                },
+            ),
+            (
+                "send_local_response from a TCP context returns OK and does nothing",
+                |c| {
+                    // The reply is not sent: the request over the TCP listener (checked
+                    // above) got the upstream's answer.
+                    expect_probe(c, &[("tcp_send_local_response[on_new_connection]", "OK")])
+                },
+            ),
+            (
+                "on_vm_start/on_configure run 3 times per plugin at --concurrency 1: canary and main-thread VM on the main thread, then the worker (abi.md §3.3: canary + workers)",
+                |c| {
+                    for plugin in ["envoy_probe", "tcp_probe"] {
+                        for callback in ["on_vm_start", "on_configure"] {
+                            expect_start_runs(c, callback, plugin)?;
+                        }
+                    }
+                    Ok(())
+                },
+            ),
+        ],
         _ => &[],
     }
+}
+
+/// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)
+/// for it.
+fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
+    let needle = format!("probe: {name} = ");
+    c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
+    c.envoy
+        .log()
+        .lines()
+        .find_map(|l| l.split_once(needle.as_str()).map(|(_, v)| v.to_string()))
+        .ok_or_else(|| Error::msg(format!("no `{needle}` line in Envoy's log")))
+}
+
+/// The probe logged exactly this value for each name.
+fn expect_probe(c: &mut Ctx<'_>, expected: &[(&str, &str)]) -> Result<()> {
+    let mut wrong = Vec::new();
+    for (name, want) in expected {
+        let got = probe_value(c, name)?;
+        if got != *want {
+            wrong.push(format!("probe: {name} = {got} (expected {want})"));
+        }
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    bail!("{}", wrong.join("; "))
+}
+
+/// The integer of an `Ok(8 bytes, int N)` observation, which must be positive.
+fn probe_positive(c: &mut Ctx<'_>, name: &str) -> Result<i64> {
+    let value = probe_value(c, name)?;
+    let n = value
+        .strip_prefix("Ok(8 bytes, int ")
+        .and_then(|v| v.strip_suffix(')'))
+        .and_then(|v| v.parse::<i64>().ok());
+    match n {
+        Some(n) if n > 0 => Ok(n),
+        _ => bail!("probe: {name} = {value} (expected Ok(8 bytes, int N), N > 0)"),
+    }
+}
+
+/// `(size, key+value bytes)` from `header_map_size[on_request_headers] = S; key+value
+/// bytes K; ...`.
+fn header_map_size(c: &mut Ctx<'_>) -> Result<(u64, u64)> {
+    let name = "header_map_size[on_request_headers]";
+    let value = probe_value(c, name)?;
+    let mut parts = value.split("; ");
+    let size = parts.next().and_then(|s| s.parse().ok());
+    let key_value = parts
+        .next()
+        .and_then(|s| s.strip_prefix("key+value bytes "))
+        .and_then(|s| s.parse().ok());
+    match (size, key_value) {
+        (Some(size), Some(key_value)) => Ok((size, key_value)),
+        _ => bail!("probe: {name} = {value} (expected `S; key+value bytes K; ...`)"),
+    }
+}
+
+/// The thread id of an Envoy log line `[time][tid][level][component] ...`.
+fn thread_of(line: &str) -> Option<&str> {
+    line.split(']').nth(1)?.strip_prefix('[')
+}
+
+/// `probe: <callback> = <plugin>` was logged 3 times: twice on Envoy's main thread (the
+/// thread of the log's first line: the canary, then the main thread's own VM), then once
+/// on another thread (the one worker).
+fn expect_start_runs(c: &mut Ctx<'_>, callback: &str, plugin: &str) -> Result<()> {
+    let needle = format!("probe: {callback} = {plugin}");
+    c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
+    let log = c.envoy.log();
+    let main = log.lines().next().and_then(thread_of).unwrap_or("?");
+    let threads: Vec<&str> = log
+        .lines()
+        .filter(|l| l.ends_with(&needle))
+        .map(|l| thread_of(l).unwrap_or("?"))
+        .collect();
+    let seen: Vec<&str> = threads
+        .iter()
+        .map(|&t| if t == main { "main" } else { "worker" })
+        .collect();
+    if seen != ["main", "main", "worker"] || threads[2] == "?" {
+        bail!(
+            "`{needle}` logged {} times, on threads {seen:?} {threads:?} (main thread {main}; \
+             expected main, main, worker)",
+            threads.len()
+        );
+    }
+    Ok(())
 }
 
 /// Checks status, exact body and headers of a response.
@@ -395,7 +813,11 @@ pub(crate) fn e2e_command(root: &Path, names: &[&str]) -> Result<Tally> {
         "building {} (release, wasm32-wasip1)",
         names.join(", ")
     ));
-    build_examples(root, names)?;
+    let packages: Vec<&str> = names
+        .iter()
+        .map(|n| example(n).map(|e| e.package))
+        .collect::<Result<_>>()?;
+    build_examples(root, &packages)?;
     step("ensuring Envoy");
     let envoy = envoy::ensure_installed(root)?;
     println!("    {} ({})", envoy.path.display(), envoy.version_line);
@@ -417,6 +839,10 @@ fn demo_plan(name: &str) -> (&'static [DemoRequest], &'static [&'static str]) {
             &["http_headers: stream complete"],
         ),
         "tcp_logger" => (&[("/", &[])], &["tcp_logger: connection done"]),
+        "envoy_probe" => (
+            &[("/routed", &[]), ("/local", &[])],
+            &["probe: request_headers[on_log,local]"],
+        ),
         _ => (&[("/", &[])], &[]),
     }
 }
@@ -441,7 +867,7 @@ pub(crate) fn demo_command(root: &Path, name: &str, keep: bool) -> Result<()> {
     step("ensuring rust target wasm32-wasip1");
     ensure_wasm_target()?;
     step(format!("building {name} (release, wasm32-wasip1)"));
-    build_examples(root, &[name])?;
+    build_examples(root, &[example.package])?;
     step("ensuring Envoy");
     let envoy = envoy::ensure_installed(root)?;
     println!("    {} ({})", envoy.path.display(), envoy.version_line);
@@ -522,7 +948,7 @@ mod tests {
                     ex.name
                 );
             }
-            let wasm = format!("filename: target/wasm32-wasip1/release/{}.wasm", ex.name);
+            let wasm = format!("filename: target/wasm32-wasip1/release/{}", ex.wasm_file());
             assert!(yaml.contains(&wasm), "{}: {wasm}", ex.name);
             for key in ["name", "root_id", "vm_id"] {
                 let line = format!("{key}: {}\n", ex.name);
@@ -558,7 +984,10 @@ mod tests {
     #[test]
     fn unknown_examples_are_rejected_with_the_known_names() {
         let e = example("nope").unwrap_err().to_string();
-        assert!(e.contains("hello_world, http_headers, tcp_logger"), "{e}");
+        assert!(
+            e.contains("hello_world, http_headers, tcp_logger, envoy_probe"),
+            "{e}"
+        );
         assert_eq!(example("tcp_logger").unwrap().admin_port, 18301);
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Steps, in order (see [`steps`]): ensure the `wasm32-wasip1` target; `cargo fmt
 //! --check`; clippy on the workspace (native) and on the SDK and examples for
-//! `wasm32-wasip1`; `cargo test --workspace --all-features`; the release build of the
-//! examples; the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
+//! `wasm32-wasip1`; `cargo test --workspace --all-features`; the engine host's test of every
+//! example's `.wasm` (`proxywasm-host`); the release build of the examples; the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
 //! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
 //! links the wasm module of a bootstrap, so a module importing every table entry must
 //! load, and one with a mistyped import must not); the Envoy e2e checks.
@@ -108,6 +108,8 @@ fn steps() -> Vec<Step> {
                 "-p",
                 "tcp_logger",
                 "-p",
+                "proxywasm-envoy-probe",
+                "-p",
                 "proxywasm-hygiene",
                 "--lib",
                 "--",
@@ -123,6 +125,17 @@ fn steps() -> Vec<Step> {
                 "--workspace",
                 "--all-features",
                 "--no-fail-fast",
+            ],
+        ),
+        cargo_test(
+            "engine host (examples' .wasm)",
+            &[
+                "cargo",
+                "test",
+                "-p",
+                "proxywasm-host",
+                "--test",
+                "engine_examples",
             ],
         ),
         task(BUILD, build_step, &[]),
@@ -272,7 +285,7 @@ fn run_cargo_test(root: &Path, argv: &[&str]) -> Tally {
 /// `#![forbid(unsafe_code)]`).
 fn build_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
-    let mut names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
+    let mut names: Vec<&str> = EXAMPLES.iter().map(|e| e.package).collect();
     names.push("proxywasm-hygiene");
     for name in names {
         let result = e2e::build_examples(root, &[name]);
@@ -502,7 +515,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 9);
+        assert_eq!(steps.len(), 10);
     }
 
     #[test]

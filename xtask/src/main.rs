@@ -21,7 +21,8 @@
 //!
 //! Envoy logs and the probe modules go to `target/e2e/`. Example ports: hello_world
 //! 18100 (admin 18101), http_headers 18200 (admin 18201), tcp_logger 18300 (upstream
-//! 18302, admin 18301); all on 127.0.0.1.
+//! 18302, admin 18301), envoy_probe (`tests/envoy-probe`) 18400 (upstream 18402, TCP
+//! 18403, admin 18401); all on 127.0.0.1.
 
 mod abi_surface;
 mod bench;
@@ -47,7 +48,7 @@ commands:
   test                      the whole gate (fmt, clippy, tests, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
 
-examples: hello_world, http_headers, tcp_logger";
+examples: hello_world, http_headers, tcp_logger, envoy_probe";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -124,7 +125,9 @@ fn summary_line(t: e2e::Tally) -> String {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "bench") { return bench::main(&args[1..]); }
+    if args.first().is_some_and(|a| a == "bench") {
+        return bench::main(&args[1..]);
+    }
     let command = match parse_args(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -200,7 +203,8 @@ mod tests {
                 examples: vec![
                     "hello_world".into(),
                     "http_headers".into(),
-                    "tcp_logger".into()
+                    "tcp_logger".into(),
+                    "envoy_probe".into()
                 ]
             }
         );

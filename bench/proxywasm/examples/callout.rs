@@ -1,0 +1,33 @@
+//! `callout`: pauses each request, calls the `backend` cluster, and resumes
+//! the request when the response arrives.
+use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http};
+use std::time::Duration;
+include!("../../common.rs");
+
+/// The filter.
+pub struct Callout;
+impl HttpContext for Callout {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let call = HttpCall::new(CALLOUT_CLUSTER)
+            .header(":method", "GET")
+            .header(":path", "/")
+            .header(":authority", "backend")
+            .timeout(Duration::from_millis(u64::from(CALLOUT_TIMEOUT_MS)))
+            .send();
+        match call {
+            Ok(_) => Action::Pause,
+            Err(_) => Action::Continue,
+        }
+    }
+
+    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) {
+        let _ = http::resume_request();
+    }
+}
+
+/// The entry point.
+#[proxywasm::main(http)]
+pub fn filter(_id: ContextId) -> Callout {
+    Callout
+}

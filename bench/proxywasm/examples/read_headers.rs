@@ -1,0 +1,31 @@
+//! `read_headers`: sums the lengths of every request header name and value and
+//! sets the response header `x-header-bytes` to the sum.
+use proxywasm::{Action, ContextId, HttpContext, http};
+include!("../../common.rs");
+
+/// The filter; `sum` carries the figure from request to response.
+pub struct ReadHeaders {
+    sum: u32,
+}
+impl HttpContext for ReadHeaders {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Ok(pairs) = http::request_headers().pairs() {
+            for (name, value) in &pairs {
+                self.sum = self.sum.wrapping_add((name.len() + value.len()) as u32);
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let mut buf = [0u8; 10];
+        let _ = http::response_headers().add(SUM_HEADER, decimal(self.sum, &mut buf));
+        Action::Continue
+    }
+}
+
+/// The entry point.
+#[proxywasm::main(http)]
+pub fn filter(_id: ContextId) -> ReadHeaders {
+    ReadHeaders { sum: 0 }
+}

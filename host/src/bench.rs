@@ -1,0 +1,186 @@
+//! The benchmark's request lifecycles and measurement (`cargo xtask bench`,
+//! the book's Performance page).
+//!
+//! Each plugin of `bench/` (written three ways) is loaded in an
+//! [`EngineHost`](crate::EngineHost), started, warmed up, and driven through
+//! the same request lifecycle many times: context creation, request headers,
+//! the request body for `body_rewrite` (two chunks, the first paused), the
+//! callout response for `callout`, response headers, then `on_log`,
+//! `on_done` and `on_delete`.
+
+use crate::{WasmHost, WasmPlugin};
+use proxywasm::mock::MockHost;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The benchmark plugins, in table order.
+pub const PLUGINS: [&str; 6] = [
+    "noop",
+    "add_header",
+    "read_headers",
+    "log_headers",
+    "body_rewrite",
+    "callout",
+];
+
+/// The three ways each plugin is written (`bench/<variant>`), in table order.
+pub const VARIANTS: [&str; 3] = ["raw", "official", "proxywasm"];
+
+/// The request headers of every lifecycle: a typical browser-less request.
+pub const REQUEST_HEADERS: [(&str, &str); 8] = [
+    (":authority", "example.com"),
+    (":path", "/bench"),
+    (":method", "GET"),
+    (":scheme", "http"),
+    ("user-agent", "bench/1.0"),
+    ("accept", "*/*"),
+    ("x-request-id", "0123456789abcdef"),
+    ("x-forwarded-proto", "http"),
+];
+
+/// The response headers of every lifecycle.
+pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
+    (":status", "200"),
+    ("content-type", "text/plain"),
+    ("content-length", "2"),
+];
+
+/// Runs one request lifecycle of `plugin` on `host`, and checks that the
+/// plugin did its job (so a broken variant cannot post good figures).
+///
+/// # Errors
+/// What the plugin failed to do, or an unknown plugin name.
+pub fn lifecycle(plugin: &str, host: &MockHost) -> Result<(), String> {
+    let mut stream = host.http_stream();
+    let with_body = plugin == "body_rewrite";
+    stream.request_headers(&REQUEST_HEADERS, !with_body);
+    if with_body {
+        stream.request_body(b"hello ", false);
+        stream.request_body(b"world", true);
+    }
+    if plugin == "callout" {
+        let Some(call) = host.http_calls().pop() else {
+            return Err("callout: the plugin made no HTTP call".to_owned());
+        };
+        host.respond_to_http_call(call.token, &[(":status", "200")], b"ok", &[]);
+        if stream.is_request_paused() {
+            return Err("callout: the request is still paused after the response".to_owned());
+        }
+    }
+    stream.response_headers(&RESPONSE_HEADERS, true);
+    let check = match plugin {
+        "noop" | "log_headers" | "callout" => Ok(()),
+        "add_header" => expect(stream.current_response_header("x-bench"), "proxywasm-bench"),
+        "read_headers" => {
+            let sum: usize = REQUEST_HEADERS.iter().map(|(k, v)| k.len() + v.len()).sum();
+            expect(
+                stream.current_response_header("x-header-bytes"),
+                &sum.to_string(),
+            )
+        }
+        "body_rewrite" => {
+            let body = stream.current_request_body();
+            if body == b"HELLO WORLD" {
+                Ok(())
+            } else {
+                Err(format!(
+                    "body_rewrite: request body is {:?}",
+                    String::from_utf8_lossy(&body)
+                ))
+            }
+        }
+        other => Err(format!("unknown benchmark plugin `{other}`")),
+    };
+    stream.complete();
+    check
+}
+
+fn expect(found: Option<String>, wanted: &str) -> Result<(), String> {
+    match found {
+        Some(value) if value == wanted => Ok(()),
+        other => Err(format!(
+            "expected response header value {wanted:?}, found {other:?}"
+        )),
+    }
+}
+
+/// The figures of one variant of one plugin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Figures {
+    /// `.wasm` size in bytes.
+    pub wasm_bytes: usize,
+    /// Fuel of start-up: `_initialize`, the plugin context's creation,
+    /// `on_vm_start` and `on_configure`.
+    pub start_fuel: u64,
+    /// Measured lifecycles (after warm-up).
+    pub requests: u64,
+    /// Fuel of all measured lifecycles.
+    pub fuel: u64,
+    /// The cheapest and the dearest single lifecycle.
+    pub fuel_min_max: (u64, u64),
+    /// Hostcalls of all measured lifecycles, by name.
+    pub hostcalls: BTreeMap<&'static str, u64>,
+    /// Fuel of all measured lifecycles, by export.
+    pub by_export: BTreeMap<&'static str, u64>,
+    /// Memory pages after warm-up, and after the measured lifecycles.
+    pub pages: (u64, u64),
+}
+
+impl Figures {
+    /// Mean fuel per request.
+    pub fn fuel_per_request(&self) -> f64 {
+        self.fuel as f64 / self.requests.max(1) as f64
+    }
+
+    /// Mean hostcalls per request.
+    pub fn hostcalls_per_request(&self) -> f64 {
+        self.hostcalls.values().sum::<u64>() as f64 / self.requests.max(1) as f64
+    }
+
+    /// Memory growth in pages over the measured lifecycles.
+    pub fn growth_pages(&self) -> i64 {
+        self.pages.1 as i64 - self.pages.0 as i64
+    }
+}
+
+/// Loads the module at `path` and measures `plugin` on it: start-up, then
+/// `warmup` unmeasured lifecycles, then `requests` measured ones.
+///
+/// # Errors
+/// The module does not load, does not start, traps, or misbehaves.
+pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<Figures, String> {
+    let module = WasmPlugin::load(path).map_err(|e| e.to_string())?;
+    let host = MockHost::builder()
+        .echo_logs(false)
+        .try_wasm(&module, crate::DEFAULT_FUEL_LIMIT)
+        .map_err(|e| e.to_string())?;
+    let (started, start) = host.measure(MockHost::start);
+    if !started {
+        return Err(format!("{}: the plugin did not start", module.name()));
+    }
+    for _ in 0..warmup {
+        lifecycle(plugin, &host)?;
+        host.clear_logs();
+    }
+    let before = host.usage();
+    let pages_before = host.memory_pages();
+    let (mut min, mut max) = (u64::MAX, 0);
+    for _ in 0..requests {
+        let (result, cost) = host.measure(|h| lifecycle(plugin, h));
+        result?;
+        min = min.min(cost.usage.fuel);
+        max = max.max(cost.usage.fuel);
+        host.clear_logs();
+    }
+    let usage = host.usage().since(&before);
+    Ok(Figures {
+        wasm_bytes: module.size(),
+        start_fuel: start.usage.fuel,
+        requests,
+        fuel: usage.fuel,
+        fuel_min_max: if requests == 0 { (0, 0) } else { (min, max) },
+        hostcalls: usage.hostcalls,
+        by_export: usage.by_export.iter().map(|(k, v)| (*k, v.fuel)).collect(),
+        pages: (pages_before, host.memory_pages()),
+    })
+}

@@ -1,0 +1,258 @@
+//! WASI preview 1 as Envoy provides it (abi.md §2.14), in both
+//! `wasi_snapshot_preview1` and `wasi_unstable`.
+//!
+//! Envoy does not run a general-purpose WASI: it has a small shim with no
+//! filesystem, no preopens, no stdin, stdout/stderr turned into log records,
+//! and clocks. This is that shim, so a module behaves here as it does in
+//! Envoy: `fd_write` to fd 1/2 becomes an info/error log record of the
+//! emulator (one per call, trailing newline removed), `clock_time_get` reads
+//! the emulator's clock (the one tests advance), `random_get` is a seeded
+//! generator (so fuel figures are reproducible), `environ`/`args` are empty,
+//! `poll_oneoff` returns at once, and `proc_exit` only records the code (the
+//! guest then traps on its `unreachable`, as in Envoy).
+
+use crate::abi::{Val, WASI_IMPORTS, WASI_MODULES};
+use crate::ctx::{
+    Ctx, WASI_FAULT, enter, read, read_u32, remember_log, write, write_u32, write_u64,
+};
+use wasmtime::{Caller, FuncType, Linker, ValType};
+
+type Res = wasmtime::Result<i32>;
+
+/// WASI errno values Envoy's shim returns (abi.md §4.11).
+mod errno {
+    pub(super) const BADF: i32 = 8;
+    pub(super) const INVAL: i32 = 28;
+    pub(super) const NOENT: i32 = 44;
+    pub(super) const NOSYS: i32 = 52;
+    pub(super) const NOTSUP: i32 = 58;
+}
+
+/// The most bytes one `random_get` may ask for.
+const MAX_RANDOM: i32 = 65_536;
+
+macro_rules! fault {
+    ($e:expr) => {
+        match $e {
+            Some(value) => value,
+            None => return Ok(WASI_FAULT),
+        }
+    };
+}
+
+fn next_random(state: &mut u64) -> u64 {
+    // xorshift64*
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// Defines every WASI function of [`WASI_IMPORTS`] in both WASI modules.
+pub(crate) fn define(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+    for module in WASI_MODULES {
+        define_module(linker, module)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_lines)]
+fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        m,
+        "fd_write",
+        |mut c: Caller<'_, Ctx>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> Res {
+            let vm = enter(&mut c, "fd_write", true)?;
+            let mut bytes = Vec::new();
+            for i in 0..iovs_len.max(0) {
+                let at = iovs.wrapping_add(i.wrapping_mul(8));
+                let ptr = fault!(read_u32(&c, at));
+                let len = fault!(read_u32(&c, at.wrapping_add(4)));
+                bytes.extend_from_slice(&fault!(read(&c, ptr as i32, len as i32)));
+            }
+            if fd == 1 || fd == 2 {
+                remember_log(&mut c, if fd == 1 { "stdout" } else { "stderr" }, &bytes);
+            }
+            let result = vm.state().wasi_fd_write(fd as u32, &bytes);
+            Ok(match result {
+                Ok(()) => {
+                    write_u32(&mut c, written_out, bytes.len() as u32).map_or(WASI_FAULT, |()| 0)
+                }
+                Err(errno) => i32::from(errno),
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "clock_time_get",
+        |mut c: Caller<'_, Ctx>, clock: i32, _precision: i64, out: i32| -> Res {
+            let vm = enter(&mut c, "clock_time_get", true)?;
+            let result = vm.state().wasi_clock_time_get(clock as u32);
+            Ok(match result {
+                Ok(nanos) => write_u64(&mut c, out, nanos).map_or(WASI_FAULT, |()| 0),
+                Err(errno) => i32::from(errno),
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "clock_res_get",
+        |mut c: Caller<'_, Ctx>, clock: i32, out: i32| -> Res {
+            enter(&mut c, "clock_res_get", true)?;
+            if clock != 0 && clock != 1 {
+                return Ok(errno::NOTSUP);
+            }
+            Ok(write_u64(&mut c, out, 1).map_or(WASI_FAULT, |()| 0))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "random_get",
+        |mut c: Caller<'_, Ctx>, buf: i32, len: i32| -> Res {
+            enter(&mut c, "random_get", true)?;
+            if !(0..=MAX_RANDOM).contains(&len) {
+                return Ok(errno::INVAL);
+            }
+            let mut state = c.data().rng;
+            let bytes: Vec<u8> = (0..len).map(|_| next_random(&mut state) as u8).collect();
+            c.data_mut().rng = state;
+            Ok(write(&mut c, buf, &bytes).map_or(WASI_FAULT, |()| 0))
+        },
+    )?;
+    for name in ["environ_sizes_get", "args_sizes_get"] {
+        linker.func_wrap(
+            m,
+            name,
+            move |mut c: Caller<'_, Ctx>, count_out: i32, size_out: i32| -> Res {
+                enter(&mut c, name, true)?;
+                Ok(write_u32(&mut c, count_out, 0)
+                    .and_then(|()| write_u32(&mut c, size_out, 0))
+                    .map_or(WASI_FAULT, |()| 0))
+            },
+        )?;
+    }
+    for name in ["environ_get", "args_get"] {
+        linker.func_wrap(
+            m,
+            name,
+            move |mut c: Caller<'_, Ctx>, _list: i32, _buf: i32| -> Res {
+                enter(&mut c, name, true)?;
+                Ok(0)
+            },
+        )?;
+    }
+    linker.func_wrap(
+        m,
+        "fd_fdstat_get",
+        |mut c: Caller<'_, Ctx>, fd: i32, out: i32| -> Res {
+            enter(&mut c, "fd_fdstat_get", true)?;
+            if fd != 1 && fd != 2 {
+                return Ok(errno::BADF);
+            }
+            // fdstat: filetype u8 (2 = character device), flags u16, rights_base u64
+            // (FD_WRITE), rights_inheriting u64.
+            let mut stat = [0u8; 24];
+            stat[0] = 2;
+            stat[8..16].copy_from_slice(&(1u64 << 6).to_le_bytes());
+            Ok(write(&mut c, out, &stat).map_or(WASI_FAULT, |()| 0))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "poll_oneoff",
+        |mut c: Caller<'_, Ctx>,
+         _subscriptions: i32,
+         _events: i32,
+         _count: i32,
+         events_out: i32|
+         -> Res {
+            enter(&mut c, "poll_oneoff", true)?;
+            Ok(write_u32(&mut c, events_out, 0).map_or(WASI_FAULT, |()| 0))
+        },
+    )?;
+    linker.func_wrap(m, "sched_yield", |mut c: Caller<'_, Ctx>| -> Res {
+        enter(&mut c, "sched_yield", true)?;
+        Ok(0)
+    })?;
+    linker.func_wrap(
+        m,
+        "proc_exit",
+        |mut c: Caller<'_, Ctx>, code: i32| -> wasmtime::Result<()> {
+            enter(&mut c, "proc_exit", true)?;
+            c.data_mut().exit_code = Some(code);
+            Ok(())
+        },
+    )?;
+
+    // The rest answer a fixed errno, as Envoy's stubs do.
+    let defined = [
+        "fd_write",
+        "clock_time_get",
+        "clock_res_get",
+        "random_get",
+        "environ_sizes_get",
+        "args_sizes_get",
+        "environ_get",
+        "args_get",
+        "fd_fdstat_get",
+        "poll_oneoff",
+        "sched_yield",
+        "proc_exit",
+    ];
+    for (name, sig) in WASI_IMPORTS
+        .iter()
+        .filter(|(name, _)| !defined.contains(name))
+    {
+        let name: &'static str = name;
+        let answer = stub_errno(name);
+        let ty = FuncType::new(
+            linker.engine(),
+            sig.params.iter().map(|v| val_type(*v)),
+            sig.results.iter().map(|v| val_type(*v)),
+        );
+        linker.func_new(m, name, ty, move |mut c, params, results| {
+            enter(&mut c, name, true)?;
+            let fd = params.first().and_then(wasmtime::Val::i32).unwrap_or(-1);
+            let value = answer(fd);
+            if let Some(result) = results.first_mut() {
+                *result = wasmtime::Val::I32(value);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn val_type(val: Val) -> ValType {
+    match val {
+        Val::I32 => ValType::I32,
+        Val::I64 => ValType::I64,
+    }
+}
+
+fn is_std(fd: i32) -> bool {
+    fd == 1 || fd == 2
+}
+
+/// The errno Envoy's stub answers, given the first argument (usually an fd).
+fn stub_errno(name: &str) -> fn(i32) -> i32 {
+    match name {
+        "fd_read" | "fd_fdstat_set_flags" | "fd_prestat_dir_name" => |_| errno::NOSYS,
+        "fd_seek" | "fd_close" => |_| 0,
+        "fd_prestat_get" | "fd_filestat_get" => |_| errno::BADF,
+        "path_open" => |_| errno::NOENT,
+        "path_filestat_get" => |_| errno::NOTSUP,
+        "fd_sync" | "fd_datasync" => |fd| if is_std(fd) { 0 } else { errno::BADF },
+        name if name.starts_with("fd_") => |fd| {
+            if is_std(fd) {
+                errno::NOTSUP
+            } else {
+                errno::BADF
+            }
+        },
+        name if name.starts_with("path_") => |_| errno::BADF,
+        _ => |_| errno::NOTSUP,
+    }
+}
