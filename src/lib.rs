@@ -59,7 +59,6 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![doc(test(attr(deny(warnings))))]
 
-#[allow(unsafe_code)]
 mod abi;
 mod context;
 mod dispatch;
@@ -188,4 +187,8 @@ mod book {
     struct Migration;
     #[doc = include_str!("../book/src/internals.md")]
     struct Internals;
+    #[doc = include_str!("../book/src/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../book/src/performance.md")]
+    struct Performance;
 }

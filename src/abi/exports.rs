@@ -27,8 +27,10 @@ pub(crate) extern "C" fn proxy_abi_version_0_2_1() {}
 #[macro_export]
 macro_rules! __proxywasm_exports {
     (@one native $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = |$d:ident| $body:expr, or $default:expr) => {
+        // "C-unwind": natively a panic in plugin code must reach the test that
+        // drove the export (and fail it), not abort the whole test binary.
         #[allow(dead_code)]
-        pub(crate) extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
+        pub(crate) extern "C-unwind" fn $name($($arg: $ty),*) $(-> $ret)? {
             match $crate::dispatch::current() {
                 ::core::option::Option::Some(handle) => {
                     let $d = &*handle;

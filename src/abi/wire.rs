@@ -65,11 +65,25 @@ impl PairsError {
     }
 }
 
-fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
-    let word = bytes.get(at..at.checked_add(4)?)?;
-    let mut le = [0u8; 4];
-    le.copy_from_slice(word);
-    Some(u32::from_le_bytes(le) as usize)
+fn word(chunk: &[u8]) -> Option<(usize, &[u8])> {
+    let (word, rest) = chunk.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*word) as usize, rest))
+}
+
+/// The pair count and the length table (`count × (u32, u32)`), and the data
+/// area after it; `None` if the buffer is shorter than its header says.
+fn layout(bytes: &[u8]) -> Option<(usize, &[u8], &[u8])> {
+    let (count, rest) = word(bytes)?;
+    let (table, data) = rest.split_at_checked(count.checked_mul(8)?)?;
+    Some((count, table, data))
+}
+
+/// Takes `len` bytes and their NUL terminator off the front of `data`.
+#[inline]
+fn field(data: &[u8], len: usize) -> Option<(&[u8], &[u8], bool)> {
+    let (field, rest) = data.split_at_checked(len)?;
+    let (nul, rest) = rest.split_first()?;
+    Some((field, rest, *nul == 0))
 }
 
 /// Validates a serialized pairs buffer and returns the number of pairs.
@@ -80,26 +94,23 @@ pub(crate) fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
     if bytes.is_empty() {
         return Ok(0);
     }
-    let count = read_u32(bytes, 0).ok_or(PairsError::Truncated)?;
+    let (count, _) = word(bytes).ok_or(PairsError::Truncated)?;
     if count > MAX_PAIRS {
         return Err(PairsError::TooMany);
     }
-    let mut data = 4 + count * 8;
-    if data > bytes.len() {
-        return Err(PairsError::Truncated);
-    }
-    for i in 0..count {
-        for half in 0..2 {
-            let len = read_u32(bytes, 4 + i * 8 + half * 4).ok_or(PairsError::Truncated)?;
-            let end = data.checked_add(len).ok_or(PairsError::Truncated)?;
-            match bytes.get(end) {
-                Some(0) => data = end + 1,
-                Some(_) => return Err(PairsError::MissingNul),
-                None => return Err(PairsError::Truncated),
+    let (count, table, mut data) = layout(bytes).ok_or(PairsError::Truncated)?;
+    for lens in table.chunks_exact(8) {
+        let (name_len, rest) = word(lens).ok_or(PairsError::Truncated)?;
+        let (value_len, _) = word(rest).ok_or(PairsError::Truncated)?;
+        for len in [name_len, value_len] {
+            let (_, rest, nul) = field(data, len).ok_or(PairsError::Truncated)?;
+            if !nul {
+                return Err(PairsError::MissingNul);
             }
+            data = rest;
         }
     }
-    if data == bytes.len() {
+    if data.is_empty() {
         Ok(count)
     } else {
         Err(PairsError::TrailingBytes)
@@ -114,62 +125,54 @@ pub(crate) fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
 /// let mut iter: proxywasm::http::PairsIter<'_> = pairs.iter();
 /// assert_eq!(iter.next(), Some((&b"a"[..], &b"1"[..])));
 /// ```
-///
-/// Internally: iterates a buffer that passed [`validate_pairs`],
-/// borrowing from it (no per-pair copy).
 #[derive(Clone, Debug)]
 pub struct PairsIter<'a> {
-    bytes: &'a [u8],
-    index: usize,
-    count: usize,
-    data: usize,
+    lens: core::slice::ChunksExact<'a, u8>,
+    data: &'a [u8],
 }
 
 impl<'a> PairsIter<'a> {
-    /// An iterator over `bytes`, which must have passed [`validate_pairs`]
-    /// (`count` is its result). On unvalidated input it stops early instead of panicking.
-    pub(crate) fn new(bytes: &'a [u8], count: usize) -> PairsIter<'a> {
-        PairsIter {
-            bytes,
-            index: 0,
-            count,
-            data: 4 + count * 8,
+    /// An iterator over `bytes`, which should have passed [`validate_pairs`].
+    /// On unvalidated input it stops early instead of panicking.
+    pub(crate) fn new(bytes: &'a [u8]) -> PairsIter<'a> {
+        match layout(bytes) {
+            Some((_, table, data)) => PairsIter {
+                lens: table.chunks_exact(8),
+                data,
+            },
+            None => PairsIter {
+                lens: [].chunks_exact(8),
+                data: &[],
+            },
         }
     }
 
-    fn field(&mut self, len_at: usize) -> Option<&'a [u8]> {
-        let len = read_u32(self.bytes, len_at)?;
-        let start = self.data;
-        let end = start.checked_add(len)?;
-        let slice = self.bytes.get(start..end)?;
-        self.data = end + 1;
-        Some(slice)
+    fn step(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        let lens = self.lens.next()?;
+        let (name_len, rest) = word(lens)?;
+        let (value_len, _) = word(rest)?;
+        let (name, rest, _) = field(self.data, name_len)?;
+        let (value, rest, _) = field(rest, value_len)?;
+        self.data = rest;
+        Some((name, value))
     }
 }
 
 impl<'a> Iterator for PairsIter<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.index >= self.count {
-            return None;
+        let pair = self.step();
+        if pair.is_none() {
+            // Malformed (never validated) input: stop for good.
+            self.lens = [].chunks_exact(8);
         }
-        let at = 4 + self.index * 8;
-        let key = self.field(at);
-        let value = self.field(at + 4);
-        self.index += 1;
-        match (key, value) {
-            (Some(k), Some(v)) => Some((k, v)),
-            _ => {
-                self.index = self.count;
-                None
-            }
-        }
+        pair
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.count - self.index.min(self.count);
-        (0, Some(left))
+        (0, Some(self.lens.len()))
     }
 }
 
@@ -225,8 +228,8 @@ mod tests {
                 0, b'2', b'2', 0
             ]
         );
-        let count = validate_pairs(&bytes).unwrap();
-        let pairs: Vec<_> = PairsIter::new(&bytes, count).collect();
+        assert_eq!(validate_pairs(&bytes), Ok(2));
+        let pairs: Vec<_> = PairsIter::new(&bytes).collect();
         assert_eq!(pairs, vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"22"[..])]);
     }
 
@@ -234,7 +237,7 @@ mod tests {
     fn empty_buffers_are_empty_maps() {
         assert_eq!(validate_pairs(&[]), Ok(0));
         assert_eq!(validate_pairs(&[0, 0, 0, 0]), Ok(0));
-        assert_eq!(PairsIter::new(&[], 0).count(), 0);
+        assert_eq!(PairsIter::new(&[]).count(), 0);
     }
 
     #[test]
@@ -260,15 +263,15 @@ mod tests {
         let huge_len = [1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
         assert_eq!(validate_pairs(&huge_len), Err(PairsError::Truncated));
         // The iterator stops, rather than panicking, on bytes that were never validated.
-        assert_eq!(PairsIter::new(&huge_len, 1).count(), 0);
-        assert_eq!(PairsIter::new(&[9, 9], 3).count(), 0);
+        assert_eq!(PairsIter::new(&huge_len).count(), 0);
+        assert_eq!(PairsIter::new(&[9, 9]).count(), 0);
     }
 
     #[test]
     fn non_utf8_bytes_pass_through() {
         let bytes = serialize_pairs(&[(&b"x-\xff"[..], &b"caf\xe9"[..])]);
-        let count = validate_pairs(&bytes).unwrap();
-        let pairs: Vec<_> = PairsIter::new(&bytes, count).collect();
+        assert_eq!(validate_pairs(&bytes), Ok(1));
+        let pairs: Vec<_> = PairsIter::new(&bytes).collect();
         assert_eq!(pairs, vec![(&b"x-\xff"[..], &b"caf\xe9"[..])]);
     }
 

@@ -102,18 +102,25 @@ impl Table {
             return;
         }
         if (self.len + 1) * 2 > self.slots.len() {
-            let bits = (self.bits + 1).max(MIN_BITS);
-            let old =
-                core::mem::replace(&mut self.slots, (0..1usize << bits).map(|_| None).collect());
-            self.bits = bits;
-            self.len = 0;
-            for (k, v) in old.into_iter().flatten() {
-                self.place(k, v);
-            }
+            self.grow();
         }
         self.place(key, value);
     }
 
+    /// Doubles the capacity (at least 16 slots) and rehashes.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let bits = (self.bits + 1).max(MIN_BITS);
+        let old = core::mem::replace(&mut self.slots, vec![None; 1usize << bits]);
+        self.bits = bits;
+        self.len = 0;
+        for (k, v) in old.into_iter().flatten() {
+            self.place(k, v);
+        }
+    }
+
+    #[inline(never)]
     fn place(&mut self, key: u32, value: u64) {
         let mask = self.mask();
         let mut i = self.home(key);

@@ -86,10 +86,47 @@ pub struct GrpcToken(pub u32);
 #[derive(Clone, Debug)]
 pub struct HttpCall<'a> {
     upstream: &'a str,
-    headers: Vec<(&'a [u8], &'a [u8])>,
-    trailers: Vec<(&'a [u8], &'a [u8])>,
+    headers: Pairs<'a>,
+    trailers: Pairs<'a>,
     body: &'a [u8],
     timeout: Duration,
+}
+
+/// Name/value pairs for a call: the first few kept inline (no allocation for
+/// the usual `:method`, `:path`, `:authority` and a couple more), the rest
+/// in a `Vec`; serialized in one exact-size buffer.
+#[derive(Clone, Debug, Default)]
+struct Pairs<'a> {
+    inline: [(&'a [u8], &'a [u8]); INLINE_PAIRS],
+    len: usize,
+    more: Vec<(&'a [u8], &'a [u8])>,
+}
+
+const INLINE_PAIRS: usize = 6;
+
+impl<'a> Pairs<'a> {
+    fn push(&mut self, name: &'a [u8], value: &'a [u8]) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (name, value);
+                self.len += 1;
+            }
+            None => self.more.push((name, value)),
+        }
+    }
+
+    /// The wire format; an empty list is sent as no bytes at all.
+    fn serialize(&self) -> Vec<u8> {
+        let inline = self.inline.get(..self.len).unwrap_or_default();
+        if self.more.is_empty() {
+            if inline.is_empty() {
+                return Vec::new();
+            }
+            return wire::serialize_pairs(inline);
+        }
+        let all: Vec<(&[u8], &[u8])> = inline.iter().chain(self.more.iter()).copied().collect();
+        wire::serialize_pairs(&all)
+    }
 }
 
 impl<'a> HttpCall<'a> {
@@ -102,8 +139,8 @@ impl<'a> HttpCall<'a> {
     pub fn new(upstream: &'a str) -> HttpCall<'a> {
         HttpCall {
             upstream,
-            headers: Vec::new(),
-            trailers: Vec::new(),
+            headers: Pairs::default(),
+            trailers: Pairs::default(),
             body: &[],
             timeout: Duration::from_secs(5),
         }
@@ -120,7 +157,7 @@ impl<'a> HttpCall<'a> {
         name: &'a (impl AsRef<[u8]> + ?Sized),
         value: &'a (impl AsRef<[u8]> + ?Sized),
     ) -> Self {
-        self.headers.push((name.as_ref(), value.as_ref()));
+        self.headers.push(name.as_ref(), value.as_ref());
         self
     }
 
@@ -135,7 +172,7 @@ impl<'a> HttpCall<'a> {
         name: &'a (impl AsRef<[u8]> + ?Sized),
         value: &'a (impl AsRef<[u8]> + ?Sized),
     ) -> Self {
-        self.trailers.push((name.as_ref(), value.as_ref()));
+        self.trailers.push(name.as_ref(), value.as_ref());
         self
     }
 
@@ -177,8 +214,8 @@ impl<'a> HttpCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<HttpCallToken> {
-        let headers = wire::serialize_pairs(&self.headers);
-        let trailers = wire::serialize_pairs(&self.trailers);
+        let headers = self.headers.serialize();
+        let trailers = self.trailers.serialize();
         let timeout = millis(self.timeout).max(1);
         let token = check(
             "proxy_http_call",

@@ -7,8 +7,8 @@ use crate::abi::calls;
 use crate::abi::wire::{self, buffer, map, stream};
 use crate::host::check;
 
-pub use crate::host::buffer::Buffer;
 pub use crate::abi::wire::PairsIter;
+pub use crate::host::buffer::Buffer;
 pub use crate::host::map::{HeaderMap, HeaderPairs};
 
 /// The request headers (readable in `on_request_headers`, while the request

@@ -248,7 +248,7 @@ impl HeaderPairs {
     /// assert_eq!(pairs.iter().next(), Some((&b"k"[..], &b"v"[..])));
     /// ```
     pub fn iter(&self) -> PairsIter<'_> {
-        PairsIter::new(&self.bytes, self.count)
+        PairsIter::new(&self.bytes)
     }
 
     /// The first value of `name` (compared byte-for-byte).

@@ -59,7 +59,10 @@ mod tests {
             let err = check::<()>("proxy_example", Err(code)).unwrap_err();
             assert_eq!(err.status().map(Status::as_raw), Some(code), "code {code}");
             assert_eq!(err.call(), Some("proxy_example"));
-            assert!(err.to_string().starts_with("proxy_example failed: "), "{err}");
+            assert!(
+                err.to_string().starts_with("proxy_example failed: "),
+                "{err}"
+            );
         }
         assert_eq!(check("proxy_example", Ok(7)), Ok(7));
         assert_eq!(Status::from_raw(12), Status::Unimplemented);

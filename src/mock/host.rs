@@ -456,6 +456,10 @@ impl MockHostBuilder {
     /// Builds the host around an entry (what `#[proxywasm::main]` produces).
     #[doc(hidden)]
     pub fn entry(self, entry: Entry) -> MockHost {
+        // The `log` backend and panic hook are process-wide; natively the max
+        // level stays at Trace and each host filters by its own level.
+        crate::host::logging::install_once();
+        log::set_max_level(log::LevelFilter::Trace);
         let handle = dispatch::handle(entry);
         let initialize = RefCell::new(self.initialize);
         let world = self.world.clone().unwrap_or_default();

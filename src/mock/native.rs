@@ -79,9 +79,12 @@ impl Guest for NativeGuest {
         trampoline(export)
     }
 
-    fn run_native(&self, code: &mut dyn FnMut()) {
+    fn run_native(&self, context: u32, code: &mut dyn FnMut()) {
         let _guards = self.enter();
+        let previous = dispatch::active();
+        dispatch::set_active(context);
         code();
+        dispatch::set_active(previous);
     }
 }
 

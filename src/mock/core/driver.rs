@@ -424,10 +424,11 @@ pub trait Guest {
     /// Calls `export` and returns its raw result (0 for exports without one).
     fn call(&self, export: Export) -> u32;
 
-    /// Runs native test code as if it were plugin code inside a callback (so
-    /// its hostcalls reach this host). Only the native guest can.
-    fn run_native(&self, code: &mut dyn FnMut()) {
-        let _ = code;
+    /// Runs native test code as if it were plugin code inside a callback of
+    /// `context` (so its hostcalls reach this host, and the SDK treats
+    /// `context` as active). Only the native guest can.
+    fn run_native(&self, context: u32, code: &mut dyn FnMut()) {
+        let _ = (context, code);
         panic!(
             "this mock host runs a compiled module: native code cannot run inside it (MockHost::run)"
         );
@@ -571,7 +572,9 @@ impl Vm {
                 );
             }
         }
+        let unwinding = FrameGuard(self);
         let raw = self.guest.call(export);
+        core::mem::forget(unwinding);
         let frame = self.state().pop_frame();
         (raw, frame.map(|f| f.deferred).unwrap_or_default())
     }
@@ -581,8 +584,9 @@ impl Vm {
     /// fails the test on new violations.
     pub(crate) fn op<R>(&self, f: impl FnOnce() -> R) -> R {
         self.ops.set(self.ops.get() + 1);
+        let leaving = OpGuard(self);
         let result = f();
-        self.ops.set(self.ops.get() - 1);
+        drop(leaving);
         if self.ops.get() == 0 {
             self.settle();
         }
@@ -797,6 +801,10 @@ impl Vm {
         self.flow_headers(context, Side::Response, headers, end_of_stream);
         if !end_of_stream {
             self.flow_body(context, Side::Response, body, true);
+        }
+        // The request was answered, never resumed: the stream's action stays Pause.
+        if let Some(stream) = self.state().http_mut(context) {
+            stream.action = 1;
         }
     }
 
@@ -1879,15 +1887,38 @@ impl Vm {
                 .push_frame(context, callback, name, Payload::None);
             let mut code = Some(code);
             let mut result = None;
-            self.guest.run_native(&mut || {
+            let unwinding = FrameGuard(self);
+            self.guest.run_native(context, &mut || {
                 if let Some(code) = code.take() {
                     result = Some(code());
                 }
             });
+            core::mem::forget(unwinding);
             let frame = self.state().pop_frame();
             self.apply(frame.map(|f| f.deferred).unwrap_or_default());
             result.unwrap_or_else(|| panic!("the guest did not run the code"))
         })
+    }
+}
+
+/// Pops the running frame if plugin or test code panics through a callback,
+/// so a test that catches the panic finds the host consistent.
+struct FrameGuard<'a>(&'a Vm);
+
+impl Drop for FrameGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(mut state) = self.0.try_state() {
+            state.pop_frame();
+        }
+    }
+}
+
+/// Leaves a top-level operation, also when it panics.
+struct OpGuard<'a>(&'a Vm);
+
+impl Drop for OpGuard<'_> {
+    fn drop(&mut self) {
+        self.0.ops.set(self.0.ops.get().saturating_sub(1));
     }
 }
 

@@ -47,10 +47,13 @@ pub(crate) struct Metric {
     pub(crate) samples: Vec<u64>,
 }
 
+/// One `vm_id`'s shared data: key → (value, CAS).
+pub(crate) type SharedData = BTreeMap<Vec<u8>, (Vec<u8>, u32)>;
+
 #[derive(Default)]
 pub(crate) struct WorldData {
-    /// vm_id → key → (value, cas).
-    pub(crate) shared: BTreeMap<String, BTreeMap<Vec<u8>, (Vec<u8>, u32)>>,
+    /// vm_id → its shared data.
+    pub(crate) shared: BTreeMap<String, SharedData>,
     pub(crate) next_cas: u32,
     /// token → queue.
     pub(crate) queues: BTreeMap<u32, Queue>,
