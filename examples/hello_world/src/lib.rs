@@ -24,7 +24,10 @@ impl PluginContext for HelloWorld {
 
     fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
         self.configuration = configuration.to_string_lossy()?;
-        info!("hello_world: started, configuration: {}", self.configuration);
+        info!(
+            "hello_world: started, configuration: {}",
+            self.configuration
+        );
         proxywasm::time::set_tick_period(TICK_PERIOD)?;
         Ok(())
     }

@@ -34,13 +34,18 @@ impl PluginContext for Plugin {
 
     fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
         let config: Config = configuration.json()?;
-        info!("http_headers: configured to add {}: {}", config.header, config.value);
+        info!(
+            "http_headers: configured to add {}: {}",
+            config.header, config.value
+        );
         self.config = Some(Rc::new(config));
         Ok(())
     }
 
     fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
-        Some(Filter { config: self.config.clone()? })
+        Some(Filter {
+            config: self.config.clone()?,
+        })
     }
 }
 
@@ -89,7 +94,9 @@ impl HttpContext for Filter {
 
     fn on_log(&mut self) {
         let status = http::response_headers().get(":status").ok().flatten();
-        let status = status.as_ref().map_or("none".into(), |s| s.to_string_lossy());
+        let status = status
+            .as_ref()
+            .map_or("none".into(), |s| s.to_string_lossy());
         info!("http_headers: stream complete, status {status}");
     }
 }

@@ -14,8 +14,14 @@ pub struct TcpLogger {
 
 impl TcpContext for TcpLogger {
     fn on_new_connection(&mut self) -> Action {
-        let peer = proxywasm::property::get_string(&["source", "address"]).ok().flatten();
-        info!("tcp_logger: new connection {} from {}", self.id, peer.as_deref().unwrap_or("unknown"));
+        let peer = proxywasm::property::get_string(&["source", "address"])
+            .ok()
+            .flatten();
+        info!(
+            "tcp_logger: new connection {} from {}",
+            self.id,
+            peer.as_deref().unwrap_or("unknown")
+        );
         Action::Continue
     }
 
@@ -50,5 +56,9 @@ impl TcpContext for TcpLogger {
 /// The entry point: one `TcpLogger` per connection.
 #[proxywasm::main(tcp)]
 pub fn connection(id: ContextId) -> TcpLogger {
-    TcpLogger { id, downstream_bytes: 0, upstream_bytes: 0 }
+    TcpLogger {
+        id,
+        downstream_bytes: 0,
+        upstream_bytes: 0,
+    }
 }

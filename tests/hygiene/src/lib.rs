@@ -8,7 +8,11 @@
 pub struct Filter;
 
 impl ::proxywasm::HttpContext for Filter {
-    fn on_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> ::proxywasm::Action {
+    fn on_response_headers(
+        &mut self,
+        _headers: usize,
+        _end_of_stream: bool,
+    ) -> ::proxywasm::Action {
         let _ = ::proxywasm::http::response_headers().add("x-hygiene", "ok");
         ::proxywasm::Action::Continue
     }

@@ -1,0 +1,48 @@
+//! A callout outlives the stream that made it (Envoy does not cancel it);
+//! when its response arrives after the stream completed, the SDK drops it
+//! instead of calling a dead context (Go SDK issue #261).
+#![cfg(feature = "mock-host")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
+
+use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::mock::{Export, MockHost};
+use proxywasm::{Action, HttpCallResponse, HttpContext};
+
+struct Caller;
+impl HttpContext for Caller {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        let _ = HttpCall::new("slow")
+            .header(":method", "GET")
+            .header(":path", "/")
+            .header(":authority", "s")
+            .send();
+        Action::Continue
+    }
+    fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
+        proxywasm::log::info!("the dead stream was called");
+    }
+}
+
+#[test]
+fn the_late_response_is_delivered_on_the_root_and_dropped_by_the_sdk() {
+    let host = MockHost::builder().http(|_| Caller);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    stream.complete();
+    let call = host
+        .http_calls()
+        .pop()
+        .expect("the callout outlives the stream");
+    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    assert!(
+        host.callbacks()
+            .iter()
+            .any(|e| matches!(e, Export::HttpCallResponse { context_id: 1, .. }))
+    );
+    assert!(!host.logs_contain("the dead stream was called"));
+    assert!(
+        host.error_logs().is_empty(),
+        "dropping is not an error: {:?}",
+        host.error_logs()
+    );
+}

@@ -1,0 +1,71 @@
+//! With Envoy's default, pausing in a headers callback holds the whole
+//! direction: a body that arrives meanwhile is held, and delivered (with its
+//! full size) when the plugin resumes.
+#![cfg(feature = "mock-host")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
+
+use proxywasm::mock::MockHost;
+use proxywasm::{
+    Action, Configuration, ContextId, HttpContext, NoContext, PluginContext, Result, http,
+};
+use std::time::Duration;
+
+struct Gate;
+impl PluginContext for Gate {
+    type Http = Held;
+    type Tcp = NoContext;
+    fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+        proxywasm::time::set_tick_period(Duration::from_secs(1))
+    }
+    fn on_tick(&mut self) {
+        if proxywasm::plugin::set_effective_context(ContextId(2)).is_ok() {
+            let _ = http::resume_request();
+        }
+    }
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Held> {
+        Some(Held)
+    }
+}
+
+struct Held;
+impl HttpContext for Held {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        Action::Pause
+    }
+    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        let body = http::request_body().read_all().unwrap_or_default();
+        proxywasm::log::info!("body {size} {end_of_stream} {body}");
+        Action::Continue
+    }
+    fn on_request_trailers(&mut self, n: usize) -> Action {
+        proxywasm::log::info!("trailers {n}");
+        Action::Continue
+    }
+}
+
+#[test]
+fn the_held_body_and_trailers_arrive_after_the_resume() {
+    let host = MockHost::builder().plugin(|_| Gate);
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":method", "POST")], false),
+        Action::Pause
+    );
+    assert_eq!(
+        stream.request_body(b"first ", false),
+        Action::Pause,
+        "held, not delivered"
+    );
+    assert_eq!(stream.request_body(b"second", false), Action::Pause);
+    assert_eq!(stream.request_trailers(&[("t", "1")]), Action::Pause);
+    assert!(host.info_logs().is_empty());
+    assert_eq!(stream.current_request_body(), b"first second");
+
+    host.advance_time(Duration::from_secs(1)); // the tick resumes stream 2
+    assert_eq!(
+        host.info_logs(),
+        vec!["body 12 false first second", "trailers 1"]
+    );
+    assert_eq!(stream.action(), Action::Continue);
+    assert!(!stream.is_request_paused());
+}

@@ -1,0 +1,302 @@
+//! Envoy fidelity rules (abi.md): each is on by default and can be switched
+//! off per test with `MockHostBuilder::fidelity`. One test per rule and state.
+#![cfg(feature = "mock-host")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
+
+use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::mock::{Export, Fidelity, MockHost};
+use proxywasm::{
+    Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
+    Result, Status, http,
+};
+use std::time::Duration;
+
+fn without(rule: impl FnOnce(&mut Fidelity)) -> Fidelity {
+    let mut fidelity = Fidelity::envoy();
+    rule(&mut fidelity);
+    fidelity
+}
+
+// ---- request headers are gone once the request continued (abi.md §2.4) -----------------------------
+
+struct LateReader;
+impl HttpContext for LateReader {
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        let value = http::request_headers().get(":path");
+        let pairs = http::request_headers().pairs().map(|p| p.len());
+        let property = proxywasm::property::get(&["request", "path"]).map(|p| p.is_some());
+        proxywasm::log::info!("get={value:?} pairs={pairs:?} property={property:?}");
+        Action::Continue
+    }
+    fn on_log(&mut self) {
+        let value = http::request_headers()
+            .get(":path")
+            .ok()
+            .flatten()
+            .map(|v| v.to_string());
+        proxywasm::log::info!("on_log sees {value:?}");
+    }
+}
+
+fn late_read(fidelity: Fidelity) -> Vec<String> {
+    let host = MockHost::builder().fidelity(fidelity).http(|_| LateReader);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/x")], true);
+    stream.response_headers(&[(":status", "200")], true);
+    stream.complete();
+    host.info_logs()
+}
+
+#[test]
+fn request_headers_are_unreadable_once_the_request_continued() {
+    let logs = late_read(Fidelity::envoy());
+    assert!(logs[0].starts_with("get=Err("), "{}", logs[0]);
+    assert!(logs[0].contains("BAD_ARGUMENT"), "{}", logs[0]);
+    assert!(
+        logs[0].contains("pairs=Ok(0) property=Ok(false)"),
+        "{}",
+        logs[0]
+    );
+    assert_eq!(
+        logs[1], r#"on_log sees Some("/x")"#,
+        "on_log makes them readable again"
+    );
+}
+
+#[test]
+fn request_headers_stay_readable_with_the_rule_off() {
+    let logs = late_read(without(|f| f.header_lifetime = false));
+    assert!(logs[0].starts_with("get=Ok(Some("), "{}", logs[0]);
+    assert!(
+        logs[0].contains("pairs=Ok(1) property=Ok(true)"),
+        "{}",
+        logs[0]
+    );
+}
+
+#[test]
+fn paused_request_headers_stay_readable_until_resumed() {
+    struct Hold;
+    impl HttpContext for Hold {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            Action::Pause
+        }
+    }
+    let host = MockHost::builder().http(|_| Hold);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/held")], true);
+    // Simulate a later root callback acting on the paused stream.
+    let id = stream.id();
+    let seen = host
+        .run(|| {
+            proxywasm::plugin::set_effective_context(id)?;
+            let path = http::request_headers().get(":path")?;
+            http::resume_request()?;
+            Ok::<_, proxywasm::Error>(path.map(|p| p.to_string()))
+        })
+        .unwrap();
+    assert_eq!(seen.as_deref(), Some("/held"));
+    assert_eq!(stream.action(), Action::Continue);
+    let after = host.run(|| {
+        proxywasm::plugin::set_effective_context(id)?;
+        http::request_headers().get(":path")
+    });
+    assert_eq!(
+        after.unwrap_err().status(),
+        Some(Status::BadArgument),
+        "resuming drops them"
+    );
+}
+
+// ---- no hostcalls during start-up (abi.md §1.3) ----------------------------------------------------
+
+fn start_up(fidelity: Fidelity) -> MockHost {
+    struct Noop;
+    impl HttpContext for Noop {}
+    let host = MockHost::builder()
+        .fidelity(fidelity)
+        .on_initialize(|| {
+            proxywasm::log::info!("logging is allowed");
+            let result = proxywasm::time::set_tick_period(Duration::from_secs(1));
+            proxywasm::log::info!("tick period: {:?}", result.map_err(|e| e.status()));
+        })
+        .http(|_| Noop);
+    assert!(host.start());
+    host
+}
+
+#[test]
+fn hostcalls_during_start_up_fail() {
+    let host = start_up(Fidelity::envoy());
+    assert_eq!(
+        host.info_logs(),
+        vec![
+            "logging is allowed",
+            "tick period: Err(Some(InternalFailure))"
+        ]
+    );
+    let violations = host.violations();
+    assert_eq!(violations.len(), 1);
+    assert_eq!(
+        violations[0].hostcall,
+        Some("proxy_set_tick_period_milliseconds")
+    );
+    assert_eq!(violations[0].callback, "_initialize");
+}
+
+#[test]
+fn hostcalls_during_start_up_pass_with_the_rule_off() {
+    let host = start_up(without(|f| f.restricted_start_up = false));
+    assert_eq!(host.info_logs()[1], "tick period: Ok(())");
+    assert!(host.violations().is_empty());
+}
+
+// ---- callout responses arrive on the root context (abi.md §2.6) -------------------------------------
+
+struct Caller;
+impl PluginContext for Caller {
+    type Http = Streamer;
+    type Tcp = NoContext;
+    fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+        proxywasm::time::set_tick_period(Duration::from_secs(1))
+    }
+    fn on_tick(&mut self) {
+        let _ = send();
+    }
+    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+        proxywasm::log::info!("root got {}", token.0);
+    }
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Streamer> {
+        Some(Streamer)
+    }
+}
+struct Streamer;
+impl HttpContext for Streamer {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        let _ = send();
+        Action::Pause
+    }
+    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+        proxywasm::log::info!("stream got {}", token.0);
+        let _ = http::resume_request();
+    }
+}
+
+fn send() -> Result<HttpCallToken> {
+    HttpCall::new("c")
+        .header(":method", "GET")
+        .header(":path", "/")
+        .header(":authority", "a")
+        .send()
+}
+
+fn delivered_to(host: &MockHost) -> Vec<u32> {
+    host.callbacks()
+        .into_iter()
+        .filter_map(|e| match e {
+            Export::HttpCallResponse { context_id, .. } => Some(context_id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_http_call_made_from_a_tick_is_answered_on_the_root_context() {
+    let host = MockHost::builder().plugin(|_| Caller);
+    host.start();
+    host.advance_time(Duration::from_secs(1));
+    let call = host.http_calls().pop().unwrap();
+    assert_eq!(call.context_id, ContextId(1));
+    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    assert_eq!(delivered_to(&host), vec![1]);
+    assert_eq!(host.info_logs(), vec![format!("root got {}", call.token.0)]);
+}
+
+#[test]
+fn a_call_made_from_a_stream_is_delivered_on_the_root_and_routed_by_the_sdk() {
+    let host = MockHost::builder().plugin(|_| Caller);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    let call = host.http_calls_from(stream.id()).pop().unwrap();
+    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    assert_eq!(
+        delivered_to(&host),
+        vec![1],
+        "Envoy addresses the root context"
+    );
+    assert_eq!(
+        host.info_logs(),
+        vec![format!("stream got {}", call.token.0)],
+        "the SDK routes it to the stream"
+    );
+    assert_eq!(stream.action(), Action::Continue);
+}
+
+#[test]
+fn with_the_rule_off_responses_go_to_the_calling_context() {
+    let host = MockHost::builder()
+        .fidelity(without(|f| f.callouts_on_root = false))
+        .plugin(|_| Caller);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    let call = host.http_calls().pop().unwrap();
+    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    assert_eq!(delivered_to(&host), vec![stream.id().0]);
+    assert_eq!(
+        host.info_logs(),
+        vec![format!("stream got {}", call.token.0)]
+    );
+}
+
+// ---- a local reply passes through the plugin's own response callbacks (abi.md §2.5) ---------------
+
+struct Deny;
+impl HttpContext for Deny {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        let _ = http::LocalResponse::new(403).body("no").send();
+        Action::Continue // overridden: a local reply stops iteration
+    }
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        let status = http::response_headers()
+            .get(":status")
+            .ok()
+            .flatten()
+            .map(|s| s.to_string());
+        proxywasm::log::info!("own reply passes through: {}", status.unwrap_or_default());
+        let _ = http::response_headers().add("x-seen-by-filter", "yes");
+        Action::Continue
+    }
+}
+
+#[test]
+fn a_local_reply_passes_through_the_plugins_response_callbacks() {
+    let host = MockHost::builder().http(|_| Deny);
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Pause
+    );
+    assert_eq!(host.info_logs(), vec!["own reply passes through: 403"]);
+    assert_eq!(
+        stream
+            .current_response_header("x-seen-by-filter")
+            .as_deref(),
+        Some("yes")
+    );
+    assert_eq!(stream.current_response_body(), b"no");
+    assert_eq!(stream.local_response().unwrap().status_code, 403);
+}
+
+#[test]
+fn with_the_rule_off_a_local_reply_skips_the_plugin() {
+    let host = MockHost::builder()
+        .fidelity(without(|f| f.local_reply_through_filter = false))
+        .http(|_| Deny);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    assert!(host.info_logs().is_empty());
+    assert_eq!(
+        stream.current_response_header(":status").as_deref(),
+        Some("403")
+    );
+}

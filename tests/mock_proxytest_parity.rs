@@ -1,0 +1,784 @@
+//! Go `proxytest` parity: one test per `EmulatorOption` setting and
+//! `HostEmulator` method (peers-and-testing.md §1.4–1.5), each using its Rust
+//! counterpart. The book's testing chapter has the same table.
+#![cfg(feature = "mock-host")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
+
+use proxywasm::callout::{self, HttpCall, HttpCallToken};
+use proxywasm::logging::{LogLevel, log};
+use proxywasm::mock::{Export, MockHost};
+use proxywasm::{
+    Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PeerType,
+    PluginContext, QueueId, Result, TcpContext, VmContext, http,
+};
+use std::time::Duration;
+
+struct Noop;
+impl HttpContext for Noop {}
+
+fn call(upstream: &str) -> Result<HttpCallToken> {
+    HttpCall::new(upstream)
+        .header(":method", "GET")
+        .header(":path", "/")
+        .header(":authority", "a")
+        .send()
+}
+
+// ---- EmulatorOption -------------------------------------------------------------------------------
+
+struct Vm(String);
+struct Plugin;
+impl PluginContext for Plugin {
+    type Http = NoContext;
+    type Tcp = NoContext;
+}
+impl VmContext for Vm {
+    type Plugin = Plugin;
+    fn on_vm_start(&mut self, config: Configuration) -> Result<()> {
+        self.0 = config.to_string_lossy()?;
+        proxywasm::log::info!("vm config: {}", self.0);
+        Ok(())
+    }
+    fn new_plugin_context(&mut self, _id: ContextId) -> Plugin {
+        Plugin
+    }
+}
+
+#[test]
+fn with_vm_context_is_builder_vm() {
+    let host = MockHost::builder().vm(|| Vm(String::new()));
+    assert!(host.start());
+}
+
+#[test]
+fn with_plugin_context_is_builder_plugin() {
+    let host = MockHost::builder().plugin(|_| Plugin);
+    assert!(host.start());
+    assert_eq!(host.root_context_ids(), vec![ContextId(1)]);
+}
+
+#[test]
+fn with_http_context_is_builder_http() {
+    let host = MockHost::builder().http(|_| Noop);
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Continue
+    );
+}
+
+#[test]
+fn with_tcp_context_is_builder_tcp() {
+    struct Conn;
+    impl TcpContext for Conn {}
+    let host = MockHost::builder().tcp(|_| Conn);
+    let mut conn = host.tcp_connection();
+    assert_eq!(conn.downstream_data(b"x", false), Action::Continue);
+}
+
+#[test]
+fn with_plugin_configuration_is_builder_plugin_configuration() {
+    struct Configured;
+    impl PluginContext for Configured {
+        type Http = NoContext;
+        type Tcp = NoContext;
+        fn on_configure(&mut self, config: Configuration) -> Result<()> {
+            proxywasm::log::info!("plugin config: {}", config.to_string_lossy()?);
+            Ok(())
+        }
+    }
+    let host = MockHost::builder()
+        .plugin_configuration(r#"{"k": 1}"#)
+        .plugin(|_| Configured);
+    assert!(host.start());
+    assert!(host.logs_contain(r#"plugin config: {"k": 1}"#));
+}
+
+#[test]
+fn with_vm_configuration_is_builder_vm_configuration() {
+    let host = MockHost::builder()
+        .vm_configuration("vm-cfg")
+        .vm(|| Vm(String::new()));
+    assert!(host.start());
+    assert!(host.logs_contain("vm config: vm-cfg"));
+}
+
+#[test]
+fn with_property_is_builder_property() {
+    let host = MockHost::builder()
+        .property(&["route_metadata", "auth"], "cookie")
+        .http(|_| Noop);
+    let value = host
+        .run(|| proxywasm::property::get_string(&["route_metadata", "auth"]))
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("cookie"));
+}
+
+// ---- VM / plugin lifecycle -----------------------------------------------------------------------
+
+#[test]
+fn start_vm_calls_on_vm_start() {
+    let host = MockHost::builder()
+        .vm_configuration("x")
+        .vm(|| Vm(String::new()));
+    assert!(host.start_vm());
+    assert!(host.callbacks().contains(&Export::VmStart {
+        context_id: 1,
+        configuration_size: 1
+    }));
+    assert!(!host.is_started());
+}
+
+#[test]
+fn start_plugin_calls_on_configure() {
+    let host = MockHost::builder()
+        .plugin_configuration("abc")
+        .plugin(|_| Plugin);
+    assert!(host.start_plugin());
+    assert!(host.callbacks().contains(&Export::Configure {
+        context_id: 1,
+        configuration_size: 3
+    }));
+}
+
+#[test]
+fn finish_vm_calls_on_done() {
+    struct Lingering;
+    impl PluginContext for Lingering {
+        type Http = NoContext;
+        type Tcp = NoContext;
+        fn on_done(&mut self) -> bool {
+            false
+        }
+        fn on_tick(&mut self) {
+            let _ = proxywasm::plugin::done();
+        }
+    }
+    let host = MockHost::builder().plugin(|_| Lingering);
+    host.run(|| proxywasm::time::set_tick_period(Duration::from_secs(1)))
+        .unwrap();
+    assert!(
+        !host.finish(),
+        "on_done returned false: the plugin finishes later"
+    );
+    assert_eq!(host.root_context_ids(), vec![ContextId(1)]);
+    host.tick(); // calls proxywasm::plugin::done()
+    assert!(host.root_context_ids().is_empty());
+    assert_eq!(
+        host.callbacks().last(),
+        Some(&Export::Delete { context_id: 1 })
+    );
+}
+
+// ---- timers, queues, foreign functions ----------------------------------------------------------
+
+#[test]
+fn get_tick_period_is_tick_period() {
+    let host = MockHost::builder().http(|_| Noop);
+    assert_eq!(host.tick_period(), None);
+    host.run(|| proxywasm::time::set_tick_period(Duration::from_millis(100)))
+        .unwrap();
+    assert_eq!(host.tick_period(), Some(Duration::from_millis(100)));
+}
+
+#[test]
+fn tick_calls_on_tick() {
+    struct Ticker;
+    impl PluginContext for Ticker {
+        type Http = NoContext;
+        type Tcp = NoContext;
+        fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+            proxywasm::time::set_tick_period(Duration::from_secs(3600))
+        }
+        fn on_tick(&mut self) {
+            proxywasm::log::info!("ticked");
+        }
+    }
+    let host = MockHost::builder().plugin(|_| Ticker);
+    host.start();
+    host.tick();
+    host.tick();
+    assert_eq!(host.info_logs(), vec!["ticked", "ticked"]);
+}
+
+#[test]
+fn get_queue_size_is_queue_size() {
+    let host = MockHost::builder().http(|_| Noop);
+    let queue = host.run(|| proxywasm::shared::register_queue("q")).unwrap();
+    assert_eq!(host.queue_size(queue), 0);
+    host.run(|| {
+        proxywasm::shared::enqueue(queue, b"1")?;
+        proxywasm::shared::enqueue(queue, b"2")
+    })
+    .unwrap();
+    assert_eq!(host.queue_size(queue), 2);
+}
+
+#[test]
+fn register_foreign_function_is_register_foreign_function() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.register_foreign_function("compress", |args| Ok(args.iter().rev().copied().collect()));
+    let out = host
+        .run(|| proxywasm::foreign::call("compress", b"hello world!"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(out, "!dlrow olleh");
+    // Unlike Go (log.Fatalf), an unregistered name is Envoy's NOT_FOUND.
+    assert!(
+        host.run(|| proxywasm::foreign::call("nope", b""))
+            .unwrap()
+            .is_none()
+    );
+}
+
+// ---- HTTP callouts ----------------------------------------------------------------------------------
+
+#[test]
+fn get_callout_attributes_from_context_is_http_calls_from() {
+    struct Caller;
+    impl HttpContext for Caller {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            let _ = HttpCall::new("httpbin")
+                .header(":method", "GET")
+                .header(":path", "/uuid")
+                .header(":authority", "httpbin.org")
+                .body(b"q")
+                .trailer("t", "1")
+                .timeout(Duration::from_secs(5))
+                .send();
+            Action::Pause
+        }
+    }
+    let host = MockHost::builder().http(|_| Caller);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    let calls = host.http_calls_from(stream.id());
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.upstream, "httpbin");
+    assert_eq!(call.header(":path"), Some("/uuid"));
+    assert_eq!(call.body, b"q");
+    assert_eq!(call.trailers, vec![("t".to_string(), "1".to_string())]);
+    assert_eq!(call.timeout, Some(Duration::from_secs(5)));
+    assert_eq!(call.token.0 % 4, 0);
+}
+
+#[test]
+fn call_on_http_call_response_is_respond_to_http_call() {
+    struct P;
+    impl PluginContext for P {
+        type Http = NoContext;
+        type Tcp = NoContext;
+        fn on_http_call_response(&mut self, _t: HttpCallToken, response: HttpCallResponse) {
+            let status = callout::response_headers()
+                .get(":status")
+                .ok()
+                .flatten()
+                .map(|s| s.to_string());
+            let body = callout::response_body().read_all().unwrap_or_default();
+            let trailer = callout::response_trailers()
+                .get("t")
+                .ok()
+                .flatten()
+                .map(|s| s.to_string());
+            proxywasm::log::info!(
+                "{} {:?} {body} {:?} ({} headers, {} trailers)",
+                response.body_size,
+                status,
+                trailer,
+                response.num_headers,
+                response.num_trailers
+            );
+        }
+    }
+    let host = MockHost::builder().plugin(|_| P);
+    let token = host.run(|| call("c")).unwrap();
+    host.respond_to_http_call(
+        token,
+        &[(":status", "200"), ("x", "y")],
+        b"hello",
+        &[("t", "v")],
+    );
+    assert_eq!(
+        host.info_logs(),
+        vec![r#"5 Some("200") hello Some("v") (2 headers, 1 trailers)"#]
+    );
+    assert!(
+        host.http_calls().is_empty(),
+        "answered callouts are forgotten"
+    );
+}
+
+// ---- metrics -------------------------------------------------------------------------------------------
+
+#[test]
+fn get_counter_metric_is_counter() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.run(|| {
+        let c = proxywasm::metrics::Counter::define("hits")?;
+        c.increment(1)?;
+        c.increment(2)
+    })
+    .unwrap();
+    assert_eq!(host.counter("hits"), Some(3));
+    assert_eq!(host.counter("misses"), None);
+}
+
+#[test]
+fn get_gauge_metric_is_gauge() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.run(|| {
+        let g = proxywasm::metrics::Gauge::define("conns")?;
+        g.add(5)?;
+        g.add(-2)
+    })
+    .unwrap();
+    assert_eq!(host.gauge("conns"), Some(3));
+}
+
+#[test]
+fn get_histogram_metric_is_histogram() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.run(|| {
+        let h = proxywasm::metrics::Histogram::define("sizes")?;
+        h.record(10)?;
+        h.record(20)
+    })
+    .unwrap();
+    assert_eq!(host.histogram("sizes"), Some(vec![10, 20]));
+    assert_eq!(
+        host.histogram("sizes").and_then(|v| v.last().copied()),
+        Some(20)
+    ); // Go's value
+}
+
+// ---- logs ------------------------------------------------------------------------------------------------
+
+#[test]
+fn get_level_logs_are_level_logs() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.run(|| {
+        proxywasm::log::trace!("t");
+        proxywasm::log::debug!("d");
+        proxywasm::log::info!("i");
+        proxywasm::log::warn!("w");
+        proxywasm::log::error!("e");
+        log(LogLevel::Critical, "c")
+    })
+    .unwrap();
+    assert_eq!(host.trace_logs(), vec!["t"]);
+    assert_eq!(host.debug_logs(), vec!["d"]);
+    assert_eq!(host.info_logs(), vec!["i"]);
+    assert_eq!(host.warn_logs(), vec!["w"]);
+    assert_eq!(host.error_logs(), vec!["e"]);
+    assert_eq!(host.critical_logs(), vec!["c"]);
+}
+
+#[test]
+fn all_logs_in_order_is_logs() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.run(|| {
+        proxywasm::log::error!("first");
+        proxywasm::log::info!("second");
+    });
+    let records = host.logs();
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| r.message.as_str())
+            .collect::<Vec<_>>(),
+        vec!["first", "second"]
+    );
+    assert_eq!(records[0].level, LogLevel::Error);
+    assert_eq!(records[0].context_id, ContextId(1));
+}
+
+// ---- TCP -------------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Network;
+impl TcpContext for Network {
+    fn on_new_connection(&mut self) -> Action {
+        proxywasm::log::info!("new connection!");
+        Action::Continue
+    }
+    fn on_downstream_data(&mut self, size: usize, eos: bool) -> Action {
+        proxywasm::log::info!("downstream {size} {eos}");
+        Action::Continue
+    }
+    fn on_upstream_data(&mut self, size: usize, eos: bool) -> Action {
+        proxywasm::log::info!("upstream {size} {eos}");
+        if size < 4 {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+    fn on_downstream_close(&mut self, peer: PeerType) {
+        proxywasm::log::info!("downstream close {}", peer.name());
+    }
+    fn on_upstream_close(&mut self, peer: PeerType) {
+        proxywasm::log::info!("upstream close {}", peer.name());
+    }
+    fn on_done(&mut self) {
+        proxywasm::log::info!("done");
+    }
+    fn on_log(&mut self) {
+        proxywasm::log::info!("connection complete!");
+    }
+}
+
+#[test]
+fn initialize_connection_is_tcp_connection() {
+    let host = MockHost::builder().tcp(|_| Network);
+    let conn = host.tcp_connection();
+    assert_eq!(conn.id(), ContextId(2));
+    assert_eq!(conn.action(), Action::Continue);
+    assert_eq!(host.info_logs(), vec!["new connection!"]);
+}
+
+#[test]
+fn call_on_upstream_data_is_upstream_data() {
+    let host = MockHost::builder().tcp(|_| Network);
+    let mut conn = host.tcp_connection();
+    assert_eq!(conn.upstream_data(b"ab", false), Action::Pause);
+    assert_eq!(conn.upstream_data(b"cd", false), Action::Continue); // sees the buffered 4 bytes
+    assert!(host.logs_contain("upstream 4 false"));
+    assert_eq!(conn.current_upstream_data(), b"abcd");
+}
+
+#[test]
+fn call_on_downstream_data_is_downstream_data() {
+    let host = MockHost::builder().tcp(|_| Network);
+    let mut conn = host.tcp_connection();
+    assert_eq!(conn.downstream_data(b"hello", true), Action::Continue);
+    assert!(host.logs_contain("downstream 5 true"));
+}
+
+#[test]
+fn close_upstream_connection_is_upstream_close() {
+    let host = MockHost::builder().tcp(|_| Network);
+    let mut conn = host.tcp_connection();
+    conn.upstream_close(PeerType::Local);
+    assert!(host.logs_contain("upstream close local"));
+}
+
+#[test]
+fn close_downstream_connection_is_downstream_close() {
+    let host = MockHost::builder().tcp(|_| Network);
+    let mut conn = host.tcp_connection();
+    conn.downstream_close(PeerType::Local);
+    assert!(host.logs_contain("downstream close local"));
+}
+
+#[test]
+fn complete_connection_is_complete() {
+    let host = MockHost::builder().tcp(|_| Network);
+    let conn = host.tcp_connection();
+    conn.complete();
+    // TCP order: on_done, then on_log, then on_delete.
+    let logs = host.info_logs();
+    assert_eq!(&logs[logs.len() - 2..], ["done", "connection complete!"]);
+    assert_eq!(
+        host.callbacks().last(),
+        Some(&Export::Delete { context_id: 2 })
+    );
+}
+
+// ---- HTTP ------------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Headers;
+impl HttpContext for Headers {
+    fn on_request_headers(&mut self, n: usize, eos: bool) -> Action {
+        let headers = http::request_headers();
+        let _ = headers.replace("test", "best");
+        let _ = headers.add("x-proxy-wasm", "1");
+        proxywasm::log::info!("request headers {n} {eos}");
+        Action::Continue
+    }
+    fn on_request_body(&mut self, size: usize, eos: bool) -> Action {
+        proxywasm::log::info!("request body {size} {eos}");
+        if eos {
+            let _ = http::request_body().append(b"!");
+            Action::Continue
+        } else {
+            Action::Pause
+        }
+    }
+    fn on_request_trailers(&mut self, n: usize) -> Action {
+        let _ = http::request_trailers().add("x-trailer", "added");
+        proxywasm::log::info!("request trailers {n}");
+        Action::Continue
+    }
+    fn on_response_headers(&mut self, n: usize, eos: bool) -> Action {
+        let _ = http::response_headers().add("x-wasm-header", "demo-wasm");
+        proxywasm::log::info!("response headers {n} {eos}");
+        Action::Continue
+    }
+    fn on_response_body(&mut self, size: usize, eos: bool) -> Action {
+        proxywasm::log::info!("response body {size} {eos}");
+        let _ = http::response_body().prepend(b"[");
+        Action::Continue
+    }
+    fn on_response_trailers(&mut self, n: usize) -> Action {
+        let _ = http::response_trailers().remove("secret");
+        proxywasm::log::info!("response trailers {n}");
+        Action::Continue
+    }
+    fn on_log(&mut self) {
+        proxywasm::log::info!("on_log");
+    }
+    fn on_done(&mut self) {
+        proxywasm::log::info!("on_done");
+    }
+}
+
+#[test]
+fn initialize_http_context_is_http_stream() {
+    let host = MockHost::builder().http(|_| Headers);
+    let stream = host.http_stream();
+    assert_eq!(stream.id(), ContextId(2));
+    assert!(host.callbacks().contains(&Export::ContextCreate {
+        context_id: 2,
+        parent_id: 1
+    }));
+}
+
+#[test]
+fn call_on_request_headers_is_request_headers() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/"), ("Test", "worst")], false),
+        Action::Continue
+    );
+    assert!(host.logs_contain("request headers 2 false"));
+}
+
+#[test]
+fn call_on_request_body_is_request_body() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":method", "POST")], false);
+    assert_eq!(stream.request_body(b"abc", false), Action::Pause);
+    assert_eq!(stream.request_body(b"de", true), Action::Continue);
+    assert!(
+        host.logs_contain("request body 5 true"),
+        "the second call sees the buffered total"
+    );
+}
+
+#[test]
+fn call_on_request_trailers_is_request_trailers() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":method", "POST")], false);
+    assert_eq!(
+        stream.request_trailers(&[("checksum", "x")]),
+        Action::Continue
+    );
+    assert!(host.logs_contain("request trailers 1"));
+}
+
+#[test]
+fn call_on_response_headers_is_response_headers() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    assert_eq!(
+        stream.response_headers(&[(":status", "200")], true),
+        Action::Continue
+    );
+    assert!(host.logs_contain("response headers 1 true"));
+}
+
+#[test]
+fn call_on_response_body_is_response_body() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    stream.response_headers(&[(":status", "200")], false);
+    assert_eq!(stream.response_body(b"body]", true), Action::Continue);
+    assert!(host.logs_contain("response body 5 true"));
+}
+
+#[test]
+fn call_on_response_trailers_is_response_trailers() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    stream.response_headers(&[(":status", "200")], false);
+    assert_eq!(
+        stream.response_trailers(&[("secret", "s"), ("grpc-status", "0")]),
+        Action::Continue
+    );
+    assert!(host.logs_contain("response trailers 2"));
+}
+
+#[test]
+fn complete_http_context_is_complete() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    stream.complete();
+    // HTTP order: on_log, then on_done, then on_delete.
+    let logs = host.info_logs();
+    assert_eq!(&logs[logs.len() - 2..], ["on_log", "on_done"]);
+    assert_eq!(
+        host.callbacks().last(),
+        Some(&Export::Delete { context_id: 2 })
+    );
+}
+
+#[test]
+fn get_current_http_stream_action_is_action() {
+    struct Postpone;
+    impl HttpContext for Postpone {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            Action::Pause
+        }
+    }
+    struct Root;
+    impl PluginContext for Root {
+        type Http = Postpone;
+        type Tcp = NoContext;
+        fn on_tick(&mut self) {
+            // postpone_requests: resume stream 2 from the tick.
+            if proxywasm::plugin::set_effective_context(ContextId(2)).is_ok() {
+                let _ = http::resume_request();
+            }
+        }
+        fn new_http_context(&mut self, _id: ContextId) -> Option<Postpone> {
+            Some(Postpone)
+        }
+    }
+    let host = MockHost::builder().plugin(|_| Root);
+    host.run(|| proxywasm::time::set_tick_period(Duration::from_secs(1)))
+        .unwrap();
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Pause
+    );
+    assert_eq!(stream.action(), Action::Pause);
+    host.tick();
+    assert_eq!(stream.action(), Action::Continue);
+}
+
+#[test]
+fn get_current_request_headers_is_current_request_headers() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/"), ("Test", "worst")], true);
+    assert_eq!(
+        stream.current_request_headers(),
+        vec![
+            (":path".to_string(), "/".to_string()),
+            ("test".to_string(), "best".to_string()),
+            ("x-proxy-wasm".to_string(), "1".to_string())
+        ]
+    );
+}
+
+#[test]
+fn get_current_response_headers_is_current_response_headers() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    stream.response_headers(&[(":status", "200")], true);
+    assert_eq!(
+        stream.current_response_header("x-wasm-header").as_deref(),
+        Some("demo-wasm")
+    );
+    assert_eq!(stream.current_response_headers().len(), 2);
+}
+
+#[test]
+fn get_current_request_body_is_current_request_body() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":method", "POST")], false);
+    stream.request_body(b"[original body]", true);
+    assert_eq!(stream.current_request_body(), b"[original body]!");
+}
+
+#[test]
+fn get_current_response_body_is_current_response_body() {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    stream.response_headers(&[(":status", "200")], false);
+    stream.response_body(b"body]", true);
+    assert_eq!(stream.current_response_body(), b"[body]");
+}
+
+#[test]
+fn get_sent_local_response_is_local_response() {
+    struct Deny;
+    impl HttpContext for Deny {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            let _ = http::LocalResponse::new(403)
+                .header("powered-by", "proxy-wasm")
+                .body("access forbidden")
+                .details("denied by policy")
+                .send();
+            Action::Pause
+        }
+    }
+    let host = MockHost::builder().http(|_| Deny);
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Pause
+    );
+    let reply = stream.local_response().expect("a local reply");
+    assert_eq!(reply.status_code, 403);
+    assert_eq!(reply.body, b"access forbidden");
+    assert_eq!(reply.details, "denied_by_policy");
+    assert_eq!(reply.header("powered-by"), Some("proxy-wasm"));
+    assert_eq!(reply.grpc_status, None);
+}
+
+// ---- properties ----------------------------------------------------------------------------------------
+
+#[test]
+fn get_property_is_property() {
+    let host = MockHost::builder()
+        .property(&["xds", "cluster_name"], "backend")
+        .http(|_| Noop);
+    assert_eq!(
+        host.property(&["xds", "cluster_name"]),
+        Some(b"backend".to_vec())
+    );
+    assert_eq!(host.property(&["xds", "route_name"]), None);
+}
+
+#[test]
+fn set_property_is_set_property() {
+    let host = MockHost::builder().http(|_| Noop);
+    host.set_property(
+        &["xds", "route_metadata", "filter_metadata", "wasm", "auth"],
+        "cookie",
+    );
+    let value = host
+        .run(|| {
+            proxywasm::property::get_string(&[
+                "xds",
+                "route_metadata",
+                "filter_metadata",
+                "wasm",
+                "auth",
+            ])
+        })
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("cookie"));
+}
+
+#[test]
+fn queue_ids_are_plain_values_the_test_can_keep() {
+    // Not a proxytest method: QueueId round-trips through the host API.
+    let host = MockHost::builder().http(|_| Noop);
+    let queue: QueueId = host.run(|| proxywasm::shared::register_queue("q")).unwrap();
+    assert_eq!(host.queue_id("q"), Some(queue));
+}
