@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cmd::{self, step};
 use crate::envoy::{self, Envoy, EnvoyProcess, Launch, Response, http_get};
@@ -582,10 +582,18 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 |c| {
                     for plugin in ["envoy_probe", "tcp_probe"] {
                         for callback in ["on_vm_start", "on_configure"] {
-                            expect_start_runs(c, callback, plugin)?;
+                            let needle = format!("probe: {callback} = {plugin}");
+                            expect_threads(c, &needle, &["main", "main", "worker"])?;
                         }
                     }
                     Ok(())
+                },
+            ),
+            (
+                "ticks run in the main thread's VM and the worker's, not the canary (abi.md §7.12: per worker)",
+                |c| {
+                    expect_probe(c, &[("set_tick_period[on_configure]", "OK")])?;
+                    expect_threads(c, "probe: first_tick = envoy_probe", &["main", "worker"])
                 },
             ),
         ],
@@ -655,31 +663,36 @@ fn thread_of(line: &str) -> Option<&str> {
     line.split(']').nth(1)?.strip_prefix('[')
 }
 
-/// `probe: <callback> = <plugin>` was logged 3 times: twice on Envoy's main thread (the
-/// thread of the log's first line: the canary, then the main thread's own VM), then once
-/// on another thread (the one worker).
-fn expect_start_runs(c: &mut Ctx<'_>, callback: &str, plugin: &str) -> Result<()> {
-    let needle = format!("probe: {callback} = {plugin}");
-    c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
-    let log = c.envoy.log();
-    let main = log.lines().next().and_then(thread_of).unwrap_or("?");
-    let threads: Vec<&str> = log
-        .lines()
-        .filter(|l| l.ends_with(&needle))
-        .map(|l| thread_of(l).unwrap_or("?"))
-        .collect();
-    let seen: Vec<&str> = threads
-        .iter()
-        .map(|&t| if t == main { "main" } else { "worker" })
-        .collect();
-    if seen != ["main", "main", "worker"] || threads[2] == "?" {
-        bail!(
-            "`{needle}` logged {} times, on threads {seen:?} {threads:?} (main thread {main}; \
-             expected main, main, worker)",
-            threads.len()
-        );
+/// The lines ending with `needle` were logged on these threads, in any order: `main`
+/// is Envoy's main thread (the thread of the log's first line), `worker` any other.
+/// Waits (bounded) until there are at least as many lines as expected.
+fn expect_threads(c: &mut Ctx<'_>, needle: &str, expected: &[&str]) -> Result<()> {
+    let deadline = Instant::now() + LOG_WAIT;
+    loop {
+        let log = c.envoy.log();
+        let main = log.lines().next().and_then(thread_of).unwrap_or("?");
+        let threads: Vec<&str> = log
+            .lines()
+            .filter(|l| l.ends_with(needle))
+            .map(|l| thread_of(l).unwrap_or("?"))
+            .collect();
+        let mut seen: Vec<&str> = threads
+            .iter()
+            .map(|&t| if t == main { "main" } else { "worker" })
+            .collect();
+        seen.sort_unstable();
+        if seen == expected {
+            return Ok(());
+        }
+        if seen.len() >= expected.len() || Instant::now() >= deadline {
+            bail!(
+                "`{needle}` logged {} times, on threads {seen:?} {threads:?} (main thread \
+                 {main}; expected {expected:?})",
+                threads.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(())
 }
 
 /// Checks status, exact body and headers of a response.
@@ -1025,6 +1038,13 @@ mod tests {
             short_log_line(line),
             "[info] wasm log hello_world hello_world hello_world: tick 1"
         );
+    }
+
+    #[test]
+    fn thread_ids_are_read_from_log_lines() {
+        let line = "[2026-11-21 13:52:54.790][3206][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log envoy_probe envoy_probe: probe: on_vm_start = envoy_probe";
+        assert_eq!(thread_of(line), Some("3206"));
+        assert_eq!(thread_of("no brackets"), None);
     }
 
     #[test]

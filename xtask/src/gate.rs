@@ -2,8 +2,11 @@
 //!
 //! Steps, in order (see [`steps`]): ensure the `wasm32-wasip1` target; `cargo fmt
 //! --check`; clippy on the workspace (native) and on the SDK and examples for
-//! `wasm32-wasip1`; `cargo test --workspace --all-features`; the engine host's test of every
-//! example's `.wasm` (`proxywasm-host`); the release build of the examples; the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
+//! `wasm32-wasip1`; `cargo test --workspace --all-features` (which includes the engine
+//! host's tests of every example's `.wasm` and the dual-run tests); the Miri run of the
+//! proxywasm suite on the mock host (`rustup run nightly cargo miri test`, after adding the
+//! `miri` component); the release build of every plugin crate (cdylib only, so LTO
+//! applies); the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
 //! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
 //! links the wasm module of a bootstrap, so a module importing every table entry must
 //! load, and one with a mistyped import must not); the Envoy e2e checks.
@@ -127,15 +130,35 @@ fn steps() -> Vec<Step> {
                 "--no-fail-fast",
             ],
         ),
-        cargo_test(
-            "engine host (examples' .wasm)",
+        command(
+            "miri component (nightly)",
             &[
+                "rustup",
+                "component",
+                "add",
+                "miri",
+                "rust-src",
+                "--toolchain",
+                "nightly",
+            ],
+        ),
+        // The whole proxywasm suite under Miri: unit, integration (the mock
+        // host drives the real exports and allocation hand-off) and doc tests.
+        // About 4 minutes on 2 cores, so no subset is needed.
+        cargo_test(
+            "miri (proxywasm, mock host)",
+            &[
+                "rustup",
+                "run",
+                "nightly",
                 "cargo",
+                "miri",
                 "test",
                 "-p",
-                "proxywasm-host",
-                "--test",
-                "engine_examples",
+                "proxywasm",
+                "--features",
+                "mock-host,json",
+                "--no-fail-fast",
             ],
         ),
         task(BUILD, build_step, &[]),
@@ -515,7 +538,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 10);
+        assert_eq!(steps.len(), 11);
     }
 
     #[test]
