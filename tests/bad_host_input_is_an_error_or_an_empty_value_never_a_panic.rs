@@ -27,9 +27,10 @@ impl HttpContext for Probe {
         // The request continued, so Envoy no longer lets the plugin read its
         // headers: the host answers BAD_ARGUMENT, which must be an Err.
         let err = http::request_headers().get(":path").err();
-        self.seen
-            .borrow_mut()
-            .push(format!("after continue: {:?}", err.and_then(|e| e.status())));
+        self.seen.borrow_mut().push(format!(
+            "after continue: {:?}",
+            err.and_then(|e| e.status())
+        ));
         Action::Continue
     }
 }
@@ -37,7 +38,10 @@ impl HttpContext for Probe {
 fn run(headers: &[(&str, &str)], probe: fn() -> Vec<String>) -> (MockHost, Vec<String>) {
     let seen: Seen = Rc::default();
     let factory_seen = seen.clone();
-    let host = MockHost::builder().http(move |_| Probe { seen: factory_seen.clone(), probe });
+    let host = MockHost::builder().http(move |_| Probe {
+        seen: factory_seen.clone(),
+        probe,
+    });
     let mut stream = host.http_stream();
     stream.request_headers(headers, true);
     stream.response_headers(&[(":status", "200")], true);
@@ -52,15 +56,31 @@ fn non_utf8_header_names_and_values_are_reachable_as_bytes() {
         let mut out = Vec::new();
         // The plugin itself puts non-UTF-8 bytes in the map (the mock's
         // stream API takes text), then reads them back through the host.
-        out.push(format!("add: {:?}", headers.add(b"x-bin\xff", b"caf\xe9").is_ok()));
+        out.push(format!(
+            "add: {:?}",
+            headers.add(b"x-bin\xff", b"caf\xe9").is_ok()
+        ));
         let value = headers.get(b"x-bin\xff").ok().flatten();
-        out.push(format!("get: {:?}", value.as_ref().map(|v| v.as_bytes().to_vec())));
-        out.push(format!("to_str is an error: {}", value.as_ref().is_some_and(|v| v.to_str().is_err())));
-        out.push(format!("lossy: {}", value.map(|v| v.to_string_lossy().into_owned()).unwrap_or_default()));
+        out.push(format!(
+            "get: {:?}",
+            value.as_ref().map(|v| v.as_bytes().to_vec())
+        ));
+        out.push(format!(
+            "to_str is an error: {}",
+            value.as_ref().is_some_and(|v| v.to_str().is_err())
+        ));
+        out.push(format!(
+            "lossy: {}",
+            value
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
         let pairs = headers.pairs().ok();
-        let found = pairs
-            .as_ref()
-            .and_then(|p| p.iter().find(|(k, _)| *k == b"x-bin\xff").map(|(_, v)| v.to_vec()));
+        let found = pairs.as_ref().and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == b"x-bin\xff")
+                .map(|(_, v)| v.to_vec())
+        });
         out.push(format!("pairs: {found:?}"));
         out
     });
@@ -107,14 +127,29 @@ fn a_status_from_the_host_is_an_err_with_the_code() {
         let shutdown = proxywasm::plugin::done();
         vec![
             format!("absent header is None: {:?}", missing.map(|v| v.is_none())),
-            format!("read-only map: {:?}", read_only.err().and_then(|e| e.status())),
-            format!("done while not shutting down: {:?}", shutdown.err().and_then(|e| e.status())),
+            format!(
+                "read-only map: {:?}",
+                read_only.err().and_then(|e| e.status())
+            ),
+            format!(
+                "done while not shutting down: {:?}",
+                shutdown.err().and_then(|e| e.status())
+            ),
         ]
     });
     assert_eq!(seen[0], "absent header is None: Ok(true)");
-    assert_eq!(seen[1], format!("read-only map: {:?}", Some(Status::BadArgument)));
-    assert_eq!(seen[2], format!("done while not shutting down: {:?}", Some(Status::NotFound)));
-    assert_eq!(seen[3], format!("after continue: {:?}", Some(Status::BadArgument)));
+    assert_eq!(
+        seen[1],
+        format!("read-only map: {:?}", Some(Status::BadArgument))
+    );
+    assert_eq!(
+        seen[2],
+        format!("done while not shutting down: {:?}", Some(Status::NotFound))
+    );
+    assert_eq!(
+        seen[3],
+        format!("after continue: {:?}", Some(Status::BadArgument))
+    );
 }
 
 #[test]
@@ -124,8 +159,16 @@ fn an_unknown_context_id_is_ignored_with_a_log_line() {
     let host = MockHost::builder().http(|_| Noop);
     assert!(host.start());
     let exports = [
-        Export::RequestHeaders { context_id: 4242, num_headers: 1, end_of_stream: true },
-        Export::ResponseBody { context_id: 4242, body_size: 3, end_of_stream: false },
+        Export::RequestHeaders {
+            context_id: 4242,
+            num_headers: 1,
+            end_of_stream: true,
+        },
+        Export::ResponseBody {
+            context_id: 4242,
+            body_size: 3,
+            end_of_stream: false,
+        },
         Export::Log { context_id: 4242 },
         Export::Delete { context_id: 4242 },
     ];
@@ -135,10 +178,17 @@ fn an_unknown_context_id_is_ignored_with_a_log_line() {
     }
     let errors = host.error_logs();
     assert!(
-        errors.iter().filter(|line| line.contains("unknown context 4242")).count() >= 3,
+        errors
+            .iter()
+            .filter(|line| line.contains("unknown context 4242"))
+            .count()
+            >= 3,
         "{errors:#?}"
     );
     // The plugin is still usable afterwards.
     let mut stream = host.http_stream();
-    assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Continue);
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Continue
+    );
 }

@@ -1,0 +1,386 @@
+//! `envoy_probe`: observes, in a real Envoy, the host behaviours that
+//! `abi.md` marks "(verify)", and logs each observation as one stable line
+//! `probe: <name> = <observed>`. The e2e checks of `envoy_probe`
+//! (`xtask/src/e2e.rs`, run by `cargo xtask e2e` and the gate) start Envoy on
+//! `envoy.yaml`, send the requests below and assert the lines, so what Envoy
+//! 1.40 actually does is recorded in CI.
+//!
+//! The plugin configuration selects the role:
+//! * `"http"` (plugin `envoy_probe`, HTTP filter on 127.0.0.1:18400, routed to
+//!   the upstream cluster `probe_upstream`, 127.0.0.1:18402):
+//!   * `GET /routed`: in `on_request_headers`, the log level, the header-map
+//!     size against the pairs, the "newer builds" properties and foreign
+//!     functions; in `on_response_headers`, the request headers after the
+//!     request continued and the properties again; in `on_log`, both again;
+//!   * `GET /local`: answered with a local reply from `on_request_headers`;
+//!     `on_response_headers` logs that it ran for it.
+//! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
+//!   `tcp_proxy` to the same upstream): `send_local_response` from
+//!   `on_new_connection`.
+//!
+//! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
+//! canary and per-worker runs can be counted, and the HTTP role logs its
+//! first tick once per VM that ticks (then stops its timer). Nothing here
+//! panics: every failure is logged as part of the observation.
+
+use proxywasm::http::{self, HeaderMap, LocalResponse};
+use proxywasm::log::{info, warn};
+use proxywasm::{
+    Action, Configuration, ContextId, Error, HttpContext, PluginContext, Result, TcpContext,
+    VmContext, foreign, logging, property, time,
+};
+use std::time::Duration;
+
+/// The properties abi.md §6.1 marks "newer builds (verify)".
+pub const PROPERTIES: &[(&[&str], Shape)] = &[
+    (&["request", "headers_bytes"], Shape::Int),
+    (&["response", "headers_bytes"], Shape::Int),
+    (&["upstream", "num_endpoints"], Shape::Int),
+    (&["connection", "peer_certificate"], Shape::Bytes),
+    (&["xds", "upstream_host_locality_metadata"], Shape::Bytes),
+];
+
+/// The foreign-function calls probed (abi.md §6.2): name, label, arguments.
+/// `no_such_function` is the control: what a missing function looks like.
+pub const FOREIGN_CALLS: &[(&str, &str, &[u8])] = &[
+    ("no_such_function", "empty", b""),
+    ("clear_route_cache", "empty", b""),
+    ("sign", "empty", b""),
+    ("sign", "garbage", b"\xff\xff\xff\xff"),
+    ("verify_signature", "empty", b""),
+    ("verify_signature", "garbage", b"\xff\xff\xff\xff"),
+];
+
+/// The HTTP role's tick period (the timer stops after the first tick).
+pub const TICK_PERIOD: Duration = Duration::from_millis(100);
+
+/// The path answered with a local reply.
+pub const LOCAL_PATH: &str = "/local";
+/// The path probed in full (routed to the upstream).
+pub const ROUTED_PATH: &str = "/routed";
+
+/// Logs `probe: <name> = <observed>`.
+fn observe(name: &str, observed: &str) {
+    info!("probe: {name} = {observed}");
+}
+
+/// `NAME` of a host status, or the error's text for other errors.
+fn status_name(e: &Error) -> String {
+    match e.status() {
+        Some(status) => status.name().to_string(),
+        None => format!("error: {e}"),
+    }
+}
+
+/// `Err(NAME)`.
+fn err(e: &Error) -> String {
+    format!("Err({})", status_name(e))
+}
+
+/// `OK` or `Err(NAME)`.
+fn unit(result: &Result<()>) -> String {
+    match result {
+        Ok(()) => "OK".to_string(),
+        Err(e) => err(e),
+    }
+}
+
+/// How to show a property value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// An 8-byte little-endian integer: `Ok(8 bytes, int N)`.
+    Int,
+    /// Bytes, shown escaped: `Ok(N bytes: "...")`.
+    Bytes,
+}
+
+/// A property as `Ok(...)` (see [`Shape`]), `Err(NOT_FOUND)` or `Err(NAME)`.
+fn describe_property(path: &[&str], shape: Shape) -> String {
+    match property::get(path) {
+        Ok(Some(value)) => {
+            let bytes = value.as_bytes();
+            match (shape, <[u8; 8]>::try_from(bytes)) {
+                (Shape::Int, Ok(n)) => format!("Ok(8 bytes, int {})", i64::from_le_bytes(n)),
+                _ => format!(
+                    "Ok({} bytes: {:?})",
+                    bytes.len(),
+                    String::from_utf8_lossy(bytes)
+                ),
+            }
+        }
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A foreign-function call as `Ok(N bytes: "...")`, `Err(NOT_FOUND)` (no such
+/// function) or `Err(NAME)`.
+fn describe_foreign(name: &str, arguments: &[u8]) -> String {
+    match foreign::call(name, arguments) {
+        Ok(Some(out)) => format!("Ok({} bytes: {:?})", out.len(), out.to_string_lossy()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// The host's log level as `Name (raw)`.
+fn describe_log_level() -> String {
+    match logging::log_level() {
+        Ok(level) => format!("{level:?} ({})", level.as_raw()),
+        Err(e) => err(&e),
+    }
+}
+
+/// `get(":path")`, `pairs()` and `byte_size()` of a header map.
+fn describe_map(map: HeaderMap) -> [(&'static str, String); 3] {
+    let value = match map.get(":path") {
+        Ok(Some(v)) => format!("Ok({:?})", v.to_string_lossy()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    };
+    let pairs = match map.pairs() {
+        Ok(p) => format!("Ok({} pairs)", p.len()),
+        Err(e) => err(&e),
+    };
+    let size = match map.byte_size() {
+        Ok(n) => format!("Ok({n})"),
+        Err(e) => err(&e),
+    };
+    [
+        ("get(:path)", value),
+        ("pairs()", pairs),
+        ("byte_size()", size),
+    ]
+}
+
+/// The plugin's name (`plugin_name` property), or a description of why not.
+fn plugin_name() -> String {
+    match property::get_string(&["plugin_name"]) {
+        Ok(Some(name)) => name,
+        Ok(None) => "<plugin_name NOT_FOUND>".to_string(),
+        Err(e) => format!("<plugin_name {}>", err(&e)),
+    }
+}
+
+/// The VM context: logs each `on_vm_start`.
+#[derive(Debug, Default)]
+pub struct Vm;
+
+impl VmContext for Vm {
+    type Plugin = Plugin;
+
+    fn on_vm_start(&mut self, _configuration: Configuration) -> Result<()> {
+        observe("on_vm_start", &plugin_name());
+        observe("log_level[on_vm_start]", &describe_log_level());
+        Ok(())
+    }
+
+    fn new_plugin_context(&mut self, _id: ContextId) -> Plugin {
+        Plugin::default()
+    }
+}
+
+/// What a plugin configuration makes this plugin do.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Not configured (creates no stream contexts).
+    #[default]
+    None,
+    /// HTTP filter.
+    Http,
+    /// Network filter.
+    Tcp,
+}
+
+/// The plugin context: its role.
+#[derive(Debug, Default)]
+pub struct Plugin {
+    role: Role,
+}
+
+impl PluginContext for Plugin {
+    type Http = HttpProbe;
+    type Tcp = TcpProbe;
+
+    fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
+        observe("on_configure", &plugin_name());
+        let text = configuration.to_string_lossy()?;
+        self.role = match text.trim() {
+            "http" => Role::Http,
+            "tcp" => Role::Tcp,
+            other => {
+                return Err(Error::config(format!(
+                    "expected \"http\" or \"tcp\", got {other:?}"
+                )));
+            }
+        };
+        if self.role == Role::Http {
+            observe(
+                "set_tick_period[on_configure]",
+                &unit(&time::set_tick_period(TICK_PERIOD)),
+            );
+        }
+        Ok(())
+    }
+
+    fn on_tick(&mut self) {
+        observe("first_tick", &plugin_name());
+        if let Err(e) = time::set_tick_period(Duration::ZERO) {
+            warn!("probe: cannot stop the timer: {e}");
+        }
+    }
+
+    fn new_http_context(&mut self, _id: ContextId) -> Option<HttpProbe> {
+        (self.role == Role::Http).then(HttpProbe::default)
+    }
+
+    fn new_tcp_context(&mut self, _id: ContextId) -> Option<TcpProbe> {
+        (self.role == Role::Tcp).then_some(TcpProbe)
+    }
+}
+
+/// The HTTP stream context: remembers the request path.
+#[derive(Debug, Default)]
+pub struct HttpProbe {
+    path: String,
+}
+
+impl HttpProbe {
+    /// `local` or `routed` (or `other`), for observation names.
+    fn tag(&self) -> &'static str {
+        match self.path.as_str() {
+            LOCAL_PATH => "local",
+            ROUTED_PATH => "routed",
+            _ => "other",
+        }
+    }
+
+    fn properties(&self, phase: &str) {
+        for (path, shape) in PROPERTIES {
+            observe(
+                &format!("property[{phase}] {}", path.join(".")),
+                &describe_property(path, *shape),
+            );
+        }
+    }
+
+    fn request_headers_in(&self, phase: &str) {
+        for (call, observed) in describe_map(http::request_headers()) {
+            observe(
+                &format!("request_headers[{phase},{}].{call}", self.tag()),
+                &observed,
+            );
+        }
+        observe(
+            &format!("property[{phase},{}] request.path", self.tag()),
+            &describe_property(&["request", "path"], Shape::Bytes),
+        );
+    }
+}
+
+impl HttpContext for HttpProbe {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.path = match http::request_headers().get(":path") {
+            Ok(Some(path)) => path.to_string_lossy().into_owned(),
+            Ok(None) => String::new(),
+            Err(e) => {
+                warn!("probe: cannot read :path: {e}");
+                String::new()
+            }
+        };
+        if self.path == LOCAL_PATH {
+            let sent = LocalResponse::new(200)
+                .header("content-type", "text/plain")
+                .body("probe local reply\n")
+                .details("probe_local_reply")
+                .send();
+            observe("local_reply_sent", &unit(&sent));
+            return Action::Pause;
+        }
+        if self.path != ROUTED_PATH {
+            return Action::Continue;
+        }
+        observe("log_level[on_request_headers]", &describe_log_level());
+        let headers = http::request_headers();
+        let size = headers.byte_size();
+        let pairs = headers.pairs();
+        match (size, pairs) {
+            (Ok(size), Ok(pairs)) => {
+                let key_value: usize = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+                observe(
+                    "header_map_size[on_request_headers]",
+                    &format!(
+                        "{size}; key+value bytes {key_value}; entries {}; serialized {}",
+                        pairs.len(),
+                        pairs.as_bytes().len()
+                    ),
+                );
+            }
+            (size, pairs) => observe(
+                "header_map_size[on_request_headers]",
+                &format!(
+                    "size {}; pairs {}",
+                    size.map_or_else(|e| err(&e), |n| n.to_string()),
+                    pairs.map_or_else(|e| err(&e), |p| p.len().to_string())
+                ),
+            ),
+        }
+        self.properties("on_request_headers");
+        for (name, label, arguments) in FOREIGN_CALLS {
+            observe(
+                &format!("foreign {name}({label})"),
+                &describe_foreign(name, arguments),
+            );
+        }
+        Action::Continue
+    }
+
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if self.path == LOCAL_PATH {
+            observe("local_reply_on_response_headers", "ran");
+        }
+        if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
+            return Action::Continue;
+        }
+        self.request_headers_in("on_response_headers");
+        if self.path == ROUTED_PATH {
+            self.properties("on_response_headers");
+            observe(
+                "property[on_response_headers] response.code",
+                &describe_property(&["response", "code"], Shape::Int),
+            );
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
+            return;
+        }
+        self.request_headers_in("on_log");
+        if self.path == ROUTED_PATH {
+            self.properties("on_log");
+        }
+    }
+}
+
+/// The TCP connection context.
+#[derive(Debug, Default)]
+pub struct TcpProbe;
+
+impl TcpContext for TcpProbe {
+    fn on_new_connection(&mut self) -> Action {
+        let sent = LocalResponse::new(403)
+            .body("not for TCP\n")
+            .details("probe_tcp")
+            .send();
+        observe("tcp_send_local_response[on_new_connection]", &unit(&sent));
+        Action::Continue
+    }
+}
+
+/// The entry point: a VM context that logs every start.
+#[proxywasm::main]
+pub fn vm() -> Vm {
+    Vm
+}
