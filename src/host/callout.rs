@@ -116,16 +116,13 @@ impl<'a> Pairs<'a> {
     }
 
     /// The wire format; an empty list is sent as no bytes at all.
-    fn serialize(&self) -> Vec<u8> {
+    fn serialize(&self) -> wire::Serialized {
         let inline = self.inline.get(..self.len).unwrap_or_default();
         if self.more.is_empty() {
-            if inline.is_empty() {
-                return Vec::new();
-            }
-            return wire::serialize_pairs(inline);
+            return wire::serialize_pairs_small(inline);
         }
         let all: Vec<(&[u8], &[u8])> = inline.iter().chain(self.more.iter()).copied().collect();
-        wire::serialize_pairs(&all)
+        wire::serialize_pairs_small(&all)
     }
 }
 
@@ -221,9 +218,9 @@ impl<'a> HttpCall<'a> {
             "proxy_http_call",
             calls::http_call(
                 self.upstream.as_bytes(),
-                &headers,
+                headers.as_bytes(),
                 self.body,
-                &trailers,
+                trailers.as_bytes(),
                 timeout,
             ),
         )?;
@@ -346,14 +343,15 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs(&self.metadata);
+        let metadata = wire::serialize_pairs_small(&self.metadata);
+        let metadata = metadata.as_bytes();
         let token = check(
             "proxy_grpc_call",
             calls::grpc_call(
                 self.cluster,
                 self.service.as_bytes(),
                 self.method.as_bytes(),
-                &metadata,
+                metadata,
                 message,
                 millis(self.timeout).max(1),
             ),
@@ -374,14 +372,15 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn open_stream(&self) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs(&self.metadata);
+        let metadata = wire::serialize_pairs_small(&self.metadata);
+        let metadata = metadata.as_bytes();
         let token = check(
             "proxy_grpc_stream",
             calls::grpc_stream(
                 self.cluster,
                 self.service.as_bytes(),
                 self.method.as_bytes(),
-                &metadata,
+                metadata,
             ),
         )?;
         dispatch::note_callout(token, CalloutKind::GrpcStream);

@@ -252,14 +252,14 @@ impl<'a> LocalResponse<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<()> {
-        let headers = wire::serialize_pairs(&self.headers);
+        let headers = wire::serialize_pairs_small(&self.headers);
         check(
             "proxy_send_local_response",
             calls::send_local_response(
                 self.status,
                 self.details,
                 self.body,
-                &headers,
+                headers.as_bytes(),
                 self.grpc_status,
             ),
         )
