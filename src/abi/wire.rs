@@ -201,62 +201,18 @@ where
     out
 }
 
-/// Serialized pairs for one hostcall: on the stack when they fit (the usual
-/// handful of headers), on the heap otherwise. Saves an allocation and a free
-/// per local reply or callout.
-pub(crate) enum Serialized {
-    Stack([u8; STACK_PAIRS], usize),
-    Heap(Vec<u8>),
-}
-
-/// How many serialized bytes fit on the stack.
-pub(crate) const STACK_PAIRS: usize = 512;
-
-impl Serialized {
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        match self {
-            Serialized::Stack(buf, len) => buf.get(..*len).unwrap_or_default(),
-            Serialized::Heap(bytes) => bytes,
-        }
-    }
-}
-
-/// Serializes pairs (abi.md §5.1) for one hostcall; an empty list is no bytes.
-pub(crate) fn serialize_pairs_small<K, V>(pairs: &[(K, V)]) -> Serialized
+/// Serializes pairs for one hostcall; an empty list is no bytes at all (the
+/// host reads that as an empty map) and allocates nothing.
+pub(crate) fn serialize_pairs_small<K, V>(pairs: &[(K, V)]) -> Vec<u8>
 where
     K: AsRef<[u8]>,
     V: AsRef<[u8]>,
 {
     if pairs.is_empty() {
-        return Serialized::Stack([0; STACK_PAIRS], 0);
+        Vec::new()
+    } else {
+        serialize_pairs(pairs)
     }
-    let data: usize = pairs
-        .iter()
-        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
-        .sum();
-    let total = 4 + pairs.len() * 8 + data;
-    if total > STACK_PAIRS {
-        return Serialized::Heap(serialize_pairs(pairs));
-    }
-    let mut buf = [0u8; STACK_PAIRS];
-    let mut put = |at: usize, bytes: &[u8]| -> usize {
-        if let Some(dst) = buf.get_mut(at..at + bytes.len()) {
-            dst.copy_from_slice(bytes);
-        }
-        at + bytes.len()
-    };
-    let mut lens = put(0, &(pairs.len() as u32).to_le_bytes());
-    let mut at = lens + pairs.len() * 8;
-    for (k, v) in pairs {
-        let (k, v) = (k.as_ref(), v.as_ref());
-        lens = put(lens, &(k.len() as u32).to_le_bytes());
-        lens = put(lens, &(v.len() as u32).to_le_bytes());
-        at = put(at, k);
-        at = put(at, &[0]);
-        at = put(at, v);
-        at = put(at, &[0]);
-    }
-    Serialized::Stack(buf, at)
 }
 
 /// Joins property path segments with NUL bytes (abi.md §5.2).
@@ -334,19 +290,11 @@ mod tests {
     }
 
     #[test]
-    fn small_serialization_matches_the_heap_one() {
+    fn empty_lists_serialize_to_nothing() {
         let few = [("a", "1"), ("bb", "22")];
-        assert_eq!(
-            serialize_pairs_small(&few).as_bytes(),
-            serialize_pairs(&few)
-        );
-        let big: Vec<(String, String)> = (0..40)
-            .map(|i| (format!("name-{i}"), "v".repeat(20)))
-            .collect();
-        let serialized = serialize_pairs_small(&big);
-        assert!(matches!(serialized, Serialized::Heap(_)));
-        assert_eq!(serialized.as_bytes(), serialize_pairs(&big));
-        assert_eq!(serialize_pairs_small::<&str, &str>(&[]).as_bytes(), b"");
+        assert_eq!(serialize_pairs_small(&few), serialize_pairs(&few));
+        assert_eq!(serialize_pairs_small::<&str, &str>(&[]), b"");
+        assert_eq!(validate_pairs(b""), Ok(0));
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl<'a> Pairs<'a> {
     }
 
     /// The wire format; an empty list is sent as no bytes at all.
-    fn serialize(&self) -> wire::Serialized {
+    fn serialize(&self) -> Vec<u8> {
         let inline = self.inline.get(..self.len).unwrap_or_default();
         if self.more.is_empty() {
             return wire::serialize_pairs_small(inline);
@@ -218,9 +218,9 @@ impl<'a> HttpCall<'a> {
             "proxy_http_call",
             calls::http_call(
                 self.upstream.as_bytes(),
-                headers.as_bytes(),
+                &headers,
                 self.body,
-                trailers.as_bytes(),
+                &trailers,
                 timeout,
             ),
         )?;
@@ -344,14 +344,13 @@ impl<'a> GrpcCall<'a> {
     /// ```
     pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
         let metadata = wire::serialize_pairs_small(&self.metadata);
-        let metadata = metadata.as_bytes();
         let token = check(
             "proxy_grpc_call",
             calls::grpc_call(
                 self.cluster,
                 self.service.as_bytes(),
                 self.method.as_bytes(),
-                metadata,
+                &metadata,
                 message,
                 millis(self.timeout).max(1),
             ),
@@ -373,14 +372,13 @@ impl<'a> GrpcCall<'a> {
     /// ```
     pub fn open_stream(&self) -> Result<GrpcToken> {
         let metadata = wire::serialize_pairs_small(&self.metadata);
-        let metadata = metadata.as_bytes();
         let token = check(
             "proxy_grpc_stream",
             calls::grpc_stream(
                 self.cluster,
                 self.service.as_bytes(),
                 self.method.as_bytes(),
-                metadata,
+                &metadata,
             ),
         )?;
         dispatch::note_callout(token, CalloutKind::GrpcStream);

@@ -259,7 +259,7 @@ impl<'a> LocalResponse<'a> {
                 self.status,
                 self.details,
                 self.body,
-                headers.as_bytes(),
+                &headers,
                 self.grpc_status,
             ),
         )
