@@ -33,7 +33,7 @@
 //!
 //! ## Layers
 //! * [`abi`](crate::abi) (private): the raw imports/exports and memory
-//!   hand-off — the only home of `unsafe`;
+//!   hand-off — the only module allowed raw-pointer code;
 //! * host calls, by domain: [`http`], [`tcp`], [`callout`], [`shared`],
 //!   [`metrics`], [`property`], [`time`], [`plugin`], [`foreign`], [`dns`],
 //!   [`logging`] — each returns [`Result`], never panics;
@@ -48,7 +48,6 @@
 //!   unit tests. Enable it in `[dev-dependencies]`; it never builds into a `.wasm`.
 //!
 //! [Proxy-Wasm]: https://github.com/proxy-wasm/spec
-#![deny(unsafe_code)]
 // Natively, the exports, the dispatcher handles and the logger installer are
 // consumed by the mock host; without it they are legitimately unused.
 #![cfg_attr(
@@ -66,7 +65,6 @@ mod error;
 mod host;
 
 #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
-#[allow(unsafe_code)]
 pub mod mock;
 
 pub use abi::memory::HostBytes;

@@ -83,6 +83,7 @@
 //! `unsafe`; `backend` is the native front door (pointers in, allocation
 //! export out), the only `unsafe` here. An engine host that runs the compiled
 //! `.wasm` is a second front door over the same core.
+#![allow(unsafe_code)] // the native front door (backend.rs) reads host pointers
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 pub(crate) mod backend;
