@@ -357,3 +357,13 @@ pub fn dual_run(
     let host = configure().wasm(&plugin);
     body(&host);
 }
+
+/// The guide's testing and performance pages use this crate as well as
+/// proxywasm's mock host: their Rust blocks run as this crate's doctests.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../book/src/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../../book/src/performance.md")]
+    struct Performance;
+}

@@ -93,6 +93,9 @@ pub struct Dispatcher<V: VmContext, F> {
     vm: Cell<Option<V>>,
     roots: Store<PluginOf<V>>,
     streams: Store<Stream<HttpOf<V>, TcpOf<V>>>,
+    /// The most recent outstanding callout (token, packed origin): most
+    /// streams have one call in flight, so this is a compare, not a probe.
+    hot_callout: Cell<Option<(u32, u64)>>,
     callouts: RefCell<Table>,
     active: Cell<u32>,
 }
@@ -105,6 +108,7 @@ impl<V: VmContext, F> Dispatcher<V, F> {
             vm: Cell::new(None),
             roots: Store::new(),
             streams: Store::new(),
+            hot_callout: Cell::new(None),
             callouts: RefCell::new(Table::new()),
             active: Cell::new(0),
         }
@@ -428,15 +432,22 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     /// Finds (and forgets, when finished) the context that made a callout.
     fn callout_origin(&self, token: u32, event: CalloutEvent) -> Option<u32> {
-        let mut callouts = self.callouts.try_borrow_mut().ok()?;
-        let packed = callouts.get(token)?;
-        let stream = packed >> 32 == 2;
-        let finished = match event {
+        let finished = |packed: u64| match event {
             CalloutEvent::Http { .. } | CalloutEvent::Grpc(GrpcCallback::Close(_)) => true,
-            CalloutEvent::Grpc(GrpcCallback::Message(_)) => !stream,
+            CalloutEvent::Grpc(GrpcCallback::Message(_)) => packed >> 32 != 2,
             CalloutEvent::Grpc(_) => false,
         };
-        if finished {
+        if let Some((hot, packed)) = self.hot_callout.get() {
+            if hot == token {
+                if finished(packed) {
+                    self.hot_callout.set(None);
+                }
+                return Some(packed as u32);
+            }
+        }
+        let mut callouts = self.callouts.try_borrow_mut().ok()?;
+        let packed = callouts.get(token)?;
+        if finished(packed) {
             let _ = callouts.remove(token);
         }
         Some(packed as u32)
@@ -663,7 +674,17 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             }
         }
         if self.streams.contains(origin) {
-            let _ = self.run_stream(origin, stream_op);
+            // The common case: an HTTP stream in the hot slot.
+            let fast = match stream_op {
+                StreamOp::HttpResponse(token, response) => self.http_fast(origin, |http| {
+                    http.on_http_call_response(token, response);
+                    0
+                }),
+                _ => None,
+            };
+            if fast.is_none() {
+                let _ = self.run_stream(origin, stream_op);
+            }
         } else {
             let _ = self.run_root(origin, root_op);
         }
@@ -701,8 +722,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 
 impl<V: VmContext, F: FnOnce() -> V> Hooks for Dispatcher<V, F> {
     fn note_callout(&self, token: u32, kind: CalloutKind) {
-        if let Ok(mut callouts) = self.callouts.try_borrow_mut() {
-            callouts.insert(token, pack(self.active.get(), kind));
+        let packed = pack(self.active.get(), kind);
+        if self.hot_callout.get().is_none() {
+            self.hot_callout.set(Some((token, packed)));
+        } else if let Ok(mut callouts) = self.callouts.try_borrow_mut() {
+            callouts.insert(token, packed);
         }
     }
 

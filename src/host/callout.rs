@@ -86,44 +86,11 @@ pub struct GrpcToken(pub u32);
 #[derive(Clone, Debug)]
 pub struct HttpCall<'a> {
     upstream: &'a str,
-    headers: Pairs<'a>,
-    trailers: Pairs<'a>,
+    headers: &'a [(&'a str, &'a str)],
+    extra_headers: Vec<(&'a [u8], &'a [u8])>,
+    trailers: Vec<(&'a [u8], &'a [u8])>,
     body: &'a [u8],
     timeout: Duration,
-}
-
-/// Name/value pairs for a call: the first few kept inline (no allocation for
-/// the usual `:method`, `:path`, `:authority` and a couple more), the rest
-/// in a `Vec`; serialized in one exact-size buffer.
-#[derive(Clone, Debug, Default)]
-struct Pairs<'a> {
-    inline: [(&'a [u8], &'a [u8]); INLINE_PAIRS],
-    len: usize,
-    more: Vec<(&'a [u8], &'a [u8])>,
-}
-
-const INLINE_PAIRS: usize = 6;
-
-impl<'a> Pairs<'a> {
-    fn push(&mut self, name: &'a [u8], value: &'a [u8]) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
-                *slot = (name, value);
-                self.len += 1;
-            }
-            None => self.more.push((name, value)),
-        }
-    }
-
-    /// The wire format; an empty list is sent as no bytes at all.
-    fn serialize(&self) -> Vec<u8> {
-        let inline = self.inline.get(..self.len).unwrap_or_default();
-        if self.more.is_empty() {
-            return wire::serialize_pairs_small(inline);
-        }
-        let all: Vec<(&[u8], &[u8])> = inline.iter().chain(self.more.iter()).copied().collect();
-        wire::serialize_pairs_small(&all)
-    }
 }
 
 impl<'a> HttpCall<'a> {
@@ -136,14 +103,30 @@ impl<'a> HttpCall<'a> {
     pub fn new(upstream: &'a str) -> HttpCall<'a> {
         HttpCall {
             upstream,
-            headers: Pairs::default(),
-            trailers: Pairs::default(),
+            headers: &[],
+            extra_headers: Vec::new(),
+            trailers: Vec::new(),
             body: &[],
             timeout: Duration::from_secs(5),
         }
     }
 
-    /// Adds a request header.
+    /// Sets the request headers from a list (borrowed: nothing is copied until
+    /// [`send`](HttpCall::send), which serializes once). The cheapest form when
+    /// the headers are known up front.
+    ///
+    /// ```
+    /// let call = proxywasm::callout::HttpCall::new("backend")
+    ///     .headers(&[(":method", "GET"), (":path", "/"), (":authority", "backend")]);
+    /// # let _ = call;
+    /// ```
+    pub fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Adds one request header (after those of [`headers`](HttpCall::headers));
+    /// names and values may be bytes.
     ///
     /// ```
     /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
@@ -154,7 +137,7 @@ impl<'a> HttpCall<'a> {
         name: &'a (impl AsRef<[u8]> + ?Sized),
         value: &'a (impl AsRef<[u8]> + ?Sized),
     ) -> Self {
-        self.headers.push(name.as_ref(), value.as_ref());
+        self.extra_headers.push((name.as_ref(), value.as_ref()));
         self
     }
 
@@ -169,7 +152,7 @@ impl<'a> HttpCall<'a> {
         name: &'a (impl AsRef<[u8]> + ?Sized),
         value: &'a (impl AsRef<[u8]> + ?Sized),
     ) -> Self {
-        self.trailers.push(name.as_ref(), value.as_ref());
+        self.trailers.push((name.as_ref(), value.as_ref()));
         self
     }
 
@@ -211,8 +194,8 @@ impl<'a> HttpCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<HttpCallToken> {
-        let headers = self.headers.serialize();
-        let trailers = self.trailers.serialize();
+        let headers = wire::serialize_two(self.headers, &self.extra_headers);
+        let trailers = wire::serialize_pairs_small(&self.trailers);
         let timeout = millis(self.timeout).max(1);
         let token = check(
             "proxy_http_call",

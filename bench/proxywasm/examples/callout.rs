@@ -10,9 +10,7 @@ pub struct Callout;
 impl HttpContext for Callout {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let call = HttpCall::new(CALLOUT_CLUSTER)
-            .header(":method", "GET")
-            .header(":path", "/")
-            .header(":authority", "backend")
+            .headers(&[(":method", "GET"), (":path", "/"), (":authority", "backend")])
             .timeout(Duration::from_millis(u64::from(CALLOUT_TIMEOUT_MS)))
             .send();
         match call {
