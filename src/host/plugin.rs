@@ -51,3 +51,20 @@ pub fn done() -> Result<()> {
 pub fn current_context() -> ContextId {
     ContextId(crate::dispatch::active())
 }
+
+/// The VM configuration (`vm_config.configuration`), readable at any time
+/// (Envoy does not restrict it), e.g. from `on_configure` or `on_tick` when the
+/// VM context kept nothing. Empty when none is set.
+///
+/// # Errors
+/// The hostcall's status, if it fails.
+///
+/// ```
+/// # proxywasm::mock::doc_plugin(|| {
+/// let config = proxywasm::plugin::vm_configuration()?;
+/// assert!(config.is_empty()); // the doc host sets none
+/// # Ok(()) });
+/// ```
+pub fn vm_configuration() -> Result<crate::HostBytes> {
+    crate::host::buffer::Buffer::new(crate::abi::wire::buffer::VM_CONFIGURATION).read_all()
+}
