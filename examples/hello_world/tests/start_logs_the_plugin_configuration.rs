@@ -1,0 +1,54 @@
+//! `hello_world` starts with any configuration and logs it: the line Envoy's
+//! log shows when the filter is loaded.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `hello_world.wasm` under wasmtime.
+
+use proxywasm::mock::{MockHost, MockHostBuilder};
+use proxywasm_host::dual_run;
+
+fn dual(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&MockHost)) {
+    dual_run(
+        "hello_world",
+        configure,
+        |builder| builder.plugin(hello_world::plugin),
+        body,
+    );
+}
+
+#[test]
+fn start_logs_the_configuration_from_envoy_yaml() {
+    dual(
+        || MockHost::builder().plugin_configuration("Hello from envoy.yaml"),
+        |host| {
+            assert!(host.start(), "{:?}", host.logs());
+            assert_eq!(
+                host.info_logs(),
+                ["hello_world: started, configuration: Hello from envoy.yaml"]
+            );
+            assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+        },
+    );
+}
+
+#[test]
+fn an_empty_configuration_still_starts() {
+    dual(MockHost::builder, |host| {
+        assert!(host.start(), "{:?}", host.logs());
+        assert_eq!(host.info_logs(), ["hello_world: started, configuration: "]);
+    });
+}
+
+#[test]
+fn a_configuration_that_is_not_utf8_starts_with_replacement_characters() {
+    dual(
+        || MockHost::builder().plugin_configuration(b"caf\xe9".to_vec()),
+        |host| {
+            assert!(host.start(), "{:?}", host.logs());
+            assert_eq!(
+                host.info_logs(),
+                ["hello_world: started, configuration: caf\u{fffd}"]
+            );
+        },
+    );
+}

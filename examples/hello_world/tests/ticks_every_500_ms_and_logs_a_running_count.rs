@@ -1,0 +1,84 @@
+//! `hello_world` sets a 500 ms tick period when it is configured, and every
+//! tick logs a running count.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `hello_world.wasm` under wasmtime.
+
+use proxywasm::mock::MockHost;
+use proxywasm_host::dual_run;
+use std::time::Duration;
+
+fn dual(body: impl Fn(&MockHost)) {
+    dual_run(
+        "hello_world",
+        || MockHost::builder().plugin_configuration("Hello from the test"),
+        |builder| builder.plugin(hello_world::plugin),
+        body,
+    );
+}
+
+fn tick_logs(host: &MockHost) -> Vec<String> {
+    host.info_logs()
+        .into_iter()
+        .filter(|line| line.starts_with("hello_world: tick"))
+        .collect()
+}
+
+#[test]
+fn the_tick_period_is_500_ms() {
+    dual(|host| {
+        assert_eq!(host.tick_period(), None, "no period before configuration");
+        assert!(host.start());
+        assert_eq!(host.tick_period(), Some(Duration::from_millis(500)));
+        assert_eq!(hello_world::TICK_PERIOD, Duration::from_millis(500));
+    });
+}
+
+#[test]
+fn advancing_the_clock_fires_one_tick_per_period_with_a_running_count() {
+    dual(|host| {
+        assert!(host.start());
+        host.advance_time(Duration::from_millis(499));
+        assert!(tick_logs(host).is_empty(), "{:?}", host.logs());
+        host.advance_time(Duration::from_millis(1));
+        assert_eq!(tick_logs(host), ["hello_world: tick 1"]);
+        host.advance_time(Duration::from_millis(500));
+        assert_eq!(
+            tick_logs(host),
+            ["hello_world: tick 1", "hello_world: tick 2"]
+        );
+        host.advance_time(Duration::from_millis(1_500));
+        assert_eq!(tick_logs(host).len(), 5, "{:?}", host.logs());
+        assert_eq!(
+            tick_logs(host).last().map(String::as_str),
+            Some("hello_world: tick 5")
+        );
+    });
+}
+
+#[test]
+fn a_tick_on_demand_counts_too() {
+    dual(|host| {
+        assert!(host.start());
+        host.tick();
+        host.tick();
+        assert_eq!(
+            tick_logs(host),
+            ["hello_world: tick 1", "hello_world: tick 2"]
+        );
+    });
+}
+
+#[test]
+fn ticks_are_logged_on_the_plugin_context() {
+    dual(|host| {
+        let root = host.root_context_id();
+        host.advance_time(Duration::from_millis(500));
+        let tick = host
+            .logs()
+            .into_iter()
+            .find(|record| record.message == "hello_world: tick 1")
+            .unwrap_or_else(|| unreachable!("no tick logged: {:?}", host.logs()));
+        assert_eq!(tick.context_id, root);
+    });
+}

@@ -1,0 +1,72 @@
+//! `http_headers` refuses to start on a configuration it cannot use, and
+//! says why in an error log naming the field, so Envoy rejects the filter
+//! instead of running it half-configured.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `http_headers.wasm` under wasmtime.
+
+use proxywasm::mock::MockHost;
+use proxywasm_host::dual_run;
+
+/// Starts the plugin with `configuration`; asserts that it refuses, and that
+/// one error line contains every piece of `expected`.
+fn refuses(configuration: &'static str, expected: &'static [&'static str]) {
+    dual_run(
+        "http_headers",
+        || MockHost::builder().plugin_configuration(configuration),
+        |builder| builder.plugin(http_headers::plugin),
+        |host| {
+            assert!(!host.start(), "started with {configuration:?}");
+            assert!(!host.is_started());
+            let errors = host.error_logs();
+            assert!(
+                errors
+                    .iter()
+                    .any(|line| expected.iter().all(|piece| line.contains(piece))),
+                "no error line with {expected:?} in {errors:?}"
+            );
+            assert!(
+                !host.logs_contain("http_headers: configured"),
+                "{:?}",
+                host.logs()
+            );
+        },
+    );
+}
+
+#[test]
+fn a_missing_field_is_named() {
+    refuses(
+        r#"{"header": "x-proxywasm"}"#,
+        &["refused to start", "missing field `value`"],
+    );
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_named() {
+    refuses(
+        r#"{"header": "x-proxywasm", "value": 42}"#,
+        &["refused to start", "invalid type", "`value`"],
+    );
+}
+
+#[test]
+fn an_unknown_field_is_named() {
+    refuses(
+        r#"{"header": "x-proxywasm", "value": "it works", "vaule": "typo"}"#,
+        &["refused to start", "unknown field `vaule`"],
+    );
+}
+
+#[test]
+fn text_that_is_not_json_is_refused() {
+    refuses(
+        "x-proxywasm: it works",
+        &["refused to start", "line 1 column 1"],
+    );
+}
+
+#[test]
+fn an_empty_configuration_is_refused() {
+    refuses("", &["refused to start", "EOF"]);
+}

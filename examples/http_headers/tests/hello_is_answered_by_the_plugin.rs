@@ -1,0 +1,92 @@
+//! `http_headers` answers `GET /hello` itself: a local 200 with a plain-text
+//! body, which passes through the filter's own response path and so carries
+//! the configured header too. Other paths go upstream.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `http_headers.wasm` under wasmtime.
+
+use proxywasm::Action;
+use proxywasm::mock::MockHost;
+use proxywasm_host::dual_run;
+
+fn dual(body: impl Fn(&MockHost)) {
+    dual_run(
+        "http_headers",
+        || {
+            MockHost::builder()
+                .plugin_configuration(r#"{"header": "x-proxywasm", "value": "it works"}"#)
+        },
+        |builder| builder.plugin(http_headers::plugin),
+        body,
+    );
+}
+
+#[test]
+fn hello_gets_a_local_200_with_the_body_and_content_type() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        assert_eq!(
+            stream.request_headers(&[(":path", "/hello"), (":method", "GET")], true),
+            Action::Pause
+        );
+        let Some(reply) = stream.local_response() else {
+            unreachable!("no local reply: {:?}", host.logs());
+        };
+        assert_eq!(reply.status_code, 200);
+        assert_eq!(reply.body, b"Hello from proxywasm!\n");
+        assert_eq!(
+            reply.headers,
+            [("content-type".to_owned(), "text/plain".to_owned())]
+        );
+        assert_eq!(
+            stream.current_response_header("content-type").as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(stream.current_response_body(), b"Hello from proxywasm!\n");
+    });
+}
+
+#[test]
+fn the_local_reply_carries_the_configured_header() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        stream.request_headers(&[(":path", "/hello")], true);
+        assert_eq!(
+            stream.current_response_header(":status").as_deref(),
+            Some("200")
+        );
+        assert_eq!(
+            stream.current_response_header("x-proxywasm").as_deref(),
+            Some("it works")
+        );
+    });
+}
+
+#[test]
+fn the_local_reply_is_logged_as_complete_with_status_200() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        stream.request_headers(&[(":path", "/hello")], true);
+        stream.complete();
+        assert!(
+            host.logs_contain("http_headers: stream complete, status 200"),
+            "{:?}",
+            host.logs()
+        );
+    });
+}
+
+#[test]
+fn other_paths_go_upstream() {
+    dual(|host| {
+        for path in ["/", "/hello/world", "/hello?name=x", "/HELLO"] {
+            let mut stream = host.http_stream();
+            assert_eq!(
+                stream.request_headers(&[(":path", path)], true),
+                Action::Continue,
+                "{path}"
+            );
+            assert!(stream.local_response().is_none(), "{path}");
+        }
+    });
+}

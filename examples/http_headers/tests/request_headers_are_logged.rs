@@ -1,0 +1,123 @@
+//! `http_headers` logs every request header, pseudo-headers included, in the
+//! order Envoy gives them, and lets the request continue.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `http_headers.wasm` under wasmtime.
+
+use proxywasm::Action;
+use proxywasm::mock::MockHost;
+use proxywasm_host::dual_run;
+
+fn dual(body: impl Fn(&MockHost)) {
+    dual_run(
+        "http_headers",
+        || {
+            MockHost::builder()
+                .plugin_configuration(r#"{"header": "x-proxywasm", "value": "it works"}"#)
+        },
+        |builder| builder.plugin(http_headers::plugin),
+        body,
+    );
+}
+
+fn header_logs(host: &MockHost) -> Vec<String> {
+    host.info_logs()
+        .into_iter()
+        .filter(|line| line.starts_with("http_headers: request header "))
+        .collect()
+}
+
+#[test]
+fn each_request_header_is_logged_in_order() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        let action = stream.request_headers(
+            &[
+                (":authority", "example.com"),
+                (":path", "/"),
+                (":method", "GET"),
+                ("user-agent", "curl/8"),
+                ("x-e2e-probe", "42"),
+            ],
+            true,
+        );
+        assert_eq!(action, Action::Continue);
+        assert_eq!(
+            header_logs(host),
+            [
+                "http_headers: request header :authority: example.com",
+                "http_headers: request header :path: /",
+                "http_headers: request header :method: GET",
+                "http_headers: request header user-agent: curl/8",
+                "http_headers: request header x-e2e-probe: 42",
+            ]
+        );
+    });
+}
+
+#[test]
+fn a_non_ascii_value_is_logged_without_panicking() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        let action = stream.request_headers(
+            &[(":path", "/"), ("x-drink", "caf\u{e9}"), ("x-empty", "")],
+            true,
+        );
+        assert_eq!(action, Action::Continue);
+        assert!(!stream.is_reset());
+        assert_eq!(
+            header_logs(host),
+            [
+                "http_headers: request header :path: /",
+                "http_headers: request header x-drink: caf\u{e9}",
+                "http_headers: request header x-empty: ",
+            ]
+        );
+        assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+        // The stream is still usable afterwards.
+        stream.response_headers(&[(":status", "200")], true);
+        assert_eq!(
+            stream.current_response_header("x-proxywasm").as_deref(),
+            Some("it works")
+        );
+    });
+}
+
+#[test]
+fn logging_leaves_the_request_headers_untouched() {
+    dual(|host| {
+        let request = [(":path", "/"), (":method", "GET"), ("cookie", "a=1")];
+        let mut stream = host.http_stream();
+        stream.request_headers(&request, true);
+        let expected: Vec<(String, String)> = request
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(stream.current_request_headers(), expected);
+    });
+}
+
+#[test]
+fn each_stream_logs_its_own_headers() {
+    dual(|host| {
+        let mut first = host.http_stream();
+        let mut second = host.http_stream();
+        first.request_headers(&[("x-which", "first")], true);
+        second.request_headers(&[("x-which", "second")], true);
+        let records = host.logs();
+        let context_of = |message: &str| {
+            records
+                .iter()
+                .find(|record| record.message == message)
+                .map(|record| record.context_id)
+        };
+        assert_eq!(
+            context_of("http_headers: request header x-which: first"),
+            Some(first.id())
+        );
+        assert_eq!(
+            context_of("http_headers: request header x-which: second"),
+            Some(second.id())
+        );
+    });
+}

@@ -1,0 +1,120 @@
+//! When a `tcp_logger` connection ends, `on_done` reports how many bytes
+//! came from each side over the whole connection; Envoy ends TCP
+//! connections with `on_done`, then `on_log`, then `on_delete`.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `tcp_logger.wasm` under wasmtime.
+
+use proxywasm::PeerType;
+use proxywasm::mock::{Export, MockHost};
+use proxywasm_host::dual_run;
+
+fn dual(body: impl Fn(&MockHost)) {
+    dual_run(
+        "tcp_logger",
+        || MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"),
+        |builder| builder.tcp(tcp_logger::connection),
+        body,
+    );
+}
+
+fn done_lines(host: &MockHost) -> Vec<String> {
+    host.info_logs()
+        .into_iter()
+        .filter(|line| line.starts_with("tcp_logger: connection done"))
+        .collect()
+}
+
+#[test]
+fn the_totals_add_up_every_chunk_of_each_direction() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        connection.downstream_data(b"hello", false);
+        connection.upstream_data(b"hi", false);
+        connection.downstream_data(b" world", false);
+        connection.upstream_data(b"there", false);
+        connection.downstream_data(b"", true);
+        connection.downstream_close(PeerType::Remote);
+        assert!(
+            done_lines(host).is_empty(),
+            "done before the connection ended"
+        );
+        connection.complete();
+        assert_eq!(
+            done_lines(host),
+            ["tcp_logger: connection done, 11 bytes from downstream, 7 bytes from upstream"]
+        );
+    });
+}
+
+#[test]
+fn a_connection_that_carried_nothing_reports_zero() {
+    dual(|host| {
+        host.tcp_connection().complete();
+        assert_eq!(
+            done_lines(host),
+            ["tcp_logger: connection done, 0 bytes from downstream, 0 bytes from upstream"]
+        );
+    });
+}
+
+#[test]
+fn each_connection_counts_its_own_bytes() {
+    dual(|host| {
+        let mut first = host.tcp_connection();
+        let mut second = host.tcp_connection();
+        first.downstream_data(b"aaaa", false);
+        second.downstream_data(b"b", false);
+        second.upstream_data(b"bb", false);
+        second.complete();
+        first.complete();
+        assert_eq!(
+            done_lines(host),
+            [
+                "tcp_logger: connection done, 1 bytes from downstream, 2 bytes from upstream",
+                "tcp_logger: connection done, 4 bytes from downstream, 0 bytes from upstream",
+            ]
+        );
+    });
+}
+
+#[test]
+fn done_comes_before_log_and_delete() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        let id = connection.id().0;
+        connection.downstream_data(b"ping", true);
+        connection.complete();
+        let tail: Vec<Export> = host
+            .callbacks()
+            .into_iter()
+            .filter(|export| {
+                matches!(
+                    export,
+                    Export::Done { context_id }
+                        | Export::Log { context_id }
+                        | Export::Delete { context_id } if *context_id == id
+                )
+            })
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                Export::Done { context_id: id },
+                Export::Log { context_id: id },
+                Export::Delete { context_id: id },
+            ]
+        );
+        // The totals line is written by on_done, on the connection's context,
+        // and is the last thing the plugin logs.
+        let last = host.logs().pop();
+        assert_eq!(
+            last.map(|record| (record.context_id.0, record.message)),
+            Some((
+                id,
+                "tcp_logger: connection done, 4 bytes from downstream, 0 bytes from upstream"
+                    .to_owned()
+            ))
+        );
+    });
+}

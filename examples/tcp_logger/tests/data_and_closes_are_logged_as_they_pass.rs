@@ -1,0 +1,117 @@
+//! `tcp_logger` logs every chunk of data with its size and end-of-stream
+//! flag, in both directions, and every close with the peer that closed,
+//! while the bytes pass through unchanged.
+//!
+//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! on the release `tcp_logger.wasm` under wasmtime.
+
+use proxywasm::mock::MockHost;
+use proxywasm::{Action, PeerType};
+use proxywasm_host::dual_run;
+
+fn dual(body: impl Fn(&MockHost)) {
+    dual_run(
+        "tcp_logger",
+        || MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"),
+        |builder| builder.tcp(tcp_logger::connection),
+        body,
+    );
+}
+
+/// The info lines after the new-connection line.
+fn lines_after_connect(host: &MockHost) -> Vec<String> {
+    host.info_logs()
+        .into_iter()
+        .filter(|line| !line.starts_with("tcp_logger: new connection"))
+        .collect()
+}
+
+#[test]
+fn downstream_and_upstream_chunks_are_logged_with_size_and_end_of_stream() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        assert_eq!(
+            connection.downstream_data(b"hello", false),
+            Action::Continue
+        );
+        assert_eq!(connection.upstream_data(b"hi", false), Action::Continue);
+        assert_eq!(connection.downstream_data(b"!", true), Action::Continue);
+        assert_eq!(connection.upstream_data(b"", true), Action::Continue);
+        assert_eq!(
+            lines_after_connect(host),
+            [
+                "tcp_logger: downstream data 5 bytes, end_of_stream=false",
+                "tcp_logger: upstream data 2 bytes, end_of_stream=false",
+                "tcp_logger: downstream data 1 bytes, end_of_stream=true",
+                "tcp_logger: upstream data 0 bytes, end_of_stream=true",
+                // Envoy reports the upstream's end of stream as a close of
+                // unknown origin, right after the data callback.
+                "tcp_logger: upstream close, peer=unknown",
+            ]
+        );
+    });
+}
+
+#[test]
+fn the_bytes_pass_through_unchanged() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        connection.downstream_data(b"GET / HTTP/1.1\r\n\r\n", false);
+        assert_eq!(
+            connection.current_downstream_data(),
+            b"GET / HTTP/1.1\r\n\r\n"
+        );
+        connection.upstream_data(b"HTTP/1.1 200 OK\r\n\r\n", false);
+        assert_eq!(
+            connection.current_upstream_data(),
+            b"HTTP/1.1 200 OK\r\n\r\n"
+        );
+        assert!(!connection.is_downstream_paused());
+    });
+}
+
+#[test]
+fn closes_are_logged_with_the_peer_that_closed() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        connection.downstream_close(PeerType::Remote);
+        connection.upstream_close(PeerType::Local);
+        // The logger only watches: it never closes a side itself.
+        assert!(!connection.is_downstream_closed());
+        assert!(!connection.is_upstream_closed());
+        assert_eq!(
+            lines_after_connect(host),
+            [
+                "tcp_logger: downstream close, peer=remote",
+                "tcp_logger: upstream close, peer=local",
+            ]
+        );
+    });
+}
+
+#[test]
+fn the_upstream_end_of_stream_is_logged_as_a_close_by_an_unknown_peer() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        connection.upstream_data(b"bye", true);
+        assert_eq!(
+            lines_after_connect(host),
+            [
+                "tcp_logger: upstream data 3 bytes, end_of_stream=true",
+                "tcp_logger: upstream close, peer=unknown",
+            ]
+        );
+    });
+}
+
+#[test]
+fn an_unknown_peer_is_named_unknown() {
+    dual(|host| {
+        let mut connection = host.tcp_connection();
+        connection.upstream_close(PeerType::Unknown);
+        assert_eq!(
+            lines_after_connect(host),
+            ["tcp_logger: upstream close, peer=unknown"]
+        );
+    });
+}
