@@ -232,16 +232,18 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The environment variable naming a directory of prebuilt release `.wasm`
-/// files (`<package>.wasm`). `cargo xtask test` builds the examples once and
-/// sets it, so no test builds anything.
+/// files (`<package>.wasm`): set it to test modules built elsewhere, so no
+/// test builds anything. Unset (as in `cargo xtask test`), each test process
+/// builds what it needs once, into `target/engine-wasm/`.
 pub const WASM_DIR_ENV: &str = "PROXYWASM_WASM_DIR";
 
 /// Builds (once per process) and loads the release `.wasm` of workspace
 /// package `package` (an example such as `"http_headers"`).
 ///
 /// With [`WASM_DIR_ENV`] set, loads `$PROXYWASM_WASM_DIR/<package>.wasm` and
-/// builds nothing. Otherwise runs
-/// `cargo build --release --target wasm32-wasip1 -p <package>` into
+/// builds nothing. Otherwise runs `cargo rustc --release --target
+/// wasm32-wasip1 -p <package> --lib --crate-type cdylib` (the cdylib alone, so
+/// the release LTO applies, as in `cargo xtask`) into
 /// `target/engine-wasm/` (a target directory of its own, so a `cargo test`
 /// that holds the main one cannot deadlock it), once per package per process;
 /// cargo makes later runs no-ops while the sources are unchanged.
@@ -291,13 +293,19 @@ fn build_wasm(package: &str) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = std::process::Command::new(cargo)
         .current_dir(&root)
+        // The cdylib alone, like `cargo xtask`: with the examples' two crate
+        // types (cdylib + rlib) rustc skips the release profile's LTO, and
+        // the tests would run a larger module than the one shipped.
         .args([
-            "build",
+            "rustc",
             "--release",
             "--target",
             "wasm32-wasip1",
             "-p",
             package,
+            "--lib",
+            "--crate-type",
+            "cdylib",
             "--target-dir",
         ])
         .arg(&target_dir)
@@ -305,7 +313,7 @@ fn build_wasm(package: &str) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "`cargo build --release --target wasm32-wasip1 -p {package}` failed:\n{}",
+            "`cargo rustc --release --target wasm32-wasip1 -p {package} --lib --crate-type cdylib` failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         ));
     }

@@ -127,8 +127,13 @@ impl WasmPlugin {
             meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             meta.len(),
         );
-        if let Some(plugin) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return Ok(plugin);
+        // Compile under the lock: tests running in parallel then compile a
+        // module once, not once each.
+        let mut cache = cache()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(plugin) = cache.get(&key) {
+            return Ok(plugin.clone());
         }
         let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read it: {e}")))?;
         let name = path
@@ -136,9 +141,7 @@ impl WasmPlugin {
             .map_or_else(|| module_name.clone(), |s| s.to_string_lossy().into_owned());
         let mut plugin = WasmPlugin::from_bytes(&name, &bytes).map_err(|e| error(e.reason))?;
         plugin.name = name;
-        if let Ok(mut cache) = cache().lock() {
-            cache.insert(key, plugin.clone());
-        }
+        cache.insert(key, plugin.clone());
         Ok(plugin)
     }
 

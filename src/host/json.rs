@@ -7,6 +7,11 @@ use crate::{Error, Result};
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|error| {
         let message = error.to_string();
+        // serde names the field itself for missing and unknown fields; the
+        // position then points at the end of the object, not at a field.
+        if message.starts_with("missing field") || message.starts_with("unknown field") {
+            return Error::config(message);
+        }
         match field_at(bytes, error.line(), error.column()) {
             Some(field) if !message.contains('`') || !message.contains(&format!("`{field}`")) => {
                 Error::config(format_args!("{message} (field `{field}`)"))
@@ -53,6 +58,7 @@ mod tests {
         assert!(err.to_string().contains("field `value`"), "{err}");
         let err = parse::<Config>(br#"{"header": "x-a"}"#).unwrap_err();
         assert!(err.to_string().contains("missing field `value`"), "{err}");
+        assert!(!err.to_string().contains("(field `header`)"), "{err}");
         let err = parse::<Config>(b"not json").unwrap_err();
         assert!(err.is_config(), "{err}");
         let ok = parse::<Config>(br#"{"header": "x-a", "value": "1"}"#).unwrap();

@@ -177,6 +177,18 @@ impl Line {
 
 struct HostLogger;
 
+/// Whether a host will receive the line. Always on wasm. Natively the logger
+/// is process-wide but a mock host is active only while it drives a callback:
+/// other crates' records (a JIT's trace logs, say) are dropped before any
+/// formatting.
+#[inline]
+fn has_host() -> bool {
+    #[cfg(target_family = "wasm")]
+    return true;
+    #[cfg(not(target_family = "wasm"))]
+    return crate::dispatch::current().is_some();
+}
+
 std::thread_local! {
     static LINE: core::cell::RefCell<String> = const { core::cell::RefCell::new(String::new()) };
 }
@@ -185,11 +197,11 @@ static LOGGER: HostLogger = HostLogger;
 
 impl log::Log for HostLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        metadata.level() <= log::max_level() && has_host()
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if record.level() > log::max_level() {
+        if record.level() > log::max_level() || !has_host() {
             return;
         }
         let level = match record.level() {
