@@ -1,0 +1,9 @@
+struct Filter;
+impl proxywasm::HttpContext for Filter {}
+
+#[proxywasm::main(http, crate = proxywasm)]
+fn filter(_id: proxywasm::ContextId) -> Filter {
+    Filter
+}
+
+fn main() {}
