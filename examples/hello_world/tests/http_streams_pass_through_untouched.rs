@@ -1,22 +1,14 @@
 //! `hello_world` creates no HTTP context: Envoy gets the default answer for
 //! every HTTP callback (`Continue`), and headers and bodies pass unchanged.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `hello_world.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::logging::LogLevel;
-use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "hello_world",
-        || MockHost::builder().plugin_configuration("Hello from the test"),
-        |builder| builder.plugin(hello_world::plugin),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

@@ -1,21 +1,14 @@
 //! `hello_world` sets a 500 ms tick period when it is configured, and every
 //! tick logs a running count.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `hello_world.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
 use std::time::Duration;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "hello_world",
-        || MockHost::builder().plugin_configuration("Hello from the test"),
-        |builder| builder.plugin(hello_world::plugin),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 fn tick_logs(host: &MockHost) -> Vec<String> {
     host.info_logs()

@@ -1,23 +1,13 @@
 //! An `http_headers` stream ends as Envoy ends HTTP streams: `on_log` (where
 //! the plugin logs the final status), then `on_done`, then `on_delete`.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
-use proxywasm::mock::{Export, MockHost};
-use proxywasm_host::dual_run;
+use proxywasm::mock::Export;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder()
-                .plugin_configuration(r#"{"header": "x-proxywasm", "value": "it works"}"#)
-        },
-        |builder| builder.plugin(http_headers::plugin),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 #[test]
 fn completion_logs_the_status_of_the_response() {

@@ -2,24 +2,13 @@
 //! body, which passes through the filter's own response path and so carries
 //! the configured header too. Other paths go upstream.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
-use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder()
-                .plugin_configuration(r#"{"header": "x-proxywasm", "value": "it works"}"#)
-        },
-        |builder| builder.plugin(http_headers::plugin),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 #[test]
 fn hello_gets_a_local_200_with_the_body_and_content_type() {

@@ -1,24 +1,14 @@
 //! `http_headers` logs every request header, pseudo-headers included, in the
 //! order Envoy gives them, and lets the request continue.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder()
-                .plugin_configuration(r#"{"header": "x-proxywasm", "value": "it works"}"#)
-        },
-        |builder| builder.plugin(http_headers::plugin),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 fn header_logs(host: &MockHost) -> Vec<String> {
     host.info_logs()

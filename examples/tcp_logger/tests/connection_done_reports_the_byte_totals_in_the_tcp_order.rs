@@ -2,21 +2,14 @@
 //! came from each side over the whole connection; Envoy ends TCP
 //! connections with `on_done`, then `on_log`, then `on_delete`.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `tcp_logger.wasm` under wasmtime.
 
 use proxywasm::PeerType;
 use proxywasm::mock::{Export, MockHost};
-use proxywasm_host::dual_run;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "tcp_logger",
-        || MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"),
-        |builder| builder.tcp(tcp_logger::connection),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 fn done_lines(host: &MockHost) -> Vec<String> {
     host.info_logs()

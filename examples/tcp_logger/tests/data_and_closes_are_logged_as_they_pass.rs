@@ -2,21 +2,14 @@
 //! flag, in both directions, and every close with the peer that closed,
 //! while the bytes pass through unchanged.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `tcp_logger.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
 use proxywasm::{Action, PeerType};
-use proxywasm_host::dual_run;
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "tcp_logger",
-        || MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"),
-        |builder| builder.tcp(tcp_logger::connection),
-        body,
-    );
-}
+mod common;
+use common::dual;
 
 /// The info lines after the new-connection line.
 fn lines_after_connect(host: &MockHost) -> Vec<String> {
