@@ -184,6 +184,10 @@ fn write_pairs<'p>(pairs: impl Iterator<Item = (&'p [u8], &'p [u8])> + Clone) ->
     let (count, data) = pairs.clone().fold((0usize, 0usize), |(n, d), (k, v)| {
         (n + 1, d + k.len() + v.len() + 2)
     });
+    if count == 0 {
+        // An empty buffer is an empty map (abi.md §5.1): no allocation.
+        return Vec::new();
+    }
     let table = 4 + count * 8;
     let mut out = vec![0u8; table + data];
     let (head, mut rest) = out.split_at_mut(table);
@@ -225,26 +229,9 @@ where
     K2: AsRef<[u8]>,
     V2: AsRef<[u8]>,
 {
-    if first.is_empty() && second.is_empty() {
-        return Vec::new();
-    }
     let a = first.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
     let b = second.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
     write_pairs(a.chain(b))
-}
-
-/// Serializes pairs for one hostcall; an empty list is no bytes at all (the
-/// host reads that as an empty map) and allocates nothing.
-pub(crate) fn serialize_pairs_small<K, V>(pairs: &[(K, V)]) -> Vec<u8>
-where
-    K: AsRef<[u8]>,
-    V: AsRef<[u8]>,
-{
-    if pairs.is_empty() {
-        Vec::new()
-    } else {
-        serialize_pairs(pairs)
-    }
 }
 
 /// Joins property path segments with NUL bytes (abi.md §5.2).
@@ -335,8 +322,11 @@ mod tests {
     #[test]
     fn empty_lists_serialize_to_nothing() {
         let few = [("a", "1"), ("bb", "22")];
-        assert_eq!(serialize_pairs_small(&few), serialize_pairs(&few));
-        assert_eq!(serialize_pairs_small::<&str, &str>(&[]), b"");
+        assert_eq!(
+            serialize_pairs(&few),
+            serialize_two::<_, _, &str, &str>(&few, &[])
+        );
+        assert_eq!(serialize_pairs::<&str, &str>(&[]), b"");
         assert_eq!(validate_pairs(b""), Ok(0));
     }
 

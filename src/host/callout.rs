@@ -195,7 +195,7 @@ impl<'a> HttpCall<'a> {
     /// ```
     pub fn send(&self) -> Result<HttpCallToken> {
         let headers = wire::serialize_two(self.headers, &self.extra_headers);
-        let trailers = wire::serialize_pairs_small(&self.trailers);
+        let trailers = wire::serialize_pairs(&self.trailers);
         let timeout = millis(self.timeout).max(1);
         let token = check(
             "proxy_http_call",
@@ -326,7 +326,7 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs_small(&self.metadata);
+        let metadata = wire::serialize_pairs(&self.metadata);
         let token = check(
             "proxy_grpc_call",
             calls::grpc_call(
@@ -354,7 +354,7 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn open_stream(&self) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs_small(&self.metadata);
+        let metadata = wire::serialize_pairs(&self.metadata);
         let token = check(
             "proxy_grpc_stream",
             calls::grpc_stream(

@@ -252,7 +252,7 @@ impl<'a> LocalResponse<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<()> {
-        let headers = wire::serialize_pairs_small(&self.headers);
+        let headers = wire::serialize_pairs(&self.headers);
         check(
             "proxy_send_local_response",
             calls::send_local_response(
