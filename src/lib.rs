@@ -46,6 +46,10 @@
 //! * `json`: [`Configuration::json`] — typed configuration with `serde`.
 //! * `mock-host`: [`mock`] — an in-process emulator of Envoy's host for native
 //!   unit tests. Enable it in `[dev-dependencies]`; it never builds into a `.wasm`.
+//! * `wee-alloc`: `wee_alloc` as the global allocator on `wasm32`. Opt-in
+//!   only: it is unmaintained and leaked in the official SDK; it conflicts
+//!   with a `#[global_allocator]` of your own. The default allocator needs no
+//!   feature. See the book (Building: Choosing an allocator).
 //!
 //! [Proxy-Wasm]: https://github.com/proxy-wasm/spec
 // Natively, the exports, the dispatcher handles and the logger installer are
@@ -59,6 +63,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod abi;
+#[cfg(all(feature = "wee-alloc", target_arch = "wasm32"))]
+mod alloc;
 mod context;
 mod dispatch;
 mod error;
@@ -144,6 +150,7 @@ pub mod prelude {
 pub mod __private {
     #[cfg(target_family = "wasm")]
     pub use crate::abi::exports::initialize;
+    pub use crate::abi::wire::{static_pairs, static_pairs_len};
     pub use crate::dispatch::anon::{AnonVm, FnMake, HttpVm, Make, TcpVm};
     pub use crate::dispatch::dispatcher::Dispatcher;
     pub use crate::dispatch::{

@@ -4,6 +4,8 @@
 //! Nothing here is `unsafe`; it lives in `abi/` because it is the byte-level
 //! contract with the host, shared by the SDK, the mock host and the engine host.
 
+use std::borrow::Cow;
+
 /// Map types (`proxy_map_type_t`, abi.md §4.4).
 pub(crate) mod map {
     pub(crate) const REQUEST_HEADERS: u32 = 0;
@@ -220,18 +222,79 @@ where
     write_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
 }
 
-/// Serializes two lists of pairs as one map (a borrowed slice and extra
-/// pairs); nothing at all when both are empty.
-pub(crate) fn serialize_two<K1, V1, K2, V2>(first: &[(K1, V1)], second: &[(K2, V2)]) -> Vec<u8>
-where
-    K1: AsRef<[u8]>,
-    V1: AsRef<[u8]>,
-    K2: AsRef<[u8]>,
-    V2: AsRef<[u8]>,
-{
-    let a = first.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
-    let b = second.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
-    write_pairs(a.chain(b))
+/// The bytes of a header list made of a compile-time part (`fixed`, already
+/// serialized by [`crate::pairs!`]) and pairs added at run time: `fixed`
+/// itself, uncopied, when nothing was added; otherwise one serialization of
+/// both, `fixed` first.
+pub(crate) fn with_fixed<'p>(
+    fixed: &'p [u8],
+    more: impl Iterator<Item = (&'p [u8], &'p [u8])> + Clone,
+) -> Cow<'p, [u8]> {
+    if more.clone().next().is_none() {
+        return Cow::Borrowed(fixed);
+    }
+    Cow::Owned(write_pairs(PairsIter::new(fixed).chain(more)))
+}
+
+/// The serialized size of `pairs` (the wire format of abi.md §5.1), for
+/// [`crate::pairs!`]: `0` for an empty list, which the host reads as an empty
+/// map.
+#[doc(hidden)]
+pub const fn static_pairs_len(pairs: &[(&str, &str)]) -> usize {
+    if pairs.is_empty() {
+        return 0;
+    }
+    let mut total = 4 + pairs.len() * 8;
+    let mut i = 0;
+    while i < pairs.len() {
+        total += pairs[i].0.len() + pairs[i].1.len() + 2;
+        i += 1;
+    }
+    total
+}
+
+/// Serializes `pairs` at compile time into exactly `N` bytes (`N` from
+/// [`static_pairs_len`]; [`crate::pairs!`] computes both in `const` items).
+/// Never panics: with a wrong `N` the output is cut short or zero-padded
+/// instead, which the pairs validator would reject.
+#[doc(hidden)]
+pub const fn static_pairs<const N: usize>(pairs: &[(&str, &str)]) -> [u8; N] {
+    let mut out = [0u8; N];
+    if pairs.is_empty() {
+        return out;
+    }
+    let mut at = put_word(&mut out, 0, pairs.len());
+    let mut i = 0;
+    while i < pairs.len() {
+        at = put_word(&mut out, at, pairs[i].0.len());
+        at = put_word(&mut out, at, pairs[i].1.len());
+        i += 1;
+    }
+    i = 0;
+    while i < pairs.len() {
+        at = put_bytes(&mut out, at, pairs[i].0.as_bytes()) + 1;
+        at = put_bytes(&mut out, at, pairs[i].1.as_bytes()) + 1;
+        i += 1;
+    }
+    out
+}
+
+/// Writes `value` as a little-endian `u32` at `at` (what fits of it); returns
+/// the offset after it.
+const fn put_word<const N: usize>(out: &mut [u8; N], at: usize, value: usize) -> usize {
+    put_bytes(out, at, &(value as u32).to_le_bytes())
+}
+
+/// Copies `bytes` to `at` (what fits of them); returns the offset after them.
+const fn put_bytes<const N: usize>(out: &mut [u8; N], at: usize, bytes: &[u8]) -> usize {
+    let mut j = 0;
+    while j < bytes.len() {
+        if at + j < N {
+            out[at + j] = bytes[j];
+        }
+        j += 1;
+    }
+    at + bytes.len()
 }
 
 /// Joins property path segments with NUL bytes (abi.md §5.2).
@@ -309,25 +372,42 @@ mod tests {
     }
 
     #[test]
-    fn two_lists_serialize_as_one_map() {
-        let both = serialize_two(&[("a", "1")], &[(&b"b"[..], &b"22"[..])]);
-        assert_eq!(both, serialize_pairs(&[("a", "1"), ("b", "22")]));
-        assert_eq!(serialize_two::<&str, &str, &str, &str>(&[], &[]), b"");
-        assert_eq!(
-            serialize_two::<&str, &str, _, _>(&[], &[("x", "y")]),
-            serialize_pairs(&[("x", "y")])
-        );
+    fn fixed_pairs_are_sent_uncopied_and_joined_with_added_ones() {
+        let fixed = serialize_pairs(&[("a", "1")]);
+        let none = with_fixed(&fixed, core::iter::empty());
+        assert!(matches!(none, Cow::Borrowed(b) if b.as_ptr() == fixed.as_ptr()));
+        let added = [(&b"b"[..], &b"22"[..])];
+        let both = with_fixed(&fixed, added.iter().copied());
+        assert_eq!(&*both, &serialize_pairs(&[("a", "1"), ("b", "22")])[..]);
+        let only_added = with_fixed(b"", added.iter().copied());
+        assert_eq!(&*only_added, &serialize_pairs(&[("b", "22")])[..]);
+        assert_eq!(&*with_fixed(b"", core::iter::empty()), b"");
     }
 
     #[test]
     fn empty_lists_serialize_to_nothing() {
-        let few = [("a", "1"), ("bb", "22")];
-        assert_eq!(
-            serialize_pairs(&few),
-            serialize_two::<_, _, &str, &str>(&few, &[])
-        );
         assert_eq!(serialize_pairs::<&str, &str>(&[]), b"");
         assert_eq!(validate_pairs(b""), Ok(0));
+    }
+
+    #[test]
+    fn compile_time_pairs_match_the_runtime_serializer() {
+        const PAIRS: &[(&str, &str)] = &[(":method", "GET"), (":path", "/"), ("", "caf\u{e9}")];
+        const LEN: usize = static_pairs_len(PAIRS);
+        const BYTES: [u8; LEN] = static_pairs(PAIRS);
+        assert_eq!(&BYTES[..], &serialize_pairs(PAIRS)[..]);
+        assert_eq!(validate_pairs(&BYTES), Ok(3));
+        assert_eq!(static_pairs_len(&[]), 0);
+        assert_eq!(static_pairs::<0>(&[]), [0u8; 0]);
+    }
+
+    #[test]
+    fn a_wrong_static_length_gives_bytes_the_validator_rejects_not_a_panic() {
+        let pairs = [("a", "1")];
+        let short: [u8; 6] = static_pairs(&pairs);
+        assert_eq!(validate_pairs(&short), Err(PairsError::Truncated));
+        let long: [u8; 20] = static_pairs(&pairs);
+        assert_eq!(validate_pairs(&long), Err(PairsError::TrailingBytes));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
 use crate::dispatch::{self, CalloutKind};
 use crate::host::buffer::Buffer;
-use crate::host::map::HeaderMap;
+use crate::host::map::{HeaderMap, StaticPairs};
 use crate::host::{check, millis};
 use core::time::Duration;
 
@@ -86,6 +86,7 @@ pub struct GrpcToken(pub u32);
 #[derive(Clone, Debug)]
 pub struct HttpCall<'a> {
     upstream: &'a str,
+    static_headers: StaticPairs,
     headers: &'a [(&'a str, &'a str)],
     extra_headers: Vec<(&'a [u8], &'a [u8])>,
     trailers: Vec<(&'a [u8], &'a [u8])>,
@@ -103,6 +104,7 @@ impl<'a> HttpCall<'a> {
     pub fn new(upstream: &'a str) -> HttpCall<'a> {
         HttpCall {
             upstream,
+            static_headers: StaticPairs::EMPTY,
             headers: &[],
             extra_headers: Vec::new(),
             trailers: Vec::new(),
@@ -122,6 +124,24 @@ impl<'a> HttpCall<'a> {
     /// ```
     pub fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
         self.headers = headers;
+        self
+    }
+
+    /// Sets request headers serialized at compile time by
+    /// [`pairs!`](crate::pairs!): sent as they are, with no copy and no
+    /// allocation, when no other header is added (others go after them).
+    /// The cheapest form for fixed headers.
+    ///
+    /// ```
+    /// use proxywasm::http::StaticPairs;
+    ///
+    /// const CHECK: StaticPairs =
+    ///     proxywasm::pairs![(":method", "GET"), (":path", "/check"), (":authority", "auth")];
+    /// let call = proxywasm::callout::HttpCall::new("auth").static_headers(CHECK);
+    /// # let _ = call;
+    /// ```
+    pub fn static_headers(mut self, headers: StaticPairs) -> Self {
+        self.static_headers = headers;
         self
     }
 
@@ -193,23 +213,46 @@ impl<'a> HttpCall<'a> {
     /// # let _ = token;
     /// # Ok(()) });
     /// ```
+    #[inline]
     pub fn send(&self) -> Result<HttpCallToken> {
-        let headers = wire::serialize_two(self.headers, &self.extra_headers);
-        let trailers = wire::serialize_pairs(&self.trailers);
-        let timeout = millis(self.timeout).max(1);
-        let token = check(
-            "proxy_http_call",
-            calls::http_call(
-                self.upstream.as_bytes(),
-                &headers,
-                self.body,
-                &trailers,
-                timeout,
-            ),
-        )?;
-        dispatch::note_callout(token, CalloutKind::Http);
-        Ok(HttpCallToken(token))
+        if self.headers.is_empty() && self.extra_headers.is_empty() && self.trailers.is_empty() {
+            // Only compile-time headers (or none): nothing to serialize.
+            return self.dispatch(self.static_headers.as_bytes(), &[]);
+        }
+        self.serialize_and_dispatch()
     }
+
+    #[inline(never)]
+    fn serialize_and_dispatch(&self) -> Result<HttpCallToken> {
+        let list = self.headers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()));
+        let extra = self.extra_headers.iter().copied();
+        let headers = wire::with_fixed(self.static_headers.as_bytes(), list.chain(extra));
+        let trailers = wire::serialize_pairs(&self.trailers);
+        self.dispatch(&headers, &trailers)
+    }
+
+    #[inline]
+    fn dispatch(&self, headers: &[u8], trailers: &[u8]) -> Result<HttpCallToken> {
+        let timeout = millis(self.timeout).max(1);
+        http_call(self.upstream.as_bytes(), headers, self.body, trailers, timeout)
+    }
+}
+
+/// `proxy_http_call`, and the callout noted for routing its response.
+#[inline(never)]
+fn http_call(
+    upstream: &[u8],
+    headers: &[u8],
+    body: &[u8],
+    trailers: &[u8],
+    timeout: u32,
+) -> Result<HttpCallToken> {
+    let token = check(
+        "proxy_http_call",
+        calls::http_call(upstream, headers, body, trailers, timeout),
+    )?;
+    dispatch::note_callout(token, CalloutKind::Http);
+    Ok(HttpCallToken(token))
 }
 
 /// The headers of the HTTP callout response being delivered.

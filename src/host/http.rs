@@ -9,7 +9,7 @@ use crate::host::check;
 
 pub use crate::abi::wire::PairsIter;
 pub use crate::host::buffer::Buffer;
-pub use crate::host::map::{HeaderMap, HeaderPairs};
+pub use crate::host::map::{HeaderMap, HeaderPairs, StaticPairs};
 
 /// The request headers (readable in `on_request_headers`, while the request
 /// is paused, and in `on_log`).
@@ -168,6 +168,7 @@ pub fn reset() -> Result<()> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalResponse<'a> {
     status: u32,
+    static_headers: StaticPairs,
     headers: Vec<(&'a [u8], &'a [u8])>,
     body: &'a [u8],
     details: &'a [u8],
@@ -184,6 +185,7 @@ impl<'a> LocalResponse<'a> {
     pub fn new(status_code: u32) -> LocalResponse<'a> {
         LocalResponse {
             status: status_code,
+            static_headers: StaticPairs::EMPTY,
             headers: Vec::new(),
             body: &[],
             details: &[],
@@ -203,6 +205,22 @@ impl<'a> LocalResponse<'a> {
         value: &'a (impl AsRef<[u8]> + ?Sized),
     ) -> Self {
         self.headers.push((name.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Sets headers serialized at compile time by [`pairs!`](crate::pairs!)
+    /// (sent uncopied unless [`header`](LocalResponse::header) adds more,
+    /// which go after them).
+    ///
+    /// ```
+    /// use proxywasm::http::{LocalResponse, StaticPairs};
+    ///
+    /// const JSON: StaticPairs = proxywasm::pairs![("content-type", "application/json")];
+    /// let reply = LocalResponse::new(200).static_headers(JSON).body("{}");
+    /// # let _ = reply;
+    /// ```
+    pub fn static_headers(mut self, headers: StaticPairs) -> Self {
+        self.static_headers = headers;
         self
     }
 
@@ -252,7 +270,7 @@ impl<'a> LocalResponse<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<()> {
-        let headers = wire::serialize_pairs(&self.headers);
+        let headers = wire::with_fixed(self.static_headers.as_bytes(), self.headers.iter().copied());
         check(
             "proxy_send_local_response",
             calls::send_local_response(

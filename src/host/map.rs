@@ -327,6 +327,154 @@ impl PartialEq for HeaderPairs {
     }
 }
 
+/// A header list serialized at compile time by [`pairs!`](crate::pairs!):
+/// the same bytes the host reads, in the binary's data, so sending it copies
+/// nothing and allocates nothing. Use it for the fixed headers of a callout
+/// ([`HttpCall::static_headers`](crate::callout::HttpCall::static_headers))
+/// or a local reply
+/// ([`LocalResponse::static_headers`](crate::http::LocalResponse::static_headers)).
+///
+/// ```
+/// use proxywasm::http::StaticPairs;
+///
+/// const CHECK: StaticPairs = proxywasm::pairs![(":method", "GET"), (":path", "/check")];
+/// assert_eq!(CHECK.len(), 2);
+/// assert_eq!(CHECK.get(":path"), Some(&b"/check"[..]));
+/// assert_eq!(CHECK.iter().next(), Some((&b":method"[..], &b"GET"[..])));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct StaticPairs {
+    bytes: &'static [u8],
+    count: usize,
+}
+
+impl StaticPairs {
+    /// No pairs.
+    ///
+    /// ```
+    /// assert!(proxywasm::http::StaticPairs::EMPTY.is_empty());
+    /// ```
+    pub const EMPTY: StaticPairs = StaticPairs {
+        bytes: &[],
+        count: 0,
+    };
+
+    /// Wraps bytes serialized by `pairs!` (not API: build values with the
+    /// macro, which checks the format at compile time).
+    #[doc(hidden)]
+    pub const fn __serialized(bytes: &'static [u8], count: usize) -> StaticPairs {
+        StaticPairs { bytes, count }
+    }
+
+    /// Number of pairs.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::pairs![("a", "1")].len(), 1);
+    /// ```
+    pub const fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are no pairs.
+    ///
+    /// ```
+    /// assert!(proxywasm::pairs![].is_empty());
+    /// ```
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The serialized bytes (the pairs wire format).
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::pairs![("a", "1")].as_bytes(), b"\x01\0\0\0\x01\0\0\0\x01\0\0\0a\01\0");
+    /// ```
+    pub const fn as_bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// Iterates `(name, value)` in order.
+    ///
+    /// ```
+    /// let mut pairs = proxywasm::pairs![("a", "1")].iter();
+    /// assert_eq!(pairs.next(), Some((&b"a"[..], &b"1"[..])));
+    /// assert_eq!(pairs.next(), None);
+    /// ```
+    pub fn iter(&self) -> PairsIter<'static> {
+        PairsIter::new(self.bytes)
+    }
+
+    /// The first value of `name`.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::pairs![("a", "1")].get("a"), Some(&b"1"[..]));
+    /// ```
+    pub fn get(&self, name: impl AsRef<[u8]>) -> Option<&'static [u8]> {
+        let name = name.as_ref();
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+}
+
+impl core::fmt::Debug for StaticPairs {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map()
+            .entries(
+                self.iter()
+                    .map(|(k, v)| (k.escape_ascii().to_string(), v.escape_ascii().to_string())),
+            )
+            .finish()
+    }
+}
+
+impl IntoIterator for StaticPairs {
+    type Item = (&'static [u8], &'static [u8]);
+    type IntoIter = PairsIter<'static>;
+    fn into_iter(self) -> PairsIter<'static> {
+        self.iter()
+    }
+}
+
+/// Serializes a fixed header list at compile time into a
+/// [`StaticPairs`](crate::http::StaticPairs): `(name, value)` tuples of
+/// string constants. The list is checked while compiling (at most 1,024
+/// pairs, the host's limit), and nothing is built at run time.
+///
+/// ```
+/// use proxywasm::http::StaticPairs;
+///
+/// const PREFIX: &str = "/v1";
+/// const HEADERS: StaticPairs = proxywasm::pairs![
+///     (":method", "GET"),
+///     (":path", PREFIX),
+///     (":authority", "backend"),
+/// ];
+/// assert_eq!(HEADERS.len(), 3);
+/// assert_eq!(HEADERS.get(":path"), Some(&b"/v1"[..]));
+/// ```
+///
+/// A value that is not a constant does not compile:
+///
+/// ```compile_fail
+/// let path = String::from("/");
+/// let headers = proxywasm::pairs![(":path", path.as_str())];
+/// ```
+#[macro_export]
+macro_rules! pairs {
+    ($(($name:expr, $value:expr)),* $(,)?) => {{
+        const __PROXYWASM_PAIRS: &[(&::core::primitive::str, &::core::primitive::str)] =
+            &[$(($name, $value)),*];
+        const __PROXYWASM_LEN: ::core::primitive::usize =
+            $crate::__private::static_pairs_len(__PROXYWASM_PAIRS);
+        const __PROXYWASM_BYTES: [::core::primitive::u8; __PROXYWASM_LEN] =
+            $crate::__private::static_pairs(__PROXYWASM_PAIRS);
+        const _: () = ::core::assert!(
+            __PROXYWASM_PAIRS.len() <= 1024,
+            "proxywasm::pairs!: more than 1024 pairs (the host's limit)"
+        );
+        $crate::http::StaticPairs::__serialized(&__PROXYWASM_BYTES, __PROXYWASM_PAIRS.len())
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

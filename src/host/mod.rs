@@ -43,8 +43,14 @@ pub(crate) fn optional<T>(call: &'static str, raw: Raw<T>) -> Result<Option<T>> 
 }
 
 /// Converts a duration to whole milliseconds for the ABI (saturating).
+#[inline]
 pub(crate) fn millis(duration: core::time::Duration) -> u32 {
-    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+    // In u64, not `as_millis`'s u128 (a multiply call on wasm32).
+    let millis = duration
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(duration.subsec_millis()));
+    u32::try_from(millis).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
