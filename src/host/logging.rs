@@ -126,25 +126,40 @@ pub(crate) fn error(message: &str) {
 }
 
 /// A log line built without `core::fmt`, for the SDK's own messages: keeps
-/// the formatting machinery out of plugins that do not use it.
-pub(crate) struct Line(Vec<u8>);
+/// the formatting machinery out of plugins that do not use it. A fixed buffer
+/// (no allocation, no growth code); a longer line is cut at 256 bytes.
+pub(crate) struct Line {
+    bytes: [u8; 256],
+    len: usize,
+}
 
 impl Line {
     #[inline(never)]
     pub(crate) fn new(text: &str) -> Line {
-        let mut bytes = Vec::with_capacity(128);
-        bytes.extend_from_slice(text.as_bytes());
-        Line(bytes)
+        Line {
+            bytes: [0; 256],
+            len: 0,
+        }
+        .text(text)
     }
 
     #[inline(never)]
-    pub(crate) fn text(mut self, text: &str) -> Line {
-        self.0.extend_from_slice(text.as_bytes());
+    pub(crate) fn text(self, text: &str) -> Line {
+        self.push(text.as_bytes())
+    }
+
+    fn push(mut self, bytes: &[u8]) -> Line {
+        let room = self.bytes.get_mut(self.len..).unwrap_or_default();
+        let n = bytes.len().min(room.len());
+        if let (Some(dst), Some(src)) = (room.get_mut(..n), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len += n;
+        }
         self
     }
 
     #[inline(never)]
-    pub(crate) fn number(mut self, mut n: u64) -> Line {
+    pub(crate) fn number(self, mut n: u64) -> Line {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         loop {
@@ -157,20 +172,22 @@ impl Line {
                 break;
             }
         }
-        self.0
-            .extend_from_slice(digits.get(at..).unwrap_or_default());
-        self
+        self.push(digits.get(at..).unwrap_or_default())
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
     }
 
     #[inline(never)]
     pub(crate) fn error(self) {
-        let _ = calls::log(LogLevel::Error.as_raw(), &self.0);
+        let _ = calls::log(LogLevel::Error.as_raw(), self.as_bytes());
     }
 
     #[inline(never)]
     pub(crate) fn debug(self) {
         if log::max_level() >= log::LevelFilter::Debug {
-            let _ = calls::log(LogLevel::Debug.as_raw(), &self.0);
+            let _ = calls::log(LogLevel::Debug.as_raw(), self.as_bytes());
         }
     }
 }
@@ -283,7 +300,7 @@ fn install_panic_hook() {
                 .map_or("Box<dyn Any>", String::as_str),
         };
         line = line.text(message);
-        let _ = calls::log(LogLevel::Critical.as_raw(), &line.0);
+        let _ = calls::log(LogLevel::Critical.as_raw(), line.as_bytes());
         #[cfg(not(target_family = "wasm"))]
         previous(info);
     }));
