@@ -148,14 +148,13 @@ pub mod prelude {
 /// Support for macro output. Not public API: exempt from semver.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::abi::exports::ModuleStatic;
     #[cfg(target_family = "wasm")]
     pub use crate::abi::exports::initialize;
     pub use crate::abi::wire::{static_pairs, static_pairs_len};
     pub use crate::dispatch::anon::{AnonVm, FnMake, HttpVm, Make, TcpVm};
     pub use crate::dispatch::dispatcher::Dispatcher;
-    pub use crate::dispatch::{
-        CalloutEvent, Dispatch, Entry, GrpcCallback, Hooks, KeyHooks, RootEvent,
-    };
+    pub use crate::dispatch::{CalloutEvent, Dispatch, Entry, GrpcCallback, Hooks, RootEvent};
 }
 
 #[cfg(doctest)]

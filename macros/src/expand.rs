@@ -1,5 +1,5 @@
 //! Code generation. Absolute paths only; no `unsafe` blocks. On wasm the
-//! expansion holds the plugin's dispatcher in a thread-local slot of its
+//! expansion holds the plugin's dispatcher in a `static` (`ModuleStatic`) of its
 //! concrete type and emits the module's exports from the SDK's export table
 //! (`__proxywasm_exports!`), so every callback is statically dispatched.
 
@@ -99,19 +99,13 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
             }
 
             #[cfg(target_family = "wasm")]
-            ::std::thread_local! {
-                static __PROXYWASM_DISPATCHER: #krate::__private::Dispatcher<#vm, fn() -> #vm> =
-                    const { #krate::__private::Dispatcher::new(#factory) };
-            }
-
-            #[cfg(target_family = "wasm")]
-            static __PROXYWASM_HOOKS: #krate::__private::KeyHooks<#krate::__private::Dispatcher<#vm, fn() -> #vm>> =
-                #krate::__private::KeyHooks(&__PROXYWASM_DISPATCHER);
+            static __PROXYWASM_DISPATCHER: #krate::__private::ModuleStatic<#krate::__private::Dispatcher<#vm, fn() -> #vm>> =
+                #krate::__private::ModuleStatic(#krate::__private::Dispatcher::new(#factory));
 
             #[cfg(target_family = "wasm")]
             #[unsafe(no_mangle)]
             extern "C" fn _initialize() {
-                #krate::__private::initialize(&__PROXYWASM_HOOKS)
+                #krate::__private::initialize(&__PROXYWASM_DISPATCHER.0)
             }
 
             #[cfg(target_family = "wasm")]

@@ -20,7 +20,7 @@ pub(crate) extern "C" fn proxy_abi_version_0_2_1() {}
 ///   that find the dispatcher the mock or engine host installed on this thread;
 /// * `__proxywasm_exports!(SLOT)` (in the plugin crate, on wasm, invoked by
 ///   `#[proxywasm::main]`): `#[no_mangle]` exports calling the plugin's own
-///   dispatcher in the thread-local `SLOT`, whose concrete type lets LLVM
+///   dispatcher in the `static` `SLOT` (a [`ModuleStatic`]), whose concrete type lets LLVM
 ///   inline each callback into its export (no vtable, no pointer chase, no
 ///   allocation).
 #[doc(hidden)]
@@ -84,7 +84,7 @@ macro_rules! __proxywasm_exports {
         $crate::__proxywasm_exports! { @one $mode proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32 =
             |d| $crate::__private::Dispatch::response_trailers(d, context_id, num_trailers), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_http_call_response(context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) =
-            |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Http { headers: num_headers, body: body_size, trailers: num_trailers }), or () }
+            |d| $crate::__private::Dispatch::http_call_response(d, context_id, token, num_headers, body_size, num_trailers), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, num_elements: usize) =
             |d| $crate::__private::Dispatch::callout(d, context_id, token, $crate::__private::CalloutEvent::Grpc($crate::__private::GrpcCallback::InitialMetadata(num_elements))), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive(context_id: u32, token: u32, message_size: usize) =
@@ -106,6 +106,29 @@ macro_rules! __proxywasm_exports {
     ($slot:path) => {
         $crate::__proxywasm_exports! { @all ($slot) }
     };
+}
+
+/// The holder of a module-wide value on wasm (the plugin's dispatcher, which
+/// `#[proxywasm::main]` keeps in a plain `static`): a wasm module without the
+/// `atomics` feature runs on exactly one thread, so `Cell`s inside need no
+/// thread-local indirection. Not API (reachable for macro output).
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct ModuleStatic<T>(pub T);
+
+// SAFETY: implemented only for wasm targets without the `atomics` target
+// feature, where the module has a single thread: the value is never reachable
+// from two threads, so it is never shared across threads at all.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+unsafe impl<T> Sync for ModuleStatic<T> {}
+
+impl<T> ModuleStatic<T> {
+    /// Runs `f` on the value (the shape of `LocalKey::with`, which the export
+    /// table calls).
+    #[inline(always)]
+    pub fn with<R>(&'static self, f: impl FnOnce(&'static T) -> R) -> R {
+        f(&self.0)
+    }
 }
 
 #[cfg(not(target_family = "wasm"))]

@@ -93,9 +93,10 @@ pub struct Dispatcher<V: VmContext, F> {
     vm: Cell<Option<V>>,
     roots: Store<PluginOf<V>>,
     streams: Store<Stream<HttpOf<V>, TcpOf<V>>>,
-    /// The most recent outstanding callout (token, packed origin): most
-    /// streams have one call in flight, so this is a compare, not a probe.
-    hot_callout: Cell<Option<(u32, u64)>>,
+    /// The oldest outstanding HTTP call not in `callouts`, as (origin, token);
+    /// origin 0 when empty. Most streams have one call in flight, so routing
+    /// its response is a compare, not a probe.
+    hot_call: Cell<(u32, u32)>,
     /// The other outstanding callouts, HTTP and gRPC apart: the host numbers
     /// them independently, so their tokens may coincide.
     callouts: [RefCell<Table>; 2],
@@ -110,7 +111,7 @@ impl<V: VmContext, F> Dispatcher<V, F> {
             vm: Cell::new(None),
             roots: Store::new(),
             streams: Store::new(),
-            hot_callout: Cell::new(None),
+            hot_call: Cell::new((0, 0)),
             callouts: [RefCell::new(Table::new()), RefCell::new(Table::new())],
             active: Cell::new(0),
         }
@@ -440,15 +441,16 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             CalloutEvent::Grpc(GrpcCallback::Message(_)) => packed >> 32 != 2,
             CalloutEvent::Grpc(_) => false,
         };
-        if let Some((hot, packed)) = self.hot_callout.get() {
-            if hot == token && (packed >> 32 == 0) == http {
-                if finished(packed) {
-                    self.hot_callout.set(None);
-                }
-                return Some(packed as u32);
-            }
+        let (origin, hot) = self.hot_call.get();
+        if http && origin != 0 && hot == token {
+            self.hot_call.set((0, 0));
+            return Some(origin);
         }
-        let mut callouts = self.callouts.get(usize::from(!http))?.try_borrow_mut().ok()?;
+        let mut callouts = self
+            .callouts
+            .get(usize::from(!http))?
+            .try_borrow_mut()
+            .ok()?;
         let packed = callouts.get(token)?;
         if finished(packed) {
             let _ = callouts.remove(token);
@@ -639,42 +641,43 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             .unwrap_or_else(|| self.stream_slow(id, StreamEvent::ResponseTrailers(count)))
     }
 
-    #[inline]
     fn callout(&self, id: u32, token: u32, event: CalloutEvent) {
-        if let CalloutEvent::Http {
-            headers,
-            body,
-            trailers,
-        } = event
-        {
-            // The common case: the latest HTTP call, made by the stream in the
-            // hot slot (a compare instead of two probes).
-            if let Some((hot, packed)) = self.hot_callout.get() {
-                let origin = packed as u32;
-                if hot == token && packed >> 32 == 0 && origin != 0 && self.streams.is_hot(origin) {
-                    self.hot_callout.set(None);
-                    if origin != id && crate::abi::calls::set_effective_context(origin).is_err() {
-                        dropped("proxy_on_http_call_response", origin);
-                        return;
-                    }
-                    let token = HttpCallToken(token);
-                    let response = HttpCallResponse {
-                        num_headers: headers,
-                        body_size: body,
-                        num_trailers: trailers,
-                    };
-                    let fast = self.http_fast(origin, |http| {
-                        http.on_http_call_response(token, response);
-                        0
-                    });
-                    if fast.is_none() {
-                        let _ = self.run_stream(origin, StreamOp::HttpResponse(token, response));
-                    }
-                    return;
-                }
-            }
-        }
         self.callout_slow(id, token, event);
+    }
+
+    fn http_call_response(
+        &self,
+        id: u32,
+        token: u32,
+        headers: usize,
+        body: usize,
+        trailers: usize,
+    ) {
+        // The common case: the oldest outstanding HTTP call, made by the
+        // stream in the hot slot (a compare instead of two probes).
+        let (origin, hot) = self.hot_call.get();
+        if hot == token && origin != 0 && self.streams.is_hot(origin) {
+            self.hot_call.set((0, 0));
+            if origin != id && crate::abi::calls::set_effective_context(origin).is_err() {
+                dropped("proxy_on_http_call_response", origin);
+                return;
+            }
+            let token = HttpCallToken(token);
+            let response = HttpCallResponse {
+                num_headers: headers,
+                body_size: body,
+                num_trailers: trailers,
+            };
+            let fast = self.http_fast(origin, |http| {
+                http.on_http_call_response(token, response);
+                0
+            });
+            if fast.is_none() {
+                self.run_stream_op(origin, StreamOp::HttpResponse(token, response));
+            }
+            return;
+        }
+        self.http_call_response_slow(id, token, headers, body, trailers);
     }
 
     fn done(&self, id: u32) -> u32 {
@@ -708,6 +711,30 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
+    /// The slow paths of [`Dispatch::http_call_response`], out of line so the
+    /// fast path needs no stack frame.
+    #[inline(never)]
+    fn http_call_response_slow(
+        &self,
+        id: u32,
+        token: u32,
+        headers: usize,
+        body: usize,
+        trailers: usize,
+    ) {
+        let event = CalloutEvent::Http {
+            headers,
+            body,
+            trailers,
+        };
+        self.callout_slow(id, token, event);
+    }
+
+    #[inline(never)]
+    fn run_stream_op(&self, id: u32, op: StreamOp) {
+        let _ = self.run_stream(id, op);
+    }
+
     /// Routes any callout event to the context that made the call.
     #[inline(never)]
     fn callout_slow(&self, id: u32, token: u32, event: CalloutEvent) {
@@ -763,14 +790,14 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             let _ = self.run_root(origin, root_op);
         }
     }
-
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Hooks for Dispatcher<V, F> {
     fn note_callout(&self, token: u32, kind: CalloutKind) {
-        let packed = pack(self.active.get(), kind);
-        if self.hot_callout.get().is_none() {
-            self.hot_callout.set(Some((token, packed)));
+        let origin = self.active.get();
+        let packed = pack(origin, kind);
+        if kind == CalloutKind::Http && origin != 0 && self.hot_call.get().0 == 0 {
+            self.hot_call.set((origin, token));
         } else if let Some(Ok(mut callouts)) = self
             .callouts
             .get(usize::from(kind != CalloutKind::Http))

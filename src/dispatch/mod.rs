@@ -149,6 +149,9 @@ pub trait Dispatch: Hooks {
     fn response_trailers(&self, id: u32, count: usize) -> u32;
     /// `proxy_on_http_call_response` and the gRPC callbacks.
     fn callout(&self, id: u32, token: u32, event: CalloutEvent);
+    /// `proxy_on_http_call_response` (the common callout event, with its own
+    /// fast path).
+    fn http_call_response(&self, id: u32, token: u32, headers: usize, body: usize, trailers: usize);
     /// `proxy_on_done` (streams or plugins).
     fn done(&self, id: u32) -> u32;
     /// `proxy_on_log` (streams or plugins).
@@ -241,16 +244,16 @@ pub(crate) fn handle(entry: Entry) -> Handle {
     std::rc::Rc::from(entry.dispatch)
 }
 
+/// The module's dispatcher, as the host layer sees it (set once, in
+/// `_initialize`).
 #[cfg(target_family = "wasm")]
-std::thread_local! {
-    /// The module's dispatcher, as the host layer sees it (set once, in
-    /// `_initialize`).
-    static HOOKS: core::cell::Cell<Option<&'static dyn Hooks>> = const { core::cell::Cell::new(None) };
-}
+static HOOKS: crate::abi::exports::ModuleStatic<core::cell::Cell<Option<&'static dyn Hooks>>> =
+    crate::abi::exports::ModuleStatic(core::cell::Cell::new(None));
 
 #[cfg(target_family = "wasm")]
+#[inline]
 fn hooks() -> Option<&'static dyn Hooks> {
-    HOOKS.with(core::cell::Cell::get)
+    HOOKS.0.get()
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -258,30 +261,11 @@ fn hooks() -> Option<Handle> {
     current()
 }
 
-/// The hooks of a dispatcher kept in a thread-local of the plugin crate (what
-/// `#[proxywasm::main]` generates): a `'static` handle, so registering it
-/// allocates nothing.
-#[doc(hidden)]
-#[allow(missing_debug_implementations)]
-pub struct KeyHooks<D: 'static>(pub &'static std::thread::LocalKey<D>);
-
-impl<D: Hooks + 'static> Hooks for KeyHooks<D> {
-    fn note_callout(&self, token: u32, kind: CalloutKind) {
-        self.0.with(|d| d.note_callout(token, kind));
-    }
-    fn set_active(&self, id: u32) {
-        self.0.with(|d| d.set_active(id));
-    }
-    fn active(&self) -> u32 {
-        self.0.with(|d| d.active())
-    }
-}
-
 /// Registers the module's dispatcher with the host layer and installs the
 /// logger and panic hook. Called from `_initialize`: makes no hostcall.
 #[cfg(target_family = "wasm")]
 pub(crate) fn register(hooks: &'static dyn Hooks) {
-    HOOKS.with(|h| h.set(Some(hooks)));
+    HOOKS.0.set(Some(hooks));
     crate::host::logging::install();
 }
 

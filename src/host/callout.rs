@@ -224,7 +224,10 @@ impl<'a> HttpCall<'a> {
 
     #[inline(never)]
     fn serialize_and_dispatch(&self) -> Result<HttpCallToken> {
-        let list = self.headers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()));
+        let list = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()));
         let extra = self.extra_headers.iter().copied();
         let headers = wire::with_fixed(self.static_headers.as_bytes(), list.chain(extra));
         let trailers = wire::serialize_pairs(&self.trailers);
@@ -234,12 +237,18 @@ impl<'a> HttpCall<'a> {
     #[inline]
     fn dispatch(&self, headers: &[u8], trailers: &[u8]) -> Result<HttpCallToken> {
         let timeout = millis(self.timeout).max(1);
-        http_call(self.upstream.as_bytes(), headers, self.body, trailers, timeout)
+        http_call(
+            self.upstream.as_bytes(),
+            headers,
+            self.body,
+            trailers,
+            timeout,
+        )
     }
 }
 
 /// `proxy_http_call`, and the callout noted for routing its response.
-#[inline(never)]
+#[inline(always)]
 fn http_call(
     upstream: &[u8],
     headers: &[u8],
@@ -247,12 +256,26 @@ fn http_call(
     trailers: &[u8],
     timeout: u32,
 ) -> Result<HttpCallToken> {
-    let token = check(
+    check(
         "proxy_http_call",
-        calls::http_call(upstream, headers, body, trailers, timeout),
-    )?;
+        http_call_raw(upstream, headers, body, trailers, timeout),
+    )
+    .map(HttpCallToken)
+}
+
+/// The out-of-line part of [`http_call`]: a plain `Result<u32, u32>` (two
+/// registers, no memory), so the `Error` is only built inline, on failure.
+#[inline(never)]
+fn http_call_raw(
+    upstream: &[u8],
+    headers: &[u8],
+    body: &[u8],
+    trailers: &[u8],
+    timeout: u32,
+) -> core::result::Result<u32, u32> {
+    let token = calls::http_call(upstream, headers, body, trailers, timeout)?;
     dispatch::note_callout(token, CalloutKind::Http);
-    Ok(HttpCallToken(token))
+    Ok(token)
 }
 
 /// The headers of the HTTP callout response being delivered.

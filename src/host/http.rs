@@ -270,7 +270,8 @@ impl<'a> LocalResponse<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<()> {
-        let headers = wire::with_fixed(self.static_headers.as_bytes(), self.headers.iter().copied());
+        let headers =
+            wire::with_fixed(self.static_headers.as_bytes(), self.headers.iter().copied());
         check(
             "proxy_send_local_response",
             calls::send_local_response(
