@@ -65,6 +65,12 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
     };
     // A zero-sized factory that calls the entry function: creating a context
     // is then an inlined call, not a call through a function pointer.
+    // The http and tcp forms leave out the exports their contexts cannot use.
+    let exports_form = match entry.kind {
+        Kind::Http => quote!(, http),
+        Kind::Tcp => quote!(, tcp),
+        Kind::Vm | Kind::Plugin => quote!(),
+    };
     let make = if entry.kind == Kind::Vm {
         quote!()
     } else {
@@ -109,7 +115,7 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
             }
 
             #[cfg(target_family = "wasm")]
-            #krate::__proxywasm_exports!(__PROXYWASM_DISPATCHER);
+            #krate::__proxywasm_exports!(__PROXYWASM_DISPATCHER #exports_form);
         };
     })
 }

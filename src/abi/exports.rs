@@ -46,43 +46,13 @@ macro_rules! __proxywasm_exports {
             $slot.with(|$d| $body)
         }
     };
-    (@all $mode:tt) => {
+    (@core $mode:tt) => {
         $crate::__proxywasm_exports! { @one $mode proxy_on_context_create(context_id: u32, parent_id: u32) =
             |d| $crate::__private::Dispatch::context_create(d, context_id, parent_id), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_vm_start(context_id: u32, configuration_size: usize) -> u32 =
             |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::VmStart(configuration_size)), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_configure(context_id: u32, configuration_size: usize) -> u32 =
             |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Configure(configuration_size)), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_tick(context_id: u32) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Tick); }, or () }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_queue_ready(context_id: u32, queue_id: u32) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::QueueReady(queue_id)); }, or () }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_foreign_function(context_id: u32, function_id: u32, arguments_size: usize) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Foreign(function_id, arguments_size)); }, or () }
-        $crate::__proxywasm_exports! { @one $mode envoy_on_resolve_dns(context_id: u32, token: u32, data_size: usize) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Dns(token, data_size)); }, or () }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_new_connection(context_id: u32) -> u32 =
-            |d| $crate::__private::Dispatch::new_connection(d, context_id), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_downstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
-            |d| $crate::__private::Dispatch::downstream_data(d, context_id, data_size, end_of_stream != 0), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_upstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
-            |d| $crate::__private::Dispatch::upstream_data(d, context_id, data_size, end_of_stream != 0), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_downstream_connection_close(context_id: u32, peer_type: u32) =
-            |d| $crate::__private::Dispatch::downstream_close(d, context_id, peer_type), or () }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_upstream_connection_close(context_id: u32, peer_type: u32) =
-            |d| $crate::__private::Dispatch::upstream_close(d, context_id, peer_type), or () }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
-            |d| $crate::__private::Dispatch::request_headers(d, context_id, num_headers, end_of_stream != 0), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_request_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
-            |d| $crate::__private::Dispatch::request_body(d, context_id, body_size, end_of_stream != 0), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_request_trailers(context_id: u32, num_trailers: usize) -> u32 =
-            |d| $crate::__private::Dispatch::request_trailers(d, context_id, num_trailers), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
-            |d| $crate::__private::Dispatch::response_headers(d, context_id, num_headers, end_of_stream != 0), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_response_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
-            |d| $crate::__private::Dispatch::response_body(d, context_id, body_size, end_of_stream != 0), or 0 }
-        $crate::__proxywasm_exports! { @one $mode proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32 =
-            |d| $crate::__private::Dispatch::response_trailers(d, context_id, num_trailers), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_http_call_response(context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) =
             |d| $crate::__private::Dispatch::http_call_response(d, context_id, token, num_headers, body_size, num_trailers), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, num_elements: usize) =
@@ -100,11 +70,65 @@ macro_rules! __proxywasm_exports {
         $crate::__proxywasm_exports! { @one $mode proxy_on_delete(context_id: u32) =
             |d| $crate::__private::Dispatch::delete(d, context_id), or () }
     };
+    (@root $mode:tt) => {
+        $crate::__proxywasm_exports! { @one $mode proxy_on_tick(context_id: u32) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Tick); }, or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_queue_ready(context_id: u32, queue_id: u32) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::QueueReady(queue_id)); }, or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_foreign_function(context_id: u32, function_id: u32, arguments_size: usize) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Foreign(function_id, arguments_size)); }, or () }
+        $crate::__proxywasm_exports! { @one $mode envoy_on_resolve_dns(context_id: u32, token: u32, data_size: usize) =
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootEvent::Dns(token, data_size)); }, or () }
+    };
+    (@tcp $mode:tt) => {
+        $crate::__proxywasm_exports! { @one $mode proxy_on_new_connection(context_id: u32) -> u32 =
+            |d| $crate::__private::Dispatch::new_connection(d, context_id), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_downstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::downstream_data(d, context_id, data_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_upstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::upstream_data(d, context_id, data_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_downstream_connection_close(context_id: u32, peer_type: u32) =
+            |d| $crate::__private::Dispatch::downstream_close(d, context_id, peer_type), or () }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_upstream_connection_close(context_id: u32, peer_type: u32) =
+            |d| $crate::__private::Dispatch::upstream_close(d, context_id, peer_type), or () }
+    };
+    (@http $mode:tt) => {
+        $crate::__proxywasm_exports! { @one $mode proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::request_headers(d, context_id, num_headers, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_request_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::request_body(d, context_id, body_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_request_trailers(context_id: u32, num_trailers: usize) -> u32 =
+            |d| $crate::__private::Dispatch::request_trailers(d, context_id, num_trailers), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::response_headers(d, context_id, num_headers, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_response_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 =
+            |d| $crate::__private::Dispatch::response_body(d, context_id, body_size, end_of_stream != 0), or 0 }
+        $crate::__proxywasm_exports! { @one $mode proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32 =
+            |d| $crate::__private::Dispatch::response_trailers(d, context_id, num_trailers), or 0 }
+    };
+    (@all $mode:tt) => {
+        $crate::__proxywasm_exports! { @core $mode }
+        $crate::__proxywasm_exports! { @root $mode }
+        $crate::__proxywasm_exports! { @tcp $mode }
+        $crate::__proxywasm_exports! { @http $mode }
+    };
     (native) => {
         $crate::__proxywasm_exports! { @all native }
     };
     ($slot:path) => {
         $crate::__proxywasm_exports! { @all ($slot) }
+    };
+    // `#[proxywasm::main(http)]`: the plugin and VM contexts are the SDK's
+    // own, which ignore plugin-level events, and there are no TCP contexts,
+    // so those exports are left out (an absent export is a no-op to Envoy).
+    ($slot:path, http) => {
+        $crate::__proxywasm_exports! { @core ($slot) }
+        $crate::__proxywasm_exports! { @http ($slot) }
+    };
+    // `#[proxywasm::main(tcp)]`: likewise without the HTTP stream exports.
+    ($slot:path, tcp) => {
+        $crate::__proxywasm_exports! { @core ($slot) }
+        $crate::__proxywasm_exports! { @tcp ($slot) }
     };
 }
 

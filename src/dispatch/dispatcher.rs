@@ -774,18 +774,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 return;
             }
         }
+        // (The common HTTP case took the fast path in `http_call_response`.)
         if self.streams.contains(origin) {
-            // The common case: an HTTP stream in the hot slot.
-            let fast = match stream_op {
-                StreamOp::HttpResponse(token, response) => self.http_fast(origin, |http| {
-                    http.on_http_call_response(token, response);
-                    0
-                }),
-                _ => None,
-            };
-            if fast.is_none() {
-                let _ = self.run_stream(origin, stream_op);
-            }
+            let _ = self.run_stream(origin, stream_op);
         } else {
             let _ = self.run_root(origin, root_op);
         }
