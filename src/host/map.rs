@@ -312,12 +312,7 @@ impl<'a> IntoIterator for &'a HeaderPairs {
 
 impl core::fmt::Debug for HeaderPairs {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_map()
-            .entries(
-                self.iter()
-                    .map(|(k, v)| (k.escape_ascii().to_string(), v.escape_ascii().to_string())),
-            )
-            .finish()
+        debug_pairs(f, self.iter())
     }
 }
 
@@ -415,14 +410,16 @@ impl StaticPairs {
     }
 }
 
+/// Formats pairs as a map of escaped text (non-UTF-8 bytes as `\xNN`).
+fn debug_pairs(f: &mut core::fmt::Formatter<'_>, pairs: PairsIter<'_>) -> core::fmt::Result {
+    f.debug_map()
+        .entries(pairs.map(|(k, v)| (k.escape_ascii().to_string(), v.escape_ascii().to_string())))
+        .finish()
+}
+
 impl core::fmt::Debug for StaticPairs {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_map()
-            .entries(
-                self.iter()
-                    .map(|(k, v)| (k.escape_ascii().to_string(), v.escape_ascii().to_string())),
-            )
-            .finish()
+        debug_pairs(f, self.iter())
     }
 }
 
