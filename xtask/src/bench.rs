@@ -11,8 +11,9 @@
 //!    a line naming the plugin and the figure, and the exit code is non-zero.
 //!
 //! `--requests N` (default 10,000) and `--warmup N` (default 100) change the
-//! run; `--allocator` compares allocators when the SDK has an opt-in
-//! `wee-alloc` feature (it reports that it has none otherwise).
+//! run; `--allocator` then rebuilds the proxywasm plugins with the SDK's opt-in
+//! `wee-alloc` feature and adds a default-vs-wee-alloc table (informational,
+//! no budget; see `bench_alloc.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,6 +23,9 @@ use std::time::Duration;
 
 use crate::cmd;
 use crate::error::{Context, Result, bail};
+
+#[path = "bench_alloc.rs"]
+mod alloc;
 
 const PLUGINS: [&str; 6] = [
     "noop",
@@ -47,7 +51,9 @@ usage: cargo xtask bench [--requests N] [--warmup N] [--allocator]
 
 Builds bench/ (six plugins, each raw / official proxy-wasm 0.2.5 / proxywasm), runs
 each in the engine host, prints the table (also written to target/bench.md) and
-checks the budgets of issue 4; exits non-zero when one is exceeded.";
+checks the budgets of issue 4; exits non-zero when one is exceeded. --allocator also
+measures the proxywasm plugins built with `--features wee-alloc` and adds a
+default-vs-wee-alloc table (no budget).";
 
 #[derive(Debug)]
 struct Options {
@@ -108,19 +114,6 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
 }
 
 fn run(root: &Path, options: &Options) -> Result<bool> {
-    if options.allocator {
-        let manifest =
-            std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?;
-        if !manifest
-            .lines()
-            .any(|l| l.trim_start().starts_with("wee-alloc"))
-        {
-            println!(
-                "--allocator: the SDK has no opt-in `wee-alloc` feature, so there is no second allocator to \
-                 compare; the figures below use the default (wasi-libc dlmalloc through Rust's global allocator)."
-            );
-        }
-    }
     let bench = root.join("bench");
     let target = bench.join("target");
     cmd::step("building the bench plugins (bench/, release, wasm32-wasip1)");
@@ -186,6 +179,7 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
     for f in &failures {
         let _ = writeln!(report, "- FAIL {f}");
     }
+    let allocator_ok = !options.allocator || alloc::append(root, options, &rows, &mut report);
     println!("{report}");
     let path = root.join("target").join("bench.md");
     std::fs::create_dir_all(root.join("target")).context("creating target/")?;
@@ -194,7 +188,7 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
     for f in &failures {
         eprintln!("budget exceeded: {f}");
     }
-    Ok(failures.is_empty())
+    Ok(failures.is_empty() && allocator_ok)
 }
 
 /// One variant of one plugin, as `proxywasm-bench` measured it.
