@@ -1,5 +1,7 @@
 //! `cargo xtask bench`: the SDK's cost against hand-written ABI code and the
 //! official SDK, in deterministic figures (issue 4, book: Performance).
+//! `--envoy` runs only the informational Envoy throughput comparison instead
+//! ([`crate::bench_envoy`]).
 //!
 //! 1. Builds the bench plugins (`bench/`: six plugins × raw / official /
 //!    proxywasm) in release for `wasm32-wasip1`.
@@ -48,6 +50,8 @@ const START_FUEL_BUDGET: u64 = 500;
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--requests N] [--warmup N] [--allocator]
+       cargo xtask bench --envoy [--rounds N] [--seconds S] [--connections C]
+         (only the informational Envoy throughput comparison; see --envoy --help)
 
 Builds bench/ (six plugins, each raw / official proxy-wasm 0.2.5 / proxywasm), runs
 each in the engine host, prints the table (also written to target/bench.md) and
@@ -92,6 +96,9 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
 
 /// Entry point of `cargo xtask bench ARGS`.
 pub(crate) fn main(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "--envoy") {
+        return crate::bench_envoy::main(args);
+    }
     let options = match parse(args) {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -310,7 +317,7 @@ fn get<'a>(
 }
 
 /// `1,234` for whole numbers, `1,234.5` otherwise.
-fn num(value: f64) -> String {
+pub(crate) fn num(value: f64) -> String {
     let tenths = (value * 10.0).round() as i64;
     let (sign, tenths) = if tenths < 0 {
         ("-", -tenths)

@@ -26,6 +26,7 @@
 
 mod abi_surface;
 mod bench;
+mod bench_envoy;
 mod cmd;
 mod e2e;
 mod envoy;
@@ -45,6 +46,7 @@ commands:
                             Envoy running
   e2e [EXAMPLE...]          build and run the Envoy end-to-end checks (default: all examples)
   bench [--requests N]      measure the bench plugins (raw / official / proxywasm) and check budgets
+  bench --envoy             informational Envoy throughput of add_header (raw / official / proxywasm)
   test                      the whole gate (fmt, clippy, tests, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
 

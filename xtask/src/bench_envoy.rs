@@ -1,0 +1,889 @@
+//! `cargo xtask bench --envoy`: the `add_header` plugin's throughput in Envoy, raw /
+//! official / proxywasm (issue 4, item 5). Informational: wall-clock figures on a
+//! shared machine move by ±25% between rounds, so nothing here is a budget.
+//!
+//! 1. Builds the three `add_header` bench plugins (`bench/`, release, `wasm32-wasip1`).
+//! 2. Starts one Envoy 1.40.0 per variant ([`crate::envoy`]: `--concurrency 1`,
+//!    loopback only), each with a generated bootstrap in `target/bench-envoy/<variant>/`:
+//!    the plugin as the HTTP filter in front of a `direct_response` route (no upstream).
+//! 3. Checks that every variant's responses carry `x-bench: proxywasm-bench`, warms each
+//!    up, then runs R rounds; each round loads every variant for S seconds, in an order
+//!    rotated from round to round, with a small std-only load generator (N keep-alive
+//!    HTTP/1.1 connections, one thread each, one request in flight per connection).
+//! 4. Reports the median and min–max of ours/raw and ours/official over the rounds
+//!    (each ratio taken within one round), and the median req/s per variant; prints the
+//!    table and writes it to `target/bench-envoy.md`.
+//!
+//! It fails only when something breaks: the build, Envoy not starting, a response that
+//! is not 200 or lacks the plugin's header, a connection that stalls or closes.
+
+use std::fmt::Write as _;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::cmd::{self, step};
+use crate::envoy::{self, EnvoyProcess, Launch, http_get};
+use crate::error::{Context, Error, Result, bail};
+
+/// One way of writing the `add_header` plugin, and where its Envoy listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Variant {
+    /// The `bench/` crate prefix (`<name>_add_header` is the example).
+    name: &'static str,
+    /// The column heading.
+    label: &'static str,
+    port: u16,
+    admin_port: u16,
+}
+
+/// Ours is last; the ratios are ours over each of the others.
+const VARIANTS: [Variant; 3] = [
+    Variant {
+        name: "raw",
+        label: "raw",
+        port: 18510,
+        admin_port: 18511,
+    },
+    Variant {
+        name: "official",
+        label: "official 0.2.5",
+        port: 18520,
+        admin_port: 18521,
+    },
+    Variant {
+        name: "proxywasm",
+        label: "proxywasm",
+        port: 18530,
+        admin_port: 18531,
+    },
+];
+const RAW: usize = 0;
+const OFFICIAL: usize = 1;
+const OURS: usize = 2;
+
+/// The header `add_header` adds (`bench/common.rs`, `ADDED_HEADER`).
+const MARKER: (&str, &str) = ("x-bench", "proxywasm-bench");
+/// What the `direct_response` route answers.
+const BODY: &str = "bench upstream\n";
+/// Longest response head the load generator accepts.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long one read or write may block before the run counts as broken.
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Warm-up per variant before the first round (V8 tiers up, connections settle).
+const WARMUP: Duration = Duration::from_secs(2);
+
+const USAGE: &str = "\
+usage: cargo xtask bench --envoy [--rounds N] [--seconds S] [--connections C]
+
+Informational Envoy throughput of the add_header plugin, raw / official proxy-wasm 0.2.5 /
+proxywasm: one Envoy 1.40.0 per variant (--concurrency 1, loopback, direct_response
+upstream), loaded in R interleaved rounds (default 5) of S seconds per variant (default 3)
+over C keep-alive connections (default 4). Prints the median ratios ours/raw and
+ours/official with their min–max spread (also written to target/bench-envoy.md).
+It runs only this comparison (not the fuel bench) and checks no budget: it fails only
+when something breaks (build, Envoy start, a response without the plugin's header).";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Options {
+    rounds: usize,
+    seconds: u64,
+    connections: usize,
+}
+
+/// Parses the arguments of `bench --envoy` (`--envoy` itself may be among them).
+fn parse(args: &[String]) -> Result<Option<Options>> {
+    let mut options = Options {
+        rounds: 5,
+        seconds: 3,
+        connections: 4,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<u64> {
+            let value = args
+                .next()
+                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
+            value.parse().context(format!("{name} {value}"))
+        };
+        match arg.as_str() {
+            "--envoy" => {}
+            "--rounds" => options.rounds = usize::try_from(number("--rounds")?).unwrap_or(0),
+            "--seconds" => options.seconds = number("--seconds")?,
+            "--connections" => {
+                options.connections = usize::try_from(number("--connections")?).unwrap_or(0);
+            }
+            "-h" | "--help" => return Ok(None),
+            "--requests" | "--warmup" | "--allocator" => {
+                bail!(
+                    "`{arg}` belongs to the fuel bench (`cargo xtask bench`), not to `--envoy`\n\n{USAGE}"
+                )
+            }
+            other => bail!("`bench --envoy` does not take `{other}`\n\n{USAGE}"),
+        }
+    }
+    if !(1..=1000).contains(&options.rounds) {
+        bail!("--rounds must be between 1 and 1000");
+    }
+    if !(1..=600).contains(&options.seconds) {
+        bail!("--seconds must be between 1 and 600");
+    }
+    if !(1..=64).contains(&options.connections) {
+        bail!("--connections must be between 1 and 64");
+    }
+    Ok(Some(options))
+}
+
+/// Entry point of `cargo xtask bench --envoy ARGS`.
+pub(crate) fn main(args: &[String]) -> ExitCode {
+    let options = match parse(args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cmd::repo_root(), &options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// req/s of each variant in one round, indexed like [`VARIANTS`], and the order
+/// they ran in.
+#[derive(Debug, Clone, PartialEq)]
+struct Round {
+    order: [usize; 3],
+    rps: [f64; 3],
+}
+
+impl Round {
+    fn ratio(&self, other: usize) -> f64 {
+        self.rps[OURS] / self.rps[other]
+    }
+}
+
+/// The variant order of round `round`: [`VARIANTS`] rotated by `round`, so each
+/// variant runs first, second and third equally often.
+fn order(round: usize) -> [usize; 3] {
+    let mut order = [0, 1, 2];
+    order.rotate_left(round % 3);
+    order
+}
+
+fn run(root: &Path, options: &Options) -> Result<()> {
+    let bench = root.join("bench");
+    let target = bench.join("target");
+    step("building the add_header bench plugins (bench/, release, wasm32-wasip1)");
+    let mut build = Command::new(cmd::cargo());
+    build
+        .current_dir(&bench)
+        .env("CARGO_TARGET_DIR", &target)
+        .args(["build", "--release", "--target", "wasm32-wasip1"]);
+    for v in &VARIANTS {
+        build.args(["--example", &format!("{}_add_header", v.name)]);
+    }
+    cmd::run_bounded(&mut build, Duration::from_secs(1800))?;
+    let examples = target
+        .join("wasm32-wasip1")
+        .join("release")
+        .join("examples");
+
+    let envoy = envoy::ensure_installed(root)?;
+    step(format!(
+        "starting one Envoy per variant ({}, --concurrency 1, ports {})",
+        envoy.version_line,
+        VARIANTS
+            .iter()
+            .map(|v| v.port.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    // Dropping an EnvoyProcess kills it: every early return below stops them all.
+    let mut processes = Vec::new();
+    for v in &VARIANTS {
+        let wasm = examples.join(format!("{}_add_header.wasm", v.name));
+        if !wasm.is_file() {
+            bail!("{} was not built", envoy::relative(root, &wasm));
+        }
+        let run_dir = root.join("target").join("bench-envoy").join(v.name);
+        std::fs::create_dir_all(&run_dir).context(format!("creating {}", run_dir.display()))?;
+        let config_path = run_dir.join("envoy.yaml");
+        std::fs::write(&config_path, bootstrap(v, &wasm))
+            .context(format!("writing {}", config_path.display()))?;
+        let process = EnvoyProcess::start(
+            &envoy,
+            &Launch {
+                cwd: root,
+                config: &config_path,
+                run_dir: &run_dir,
+                admin_port: v.admin_port,
+                ports: &[v.port, v.admin_port],
+            },
+        )
+        .context(format!("starting Envoy with {}_add_header", v.name))?;
+        processes.push(process);
+    }
+
+    step("checking that every variant's responses carry x-bench: proxywasm-bench");
+    for (v, process) in VARIANTS.iter().zip(&processes) {
+        probe(v).map_err(|e| Error::msg(format!("{e}{}", process.excerpt())))?;
+    }
+
+    step(format!(
+        "warming up ({} s per variant), then {} rounds of {} s per variant over {} connections",
+        WARMUP.as_secs(),
+        options.rounds,
+        options.seconds,
+        options.connections
+    ));
+    let measure = |i: usize, duration: Duration| -> Result<f64> {
+        let v = &VARIANTS[i];
+        let load = load(v.port, options.connections, duration).map_err(|e| {
+            Error::msg(format!(
+                "loading {}_add_header on 127.0.0.1:{}: {e}{}",
+                v.name,
+                v.port,
+                processes[i].excerpt()
+            ))
+        })?;
+        Ok(load.rate())
+    };
+    for i in 0..VARIANTS.len() {
+        measure(i, WARMUP)?;
+    }
+    let mut rounds = Vec::new();
+    for r in 0..options.rounds {
+        let order = order(r);
+        let mut rps = [0.0; 3];
+        for &i in &order {
+            rps[i] = measure(i, Duration::from_secs(options.seconds))?;
+        }
+        let round = Round { order, rps };
+        println!(
+            "round {}/{}: {} (ours/raw {:.3}, ours/official {:.3})",
+            r + 1,
+            options.rounds,
+            order
+                .iter()
+                .map(|&i| format!("{} {} req/s", VARIANTS[i].name, num(rps[i])))
+                .collect::<Vec<_>>()
+                .join(", "),
+            round.ratio(RAW),
+            round.ratio(OFFICIAL)
+        );
+        rounds.push(round);
+    }
+    for process in processes {
+        process.stop();
+    }
+
+    let cores = thread::available_parallelism().map_or(0, usize::from);
+    let report = render(&rounds, options, &envoy.version_line, cores);
+    println!("\n{report}");
+    let path = root.join("target").join("bench-envoy.md");
+    std::fs::write(&path, &report).context(format!("writing {}", path.display()))?;
+    println!("(written to {})", path.display());
+    Ok(())
+}
+
+/// The Envoy bootstrap of one variant: its plugin as the only HTTP filter before the
+/// router, in front of a `direct_response` route. `wasm` is written as a YAML
+/// single-quoted string.
+fn bootstrap(v: &Variant, wasm: &Path) -> String {
+    let wasm = wasm.to_string_lossy().replace('\'', "''");
+    let name = v.name;
+    let (port, admin) = (v.port, v.admin_port);
+    format!(
+        "\
+# Generated by `cargo xtask bench --envoy`: {name}_add_header in front of a direct response.
+admin:
+  address:
+    socket_address: {{ address: 127.0.0.1, port_value: {admin} }}
+static_resources:
+  listeners:
+  - name: bench
+    address:
+      socket_address: {{ address: 127.0.0.1, port_value: {port} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          codec_type: HTTP1
+          route_config:
+            name: local
+            virtual_hosts:
+            - name: local
+              domains: [\"*\"]
+              routes:
+              - match: {{ prefix: \"/\" }}
+                direct_response:
+                  status: 200
+                  body: {{ inline_string: {body:?} }}
+          http_filters:
+          - name: envoy.filters.http.wasm
+            typed_config:
+              \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: {name}_add_header
+                root_id: add_header
+                vm_config:
+                  vm_id: {name}_add_header
+                  runtime: envoy.wasm.runtime.v8
+                  code:
+                    local:
+                      filename: '{wasm}'
+          - name: envoy.filters.http.router
+            typed_config:
+              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+",
+        body = BODY
+    )
+}
+
+/// One `GET /` through Envoy: 200, the upstream's body, and the plugin's header.
+fn probe(v: &Variant) -> Result<()> {
+    let r = http_get(v.port, "/", &[], IO_TIMEOUT)?;
+    let (name, value) = MARKER;
+    if r.status != 200 || r.body_text() != BODY {
+        bail!(
+            "{}_add_header: GET / answered `{}` with body {:?}, expected 200 and {BODY:?}",
+            v.name,
+            r.status_line,
+            r.body_text()
+        );
+    }
+    if r.header(name) != Some(value) {
+        bail!(
+            "{}_add_header: the response lacks `{name}: {value}` (headers: {:?}); is the plugin running?",
+            v.name,
+            r.headers
+        );
+    }
+    Ok(())
+}
+
+/// What one load run did.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    responses: u64,
+    elapsed: Duration,
+}
+
+impl Load {
+    fn rate(&self) -> f64 {
+        self.responses as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Keeps `connections` keep-alive connections to `127.0.0.1:port` busy for `duration`
+/// (each thread sends its next `GET /` when the previous response is complete) and
+/// counts the responses. Every response must be a 200 with the plugin's header.
+fn load(port: u16, connections: usize, duration: Duration) -> Result<Load> {
+    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let started = Instant::now();
+    let deadline = started + duration;
+    let results: Vec<Result<u64>> = thread::scope(|s| {
+        let threads: Vec<_> = (0..connections)
+            .map(|_| s.spawn(|| connection(port, request.as_bytes(), deadline)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(Error::msg("a load thread panicked")))
+            })
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let mut responses = 0;
+    for (i, result) in results.into_iter().enumerate() {
+        responses += result.context(format!("connection {}", i + 1))?;
+    }
+    if responses == 0 {
+        bail!(
+            "no response completed within {:.1} s",
+            duration.as_secs_f64()
+        );
+    }
+    Ok(Load { responses, elapsed })
+}
+
+/// One connection of [`load`]; returns how many responses it completed.
+fn connection(port: u16, request: &[u8], deadline: Instant) -> Result<u64> {
+    let address = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&address, IO_TIMEOUT).context("connecting")?;
+    stream
+        .set_nodelay(true)
+        .and_then(|()| stream.set_read_timeout(Some(IO_TIMEOUT)))
+        .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
+        .context("configuring the socket")?;
+    let mut pending: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let mut count = 0u64;
+    while Instant::now() < deadline {
+        stream
+            .write_all(request)
+            .context(format!("sending request {}", count + 1))?;
+        let framed = loop {
+            if let Some(framed) = frame(&pending)? {
+                break framed;
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) => bail!("the connection was closed after {count} responses"),
+                Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    bail!(
+                        "no complete response within {} s after {count} responses",
+                        IO_TIMEOUT.as_secs()
+                    )
+                }
+                Err(e) => bail!("reading response {}: {e}", count + 1),
+            }
+        };
+        if framed.status != 200 {
+            bail!("response {} has status {}", count + 1, framed.status);
+        }
+        if !framed.marked {
+            bail!("response {} lacks `{}: {}`", count + 1, MARKER.0, MARKER.1);
+        }
+        if pending.len() != framed.len {
+            bail!(
+                "{} unexpected bytes after response {}",
+                pending.len() - framed.len,
+                count + 1
+            );
+        }
+        pending.clear();
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// A complete response at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Framed {
+    /// Bytes of head and body.
+    len: usize,
+    status: u16,
+    /// Whether the head has `x-bench: proxywasm-bench`.
+    marked: bool,
+}
+
+/// The response at the start of `buf` once it is complete (`None`: read more). Only
+/// `Content-Length` bodies are supported: the `direct_response` route sends one.
+fn frame(buf: &[u8]) -> Result<Option<Framed>> {
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        if buf.len() > MAX_HEAD {
+            bail!("no end of response head in {} bytes", buf.len());
+        }
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| Error::msg("the response head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = match status_line.split(' ').collect::<Vec<_>>().as_slice() {
+        [version, code, ..] if version.starts_with("HTTP/1.") => code.parse::<u16>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| Error::msg(format!("bad status line {status_line:?}")))?;
+    let mut length = None;
+    let mut marked = false;
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| Error::msg(format!("bad header line {line:?}")))?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case("content-length") {
+            let n: usize = value
+                .parse()
+                .map_err(|_| Error::msg(format!("bad content-length {value:?}")))?;
+            if length.is_some_and(|m| m != n) {
+                bail!("conflicting content-length headers");
+            }
+            length = Some(n);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            bail!("the load generator does not read `transfer-encoding: {value}` responses");
+        } else if name.eq_ignore_ascii_case(MARKER.0) && value == MARKER.1 {
+            marked = true;
+        }
+    }
+    let Some(length) = length else {
+        bail!("a response without content-length ({status_line})");
+    };
+    let len = head_end + 4 + length;
+    Ok((buf.len() >= len).then_some(Framed {
+        len,
+        status,
+        marked,
+    }))
+}
+
+/// The median (the mean of the middle two for an even count); `None` when empty.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// The smallest and largest value; `None` when empty.
+fn spread(values: &[f64]) -> Option<(f64, f64)> {
+    let first = *values.first()?;
+    Some(
+        values
+            .iter()
+            .fold((first, first), |(lo, hi), &v| (lo.min(v), hi.max(v))),
+    )
+}
+
+/// `12,345` (whole numbers, grouped as in the fuel bench's tables).
+fn num(value: f64) -> String {
+    crate::bench::num(value.round())
+}
+
+fn render(rounds: &[Round], options: &Options, envoy: &str, cores: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Envoy throughput (informational)\n\n\
+         `add_header` in Envoy {envoy}, one process per variant with `--concurrency 1`, \
+         loopback, `direct_response` upstream; {} keep-alive HTTP/1.1 connections; {} rounds \
+         of {} s per variant in rotated order; {cores} CPU cores. Wall-clock figures on a \
+         shared machine: no budget is checked.\n",
+        options.connections, options.rounds, options.seconds
+    );
+    let column = |i: usize| -> Vec<f64> { rounds.iter().map(|r| r.rps[i]).collect() };
+    let ratios = |other: usize| -> Vec<f64> { rounds.iter().map(|r| r.ratio(other)).collect() };
+    let range = |values: &[f64], cell: &dyn Fn(f64) -> String| -> String {
+        spread(values).map_or_else(
+            || "—".to_string(),
+            |(lo, hi)| format!("{}–{}", cell(lo), cell(hi)),
+        )
+    };
+    let two = |v: f64| format!("{v:.2}");
+    let _ = writeln!(out, "| ratio | median | min–max |\n|---|---:|---:|");
+    for (label, other) in [("ours/raw", RAW), ("ours/official", OFFICIAL)] {
+        let values = ratios(other);
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} |",
+            median(&values).map_or_else(|| "—".to_string(), two),
+            range(&values, &two)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| variant | median req/s | min–max |\n|---|---:|---:|"
+    );
+    for (i, v) in VARIANTS.iter().enumerate() {
+        let values = column(i);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            v.label,
+            median(&values).map_or_else(|| "—".to_string(), num),
+            range(&values, &num)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| round | order | raw | official | proxywasm | ours/raw | ours/official |\n\
+         |---:|---|---:|---:|---:|---:|---:|"
+    );
+    for (r, round) in rounds.iter().enumerate() {
+        let order: Vec<&str> = round.order.iter().map(|&i| VARIANTS[i].name).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:.3} | {:.3} |",
+            r + 1,
+            order.join(" → "),
+            num(round.rps[RAW]),
+            num(round.rps[OFFICIAL]),
+            num(round.rps[OURS]),
+            round.ratio(RAW),
+            round.ratio(OFFICIAL)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[test]
+    fn options_parse_with_defaults_and_limits() {
+        let o = parse(&args(&["--envoy"])).unwrap().unwrap();
+        assert_eq!(
+            o,
+            Options {
+                rounds: 5,
+                seconds: 3,
+                connections: 4
+            }
+        );
+        let o = parse(&args(&[
+            "--rounds",
+            "3",
+            "--envoy",
+            "--seconds",
+            "1",
+            "--connections",
+            "4",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((o.rounds, o.seconds, o.connections), (3, 1, 4));
+        assert!(parse(&args(&["--envoy", "-h"])).unwrap().is_none());
+        for bad in [
+            &["--rounds", "0"][..],
+            &["--seconds", "0"],
+            &["--connections", "0"],
+            &["--connections", "65"],
+            &["--rounds"],
+            &["--rounds", "x"],
+            &["--frobnicate"],
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+        }
+        let err = parse(&args(&["--envoy", "--requests", "5"])).unwrap_err();
+        assert!(err.to_string().contains("fuel bench"), "{err}");
+    }
+
+    #[test]
+    fn rounds_rotate_so_each_variant_runs_in_each_position() {
+        assert_eq!(order(0), [0, 1, 2]);
+        assert_eq!(order(1), [1, 2, 0]);
+        assert_eq!(order(2), [2, 0, 1]);
+        assert_eq!(order(3), order(0));
+        for position in 0..3 {
+            let mut seen: Vec<usize> = (0..3).map(|r| order(r)[position]).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, [0, 1, 2]);
+        }
+    }
+
+    #[test]
+    fn frames_keep_alive_responses_by_content_length() {
+        let one = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nX-Bench: proxywasm-bench\r\n\r\nhello";
+        let framed = frame(one).unwrap().unwrap();
+        assert_eq!(
+            framed,
+            Framed {
+                len: one.len(),
+                status: 200,
+                marked: true
+            }
+        );
+        // Every prefix is incomplete, not an error.
+        for cut in 0..one.len() {
+            assert_eq!(frame(&one[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        // A second response behind the first does not change the first's length.
+        let mut two = one.to_vec();
+        two.extend_from_slice(one);
+        assert_eq!(frame(&two).unwrap().unwrap().len, one.len());
+        // The header must carry the plugin's value; the status is reported.
+        let other =
+            b"HTTP/1.1 503 Service Unavailable\r\nx-bench: other\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(
+            frame(other).unwrap().unwrap(),
+            Framed {
+                len: other.len(),
+                status: 503,
+                marked: false
+            }
+        );
+    }
+
+    #[test]
+    fn frame_rejects_what_it_cannot_read() {
+        for raw in [
+            &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nx-bench: proxywasm-bench\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+            b"SSH-2.0-OpenSSH\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        ] {
+            assert!(frame(raw).is_err(), "{:?}", String::from_utf8_lossy(raw));
+        }
+        assert!(frame(&vec![b'a'; MAX_HEAD + 1]).is_err());
+    }
+
+    #[test]
+    fn median_and_spread() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(spread(&[]), None);
+        assert_eq!(spread(&[1.5, 0.9, 1.2]), Some((0.9, 1.5)));
+        assert_eq!(num(12_345.4), "12,345");
+        assert_eq!(num(999.6), "1,000");
+        assert_eq!(num(-1_234.0), "-1,234");
+    }
+
+    #[test]
+    fn report_takes_ratios_within_rounds() {
+        let rounds = [
+            Round {
+                order: order(0),
+                rps: [10_000.0, 8_000.0, 9_000.0],
+            },
+            // A slow round for everyone: the per-round ratios stay put.
+            Round {
+                order: order(1),
+                rps: [5_000.0, 4_000.0, 4_750.0],
+            },
+            Round {
+                order: order(2),
+                rps: [10_000.0, 10_000.0, 10_000.0],
+            },
+        ];
+        let options = Options {
+            rounds: 3,
+            seconds: 1,
+            connections: 2,
+        };
+        let table = render(&rounds, &options, "x/1.40.0/Clean", 2);
+        assert!(table.contains("| ours/raw | 0.95 | 0.90–1.00 |"), "{table}");
+        assert!(
+            table.contains("| ours/official | 1.12 | 1.00–1.19 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| proxywasm | 9,000 | 4,750–10,000 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| 2 | official → proxywasm → raw | 5,000 | 4,000 | 4,750 | 0.950 | 1.188 |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("no budget is checked"), "{table}");
+    }
+
+    #[test]
+    fn bootstrap_loads_the_variant_on_its_ports() {
+        let yaml = bootstrap(
+            &VARIANTS[1],
+            Path::new("/tmp/it's/official_add_header.wasm"),
+        );
+        assert!(yaml.contains("port_value: 18520 }"), "{yaml}");
+        assert!(yaml.contains("port_value: 18521 }"), "{yaml}");
+        assert!(
+            yaml.contains("filename: '/tmp/it''s/official_add_header.wasm'"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("vm_id: official_add_header"), "{yaml}");
+        assert!(
+            yaml.contains("body: { inline_string: \"bench upstream\\n\" }"),
+            "{yaml}"
+        );
+        assert!(!yaml.contains('\t'), "YAML takes no tabs");
+        // The wasm filter comes before the router, or it never sees the response.
+        let wasm = yaml.find("envoy.filters.http.wasm").unwrap();
+        let router = yaml.find("envoy.filters.http.router").unwrap();
+        assert!(wasm < router);
+    }
+
+    #[test]
+    fn ports_are_distinct_and_clear_of_the_e2e_examples() {
+        let mut ports: Vec<u16> = VARIANTS
+            .iter()
+            .flat_map(|v| [v.port, v.admin_port])
+            .collect();
+        let n = ports.len();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), n);
+        for e in crate::e2e::EXAMPLES {
+            let theirs = [e.listener_port, e.admin_port]
+                .into_iter()
+                .chain(e.other_ports.iter().copied());
+            for p in theirs {
+                assert!(!ports.contains(&p), "{} uses {p}", e.name);
+            }
+        }
+        assert_eq!(VARIANTS[OURS].name, "proxywasm");
+        assert_eq!(
+            (VARIANTS[RAW].name, VARIANTS[OFFICIAL].name),
+            ("raw", "official")
+        );
+    }
+
+    /// A keep-alive server answering every request with `response`, written in two
+    /// pieces (head split from body) so the client must reassemble.
+    fn serve(response: &'static [u8]) -> u16 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                thread::spawn(move || {
+                    let mut buf = [0u8; 1024];
+                    let mut seen = Vec::new();
+                    loop {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let (a, b) = response.split_at(response.len() - 3);
+                            if stream.write_all(a).is_err() || stream.write_all(b).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn load_counts_complete_responses_over_keep_alive_connections() {
+        let port = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\nx-bench: proxywasm-bench\r\n\r\nbench upstream\n");
+        let load = load(port, 2, Duration::from_millis(200)).unwrap();
+        assert!(load.responses > 10, "{load:?}");
+        assert!(load.elapsed >= Duration::from_millis(200), "{load:?}");
+        assert!(load.rate() > 0.0);
+    }
+
+    #[test]
+    fn load_fails_when_the_plugin_header_is_missing() {
+        let port = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\nbench upstream\n");
+        let err = load(port, 1, Duration::from_millis(200)).unwrap_err();
+        assert!(
+            err.to_string().contains("lacks `x-bench: proxywasm-bench`"),
+            "{err}"
+        );
+    }
+}
