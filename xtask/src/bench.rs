@@ -145,26 +145,7 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
         "measuring in the engine host ({} warm-up + {} measured lifecycles per plugin)",
         options.warmup, options.requests
     ));
-    let mut measure = Command::new(cmd::cargo());
-    // The dev profile: the same artifacts as `cargo test`, and fuel does not
-    // depend on how the host itself is optimised (compiling the modules is
-    // the slow part, a few seconds each).
-    measure.current_dir(root).args([
-        "run",
-        "--quiet",
-        "-p",
-        "proxywasm-host",
-        "--bin",
-        "proxywasm-bench",
-        "--",
-    ]);
-    measure.arg("--dir").arg(&dir);
-    measure.args([
-        "--requests",
-        &options.requests.to_string(),
-        "--warmup",
-        &options.warmup.to_string(),
-    ]);
+    let mut measure = measure_command(root, &dir, options);
     let out = cmd::output_bounded(&mut measure, Duration::from_secs(3600))?;
     let rows = parse_rows(&out.stdout)?;
     if !out.status.success() && rows.values().all(Row::is_ok) {
@@ -196,6 +177,30 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
         eprintln!("budget exceeded: {f}");
     }
     Ok(failures.is_empty() && allocator_ok)
+}
+
+/// `proxywasm-bench` over the modules in `dir`. The dev profile: the same
+/// artifacts as `cargo test`, and fuel does not depend on how the host itself
+/// is optimised (compiling the modules is the slow part, a few seconds each).
+fn measure_command(root: &Path, dir: &Path, options: &Options) -> Command {
+    let mut measure = Command::new(cmd::cargo());
+    measure.current_dir(root).args([
+        "run",
+        "--quiet",
+        "-p",
+        "proxywasm-host",
+        "--bin",
+        "proxywasm-bench",
+        "--",
+    ]);
+    measure.arg("--dir").arg(dir);
+    measure.args([
+        "--requests",
+        &options.requests.to_string(),
+        "--warmup",
+        &options.warmup.to_string(),
+    ]);
+    measure
 }
 
 /// One variant of one plugin, as `proxywasm-bench` measured it.

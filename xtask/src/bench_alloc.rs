@@ -69,23 +69,7 @@ fn measure(root: &Path, options: &Options) -> Result<Rows> {
         .collect();
 
     cmd::step("measuring the wee-alloc build in the engine host");
-    let mut measure = Command::new(cmd::cargo());
-    measure.current_dir(root).args([
-        "run",
-        "--quiet",
-        "-p",
-        "proxywasm-host",
-        "--bin",
-        "proxywasm-bench",
-        "--",
-    ]);
-    measure.arg("--dir").arg(&dir);
-    measure.args([
-        "--requests",
-        &options.requests.to_string(),
-        "--warmup",
-        &options.warmup.to_string(),
-    ]);
+    let mut measure = super::measure_command(root, &dir, options);
     // Exits non-zero because the raw and official modules are not in `dir`.
     let out = cmd::output_bounded(&mut measure, Duration::from_secs(3600))?;
     let rows = parse_rows(&out.stdout).context(format!(
