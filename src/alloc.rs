@@ -30,7 +30,7 @@
 //!   (the SDK's `proxy_on_memory_allocate` goes through whichever global
 //!   allocator the module has).
 //!
-//! No `unsafe` here: the `GlobalAlloc` implementation is `wee_alloc`'s, and a
+//! Entirely safe code: the `GlobalAlloc` implementation is `wee_alloc`'s, and a
 //! `static` marked `#[global_allocator]` is safe code.
 
 /// The module's global allocator with the `wee-alloc` feature on `wasm32`.

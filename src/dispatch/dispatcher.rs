@@ -433,6 +433,12 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         }
     }
 
+    /// The table of outstanding HTTP calls, or of gRPC calls and streams.
+    fn callouts_of(&self, http: bool) -> &RefCell<Table> {
+        let [http_calls, grpc_calls] = &self.callouts;
+        if http { http_calls } else { grpc_calls }
+    }
+
     /// Finds (and forgets, when finished) the context that made a callout.
     fn callout_origin(&self, token: u32, event: CalloutEvent) -> Option<u32> {
         let http = matches!(event, CalloutEvent::Http { .. });
@@ -446,11 +452,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             self.hot_call.set((0, 0));
             return Some(origin);
         }
-        let mut callouts = self
-            .callouts
-            .get(usize::from(!http))?
-            .try_borrow_mut()
-            .ok()?;
+        let mut callouts = self.callouts_of(http).try_borrow_mut().ok()?;
         let packed = callouts.get(token)?;
         if finished(packed) {
             let _ = callouts.remove(token);
@@ -789,10 +791,8 @@ impl<V: VmContext, F: FnOnce() -> V> Hooks for Dispatcher<V, F> {
         let packed = pack(origin, kind);
         if kind == CalloutKind::Http && origin != 0 && self.hot_call.get().0 == 0 {
             self.hot_call.set((origin, token));
-        } else if let Some(Ok(mut callouts)) = self
-            .callouts
-            .get(usize::from(kind != CalloutKind::Http))
-            .map(RefCell::try_borrow_mut)
+        } else if let Ok(mut callouts) =
+            self.callouts_of(kind == CalloutKind::Http).try_borrow_mut()
         {
             callouts.insert(token, packed);
         }
