@@ -1,15 +1,33 @@
 //! Context storage keyed by context id (or callout token).
 //!
-//! [`Table`] is a non-generic open-addressing hash map `u32 → u64`
-//! (Fibonacci hashing, linear probing, backward-shift deletion), so its code
-//! exists once per plugin whatever the context types. It never panics: every
-//! index goes through `get`. It only allocates when it grows, so a steady
-//! request rate reaches a fixed memory size after warm-up.
+//! [`Table`] is a non-generic map `u32 → u64` kept as an array of entries
+//! sorted by key and searched by binary search (`O(log n)`), so its code
+//! exists once per plugin whatever the context types. Envoy's context ids and
+//! callout tokens increase, so an insertion is an append in the common case;
+//! an out-of-order key (a test, the mock host) shifts the entries above it up
+//! by one, and a removal shifts the entries above it down by one (one
+//! `memory.copy`).
 //!
-//! [`Store`] keeps values in a slab indexed through a `Table`, with a one-entry
-//! "hot slot" in front: the context most recently created lives outside the
-//! table, so the common run of callbacks on one stream costs a compare
-//! instead of a probe.
+//! Storage is allocated at its exact size and never pushed to: growing
+//! allocates a zeroed slice twice as large, copies the entries over and frees
+//! the old one. No `Vec` growth path (`push`, `reserve`, `realloc`) is linked,
+//! and a steady population reaches a fixed memory size after warm-up. Nothing
+//! here panics: every index goes through `get`/`get_mut`.
+//!
+//! Each entry also carries a slot number, which makes the table its own slot
+//! allocator, with no free list: the slots of the first `used` entries are a
+//! permutation of `0..used`, the live entries (the first `len`) holding the
+//! slots in use and the spare ones above them the freed ones. An insertion
+//! takes the slot of the first spare entry (or, when there is none, the next
+//! fresh slot, `used`); a removal leaves the removed entry's slot in the spare
+//! entry that the last live one turns into.
+//!
+//! [`Store`] keeps values in a slab indexed by those slots: a `Vec` that is
+//! only ever replaced by one of the table's capacity, the values moved over.
+//! Its growth and the slab accesses are the only code generic over the value
+//! type. In front sits a one-entry "hot slot": the context most recently
+//! created lives outside the table, so the common run of callbacks on one
+//! stream costs a compare instead of a search.
 //!
 //! Values are *taken out* while user code runs and put back afterwards
 //! ([`Store::take`]/[`Store::put_back`]); no borrow is held across user code. A
@@ -29,15 +47,38 @@ pub(crate) enum Lookup<T> {
     Missing,
 }
 
-/// `u32 → u64`, open addressing. Key and value live in one slot; an empty
-/// slot is `None`.
-pub(crate) struct Table {
-    slots: Vec<Option<(u32, u64)>>,
-    len: usize,
-    bits: u32,
+/// One entry of a [`Table`]: a key, its value, and a slot number (see the
+/// module docs). Spare entries only keep a slot.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: u32,
+    slot: u32,
+    value: u64,
 }
 
-const MIN_BITS: u32 = 4;
+/// A fresh entry (its slot is given when it is first used). All zeros, so a
+/// grown table's storage is one zeroed allocation.
+const BLANK: Entry = Entry {
+    key: 0,
+    slot: 0,
+    value: 0,
+};
+
+/// `u32 → u64`: entries sorted by key, binary search.
+pub(crate) struct Table {
+    /// All entries: `len` live ones (sorted by key), then `used - len` spare
+    /// ones holding the freed slots, then fresh ones. Its length is the
+    /// capacity; it is never pushed to.
+    entries: Vec<Entry>,
+    /// How many entries are live.
+    len: usize,
+    /// How many slots were ever handed out: `0..used`, each held by one live
+    /// or spare entry.
+    used: usize,
+}
+
+/// The first capacity.
+const MIN_CAPACITY: usize = 8;
 
 impl Default for Table {
     fn default() -> Table {
@@ -48,126 +89,125 @@ impl Default for Table {
 impl Table {
     pub(crate) const fn new() -> Table {
         Table {
-            slots: Vec::new(),
+            entries: Vec::new(),
             len: 0,
-            bits: 0,
+            used: 0,
         }
     }
 
-    #[inline]
-    fn home(&self, key: u32) -> usize {
-        // Fibonacci hashing: sequential ids and tokens spread evenly.
-        (key.wrapping_mul(0x9E37_79B9) >> (32 - self.bits)) as usize
-    }
-
-    #[inline]
-    fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
-    }
-
-    #[inline(never)]
-    fn find(&self, key: u32) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.mask();
-        let mut i = self.home(key);
-        // The load factor stays <= 1/2, so an empty slot ends every probe.
-        for _ in 0..self.slots.len() {
-            match self.slots.get(i)? {
-                None => return None,
-                Some((k, _)) if *k == key => return Some(i),
-                Some(_) => i = (i + 1) & mask,
-            }
-        }
-        None
-    }
-
+    /// How many keys are live.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    /// The capacity: how many slots a table of this size can hand out.
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The position of the first live entry whose key is not below `key`
+    /// (`len` if none is): where `key` is, or would be inserted.
+    #[inline(never)]
+    fn find(&self, key: u32) -> usize {
+        let (mut low, mut high) = (0, self.len);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.entries.get(mid) {
+                Some(e) if e.key < key => low = mid + 1,
+                _ => high = mid,
+            }
+        }
+        low
+    }
+
+    /// The live entry for `key`.
+    #[inline(never)]
+    fn entry(&self, key: u32) -> Option<&Entry> {
+        let live = self.entries.get(..self.len)?;
+        live.get(self.find(key)).filter(|e| e.key == key)
+    }
+
     pub(crate) fn get(&self, key: u32) -> Option<u64> {
-        let i = self.find(key)?;
-        self.slots.get(i).copied().flatten().map(|(_, v)| v)
+        self.entry(key).map(|e| e.value)
     }
 
     /// Inserts or replaces the value for `key`.
-    #[inline(never)]
     pub(crate) fn insert(&mut self, key: u32, value: u64) {
-        if let Some(i) = self.find(key) {
-            if let Some(slot) = self.slots.get_mut(i) {
-                *slot = Some((key, value));
-            }
-            return;
-        }
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        self.place(key, value);
+        let _ = self.upsert(key, value);
     }
 
-    /// Doubles the capacity (at least 16 slots) and rehashes.
+    /// Inserts or replaces the value for `key`, returning the entry's slot
+    /// (`None` only if the table is inconsistent, which it never is).
+    #[inline(never)]
+    fn upsert(&mut self, key: u32, value: u64) -> Option<usize> {
+        let len = self.len;
+        let at = self.find(key).min(len);
+        if let Some(e) = self.entries.get_mut(..len)?.get_mut(at) {
+            if e.key == key {
+                e.value = value;
+                return Some(e.slot as usize);
+            }
+        }
+        if len == self.capacity() {
+            self.grow();
+        }
+        // The first spare entry gives its slot (a fresh one, the next slot);
+        // the live entries from `at` on shift up by one over it.
+        let spare = self.entries.get(len)?;
+        let slot = if len < self.used {
+            spare.slot
+        } else {
+            self.used = len + 1;
+            len as u32
+        };
+        let moved = self.entries.get_mut(at..=len)?;
+        let count = moved.len().checked_sub(1)?;
+        moved.copy_within(..count, 1);
+        *moved.first_mut()? = Entry { key, slot, value };
+        self.len = len + 1;
+        Some(slot as usize)
+    }
+
+    /// Doubles the capacity (at least [`MIN_CAPACITY`]).
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        let bits = (self.bits + 1).max(MIN_BITS);
-        let old = core::mem::replace(&mut self.slots, vec![None; 1usize << bits]);
-        self.bits = bits;
-        self.len = 0;
-        for (k, v) in old.into_iter().flatten() {
-            self.place(k, v);
-        }
-    }
-
-    #[inline(never)]
-    fn place(&mut self, key: u32, value: u64) {
-        let mask = self.mask();
-        let mut i = self.home(key);
-        for _ in 0..self.slots.len() {
-            match self.slots.get_mut(i) {
-                Some(slot @ None) => {
-                    *slot = Some((key, value));
-                    self.len += 1;
-                    return;
-                }
-                Some(Some(_)) => i = (i + 1) & mask,
-                None => return,
-            }
+        let old = core::mem::take(&mut self.entries);
+        let capacity = (old.len() * 2).max(MIN_CAPACITY);
+        self.entries = (0..capacity).map(|_| BLANK).collect();
+        if let Some(kept) = self.entries.get_mut(..old.len()) {
+            kept.copy_from_slice(&old);
         }
     }
 
     /// Removes `key`, returning its value.
-    #[inline(never)]
     pub(crate) fn remove(&mut self, key: u32) -> Option<u64> {
-        let mut hole = self.find(key)?;
-        let removed = self.slots.get_mut(hole).and_then(Option::take);
+        self.remove_entry(key).map(|e| e.value)
+    }
+
+    /// Removes `key`, returning its entry (whose slot is now free).
+    #[inline(never)]
+    fn remove_entry(&mut self, key: u32) -> Option<Entry> {
+        let at = self.find(key);
+        let moved = self.entries.get_mut(at..self.len)?;
+        let removed = *moved.first().filter(|e| e.key == key)?;
+        // The live entries above shift down by one; the last one becomes
+        // spare, with the removed entry's slot.
+        moved.copy_within(1.., 0);
+        moved.last_mut()?.slot = removed.slot;
         self.len -= 1;
-        let mask = self.mask();
-        let mut j = hole;
-        for _ in 0..self.slots.len() {
-            j = (j + 1) & mask;
-            let home = match self.slots.get(j) {
-                Some(Some((k, _))) => self.home(*k),
-                _ => break,
-            };
-            if (hole.wrapping_sub(home) & mask) < (j.wrapping_sub(home) & mask) {
-                let moved = self.slots.get_mut(j).and_then(Option::take);
-                if let Some(slot) = self.slots.get_mut(hole) {
-                    *slot = moved;
-                }
-                hole = j;
-            }
-        }
-        removed.map(|(_, v)| v)
+        Some(removed)
     }
 }
 
-/// The cold part of a [`Store`]: an id → slab-index table and the slab.
+/// The cold part of a [`Store`]: an id → slot table and the slab of values.
 struct Cold<T> {
     index: Table,
+    /// Values by slot; at most as long as `index`'s capacity, and never
+    /// pushed to.
     slab: Vec<Option<T>>,
-    free: Vec<u32>,
 }
 
 impl<T> Cold<T> {
@@ -175,8 +215,24 @@ impl<T> Cold<T> {
         Cold {
             index: Table::new(),
             slab: Vec::new(),
-            free: Vec::new(),
         }
+    }
+
+    /// The value place of a live id.
+    #[inline]
+    fn place(&mut self, id: u32) -> Option<&mut Option<T>> {
+        let slot = self.index.entry(id)?.slot;
+        self.slab.get_mut(slot as usize)
+    }
+
+    /// Grows the slab to the table's capacity, moving the values over.
+    #[cold]
+    #[inline(never)]
+    fn grow_slab(&mut self) {
+        let mut old = core::mem::take(&mut self.slab);
+        self.slab = (0..self.index.capacity())
+            .map(|i| old.get_mut(i).and_then(Option::take))
+            .collect();
     }
 }
 
@@ -203,7 +259,8 @@ impl<T> Store<T> {
         }
     }
 
-    /// Inserts a new value. Id 0 is never stored (it is the VM's id).
+    /// Inserts a new value (replacing any for the same id). Id 0 is never
+    /// stored (it is the VM's id).
     pub(crate) fn insert(&self, id: u32, value: T) {
         if id == 0 {
             return;
@@ -216,18 +273,19 @@ impl<T> Store<T> {
         let Ok(mut cold) = self.cold.try_borrow_mut() else {
             return;
         };
-        let cold = &mut *cold;
-        let slot = match cold.free.pop() {
-            Some(slot) => slot,
-            None => {
-                cold.slab.push(None);
-                (cold.slab.len() - 1) as u32
-            }
+        let Some(slot) = cold.index.upsert(id, 0) else {
+            return;
         };
-        if let Some(place) = cold.slab.get_mut(slot as usize) {
-            *place = Some(value);
-            cold.index.insert(id, u64::from(slot));
+        if slot >= cold.slab.len() {
+            cold.grow_slab();
         }
+        let replaced = cold
+            .slab
+            .get_mut(slot)
+            .and_then(|place| place.replace(value));
+        // A replaced value is dropped after the borrow ends.
+        drop(cold);
+        drop(replaced);
     }
 
     /// Whether `id` is the hot slot's id. (An empty hot slot has id 0 and
@@ -285,15 +343,12 @@ impl<T> Store<T> {
         let Ok(mut cold) = self.cold.try_borrow_mut() else {
             return Lookup::Missing;
         };
-        if cold.index.len() == 0 {
-            return Lookup::Missing;
-        }
-        let Some(slot) = cold.index.get(id) else {
-            return Lookup::Missing;
-        };
-        match cold.slab.get_mut(slot as usize).and_then(Option::take) {
-            Some(v) => Lookup::Found(v),
-            None => Lookup::Busy,
+        match cold.place(id) {
+            Some(place) => match place.take() {
+                Some(v) => Lookup::Found(v),
+                None => Lookup::Busy,
+            },
+            None => Lookup::Missing,
         }
     }
 
@@ -310,20 +365,11 @@ impl<T> Store<T> {
 
     #[inline(never)]
     fn put_back_cold(&self, id: u32, value: T) {
-        let leftover = match self.cold.try_borrow_mut() {
-            Ok(mut cold) => match cold.index.get(id) {
-                Some(slot) => match cold.slab.get_mut(slot as usize) {
-                    Some(place) => {
-                        *place = Some(value);
-                        None
-                    }
-                    None => Some(value),
-                },
-                None => Some(value),
-            },
-            Err(_) => Some(value),
-        };
-        drop(leftover);
+        if let Ok(mut cold) = self.cold.try_borrow_mut() {
+            if let Some(place) = cold.place(id) {
+                *place = Some(value);
+            }
+        }
     }
 
     /// Removes an id (even a busy one, whose value is then dropped on put-back).
@@ -339,11 +385,14 @@ impl<T> Store<T> {
             return Lookup::Missing;
         };
         let cold = &mut *cold;
-        let Some(slot) = cold.index.remove(id) else {
+        let Some(entry) = cold.index.remove_entry(id) else {
             return Lookup::Missing;
         };
-        cold.free.push(slot as u32);
-        match cold.slab.get_mut(slot as usize).and_then(Option::take) {
+        match cold
+            .slab
+            .get_mut(entry.slot as usize)
+            .and_then(Option::take)
+        {
             Some(v) => Lookup::Found(v),
             None => Lookup::Busy,
         }
@@ -354,7 +403,7 @@ impl<T> Store<T> {
             || self
                 .cold
                 .try_borrow()
-                .is_ok_and(|c| c.index.get(id).is_some())
+                .is_ok_and(|c| c.index.entry(id).is_some())
     }
 }
 
@@ -406,7 +455,7 @@ mod tests {
         }
         let capacity = |s: &Store<u32>| {
             let cold = s.cold.borrow();
-            (cold.index.slots.len(), cold.slab.len())
+            (cold.index.entries.len(), cold.slab.len())
         };
         let mut before = capacity(&store);
         for id in 9..20_000u32 {
@@ -438,5 +487,197 @@ mod tests {
         assert!(matches!(s.remove(2), Lookup::Found("a")));
         assert!(matches!(s.take(0), Lookup::Missing));
         assert!(matches!(s.take(9), Lookup::Missing));
+    }
+
+    /// A small deterministic generator (xorshift) for the model tests.
+    struct Rng(u32);
+
+    impl Rng {
+        fn next(&mut self) -> u32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 17;
+            self.0 ^= self.0 << 5;
+            self.0
+        }
+    }
+
+    /// Checks a table's invariants: live keys strictly increasing, and the
+    /// slots of the live and spare entries a permutation of `0..used`.
+    fn check_invariants(t: &Table) {
+        assert!(t.len <= t.used && t.used <= t.entries.len());
+        let live = &t.entries[..t.len];
+        assert!(live.windows(2).all(|w| w[0].key < w[1].key), "unsorted");
+        let mut slots: Vec<u32> = t.entries[..t.used].iter().map(|e| e.slot).collect();
+        slots.sort_unstable();
+        assert!(
+            slots.iter().copied().eq(0..t.used as u32),
+            "slots {slots:?}"
+        );
+    }
+
+    #[test]
+    fn table_matches_a_model_under_random_operations() {
+        use std::collections::BTreeMap;
+        let mut rng = Rng(0x2545_f491);
+        let mut t = Table::default();
+        let mut model = BTreeMap::new();
+        for round in 0..20_000u32 {
+            // Small key space: many hits, replacements and out-of-order keys.
+            let key = rng.next() % 600;
+            match rng.next() % 8 {
+                0..=3 => {
+                    t.insert(key, u64::from(round));
+                    model.insert(key, u64::from(round));
+                }
+                4..=6 => assert_eq!(t.remove(key), model.remove(&key), "remove {key}"),
+                _ => assert_eq!(t.get(key), model.get(&key).copied(), "get {key}"),
+            }
+            assert_eq!(t.len(), model.len());
+            if round % 97 == 0 {
+                check_invariants(&t);
+            }
+        }
+        check_invariants(&t);
+        for key in 0..600 {
+            assert_eq!(t.get(key), model.get(&key).copied());
+        }
+    }
+
+    #[test]
+    fn table_shifts_on_out_of_order_inserts_and_middle_removals() {
+        let mut t = Table::default();
+        // Descending: every insertion goes to the front and shifts the rest.
+        for k in (1..=100u32).rev() {
+            t.insert(k, u64::from(k));
+            check_invariants(&t);
+        }
+        // Remove from the middle, then the ends.
+        for k in [50, 51, 49, 1, 100, 2, 99] {
+            assert_eq!(t.remove(k), Some(u64::from(k)));
+            assert_eq!(t.remove(k), None);
+            check_invariants(&t);
+        }
+        assert_eq!(t.len(), 93);
+        // Refill the holes: the freed slots are reused, no growth.
+        let capacity = t.entries.len();
+        for k in [50, 51, 49, 1, 100, 2, 99] {
+            t.insert(k, u64::from(k) + 1000);
+        }
+        check_invariants(&t);
+        assert_eq!(t.entries.len(), capacity);
+        assert_eq!(t.get(50), Some(1050));
+        assert_eq!(t.get(3), Some(3));
+        assert_eq!(t.get(0), None);
+        assert_eq!(t.get(101), None);
+        assert_eq!(t.remove(0), None);
+    }
+
+    #[test]
+    fn table_grows_again_after_removals() {
+        let mut t = Table::default();
+        for k in 1..=20u32 {
+            t.insert(k, 1);
+        }
+        for k in 1..=20u32 {
+            assert_eq!(t.remove(k), Some(1));
+        }
+        assert_eq!(t.len(), 0);
+        check_invariants(&t);
+        for k in (100..400u32).rev() {
+            t.insert(k, u64::from(k));
+        }
+        check_invariants(&t);
+        assert!((1..=20).all(|k| t.get(k).is_none()));
+        assert!((100..400).all(|k| t.get(k) == Some(u64::from(k))));
+        assert!((100..400).all(|k| t.remove(k) == Some(u64::from(k))));
+        assert_eq!(t.len(), 0);
+        check_invariants(&t);
+    }
+
+    #[test]
+    fn store_keeps_thousands_of_concurrent_ids() {
+        let s = Store::default();
+        // Out of order: a permutation of 1..=5000.
+        let ids: Vec<u32> = (0..5000u32).map(|i| (i * 3163) % 5000 + 1).collect();
+        for &id in &ids {
+            s.insert(id, id * 3);
+        }
+        for &id in &ids {
+            assert!(s.contains(id));
+            let Lookup::Found(v) = s.take(id) else {
+                panic!("id {id}");
+            };
+            assert_eq!(v, id * 3);
+            assert!(matches!(s.take(id), Lookup::Busy));
+            s.put_back(id, v);
+        }
+        // Remove every other id (the hot one among them), busy or not.
+        for &id in ids.iter().step_by(2) {
+            if id % 4 == 1 {
+                let Lookup::Found(v) = s.take(id) else {
+                    panic!("id {id}");
+                };
+                assert!(matches!(s.remove(id), Lookup::Busy));
+                s.put_back(id, v); // dropped: the id is gone
+            } else {
+                assert!(matches!(s.remove(id), Lookup::Found(v) if v == id * 3));
+            }
+            assert!(!s.contains(id));
+            assert!(matches!(s.take(id), Lookup::Missing));
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            assert_eq!(s.contains(id), i % 2 == 1, "id {id}");
+        }
+        // New ids reuse the freed slots, then the store grows again.
+        for id in 10_001..=20_000u32 {
+            s.insert(id, id);
+        }
+        for id in 10_001..=20_000u32 {
+            assert!(matches!(s.take(id), Lookup::Found(v) if v == id));
+            s.put_back(id, id);
+        }
+        for &id in ids.iter().skip(1).step_by(2) {
+            assert!(matches!(s.remove(id), Lookup::Found(v) if v == id * 3));
+        }
+        check_invariants(&s.cold.borrow().index);
+    }
+
+    #[test]
+    fn store_reinsert_replaces_the_value() {
+        let s = Store::default();
+        s.insert(1, String::from("hot"));
+        s.insert(2, String::from("a"));
+        s.insert(2, String::from("b"));
+        assert!(matches!(s.take(2), Lookup::Found(v) if v == "b"));
+        s.put_back(2, String::from("c"));
+        assert!(matches!(s.remove(2), Lookup::Found(v) if v == "c"));
+        assert!(matches!(s.remove(2), Lookup::Missing));
+        // Id 0 is never stored.
+        s.insert(0, String::from("vm"));
+        assert!(!s.contains(0));
+        assert!(matches!(s.remove(0), Lookup::Missing));
+        assert!(matches!(s.remove(1), Lookup::Found(v) if v == "hot"));
+    }
+
+    #[test]
+    fn store_drops_every_value() {
+        use std::rc::Rc;
+        let counter = Rc::new(());
+        {
+            let s = Store::default();
+            for id in 1..=100u32 {
+                s.insert(id, Rc::clone(&counter));
+            }
+            for id in (1..=100u32).step_by(3) {
+                assert!(matches!(s.remove(id), Lookup::Found(_)));
+            }
+            let Lookup::Found(v) = s.take(50) else {
+                panic!("id 50");
+            };
+            assert!(matches!(s.remove(50), Lookup::Busy));
+            s.put_back(50, v);
+            assert_eq!(Rc::strong_count(&counter), 1 + 100 - 34 - 1);
+        }
+        assert_eq!(Rc::strong_count(&counter), 1);
     }
 }
