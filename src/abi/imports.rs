@@ -13,8 +13,11 @@
 
 macro_rules! imports {
     ($( $(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; )*) => {
+        // No `#[link(wasm_import_module = "env")]`: undefined symbols are
+        // imported from `env` by default, and without the attribute rustc
+        // keeps the plain symbol names (the attribute mangles them, which
+        // costs ~50 bytes of name section per import).
         #[cfg(target_family = "wasm")]
-        #[link(wasm_import_module = "env")]
         unsafe extern "C" {
             $( $(#[$meta])* pub(crate) fn $name($($arg: $ty),*) -> $ret; )*
         }

@@ -34,45 +34,51 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
-/// A stream context. Created lazily on its first callback, because only then
-/// does the host reveal whether it is an HTTP stream or a TCP connection.
-enum Stream<H, T> {
-    Pending { root: u32 },
+/// A context: a plugin context, or a stream of one.
+enum Ctx<P, H, T> {
+    Plugin(P),
+    /// A stream of a plugin with both stream kinds, created on its first
+    /// callback: only then does the host reveal whether it is an HTTP stream
+    /// or a TCP connection.
+    Pending {
+        root: u32,
+    },
     Http(H),
     Tcp(T),
+    /// A stream the plugin creates no context for.
     Unsupported,
 }
 
-/// What to run on a stream context.
+type CtxOf<V> = Ctx<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
+
+/// What to run on a context.
 #[derive(Clone, Copy)]
-enum StreamOp {
-    Event(StreamEvent),
+enum Op {
+    Root(RootEvent),
+    Stream(StreamEvent),
     Done,
     Log,
     HttpResponse(HttpCallToken, HttpCallResponse),
     Grpc(GrpcToken, GrpcEvent),
 }
 
-impl StreamOp {
+impl Op {
+    /// The export that delivered the operation, for diagnostics.
     fn export(self) -> &'static str {
         match self {
-            StreamOp::Event(event) => event.export(),
-            StreamOp::Done => "proxy_on_done",
-            StreamOp::Log => "proxy_on_log",
-            StreamOp::HttpResponse(..) => "proxy_on_http_call_response",
-            StreamOp::Grpc(..) => "proxy_on_grpc_*",
+            Op::Root(RootEvent::VmStart(_)) => "proxy_on_vm_start",
+            Op::Root(RootEvent::Configure(_)) => "proxy_on_configure",
+            Op::Root(RootEvent::Tick) => "proxy_on_tick",
+            Op::Root(RootEvent::QueueReady(_)) => "proxy_on_queue_ready",
+            Op::Root(RootEvent::Foreign(..)) => "proxy_on_foreign_function",
+            Op::Root(RootEvent::Dns(..)) => "envoy_on_resolve_dns",
+            Op::Stream(event) => event.export(),
+            Op::Done => "proxy_on_done",
+            Op::Log => "proxy_on_log",
+            Op::HttpResponse(..) => "proxy_on_http_call_response",
+            Op::Grpc(..) => "proxy_on_grpc_*",
         }
     }
-}
-
-/// What to run on a plugin context.
-#[derive(Clone, Copy)]
-enum RootOp {
-    Event(RootEvent),
-    Done,
-    Log,
-    HttpResponse(HttpCallToken, HttpCallResponse),
-    Grpc(GrpcToken, GrpcEvent),
 }
 
 /// A callout's origin context and kind, packed into the table's `u64`.
@@ -91,8 +97,9 @@ fn pack(origin: u32, kind: CalloutKind) -> u64 {
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
-    roots: Store<PluginOf<V>>,
-    streams: Store<Stream<HttpOf<V>, TcpOf<V>>>,
+    /// Plugin contexts and streams alike, so every slow path takes, runs and
+    /// puts back through one piece of code.
+    contexts: Store<CtxOf<V>>,
     /// The oldest outstanding HTTP call not in `callouts`, as (origin, token);
     /// origin 0 when empty. Most streams have one call in flight, so routing
     /// its response is a compare, not a probe.
@@ -109,8 +116,7 @@ impl<V: VmContext, F> Dispatcher<V, F> {
         Dispatcher {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
-            roots: Store::new(),
-            streams: Store::new(),
+            contexts: Store::new(),
             hot_call: Cell::new((0, 0)),
             callouts: [RefCell::new(Table::new()), RefCell::new(Table::new())],
             active: Cell::new(0),
@@ -125,7 +131,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             None => match self.factory.take() {
                 Some(factory) => factory(),
                 None => {
-                    report(export, 0, true);
+                    diag(Why::Busy, export, 0);
                     return None;
                 }
             },
@@ -137,78 +143,23 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         Some(result)
     }
 
-    /// Runs `op` on plugin context `id`. `None` if it is missing or busy.
+    /// Runs `op` on context `id`, creating a pending stream's context first.
+    /// `None` if it is missing or busy. Every slow path ends here.
     #[inline(never)]
-    fn run_root(&self, id: u32, op: RootOp) -> Option<u32> {
-        let mut plugin = match self.roots.take(id) {
-            Lookup::Found(plugin) => plugin,
-            other => {
-                report(root_export(op), id, matches!(other, Lookup::Busy));
-                return None;
-            }
+    fn run(&self, id: u32, op: Op) -> Option<u32> {
+        let mut context = match self.contexts.take(id) {
+            Lookup::Found(context) => context,
+            Lookup::Busy => return diag(Why::Busy, op.export(), id),
+            Lookup::Missing => return diag(Why::Unknown, op.export(), id),
         };
-        let prev = self.active.replace(id);
-        let result = match op {
-            RootOp::Event(RootEvent::Configure(size)) => {
-                match plugin.on_configure(Configuration::plugin(size)) {
-                    Ok(()) => 1,
-                    Err(error) => refused("the plugin", &error),
-                }
-            }
-            RootOp::Event(RootEvent::Tick) => {
-                plugin.on_tick();
-                0
-            }
-            RootOp::Event(RootEvent::QueueReady(token)) => {
-                plugin.on_queue_ready(QueueId(token));
-                0
-            }
-            RootOp::Event(RootEvent::Foreign(function, size)) => {
-                plugin.on_foreign_function(function, size);
-                0
-            }
-            RootOp::Event(RootEvent::Dns(token, size)) => {
-                plugin.on_resolve_dns(token, size);
-                0
-            }
-            RootOp::Event(RootEvent::VmStart(_)) => 0,
-            RootOp::Done => u32::from(plugin.on_done()),
-            RootOp::Log => {
-                plugin.on_log();
-                0
-            }
-            RootOp::HttpResponse(token, response) => {
-                plugin.on_http_call_response(token, response);
-                0
-            }
-            RootOp::Grpc(token, event) => {
-                plugin.on_grpc_event(token, event);
-                0
-            }
-        };
-        self.active.set(prev);
-        self.roots.put_back(id, plugin);
-        Some(result)
-    }
-
-    /// Runs `op` on stream `id`, creating its context first if needed.
-    /// `None` if it is missing or busy.
-    #[inline(never)]
-    fn run_stream(&self, id: u32, op: StreamOp) -> Option<u32> {
-        let mut stream = match self.streams.take(id) {
-            Lookup::Found(stream) => stream,
-            other => {
-                report(op.export(), id, matches!(other, Lookup::Busy));
-                return None;
-            }
-        };
-        if let Stream::Pending { root } = stream {
-            let tcp = matches!(op, StreamOp::Event(event) if event.is_tcp());
-            stream = self.create(id, root, tcp);
+        if let Ctx::Pending { root } = context {
+            let tcp = matches!(op, Op::Stream(event) if event.is_tcp());
+            context = self.create(id, root, tcp);
         }
         let prev = self.active.replace(id);
-        let result = match (&mut stream, op) {
-            (Stream::Http(http), StreamOp::Event(event)) => match event {
+        let result = match (&mut context, op) {
+            (Ctx::Plugin(plugin), op) => on_plugin(plugin, id, op),
+            (Ctx::Http(http), Op::Stream(event)) => match event {
                 StreamEvent::RequestHeaders(count, eos) => {
                     http.on_request_headers(count, eos).as_raw()
                 }
@@ -219,9 +170,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 }
                 StreamEvent::ResponseBody(size, eos) => http.on_response_body(size, eos).as_raw(),
                 StreamEvent::ResponseTrailers(count) => http.on_response_trailers(count).as_raw(),
-                other => wrong_kind(other.export(), id, "an HTTP stream"),
+                _ => wrong_kind(op, id),
             },
-            (Stream::Tcp(tcp), StreamOp::Event(event)) => match event {
+            (Ctx::Tcp(tcp), Op::Stream(event)) => match event {
                 StreamEvent::NewConnection => tcp.on_new_connection().as_raw(),
                 StreamEvent::DownstreamData(size, eos) => {
                     tcp.on_downstream_data(size, eos).as_raw()
@@ -235,83 +186,86 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                     tcp.on_upstream_close(PeerType::from_raw(peer));
                     0
                 }
-                other => wrong_kind(other.export(), id, "a TCP connection"),
+                _ => wrong_kind(op, id),
             },
-            (Stream::Http(http), StreamOp::Done) => {
+            (Ctx::Http(http), Op::Done) => {
                 http.on_done();
                 1
             }
-            (Stream::Tcp(tcp), StreamOp::Done) => {
+            (Ctx::Tcp(tcp), Op::Done) => {
                 tcp.on_done();
                 1
             }
-            (Stream::Http(http), StreamOp::Log) => {
+            (Ctx::Http(http), Op::Log) => {
                 http.on_log();
                 0
             }
-            (Stream::Tcp(tcp), StreamOp::Log) => {
+            (Ctx::Tcp(tcp), Op::Log) => {
                 tcp.on_log();
                 0
             }
-            (Stream::Http(http), StreamOp::HttpResponse(token, response)) => {
+            (Ctx::Http(http), Op::HttpResponse(token, response)) => {
                 http.on_http_call_response(token, response);
                 0
             }
-            (Stream::Tcp(tcp), StreamOp::HttpResponse(token, response)) => {
+            (Ctx::Tcp(tcp), Op::HttpResponse(token, response)) => {
                 tcp.on_http_call_response(token, response);
                 0
             }
-            (Stream::Http(http), StreamOp::Grpc(token, event)) => {
+            (Ctx::Http(http), Op::Grpc(token, event)) => {
                 http.on_grpc_event(token, event);
                 0
             }
-            (Stream::Tcp(tcp), StreamOp::Grpc(token, event)) => {
+            (Ctx::Tcp(tcp), Op::Grpc(token, event)) => {
                 tcp.on_grpc_event(token, event);
                 0
             }
-            (_, StreamOp::Done) => 1,
+            (Ctx::Http(_) | Ctx::Tcp(_), Op::Root(_)) => wrong_kind(op, id),
+            (_, Op::Done) => 1,
             _ => 0,
         };
         self.active.set(prev);
-        self.streams.put_back(id, stream);
+        self.contexts.put_back(id, context);
         Some(result)
     }
 
+    /// Makes the context of stream `id` with plugin `root`.
     #[cold]
     #[inline(never)]
-    fn create(&self, id: u32, root: u32, tcp: bool) -> Stream<HttpOf<V>, TcpOf<V>> {
-        let Lookup::Found(mut plugin) = self.roots.take(root) else {
-            report("proxy_on_context_create", root, false);
-            return Stream::Unsupported;
+    fn create(&self, id: u32, root: u32, tcp: bool) -> CtxOf<V> {
+        let mut plugin = match self.contexts.take(root) {
+            Lookup::Found(Ctx::Plugin(plugin)) => plugin,
+            Lookup::Found(other) => {
+                self.contexts.put_back(root, other);
+                return no_context(id);
+            }
+            _ => return no_context(id),
         };
         let prev = self.active.replace(root);
-        let made = if tcp {
-            plugin.new_tcp_context(ContextId(id)).map(Stream::Tcp)
-        } else {
-            plugin.new_http_context(ContextId(id)).map(Stream::Http)
-        };
+        let made = make_stream(&mut plugin, id, tcp);
         self.active.set(prev);
-        self.roots.put_back(root, plugin);
-        made.unwrap_or_else(|| no_context(id, tcp))
+        self.contexts.put_back(root, Ctx::Plugin(plugin));
+        made
     }
 
     /// The fast path of an HTTP callback: the stream is in the hot slot.
     /// When `f` does nothing, this folds to a compare and a return.
     #[inline(always)]
     fn http_fast(&self, id: u32, f: impl FnOnce(&mut HttpOf<V>) -> u32) -> Option<u32> {
-        if TCP_ONLY::<V>() || !self.streams.is_hot(id) {
+        let hot = self.contexts.hot();
+        if TCP_ONLY::<V>() || !hot.holds(id) {
             return None;
         }
-        match self.streams.take_hot() {
-            Some(Stream::Http(mut http)) => {
+        match hot.take() {
+            Some(Ctx::Http(mut http)) => {
                 let prev = self.active.replace(id);
                 let result = f(&mut http);
                 self.active.set(prev);
-                self.streams.put_back(id, Stream::Http(http));
+                self.contexts.put_back(id, Ctx::Http(http));
                 Some(result)
             }
             other => {
-                self.streams.restore_hot(other);
+                hot.restore(other);
                 None
             }
         }
@@ -320,19 +274,20 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// The fast path of a TCP callback.
     #[inline(always)]
     fn tcp_fast(&self, id: u32, f: impl FnOnce(&mut TcpOf<V>) -> u32) -> Option<u32> {
-        if HTTP_ONLY::<V>() || !self.streams.is_hot(id) {
+        let hot = self.contexts.hot();
+        if HTTP_ONLY::<V>() || !hot.holds(id) {
             return None;
         }
-        match self.streams.take_hot() {
-            Some(Stream::Tcp(mut tcp)) => {
+        match hot.take() {
+            Some(Ctx::Tcp(mut tcp)) => {
                 let prev = self.active.replace(id);
                 let result = f(&mut tcp);
                 self.active.set(prev);
-                self.streams.put_back(id, Stream::Tcp(tcp));
+                self.contexts.put_back(id, Ctx::Tcp(tcp));
                 Some(result)
             }
             other => {
-                self.streams.restore_hot(other);
+                hot.restore(other);
                 None
             }
         }
@@ -340,20 +295,21 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     /// The fast path of done/log: a created stream in the hot slot.
     #[inline(always)]
-    fn any_fast(&self, id: u32, f: impl FnOnce(&mut Stream<HttpOf<V>, TcpOf<V>>)) -> bool {
-        if !self.streams.is_hot(id) {
+    fn any_fast(&self, id: u32, f: impl FnOnce(&mut CtxOf<V>)) -> bool {
+        let hot = self.contexts.hot();
+        if !hot.holds(id) {
             return false;
         }
-        match self.streams.take_hot() {
-            Some(mut stream @ (Stream::Http(_) | Stream::Tcp(_))) => {
+        match hot.take() {
+            Some(mut stream @ (Ctx::Http(_) | Ctx::Tcp(_))) => {
                 let prev = self.active.replace(id);
                 f(&mut stream);
                 self.active.set(prev);
-                self.streams.put_back(id, stream);
+                self.contexts.put_back(id, stream);
                 true
             }
             other => {
-                self.streams.restore_hot(other);
+                hot.restore(other);
                 false
             }
         }
@@ -361,7 +317,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     #[inline(never)]
     fn stream_slow(&self, id: u32, event: StreamEvent) -> u32 {
-        self.run_stream(id, StreamOp::Event(event)).unwrap_or(0)
+        self.run(id, Op::Stream(event)).unwrap_or(0)
     }
 
     #[inline(never)]
@@ -370,66 +326,47 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             if let Some(plugin) = self.with_vm(id, "proxy_on_context_create", |vm| {
                 vm.new_plugin_context(ContextId(id))
             }) {
-                self.roots.insert(id, plugin);
+                self.contexts.insert_pinned(id, Ctx::Plugin(plugin));
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
             // Only one stream kind exists for this plugin type (known at compile
             // time), so create the context now instead of on its first callback.
             let stream = self.create(id, parent, TCP_ONLY::<V>());
-            self.streams.insert(id, stream);
+            self.contexts.insert(id, stream);
         } else {
-            self.streams.insert(id, Stream::Pending { root: parent });
+            self.contexts.insert(id, Ctx::Pending { root: parent });
         }
     }
 
-    /// Creates a stream context when its plugin is in the hot slot.
+    /// Creates a stream context when its plugin is in the pinned slot.
     #[inline(always)]
-    fn create_fast(&self, id: u32, root: u32) -> Option<Stream<HttpOf<V>, TcpOf<V>>> {
-        if !self.roots.is_hot(root) {
+    fn create_fast(&self, id: u32, root: u32) -> Option<CtxOf<V>> {
+        let pinned = self.contexts.pinned();
+        if !pinned.holds(root) {
             return None;
         }
-        let mut plugin = self.roots.take_hot()?;
-        let prev = self.active.replace(root);
-        let made = if TCP_ONLY::<V>() {
-            plugin.new_tcp_context(ContextId(id)).map(Stream::Tcp)
-        } else {
-            plugin.new_http_context(ContextId(id)).map(Stream::Http)
+        let mut plugin = match pinned.take() {
+            Some(Ctx::Plugin(plugin)) => plugin,
+            other => {
+                pinned.restore(other);
+                return None;
+            }
         };
+        let prev = self.active.replace(root);
+        let made = make_stream(&mut plugin, id, TCP_ONLY::<V>());
         self.active.set(prev);
-        self.roots.put_back(root, plugin);
-        Some(made.unwrap_or_else(|| no_context(id, TCP_ONLY::<V>())))
-    }
-
-    #[inline(never)]
-    fn done_slow(&self, id: u32) -> u32 {
-        if self.streams.contains(id) {
-            self.run_stream(id, StreamOp::Done).unwrap_or(1)
-        } else {
-            self.run_root(id, RootOp::Done).unwrap_or(1)
-        }
-    }
-
-    #[inline(never)]
-    fn log_slow(&self, id: u32) {
-        // A stream that never reached the filter gets on_log first (HTTP order),
-        // so a pending context is created as an HTTP stream.
-        if self.streams.contains(id) {
-            let _ = self.run_stream(id, StreamOp::Log);
-        } else {
-            let _ = self.run_root(id, RootOp::Log);
-        }
+        pinned.restore(Some(Ctx::Plugin(plugin)));
+        Some(made)
     }
 
     #[inline(never)]
     fn delete_slow(&self, id: u32) {
-        match self.streams.remove(id) {
-            Lookup::Found(stream) => drop(stream),
+        match self.contexts.remove(id) {
+            Lookup::Found(context) => drop(context),
             Lookup::Busy => {}
-            Lookup::Missing => match self.roots.remove(id) {
-                Lookup::Found(plugin) => drop(plugin),
-                Lookup::Busy => {}
-                Lookup::Missing => report("proxy_on_delete", id, false),
-            },
+            Lookup::Missing => {
+                diag(Why::Unknown, "proxy_on_delete", id);
+            }
         }
     }
 
@@ -461,50 +398,127 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     }
 }
 
-fn root_export(op: RootOp) -> &'static str {
+/// Makes a stream context with `plugin`.
+#[inline(always)]
+fn make_stream<P: PluginContext>(plugin: &mut P, id: u32, tcp: bool) -> Ctx<P, P::Http, P::Tcp> {
+    let made = if tcp {
+        plugin.new_tcp_context(ContextId(id)).map(Ctx::Tcp)
+    } else {
+        plugin.new_http_context(ContextId(id)).map(Ctx::Http)
+    };
+    made.unwrap_or_else(|| no_context(id))
+}
+
+/// Runs `op` on a plugin context.
+#[inline(always)]
+fn on_plugin<P: PluginContext>(plugin: &mut P, id: u32, op: Op) -> u32 {
     match op {
-        RootOp::Event(RootEvent::VmStart(_)) => "proxy_on_vm_start",
-        RootOp::Event(RootEvent::Configure(_)) => "proxy_on_configure",
-        RootOp::Event(RootEvent::Tick) => "proxy_on_tick",
-        RootOp::Event(RootEvent::QueueReady(_)) => "proxy_on_queue_ready",
-        RootOp::Event(RootEvent::Foreign(..)) => "proxy_on_foreign_function",
-        RootOp::Event(RootEvent::Dns(..)) => "envoy_on_resolve_dns",
-        RootOp::Done => "proxy_on_done",
-        RootOp::Log => "proxy_on_log",
-        RootOp::HttpResponse(..) => "proxy_on_http_call_response",
-        RootOp::Grpc(..) => "proxy_on_grpc_*",
+        Op::Root(RootEvent::Configure(size)) => {
+            match plugin.on_configure(Configuration::plugin(size)) {
+                Ok(()) => 1,
+                Err(error) => refused("the plugin", &error),
+            }
+        }
+        Op::Root(RootEvent::Tick) => {
+            plugin.on_tick();
+            0
+        }
+        Op::Root(RootEvent::QueueReady(token)) => {
+            plugin.on_queue_ready(QueueId(token));
+            0
+        }
+        Op::Root(RootEvent::Foreign(function, size)) => {
+            plugin.on_foreign_function(function, size);
+            0
+        }
+        Op::Root(RootEvent::Dns(token, size)) => {
+            plugin.on_resolve_dns(token, size);
+            0
+        }
+        Op::Root(RootEvent::VmStart(_)) => 0,
+        Op::Stream(_) => wrong_kind(op, id),
+        Op::Done => u32::from(plugin.on_done()),
+        Op::Log => {
+            plugin.on_log();
+            0
+        }
+        Op::HttpResponse(token, response) => {
+            plugin.on_http_call_response(token, response);
+            0
+        }
+        Op::Grpc(token, event) => {
+            plugin.on_grpc_event(token, event);
+            0
+        }
     }
 }
 
-#[cold]
-#[inline(never)]
-fn report(export: &'static str, id: u32, busy: bool) {
-    let line = Line::new("proxywasm: ").text(export).text(" for ");
-    let line = if busy {
-        line.text("context ").number(id.into()).text(
-            " ignored: a callback of that context is still running (the host re-entered the plugin); \
-             answered with the default",
-        )
-    } else {
-        line.text("unknown context ")
-            .number(id.into())
-            .text(" ignored; answered with the default")
-    };
-    line.error();
+/// Why the dispatcher could not deliver a callback: one message each, built
+/// by one function.
+#[derive(Clone, Copy)]
+enum Why {
+    /// No context has the id (error level).
+    Unknown,
+    /// The context's callback is still running: the host re-entered the
+    /// plugin (error level).
+    Busy,
+    /// The callback is not one this kind of context takes (error level).
+    WrongKind,
+    /// A callout's origin context is gone (debug level).
+    Gone,
+    /// The plugin creates no context for a stream (debug level).
+    NoContext,
 }
 
+/// Logs why `export` for context `id` was not delivered. Always `None`, so
+/// callers can return it.
 #[cold]
 #[inline(never)]
-fn wrong_kind(export: &'static str, id: u32, what: &str) -> u32 {
-    Line::new("proxywasm: ")
+fn diag(why: Why, export: &'static str, id: u32) -> Option<u32> {
+    let (middle, end) = match why {
+        Why::Unknown => (
+            " for unknown context ",
+            " ignored; answered with the default",
+        ),
+        Why::Busy => (
+            " for context ",
+            " ignored: a callback of that context is still running (the host re-entered the \
+             plugin); answered with the default",
+        ),
+        Why::WrongKind => (
+            " for context ",
+            " ignored: that kind of context does not take this callback",
+        ),
+        Why::Gone => (
+            ": context ",
+            ", which made the call, is gone; event dropped",
+        ),
+        Why::NoContext => (
+            ": the plugin creates no context for stream ",
+            "; it passes through untouched",
+        ),
+    };
+    let line = Line::new("proxywasm: ")
         .text(export)
-        .text(" for context ")
-        .number(id.into())
-        .text(", which is ")
-        .text(what)
-        .text("; ignored")
-        .error();
+        .text(middle)
+        .number(id)
+        .text(end);
+    if matches!(why, Why::Gone | Why::NoContext) {
+        line.debug();
+    } else {
+        line.error();
+    }
+    None
+}
+
+fn wrong_kind(op: Op, id: u32) -> u32 {
+    diag(Why::WrongKind, op.export(), id);
     0
+}
+
+fn no_context<P, H, T>(id: u32) -> Ctx<P, H, T> {
+    diag(Why::NoContext, "proxy_on_context_create", id);
+    Ctx::Unsupported
 }
 
 #[cold]
@@ -514,38 +528,11 @@ fn refused(what: &str, error: &crate::Error) -> u32 {
     0
 }
 
-#[cold]
-#[inline(never)]
-fn no_context<H, T>(id: u32, tcp: bool) -> Stream<H, T> {
-    let what = if tcp {
-        "TCP connection "
-    } else {
-        "HTTP stream "
-    };
-    Line::new("proxywasm: the plugin creates no context for ")
-        .text(what)
-        .number(id.into())
-        .text("; it passes through untouched")
-        .debug();
-    Stream::Unsupported
-}
-
-#[cold]
-#[inline(never)]
-fn dropped(export: &'static str, origin: u32) {
-    Line::new("proxywasm: ")
-        .text(export)
-        .text(": context ")
-        .number(origin.into())
-        .text(", which made the call, is gone; event dropped")
-        .debug();
-}
-
 impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
     fn context_create(&self, id: u32, parent: u32) {
-        if parent != 0 && (HTTP_ONLY::<V>() || TCP_ONLY::<V>()) && self.streams.hot_is_free() {
+        if parent != 0 && (HTTP_ONLY::<V>() || TCP_ONLY::<V>()) && self.contexts.hot().is_free() {
             if let Some(stream) = self.create_fast(id, parent) {
-                self.streams.fill_hot(id, stream);
+                self.contexts.hot().fill(id, stream);
                 return;
             }
         }
@@ -566,9 +553,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             }
             RootEvent::Configure(_) | RootEvent::Tick => {
                 crate::host::logging::refresh_level();
-                self.run_root(id, RootOp::Event(event)).unwrap_or(0)
+                self.run(id, Op::Root(event)).unwrap_or(0)
             }
-            _ => self.run_root(id, RootOp::Event(event)).unwrap_or(0),
+            _ => self.run(id, Op::Root(event)).unwrap_or(0),
         }
     }
 
@@ -658,10 +645,10 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         // The common case: the oldest outstanding HTTP call, made by the
         // stream in the hot slot (a compare instead of two probes).
         let (origin, hot) = self.hot_call.get();
-        if hot == token && origin != 0 && self.streams.is_hot(origin) {
+        if hot == token && origin != 0 && self.contexts.hot().holds(origin) {
             self.hot_call.set((0, 0));
             if origin != id && crate::abi::calls::set_effective_context(origin).is_err() {
-                dropped("proxy_on_http_call_response", origin);
+                diag(Why::Gone, "proxy_on_http_call_response", origin);
                 return;
             }
             let token = HttpCallToken(token);
@@ -675,7 +662,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
                 0
             });
             if fast.is_none() {
-                self.run_stream_op(origin, StreamOp::HttpResponse(token, response));
+                self.http_response_to(origin, token.0, headers, body, trailers);
             }
             return;
         }
@@ -684,17 +671,19 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 
     fn done(&self, id: u32) -> u32 {
         let fast = self.any_fast(id, |stream| match stream {
-            Stream::Http(http) => http.on_done(),
-            Stream::Tcp(tcp) => tcp.on_done(),
+            Ctx::Http(http) => http.on_done(),
+            Ctx::Tcp(tcp) => tcp.on_done(),
             _ => {}
         });
         if fast { 1 } else { self.done_slow(id) }
     }
 
     fn log(&self, id: u32) {
+        // A stream that never reached the filter gets on_log first (HTTP
+        // order), so a pending context is created as an HTTP stream.
         let fast = self.any_fast(id, |stream| match stream {
-            Stream::Http(http) => http.on_log(),
-            Stream::Tcp(tcp) => tcp.on_log(),
+            Ctx::Http(http) => http.on_log(),
+            Ctx::Tcp(tcp) => tcp.on_log(),
             _ => {}
         });
         if !fast {
@@ -703,9 +692,10 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
     }
 
     fn delete(&self, id: u32) {
-        if self.streams.is_hot(id) {
+        let hot = self.contexts.hot();
+        if hot.holds(id) {
             // (An empty hot slot has id 0 and holds nothing to drop.)
-            drop(self.streams.clear_hot());
+            drop(hot.clear());
         } else {
             self.delete_slow(id);
         }
@@ -732,56 +722,71 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         self.callout_slow(id, token, event);
     }
 
+    /// Delivers an HTTP call response to `origin` (out of line: the caller's
+    /// fast path then needs no stack frame).
     #[inline(never)]
-    fn run_stream_op(&self, id: u32, op: StreamOp) {
-        let _ = self.run_stream(id, op);
+    fn http_response_to(
+        &self,
+        origin: u32,
+        token: u32,
+        headers: usize,
+        body: usize,
+        trailers: usize,
+    ) {
+        let response = HttpCallResponse {
+            num_headers: headers,
+            body_size: body,
+            num_trailers: trailers,
+        };
+        let _ = self.run(origin, Op::HttpResponse(HttpCallToken(token), response));
+    }
+
+    #[inline(never)]
+    fn log_slow(&self, id: u32) {
+        let _ = self.run(id, Op::Log);
+    }
+
+    #[inline(never)]
+    fn done_slow(&self, id: u32) -> u32 {
+        self.run(id, Op::Done).unwrap_or(1)
     }
 
     /// Routes any callout event to the context that made the call.
     #[inline(never)]
     fn callout_slow(&self, id: u32, token: u32, event: CalloutEvent) {
         let origin = self.callout_origin(token, event).unwrap_or(id);
-        let (stream_op, root_op) = match event {
+        let op = match event {
             CalloutEvent::Http {
                 headers,
                 body,
                 trailers,
-            } => {
-                let token = HttpCallToken(token);
-                let response = HttpCallResponse {
+            } => Op::HttpResponse(
+                HttpCallToken(token),
+                HttpCallResponse {
                     num_headers: headers,
                     body_size: body,
                     num_trailers: trailers,
-                };
-                (
-                    StreamOp::HttpResponse(token, response),
-                    RootOp::HttpResponse(token, response),
-                )
-            }
-            CalloutEvent::Grpc(callback) => {
-                let token = GrpcToken(token);
-                let event = match callback {
+                },
+            ),
+            CalloutEvent::Grpc(callback) => Op::Grpc(
+                GrpcToken(token),
+                match callback {
                     GrpcCallback::InitialMetadata(count) => GrpcEvent::InitialMetadata { count },
                     GrpcCallback::Message(size) => GrpcEvent::Message { size },
                     GrpcCallback::TrailingMetadata(count) => GrpcEvent::TrailingMetadata { count },
                     GrpcCallback::Close(status) => GrpcEvent::Close { status },
-                };
-                (StreamOp::Grpc(token, event), RootOp::Grpc(token, event))
-            }
+                },
+            ),
         };
-        if origin != id {
-            let live = self.streams.contains(origin) || self.roots.contains(origin);
-            if !live || crate::abi::calls::set_effective_context(origin).is_err() {
-                dropped(stream_op.export(), origin);
-                return;
-            }
+        if origin != id
+            && (!self.contexts.contains(origin)
+                || crate::abi::calls::set_effective_context(origin).is_err())
+        {
+            diag(Why::Gone, op.export(), origin);
+            return;
         }
         // (The common HTTP case took the fast path in `http_call_response`.)
-        if self.streams.contains(origin) {
-            let _ = self.run_stream(origin, stream_op);
-        } else {
-            let _ = self.run_root(origin, root_op);
-        }
+        let _ = self.run(origin, op);
     }
 }
 

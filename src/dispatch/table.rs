@@ -25,9 +25,10 @@
 //! [`Store`] keeps values in a slab indexed by those slots: a `Vec` that is
 //! only ever replaced by one of the table's capacity, the values moved over.
 //! Its growth and the slab accesses are the only code generic over the value
-//! type. In front sits a one-entry "hot slot": the context most recently
-//! created lives outside the table, so the common run of callbacks on one
-//! stream costs a compare instead of a search.
+//! type. In front sit two slots: the "hot" one holds the stream most recently
+//! created, so the common run of callbacks on one stream costs a compare
+//! instead of a search, and the "pinned" one the first plugin context, which
+//! creates every stream.
 //!
 //! Values are *taken out* while user code runs and put back afterwards
 //! ([`Store::take`]/[`Store::put_back`]); no borrow is held across user code. A
@@ -236,11 +237,71 @@ impl<T> Cold<T> {
     }
 }
 
-/// Values by id: a hot slot in front of a table-indexed slab. Interior
+/// One value outside the table, with its id (0 when empty).
+pub(crate) struct Slot<T> {
+    id: Cell<u32>,
+    value: Cell<Option<T>>,
+}
+
+impl<T> Slot<T> {
+    const fn new() -> Slot<T> {
+        Slot {
+            id: Cell::new(0),
+            value: Cell::new(None),
+        }
+    }
+
+    /// Whether this slot holds `id`. (An empty slot has id 0 and holds
+    /// `None`, so a caller asking for id 0 finds nothing to take.)
+    #[inline(always)]
+    pub(crate) fn holds(&self, id: u32) -> bool {
+        self.id.get() == id
+    }
+
+    /// Whether the slot is free for a new value.
+    #[inline(always)]
+    pub(crate) fn is_free(&self) -> bool {
+        self.id.get() == 0
+    }
+
+    /// Takes the value (the caller checked [`Slot::holds`]); `None` while a
+    /// callback has it out.
+    #[inline(always)]
+    pub(crate) fn take(&self) -> Option<T> {
+        self.value.take()
+    }
+
+    /// Puts a value in (the caller checked the slot holds its id or is free).
+    #[inline(always)]
+    pub(crate) fn fill(&self, id: u32, value: T) {
+        self.id.set(id);
+        self.value.set(Some(value));
+    }
+
+    /// Undoes [`Slot::take`] when the caller does not want the value.
+    #[inline(always)]
+    pub(crate) fn restore(&self, value: Option<T>) {
+        self.value.set(value);
+    }
+
+    /// Empties the slot, returning its value (`None` if it was out: the value
+    /// is then dropped on put-back).
+    #[inline(always)]
+    pub(crate) fn clear(&self) -> Option<T> {
+        self.id.set(0);
+        self.value.take()
+    }
+}
+
+/// Values by id: two slots in front of a table-indexed slab. Interior
 /// mutability only; no borrow outlives a method call.
+///
+/// The *hot* slot holds the stream created most recently, so the common run
+/// of callbacks on one stream costs a compare instead of a search. The
+/// *pinned* slot holds the first plugin context, which creates every stream.
+/// Everything else lives in the table.
 pub(crate) struct Store<T> {
-    hot_id: Cell<u32>,
-    hot: Cell<Option<T>>,
+    slots: [Slot<T>; 2],
     cold: RefCell<Cold<T>>,
 }
 
@@ -253,21 +314,64 @@ impl<T> Default for Store<T> {
 impl<T> Store<T> {
     pub(crate) const fn new() -> Store<T> {
         Store {
-            hot_id: Cell::new(0),
-            hot: Cell::new(None),
+            slots: [Slot::new(), Slot::new()],
             cold: RefCell::new(Cold::new()),
         }
     }
 
-    /// Inserts a new value (replacing any for the same id). Id 0 is never
-    /// stored (it is the VM's id).
+    /// The slot of the stream created most recently.
+    #[inline(always)]
+    pub(crate) fn hot(&self) -> &Slot<T> {
+        let [hot, _] = &self.slots;
+        hot
+    }
+
+    /// The slot of the first plugin context.
+    #[inline(always)]
+    pub(crate) fn pinned(&self) -> &Slot<T> {
+        let [_, pinned] = &self.slots;
+        pinned
+    }
+
+    /// The slot holding `id`, if one does.
+    #[inline]
+    fn slot_of(&self, id: u32) -> Option<&Slot<T>> {
+        let [hot, pinned] = &self.slots;
+        if id == 0 {
+            None
+        } else if hot.holds(id) {
+            Some(hot)
+        } else if pinned.holds(id) {
+            Some(pinned)
+        } else {
+            None
+        }
+    }
+
+    /// Inserts a stream's value (replacing any for the same id): into the hot
+    /// slot when that is free, else the table. Id 0 is never stored (it is the
+    /// VM's id).
     pub(crate) fn insert(&self, id: u32, value: T) {
+        self.insert_into(self.hot(), id, value);
+    }
+
+    /// Inserts a plugin's value: into the pinned slot when that is free, else
+    /// the table.
+    pub(crate) fn insert_pinned(&self, id: u32, value: T) {
+        self.insert_into(self.pinned(), id, value);
+    }
+
+    #[inline(never)]
+    fn insert_into(&self, preferred: &Slot<T>, id: u32, value: T) {
         if id == 0 {
             return;
         }
-        if self.hot_id.get() == 0 || self.hot_id.get() == id {
-            self.hot_id.set(id);
-            self.hot.set(Some(value));
+        if let Some(slot) = self.slot_of(id) {
+            drop(slot.value.replace(Some(value)));
+            return;
+        }
+        if preferred.is_free() {
+            preferred.fill(id, value);
             return;
         }
         let Ok(mut cold) = self.cold.try_borrow_mut() else {
@@ -288,58 +392,15 @@ impl<T> Store<T> {
         drop(replaced);
     }
 
-    /// Whether `id` is the hot slot's id. (An empty hot slot has id 0 and
-    /// holds `None`, so a caller asking for id 0 finds nothing to take.)
-    #[inline(always)]
-    pub(crate) fn is_hot(&self, id: u32) -> bool {
-        self.hot_id.get() == id
-    }
-
-    /// Takes the hot slot's value (the caller checked [`Store::is_hot`]).
-    #[inline(always)]
-    pub(crate) fn take_hot(&self) -> Option<T> {
-        self.hot.take()
-    }
-
-    /// Whether the hot slot is free for a new value.
-    #[inline(always)]
-    pub(crate) fn hot_is_free(&self) -> bool {
-        self.hot_id.get() == 0
-    }
-
-    /// Puts a value in the hot slot, which the caller checked is free.
-    #[inline(always)]
-    pub(crate) fn fill_hot(&self, id: u32, value: T) {
-        self.hot_id.set(id);
-        self.hot.set(Some(value));
-    }
-
-    /// Empties the hot slot, returning its value (`None` if it was busy: the
-    /// busy value is then dropped on put-back).
-    #[inline(always)]
-    pub(crate) fn clear_hot(&self) -> Option<T> {
-        self.hot_id.set(0);
-        self.hot.take()
-    }
-
-    /// Undoes [`Store::take_hot`] when the caller does not want the value.
-    #[inline(always)]
-    pub(crate) fn restore_hot(&self, value: Option<T>) {
-        self.hot.set(value);
-    }
-
-    #[inline]
+    /// Takes the value of `id` out while a callback runs.
+    #[inline(never)]
     pub(crate) fn take(&self, id: u32) -> Lookup<T> {
-        if id != 0 && self.hot_id.get() == id {
-            return match self.hot.take() {
+        if let Some(slot) = self.slot_of(id) {
+            return match slot.take() {
                 Some(v) => Lookup::Found(v),
                 None => Lookup::Busy,
             };
         }
-        self.take_cold(id)
-    }
-
-    fn take_cold(&self, id: u32) -> Lookup<T> {
         let Ok(mut cold) = self.cold.try_borrow_mut() else {
             return Lookup::Missing;
         };
@@ -356,8 +417,8 @@ impl<T> Store<T> {
     /// while the value was out, the value is dropped here.
     #[inline(always)]
     pub(crate) fn put_back(&self, id: u32, value: T) {
-        if self.hot_id.get() == id {
-            self.hot.set(Some(value));
+        if self.hot().holds(id) {
+            self.hot().restore(Some(value));
             return;
         }
         self.put_back_cold(id, value);
@@ -365,7 +426,9 @@ impl<T> Store<T> {
 
     #[inline(never)]
     fn put_back_cold(&self, id: u32, value: T) {
-        if let Ok(mut cold) = self.cold.try_borrow_mut() {
+        if let Some(slot) = self.slot_of(id) {
+            slot.restore(Some(value));
+        } else if let Ok(mut cold) = self.cold.try_borrow_mut() {
             if let Some(place) = cold.place(id) {
                 *place = Some(value);
             }
@@ -373,10 +436,10 @@ impl<T> Store<T> {
     }
 
     /// Removes an id (even a busy one, whose value is then dropped on put-back).
+    #[inline(never)]
     pub(crate) fn remove(&self, id: u32) -> Lookup<T> {
-        if id != 0 && self.hot_id.get() == id {
-            self.hot_id.set(0);
-            return match self.hot.take() {
+        if let Some(slot) = self.slot_of(id) {
+            return match slot.clear() {
                 Some(v) => Lookup::Found(v),
                 None => Lookup::Busy,
             };
@@ -399,7 +462,7 @@ impl<T> Store<T> {
     }
 
     pub(crate) fn contains(&self, id: u32) -> bool {
-        (id != 0 && self.hot_id.get() == id)
+        self.slot_of(id).is_some()
             || self
                 .cold
                 .try_borrow()

@@ -159,8 +159,8 @@ impl Line {
     }
 
     #[inline(never)]
-    pub(crate) fn number(self, mut n: u64) -> Line {
-        let mut digits = [0u8; 20];
+    pub(crate) fn number(self, mut n: u32) -> Line {
+        let mut digits = [0u8; 10];
         let mut at = digits.len();
         loop {
             at -= 1;
@@ -287,9 +287,9 @@ fn install_panic_hook() {
             line = line
                 .text(location.file())
                 .text(":")
-                .number(u64::from(location.line()))
+                .number(location.line())
                 .text(":")
-                .number(u64::from(location.column()))
+                .number(location.column())
                 .text(": ");
         }
         let payload = info.payload();
