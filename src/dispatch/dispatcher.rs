@@ -8,13 +8,13 @@
 //! exists once per plugin, not once per export.
 
 use super::table::{Lookup, Store, Table};
-use super::{CalloutEvent, CalloutKind, Dispatch, GrpcCallback, Hooks, RootEvent, StreamEvent};
+use super::{CalloutKind, Dispatch, GrpcExport, Hooks, RootCallback, RootEvent, StreamEvent};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::context::{
     Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext,
     QueueId, TcpContext, VmContext,
 };
-use crate::host::logging::Line;
+use crate::host::logging::{LogLevel, Piece, line};
 use core::cell::{Cell, RefCell};
 
 type PluginOf<V> = <V as VmContext>::Plugin;
@@ -376,13 +376,14 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         if http { http_calls } else { grpc_calls }
     }
 
-    /// Finds (and forgets, when finished) the context that made a callout.
-    fn callout_origin(&self, token: u32, event: CalloutEvent) -> Option<u32> {
-        let http = matches!(event, CalloutEvent::Http { .. });
-        let finished = |packed: u64| match event {
-            CalloutEvent::Http { .. } | CalloutEvent::Grpc(GrpcCallback::Close(_)) => true,
-            CalloutEvent::Grpc(GrpcCallback::Message(_)) => packed >> 32 != 2,
-            CalloutEvent::Grpc(_) => false,
+    /// Finds (and forgets, when finished) the context that made a callout:
+    /// an HTTP call (`grpc` is `None`) or a gRPC call or stream.
+    fn callout_origin(&self, token: u32, grpc: Option<GrpcExport>) -> Option<u32> {
+        let http = grpc.is_none();
+        let finished = |packed: u64| match grpc {
+            None | Some(GrpcExport::Close) => true,
+            Some(GrpcExport::Message) => packed >> 32 != 2,
+            Some(_) => false,
         };
         let (origin, hot) = self.hot_call.get();
         if http && origin != 0 && hot == token {
@@ -498,16 +499,20 @@ fn diag(why: Why, export: &'static str, id: u32) -> Option<u32> {
             "; it passes through untouched",
         ),
     };
-    let line = Line::new("proxywasm: ")
-        .text(export)
-        .text(middle)
-        .number(id)
-        .text(end);
-    if matches!(why, Why::Gone | Why::NoContext) {
-        line.debug();
-    } else {
-        line.error();
-    }
+    let level = match why {
+        Why::Gone | Why::NoContext => LogLevel::Debug,
+        _ => LogLevel::Error,
+    };
+    line(
+        level,
+        &[
+            Piece::Text("proxywasm: "),
+            Piece::Text(export),
+            Piece::Text(middle),
+            Piece::Number(id),
+            Piece::Text(end),
+        ],
+    );
     None
 }
 
@@ -539,7 +544,8 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         self.context_create_slow(id, parent);
     }
 
-    fn root(&self, id: u32, event: RootEvent) -> u32 {
+    fn root(&self, id: u32, callback: RootCallback, a: u32, size: usize) -> u32 {
+        let event = RootEvent::new(callback, a, size);
         match event {
             RootEvent::VmStart(size) => {
                 crate::host::logging::refresh_level();
@@ -630,8 +636,8 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             .unwrap_or_else(|| self.stream_slow(id, StreamEvent::ResponseTrailers(count)))
     }
 
-    fn callout(&self, id: u32, token: u32, event: CalloutEvent) {
-        self.callout_slow(id, token, event);
+    fn grpc(&self, id: u32, token: u32, export: GrpcExport, value: usize) {
+        self.callout_slow(id, token, Some(export), value, 0, 0);
     }
 
     fn http_call_response(
@@ -666,7 +672,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             }
             return;
         }
-        self.http_call_response_slow(id, token, headers, body, trailers);
+        self.callout_slow(id, token, None, headers, body, trailers);
     }
 
     fn done(&self, id: u32) -> u32 {
@@ -703,25 +709,6 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
-    /// The slow paths of [`Dispatch::http_call_response`], out of line so the
-    /// fast path needs no stack frame.
-    #[inline(never)]
-    fn http_call_response_slow(
-        &self,
-        id: u32,
-        token: u32,
-        headers: usize,
-        body: usize,
-        trailers: usize,
-    ) {
-        let event = CalloutEvent::Http {
-            headers,
-            body,
-            trailers,
-        };
-        self.callout_slow(id, token, event);
-    }
-
     /// Delivers an HTTP call response to `origin` (out of line: the caller's
     /// fast path then needs no stack frame).
     #[inline(never)]
@@ -751,33 +738,40 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         self.run(id, Op::Done).unwrap_or(1)
     }
 
-    /// Routes any callout event to the context that made the call.
+    /// Routes any callout event to the context that made the call: an HTTP
+    /// call's response (`grpc` is `None`; `a`, `b`, `c` are the header count,
+    /// body size and trailer count) or a gRPC callback (`a` is its argument).
+    /// Scalars only, so callers build nothing in memory.
     #[inline(never)]
-    fn callout_slow(&self, id: u32, token: u32, event: CalloutEvent) {
-        let origin = self.callout_origin(token, event).unwrap_or(id);
-        let op = match event {
-            CalloutEvent::Http {
-                headers,
-                body,
-                trailers,
-            } => Op::HttpResponse(
+    fn callout_slow(
+        &self,
+        id: u32,
+        token: u32,
+        grpc: Option<GrpcExport>,
+        a: usize,
+        b: usize,
+        c: usize,
+    ) {
+        let op = match grpc {
+            None => Op::HttpResponse(
                 HttpCallToken(token),
                 HttpCallResponse {
-                    num_headers: headers,
-                    body_size: body,
-                    num_trailers: trailers,
+                    num_headers: a,
+                    body_size: b,
+                    num_trailers: c,
                 },
             ),
-            CalloutEvent::Grpc(callback) => Op::Grpc(
+            Some(export) => Op::Grpc(
                 GrpcToken(token),
-                match callback {
-                    GrpcCallback::InitialMetadata(count) => GrpcEvent::InitialMetadata { count },
-                    GrpcCallback::Message(size) => GrpcEvent::Message { size },
-                    GrpcCallback::TrailingMetadata(count) => GrpcEvent::TrailingMetadata { count },
-                    GrpcCallback::Close(status) => GrpcEvent::Close { status },
+                match export {
+                    GrpcExport::InitialMetadata => GrpcEvent::InitialMetadata { count: a },
+                    GrpcExport::Message => GrpcEvent::Message { size: a },
+                    GrpcExport::TrailingMetadata => GrpcEvent::TrailingMetadata { count: a },
+                    GrpcExport::Close => GrpcEvent::Close { status: a as u32 },
                 },
             ),
         };
+        let origin = self.callout_origin(token, grpc).unwrap_or(id);
         if origin != id
             && (!self.contexts.contains(origin)
                 || crate::abi::calls::set_effective_context(origin).is_err())

@@ -22,17 +22,6 @@ mod table;
 use crate::ContextId;
 use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
 
-/// A gRPC callback, normalised (four exports → one event).
-#[derive(Clone, Copy, Debug)]
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub enum GrpcCallback {
-    InitialMetadata(usize),
-    Message(usize),
-    TrailingMetadata(usize),
-    Close(u32),
-}
-
 /// What kind of callout a token belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[doc(hidden)]
@@ -43,11 +32,36 @@ pub enum CalloutKind {
     GrpcStream,
 }
 
+/// Which plugin-context export ran; its arguments travel separately, as
+/// scalars, so the export needs no stack frame.
+#[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum RootCallback {
+    VmStart,
+    Configure,
+    Tick,
+    QueueReady,
+    Foreign,
+    Dns,
+}
+
+/// Which gRPC export ran (its argument travels separately).
+#[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub enum GrpcExport {
+    InitialMetadata,
+    Message,
+    TrailingMetadata,
+    Close,
+}
+
 /// A callback for a plugin (root) context.
 #[derive(Clone, Copy, Debug)]
 #[doc(hidden)]
 #[allow(missing_docs)]
-pub enum RootEvent {
+pub(crate) enum RootEvent {
     VmStart(usize),
     Configure(usize),
     Tick,
@@ -103,17 +117,19 @@ impl StreamEvent {
     }
 }
 
-/// A callout result for the plugin context the host addressed.
-#[derive(Clone, Copy, Debug)]
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub enum CalloutEvent {
-    Http {
-        headers: usize,
-        body: usize,
-        trailers: usize,
-    },
-    Grpc(GrpcCallback),
+impl RootEvent {
+    /// The event of `callback` with its export's arguments (`a`: the queue,
+    /// function or DNS token; `size`: the data or configuration size).
+    pub(crate) const fn new(callback: RootCallback, a: u32, size: usize) -> RootEvent {
+        match callback {
+            RootCallback::VmStart => RootEvent::VmStart(size),
+            RootCallback::Configure => RootEvent::Configure(size),
+            RootCallback::Tick => RootEvent::Tick,
+            RootCallback::QueueReady => RootEvent::QueueReady(a),
+            RootCallback::Foreign => RootEvent::Foreign(a, size),
+            RootCallback::Dns => RootEvent::Dns(a, size),
+        }
+    }
 }
 
 /// One method per export, with wire-level arguments. Object-safe; implemented
@@ -123,8 +139,9 @@ pub enum CalloutEvent {
 pub trait Dispatch: Hooks {
     /// `proxy_on_context_create`.
     fn context_create(&self, id: u32, parent: u32);
-    /// The plugin-context callbacks.
-    fn root(&self, id: u32, event: RootEvent) -> u32;
+    /// The plugin-context callbacks (see [`RootEvent::new`] for `a` and
+    /// `size`).
+    fn root(&self, id: u32, callback: RootCallback, a: u32, size: usize) -> u32;
     /// `proxy_on_new_connection`.
     fn new_connection(&self, id: u32) -> u32;
     /// `proxy_on_downstream_data`.
@@ -147,8 +164,8 @@ pub trait Dispatch: Hooks {
     fn response_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
     /// `proxy_on_response_trailers`.
     fn response_trailers(&self, id: u32, count: usize) -> u32;
-    /// `proxy_on_http_call_response` and the gRPC callbacks.
-    fn callout(&self, id: u32, token: u32, event: CalloutEvent);
+    /// The gRPC callbacks (`value`: a count, a size or the close status).
+    fn grpc(&self, id: u32, token: u32, export: GrpcExport, value: usize);
     /// `proxy_on_http_call_response` (the common callout event, with its own
     /// fast path).
     fn http_call_response(&self, id: u32, token: u32, headers: usize, body: usize, trailers: usize);

@@ -125,71 +125,50 @@ pub(crate) fn error(message: &str) {
     let _ = calls::log(LogLevel::Error.as_raw(), message.as_bytes());
 }
 
-/// A log line built without `core::fmt`, for the SDK's own messages: keeps
-/// the formatting machinery out of plugins that do not use it. A fixed buffer
-/// (no allocation, no growth code); a longer line is cut at 256 bytes.
-pub(crate) struct Line {
-    bytes: [u8; 256],
-    len: usize,
+/// A piece of one of the SDK's own log lines.
+#[derive(Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    Text(&'a str),
+    Number(u32),
 }
 
-impl Line {
-    #[inline(never)]
-    pub(crate) fn new(text: &str) -> Line {
-        Line {
-            bytes: [0; 256],
-            len: 0,
-        }
-        .text(text)
+/// Logs the SDK's own messages without `core::fmt`, keeping the formatting
+/// machinery out of plugins that do not use it: one function, a fixed
+/// 256-byte buffer (no allocation), a longer line cut there. `Debug` lines
+/// are built only when `log`'s max level lets them through.
+#[cold]
+#[inline(never)]
+pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
+    if level == LogLevel::Debug && log::max_level() < log::LevelFilter::Debug {
+        return;
     }
-
-    #[inline(never)]
-    pub(crate) fn text(self, text: &str) -> Line {
-        self.push(text.as_bytes())
-    }
-
-    fn push(mut self, bytes: &[u8]) -> Line {
-        let room = self.bytes.get_mut(self.len..).unwrap_or_default();
-        let n = bytes.len().min(room.len());
-        if let (Some(dst), Some(src)) = (room.get_mut(..n), bytes.get(..n)) {
-            dst.copy_from_slice(src);
-            self.len += n;
-        }
-        self
-    }
-
-    #[inline(never)]
-    pub(crate) fn number(self, mut n: u32) -> Line {
+    let mut bytes = [0u8; 256];
+    let mut len = 0;
+    for piece in pieces {
         let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            if let Some(d) = digits.get_mut(at) {
-                *d = b'0' + (n % 10) as u8;
+        let text = match *piece {
+            Piece::Text(text) => text.as_bytes(),
+            Piece::Number(mut n) => {
+                let mut at = digits.len();
+                for d in digits.iter_mut().rev() {
+                    *d = b'0' + (n % 10) as u8;
+                    at -= 1;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                digits.get(at..).unwrap_or_default()
             }
-            n /= 10;
-            if n == 0 || at == 0 {
-                break;
+        };
+        for &byte in text {
+            if let Some(place) = bytes.get_mut(len) {
+                *place = byte;
+                len += 1;
             }
         }
-        self.push(digits.get(at..).unwrap_or_default())
     }
-
-    fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
-    }
-
-    #[inline(never)]
-    pub(crate) fn error(self) {
-        let _ = calls::log(LogLevel::Error.as_raw(), self.as_bytes());
-    }
-
-    #[inline(never)]
-    pub(crate) fn debug(self) {
-        if log::max_level() >= log::LevelFilter::Debug {
-            let _ = calls::log(LogLevel::Debug.as_raw(), self.as_bytes());
-        }
-    }
+    let _ = calls::log(level.as_raw(), bytes.get(..len).unwrap_or_default());
 }
 
 struct HostLogger;
@@ -282,16 +261,6 @@ fn install_panic_hook() {
     #[cfg(not(target_family = "wasm"))]
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let mut line = Line::new("panicked at ");
-        if let Some(location) = info.location() {
-            line = line
-                .text(location.file())
-                .text(":")
-                .number(location.line())
-                .text(":")
-                .number(location.column())
-                .text(": ");
-        }
         let payload = info.payload();
         let message = match payload.downcast_ref::<&str>() {
             Some(text) => text,
@@ -299,8 +268,25 @@ fn install_panic_hook() {
                 .downcast_ref::<String>()
                 .map_or("Box<dyn Any>", String::as_str),
         };
-        line = line.text(message);
-        let _ = calls::log(LogLevel::Critical.as_raw(), line.as_bytes());
+        match info.location() {
+            Some(at) => line(
+                LogLevel::Critical,
+                &[
+                    Piece::Text("panicked at "),
+                    Piece::Text(at.file()),
+                    Piece::Text(":"),
+                    Piece::Number(at.line()),
+                    Piece::Text(":"),
+                    Piece::Number(at.column()),
+                    Piece::Text(": "),
+                    Piece::Text(message),
+                ],
+            ),
+            None => line(
+                LogLevel::Critical,
+                &[Piece::Text("panicked: "), Piece::Text(message)],
+            ),
+        }
         #[cfg(not(target_family = "wasm"))]
         previous(info);
     }));
