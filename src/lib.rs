@@ -154,7 +154,7 @@ pub mod __private {
     pub use crate::abi::wire::{static_pairs, static_pairs_len};
     pub use crate::dispatch::anon::{AnonVm, FnMake, HttpVm, Make, TcpVm};
     pub use crate::dispatch::dispatcher::Dispatcher;
-    pub use crate::dispatch::{Dispatch, Entry, GrpcExport, Hooks, RootCallback};
+    pub use crate::dispatch::{Call, Dispatch, Entry, Hooks};
 }
 
 #[cfg(doctest)]

@@ -50,19 +50,19 @@ macro_rules! __proxywasm_exports {
         $crate::__proxywasm_exports! { @one $mode proxy_on_context_create(context_id: u32, parent_id: u32) =
             |d| $crate::__private::Dispatch::context_create(d, context_id, parent_id), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_vm_start(context_id: u32, configuration_size: usize) -> u32 =
-            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootCallback::VmStart, 0, configuration_size), or 0 }
+            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::VmStart, 0, configuration_size), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_configure(context_id: u32, configuration_size: usize) -> u32 =
-            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootCallback::Configure, 0, configuration_size), or 0 }
+            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Configure, 0, configuration_size), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_http_call_response(context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) =
             |d| $crate::__private::Dispatch::http_call_response(d, context_id, token, num_headers, body_size, num_trailers), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, num_elements: usize) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::GrpcExport::InitialMetadata, num_elements), or () }
+            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcInitialMetadata, num_elements), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive(context_id: u32, token: u32, message_size: usize) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::GrpcExport::Message, message_size), or () }
+            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcMessage, message_size), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_trailing_metadata(context_id: u32, token: u32, num_elements: usize) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::GrpcExport::TrailingMetadata, num_elements), or () }
+            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcTrailingMetadata, num_elements), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::GrpcExport::Close, status_code as usize), or () }
+            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcClose, status_code as usize), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_done(context_id: u32) -> u32 =
             |d| $crate::__private::Dispatch::done(d, context_id), or 1 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_log(context_id: u32) =
@@ -72,13 +72,13 @@ macro_rules! __proxywasm_exports {
     };
     (@root $mode:tt) => {
         $crate::__proxywasm_exports! { @one $mode proxy_on_tick(context_id: u32) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootCallback::Tick, 0, 0); }, or () }
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Tick, 0, 0); }, or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_queue_ready(context_id: u32, queue_id: u32) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootCallback::QueueReady, queue_id, 0); }, or () }
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::QueueReady, queue_id, 0); }, or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_foreign_function(context_id: u32, function_id: u32, arguments_size: usize) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootCallback::Foreign, function_id, arguments_size); }, or () }
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Foreign, function_id, arguments_size); }, or () }
         $crate::__proxywasm_exports! { @one $mode envoy_on_resolve_dns(context_id: u32, token: u32, data_size: usize) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::RootCallback::Dns, token, data_size); }, or () }
+            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Dns, token, data_size); }, or () }
     };
     (@tcp $mode:tt) => {
         $crate::__proxywasm_exports! { @one $mode proxy_on_new_connection(context_id: u32) -> u32 =

@@ -1,14 +1,14 @@
 //! The generic dispatcher: one per VM instance, monomorphised for the plugin's
 //! context types.
 //!
-//! Size and speed: every stream callback goes through one function,
-//! [`Dispatcher::run_stream`], and every plugin callback through
-//! [`Dispatcher::run_root`]; each is a single `match` on the event whose arms
-//! call your (usually inlined) methods. The take/put-back logic therefore
-//! exists once per plugin, not once per export.
+//! Size and speed: each export inlines a fast path for the common case (the
+//! stream in the hot slot), and everything else goes through one function,
+//! [`Dispatcher::run`]: one take/put-back and one `match` on the [`Call`]
+//! whose arms call your (usually inlined) methods. Arguments travel as
+//! scalars, so no export builds an event in memory.
 
 use super::table::{Lookup, Store, Table};
-use super::{CalloutKind, Dispatch, GrpcExport, Hooks, RootCallback, RootEvent, StreamEvent};
+use super::{Call, CalloutKind, Dispatch, Hooks};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::context::{
     Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext,
@@ -50,36 +50,6 @@ enum Ctx<P, H, T> {
 }
 
 type CtxOf<V> = Ctx<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
-
-/// What to run on a context.
-#[derive(Clone, Copy)]
-enum Op {
-    Root(RootEvent),
-    Stream(StreamEvent),
-    Done,
-    Log,
-    HttpResponse(HttpCallToken, HttpCallResponse),
-    Grpc(GrpcToken, GrpcEvent),
-}
-
-impl Op {
-    /// The export that delivered the operation, for diagnostics.
-    fn export(self) -> &'static str {
-        match self {
-            Op::Root(RootEvent::VmStart(_)) => "proxy_on_vm_start",
-            Op::Root(RootEvent::Configure(_)) => "proxy_on_configure",
-            Op::Root(RootEvent::Tick) => "proxy_on_tick",
-            Op::Root(RootEvent::QueueReady(_)) => "proxy_on_queue_ready",
-            Op::Root(RootEvent::Foreign(..)) => "proxy_on_foreign_function",
-            Op::Root(RootEvent::Dns(..)) => "envoy_on_resolve_dns",
-            Op::Stream(event) => event.export(),
-            Op::Done => "proxy_on_done",
-            Op::Log => "proxy_on_log",
-            Op::HttpResponse(..) => "proxy_on_http_call_response",
-            Op::Grpc(..) => "proxy_on_grpc_*",
-        }
-    }
-}
 
 /// A callout's origin context and kind, packed into the table's `u64`.
 fn pack(origin: u32, kind: CalloutKind) -> u64 {
@@ -125,13 +95,13 @@ impl<V: VmContext, F> Dispatcher<V, F> {
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
-    fn with_vm<R>(&self, id: u32, export: &'static str, f: impl FnOnce(&mut V) -> R) -> Option<R> {
+    fn with_vm<R>(&self, id: u32, call: Call, f: impl FnOnce(&mut V) -> R) -> Option<R> {
         let mut vm = match self.vm.take() {
             Some(vm) => vm,
             None => match self.factory.take() {
                 Some(factory) => factory(),
                 None => {
-                    diag(Why::Busy, export, 0);
+                    diag(Why::Busy, call, 0);
                     return None;
                 }
             },
@@ -143,90 +113,82 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         Some(result)
     }
 
-    /// Runs `op` on context `id`, creating a pending stream's context first.
-    /// `None` if it is missing or busy. Every slow path ends here.
+    /// Runs `call` on context `id`, creating a pending stream's context
+    /// first; the arguments are as [`Call`] describes. Every slow path ends
+    /// here. A missing or busy context is logged and answered with the
+    /// call's default.
     #[inline(never)]
-    fn run(&self, id: u32, op: Op) -> Option<u32> {
+    fn run(&self, id: u32, call: Call, token: u32, x: usize, y: usize, z: usize) -> u32 {
         let mut context = match self.contexts.take(id) {
             Lookup::Found(context) => context,
-            Lookup::Busy => return diag(Why::Busy, op.export(), id),
-            Lookup::Missing => return diag(Why::Unknown, op.export(), id),
+            Lookup::Busy => return diag(Why::Busy, call, id),
+            Lookup::Missing => return diag(Why::Unknown, call, id),
         };
         if let Ctx::Pending { root } = context {
-            let tcp = matches!(op, Op::Stream(event) if event.is_tcp());
-            context = self.create(id, root, tcp);
+            context = self.create(id, root, call.is_tcp());
         }
+        let eos = y != 0;
         let prev = self.active.replace(id);
-        let result = match (&mut context, op) {
-            (Ctx::Plugin(plugin), op) => on_plugin(plugin, id, op),
-            (Ctx::Http(http), Op::Stream(event)) => match event {
-                StreamEvent::RequestHeaders(count, eos) => {
-                    http.on_request_headers(count, eos).as_raw()
-                }
-                StreamEvent::RequestBody(size, eos) => http.on_request_body(size, eos).as_raw(),
-                StreamEvent::RequestTrailers(count) => http.on_request_trailers(count).as_raw(),
-                StreamEvent::ResponseHeaders(count, eos) => {
-                    http.on_response_headers(count, eos).as_raw()
-                }
-                StreamEvent::ResponseBody(size, eos) => http.on_response_body(size, eos).as_raw(),
-                StreamEvent::ResponseTrailers(count) => http.on_response_trailers(count).as_raw(),
-                _ => wrong_kind(op, id),
-            },
-            (Ctx::Tcp(tcp), Op::Stream(event)) => match event {
-                StreamEvent::NewConnection => tcp.on_new_connection().as_raw(),
-                StreamEvent::DownstreamData(size, eos) => {
-                    tcp.on_downstream_data(size, eos).as_raw()
-                }
-                StreamEvent::UpstreamData(size, eos) => tcp.on_upstream_data(size, eos).as_raw(),
-                StreamEvent::DownstreamClose(peer) => {
-                    tcp.on_downstream_close(PeerType::from_raw(peer));
-                    0
-                }
-                StreamEvent::UpstreamClose(peer) => {
-                    tcp.on_upstream_close(PeerType::from_raw(peer));
-                    0
-                }
-                _ => wrong_kind(op, id),
-            },
-            (Ctx::Http(http), Op::Done) => {
+        let result = match (&mut context, call) {
+            (Ctx::Plugin(plugin), _) => on_plugin(plugin, id, call, token, x, y, z),
+            (Ctx::Http(http), Call::RequestHeaders) => http.on_request_headers(x, eos).as_raw(),
+            (Ctx::Http(http), Call::RequestBody) => http.on_request_body(x, eos).as_raw(),
+            (Ctx::Http(http), Call::RequestTrailers) => http.on_request_trailers(x).as_raw(),
+            (Ctx::Http(http), Call::ResponseHeaders) => http.on_response_headers(x, eos).as_raw(),
+            (Ctx::Http(http), Call::ResponseBody) => http.on_response_body(x, eos).as_raw(),
+            (Ctx::Http(http), Call::ResponseTrailers) => http.on_response_trailers(x).as_raw(),
+            (Ctx::Http(http), Call::Done) => {
                 http.on_done();
                 1
             }
-            (Ctx::Tcp(tcp), Op::Done) => {
-                tcp.on_done();
-                1
-            }
-            (Ctx::Http(http), Op::Log) => {
+            (Ctx::Http(http), Call::Log) => {
                 http.on_log();
                 0
             }
-            (Ctx::Tcp(tcp), Op::Log) => {
+            (Ctx::Http(http), Call::HttpCallResponse) => {
+                http.on_http_call_response(HttpCallToken(token), response(x, y, z));
+                0
+            }
+            (Ctx::Http(http), Call::GrpcInitialMetadata | Call::GrpcMessage)
+            | (Ctx::Http(http), Call::GrpcTrailingMetadata | Call::GrpcClose) => {
+                http.on_grpc_event(GrpcToken(token), grpc_event(call, x));
+                0
+            }
+            (Ctx::Tcp(tcp), Call::NewConnection) => tcp.on_new_connection().as_raw(),
+            (Ctx::Tcp(tcp), Call::DownstreamData) => tcp.on_downstream_data(x, eos).as_raw(),
+            (Ctx::Tcp(tcp), Call::UpstreamData) => tcp.on_upstream_data(x, eos).as_raw(),
+            (Ctx::Tcp(tcp), Call::DownstreamClose) => {
+                tcp.on_downstream_close(PeerType::from_raw(token));
+                0
+            }
+            (Ctx::Tcp(tcp), Call::UpstreamClose) => {
+                tcp.on_upstream_close(PeerType::from_raw(token));
+                0
+            }
+            (Ctx::Tcp(tcp), Call::Done) => {
+                tcp.on_done();
+                1
+            }
+            (Ctx::Tcp(tcp), Call::Log) => {
                 tcp.on_log();
                 0
             }
-            (Ctx::Http(http), Op::HttpResponse(token, response)) => {
-                http.on_http_call_response(token, response);
+            (Ctx::Tcp(tcp), Call::HttpCallResponse) => {
+                tcp.on_http_call_response(HttpCallToken(token), response(x, y, z));
                 0
             }
-            (Ctx::Tcp(tcp), Op::HttpResponse(token, response)) => {
-                tcp.on_http_call_response(token, response);
+            (Ctx::Tcp(tcp), Call::GrpcInitialMetadata | Call::GrpcMessage)
+            | (Ctx::Tcp(tcp), Call::GrpcTrailingMetadata | Call::GrpcClose) => {
+                tcp.on_grpc_event(GrpcToken(token), grpc_event(call, x));
                 0
             }
-            (Ctx::Http(http), Op::Grpc(token, event)) => {
-                http.on_grpc_event(token, event);
-                0
-            }
-            (Ctx::Tcp(tcp), Op::Grpc(token, event)) => {
-                tcp.on_grpc_event(token, event);
-                0
-            }
-            (Ctx::Http(_) | Ctx::Tcp(_), Op::Root(_)) => wrong_kind(op, id),
-            (_, Op::Done) => 1,
-            _ => 0,
+            // The other stream kind's callbacks, and plugin callbacks.
+            (Ctx::Http(_) | Ctx::Tcp(_), _) => wrong_kind(call, id),
+            (Ctx::Pending { .. } | Ctx::Unsupported, _) => call.default_answer(),
         };
         self.active.set(prev);
         self.contexts.put_back(id, context);
-        Some(result)
+        result
     }
 
     /// Makes the context of stream `id` with plugin `root`.
@@ -316,14 +278,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     }
 
     #[inline(never)]
-    fn stream_slow(&self, id: u32, event: StreamEvent) -> u32 {
-        self.run(id, Op::Stream(event)).unwrap_or(0)
-    }
-
-    #[inline(never)]
     fn context_create_slow(&self, id: u32, parent: u32) {
         if parent == 0 {
-            if let Some(plugin) = self.with_vm(id, "proxy_on_context_create", |vm| {
+            if let Some(plugin) = self.with_vm(id, Call::ContextCreate, |vm| {
                 vm.new_plugin_context(ContextId(id))
             }) {
                 self.contexts.insert_pinned(id, Ctx::Plugin(plugin));
@@ -365,7 +322,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             Lookup::Found(context) => drop(context),
             Lookup::Busy => {}
             Lookup::Missing => {
-                diag(Why::Unknown, "proxy_on_delete", id);
+                diag(Why::Unknown, Call::Delete, id);
             }
         }
     }
@@ -376,14 +333,13 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         if http { http_calls } else { grpc_calls }
     }
 
-    /// Finds (and forgets, when finished) the context that made a callout:
-    /// an HTTP call (`grpc` is `None`) or a gRPC call or stream.
-    fn callout_origin(&self, token: u32, grpc: Option<GrpcExport>) -> Option<u32> {
-        let http = grpc.is_none();
-        let finished = |packed: u64| match grpc {
-            None | Some(GrpcExport::Close) => true,
-            Some(GrpcExport::Message) => packed >> 32 != 2,
-            Some(_) => false,
+    /// Finds (and forgets, when finished) the context that made a callout.
+    fn callout_origin(&self, token: u32, call: Call) -> Option<u32> {
+        let http = call == Call::HttpCallResponse;
+        let finished = |packed: u64| match call {
+            Call::HttpCallResponse | Call::GrpcClose => true,
+            Call::GrpcMessage => packed >> 32 != 2,
+            _ => false,
         };
         let (origin, hot) = self.hot_call.get();
         if http && origin != 0 && hot == token {
@@ -396,6 +352,41 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             let _ = callouts.remove(token);
         }
         Some(packed as u32)
+    }
+
+    /// Routes a callout event (an HTTP call's response or a gRPC callback)
+    /// to the context that made the call.
+    #[inline(never)]
+    fn callout_slow(&self, id: u32, call: Call, token: u32, x: usize, y: usize, z: usize) {
+        let origin = self.callout_origin(token, call).unwrap_or(id);
+        if origin != id
+            && (!self.contexts.contains(origin)
+                || crate::abi::calls::set_effective_context(origin).is_err())
+        {
+            diag(Why::Gone, call, origin);
+            return;
+        }
+        // (The common HTTP case took the fast path in `http_call_response`.)
+        self.run(origin, call, token, x, y, z);
+    }
+}
+
+/// An HTTP call's response sizes.
+fn response(headers: usize, body: usize, trailers: usize) -> HttpCallResponse {
+    HttpCallResponse {
+        num_headers: headers,
+        body_size: body,
+        num_trailers: trailers,
+    }
+}
+
+/// The gRPC event of a gRPC `call` with its argument.
+fn grpc_event(call: Call, x: usize) -> GrpcEvent {
+    match call {
+        Call::GrpcInitialMetadata => GrpcEvent::InitialMetadata { count: x },
+        Call::GrpcMessage => GrpcEvent::Message { size: x },
+        Call::GrpcTrailingMetadata => GrpcEvent::TrailingMetadata { count: x },
+        _ => GrpcEvent::Close { status: x as u32 },
     }
 }
 
@@ -410,47 +401,56 @@ fn make_stream<P: PluginContext>(plugin: &mut P, id: u32, tcp: bool) -> Ctx<P, P
     made.unwrap_or_else(|| no_context(id))
 }
 
-/// Runs `op` on a plugin context.
+/// Runs `call` on a plugin context.
 #[inline(always)]
-fn on_plugin<P: PluginContext>(plugin: &mut P, id: u32, op: Op) -> u32 {
-    match op {
-        Op::Root(RootEvent::Configure(size)) => {
-            match plugin.on_configure(Configuration::plugin(size)) {
-                Ok(()) => 1,
-                Err(error) => refused("the plugin", &error),
-            }
-        }
-        Op::Root(RootEvent::Tick) => {
+fn on_plugin<P: PluginContext>(
+    plugin: &mut P,
+    id: u32,
+    call: Call,
+    token: u32,
+    x: usize,
+    y: usize,
+    z: usize,
+) -> u32 {
+    match call {
+        Call::Configure => match plugin.on_configure(Configuration::plugin(x)) {
+            Ok(()) => 1,
+            Err(error) => refused("the plugin", &error),
+        },
+        Call::Tick => {
             plugin.on_tick();
             0
         }
-        Op::Root(RootEvent::QueueReady(token)) => {
+        Call::QueueReady => {
             plugin.on_queue_ready(QueueId(token));
             0
         }
-        Op::Root(RootEvent::Foreign(function, size)) => {
-            plugin.on_foreign_function(function, size);
+        Call::Foreign => {
+            plugin.on_foreign_function(token, x);
             0
         }
-        Op::Root(RootEvent::Dns(token, size)) => {
-            plugin.on_resolve_dns(token, size);
+        Call::Dns => {
+            plugin.on_resolve_dns(token, x);
             0
         }
-        Op::Root(RootEvent::VmStart(_)) => 0,
-        Op::Stream(_) => wrong_kind(op, id),
-        Op::Done => u32::from(plugin.on_done()),
-        Op::Log => {
+        Call::VmStart => 0,
+        Call::Done => u32::from(plugin.on_done()),
+        Call::Log => {
             plugin.on_log();
             0
         }
-        Op::HttpResponse(token, response) => {
-            plugin.on_http_call_response(token, response);
+        Call::HttpCallResponse => {
+            plugin.on_http_call_response(HttpCallToken(token), response(x, y, z));
             0
         }
-        Op::Grpc(token, event) => {
-            plugin.on_grpc_event(token, event);
+        Call::GrpcInitialMetadata
+        | Call::GrpcMessage
+        | Call::GrpcTrailingMetadata
+        | Call::GrpcClose => {
+            plugin.on_grpc_event(GrpcToken(token), grpc_event(call, x));
             0
         }
+        _ => wrong_kind(call, id),
     }
 }
 
@@ -471,11 +471,11 @@ enum Why {
     NoContext,
 }
 
-/// Logs why `export` for context `id` was not delivered. Always `None`, so
-/// callers can return it.
+/// Logs why `call` for context `id` was not delivered, returning the
+/// call's default answer.
 #[cold]
 #[inline(never)]
-fn diag(why: Why, export: &'static str, id: u32) -> Option<u32> {
+fn diag(why: Why, call: Call, id: u32) -> u32 {
     let (middle, end) = match why {
         Why::Unknown => (
             " for unknown context ",
@@ -507,22 +507,21 @@ fn diag(why: Why, export: &'static str, id: u32) -> Option<u32> {
         level,
         &[
             Piece::Text("proxywasm: "),
-            Piece::Text(export),
+            Piece::Text(call.export()),
             Piece::Text(middle),
             Piece::Number(id),
             Piece::Text(end),
         ],
     );
-    None
+    call.default_answer()
 }
 
-fn wrong_kind(op: Op, id: u32) -> u32 {
-    diag(Why::WrongKind, op.export(), id);
-    0
+fn wrong_kind(call: Call, id: u32) -> u32 {
+    diag(Why::WrongKind, call, id)
 }
 
 fn no_context<P, H, T>(id: u32) -> Ctx<P, H, T> {
-    diag(Why::NoContext, "proxy_on_context_create", id);
+    diag(Why::NoContext, Call::ContextCreate, id);
     Ctx::Unsupported
 }
 
@@ -544,42 +543,55 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         self.context_create_slow(id, parent);
     }
 
-    fn root(&self, id: u32, callback: RootCallback, a: u32, size: usize) -> u32 {
-        let event = RootEvent::new(callback, a, size);
-        match event {
-            RootEvent::VmStart(size) => {
+    fn root(&self, id: u32, call: Call, token: u32, size: usize) -> u32 {
+        match call {
+            Call::VmStart => {
                 crate::host::logging::refresh_level();
-                match self.with_vm(id, "proxy_on_vm_start", |vm| {
-                    vm.on_vm_start(Configuration::vm(size))
-                }) {
+                match self.with_vm(id, call, |vm| vm.on_vm_start(Configuration::vm(size))) {
                     Some(Ok(())) => 1,
                     Some(Err(error)) => refused("the VM", &error),
                     None => 0,
                 }
             }
-            RootEvent::Configure(_) | RootEvent::Tick => {
+            Call::Configure | Call::Tick => {
                 crate::host::logging::refresh_level();
-                self.run(id, Op::Root(event)).unwrap_or(0)
+                self.run(id, call, token, size, 0, 0)
             }
-            _ => self.run(id, Op::Root(event)).unwrap_or(0),
+            _ => self.run(id, call, token, size, 0, 0),
         }
     }
 
     fn new_connection(&self, id: u32) -> u32 {
         self.tcp_fast(id, |t| t.on_new_connection().as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::NewConnection))
+            .unwrap_or_else(|| self.run(id, Call::NewConnection, 0, 0, 0, 0))
     }
 
     fn downstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
         self.tcp_fast(id, |t| t.on_downstream_data(size, end_of_stream).as_raw())
             .unwrap_or_else(|| {
-                self.stream_slow(id, StreamEvent::DownstreamData(size, end_of_stream))
+                self.run(
+                    id,
+                    Call::DownstreamData,
+                    0,
+                    size,
+                    usize::from(end_of_stream),
+                    0,
+                )
             })
     }
 
     fn upstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
         self.tcp_fast(id, |t| t.on_upstream_data(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::UpstreamData(size, end_of_stream)))
+            .unwrap_or_else(|| {
+                self.run(
+                    id,
+                    Call::UpstreamData,
+                    0,
+                    size,
+                    usize::from(end_of_stream),
+                    0,
+                )
+            })
     }
 
     fn downstream_close(&self, id: u32, peer: u32) {
@@ -588,7 +600,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             0
         });
         if fast.is_none() {
-            self.stream_slow(id, StreamEvent::DownstreamClose(peer));
+            self.run(id, Call::DownstreamClose, peer, 0, 0, 0);
         }
     }
 
@@ -598,46 +610,78 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             0
         });
         if fast.is_none() {
-            self.stream_slow(id, StreamEvent::UpstreamClose(peer));
+            self.run(id, Call::UpstreamClose, peer, 0, 0, 0);
         }
     }
 
     fn request_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32 {
         self.http_fast(id, |h| h.on_request_headers(count, end_of_stream).as_raw())
             .unwrap_or_else(|| {
-                self.stream_slow(id, StreamEvent::RequestHeaders(count, end_of_stream))
+                self.run(
+                    id,
+                    Call::RequestHeaders,
+                    0,
+                    count,
+                    usize::from(end_of_stream),
+                    0,
+                )
             })
     }
 
     fn request_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
         self.http_fast(id, |h| h.on_request_body(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::RequestBody(size, end_of_stream)))
+            .unwrap_or_else(|| {
+                self.run(
+                    id,
+                    Call::RequestBody,
+                    0,
+                    size,
+                    usize::from(end_of_stream),
+                    0,
+                )
+            })
     }
 
     fn request_trailers(&self, id: u32, count: usize) -> u32 {
         self.http_fast(id, |h| h.on_request_trailers(count).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::RequestTrailers(count)))
+            .unwrap_or_else(|| self.run(id, Call::RequestTrailers, 0, count, 0, 0))
     }
 
     fn response_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32 {
         self.http_fast(id, |h| h.on_response_headers(count, end_of_stream).as_raw())
             .unwrap_or_else(|| {
-                self.stream_slow(id, StreamEvent::ResponseHeaders(count, end_of_stream))
+                self.run(
+                    id,
+                    Call::ResponseHeaders,
+                    0,
+                    count,
+                    usize::from(end_of_stream),
+                    0,
+                )
             })
     }
 
     fn response_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
         self.http_fast(id, |h| h.on_response_body(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::ResponseBody(size, end_of_stream)))
+            .unwrap_or_else(|| {
+                self.run(
+                    id,
+                    Call::ResponseBody,
+                    0,
+                    size,
+                    usize::from(end_of_stream),
+                    0,
+                )
+            })
     }
 
     fn response_trailers(&self, id: u32, count: usize) -> u32 {
         self.http_fast(id, |h| h.on_response_trailers(count).as_raw())
-            .unwrap_or_else(|| self.stream_slow(id, StreamEvent::ResponseTrailers(count)))
+            .unwrap_or_else(|| self.run(id, Call::ResponseTrailers, 0, count, 0, 0))
     }
 
-    fn grpc(&self, id: u32, token: u32, export: GrpcExport, value: usize) {
-        self.callout_slow(id, token, Some(export), value, 0, 0);
+    fn grpc(&self, id: u32, token: u32, call: Call, value: usize) {
+        self.callout_slow(id, call, token, value, 0, 0);
     }
 
     fn http_call_response(
@@ -654,25 +698,26 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         if hot == token && origin != 0 && self.contexts.hot().holds(origin) {
             self.hot_call.set((0, 0));
             if origin != id && crate::abi::calls::set_effective_context(origin).is_err() {
-                diag(Why::Gone, "proxy_on_http_call_response", origin);
+                diag(Why::Gone, Call::HttpCallResponse, origin);
                 return;
             }
-            let token = HttpCallToken(token);
-            let response = HttpCallResponse {
-                num_headers: headers,
-                body_size: body,
-                num_trailers: trailers,
-            };
             let fast = self.http_fast(origin, |http| {
-                http.on_http_call_response(token, response);
+                http.on_http_call_response(HttpCallToken(token), response(headers, body, trailers));
                 0
             });
             if fast.is_none() {
-                self.http_response_to(origin, token.0, headers, body, trailers);
+                self.run(
+                    origin,
+                    Call::HttpCallResponse,
+                    token,
+                    headers,
+                    body,
+                    trailers,
+                );
             }
             return;
         }
-        self.callout_slow(id, token, None, headers, body, trailers);
+        self.callout_slow(id, Call::HttpCallResponse, token, headers, body, trailers);
     }
 
     fn done(&self, id: u32) -> u32 {
@@ -681,7 +726,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             Ctx::Tcp(tcp) => tcp.on_done(),
             _ => {}
         });
-        if fast { 1 } else { self.done_slow(id) }
+        if fast {
+            1
+        } else {
+            self.run(id, Call::Done, 0, 0, 0, 0)
+        }
     }
 
     fn log(&self, id: u32) {
@@ -693,7 +742,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             _ => {}
         });
         if !fast {
-            self.log_slow(id);
+            self.run(id, Call::Log, 0, 0, 0, 0);
         }
     }
 
@@ -705,82 +754,6 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         } else {
             self.delete_slow(id);
         }
-    }
-}
-
-impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
-    /// Delivers an HTTP call response to `origin` (out of line: the caller's
-    /// fast path then needs no stack frame).
-    #[inline(never)]
-    fn http_response_to(
-        &self,
-        origin: u32,
-        token: u32,
-        headers: usize,
-        body: usize,
-        trailers: usize,
-    ) {
-        let response = HttpCallResponse {
-            num_headers: headers,
-            body_size: body,
-            num_trailers: trailers,
-        };
-        let _ = self.run(origin, Op::HttpResponse(HttpCallToken(token), response));
-    }
-
-    #[inline(never)]
-    fn log_slow(&self, id: u32) {
-        let _ = self.run(id, Op::Log);
-    }
-
-    #[inline(never)]
-    fn done_slow(&self, id: u32) -> u32 {
-        self.run(id, Op::Done).unwrap_or(1)
-    }
-
-    /// Routes any callout event to the context that made the call: an HTTP
-    /// call's response (`grpc` is `None`; `a`, `b`, `c` are the header count,
-    /// body size and trailer count) or a gRPC callback (`a` is its argument).
-    /// Scalars only, so callers build nothing in memory.
-    #[inline(never)]
-    fn callout_slow(
-        &self,
-        id: u32,
-        token: u32,
-        grpc: Option<GrpcExport>,
-        a: usize,
-        b: usize,
-        c: usize,
-    ) {
-        let op = match grpc {
-            None => Op::HttpResponse(
-                HttpCallToken(token),
-                HttpCallResponse {
-                    num_headers: a,
-                    body_size: b,
-                    num_trailers: c,
-                },
-            ),
-            Some(export) => Op::Grpc(
-                GrpcToken(token),
-                match export {
-                    GrpcExport::InitialMetadata => GrpcEvent::InitialMetadata { count: a },
-                    GrpcExport::Message => GrpcEvent::Message { size: a },
-                    GrpcExport::TrailingMetadata => GrpcEvent::TrailingMetadata { count: a },
-                    GrpcExport::Close => GrpcEvent::Close { status: a as u32 },
-                },
-            ),
-        };
-        let origin = self.callout_origin(token, grpc).unwrap_or(id);
-        if origin != id
-            && (!self.contexts.contains(origin)
-                || crate::abi::calls::set_effective_context(origin).is_err())
-        {
-            diag(Why::Gone, op.export(), origin);
-            return;
-        }
-        // (The common HTTP case took the fast path in `http_call_response`.)
-        let _ = self.run(origin, op);
     }
 }
 

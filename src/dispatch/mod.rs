@@ -32,103 +32,100 @@ pub enum CalloutKind {
     GrpcStream,
 }
 
-/// Which plugin-context export ran; its arguments travel separately, as
-/// scalars, so the export needs no stack frame.
-#[derive(Clone, Copy, Debug)]
+/// Every export that reaches a context, without its arguments: those travel
+/// as scalars (the comments on the variants say which is which), so no export builds
+/// an event in memory and every slow path is one function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[doc(hidden)]
 #[allow(missing_docs)]
-pub enum RootCallback {
+pub enum Call {
+    // Plugin contexts. `token`: the queue, function or DNS token; `x`: the
+    // configuration or data size.
     VmStart,
     Configure,
     Tick,
     QueueReady,
     Foreign,
     Dns,
-}
-
-/// Which gRPC export ran (its argument travels separately).
-#[derive(Clone, Copy, Debug)]
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub enum GrpcExport {
-    InitialMetadata,
-    Message,
-    TrailingMetadata,
-    Close,
-}
-
-/// A callback for a plugin (root) context.
-#[derive(Clone, Copy, Debug)]
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub(crate) enum RootEvent {
-    VmStart(usize),
-    Configure(usize),
-    Tick,
-    QueueReady(u32),
-    Foreign(u32, usize),
-    Dns(u32, usize),
-}
-
-/// A callback for an HTTP stream or TCP connection.
-#[derive(Clone, Copy, Debug)]
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub(crate) enum StreamEvent {
+    // TCP connections. `token`: the peer type; `x`: the data size; `y`: end
+    // of stream (0 or 1).
     NewConnection,
-    DownstreamData(usize, bool),
-    UpstreamData(usize, bool),
-    DownstreamClose(u32),
-    UpstreamClose(u32),
-    RequestHeaders(usize, bool),
-    RequestBody(usize, bool),
-    RequestTrailers(usize),
-    ResponseHeaders(usize, bool),
-    ResponseBody(usize, bool),
-    ResponseTrailers(usize),
+    DownstreamData,
+    UpstreamData,
+    DownstreamClose,
+    UpstreamClose,
+    // HTTP streams. `x`: the header or trailer count, or the body size; `y`:
+    // end of stream (0 or 1).
+    RequestHeaders,
+    RequestBody,
+    RequestTrailers,
+    ResponseHeaders,
+    ResponseBody,
+    ResponseTrailers,
+    // Any context.
+    ContextCreate,
+    Done,
+    Log,
+    Delete,
+    // Callouts. `token`: the call's token; `x`, `y`, `z`: the header count,
+    // body size and trailer count of an HTTP response; `x` alone: a gRPC
+    // callback's count, size or close status.
+    HttpCallResponse,
+    GrpcInitialMetadata,
+    GrpcMessage,
+    GrpcTrailingMetadata,
+    GrpcClose,
 }
 
-impl StreamEvent {
+impl Call {
+    /// The export's name, for diagnostics.
+    pub(crate) const fn export(self) -> &'static str {
+        match self {
+            Call::VmStart => "proxy_on_vm_start",
+            Call::Configure => "proxy_on_configure",
+            Call::Tick => "proxy_on_tick",
+            Call::QueueReady => "proxy_on_queue_ready",
+            Call::Foreign => "proxy_on_foreign_function",
+            Call::Dns => "envoy_on_resolve_dns",
+            Call::NewConnection => "proxy_on_new_connection",
+            Call::DownstreamData => "proxy_on_downstream_data",
+            Call::UpstreamData => "proxy_on_upstream_data",
+            Call::DownstreamClose => "proxy_on_downstream_connection_close",
+            Call::UpstreamClose => "proxy_on_upstream_connection_close",
+            Call::RequestHeaders => "proxy_on_request_headers",
+            Call::RequestBody => "proxy_on_request_body",
+            Call::RequestTrailers => "proxy_on_request_trailers",
+            Call::ResponseHeaders => "proxy_on_response_headers",
+            Call::ResponseBody => "proxy_on_response_body",
+            Call::ResponseTrailers => "proxy_on_response_trailers",
+            Call::ContextCreate => "proxy_on_context_create",
+            Call::Done => "proxy_on_done",
+            Call::Log => "proxy_on_log",
+            Call::Delete => "proxy_on_delete",
+            Call::HttpCallResponse => "proxy_on_http_call_response",
+            Call::GrpcInitialMetadata => "proxy_on_grpc_receive_initial_metadata",
+            Call::GrpcMessage => "proxy_on_grpc_receive",
+            Call::GrpcTrailingMetadata => "proxy_on_grpc_receive_trailing_metadata",
+            Call::GrpcClose => "proxy_on_grpc_close",
+        }
+    }
+
+    /// Whether only a TCP connection takes this call.
     pub(crate) const fn is_tcp(self) -> bool {
         matches!(
             self,
-            StreamEvent::NewConnection
-                | StreamEvent::DownstreamData(..)
-                | StreamEvent::UpstreamData(..)
-                | StreamEvent::DownstreamClose(_)
-                | StreamEvent::UpstreamClose(_)
+            Call::NewConnection
+                | Call::DownstreamData
+                | Call::UpstreamData
+                | Call::DownstreamClose
+                | Call::UpstreamClose
         )
     }
 
-    pub(crate) const fn export(self) -> &'static str {
-        match self {
-            StreamEvent::NewConnection => "proxy_on_new_connection",
-            StreamEvent::DownstreamData(..) => "proxy_on_downstream_data",
-            StreamEvent::UpstreamData(..) => "proxy_on_upstream_data",
-            StreamEvent::DownstreamClose(_) => "proxy_on_downstream_connection_close",
-            StreamEvent::UpstreamClose(_) => "proxy_on_upstream_connection_close",
-            StreamEvent::RequestHeaders(..) => "proxy_on_request_headers",
-            StreamEvent::RequestBody(..) => "proxy_on_request_body",
-            StreamEvent::RequestTrailers(_) => "proxy_on_request_trailers",
-            StreamEvent::ResponseHeaders(..) => "proxy_on_response_headers",
-            StreamEvent::ResponseBody(..) => "proxy_on_response_body",
-            StreamEvent::ResponseTrailers(_) => "proxy_on_response_trailers",
-        }
-    }
-}
-
-impl RootEvent {
-    /// The event of `callback` with its export's arguments (`a`: the queue,
-    /// function or DNS token; `size`: the data or configuration size).
-    pub(crate) const fn new(callback: RootCallback, a: u32, size: usize) -> RootEvent {
-        match callback {
-            RootCallback::VmStart => RootEvent::VmStart(size),
-            RootCallback::Configure => RootEvent::Configure(size),
-            RootCallback::Tick => RootEvent::Tick,
-            RootCallback::QueueReady => RootEvent::QueueReady(a),
-            RootCallback::Foreign => RootEvent::Foreign(a, size),
-            RootCallback::Dns => RootEvent::Dns(a, size),
-        }
+    /// What the host gets when the call cannot be delivered: `proxy_on_done`
+    /// answers "done" (1), everything else Continue or nothing (0).
+    pub(crate) const fn default_answer(self) -> u32 {
+        matches!(self, Call::Done) as u32
     }
 }
 
@@ -139,9 +136,8 @@ impl RootEvent {
 pub trait Dispatch: Hooks {
     /// `proxy_on_context_create`.
     fn context_create(&self, id: u32, parent: u32);
-    /// The plugin-context callbacks (see [`RootEvent::new`] for `a` and
-    /// `size`).
-    fn root(&self, id: u32, callback: RootCallback, a: u32, size: usize) -> u32;
+    /// The plugin-context callbacks (see [`Call`] for `token` and `size`).
+    fn root(&self, id: u32, call: Call, token: u32, size: usize) -> u32;
     /// `proxy_on_new_connection`.
     fn new_connection(&self, id: u32) -> u32;
     /// `proxy_on_downstream_data`.
@@ -165,7 +161,7 @@ pub trait Dispatch: Hooks {
     /// `proxy_on_response_trailers`.
     fn response_trailers(&self, id: u32, count: usize) -> u32;
     /// The gRPC callbacks (`value`: a count, a size or the close status).
-    fn grpc(&self, id: u32, token: u32, export: GrpcExport, value: usize);
+    fn grpc(&self, id: u32, token: u32, call: Call, value: usize);
     /// `proxy_on_http_call_response` (the common callout event, with its own
     /// fast path).
     fn http_call_response(&self, id: u32, token: u32, headers: usize, body: usize, trailers: usize);
