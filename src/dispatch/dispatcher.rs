@@ -316,7 +316,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         Some(made)
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn delete_slow(&self, id: u32) {
         match self.contexts.remove(id) {
             Lookup::Found(context) => drop(context),

@@ -230,9 +230,12 @@ impl<T> Cold<T> {
     #[cold]
     #[inline(never)]
     fn grow_slab(&mut self) {
-        let mut old = core::mem::take(&mut self.slab);
-        self.slab = (0..self.index.capacity())
-            .map(|i| old.get_mut(i).and_then(Option::take))
+        let old = core::mem::take(&mut self.slab);
+        let capacity = self.index.capacity();
+        self.slab = old
+            .into_iter()
+            .chain(core::iter::repeat_with(|| None))
+            .take(capacity)
             .collect();
     }
 }
@@ -438,27 +441,14 @@ impl<T> Store<T> {
     /// Removes an id (even a busy one, whose value is then dropped on put-back).
     #[inline(never)]
     pub(crate) fn remove(&self, id: u32) -> Lookup<T> {
+        let found = self.take(id);
         if let Some(slot) = self.slot_of(id) {
-            return match slot.clear() {
-                Some(v) => Lookup::Found(v),
-                None => Lookup::Busy,
-            };
+            slot.id.set(0);
+        } else if let Ok(mut cold) = self.cold.try_borrow_mut() {
+            // The freed slot's place was emptied by `take`.
+            let _ = cold.index.remove_entry(id);
         }
-        let Ok(mut cold) = self.cold.try_borrow_mut() else {
-            return Lookup::Missing;
-        };
-        let cold = &mut *cold;
-        let Some(entry) = cold.index.remove_entry(id) else {
-            return Lookup::Missing;
-        };
-        match cold
-            .slab
-            .get_mut(entry.slot as usize)
-            .and_then(Option::take)
-        {
-            Some(v) => Lookup::Found(v),
-            None => Lookup::Busy,
-        }
+        found
     }
 
     pub(crate) fn contains(&self, id: u32) -> bool {

@@ -161,11 +161,10 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
                 digits.get(at..).unwrap_or_default()
             }
         };
-        for &byte in text {
-            if let Some(place) = bytes.get_mut(len) {
-                *place = byte;
-                len += 1;
-            }
+        let room = bytes.get_mut(len..).unwrap_or_default();
+        for (place, byte) in room.iter_mut().zip(text) {
+            *place = *byte;
+            len += 1;
         }
     }
     let _ = calls::log(level.as_raw(), bytes.get(..len).unwrap_or_default());
