@@ -483,17 +483,10 @@ fn diag(why: Why, call: Call, id: u32) -> u32 {
         ),
         Why::Busy => (
             " for context ",
-            " ignored: a callback of that context is still running (the host re-entered the \
-             plugin); answered with the default",
+            " ignored: its callback is still running (re-entered); answered with the default",
         ),
-        Why::WrongKind => (
-            " for context ",
-            " ignored: that kind of context does not take this callback",
-        ),
-        Why::Gone => (
-            ": context ",
-            ", which made the call, is gone; event dropped",
-        ),
+        Why::WrongKind => (" for context ", " ignored: not a callback of its kind"),
+        Why::Gone => (": context ", ", which made the call, is gone; dropped"),
         Why::NoContext => (
             ": the plugin creates no context for stream ",
             "; it passes through untouched",

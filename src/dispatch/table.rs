@@ -429,8 +429,9 @@ impl<T> Store<T> {
 
     #[inline(never)]
     fn put_back_cold(&self, id: u32, value: T) {
-        if let Some(slot) = self.slot_of(id) {
-            slot.restore(Some(value));
+        // (`put_back` checked the hot slot.)
+        if id != 0 && self.pinned().holds(id) {
+            self.pinned().restore(Some(value));
         } else if let Ok(mut cold) = self.cold.try_borrow_mut() {
             if let Some(place) = cold.place(id) {
                 *place = Some(value);

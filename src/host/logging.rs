@@ -236,6 +236,7 @@ impl log::Log for HostLogger {
 ///
 /// Natively (mock hosts) `log`'s max level is process-global while hosts are
 /// per test, so it stays at `Trace` and each mock host filters by its own level.
+#[inline(never)]
 pub(crate) fn refresh_level() {
     if cfg!(target_family = "wasm") {
         if let Ok(raw) = calls::get_log_level() {
