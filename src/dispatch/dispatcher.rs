@@ -203,11 +203,23 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             }
             _ => return no_context(id),
         };
-        let prev = self.active.replace(root);
-        let made = make_stream(&mut plugin, id, tcp);
-        self.active.set(prev);
+        let made = self.make_stream(root, &mut plugin, id, tcp);
         self.contexts.put_back(root, Ctx::Plugin(plugin));
         made
+    }
+
+    /// Makes the context of stream `id` with `plugin` (context `root`),
+    /// which is the active context meanwhile.
+    #[inline(always)]
+    fn make_stream(&self, root: u32, plugin: &mut PluginOf<V>, id: u32, tcp: bool) -> CtxOf<V> {
+        let prev = self.active.replace(root);
+        let made = if tcp {
+            plugin.new_tcp_context(ContextId(id)).map(Ctx::Tcp)
+        } else {
+            plugin.new_http_context(ContextId(id)).map(Ctx::Http)
+        };
+        self.active.set(prev);
+        made.unwrap_or_else(|| no_context(id))
     }
 
     /// The fast path of an HTTP callback: the stream is in the hot slot.
@@ -309,9 +321,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 return None;
             }
         };
-        let prev = self.active.replace(root);
-        let made = make_stream(&mut plugin, id, TCP_ONLY::<V>());
-        self.active.set(prev);
+        let made = self.make_stream(root, &mut plugin, id, TCP_ONLY::<V>());
         pinned.restore(Some(Ctx::Plugin(plugin)));
         Some(made)
     }
@@ -388,17 +398,6 @@ fn grpc_event(call: Call, x: usize) -> GrpcEvent {
         Call::GrpcTrailingMetadata => GrpcEvent::TrailingMetadata { count: x },
         _ => GrpcEvent::Close { status: x as u32 },
     }
-}
-
-/// Makes a stream context with `plugin`.
-#[inline(always)]
-fn make_stream<P: PluginContext>(plugin: &mut P, id: u32, tcp: bool) -> Ctx<P, P::Http, P::Tcp> {
-    let made = if tcp {
-        plugin.new_tcp_context(ContextId(id)).map(Ctx::Tcp)
-    } else {
-        plugin.new_http_context(ContextId(id)).map(Ctx::Http)
-    };
-    made.unwrap_or_else(|| no_context(id))
 }
 
 /// Runs `call` on a plugin context.

@@ -48,6 +48,18 @@ pub(crate) enum Lookup<T> {
     Missing,
 }
 
+impl<T> Lookup<T> {
+    /// What a live id's place holds: its value, or nothing while a callback
+    /// has the value out.
+    #[inline(always)]
+    fn of_live(value: Option<T>) -> Lookup<T> {
+        match value {
+            Some(v) => Lookup::Found(v),
+            None => Lookup::Busy,
+        }
+    }
+}
+
 /// One entry of a [`Table`]: a key, its value, and a slot number (see the
 /// module docs). Spare entries only keep a slot.
 #[derive(Clone, Copy, Debug)]
@@ -399,21 +411,13 @@ impl<T> Store<T> {
     #[inline(never)]
     pub(crate) fn take(&self, id: u32) -> Lookup<T> {
         if let Some(slot) = self.slot_of(id) {
-            return match slot.take() {
-                Some(v) => Lookup::Found(v),
-                None => Lookup::Busy,
-            };
+            return Lookup::of_live(slot.take());
         }
         let Ok(mut cold) = self.cold.try_borrow_mut() else {
             return Lookup::Missing;
         };
-        match cold.place(id) {
-            Some(place) => match place.take() {
-                Some(v) => Lookup::Found(v),
-                None => Lookup::Busy,
-            },
-            None => Lookup::Missing,
-        }
+        cold.place(id)
+            .map_or(Lookup::Missing, |place| Lookup::of_live(place.take()))
     }
 
     /// Puts back a value taken with [`Store::take`]. If the id was removed
