@@ -191,5 +191,5 @@ mod book {
     struct Migration;
     #[doc = include_str!("../book/src/internals.md")]
     struct Internals;
-    // testing.md and performance.md use proxywasm-host too: that crate runs them.
+    // testing.md and performance.md use proxywasm-wasmtime too: that crate runs them.
 }

@@ -5,7 +5,7 @@
 //!
 //! 1. Builds the bench plugins (`bench/`: six plugins × raw / official /
 //!    proxywasm) in release for `wasm32-wasip1`.
-//! 2. Runs `proxywasm-bench` (in `host/`), which loads each `.wasm` in the
+//! 2. Runs `proxywasm-bench` (in `wasmtime/`), which loads each `.wasm` in the
 //!    engine host, starts it, warms it up and drives N request lifecycles,
 //!    printing one line of raw figures per variant.
 //! 3. Prints a markdown table per figure (with ours/raw and ours/official),
@@ -188,7 +188,7 @@ fn measure_command(root: &Path, dir: &Path, options: &Options) -> Command {
         "run",
         "--quiet",
         "-p",
-        "proxywasm-host",
+        "proxywasm-wasmtime",
         "--bin",
         "proxywasm-bench",
         "--",

@@ -5,7 +5,7 @@
 //! on the release `hello_world.wasm` under wasmtime.
 
 use proxywasm::mock::{MockHost, MockHostBuilder};
-use proxywasm_host::dual_run;
+use proxywasm_wasmtime::dual_run;
 
 fn dual(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&MockHost)) {
     dual_run(

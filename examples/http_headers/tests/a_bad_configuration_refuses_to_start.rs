@@ -6,7 +6,7 @@
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
+use proxywasm_wasmtime::dual_run;
 
 /// Starts the plugin with `configuration`; asserts that it refuses, and that
 /// one error line contains every piece of `expected`.

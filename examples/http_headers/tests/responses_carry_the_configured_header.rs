@@ -6,7 +6,7 @@
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
+use proxywasm_wasmtime::dual_run;
 
 /// The configuration of `envoy.yaml`.
 const CONFIG: &str = r#"{"header": "x-proxywasm", "value": "it works"}"#;

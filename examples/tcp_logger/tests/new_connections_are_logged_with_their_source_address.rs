@@ -7,7 +7,7 @@
 
 use proxywasm::Action;
 use proxywasm::mock::{MockHost, MockHostBuilder};
-use proxywasm_host::dual_run;
+use proxywasm_wasmtime::dual_run;
 
 fn dual(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&MockHost)) {
     dual_run(

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proxywasm::mock::MockHost;
-use proxywasm_host::bench::{self, REQUEST_HEADERS};
-use proxywasm_host::{WasmHost, WasmPlugin};
+use proxywasm_wasmtime::bench::{self, REQUEST_HEADERS};
+use proxywasm_wasmtime::{WasmHost, WasmPlugin};
 
 /// A raw `add_header` in WebAssembly text: adds `x-bench: proxywasm-bench`.
 const ADD_HEADER: &str = r#"(module
@@ -44,7 +44,7 @@ fn a_lifecycle_fails_when_the_plugin_does_not_do_its_job() {
 
 #[test]
 fn measure_reports_start_request_and_memory_figures() {
-    let dir = std::env::temp_dir().join(format!("proxywasm-host-bench-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("proxywasm-wasmtime-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // `WasmPlugin::load` accepts the text format as well as the binary one.
     let path = dir.join("add_header.wat");

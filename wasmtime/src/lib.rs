@@ -1,4 +1,4 @@
-//! # proxywasm-host
+//! # proxywasm-wasmtime
 //!
 //! Runs a compiled Proxy-Wasm plugin (`.wasm`) under [wasmtime] against the
 //! **same Envoy emulator** as `proxywasm`'s `mock-host` feature: one
@@ -17,7 +17,7 @@
 //!
 //! ```no_run
 //! use proxywasm::mock::MockHost;
-//! use proxywasm_host::{WasmHost, WasmPlugin};
+//! use proxywasm_wasmtime::{WasmHost, WasmPlugin};
 //!
 //! let plugin = WasmPlugin::load("target/wasm32-wasip1/release/http_headers.wasm")?;
 //! let host = MockHost::builder()
@@ -32,7 +32,7 @@
 //!     stream.complete();
 //! });
 //! println!("{} instructions, {} hostcalls", cost.usage.fuel, cost.usage.hostcall_total());
-//! # Ok::<(), proxywasm_host::LoadError>(())
+//! # Ok::<(), proxywasm_wasmtime::LoadError>(())
 //! ```
 //!
 //! **What Envoy does, and so does this host** (`../shared/reference/abi.md`):
@@ -182,8 +182,8 @@ impl EngineHost {
     /// Runs `f` and reports the fuel, hostcalls, callbacks and memory it cost.
     ///
     /// ```no_run
-    /// # let plugin = proxywasm_host::WasmPlugin::load("noop.wasm").unwrap();
-    /// use proxywasm_host::WasmHost;
+    /// # let plugin = proxywasm_wasmtime::WasmPlugin::load("noop.wasm").unwrap();
+    /// use proxywasm_wasmtime::WasmHost;
     /// let host = proxywasm::mock::MockHost::builder().wasm(&plugin);
     /// let (started, cost) = host.measure(|host| host.start());
     /// assert!(started);
@@ -339,7 +339,7 @@ fn build_wasm(package: &str) -> Result<PathBuf, String> {
 /// use proxywasm::mock::MockHost;
 /// # fn plugin(_: proxywasm::ContextId) -> P { P }
 /// # struct P; impl proxywasm::PluginContext for P { type Http = proxywasm::NoContext; type Tcp = proxywasm::NoContext; }
-/// proxywasm_host::dual_run(
+/// proxywasm_wasmtime::dual_run(
 ///     "http_headers",
 ///     || MockHost::builder().plugin_configuration(r#"{"header": "x-a", "value": "1"}"#),
 ///     |builder| builder.plugin(plugin),

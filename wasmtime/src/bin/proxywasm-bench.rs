@@ -10,7 +10,7 @@
 //! `exports` are `name=count` lists joined by `;` (exports carry fuel). A
 //! variant that fails prints `variant plugin ERROR message` instead.
 
-use proxywasm_host::bench::{self, PLUGINS, VARIANTS};
+use proxywasm_wasmtime::bench::{self, PLUGINS, VARIANTS};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -15,7 +15,7 @@ use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Module};
 /// failing check, in Envoy's terms where Envoy has one.
 ///
 /// ```
-/// let err = proxywasm_host::WasmPlugin::from_bytes("empty", b"\0asm\x01\0\0\0").unwrap_err();
+/// let err = proxywasm_wasmtime::WasmPlugin::from_bytes("empty", b"\0asm\x01\0\0\0").unwrap_err();
 /// assert!(err.to_string().contains("ABI version"), "{err}");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,9 +58,9 @@ pub struct Import {
 /// [`EngineHost`](crate::EngineHost)s. Cheap to clone.
 ///
 /// ```no_run
-/// let plugin = proxywasm_host::WasmPlugin::load("target/wasm32-wasip1/release/http_headers.wasm")?;
+/// let plugin = proxywasm_wasmtime::WasmPlugin::load("target/wasm32-wasip1/release/http_headers.wasm")?;
 /// assert_eq!(plugin.allocator(), "proxy_on_memory_allocate");
-/// # Ok::<(), proxywasm_host::LoadError>(())
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
 /// ```
 #[derive(Clone)]
 pub struct WasmPlugin {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 /// the host hands it a result.
 ///
 /// ```
-/// use proxywasm_host::Usage;
+/// use proxywasm_wasmtime::Usage;
 ///
 /// let before = Usage::default();
 /// let mut after = Usage::default();
@@ -54,7 +54,7 @@ impl Usage {
     /// same host).
     ///
     /// ```
-    /// let usage = proxywasm_host::Usage::default();
+    /// let usage = proxywasm_wasmtime::Usage::default();
     /// assert_eq!(usage.since(&usage).fuel, 0);
     /// ```
     pub fn since(&self, earlier: &Usage) -> Usage {
@@ -89,7 +89,7 @@ impl Usage {
     /// The number of hostcalls of every name.
     ///
     /// ```
-    /// let mut usage = proxywasm_host::Usage::default();
+    /// let mut usage = proxywasm_wasmtime::Usage::default();
     /// usage.hostcalls.insert("proxy_log", 2);
     /// usage.hostcalls.insert("fd_write", 1);
     /// assert_eq!(usage.hostcall_total(), 3);

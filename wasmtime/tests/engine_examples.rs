@@ -5,7 +5,7 @@
 
 use proxywasm::PeerType;
 use proxywasm::mock::{MockHost, MockHostBuilder};
-use proxywasm_host::{WasmHost, WasmPlugin, abi, example_wasm};
+use proxywasm_wasmtime::{WasmHost, WasmPlugin, abi, example_wasm};
 use std::time::Duration;
 
 /// Every example, with the configuration its `envoy.yaml` gives it and one

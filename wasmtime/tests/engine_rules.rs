@@ -6,7 +6,7 @@
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
-use proxywasm_host::{EngineHost, WasmHost, WasmPlugin};
+use proxywasm_wasmtime::{EngineHost, WasmHost, WasmPlugin};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
@@ -536,7 +536,7 @@ fn a_callback_export_with_the_wrong_type_does_not_load() {
 
 #[test]
 fn every_import_envoy_registers_links_with_its_exact_type() {
-    use proxywasm_host::abi::{ENV_IMPORTS, Val, WASI_IMPORTS};
+    use proxywasm_wasmtime::abi::{ENV_IMPORTS, Val, WASI_IMPORTS};
     let ty = |vals: &[Val]| {
         vals.iter()
             .map(|v| if *v == Val::I32 { "i32 " } else { "i64 " })
