@@ -276,6 +276,7 @@ impl Configuration {
     /// # assert!(host.start());
     /// ```
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let bytes = self.bytes()?;
         crate::host::json::parse(bytes.as_bytes())

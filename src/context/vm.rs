@@ -6,7 +6,9 @@ use crate::Result;
 ///
 /// Implement it when the VM configuration matters, or to share state between
 /// plugins of one VM; otherwise use the short forms of
-/// [`#[proxywasm::main]`](crate::main), which supply an anonymous VM context.
+#[cfg_attr(feature = "macros", doc = "[`#[proxywasm::main]`](crate::main),")]
+#[cfg_attr(not(feature = "macros"), doc = "`#[proxywasm::main]`,")]
+/// which supply an anonymous VM context.
 ///
 /// # Lifecycle
 /// Envoy calls [`on_vm_start`](VmContext::on_vm_start) **once per plugin

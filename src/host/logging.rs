@@ -1,4 +1,4 @@
-//! Logging to the host: a [`log`] backend that honours the host's log level,
+//! Logging to the host: a [`log`](crate::log) backend that honours the host's log level,
 //! the panic hook, and the raw `proxy_log` call.
 //!
 //! The SDK installs both on the first callback (never during module start-up,

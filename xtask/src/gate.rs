@@ -5,7 +5,9 @@
 //! `wasm32-wasip1`; `cargo test --workspace --all-features` (which includes the engine
 //! host's tests of every example's `.wasm` and the dual-run tests); the Miri run of the
 //! proxywasm suite on the mock host (`rustup run nightly cargo miri test`, after adding the
-//! `miri` component); the release build of every plugin crate (cdylib only, so LTO
+//! `miri` component); `cargo doc` of every publishable crate with default, no and all
+//! features, warnings denied; a check that no tracked file cites notes kept outside the
+//! repository (the book's reference pages hold the facts); the release build of every plugin crate (cdylib only, so LTO
 //! applies); the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
 //! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
 //! links the wasm module of a bootstrap, so a module importing every table entry must
@@ -161,6 +163,8 @@ fn steps() -> Vec<Step> {
                 "--no-fail-fast",
             ],
         ),
+        task("docs", docs_step, &[]),
+        task("references in the repository", references_step, &[]),
         task(BUILD, build_step, &[]),
         task("ABI surface", abi_step, &[BUILD]),
         task("ABI tables vs Envoy", abi_tables_vs_envoy, &[]),
@@ -302,7 +306,98 @@ fn run_cargo_test(root: &Path, argv: &[&str]) -> Tally {
     }
 }
 
-/// The ABI-surface checks of every example's release `.wasm`.
+/// `cargo doc` of every publishable crate with its default features, with none and
+/// with all, warnings denied (docs.rs builds with all features; a user may build
+/// with any set). proxywasm is documented on its own: built beside the engine
+/// crate, it would get that crate's `mock-host` feature in every run.
+fn docs_step(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let crates: [&[&str]; 2] = [&["proxywasm"], &["proxywasm-macros", "proxywasm-host"]];
+    for packages in crates {
+        for features in [None, Some("--no-default-features"), Some("--all-features")] {
+            let mut command = Command::new(cmd::cargo());
+            command
+                .current_dir(root)
+                .env("RUSTDOCFLAGS", "-D warnings")
+                .args(["doc", "--no-deps"]);
+            for package in packages {
+                command.args(["-p", package]);
+            }
+            command.args(features);
+            let outcome = cmd::run(&mut command);
+            let check = format!(
+                "{}, {}",
+                packages.join(" "),
+                features.unwrap_or("default features")
+            );
+            report("docs", &check, &outcome);
+            tally.add(outcome.is_ok());
+        }
+    }
+    tally
+}
+
+/// The name of the ABI notes kept outside the repository, spelt in two pieces so
+/// this file does not mention it. The facts the code relies on are the book's
+/// reference pages (book/src/reference/); nothing tracked may point elsewhere.
+const OUTSIDE_NOTES: &str = concat!("abi", ".md");
+
+/// Fails for every file tracked by git that mentions [`OUTSIDE_NOTES`].
+fn references_step(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let outcome = files_mentioning(root, OUTSIDE_NOTES).and_then(|found| {
+        if found.is_empty() {
+            Ok(())
+        } else {
+            bail!(
+                "{} file(s) cite {OUTSIDE_NOTES}; cite the book's reference pages instead:\n{}",
+                found.len(),
+                found.join("\n")
+            )
+        }
+    });
+    report(
+        "references",
+        &format!("no tracked file mentions {OUTSIDE_NOTES}"),
+        &outcome,
+    );
+    tally.add(outcome.is_ok());
+    tally
+}
+
+/// The files tracked by git under `root` whose bytes contain `needle`
+/// (ASCII case-insensitive).
+fn files_mentioning(root: &Path, needle: &str) -> Result<Vec<String>> {
+    let out = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output()
+        .context("running `git ls-files`")?;
+    if !out.status.success() {
+        bail!(
+            "`git ls-files` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let needle = needle.as_bytes();
+    let mut found = Vec::new();
+    for name in out.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let name = String::from_utf8_lossy(name).into_owned();
+        // A tracked file deleted in the work tree mentions nothing.
+        let Ok(bytes) = std::fs::read(root.join(&name)) else {
+            continue;
+        };
+        if bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+        {
+            found.push(name);
+        }
+    }
+    Ok(found)
+}
+
 /// The release `.wasm` of every example, and of the hygiene crate (the entry
 /// macro's wasm expansion under `#![no_implicit_prelude]` and
 /// `#![forbid(unsafe_code)]`).
@@ -538,7 +633,30 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 11);
+        assert_eq!(steps.len(), 13);
+    }
+
+    #[test]
+    fn finds_tracked_files_that_mention_the_outside_notes() {
+        let dir = std::env::temp_dir().join(format!("xtask-refs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/a.rs"), "// see ABI.MD §2").unwrap();
+        std::fs::write(dir.join("b.md"), "see book: reference/hostcalls.md").unwrap();
+        std::fs::write(dir.join("untracked.rs"), "// abi.md").unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "src/a.rs", "b.md"]);
+        let found = files_mentioning(&dir, OUTSIDE_NOTES).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found, ["src/a.rs"]);
     }
 
     #[test]
