@@ -229,5 +229,23 @@ mod book {
     struct Migration;
     #[doc = include_str!("../book/src/internals.md")]
     struct Internals;
+    #[doc = include_str!("../book/src/reference/README.md")]
+    struct Reference;
+    #[doc = include_str!("../book/src/reference/hostcalls.md")]
+    struct ReferenceHostcalls;
+    #[doc = include_str!("../book/src/reference/callbacks.md")]
+    struct ReferenceCallbacks;
+    #[doc = include_str!("../book/src/reference/lifecycle.md")]
+    struct ReferenceLifecycle;
+    #[doc = include_str!("../book/src/reference/memory.md")]
+    struct ReferenceMemory;
+    #[doc = include_str!("../book/src/reference/wire-formats.md")]
+    struct ReferenceWireFormats;
+    #[doc = include_str!("../book/src/reference/properties.md")]
+    struct ReferenceProperties;
+    #[doc = include_str!("../book/src/reference/enumerations.md")]
+    struct ReferenceEnumerations;
+    #[doc = include_str!("../book/src/reference/envoy-1.40.md")]
+    struct ReferenceEnvoy140;
     // testing.md and performance.md use proxywasm-host too: that crate runs them.
 }
