@@ -12,7 +12,8 @@ use crate::Result;
 ///
 /// # Lifecycle
 /// Envoy calls [`on_vm_start`](VmContext::on_vm_start) **once per plugin
-/// context**, not once per VM (abi.md §3.3), and again in every worker's VM.
+/// context**, not once per VM (book: reference/lifecycle.md#vms-and-plugin-contexts),
+/// and again in every worker's VM.
 /// Keep it idempotent. Hostcalls other than logging are not allowed before it
 /// (during module start-up), which this SDK never does.
 ///

@@ -11,7 +11,7 @@ use crate::Result;
 use crate::abi::calls;
 use crate::host::check;
 
-/// A Proxy-Wasm log level (abi.md §4.2).
+/// A Proxy-Wasm log level (book: reference/enumerations.md#log-levels).
 ///
 /// ```
 /// use proxywasm::logging::LogLevel;

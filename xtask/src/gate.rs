@@ -337,37 +337,76 @@ fn docs_step(root: &Path) -> Tally {
     tally
 }
 
-/// The name of the ABI notes kept outside the repository, spelt in two pieces so
-/// this file does not mention it. The facts the code relies on are the book's
-/// reference pages (book/src/reference/); nothing tracked may point elsewhere.
-const OUTSIDE_NOTES: &str = concat!("abi", ".md");
+/// Notes kept outside the repository (the ABI notes the project started from and their
+/// companions), each spelt in two pieces so that this file does not mention it. The facts
+/// the code relies on are the book's reference pages (book/src/reference/); no tracked
+/// file may cite these notes instead.
+const OUTSIDE_NOTES: &[&str] = &[
+    concat!("abi", ".md"),
+    concat!("official-rust-sdk", ".md"),
+    concat!("peers-and-testing", ".md"),
+    concat!("style-models", ".md"),
+];
 
-/// Fails for every file tracked by git that mentions [`OUTSIDE_NOTES`].
+/// Two checks over the files tracked by git: none mentions [`OUTSIDE_NOTES`], and every
+/// citation `book: <page>.md#<section>` names a page of book/src/ and a heading on it.
 fn references_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
-    let outcome = files_mentioning(root, OUTSIDE_NOTES).and_then(|found| {
-        if found.is_empty() {
-            Ok(())
-        } else {
-            bail!(
-                "{} file(s) cite {OUTSIDE_NOTES}; cite the book's reference pages instead:\n{}",
-                found.len(),
-                found.join("\n")
-            )
+    let files = match tracked_files(root) {
+        Ok(files) => files,
+        Err(e) => {
+            report("references", "git lists the tracked files", &Err(e));
+            tally.add(false);
+            return tally;
         }
-    });
+    };
+    let outside: Vec<String> = files
+        .iter()
+        .flat_map(|(name, bytes)| {
+            OUTSIDE_NOTES
+                .iter()
+                .filter(|note| contains_ignoring_case(bytes, note.as_bytes()))
+                .map(move |note| format!("{name}: {note}"))
+        })
+        .collect();
+    let outcome = if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "{} mention(s); cite the book's reference pages instead:\n{}",
+            outside.len(),
+            outside.join("\n")
+        )))
+    };
     report(
         "references",
-        &format!("no tracked file mentions {OUTSIDE_NOTES}"),
+        "no tracked file cites notes kept outside the repository",
+        &outcome,
+    );
+    tally.add(outcome.is_ok());
+
+    let broken = broken_book_citations(&files);
+    let outcome = if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "{} broken citation(s):\n{}",
+            broken.len(),
+            broken.join("\n")
+        )))
+    };
+    report(
+        "references",
+        "every `book: <page>.md#<section>` citation names a page and heading of book/src",
         &outcome,
     );
     tally.add(outcome.is_ok());
     tally
 }
 
-/// The files tracked by git under `root` whose bytes contain `needle`
-/// (ASCII case-insensitive).
-fn files_mentioning(root: &Path, needle: &str) -> Result<Vec<String>> {
+/// The files tracked by git under `root`, with their bytes (a tracked file deleted in
+/// the work tree is left out).
+fn tracked_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let out = Command::new("git")
         .args(["ls-files", "-z"])
         .current_dir(root)
@@ -380,22 +419,118 @@ fn files_mentioning(root: &Path, needle: &str) -> Result<Vec<String>> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let needle = needle.as_bytes();
-    let mut found = Vec::new();
-    for name in out.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let name = String::from_utf8_lossy(name).into_owned();
-        // A tracked file deleted in the work tree mentions nothing.
-        let Ok(bytes) = std::fs::read(root.join(&name)) else {
-            continue;
-        };
-        if bytes
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-        {
-            found.push(name);
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+        .filter_map(|name| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            let bytes = std::fs::read(root.join(&name)).ok()?;
+            Some((name, bytes))
+        })
+        .collect())
+}
+
+fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Every `book: <page>.md[#<section>]` in `files` whose page is not a tracked file under
+/// book/src/, or whose section is not the id of a heading on that page, as
+/// `<file>: <citation>`.
+fn broken_book_citations(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let pages: Vec<(&str, Vec<String>)> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let page = name.strip_prefix("book/src/")?;
+            page.ends_with(".md")
+                .then(|| (page, heading_ids(&String::from_utf8_lossy(bytes))))
+        })
+        .collect();
+    let mut broken = Vec::new();
+    for (name, bytes) in files {
+        let text = String::from_utf8_lossy(bytes);
+        for (page, section) in book_citations(&text) {
+            let ok = pages
+                .iter()
+                .any(|(p, ids)| *p == page && section.is_none_or(|s| ids.iter().any(|id| id == s)));
+            if !ok {
+                let section = section.map(|s| format!("#{s}")).unwrap_or_default();
+                broken.push(format!("{name}: book: {page}{section}"));
+            }
         }
     }
-    Ok(found)
+    broken
+}
+
+/// The `(page, section)` of each `book: <page>.md[#<section>]` in `text`. Other uses of
+/// `book:` (no `.md` path after it) are not citations of a page.
+fn book_citations(text: &str) -> Vec<(&str, Option<&str>)> {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "._/-".contains(c);
+    let id_char = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("book: ") {
+        let rest = &text[at + "book: ".len()..];
+        let path = &rest[..rest.find(|c| !path_char(c)).unwrap_or(rest.len())];
+        let page = path.trim_end_matches('.');
+        if !page.ends_with(".md") {
+            continue;
+        }
+        let section = rest[page.len()..].strip_prefix('#').map(|s| {
+            let end = s.find(|c| !id_char(c)).unwrap_or(s.len());
+            s[..end].trim_end_matches(['-', '_'])
+        });
+        found.push((page, section));
+    }
+    found
+}
+
+/// The ids mdBook gives the headings of a page: the heading's text lower-cased, spaces
+/// as `-`, other punctuation dropped, `-1`, `-2`, … added to repeats. Lines inside
+/// fenced code blocks are not headings.
+fn heading_ids(markdown: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        let Some(title) = line.strip_prefix('#') else {
+            continue;
+        };
+        let title = title.trim_start_matches('#');
+        if in_fence || !title.starts_with(' ') {
+            continue;
+        }
+        let base: String = title
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+                c if c.is_whitespace() => Some('-'),
+                _ => None,
+            })
+            .collect();
+        let repeats = ids
+            .iter()
+            .filter(|id| **id == base || id.strip_prefix(&base).is_some_and(is_repeat_suffix))
+            .count();
+        ids.push(if repeats == 0 {
+            base
+        } else {
+            format!("{base}-{repeats}")
+        });
+    }
+    ids
+}
+
+/// `-N` with N a number: mdBook's suffix for a repeated heading id.
+fn is_repeat_suffix(s: &str) -> bool {
+    s.strip_prefix('-')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The release `.wasm` of every example, and of the hygiene crate (the entry
@@ -637,13 +772,12 @@ test something passed ... ok
     }
 
     #[test]
-    fn finds_tracked_files_that_mention_the_outside_notes() {
+    fn lists_tracked_files_only() {
         let dir = std::env::temp_dir().join(format!("xtask-refs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(dir.join("src/a.rs"), "// see ABI.MD §2").unwrap();
-        std::fs::write(dir.join("b.md"), "see book: reference/hostcalls.md").unwrap();
-        std::fs::write(dir.join("untracked.rs"), "// abi.md").unwrap();
+        std::fs::write(dir.join("src/a.rs"), "// a").unwrap();
+        std::fs::write(dir.join("untracked.rs"), "// b").unwrap();
         let git = |args: &[&str]| {
             let ok = Command::new("git")
                 .args(args)
@@ -653,10 +787,65 @@ test something passed ... ok
             assert!(ok, "git {args:?}");
         };
         git(&["init", "-q"]);
-        git(&["add", "src/a.rs", "b.md"]);
-        let found = files_mentioning(&dir, OUTSIDE_NOTES).unwrap();
+        git(&["add", "src/a.rs"]);
+        let files = tracked_files(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(found, ["src/a.rs"]);
+        assert_eq!(files, [("src/a.rs".to_string(), b"// a".to_vec())]);
+    }
+
+    #[test]
+    fn outside_notes_match_in_any_case() {
+        let note = OUTSIDE_NOTES[0];
+        let text = format!("see {} §2", note.to_uppercase());
+        assert!(contains_ignoring_case(text.as_bytes(), note.as_bytes()));
+        assert!(!contains_ignoring_case(b"see the book", note.as_bytes()));
+    }
+
+    #[test]
+    fn heading_ids_follow_mdbook() {
+        let page = "# Envoy 1.40 behaviour\n\
+                    ## `on_done` and `proxy_done`\n\
+                    ```rust\n# hidden line\n```\n\
+                    ### Envoy's foreign functions\n\
+                    ## Notes\n## Notes\n#not a heading\n";
+        assert_eq!(
+            heading_ids(page),
+            [
+                "envoy-140-behaviour",
+                "on_done-and-proxy_done",
+                "envoys-foreign-functions",
+                "notes",
+                "notes-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_book_citations_and_checks_them() {
+        let text = "(book: reference/hostcalls.md#header-maps). See book: Performance; \
+                    book: reference/memory.md, book: reference/envoy-1.40.md#measured.";
+        assert_eq!(
+            book_citations(text),
+            [
+                ("reference/hostcalls.md", Some("header-maps")),
+                ("reference/memory.md", None),
+                ("reference/envoy-1.40.md", Some("measured")),
+            ]
+        );
+        let files = vec![
+            (
+                "book/src/reference/hostcalls.md".to_string(),
+                b"# Hostcalls\n## Header maps\n".to_vec(),
+            ),
+            ("src/a.rs".to_string(), text.as_bytes().to_vec()),
+        ];
+        assert_eq!(
+            broken_book_citations(&files),
+            [
+                "src/a.rs: book: reference/memory.md",
+                "src/a.rs: book: reference/envoy-1.40.md#measured"
+            ]
+        );
     }
 
     #[test]
