@@ -1,8 +1,9 @@
 use super::{Configuration, ContextId, PluginContext};
 use crate::Result;
 
-/// The VM context: one per VM instance (per Envoy worker, plus a throwaway
-/// "canary" VM at configuration load), created lazily before the first plugin.
+/// The VM context: one per VM instance (per Envoy worker, one on the main
+/// thread, and a throwaway "canary" VM at configuration load), created lazily
+/// before the first plugin.
 ///
 /// Implement it when the VM configuration matters, or to share state between
 /// plugins of one VM; otherwise use the short forms of
