@@ -32,7 +32,7 @@
 //! `envoy.filters.http.wasm` at the `.wasm`. The book (`book/`) has the guide.
 //!
 //! ## Layers
-//! * [`abi`](crate::abi) (private): the raw imports/exports and memory
+//! * `abi` (private): the raw imports/exports and memory
 //!   hand-off — the only module allowed raw-pointer code;
 //! * host calls, by domain: [`http`], [`tcp`], [`callout`], [`shared`],
 //!   [`metrics`], [`property`], [`time`], [`plugin`], [`foreign`], [`dns`],
@@ -42,9 +42,33 @@
 //! * the dispatcher, which routes every export to your context objects.
 //!
 //! ## Feature flags
-//! * `macros` (default): [`#[proxywasm::main]`](macro@main).
-//! * `json`: [`Configuration::json`] — typed configuration with `serde`.
-//! * `mock-host`: [`mock`] — an in-process emulator of Envoy's host for native
+//! Items a feature enables are marked with it in the API reference.
+// Each feature's line links its item only when the feature is on (the item is
+// absent otherwise), so `cargo doc` builds with any feature set.
+#![cfg_attr(
+    feature = "macros",
+    doc = "* `macros` (default): [`#[proxywasm::main]`](macro@main)."
+)]
+#![cfg_attr(
+    not(feature = "macros"),
+    doc = "* `macros` (default): `#[proxywasm::main]`."
+)]
+#![cfg_attr(
+    feature = "json",
+    doc = "* `json`: [`Configuration::json`] — typed configuration with `serde`."
+)]
+#![cfg_attr(
+    not(feature = "json"),
+    doc = "* `json`: `Configuration::json` — typed configuration with `serde`."
+)]
+#![cfg_attr(
+    all(feature = "mock-host", not(target_family = "wasm")),
+    doc = "* `mock-host`: [`mock`] — an in-process emulator of Envoy's host for native"
+)]
+#![cfg_attr(
+    not(all(feature = "mock-host", not(target_family = "wasm"))),
+    doc = "* `mock-host`: `mock` — an in-process emulator of Envoy's host for native"
+)]
 //!   unit tests. Enable it in `[dev-dependencies]`; it never builds into a `.wasm`.
 //! * `wee-alloc`: `wee_alloc` as the global allocator on `wasm32`. Opt-in
 //!   only: it is unmaintained and leaked in the official SDK; it conflicts
@@ -58,6 +82,8 @@
     all(not(target_family = "wasm"), not(feature = "mock-host")),
     allow(dead_code)
 )]
+// docs.rs (`--cfg docsrs`, nightly) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![doc(test(attr(deny(warnings))))]
@@ -71,6 +97,10 @@ mod error;
 mod host;
 
 #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(feature = "mock-host", not(target_family = "wasm"))))
+)]
 pub mod mock;
 
 pub use abi::memory::HostBytes;
@@ -101,7 +131,14 @@ pub use log;
 /// | `#[proxywasm::main(tcp)]` | `fn(ContextId) -> impl TcpContext` | a stateless network filter |
 ///
 /// The function stays an ordinary function (tests can pass it to
-/// [`mock::MockHost`]); on `wasm32` the attribute also emits the module's
+#[cfg_attr(
+    all(feature = "mock-host", not(target_family = "wasm")),
+    doc = "[`mock::MockHost`]); on `wasm32` the attribute also emits the module's"
+)]
+#[cfg_attr(
+    not(all(feature = "mock-host", not(target_family = "wasm"))),
+    doc = "`mock::MockHost`); on `wasm32` the attribute also emits the module's"
+)]
 /// entry. It runs when the host creates the first context — after start-up,
 /// so hostcalls are allowed. One per plugin crate.
 ///
@@ -124,6 +161,7 @@ pub use log;
 /// # let _ = plugin(ContextId(1));
 /// ```
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use proxywasm_macros::main;
 
 /// Items for `use proxywasm::prelude::*`.
@@ -191,5 +229,23 @@ mod book {
     struct Migration;
     #[doc = include_str!("../book/src/internals.md")]
     struct Internals;
+    #[doc = include_str!("../book/src/reference/README.md")]
+    struct Reference;
+    #[doc = include_str!("../book/src/reference/hostcalls.md")]
+    struct ReferenceHostcalls;
+    #[doc = include_str!("../book/src/reference/callbacks.md")]
+    struct ReferenceCallbacks;
+    #[doc = include_str!("../book/src/reference/lifecycle.md")]
+    struct ReferenceLifecycle;
+    #[doc = include_str!("../book/src/reference/memory.md")]
+    struct ReferenceMemory;
+    #[doc = include_str!("../book/src/reference/wire-formats.md")]
+    struct ReferenceWireFormats;
+    #[doc = include_str!("../book/src/reference/properties.md")]
+    struct ReferenceProperties;
+    #[doc = include_str!("../book/src/reference/enumerations.md")]
+    struct ReferenceEnumerations;
+    #[doc = include_str!("../book/src/reference/envoy-1.40.md")]
+    struct ReferenceEnvoy140;
     // testing.md and performance.md use proxywasm-wasmtime too: that crate runs them.
 }

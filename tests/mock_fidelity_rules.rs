@@ -1,4 +1,4 @@
-//! Envoy fidelity rules (abi.md): each is on by default and can be switched
+//! Envoy fidelity rules (book: reference/README.md): each is on by default and can be switched
 //! off per test with `MockHostBuilder::fidelity`. One test per rule and state.
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
@@ -17,7 +17,8 @@ fn without(rule: impl FnOnce(&mut Fidelity)) -> Fidelity {
     fidelity
 }
 
-// ---- request headers are gone once the request continued (abi.md §2.4) -----------------------------
+// ---- request headers are gone once the request continued --------------------------------------------
+// book: reference/hostcalls.md#header-maps
 
 struct LateReader;
 impl HttpContext for LateReader {
@@ -108,7 +109,8 @@ fn paused_request_headers_stay_readable_until_resumed() {
     );
 }
 
-// ---- no hostcalls during start-up (abi.md §1.3) ----------------------------------------------------
+// ---- no hostcalls during start-up -------------------------------------------------------------------
+// book: reference/lifecycle.md#start-up-and-the-restricted-phase
 
 fn start_up(fidelity: Fidelity) -> MockHost {
     struct Noop;
@@ -151,7 +153,8 @@ fn hostcalls_during_start_up_pass_with_the_rule_off() {
     assert!(host.violations().is_empty());
 }
 
-// ---- callout responses arrive on the root context (abi.md §2.6) -------------------------------------
+// ---- callout responses arrive on the root context ---------------------------------------------------
+// book: reference/hostcalls.md#http-callouts
 
 struct Caller;
 impl PluginContext for Caller {
@@ -248,7 +251,8 @@ fn with_the_rule_off_responses_go_to_the_calling_context() {
     );
 }
 
-// ---- a local reply passes through the plugin's own response callbacks (abi.md §2.5) ---------------
+// ---- a local reply passes through the plugin's own response callbacks -------------------------------
+// book: reference/hostcalls.md#local-responses
 
 struct Deny;
 impl HttpContext for Deny {

@@ -1,6 +1,6 @@
 //! Go `proxytest` parity: one test per `EmulatorOption` setting and
-//! `HostEmulator` method (peers-and-testing.md §1.4–1.5), each using its Rust
-//! counterpart. The book's testing chapter has the same table.
+//! `HostEmulator` method, each using its Rust counterpart (the table is in
+//! book: testing.md#go-proxytest-parity).
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 

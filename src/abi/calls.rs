@@ -24,8 +24,8 @@ fn with_buffer(call: impl FnOnce(*mut *mut u8, *mut usize) -> u32) -> Raw<HostBy
     let mut len: usize = 0;
     status(call(&mut ptr, &mut len))?;
     // SAFETY: the call returned OK, so the host wrote `ptr`/`len` of a buffer it
-    // obtained from our proxy_on_memory_allocate(len) and filled (abi.md §1.4),
-    // or (0, 0) for an empty result; ownership passes to us.
+    // obtained from our proxy_on_memory_allocate(len) and filled, or (0, 0) for
+    // an empty result; ownership passes to us (book: reference/memory.md#results-from-the-host).
     Ok(unsafe { HostBytes::from_raw(ptr, len) })
 }
 

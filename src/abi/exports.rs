@@ -1,6 +1,7 @@
-//! The `proxy_on_*` exports (abi.md §3.1): each is a trampoline that decodes
-//! wire arguments and calls the installed dispatcher. With no dispatcher (only
-//! possible natively without a mock host) they answer the ABI's defaults.
+//! The `proxy_on_*` exports (book: reference/callbacks.md): each is a
+//! trampoline that decodes wire arguments and calls the installed dispatcher.
+//! With no dispatcher (only possible natively without a mock host) they answer
+//! the ABI's defaults.
 //!
 //! On wasm, `#[proxywasm::main]` emits them in the plugin crate from the
 //! table below, over the plugin's concretely typed dispatcher. Natively the
@@ -164,10 +165,12 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
-/// Reactor start-up (abi.md §1.3), called by the `_initialize` export that
-/// `#[proxywasm::main]` emits: runs static constructors, registers the
-/// plugin's dispatcher with the host layer, and installs the logger and panic
-/// hook. Envoy allows no hostcall but logging here, and this makes none.
+/// Reactor start-up, called by the `_initialize` export that
+/// `#[proxywasm::main]` emits
+/// (book: reference/lifecycle.md#start-up-and-the-restricted-phase): runs
+/// static constructors, registers the plugin's dispatcher with the host layer,
+/// and installs the logger and panic hook. Envoy allows no hostcall but logging
+/// here, and this makes none.
 #[cfg(target_family = "wasm")]
 pub fn initialize(hooks: &'static dyn crate::dispatch::Hooks) {
     #[cfg(target_os = "wasi")]

@@ -1,5 +1,6 @@
-//! Every host function Envoy registers for ABI v0.2.1 (abi.md §1.2, §2), declared
-//! once. The [`imports!`] list expands to one of three backends, chosen by one cfg:
+//! Every host function Envoy registers for ABI v0.2.1, declared once
+//! (book: reference/lifecycle.md#linking and book: reference/hostcalls.md).
+//! The [`imports!`] list expands to one of three backends, chosen by one cfg:
 //!
 //! * on `wasm`: `extern "C"` imports from module `env` (the real host);
 //! * native with `mock-host`: forwarders to `crate::mock::backend` (the emulator);
@@ -51,7 +52,7 @@ macro_rules! imports {
     };
 }
 
-// Keep in the order of abi.md §2.
+// Keep in the order of book: reference/hostcalls.md.
 imports! {
     // §2.1 logging, time, timers
     fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32;

@@ -1,4 +1,4 @@
-//! Memory hand-off between host and plugin (abi.md §1.4, §5.4).
+//! Memory hand-off between host and plugin (book: reference/memory.md).
 //!
 //! The host obtains memory for every variable-length result by calling the
 //! allocation export, copies the data in, and hands the guest `(ptr, len)`.
@@ -64,8 +64,8 @@ pub struct HostBytes {
 impl HostBytes {
     /// Takes ownership of a buffer the host returned.
     ///
-    /// A null pointer or a zero length is the empty value (abi.md §1.4: empty
-    /// results are never allocated).
+    /// A null pointer or a zero length is the empty value: empty results are
+    /// never allocated (book: reference/memory.md#empty-results).
     ///
     /// # Safety
     /// When `ptr` is non-null and `len > 0`, `ptr` must come from

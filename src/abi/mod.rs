@@ -8,7 +8,7 @@
 //! * [`wire`]: integer enums and the pairs format.
 //!
 //! Contract for the whole module: the host follows ABI v0.2.1 as Envoy
-//! implements it (abi.md): pointers it returns with status OK point to
+//! implements it (book: reference/memory.md): pointers it returns with status OK point to
 //! buffers allocated through our allocation export with exactly the reported
 //! size, and it reads/writes only the ranges we pass.
 #![allow(unsafe_code)]

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-/// Map types (`proxy_map_type_t`, abi.md §4.4).
+/// Map types (`proxy_map_type_t`, book: reference/enumerations.md#map-types).
 pub(crate) mod map {
     pub(crate) const REQUEST_HEADERS: u32 = 0;
     pub(crate) const REQUEST_TRAILERS: u32 = 1;
@@ -18,7 +18,7 @@ pub(crate) mod map {
     pub(crate) const HTTP_CALL_RESPONSE_TRAILERS: u32 = 7;
 }
 
-/// Buffer types (`proxy_buffer_type_t`, abi.md §4.3).
+/// Buffer types (`proxy_buffer_type_t`, book: reference/enumerations.md#buffer-types).
 pub(crate) mod buffer {
     pub(crate) const HTTP_REQUEST_BODY: u32 = 0;
     pub(crate) const HTTP_RESPONSE_BODY: u32 = 1;
@@ -31,7 +31,7 @@ pub(crate) mod buffer {
     pub(crate) const CALL_DATA: u32 = 8;
 }
 
-/// Stream types (`proxy_stream_type_t`, abi.md §4.5).
+/// Stream types (`proxy_stream_type_t`, book: reference/enumerations.md#stream-types).
 pub(crate) mod stream {
     pub(crate) const HTTP_REQUEST: u32 = 0;
     pub(crate) const HTTP_RESPONSE: u32 = 1;
@@ -178,7 +178,7 @@ impl<'a> Iterator for PairsIter<'a> {
     }
 }
 
-/// Writes pairs into the wire format (abi.md §5.1) in one exact-size,
+/// Writes pairs into the wire format (book: reference/wire-formats.md#pairs) in one exact-size,
 /// zeroed allocation: the lengths go into 4-byte slots and each key/value is
 /// one copy; the NUL terminators are the zeroes already there. No capacity
 /// checks per piece (about three times cheaper than pushing into a `Vec`).
@@ -187,7 +187,7 @@ fn write_pairs<'p>(pairs: impl Iterator<Item = (&'p [u8], &'p [u8])> + Clone) ->
         (n + 1, d + k.len() + v.len() + 2)
     });
     if count == 0 {
-        // An empty buffer is an empty map (abi.md §5.1): no allocation.
+        // An empty buffer is an empty map (book: reference/wire-formats.md#pairs): no allocation.
         return Vec::new();
     }
     let table = 4 + count * 8;
@@ -213,7 +213,7 @@ fn write_pairs<'p>(pairs: impl Iterator<Item = (&'p [u8], &'p [u8])> + Clone) ->
     out
 }
 
-/// Serializes pairs into the wire format (abi.md §5.1).
+/// Serializes pairs into the wire format (book: reference/wire-formats.md#pairs).
 pub(crate) fn serialize_pairs<K, V>(pairs: &[(K, V)]) -> Vec<u8>
 where
     K: AsRef<[u8]>,
@@ -236,7 +236,7 @@ pub(crate) fn with_fixed<'p>(
     Cow::Owned(write_pairs(PairsIter::new(fixed).chain(more)))
 }
 
-/// The serialized size of `pairs` (the wire format of abi.md §5.1), for
+/// The serialized size of `pairs` (the wire format of book: reference/wire-formats.md#pairs), for
 /// [`crate::pairs!`]: `0` for an empty list, which the host reads as an empty
 /// map.
 #[doc(hidden)]
@@ -297,7 +297,7 @@ const fn put_bytes<const N: usize>(out: &mut [u8; N], at: usize, bytes: &[u8]) -
     at + bytes.len()
 }
 
-/// Joins property path segments with NUL bytes (abi.md §5.2).
+/// Joins property path segments with NUL bytes (book: reference/wire-formats.md#property-paths).
 pub(crate) fn serialize_path<S: AsRef<[u8]>>(segments: &[S]) -> Vec<u8> {
     let len = segments.iter().map(|s| s.as_ref().len() + 1).sum::<usize>();
     let mut out = Vec::with_capacity(len);

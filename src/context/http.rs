@@ -7,7 +7,7 @@ use super::{Action, GrpcEvent, HttpCallResponse};
 /// callback runs. Every callback has a default that does nothing and returns
 /// [`Action::Continue`].
 ///
-/// # Lifecycle (Envoy, abi.md §3.4)
+/// # Lifecycle (Envoy; book: reference/lifecycle.md#http)
 /// `on_request_headers` → `on_request_body`* → `on_request_trailers`? →
 /// `on_response_headers` → `on_response_body`* → `on_response_trailers`? →
 /// **`on_log` → `on_done`**, then the context is dropped. Request headers are

@@ -59,7 +59,7 @@ pub trait PluginContext: 'static {
     type Tcp: TcpContext;
 
     /// Called with the plugin configuration when the plugin starts (in the
-    /// canary VM and in each worker). Return an error to refuse to start: the
+    /// canary VM, the main thread's VM and each worker's). Return an error to refuse to start: the
     /// SDK logs it at error level and Envoy rejects the configuration.
     ///
     /// # Errors

@@ -4,7 +4,7 @@ use super::{Action, GrpcEvent, HttpCallResponse, PeerType};
 ///
 /// Read and change the data with [`crate::tcp`] while a data callback runs.
 ///
-/// # Lifecycle (Envoy, abi.md §3.4)
+/// # Lifecycle (Envoy; book: reference/lifecycle.md#tcp)
 /// `on_new_connection` → interleaved `on_downstream_data`/`on_upstream_data` →
 /// `on_upstream_close`/`on_downstream_close` → **`on_done` → `on_log`**, then
 /// the context is dropped (note the order differs from HTTP).

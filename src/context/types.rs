@@ -40,11 +40,12 @@ pub struct QueueId(pub u32);
 /// What a stream callback tells the host to do next.
 ///
 /// Envoy's treatment of [`Action::Pause`] depends on the callback
-/// (abi.md §3.2): from headers callbacks it holds the whole stream, headers and
-/// body, until [`crate::http::resume_request`]/`resume_response` (unless the
-/// filter sets `allow_on_headers_stop_iteration`); from body callbacks it
-/// buffers, and the next body callback reports the total buffered size; from
-/// TCP data callbacks it holds the data.
+/// (book: reference/callbacks.md#return-values): from headers callbacks it
+/// holds the whole stream, headers and body, until
+/// [`crate::http::resume_request`]/`resume_response` (unless the filter sets
+/// `allow_on_headers_stop_iteration`); from body callbacks it buffers, and the
+/// next body callback reports the total buffered size; from TCP data callbacks
+/// it holds the data.
 ///
 /// ```
 /// use proxywasm::Action;
@@ -74,7 +75,7 @@ impl Action {
     }
 }
 
-/// Who closed a connection (abi.md §4.7).
+/// Who closed a connection (book: reference/enumerations.md#peer-types).
 ///
 /// ```
 /// use proxywasm::PeerType;
@@ -276,6 +277,7 @@ impl Configuration {
     /// # assert!(host.start());
     /// ```
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let bytes = self.bytes()?;
         crate::host::json::parse(bytes.as_bytes())

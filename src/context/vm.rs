@@ -1,16 +1,20 @@
 use super::{Configuration, ContextId, PluginContext};
 use crate::Result;
 
-/// The VM context: one per VM instance (per Envoy worker, plus a throwaway
-/// "canary" VM at configuration load), created lazily before the first plugin.
+/// The VM context: one per VM instance (per Envoy worker, one on the main
+/// thread, and a throwaway "canary" VM at configuration load), created lazily
+/// before the first plugin.
 ///
 /// Implement it when the VM configuration matters, or to share state between
 /// plugins of one VM; otherwise use the short forms of
-/// [`#[proxywasm::main]`](crate::main), which supply an anonymous VM context.
+#[cfg_attr(feature = "macros", doc = "[`#[proxywasm::main]`](crate::main),")]
+#[cfg_attr(not(feature = "macros"), doc = "`#[proxywasm::main]`,")]
+/// which supply an anonymous VM context.
 ///
 /// # Lifecycle
 /// Envoy calls [`on_vm_start`](VmContext::on_vm_start) **once per plugin
-/// context**, not once per VM (abi.md §3.3), and again in every worker's VM.
+/// context**, not once per VM (book: reference/lifecycle.md#vms-and-plugin-contexts),
+/// and again in every worker's VM.
 /// Keep it idempotent. Hostcalls other than logging are not allowed before it
 /// (during module start-up), which this SDK never does.
 ///

@@ -8,7 +8,7 @@
 //! The enums and traits here are `pub` (hidden) only so that macro output in
 //! the plugin crate can name them; they are not API.
 //!
-//! Rules it keeps (issue "foundation" and abi.md §7):
+//! Rules it keeps (issue "foundation"; book: reference/lifecycle.md):
 //! * no borrow is held across user code (contexts are taken out and put back);
 //! * contexts are dropped on `proxy_on_delete`;
 //! * an unknown context id is logged and answered with the default;

@@ -11,7 +11,7 @@ use crate::host::{check, optional};
 ///
 /// Envoy can change a mutable buffer only at its ends: [`Buffer::replace`],
 /// [`Buffer::prepend`], [`Buffer::append`] and [`Buffer::drain_front`] are the
-/// forms it supports (abi.md §2.3); there is no middle edit.
+/// forms it supports (book: reference/hostcalls.md#buffers); there is no middle edit.
 ///
 /// # Examples
 ///

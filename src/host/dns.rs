@@ -36,7 +36,8 @@ pub struct Resolved {
     pub address: String,
 }
 
-/// Decodes the result being delivered to `on_resolve_dns` (abi.md §5.6).
+/// Decodes the result being delivered to `on_resolve_dns`
+/// (book: reference/wire-formats.md#dns-results).
 ///
 /// # Errors
 /// A malformed-data error if the host's bytes do not follow the format.

@@ -1,6 +1,6 @@
 //! Host foreign functions (Envoy: `compress`, `uncompress`,
 //! `set_envoy_filter_state`, `declare_property`, `clear_route_cache`, the
-//! `expr_*` CEL trio, …; abi.md §6.2).
+//! `expr_*` CEL trio, …; book: reference/hostcalls.md#envoys-foreign-functions).
 
 use crate::Result;
 use crate::abi::calls;

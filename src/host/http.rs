@@ -138,7 +138,7 @@ pub fn reset() -> Result<()> {
 /// Build it, then [`send`](LocalResponse::send). Envoy sends it after the
 /// current callback returns and overrides that callback's action. Sent from
 /// the request path, the reply also passes through this plugin's
-/// `on_response_headers`/`on_response_body` (abi.md §2.5).
+/// `on_response_headers`/`on_response_body` (book: reference/hostcalls.md#local-responses).
 ///
 /// # Examples
 ///

@@ -1,4 +1,4 @@
-//! Logging to the host: a [`log`] backend that honours the host's log level,
+//! Logging to the host: a [`log`](crate::log) backend that honours the host's log level,
 //! the panic hook, and the raw `proxy_log` call.
 //!
 //! The SDK installs both on the first callback (never during module start-up,
@@ -11,7 +11,7 @@ use crate::Result;
 use crate::abi::calls;
 use crate::host::check;
 
-/// A Proxy-Wasm log level (abi.md §4.2).
+/// A Proxy-Wasm log level (book: reference/enumerations.md#log-levels).
 ///
 /// ```
 /// use proxywasm::logging::LogLevel;

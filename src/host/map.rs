@@ -170,7 +170,7 @@ impl HeaderMap {
     }
 
     /// The map's size as Envoy reports it: the sum of name and value lengths
-    /// in bytes (not the number of entries; abi.md §2.4).
+    /// in bytes (not the number of entries; book: reference/hostcalls.md#header-maps).
     ///
     /// # Errors
     /// `BAD_ARGUMENT` for unavailable or read-only maps.

@@ -1,8 +1,8 @@
 //! Properties (Envoy attributes): `request.path`, `source.address`,
 //! `xds.cluster_name`, `plugin_name`, … Paths are lists of segments (no dots
 //! on the wire). Values are bytes; the typed getters decode Envoy's encodings
-//! (abi.md §5.3): strings raw, integers 8-byte little-endian, booleans 1 byte,
-//! maps as pairs.
+//! (book: reference/wire-formats.md#property-values): strings raw, integers
+//! 8-byte little-endian, booleans 1 byte, maps as pairs.
 
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;

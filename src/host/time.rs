@@ -27,7 +27,8 @@ pub fn now() -> Result<SystemTime> {
 }
 
 /// Sets the tick period of the current plugin context; zero stops ticks.
-/// Each worker ticks independently; the canary VM never ticks.
+/// Each worker's VM, and the main thread's, ticks independently; the canary
+/// VM never ticks (book: reference/envoy-1.40.md#which-vms-run-and-tick).
 ///
 /// # Errors
 /// The hostcall's status.

@@ -5,7 +5,7 @@
 //! drives the `.wasm`: through the SDK's `proxy_on_*` export trampolines,
 //! with every result handed back through the allocation export. Its
 //! hostcalls reach the emulator instead of Envoy. The emulator follows what
-//! Envoy does (abi.md), not only what the spec says: status codes, when maps
+//! Envoy does (book: reference/README.md), not only what the spec says: status codes, when maps
 //! and buffers are available, CAS and queue rules, deferred actions, local
 //! replies, callout routing, metrics semantics.
 //!

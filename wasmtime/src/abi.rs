@@ -1,6 +1,7 @@
 //! The linking surface of Envoy's Proxy-Wasm host for ABI v0.2.1, as tables:
-//! every `env` import with its exact wasm type, the WASI set (abi.md §2.14),
-//! and the export signatures Envoy checks (abi.md §3.1).
+//! every `env` import with its exact wasm type, the WASI set
+//! (book: reference/hostcalls.md#wasi), and the export signatures Envoy checks
+//! (book: reference/callbacks.md).
 //!
 //! The engine links exactly these. A module that imports anything else, or one
 //! of these with another type, fails to load — as it does in Envoy.
@@ -76,7 +77,8 @@ const R: &[Val] = &[I32];
 const NONE: &[Val] = &[];
 
 /// Every `env` function Envoy registers for a module with the
-/// `proxy_abi_version_0_2_1` marker (abi.md §1.2), with its exact type.
+/// `proxy_abi_version_0_2_1` marker (book: reference/lifecycle.md#linking), with its exact
+/// type.
 pub const ENV_IMPORTS: &[(&str, Sig)] = &[
     // §2.1 logging, time, timers
     ("proxy_log", sig(I32X3, R)),
@@ -148,7 +150,8 @@ pub const ENV_IMPORTS_0_1_0_ONLY: &[&str] = &[
 /// The two WASI modules Envoy registers (identical sets).
 pub const WASI_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
 
-/// Every WASI function Envoy registers, with its exact type (abi.md §2.14).
+/// Every WASI function Envoy registers, with its exact type
+/// (book: reference/hostcalls.md#wasi).
 pub const WASI_IMPORTS: &[(&str, Sig)] = &[
     ("fd_write", sig(I32X4, R)),
     ("fd_read", sig(I32X4, R)),
@@ -191,7 +194,7 @@ pub const WASI_IMPORTS: &[(&str, Sig)] = &[
         "path_filestat_set_times",
         sig(&[I32, I32, I32, I32, I64, I64, I32], R),
     ),
-    // As cpp-host registers them (abi.md §2.14), which differs from the WASI
+    // As cpp-host registers them (book: reference/hostcalls.md#wasi), which differs from the WASI
     // spec for path_link (7 params) and path_symlink (5).
     ("path_link", sig(I32X6, R)),
     ("path_readlink", sig(I32X6, R)),
@@ -212,8 +215,8 @@ pub const ABI_MARKERS: [&str; 3] = [
     "proxy_abi_version_0_2_1",
 ];
 
-/// Every export Envoy looks up by name, with the type it requires (abi.md
-/// §3.1). A present export with another type fails the load ("Bad function
+/// Every export Envoy looks up by name, with the type it requires
+/// (book: reference/callbacks.md). A present export with another type fails the load ("Bad function
 /// signature"); an absent one means the default behaviour.
 pub const EXPORTS: &[(&str, Sig)] = &[
     ("malloc", sig(I32X1, R)),

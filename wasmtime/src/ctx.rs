@@ -9,12 +9,14 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasmtime::{Caller, Memory, TypedFunc};
 
-/// `INVALID_MEMORY_ACCESS` (abi.md §4.1).
+/// `INVALID_MEMORY_ACCESS` (book: reference/enumerations.md#status-codes).
 pub(crate) const INVALID_MEMORY_ACCESS: i32 = 6;
 /// WASI `EFAULT`.
 pub(crate) const WASI_FAULT: i32 = 21;
 
-/// What the plugin is running, for Envoy's restrictions (abi.md §1.3, §1.4).
+/// What the plugin is running, for Envoy's restrictions
+/// (book: reference/lifecycle.md#start-up-and-the-restricted-phase,
+/// book: reference/memory.md#the-allocation-export).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// A normal callback: every hostcall allowed.
@@ -102,7 +104,8 @@ pub(crate) fn enter(
             if !wasi && enforced && !START_UP_ALLOWED.contains(&name) {
                 wasmtime::bail!(
                     "restricted_callback: {name} called during module start-up (_initialize/main/static \
-                     constructors); Envoy allows only proxy_log and WASI there and fails the VM (abi.md §1.3)"
+                     constructors); Envoy allows only proxy_log and WASI there and fails the VM \
+                     (book: reference/lifecycle.md#start-up-and-the-restricted-phase)"
                 );
             }
         }
@@ -111,7 +114,7 @@ pub(crate) fn enter(
                 wasmtime::bail!(
                     "restricted_callback: {name} called from inside the allocation export while the host was \
                      handing over a result; Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff \
-                     there and fails the VM (abi.md §1.4)"
+                     there and fails the VM (book: reference/memory.md#the-allocation-export)"
                 );
             }
         }
@@ -165,12 +168,13 @@ pub(crate) fn read_u32(caller: &Caller<'_, Ctx>, ptr: i32) -> Option<u32> {
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
-/// Hands `bytes` to the plugin the way Envoy does (abi.md §1.4, §5.4): an
-/// empty result is `(0, 0)` with no allocation; otherwise the allocation
-/// export is called (in the restricted allocator phase) for exactly
-/// `bytes.len()`, the bytes are copied there, and pointer and size are written
-/// to the out-parameters. Returns the status for the plugin: OK, or
-/// `INVALID_MEMORY_ACCESS` when the allocator returned 0 or a write failed.
+/// Hands `bytes` to the plugin the way Envoy does
+/// (book: reference/memory.md#results-from-the-host): an empty result is
+/// `(0, 0)` with no allocation; otherwise the allocation export is called (in
+/// the restricted allocator phase) for exactly `bytes.len()`, the bytes are
+/// copied there, and pointer and size are written to the out-parameters.
+/// Returns the status for the plugin: OK, or `INVALID_MEMORY_ACCESS` when the
+/// allocator returned 0 or a write failed.
 ///
 /// # Errors
 /// A trap inside the allocator.

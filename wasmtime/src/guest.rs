@@ -126,8 +126,9 @@ impl Instance {
         }
     }
 
-    /// Start-up as Envoy does it (abi.md §1.3): `_initialize` then `main` or
-    /// `__main_void`, else `_start`, all in the restricted start-up phase.
+    /// Start-up as Envoy does it: `_initialize` then `main` or `__main_void`,
+    /// else `_start`, all in the restricted start-up phase
+    /// (book: reference/lifecycle.md#start-up-and-the-restricted-phase).
     fn initialize(&self, mut store: RefMut<'_, Store<Ctx>>) -> u32 {
         let steps: &[(&str, &[Val], usize)] = if self.funcs.contains_key("_initialize") {
             if self.funcs.contains_key("main") {
@@ -232,7 +233,7 @@ impl Instance {
     }
 }
 
-/// What Envoy does when a callback is not exported (abi.md §1.2, §3.1):
+/// What Envoy does when a callback is not exported (book: reference/callbacks.md):
 /// starting and configuring succeed, `on_done` means done, filter callbacks
 /// continue.
 fn default_result(export: Export) -> u32 {

@@ -35,7 +35,7 @@
 //! # Ok::<(), proxywasm_wasmtime::LoadError>(())
 //! ```
 //!
-//! **What Envoy does, and so does this host** (`../shared/reference/abi.md`):
+//! **What Envoy does, and so does this host** (book: reference/README.md):
 //! the allocation export is `malloc` if exported, else
 //! `proxy_on_memory_allocate`; empty results are `(0, 0)` with no allocation;
 //! every other result is allocated in the plugin with exactly its size and

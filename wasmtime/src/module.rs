@@ -1,5 +1,6 @@
 //! Loading a plugin module and checking it the way Envoy does at load time
-//! (abi.md §1.1–§1.4, §3.1): the ABI marker, `memory`, the allocation export,
+//! (book: reference/lifecycle.md#loading-a-module, book: reference/memory.md,
+//! book: reference/callbacks.md): the ABI marker, `memory`, the allocation export,
 //! the exact type of every import and of every callback export.
 
 use crate::abi::{self, ABI_MARKERS, ENV_IMPORTS_0_1_0_ONLY, Sig, WASI_MODULES};
@@ -189,7 +190,7 @@ impl WasmPlugin {
     }
 
     /// The allocation export Envoy would call: `malloc` if exported, else
-    /// `proxy_on_memory_allocate` (abi.md §1.4).
+    /// `proxy_on_memory_allocate` (book: reference/memory.md#the-allocation-export).
     pub fn allocator(&self) -> &'static str {
         self.allocator
     }

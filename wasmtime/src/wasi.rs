@@ -1,4 +1,4 @@
-//! WASI preview 1 as Envoy provides it (abi.md §2.14), in both
+//! WASI preview 1 as Envoy provides it (book: reference/hostcalls.md#wasi), in both
 //! `wasi_snapshot_preview1` and `wasi_unstable`.
 //!
 //! Envoy does not run a general-purpose WASI: it has a small shim with no
@@ -19,7 +19,7 @@ use wasmtime::{Caller, FuncType, Linker, ValType};
 
 type Res = wasmtime::Result<i32>;
 
-/// WASI errno values Envoy's shim returns (abi.md §4.11).
+/// WASI errno values Envoy's shim returns (book: reference/enumerations.md#wasi-errno).
 mod errno {
     pub(super) const BADF: i32 = 8;
     pub(super) const INVAL: i32 = 28;

@@ -1,4 +1,5 @@
-//! The engine host follows Envoy's rules (abi.md §1–§2): load-time checks,
+//! The engine host follows Envoy's rules (book: reference/lifecycle.md#loading-a-module,
+//! book: reference/hostcalls.md): load-time checks,
 //! the allocator hand-off, the restricted phases, WASI, traps and metering.
 //! Each test runs a small hand-written module (WebAssembly text) so the rule
 //! is exercised directly, not through an SDK.

@@ -4,9 +4,10 @@
 //! Envoy (proxy-wasm-cpp-host) refuses to load a module when one of its imports is not
 //! registered by the host, or is registered with a different wasm function type, and it
 //! fails the VM when a callback it looks up by name is exported with the wrong type
-//! (`/work/shared/reference/abi.md` §1.2, §2, §3.1). This module holds those tables and
-//! checks a module against them, so that a wrong `extern` declaration in the SDK is
-//! caught by the gate instead of by a VM that will not start.
+//! (book: reference/lifecycle.md#linking, book: reference/hostcalls.md,
+//! book: reference/callbacks.md). This module holds those tables and checks a module
+//! against them, so that a wrong `extern` declaration in the SDK is caught by the gate
+//! instead of by a VM that will not start.
 //!
 //! The checks, one [`CheckOutcome`] each (see [`check`]):
 //! * `abi marker`: exports the function `proxy_abi_version_0_2_1: () -> ()` and no other
@@ -142,7 +143,8 @@ pub(crate) const ENV: &str = "env";
 pub(crate) const WASI: &str = "wasi_snapshot_preview1";
 
 /// The `env` functions Envoy 1.40 registers for a module exporting
-/// `proxy_abi_version_0_2_1`, with their exact types (abi.md §1.2 and §2).
+/// `proxy_abi_version_0_2_1`, with their exact types
+/// (book: reference/lifecycle.md#linking, book: reference/hostcalls.md).
 pub(crate) const ENV_IMPORTS: &[AbiFn] = &[
     // Registered for every ABI version.
     f("proxy_log", I32X3, R),
@@ -198,7 +200,7 @@ pub(crate) const ENV_ABI_0_1_0_ONLY: &[&str] = &[
 ];
 
 /// The `wasi_snapshot_preview1` functions the host registers, with their exact types
-/// (abi.md §2.14).
+/// (book: reference/hostcalls.md#wasi).
 pub(crate) const WASI_IMPORTS: &[AbiFn] = &[
     f("fd_write", I32X4, R),
     f("fd_read", I32X4, R),
@@ -261,8 +263,8 @@ pub(crate) const ABI_MARKER: &str = "proxy_abi_version_0_2_1";
 /// The allocator export the host calls to hand data to the guest.
 pub(crate) const ALLOCATOR: &str = "proxy_on_memory_allocate";
 
-/// Exports the host looks up by name, with the type it calls them with (abi.md §3.1,
-/// ABI 0.2.x shapes).
+/// Exports the host looks up by name, with the type it calls them with
+/// (book: reference/callbacks.md, ABI 0.2.x shapes).
 pub(crate) const CALLBACK_EXPORTS: &[AbiFn] = &[
     f(ABI_MARKER, NONE, NONE),
     f(ALLOCATOR, I32X1, R),

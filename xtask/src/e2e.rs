@@ -6,9 +6,10 @@
 //! prints `e2e <example>: <check> ... ok|FAILED (<why>)` for each.
 //!
 //! `envoy_probe` (`tests/envoy-probe`, package `proxywasm-envoy-probe`) is run the same
-//! way: a plugin that logs what Envoy does where `abi.md` says "(verify)", one
-//! `probe: <name> = <observed>` line each; its checks assert what Envoy 1.40 was seen
-//! to do, and name it where `abi.md` says otherwise.
+//! way: a plugin that logs what Envoy does where reading its source left the answer
+//! unsure, one `probe: <name> = <observed>` line each; its checks assert what Envoy 1.40
+//! was seen to do, and name it where the source reading said otherwise. The book records
+//! each of these facts (book: reference/envoy-1.40.md#measured).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -520,7 +521,7 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 },
             ),
             (
-                "response.code is present in on_response_headers (abi.md §6.1: may be absent)",
+                "response.code is present in on_response_headers (the source reading: may be absent)",
                 |c| {
                     expect_probe(
                         c,
@@ -578,7 +579,7 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 },
             ),
             (
-                "on_vm_start/on_configure run 3 times per plugin at --concurrency 1: canary and main-thread VM on the main thread, then the worker (abi.md §3.3: canary + workers)",
+                "on_vm_start/on_configure run 3 times per plugin at --concurrency 1: canary and main-thread VM on the main thread, then the worker (the source reading: canary + workers)",
                 |c| {
                     for plugin in ["envoy_probe", "tcp_probe"] {
                         for callback in ["on_vm_start", "on_configure"] {
@@ -590,7 +591,7 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 },
             ),
             (
-                "ticks run in the main thread's VM and the worker's, not the canary (abi.md §7.12: per worker)",
+                "ticks run in the main thread's VM and the worker's, not the canary (the source reading: per worker)",
                 |c| {
                     expect_probe(c, &[("set_tick_period[on_configure]", "OK")])?;
                     expect_threads(c, "probe: first_tick = envoy_probe", &["main", "worker"])

@@ -5,7 +5,9 @@
 //! `wasm32-wasip1`; `cargo test --workspace --all-features` (which includes the engine
 //! host's tests of every example's `.wasm` and the dual-run tests); the Miri run of the
 //! proxywasm suite on the mock host (`rustup run nightly cargo miri test`, after adding the
-//! `miri` component); the release build of every plugin crate (cdylib only, so LTO
+//! `miri` component); `cargo doc` of every publishable crate with default, no and all
+//! features, warnings denied; a check that no tracked file cites notes kept outside the
+//! repository (the book's reference pages hold the facts); the release build of every plugin crate (cdylib only, so LTO
 //! applies); the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
 //! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
 //! links the wasm module of a bootstrap, so a module importing every table entry must
@@ -161,6 +163,8 @@ fn steps() -> Vec<Step> {
                 "--no-fail-fast",
             ],
         ),
+        task("docs", docs_step, &[]),
+        task("references in the repository", references_step, &[]),
         task(BUILD, build_step, &[]),
         task("ABI surface", abi_step, &[BUILD]),
         task("ABI tables vs Envoy", abi_tables_vs_envoy, &[]),
@@ -302,7 +306,233 @@ fn run_cargo_test(root: &Path, argv: &[&str]) -> Tally {
     }
 }
 
-/// The ABI-surface checks of every example's release `.wasm`.
+/// `cargo doc` of every publishable crate with its default features, with none and
+/// with all, warnings denied (docs.rs builds with all features; a user may build
+/// with any set). proxywasm is documented on its own: built beside the engine
+/// crate, it would get that crate's `mock-host` feature in every run.
+fn docs_step(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let crates: [&[&str]; 2] = [&["proxywasm"], &["proxywasm-macros", "proxywasm-wasmtime"]];
+    for packages in crates {
+        for features in [None, Some("--no-default-features"), Some("--all-features")] {
+            let mut command = Command::new(cmd::cargo());
+            command
+                .current_dir(root)
+                .env("RUSTDOCFLAGS", "-D warnings")
+                .args(["doc", "--no-deps"]);
+            for package in packages {
+                command.args(["-p", package]);
+            }
+            command.args(features);
+            let outcome = cmd::run(&mut command);
+            let check = format!(
+                "{}, {}",
+                packages.join(" "),
+                features.unwrap_or("default features")
+            );
+            report("docs", &check, &outcome);
+            tally.add(outcome.is_ok());
+        }
+    }
+    tally
+}
+
+/// Notes kept outside the repository (the ABI notes the project started from and their
+/// companions), each spelt in two pieces so that this file does not mention it. The facts
+/// the code relies on are the book's reference pages (book/src/reference/); no tracked
+/// file may cite these notes instead.
+const OUTSIDE_NOTES: &[&str] = &[
+    concat!("abi", ".md"),
+    concat!("official-rust-sdk", ".md"),
+    concat!("peers-and-testing", ".md"),
+    concat!("style-models", ".md"),
+];
+
+/// Two checks over the files tracked by git: none mentions [`OUTSIDE_NOTES`], and every
+/// citation `book: <page>.md#<section>` names a page of book/src/ and a heading on it.
+fn references_step(root: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let files = match tracked_files(root) {
+        Ok(files) => files,
+        Err(e) => {
+            report("references", "git lists the tracked files", &Err(e));
+            tally.add(false);
+            return tally;
+        }
+    };
+    let outside: Vec<String> = files
+        .iter()
+        .flat_map(|(name, bytes)| {
+            OUTSIDE_NOTES
+                .iter()
+                .filter(|note| contains_ignoring_case(bytes, note.as_bytes()))
+                .map(move |note| format!("{name}: {note}"))
+        })
+        .collect();
+    let outcome = if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "{} mention(s); cite the book's reference pages instead:\n{}",
+            outside.len(),
+            outside.join("\n")
+        )))
+    };
+    report(
+        "references",
+        "no tracked file cites notes kept outside the repository",
+        &outcome,
+    );
+    tally.add(outcome.is_ok());
+
+    let broken = broken_book_citations(&files);
+    let outcome = if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "{} broken citation(s):\n{}",
+            broken.len(),
+            broken.join("\n")
+        )))
+    };
+    report(
+        "references",
+        "every `book: <page>.md#<section>` citation names a page and heading of book/src",
+        &outcome,
+    );
+    tally.add(outcome.is_ok());
+    tally
+}
+
+/// The files tracked by git under `root`, with their bytes (a tracked file deleted in
+/// the work tree is left out).
+fn tracked_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let out = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output()
+        .context("running `git ls-files`")?;
+    if !out.status.success() {
+        bail!(
+            "`git ls-files` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+        .filter_map(|name| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            let bytes = std::fs::read(root.join(&name)).ok()?;
+            Some((name, bytes))
+        })
+        .collect())
+}
+
+fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Every `book: <page>.md[#<section>]` in `files` whose page is not a tracked file under
+/// book/src/, or whose section is not the id of a heading on that page, as
+/// `<file>: <citation>`.
+fn broken_book_citations(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let pages: Vec<(&str, Vec<String>)> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let page = name.strip_prefix("book/src/")?;
+            page.ends_with(".md")
+                .then(|| (page, heading_ids(&String::from_utf8_lossy(bytes))))
+        })
+        .collect();
+    let mut broken = Vec::new();
+    for (name, bytes) in files {
+        let text = String::from_utf8_lossy(bytes);
+        for (page, section) in book_citations(&text) {
+            let ok = pages
+                .iter()
+                .any(|(p, ids)| *p == page && section.is_none_or(|s| ids.iter().any(|id| id == s)));
+            if !ok {
+                let section = section.map(|s| format!("#{s}")).unwrap_or_default();
+                broken.push(format!("{name}: book: {page}{section}"));
+            }
+        }
+    }
+    broken
+}
+
+/// The `(page, section)` of each `book: <page>.md[#<section>]` in `text`. Other uses of
+/// `book:` (no `.md` path after it) are not citations of a page.
+fn book_citations(text: &str) -> Vec<(&str, Option<&str>)> {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "._/-".contains(c);
+    let id_char = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("book: ") {
+        let rest = &text[at + "book: ".len()..];
+        let path = &rest[..rest.find(|c| !path_char(c)).unwrap_or(rest.len())];
+        let page = path.trim_end_matches('.');
+        if !page.ends_with(".md") {
+            continue;
+        }
+        let section = rest[page.len()..].strip_prefix('#').map(|s| {
+            let end = s.find(|c| !id_char(c)).unwrap_or(s.len());
+            s[..end].trim_end_matches(['-', '_'])
+        });
+        found.push((page, section));
+    }
+    found
+}
+
+/// The ids mdBook gives the headings of a page: the heading's text lower-cased, spaces
+/// as `-`, other punctuation dropped, `-1`, `-2`, … added to repeats. Lines inside
+/// fenced code blocks are not headings.
+fn heading_ids(markdown: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        let Some(title) = line.strip_prefix('#') else {
+            continue;
+        };
+        let title = title.trim_start_matches('#');
+        if in_fence || !title.starts_with(' ') {
+            continue;
+        }
+        let base: String = title
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+                c if c.is_whitespace() => Some('-'),
+                _ => None,
+            })
+            .collect();
+        let repeats = ids
+            .iter()
+            .filter(|id| **id == base || id.strip_prefix(&base).is_some_and(is_repeat_suffix))
+            .count();
+        ids.push(if repeats == 0 {
+            base
+        } else {
+            format!("{base}-{repeats}")
+        });
+    }
+    ids
+}
+
+/// `-N` with N a number: mdBook's suffix for a repeated heading id.
+fn is_repeat_suffix(s: &str) -> bool {
+    s.strip_prefix('-')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The release `.wasm` of every example, and of the hygiene crate (the entry
 /// macro's wasm expansion under `#![no_implicit_prelude]` and
 /// `#![forbid(unsafe_code)]`).
@@ -538,7 +768,84 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 11);
+        assert_eq!(steps.len(), 13);
+    }
+
+    #[test]
+    fn lists_tracked_files_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-refs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/a.rs"), "// a").unwrap();
+        std::fs::write(dir.join("untracked.rs"), "// b").unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "src/a.rs"]);
+        let files = tracked_files(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(files, [("src/a.rs".to_string(), b"// a".to_vec())]);
+    }
+
+    #[test]
+    fn outside_notes_match_in_any_case() {
+        let note = OUTSIDE_NOTES[0];
+        let text = format!("see {} §2", note.to_uppercase());
+        assert!(contains_ignoring_case(text.as_bytes(), note.as_bytes()));
+        assert!(!contains_ignoring_case(b"see the book", note.as_bytes()));
+    }
+
+    #[test]
+    fn heading_ids_follow_mdbook() {
+        let page = "# Envoy 1.40 behaviour\n\
+                    ## `on_done` and `proxy_done`\n\
+                    ```rust\n# hidden line\n```\n\
+                    ### Envoy's foreign functions\n\
+                    ## Notes\n## Notes\n#not a heading\n";
+        assert_eq!(
+            heading_ids(page),
+            [
+                "envoy-140-behaviour",
+                "on_done-and-proxy_done",
+                "envoys-foreign-functions",
+                "notes",
+                "notes-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_book_citations_and_checks_them() {
+        let text = "(book: reference/hostcalls.md#header-maps). See book: Performance; \
+                    book: reference/memory.md, book: reference/envoy-1.40.md#measured.";
+        assert_eq!(
+            book_citations(text),
+            [
+                ("reference/hostcalls.md", Some("header-maps")),
+                ("reference/memory.md", None),
+                ("reference/envoy-1.40.md", Some("measured")),
+            ]
+        );
+        let files = vec![
+            (
+                "book/src/reference/hostcalls.md".to_string(),
+                b"# Hostcalls\n## Header maps\n".to_vec(),
+            ),
+            ("src/a.rs".to_string(), text.as_bytes().to_vec()),
+        ];
+        assert_eq!(
+            broken_book_citations(&files),
+            [
+                "src/a.rs: book: reference/memory.md",
+                "src/a.rs: book: reference/envoy-1.40.md#measured"
+            ]
+        );
     }
 
     #[test]

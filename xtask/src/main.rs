@@ -12,7 +12,9 @@
 //!   their Envoy end-to-end checks, one line per check:
 //!   `e2e <example>: <check> ... ok|FAILED (<why>)`. Exits non-zero on any failure.
 //! * `cargo xtask test` — the whole gate (see [`gate`]): wasm target, rustfmt, clippy
-//!   (native and wasm32-wasip1), `cargo test`, release build of the examples, the
+//!   (native and wasm32-wasip1), `cargo test`, `cargo doc` of the publishable crates
+//!   with default, no and all features, a check that no tracked file cites notes kept
+//!   outside the repository, release build of the examples, the
 //!   ABI-surface check of each example's `.wasm` (see [`abi_surface`]), a cross-check
 //!   of the ABI tables against Envoy's linker, and the Envoy e2e checks. Every step runs and reports; the last line is `N passed, N failed`; the
 //!   exit code is non-zero when anything failed. `.ci/run` runs this.
@@ -47,7 +49,7 @@ commands:
   e2e [EXAMPLE...]          build and run the Envoy end-to-end checks (default: all examples)
   bench [--requests N]      measure the bench plugins (raw / official / proxywasm) and check budgets
   bench --envoy             informational Envoy throughput of add_header (raw / official / proxywasm)
-  test                      the whole gate (fmt, clippy, tests, build, ABI surface, e2e)
+  test                      the whole gate (fmt, clippy, tests, docs, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
 
 examples: hello_world, http_headers, tcp_logger, envoy_probe";

@@ -279,8 +279,9 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Envoy fidelity rules (abi.md), each on by default and switchable per test
-/// with [`MockHostBuilder::fidelity`](crate::mock::MockHostBuilder::fidelity).
+/// Envoy fidelity rules (book: reference/README.md), each on by default and
+/// switchable per test with
+/// [`MockHostBuilder::fidelity`](crate::mock::MockHostBuilder::fidelity).
 ///
 /// ```
 /// use proxywasm::mock::{Fidelity, MockHost};
@@ -297,20 +298,23 @@ pub struct Fidelity {
     /// Header and trailer maps live only as long as Envoy keeps them: request
     /// headers are unreadable once the request continued (`get` →
     /// `BAD_ARGUMENT`, `pairs` → empty, `request.*` properties → `NOT_FOUND`),
-    /// until `on_log` makes them readable again (abi.md §2.4). Off: every map
-    /// of a stream is readable and writable in any of its callbacks.
+    /// until `on_log` makes them readable again
+    /// (book: reference/hostcalls.md#header-maps). Off: every map of a stream
+    /// is readable and writable in any of its callbacks.
     pub header_lifetime: bool,
     /// Only `proxy_log` is allowed during start-up (`_initialize`, static
     /// constructors): other hostcalls fail with `INTERNAL_FAILURE` and are
-    /// recorded as violations (Envoy traps; abi.md §1.3).
+    /// recorded as violations (Envoy traps;
+    /// book: reference/lifecycle.md#start-up-and-the-restricted-phase).
     pub restricted_start_up: bool,
     /// Callout responses (HTTP, gRPC, DNS) arrive on the **root** context id of
     /// the context that made the call, even for a call made from a tick or
-    /// from a stream (abi.md §2.6). Off: they arrive on the calling context's
-    /// own id, as some other hosts do.
+    /// from a stream (book: reference/hostcalls.md#http-callouts). Off: they
+    /// arrive on the calling context's own id, as some other hosts do.
     pub callouts_on_root: bool,
     /// A local reply sent before the response started passes through this
-    /// plugin's own `on_response_headers`/`on_response_body` (abi.md §2.5).
+    /// plugin's own `on_response_headers`/`on_response_body`
+    /// (book: reference/hostcalls.md#local-responses).
     pub local_reply_through_filter: bool,
 }
 

@@ -3,8 +3,9 @@
 //! out). Front doors read the plugin's memory, call these, and write results
 //! back; nothing here touches raw pointers.
 //!
-//! Statuses are raw `u32` codes (abi.md §4.1): `Err(code)` is what the host
-//! returns to the plugin.
+//! Statuses are raw `u32` codes
+//! (book: reference/enumerations.md#status-codes): `Err(code)` is what the
+//! host returns to the plugin.
 
 use super::driver::Export;
 use super::records::{
@@ -23,7 +24,7 @@ use crate::{ContextId, Status};
 use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Raw status codes (abi.md §4.1).
+/// Raw status codes (book: reference/enumerations.md#status-codes).
 pub mod status {
     /// Success.
     pub const OK: u32 = 0;
@@ -481,7 +482,8 @@ impl HostState {
             self.violate(
                 Some(name),
                 "a hostcall during start-up (`_initialize`/static constructors): Envoy allows only proxy_log \
-                 there and traps on anything else (abi.md §1.3); answered INTERNAL_FAILURE",
+                 there and traps on anything else \
+                 (book: reference/lifecycle.md#start-up-and-the-restricted-phase); answered INTERNAL_FAILURE",
             );
             return Err(INTERNAL_FAILURE);
         }

@@ -14,7 +14,8 @@ pub(crate) fn lower(key: &[u8]) -> Vec<u8> {
 }
 
 /// Parses serialized pairs; a malformed buffer is an empty map (Envoy's
-/// `PairsUtil::toPairs`, abi.md §5.1). Keys are lower-cased when `lowercase`.
+/// `PairsUtil::toPairs`; book: reference/wire-formats.md#pairs). Keys are
+/// lower-cased when `lowercase`.
 pub(crate) fn parse_pairs(bytes: &[u8], lowercase: bool) -> Map {
     match wire::validate_pairs(bytes) {
         Ok(_) => PairsIter::new(bytes)

@@ -23,7 +23,7 @@ pub(crate) struct Queue {
     pub(crate) registrant: (usize, u32),
 }
 
-/// Metric kinds (abi.md §4.6).
+/// Metric kinds (book: reference/enumerations.md#metric-types).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum MetricKind {
     Counter,
@@ -229,7 +229,7 @@ impl MockWorld {
 }
 
 impl WorldData {
-    /// A new CAS value: process-global, never 0 (abi.md §2.8).
+    /// A new CAS value: process-global, never 0 (book: reference/hostcalls.md#shared-data).
     pub(crate) fn fresh_cas(&mut self) -> u32 {
         self.next_cas = self.next_cas.wrapping_add(1);
         if self.next_cas == 0 {

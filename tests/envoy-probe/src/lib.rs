@@ -1,9 +1,9 @@
-//! `envoy_probe`: observes, in a real Envoy, the host behaviours that
-//! `abi.md` marks "(verify)", and logs each observation as one stable line
-//! `probe: <name> = <observed>`. The e2e checks of `envoy_probe`
-//! (`xtask/src/e2e.rs`, run by `cargo xtask e2e` and the gate) start Envoy on
-//! `envoy.yaml`, send the requests below and assert the lines, so what Envoy
-//! 1.40 actually does is recorded in CI.
+//! `envoy_probe`: observes, in a real Envoy, the host behaviours that reading
+//! Envoy's source left unsure (book: reference/envoy-1.40.md#measured), and
+//! logs each observation as one stable line `probe: <name> = <observed>`. The
+//! e2e checks of `envoy_probe` (`xtask/src/e2e.rs`, run by `cargo xtask e2e`
+//! and the gate) start Envoy on `envoy.yaml`, send the requests below and
+//! assert the lines, so what Envoy 1.40 actually does is recorded in CI.
 //!
 //! The plugin configuration selects the role:
 //! * `"http"` (plugin `envoy_probe`, HTTP filter on 127.0.0.1:18400, routed to
@@ -31,7 +31,7 @@ use proxywasm::{
 };
 use std::time::Duration;
 
-/// The properties abi.md §6.1 marks "newer builds (verify)".
+/// The properties only newer Envoy builds have (book: reference/properties.md).
 pub const PROPERTIES: &[(&[&str], Shape)] = &[
     (&["request", "headers_bytes"], Shape::Int),
     (&["response", "headers_bytes"], Shape::Int),
@@ -40,7 +40,8 @@ pub const PROPERTIES: &[(&[&str], Shape)] = &[
     (&["xds", "upstream_host_locality_metadata"], Shape::Bytes),
 ];
 
-/// The foreign-function calls probed (abi.md §6.2): name, label, arguments.
+/// The foreign-function calls probed: name, label, arguments
+/// (book: reference/hostcalls.md#envoys-foreign-functions).
 /// `no_such_function` is the control: what a missing function looks like.
 pub const FOREIGN_CALLS: &[(&str, &str, &[u8])] = &[
     ("no_such_function", "empty", b""),
