@@ -52,6 +52,7 @@
 
 pub mod abi;
 pub mod bench;
+mod cargo;
 mod ctx;
 mod env;
 mod guest;
@@ -59,17 +60,15 @@ mod meter;
 mod module;
 mod wasi;
 
+pub use cargo::{WASM_DIR_ENV, plugin_wasm, try_plugin_wasm};
 pub use meter::{CallbackFuel, ExportUsage, Usage};
 pub use module::{AbiVersion, Import, LoadError, WasmPlugin};
 
 use guest::{Instance, WasmGuest};
 use proxywasm::mock::core::Guest;
 use proxywasm::mock::{MockHost, MockHostBuilder};
-use std::collections::BTreeMap;
 use std::ops::Deref;
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Mutex, OnceLock};
 
 /// Fuel one callback may burn before the engine stops it (a trap: "all fuel
 /// consumed"). About a second of wasm; raise it with
@@ -223,127 +222,35 @@ impl EngineHost {
     }
 }
 
-/// The workspace this crate belongs to (where `cargo` builds the examples).
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
-}
-
-/// The environment variable naming a directory of prebuilt release `.wasm`
-/// files (`<package>.wasm`): set it to test modules built elsewhere, so no
-/// test builds anything. Unset (as in `cargo xtask test`), each test process
-/// builds what it needs once, into `target/engine-wasm/`.
-pub const WASM_DIR_ENV: &str = "PROXYWASM_WASM_DIR";
-
-/// Builds (once per process) and loads the release `.wasm` of workspace
-/// package `package` (an example such as `"http_headers"`).
-///
-/// With [`WASM_DIR_ENV`] set, loads `$PROXYWASM_WASM_DIR/<package>.wasm` and
-/// builds nothing. Otherwise runs `cargo rustc --release --target
-/// wasm32-wasip1 -p <package> --lib --crate-type cdylib` (the cdylib alone, so
-/// the release LTO applies, as in `cargo xtask`) into
-/// `target/engine-wasm/` (a target directory of its own, so a `cargo test`
-/// that holds the main one cannot deadlock it), once per package per process;
-/// cargo makes later runs no-ops while the sources are unchanged.
-///
-/// # Errors
-/// The build or the load failed (the message includes cargo's output).
-pub fn try_example_wasm(package: &str) -> Result<WasmPlugin, LoadError> {
-    static BUILT: OnceLock<Mutex<BTreeMap<String, Result<PathBuf, String>>>> = OnceLock::new();
-    let error = |reason: String| LoadError {
-        module: package.to_owned(),
-        reason,
-    };
-    if let Some(dir) = std::env::var_os(WASM_DIR_ENV) {
-        return WasmPlugin::load(Path::new(&dir).join(format!("{package}.wasm")));
-    }
-    let built = BUILT.get_or_init(|| Mutex::new(BTreeMap::new()));
-    let mut built = built
-        .lock()
-        .map_err(|_| error("a previous build panicked".to_owned()))?;
-    let path = built
-        .entry(package.to_owned())
-        .or_insert_with(|| build_wasm(package))
-        .clone()
-        .map_err(error)?;
-    drop(built);
-    WasmPlugin::load(path)
-}
-
-/// [`try_example_wasm`] for tests.
-///
-/// # Panics
-/// When the build or the load fails, with the reason.
-#[allow(
-    clippy::panic,
-    reason = "a test helper: a build failure fails the test (try_example_wasm returns it)"
-)]
-pub fn example_wasm(package: &str) -> WasmPlugin {
-    match try_example_wasm(package) {
-        Ok(plugin) => plugin,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn build_wasm(package: &str) -> Result<PathBuf, String> {
-    let root = workspace_root();
-    let target_dir = root.join("target").join("engine-wasm");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .current_dir(&root)
-        // The cdylib alone, like `cargo xtask`: with the examples' two crate
-        // types (cdylib + rlib) rustc skips the release profile's LTO, and
-        // the tests would run a larger module than the one shipped.
-        .args([
-            "rustc",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            package,
-            "--lib",
-            "--crate-type",
-            "cdylib",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`cargo rustc --release --target wasm32-wasip1 -p {package} --lib --crate-type cdylib` failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(target_dir
-        .join("wasm32-wasip1")
-        .join("release")
-        .join(format!("{package}.wasm")))
-}
-
 /// Runs one test body twice: against the plugin compiled natively (the mock
 /// host) and against its release `.wasm` (the engine host), with the same
 /// configuration. This is the dual-run switch of the testing chapter.
 ///
-/// * `configure` returns the builder both hosts start from;
+/// * `package` names the plugin's cargo package, whose `.wasm` the engine
+///   runs: usually the crate under test, `env!("CARGO_PKG_NAME")` (built once
+///   per process by [`plugin_wasm`]);
+/// * `configure` returns the builder both hosts start from (called once per
+///   run: a builder is consumed by its last call);
 /// * `native` finishes it with the native entry (`|b| b.plugin(my_plugin)`);
-/// * `package` names the workspace package whose `.wasm` the engine runs
-///   (built once per process by [`example_wasm`]);
 /// * `body` is the test.
 ///
 /// A failure says which run failed (a line on stderr before each run).
 ///
-/// ```no_run
+/// ```
 /// use proxywasm::mock::MockHost;
-/// # fn plugin(_: proxywasm::ContextId) -> P { P }
-/// # struct P; impl proxywasm::PluginContext for P { type Http = proxywasm::NoContext; type Tcp = proxywasm::NoContext; }
+///
+/// // In `http_headers`' own tests, the package is `env!("CARGO_PKG_NAME")`.
 /// proxywasm_wasmtime::dual_run(
 ///     "http_headers",
 ///     || MockHost::builder().plugin_configuration(r#"{"header": "x-a", "value": "1"}"#),
-///     |builder| builder.plugin(plugin),
-///     |host| assert!(host.start()),
+///     |builder| builder.plugin(http_headers::plugin),
+///     |host| {
+///         let mut stream = host.http_stream();
+///         stream.request_headers(&[(":path", "/")], true);
+///         stream.response_headers(&[(":status", "200")], true);
+///         assert_eq!(stream.current_response_header("x-a").as_deref(), Some("1"));
+///         stream.complete();
+///     },
 /// );
 /// ```
 ///
@@ -357,7 +264,7 @@ pub fn dual_run(
 ) {
     eprintln!("dual-run {package}: native (mock host)");
     body(&native(configure()));
-    let plugin = example_wasm(package);
+    let plugin = plugin_wasm(package);
     eprintln!(
         "dual-run {package}: engine ({} under wasmtime)",
         plugin.name()
