@@ -151,7 +151,7 @@ fn wasm_artifact(stdout: &str) -> Option<PathBuf> {
                 .find(|file| file.ends_with(".wasm"))
                 .map(PathBuf::from)
         })
-        .last()
+        .next_back()
 }
 
 #[cfg(test)]
