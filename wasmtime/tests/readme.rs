@@ -9,9 +9,8 @@ use std::path::Path;
 fn the_readme_shows_the_outside_plugin_test_verbatim() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(manifest.join("README.md")).unwrap();
-    let test =
-        std::fs::read_to_string(manifest.join("../tests/outside-plugin/tests/dual_run.rs"))
-            .unwrap();
+    let test = std::fs::read_to_string(manifest.join("../tests/outside-plugin/tests/dual_run.rs"))
+        .unwrap();
     // The test file without its module comment: from the first `use` on.
     let code = &test[test.find("use ").unwrap()..];
     assert!(
