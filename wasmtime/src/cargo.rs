@@ -24,8 +24,11 @@ pub const WASM_DIR_ENV: &str = "PROXYWASM_WASM_DIR";
 /// The build is `cargo rustc --release --target wasm32-wasip1 -p <package>
 /// --lib --crate-type cdylib`, run in the directory of the crate whose tests
 /// are running (`CARGO_MANIFEST_DIR`, which `cargo test` sets), so it uses
-/// that workspace's `[profile.release]` and target directory (honouring
-/// `CARGO_TARGET_DIR`). Cargo makes it a no-op while the sources are
+/// that workspace's `[profile.release]`. It builds into
+/// `<target>/proxywasm-wasmtime/<workspace path>/`, under that workspace's
+/// target directory (`CARGO_TARGET_DIR` included): a directory per workspace,
+/// so checkouts sharing one target directory never load each other's
+/// `<crate>.wasm`. Cargo makes the build a no-op while the sources are
 /// unchanged. With [`WASM_DIR_ENV`] set, nothing is built.
 ///
 /// ```
@@ -104,10 +107,11 @@ fn build(dir: &Path, package: &str) -> Result<PathBuf, String> {
         "cdylib",
     ];
     let command = format!("cargo {}", args.join(" "));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
+    let output = cargo()
         .current_dir(dir)
         .args(args)
+        .arg("--target-dir")
+        .arg(target_dir(dir)?)
         .arg("--message-format=json-render-diagnostics")
         .output()
         .map_err(|e| format!("cannot run `{command}`: {e}"))?;
@@ -120,6 +124,54 @@ fn build(dir: &Path, package: &str) -> Result<PathBuf, String> {
     wasm_artifact(&String::from_utf8_lossy(&output.stdout)).ok_or_else(|| {
         format!("`{command}` built no .wasm: is `{package}` a library with crate-type cdylib?")
     })
+}
+
+/// The cargo that runs the tests (so the build uses the same toolchain).
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Where the test builds go: `<target>/proxywasm-wasmtime/<workspace path>/`,
+/// under the target directory of the workspace of `dir` (`CARGO_TARGET_DIR`
+/// and `build.target-dir` included), one per workspace. A target directory
+/// shared by several checkouts would otherwise hold one `<crate>.wasm` for all
+/// of them: a cdylib's file name has no hash, and cargo would call another
+/// checkout's module up to date.
+fn target_dir(dir: &Path) -> Result<PathBuf, String> {
+    let output = cargo()
+        .current_dir(dir)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cannot run `cargo metadata`: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo metadata` failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("`cargo metadata` printed no JSON: {e}"))?;
+    let (Some(target), Some(workspace)) = (
+        metadata["target_directory"].as_str(),
+        metadata["workspace_root"].as_str(),
+    ) else {
+        return Err("`cargo metadata` named no target directory or workspace root".to_owned());
+    };
+    Ok(Path::new(target)
+        .join("proxywasm-wasmtime")
+        .join(dir_name(workspace)))
+}
+
+/// A path as one directory name: `/home/me/my-plugin` becomes `home_me_my-plugin`.
+fn dir_name(path: &str) -> String {
+    let name: String = path
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '.' => c,
+            _ => '_',
+        })
+        .collect();
+    name.trim_matches('_').to_owned()
 }
 
 /// Cargo's failure, headed by the fix when it is the missing target.
@@ -172,6 +224,13 @@ mod tests {
         );
         let other = build_failure("cargo rustc", "error: could not compile `x`");
         assert!(other.starts_with("`cargo rustc` failed:"), "{other}");
+    }
+
+    #[test]
+    fn each_workspace_gets_a_build_directory_of_its_own() {
+        assert_eq!(dir_name("/home/me/my-plugin"), "home_me_my-plugin");
+        assert_eq!(dir_name(r"C:\src\plugin v2"), "C__src_plugin_v2");
+        assert_ne!(dir_name("/work/a/plugin"), dir_name("/work/b/plugin"));
     }
 
     #[test]
