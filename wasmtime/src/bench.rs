@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The benchmark plugins, in table order.
+///
+/// ```
+/// assert_eq!(proxywasm_wasmtime::bench::PLUGINS[0], "noop");
+/// ```
 pub const PLUGINS: [&str; 6] = [
     "noop",
     "add_header",
@@ -24,9 +28,18 @@ pub const PLUGINS: [&str; 6] = [
 ];
 
 /// The three ways each plugin is written (`bench/<variant>`), in table order.
+///
+/// ```
+/// assert!(proxywasm_wasmtime::bench::VARIANTS.contains(&"official"));
+/// ```
 pub const VARIANTS: [&str; 3] = ["raw", "official", "proxywasm"];
 
 /// The request headers of every lifecycle: a typical browser-less request.
+///
+/// ```
+/// use proxywasm_wasmtime::bench::REQUEST_HEADERS;
+/// assert!(REQUEST_HEADERS.contains(&(":path", "/bench")));
+/// ```
 pub const REQUEST_HEADERS: [(&str, &str); 8] = [
     (":authority", "example.com"),
     (":path", "/bench"),
@@ -39,6 +52,11 @@ pub const REQUEST_HEADERS: [(&str, &str); 8] = [
 ];
 
 /// The response headers of every lifecycle.
+///
+/// ```
+/// use proxywasm_wasmtime::bench::RESPONSE_HEADERS;
+/// assert_eq!(RESPONSE_HEADERS[0], (":status", "200"));
+/// ```
 pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
     (":status", "200"),
     ("content-type", "text/plain"),
@@ -47,6 +65,20 @@ pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
 
 /// Runs one request lifecycle of `plugin` on `host`, and checks that the
 /// plugin did its job (so a broken variant cannot post good figures).
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::{WasmHost, bench};
+///
+/// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("noop", br#"(module
+/// #   (memory (export "memory") 1)
+/// #   (func (export "proxy_abi_version_0_2_1"))
+/// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// let host = MockHost::builder().wasm(&plugin); // a module with no callback
+/// assert_eq!(bench::lifecycle("noop", &host), Ok(()));
+/// assert!(bench::lifecycle("add_header", &host).is_err(), "no x-bench header");
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 ///
 /// # Errors
 /// What the plugin failed to do, or an unknown plugin name.
@@ -105,6 +137,16 @@ fn expect(found: Option<String>, wanted: &str) -> Result<(), String> {
 }
 
 /// The figures of one variant of one plugin.
+///
+/// ```
+/// let figures = proxywasm_wasmtime::bench::Figures {
+///     requests: 4,
+///     fuel: 480,
+///     pages: (2, 2),
+///     ..Default::default()
+/// };
+/// assert_eq!(figures.fuel_per_request(), 120.0);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figures {
     /// `.wasm` size in bytes.
@@ -128,16 +170,33 @@ pub struct Figures {
 
 impl Figures {
     /// Mean fuel per request.
+    ///
+    /// ```
+    /// let figures = proxywasm_wasmtime::bench::Figures { requests: 3, fuel: 300, ..Default::default() };
+    /// assert_eq!(figures.fuel_per_request(), 100.0);
+    /// ```
     pub fn fuel_per_request(&self) -> f64 {
         self.fuel as f64 / self.requests.max(1) as f64
     }
 
     /// Mean hostcalls per request.
+    ///
+    /// ```
+    /// let mut figures = proxywasm_wasmtime::bench::Figures { requests: 2, ..Default::default() };
+    /// figures.hostcalls.insert("proxy_log", 3);
+    /// figures.hostcalls.insert("proxy_add_header_map_value", 1);
+    /// assert_eq!(figures.hostcalls_per_request(), 2.0);
+    /// ```
     pub fn hostcalls_per_request(&self) -> f64 {
         self.hostcalls.values().sum::<u64>() as f64 / self.requests.max(1) as f64
     }
 
     /// Memory growth in pages over the measured lifecycles.
+    ///
+    /// ```
+    /// let figures = proxywasm_wasmtime::bench::Figures { pages: (2, 3), ..Default::default() };
+    /// assert_eq!(figures.growth_pages(), 1);
+    /// ```
     pub fn growth_pages(&self) -> i64 {
         self.pages.1 as i64 - self.pages.0 as i64
     }
@@ -145,6 +204,22 @@ impl Figures {
 
 /// Loads the module at `path` and measures `plugin` on it: start-up, then
 /// `warmup` unmeasured lifecycles, then `requests` measured ones.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("proxywasm-bench-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("noop.wat");
+/// std::fs::write(&path, r#"(module
+///   (memory (export "memory") 1)
+///   (func (export "proxy_abi_version_0_2_1"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// let figures = proxywasm_wasmtime::bench::measure(&path, "noop", 2, 10)?;
+/// std::fs::remove_dir_all(&dir)?;
+/// assert_eq!(figures.requests, 10);
+/// assert_eq!(figures.fuel, 0, "no callback exported, no instruction run");
+/// assert_eq!(figures.growth_pages(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 /// The module does not load, does not start, traps, or misbehaves.

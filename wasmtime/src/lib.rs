@@ -1,25 +1,32 @@
 //! # proxywasm-wasmtime
 //!
-//! Runs a compiled Proxy-Wasm plugin (`.wasm`) under [wasmtime] against the
-//! **same Envoy emulator** as `proxywasm`'s `mock-host` feature: one
-//! implementation of the host (`proxywasm::mock::core`), two front doors.
-//! The native mock host calls the plugin's Rust code; this one loads the
-//! release `.wasm` and links every ABI v0.2.1 import, so tests see what Envoy
-//! sees: import types, the allocator hand-off, `_initialize`, the restricted
-//! phases, traps.
+//! Tests a Proxy-Wasm plugin's compiled `.wasm` under [wasmtime], against the
+//! **same Envoy emulator** that `proxywasm`'s `mock-host` feature runs
+//! natively: one implementation of the host, two front doors. The native mock
+//! host calls the plugin's Rust code; this one loads the release `.wasm` and
+//! links every ABI v0.2.1 import, so a test sees what Envoy sees: import
+//! types, the allocator hand-off, `_initialize`, the restricted phases, traps.
+//! A test body written for the native host runs unchanged on the `.wasm`.
 //!
-//! * [`WasmPlugin`] loads and checks a module as Envoy does at load time;
-//! * [`WasmHost::wasm`] builds a [`MockHost`] (the very same type a native
-//!   test uses) whose plugin is that module, wrapped in an [`EngineHost`]
-//!   that adds measurement: fuel per callback, hostcalls by name, memory pages;
-//! * [`dual_run`] runs one test body against the native plugin and against
-//!   its `.wasm`; [`example_wasm`] builds an example's `.wasm` once per process.
+//! * [`dual_run`] runs one test body natively and on the `.wasm`;
+//! * [`plugin_wasm`] builds a plugin crate's release `.wasm` (once per test
+//!   process) and loads it;
+//! * [`WasmPlugin`] is a module, loaded and checked as Envoy does at load time;
+//! * [`WasmHost::wasm`] builds a [`MockHost`] (the very type a native test
+//!   uses) whose plugin is that module, wrapped in an [`EngineHost`] that
+//!   adds measurement: fuel per callback, hostcalls by name, memory pages.
 //!
-//! ```no_run
+//! In a plugin crate, with `proxywasm` (feature `mock-host`) and
+//! `proxywasm-wasmtime` as dev-dependencies and the `wasm32-wasip1` target
+//! installed, a test is:
+//!
+//! ```
 //! use proxywasm::mock::MockHost;
-//! use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+//! use proxywasm_wasmtime::{WasmHost, plugin_wasm};
 //!
-//! let plugin = WasmPlugin::load("target/wasm32-wasip1/release/http_headers.wasm")?;
+//! // `http_headers` is an example of this crate's workspace; in a plugin's
+//! // own tests the package is `env!("CARGO_PKG_NAME")`.
+//! let plugin = plugin_wasm("http_headers");
 //! let host = MockHost::builder()
 //!     .plugin_configuration(r#"{"header": "x-hello", "value": "world"}"#)
 //!     .wasm(&plugin);
@@ -31,20 +38,23 @@
 //!     assert_eq!(stream.current_response_header("x-hello").as_deref(), Some("world"));
 //!     stream.complete();
 //! });
-//! println!("{} instructions, {} hostcalls", cost.usage.fuel, cost.usage.hostcall_total());
-//! # Ok::<(), proxywasm_wasmtime::LoadError>(())
+//! assert!(cost.usage.fuel > 0);
+//! assert_eq!(cost.pages_after, cost.pages_before, "no memory growth");
 //! ```
 //!
-//! **What Envoy does, and so does this host** (book: reference/README.md):
-//! the allocation export is `malloc` if exported, else
-//! `proxy_on_memory_allocate`; empty results are `(0, 0)` with no allocation;
-//! every other result is allocated in the plugin with exactly its size and
-//! belongs to the plugin; a hostcall other than `proxy_log` (and WASI) during
-//! start-up, or anything but logging/`fd_write`/clocks inside the allocator,
-//! **traps**; statuses are Envoy's; WASI is Envoy's small shim (see
-//! [`wasi`](crate::abi::WASI_IMPORTS)). A trap fails the test with the wasm
-//! backtrace and the plugin's last log lines, and the VM gets no more
+//! **What Envoy does, and so does this host:** the allocation export is
+//! `malloc` if exported, else `proxy_on_memory_allocate`; empty results are
+//! `(0, 0)` with no allocation; every other result is allocated in the plugin
+//! with exactly its size and belongs to the plugin; a hostcall other than
+//! `proxy_log` (and WASI) during start-up, or anything but
+//! logging/`fd_write`/clocks inside the allocator, **traps**; statuses are
+//! Envoy's; WASI is Envoy's small shim (see
+//! [`WASI_IMPORTS`](crate::abi::WASI_IMPORTS)). A trap fails the test with the
+//! wasm backtrace and the plugin's last log lines, and the VM gets no more
 //! callbacks, as in Envoy.
+//!
+//! The crate's README explains the setup step by step (the dependency lines,
+//! the release profile, where the `.wasm` is built).
 //!
 //! [wasmtime]: https://docs.rs/wasmtime
 #![deny(missing_docs)]
@@ -52,6 +62,7 @@
 
 pub mod abi;
 pub mod bench;
+mod cargo;
 mod ctx;
 mod env;
 mod guest;
@@ -59,29 +70,77 @@ mod meter;
 mod module;
 mod wasi;
 
+pub use cargo::{WASM_DIR_ENV, plugin_wasm, try_plugin_wasm};
 pub use meter::{CallbackFuel, ExportUsage, Usage};
 pub use module::{AbiVersion, Import, LoadError, WasmPlugin};
 
 use guest::{Instance, WasmGuest};
 use proxywasm::mock::core::Guest;
 use proxywasm::mock::{MockHost, MockHostBuilder};
-use std::collections::BTreeMap;
 use std::ops::Deref;
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Mutex, OnceLock};
 
 /// Fuel one callback may burn before the engine stops it (a trap: "all fuel
 /// consumed"). About a second of wasm; raise it with
 /// [`WasmHost::wasm_with_fuel_limit`] for heavy plugins.
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::{DEFAULT_FUEL_LIMIT, WasmHost, WasmPlugin};
+///
+/// let plugin = WasmPlugin::from_bytes("minimal", br#"(module
+///   (memory (export "memory") 1)
+///   (func (export "proxy_abi_version_0_2_1"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// // `.wasm(&plugin)` is this, with the default limit.
+/// let host = MockHost::builder().try_wasm(&plugin, DEFAULT_FUEL_LIMIT)?;
+/// assert!(host.start());
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 pub const DEFAULT_FUEL_LIMIT: u64 = 1_000_000_000;
 
 /// Builds a [`MockHost`] around a compiled module: the engine's front door.
 /// Implemented for [`MockHostBuilder`], so configuration is shared with native
 /// tests and only the last call differs (`.wasm(&plugin)` instead of
 /// `.http(filter)`).
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+///
+/// // Adds `x-wasm: yes` to every response (map type 2: response headers).
+/// let plugin = WasmPlugin::from_bytes("stamp", br#"(module
+///   (import "env" "proxy_add_header_map_value"
+///     (func $add (param i32 i32 i32 i32 i32) (result i32)))
+///   (memory (export "memory") 1)
+///   (data (i32.const 0) "x-wasmyes")
+///   (func (export "proxy_abi_version_0_2_1"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+///   (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+///     (drop (call $add (i32.const 2) (i32.const 0) (i32.const 6) (i32.const 6) (i32.const 3)))
+///     (i32.const 0)))"#)?;
+/// let host = MockHost::builder().wasm(&plugin);
+/// let mut stream = host.http_stream();
+/// stream.request_headers(&[(":path", "/")], true);
+/// stream.response_headers(&[(":status", "200")], true);
+/// assert_eq!(stream.current_response_header("x-wasm").as_deref(), Some("yes"));
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 pub trait WasmHost {
     /// Builds the host with `plugin` as its guest.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+    ///
+    /// let plugin = WasmPlugin::from_bytes("minimal", br#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+    /// let host = MockHost::builder().plugin_configuration("{}").wasm(&plugin);
+    /// assert!(host.start());
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     ///
     /// # Panics
     /// If the module cannot be instantiated (its start function traps or it
@@ -90,11 +149,47 @@ pub trait WasmHost {
 
     /// As [`WasmHost::wasm`], with another per-callback fuel limit.
     ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+    ///
+    /// // Loops forever on request headers.
+    /// let plugin = WasmPlugin::from_bytes("runaway", br#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+    ///   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    ///     (loop $forever (br $forever))
+    ///     (i32.const 0)))"#)?;
+    /// let host = MockHost::builder().echo_logs(false).wasm_with_fuel_limit(&plugin, 10_000);
+    /// let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     host.http_stream().request_headers(&[(":path", "/")], true);
+    /// }));
+    /// assert!(stopped.is_err(), "the callback ran out of fuel: a trap, so the test fails");
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
+    ///
     /// # Panics
     /// As [`WasmHost::wasm`].
     fn wasm_with_fuel_limit(self, plugin: &WasmPlugin, fuel_limit: u64) -> EngineHost;
 
     /// As [`WasmHost::wasm`], returning instantiation failures.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{DEFAULT_FUEL_LIMIT, WasmHost, WasmPlugin};
+    ///
+    /// // Loads (its exports are right) but its start function traps.
+    /// let plugin = WasmPlugin::from_bytes("bad_start", br#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+    ///   (func $boom unreachable)
+    ///   (start $boom))"#)?;
+    /// let error = MockHost::builder().try_wasm(&plugin, DEFAULT_FUEL_LIMIT).unwrap_err();
+    /// assert!(error.to_string().contains("cannot instantiate bad_start"), "{error}");
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     ///
     /// # Errors
     /// The module could not be instantiated.
@@ -134,6 +229,20 @@ impl WasmHost for MockHostBuilder {
 /// A [`MockHost`] whose plugin is a wasm module. It dereferences to the
 /// `MockHost`, so every test-facing method (start, streams, callouts, logs…)
 /// is the native host's, and adds the engine's measurements.
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::{EngineHost, WasmHost};
+///
+/// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("minimal", br#"(module
+/// #   (memory (export "memory") 1)
+/// #   (func (export "proxy_abi_version_0_2_1"))
+/// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// let host: EngineHost = MockHost::builder().wasm(&plugin);
+/// assert!(host.start()); // a MockHost method
+/// assert_eq!(host.memory_pages(), 1); // an engine one
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 pub struct EngineHost {
     host: MockHost,
     instance: Rc<Instance>,
@@ -156,6 +265,23 @@ impl Deref for EngineHost {
 }
 
 /// What [`EngineHost::measure`] observed.
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::WasmHost;
+///
+/// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("minimal", br#"(module
+/// #   (memory (export "memory") 1)
+/// #   (func (export "proxy_abi_version_0_2_1"))
+/// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// let host = MockHost::builder().wasm(&plugin);
+/// let (_, cost) = host.measure(|host| host.start());
+/// // Start-up calls `proxy_on_context_create`, `proxy_on_vm_start` and
+/// // `proxy_on_configure`; this module exports none of them.
+/// assert!(cost.callbacks.is_empty());
+/// assert_eq!((cost.usage.fuel, cost.pages_before, cost.pages_after), (0, 1, 1));
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Measurement {
     /// Fuel and hostcalls spent while the closure ran.
@@ -169,25 +295,76 @@ pub struct Measurement {
 }
 
 impl EngineHost {
-    /// The `MockHost` itself.
+    /// The `MockHost` itself (what `*host` gives too).
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::WasmHost;
+    ///
+    /// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("minimal", br#"(module
+    /// #   (memory (export "memory") 1)
+    /// #   (func (export "proxy_abi_version_0_2_1"))
+    /// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+    /// let engine = MockHost::builder().wasm(&plugin);
+    /// let host: &MockHost = engine.host();
+    /// assert!(host.start());
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn host(&self) -> &MockHost {
         &self.host
     }
 
     /// Cumulative fuel and hostcall counters since the host was built.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+    ///
+    /// // Answers every request headers callback with Pause (1), in three instructions.
+    /// let plugin = WasmPlugin::from_bytes("pause", br#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+    ///   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    ///     (i32.const 1)))"#)?;
+    /// let host = MockHost::builder().wasm(&plugin);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// let usage = host.usage();
+    /// assert_eq!(usage.by_export["proxy_on_request_headers"].calls, 2);
+    /// assert_eq!(usage.hostcall_total(), 0);
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn usage(&self) -> Usage {
         self.instance.meter.borrow().usage.clone()
     }
 
     /// Runs `f` and reports the fuel, hostcalls, callbacks and memory it cost.
     ///
-    /// ```no_run
-    /// # let plugin = proxywasm_wasmtime::WasmPlugin::load("noop.wasm").unwrap();
-    /// use proxywasm_wasmtime::WasmHost;
-    /// let host = proxywasm::mock::MockHost::builder().wasm(&plugin);
-    /// let (started, cost) = host.measure(|host| host.start());
-    /// assert!(started);
-    /// println!("start-up: {} instructions", cost.usage.fuel);
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+    ///
+    /// // Logs "hi" at info level (2) on every request headers callback.
+    /// let plugin = WasmPlugin::from_bytes("hi", br#"(module
+    ///   (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+    ///   (memory (export "memory") 1)
+    ///   (data (i32.const 0) "hi")
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+    ///   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    ///     (drop (call $log (i32.const 2) (i32.const 0) (i32.const 2)))
+    ///     (i32.const 0)))"#)?;
+    /// let host = MockHost::builder().echo_logs(false).wasm(&plugin);
+    /// let (_, cost) = host.measure(|host| {
+    ///     host.http_stream().request_headers(&[(":path", "/")], true);
+    /// });
+    /// assert_eq!(host.info_logs(), ["hi"]);
+    /// assert_eq!(cost.usage.hostcalls["proxy_log"], 1);
+    /// assert_eq!(cost.callbacks.len(), 1);
+    /// assert_eq!(cost.callbacks[0].export, "proxy_on_request_headers");
+    /// assert!(cost.usage.fuel > 0);
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
     /// ```
     pub fn measure<R>(&self, f: impl FnOnce(&MockHost) -> R) -> (R, Measurement) {
         let before = self.usage();
@@ -212,138 +389,79 @@ impl EngineHost {
     }
 
     /// The plugin's linear memory, in 64 KiB pages.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+    ///
+    /// let plugin = WasmPlugin::from_bytes("two_pages", br#"(module
+    ///   (memory (export "memory") 2)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+    /// assert_eq!(MockHost::builder().wasm(&plugin).memory_pages(), 2);
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn memory_pages(&self) -> u64 {
         self.instance.memory_pages()
     }
 
     /// The trap report, if the plugin trapped (the test has then already
     /// failed, unless it caught the panic).
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm_wasmtime::{WasmHost, WasmPlugin};
+    ///
+    /// let plugin = WasmPlugin::from_bytes("trap", br#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+    ///   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    ///     unreachable))"#)?;
+    /// let host = MockHost::builder().echo_logs(false).wasm(&plugin);
+    /// assert_eq!(host.trap(), None);
+    /// let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     host.http_stream().request_headers(&[(":path", "/")], true);
+    /// }));
+    /// assert!(failed.is_err());
+    /// let report = host.trap().unwrap_or_default();
+    /// assert!(report.contains("proxy_on_request_headers"), "{report}");
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn trap(&self) -> Option<String> {
         self.instance.trap()
     }
-}
-
-/// The workspace this crate belongs to (where `cargo` builds the examples).
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
-}
-
-/// The environment variable naming a directory of prebuilt release `.wasm`
-/// files (`<package>.wasm`): set it to test modules built elsewhere, so no
-/// test builds anything. Unset (as in `cargo xtask test`), each test process
-/// builds what it needs once, into `target/engine-wasm/`.
-pub const WASM_DIR_ENV: &str = "PROXYWASM_WASM_DIR";
-
-/// Builds (once per process) and loads the release `.wasm` of workspace
-/// package `package` (an example such as `"http_headers"`).
-///
-/// With [`WASM_DIR_ENV`] set, loads `$PROXYWASM_WASM_DIR/<package>.wasm` and
-/// builds nothing. Otherwise runs `cargo rustc --release --target
-/// wasm32-wasip1 -p <package> --lib --crate-type cdylib` (the cdylib alone, so
-/// the release LTO applies, as in `cargo xtask`) into
-/// `target/engine-wasm/` (a target directory of its own, so a `cargo test`
-/// that holds the main one cannot deadlock it), once per package per process;
-/// cargo makes later runs no-ops while the sources are unchanged.
-///
-/// # Errors
-/// The build or the load failed (the message includes cargo's output).
-pub fn try_example_wasm(package: &str) -> Result<WasmPlugin, LoadError> {
-    static BUILT: OnceLock<Mutex<BTreeMap<String, Result<PathBuf, String>>>> = OnceLock::new();
-    let error = |reason: String| LoadError {
-        module: package.to_owned(),
-        reason,
-    };
-    if let Some(dir) = std::env::var_os(WASM_DIR_ENV) {
-        return WasmPlugin::load(Path::new(&dir).join(format!("{package}.wasm")));
-    }
-    let built = BUILT.get_or_init(|| Mutex::new(BTreeMap::new()));
-    let mut built = built
-        .lock()
-        .map_err(|_| error("a previous build panicked".to_owned()))?;
-    let path = built
-        .entry(package.to_owned())
-        .or_insert_with(|| build_wasm(package))
-        .clone()
-        .map_err(error)?;
-    drop(built);
-    WasmPlugin::load(path)
-}
-
-/// [`try_example_wasm`] for tests.
-///
-/// # Panics
-/// When the build or the load fails, with the reason.
-#[allow(
-    clippy::panic,
-    reason = "a test helper: a build failure fails the test (try_example_wasm returns it)"
-)]
-pub fn example_wasm(package: &str) -> WasmPlugin {
-    match try_example_wasm(package) {
-        Ok(plugin) => plugin,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn build_wasm(package: &str) -> Result<PathBuf, String> {
-    let root = workspace_root();
-    let target_dir = root.join("target").join("engine-wasm");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .current_dir(&root)
-        // The cdylib alone, like `cargo xtask`: with the examples' two crate
-        // types (cdylib + rlib) rustc skips the release profile's LTO, and
-        // the tests would run a larger module than the one shipped.
-        .args([
-            "rustc",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            package,
-            "--lib",
-            "--crate-type",
-            "cdylib",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`cargo rustc --release --target wasm32-wasip1 -p {package} --lib --crate-type cdylib` failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(target_dir
-        .join("wasm32-wasip1")
-        .join("release")
-        .join(format!("{package}.wasm")))
 }
 
 /// Runs one test body twice: against the plugin compiled natively (the mock
 /// host) and against its release `.wasm` (the engine host), with the same
 /// configuration. This is the dual-run switch of the testing chapter.
 ///
-/// * `configure` returns the builder both hosts start from;
+/// * `package` names the plugin's cargo package, whose `.wasm` the engine
+///   runs: usually the crate under test, `env!("CARGO_PKG_NAME")` (built once
+///   per process by [`plugin_wasm`]);
+/// * `configure` returns the builder both hosts start from (called once per
+///   run: a builder is consumed by its last call);
 /// * `native` finishes it with the native entry (`|b| b.plugin(my_plugin)`);
-/// * `package` names the workspace package whose `.wasm` the engine runs
-///   (built once per process by [`example_wasm`]);
 /// * `body` is the test.
 ///
 /// A failure says which run failed (a line on stderr before each run).
 ///
-/// ```no_run
+/// ```
 /// use proxywasm::mock::MockHost;
-/// # fn plugin(_: proxywasm::ContextId) -> P { P }
-/// # struct P; impl proxywasm::PluginContext for P { type Http = proxywasm::NoContext; type Tcp = proxywasm::NoContext; }
+///
+/// // In `http_headers`' own tests, the package is `env!("CARGO_PKG_NAME")`.
 /// proxywasm_wasmtime::dual_run(
 ///     "http_headers",
 ///     || MockHost::builder().plugin_configuration(r#"{"header": "x-a", "value": "1"}"#),
-///     |builder| builder.plugin(plugin),
-///     |host| assert!(host.start()),
+///     |builder| builder.plugin(http_headers::plugin),
+///     |host| {
+///         let mut stream = host.http_stream();
+///         stream.request_headers(&[(":path", "/")], true);
+///         stream.response_headers(&[(":status", "200")], true);
+///         assert_eq!(stream.current_response_header("x-a").as_deref(), Some("1"));
+///         stream.complete();
+///     },
 /// );
 /// ```
 ///
@@ -357,7 +475,7 @@ pub fn dual_run(
 ) {
     eprintln!("dual-run {package}: native (mock host)");
     body(&native(configure()));
-    let plugin = example_wasm(package);
+    let plugin = plugin_wasm(package);
     eprintln!(
         "dual-run {package}: engine ({} under wasmtime)",
         plugin.name()

@@ -41,6 +41,15 @@ pub struct Usage {
 }
 
 /// Calls and fuel of one export.
+///
+/// ```
+/// use proxywasm_wasmtime::{ExportUsage, Usage};
+///
+/// let mut usage = Usage::default();
+/// usage.by_export.insert("proxy_on_request_headers", ExportUsage { calls: 4, fuel: 400 });
+/// let per_call = usage.by_export["proxy_on_request_headers"];
+/// assert_eq!(per_call.fuel / per_call.calls, 100);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExportUsage {
     /// How many times the host called it.
@@ -100,6 +109,25 @@ impl Usage {
 }
 
 /// One export call, as recorded while [`EngineHost::measure`](crate::EngineHost::measure) runs.
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::{CallbackFuel, WasmHost, WasmPlugin};
+///
+/// let plugin = WasmPlugin::from_bytes("pass", br#"(module
+///   (memory (export "memory") 1)
+///   (func (export "proxy_abi_version_0_2_1"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+///   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+///     (i32.const 0)))"#)?;
+/// let host = MockHost::builder().wasm(&plugin);
+/// let mut stream = host.http_stream();
+/// let (_, cost) = host.measure(|_| stream.request_headers(&[(":path", "/")], true));
+/// let CallbackFuel { export, context_id, fuel } = cost.callbacks[0].clone();
+/// assert_eq!((export, context_id), ("proxy_on_request_headers", stream.id().0));
+/// assert!(fuel > 0);
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackFuel {
     /// The export (`"proxy_on_request_headers"`).

@@ -1,7 +1,6 @@
-//! Loading a plugin module and checking it the way Envoy does at load time
-//! (book: reference/lifecycle.md#loading-a-module, book: reference/memory.md,
-//! book: reference/callbacks.md): the ABI marker, `memory`, the allocation export,
-//! the exact type of every import and of every callback export.
+//! Loading a plugin module and checking it the way Envoy does at load time:
+//! the ABI marker, `memory`, the allocation export, the exact type of every
+//! import and of every callback export.
 
 use crate::abi::{self, ABI_MARKERS, ENV_IMPORTS_0_1_0_ONLY, Sig, WASI_MODULES};
 use crate::ctx::Ctx;
@@ -36,6 +35,17 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// The Proxy-Wasm ABI a module declares with its marker export.
+///
+/// ```
+/// use proxywasm_wasmtime::{AbiVersion, WasmPlugin};
+///
+/// let plugin = WasmPlugin::from_bytes("old_marker", br#"(module
+///   (memory (export "memory") 1)
+///   (func (export "proxy_abi_version_0_2_0"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// assert_eq!(plugin.abi_version(), AbiVersion::V0_2_0);
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AbiVersion {
     /// `proxy_abi_version_0_2_0`.
@@ -45,6 +55,20 @@ pub enum AbiVersion {
 }
 
 /// One import of a module, as linked.
+///
+/// ```
+/// use proxywasm_wasmtime::WasmPlugin;
+///
+/// let plugin = WasmPlugin::from_bytes("logs", br#"(module
+///   (import "env" "proxy_log" (func (param i32 i32 i32) (result i32)))
+///   (memory (export "memory") 1)
+///   (func (export "proxy_abi_version_0_2_1"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// let import = &plugin.imports()[0];
+/// assert_eq!((import.module.as_str(), import.name.as_str()), ("env", "proxy_log"));
+/// assert_eq!(import.sig.to_string(), "(i32, i32, i32) -> (i32)");
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
     /// `env`, `wasi_snapshot_preview1` or `wasi_unstable`.
@@ -58,8 +82,15 @@ pub struct Import {
 /// A compiled, checked Proxy-Wasm module, ready to run in any number of
 /// [`EngineHost`](crate::EngineHost)s. Cheap to clone.
 ///
-/// ```no_run
-/// let plugin = proxywasm_wasmtime::WasmPlugin::load("target/wasm32-wasip1/release/http_headers.wasm")?;
+/// ```
+/// use proxywasm_wasmtime::{AbiVersion, WasmPlugin};
+///
+/// // The smallest module Envoy loads: the ABI marker, memory, an allocator.
+/// let plugin = WasmPlugin::from_bytes("minimal", br#"(module
+///   (memory (export "memory") 1)
+///   (func (export "proxy_abi_version_0_2_1"))
+///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// assert_eq!(plugin.abi_version(), AbiVersion::V0_2_1);
 /// assert_eq!(plugin.allocator(), "proxy_on_memory_allocate");
 /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
 /// ```
@@ -108,7 +139,24 @@ fn cache() -> &'static Mutex<HashMap<CacheKey, WasmPlugin>> {
 impl WasmPlugin {
     /// Reads, compiles and checks the module at `path`. Compiled modules are
     /// cached per process (keyed by path, modification time and size), so
-    /// many tests can load the same file cheaply.
+    /// many tests can load the same file cheaply. The file may be in the
+    /// binary or the text format.
+    ///
+    /// ```
+    /// use proxywasm_wasmtime::WasmPlugin;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("proxywasm-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("minimal.wat");
+    /// std::fs::write(&path, r#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+    /// let plugin = WasmPlugin::load(&path)?;
+    /// assert_eq!(plugin.name(), "minimal");
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// The file cannot be read or compiled, or fails one of Envoy's load
@@ -148,6 +196,19 @@ impl WasmPlugin {
 
     /// Compiles and checks a module from its bytes (binary or text format).
     ///
+    /// ```
+    /// use proxywasm_wasmtime::WasmPlugin;
+    ///
+    /// // Envoy registers no `env.proxy_continue_request` for ABI v0.2.1.
+    /// let error = WasmPlugin::from_bytes("v0_1_import", br#"(module
+    ///   (import "env" "proxy_continue_request" (func (result i32)))
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)
+    ///     .unwrap_err();
+    /// assert!(error.reason.contains("proxy_continue_request"), "{error}");
+    /// ```
+    ///
     /// # Errors
     /// As [`WasmPlugin::load`].
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<WasmPlugin, LoadError> {
@@ -180,33 +241,85 @@ impl WasmPlugin {
     }
 
     /// The module's name (the file stem for [`WasmPlugin::load`]).
+    ///
+    /// ```
+    /// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("minimal", br#"(module
+    /// #   (memory (export "memory") 1)
+    /// #   (func (export "proxy_abi_version_0_2_1"))
+    /// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+    /// assert_eq!(plugin.name(), "minimal");
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The ABI version its marker declares.
+    ///
+    /// ```
+    /// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("minimal", br#"(module
+    /// #   (memory (export "memory") 1)
+    /// #   (func (export "proxy_abi_version_0_2_1"))
+    /// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+    /// assert_eq!(plugin.abi_version(), proxywasm_wasmtime::AbiVersion::V0_2_1);
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn abi_version(&self) -> AbiVersion {
         self.abi
     }
 
     /// The allocation export Envoy would call: `malloc` if exported, else
-    /// `proxy_on_memory_allocate` (book: reference/memory.md#the-allocation-export).
+    /// `proxy_on_memory_allocate`.
+    ///
+    /// ```
+    /// let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("both", br#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 2048)))"#)?;
+    /// assert_eq!(plugin.allocator(), "malloc");
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn allocator(&self) -> &'static str {
         self.allocator
     }
 
-    /// The module's size in bytes.
+    /// The module's size in bytes (of the text, for a module in the text
+    /// format).
+    ///
+    /// ```
+    /// let text = r#"(module
+    ///   (memory (export "memory") 1)
+    ///   (func (export "proxy_abi_version_0_2_1"))
+    ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#;
+    /// let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("minimal", text.as_bytes())?;
+    /// assert_eq!(plugin.size(), text.len());
+    /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+    /// ```
     pub fn size(&self) -> usize {
         self.size
     }
 
     /// Every import, with the type it was linked with (always the host's
     /// exact type: anything else fails the load).
+    ///
+    /// ```
+    /// let plugin = proxywasm_wasmtime::plugin_wasm("http_headers");
+    /// let names: Vec<&str> = plugin.imports().iter().map(|i| i.name.as_str()).collect();
+    /// assert!(names.contains(&"proxy_add_header_map_value"), "{names:?}");
+    /// ```
     pub fn imports(&self) -> &[Import] {
         &self.imports
     }
 
     /// The names of the module's function exports.
+    ///
+    /// ```
+    /// let plugin = proxywasm_wasmtime::plugin_wasm("http_headers");
+    /// let exports = plugin.exports();
+    /// assert!(exports.iter().any(|e| e == "proxy_on_request_headers"));
+    /// assert!(exports.iter().any(|e| e == "_initialize"));
+    /// ```
     pub fn exports(&self) -> Vec<String> {
         self.module
             .exports()

@@ -5,7 +5,7 @@
 
 use proxywasm::PeerType;
 use proxywasm::mock::{MockHost, MockHostBuilder};
-use proxywasm_wasmtime::{WasmHost, WasmPlugin, abi, example_wasm};
+use proxywasm_wasmtime::{WasmHost, WasmPlugin, abi, plugin_wasm};
 use std::time::Duration;
 
 /// Every example, with the configuration its `envoy.yaml` gives it and one
@@ -109,7 +109,7 @@ fn check_surface(plugin: &WasmPlugin) {
 
 fn run(name: &str) {
     let (_, configure, lifecycle) = EXAMPLES.iter().find(|(n, _, _)| *n == name).unwrap();
-    let plugin = example_wasm(name);
+    let plugin = plugin_wasm(name);
     check_surface(&plugin);
     let host = configure().echo_logs(false).wasm(&plugin);
     assert!(host.start(), "{name} starts");

@@ -3,7 +3,9 @@
 //! Steps, in order (see [`steps`]): ensure the `wasm32-wasip1` target; `cargo fmt
 //! --check`; clippy on the workspace (native) and on the SDK and examples for
 //! `wasm32-wasip1`; `cargo test --workspace --all-features` (which includes the engine
-//! host's tests of every example's `.wasm` and the dual-run tests); the Miri run of the
+//! host's tests of every example's `.wasm` and the dual-run tests); `cargo test` in
+//! `tests/outside-plugin`, a plugin crate outside the workspace that dual-runs its test
+//! through the engine crate as a user's crate would ([`outside_plugin_step`]); the Miri run of the
 //! proxywasm suite on the mock host (`rustup run nightly cargo miri test`, after adding the
 //! `miri` component); `cargo doc` of every publishable crate with default, no and all
 //! features, warnings denied; a check that no tracked file cites notes kept outside the
@@ -132,6 +134,7 @@ fn steps() -> Vec<Step> {
                 "--no-fail-fast",
             ],
         ),
+        task("outside-plugin tests", outside_plugin_step, &[]),
         command(
             "miri component (nightly)",
             &[
@@ -249,7 +252,7 @@ pub(crate) fn run(root: &Path) -> Tally {
                     t.add(outcome.is_ok());
                     t
                 }
-                Kind::CargoTest(argv) => run_cargo_test(root, argv),
+                Kind::CargoTest(argv) => run_cargo_test(&mut to_command(root, argv)),
                 Kind::Task(run) => run(root),
             }
         };
@@ -277,21 +280,20 @@ pub(crate) fn run(root: &Path) -> Tally {
     total
 }
 
-fn run_cargo_test(root: &Path, argv: &[&str]) -> Tally {
-    let mut command = to_command(root, argv);
-    match cmd::run_tee_stdout(&mut command) {
+fn run_cargo_test(command: &mut Command) -> Tally {
+    match cmd::run_tee_stdout(command) {
         Ok((status, stdout)) => {
             let mut tally = count_test_results(&stdout);
             if !status.success() && tally.failed == 0 {
                 // E.g. a compile error: no test ran, but the step failed.
                 println!(
                     "`{}` failed ({status}) before reporting a failed test",
-                    cmd::display(&command)
+                    cmd::display(command)
                 );
                 tally.failed = 1;
             }
             if status.success() && tally.passed == 0 {
-                println!("`{}` ran no test", cmd::display(&command));
+                println!("`{}` ran no test", cmd::display(command));
                 tally.failed += 1;
             }
             tally
@@ -533,6 +535,29 @@ fn is_repeat_suffix(s: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// `cargo test` in `tests/outside-plugin`: a plugin crate with its own workspace that
+/// depends on `proxywasm` and `proxywasm-wasmtime` by path, as a crate outside this
+/// repository does, and dual-runs its test (natively, then on its own release `.wasm`,
+/// which `proxywasm_wasmtime` builds). It builds into this workspace's target directory,
+/// so the wasmtime build of the `tests` step is reused, not compiled again.
+fn outside_plugin_step(root: &Path) -> Tally {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    let mut command = Command::new(cmd::cargo());
+    command
+        .args(["test", "--no-fail-fast"])
+        .current_dir(root.join("tests").join("outside-plugin"))
+        .env("CARGO_TARGET_DIR", &target);
+    println!(
+        "    in tests/outside-plugin, CARGO_TARGET_DIR={}: {}",
+        target.display(),
+        cmd::display(&command)
+    );
+    run_cargo_test(&mut command)
+}
+
 /// The release `.wasm` of every example, and of the hygiene crate (the entry
 /// macro's wasm expansion under `#![no_implicit_prelude]` and
 /// `#![forbid(unsafe_code)]`).
@@ -768,7 +793,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 13);
+        assert_eq!(steps.len(), 14);
     }
 
     #[test]
