@@ -1,5 +1,5 @@
-use super::{Configuration, ContextId, PluginContext};
-use crate::Result;
+use super::{Configuration, PluginContext};
+use crate::{ContextId, Result};
 
 /// The VM context: one per VM instance (per Envoy worker, plus a throwaway
 /// "canary" VM at configuration load), created lazily before the first plugin.
