@@ -102,10 +102,6 @@ pub(crate) struct Runtime {
     active: Cell<u32>,
     /// Outstanding HTTP calls, then gRPC calls and streams, by token.
     callouts: [RefCell<IdMap<Origin>>; 2],
-    /// How many callouts each context has outstanding (contexts with none
-    /// are absent), so deleting a context finds its callouts without a scan
-    /// in the common case.
-    outstanding: RefCell<IdMap<u32>>,
     /// The callout being started: a host may deliver its first events from
     /// inside the hostcall that starts it, before the token is known.
     starting: Cell<Option<Origin>>,
@@ -124,7 +120,6 @@ impl Runtime {
                 RefCell::new(IdMap::with_hasher(IdHash)),
                 RefCell::new(IdMap::with_hasher(IdHash)),
             ],
-            outstanding: RefCell::new(IdMap::with_hasher(IdHash)),
             starting: Cell::new(None),
             finished_early: Cell::new(false),
             // Nothing passes on wasm until the level is read; natively the
@@ -221,15 +216,9 @@ pub(crate) fn start_callout(
 /// Records an outstanding callout.
 fn note_callout(token: u32, origin: Origin) {
     with(|rt| {
-        let (Ok(mut callouts), Ok(mut outstanding)) = (
-            rt.callouts(origin.kind == CalloutKind::Http)
-                .try_borrow_mut(),
-            rt.outstanding.try_borrow_mut(),
-        ) else {
-            return;
-        };
-        if callouts.insert(token, origin).is_none() {
-            *outstanding.entry(origin.context).or_insert(0) += 1;
+        let http = origin.kind == CalloutKind::Http;
+        if let Ok(mut callouts) = rt.callouts(http).try_borrow_mut() {
+            callouts.insert(token, origin);
         }
     });
 }
@@ -258,13 +247,6 @@ pub(crate) fn callout_origin(
         };
         if finishes(origin.kind) {
             callouts.remove(&token);
-            let mut outstanding = rt.outstanding.try_borrow_mut().ok()?;
-            if let Some(count) = outstanding.get_mut(&origin.context) {
-                *count -= 1;
-                if *count == 0 {
-                    outstanding.remove(&origin.context);
-                }
-            }
         }
         Some(origin.context)
     })
@@ -272,15 +254,25 @@ pub(crate) fn callout_origin(
 }
 
 /// Forgets the outstanding callouts of a deleted context: their late events
-/// then find no origin and are dropped.
+/// then find no origin and are dropped. A compare when no callout is
+/// outstanding; else one pass over them (a context's callouts are usually
+/// answered before it ends, so the tables hold about as many entries as
+/// calls are in flight).
+#[inline(always)]
 pub(crate) fn forget_callouts_of(context: u32) {
+    let any = with(|rt| {
+        rt.callouts
+            .iter()
+            .any(|c| c.try_borrow().is_ok_and(|c| !c.is_empty()))
+    });
+    if any == Some(true) {
+        forget_outstanding(context);
+    }
+}
+
+#[inline(never)]
+fn forget_outstanding(context: u32) {
     with(|rt| {
-        let Ok(mut outstanding) = rt.outstanding.try_borrow_mut() else {
-            return;
-        };
-        if outstanding.is_empty() || outstanding.remove(&context).is_none() {
-            return;
-        }
         for callouts in &rt.callouts {
             if let Ok(mut callouts) = callouts.try_borrow_mut() {
                 callouts.retain(|_, origin| origin.context != context);

@@ -84,7 +84,9 @@ pub(crate) enum Event {
 }
 
 impl Event {
-    /// The export that carried the event, for diagnostics.
+    /// The export that carried the event, for diagnostics (inlined: a
+    /// constant for a constant event).
+    #[inline(always)]
     pub(crate) const fn export(self) -> &'static str {
         match self {
             Event::Http(event) => match event {
@@ -124,6 +126,7 @@ impl Event {
     /// What the host gets when the event is not delivered at once:
     /// `proxy_on_done` answers "done" (1), everything else Continue or
     /// nothing (0).
+    #[inline(always)]
     pub(crate) const fn default_answer(self) -> u32 {
         matches!(self, Event::Done) as u32
     }

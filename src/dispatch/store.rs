@@ -1,11 +1,12 @@
 //! The contexts, by id.
 //!
 //! Hosts number contexts upward (Envoy: 1, 2, 3, … per VM), so the live ones
-//! are mostly a band of recent ids. The store keeps each context in place
-//! `id % NEAR` of a small array when that place is free, where finding it is
-//! a compare; a context whose place is taken by another goes in a hash map
-//! (`hashbrown`). Streams created together, and served interleaved, so cost
-//! the same as one stream at a time.
+//! are mostly a band of recent ids. Each context belongs in place `id % NEAR`
+//! of a small array, where finding it is a compare. When two live ids share
+//! a place, the one used last is there and the other waits in a hash map
+//! (`hashbrown`), from which a lookup brings it back. Streams created
+//! together, and served interleaved, so cost the same as one stream at a
+//! time, and no lookup returns a value through memory.
 //!
 //! Values are *taken out* while user code runs and put back afterwards
 //! ([`Store::take`], [`Store::put_back`]); no borrow is held across user code.
@@ -76,105 +77,109 @@ impl<T> Store<T> {
         self.near.get(id as usize % NEAR).unwrap_or(first)
     }
 
-    /// Inserts the value of a new context (replacing any for the same id).
-    /// Id 0 (the VM's) is never stored.
-    pub(crate) fn insert(&self, id: u32, value: T) {
+    /// The place holding live `id`: its own place of the array, where `id`
+    /// is brought from the map if another id held it. `None` for an id
+    /// that is not live (and for 0, the VM's, which is never stored).
+    #[inline(always)]
+    fn find(&self, id: u32) -> Option<&Place<T>> {
         let place = self.place(id);
+        if (place.id.get() == id || self.bring_near(id)) && id != 0 {
+            Some(place)
+        } else {
+            None
+        }
+    }
+
+    /// Moves `id` from the map to its place, and the place's id (if any) to
+    /// the map. Returns whether `id` was in the map.
+    #[inline(never)]
+    fn bring_near(&self, id: u32) -> bool {
+        let Ok(mut far) = self.far.try_borrow_mut() else {
+            return false;
+        };
+        let Some(value) = far.remove(&id) else {
+            return false;
+        };
+        let place = self.place(id);
+        let (other, other_value) = (place.id.replace(id), place.value.replace(value));
+        if other != 0 {
+            far.insert(other, other_value);
+        }
+        true
+    }
+
+    /// Inserts the value of a new context in its place, moving the id that
+    /// held it (if any) to the map. A live id's value is replaced. Id 0 (the
+    /// VM's) is never stored.
+    pub(crate) fn insert(&self, id: u32, value: T) {
         if id == 0 {
             return;
         }
-        let free = place.id.get() == 0 && !self.in_far(id);
-        if place.id.get() == id || free {
-            place.id.set(id);
-            drop(place.value.replace(Some(value)));
-        } else {
-            self.insert_far(id, value);
+        let place = self.place(id);
+        if place.id.get() != id && place.id.get() != 0 && !self.bring_near(id) {
+            self.move_far(place);
+        }
+        place.id.set(id);
+        drop(place.value.replace(Some(value)));
+    }
+
+    /// Moves the id of `place` to the map, freeing the place.
+    #[inline(never)]
+    fn move_far(&self, place: &Place<T>) {
+        if let Ok(mut far) = self.far.try_borrow_mut() {
+            far.insert(place.id.replace(0), place.value.take());
         }
     }
 
-    /// Whether the map holds `id` (a compare while it is empty).
-    fn in_far(&self, id: u32) -> bool {
-        self.far
-            .try_borrow()
-            .is_ok_and(|far| !far.is_empty() && far.contains_key(&id))
-    }
-
-    #[inline(never)]
-    fn insert_far(&self, id: u32, value: T) {
-        let replaced = match self.far.try_borrow_mut() {
-            Ok(mut far) => far.insert(id, Some(value)),
-            Err(_) => None,
-        };
-        drop(replaced); // after the borrow: a value's drop may run user code
+    /// Runs `f` on the value of `id` when it sits in its place and no
+    /// callback has it out: the value is taken out meanwhile, and put back
+    /// after. `None` when it is elsewhere, or when `f` declines it.
+    #[inline(always)]
+    pub(crate) fn with_near<R>(&self, id: u32, f: impl FnOnce(&mut T) -> Option<R>) -> Option<R> {
+        let place = self.place(id);
+        if place.id.get() != id {
+            return None;
+        }
+        let mut value = place.value.take()?;
+        let result = f(&mut value);
+        self.put_back(id, value);
+        result
     }
 
     /// Takes the value of `id` out while its callback runs.
     #[inline(always)]
     pub(crate) fn take(&self, id: u32) -> Lookup<T> {
-        let place = self.place(id);
-        if place.id.get() == id && id != 0 {
-            return Lookup::of(place.value.take());
+        match self.find(id) {
+            Some(place) => Lookup::of(place.value.take()),
+            None => Lookup::Missing,
         }
-        self.take_far(id)
-    }
-
-    #[inline(never)]
-    fn take_far(&self, id: u32) -> Lookup<T> {
-        let Ok(mut far) = self.far.try_borrow_mut() else {
-            return Lookup::Missing;
-        };
-        far.get_mut(&id)
-            .map_or(Lookup::Missing, |value| Lookup::of(value.take()))
     }
 
     /// Puts back a value taken with [`Store::take`]. If the id was removed
     /// meanwhile, the value is dropped here.
     #[inline(always)]
     pub(crate) fn put_back(&self, id: u32, value: T) {
-        let place = self.place(id);
-        if place.id.get() == id {
-            place.value.set(Some(value));
-        } else {
-            self.put_back_far(id, value);
+        match self.find(id) {
+            Some(place) => place.value.set(Some(value)),
+            None => drop(value),
         }
-    }
-
-    #[inline(never)]
-    fn put_back_far(&self, id: u32, value: T) {
-        let unplaced = match self.far.try_borrow_mut() {
-            Ok(mut far) => match far.get_mut(&id) {
-                Some(place) => place.replace(value),
-                None => Some(value),
-            },
-            Err(_) => Some(value),
-        };
-        drop(unplaced);
     }
 
     /// Removes an id: its value, or [`Lookup::Busy`] when a callback has it
     /// out (it is then dropped on put-back).
     pub(crate) fn remove(&self, id: u32) -> Lookup<T> {
-        let place = self.place(id);
-        if place.id.get() == id && id != 0 {
-            place.id.set(0);
-            return Lookup::of(place.value.take());
+        match self.find(id) {
+            Some(place) => {
+                place.id.set(0);
+                Lookup::of(place.value.take())
+            }
+            None => Lookup::Missing,
         }
-        self.remove_far(id)
-    }
-
-    #[inline(never)]
-    fn remove_far(&self, id: u32) -> Lookup<T> {
-        let removed = match self.far.try_borrow_mut() {
-            Ok(mut far) => far.remove(&id),
-            Err(_) => None,
-        };
-        removed.map_or(Lookup::Missing, Lookup::of)
     }
 
     /// Whether `id` is live.
     pub(crate) fn contains(&self, id: u32) -> bool {
-        let place = self.place(id);
-        (place.id.get() == id && id != 0) || self.in_far(id)
+        self.find(id).is_some()
     }
 
     /// How many contexts are live.
