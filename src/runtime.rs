@@ -247,11 +247,6 @@ pub(crate) fn callout_origin(
         };
         if finishes(origin.kind) {
             callouts.remove(&token);
-            if callouts.is_empty() {
-                // Resets the tombstones removals leave, which would
-                // otherwise make a later insertion rehash the table.
-                callouts.clear();
-            }
         }
         Some(origin.context)
     })
