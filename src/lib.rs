@@ -95,6 +95,7 @@ mod context;
 mod dispatch;
 mod error;
 mod host;
+mod runtime;
 
 #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
 #[cfg_attr(
@@ -105,14 +106,16 @@ pub mod mock;
 
 pub use abi::memory::HostBytes;
 pub use context::{
-    Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, NoContext,
-    PeerType, PluginContext, QueueId, TcpContext, VmContext,
+    Action, Configuration, GrpcEvent, HttpCallResponse, HttpContext, NoContext, PeerType,
+    PluginContext, TcpContext, VmContext,
 };
 pub use error::{Error, Result, Status};
+pub use host::shared::QueueId;
 #[doc(inline)]
 pub use host::{
     callout, dns, foreign, http, logging, metrics, plugin, property, shared, tcp, time,
 };
+pub use runtime::ContextId;
 
 /// The [`log`](https://docs.rs/log) crate, re-exported: `proxywasm::log::info!("…")`
 /// goes to the host's log at the host's level.
@@ -186,13 +189,13 @@ pub mod prelude {
 /// Support for macro output. Not public API: exempt from semver.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::abi::exports::ModuleStatic;
-    #[cfg(target_family = "wasm")]
-    pub use crate::abi::exports::initialize;
+    pub use crate::abi::exports::{Dispatch, ModuleStatic};
     pub use crate::abi::wire::{static_pairs, static_pairs_len};
+    pub use crate::dispatch::Entry;
     pub use crate::dispatch::anon::{AnonVm, FnMake, HttpVm, Make, TcpVm};
     pub use crate::dispatch::dispatcher::Dispatcher;
-    pub use crate::dispatch::{Call, Dispatch, Entry, Hooks};
+    #[cfg(target_family = "wasm")]
+    pub use crate::dispatch::initialize;
 }
 
 #[cfg(doctest)]

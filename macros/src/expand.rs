@@ -111,7 +111,7 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
             #[cfg(target_family = "wasm")]
             #[unsafe(no_mangle)]
             extern "C" fn _initialize() {
-                #krate::__private::initialize(&__PROXYWASM_DISPATCHER.0)
+                #krate::__private::initialize()
             }
 
             #[cfg(target_family = "wasm")]

@@ -32,7 +32,7 @@ macro_rules! __proxywasm_exports {
         // drove the export (and fail it), not abort the whole test binary.
         #[allow(dead_code)]
         pub(crate) extern "C-unwind" fn $name($($arg: $ty),*) $(-> $ret)? {
-            match $crate::dispatch::current() {
+            match $crate::abi::exports::current() {
                 ::core::option::Option::Some(handle) => {
                     let $d = &*handle;
                     $body
@@ -51,19 +51,19 @@ macro_rules! __proxywasm_exports {
         $crate::__proxywasm_exports! { @one $mode proxy_on_context_create(context_id: u32, parent_id: u32) =
             |d| $crate::__private::Dispatch::context_create(d, context_id, parent_id), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_vm_start(context_id: u32, configuration_size: usize) -> u32 =
-            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::VmStart, 0, configuration_size), or 0 }
+            |d| $crate::__private::Dispatch::vm_start(d, context_id, configuration_size), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_configure(context_id: u32, configuration_size: usize) -> u32 =
-            |d| $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Configure, 0, configuration_size), or 0 }
+            |d| $crate::__private::Dispatch::configure(d, context_id, configuration_size), or 0 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_http_call_response(context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) =
             |d| $crate::__private::Dispatch::http_call_response(d, context_id, token, num_headers, body_size, num_trailers), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, num_elements: usize) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcInitialMetadata, num_elements), or () }
+            |d| $crate::__private::Dispatch::grpc_initial_metadata(d, context_id, token, num_elements), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive(context_id: u32, token: u32, message_size: usize) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcMessage, message_size), or () }
+            |d| $crate::__private::Dispatch::grpc_message(d, context_id, token, message_size), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_receive_trailing_metadata(context_id: u32, token: u32, num_elements: usize) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcTrailingMetadata, num_elements), or () }
+            |d| $crate::__private::Dispatch::grpc_trailing_metadata(d, context_id, token, num_elements), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32) =
-            |d| $crate::__private::Dispatch::grpc(d, context_id, token, $crate::__private::Call::GrpcClose, status_code as usize), or () }
+            |d| $crate::__private::Dispatch::grpc_close(d, context_id, token, status_code), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_done(context_id: u32) -> u32 =
             |d| $crate::__private::Dispatch::done(d, context_id), or 1 }
         $crate::__proxywasm_exports! { @one $mode proxy_on_log(context_id: u32) =
@@ -73,13 +73,13 @@ macro_rules! __proxywasm_exports {
     };
     (@root $mode:tt) => {
         $crate::__proxywasm_exports! { @one $mode proxy_on_tick(context_id: u32) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Tick, 0, 0); }, or () }
+            |d| $crate::__private::Dispatch::tick(d, context_id), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_queue_ready(context_id: u32, queue_id: u32) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::QueueReady, queue_id, 0); }, or () }
+            |d| $crate::__private::Dispatch::queue_ready(d, context_id, queue_id), or () }
         $crate::__proxywasm_exports! { @one $mode proxy_on_foreign_function(context_id: u32, function_id: u32, arguments_size: usize) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Foreign, function_id, arguments_size); }, or () }
+            |d| $crate::__private::Dispatch::foreign_function(d, context_id, function_id, arguments_size), or () }
         $crate::__proxywasm_exports! { @one $mode envoy_on_resolve_dns(context_id: u32, token: u32, data_size: usize) =
-            |d| { $crate::__private::Dispatch::root(d, context_id, $crate::__private::Call::Dns, token, data_size); }, or () }
+            |d| $crate::__private::Dispatch::resolve_dns(d, context_id, token, data_size), or () }
     };
     (@tcp $mode:tt) => {
         $crate::__proxywasm_exports! { @one $mode proxy_on_new_connection(context_id: u32) -> u32 =
@@ -156,6 +156,68 @@ impl<T> ModuleStatic<T> {
     }
 }
 
+/// What the exports call: one method per export, with its wire arguments
+/// (sizes as `usize`, flags as `bool`). Implemented once per plugin by the
+/// dispatcher, which turns each into a typed event. Object-safe, so natively
+/// the mock host can hold any plugin's dispatcher.
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub trait Dispatch {
+    fn context_create(&self, id: u32, parent: u32);
+    fn vm_start(&self, id: u32, configuration_size: usize) -> u32;
+    fn configure(&self, id: u32, configuration_size: usize) -> u32;
+    fn tick(&self, id: u32);
+    fn queue_ready(&self, id: u32, queue: u32);
+    fn foreign_function(&self, id: u32, function: u32, arguments_size: usize);
+    fn resolve_dns(&self, id: u32, token: u32, data_size: usize);
+    fn new_connection(&self, id: u32) -> u32;
+    fn downstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    fn upstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    fn downstream_close(&self, id: u32, peer: u32);
+    fn upstream_close(&self, id: u32, peer: u32);
+    fn request_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32;
+    fn request_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    fn request_trailers(&self, id: u32, count: usize) -> u32;
+    fn response_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32;
+    fn response_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32;
+    fn response_trailers(&self, id: u32, count: usize) -> u32;
+    fn http_call_response(&self, id: u32, token: u32, headers: usize, body: usize, trailers: usize);
+    fn grpc_initial_metadata(&self, id: u32, token: u32, count: usize);
+    fn grpc_message(&self, id: u32, token: u32, size: usize);
+    fn grpc_trailing_metadata(&self, id: u32, token: u32, count: usize);
+    fn grpc_close(&self, id: u32, token: u32, status: u32);
+    fn done(&self, id: u32) -> u32;
+    fn log(&self, id: u32);
+    fn delete(&self, id: u32);
+}
+
+/// How a dispatcher is held natively: reference-counted, one per mock VM,
+/// installed on the thread around each call by the mock or engine host.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) type Handle = std::rc::Rc<dyn Dispatch>;
+
+#[cfg(not(target_family = "wasm"))]
+std::thread_local! {
+    static CURRENT: core::cell::RefCell<Option<Handle>> = const { core::cell::RefCell::new(None) };
+}
+
+/// The dispatcher installed on this thread (by the mock or engine host).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn current() -> Option<Handle> {
+    CURRENT.with(|c| c.try_borrow().ok().and_then(|h| h.clone()))
+}
+
+/// Installs `handle` as this thread's dispatcher, returning the previous one.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn install(handle: Option<Handle>) -> Option<Handle> {
+    CURRENT.with(|c| {
+        c.try_borrow_mut()
+            .map(|mut h| core::mem::replace(&mut *h, handle))
+            .ok()
+            .flatten()
+    })
+}
+
 #[cfg(not(target_family = "wasm"))]
 crate::__proxywasm_exports!(native);
 
@@ -165,19 +227,14 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
-/// Reactor start-up, called by the `_initialize` export that
-/// `#[proxywasm::main]` emits
-/// (book: reference/lifecycle.md#start-up-and-the-restricted-phase): runs
-/// static constructors, registers the plugin's dispatcher with the host layer,
-/// and installs the logger and panic hook. Envoy allows no hostcall but logging
-/// here, and this makes none.
+/// The first step of reactor start-up (book: reference/lifecycle.md#start-up-and-the-restricted-phase): runs static
+/// constructors. Called once, by [`crate::dispatch::initialize`].
 #[cfg(target_family = "wasm")]
-pub fn initialize(hooks: &'static dyn crate::dispatch::Hooks) {
+pub(crate) fn call_constructors() {
     #[cfg(target_os = "wasi")]
     // SAFETY: called once by the host before any other export, as wasi-libc's
     // reactor model requires; it only runs constructors.
     unsafe {
         __wasm_call_ctors()
     };
-    crate::dispatch::register(hooks);
 }

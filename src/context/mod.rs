@@ -16,7 +16,5 @@ mod vm;
 pub use http::HttpContext;
 pub use plugin::PluginContext;
 pub use tcp::TcpContext;
-pub use types::{
-    Action, Configuration, ContextId, GrpcEvent, HttpCallResponse, NoContext, PeerType, QueueId,
-};
+pub use types::{Action, Configuration, GrpcEvent, HttpCallResponse, NoContext, PeerType};
 pub use vm::VmContext;

@@ -1,7 +1,5 @@
-use super::{
-    Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, QueueId, TcpContext,
-};
-use crate::Result;
+use super::{Configuration, GrpcEvent, HttpCallResponse, HttpContext, TcpContext};
+use crate::{ContextId, QueueId, Result};
 
 /// A plugin context ("root context"): one per plugin configuration in a VM. It
 /// receives the plugin configuration, timer ticks, queue notifications and

@@ -2,41 +2,6 @@ use crate::abi::wire::buffer;
 use crate::host::buffer::Buffer;
 use crate::{HostBytes, Result};
 
-/// The host's id for a context. Unique among the live contexts of one VM.
-///
-/// ```
-/// let id = proxywasm::ContextId(7);
-/// assert_eq!(id.get(), 7);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ContextId(pub u32);
-
-impl ContextId {
-    /// The raw id.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::ContextId(3).get(), 3);
-    /// ```
-    pub const fn get(self) -> u32 {
-        self.0
-    }
-}
-
-impl core::fmt::Display for ContextId {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Display::fmt(&self.0, f)
-    }
-}
-
-/// The id of a shared queue, from [`crate::shared::register_queue`] or
-/// [`crate::shared::resolve_queue`].
-///
-/// ```
-/// assert_eq!(proxywasm::QueueId(1).0, 1);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct QueueId(pub u32);
-
 /// What a stream callback tells the host to do next.
 ///
 /// Envoy's treatment of [`Action::Pause`] depends on the callback

@@ -1,5 +1,5 @@
-use super::{Configuration, ContextId, PluginContext};
-use crate::Result;
+use super::{Configuration, PluginContext};
+use crate::{ContextId, Result};
 
 /// The VM context: one per VM instance (per Envoy worker, one on the main
 /// thread, and a throwaway "canary" VM at configuration load), created lazily

@@ -1,20 +1,23 @@
 //! The generic dispatcher: one per VM instance, monomorphised for the plugin's
 //! context types.
 //!
-//! Size and speed: each export inlines a fast path for the common case (the
-//! stream in the hot slot), and everything else goes through one function,
-//! [`Dispatcher::run`]: one take/put-back and one `match` on the [`Call`]
-//! whose arms call your (usually inlined) methods. Arguments travel as
-//! scalars, so no export builds an event in memory.
+//! Every export becomes an [`Event`], and every event takes one route,
+//! [`Dispatcher::deliver`]: take the context out of the store, run the
+//! callback of its kind ([`on_plugin`], [`on_http`], [`on_tcp`]), put it back.
+//! Callout events first find the context that made the call
+//! ([`Dispatcher::callout`]); context creation and deletion, and the VM
+//! context, have their own short paths.
 
-use super::table::{Lookup, Store, Table};
-use super::{Call, CalloutKind, Dispatch, Hooks};
+use super::store::{Lookup, Store};
+use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::context::{
-    Configuration, ContextId, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext,
-    QueueId, TcpContext, VmContext,
+    Configuration, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext, TcpContext,
+    VmContext,
 };
 use crate::host::logging::{LogLevel, Piece, line};
+use crate::runtime::{self, CalloutKind};
+use crate::{ContextId, QueueId};
 use core::cell::{Cell, RefCell};
 
 type PluginOf<V> = <V as VmContext>::Plugin;
@@ -51,33 +54,20 @@ enum Ctx<P, H, T> {
 
 type CtxOf<V> = Ctx<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
 
-/// A callout's origin context and kind, packed into the table's `u64`.
-fn pack(origin: u32, kind: CalloutKind) -> u64 {
-    let kind = match kind {
-        CalloutKind::Http => 0u64,
-        CalloutKind::GrpcCall => 1,
-        CalloutKind::GrpcStream => 2,
-    };
-    u64::from(origin) | (kind << 32)
-}
-
 /// The dispatcher for one VM. Not public API (reachable for macro output).
 #[doc(hidden)]
 #[allow(missing_debug_implementations)]
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
-    /// Plugin contexts and streams alike, so every slow path takes, runs and
-    /// puts back through one piece of code.
+    /// Plugin contexts and streams alike.
     contexts: Store<CtxOf<V>>,
-    /// The oldest outstanding HTTP call not in `callouts`, as (origin, token);
-    /// origin 0 when empty. Most streams have one call in flight, so routing
-    /// its response is a compare, not a probe.
-    hot_call: Cell<(u32, u32)>,
-    /// The other outstanding callouts, HTTP and gRPC apart: the host numbers
-    /// them independently, so their tokens may coincide.
-    callouts: [RefCell<Table>; 2],
-    active: Cell<u32>,
+    /// Events that arrived while their context's callback was running (a
+    /// host that re-enters the plugin), in arrival order: each runs when its
+    /// context's callback returns.
+    deferred: RefCell<Vec<(u32, Event)>>,
+    /// Whether `deferred` holds anything (one load on the common path).
+    has_deferred: Cell<bool>,
 }
 
 impl<V: VmContext, F> Dispatcher<V, F> {
@@ -87,113 +77,204 @@ impl<V: VmContext, F> Dispatcher<V, F> {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
             contexts: Store::new(),
-            hot_call: Cell::new((0, 0)),
-            callouts: [RefCell::new(Table::new()), RefCell::new(Table::new())],
-            active: Cell::new(0),
+            deferred: RefCell::new(Vec::new()),
+            has_deferred: Cell::new(false),
         }
     }
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
-    fn with_vm<R>(&self, id: u32, call: Call, f: impl FnOnce(&mut V) -> R) -> Option<R> {
+    /// Delivers `event` to context `id` and returns the callback's answer.
+    /// A context whose callback is running gets the event when it returns
+    /// (the host gets the default answer now); an unknown context, or an
+    /// event not of its kind, is logged and answered with the default.
+    ///
+    /// Inlined into each export is the common case only, measured to pay
+    /// (the bench's sequential and interleaved cases alike): a created
+    /// stream sitting in its place of the store runs there.
+    #[inline(always)]
+    fn deliver(&self, id: u32, event: Event) -> u32 {
+        let in_place = self.contexts.with_near(id, |context| {
+            let previous = runtime::set_active(id);
+            let answer = match context {
+                Ctx::Http(http) => on_http(http, event),
+                Ctx::Tcp(tcp) => on_tcp(tcp, event),
+                _ => None,
+            };
+            runtime::set_active(previous);
+            answer
+        });
+        match in_place {
+            Some(answer) => {
+                if self.has_deferred.get() {
+                    self.run_deferred(id);
+                }
+                answer
+            }
+            None => self.deliver_anywhere(id, event),
+        }
+    }
+
+    /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
+    #[inline(never)]
+    fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
+        let mut context = match self.contexts.take(id) {
+            Lookup::Found(context) => context,
+            Lookup::Busy => return self.defer(id, event),
+            Lookup::Missing => return undelivered(Why::Unknown, id, event),
+        };
+        if let Ctx::Pending { root } = context {
+            // (Only plugins with both stream kinds have pending streams.)
+            if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
+                context = self.create_pending(id, root, matches!(event, Event::Tcp(_)));
+            }
+        }
+        let previous = runtime::set_active(id);
+        let answer = match &mut context {
+            Ctx::Plugin(plugin) => on_plugin(plugin, event),
+            Ctx::Http(http) => on_http(http, event),
+            Ctx::Tcp(tcp) => on_tcp(tcp, event),
+            Ctx::Pending { .. } | Ctx::Unsupported => Some(event.default_answer()),
+        };
+        runtime::set_active(previous);
+        self.contexts.put_back(id, context);
+        if self.has_deferred.get() {
+            self.run_deferred(id);
+        }
+        answer.unwrap_or_else(|| undelivered(Why::WrongKind, id, event))
+    }
+
+    /// Keeps `event` until the running callback of context `id` returns;
+    /// the host gets the default answer now. (Inlined, so the event is
+    /// written straight into the queue: no export needs a stack frame.)
+    #[inline(always)]
+    fn defer(&self, id: u32, event: Event) -> u32 {
+        if let Ok(mut deferred) = self.deferred.try_borrow_mut() {
+            deferred.push((id, event));
+            self.has_deferred.set(true);
+        }
+        undelivered(Why::Deferred, id, event)
+    }
+
+    /// Runs the events deferred for context `id`, whose callback returned
+    /// (or drops them, if the context was deleted meanwhile).
+    #[cold]
+    #[inline(never)]
+    fn run_deferred(&self, id: u32) {
+        let live = self.contexts.contains(id);
+        loop {
+            let next = {
+                let Ok(mut deferred) = self.deferred.try_borrow_mut() else {
+                    return;
+                };
+                let next = deferred
+                    .iter()
+                    .position(|(of, _)| *of == id)
+                    .map(|at| deferred.remove(at));
+                self.has_deferred.set(!deferred.is_empty());
+                next
+            };
+            match next {
+                Some((_, event)) if live => drop(self.deliver_anywhere(id, event)),
+                Some(_) => {}
+                None => return,
+            }
+        }
+    }
+
+    /// Delivers a callout event to the context that made the call, made
+    /// effective first. The event of a callout whose context is gone (or
+    /// was never noted) is dropped.
+    #[inline(never)]
+    fn callout(&self, id: u32, event: CalloutEvent) {
+        let (http, token, last): (bool, u32, fn(CalloutKind) -> bool) = match event {
+            CalloutEvent::HttpResponse(token, _) => (true, token.0, |_| true),
+            CalloutEvent::Grpc(token, GrpcEvent::Close { .. }) => (false, token.0, |_| true),
+            CalloutEvent::Grpc(token, GrpcEvent::Message { .. }) => {
+                (false, token.0, |kind| kind == CalloutKind::GrpcCall)
+            }
+            CalloutEvent::Grpc(token, _) => (false, token.0, |_| false),
+        };
+        let event = Event::Callout(event);
+        let Some(origin) = runtime::callout_origin(http, token, last) else {
+            diag(Why::NoOrigin, event.export(), token);
+            return;
+        };
+        if origin != id
+            && (!self.contexts.contains(origin)
+                || crate::abi::calls::set_effective_context(origin).is_err())
+        {
+            diag(Why::Gone, event.export(), origin);
+            return;
+        }
+        self.deliver(origin, event);
+    }
+
+    /// Runs `f` on the VM context (created on first use).
+    fn with_vm<R>(&self, id: u32, export: &str, f: impl FnOnce(&mut V) -> R) -> Option<R> {
         let mut vm = match self.vm.take() {
             Some(vm) => vm,
             None => match self.factory.take() {
                 Some(factory) => factory(),
                 None => {
-                    diag(Why::Busy, call, 0);
+                    diag(Why::Busy, export, 0);
                     return None;
                 }
             },
         };
-        let prev = self.active.replace(id);
+        let previous = runtime::set_active(id);
         let result = f(&mut vm);
-        self.active.set(prev);
+        runtime::set_active(previous);
         self.vm.set(Some(vm));
         Some(result)
     }
 
-    /// Runs `call` on context `id`, creating a pending stream's context
-    /// first; the arguments are as [`Call`] describes. Every slow path ends
-    /// here. A missing or busy context is logged and answered with the
-    /// call's default.
-    #[inline(never)]
-    fn run(&self, id: u32, call: Call, token: u32, x: usize, y: usize, z: usize) -> u32 {
-        let mut context = match self.contexts.take(id) {
-            Lookup::Found(context) => context,
-            Lookup::Busy => return diag(Why::Busy, call, id),
-            Lookup::Missing => return diag(Why::Unknown, call, id),
-        };
-        if let Ctx::Pending { root } = context {
-            context = self.create(id, root, call.is_tcp());
+    /// `proxy_on_vm_start`: reads the log level, then runs the VM context's
+    /// `on_vm_start`.
+    fn start(&self, id: u32, size: usize) -> u32 {
+        runtime::refresh_log_level();
+        let started = self.with_vm(id, "proxy_on_vm_start", |vm| {
+            vm.on_vm_start(Configuration::vm(size))
+        });
+        match started {
+            Some(Ok(())) => 1,
+            Some(Err(error)) => refused("the VM", &error),
+            None => 0,
         }
-        let eos = y != 0;
-        let prev = self.active.replace(id);
-        let result = match (&mut context, call) {
-            (Ctx::Plugin(plugin), _) => on_plugin(plugin, id, call, token, x, y, z),
-            (Ctx::Http(http), Call::RequestHeaders) => http.on_request_headers(x, eos).as_raw(),
-            (Ctx::Http(http), Call::RequestBody) => http.on_request_body(x, eos).as_raw(),
-            (Ctx::Http(http), Call::RequestTrailers) => http.on_request_trailers(x).as_raw(),
-            (Ctx::Http(http), Call::ResponseHeaders) => http.on_response_headers(x, eos).as_raw(),
-            (Ctx::Http(http), Call::ResponseBody) => http.on_response_body(x, eos).as_raw(),
-            (Ctx::Http(http), Call::ResponseTrailers) => http.on_response_trailers(x).as_raw(),
-            (Ctx::Http(http), Call::Done) => {
-                http.on_done();
-                1
-            }
-            (Ctx::Http(http), Call::Log) => {
-                http.on_log();
-                0
-            }
-            (Ctx::Http(http), Call::HttpCallResponse) => {
-                http.on_http_call_response(HttpCallToken(token), response(x, y, z));
-                0
-            }
-            (Ctx::Http(http), Call::GrpcInitialMetadata | Call::GrpcMessage)
-            | (Ctx::Http(http), Call::GrpcTrailingMetadata | Call::GrpcClose) => {
-                http.on_grpc_event(GrpcToken(token), grpc_event(call, x));
-                0
-            }
-            (Ctx::Tcp(tcp), Call::NewConnection) => tcp.on_new_connection().as_raw(),
-            (Ctx::Tcp(tcp), Call::DownstreamData) => tcp.on_downstream_data(x, eos).as_raw(),
-            (Ctx::Tcp(tcp), Call::UpstreamData) => tcp.on_upstream_data(x, eos).as_raw(),
-            (Ctx::Tcp(tcp), Call::DownstreamClose) => {
-                tcp.on_downstream_close(PeerType::from_raw(token));
-                0
-            }
-            (Ctx::Tcp(tcp), Call::UpstreamClose) => {
-                tcp.on_upstream_close(PeerType::from_raw(token));
-                0
-            }
-            (Ctx::Tcp(tcp), Call::Done) => {
-                tcp.on_done();
-                1
-            }
-            (Ctx::Tcp(tcp), Call::Log) => {
-                tcp.on_log();
-                0
-            }
-            (Ctx::Tcp(tcp), Call::HttpCallResponse) => {
-                tcp.on_http_call_response(HttpCallToken(token), response(x, y, z));
-                0
-            }
-            (Ctx::Tcp(tcp), Call::GrpcInitialMetadata | Call::GrpcMessage)
-            | (Ctx::Tcp(tcp), Call::GrpcTrailingMetadata | Call::GrpcClose) => {
-                tcp.on_grpc_event(GrpcToken(token), grpc_event(call, x));
-                0
-            }
-            // The other stream kind's callbacks, and plugin callbacks.
-            (Ctx::Http(_) | Ctx::Tcp(_), _) => wrong_kind(call, id),
-            (Ctx::Pending { .. } | Ctx::Unsupported, _) => call.default_answer(),
-        };
-        self.active.set(prev);
-        self.contexts.put_back(id, context);
-        result
     }
 
-    /// Makes the context of stream `id` with plugin `root`.
+    /// `proxy_on_context_create`: a plugin context (no parent) from the VM
+    /// context, or a stream from its plugin context.
+    #[inline(always)]
+    fn create_context(&self, id: u32, parent: u32) {
+        let context = if parent == 0 {
+            let made = self.with_vm(id, "proxy_on_context_create", |vm| {
+                vm.new_plugin_context(ContextId(id))
+            });
+            match made {
+                Some(plugin) => Ctx::Plugin(plugin),
+                None => return,
+            }
+        } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
+            // Only one stream kind exists for this plugin type (known at
+            // compile time): create the context now.
+            self.create(id, parent, TCP_ONLY::<V>())
+        } else {
+            Ctx::Pending { root: parent }
+        };
+        self.contexts.insert(id, context);
+    }
+
+    /// Makes the context of a pending stream, on its first callback.
     #[cold]
     #[inline(never)]
+    fn create_pending(&self, id: u32, root: u32, tcp: bool) -> CtxOf<V> {
+        self.create(id, root, tcp)
+    }
+
+    /// Makes the context of stream `id` with its plugin context `root`
+    /// (which is the active context meanwhile).
+    #[inline(always)]
     fn create(&self, id: u32, root: u32, tcp: bool) -> CtxOf<V> {
         let mut plugin = match self.contexts.take(root) {
             Lookup::Found(Ctx::Plugin(plugin)) => plugin,
@@ -201,280 +282,205 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 self.contexts.put_back(root, other);
                 return no_context(id);
             }
-            _ => return no_context(id),
+            Lookup::Busy | Lookup::Missing => return no_context(id),
         };
-        let made = self.make_stream(root, &mut plugin, id, tcp);
-        self.contexts.put_back(root, Ctx::Plugin(plugin));
-        made
-    }
-
-    /// Makes the context of stream `id` with `plugin` (context `root`),
-    /// which is the active context meanwhile.
-    #[inline(always)]
-    fn make_stream(&self, root: u32, plugin: &mut PluginOf<V>, id: u32, tcp: bool) -> CtxOf<V> {
-        let prev = self.active.replace(root);
+        let previous = runtime::set_active(root);
         let made = if tcp {
             plugin.new_tcp_context(ContextId(id)).map(Ctx::Tcp)
         } else {
             plugin.new_http_context(ContextId(id)).map(Ctx::Http)
         };
-        self.active.set(prev);
+        runtime::set_active(previous);
+        self.contexts.put_back(root, Ctx::Plugin(plugin));
         made.unwrap_or_else(|| no_context(id))
     }
 
-    /// The fast path of an HTTP callback: the stream is in the hot slot.
-    /// When `f` does nothing, this folds to a compare and a return.
+    /// `proxy_on_delete`: drops the context (when its callback returns, if
+    /// one is running, with the events deferred for it) and forgets its
+    /// callouts.
     #[inline(always)]
-    fn http_fast(&self, id: u32, f: impl FnOnce(&mut HttpOf<V>) -> u32) -> Option<u32> {
-        let hot = self.contexts.hot();
-        if TCP_ONLY::<V>() || !hot.holds(id) {
-            return None;
-        }
-        match hot.take() {
-            Some(Ctx::Http(mut http)) => {
-                let prev = self.active.replace(id);
-                let result = f(&mut http);
-                self.active.set(prev);
-                self.contexts.put_back(id, Ctx::Http(http));
-                Some(result)
-            }
-            other => {
-                hot.restore(other);
-                None
-            }
-        }
-    }
-
-    /// The fast path of a TCP callback.
-    #[inline(always)]
-    fn tcp_fast(&self, id: u32, f: impl FnOnce(&mut TcpOf<V>) -> u32) -> Option<u32> {
-        let hot = self.contexts.hot();
-        if HTTP_ONLY::<V>() || !hot.holds(id) {
-            return None;
-        }
-        match hot.take() {
-            Some(Ctx::Tcp(mut tcp)) => {
-                let prev = self.active.replace(id);
-                let result = f(&mut tcp);
-                self.active.set(prev);
-                self.contexts.put_back(id, Ctx::Tcp(tcp));
-                Some(result)
-            }
-            other => {
-                hot.restore(other);
-                None
-            }
-        }
-    }
-
-    /// The fast path of done/log: a created stream in the hot slot.
-    #[inline(always)]
-    fn any_fast(&self, id: u32, f: impl FnOnce(&mut CtxOf<V>)) -> bool {
-        let hot = self.contexts.hot();
-        if !hot.holds(id) {
-            return false;
-        }
-        match hot.take() {
-            Some(mut stream @ (Ctx::Http(_) | Ctx::Tcp(_))) => {
-                let prev = self.active.replace(id);
-                f(&mut stream);
-                self.active.set(prev);
-                self.contexts.put_back(id, stream);
-                true
-            }
-            other => {
-                hot.restore(other);
-                false
-            }
-        }
-    }
-
-    #[inline(never)]
-    fn context_create_slow(&self, id: u32, parent: u32) {
-        if parent == 0 {
-            if let Some(plugin) = self.with_vm(id, Call::ContextCreate, |vm| {
-                vm.new_plugin_context(ContextId(id))
-            }) {
-                self.contexts.insert_pinned(id, Ctx::Plugin(plugin));
-            }
-        } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
-            // Only one stream kind exists for this plugin type (known at compile
-            // time), so create the context now instead of on its first callback.
-            let stream = self.create(id, parent, TCP_ONLY::<V>());
-            self.contexts.insert(id, stream);
-        } else {
-            self.contexts.insert(id, Ctx::Pending { root: parent });
-        }
-    }
-
-    /// Creates a stream context when its plugin is in the pinned slot.
-    #[inline(always)]
-    fn create_fast(&self, id: u32, root: u32) -> Option<CtxOf<V>> {
-        let pinned = self.contexts.pinned();
-        if !pinned.holds(root) {
-            return None;
-        }
-        let mut plugin = match pinned.take() {
-            Some(Ctx::Plugin(plugin)) => plugin,
-            other => {
-                pinned.restore(other);
-                return None;
-            }
-        };
-        let made = self.make_stream(root, &mut plugin, id, TCP_ONLY::<V>());
-        pinned.restore(Some(Ctx::Plugin(plugin)));
-        Some(made)
-    }
-
-    #[inline(always)]
-    fn delete_slow(&self, id: u32) {
+    fn delete_context(&self, id: u32) {
         match self.contexts.remove(id) {
             Lookup::Found(context) => drop(context),
             Lookup::Busy => {}
             Lookup::Missing => {
-                diag(Why::Unknown, Call::Delete, id);
+                diag(Why::Unknown, "proxy_on_delete", id);
             }
         }
-    }
-
-    /// The table of outstanding HTTP calls, or of gRPC calls and streams.
-    fn callouts_of(&self, http: bool) -> &RefCell<Table> {
-        let [http_calls, grpc_calls] = &self.callouts;
-        if http { http_calls } else { grpc_calls }
-    }
-
-    /// Finds (and forgets, when finished) the context that made a callout.
-    fn callout_origin(&self, token: u32, call: Call) -> Option<u32> {
-        let http = call == Call::HttpCallResponse;
-        let finished = |packed: u64| match call {
-            Call::HttpCallResponse | Call::GrpcClose => true,
-            Call::GrpcMessage => packed >> 32 != 2,
-            _ => false,
-        };
-        let (origin, hot) = self.hot_call.get();
-        if http && origin != 0 && hot == token {
-            self.hot_call.set((0, 0));
-            return Some(origin);
-        }
-        let mut callouts = self.callouts_of(http).try_borrow_mut().ok()?;
-        let packed = callouts.get(token)?;
-        if finished(packed) {
-            let _ = callouts.remove(token);
-        }
-        Some(packed as u32)
-    }
-
-    /// Routes a callout event (an HTTP call's response or a gRPC callback)
-    /// to the context that made the call.
-    #[inline(never)]
-    fn callout_slow(&self, id: u32, call: Call, token: u32, x: usize, y: usize, z: usize) {
-        let origin = self.callout_origin(token, call).unwrap_or(id);
-        if origin != id
-            && (!self.contexts.contains(origin)
-                || crate::abi::calls::set_effective_context(origin).is_err())
-        {
-            diag(Why::Gone, call, origin);
-            return;
-        }
-        // (The common HTTP case took the fast path in `http_call_response`.)
-        self.run(origin, call, token, x, y, z);
+        runtime::forget_callouts_of(id);
     }
 }
 
-/// An HTTP call's response sizes.
-fn response(headers: usize, body: usize, trailers: usize) -> HttpCallResponse {
-    HttpCallResponse {
-        num_headers: headers,
-        body_size: body,
-        num_trailers: trailers,
-    }
-}
-
-/// The gRPC event of a gRPC `call` with its argument.
-fn grpc_event(call: Call, x: usize) -> GrpcEvent {
-    match call {
-        Call::GrpcInitialMetadata => GrpcEvent::InitialMetadata { count: x },
-        Call::GrpcMessage => GrpcEvent::Message { size: x },
-        Call::GrpcTrailingMetadata => GrpcEvent::TrailingMetadata { count: x },
-        _ => GrpcEvent::Close { status: x as u32 },
-    }
-}
-
-/// Runs `call` on a plugin context.
+/// Runs `event` on a plugin context; `None` if it is not a plugin's event.
 #[inline(always)]
-fn on_plugin<P: PluginContext>(
-    plugin: &mut P,
-    id: u32,
-    call: Call,
-    token: u32,
-    x: usize,
-    y: usize,
-    z: usize,
-) -> u32 {
-    match call {
-        Call::Configure => match plugin.on_configure(Configuration::plugin(x)) {
-            Ok(()) => 1,
-            Err(error) => refused("the plugin", &error),
-        },
-        Call::Tick => {
+fn on_plugin<P: PluginContext>(plugin: &mut P, event: Event) -> Option<u32> {
+    let answer = match event {
+        Event::Plugin(PluginEvent::Configure { size }) => {
+            match plugin.on_configure(Configuration::plugin(size)) {
+                Ok(()) => 1,
+                Err(error) => refused("the plugin", &error),
+            }
+        }
+        Event::Plugin(PluginEvent::Tick) => {
             plugin.on_tick();
             0
         }
-        Call::QueueReady => {
-            plugin.on_queue_ready(QueueId(token));
+        Event::Plugin(PluginEvent::QueueReady(queue)) => {
+            plugin.on_queue_ready(queue);
             0
         }
-        Call::Foreign => {
-            plugin.on_foreign_function(token, x);
+        Event::Plugin(PluginEvent::ForeignFunction { function, size }) => {
+            plugin.on_foreign_function(function, size);
             0
         }
-        Call::Dns => {
-            plugin.on_resolve_dns(token, x);
+        Event::Plugin(PluginEvent::ResolveDns { token, size }) => {
+            plugin.on_resolve_dns(token, size);
             0
         }
-        Call::VmStart => 0,
-        Call::Done => u32::from(plugin.on_done()),
-        Call::Log => {
+        Event::Callout(CalloutEvent::HttpResponse(token, response)) => {
+            plugin.on_http_call_response(token, response);
+            0
+        }
+        Event::Callout(CalloutEvent::Grpc(token, event)) => {
+            plugin.on_grpc_event(token, event);
+            0
+        }
+        Event::Done => u32::from(plugin.on_done()),
+        Event::Log => {
             plugin.on_log();
             0
         }
-        Call::HttpCallResponse => {
-            plugin.on_http_call_response(HttpCallToken(token), response(x, y, z));
-            0
-        }
-        Call::GrpcInitialMetadata
-        | Call::GrpcMessage
-        | Call::GrpcTrailingMetadata
-        | Call::GrpcClose => {
-            plugin.on_grpc_event(GrpcToken(token), grpc_event(call, x));
-            0
-        }
-        _ => wrong_kind(call, id),
-    }
+        Event::Http(_) | Event::Tcp(_) => return None,
+    };
+    Some(answer)
 }
 
-/// Why the dispatcher could not deliver a callback: one message each, built
-/// by one function.
+/// Runs `event` on an HTTP stream; `None` if it is not an HTTP stream's.
+#[inline(always)]
+fn on_http<H: HttpContext>(http: &mut H, event: Event) -> Option<u32> {
+    let answer = match event {
+        Event::Http(event) => match event {
+            HttpEvent::RequestHeaders {
+                count,
+                end_of_stream,
+            } => http.on_request_headers(count, end_of_stream),
+            HttpEvent::RequestBody {
+                size,
+                end_of_stream,
+            } => http.on_request_body(size, end_of_stream),
+            HttpEvent::RequestTrailers { count } => http.on_request_trailers(count),
+            HttpEvent::ResponseHeaders {
+                count,
+                end_of_stream,
+            } => http.on_response_headers(count, end_of_stream),
+            HttpEvent::ResponseBody {
+                size,
+                end_of_stream,
+            } => http.on_response_body(size, end_of_stream),
+            HttpEvent::ResponseTrailers { count } => http.on_response_trailers(count),
+        }
+        .as_raw(),
+        Event::Callout(CalloutEvent::HttpResponse(token, response)) => {
+            http.on_http_call_response(token, response);
+            0
+        }
+        Event::Callout(CalloutEvent::Grpc(token, event)) => {
+            http.on_grpc_event(token, event);
+            0
+        }
+        Event::Done => {
+            http.on_done();
+            1
+        }
+        Event::Log => {
+            http.on_log();
+            0
+        }
+        Event::Tcp(_) | Event::Plugin(_) => return None,
+    };
+    Some(answer)
+}
+
+/// Runs `event` on a TCP connection; `None` if it is not a connection's.
+#[inline(always)]
+fn on_tcp<T: TcpContext>(tcp: &mut T, event: Event) -> Option<u32> {
+    let answer = match event {
+        Event::Tcp(event) => match event {
+            TcpEvent::NewConnection => tcp.on_new_connection().as_raw(),
+            TcpEvent::DownstreamData {
+                size,
+                end_of_stream,
+            } => tcp.on_downstream_data(size, end_of_stream).as_raw(),
+            TcpEvent::UpstreamData {
+                size,
+                end_of_stream,
+            } => tcp.on_upstream_data(size, end_of_stream).as_raw(),
+            TcpEvent::DownstreamClose(peer) => {
+                tcp.on_downstream_close(peer);
+                0
+            }
+            TcpEvent::UpstreamClose(peer) => {
+                tcp.on_upstream_close(peer);
+                0
+            }
+        },
+        Event::Callout(CalloutEvent::HttpResponse(token, response)) => {
+            tcp.on_http_call_response(token, response);
+            0
+        }
+        Event::Callout(CalloutEvent::Grpc(token, event)) => {
+            tcp.on_grpc_event(token, event);
+            0
+        }
+        Event::Done => {
+            tcp.on_done();
+            1
+        }
+        Event::Log => {
+            tcp.on_log();
+            0
+        }
+        Event::Http(_) | Event::Plugin(_) => return None,
+    };
+    Some(answer)
+}
+
+/// Why the dispatcher did not deliver an event at once: one message each,
+/// built by one function.
 #[derive(Clone, Copy)]
 enum Why {
     /// No context has the id (error level).
     Unknown,
-    /// The context's callback is still running: the host re-entered the
-    /// plugin (error level).
+    /// The VM context is busy: the host re-entered its start-up (error
+    /// level).
     Busy,
-    /// The callback is not one this kind of context takes (error level).
+    /// The context's callback is still running: the host re-entered the
+    /// plugin; the event runs when that callback returns (debug level).
+    Deferred,
+    /// The event is not one this kind of context takes (error level).
     WrongKind,
     /// A callout's origin context is gone (debug level).
     Gone,
+    /// No outstanding callout has the token: its context was deleted, or it
+    /// finished (debug level).
+    NoOrigin,
     /// The plugin creates no context for a stream (debug level).
     NoContext,
 }
 
-/// Logs why `call` for context `id` was not delivered, returning the
-/// call's default answer.
+/// Logs why `event` for context `id` was not delivered at once, returning
+/// its default answer. (Inlined: only scalars reach `diag`.)
+#[inline(always)]
+fn undelivered(why: Why, id: u32, event: Event) -> u32 {
+    diag(why, event.export(), id);
+    event.default_answer()
+}
+
+/// Logs why the event of `export` for `id` (a context, or a callout token)
+/// was not delivered at once.
 #[cold]
 #[inline(never)]
-fn diag(why: Why, call: Call, id: u32) -> u32 {
+fn diag(why: Why, export: &str, id: u32) {
     let (middle, end) = match why {
         Why::Unknown => (
             " for unknown context ",
@@ -482,38 +488,41 @@ fn diag(why: Why, call: Call, id: u32) -> u32 {
         ),
         Why::Busy => (
             " for context ",
-            " ignored: its callback is still running (re-entered); answered with the default",
+            " ignored: the VM context is busy (re-entered); answered with the default",
+        ),
+        Why::Deferred => (
+            " for context ",
+            " deferred until its running callback returns (re-entered); answered with the default",
         ),
         Why::WrongKind => (" for context ", " ignored: not a callback of its kind"),
         Why::Gone => (": context ", ", which made the call, is gone; dropped"),
+        Why::NoOrigin => (
+            ": no context waits for callout ",
+            " (its context is gone); dropped",
+        ),
         Why::NoContext => (
             ": the plugin creates no context for stream ",
             "; it passes through untouched",
         ),
     };
     let level = match why {
-        Why::Gone | Why::NoContext => LogLevel::Debug,
-        _ => LogLevel::Error,
+        Why::Unknown | Why::Busy | Why::WrongKind => LogLevel::Error,
+        Why::Deferred | Why::Gone | Why::NoOrigin | Why::NoContext => LogLevel::Debug,
     };
     line(
         level,
         &[
             Piece::Text("proxywasm: "),
-            Piece::Text(call.export()),
+            Piece::Text(export),
             Piece::Text(middle),
             Piece::Number(id),
             Piece::Text(end),
         ],
     );
-    call.default_answer()
-}
-
-fn wrong_kind(call: Call, id: u32) -> u32 {
-    diag(Why::WrongKind, call, id)
 }
 
 fn no_context<P, H, T>(id: u32) -> Ctx<P, H, T> {
-    diag(Why::NoContext, Call::ContextCreate, id);
+    diag(Why::NoContext, "proxy_on_context_create", id);
     Ctx::Unsupported
 }
 
@@ -524,156 +533,112 @@ fn refused(what: &str, error: &crate::Error) -> u32 {
     0
 }
 
+/// Each export builds its event and delivers it.
 impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
     fn context_create(&self, id: u32, parent: u32) {
-        if parent != 0 && (HTTP_ONLY::<V>() || TCP_ONLY::<V>()) && self.contexts.hot().is_free() {
-            if let Some(stream) = self.create_fast(id, parent) {
-                self.contexts.hot().fill(id, stream);
-                return;
-            }
-        }
-        self.context_create_slow(id, parent);
+        self.create_context(id, parent);
     }
 
-    fn root(&self, id: u32, call: Call, token: u32, size: usize) -> u32 {
-        match call {
-            Call::VmStart => {
-                crate::host::logging::refresh_level();
-                match self.with_vm(id, call, |vm| vm.on_vm_start(Configuration::vm(size))) {
-                    Some(Ok(())) => 1,
-                    Some(Err(error)) => refused("the VM", &error),
-                    None => 0,
-                }
-            }
-            Call::Configure | Call::Tick => {
-                crate::host::logging::refresh_level();
-                self.run(id, call, token, size, 0, 0)
-            }
-            _ => self.run(id, call, token, size, 0, 0),
-        }
+    fn vm_start(&self, id: u32, configuration_size: usize) -> u32 {
+        self.start(id, configuration_size)
+    }
+
+    fn configure(&self, id: u32, configuration_size: usize) -> u32 {
+        runtime::refresh_log_level();
+        let size = configuration_size;
+        self.deliver(id, Event::Plugin(PluginEvent::Configure { size }))
+    }
+
+    fn tick(&self, id: u32) {
+        runtime::refresh_log_level();
+        self.deliver(id, Event::Plugin(PluginEvent::Tick));
+    }
+
+    fn queue_ready(&self, id: u32, queue: u32) {
+        self.deliver(id, Event::Plugin(PluginEvent::QueueReady(QueueId(queue))));
+    }
+
+    fn foreign_function(&self, id: u32, function: u32, arguments_size: usize) {
+        let size = arguments_size;
+        self.deliver(
+            id,
+            Event::Plugin(PluginEvent::ForeignFunction { function, size }),
+        );
+    }
+
+    fn resolve_dns(&self, id: u32, token: u32, data_size: usize) {
+        let size = data_size;
+        self.deliver(id, Event::Plugin(PluginEvent::ResolveDns { token, size }));
     }
 
     fn new_connection(&self, id: u32) -> u32 {
-        self.tcp_fast(id, |t| t.on_new_connection().as_raw())
-            .unwrap_or_else(|| self.run(id, Call::NewConnection, 0, 0, 0, 0))
+        self.deliver(id, Event::Tcp(TcpEvent::NewConnection))
     }
 
     fn downstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
-        self.tcp_fast(id, |t| t.on_downstream_data(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| {
-                self.run(
-                    id,
-                    Call::DownstreamData,
-                    0,
-                    size,
-                    usize::from(end_of_stream),
-                    0,
-                )
-            })
+        let event = TcpEvent::DownstreamData {
+            size,
+            end_of_stream,
+        };
+        self.deliver(id, Event::Tcp(event))
     }
 
     fn upstream_data(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
-        self.tcp_fast(id, |t| t.on_upstream_data(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| {
-                self.run(
-                    id,
-                    Call::UpstreamData,
-                    0,
-                    size,
-                    usize::from(end_of_stream),
-                    0,
-                )
-            })
+        let event = TcpEvent::UpstreamData {
+            size,
+            end_of_stream,
+        };
+        self.deliver(id, Event::Tcp(event))
     }
 
     fn downstream_close(&self, id: u32, peer: u32) {
-        let fast = self.tcp_fast(id, |t| {
-            t.on_downstream_close(PeerType::from_raw(peer));
-            0
-        });
-        if fast.is_none() {
-            self.run(id, Call::DownstreamClose, peer, 0, 0, 0);
-        }
+        let peer = PeerType::from_raw(peer);
+        self.deliver(id, Event::Tcp(TcpEvent::DownstreamClose(peer)));
     }
 
     fn upstream_close(&self, id: u32, peer: u32) {
-        let fast = self.tcp_fast(id, |t| {
-            t.on_upstream_close(PeerType::from_raw(peer));
-            0
-        });
-        if fast.is_none() {
-            self.run(id, Call::UpstreamClose, peer, 0, 0, 0);
-        }
+        let peer = PeerType::from_raw(peer);
+        self.deliver(id, Event::Tcp(TcpEvent::UpstreamClose(peer)));
     }
 
     fn request_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32 {
-        self.http_fast(id, |h| h.on_request_headers(count, end_of_stream).as_raw())
-            .unwrap_or_else(|| {
-                self.run(
-                    id,
-                    Call::RequestHeaders,
-                    0,
-                    count,
-                    usize::from(end_of_stream),
-                    0,
-                )
-            })
+        let event = HttpEvent::RequestHeaders {
+            count,
+            end_of_stream,
+        };
+        self.deliver(id, Event::Http(event))
     }
 
     fn request_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
-        self.http_fast(id, |h| h.on_request_body(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| {
-                self.run(
-                    id,
-                    Call::RequestBody,
-                    0,
-                    size,
-                    usize::from(end_of_stream),
-                    0,
-                )
-            })
+        let event = HttpEvent::RequestBody {
+            size,
+            end_of_stream,
+        };
+        self.deliver(id, Event::Http(event))
     }
 
     fn request_trailers(&self, id: u32, count: usize) -> u32 {
-        self.http_fast(id, |h| h.on_request_trailers(count).as_raw())
-            .unwrap_or_else(|| self.run(id, Call::RequestTrailers, 0, count, 0, 0))
+        self.deliver(id, Event::Http(HttpEvent::RequestTrailers { count }))
     }
 
     fn response_headers(&self, id: u32, count: usize, end_of_stream: bool) -> u32 {
-        self.http_fast(id, |h| h.on_response_headers(count, end_of_stream).as_raw())
-            .unwrap_or_else(|| {
-                self.run(
-                    id,
-                    Call::ResponseHeaders,
-                    0,
-                    count,
-                    usize::from(end_of_stream),
-                    0,
-                )
-            })
+        let event = HttpEvent::ResponseHeaders {
+            count,
+            end_of_stream,
+        };
+        self.deliver(id, Event::Http(event))
     }
 
     fn response_body(&self, id: u32, size: usize, end_of_stream: bool) -> u32 {
-        self.http_fast(id, |h| h.on_response_body(size, end_of_stream).as_raw())
-            .unwrap_or_else(|| {
-                self.run(
-                    id,
-                    Call::ResponseBody,
-                    0,
-                    size,
-                    usize::from(end_of_stream),
-                    0,
-                )
-            })
+        let event = HttpEvent::ResponseBody {
+            size,
+            end_of_stream,
+        };
+        self.deliver(id, Event::Http(event))
     }
 
     fn response_trailers(&self, id: u32, count: usize) -> u32 {
-        self.http_fast(id, |h| h.on_response_trailers(count).as_raw())
-            .unwrap_or_else(|| self.run(id, Call::ResponseTrailers, 0, count, 0, 0))
-    }
-
-    fn grpc(&self, id: u32, token: u32, call: Call, value: usize) {
-        self.callout_slow(id, call, token, value, 0, 0);
+        self.deliver(id, Event::Http(HttpEvent::ResponseTrailers { count }))
     }
 
     fn http_call_response(
@@ -684,89 +649,102 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
         body: usize,
         trailers: usize,
     ) {
-        // The common case: the oldest outstanding HTTP call, made by the
-        // stream in the hot slot (a compare instead of two probes).
-        let (origin, hot) = self.hot_call.get();
-        if hot == token && origin != 0 && self.contexts.hot().holds(origin) {
-            self.hot_call.set((0, 0));
-            if origin != id && crate::abi::calls::set_effective_context(origin).is_err() {
-                diag(Why::Gone, Call::HttpCallResponse, origin);
-                return;
-            }
-            let fast = self.http_fast(origin, |http| {
-                http.on_http_call_response(HttpCallToken(token), response(headers, body, trailers));
-                0
-            });
-            if fast.is_none() {
-                self.run(
-                    origin,
-                    Call::HttpCallResponse,
-                    token,
-                    headers,
-                    body,
-                    trailers,
-                );
-            }
-            return;
-        }
-        self.callout_slow(id, Call::HttpCallResponse, token, headers, body, trailers);
+        let response = HttpCallResponse {
+            num_headers: headers,
+            body_size: body,
+            num_trailers: trailers,
+        };
+        self.callout(
+            id,
+            CalloutEvent::HttpResponse(HttpCallToken(token), response),
+        );
+    }
+
+    fn grpc_initial_metadata(&self, id: u32, token: u32, count: usize) {
+        let event = GrpcEvent::InitialMetadata { count };
+        self.callout(id, CalloutEvent::Grpc(GrpcToken(token), event));
+    }
+
+    fn grpc_message(&self, id: u32, token: u32, size: usize) {
+        let event = GrpcEvent::Message { size };
+        self.callout(id, CalloutEvent::Grpc(GrpcToken(token), event));
+    }
+
+    fn grpc_trailing_metadata(&self, id: u32, token: u32, count: usize) {
+        let event = GrpcEvent::TrailingMetadata { count };
+        self.callout(id, CalloutEvent::Grpc(GrpcToken(token), event));
+    }
+
+    fn grpc_close(&self, id: u32, token: u32, status: u32) {
+        let event = GrpcEvent::Close { status };
+        self.callout(id, CalloutEvent::Grpc(GrpcToken(token), event));
     }
 
     fn done(&self, id: u32) -> u32 {
-        let fast = self.any_fast(id, |stream| match stream {
-            Ctx::Http(http) => http.on_done(),
-            Ctx::Tcp(tcp) => tcp.on_done(),
-            _ => {}
-        });
-        if fast {
-            1
-        } else {
-            self.run(id, Call::Done, 0, 0, 0, 0)
-        }
+        self.deliver(id, Event::Done)
     }
 
     fn log(&self, id: u32) {
-        // A stream that never reached the filter gets on_log first (HTTP
-        // order), so a pending context is created as an HTTP stream.
-        let fast = self.any_fast(id, |stream| match stream {
-            Ctx::Http(http) => http.on_log(),
-            Ctx::Tcp(tcp) => tcp.on_log(),
-            _ => {}
-        });
-        if !fast {
-            self.run(id, Call::Log, 0, 0, 0, 0);
-        }
+        self.deliver(id, Event::Log);
     }
 
     fn delete(&self, id: u32) {
-        let hot = self.contexts.hot();
-        if hot.holds(id) {
-            // (An empty hot slot has id 0 and holds nothing to drop.)
-            drop(hot.clear());
-        } else {
-            self.delete_slow(id);
-        }
+        self.delete_context(id);
     }
 }
 
-impl<V: VmContext, F: FnOnce() -> V> Hooks for Dispatcher<V, F> {
-    fn note_callout(&self, token: u32, kind: CalloutKind) {
-        let origin = self.active.get();
-        let packed = pack(origin, kind);
-        if kind == CalloutKind::Http && origin != 0 && self.hot_call.get().0 == 0 {
-            self.hot_call.set((origin, token));
-        } else if let Ok(mut callouts) =
-            self.callouts_of(kind == CalloutKind::Http).try_borrow_mut()
-        {
-            callouts.insert(token, packed);
+#[cfg(test)]
+mod tests {
+    use crate::callout::{HttpCall, HttpCallToken};
+    use crate::mock::MockHost;
+    use crate::{Action, HttpCallResponse, HttpContext, runtime};
+
+    /// Makes a callout on every request, and logs its response.
+    struct Caller;
+    impl HttpContext for Caller {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            let _ = HttpCall::new("slow")
+                .header(":method", "GET")
+                .header(":path", "/")
+                .header(":authority", "s")
+                .send();
+            Action::Continue
+        }
+        fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+            crate::log::info!("response to {}", token.0);
         }
     }
 
-    fn set_active(&self, id: u32) {
-        self.active.set(id);
-    }
-
-    fn active(&self) -> u32 {
-        self.active.get()
+    #[test]
+    fn deleting_a_stream_forgets_its_unanswered_callouts() {
+        let host = MockHost::builder().http(|_| Caller);
+        let (mut a, mut b) = (host.http_stream(), host.http_stream());
+        a.request_headers(&[(":path", "/")], true);
+        b.request_headers(&[(":path", "/")], true);
+        assert_eq!(host.run(runtime::outstanding_callouts), 2);
+        let late = host.http_calls_from(a.id()).pop().expect("a's callout");
+        let answered = host.http_calls_from(b.id()).pop().expect("b's callout");
+        a.complete();
+        assert_eq!(
+            host.run(runtime::outstanding_callouts),
+            1,
+            "the deleted stream's callout is forgotten"
+        );
+        // Its late response is dropped, with a debug line; b's still arrives.
+        host.respond_to_http_call(late.token, &[(":status", "200")], b"", &[]);
+        host.respond_to_http_call(answered.token, &[(":status", "200")], b"", &[]);
+        assert_eq!(
+            host.info_logs(),
+            vec![format!("response to {}", answered.token.0)]
+        );
+        let dropped = format!("no context waits for callout {}", late.token.0);
+        assert!(
+            host.debug_logs().iter().any(|l| l.contains(&dropped)),
+            "{:?}",
+            host.debug_logs()
+        );
+        assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+        assert_eq!(host.run(runtime::outstanding_callouts), 0);
+        b.complete();
     }
 }

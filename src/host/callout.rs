@@ -11,10 +11,10 @@ use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
-use crate::dispatch::{self, CalloutKind};
 use crate::host::buffer::Buffer;
 use crate::host::map::{HeaderMap, StaticPairs};
 use crate::host::{check, millis};
+use crate::runtime::{self, CalloutKind};
 use core::time::Duration;
 
 /// The token of an HTTP callout, from [`HttpCall::send`].
@@ -273,9 +273,9 @@ fn http_call_raw(
     trailers: &[u8],
     timeout: u32,
 ) -> core::result::Result<u32, u32> {
-    let token = calls::http_call(upstream, headers, body, trailers, timeout)?;
-    dispatch::note_callout(token, CalloutKind::Http);
-    Ok(token)
+    runtime::start_callout(CalloutKind::Http, || {
+        calls::http_call(upstream, headers, body, trailers, timeout)
+    })
 }
 
 /// The headers of the HTTP callout response being delivered.
@@ -395,16 +395,17 @@ impl<'a> GrpcCall<'a> {
         let metadata = wire::serialize_pairs(&self.metadata);
         let token = check(
             "proxy_grpc_call",
-            calls::grpc_call(
-                self.cluster,
-                self.service.as_bytes(),
-                self.method.as_bytes(),
-                &metadata,
-                message,
-                millis(self.timeout).max(1),
-            ),
+            runtime::start_callout(CalloutKind::GrpcCall, || {
+                calls::grpc_call(
+                    self.cluster,
+                    self.service.as_bytes(),
+                    self.method.as_bytes(),
+                    &metadata,
+                    message,
+                    millis(self.timeout).max(1),
+                )
+            }),
         )?;
-        dispatch::note_callout(token, CalloutKind::GrpcCall);
         Ok(GrpcToken(token))
     }
 
@@ -423,14 +424,15 @@ impl<'a> GrpcCall<'a> {
         let metadata = wire::serialize_pairs(&self.metadata);
         let token = check(
             "proxy_grpc_stream",
-            calls::grpc_stream(
-                self.cluster,
-                self.service.as_bytes(),
-                self.method.as_bytes(),
-                &metadata,
-            ),
+            runtime::start_callout(CalloutKind::GrpcStream, || {
+                calls::grpc_stream(
+                    self.cluster,
+                    self.service.as_bytes(),
+                    self.method.as_bytes(),
+                    &metadata,
+                )
+            }),
         )?;
-        dispatch::note_callout(token, CalloutKind::GrpcStream);
         Ok(GrpcToken(token))
     }
 }

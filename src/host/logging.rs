@@ -10,6 +10,7 @@
 use crate::Result;
 use crate::abi::calls;
 use crate::host::check;
+use crate::runtime;
 
 /// A Proxy-Wasm log level (book: reference/enumerations.md#log-levels).
 ///
@@ -61,17 +62,6 @@ impl LogLevel {
     /// ```
     pub const fn as_raw(self) -> u32 {
         self as u32
-    }
-
-    const fn filter(self) -> log::LevelFilter {
-        match self {
-            LogLevel::Trace => log::LevelFilter::Trace,
-            LogLevel::Debug => log::LevelFilter::Debug,
-            LogLevel::Info => log::LevelFilter::Info,
-            LogLevel::Warn => log::LevelFilter::Warn,
-            LogLevel::Error => log::LevelFilter::Error,
-            LogLevel::Critical | LogLevel::Off => log::LevelFilter::Off,
-        }
     }
 }
 
@@ -139,7 +129,7 @@ pub(crate) enum Piece<'a> {
 #[cold]
 #[inline(never)]
 pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
-    if level == LogLevel::Debug && log::max_level() < log::LevelFilter::Debug {
+    if level == LogLevel::Debug && runtime::log_level() < log::LevelFilter::Debug {
         return;
     }
     let mut bytes = [0u8; 256];
@@ -172,18 +162,6 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
 
 struct HostLogger;
 
-/// Whether a host will receive the line. Always on wasm. Natively the logger
-/// is process-wide but a mock host is active only while it drives a callback:
-/// other crates' records (a JIT's trace logs, say) are dropped before any
-/// formatting.
-#[inline]
-fn has_host() -> bool {
-    #[cfg(target_family = "wasm")]
-    return true;
-    #[cfg(not(target_family = "wasm"))]
-    return crate::dispatch::current().is_some();
-}
-
 std::thread_local! {
     static LINE: core::cell::RefCell<String> = const { core::cell::RefCell::new(String::new()) };
 }
@@ -192,11 +170,14 @@ static LOGGER: HostLogger = HostLogger;
 
 impl log::Log for HostLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level() && has_host()
+        metadata.level() <= runtime::log_level() && runtime::has_host()
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if record.level() > log::max_level() || !has_host() {
+        // Natively the logger is process-wide but a mock host is there only
+        // while it drives a callback: other crates' records (a JIT's trace
+        // logs, say) are dropped before any formatting.
+        if record.level() > runtime::log_level() || !runtime::has_host() {
             return;
         }
         let level = match record.level() {
@@ -230,21 +211,6 @@ impl log::Log for HostLogger {
     }
 
     fn flush(&self) {}
-}
-
-/// Reads the host's level and makes it `log`'s max level.
-///
-/// Natively (mock hosts) `log`'s max level is process-global while hosts are
-/// per test, so it stays at `Trace` and each mock host filters by its own level.
-#[inline(never)]
-pub(crate) fn refresh_level() {
-    if cfg!(target_family = "wasm") {
-        if let Ok(raw) = calls::get_log_level() {
-            log::set_max_level(LogLevel::from_raw(raw).filter());
-        }
-    } else {
-        log::set_max_level(log::LevelFilter::Trace);
-    }
 }
 
 /// Installs the `log` backend (unless the plugin installed its own) and the

@@ -1,8 +1,9 @@
 //! Calls about contexts: the effective context and deferred plugin shutdown.
 
+use crate::Result;
 use crate::abi::calls;
 use crate::host::check;
-use crate::{ContextId, Result};
+use crate::runtime::{self, ContextId};
 
 /// Makes `context` the target of the following hostcalls until the current
 /// callback returns — e.g. to resume a paused stream from `on_tick`. Callouts
@@ -22,7 +23,7 @@ pub fn set_effective_context(context: ContextId) -> Result<()> {
         "proxy_set_effective_context",
         calls::set_effective_context(context.0),
     )?;
-    crate::dispatch::set_active(context.0);
+    runtime::set_active(context.0);
     Ok(())
 }
 
@@ -49,7 +50,7 @@ pub fn done() -> Result<()> {
 /// # Ok(()) });
 /// ```
 pub fn current_context() -> ContextId {
-    ContextId(crate::dispatch::active())
+    ContextId(runtime::active())
 }
 
 /// The VM configuration (`vm_config.configuration`), readable at any time

@@ -4,7 +4,15 @@
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::host::{check, optional};
-use crate::{QueueId, Result, Status};
+use crate::{Result, Status};
+
+/// The id of a shared queue, from [`register_queue`] or [`resolve_queue`].
+///
+/// ```
+/// assert_eq!(proxywasm::QueueId(1).0, 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QueueId(pub u32);
 
 /// A compare-and-swap version of a shared-data entry.
 ///

@@ -8,8 +8,9 @@ use super::core::{
 };
 use super::native::NativeGuest;
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::dispatch::{self, Entry};
+use crate::dispatch::Entry;
 use crate::logging::LogLevel;
+use crate::runtime::Runtime;
 use crate::{
     Action, ContextId, HttpContext, PeerType, PluginContext, QueueId, Status, TcpContext, VmContext,
 };
@@ -460,7 +461,7 @@ impl MockHostBuilder {
         // level stays at Trace and each host filters by its own level.
         crate::host::logging::install_once();
         log::set_max_level(log::LevelFilter::Trace);
-        let handle = dispatch::handle(entry);
+        let handle = entry.into_handle();
         let initialize = RefCell::new(self.initialize);
         let world = self.world.clone().unwrap_or_default();
         let mut state = HostState::new(self.config, world);
@@ -471,6 +472,7 @@ impl MockHostBuilder {
             Box::new(NativeGuest {
                 vm: weak,
                 dispatch: handle,
+                runtime: Rc::new(Runtime::new()),
                 initialize,
             }) as Box<dyn Guest>
         });

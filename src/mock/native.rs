@@ -1,10 +1,10 @@
 //! The native guest: the plugin compiled into the test binary, driven
 //! through the SDK's `proxy_on_*` trampolines, with this thread's current
-//! host and dispatcher installed around every call.
+//! host, dispatcher and runtime installed around every call.
 
 use super::core::{Export, Guest, Vm};
-use crate::abi::exports as x;
-use crate::dispatch::{self, Handle};
+use crate::abi::exports::{self as x, Handle};
+use crate::runtime::{self, Runtime};
 use core::cell::RefCell;
 use std::rc::{Rc, Weak};
 
@@ -34,33 +34,38 @@ impl Drop for Entered {
     }
 }
 
-/// Installs a dispatcher until dropped (restores the previous one).
-struct Installed(Option<Handle>);
+/// Installs a dispatcher and its runtime until dropped (restores the
+/// previous ones).
+struct Installed(Option<Handle>, Option<Rc<Runtime>>);
 
 impl Installed {
-    fn new(handle: Handle) -> Installed {
-        Installed(dispatch::install(Some(handle)))
+    fn new(handle: Handle, runtime: Rc<Runtime>) -> Installed {
+        Installed(x::install(Some(handle)), runtime::install(Some(runtime)))
     }
 }
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        dispatch::install(self.0.take());
+        x::install(self.0.take());
+        runtime::install(self.1.take());
     }
 }
 
-/// A plugin compiled natively: its dispatcher, plus the code that stands in
-/// for `_initialize` (static constructors), if the test gave some.
+/// A plugin compiled natively: its dispatcher and runtime (what a module
+/// keeps in its statics), plus the code that stands in for `_initialize`
+/// (static constructors), if the test gave some.
 pub(crate) struct NativeGuest {
     pub(crate) vm: Weak<Vm>,
     pub(crate) dispatch: Handle,
+    pub(crate) runtime: Rc<Runtime>,
     pub(crate) initialize: RefCell<Option<Box<dyn FnOnce()>>>,
 }
 
 impl NativeGuest {
     fn enter(&self) -> Option<(Entered, Installed)> {
         let vm = self.vm.upgrade()?;
-        Some((Entered::new(vm), Installed::new(self.dispatch.clone())))
+        let installed = Installed::new(self.dispatch.clone(), self.runtime.clone());
+        Some((Entered::new(vm), installed))
     }
 }
 
@@ -81,10 +86,9 @@ impl Guest for NativeGuest {
 
     fn run_native(&self, context: u32, code: &mut dyn FnMut()) {
         let _guards = self.enter();
-        let previous = dispatch::active();
-        dispatch::set_active(context);
+        let previous = runtime::set_active(context);
         code();
-        dispatch::set_active(previous);
+        runtime::set_active(previous);
     }
 }
 

@@ -6,10 +6,11 @@
 //! the same request lifecycle many times: context creation, request headers,
 //! the request body for `body_rewrite` (two chunks, the first paused), the
 //! callout response for `callout`, response headers, then `on_log`,
-//! `on_done` and `on_delete`.
+//! `on_done` and `on_delete`; then the same lifecycles [`INTERLEAVED`] at a
+//! time, round-robin.
 
 use crate::{WasmHost, WasmPlugin};
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{HttpStream, MockHost};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -63,6 +64,9 @@ pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
     ("content-length", "2"),
 ];
 
+/// How many streams the interleaved case runs side by side.
+pub const INTERLEAVED: usize = 16;
+
 /// Runs one request lifecycle of `plugin` on `host`, and checks that the
 /// plugin did its job (so a broken variant cannot post good figures).
 ///
@@ -83,24 +87,58 @@ pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
 /// # Errors
 /// What the plugin failed to do, or an unknown plugin name.
 pub fn lifecycle(plugin: &str, host: &MockHost) -> Result<(), String> {
-    let mut stream = host.http_stream();
+    lifecycles(plugin, host, 1)
+}
+
+/// Runs `n` request lifecycles of `plugin` side by side: all `n` streams are
+/// created first, then each step of the lifecycle runs on every stream in
+/// turn (round-robin), as a proxy serving concurrent requests calls the
+/// plugin. With `n = 1` it is one sequential lifecycle.
+///
+/// # Errors
+/// What the plugin failed to do, or an unknown plugin name.
+pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String> {
+    let mut streams: Vec<HttpStream> = (0..n).map(|_| host.http_stream()).collect();
     let with_body = plugin == "body_rewrite";
-    stream.request_headers(&REQUEST_HEADERS, !with_body);
+    for stream in &mut streams {
+        stream.request_headers(&REQUEST_HEADERS, !with_body);
+    }
     if with_body {
-        stream.request_body(b"hello ", false);
-        stream.request_body(b"world", true);
+        for stream in &mut streams {
+            stream.request_body(b"hello ", false);
+        }
+        for stream in &mut streams {
+            stream.request_body(b"world", true);
+        }
     }
     if plugin == "callout" {
-        let Some(call) = host.http_calls().pop() else {
-            return Err("callout: the plugin made no HTTP call".to_owned());
-        };
-        host.respond_to_http_call(call.token, &[(":status", "200")], b"ok", &[]);
-        if stream.is_request_paused() {
+        let calls = host.http_calls();
+        if calls.len() != n {
+            return Err(format!(
+                "callout: the plugin made {} HTTP calls for {n} requests",
+                calls.len()
+            ));
+        }
+        for call in calls {
+            host.respond_to_http_call(call.token, &[(":status", "200")], b"ok", &[]);
+        }
+        if streams.iter().any(HttpStream::is_request_paused) {
             return Err("callout: the request is still paused after the response".to_owned());
         }
     }
-    stream.response_headers(&RESPONSE_HEADERS, true);
-    let check = match plugin {
+    for stream in &mut streams {
+        stream.response_headers(&RESPONSE_HEADERS, true);
+    }
+    let checked = streams.iter().try_for_each(|stream| check(plugin, stream));
+    for stream in streams {
+        stream.complete();
+    }
+    checked
+}
+
+/// Whether `plugin` did its job on `stream`.
+fn check(plugin: &str, stream: &HttpStream) -> Result<(), String> {
+    match plugin {
         "noop" | "log_headers" | "callout" => Ok(()),
         "add_header" => expect(stream.current_response_header("x-bench"), "proxywasm-bench"),
         "read_headers" => {
@@ -122,9 +160,7 @@ pub fn lifecycle(plugin: &str, host: &MockHost) -> Result<(), String> {
             }
         }
         other => Err(format!("unknown benchmark plugin `{other}`")),
-    };
-    stream.complete();
-    check
+    }
 }
 
 fn expect(found: Option<String>, wanted: &str) -> Result<(), String> {
@@ -166,6 +202,8 @@ pub struct Figures {
     pub by_export: BTreeMap<&'static str, u64>,
     /// Memory pages after warm-up, and after the measured lifecycles.
     pub pages: (u64, u64),
+    /// Lifecycles measured [`INTERLEAVED`] at a time, and their fuel.
+    pub interleaved: (u64, u64),
 }
 
 impl Figures {
@@ -177,6 +215,11 @@ impl Figures {
     /// ```
     pub fn fuel_per_request(&self) -> f64 {
         self.fuel as f64 / self.requests.max(1) as f64
+    }
+
+    /// Mean fuel per request of the interleaved case.
+    pub fn interleaved_fuel_per_request(&self) -> f64 {
+        self.interleaved.1 as f64 / self.interleaved.0.max(1) as f64
     }
 
     /// Mean hostcalls per request.
@@ -203,7 +246,9 @@ impl Figures {
 }
 
 /// Loads the module at `path` and measures `plugin` on it: start-up, then
-/// `warmup` unmeasured lifecycles, then `requests` measured ones.
+/// `warmup` unmeasured lifecycles, then `requests` measured ones one at a
+/// time, then about as many [`INTERLEAVED`] at a time (whole rounds, at least
+/// one).
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("proxywasm-bench-doc-{}", std::process::id()));
@@ -237,6 +282,8 @@ pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<
         lifecycle(plugin, &host)?;
         host.clear_logs();
     }
+    lifecycles(plugin, &host, INTERLEAVED)?;
+    host.clear_logs();
     let before = host.usage();
     let pages_before = host.memory_pages();
     let (mut min, mut max) = (u64::MAX, 0);
@@ -248,6 +295,14 @@ pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<
         host.clear_logs();
     }
     let usage = host.usage().since(&before);
+    let rounds = (requests / INTERLEAVED as u64).max(1);
+    let mut interleaved_fuel = 0;
+    for _ in 0..rounds {
+        let (result, cost) = host.measure(|h| lifecycles(plugin, h, INTERLEAVED));
+        result?;
+        interleaved_fuel += cost.usage.fuel;
+        host.clear_logs();
+    }
     Ok(Figures {
         wasm_bytes: module.size(),
         start_fuel: start.usage.fuel,
@@ -257,5 +312,6 @@ pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<
         hostcalls: usage.hostcalls,
         by_export: usage.by_export.iter().map(|(k, v)| (*k, v.fuel)).collect(),
         pages: (pages_before, host.memory_pages()),
+        interleaved: (rounds * INTERLEAVED as u64, interleaved_fuel),
     })
 }

@@ -164,7 +164,7 @@ mod tests {
                 out += &format!("{variant}\t{plugin}\tERROR\tno such file\n");
             }
             out += &format!(
-                "proxywasm\t{plugin}\t{bytes}\t{start}\t10\t{fuel}\t1\t2\t{}\t{}\tproxy_log=1\tproxy_on_log={fuel}\n",
+                "proxywasm\t{plugin}\t{bytes}\t{start}\t10\t{fuel}\t1\t2\t{}\t{}\tproxy_log=1\tproxy_on_log={fuel}\t16\t{fuel}\n",
                 pages.0, pages.1
             );
         }
@@ -199,7 +199,7 @@ mod tests {
                 "proxywasm\tcallout\t51615\t252\t10\t1000\t1\t2\t17\t40",
             )
             .replace(
-                "proxywasm\tnoop\t51615\t252\t10\t1000\t1\t2\t17\t17\tproxy_log=1\tproxy_on_log=1000",
+                "proxywasm\tnoop\t51615\t252\t10\t1000\t1\t2\t17\t17\tproxy_log=1\tproxy_on_log=1000\t16\t1000",
                 "proxywasm\tnoop\tERROR\ttrapped",
             );
         let wee = parse_rows(&text).unwrap();

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the whole gate, step by step.
 //!
 //! Steps, in order (see [`steps`]): ensure the `wasm32-wasip1` target; `cargo fmt
-//! --check`; clippy on the workspace (native) and on the SDK and examples for
+//! --check`; the layer check of `src/` ([`crate::layers`]); clippy on the workspace (native) and on the SDK and examples for
 //! `wasm32-wasip1`; `cargo test --workspace --all-features` (which includes the engine
 //! host's tests of every example's `.wasm` and the dual-run tests); `cargo test` in
 //! `tests/outside-plugin`, a plugin crate outside the workspace that dual-runs its test
@@ -86,6 +86,7 @@ fn steps() -> Vec<Step> {
             &["rustup", "target", "add", "wasm32-wasip1"],
         ),
         command("rustfmt", &["cargo", "fmt", "--all", "--", "--check"]),
+        task("layers", crate::layers::step, &[]),
         command(
             "clippy (native)",
             &[
@@ -793,7 +794,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 14);
+        assert_eq!(steps.len(), 15);
     }
 
     #[test]

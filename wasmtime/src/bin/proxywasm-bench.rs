@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Columns: `variant plugin bytes start_fuel requests fuel fuel_min fuel_max
-//! pages_before pages_after hostcalls exports`, where `hostcalls` and
+//! pages_before pages_after hostcalls exports interleaved_requests
+//! interleaved_fuel`, where `hostcalls` and
 //! `exports` are `name=count` lists joined by `;` (exports carry fuel). A
 //! variant that fails prints `variant plugin ERROR message` instead.
 
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
             };
             match outcome {
                 Ok(f) => println!(
-                    "{variant}\t{plugin}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{variant}\t{plugin}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     f.wasm_bytes,
                     f.start_fuel,
                     f.requests,
@@ -83,6 +84,8 @@ fn main() -> ExitCode {
                     f.pages.1,
                     list(&f.hostcalls),
                     list(&f.by_export),
+                    f.interleaved.0,
+                    f.interleaved.1,
                 ),
                 Err(e) => {
                     failed = true;

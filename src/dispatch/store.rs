@@ -1,0 +1,333 @@
+//! The contexts, by id.
+//!
+//! Hosts number contexts upward (Envoy: 1, 2, 3, … per VM), so the live ones
+//! are mostly a band of recent ids. Each context belongs in place `id % NEAR`
+//! of a small array, where finding it is a compare. When two live ids share
+//! a place, the one used last is there and the other waits in a hash map
+//! (`hashbrown`), from which a lookup brings it back. Streams created
+//! together, and served interleaved, so cost the same as one stream at a
+//! time, and no lookup returns a value through memory.
+//!
+//! Values are *taken out* while user code runs and put back afterwards
+//! ([`Store::take`], [`Store::put_back`]); no borrow is held across user code.
+//! A lookup for a taken value finds it [`Lookup::Busy`]; a context removed
+//! while taken is dropped when it is put back.
+
+use crate::runtime::{IdHash, IdMap};
+use core::cell::{Cell, RefCell};
+
+/// How many contexts the array holds (then the map takes the rest).
+const NEAR: usize = 32;
+
+/// What a lookup found.
+#[derive(Debug)]
+pub(crate) enum Lookup<T> {
+    /// The value, now taken out of the store.
+    Found(T),
+    /// The id is live but its value is out (a callback for it is running).
+    Busy,
+    /// No such id.
+    Missing,
+}
+
+impl<T> Lookup<T> {
+    /// What a live id's place holds: its value, or nothing while taken.
+    fn of(value: Option<T>) -> Lookup<T> {
+        match value {
+            Some(value) => Lookup::Found(value),
+            None => Lookup::Busy,
+        }
+    }
+}
+
+/// A place of the array: an id (0 when free) and its value (`None` while
+/// taken).
+struct Place<T> {
+    id: Cell<u32>,
+    value: Cell<Option<T>>,
+}
+
+impl<T> Place<T> {
+    const fn free() -> Place<T> {
+        Place {
+            id: Cell::new(0),
+            value: Cell::new(None),
+        }
+    }
+}
+
+/// Values by id; interior mutability only, no borrow outlives a method.
+pub(crate) struct Store<T> {
+    near: [Place<T>; NEAR],
+    far: RefCell<IdMap<Option<T>>>,
+}
+
+impl<T> Store<T> {
+    pub(crate) const fn new() -> Store<T> {
+        Store {
+            near: [const { Place::free() }; NEAR],
+            far: RefCell::new(IdMap::with_hasher(IdHash)),
+        }
+    }
+
+    /// The place of the array for `id` (which may hold another id).
+    #[inline(always)]
+    fn place(&self, id: u32) -> &Place<T> {
+        let [first, ..] = &self.near;
+        self.near.get(id as usize % NEAR).unwrap_or(first)
+    }
+
+    /// The place holding live `id`: its own place of the array, where `id`
+    /// is brought from the map if another id held it. `None` for an id
+    /// that is not live (and for 0, the VM's, which is never stored).
+    #[inline(always)]
+    fn find(&self, id: u32) -> Option<&Place<T>> {
+        let place = self.place(id);
+        if (place.id.get() == id || self.bring_near(id)) && id != 0 {
+            Some(place)
+        } else {
+            None
+        }
+    }
+
+    /// Moves `id` from the map to its place, and the place's id (if any) to
+    /// the map. Returns whether `id` was in the map.
+    #[inline(never)]
+    fn bring_near(&self, id: u32) -> bool {
+        let Ok(mut far) = self.far.try_borrow_mut() else {
+            return false;
+        };
+        let Some(value) = far.remove(&id) else {
+            return false;
+        };
+        let place = self.place(id);
+        let (other, other_value) = (place.id.replace(id), place.value.replace(value));
+        if other != 0 {
+            far.insert(other, other_value);
+        }
+        true
+    }
+
+    /// Inserts the value of a new context in its place, moving the id that
+    /// held it (if any) to the map. A live id's value is replaced. Id 0 (the
+    /// VM's) is never stored.
+    pub(crate) fn insert(&self, id: u32, value: T) {
+        if id == 0 {
+            return;
+        }
+        let place = self.place(id);
+        if place.id.get() != id && place.id.get() != 0 && !self.bring_near(id) {
+            self.move_far(place);
+        }
+        place.id.set(id);
+        drop(place.value.replace(Some(value)));
+    }
+
+    /// Moves the id of `place` to the map, freeing the place.
+    #[inline(never)]
+    fn move_far(&self, place: &Place<T>) {
+        if let Ok(mut far) = self.far.try_borrow_mut() {
+            far.insert(place.id.replace(0), place.value.take());
+        }
+    }
+
+    /// Runs `f` on the value of `id` when it sits in its place and no
+    /// callback has it out: the value is taken out meanwhile, and put back
+    /// after. `None` when it is elsewhere, or when `f` declines it.
+    #[inline(always)]
+    pub(crate) fn with_near<R>(&self, id: u32, f: impl FnOnce(&mut T) -> Option<R>) -> Option<R> {
+        let place = self.place(id);
+        if place.id.get() != id {
+            return None;
+        }
+        let mut value = place.value.take()?;
+        let result = f(&mut value);
+        self.put_back(id, value);
+        result
+    }
+
+    /// Takes the value of `id` out while its callback runs.
+    #[inline(always)]
+    pub(crate) fn take(&self, id: u32) -> Lookup<T> {
+        match self.find(id) {
+            Some(place) => Lookup::of(place.value.take()),
+            None => Lookup::Missing,
+        }
+    }
+
+    /// Puts back a value taken with [`Store::take`]. If the id was removed
+    /// meanwhile, the value is dropped here.
+    #[inline(always)]
+    pub(crate) fn put_back(&self, id: u32, value: T) {
+        match self.find(id) {
+            Some(place) => place.value.set(Some(value)),
+            None => drop(value),
+        }
+    }
+
+    /// Removes an id: its value, or [`Lookup::Busy`] when a callback has it
+    /// out (it is then dropped on put-back).
+    pub(crate) fn remove(&self, id: u32) -> Lookup<T> {
+        match self.find(id) {
+            Some(place) => {
+                place.id.set(0);
+                Lookup::of(place.value.take())
+            }
+            None => Lookup::Missing,
+        }
+    }
+
+    /// Whether `id` is live.
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.find(id).is_some()
+    }
+
+    /// How many contexts are live.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        let near = self.near.iter().filter(|p| p.id.get() != 0).count();
+        near + self.far.borrow().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_puts_back_and_removes_near_and_far_ids() {
+        let s = Store::new();
+        // 2 and 34 share a place of the array: 34 goes to the map.
+        s.insert(2, "a");
+        s.insert(34, "b");
+        assert!(matches!(s.take(2), Lookup::Found("a")));
+        assert!(matches!(s.take(2), Lookup::Busy));
+        s.put_back(2, "a");
+        assert!(matches!(s.take(34), Lookup::Found("b")));
+        assert!(matches!(s.take(34), Lookup::Busy));
+        // Removed while busy: the value is dropped on put-back.
+        assert!(matches!(s.remove(34), Lookup::Busy));
+        s.put_back(34, "b");
+        assert!(!s.contains(34));
+        assert!(matches!(s.remove(2), Lookup::Found("a")));
+        assert!(matches!(s.take(0), Lookup::Missing));
+        assert!(matches!(s.take(9), Lookup::Missing));
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn a_far_id_stays_reachable_after_its_place_frees() {
+        let s = Store::new();
+        s.insert(1, 10);
+        s.insert(33, 330);
+        assert!(matches!(s.remove(1), Lookup::Found(10)));
+        assert!(s.contains(33));
+        assert!(matches!(s.take(33), Lookup::Found(330)));
+        s.put_back(33, 331);
+        // A new id for the freed place goes there; 33 is still in the map.
+        s.insert(65, 650);
+        assert!(matches!(s.remove(33), Lookup::Found(331)));
+        assert!(matches!(s.remove(65), Lookup::Found(650)));
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn keeps_thousands_of_concurrent_ids() {
+        let s = Store::new();
+        // Out of order: a permutation of 1..=5000.
+        let ids: Vec<u32> = (0..5000u32).map(|i| (i * 3163) % 5000 + 1).collect();
+        for &id in &ids {
+            s.insert(id, id * 3);
+        }
+        assert_eq!(s.len(), 5000);
+        for &id in &ids {
+            assert!(s.contains(id));
+            let Lookup::Found(v) = s.take(id) else {
+                panic!("id {id}");
+            };
+            assert_eq!(v, id * 3);
+            assert!(matches!(s.take(id), Lookup::Busy));
+            s.put_back(id, v);
+        }
+        for &id in ids.iter().step_by(2) {
+            if id % 4 == 1 {
+                let Lookup::Found(v) = s.take(id) else {
+                    panic!("id {id}");
+                };
+                assert!(matches!(s.remove(id), Lookup::Busy));
+                s.put_back(id, v); // dropped: the id is gone
+            } else {
+                assert!(matches!(s.remove(id), Lookup::Found(v) if v == id * 3));
+            }
+            assert!(!s.contains(id));
+            assert!(matches!(s.take(id), Lookup::Missing));
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            assert_eq!(s.contains(id), i % 2 == 1, "id {id}");
+        }
+        assert_eq!(s.len(), 2500);
+    }
+
+    #[test]
+    fn reinsert_replaces_the_value_and_id_0_is_never_stored() {
+        let s = Store::new();
+        s.insert(1, String::from("near"));
+        s.insert(2, String::from("a"));
+        s.insert(2, String::from("b"));
+        assert!(matches!(s.take(2), Lookup::Found(v) if v == "b"));
+        s.put_back(2, String::from("c"));
+        assert!(matches!(s.remove(2), Lookup::Found(v) if v == "c"));
+        assert!(matches!(s.remove(2), Lookup::Missing));
+        s.insert(0, String::from("vm"));
+        assert!(!s.contains(0));
+        assert!(matches!(s.remove(0), Lookup::Missing));
+        assert!(matches!(s.remove(1), Lookup::Found(v) if v == "near"));
+    }
+
+    #[test]
+    fn drops_every_value() {
+        use std::rc::Rc;
+        let counter = Rc::new(());
+        {
+            let s = Store::new();
+            for id in 1..=100u32 {
+                s.insert(id, Rc::clone(&counter));
+            }
+            for id in (1..=100u32).step_by(3) {
+                assert!(matches!(s.remove(id), Lookup::Found(_)));
+            }
+            let Lookup::Found(v) = s.take(50) else {
+                panic!("id 50");
+            };
+            assert!(matches!(s.remove(50), Lookup::Busy));
+            s.put_back(50, v);
+            assert_eq!(Rc::strong_count(&counter), 1 + 100 - 34 - 1);
+        }
+        assert_eq!(Rc::strong_count(&counter), 1);
+    }
+
+    #[test]
+    fn memory_stays_flat_for_a_steady_population() {
+        let s = Store::new();
+        let capacity = |s: &Store<u32>| s.far.borrow().capacity();
+        let mut before = 0;
+        // 100 live streams, ids moving upward: most share places, so the map
+        // is in use, and it must not grow once warmed up.
+        for id in 1..=100u32 {
+            s.insert(id, id);
+        }
+        for id in 101..20_000u32 {
+            if id == 1_000 {
+                before = capacity(&s);
+            }
+            s.insert(id, id);
+            assert!(
+                matches!(s.remove(id - 100), Lookup::Found(v) if v == id - 100),
+                "id {id}"
+            );
+        }
+        assert!(before > 0);
+        assert_eq!(capacity(&s), before);
+        assert_eq!(s.len(), 100);
+    }
+}

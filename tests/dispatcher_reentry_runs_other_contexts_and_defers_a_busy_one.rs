@@ -1,0 +1,138 @@
+//! Pins the dispatcher's re-entrancy behaviour, found with the mock host's
+//! re-entry hook (a host that calls back into the plugin from inside a
+//! hostcall): re-entry for a *different* context runs it; re-entry for the
+//! context whose callback is running is answered with the default at once
+//! and runs when that callback returns (deferred, not dropped: a host that
+//! answers a callout from inside `proxy_http_call` must still resume the
+//! stream that paused for it). Never a panic or a trap.
+#![cfg(feature = "mock-host")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
+
+use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::mock::{Export, MockHost};
+use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http};
+
+struct Greeter(ContextId);
+impl HttpContext for Greeter {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        proxywasm::log::info!("headers for {}", self.0);
+        Action::Pause
+    }
+}
+
+#[test]
+fn reentry_for_another_context_runs_it() {
+    let host = MockHost::builder().http(Greeter);
+    let mut a = host.http_stream();
+    let b = host.http_stream();
+    let reentry = Export::RequestHeaders {
+        context_id: b.id().0,
+        num_headers: 0,
+        end_of_stream: true,
+    };
+    host.reenter_on("proxy_log", reentry);
+    assert_eq!(a.request_headers(&[(":path", "/")], true), Action::Pause);
+    // B's callback ran inside A's proxy_log, and returned its own action.
+    assert_eq!(host.reentries(), vec![(reentry, 1)]);
+    assert_eq!(host.info_logs(), vec!["headers for 2", "headers for 3"]);
+    assert!(host.error_logs().is_empty());
+}
+
+#[test]
+fn reentry_for_the_running_context_runs_when_its_callback_returns() {
+    let host = MockHost::builder().http(Greeter);
+    let mut a = host.http_stream();
+    let reentry = Export::RequestHeaders {
+        context_id: a.id().0,
+        num_headers: 0,
+        end_of_stream: true,
+    };
+    host.reenter_on("proxy_log", reentry);
+    assert_eq!(
+        a.request_headers(&[(":path", "/")], true),
+        Action::Pause,
+        "the outer callback is unaffected"
+    );
+    assert_eq!(
+        host.reentries(),
+        vec![(reentry, 0)],
+        "answered with the default (Continue) at once"
+    );
+    assert_eq!(
+        host.info_logs(),
+        vec!["headers for 2", "headers for 2"],
+        "the busy context ran the deferred callback after the running one, not inside it"
+    );
+    assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+}
+
+#[test]
+fn reentry_into_the_running_plugin_context_is_deferred_too() {
+    struct Ticker;
+    impl proxywasm::PluginContext for Ticker {
+        type Http = proxywasm::NoContext;
+        type Tcp = proxywasm::NoContext;
+        fn on_tick(&mut self) {
+            proxywasm::log::info!("tick");
+        }
+    }
+    let host = MockHost::builder().plugin(|_| Ticker);
+    host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_secs(1)))
+        .unwrap();
+    host.reenter_on("proxy_log", Export::Tick { context_id: 1 });
+    host.tick();
+    assert_eq!(host.reentries(), vec![(Export::Tick { context_id: 1 }, 0)]);
+    assert_eq!(host.info_logs(), vec!["tick", "tick"]);
+    assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+}
+
+/// Pauses the request for a callout and resumes it on the response.
+struct Auth;
+impl HttpContext for Auth {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        let call = HttpCall::new("auth")
+            .header(":method", "GET")
+            .header(":path", "/check")
+            .header(":authority", "auth")
+            .send();
+        proxywasm::log::info!("sent: {}", call.is_ok());
+        Action::Pause
+    }
+    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+        proxywasm::log::info!("response to {}", token.0);
+        let _ = http::resume_request();
+    }
+}
+
+#[test]
+fn a_callout_answered_from_inside_proxy_http_call_resumes_the_paused_stream() {
+    let host = MockHost::builder().http(|_| Auth);
+    let mut stream = host.http_stream();
+    // A host that answers at once: the response arrives (on the root context,
+    // as Envoy addresses it) inside the `proxy_http_call` of the stream's
+    // `on_request_headers`, before the plugin has its token. The emulator
+    // numbers HTTP calls 4, 8, …
+    let response = Export::HttpCallResponse {
+        context_id: 1,
+        token: 4,
+        num_headers: 1,
+        body_size: 0,
+        num_trailers: 0,
+    };
+    host.reenter_on("proxy_http_call", response);
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Pause
+    );
+    assert_eq!(host.reentries(), vec![(response, 0)]);
+    assert_eq!(
+        host.info_logs(),
+        vec!["sent: true", "response to 4"],
+        "the response ran after on_request_headers returned, on the stream"
+    );
+    assert!(
+        !stream.is_request_paused(),
+        "the deferred response resumed the request"
+    );
+    assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+}
