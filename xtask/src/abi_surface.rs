@@ -767,9 +767,8 @@ mod tests {
             names.dedup();
             assert_eq!(before, names.len());
         }
-        // 36 functions for all versions, 2 for 0.2.x, 1 for 0.2.1, Envoy's
-        // envoy_resolve_dns, and the 2 emscripten shims.
-        assert_eq!(env_imports().len(), 42);
+        let shims = proxywasm_abi::ENV_SHIMS.len();
+        assert_eq!(env_imports().len(), proxywasm_abi::IMPORTS.len() + shims);
         for name in ABI_0_1_0_ONLY {
             assert!(lookup(&env_imports(), name).is_none(), "{name}");
         }
