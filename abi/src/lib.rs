@@ -263,57 +263,34 @@ macro_rules! for_each_import {
 
             /// Copies up to `max_size` bytes of a buffer from `start`.
             fn proxy_get_buffer_bytes = get_buffer_bytes(
-                buffer_type: u32,
-                start: usize,
-                max_size: usize,
-                return_data: out_ptr, return_size: out_size
-            );
+                buffer_type: u32, start: usize, max_size: usize, return_data: out_ptr, return_size: out_size);
             /// Replaces `size` bytes of a buffer at `start` with `data`.
             fn proxy_set_buffer_bytes = set_buffer_bytes(
-                buffer_type: u32,
-                start: usize,
-                size: usize,
-                data: in_ptr, data_size: in_size
-            );
+                buffer_type: u32, start: usize, size: usize, data: in_ptr, data_size: in_size);
             /// A buffer's length and flags.
             fn proxy_get_buffer_status = get_buffer_status(
-                buffer_type: u32,
-                return_size: out_usize,
-                return_flags: out_u32
-            );
+                buffer_type: u32, return_size: out_usize, return_flags: out_u32);
 
             // Header, trailer and metadata maps.
 
             /// Every pair of a map, serialized.
             fn proxy_get_header_map_pairs = get_header_map_pairs(
-                map_type: u32,
-                return_data: out_ptr, return_size: out_size
-            );
+                map_type: u32, return_data: out_ptr, return_size: out_size);
             /// Replaces a whole map with serialized pairs.
             fn proxy_set_header_map_pairs = set_header_map_pairs(map_type: u32, data: in_ptr, size: in_size);
             /// The value of a key in a map.
             fn proxy_get_header_map_value = get_header_map_value(
-                map_type: u32,
-                key_data: in_ptr, key_size: in_size,
-                return_value_data: out_ptr, return_value_size: out_size
-            );
+                map_type: u32, key_data: in_ptr, key_size: in_size, return_value_data: out_ptr,
+                return_value_size: out_size);
             /// Adds a value under a key (keeping the existing ones).
             fn proxy_add_header_map_value = add_header_map_value(
-                map_type: u32,
-                key_data: in_ptr, key_size: in_size,
-                value_data: in_ptr, value_size: in_size
-            );
+                map_type: u32, key_data: in_ptr, key_size: in_size, value_data: in_ptr, value_size: in_size);
             /// Sets the value of a key (replacing the existing ones).
             fn proxy_replace_header_map_value = replace_header_map_value(
-                map_type: u32,
-                key_data: in_ptr, key_size: in_size,
-                value_data: in_ptr, value_size: in_size
-            );
+                map_type: u32, key_data: in_ptr, key_size: in_size, value_data: in_ptr, value_size: in_size);
             /// Removes a key.
             fn proxy_remove_header_map_value = remove_header_map_value(
-                map_type: u32,
-                key_data: in_ptr, key_size: in_size
-            );
+                map_type: u32, key_data: in_ptr, key_size: in_size);
             /// The number of pairs in a map.
             fn proxy_get_header_map_size = get_header_map_size(map_type: u32, return_size: out_usize);
 
@@ -325,50 +302,33 @@ macro_rules! for_each_import {
             fn proxy_close_stream = close_stream(stream_type: u32);
             /// Answers the request with a local response (`grpc_status` -1: none).
             fn proxy_send_local_response = send_local_response(
-                status_code: u32,
-                details_data: in_ptr, details_size: in_size,
-                body_data: in_ptr, body_size: in_size,
-                headers_data: in_ptr, headers_size: in_size,
-                grpc_status: i32
-            );
+                status_code: u32, details_data: in_ptr, details_size: in_size, body_data: in_ptr,
+                body_size: in_size, headers_data: in_ptr, headers_size: in_size, grpc_status: i32);
             /// The status code and message of the last callout event.
             fn proxy_get_status = get_status(
-                return_code: out_u32,
-                return_message_data: out_ptr, return_message_size: out_size
-            );
+                return_code: out_u32, return_message_data: out_ptr, return_message_size: out_size);
 
             // HTTP callouts.
 
             /// Starts an HTTP call to an upstream cluster; the response arrives as a callback.
             fn proxy_http_call = http_call(
-                upstream_data: in_ptr, upstream_size: in_size,
-                headers_data: in_ptr, headers_size: in_size,
-                body_data: in_ptr, body_size: in_size,
-                trailers_data: in_ptr, trailers_size: in_size,
-                timeout_milliseconds: u32,
-                return_token: out_u32
-            );
+                upstream_data: in_ptr, upstream_size: in_size, headers_data: in_ptr, headers_size: in_size,
+                body_data: in_ptr, body_size: in_size, trailers_data: in_ptr, trailers_size: in_size,
+                timeout_milliseconds: u32, return_token: out_u32);
 
             // gRPC callouts.
 
             /// Starts a unary gRPC call.
             fn proxy_grpc_call = grpc_call(
-                service_data: in_ptr, service_size: in_size,
-                service_name_data: in_ptr, service_name_size: in_size,
-                method_data: in_ptr, method_size: in_size,
-                initial_metadata_data: in_ptr, initial_metadata_size: in_size,
-                message_data: in_ptr, message_size: in_size,
-                timeout_milliseconds: u32,
-                return_token: out_u32
-            );
+                service_data: in_ptr, service_size: in_size, service_name_data: in_ptr,
+                service_name_size: in_size, method_data: in_ptr, method_size: in_size,
+                initial_metadata_data: in_ptr, initial_metadata_size: in_size, message_data: in_ptr,
+                message_size: in_size, timeout_milliseconds: u32, return_token: out_u32);
             /// Opens a gRPC stream.
             fn proxy_grpc_stream = grpc_stream(
-                service_data: in_ptr, service_size: in_size,
-                service_name_data: in_ptr, service_name_size: in_size,
-                method_data: in_ptr, method_size: in_size,
-                initial_metadata_data: in_ptr, initial_metadata_size: in_size,
-                return_token: out_u32
-            );
+                service_data: in_ptr, service_size: in_size, service_name_data: in_ptr,
+                service_name_size: in_size, method_data: in_ptr, method_size: in_size,
+                initial_metadata_data: in_ptr, initial_metadata_size: in_size, return_token: out_u32);
             /// Sends a message on a gRPC stream.
             fn proxy_grpc_send = grpc_send(token: u32, message_data: in_ptr, message_size: in_size, end_stream: bool);
             /// Cancels a gRPC call or stream.
@@ -380,35 +340,24 @@ macro_rules! for_each_import {
 
             /// A shared value and its CAS version.
             fn proxy_get_shared_data = get_shared_data(
-                key_data: in_ptr, key_size: in_size,
-                return_value_data: out_ptr, return_value_size: out_size,
-                return_cas: out_u32
-            );
+                key_data: in_ptr, key_size: in_size, return_value_data: out_ptr, return_value_size: out_size,
+                return_cas: out_u32);
             /// Sets a shared value if `cas` matches (0: unconditionally).
             fn proxy_set_shared_data = set_shared_data(
-                key_data: in_ptr, key_size: in_size,
-                value_data: in_ptr, value_size: in_size,
-                cas: u32
-            );
+                key_data: in_ptr, key_size: in_size, value_data: in_ptr, value_size: in_size, cas: u32);
 
             // Shared queues.
 
             /// Registers a shared queue owned by this root context.
             fn proxy_register_shared_queue = register_shared_queue(
-                name_data: in_ptr, name_size: in_size,
-                return_token: out_u32
-            );
+                name_data: in_ptr, name_size: in_size, return_token: out_u32);
             /// Finds a shared queue by VM id and name.
             fn proxy_resolve_shared_queue = resolve_shared_queue(
-                vm_id_data: in_ptr, vm_id_size: in_size,
-                name_data: in_ptr, name_size: in_size,
-                return_token: out_u32
-            );
+                vm_id_data: in_ptr, vm_id_size: in_size, name_data: in_ptr, name_size: in_size,
+                return_token: out_u32);
             /// Takes the oldest item of a shared queue.
             fn proxy_dequeue_shared_queue = dequeue_shared_queue(
-                token: u32,
-                return_data: out_ptr, return_size: out_size
-            );
+                token: u32, return_data: out_ptr, return_size: out_size);
             /// Appends an item to a shared queue.
             fn proxy_enqueue_shared_queue = enqueue_shared_queue(token: u32, data: in_ptr, size: in_size);
 
@@ -416,10 +365,7 @@ macro_rules! for_each_import {
 
             /// Defines a counter, gauge or histogram.
             fn proxy_define_metric = define_metric(
-                metric_type: u32,
-                name_data: in_ptr, name_size: in_size,
-                return_id: out_u32
-            );
+                metric_type: u32, name_data: in_ptr, name_size: in_size, return_id: out_u32);
             /// Adds to a counter or gauge.
             fn proxy_increment_metric = increment_metric(metric_id: u32, offset: i64);
             /// Sets a gauge or records a histogram value.
@@ -431,14 +377,10 @@ macro_rules! for_each_import {
 
             /// A property's value by path.
             fn proxy_get_property = get_property(
-                path_data: in_ptr, path_size: in_size,
-                return_data: out_ptr, return_size: out_size
-            );
+                path_data: in_ptr, path_size: in_size, return_data: out_ptr, return_size: out_size);
             /// Sets a property.
             fn proxy_set_property = set_property(
-                path_data: in_ptr, path_size: in_size,
-                value_data: in_ptr, value_size: in_size
-            );
+                path_data: in_ptr, path_size: in_size, value_data: in_ptr, value_size: in_size);
 
             // Context management.
 
@@ -452,10 +394,8 @@ macro_rules! for_each_import {
             /// Calls a function the host registered by name; 0 for both result
             /// pointers discards the result.
             fn proxy_call_foreign_function = call_foreign_function(
-                name_data: in_ptr, name_size: in_size,
-                arguments_data: in_ptr, arguments_size: in_size,
-                return_results_data: out_ptr, return_results_size: out_size
-            );
+                name_data: in_ptr, name_size: in_size, arguments_data: in_ptr, arguments_size: in_size,
+                return_results_data: out_ptr, return_results_size: out_size);
 
             // Envoy's own.
 
@@ -505,76 +445,47 @@ macro_rules! for_each_export {
                 fn proxy_on_queue_ready = QueueReady(context_id: u32, queue_id: u32);
                 /// A foreign function addressed the plugin (Envoy never calls it).
                 fn proxy_on_foreign_function = ForeignFunction(
-                    context_id: u32,
-                    function_id: u32,
-                    arguments_size: usize
-                );
+                    context_id: u32, function_id: u32, arguments_size: usize);
                 /// Envoy's DNS answer; the data is in the call-data buffer.
                 fn envoy_on_resolve_dns = ResolveDns(context_id: u32, token: u32, data_size: usize);
                 /// A TCP connection opened; 0 continues.
                 fn proxy_on_new_connection = NewConnection(context_id: u32) -> u32;
                 /// Bytes from downstream; 0 continues.
                 fn proxy_on_downstream_data = DownstreamData(
-                    context_id: u32,
-                    data_size: usize,
-                    end_of_stream: bool
-                ) -> u32;
+                    context_id: u32, data_size: usize, end_of_stream: bool) -> u32;
                 /// Bytes from upstream; 0 continues.
                 fn proxy_on_upstream_data = UpstreamData(
-                    context_id: u32,
-                    data_size: usize,
-                    end_of_stream: bool
-                ) -> u32;
+                    context_id: u32, data_size: usize, end_of_stream: bool) -> u32;
                 /// The downstream side closed.
                 fn proxy_on_downstream_connection_close = DownstreamConnectionClose(context_id: u32, peer_type: u32);
                 /// The upstream side closed.
                 fn proxy_on_upstream_connection_close = UpstreamConnectionClose(context_id: u32, peer_type: u32);
                 /// Request headers arrived; returns a header status.
                 fn proxy_on_request_headers = RequestHeaders(
-                    context_id: u32,
-                    num_headers: usize,
-                    end_of_stream: bool
-                ) -> u32;
+                    context_id: u32, num_headers: usize, end_of_stream: bool) -> u32;
                 /// Request body bytes arrived; returns a data status.
                 fn proxy_on_request_body = RequestBody(context_id: u32, body_size: usize, end_of_stream: bool) -> u32;
                 /// Request trailers arrived; returns a trailers status.
                 fn proxy_on_request_trailers = RequestTrailers(context_id: u32, num_trailers: usize) -> u32;
                 /// Response headers arrived; returns a header status.
                 fn proxy_on_response_headers = ResponseHeaders(
-                    context_id: u32,
-                    num_headers: usize,
-                    end_of_stream: bool
-                ) -> u32;
+                    context_id: u32, num_headers: usize, end_of_stream: bool) -> u32;
                 /// Response body bytes arrived; returns a data status.
                 fn proxy_on_response_body = ResponseBody(
-                    context_id: u32,
-                    body_size: usize,
-                    end_of_stream: bool
-                ) -> u32;
+                    context_id: u32, body_size: usize, end_of_stream: bool) -> u32;
                 /// Response trailers arrived; returns a trailers status.
                 fn proxy_on_response_trailers = ResponseTrailers(context_id: u32, num_trailers: usize) -> u32;
                 /// The response to an HTTP call.
                 fn proxy_on_http_call_response = HttpCallResponse(
-                    context_id: u32,
-                    token: u32,
-                    num_headers: usize,
-                    body_size: usize,
-                    num_trailers: usize
-                );
+                    context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize);
                 /// Initial metadata of a gRPC call or stream.
                 fn proxy_on_grpc_receive_initial_metadata = GrpcReceiveInitialMetadata(
-                    context_id: u32,
-                    token: u32,
-                    num_elements: usize
-                );
+                    context_id: u32, token: u32, num_elements: usize);
                 /// A gRPC message.
                 fn proxy_on_grpc_receive = GrpcReceive(context_id: u32, token: u32, message_size: usize);
                 /// Trailing metadata of a gRPC call or stream.
                 fn proxy_on_grpc_receive_trailing_metadata = GrpcReceiveTrailingMetadata(
-                    context_id: u32,
-                    token: u32,
-                    num_elements: usize
-                );
+                    context_id: u32, token: u32, num_elements: usize);
                 /// A gRPC call or stream closed with a status.
                 fn proxy_on_grpc_close = GrpcClose(context_id: u32, token: u32, status_code: u32);
                 /// The host wants to remove the context; non-zero means done now.
