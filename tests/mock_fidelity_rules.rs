@@ -112,31 +112,41 @@ fn paused_request_headers_stay_readable_until_resumed() {
 // ---- no hostcalls during start-up -------------------------------------------------------------------
 // book: reference/lifecycle.md#start-up-and-the-restricted-phase
 
-fn start_up(fidelity: Fidelity) -> MockHost {
+fn start_up_host(fidelity: Fidelity) -> MockHost {
     struct Noop;
     impl HttpContext for Noop {}
-    let host = MockHost::builder()
+    MockHost::builder()
         .fidelity(fidelity)
         .on_initialize(|| {
             proxywasm::log::info!("logging is allowed");
             let result = proxywasm::time::set_tick_period(Duration::from_secs(1));
             proxywasm::log::info!("tick period: {:?}", result.map_err(|e| e.status()));
         })
-        .http(|_| Noop);
+        .http(|_| Noop)
+}
+
+fn start_up(fidelity: Fidelity) -> MockHost {
+    let host = start_up_host(fidelity);
     assert!(host.start());
     host
 }
 
+/// Envoy traps on the hostcall (the VM fails to start): the test fails
+/// there, with the rule broken as its message, and the violation is recorded.
 #[test]
-fn hostcalls_during_start_up_fail() {
-    let host = start_up(Fidelity::envoy());
-    assert_eq!(
-        host.info_logs(),
-        vec![
-            "logging is allowed",
-            "tick period: Err(Some(InternalFailure))"
-        ]
+fn hostcalls_during_start_up_trap() {
+    let host = start_up_host(Fidelity::envoy());
+    let trap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| host.start()))
+        .expect_err("the hostcall traps");
+    let message = trap.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "restricted_callback: proxy_set_tick_period_milliseconds in _initialize (context 0): \
+             a hostcall during start-up"
+        ),
+        "{message}"
     );
+    assert_eq!(host.info_logs(), vec!["logging is allowed"]);
     let violations = host.violations();
     assert_eq!(violations.len(), 1);
     assert_eq!(

@@ -221,6 +221,45 @@ pub(crate) fn install(handle: Option<Handle>) -> Option<Handle> {
 #[cfg(not(target_family = "wasm"))]
 crate::__proxywasm_exports!(native);
 
+/// Natively, module start-up is the test's `on_initialize` code, which the
+/// mock host runs itself: there is nothing to call.
+#[cfg(all(not(target_family = "wasm"), feature = "mock-host"))]
+fn _initialize() {}
+
+/// Natively: [`call_native`], one arm per callback of the ABI table.
+#[cfg(all(not(target_family = "wasm"), feature = "mock-host"))]
+macro_rules! native_calls {
+    (
+        callbacks { $( $(#[$doc:meta])* fn $name:ident = $variant:ident($($arg:ident: $role:ident),*) $(-> $ret:ident)?; )* }
+        other { $($other:tt)* }
+    ) => {
+        /// Calls the native trampoline of `export` with its arguments, as a
+        /// host calls the export, and returns its result (0 for an export
+        /// without one).
+        pub(crate) fn call_native(export: proxywasm_abi::Export) -> u32 {
+            match export {
+                $(proxywasm_abi::Export::$variant { $($arg),* } => {
+                    native_calls!(@call $name($(native_calls!(@arg $role, $arg)),*) $($ret)?)
+                })*
+                _ => 0,
+            }
+        }
+    };
+    (@call $name:ident($($arg:expr),*)) => {{
+        $name($($arg),*);
+        0
+    }};
+    (@call $name:ident($($arg:expr),*) u32) => {
+        $name($($arg),*)
+    };
+    (@arg usize, $x:ident) => { $x as usize };
+    (@arg bool, $x:ident) => { u32::from($x) };
+    (@arg u32, $x:ident) => { $x };
+}
+
+#[cfg(all(not(target_family = "wasm"), feature = "mock-host"))]
+proxywasm_abi::for_each_export!(native_calls);
+
 #[cfg(target_os = "wasi")]
 unsafe extern "C" {
     /// Runs static constructors (wasi-libc); the reactor start-up calls it once.

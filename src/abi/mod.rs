@@ -1,10 +1,12 @@
 //! Layer 0: the raw ABI. **The only module with `unsafe`** (besides the mock
 //! backend), every block with a `// SAFETY:` line.
 //!
-//! * [`imports`]: every host function, declared once with exact wasm types;
+//! * [`imports`]: every host function, generated from the ABI table
+//!   (`proxywasm_abi::for_each_import!`) with exact wasm types;
 //! * [`calls`]: safe 1:1 wrappers (slices in, owned values out);
 //! * [`memory`]: the allocation export and [`memory::HostBytes`];
-//! * [`exports`]: the `proxy_on_*` trampolines into [`crate::dispatch`];
+//! * [`exports`]: the `proxy_on_*` trampolines into [`crate::dispatch`] (and,
+//!   natively, `call_native`, generated from `proxywasm_abi::for_each_export!`);
 //! * [`wire`]: integer enums and the pairs format.
 //!
 //! Contract for the whole module: the host follows ABI v0.2.1 as Envoy

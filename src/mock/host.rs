@@ -2,8 +2,8 @@
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
 use super::core::{
-    Callback, ConnState, DnsLookup, Export, Fidelity, ForeignFunction, GrpcCallout, GrpcDelivery,
-    GrpcKind, Guest, HostState, HttpCallout, LocalReply, LogRecord, MetricKind, MockWorld, Pause,
+    ConnState, DnsLookup, Export, Fidelity, ForeignFunction, GrpcCallout, GrpcDelivery, GrpcKind,
+    Guest, HostState, HttpCallout, LocalReply, LogRecord, MetricKind, MockWorld, Pause,
     PluginConfig, Side, StreamState, Violation, Vm, VmConfig, from_text, lossy_pairs,
 };
 use super::native::NativeGuest;
@@ -757,7 +757,7 @@ impl MockHost {
     /// ```
     pub fn run<R>(&self, code: impl FnOnce() -> R) -> R {
         let root = self.root_context_id();
-        self.vm.run_in(root.0, Callback::Run, "MockHost::run", code)
+        self.vm.run_in(root.0, None, code)
     }
 
     /// Calls one export directly, outside the emulator's stream bookkeeping
@@ -2448,12 +2448,12 @@ pub fn doc_http(headers: &[(&str, &str)], code: impl FnOnce() -> crate::Result<(
         s.request.started = true;
         s.request.headers = Some(from_text(headers));
     }
-    expect_ok(host.vm.run_in(
-        stream.id,
-        Callback::RequestHeaders,
-        "proxy_on_request_headers",
-        code,
-    ));
+    let export = Export::RequestHeaders {
+        context_id: stream.id,
+        num_headers: headers.len() as u32,
+        end_of_stream: false,
+    };
+    expect_ok(host.vm.run_in(stream.id, Some(export), code));
 }
 
 /// Runs `code` inside `on_request_body` of a fresh stream whose body buffer
@@ -2468,12 +2468,12 @@ pub fn doc_http_body(body: &[u8], code: impl FnOnce() -> crate::Result<()>) {
         s.request.buffer = body.to_vec();
         s.request.ended = true;
     }
-    expect_ok(host.vm.run_in(
-        stream.id,
-        Callback::RequestBody,
-        "proxy_on_request_body",
-        code,
-    ));
+    let export = Export::RequestBody {
+        context_id: stream.id,
+        body_size: body.len() as u32,
+        end_of_stream: true,
+    };
+    expect_ok(host.vm.run_in(stream.id, Some(export), code));
 }
 
 /// Runs `code` inside `on_upstream_data` of a fresh connection whose
@@ -2485,12 +2485,12 @@ pub fn doc_tcp_upstream(data: &[u8], code: impl FnOnce() -> crate::Result<()>) {
     if let Some(c) = host.state().tcp_mut(conn.id) {
         c.upstream.buffer = data.to_vec();
     }
-    expect_ok(host.vm.run_in(
-        conn.id,
-        Callback::UpstreamData,
-        "proxy_on_upstream_data",
-        code,
-    ));
+    let export = Export::UpstreamData {
+        context_id: conn.id,
+        data_size: data.len() as u32,
+        end_of_stream: false,
+    };
+    expect_ok(host.vm.run_in(conn.id, Some(export), code));
 }
 
 /// Runs `code` inside a callback of a started plugin context. Panics if

@@ -3,10 +3,11 @@
 //! turned into test failures that carry the wasm backtrace and the plugin's
 //! last log lines.
 
-use crate::ctx::{Ctx, Phase};
+use crate::ctx::Ctx;
 use crate::meter::Meter;
 use crate::module::WasmPlugin;
 use proxywasm::mock::core::{Export, Guest, Vm};
+use proxywasm_abi::WasmType;
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -110,8 +111,12 @@ impl Instance {
         };
         let args: Vec<Val> = export
             .args()
-            .into_iter()
-            .map(|a| Val::I32(a as i32))
+            .iter()
+            .zip(export.function().params)
+            .map(|(&value, param)| match param.role.wasm_type() {
+                WasmType::I64 => Val::I64(value as i64),
+                _ => Val::I32(value as u32 as i32),
+            })
             .collect();
         let mut results = [Val::I32(0)];
         let results = if export.returns_value() {
@@ -119,7 +124,6 @@ impl Instance {
         } else {
             &mut results[..0]
         };
-        store.data_mut().phase = Phase::Callback;
         match self.run(&mut store, func, export, &args, results) {
             Ok(()) => results.first().and_then(Val::i32).map_or(0, |v| v as u32),
             Err(err) => self.fail(store, export, &err),
@@ -146,7 +150,6 @@ impl Instance {
             let Some(func) = self.funcs.get(*name) else {
                 continue;
             };
-            store.data_mut().phase = Phase::StartUp;
             let mut results = [Val::I32(0)];
             let outcome = self.run(
                 &mut store,
@@ -155,7 +158,6 @@ impl Instance {
                 args,
                 &mut results[..*result_count],
             );
-            store.data_mut().phase = Phase::Callback;
             if let Err(err) = outcome {
                 drop(store);
                 self.fail_named(name, &[], &err);
@@ -192,15 +194,15 @@ impl Instance {
         clippy::panic,
         reason = "the Guest contract: a trap fails the test, with the report as its message"
     )]
-    fn fail_named(&self, name: &str, args: &[u32], err: &wasmtime::Error) -> ! {
+    fn fail_named(&self, name: &str, args: &[u64], err: &wasmtime::Error) -> ! {
         let report = self.report(name, args, err);
         *self.failed.borrow_mut() = Some(report.clone());
         panic!("{report}");
     }
 
-    fn report(&self, name: &str, args: &[u32], err: &wasmtime::Error) -> String {
+    fn report(&self, name: &str, args: &[u64], err: &wasmtime::Error) -> String {
         let mut out = String::new();
-        let args: Vec<String> = args.iter().map(u32::to_string).collect();
+        let args: Vec<String> = args.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
             "the plugin `{}` trapped in {name}({}); Envoy fails the whole VM on a trap.",
@@ -212,13 +214,13 @@ impl Instance {
         for (i, cause) in err.chain().enumerate() {
             let _ = writeln!(out, "{}{cause}", if i == 0 { "" } else { "caused by: " });
         }
-        let (exit_code, lines) = match self.store.try_borrow() {
-            Ok(store) => (
-                store.data().exit_code,
-                store.data().recent_logs.iter().cloned().collect::<Vec<_>>(),
-            ),
-            Err(_) => (None, Vec::new()),
+        let (exit_code, vm) = match self.store.try_borrow() {
+            Ok(store) => (store.data().exit_code, store.data().vm.upgrade()),
+            Err(_) => (None, None),
         };
+        let lines = vm
+            .and_then(|vm| vm.try_state().map(|s| s.recent_log_lines()))
+            .unwrap_or_default();
         if let Some(code) = exit_code {
             let _ = writeln!(out, "(the plugin called WASI proc_exit({code}) first)");
         }

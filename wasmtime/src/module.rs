@@ -2,7 +2,7 @@
 //! the ABI marker, `memory`, the allocation export, the exact type of every
 //! import and of every callback export.
 
-use crate::abi::{self, ABI_MARKERS, ENV_IMPORTS_0_1_0_ONLY, Sig, WASI_MODULES};
+use crate::abi::{self, ABI_0_1_0_ONLY, ABI_MARKERS, Signature, WASI_MODULES};
 use crate::ctx::Ctx;
 use std::collections::HashMap;
 use std::fmt;
@@ -76,7 +76,7 @@ pub struct Import {
     /// The function name.
     pub name: String,
     /// Its exact type, which equals the host's.
-    pub sig: Sig,
+    pub sig: Signature,
 }
 
 /// A compiled, checked Proxy-Wasm module, ready to run in any number of
@@ -359,7 +359,7 @@ fn check_exports(module: &Module) -> Result<(AbiVersion, &'static str), String> 
         let (Some(sig), ExternType::Func(ty)) = (abi::export(export.name()), export.ty()) else {
             continue;
         };
-        if !sig.matches(&ty) {
+        if !abi::matches(&sig, &ty) {
             return Err(format!(
                 "Bad function signature for export {}: expected {sig}, found {ty}",
                 export.name()
@@ -394,7 +394,7 @@ fn check_imports(module: &Module, abi: AbiVersion) -> Result<Vec<Import>, String
             ));
         };
         let sig = if module_name == "env" {
-            if ENV_IMPORTS_0_1_0_ONLY.contains(&name) {
+            if ABI_0_1_0_ONLY.contains(&name) {
                 return Err(format!(
                     "missing import: env.{name} exists only for ABI v0.1.0"
                 ));
@@ -413,7 +413,7 @@ fn check_imports(module: &Module, abi: AbiVersion) -> Result<Vec<Import>, String
                 "missing import: {module_name}.{name} is not provided by Envoy"
             ));
         };
-        if !sig.matches(&ty) {
+        if !abi::matches(&sig, &ty) {
             return Err(format!(
                 "import type mismatch: {module_name}.{name} is {sig} in Envoy, the module wants {ty}"
             ));

@@ -11,10 +11,8 @@
 //! `poll_oneoff` returns at once, and `proc_exit` only records the code (the
 //! guest then traps on its `unreachable`, as in Envoy).
 
-use crate::abi::{Val, WASI_IMPORTS, WASI_MODULES};
-use crate::ctx::{
-    Ctx, WASI_FAULT, enter, read, read_u32, remember_log, write, write_u32, write_u64,
-};
+use crate::abi::{WASI_IMPORTS, WASI_MODULES, WasmType};
+use crate::ctx::{Ctx, WASI_FAULT, enter, read, read_u32, write, write_u32, write_u64};
 use wasmtime::{Caller, FuncType, Linker, ValType};
 
 type Res = wasmtime::Result<i32>;
@@ -64,16 +62,13 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         m,
         "fd_write",
         |mut c: Caller<'_, Ctx>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> Res {
-            let vm = enter(&mut c, "fd_write", true)?;
+            let vm = enter(&mut c, "fd_write")?;
             let mut bytes = Vec::new();
             for i in 0..iovs_len.max(0) {
                 let at = iovs.wrapping_add(i.wrapping_mul(8));
                 let ptr = fault!(read_u32(&c, at));
                 let len = fault!(read_u32(&c, at.wrapping_add(4)));
                 bytes.extend_from_slice(&fault!(read(&c, ptr as i32, len as i32)));
-            }
-            if fd == 1 || fd == 2 {
-                remember_log(&mut c, if fd == 1 { "stdout" } else { "stderr" }, &bytes);
             }
             let result = vm.state().wasi_fd_write(fd as u32, &bytes);
             Ok(match result {
@@ -88,7 +83,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         m,
         "clock_time_get",
         |mut c: Caller<'_, Ctx>, clock: i32, _precision: i64, out: i32| -> Res {
-            let vm = enter(&mut c, "clock_time_get", true)?;
+            let vm = enter(&mut c, "clock_time_get")?;
             let result = vm.state().wasi_clock_time_get(clock as u32);
             Ok(match result {
                 Ok(nanos) => write_u64(&mut c, out, nanos).map_or(WASI_FAULT, |()| 0),
@@ -100,7 +95,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         m,
         "clock_res_get",
         |mut c: Caller<'_, Ctx>, clock: i32, out: i32| -> Res {
-            enter(&mut c, "clock_res_get", true)?;
+            enter(&mut c, "clock_res_get")?;
             if clock != 0 && clock != 1 {
                 return Ok(errno::NOTSUP);
             }
@@ -111,7 +106,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         m,
         "random_get",
         |mut c: Caller<'_, Ctx>, buf: i32, len: i32| -> Res {
-            enter(&mut c, "random_get", true)?;
+            enter(&mut c, "random_get")?;
             if !(0..=MAX_RANDOM).contains(&len) {
                 return Ok(errno::INVAL);
             }
@@ -126,7 +121,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
             m,
             name,
             move |mut c: Caller<'_, Ctx>, count_out: i32, size_out: i32| -> Res {
-                enter(&mut c, name, true)?;
+                enter(&mut c, name)?;
                 Ok(write_u32(&mut c, count_out, 0)
                     .and_then(|()| write_u32(&mut c, size_out, 0))
                     .map_or(WASI_FAULT, |()| 0))
@@ -138,7 +133,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
             m,
             name,
             move |mut c: Caller<'_, Ctx>, _list: i32, _buf: i32| -> Res {
-                enter(&mut c, name, true)?;
+                enter(&mut c, name)?;
                 Ok(0)
             },
         )?;
@@ -147,7 +142,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         m,
         "fd_fdstat_get",
         |mut c: Caller<'_, Ctx>, fd: i32, out: i32| -> Res {
-            enter(&mut c, "fd_fdstat_get", true)?;
+            enter(&mut c, "fd_fdstat_get")?;
             if fd != 1 && fd != 2 {
                 return Ok(errno::BADF);
             }
@@ -168,19 +163,19 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
          _count: i32,
          events_out: i32|
          -> Res {
-            enter(&mut c, "poll_oneoff", true)?;
+            enter(&mut c, "poll_oneoff")?;
             Ok(write_u32(&mut c, events_out, 0).map_or(WASI_FAULT, |()| 0))
         },
     )?;
     linker.func_wrap(m, "sched_yield", |mut c: Caller<'_, Ctx>| -> Res {
-        enter(&mut c, "sched_yield", true)?;
+        enter(&mut c, "sched_yield")?;
         Ok(0)
     })?;
     linker.func_wrap(
         m,
         "proc_exit",
         |mut c: Caller<'_, Ctx>, code: i32| -> wasmtime::Result<()> {
-            enter(&mut c, "proc_exit", true)?;
+            enter(&mut c, "proc_exit")?;
             c.data_mut().exit_code = Some(code);
             Ok(())
         },
@@ -213,7 +208,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
             sig.results.iter().map(|v| val_type(*v)),
         );
         linker.func_new(m, name, ty, move |mut c, params, results| {
-            enter(&mut c, name, true)?;
+            enter(&mut c, name)?;
             let fd = params.first().and_then(wasmtime::Val::i32).unwrap_or(-1);
             let value = answer(fd);
             if let Some(result) = results.first_mut() {
@@ -225,10 +220,10 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
     Ok(())
 }
 
-fn val_type(val: Val) -> ValType {
+fn val_type(val: WasmType) -> ValType {
     match val {
-        Val::I32 => ValType::I32,
-        Val::I64 => ValType::I64,
+        WasmType::I64 => ValType::I64,
+        _ => ValType::I32,
     }
 }
 

@@ -537,34 +537,34 @@ fn a_callback_export_with_the_wrong_type_does_not_load() {
 
 #[test]
 fn every_import_envoy_registers_links_with_its_exact_type() {
-    use proxywasm_wasmtime::abi::{ENV_IMPORTS, Val, WASI_IMPORTS};
-    let ty = |vals: &[Val]| {
-        vals.iter()
-            .map(|v| if *v == Val::I32 { "i32 " } else { "i64 " })
-            .collect::<String>()
+    use proxywasm_wasmtime::abi::{ENV_SHIMS, IMPORTS, Signature, WASI_IMPORTS};
+    let ty = |types: &[proxywasm_wasmtime::abi::WasmType]| {
+        types.iter().map(|t| format!("{t} ")).collect::<String>()
     };
-    let mut imports = String::new();
-    for (name, sig) in ENV_IMPORTS {
-        imports += &format!(
-            "(import \"env\" \"{name}\" (func (param {}) (result {})))\n",
+    let import = |module_name: &str, name: &str, sig: &Signature| {
+        format!(
+            "(import \"{module_name}\" \"{name}\" (func (param {}) (result {})))\n",
             ty(sig.params),
             ty(sig.results)
-        );
+        )
+    };
+    let mut imports = String::new();
+    for f in IMPORTS {
+        imports += &import("env", f.name, &f.signature);
+    }
+    for (name, sig) in ENV_SHIMS {
+        imports += &import("env", name, sig);
     }
     for module_name in ["wasi_snapshot_preview1", "wasi_unstable"] {
         for (name, sig) in WASI_IMPORTS {
-            imports += &format!(
-                "(import \"{module_name}\" \"{name}\" (func (param {}) (result {})))\n",
-                ty(sig.params),
-                ty(sig.results)
-            );
+            imports += &import(module_name, name, sig);
         }
     }
     let plugin = load(&module(&imports));
     // proxy_log is imported twice (by the helper module too).
     assert_eq!(
         plugin.imports().len(),
-        1 + ENV_IMPORTS.len() + 2 * WASI_IMPORTS.len()
+        1 + IMPORTS.len() + ENV_SHIMS.len() + 2 * WASI_IMPORTS.len()
     );
     let host = MockHost::builder().echo_logs(false).wasm(&plugin);
     assert!(host.start());

@@ -4,10 +4,10 @@
 //! Envoy (proxy-wasm-cpp-host) refuses to load a module when one of its imports is not
 //! registered by the host, or is registered with a different wasm function type, and it
 //! fails the VM when a callback it looks up by name is exported with the wrong type
-//! (book: reference/lifecycle.md#linking, book: reference/hostcalls.md,
-//! book: reference/callbacks.md). This module holds those tables and checks a module
-//! against them, so that a wrong `extern` declaration in the SDK is caught by the gate
-//! instead of by a VM that will not start.
+//! (book: reference/lifecycle.md#linking). This module checks a module against
+//! the ABI table the SDK and the engine are generated from (the `proxywasm-abi` crate),
+//! so that a wrong `extern` declaration in the SDK is caught by the gate instead of by a
+//! VM that will not start.
 //!
 //! The checks, one [`CheckOutcome`] each (see [`check`]):
 //! * `abi marker`: exports the function `proxy_abi_version_0_2_1: () -> ()` and no other
@@ -17,17 +17,19 @@
 //!   `malloc` (the host prefers `malloc`; we deliberately export one allocator only);
 //! * `import modules`: every import is a function from `env` or `wasi_snapshot_preview1`;
 //! * `env imports`: every `env` import is one Envoy registers for ABI 0.2.1 (the
-//!   all-versions set plus `proxy_continue_stream`, `proxy_close_stream` and
-//!   `proxy_get_log_level`), with exactly the type of [`ENV_IMPORTS`];
-//! * `wasi imports`: every `wasi_snapshot_preview1` import is one of [`WASI_IMPORTS`] with
+//!   all-versions set plus `proxy_continue_stream`, `proxy_close_stream`,
+//!   `proxy_get_log_level`, `envoy_resolve_dns` and the emscripten shims), with exactly
+//!   the type of [`env_imports`];
+//! * `wasi imports`: every `wasi_snapshot_preview1` import is one of [`wasi_imports`] with
 //!   exactly that type;
 //! * `callback exports`: every exported `proxy_*` / `envoy_on_*` function and start-up
 //!   export (`_initialize`, `_start`, `main`, `__main_void`) has the type the host calls it
-//!   with ([`CALLBACK_EXPORTS`]); an unknown `proxy_*` export (a typo the host would
+//!   with ([`callback_exports`]); an unknown `proxy_*` export (a typo the host would
 //!   silently never call) is reported too.
 
 use std::fmt;
 
+use proxywasm_abi::{ABI_0_1_0_ONLY, Signature, WasmType};
 use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef, ValType};
 
 /// A wasm value type, as far as the Proxy-Wasm ABI is concerned.
@@ -41,8 +43,6 @@ pub(crate) enum Val {
     /// Any reference type (never part of the Proxy-Wasm ABI).
     Ref,
 }
-
-use Val::{I32, I64};
 
 impl From<ValType> for Val {
     fn from(v: ValType) -> Self {
@@ -103,39 +103,27 @@ impl fmt::Display for Sig {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AbiFn {
     pub(crate) name: &'static str,
-    pub(crate) params: &'static [Val],
-    pub(crate) results: &'static [Val],
+    pub(crate) ty: Signature,
 }
 
 impl AbiFn {
     pub(crate) fn sig(&self) -> Sig {
+        let vals = |types: &[WasmType]| types.iter().map(|&t| Val::from(t)).collect();
         Sig {
-            params: self.params.to_vec(),
-            results: self.results.to_vec(),
+            params: vals(self.ty.params),
+            results: vals(self.ty.results),
         }
     }
 }
 
-const fn f(name: &'static str, params: &'static [Val], results: &'static [Val]) -> AbiFn {
-    AbiFn {
-        name,
-        params,
-        results,
+impl From<WasmType> for Val {
+    fn from(t: WasmType) -> Self {
+        match t {
+            WasmType::I64 => Val::I64,
+            _ => Val::I32,
+        }
     }
 }
-
-const R: &[Val] = &[I32];
-const NONE: &[Val] = &[];
-const I32X1: &[Val] = &[I32];
-const I32X2: &[Val] = &[I32, I32];
-const I32X3: &[Val] = &[I32, I32, I32];
-const I32X4: &[Val] = &[I32, I32, I32, I32];
-const I32X5: &[Val] = &[I32, I32, I32, I32, I32];
-const I32X6: &[Val] = &[I32, I32, I32, I32, I32, I32];
-const I32X8: &[Val] = &[I32, I32, I32, I32, I32, I32, I32, I32];
-const I32X9: &[Val] = &[I32, I32, I32, I32, I32, I32, I32, I32, I32];
-const I32X10: &[Val] = &[I32, I32, I32, I32, I32, I32, I32, I32, I32, I32];
-const I32X12: &[Val] = &[I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32];
 
 /// Module name of the Proxy-Wasm host functions.
 pub(crate) const ENV: &str = "env";
@@ -143,166 +131,45 @@ pub(crate) const ENV: &str = "env";
 pub(crate) const WASI: &str = "wasi_snapshot_preview1";
 
 /// The `env` functions Envoy 1.40 registers for a module exporting
-/// `proxy_abi_version_0_2_1`, with their exact types
-/// (book: reference/lifecycle.md#linking, book: reference/hostcalls.md).
-pub(crate) const ENV_IMPORTS: &[AbiFn] = &[
-    // Registered for every ABI version.
-    f("proxy_log", I32X3, R),
-    f("proxy_get_status", I32X3, R),
-    f("proxy_set_property", I32X4, R),
-    f("proxy_get_property", I32X4, R),
-    f("proxy_send_local_response", I32X8, R),
-    f("proxy_get_shared_data", I32X5, R),
-    f("proxy_set_shared_data", I32X5, R),
-    f("proxy_register_shared_queue", I32X3, R),
-    f("proxy_resolve_shared_queue", I32X5, R),
-    f("proxy_dequeue_shared_queue", I32X3, R),
-    f("proxy_enqueue_shared_queue", I32X3, R),
-    f("proxy_get_header_map_value", I32X5, R),
-    f("proxy_add_header_map_value", I32X5, R),
-    f("proxy_replace_header_map_value", I32X5, R),
-    f("proxy_remove_header_map_value", I32X3, R),
-    f("proxy_get_header_map_pairs", I32X3, R),
-    f("proxy_set_header_map_pairs", I32X3, R),
-    f("proxy_get_header_map_size", I32X2, R),
-    f("proxy_get_buffer_status", I32X3, R),
-    f("proxy_get_buffer_bytes", I32X5, R),
-    f("proxy_set_buffer_bytes", I32X5, R),
-    f("proxy_http_call", I32X10, R),
-    f("proxy_grpc_call", I32X12, R),
-    f("proxy_grpc_stream", I32X9, R),
-    f("proxy_grpc_close", I32X1, R),
-    f("proxy_grpc_cancel", I32X1, R),
-    f("proxy_grpc_send", I32X4, R),
-    f("proxy_set_tick_period_milliseconds", I32X1, R),
-    f("proxy_get_current_time_nanoseconds", I32X1, R),
-    f("proxy_define_metric", I32X4, R),
-    f("proxy_increment_metric", &[I32, I64], R),
-    f("proxy_record_metric", &[I32, I64], R),
-    f("proxy_get_metric", I32X2, R),
-    f("proxy_set_effective_context", I32X1, R),
-    f("proxy_done", NONE, R),
-    f("proxy_call_foreign_function", I32X6, R),
-    // Registered for ABI 0.2.0 and 0.2.1.
-    f("proxy_continue_stream", I32X1, R),
-    f("proxy_close_stream", I32X1, R),
-    // Registered for ABI 0.2.1 only.
-    f("proxy_get_log_level", I32X1, R),
-];
+/// `proxy_abi_version_0_2_1`, with their exact types: the Proxy-Wasm imports of the
+/// ABI table ([`proxywasm_abi::IMPORTS`]) and the emscripten shims.
+pub(crate) fn env_imports() -> Vec<AbiFn> {
+    let imports = proxywasm_abi::IMPORTS.iter().map(|f| (f.name, f.signature));
+    imports
+        .chain(proxywasm_abi::ENV_SHIMS.iter().copied())
+        .map(|(name, ty)| AbiFn { name, ty })
+        .collect()
+}
 
-/// `env` functions the host registers only for ABI 0.1.0: importing one of them from a
-/// 0.2.1 module makes the load fail with "missing import".
-pub(crate) const ENV_ABI_0_1_0_ONLY: &[&str] = &[
-    "proxy_get_configuration",
-    "proxy_continue_request",
-    "proxy_continue_response",
-    "proxy_clear_route_cache",
-];
+/// The `wasi_snapshot_preview1` functions the host registers, with their exact types.
+pub(crate) fn wasi_imports() -> Vec<AbiFn> {
+    let wasi = proxywasm_abi::WASI_IMPORTS.iter();
+    wasi.map(|&(name, ty)| AbiFn { name, ty }).collect()
+}
 
-/// The `wasi_snapshot_preview1` functions the host registers, with their exact types
-/// (book: reference/hostcalls.md#wasi).
-pub(crate) const WASI_IMPORTS: &[AbiFn] = &[
-    f("fd_write", I32X4, R),
-    f("fd_read", I32X4, R),
-    f("fd_seek", &[I32, I64, I32, I32], R),
-    f("fd_close", I32X1, R),
-    f("fd_fdstat_get", I32X2, R),
-    f("fd_fdstat_set_flags", I32X2, R),
-    f("fd_prestat_get", I32X2, R),
-    f("fd_prestat_dir_name", I32X3, R),
-    f("fd_filestat_get", I32X2, R),
-    f(
-        "path_open",
-        &[I32, I32, I32, I32, I32, I64, I64, I32, I32],
-        R,
-    ),
-    f("path_filestat_get", I32X5, R),
-    f("environ_sizes_get", I32X2, R),
-    f("environ_get", I32X2, R),
-    f("args_sizes_get", I32X2, R),
-    f("args_get", I32X2, R),
-    f("clock_time_get", &[I32, I64, I32], R),
-    f("clock_res_get", I32X2, R),
-    f("random_get", I32X2, R),
-    f("sched_yield", NONE, R),
-    f("poll_oneoff", I32X4, R),
-    f("proc_exit", I32X1, NONE),
-    // The newer stubs (cpp-host, April 2026).
-    f("fd_advise", &[I32, I64, I64, I32], R),
-    f("fd_allocate", &[I32, I64, I64], R),
-    f("fd_datasync", I32X1, R),
-    f("fd_fdstat_set_rights", &[I32, I64, I64], R),
-    f("fd_filestat_set_size", &[I32, I64], R),
-    f("fd_filestat_set_times", &[I32, I64, I64, I32], R),
-    f("fd_pread", &[I32, I32, I32, I64, I32], R),
-    f("fd_pwrite", &[I32, I32, I32, I64, I32], R),
-    f("fd_readdir", &[I32, I32, I32, I64, I32], R),
-    f("fd_renumber", I32X2, R),
-    f("fd_sync", I32X1, R),
-    f("fd_tell", I32X2, R),
-    f("path_create_directory", I32X3, R),
-    f(
-        "path_filestat_set_times",
-        &[I32, I32, I32, I32, I64, I64, I32],
-        R,
-    ),
-    f("path_link", I32X6, R),
-    f("path_readlink", I32X6, R),
-    f("path_rename", I32X6, R),
-    f("path_remove_directory", I32X3, R),
-    f("path_unlink_file", I32X3, R),
-    f("path_symlink", I32X4, R),
-    f("sock_accept", I32X3, R),
-    f("sock_recv", I32X6, R),
-    f("sock_send", I32X5, R),
-    f("sock_shutdown", I32X2, R),
-];
+/// Every function the host registers, with its module: [`env_imports`] then
+/// [`wasi_imports`].
+pub(crate) fn all_imports() -> Vec<(&'static str, AbiFn)> {
+    let env = env_imports().into_iter().map(|e| (ENV, e));
+    env.chain(wasi_imports().into_iter().map(|e| (WASI, e)))
+        .collect()
+}
+
+/// Exports the host looks up by name, with the type it calls them with.
+pub(crate) fn callback_exports() -> Vec<AbiFn> {
+    let exports = proxywasm_abi::EXPORTS.iter();
+    exports
+        .map(|f| AbiFn {
+            name: f.name,
+            ty: f.signature,
+        })
+        .collect()
+}
 
 /// The ABI marker every plugin exports.
-pub(crate) const ABI_MARKER: &str = "proxy_abi_version_0_2_1";
+pub(crate) const ABI_MARKER: &str = proxywasm_abi::ABI_MARKERS[2];
 /// The allocator export the host calls to hand data to the guest.
 pub(crate) const ALLOCATOR: &str = "proxy_on_memory_allocate";
-
-/// Exports the host looks up by name, with the type it calls them with
-/// (book: reference/callbacks.md, ABI 0.2.x shapes).
-pub(crate) const CALLBACK_EXPORTS: &[AbiFn] = &[
-    f(ABI_MARKER, NONE, NONE),
-    f(ALLOCATOR, I32X1, R),
-    f("_initialize", NONE, NONE),
-    f("_start", NONE, NONE),
-    f("main", I32X2, R),
-    f("__main_void", NONE, R),
-    f("proxy_on_context_create", I32X2, NONE),
-    f("proxy_on_vm_start", I32X2, R),
-    f("proxy_on_configure", I32X2, R),
-    f("proxy_validate_configuration", I32X2, R),
-    f("proxy_on_tick", I32X1, NONE),
-    f("proxy_on_queue_ready", I32X2, NONE),
-    f("proxy_on_foreign_function", I32X3, NONE),
-    f("proxy_on_new_connection", I32X1, R),
-    f("proxy_on_downstream_data", I32X3, R),
-    f("proxy_on_upstream_data", I32X3, R),
-    f("proxy_on_downstream_connection_close", I32X2, NONE),
-    f("proxy_on_upstream_connection_close", I32X2, NONE),
-    f("proxy_on_request_headers", I32X3, R),
-    f("proxy_on_request_body", I32X3, R),
-    f("proxy_on_request_trailers", I32X2, R),
-    f("proxy_on_request_metadata", I32X2, R),
-    f("proxy_on_response_headers", I32X3, R),
-    f("proxy_on_response_body", I32X3, R),
-    f("proxy_on_response_trailers", I32X2, R),
-    f("proxy_on_response_metadata", I32X2, R),
-    f("proxy_on_http_call_response", I32X5, NONE),
-    f("proxy_on_grpc_receive_initial_metadata", I32X3, NONE),
-    f("proxy_on_grpc_receive", I32X3, NONE),
-    f("proxy_on_grpc_receive_trailing_metadata", I32X3, NONE),
-    f("proxy_on_grpc_close", I32X3, NONE),
-    f("proxy_on_done", I32X1, R),
-    f("proxy_on_log", I32X1, NONE),
-    f("proxy_on_delete", I32X1, NONE),
-    f("envoy_on_resolve_dns", I32X3, NONE),
-    f("envoy_on_stats_update", I32X2, NONE),
-];
 
 /// What an import or export refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -478,8 +345,8 @@ impl CheckOutcome {
     }
 }
 
-fn lookup<'t>(table: &'t [AbiFn], name: &str) -> Option<&'t AbiFn> {
-    table.iter().find(|e| e.name == name)
+fn lookup(table: &[AbiFn], name: &str) -> Option<AbiFn> {
+    table.iter().find(|e| e.name == name).copied()
 }
 
 /// Checks a function against a table entry; `what` names it in the message.
@@ -491,6 +358,14 @@ fn expect_sig(problems: &mut Vec<String>, what: &str, item: &Item, expected: &Ab
             expected.sig()
         )),
         other => problems.push(format!("{what} is a {}, not a function", other.kind())),
+    }
+}
+
+/// Checks export `name` (of the ABI table) against its type in the table.
+fn expect_export(problems: &mut Vec<String>, name: &str, item: &Item) {
+    match lookup(&callback_exports(), name) {
+        Some(expected) => expect_sig(problems, &format!("`{name}`"), item, &expected),
+        None => problems.push(format!("`{name}` is missing from the ABI table")),
     }
 }
 
@@ -510,12 +385,7 @@ pub(crate) fn check(surface: &Surface) -> Vec<CheckOutcome> {
 fn check_marker(s: &Surface) -> CheckOutcome {
     let mut problems = Vec::new();
     match s.export(ABI_MARKER) {
-        Some(e) => expect_sig(
-            &mut problems,
-            &format!("`{ABI_MARKER}`"),
-            &e.item,
-            &f(ABI_MARKER, NONE, NONE),
-        ),
+        Some(e) => expect_export(&mut problems, ABI_MARKER, &e.item),
         None => problems.push(format!(
             "no `{ABI_MARKER}` export: Envoy will not load the module"
         )),
@@ -552,12 +422,7 @@ fn check_memory(s: &Surface) -> CheckOutcome {
 fn check_allocator(s: &Surface) -> CheckOutcome {
     let mut problems = Vec::new();
     match s.export(ALLOCATOR) {
-        Some(e) => expect_sig(
-            &mut problems,
-            &format!("`{ALLOCATOR}`"),
-            &e.item,
-            &f(ALLOCATOR, I32X1, R),
-        ),
+        Some(e) => expect_export(&mut problems, ALLOCATOR, &e.item),
         None => problems.push(format!("no `{ALLOCATOR}` export")),
     }
     if s.export("malloc").is_some() {
@@ -596,11 +461,12 @@ fn check_import_modules(s: &Surface) -> CheckOutcome {
 
 fn check_env_imports(s: &Surface) -> CheckOutcome {
     let mut problems = Vec::new();
+    let env = env_imports();
     for i in s.imports.iter().filter(|i| i.module == ENV) {
         let what = format!("`{ENV}`.`{}`", i.name);
-        if let Some(expected) = lookup(ENV_IMPORTS, &i.name) {
-            expect_sig(&mut problems, &what, &i.item, expected);
-        } else if ENV_ABI_0_1_0_ONLY.contains(&i.name.as_str()) {
+        if let Some(expected) = lookup(&env, &i.name) {
+            expect_sig(&mut problems, &what, &i.item, &expected);
+        } else if ABI_0_1_0_ONLY.contains(&i.name.as_str()) {
             problems.push(format!(
                 "{what} is registered only for ABI 0.1.0: a 0.2.1 module importing it fails to load"
             ));
@@ -618,10 +484,11 @@ fn check_env_imports(s: &Surface) -> CheckOutcome {
 
 fn check_wasi_imports(s: &Surface) -> CheckOutcome {
     let mut problems = Vec::new();
+    let wasi = wasi_imports();
     for i in s.imports.iter().filter(|i| i.module == WASI) {
         let what = format!("`{WASI}`.`{}`", i.name);
-        match lookup(WASI_IMPORTS, &i.name) {
-            Some(expected) => expect_sig(&mut problems, &what, &i.item, expected),
+        match lookup(&wasi, &i.name) {
+            Some(expected) => expect_sig(&mut problems, &what, &i.item, &expected),
             None => problems.push(format!("{what} is not a WASI function the host provides")),
         }
     }
@@ -633,10 +500,11 @@ fn check_wasi_imports(s: &Surface) -> CheckOutcome {
 
 fn check_callback_exports(s: &Surface) -> CheckOutcome {
     let mut problems = Vec::new();
+    let exports = callback_exports();
     for e in &s.exports {
         let what = format!("export `{}`", e.name);
-        if let Some(expected) = lookup(CALLBACK_EXPORTS, &e.name) {
-            expect_sig(&mut problems, &what, &e.item, expected);
+        if let Some(expected) = lookup(&exports, &e.name) {
+            expect_sig(&mut problems, &what, &e.item, &expected);
         } else if (e.name.starts_with("proxy_") && !e.name.starts_with("proxy_abi_version_"))
             || e.name.starts_with("envoy_on_")
         {
@@ -654,7 +522,7 @@ fn check_callback_exports(s: &Surface) -> CheckOutcome {
 /// Encodes a minimal plugin module (binary format, by hand) that imports `imports` and
 /// exports the ABI marker, `memory`, the allocator and the root-context callbacks. The gate
 /// asks Envoy to load it, which checks these tables against the real host's linker.
-pub(crate) fn probe_module(imports: &[(&str, &AbiFn)]) -> Vec<u8> {
+pub(crate) fn probe_module(imports: &[(&str, AbiFn)]) -> Vec<u8> {
     fn leb(out: &mut Vec<u8>, mut v: u32) {
         loop {
             let byte = (v & 0x7f) as u8;
@@ -682,14 +550,10 @@ pub(crate) fn probe_module(imports: &[(&str, &AbiFn)]) -> Vec<u8> {
         leb(out, s.len() as u32);
         out.extend_from_slice(s.as_bytes());
     }
-    fn val(v: Val) -> u8 {
-        match v {
-            Val::I32 => 0x7f,
-            Val::I64 => 0x7e,
-            Val::F32 => 0x7d,
-            Val::F64 => 0x7c,
-            Val::V128 => 0x7b,
-            Val::Ref => 0x70, // funcref
+    fn val(t: WasmType) -> u8 {
+        match t {
+            WasmType::I64 => 0x7e,
+            _ => 0x7f,
         }
     }
     fn section(out: &mut Vec<u8>, id: u8, items: &[Vec<u8>]) {
@@ -703,24 +567,28 @@ pub(crate) fn probe_module(imports: &[(&str, &AbiFn)]) -> Vec<u8> {
         out.extend_from_slice(&body);
     }
     // Functions the module defines: (export name, type, body returning the given i32).
-    let defined: [(&str, AbiFn, Option<i32>); 5] = [
-        (ABI_MARKER, f(ABI_MARKER, NONE, NONE), None),
-        (ALLOCATOR, f(ALLOCATOR, I32X1, R), Some(1024)),
-        ("proxy_on_context_create", f("", I32X2, NONE), None),
-        ("proxy_on_vm_start", f("", I32X2, R), Some(1)),
-        ("proxy_on_configure", f("", I32X2, R), Some(1)),
-    ];
+    let exports = callback_exports();
+    let defined: Vec<(&str, AbiFn, Option<i32>)> = [
+        (ABI_MARKER, None),
+        (ALLOCATOR, Some(1024)),
+        ("proxy_on_context_create", None),
+        ("proxy_on_vm_start", Some(1)),
+        ("proxy_on_configure", Some(1)),
+    ]
+    .into_iter()
+    .filter_map(|(export, result)| Some((export, lookup(&exports, export)?, result)))
+    .collect();
     // One type per function: simple, and duplicates are valid.
     let types: Vec<Vec<u8>> = imports
         .iter()
-        .map(|(_, e)| *e)
+        .map(|(_, e)| e)
         .chain(defined.iter().map(|(_, e, _)| e))
         .map(|e| {
             let mut t = vec![0x60];
-            leb(&mut t, e.params.len() as u32);
-            t.extend(e.params.iter().map(|&v| val(v)));
-            leb(&mut t, e.results.len() as u32);
-            t.extend(e.results.iter().map(|&v| val(v)));
+            leb(&mut t, e.ty.params.len() as u32);
+            t.extend(e.ty.params.iter().map(|&v| val(v)));
+            leb(&mut t, e.ty.results.len() as u32);
+            t.extend(e.ty.results.iter().map(|&v| val(v)));
             t
         })
         .collect();
@@ -790,16 +658,16 @@ pub(crate) fn probe_module(imports: &[(&str, &AbiFn)]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn wat_type(vals: &[Val]) -> String {
-        vals.iter().map(|v| format!(" {v}")).collect()
+    fn wat_type(types: &[WasmType]) -> String {
+        types.iter().map(|t| format!(" {t}")).collect()
     }
 
     fn import_wat(module: &str, e: &AbiFn) -> String {
         format!(
             "(import \"{module}\" \"{}\" (func (param{}) (result{})))\n",
             e.name,
-            wat_type(e.params),
-            wat_type(e.results)
+            wat_type(e.ty.params),
+            wat_type(e.ty.results)
         )
     }
 
@@ -871,10 +739,10 @@ mod tests {
     #[test]
     fn every_table_entry_is_accepted_with_its_own_type() {
         let mut imports = String::new();
-        for e in ENV_IMPORTS {
+        for e in &env_imports() {
             imports.push_str(&import_wat(ENV, e));
         }
-        for e in WASI_IMPORTS {
+        for e in &wasi_imports() {
             imports.push_str(&import_wat(WASI, e));
         }
         let text = format!(
@@ -885,30 +753,30 @@ mod tests {
         );
         let wasm = parse_wat(&text);
         let s = Surface::parse(&wasm).unwrap();
-        assert_eq!(s.import_count(ENV), ENV_IMPORTS.len());
-        assert_eq!(s.import_count(WASI), WASI_IMPORTS.len());
+        assert_eq!(s.import_count(ENV), env_imports().len());
+        assert_eq!(s.import_count(WASI), wasi_imports().len());
         assert_eq!(failures(&wasm).0, Vec::<&str>::new());
     }
 
     #[test]
     fn tables_have_no_duplicates_and_no_abi_0_1_0_functions() {
-        for table in [ENV_IMPORTS, WASI_IMPORTS, CALLBACK_EXPORTS] {
+        for table in [env_imports(), wasi_imports(), callback_exports()] {
             let mut names: Vec<&str> = table.iter().map(|e| e.name).collect();
             names.sort_unstable();
             let before = names.len();
             names.dedup();
             assert_eq!(before, names.len());
         }
-        // 36 functions for all versions, 2 for 0.2.x, 1 for 0.2.1.
-        assert_eq!(ENV_IMPORTS.len(), 39);
-        for name in ENV_ABI_0_1_0_ONLY {
-            assert!(lookup(ENV_IMPORTS, name).is_none(), "{name}");
+        let shims = proxywasm_abi::ENV_SHIMS.len();
+        assert_eq!(env_imports().len(), proxywasm_abi::IMPORTS.len() + shims);
+        for name in ABI_0_1_0_ONLY {
+            assert!(lookup(&env_imports(), name).is_none(), "{name}");
         }
     }
 
     #[test]
     fn spot_checks_of_the_import_table() {
-        let sig = |name| lookup(ENV_IMPORTS, name).map(|e| e.sig().to_string());
+        let sig = |name| lookup(&env_imports(), name).map(|e| e.sig().to_string());
         assert_eq!(sig("proxy_log").as_deref(), Some("(i32, i32, i32) -> i32"));
         assert_eq!(
             sig("proxy_increment_metric").as_deref(),
@@ -923,7 +791,7 @@ mod tests {
             Some("(i32) -> i32")
         );
         assert_eq!(sig("proxy_done").as_deref(), Some("() -> i32"));
-        let proc_exit = lookup(WASI_IMPORTS, "proc_exit").map(|e| e.sig().to_string());
+        let proc_exit = lookup(&wasi_imports(), "proc_exit").map(|e| e.sig().to_string());
         assert_eq!(proc_exit.as_deref(), Some("(i32) -> ()"));
     }
 
@@ -1097,11 +965,7 @@ mod tests {
 
     #[test]
     fn probe_module_is_a_valid_plugin_with_exactly_the_requested_imports() {
-        let all: Vec<(&str, &AbiFn)> = ENV_IMPORTS
-            .iter()
-            .map(|e| (ENV, e))
-            .chain(WASI_IMPORTS.iter().map(|e| (WASI, e)))
-            .collect();
+        let all = all_imports();
         let wasm = probe_module(&all);
         let s = Surface::parse(&wasm).unwrap();
         let got: Vec<(String, String, Item)> = s

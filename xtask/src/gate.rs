@@ -27,7 +27,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::abi_surface::{self, AbiFn, ENV, ENV_IMPORTS, Surface, WASI, WASI_IMPORTS};
+use crate::abi_surface::{self, AbiFn, ENV, Surface};
 use crate::cmd;
 use crate::e2e::{self, EXAMPLES, Tally, report};
 use crate::envoy;
@@ -621,11 +621,7 @@ fn abi_tables_vs_envoy(root: &Path) -> Tally {
             return tally;
         }
     };
-    let all: Vec<(&str, &AbiFn)> = ENV_IMPORTS
-        .iter()
-        .map(|e| (ENV, e))
-        .chain(WASI_IMPORTS.iter().map(|e| (WASI, e)))
-        .collect();
+    let all = abi_surface::all_imports();
     let outcome = validate_probe(root, &envoy, "all", &all);
     report(
         prefix,
@@ -639,12 +635,12 @@ fn abi_tables_vs_envoy(root: &Path) -> Tally {
 
     // proxy_log declared without its i32 result: Envoy must refuse it, or the check
     // above proves nothing.
-    let mistyped = AbiFn {
+    let mut mistyped = AbiFn {
         name: "proxy_log",
-        params: ENV_IMPORTS[0].params,
-        results: &[],
+        ty: proxywasm_abi::IMPORTS[0].signature,
     };
-    let outcome = match validate_probe(root, &envoy, "control", &[(ENV, &mistyped)]) {
+    mistyped.ty.results = &[];
+    let outcome = match validate_probe(root, &envoy, "control", &[(ENV, mistyped)]) {
         Ok(()) => Err(Error::msg(
             "Envoy accepted `proxy_log` without its result: validate mode does not link wasm",
         )),
@@ -664,7 +660,7 @@ fn validate_probe(
     root: &Path,
     envoy: &envoy::Envoy,
     tag: &str,
-    imports: &[(&str, &AbiFn)],
+    imports: &[(&str, AbiFn)],
 ) -> Result<()> {
     let dir = root.join("target").join("e2e").join("abi-probe");
     std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;

@@ -1,5 +1,6 @@
-//! Driving the plugin: the [`Export`] calls, the [`Guest`] seam a front door
-//! implements to make them, and [`Vm`], which runs Envoy's lifecycles
+//! Driving the plugin: the [`Export`] calls (generated from the ABI table),
+//! the [`Guest`] seam a front door implements to make them, and [`Vm`],
+//! which runs Envoy's lifecycles
 //! (start-up, streams, ticks, callouts, deferred actions, queue
 //! notifications) over any guest.
 //!
@@ -18,405 +19,14 @@
 //! * a trap may panic: the test fails with the guest's message.
 
 use super::records::LocalReply;
-use super::state::{Callback, Deferred, HostState, Payload, status};
+use super::state::{Deferred, HostState, Payload, status};
 use super::stream::{self, Context, HttpStream, Map, Pause, Root, Side, TcpConnection};
 use super::world::{Event, MockWorld};
 use crate::abi::wire::stream as stream_type;
 use core::cell::{Cell, RefCell, RefMut};
 use core::time::Duration;
+use proxywasm_abi::Export;
 use std::rc::{Rc, Weak};
-
-/// One call into the plugin: an export and its wire arguments (every
-/// argument is an `i32` on the wire; sizes are `u32`, flags `bool`).
-///
-/// ```
-/// use proxywasm::mock::core::Export;
-/// let export = Export::RequestHeaders { context_id: 2, num_headers: 3, end_of_stream: true };
-/// assert_eq!(export.name(), "proxy_on_request_headers");
-/// assert_eq!(export.args(), vec![2, 3, 1]);
-/// assert!(export.returns_value());
-/// ```
-#[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Export {
-    /// Module start-up (`_initialize`); natively, the builder's `on_initialize` hook.
-    Initialize,
-    ContextCreate {
-        context_id: u32,
-        parent_id: u32,
-    },
-    VmStart {
-        context_id: u32,
-        configuration_size: u32,
-    },
-    Configure {
-        context_id: u32,
-        configuration_size: u32,
-    },
-    Tick {
-        context_id: u32,
-    },
-    QueueReady {
-        context_id: u32,
-        queue_id: u32,
-    },
-    ForeignFunction {
-        context_id: u32,
-        function_id: u32,
-        arguments_size: u32,
-    },
-    ResolveDns {
-        context_id: u32,
-        token: u32,
-        data_size: u32,
-    },
-    NewConnection {
-        context_id: u32,
-    },
-    DownstreamData {
-        context_id: u32,
-        data_size: u32,
-        end_of_stream: bool,
-    },
-    UpstreamData {
-        context_id: u32,
-        data_size: u32,
-        end_of_stream: bool,
-    },
-    DownstreamConnectionClose {
-        context_id: u32,
-        peer_type: u32,
-    },
-    UpstreamConnectionClose {
-        context_id: u32,
-        peer_type: u32,
-    },
-    RequestHeaders {
-        context_id: u32,
-        num_headers: u32,
-        end_of_stream: bool,
-    },
-    RequestBody {
-        context_id: u32,
-        body_size: u32,
-        end_of_stream: bool,
-    },
-    RequestTrailers {
-        context_id: u32,
-        num_trailers: u32,
-    },
-    ResponseHeaders {
-        context_id: u32,
-        num_headers: u32,
-        end_of_stream: bool,
-    },
-    ResponseBody {
-        context_id: u32,
-        body_size: u32,
-        end_of_stream: bool,
-    },
-    ResponseTrailers {
-        context_id: u32,
-        num_trailers: u32,
-    },
-    HttpCallResponse {
-        context_id: u32,
-        token: u32,
-        num_headers: u32,
-        body_size: u32,
-        num_trailers: u32,
-    },
-    GrpcReceiveInitialMetadata {
-        context_id: u32,
-        token: u32,
-        num_elements: u32,
-    },
-    GrpcReceive {
-        context_id: u32,
-        token: u32,
-        message_size: u32,
-    },
-    GrpcReceiveTrailingMetadata {
-        context_id: u32,
-        token: u32,
-        num_elements: u32,
-    },
-    GrpcClose {
-        context_id: u32,
-        token: u32,
-        status_code: u32,
-    },
-    Done {
-        context_id: u32,
-    },
-    Log {
-        context_id: u32,
-    },
-    Delete {
-        context_id: u32,
-    },
-}
-
-impl Export {
-    /// The export's name in the module (`"_initialize"`, `"proxy_on_tick"`, …).
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::mock::core::Export::Tick { context_id: 1 }.name(), "proxy_on_tick");
-    /// ```
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Export::Initialize => "_initialize",
-            Export::ContextCreate { .. } => "proxy_on_context_create",
-            Export::VmStart { .. } => "proxy_on_vm_start",
-            Export::Configure { .. } => "proxy_on_configure",
-            Export::Tick { .. } => "proxy_on_tick",
-            Export::QueueReady { .. } => "proxy_on_queue_ready",
-            Export::ForeignFunction { .. } => "proxy_on_foreign_function",
-            Export::ResolveDns { .. } => "envoy_on_resolve_dns",
-            Export::NewConnection { .. } => "proxy_on_new_connection",
-            Export::DownstreamData { .. } => "proxy_on_downstream_data",
-            Export::UpstreamData { .. } => "proxy_on_upstream_data",
-            Export::DownstreamConnectionClose { .. } => "proxy_on_downstream_connection_close",
-            Export::UpstreamConnectionClose { .. } => "proxy_on_upstream_connection_close",
-            Export::RequestHeaders { .. } => "proxy_on_request_headers",
-            Export::RequestBody { .. } => "proxy_on_request_body",
-            Export::RequestTrailers { .. } => "proxy_on_request_trailers",
-            Export::ResponseHeaders { .. } => "proxy_on_response_headers",
-            Export::ResponseBody { .. } => "proxy_on_response_body",
-            Export::ResponseTrailers { .. } => "proxy_on_response_trailers",
-            Export::HttpCallResponse { .. } => "proxy_on_http_call_response",
-            Export::GrpcReceiveInitialMetadata { .. } => "proxy_on_grpc_receive_initial_metadata",
-            Export::GrpcReceive { .. } => "proxy_on_grpc_receive",
-            Export::GrpcReceiveTrailingMetadata { .. } => "proxy_on_grpc_receive_trailing_metadata",
-            Export::GrpcClose { .. } => "proxy_on_grpc_close",
-            Export::Done { .. } => "proxy_on_done",
-            Export::Log { .. } => "proxy_on_log",
-            Export::Delete { .. } => "proxy_on_delete",
-        }
-    }
-
-    /// The wire arguments, in order (booleans as 0/1).
-    ///
-    /// ```
-    /// use proxywasm::mock::core::Export;
-    /// assert_eq!(Export::QueueReady { context_id: 1, queue_id: 7 }.args(), vec![1, 7]);
-    /// assert!(Export::Initialize.args().is_empty());
-    /// ```
-    pub fn args(&self) -> Vec<u32> {
-        match *self {
-            Export::Initialize => vec![],
-            Export::ContextCreate {
-                context_id,
-                parent_id,
-            } => vec![context_id, parent_id],
-            Export::VmStart {
-                context_id,
-                configuration_size,
-            }
-            | Export::Configure {
-                context_id,
-                configuration_size,
-            } => vec![context_id, configuration_size],
-            Export::Tick { context_id }
-            | Export::NewConnection { context_id }
-            | Export::Done { context_id }
-            | Export::Log { context_id }
-            | Export::Delete { context_id } => vec![context_id],
-            Export::QueueReady {
-                context_id,
-                queue_id,
-            } => vec![context_id, queue_id],
-            Export::ForeignFunction {
-                context_id,
-                function_id,
-                arguments_size,
-            } => {
-                vec![context_id, function_id, arguments_size]
-            }
-            Export::ResolveDns {
-                context_id,
-                token,
-                data_size,
-            } => vec![context_id, token, data_size],
-            Export::DownstreamData {
-                context_id,
-                data_size,
-                end_of_stream,
-            }
-            | Export::UpstreamData {
-                context_id,
-                data_size,
-                end_of_stream,
-            } => {
-                vec![context_id, data_size, u32::from(end_of_stream)]
-            }
-            Export::DownstreamConnectionClose {
-                context_id,
-                peer_type,
-            }
-            | Export::UpstreamConnectionClose {
-                context_id,
-                peer_type,
-            } => vec![context_id, peer_type],
-            Export::RequestHeaders {
-                context_id,
-                num_headers,
-                end_of_stream,
-            }
-            | Export::ResponseHeaders {
-                context_id,
-                num_headers,
-                end_of_stream,
-            } => {
-                vec![context_id, num_headers, u32::from(end_of_stream)]
-            }
-            Export::RequestBody {
-                context_id,
-                body_size,
-                end_of_stream,
-            }
-            | Export::ResponseBody {
-                context_id,
-                body_size,
-                end_of_stream,
-            } => {
-                vec![context_id, body_size, u32::from(end_of_stream)]
-            }
-            Export::RequestTrailers {
-                context_id,
-                num_trailers,
-            }
-            | Export::ResponseTrailers {
-                context_id,
-                num_trailers,
-            } => vec![context_id, num_trailers],
-            Export::HttpCallResponse {
-                context_id,
-                token,
-                num_headers,
-                body_size,
-                num_trailers,
-            } => {
-                vec![context_id, token, num_headers, body_size, num_trailers]
-            }
-            Export::GrpcReceiveInitialMetadata {
-                context_id,
-                token,
-                num_elements,
-            }
-            | Export::GrpcReceiveTrailingMetadata {
-                context_id,
-                token,
-                num_elements,
-            } => {
-                vec![context_id, token, num_elements]
-            }
-            Export::GrpcReceive {
-                context_id,
-                token,
-                message_size,
-            } => vec![context_id, token, message_size],
-            Export::GrpcClose {
-                context_id,
-                token,
-                status_code,
-            } => vec![context_id, token, status_code],
-        }
-    }
-
-    /// Whether the export returns an `i32` (filter statuses, start results,
-    /// `on_done`).
-    ///
-    /// ```
-    /// assert!(!proxywasm::mock::core::Export::Log { context_id: 2 }.returns_value());
-    /// ```
-    pub const fn returns_value(&self) -> bool {
-        matches!(
-            self,
-            Export::VmStart { .. }
-                | Export::Configure { .. }
-                | Export::NewConnection { .. }
-                | Export::DownstreamData { .. }
-                | Export::UpstreamData { .. }
-                | Export::RequestHeaders { .. }
-                | Export::RequestBody { .. }
-                | Export::RequestTrailers { .. }
-                | Export::ResponseHeaders { .. }
-                | Export::ResponseBody { .. }
-                | Export::ResponseTrailers { .. }
-                | Export::Done { .. }
-        )
-    }
-
-    /// The context the export addresses (0 for `_initialize`).
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::mock::core::Export::Done { context_id: 4 }.context_id(), 4);
-    /// ```
-    pub const fn context_id(&self) -> u32 {
-        match *self {
-            Export::Initialize => 0,
-            Export::ContextCreate { context_id, .. }
-            | Export::VmStart { context_id, .. }
-            | Export::Configure { context_id, .. }
-            | Export::Tick { context_id }
-            | Export::QueueReady { context_id, .. }
-            | Export::ForeignFunction { context_id, .. }
-            | Export::ResolveDns { context_id, .. }
-            | Export::NewConnection { context_id }
-            | Export::DownstreamData { context_id, .. }
-            | Export::UpstreamData { context_id, .. }
-            | Export::DownstreamConnectionClose { context_id, .. }
-            | Export::UpstreamConnectionClose { context_id, .. }
-            | Export::RequestHeaders { context_id, .. }
-            | Export::RequestBody { context_id, .. }
-            | Export::RequestTrailers { context_id, .. }
-            | Export::ResponseHeaders { context_id, .. }
-            | Export::ResponseBody { context_id, .. }
-            | Export::ResponseTrailers { context_id, .. }
-            | Export::HttpCallResponse { context_id, .. }
-            | Export::GrpcReceiveInitialMetadata { context_id, .. }
-            | Export::GrpcReceive { context_id, .. }
-            | Export::GrpcReceiveTrailingMetadata { context_id, .. }
-            | Export::GrpcClose { context_id, .. }
-            | Export::Done { context_id }
-            | Export::Log { context_id }
-            | Export::Delete { context_id } => context_id,
-        }
-    }
-
-    pub(crate) const fn callback(&self) -> Callback {
-        match self {
-            Export::Initialize => Callback::Initialize,
-            Export::ContextCreate { .. } => Callback::ContextCreate,
-            Export::VmStart { .. } => Callback::VmStart,
-            Export::Configure { .. } => Callback::Configure,
-            Export::Tick { .. } => Callback::Tick,
-            Export::QueueReady { .. } => Callback::QueueReady,
-            Export::ForeignFunction { .. } => Callback::ForeignFunction,
-            Export::ResolveDns { .. } => Callback::ResolveDns,
-            Export::NewConnection { .. } => Callback::NewConnection,
-            Export::DownstreamData { .. } => Callback::DownstreamData,
-            Export::UpstreamData { .. } => Callback::UpstreamData,
-            Export::DownstreamConnectionClose { .. } => Callback::DownstreamClose,
-            Export::UpstreamConnectionClose { .. } => Callback::UpstreamClose,
-            Export::RequestHeaders { .. } => Callback::RequestHeaders,
-            Export::RequestBody { .. } => Callback::RequestBody,
-            Export::RequestTrailers { .. } => Callback::RequestTrailers,
-            Export::ResponseHeaders { .. } => Callback::ResponseHeaders,
-            Export::ResponseBody { .. } => Callback::ResponseBody,
-            Export::ResponseTrailers { .. } => Callback::ResponseTrailers,
-            Export::HttpCallResponse { .. } => Callback::HttpCallResponse,
-            Export::GrpcReceiveInitialMetadata { .. } => Callback::GrpcInitialMetadata,
-            Export::GrpcReceive { .. } => Callback::GrpcReceive,
-            Export::GrpcReceiveTrailingMetadata { .. } => Callback::GrpcTrailingMetadata,
-            Export::GrpcClose { .. } => Callback::GrpcClose,
-            Export::Done { .. } => Callback::Done,
-            Export::Log { .. } => Callback::Log,
-            Export::Delete { .. } => Callback::Delete,
-        }
-    }
-}
 
 /// How a front door calls into the plugin. See the module documentation for
 /// the rules.
@@ -517,6 +127,17 @@ impl Vm {
         &self.world
     }
 
+    /// Envoy's start-up rule for hostcall `name` ([`HostState::admit`]): a
+    /// front door traps, with the reason given, when it refuses. (With the
+    /// state busy, the hostcall itself answers `INTERNAL_FAILURE`.)
+    ///
+    /// # Errors
+    /// The reason for the trap.
+    pub fn admit(&self, name: &'static str) -> Result<(), String> {
+        self.try_state()
+            .map_or(Ok(()), |mut state| state.admit(name))
+    }
+
     /// Call after serving the hostcall `name`: runs a re-entry hook armed for
     /// it with [`Vm::reenter_on`].
     pub fn after_hostcall(&self, name: &str) {
@@ -561,7 +182,7 @@ impl Vm {
             let mut s = self.state();
             let context = export.context_id();
             s.trace.push(export);
-            s.push_frame(context, export.callback(), export.name(), payload);
+            s.push_frame(context, Some(export), payload);
             if context != 0 && s.deleted.contains(&context) {
                 s.violate(
                     None,
@@ -1874,17 +1495,17 @@ impl Vm {
         })
     }
 
-    /// Runs `code` as plugin code inside a pseudo-callback `callback` on `context`.
+    /// Runs `code` as plugin code on `context`, inside `export` (as if the
+    /// plugin ran it from that callback) or, with `None`, inside no callback
+    /// in particular (`MockHost::run`).
     pub(crate) fn run_in<R>(
         &self,
         context: u32,
-        callback: Callback,
-        name: &'static str,
+        export: Option<Export>,
         code: impl FnOnce() -> R,
     ) -> R {
         self.op(|| {
-            self.state()
-                .push_frame(context, callback, name, Payload::None);
+            self.state().push_frame(context, export, Payload::None);
             let mut code = Some(code);
             let mut result = None;
             let unwinding = FrameGuard(self);

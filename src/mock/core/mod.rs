@@ -10,29 +10,37 @@
 //!   door calls the plugin's exports ([`Export`]);
 //! * the records tests inspect ([`LogRecord`], [`HttpCallout`], …).
 //!
-//! A front door (see `backend.rs` for the native one) does three things per
-//! hostcall: read the plugin's arguments from its memory, call the
-//! [`HostState`] method through [`Vm::state`], and hand results back by
-//! calling the plugin's allocation export (empty results as `(0, 0)`, no
-//! allocation). Then it calls [`Vm::after_hostcall`].
+//! * [`hostcalls`]: one entry point per import, generated from the ABI table
+//!   and written once for every front door over a [`hostcalls::GuestMemory`]:
+//!   it reads the plugin's arguments from its memory, calls the [`HostState`]
+//!   method, and hands results back through the plugin's allocation export.
+//!
+//! A front door (see `backend.rs` for the native one, `proxywasm-wasmtime`
+//! for the engine) implements [`hostcalls::GuestMemory`] over its memory,
+//! serves each import by calling the entry point of the same name, and
+//! implements [`Guest`] to call the plugin's exports.
 #![forbid(unsafe_code)]
 
 mod driver;
+pub mod hostcalls;
 mod records;
 mod state;
 mod stream;
 mod world;
 
-pub use driver::{Export, Guest, Vm};
+pub use driver::{Guest, Vm};
+pub use proxywasm_abi::Export;
 pub use records::{
     DnsLookup, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord, Violation,
 };
-pub use state::{AMBIENT_HOSTCALLS, ForeignFunction, HostState, PluginConfig, VmConfig, status};
+pub use state::{
+    AMBIENT_HOSTCALLS, ForeignFunction, HostState, PluginConfig, START_UP_HOSTCALLS, VmConfig,
+    status,
+};
 pub use world::MockWorld;
 
 pub(crate) use driver::GrpcDelivery;
 pub(crate) use records::lossy_pairs;
-pub(crate) use state::Callback;
 pub(crate) use stream::{
     HttpStream as StreamState, Pause, Side, TcpConnection as ConnState, from_text,
 };

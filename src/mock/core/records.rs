@@ -238,17 +238,14 @@ impl LocalReply {
 /// that is gone. In strict mode the first one fails the test.
 ///
 /// ```
-/// use proxywasm::mock::MockHost;
-/// let host = MockHost::builder()
-///     .on_initialize(|| {
-///         let _ = proxywasm::time::set_tick_period(std::time::Duration::from_secs(1));
-///     })
-///     .http(|_| Noop);
+/// use proxywasm::mock::{Export, MockHost};
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-/// assert!(host.start());
+/// let host = MockHost::builder().http(|_| Noop);
+/// host.http_stream().complete();
+/// host.call_export(Export::Log { context_id: 2 }); // Envoy never calls a deleted context
 /// let violation = &host.violations()[0];
-/// assert_eq!(violation.hostcall, Some("proxy_set_tick_period_milliseconds"));
-/// assert!(violation.to_string().contains("start-up"));
+/// assert_eq!(violation.hostcall, None);
+/// assert!(violation.to_string().contains("already deleted"), "{violation}");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -302,10 +299,11 @@ pub struct Fidelity {
     /// (book: reference/hostcalls.md#header-maps). Off: every map of a stream
     /// is readable and writable in any of its callbacks.
     pub header_lifetime: bool,
-    /// Only `proxy_log` is allowed during start-up (`_initialize`, static
-    /// constructors): other hostcalls fail with `INTERNAL_FAILURE` and are
-    /// recorded as violations (Envoy traps;
-    /// book: reference/lifecycle.md#start-up-and-the-restricted-phase).
+    /// Only `proxy_log` is allowed during start-up (`_initialize`, `main`,
+    /// static constructors; natively the builder's `on_initialize` code): any
+    /// other hostcall traps, as in Envoy, which fails the VM. The test fails
+    /// with the rule as its message, and the violation is recorded. Off: the
+    /// hostcall is served.
     pub restricted_start_up: bool,
     /// Callout responses (HTTP, gRPC, DNS) arrive on the **root** context id of
     /// the context that made the call, even for a call made from a tick or

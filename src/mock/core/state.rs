@@ -7,7 +7,6 @@
 //! (book: reference/enumerations.md#status-codes): `Err(code)` is what the
 //! host returns to the plugin.
 
-use super::driver::Export;
 use super::records::{
     DnsLookup, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord, Violation,
     lossy_pairs,
@@ -22,7 +21,8 @@ use crate::callout::{GrpcToken, HttpCallToken};
 use crate::logging::LogLevel;
 use crate::{ContextId, Status};
 use core::time::Duration;
-use std::collections::{BTreeMap, BTreeSet};
+use proxywasm_abi::Export;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Raw status codes (book: reference/enumerations.md#status-codes).
 pub mod status {
@@ -42,7 +42,8 @@ pub mod status {
     pub const EMPTY: u32 = 7;
     /// The CAS did not match.
     pub const CAS_MISMATCH: u32 = 8;
-    /// Refused (e.g. a hostcall during start-up).
+    /// Refused (e.g. a call to a cluster Envoy's client refuses, or a
+    /// hostcall while the host is busy).
     pub const INTERNAL_FAILURE: u32 = 10;
     /// `proxy_get_status` code after a failed HTTP call.
     pub const BROKEN_CONNECTION: u32 = 11;
@@ -51,6 +52,10 @@ pub mod status {
 }
 
 use status::*;
+
+/// Hostcalls Envoy allows during start-up, besides WASI (see
+/// [`HostState::admit`]).
+pub const START_UP_HOSTCALLS: [&str; 2] = ["proxy_log", "emscripten_notify_memory_growth"];
 
 /// Hostcalls strict mode always allows: the SDK makes them on its own
 /// (logging, its level check, and callout routing).
@@ -124,61 +129,39 @@ impl Default for VmConfig {
 /// A host foreign function: arguments in, result bytes or a status out.
 pub type ForeignFunction = Box<dyn FnMut(&[u8]) -> Result<Vec<u8>, Status>>;
 
-/// Which callback a frame is running (export kinds, plus `Run` for test code
-/// run "inside" a root context).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Callback {
-    Initialize,
-    ContextCreate,
-    VmStart,
-    Configure,
-    Tick,
-    QueueReady,
-    ForeignFunction,
-    ResolveDns,
-    NewConnection,
-    DownstreamData,
-    UpstreamData,
-    DownstreamClose,
-    UpstreamClose,
-    RequestHeaders,
-    RequestBody,
-    RequestTrailers,
-    ResponseHeaders,
-    ResponseBody,
-    ResponseTrailers,
-    HttpCallResponse,
-    GrpcInitialMetadata,
-    GrpcReceive,
-    GrpcTrailingMetadata,
-    GrpcClose,
-    Done,
-    Log,
-    Delete,
-    Run,
+/// Whether `running` is the headers callback of `side`.
+fn is_headers(running: Option<Export>, side: Side) -> bool {
+    matches!(
+        (running, side),
+        (Some(Export::RequestHeaders { .. }), Side::Request)
+            | (Some(Export::ResponseHeaders { .. }), Side::Response)
+    )
 }
 
-impl Callback {
-    pub(crate) fn headers(side: Side) -> Callback {
-        match side {
-            Side::Request => Callback::RequestHeaders,
-            Side::Response => Callback::ResponseHeaders,
-        }
-    }
+/// Whether `running` is the body callback of `side`.
+fn is_body(running: Option<Export>, side: Side) -> bool {
+    matches!(
+        (running, side),
+        (Some(Export::RequestBody { .. }), Side::Request)
+            | (Some(Export::ResponseBody { .. }), Side::Response)
+    )
+}
 
-    pub(crate) fn body(side: Side) -> Callback {
-        match side {
-            Side::Request => Callback::RequestBody,
-            Side::Response => Callback::ResponseBody,
-        }
-    }
+/// Whether `running` is the trailers callback of `side`.
+fn is_trailers(running: Option<Export>, side: Side) -> bool {
+    matches!(
+        (running, side),
+        (Some(Export::RequestTrailers { .. }), Side::Request)
+            | (Some(Export::ResponseTrailers { .. }), Side::Response)
+    )
+}
 
-    pub(crate) fn trailers(side: Side) -> Callback {
-        match side {
-            Side::Request => Callback::RequestTrailers,
-            Side::Response => Callback::ResponseTrailers,
-        }
-    }
+/// Whether `running` is the data callback of a TCP direction.
+fn is_data(running: Option<Export>, downstream: bool) -> bool {
+    matches!(
+        (running, downstream),
+        (Some(Export::DownstreamData { .. }), true) | (Some(Export::UpstreamData { .. }), false)
+    )
 }
 
 /// Data a callback exposes while it runs (callout responses, metadata…).
@@ -221,7 +204,9 @@ pub(crate) enum Deferred {
 #[derive(Debug)]
 pub(crate) struct Frame {
     pub(crate) context: u32,
-    pub(crate) callback: Callback,
+    /// The export running; `None` for test code run inside the context
+    /// (`MockHost::run`).
+    pub(crate) export: Option<Export>,
     pub(crate) name: &'static str,
     pub(crate) effective: Option<u32>,
     pub(crate) deferred: Vec<Deferred>,
@@ -262,6 +247,8 @@ pub struct HostState {
     pub(crate) now: u64,
     pub(crate) monotonic: u64,
     pub(crate) logs: Vec<LogRecord>,
+    /// The plugin's last [`RECENT_LINES`] log lines at any level.
+    pub(crate) recent_lines: VecDeque<String>,
     pub(crate) http_calls: BTreeMap<u32, PendingHttp>,
     pub(crate) grpc_calls: BTreeMap<u32, PendingGrpc>,
     pub(crate) dns: BTreeMap<u32, DnsLookup>,
@@ -288,6 +275,9 @@ impl core::fmt::Debug for HostState {
     }
 }
 
+/// How many log lines [`HostState::recent_log_lines`] keeps.
+const RECENT_LINES: usize = 10;
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -308,6 +298,7 @@ impl HostState {
             now,
             monotonic: 0,
             logs: Vec::new(),
+            recent_lines: VecDeque::new(),
             http_calls: BTreeMap::new(),
             grpc_calls: BTreeMap::new(),
             dns: BTreeMap::new(),
@@ -336,17 +327,12 @@ impl HostState {
 
     // ---- frames and contexts -------------------------------------------------
 
-    pub(crate) fn push_frame(
-        &mut self,
-        context: u32,
-        callback: Callback,
-        name: &'static str,
-        payload: Payload,
-    ) {
+    /// Starts running `export` (`None`: test code) on `context`.
+    pub(crate) fn push_frame(&mut self, context: u32, export: Option<Export>, payload: Payload) {
         self.frames.push(Frame {
             context,
-            callback,
-            name,
+            export,
+            name: export.map_or("MockHost::run", |e| e.name()),
             effective: None,
             deferred: Vec::new(),
             payload,
@@ -365,16 +351,17 @@ impl HostState {
             .map_or(0, |f| f.effective.unwrap_or(f.context))
     }
 
-    /// The callback running on `context`, if the top frame is on it.
-    fn callback_on(&self, context: u32) -> Option<Callback> {
+    /// The export running on `context`, if the top frame is on it.
+    fn running_on(&self, context: u32) -> Option<Export> {
         self.frames
             .last()
             .filter(|f| f.context == context)
-            .map(|f| f.callback)
+            .and_then(|f| f.export)
     }
 
-    fn top_callback(&self) -> Option<Callback> {
-        self.frames.last().map(|f| f.callback)
+    /// The export running (the top frame's).
+    fn running(&self) -> Option<Export> {
+        self.frames.last().and_then(|f| f.export)
     }
 
     pub(crate) fn alloc_id(&mut self) -> u32 {
@@ -467,26 +454,40 @@ impl HostState {
         self.frames.last().map_or(&Payload::None, |f| &f.payload)
     }
 
-    /// Every hostcall starts here: counts it and applies the start-up rule and
-    /// strict mode.
+    /// Envoy's start-up rule: while the module starts (`_initialize`, `main`,
+    /// static constructors; natively the builder's `on_initialize` code) only
+    /// [`START_UP_HOSTCALLS`] (and WASI) may be called; Envoy traps on any
+    /// other hostcall and the VM fails. Both front doors ask this before
+    /// serving a hostcall, and trap when it refuses.
     ///
     /// # Errors
-    /// `INTERNAL_FAILURE` for a hostcall other than `proxy_log` during start-up
-    /// (when [`Fidelity::restricted_start_up`] is on).
+    /// The trap's reason (the violation, which is also recorded) for a
+    /// refused hostcall, when [`Fidelity::restricted_start_up`] is on.
+    pub fn admit(&mut self, name: &'static str) -> Result<(), String> {
+        if self.running() != Some(Export::Initialize)
+            || START_UP_HOSTCALLS.contains(&name)
+            || !self.config.fidelity.restricted_start_up
+        {
+            return Ok(());
+        }
+        self.violate(
+            Some(name),
+            "a hostcall during start-up (`_initialize`, `main`, static constructors): Envoy allows only \
+             proxy_log there and fails the VM",
+        );
+        let violation = self.violations.last().map(ToString::to_string);
+        Err(format!(
+            "restricted_callback: {}",
+            violation.unwrap_or_default()
+        ))
+    }
+
+    /// Every hostcall starts here: counts it and applies strict mode.
+    ///
+    /// # Errors
+    /// None today; a `Result` so that a rule may refuse with a status.
     pub fn enter(&mut self, name: &'static str) -> Result<(), u32> {
         *self.hostcall_counts.entry(name).or_insert(0) += 1;
-        if self.top_callback() == Some(Callback::Initialize)
-            && name != "proxy_log"
-            && self.config.fidelity.restricted_start_up
-        {
-            self.violate(
-                Some(name),
-                "a hostcall during start-up (`_initialize`/static constructors): Envoy allows only proxy_log \
-                 there and traps on anything else \
-                 (book: reference/lifecycle.md#start-up-and-the-restricted-phase); answered INTERNAL_FAILURE",
-            );
-            return Err(INTERNAL_FAILURE);
-        }
         if self.config.strict
             && !AMBIENT_HOSTCALLS.contains(&name)
             && !self.config.expected_hostcalls.contains(name)
@@ -509,7 +510,7 @@ impl HostState {
         Ok(())
     }
 
-    // ---- §2.1 logging, time, timers -------------------------------------------
+    // ---- logging, time, timers -------------------------------------------
 
     /// `proxy_log`.
     ///
@@ -517,6 +518,9 @@ impl HostState {
     /// `BAD_ARGUMENT` for a level above 5.
     pub fn log(&mut self, level: u32, message: &[u8]) -> Result<(), u32> {
         self.enter("proxy_log")?;
+        let names = ["trace", "debug", "info", "warn", "error", "critical"];
+        let source = names.get(level as usize).copied().unwrap_or("log");
+        self.remember_line(source, message);
         if level > 5 {
             return Err(BAD_ARGUMENT);
         }
@@ -534,6 +538,22 @@ impl HostState {
         }
         self.logs.push(record);
         Ok(())
+    }
+
+    fn remember_line(&mut self, source: &str, message: &[u8]) {
+        if self.recent_lines.len() == RECENT_LINES {
+            self.recent_lines.pop_front();
+        }
+        let message = String::from_utf8_lossy(message);
+        let line = format!("[{source}] {}", message.trim_end_matches('\n'));
+        self.recent_lines.push_back(line);
+    }
+
+    /// The plugin's last log lines (`proxy_log`, and stdout/stderr through
+    /// WASI), whatever the host's log level, oldest first: what a trap report
+    /// shows.
+    pub fn recent_log_lines(&self) -> Vec<String> {
+        self.recent_lines.iter().cloned().collect()
     }
 
     /// `proxy_get_log_level`: the host's level (6 when off).
@@ -589,11 +609,12 @@ impl HostState {
     /// # Errors
     /// WASI errno 8 (BADF) for other descriptors.
     pub fn wasi_fd_write(&mut self, fd: u32, bytes: &[u8]) -> Result<(), u16> {
-        let level = match fd {
-            1 => LogLevel::Info,
-            2 => LogLevel::Error,
+        let (level, source) = match fd {
+            1 => (LogLevel::Info, "stdout"),
+            2 => (LogLevel::Error, "stderr"),
             _ => return Err(8),
         };
+        self.remember_line(source, bytes);
         let trimmed = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let record = LogRecord {
             level,
@@ -609,7 +630,7 @@ impl HostState {
         Ok(())
     }
 
-    // ---- §2.3 buffers ------------------------------------------------------------
+    // ---- buffers ------------------------------------------------------------
 
     fn buffer_read(&self, kind: u32) -> Result<Vec<u8>, u32> {
         let ctx = self.acting_context();
@@ -624,8 +645,7 @@ impl HostState {
                     return Ok(Vec::new());
                 };
                 let flow = stream.flow(side);
-                if self.callback_on(ctx) == Some(Callback::body(side)) || flow.paused == Pause::Body
-                {
+                if is_body(self.running_on(ctx), side) || flow.paused == Pause::Body {
                     Ok(flow.buffer.clone())
                 } else {
                     Ok(Vec::new())
@@ -635,12 +655,13 @@ impl HostState {
                 let Some(conn) = self.tcp(ctx) else {
                     return Ok(Vec::new());
                 };
-                let (flow, callback) = if kind == buffer::DOWNSTREAM_DATA {
-                    (&conn.downstream, Callback::DownstreamData)
+                let downstream = kind == buffer::DOWNSTREAM_DATA;
+                let flow = if downstream {
+                    &conn.downstream
                 } else {
-                    (&conn.upstream, Callback::UpstreamData)
+                    &conn.upstream
                 };
-                if self.callback_on(ctx) == Some(callback) || flow.paused {
+                if is_data(self.running_on(ctx), downstream) || flow.paused {
                     Ok(flow.buffer.clone())
                 } else {
                     Ok(Vec::new())
@@ -650,16 +671,18 @@ impl HostState {
                 Payload::HttpResponse { body, .. } => Ok(body.clone()),
                 _ => Err(NOT_FOUND),
             },
-            buffer::GRPC_RECEIVE_BUFFER => match (self.top_callback(), self.payload()) {
-                (Some(Callback::GrpcReceive), Payload::Message(message)) => Ok(message.clone()),
+            buffer::GRPC_RECEIVE_BUFFER => match (self.running(), self.payload()) {
+                (Some(Export::GrpcReceive { .. }), Payload::Message(message)) => {
+                    Ok(message.clone())
+                }
                 _ => Ok(Vec::new()),
             },
             buffer::VM_CONFIGURATION => Ok(self.config.vm_configuration.clone()),
             buffer::PLUGIN_CONFIGURATION => {
                 let frame = self.frames.last().ok_or(NOT_FOUND)?;
                 let in_window = matches!(
-                    frame.callback,
-                    Callback::Configure | Callback::ContextCreate
+                    frame.export,
+                    Some(Export::Configure { .. } | Export::ContextCreate { .. })
                 );
                 match self.root(frame.context) {
                     Some(root) if in_window => Ok(self
@@ -681,7 +704,7 @@ impl HostState {
 
     fn buffer_write(&mut self, kind: u32) -> Result<&mut Vec<u8>, u32> {
         let ctx = self.acting_context();
-        let callback = self.callback_on(ctx);
+        let running = self.running_on(ctx);
         match kind {
             buffer::HTTP_REQUEST_BODY | buffer::HTTP_RESPONSE_BODY => {
                 let side = if kind == buffer::HTTP_REQUEST_BODY {
@@ -690,7 +713,7 @@ impl HostState {
                     Side::Response
                 };
                 let flow = self.http_mut(ctx).ok_or(BAD_ARGUMENT)?.flow_mut(side);
-                if callback == Some(Callback::body(side)) || flow.paused == Pause::Body {
+                if is_body(running, side) || flow.paused == Pause::Body {
                     Ok(&mut flow.buffer)
                 } else {
                     Err(BAD_ARGUMENT)
@@ -698,12 +721,13 @@ impl HostState {
             }
             buffer::DOWNSTREAM_DATA | buffer::UPSTREAM_DATA => {
                 let conn = self.tcp_mut(ctx).ok_or(BAD_ARGUMENT)?;
-                let (flow, expected) = if kind == buffer::DOWNSTREAM_DATA {
-                    (&mut conn.downstream, Callback::DownstreamData)
+                let downstream = kind == buffer::DOWNSTREAM_DATA;
+                let flow = if downstream {
+                    &mut conn.downstream
                 } else {
-                    (&mut conn.upstream, Callback::UpstreamData)
+                    &mut conn.upstream
                 };
-                if callback == Some(expected) || flow.paused {
+                if is_data(running, downstream) || flow.paused {
                     Ok(&mut flow.buffer)
                 } else {
                     Err(BAD_ARGUMENT)
@@ -777,20 +801,20 @@ impl HostState {
         Ok((u32::try_from(len).unwrap_or(u32::MAX), 0))
     }
 
-    // ---- §2.4 header maps ------------------------------------------------------
+    // ---- header maps ------------------------------------------------------
 
     fn map_access(&self, kind: u32) -> Access {
-        let top = self.top_callback();
+        let top = self.running();
         match kind {
             map::GRPC_INITIAL_METADATA => {
-                if top == Some(Callback::GrpcInitialMetadata) {
+                if matches!(top, Some(Export::GrpcReceiveInitialMetadata { .. })) {
                     Access::Read
                 } else {
                     Access::None
                 }
             }
             map::GRPC_TRAILING_METADATA => {
-                if top == Some(Callback::GrpcTrailingMetadata) {
+                if matches!(top, Some(Export::GrpcReceiveTrailingMetadata { .. })) {
                     Access::Read
                 } else {
                     Access::None
@@ -811,8 +835,8 @@ impl HostState {
                 let Some(stream) = self.http(ctx) else {
                     return Access::None;
                 };
-                let callback = self.callback_on(ctx);
-                if callback == Some(Callback::Log) {
+                let running = self.running_on(ctx);
+                if matches!(running, Some(Export::Log { .. })) {
                     return Access::Read;
                 }
                 if !self.config.fidelity.header_lifetime {
@@ -825,13 +849,11 @@ impl HostState {
                 };
                 let flow = stream.flow(side);
                 let available = if kind % 2 == 0 {
-                    callback == Some(Callback::headers(side)) || flow.paused == Pause::Headers
+                    is_headers(running, side) || flow.paused == Pause::Headers
                 } else {
-                    callback == Some(Callback::trailers(side))
+                    is_trailers(running, side)
                         || flow.paused == Pause::Trailers
-                        || (callback == Some(Callback::body(side))
-                            && flow.ended
-                            && flow.trailers.is_none())
+                        || (is_body(running, side) && flow.ended && flow.trailers.is_none())
                 };
                 if available {
                     Access::Write
@@ -985,7 +1007,7 @@ impl HostState {
         Ok(u32::try_from(size).unwrap_or(u32::MAX))
     }
 
-    // ---- §2.5 stream control ------------------------------------------------------
+    // ---- stream control ------------------------------------------------------
 
     /// `proxy_continue_stream`: deferred until the callback returns; a no-op
     /// when nothing is paused.
@@ -1074,7 +1096,7 @@ impl HostState {
             .unwrap_or_default())
     }
 
-    // ---- §2.6 / §2.7 callouts ------------------------------------------------------
+    // ---- callouts ------------------------------------------------------
 
     fn token(&mut self, kind: u32) -> u32 {
         self.next_token += 1;
@@ -1283,7 +1305,7 @@ impl HostState {
         }
     }
 
-    // ---- §2.8 shared data -------------------------------------------------------------
+    // ---- shared data -------------------------------------------------------------
 
     /// `proxy_get_shared_data`: value and CAS from this VM's `vm_id` scope.
     ///
@@ -1325,7 +1347,7 @@ impl HostState {
         })
     }
 
-    // ---- §2.9 shared queues ----------------------------------------------------------------
+    // ---- shared queues ----------------------------------------------------------------
 
     /// `proxy_register_shared_queue`: idempotent by name; re-registering
     /// retargets notifications to the caller's root (last registrant wins).
@@ -1416,7 +1438,7 @@ impl HostState {
         })
     }
 
-    // ---- §2.10 metrics -------------------------------------------------------------------------
+    // ---- metrics -------------------------------------------------------------------------
 
     fn metric(&self, id: u32) -> Result<(MetricKind, String), u32> {
         self.metric_ids.get(&id).cloned().ok_or(NOT_FOUND)
@@ -1498,7 +1520,7 @@ impl HostState {
             .with(|w| w.metrics.get(&key).map_or(0, |m| m.value as u64)))
     }
 
-    // ---- §2.11 properties ----------------------------------------------------------------------
+    // ---- properties ----------------------------------------------------------------------
 
     /// `proxy_get_property`. Looks up, in order: values the plugin set on
     /// this stream, properties the test seeded for the stream, properties the
@@ -1610,7 +1632,7 @@ impl HostState {
         Ok(())
     }
 
-    // ---- §2.12 context management -------------------------------------------------------------
+    // ---- context management -------------------------------------------------------------
 
     /// `proxy_set_effective_context`: lasts until the current callback returns.
     ///
@@ -1645,7 +1667,7 @@ impl HostState {
         }
     }
 
-    // ---- §2.13 foreign functions, §2.15 DNS ----------------------------------------------------
+    // ---- foreign functions, DNS ----------------------------------------------------
 
     /// `proxy_call_foreign_function`: runs the registered function.
     ///
@@ -1739,8 +1761,11 @@ mod tests {
         s.http_mut(id).unwrap().request.headers = Some(stream::from_text(&[(":path", "/a")]));
         s.push_frame(
             id,
-            Callback::RequestHeaders,
-            "proxy_on_request_headers",
+            Some(Export::RequestHeaders {
+                context_id: id,
+                num_headers: 0,
+                end_of_stream: false,
+            }),
             Payload::None,
         );
         assert_eq!(
@@ -1750,8 +1775,11 @@ mod tests {
         s.pop_frame();
         s.push_frame(
             id,
-            Callback::ResponseHeaders,
-            "proxy_on_response_headers",
+            Some(Export::ResponseHeaders {
+                context_id: id,
+                num_headers: 0,
+                end_of_stream: false,
+            }),
             Payload::None,
         );
         assert_eq!(
@@ -1779,8 +1807,11 @@ mod tests {
         s.http_mut(id).unwrap().request.buffer = b"hello".to_vec();
         s.push_frame(
             id,
-            Callback::RequestBody,
-            "proxy_on_request_body",
+            Some(Export::RequestBody {
+                context_id: id,
+                body_size: 0,
+                end_of_stream: false,
+            }),
             Payload::None,
         );
         assert_eq!(
@@ -1816,8 +1847,11 @@ mod tests {
         s.pop_frame();
         s.push_frame(
             id,
-            Callback::ResponseHeaders,
-            "proxy_on_response_headers",
+            Some(Export::ResponseHeaders {
+                context_id: id,
+                num_headers: 0,
+                end_of_stream: false,
+            }),
             Payload::None,
         );
         assert_eq!(
@@ -1833,7 +1867,7 @@ mod tests {
     #[test]
     fn shared_data_cas_rules() {
         let mut s = state();
-        s.push_frame(1, Callback::Run, "run", Payload::None);
+        s.push_frame(1, None, Payload::None);
         assert_eq!(s.get_shared_data(b"k"), Err(NOT_FOUND));
         s.set_shared_data(b"k", b"1", 77).unwrap(); // missing key: created regardless of CAS
         let (value, cas) = s.get_shared_data(b"k").unwrap();
@@ -1851,7 +1885,7 @@ mod tests {
     #[test]
     fn metrics_follow_envoy() {
         let mut s = state();
-        s.push_frame(1, Callback::Run, "run", Payload::None);
+        s.push_frame(1, None, Payload::None);
         assert_eq!(s.define_metric(3, b"x"), Err(BAD_ARGUMENT));
         let counter = s.define_metric(0, b"c").unwrap();
         assert_eq!(counter % 4, 0);
@@ -1872,7 +1906,7 @@ mod tests {
     fn queues_and_streams_status_codes() {
         let mut s = state();
         s.vm_index = s.world.register_vm(std::rc::Weak::new());
-        s.push_frame(1, Callback::Run, "run", Payload::None);
+        s.push_frame(1, None, Payload::None);
         let q = s.register_shared_queue(b"q").unwrap();
         assert_eq!(s.register_shared_queue(b"q"), Ok(q));
         assert_eq!(s.resolve_shared_queue(b"", b"q"), Ok(q));
@@ -1893,7 +1927,7 @@ mod tests {
     #[test]
     fn http_call_checks_required_headers_and_tokens() {
         let mut s = state();
-        s.push_frame(1, Callback::Run, "run", Payload::None);
+        s.push_frame(1, None, Payload::None);
         let headers = crate::abi::wire::serialize_pairs(&[
             (":method", "GET"),
             (":path", "/"),
@@ -1931,12 +1965,24 @@ mod tests {
     #[test]
     fn start_up_allows_only_logging() {
         let mut s = state();
-        s.push_frame(0, Callback::Initialize, "_initialize", Payload::None);
-        assert_eq!(s.log(2, b"hello"), Ok(()));
-        assert_eq!(s.get_current_time_nanoseconds(), Err(INTERNAL_FAILURE));
+        s.push_frame(0, Some(Export::Initialize), Payload::None);
+        assert_eq!(s.admit("proxy_log"), Ok(()));
+        assert_eq!(s.admit("emscripten_notify_memory_growth"), Ok(()));
+        let trap = s.admit("proxy_get_current_time_nanoseconds").unwrap_err();
+        assert!(
+            trap.starts_with(
+                "restricted_callback: proxy_get_current_time_nanoseconds in _initialize (context 0): \
+                 a hostcall during start-up"
+            ),
+            "{trap}"
+        );
         assert_eq!(s.violations.len(), 1);
         s.config.fidelity.restricted_start_up = false;
-        assert!(s.get_current_time_nanoseconds().is_ok());
+        assert_eq!(s.admit("proxy_get_current_time_nanoseconds"), Ok(()));
+        s.pop_frame();
+        s.config.fidelity.restricted_start_up = true;
+        s.push_frame(1, None, Payload::None);
+        assert_eq!(s.admit("proxy_get_current_time_nanoseconds"), Ok(()));
     }
 
     #[test]
