@@ -66,7 +66,7 @@ pub enum AbiVersion {
 ///   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
 /// let import = &plugin.imports()[0];
 /// assert_eq!((import.module.as_str(), import.name.as_str()), ("env", "proxy_log"));
-/// assert_eq!(import.sig.to_string(), "(i32, i32, i32) -> (i32)");
+/// assert_eq!(import.sig.to_string(), "(i32, i32, i32) -> i32");
 /// # Ok::<(), proxywasm_wasmtime::LoadError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
