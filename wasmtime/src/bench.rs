@@ -113,6 +113,9 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
     }
     if plugin == "callout" {
         let calls = host.http_calls();
+        if calls.is_empty() {
+            return Err("callout: the plugin made no HTTP call".to_owned());
+        }
         if calls.len() != n {
             return Err(format!(
                 "callout: the plugin made {} HTTP calls for {n} requests",

@@ -40,6 +40,10 @@ fn a_lifecycle_fails_when_the_plugin_does_not_do_its_job() {
             .contains("no HTTP call")
     );
     assert!(bench::lifecycle("no_such_plugin", &host).is_err());
+    // Sixteen noop streams side by side pass; sixteen add_header ones fail
+    // on the first stream's missing header.
+    assert_eq!(bench::lifecycles("noop", &host, 16), Ok(()));
+    assert!(bench::lifecycles("add_header", &host, 16).is_err());
 }
 
 #[test]
@@ -65,6 +69,10 @@ fn measure_reports_start_request_and_memory_figures() {
         figures.by_export.get("proxy_on_response_headers"),
         Some(&160)
     );
+    // One interleaved round of 16 lifecycles (20 requests / 16, at least
+    // one), at the same eight units each.
+    assert_eq!(figures.interleaved, (16, 128));
+    assert_eq!(figures.interleaved_fuel_per_request(), 8.0);
     assert_eq!(figures.start_fuel, 0, "nothing runs at start-up");
     assert_eq!(figures.growth_pages(), 0);
     assert_eq!(REQUEST_HEADERS.len(), 8);
