@@ -649,56 +649,23 @@ fn check_callback_exports(s: &Surface) -> CheckOutcome {
     }
 }
 
-/// Encodes a minimal plugin module (binary format, by hand) that imports `imports` and
-/// exports the ABI marker, `memory`, the allocator and the root-context callbacks. The gate
-/// asks Envoy to load it, which checks these tables against the real host's linker.
+/// Encodes a minimal plugin module that imports `imports` and exports the ABI marker,
+/// `memory`, the allocator and the root-context callbacks. The gate asks Envoy to load
+/// it, which checks these tables against the real host's linker.
 pub(crate) fn probe_module(imports: &[(&str, &AbiFn)]) -> Vec<u8> {
-    fn leb(out: &mut Vec<u8>, mut v: u32) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    fn sleb(out: &mut Vec<u8>, mut v: i32) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
-            if done {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    fn name(out: &mut Vec<u8>, s: &str) {
-        leb(out, s.len() as u32);
-        out.extend_from_slice(s.as_bytes());
-    }
-    fn val(v: Val) -> u8 {
+    use wasm_encoder::{
+        CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+        ImportSection, MemorySection, MemoryType, Module, TypeSection, ValType,
+    };
+    fn val(v: &Val) -> ValType {
         match v {
-            Val::I32 => 0x7f,
-            Val::I64 => 0x7e,
-            Val::F32 => 0x7d,
-            Val::F64 => 0x7c,
-            Val::V128 => 0x7b,
-            Val::Ref => 0x70, // funcref
+            Val::I32 => ValType::I32,
+            Val::I64 => ValType::I64,
+            Val::F32 => ValType::F32,
+            Val::F64 => ValType::F64,
+            Val::V128 => ValType::V128,
+            Val::Ref => ValType::FUNCREF,
         }
-    }
-    fn section(out: &mut Vec<u8>, id: u8, items: &[Vec<u8>]) {
-        let mut body = Vec::new();
-        leb(&mut body, items.len() as u32);
-        for item in items {
-            body.extend_from_slice(item);
-        }
-        out.push(id);
-        leb(out, body.len() as u32);
-        out.extend_from_slice(&body);
     }
     // Functions the module defines: (export name, type, body returning the given i32).
     let defined: [(&str, AbiFn, Option<i32>); 5] = [
@@ -708,79 +675,49 @@ pub(crate) fn probe_module(imports: &[(&str, &AbiFn)]) -> Vec<u8> {
         ("proxy_on_vm_start", f("", I32X2, R), Some(1)),
         ("proxy_on_configure", f("", I32X2, R), Some(1)),
     ];
-    // One type per function: simple, and duplicates are valid.
-    let types: Vec<Vec<u8>> = imports
-        .iter()
-        .map(|(_, e)| *e)
-        .chain(defined.iter().map(|(_, e, _)| e))
-        .map(|e| {
-            let mut t = vec![0x60];
-            leb(&mut t, e.params.len() as u32);
-            t.extend(e.params.iter().map(|&v| val(v)));
-            leb(&mut t, e.results.len() as u32);
-            t.extend(e.results.iter().map(|&v| val(v)));
-            t
-        })
-        .collect();
-    let import_items: Vec<Vec<u8>> = imports
-        .iter()
-        .enumerate()
-        .map(|(i, (module, e))| {
-            let mut item = Vec::new();
-            name(&mut item, module);
-            name(&mut item, e.name);
-            item.push(0x00);
-            leb(&mut item, i as u32);
-            item
-        })
-        .collect();
-    let first = imports.len() as u32;
-    let functions: Vec<Vec<u8>> = (0..defined.len() as u32)
-        .map(|i| {
-            let mut item = Vec::new();
-            leb(&mut item, first + i);
-            item
-        })
-        .collect();
-    let memories = vec![vec![0x00, 0x01]]; // min 1 page, no max
-    let mut exports: Vec<Vec<u8>> = defined
-        .iter()
-        .enumerate()
-        .map(|(i, (export, _, _))| {
-            let mut item = Vec::new();
-            name(&mut item, export);
-            item.push(0x00);
-            leb(&mut item, first + i as u32);
-            item
-        })
-        .collect();
-    let mut memory_export = Vec::new();
-    name(&mut memory_export, "memory");
-    memory_export.extend_from_slice(&[0x02, 0x00]);
-    exports.push(memory_export);
-    let code: Vec<Vec<u8>> = defined
-        .iter()
-        .map(|(_, _, result)| {
-            let mut body = vec![0x00]; // no locals
-            if let Some(v) = result {
-                body.push(0x41); // i32.const
-                sleb(&mut body, *v);
-            }
-            body.push(0x0b); // end
-            let mut item = Vec::new();
-            leb(&mut item, body.len() as u32);
-            item.extend_from_slice(&body);
-            item
-        })
-        .collect();
-    let mut out = b"\0asm\x01\0\0\0".to_vec();
-    section(&mut out, 1, &types);
-    section(&mut out, 2, &import_items);
-    section(&mut out, 3, &functions);
-    section(&mut out, 5, &memories);
-    section(&mut out, 7, &exports);
-    section(&mut out, 10, &code);
-    out
+    // One type per function, so function i has type i: simple, and duplicates are valid.
+    let mut types = TypeSection::new();
+    let mut add_type = |e: &AbiFn| {
+        let params = e.params.iter().map(val);
+        types.ty().function(params, e.results.iter().map(val));
+    };
+    let mut import_section = ImportSection::new();
+    for (i, (module, e)) in (0u32..).zip(imports) {
+        add_type(e);
+        import_section.import(module, e.name, EntityType::Function(i));
+    }
+    let mut functions = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
+    for (i, (export, e, result)) in (imports.len() as u32..).zip(&defined) {
+        add_type(e);
+        functions.function(i);
+        exports.export(export, ExportKind::Func, i);
+        let mut body = Function::new([]);
+        if let Some(v) = result {
+            body.instructions().i32_const(*v);
+        }
+        body.instructions().end();
+        code.function(&body);
+    }
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    exports.export("memory", ExportKind::Memory, 0);
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&import_section)
+        .section(&functions)
+        .section(&memories)
+        .section(&exports)
+        .section(&code);
+    module.finish()
 }
 
 #[cfg(test)]
