@@ -489,17 +489,26 @@ impl Response {
 }
 
 /// An HTTP client for `127.0.0.1` that hands back every status (a 404 or 503 is a
-/// response to check, not an error) and gives up on a request after `timeout`.
+/// response to check, not an error) and bounds each step of a request (connect, send,
+/// wait for the response, read the body) by `timeout`.
+///
+/// Not `timeout_global`: with a global timeout ureq resolves the address on a new
+/// thread for every request, even `127.0.0.1` on a kept-alive connection, a cost that
+/// the load generator of `bench --envoy` would pay on each request.
 pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
+    let timeout = Some(timeout);
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(timeout))
+        .timeout_connect(timeout)
+        .timeout_send_request(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_recv_body(timeout)
         .build()
         .into()
 }
 
-/// `GET path` on `127.0.0.1:port` on a new connection (`Connection: close`), the whole
-/// exchange bounded by `timeout`.
+/// `GET path` on `127.0.0.1:port` on a new connection (`Connection: close`), each step
+/// bounded by `timeout` (see [`http_agent`]).
 pub(crate) fn http_get(
     port: u16,
     path: &str,
