@@ -8,18 +8,16 @@
 //!    the plugin as the HTTP filter in front of a `direct_response` route (no upstream).
 //! 3. Checks that every variant's responses carry `x-bench: proxywasm-bench`, warms each
 //!    up, then runs R rounds; each round loads every variant for S seconds, in an order
-//!    rotated from round to round, with a small std-only load generator (N keep-alive
-//!    HTTP/1.1 connections, one thread each, one request in flight per connection).
+//!    rotated from round to round, over N keep-alive HTTP/1.1 connections (one thread
+//!    and one `ureq` agent each, one request in flight per connection).
 //! 4. Reports the median and min–max of ours/raw and ours/official over the rounds
 //!    (each ratio taken within one round), and the median req/s per variant; prints the
 //!    table and writes it to `target/bench-envoy.md`.
 //!
 //! It fails only when something breaks: the build, Envoy not starting, a response that
-//! is not 200 or lacks the plugin's header, a connection that stalls or closes.
+//! is not 200 or lacks the plugin's header, a request that stalls.
 
 use std::fmt::Write as _;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::thread;
@@ -69,9 +67,7 @@ const OURS: usize = 2;
 const MARKER: (&str, &str) = ("x-bench", "proxywasm-bench");
 /// What the `direct_response` route answers.
 const BODY: &str = "bench upstream\n";
-/// Longest response head the load generator accepts.
-const MAX_HEAD: usize = 16 * 1024;
-/// How long one read or write may block before the run counts as broken.
+/// How long one request may take before the run counts as broken.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Warm-up per variant before the first round (V8 tiers up, connections settle).
 const WARMUP: Duration = Duration::from_secs(2);
@@ -392,12 +388,12 @@ impl Load {
 /// (each thread sends its next `GET /` when the previous response is complete) and
 /// counts the responses. Every response must be a 200 with the plugin's header.
 fn load(port: u16, connections: usize, duration: Duration) -> Result<Load> {
-    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let url = format!("http://127.0.0.1:{port}/");
     let started = Instant::now();
     let deadline = started + duration;
     let results: Vec<Result<u64>> = thread::scope(|s| {
         let threads: Vec<_> = (0..connections)
-            .map(|_| s.spawn(|| connection(port, request.as_bytes(), deadline)))
+            .map(|_| s.spawn(|| connection(&url, deadline)))
             .collect();
         threads
             .into_iter()
@@ -421,116 +417,28 @@ fn load(port: u16, connections: usize, duration: Duration) -> Result<Load> {
     Ok(Load { responses, elapsed })
 }
 
-/// One connection of [`load`]; returns how many responses it completed.
-fn connection(port: u16, request: &[u8], deadline: Instant) -> Result<u64> {
-    let address = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&address, IO_TIMEOUT).context("connecting")?;
-    stream
-        .set_nodelay(true)
-        .and_then(|()| stream.set_read_timeout(Some(IO_TIMEOUT)))
-        .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
-        .context("configuring the socket")?;
-    let mut pending: Vec<u8> = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
+/// One connection of [`load`]: a `ureq` agent, which keeps its connection alive
+/// between requests. Returns how many responses it completed.
+fn connection(url: &str, deadline: Instant) -> Result<u64> {
+    let agent = envoy::http_agent(IO_TIMEOUT);
     let mut count = 0u64;
     while Instant::now() < deadline {
-        stream
-            .write_all(request)
-            .context(format!("sending request {}", count + 1))?;
-        let framed = loop {
-            if let Some(framed) = frame(&pending)? {
-                break framed;
-            }
-            match stream.read(&mut chunk) {
-                Ok(0) => bail!("the connection was closed after {count} responses"),
-                Ok(n) => pending.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    bail!(
-                        "no complete response within {} s after {count} responses",
-                        IO_TIMEOUT.as_secs()
-                    )
-                }
-                Err(e) => bail!("reading response {}: {e}", count + 1),
-            }
-        };
-        if framed.status != 200 {
-            bail!("response {} has status {}", count + 1, framed.status);
+        let n = count + 1;
+        let mut response = agent.get(url).call().context(format!("request {n}"))?;
+        response
+            .body_mut()
+            .read_to_vec()
+            .context(format!("reading response {n}"))?;
+        if response.status() != 200 {
+            bail!("response {n} has status {}", response.status().as_u16());
         }
-        if !framed.marked {
-            bail!("response {} lacks `{}: {}`", count + 1, MARKER.0, MARKER.1);
+        let (name, value) = MARKER;
+        if response.headers().get(name).is_none_or(|v| v != value) {
+            bail!("response {n} lacks `{name}: {value}`");
         }
-        if pending.len() != framed.len {
-            bail!(
-                "{} unexpected bytes after response {}",
-                pending.len() - framed.len,
-                count + 1
-            );
-        }
-        pending.clear();
-        count += 1;
+        count = n;
     }
     Ok(count)
-}
-
-/// A complete response at the start of a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Framed {
-    /// Bytes of head and body.
-    len: usize,
-    status: u16,
-    /// Whether the head has `x-bench: proxywasm-bench`.
-    marked: bool,
-}
-
-/// The response at the start of `buf` once it is complete (`None`: read more). Only
-/// `Content-Length` bodies are supported: the `direct_response` route sends one.
-fn frame(buf: &[u8]) -> Result<Option<Framed>> {
-    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        if buf.len() > MAX_HEAD {
-            bail!("no end of response head in {} bytes", buf.len());
-        }
-        return Ok(None);
-    };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| Error::msg("the response head is not UTF-8"))?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = match status_line.split(' ').collect::<Vec<_>>().as_slice() {
-        [version, code, ..] if version.starts_with("HTTP/1.") => code.parse::<u16>().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| Error::msg(format!("bad status line {status_line:?}")))?;
-    let mut length = None;
-    let mut marked = false;
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| Error::msg(format!("bad header line {line:?}")))?;
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("content-length") {
-            let n: usize = value
-                .parse()
-                .map_err(|_| Error::msg(format!("bad content-length {value:?}")))?;
-            if length.is_some_and(|m| m != n) {
-                bail!("conflicting content-length headers");
-            }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            bail!("the load generator does not read `transfer-encoding: {value}` responses");
-        } else if name.eq_ignore_ascii_case(MARKER.0) && value == MARKER.1 {
-            marked = true;
-        }
-    }
-    let Some(length) = length else {
-        bail!("a response without content-length ({status_line})");
-    };
-    let len = head_end + 4 + length;
-    Ok((buf.len() >= len).then_some(Framed {
-        len,
-        status,
-        marked,
-    }))
 }
 
 /// The median (the mean of the middle two for an even count); `None` when empty.
@@ -630,7 +538,10 @@ fn render(rounds: &[Round], options: &Options, envoy: &str, cores: usize) -> Str
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| (*s).to_string()).collect()
@@ -686,54 +597,6 @@ mod tests {
             seen.sort_unstable();
             assert_eq!(seen, [0, 1, 2]);
         }
-    }
-
-    #[test]
-    fn frames_keep_alive_responses_by_content_length() {
-        let one = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nX-Bench: proxywasm-bench\r\n\r\nhello";
-        let framed = frame(one).unwrap().unwrap();
-        assert_eq!(
-            framed,
-            Framed {
-                len: one.len(),
-                status: 200,
-                marked: true
-            }
-        );
-        // Every prefix is incomplete, not an error.
-        for cut in 0..one.len() {
-            assert_eq!(frame(&one[..cut]).unwrap(), None, "cut at {cut}");
-        }
-        // A second response behind the first does not change the first's length.
-        let mut two = one.to_vec();
-        two.extend_from_slice(one);
-        assert_eq!(frame(&two).unwrap().unwrap().len, one.len());
-        // The header must carry the plugin's value; the status is reported.
-        let other =
-            b"HTTP/1.1 503 Service Unavailable\r\nx-bench: other\r\ncontent-length: 0\r\n\r\n";
-        assert_eq!(
-            frame(other).unwrap().unwrap(),
-            Framed {
-                len: other.len(),
-                status: 503,
-                marked: false
-            }
-        );
-    }
-
-    #[test]
-    fn frame_rejects_what_it_cannot_read() {
-        for raw in [
-            &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"[..],
-            b"HTTP/1.1 200 OK\r\nx-bench: proxywasm-bench\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
-            b"SSH-2.0-OpenSSH\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-        ] {
-            assert!(frame(raw).is_err(), "{:?}", String::from_utf8_lossy(raw));
-        }
-        assert!(frame(&vec![b'a'; MAX_HEAD + 1]).is_err());
     }
 
     #[test]
@@ -840,12 +703,15 @@ mod tests {
 
     /// A keep-alive server answering every request with `response`, written in two
     /// pieces (head split from body) so the client must reassemble.
-    fn serve(response: &'static [u8]) -> u16 {
+    fn serve(response: &'static [u8]) -> (u16, Arc<AtomicUsize>) {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
+                counter.fetch_add(1, Ordering::SeqCst);
                 thread::spawn(move || {
                     let mut buf = [0u8; 1024];
                     let mut seen = Vec::new();
@@ -865,21 +731,23 @@ mod tests {
                 });
             }
         });
-        port
+        (port, accepted)
     }
 
     #[test]
     fn load_counts_complete_responses_over_keep_alive_connections() {
-        let port = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\nx-bench: proxywasm-bench\r\n\r\nbench upstream\n");
+        let (port, accepted) = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\nx-bench: proxywasm-bench\r\n\r\nbench upstream\n");
         let load = load(port, 2, Duration::from_millis(200)).unwrap();
         assert!(load.responses > 10, "{load:?}");
+        // One connection per thread, reused for every request.
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
         assert!(load.elapsed >= Duration::from_millis(200), "{load:?}");
         assert!(load.rate() > 0.0);
     }
 
     #[test]
     fn load_fails_when_the_plugin_header_is_missing() {
-        let port = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\nbench upstream\n");
+        let (port, _) = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\nbench upstream\n");
         let err = load(port, 1, Duration::from_millis(200)).unwrap_err();
         assert!(
             err.to_string().contains("lacks `x-bench: proxywasm-bench`"),

@@ -199,8 +199,6 @@ pub(crate) fn build_examples(root: &Path, names: &[&str]) -> Result<()> {
 struct Ctx<'a> {
     envoy: &'a mut EnvoyProcess,
     port: u16,
-    /// What the first request of a check moved over the wire (sent, received).
-    traffic: Option<(usize, usize)>,
 }
 
 type CheckFn = fn(&mut Ctx<'_>) -> Result<()>;
@@ -265,7 +263,6 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
         "tcp_logger" => &[
             ("HTTP over the TCP proxy answers 200", |c| {
                 let r = http_get(c.port, "/", &[], HTTP_TIMEOUT)?;
-                c.traffic = Some((r.bytes_sent, r.bytes_received));
                 expect_response(&r, 200, "tcp upstream\n", &[])
             }),
             ("new connection is logged", |c| {
@@ -285,9 +282,9 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                     .wait_for_log(&["tcp_logger: connection done"], LOG_WAIT)
             }),
             ("byte totals match the bytes on the wire", |c| {
-                let Some((sent, received)) = c.traffic else {
-                    bail!("no traffic to compare with: the request check failed");
-                };
+                let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+                let reply = envoy::tcp_exchange(c.port, request, HTTP_TIMEOUT)?;
+                let (sent, received) = (request.len(), reply.len());
                 let line = format!(
                     "tcp_logger: connection done, {sent} bytes from downstream, {received} bytes from upstream"
                 );
@@ -803,7 +800,6 @@ pub(crate) fn run_checks(root: &Path, envoy: &Envoy, names: &[&str]) -> Tally {
         let mut ctx = Ctx {
             envoy: &mut process,
             port: example.listener_port,
-            traffic: None,
         };
         for (check, run) in list {
             let outcome = run(&mut ctx);
@@ -1007,10 +1003,20 @@ mod tests {
 
     #[test]
     fn response_expectations_report_every_difference() {
-        let r = envoy::parse_response(
-            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nx-proxywasm: nope\r\n\r\nboom",
-        )
-        .unwrap();
+        let response = |status_line: &str, headers: &[(&str, &str)], body: &str| Response {
+            status_line: status_line.to_string(),
+            status: status_line[9..12].parse().unwrap(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        };
+        let r = response(
+            "HTTP/1.1 503 Service Unavailable",
+            &[("content-length", "4"), ("x-proxywasm", "nope")],
+            "boom",
+        );
         let e = expect_response(
             &r,
             200,
@@ -1027,8 +1033,7 @@ mod tests {
         );
         assert!(head.contains("no x-other header"), "{head}");
         assert!(e.details().contains("HTTP/1.1 503 Service Unavailable"));
-        let ok =
-            envoy::parse_response(b"HTTP/1.1 200 OK\r\nx-proxywasm: it works\r\n\r\nok\n").unwrap();
+        let ok = response("HTTP/1.1 200 OK", &[("x-proxywasm", "it works")], "ok\n");
         assert!(expect_response(&ok, 200, "ok\n", &[("x-proxywasm", "it works")]).is_ok());
     }
 

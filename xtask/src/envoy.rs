@@ -7,7 +7,8 @@
 //!   binary instead.
 //! * [`EnvoyProcess`] starts Envoy on loopback with a bootstrap file, waits (bounded) for
 //!   its admin `/ready`, and kills it when dropped.
-//! * [`http_get`] is a tiny blocking HTTP/1.1 client with timeouts.
+//! * [`http_get`] sends one request with `ureq` and reads the whole response, with a
+//!   timeout; [`tcp_exchange`] sends raw bytes (for counting what a TCP filter sees).
 //! * [`EnvoyProcess::wait_for_log`] waits (bounded) for substrings in Envoy's log.
 
 use std::fs;
@@ -461,7 +462,7 @@ fn read_lossy(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A parsed HTTP/1.1 response.
+/// A response, read whole.
 #[derive(Debug, Clone)]
 pub(crate) struct Response {
     /// E.g. `HTTP/1.1 200 OK`.
@@ -471,10 +472,6 @@ pub(crate) struct Response {
     pub(crate) headers: Vec<(String, String)>,
     /// The decoded body (chunked encoding removed).
     pub(crate) body: Vec<u8>,
-    /// Bytes written to the connection (the whole request).
-    pub(crate) bytes_sent: usize,
-    /// Bytes read from the connection until EOF.
-    pub(crate) bytes_received: usize,
 }
 
 impl Response {
@@ -491,144 +488,74 @@ impl Response {
     }
 }
 
-/// `GET path` on `127.0.0.1:port` with `Connection: close`, reading to EOF; every step
-/// bounded by `timeout` in total.
+/// An HTTP client for `127.0.0.1` that hands back every status (a 404 or 503 is a
+/// response to check, not an error) and bounds each step of a request (connect, send,
+/// wait for the response, read the body) by `timeout`.
+///
+/// Not `timeout_global`: with a global timeout ureq resolves the address on a new
+/// thread for every request, even `127.0.0.1` on a kept-alive connection, a cost that
+/// the load generator of `bench --envoy` would pay on each request.
+pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
+    let timeout = Some(timeout);
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(timeout)
+        .timeout_send_request(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_recv_body(timeout)
+        .build()
+        .into()
+}
+
+/// `GET path` on `127.0.0.1:port` on a new connection (`Connection: close`), each step
+/// bounded by `timeout` (see [`http_agent`]).
 pub(crate) fn http_get(
     port: u16,
     path: &str,
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<Response> {
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let mut request = http_agent(timeout).get(&url).header("connection", "close");
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        request = request.header(*name, *value);
     }
-    request.push_str("Connection: close\r\n\r\n");
-    exchange(port, request.as_bytes(), timeout)
-        .context(format!("GET http://127.0.0.1:{port}{path}"))
+    let mut response = request.call().context(format!("GET {url}"))?;
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .context(format!("GET {url}: reading the body"))?;
+    Ok(Response {
+        status_line: format!("{:?} {}", response.version(), response.status()),
+        status: response.status().as_u16(),
+        headers: response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    })
 }
 
-fn exchange(port: u16, request: &[u8], timeout: Duration) -> Result<Response> {
-    let deadline = Instant::now() + timeout;
+/// Sends `request` as it is on a new connection to `127.0.0.1:port` and reads until the
+/// peer closes; returns what came back. For counting the bytes a TCP filter sees.
+pub(crate) fn tcp_exchange(port: u16, request: &[u8], timeout: Duration) -> Result<Vec<u8>> {
     let mut stream = TcpStream::connect_timeout(&loopback(port), timeout).context("connecting")?;
     stream
-        .set_write_timeout(Some(timeout))
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .context("configuring the socket")?;
-    stream.write_all(request).context("sending the request")?;
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            bail!(
-                "no end of response within {:.1} s ({} bytes so far)",
-                timeout.as_secs_f64(),
-                raw.len()
-            );
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .context("configuring the socket")?;
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => bail!("reading the response: {e} ({} bytes so far)", raw.len()),
-        }
-    }
-    let mut response = parse_response(&raw)?;
-    response.bytes_sent = request.len();
-    Ok(response)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Parses a complete HTTP/1.1 response (as read up to EOF).
-pub(crate) fn parse_response(raw: &[u8]) -> Result<Response> {
-    if raw.is_empty() {
-        bail!("the connection was closed without a response");
-    }
-    let head_end = find(raw, b"\r\n\r\n").ok_or_else(|| {
-        Error::msg(format!(
-            "incomplete response head: {:?}",
-            String::from_utf8_lossy(&raw[..raw.len().min(200)])
-        ))
-    })?;
-    let head = String::from_utf8_lossy(&raw[..head_end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default().to_string();
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
-    let status = parts
-        .next()
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|_| version.starts_with("HTTP/1."))
-        .ok_or_else(|| Error::msg(format!("bad status line {status_line:?}")))?;
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| Error::msg(format!("bad header line {line:?}")))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
-    let rest = &raw[head_end + 4..];
-    let mut response = Response {
-        status_line,
-        status,
-        headers,
-        body: Vec::new(),
-        bytes_sent: 0,
-        bytes_received: raw.len(),
-    };
-    let chunked = response
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    response.body = if chunked {
-        decode_chunked(rest)?
-    } else if let Some(len) = response.header("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| Error::msg(format!("bad content-length {len:?}")))?;
-        if rest.len() < len {
-            bail!(
-                "body truncated: content-length {len}, got {} bytes",
-                rest.len()
-            );
-        }
-        rest[..len].to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(response)
-}
-
-fn decode_chunked(mut data: &[u8]) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = find(data, b"\r\n")
-            .ok_or_else(|| Error::msg("chunked body: missing chunk size line"))?;
-        let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size_hex = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| Error::msg(format!("chunked body: bad chunk size {size_hex:?}")))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(body); // Trailers, if any, are ignored.
-        }
-        if data.len() < size + 2 || &data[size..size + 2] != b"\r\n" {
-            bail!("chunked body: truncated chunk of {size} bytes");
-        }
-        body.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
+    stream.write_all(request).context("sending")?;
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .context(format!("reading the reply ({} bytes so far)", reply.len()))?;
+    Ok(reply)
 }
 
 #[cfg(test)]
@@ -636,57 +563,13 @@ fn decode_chunked(mut data: &[u8]) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_content_length_body() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b c\r\n\r\nhello";
-        let r = parse_response(raw).unwrap();
-        assert_eq!(r.status, 200);
-        assert_eq!(r.status_line, "HTTP/1.1 200 OK");
-        assert_eq!(r.header("x-a"), Some("b c"));
-        assert_eq!(r.header("X-A"), Some("b c"));
-        assert_eq!(r.body_text(), "hello");
-        assert_eq!(r.bytes_received, raw.len());
-    }
-
-    #[test]
-    fn parses_chunked_body() {
-        let raw = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n world!\r\n0\r\nx-t: 1\r\n\r\n";
-        let r = parse_response(raw).unwrap();
-        assert_eq!(r.status, 404);
-        assert_eq!(r.body_text(), "hello world!");
-    }
-
-    #[test]
-    fn body_without_length_runs_to_eof() {
-        let r = parse_response(b"HTTP/1.0 200 OK\r\n\r\nall of it").unwrap();
-        assert_eq!(r.body_text(), "all of it");
-    }
-
-    #[test]
-    fn rejects_broken_responses() {
-        for raw in [
-            &b""[..],
-            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n",
-            b"SSH-2.0-OpenSSH\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
-            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nz\r\n",
-            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n9\r\nabc\r\n",
-            b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-        ] {
-            assert!(
-                parse_response(raw).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(raw)
-            );
-        }
-    }
-
-    #[test]
-    fn http_get_talks_to_a_local_server() {
+    /// Serves one connection on a free loopback port: reads the request head, answers
+    /// `response`, and hands back the head's lines.
+    fn serve_once(response: &'static [u8]) -> (u16, thread::JoinHandle<Vec<String>>) {
         use std::io::BufRead;
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = thread::spawn(move || -> Vec<String> {
+        let server = thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut reader = std::io::BufReader::new(stream);
             let mut lines = Vec::new();
@@ -695,14 +578,20 @@ mod tests {
                 if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
                     break;
                 }
-                lines.push(line.trim_end().to_string());
+                lines.push(line.trim_end().to_ascii_lowercase());
             }
-            reader
-                .get_mut()
-                .write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 3\r\nx-k: v\r\n\r\nok\n")
-                .unwrap();
+            reader.get_mut().write_all(response).unwrap();
             lines
         });
+        (port, server)
+    }
+
+    #[test]
+    fn http_get_sends_the_headers_and_reads_any_status_with_a_chunked_body() {
+        let (port, server) = serve_once(
+            b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\nX-K: v\r\n\r\n\
+              5;ext=1\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n",
+        );
         let r = http_get(
             port,
             "/p?q=1",
@@ -711,22 +600,15 @@ mod tests {
         )
         .unwrap();
         let seen = server.join().unwrap();
-        assert_eq!(
-            seen,
-            [
-                "GET /p?q=1 HTTP/1.1".to_string(),
-                format!("Host: 127.0.0.1:{port}"),
-                "x-e2e-probe: 42".to_string(),
-                "Connection: close".to_string(),
-            ]
-        );
-        assert_eq!(r.status, 201);
-        assert_eq!(r.header("X-K"), Some("v"));
-        assert_eq!(r.body_text(), "ok\n");
-        let request = format!(
-            "GET /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-e2e-probe: 42\r\nConnection: close\r\n\r\n"
-        );
-        assert_eq!(r.bytes_sent, request.len());
+        assert_eq!(seen[0], "get /p?q=1 http/1.1");
+        for line in ["x-e2e-probe: 42", "connection: close"] {
+            assert!(seen.iter().any(|l| l == line), "{line} not in {seen:?}");
+        }
+        assert_eq!(r.status, 404);
+        assert_eq!(r.status_line, "HTTP/1.1 404 Not Found");
+        assert_eq!(r.header("x-k"), Some("v"));
+        assert_eq!(r.headers[1], ("x-k".to_string(), "v".to_string()));
+        assert_eq!(r.body_text(), "hello world!");
     }
 
     #[test]
@@ -737,8 +619,17 @@ mod tests {
         let started = Instant::now();
         let err = http_get(port, "/", &[], Duration::from_millis(300)).unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(err.to_string().contains("no end of response"), "{err}");
+        assert!(err.to_string().contains("timeout"), "{err}");
         drop(listener);
+    }
+
+    #[test]
+    fn tcp_exchange_sends_the_bytes_as_they_are_and_reads_to_the_close() {
+        let (port, server) = serve_once(b"HTTP/1.1 200 OK\r\n\r\nall of it");
+        let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let reply = tcp_exchange(port, request, Duration::from_secs(5)).unwrap();
+        assert_eq!(server.join().unwrap(), ["get / http/1.1", "host: x"]);
+        assert_eq!(reply, b"HTTP/1.1 200 OK\r\n\r\nall of it");
     }
 
     #[test]

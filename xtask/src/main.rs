@@ -1,4 +1,5 @@
-//! `cargo xtask`: project automation for proxywasm (std only, plus `wasmparser`).
+//! `cargo xtask`: project automation for proxywasm (std, plus `wasmparser` to read
+//! modules and `ureq` for HTTP to Envoy).
 //!
 //! Commands (run from anywhere in the repository):
 //!
