@@ -40,7 +40,10 @@ struct Installed(Option<Handle>, Option<Rc<Runtime>>);
 
 impl Installed {
     fn new(handle: Handle, runtime: Rc<Runtime>) -> Installed {
-        Installed(exports::install(Some(handle)), runtime::install(Some(runtime)))
+        Installed(
+            exports::install(Some(handle)),
+            runtime::install(Some(runtime)),
+        )
     }
 }
 
