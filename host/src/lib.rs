@@ -320,7 +320,7 @@ fn build_wasm(package: &str) -> Result<PathBuf, String> {
     Ok(target_dir
         .join("wasm32-wasip1")
         .join("release")
-        .join(format!("{package}.wasm")))
+        .join(format!("{}.wasm", package.replace('-', "_"))))
 }
 
 /// Runs one test body twice: against the plugin compiled natively (the mock
