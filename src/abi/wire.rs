@@ -383,20 +383,22 @@ mod tests {
 
     #[test]
     fn more_than_1024_pairs_are_read_whole() {
-        let bytes = many(1100);
-        assert_eq!(validate_pairs(&bytes), Ok(1100));
-        let pairs: Vec<_> = PairsIter::new(&bytes).collect();
-        assert_eq!(pairs.len(), 1100);
-        assert_eq!(pairs[1099], (&b"x-1099"[..], &b"1099"[..]));
+        let mut pairs = vec![("x-many", "1"); 1100];
+        pairs.push(("x-last", "2"));
+        let bytes = serialize_pairs(&pairs);
+        assert_eq!(validate_pairs(&bytes), Ok(1101));
+        assert_eq!(PairsIter::new(&bytes).count(), 1101);
+        let last = PairsIter::new(&bytes).last();
+        assert_eq!(last, Some((&b"x-last"[..], &b"2"[..])));
         // Empty names and values take the fewest bytes a pair can: the bound
         // on the count accepts them exactly.
-        let empty = vec![("", ""); 5000];
-        assert_eq!(validate_pairs(&serialize_pairs(&empty)), Ok(5000));
+        let empty = vec![("", ""); 40];
+        assert_eq!(validate_pairs(&serialize_pairs(&empty)), Ok(40));
     }
 
     #[test]
     fn a_count_the_buffer_cannot_hold_is_an_error() {
-        for n in [1, 3, 1100] {
+        for n in [1, 3, 40] {
             let bytes = many(n);
             let declared = u32::try_from(n).unwrap();
             for count in [declared + 1, declared * 2] {
@@ -432,10 +434,10 @@ mod tests {
         for cut in [1, 2, 3] {
             assert_eq!(validate_pairs(&[0; 4][..cut]), Err(PairsError::Truncated));
         }
-        let bytes = many(1100);
-        for cut in (1..bytes.len()).step_by(331).chain([bytes.len() - 1]) {
+        let bytes = many(12);
+        for cut in 1..bytes.len() {
             assert!(validate_pairs(&bytes[..cut]).is_err(), "cut {cut}");
-            assert!(PairsIter::new(&bytes[..cut]).count() <= 1100);
+            assert!(PairsIter::new(&bytes[..cut]).count() <= 12);
         }
         // A name length past the end of the buffer, and one that would
         // overflow an offset.
@@ -464,7 +466,7 @@ mod tests {
             many(40),
             serialize_pairs(&[("", "")]),
         ];
-        let rounds = if cfg!(miri) { 2_000 } else { 20_000 };
+        let rounds = if cfg!(miri) { 300 } else { 20_000 };
         for round in 0..rounds {
             let mut bytes = seeds[round % seeds.len()].clone();
             for _ in 0..=next() % 4 {
