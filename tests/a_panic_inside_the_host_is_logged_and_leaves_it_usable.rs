@@ -19,13 +19,13 @@ fn the_panic_reaches_the_test_and_the_host_still_works() {
     }));
     assert!(caught.is_err());
     let critical = host.critical_logs();
-    assert_eq!(critical.len(), 1);
-    assert!(critical[0].starts_with("panicked at "), "{}", critical[0]);
+    assert_eq!(critical.len(), 2, "{critical:?}");
     assert!(
-        critical[0].ends_with("boom in plugin code"),
+        critical[0].starts_with("panicked at tests/a_panic_inside"),
         "{}",
         critical[0]
     );
+    assert_eq!(critical[1], "boom in plugin code");
 
     // No frame was left behind: streams and hostcalls work as before.
     let mut stream = host.http_stream();
@@ -34,4 +34,24 @@ fn the_panic_reaches_the_test_and_the_host_still_works() {
         Action::Continue
     );
     assert!(host.run(proxywasm::time::now).is_ok());
+}
+
+#[test]
+fn a_long_message_is_logged_whole_after_its_location() {
+    let host = MockHost::builder().echo_logs(false).http(|_| Noop);
+    let message = "0123456789".repeat(100);
+    let caught = catch_unwind(AssertUnwindSafe(|| host.run(|| panic!("{message}"))));
+    assert!(caught.is_err());
+    let critical = host.critical_logs();
+    // `panicked at <file>:<line>:<column>:`
+    let location = critical[0].strip_prefix(concat!("panicked at ", file!(), ":"));
+    let numbers = location.and_then(|l| l.strip_suffix(':'));
+    let numbers: Vec<&str> = numbers.map_or(vec![], |n| n.split(':').collect());
+    assert_eq!(numbers.len(), 2, "{critical:?}");
+    assert!(
+        numbers.iter().all(|n| n.parse::<u32>().is_ok()),
+        "{critical:?}"
+    );
+    assert_eq!(critical[1], message);
+    assert_eq!(critical.len(), 2);
 }

@@ -39,20 +39,23 @@ pub(crate) mod stream {
     pub(crate) const UPSTREAM: u32 = 3;
 }
 
-/// The most pairs the host accepts in one serialized map (cpp-host `limits.h`).
-pub(crate) const MAX_PAIRS: usize = 1024;
+/// The most pairs the host reads from a serialized map the plugin sends it
+/// (cpp-host `limits.h`): a longer list reaches Envoy as an empty map. Maps
+/// the host sends have no such limit (Envoy sends every header it accepted).
+pub(crate) const HOST_MAX_PAIRS: usize = 1024;
+
+/// The fewest bytes one pair takes: two lengths and two NUL terminators.
+const MIN_PAIR_BYTES: usize = 10;
 
 /// Why a serialized pairs buffer was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PairsError {
-    /// Shorter than its header or its declared lengths.
+    /// Shorter than its count and lengths declare.
     Truncated,
     /// A key or value is not followed by its NUL byte.
     MissingNul,
     /// Bytes left over after the last pair.
     TrailingBytes,
-    /// More than [`MAX_PAIRS`] pairs.
-    TooMany,
 }
 
 impl PairsError {
@@ -62,7 +65,6 @@ impl PairsError {
             PairsError::Truncated => "serialized pairs: shorter than declared",
             PairsError::MissingNul => "serialized pairs: missing NUL terminator",
             PairsError::TrailingBytes => "serialized pairs: trailing bytes",
-            PairsError::TooMany => "serialized pairs: more than 1024 pairs",
         }
     }
 }
@@ -91,14 +93,16 @@ fn field(data: &[u8], len: usize) -> Option<(&[u8], &[u8], bool)> {
 /// Validates a serialized pairs buffer and returns the number of pairs.
 ///
 /// An empty buffer is an empty map (the host sends `(0, 0)` for empty maps).
-/// After a successful check, [`PairsIter`] over the same bytes cannot fail.
+/// The count has no fixed limit: any count the buffer's length can hold is
+/// accepted, since that is what the host sent. After a successful check,
+/// [`PairsIter`] over the same bytes cannot fail.
 pub(crate) fn validate_pairs(bytes: &[u8]) -> Result<usize, PairsError> {
     if bytes.is_empty() {
         return Ok(0);
     }
-    let (count, _) = word(bytes).ok_or(PairsError::Truncated)?;
-    if count > MAX_PAIRS {
-        return Err(PairsError::TooMany);
+    let (count, rest) = word(bytes).ok_or(PairsError::Truncated)?;
+    if count > rest.len() / MIN_PAIR_BYTES {
+        return Err(PairsError::Truncated);
     }
     let (count, table, mut data) = layout(bytes).ok_or(PairsError::Truncated)?;
     for lens in table.chunks_exact(8) {
@@ -354,13 +358,138 @@ mod tests {
         assert_eq!(validate_pairs(&trailing), Err(PairsError::TrailingBytes));
         assert_eq!(
             validate_pairs(&[0xff, 0xff, 0xff, 0xff]),
-            Err(PairsError::TooMany)
+            Err(PairsError::Truncated)
         );
         let huge_len = [1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
         assert_eq!(validate_pairs(&huge_len), Err(PairsError::Truncated));
         // The iterator stops, rather than panicking, on bytes that were never validated.
         assert_eq!(PairsIter::new(&huge_len).count(), 0);
         assert_eq!(PairsIter::new(&[9, 9]).count(), 0);
+    }
+
+    /// `count` pairs `x-<i>: <i>`, as the host would send them.
+    fn many(count: usize) -> Vec<u8> {
+        let pairs: Vec<(String, String)> = (0..count)
+            .map(|i| (format!("x-{i}"), i.to_string()))
+            .collect();
+        serialize_pairs(&pairs)
+    }
+
+    /// Sets the declared pair count of a serialized buffer.
+    fn with_count(mut bytes: Vec<u8>, count: u32) -> Vec<u8> {
+        bytes[..4].copy_from_slice(&count.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn more_than_1024_pairs_are_read_whole() {
+        let mut pairs = vec![("x-many", "1"); 1100];
+        pairs.push(("x-last", "2"));
+        let bytes = serialize_pairs(&pairs);
+        assert_eq!(validate_pairs(&bytes), Ok(1101));
+        assert_eq!(PairsIter::new(&bytes).count(), 1101);
+        let last = PairsIter::new(&bytes).last();
+        assert_eq!(last, Some((&b"x-last"[..], &b"2"[..])));
+        // Empty names and values take the fewest bytes a pair can: the bound
+        // on the count accepts them exactly.
+        let empty = vec![("", ""); 40];
+        assert_eq!(validate_pairs(&serialize_pairs(&empty)), Ok(40));
+    }
+
+    #[test]
+    fn a_count_the_buffer_cannot_hold_is_an_error() {
+        for n in [1, 3, 40] {
+            let bytes = many(n);
+            let declared = u32::try_from(n).unwrap();
+            for count in [declared + 1, declared * 2] {
+                let bytes = with_count(bytes.clone(), count);
+                assert!(
+                    validate_pairs(&bytes).is_err(),
+                    "{n} pairs declared as {count}"
+                );
+            }
+            // Past what the length can hold at 10 bytes a pair: refused
+            // before anything else is read.
+            let most = u32::try_from((bytes.len() - 4) / 10).unwrap();
+            for count in [most + 1, u32::MAX] {
+                let bytes = with_count(bytes.clone(), count);
+                assert_eq!(validate_pairs(&bytes), Err(PairsError::Truncated));
+            }
+        }
+        // The count alone, with nothing after it.
+        assert_eq!(validate_pairs(&[1, 0, 0, 0]), Err(PairsError::Truncated));
+        assert_eq!(
+            validate_pairs(&u32::MAX.to_le_bytes()),
+            Err(PairsError::Truncated)
+        );
+    }
+
+    #[test]
+    fn zero_counts_truncated_buffers_and_huge_lengths_are_errors() {
+        assert_eq!(validate_pairs(&[0, 0, 0, 0]), Ok(0));
+        assert_eq!(
+            validate_pairs(&[0, 0, 0, 0, b'a', 0]),
+            Err(PairsError::TrailingBytes)
+        );
+        for cut in [1, 2, 3] {
+            assert_eq!(validate_pairs(&[0; 4][..cut]), Err(PairsError::Truncated));
+        }
+        let bytes = many(12);
+        for cut in 1..bytes.len() {
+            assert!(validate_pairs(&bytes[..cut]).is_err(), "cut {cut}");
+            assert!(PairsIter::new(&bytes[..cut]).count() <= 12);
+        }
+        // A name length past the end of the buffer, and one that would
+        // overflow an offset.
+        for len in [1000u32, u32::MAX - 1, u32::MAX] {
+            let mut bytes = many(2);
+            bytes[4..8].copy_from_slice(&len.to_le_bytes());
+            assert_eq!(validate_pairs(&bytes), Err(PairsError::Truncated), "{len}");
+            assert!(PairsIter::new(&bytes).count() <= 2);
+        }
+    }
+
+    #[test]
+    fn random_mutations_give_an_error_or_a_consistent_map_never_a_panic() {
+        // A small linear congruential generator: the same inputs every run.
+        let mut state = 0x2545_f491_u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize
+        };
+        let seeds = [
+            many(0),
+            many(1),
+            many(3),
+            many(40),
+            serialize_pairs(&[("", "")]),
+        ];
+        let rounds = if cfg!(miri) { 300 } else { 20_000 };
+        for round in 0..rounds {
+            let mut bytes = seeds[round % seeds.len()].clone();
+            for _ in 0..=next() % 4 {
+                match next() % 4 {
+                    0 if !bytes.is_empty() => {
+                        let at = next() % bytes.len();
+                        bytes[at] = next() as u8;
+                    }
+                    1 => bytes.truncate(next() % (bytes.len() + 1)),
+                    2 => bytes.push(next() as u8),
+                    _ if bytes.len() >= 4 => {
+                        let word = [0, 1, 0xff, 0x7fff_ffff, u32::MAX][next() % 5];
+                        let at = next() % (bytes.len() - 3);
+                        bytes[at..at + 4].copy_from_slice(&word.to_le_bytes());
+                    }
+                    _ => {}
+                }
+            }
+            match validate_pairs(&bytes) {
+                Ok(count) => assert_eq!(PairsIter::new(&bytes).count(), count, "{bytes:?}"),
+                Err(_) => assert!(PairsIter::new(&bytes).count() <= bytes.len() / 10),
+            }
+        }
     }
 
     #[test]

@@ -214,9 +214,11 @@ impl Configuration {
 
     /// Parses the configuration as JSON into `T` (feature `json`).
     ///
-    /// On a bad document the error names the problem, the offending field when
-    /// it can be found, and the position, e.g. ``invalid type: integer `5`,
-    /// expected a string at line 1 column 30 (field `value`)``. Return it from
+    /// On a bad document the error names the problem and the position, and
+    /// the field of a value of the wrong type or shape, e.g. ``invalid type:
+    /// integer `5`, expected a string at line 1 column 30 (field `value`)``; a
+    /// syntax error names the position alone, and an empty or absent
+    /// configuration says "the configuration is empty". Return it from
     /// `on_configure` and the SDK logs it and refuses to start the plugin.
     ///
     /// # Errors

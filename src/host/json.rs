@@ -2,14 +2,23 @@
 
 use crate::{Error, Result};
 
-/// Parses `bytes` as `T`; on failure the error names the problem, the field
-/// (found from serde's message or from the error position) and the position.
+/// Parses `bytes` as `T`; on failure the error names the problem and the
+/// position, and for a value of the wrong type or shape also its field.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    if bytes.trim_ascii().is_empty() {
+        return Err(Error::config(
+            "the configuration is empty (expected a JSON document)",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|error| {
         let message = error.to_string();
-        // serde names the field itself for missing and unknown fields; the
-        // position then points at the end of the object, not at a field.
-        if message.starts_with("missing field") || message.starts_with("unknown field") {
+        // A syntax error or an early end is not the fault of the key before
+        // it: the position alone says where. serde names the field itself
+        // for missing and unknown fields, whose position is the object's end.
+        if !error.is_data()
+            || message.starts_with("missing field")
+            || message.starts_with("unknown field")
+        {
             return Error::config(message);
         }
         match field_at(bytes, error.line(), error.column()) {
@@ -63,5 +72,37 @@ mod tests {
         assert!(err.is_config(), "{err}");
         let ok = parse::<Config>(br#"{"header": "x-a", "value": "1"}"#).unwrap();
         assert_eq!(ok.value, "1");
+    }
+
+    #[test]
+    fn an_empty_configuration_says_so() {
+        for empty in [&b""[..], b"  \n\t"] {
+            let err = parse::<Config>(empty).unwrap_err();
+            assert!(err.is_config(), "{err}");
+            assert_eq!(
+                err.to_string(),
+                "invalid configuration: the configuration is empty (expected a JSON document)"
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_errors_give_the_position_and_blame_no_field() {
+        for (text, position) in [
+            (
+                &br#"{"header": "x-a", "value": "1""#[..],
+                "line 1 column 30",
+            ),
+            (br#"{"header": "x-a", "value": "1",}"#, "line 1 column 32"),
+            (br#"{"header": "x-a" "value": "1"}"#, "line 1 column 18"),
+            (
+                b"{\n  \"header\": \"x-a\",\n  \"value\": \"1\"\n",
+                "line 4 column 0",
+            ),
+        ] {
+            let err = parse::<Config>(text).unwrap_err().to_string();
+            assert!(err.contains(position), "{err}");
+            assert!(!err.contains("field"), "{err}");
+        }
     }
 }

@@ -115,6 +115,12 @@ pub(crate) fn error(message: &str) {
     let _ = calls::log(LogLevel::Error.as_raw(), message.as_bytes());
 }
 
+/// The longest line [`line`] logs whole.
+const LINE_BYTES: usize = 256;
+
+/// The end of a line [`line`] had to cut.
+const CUT: &[u8] = b" [cut]";
+
 /// A piece of one of the SDK's own log lines.
 #[derive(Clone, Copy)]
 pub(crate) enum Piece<'a> {
@@ -124,15 +130,16 @@ pub(crate) enum Piece<'a> {
 
 /// Logs the SDK's own messages without `core::fmt`, keeping the formatting
 /// machinery out of plugins that do not use it: one function, a fixed
-/// 256-byte buffer (no allocation), a longer line cut there. `Debug` lines
-/// are built only when `log`'s max level lets them through.
+/// [`LINE_BYTES`] buffer (no allocation); a longer line is cut there and ends
+/// in `" [cut]"`. `Debug` lines are built only when `log`'s max level lets
+/// them through.
 #[cold]
 #[inline(never)]
 pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
     if level == LogLevel::Debug && runtime::log_level() < log::LevelFilter::Debug {
         return;
     }
-    let mut bytes = [0u8; 256];
+    let mut bytes = [0u8; LINE_BYTES];
     let mut len = 0;
     for piece in pieces {
         let mut digits = [0u8; 10];
@@ -154,10 +161,14 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
         let room = bytes.get_mut(len..).unwrap_or_default();
         for (place, byte) in room.iter_mut().zip(text) {
             *place = *byte;
-            len += 1;
         }
+        len += text.len();
     }
-    let _ = calls::log(level.as_raw(), bytes.get(..len).unwrap_or_default());
+    if len > bytes.len() {
+        let (_, end) = bytes.split_at_mut(LINE_BYTES - CUT.len());
+        end.copy_from_slice(CUT);
+    }
+    let _ = calls::log(level.as_raw(), bytes.get(..len).unwrap_or(&bytes));
 }
 
 struct HostLogger;
@@ -221,8 +232,9 @@ pub(crate) fn install() {
     install_panic_hook();
 }
 
-/// Logs panics at critical level with their location before the trap:
-/// `panicked at src/lib.rs:12:5: message`.
+/// Logs panics at critical level before the trap, in two lines as Rust
+/// itself prints them: `panicked at src/lib.rs:12:5:`, then the message,
+/// whole whatever its length.
 fn install_panic_hook() {
     #[cfg(not(target_family = "wasm"))]
     let previous = std::panic::take_hook();
@@ -234,6 +246,8 @@ fn install_panic_hook() {
                 .downcast_ref::<String>()
                 .map_or("Box<dyn Any>", String::as_str),
         };
+        // Rust's own two lines: the location, then the message whole, from
+        // where it is (no copy, no allocation in the hook, no length limit).
         match info.location() {
             Some(at) => line(
                 LogLevel::Critical,
@@ -244,15 +258,12 @@ fn install_panic_hook() {
                     Piece::Number(at.line()),
                     Piece::Text(":"),
                     Piece::Number(at.column()),
-                    Piece::Text(": "),
-                    Piece::Text(message),
+                    Piece::Text(":"),
                 ],
             ),
-            None => line(
-                LogLevel::Critical,
-                &[Piece::Text("panicked: "), Piece::Text(message)],
-            ),
+            None => line(LogLevel::Critical, &[Piece::Text("panicked:")]),
         }
+        let _ = calls::log(LogLevel::Critical.as_raw(), message.as_bytes());
         #[cfg(not(target_family = "wasm"))]
         previous(info);
     }));
@@ -263,4 +274,33 @@ fn install_panic_hook() {
 pub(crate) fn install_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(install);
+}
+
+#[cfg(all(test, feature = "mock-host"))]
+mod tests {
+    use super::*;
+
+    struct Noop;
+    impl crate::HttpContext for Noop {}
+
+    #[test]
+    fn a_line_longer_than_the_buffer_is_cut_with_a_marker() {
+        let host = crate::mock::MockHost::builder()
+            .echo_logs(false)
+            .http(|_| Noop);
+        let long = "x".repeat(300);
+        host.run(|| {
+            line(
+                LogLevel::Warn,
+                &[Piece::Text("n="), Piece::Number(u32::MAX)],
+            );
+            line(LogLevel::Warn, &[Piece::Text(&long[..LINE_BYTES])]);
+            line(LogLevel::Warn, &[Piece::Text(&long), Piece::Number(7)]);
+        });
+        let lines = host.warn_logs();
+        assert_eq!(lines[0], "n=4294967295");
+        assert_eq!(lines[1], long[..LINE_BYTES]);
+        assert_eq!(lines[2].len(), LINE_BYTES);
+        assert!(lines[2].ends_with("xxx [cut]"), "{}", lines[2]);
+    }
 }

@@ -153,7 +153,9 @@ impl HeaderMap {
     /// Replaces the whole map (including pseudo-headers) with `pairs`.
     ///
     /// # Errors
-    /// `BAD_ARGUMENT` when the map is unavailable or read-only.
+    /// `BAD_ARGUMENT` when the map is unavailable or read-only. More than
+    /// 1,024 pairs is an error and nothing is sent: Envoy would read such a
+    /// list as an empty map and clear this one.
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[("a", "1")], || {
@@ -163,6 +165,11 @@ impl HeaderMap {
     /// # Ok(()) });
     /// ```
     pub fn set_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
+        if pairs.len() > wire::HOST_MAX_PAIRS {
+            return Err(Error::other(
+                "proxy_set_header_map_pairs: more than 1,024 pairs, which Envoy reads as an empty map",
+            ));
+        }
         check(
             "proxy_set_header_map_pairs",
             calls::set_header_map_pairs(self.map, &wire::serialize_pairs(pairs)),

@@ -259,6 +259,10 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 c.envoy
                     .wait_for_log(&["http_headers: stream complete, status 200"], LOG_WAIT)
             }),
+            (
+                "a request with 1,100 headers passes and the plugin logs every one",
+                many_headers,
+            ),
         ],
         "tcp_logger" => &[
             ("HTTP over the TCP proxy answers 200", |c| {
@@ -597,6 +601,43 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
         ],
         _ => &[],
     }
+}
+
+/// How many extra headers [`many_headers`] sends: more than the 1,024 pairs
+/// the SDK's decoder once refused (`max_headers_count` is raised in
+/// `examples/http_headers/envoy.yaml`).
+const MANY_HEADERS: usize = 1100;
+
+/// Sends `x-many-0000` … `x-many-1099` to `http_headers`, which logs each
+/// request header: all of them must be logged, so a filter reading the map
+/// sees every header Envoy accepted.
+fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
+    let names: Vec<String> = (0..MANY_HEADERS)
+        .map(|i| format!("x-many-{i:04}"))
+        .collect();
+    let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    let r = http_get(c.port, "/", &headers, HTTP_TIMEOUT)?;
+    expect_response(
+        &r,
+        200,
+        "upstream says hi\n",
+        &[("x-proxywasm", "it works")],
+    )?;
+    let last = format!(
+        "http_headers: request header x-many-{:04}: 1",
+        MANY_HEADERS - 1
+    );
+    c.envoy.wait_for_log(&[&last], LOG_WAIT)?;
+    let logged = c
+        .envoy
+        .log()
+        .lines()
+        .filter(|l| l.contains("http_headers: request header x-many-"))
+        .count();
+    if logged != MANY_HEADERS {
+        bail!("{logged} of the {MANY_HEADERS} x-many-* headers logged");
+    }
+    Ok(())
 }
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

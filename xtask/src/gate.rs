@@ -119,6 +119,8 @@ fn steps() -> Vec<Step> {
                 "proxywasm-envoy-probe",
                 "-p",
                 "proxywasm-hygiene",
+                "-p",
+                "proxywasm-panicking",
                 "--lib",
                 "--",
                 "-D",

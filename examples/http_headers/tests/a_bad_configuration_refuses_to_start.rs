@@ -67,6 +67,50 @@ fn text_that_is_not_json_is_refused() {
 }
 
 #[test]
-fn an_empty_configuration_is_refused() {
-    refuses("", &["refused to start", "EOF"]);
+fn an_unclosed_object_is_refused_at_its_end_without_blaming_a_field() {
+    let configuration = r#"{"header": "x-proxywasm", "value": "it works""#;
+    refuses(
+        configuration,
+        &[
+            "refused to start",
+            "EOF while parsing an object at line 1 column 45",
+        ],
+    );
+    dual_run(
+        "http_headers",
+        || MockHost::builder().plugin_configuration(configuration),
+        |builder| builder.plugin(http_headers::plugin),
+        |host| {
+            assert!(!host.start());
+            let errors = host.error_logs();
+            assert!(
+                errors.iter().all(|line| !line.contains("field")),
+                "{errors:?}"
+            );
+        },
+    );
+}
+
+#[test]
+fn an_empty_configuration_says_it_is_empty() {
+    refuses("", &["refused to start", "the configuration is empty"]);
+}
+
+#[test]
+fn an_absent_configuration_says_it_is_empty() {
+    dual_run(
+        "http_headers",
+        MockHost::builder,
+        |builder| builder.plugin(http_headers::plugin),
+        |host| {
+            assert!(!host.start());
+            assert!(
+                host.error_logs()
+                    .iter()
+                    .any(|line| line.contains("the configuration is empty")),
+                "{:?}",
+                host.error_logs()
+            );
+        },
+    );
 }

@@ -111,3 +111,23 @@ fn each_stream_logs_its_own_headers() {
         );
     });
 }
+
+#[test]
+fn more_than_1024_headers_are_all_logged() {
+    // Envoy sends this many once `max_headers_count` is raised (envoy.yaml
+    // does, and the e2e check sends the same request through Envoy).
+    dual(|host| {
+        let names: Vec<String> = (0..1100).map(|i| format!("x-many-{i:04}")).collect();
+        let mut request = vec![(":path", "/"), (":method", "GET")];
+        request.extend(names.iter().map(|name| (name.as_str(), "1")));
+        let mut stream = host.http_stream();
+        assert_eq!(stream.request_headers(&request, true), Action::Continue);
+        let logged = header_logs(host);
+        assert_eq!(logged.len(), 1102);
+        assert_eq!(
+            logged.last().map(String::as_str),
+            Some("http_headers: request header x-many-1099: 1")
+        );
+        assert!(host.warn_logs().is_empty(), "{:?}", host.warn_logs());
+    });
+}

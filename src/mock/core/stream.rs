@@ -13,15 +13,15 @@ pub(crate) fn lower(key: &[u8]) -> Vec<u8> {
     key.to_ascii_lowercase()
 }
 
-/// Parses serialized pairs; a malformed buffer is an empty map (Envoy's
-/// `PairsUtil::toPairs`; book: reference/wire-formats.md#pairs). Keys are
-/// lower-cased when `lowercase`.
+/// Parses serialized pairs from the plugin; a malformed buffer, or one of
+/// more than 1,024 pairs, is an empty map (Envoy's `PairsUtil::toPairs`;
+/// book: reference/wire-formats.md#pairs). Keys are lower-cased when `lowercase`.
 pub(crate) fn parse_pairs(bytes: &[u8], lowercase: bool) -> Map {
     match wire::validate_pairs(bytes) {
-        Ok(_) => PairsIter::new(bytes)
+        Ok(count) if count <= wire::HOST_MAX_PAIRS => PairsIter::new(bytes)
             .map(|(k, v)| (if lowercase { lower(k) } else { k.to_vec() }, v.to_vec()))
             .collect(),
-        Err(_) => Vec::new(),
+        _ => Vec::new(),
     }
 }
 

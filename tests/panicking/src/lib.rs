@@ -1,0 +1,32 @@
+//! `proxywasm-panicking`: an HTTP filter that panics on purpose, so the
+//! SDK's panic hook can be checked natively and on the `.wasm` (`tests/`).
+//! A request header `x-panic-bytes: N` makes `on_request_headers` panic with
+//! an N-byte message (`0123456789` repeated); other requests pass.
+
+use proxywasm::{Action, ContextId, HttpContext, http};
+
+/// The HTTP filter.
+#[derive(Debug)]
+pub struct Filter;
+
+impl HttpContext for Filter {
+    #[allow(clippy::panic, reason = "panicking is this plugin's job")]
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let header = http::request_headers().get("x-panic-bytes");
+        let Some(len) = header
+            .ok()
+            .flatten()
+            .and_then(|value| value.to_string_lossy().parse::<usize>().ok())
+        else {
+            return Action::Continue;
+        };
+        let message: String = "0123456789".chars().cycle().take(len).collect();
+        panic!("{message}");
+    }
+}
+
+/// The entry point.
+#[proxywasm::main(http)]
+pub fn filter(_id: ContextId) -> Filter {
+    Filter
+}

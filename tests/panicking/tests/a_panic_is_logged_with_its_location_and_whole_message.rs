@@ -1,0 +1,78 @@
+//! A panic is logged at critical level in two lines, as Rust prints it: the
+//! location, then the message, whole whatever its length (it used to be cut
+//! at 256 bytes with no marker).
+//!
+//! Every test runs twice with `dual_run`: natively on the mock host, then on
+//! the release `.wasm` under wasmtime, where the panic is a trap.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use proxywasm::mock::MockHost;
+use proxywasm_host::dual_run;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Sends a request that panics with a `len`-byte message; returns the
+/// critical log lines.
+fn panic_with(host: &MockHost, len: usize) -> Vec<String> {
+    let mut stream = host.http_stream();
+    let len = len.to_string();
+    let request = [(":path", "/"), ("x-panic-bytes", len.as_str())];
+    let failed = catch_unwind(AssertUnwindSafe(|| stream.request_headers(&request, true)));
+    assert!(failed.is_err(), "the request did not panic");
+    host.critical_logs()
+}
+
+/// `panicked at <file>:<line>:<column>:` pointing into this plugin.
+fn assert_location(line: &str) {
+    let rest = line.strip_prefix("panicked at ").unwrap_or_default();
+    let (file, numbers) = rest.split_once(':').unwrap_or_default();
+    assert!(file.ends_with("src/lib.rs"), "{line}");
+    let numbers: Vec<&str> = numbers
+        .strip_suffix(':')
+        .unwrap_or_default()
+        .split(':')
+        .collect();
+    assert_eq!(numbers.len(), 2, "{line}");
+    assert!(numbers.iter().all(|n| n.parse::<u32>().is_ok()), "{line}");
+}
+
+fn dual(body: impl Fn(&MockHost)) {
+    dual_run(
+        "proxywasm-panicking",
+        || MockHost::builder().echo_logs(false),
+        |builder| builder.http(proxywasm_panicking::filter),
+        body,
+    );
+}
+
+#[test]
+fn a_1000_byte_message_is_logged_whole() {
+    dual(|host| {
+        let critical = panic_with(host, 1000);
+        assert_eq!(critical.len(), 2, "{critical:?}");
+        assert_location(&critical[0]);
+        let expected: String = "0123456789".repeat(100);
+        assert_eq!(critical[1], expected);
+    });
+}
+
+#[test]
+fn a_short_message_gets_the_same_two_lines() {
+    dual(|host| {
+        let critical = panic_with(host, 7);
+        assert_eq!(critical.len(), 2, "{critical:?}");
+        assert_location(&critical[0]);
+        assert_eq!(critical[1], "0123456");
+    });
+}
+
+#[test]
+fn requests_without_the_header_pass() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        assert_eq!(
+            stream.request_headers(&[(":path", "/")], true),
+            proxywasm::Action::Continue
+        );
+        assert!(host.critical_logs().is_empty());
+    });
+}
