@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use proxywasm::mock::MockHost;
-use proxywasm_host::dual_run;
+use proxywasm_wasmtime::dual_run;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Sends a request that panics with a `len`-byte message; returns the
