@@ -110,7 +110,7 @@ fn strip(text: &str) -> String {
             out.push('\n');
             continue;
         }
-        if trimmed.starts_with("#[cfg(test)]")
+        if (trimmed.starts_with("#[cfg(test)]") || trimmed.starts_with("#[cfg(all(test,"))
             && lines
                 .peek()
                 .is_some_and(|next| next.trim_start().starts_with("mod "))
@@ -356,14 +356,14 @@ mod tests {
             ("lib.rs", LIB),
             (
                 "abi/wire.rs",
-                "fn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::mock::MockHost;\n}\nfn g() { crate::Nowhere::x() }\n",
+                "fn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::mock::MockHost;\n}\n#[cfg(all(test, feature = \"mock-host\"))]\nmod more {\n    use crate::mock::MockHost;\n}\nfn g() { crate::Nowhere::x() }\n",
             ),
             ("extra.rs", "fn f() {}\n"),
         ]);
         assert_eq!(
             violations(&files),
             vec![
-                "src/abi/wire.rs:6: `crate::Nowhere` resolves to no module",
+                "src/abi/wire.rs:10: `crate::Nowhere` resolves to no module",
                 "src/extra.rs: module `extra` is in no layer (add it to LAYERS in xtask/src/layers.rs)",
             ]
         );
