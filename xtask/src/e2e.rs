@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::cmd::{self, step};
 use crate::envoy::{self, Envoy, EnvoyProcess, Launch, Response, http_get};
 use crate::error::{Error, Result, bail};
+use crate::failure_policy;
 
 /// An example plugin and the ports its `envoy.yaml` uses.
 #[derive(Debug)]
@@ -66,6 +67,14 @@ pub(crate) const EXAMPLES: &[Example] = &[
         listener_port: 18400,
         admin_port: 18401,
         other_ports: &[PROBE_UPSTREAM_PORT, PROBE_TCP_PORT],
+    },
+    Example {
+        name: "panicking",
+        package: "proxywasm-panicking",
+        dir: "tests/panicking",
+        listener_port: failure_policy::RELOAD_PORT,
+        admin_port: 18503,
+        other_ports: &[failure_policy::CLOSED_PORT, failure_policy::OPEN_PORT],
     },
 ];
 
@@ -196,9 +205,9 @@ pub(crate) fn build_examples(root: &Path, names: &[&str]) -> Result<()> {
 }
 
 /// State shared by the checks of one example.
-struct Ctx<'a> {
-    envoy: &'a mut EnvoyProcess,
-    port: u16,
+pub(crate) struct Ctx<'a> {
+    pub(crate) envoy: &'a mut EnvoyProcess,
+    pub(crate) port: u16,
 }
 
 type CheckFn = fn(&mut Ctx<'_>) -> Result<()>;
@@ -597,6 +606,20 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                     expect_probe(c, &[("set_tick_period[on_configure]", "OK")])?;
                     expect_threads(c, "probe: first_tick = envoy_probe", &["main", "worker"])
                 },
+            ),
+        ],
+        "panicking" => &[
+            (
+                "FAIL_RELOAD: after a panic (503) requests are served again within the 1 s backoff, twice",
+                failure_policy::reload_recovers,
+            ),
+            (
+                "FAIL_CLOSED: after a panic every request gets 503, also after 1.5 s",
+                failure_policy::closed_stays_failed,
+            ),
+            (
+                "FAIL_OPEN: after a panic requests get 200 with the plugin bypassed",
+                failure_policy::open_bypasses,
             ),
         ],
         _ => &[],
@@ -1036,7 +1059,7 @@ mod tests {
     fn unknown_examples_are_rejected_with_the_known_names() {
         let e = example("nope").unwrap_err().to_string();
         assert!(
-            e.contains("hello_world, http_headers, tcp_logger, envoy_probe"),
+            e.contains("hello_world, http_headers, tcp_logger, envoy_probe, panicking"),
             "{e}"
         );
         assert_eq!(example("tcp_logger").unwrap().admin_port, 18301);

@@ -35,6 +35,7 @@ mod cmd;
 mod e2e;
 mod envoy;
 mod error;
+mod failure_policy;
 mod gate;
 mod layers;
 
@@ -56,7 +57,7 @@ commands:
   envoy                     install Envoy 1.40.0 if needed; print its path and version
   layers                    the layer check of src/ alone (also a step of `test`)
 
-examples: hello_world, http_headers, tcp_logger, envoy_probe";
+examples: hello_world, http_headers, tcp_logger, envoy_probe, panicking";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -214,7 +215,8 @@ mod tests {
                     "hello_world".into(),
                     "http_headers".into(),
                     "tcp_logger".into(),
-                    "envoy_probe".into()
+                    "envoy_probe".into(),
+                    "panicking".into()
                 ]
             }
         );

@@ -1,0 +1,182 @@
+//! What Envoy 1.40 does after a plugin panics, under each `failure_policy`.
+//!
+//! `tests/panicking/envoy.yaml` loads the panicking test plugin three times, each
+//! in its own VM: `FAIL_RELOAD` (backoff 0.1 s to 1 s, what the examples ship) on
+//! 18500, `FAIL_CLOSED` (Envoy's default) on 18501, `FAIL_OPEN` on 18502. A request
+//! with `x-panic-bytes: N` panics in `on_request_headers`; every response the plugin
+//! handles carries `x-panicking: alive`. Each check sends one panicking request and
+//! records what Envoy does with the requests after it (book:
+//! errors-and-logging.md#when-a-plugin-panics).
+
+use std::time::{Duration, Instant};
+
+use crate::e2e::Ctx;
+use crate::envoy::{Response, http_get};
+use crate::error::{Result, bail};
+
+/// The listener of each policy.
+pub(crate) const RELOAD_PORT: u16 = 18500;
+pub(crate) const CLOSED_PORT: u16 = 18501;
+pub(crate) const OPEN_PORT: u16 = 18502;
+
+/// The header the plugin adds to every response it handles.
+const ALIVE: (&str, &str) = ("x-panicking", "alive");
+/// The most a reload may take: the backoff's `max_interval` in
+/// `tests/panicking/envoy.yaml` (the first wait is at most `base_interval`, 0.1 s).
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Budget of one request.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests that must all be served after a recovery.
+const AFTER: usize = 20;
+
+fn get(port: u16, panic: bool) -> Result<Response> {
+    let headers: &[(&str, &str)] = if panic {
+        &[("x-panic-bytes", "48")]
+    } else {
+        &[]
+    };
+    http_get(port, "/", headers, TIMEOUT)
+}
+
+fn handled_by_plugin(r: &Response) -> bool {
+    r.status == 200 && r.header(ALIVE.0) == Some(ALIVE.1) && r.body == b"served\n"
+}
+
+fn describe(r: &Response) -> String {
+    format!(
+        "{} ({} {:?})",
+        r.status,
+        r.header(ALIVE.0)
+            .map_or("no x-panicking", |_| "x-panicking"),
+        r.body_text().trim()
+    )
+}
+
+/// The plugin on `port` serves a request, then a panicking request gets a 503.
+fn panic_once(port: u16) -> Result<()> {
+    let before = get(port, false)?;
+    if !handled_by_plugin(&before) {
+        bail!("before the panic: {}", describe(&before));
+    }
+    let panicked = get(port, true)?;
+    if panicked.status != 503 {
+        bail!("the panicking request got {}", describe(&panicked));
+    }
+    Ok(())
+}
+
+/// How many critical `panicked at` lines the plugin named `plugin` logged.
+fn panics_logged(c: &Ctx<'_>, plugin: &str) -> usize {
+    let tag = format!("wasm log {plugin} ");
+    c.envoy
+        .log()
+        .lines()
+        .filter(|l| l.contains("[critical]") && l.contains(&tag) && l.contains("panicked at "))
+        .count()
+}
+
+/// Polls until the plugin on `port` handles a request again; returns the time from
+/// the panicking request's response and the statuses seen meanwhile.
+fn wait_for_recovery(port: u16, deadline: Duration) -> Result<(Duration, Vec<u16>)> {
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    loop {
+        let r = get(port, false)?;
+        if handled_by_plugin(&r) {
+            return Ok((started.elapsed(), statuses));
+        }
+        if r.status != 503 {
+            bail!("while the VM reloads: {} (expected 503)", describe(&r));
+        }
+        statuses.push(r.status);
+        if started.elapsed() > deadline {
+            bail!(
+                "not served again {:.0} ms after the panic ({} requests got 503)",
+                started.elapsed().as_secs_f64() * 1000.0,
+                statuses.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `FAIL_RELOAD`: after a panic the next requests are served again within the
+/// backoff, twice in a row, and the other plugins never notice.
+pub(crate) fn reload_recovers(c: &mut Ctx<'_>) -> Result<()> {
+    let mut report = Vec::new();
+    for round in 1..=2 {
+        panic_once(RELOAD_PORT)?;
+        let (took, failed) = wait_for_recovery(RELOAD_PORT, MAX_BACKOFF)?;
+        report.push(format!(
+            "panic {round}: served again after {:.0} ms, {} request(s) got 503 meanwhile",
+            took.as_secs_f64() * 1000.0,
+            failed.len()
+        ));
+        for i in 0..AFTER {
+            let r = get(RELOAD_PORT, false)?;
+            if !handled_by_plugin(&r) {
+                bail!("request {} after recovery {round}: {}", i + 1, describe(&r));
+            }
+        }
+    }
+    let logged = panics_logged(c, "panicking");
+    if logged != 2 {
+        bail!("{logged} `panicked at` lines logged for 2 panics");
+    }
+    // The plugin of another listener (its own VM) served throughout.
+    let other = get(OPEN_PORT, false)?;
+    if !handled_by_plugin(&other) {
+        bail!("the FAIL_OPEN listener: {}", describe(&other));
+    }
+    println!("    {}", report.join("; "));
+    Ok(())
+}
+
+/// `FAIL_CLOSED`: after a panic every request gets 503, also after the longest
+/// backoff the reloading listener uses.
+pub(crate) fn closed_stays_failed(c: &mut Ctx<'_>) -> Result<()> {
+    panic_once(CLOSED_PORT)?;
+    let started = Instant::now();
+    let mut n = 0;
+    while started.elapsed() < MAX_BACKOFF + Duration::from_millis(500) {
+        let r = get(CLOSED_PORT, false)?;
+        if r.status != 503 {
+            bail!("request {} after the panic: {}", n + 1, describe(&r));
+        }
+        n += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if panics_logged(c, "panicking_closed") != 1 {
+        bail!("the panic was not logged once");
+    }
+    println!("    {n} requests over 1.5 s after the panic: all 503");
+    Ok(())
+}
+
+/// `FAIL_OPEN`: after a panic requests get 200, but from Envoy alone: the plugin is
+/// bypassed (no `x-panicking`, and a panicking request no longer reaches it).
+pub(crate) fn open_bypasses(c: &mut Ctx<'_>) -> Result<()> {
+    panic_once(OPEN_PORT)?;
+    for panic in [false, true, false] {
+        let r = get(OPEN_PORT, panic)?;
+        if r.status != 200 || r.header(ALIVE.0).is_some() {
+            bail!(
+                "after the panic (x-panic-bytes: {panic}): {} (expected 200 without x-panicking)",
+                describe(&r)
+            );
+        }
+    }
+    std::thread::sleep(MAX_BACKOFF);
+    let r = get(OPEN_PORT, false)?;
+    if r.status != 200 || r.header(ALIVE.0).is_some() {
+        bail!(
+            "1 s later: {} (expected 200 without x-panicking)",
+            describe(&r)
+        );
+    }
+    let logged = panics_logged(c, "panicking_open");
+    if logged != 1 {
+        bail!("{logged} `panicked at` lines (the bypassed plugin panicked again?)");
+    }
+    Ok(())
+}
