@@ -38,6 +38,7 @@ mod error;
 mod failure_policy;
 mod gate;
 mod layers;
+mod remote;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,8 @@ commands:
   test                      the whole gate (fmt, clippy, tests, docs, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
   layers                    the layer check of src/ alone (also a step of `test`)
+  remote-fetch              Envoy fetches hello_world.wasm over HTTP with its sha256 (and
+                            refuses a wrong one)
 
 examples: hello_world, http_headers, tcp_logger, envoy_probe, panicking";
 
@@ -67,6 +70,7 @@ enum Cmd {
     Test,
     Envoy,
     Layers,
+    RemoteFetch,
     Help,
 }
 
@@ -113,7 +117,7 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
             }
             Ok(Cmd::E2e { examples })
         }
-        "test" | "envoy" | "layers" => {
+        "test" | "envoy" | "layers" | "remote-fetch" => {
             no_flags(&[])?;
             if let Some(p) = positional.first() {
                 bail!("`{command}` takes no arguments, got `{p}`\n\n{USAGE}");
@@ -121,6 +125,7 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
             Ok(match command.as_str() {
                 "test" => Cmd::Test,
                 "envoy" => Cmd::Envoy,
+                "remote-fetch" => Cmd::RemoteFetch,
                 _ => Cmd::Layers,
             })
         }
@@ -165,6 +170,10 @@ fn main() -> ExitCode {
             Ok(t.failed == 0)
         }
         Cmd::Layers => Ok(layers::step(&root).failed == 0),
+        Cmd::RemoteFetch => remote::command(&root).map(|t| {
+            println!("{}", summary_line(t));
+            t.failed == 0
+        }),
         Cmd::Envoy => envoy::ensure_installed(&root).map(|e| {
             println!("path:    {}", e.path.display());
             println!("version: {}", e.version_line);
@@ -229,6 +238,7 @@ mod tests {
         assert_eq!(parse(&["test"]).unwrap(), Cmd::Test);
         assert_eq!(parse(&["envoy"]).unwrap(), Cmd::Envoy);
         assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
+        assert_eq!(parse(&["remote-fetch"]).unwrap(), Cmd::RemoteFetch);
         assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
     }
 
