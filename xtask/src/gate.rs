@@ -175,7 +175,14 @@ fn steps() -> Vec<Step> {
         task("ABI surface", abi_step, &[BUILD]),
         task("ABI tables vs Envoy", abi_tables_vs_envoy, &[]),
         task("Envoy e2e", e2e_step, &[BUILD]),
+        task("OCI images", crate::package::gate_step, &[BUILD]),
+        task("remote fetch", remote_fetch_step, &[BUILD]),
     ]
+}
+
+/// `cargo xtask remote-fetch` on the module of the build step.
+fn remote_fetch_step(root: &Path) -> Tally {
+    crate::remote::run(root, false)
 }
 
 fn to_command(root: &Path, argv: &[&str]) -> Command {
@@ -214,12 +221,33 @@ pub(crate) fn count_test_results(output: &str) -> Tally {
     tally
 }
 
+/// Runs the named steps of the gate alone (`cargo xtask test --step NAME`), in gate
+/// order; their `needs` are not run first.
+pub(crate) fn run_only(root: &Path, names: &[String]) -> Result<Tally> {
+    let all = steps();
+    for name in names {
+        if !all.iter().any(|s| s.name == name) {
+            let known: Vec<&str> = all.iter().map(|s| s.name).collect();
+            bail!("no gate step `{name}` (steps: {})", known.join(", "));
+        }
+    }
+    Ok(run_steps(
+        root,
+        all.into_iter()
+            .filter(|s| names.iter().any(|n| n == s.name))
+            .collect(),
+    ))
+}
+
 /// Runs the gate; returns the total tally.
 pub(crate) fn run(root: &Path) -> Tally {
+    run_steps(root, steps())
+}
+
+fn run_steps(root: &Path, steps: Vec<Step>) -> Tally {
     if let Err(e) = e2e::check_target_dir(root) {
         println!("warning: {e}");
     }
-    let steps = steps();
     let mut total = Tally::default();
     let mut summary: Vec<(&str, Tally, f64)> = Vec::new();
     let mut failed_steps: Vec<&str> = Vec::new();
@@ -792,7 +820,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 15);
+        assert_eq!(steps.len(), 17);
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod error;
 mod failure_policy;
 mod gate;
 mod layers;
+mod package;
 mod remote;
 
 use std::process::ExitCode;
@@ -55,8 +56,11 @@ commands:
   bench [--requests N]      measure the bench plugins (raw / official / proxywasm) and check budgets
   bench --envoy             informational Envoy throughput of add_header (raw / official / proxywasm)
   test                      the whole gate (fmt, clippy, tests, docs, build, ABI surface, e2e)
+  test --step NAME...       only the named gate steps (e.g. --step 'OCI images')
   envoy                     install Envoy 1.40.0 if needed; print its path and version
   layers                    the layer check of src/ alone (also a step of `test`)
+  package EXAMPLE           build EXAMPLE and write it as OCI images (Istio's compat and oci
+                            forms) under target/package/
   remote-fetch              Envoy fetches hello_world.wasm over HTTP with its sha256 (and
                             refuses a wrong one)
 
@@ -68,9 +72,11 @@ enum Cmd {
     Demo { example: String, keep: bool },
     E2e { examples: Vec<String> },
     Test,
+    TestSteps { steps: Vec<String> },
     Envoy,
     Layers,
     RemoteFetch,
+    Package { example: String },
     Help,
 }
 
@@ -117,6 +123,15 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
             }
             Ok(Cmd::E2e { examples })
         }
+        "test" if flags.iter().any(|f| *f == "--step") => {
+            no_flags(&["--step"])?;
+            if positional.is_empty() {
+                bail!("`test --step` needs step names\n\n{USAGE}");
+            }
+            Ok(Cmd::TestSteps {
+                steps: positional.into_iter().cloned().collect(),
+            })
+        }
         "test" | "envoy" | "layers" | "remote-fetch" => {
             no_flags(&[])?;
             if let Some(p) = positional.first() {
@@ -127,6 +142,19 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
                 "envoy" => Cmd::Envoy,
                 "remote-fetch" => Cmd::RemoteFetch,
                 _ => Cmd::Layers,
+            })
+        }
+        "package" => {
+            no_flags(&[])?;
+            let [example] = positional.as_slice() else {
+                bail!(
+                    "`package` takes one example, got {}\n\n{USAGE}",
+                    positional.len()
+                );
+            };
+            e2e::example(example)?;
+            Ok(Cmd::Package {
+                example: (*example).clone(),
             })
         }
         "help" | "-h" | "--help" => Ok(Cmd::Help),
@@ -169,7 +197,12 @@ fn main() -> ExitCode {
             println!("{}", summary_line(t));
             Ok(t.failed == 0)
         }
+        Cmd::TestSteps { steps } => gate::run_only(&root, &steps).map(|t| {
+            println!("{}", summary_line(t));
+            t.failed == 0
+        }),
         Cmd::Layers => Ok(layers::step(&root).failed == 0),
+        Cmd::Package { example } => package::command(&root, &example).map(|()| true),
         Cmd::RemoteFetch => remote::command(&root).map(|t| {
             println!("{}", summary_line(t));
             t.failed == 0
@@ -236,9 +269,21 @@ mod tests {
             }
         );
         assert_eq!(parse(&["test"]).unwrap(), Cmd::Test);
+        assert_eq!(
+            parse(&["test", "--step", "OCI images"]).unwrap(),
+            Cmd::TestSteps {
+                steps: vec!["OCI images".into()]
+            }
+        );
         assert_eq!(parse(&["envoy"]).unwrap(), Cmd::Envoy);
         assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
         assert_eq!(parse(&["remote-fetch"]).unwrap(), Cmd::RemoteFetch);
+        assert_eq!(
+            parse(&["package", "tcp_logger"]).unwrap(),
+            Cmd::Package {
+                example: "tcp_logger".into()
+            }
+        );
         assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
     }
 
@@ -253,6 +298,9 @@ mod tests {
             &["e2e", "hello_world", "nope"],
             &["test", "extra"],
             &["envoy", "--x"],
+            &["package"],
+            &["package", "nope"],
+            &["package", "a", "b"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
