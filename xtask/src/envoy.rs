@@ -431,6 +431,11 @@ impl EnvoyProcess {
         s
     }
 
+    /// Envoy's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Leaves Envoy running (for `demo --keep`); returns its pid.
     pub(crate) fn detach(mut self) -> u32 {
         self.child = None;

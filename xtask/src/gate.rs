@@ -177,6 +177,7 @@ fn steps() -> Vec<Step> {
         task("Envoy e2e", e2e_step, &[BUILD]),
         task("OCI images", crate::package::gate_step, &[BUILD]),
         task("remote fetch", remote_fetch_step, &[BUILD]),
+        task("soak (10,000 requests)", crate::soak::gate_step, &[BUILD]),
     ]
 }
 
@@ -820,7 +821,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 17);
+        assert_eq!(steps.len(), 18);
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod gate;
 mod layers;
 mod package;
 mod remote;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,10 @@ commands:
   layers                    the layer check of src/ alone (also a step of `test`)
   package EXAMPLE           build EXAMPLE and write it as OCI images (Istio's compat and oci
                             forms) under target/package/
+  soak EXAMPLE [--requests N] [--clients C]
+                            N requests (default 100000) from C client threads (default 4)
+                            through Envoy; reports errors, Envoy's RSS and the plugin's
+                            linear memory before and after
   remote-fetch              Envoy fetches hello_world.wasm over HTTP with its sha256 (and
                             refuses a wrong one)
 
@@ -69,14 +74,28 @@ examples: hello_world, http_headers, tcp_logger, envoy_probe, panicking";
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
 enum Cmd {
-    Demo { example: String, keep: bool },
-    E2e { examples: Vec<String> },
+    Demo {
+        example: String,
+        keep: bool,
+    },
+    E2e {
+        examples: Vec<String>,
+    },
     Test,
-    TestSteps { steps: Vec<String> },
+    TestSteps {
+        steps: Vec<String>,
+    },
     Envoy,
     Layers,
     RemoteFetch,
-    Package { example: String },
+    Package {
+        example: String,
+    },
+    Soak {
+        example: String,
+        requests: u64,
+        clients: usize,
+    },
     Help,
 }
 
@@ -84,6 +103,9 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
     let Some((command, rest)) = args.split_first() else {
         return Ok(Cmd::Help);
     };
+    if command == "soak" {
+        return parse_soak(rest);
+    }
     let (flags, positional): (Vec<&String>, Vec<&String>) =
         rest.iter().partition(|a| a.starts_with('-'));
     let no_flags = |allowed: &[&str]| -> Result<()> {
@@ -162,6 +184,44 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
     }
 }
 
+/// `soak EXAMPLE [--requests N] [--clients C]`.
+fn parse_soak(rest: &[String]) -> Result<Cmd> {
+    let mut example = None;
+    let mut requests = soak::DEFAULT_REQUESTS;
+    let mut clients = soak::DEFAULT_CLIENTS;
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--requests" | "--clients" => {
+                let Some(n) = args
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|n| *n > 0)
+                else {
+                    bail!("`{arg}` needs a positive number\n\n{USAGE}");
+                };
+                if arg == "--requests" {
+                    requests = n;
+                } else {
+                    clients = usize::try_from(n).unwrap_or(usize::MAX).min(64);
+                }
+            }
+            flag if flag.starts_with('-') => bail!("`soak` does not take `{flag}`\n\n{USAGE}"),
+            name if example.is_none() => example = Some(name.to_string()),
+            extra => bail!("`soak` takes one example, got `{extra}` too\n\n{USAGE}"),
+        }
+    }
+    let Some(example) = example else {
+        bail!("`soak` needs an example\n\n{USAGE}");
+    };
+    e2e::example(&example)?;
+    Ok(Cmd::Soak {
+        example,
+        requests,
+        clients,
+    })
+}
+
 fn summary_line(t: e2e::Tally) -> String {
     format!("{} passed, {} failed", t.passed, t.failed)
 }
@@ -202,6 +262,11 @@ fn main() -> ExitCode {
             t.failed == 0
         }),
         Cmd::Layers => Ok(layers::step(&root).failed == 0),
+        Cmd::Soak {
+            example,
+            requests,
+            clients,
+        } => soak::command(&root, &example, requests, clients),
         Cmd::Package { example } => package::command(&root, &example).map(|()| true),
         Cmd::RemoteFetch => remote::command(&root).map(|t| {
             println!("{}", summary_line(t));
@@ -279,6 +344,22 @@ mod tests {
         assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
         assert_eq!(parse(&["remote-fetch"]).unwrap(), Cmd::RemoteFetch);
         assert_eq!(
+            parse(&["soak", "hello_world"]).unwrap(),
+            Cmd::Soak {
+                example: "hello_world".into(),
+                requests: 100_000,
+                clients: 4
+            }
+        );
+        assert_eq!(
+            parse(&["soak", "--requests", "500", "tcp_logger", "--clients", "2"]).unwrap(),
+            Cmd::Soak {
+                example: "tcp_logger".into(),
+                requests: 500,
+                clients: 2
+            }
+        );
+        assert_eq!(
             parse(&["package", "tcp_logger"]).unwrap(),
             Cmd::Package {
                 example: "tcp_logger".into()
@@ -301,6 +382,12 @@ mod tests {
             &["package"],
             &["package", "nope"],
             &["package", "a", "b"],
+            &["soak"],
+            &["soak", "nope"],
+            &["soak", "hello_world", "--requests"],
+            &["soak", "hello_world", "--requests", "0"],
+            &["soak", "hello_world", "--fast"],
+            &["soak", "hello_world", "tcp_logger"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
