@@ -178,6 +178,9 @@ fn steps() -> Vec<Step> {
         task("OCI images", crate::package::gate_step, &[BUILD]),
         task("remote fetch", remote_fetch_step, &[BUILD]),
         task("soak (10,000 requests)", crate::soak::gate_step, &[BUILD]),
+        task("audit", crate::audit::run, &[]),
+        task("cargo package", crate::hygiene::package_step, &[]),
+        task("MSRV", crate::hygiene::msrv_step, &[]),
     ]
 }
 
@@ -821,7 +824,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 18);
+        assert_eq!(steps.len(), 21);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! 18403, admin 18401); all on 127.0.0.1.
 
 mod abi_surface;
+mod audit;
 mod bench;
 mod bench_envoy;
 mod cmd;
@@ -37,6 +38,7 @@ mod envoy;
 mod error;
 mod failure_policy;
 mod gate;
+mod hygiene;
 mod layers;
 mod package;
 mod remote;
@@ -66,6 +68,9 @@ commands:
                             N requests (default 100000) from C client threads (default 4)
                             through Envoy; reports errors, Envoy's RSS and the plugin's
                             linear memory before and after
+  audit [--refresh DIR]     check every Cargo.lock against the advisory snapshot
+                            xtask/advisories.toml (acknowledgements: .cargo/audit.toml);
+                            --refresh rewrites the snapshot from an advisory-db checkout
   remote-fetch              Envoy fetches hello_world.wasm over HTTP with its sha256 (and
                             refuses a wrong one)
 
@@ -88,6 +93,9 @@ enum Cmd {
     Envoy,
     Layers,
     RemoteFetch,
+    Audit {
+        refresh: Option<String>,
+    },
     Package {
         example: String,
     },
@@ -105,6 +113,15 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
     };
     if command == "soak" {
         return parse_soak(rest);
+    }
+    if command == "audit" {
+        return match rest {
+            [] => Ok(Cmd::Audit { refresh: None }),
+            [flag, dir] if flag == "--refresh" => Ok(Cmd::Audit {
+                refresh: Some(dir.clone()),
+            }),
+            _ => bail!("`audit` takes nothing or `--refresh DIR`\n\n{USAGE}"),
+        };
     }
     let (flags, positional): (Vec<&String>, Vec<&String>) =
         rest.iter().partition(|a| a.starts_with('-'));
@@ -268,6 +285,14 @@ fn main() -> ExitCode {
             clients,
         } => soak::command(&root, &example, requests, clients),
         Cmd::Package { example } => package::command(&root, &example).map(|()| true),
+        Cmd::Audit { refresh: None } => {
+            let t = audit::run(&root);
+            println!("{}", summary_line(t));
+            Ok(t.failed == 0)
+        }
+        Cmd::Audit { refresh: Some(dir) } => {
+            audit::refresh(&root, std::path::Path::new(&dir)).map(|()| true)
+        }
         Cmd::RemoteFetch => remote::command(&root).map(|t| {
             println!("{}", summary_line(t));
             t.failed == 0
@@ -343,6 +368,13 @@ mod tests {
         assert_eq!(parse(&["envoy"]).unwrap(), Cmd::Envoy);
         assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
         assert_eq!(parse(&["remote-fetch"]).unwrap(), Cmd::RemoteFetch);
+        assert_eq!(parse(&["audit"]).unwrap(), Cmd::Audit { refresh: None });
+        assert_eq!(
+            parse(&["audit", "--refresh", "/db"]).unwrap(),
+            Cmd::Audit {
+                refresh: Some("/db".into())
+            }
+        );
         assert_eq!(
             parse(&["soak", "hello_world"]).unwrap(),
             Cmd::Soak {
@@ -383,6 +415,8 @@ mod tests {
             &["package", "nope"],
             &["package", "a", "b"],
             &["soak"],
+            &["audit", "--refresh"],
+            &["audit", "x"],
             &["soak", "nope"],
             &["soak", "hello_world", "--requests"],
             &["soak", "hello_world", "--requests", "0"],

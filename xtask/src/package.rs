@@ -340,12 +340,7 @@ pub(crate) fn verify(
     if entry.media_type().to_string() != OCI_MANIFEST {
         bail!("index entry media type {}", entry.media_type());
     }
-    let manifest_bytes = read_blob(
-        layout,
-        &entry.digest().to_string(),
-        entry.size(),
-        OCI_MANIFEST,
-    )?;
+    let manifest_bytes = read_blob(layout, entry.digest().as_ref(), entry.size(), OCI_MANIFEST)?;
     let manifest = ImageManifest::from_reader(manifest_bytes.as_slice())
         .map_err(|e| Error::msg(format!("manifest: {e}")))?;
     if manifest.schema_version() != 2 {
@@ -378,18 +373,8 @@ pub(crate) fn verify(
     if annotation.map(String::as_str) != Some(variant.name()) {
         bail!("manifest annotation {VARIANT_ANNOTATION} = {annotation:?}");
     }
-    let config_bytes = read_blob(
-        layout,
-        &config.digest().to_string(),
-        config.size(),
-        config_type,
-    )?;
-    let layer_bytes = read_blob(
-        layout,
-        &layer.digest().to_string(),
-        layer.size(),
-        layer_type,
-    )?;
+    let config_bytes = read_blob(layout, config.digest().as_ref(), config.size(), config_type)?;
+    let layer_bytes = read_blob(layout, layer.digest().as_ref(), layer.size(), layer_type)?;
     match variant {
         Variant::Compat => {
             let image_config = ImageConfiguration::from_reader(config_bytes.as_slice())
