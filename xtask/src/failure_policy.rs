@@ -5,8 +5,8 @@
 //! 18500, `FAIL_CLOSED` (Envoy's default) on 18501, `FAIL_OPEN` on 18502. A request
 //! with `x-panic-bytes: N` panics in `on_request_headers`; every response the plugin
 //! handles carries `x-panicking: alive`. Each check sends one panicking request and
-//! records what Envoy does with the requests after it (book:
-//! errors-and-logging.md#when-a-plugin-panics).
+//! records what Envoy does with the requests after it
+//! (book: errors-and-logging.md#when-a-plugin-panics).
 
 use std::time::{Duration, Instant};
 
