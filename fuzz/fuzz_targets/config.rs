@@ -111,6 +111,7 @@ fuzz_target!(|data: &[u8]| {
     let seen = Rc::new(RefCell::new(Seen::default()));
     let plugin_seen = Rc::clone(&seen);
     let host = MockHost::builder()
+        .echo_logs(false)
         .plugin_configuration(data.to_vec())
         .plugin(move |_| Plugin(Rc::clone(&plugin_seen)));
     assert!(host.start());

@@ -47,7 +47,7 @@ impl PluginContext for Root {
     type Tcp = Conn;
 
     fn on_configure(&mut self, _configuration: Configuration) -> Result<()> {
-        time::set_tick_period(Duration::from_millis(100))?;
+        time::set_tick_period(Duration::from_secs(1))?;
         self.queue = Some(shared::register_queue("fuzz")?);
         Ok(())
     }
@@ -258,7 +258,8 @@ enum Op {
     TimeOut(u8),
     Tick,
     Enqueue(Vec<u8>),
-    Advance(u16),
+    /// Time passes, in steps of 20 ms (at most about five ticks).
+    Advance(u8),
     Raw(Raw),
     Reenter(u8, Raw),
 }
@@ -605,7 +606,9 @@ impl World {
                     self.host.enqueue(queue, &item);
                 }
             }
-            Op::Advance(ms) => self.host.advance_time(Duration::from_millis(ms.into())),
+            Op::Advance(steps) => self
+                .host
+                .advance_time(Duration::from_millis(20 * u64::from(steps))),
             Op::Raw(raw) => {
                 let export = self.export(raw);
                 self.host.call_export(export);
@@ -620,7 +623,9 @@ impl World {
 }
 
 fuzz_target!(|ops: Vec<Op>| {
-    let host = MockHost::builder().plugin(|_| Root { queue: None });
+    let host = MockHost::builder()
+        .echo_logs(false)
+        .plugin(|_| Root { queue: None });
     if !host.start() {
         return;
     }

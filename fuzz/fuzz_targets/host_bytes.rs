@@ -93,6 +93,7 @@ fuzz_target!(|input: Input| {
     let reader_seen = Rc::clone(&seen);
     let window = (usize::from(input.start), usize::from(input.max_size));
     let host = MockHost::builder()
+        .echo_logs(false)
         .property(&["fuzz", "value"], input.value.clone())
         .http(move |_| Reader {
             seen: Rc::clone(&reader_seen),
