@@ -63,6 +63,8 @@ commands:
   layers                    the layer check of src/ alone (also a step of `test`)
   new NAME [--http|--tcp|--plugin|--vm] [--path DIR] [--proxywasm-path DIR] [--port N]
                             create a standalone plugin crate (default --http) in DIR/NAME
+  starter                   the gate's starter round-trip alone (a crate of each kind, its
+                            tests, the HTTP one in Envoy)
   fuzz [TARGET...] [--time SECS]
                             run the fuzz targets (default: all, 20 s each; nightly)
 
@@ -77,6 +79,7 @@ enum Cmd {
     Envoy,
     Layers,
     New(new::Options),
+    Starter,
     Fuzz { targets: Vec<String>, seconds: u64 },
     Help,
 }
@@ -90,6 +93,7 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
         "fuzz" => {
             return fuzz::parse(rest).map(|(targets, seconds)| Cmd::Fuzz { targets, seconds });
         }
+        "starter" if rest.is_empty() => return Ok(Cmd::Starter),
         _ => {}
     }
     let (flags, positional): (Vec<&String>, Vec<&String>) =
@@ -184,6 +188,11 @@ fn main() -> ExitCode {
         }
         Cmd::Layers => Ok(layers::step(&root).failed == 0),
         Cmd::New(options) => new::command(&options, &root).map(|()| true),
+        Cmd::Starter => {
+            let t = new::step(&root);
+            println!("{}", summary_line(t));
+            Ok(t.failed == 0)
+        }
         Cmd::Fuzz { targets, seconds } => {
             let names: Vec<&str> = targets.iter().map(String::as_str).collect();
             let t = fuzz::run(&root, &names, seconds);

@@ -259,10 +259,13 @@ fn dependencies(kind: Kind, proxywasm: &str) -> (String, String) {
     if features.contains(&"json") {
         deps.push_str("serde = { version = \"1\", features = [\"derive\"] }\n");
     }
-    let mut dev_features = vec!["mock-host"];
-    dev_features.extend_from_slice(features);
+    // `json` in every kind's tests: configurations in tests are JSON, and the
+    // test build then has the feature set of proxywasm's own workspace, so a
+    // target directory shared with it reuses its wasmtime build.
+    let dev_features = ["mock-host", "json"];
     let dev = format!(
-        "# The emulated Envoy of the native tests; never built into the .wasm.\n\
+        "# The emulated Envoy of the native tests (and JSON configurations in\n\
+         # tests); never built into the .wasm.\n\
          proxywasm = {{ path = '{proxywasm}', features = [{}] }}\n\
          # Runs the same test on the release .wasm under wasmtime (dual_run).\n\
          proxywasm-wasmtime = {{ path = '{proxywasm}/wasmtime' }}\n",
@@ -408,6 +411,13 @@ pub(crate) fn step(root: &Path) -> Tally {
         };
         report(&prefix, "cargo xtask new", &Ok(()));
         tally.add(true);
+        let formatted = cmd::run(
+            Command::new(cmd::cargo())
+                .args(["fmt", "--check"])
+                .current_dir(&dir),
+        );
+        report(&prefix, "the generated code is rustfmt-clean", &formatted);
+        tally.add(formatted.is_ok());
         let mut command = Command::new(cmd::cargo());
         command
             .args(["test", "--no-fail-fast"])

@@ -55,7 +55,10 @@ mod tests {
                 let mut stream = host.http_stream();
                 stream.request_headers(&[(":method", "GET"), (":path", "/hello")], true);
                 stream.response_headers(&[(":status", "200")], true);
-                assert_eq!(stream.current_response_header(HEADER).as_deref(), Some("{{name}}"));
+                assert_eq!(
+                    stream.current_response_header(HEADER).as_deref(),
+                    Some("{{name}}")
+                );
                 assert_eq!(host.info_logs(), ["{{name}}: request for /hello"]);
                 stream.complete();
             },

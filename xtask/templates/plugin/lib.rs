@@ -75,13 +75,19 @@ mod tests {
     fn responses_carry_the_configured_header() {
         proxywasm_wasmtime::dual_run(
             env!("CARGO_PKG_NAME"),
-            || MockHost::builder().plugin_configuration(r#"{"header": "x-team", "value": "payments"}"#),
+            || {
+                MockHost::builder()
+                    .plugin_configuration(r#"{"header": "x-team", "value": "payments"}"#)
+            },
             |builder| builder.plugin(plugin),
             |host| {
                 let mut stream = host.http_stream();
                 stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
                 stream.response_headers(&[(":status", "200")], true);
-                assert_eq!(stream.current_response_header("x-team").as_deref(), Some("payments"));
+                assert_eq!(
+                    stream.current_response_header("x-team").as_deref(),
+                    Some("payments")
+                );
                 assert_eq!(host.info_logs(), ["{{name}}: adding x-team: payments"]);
                 stream.complete();
             },

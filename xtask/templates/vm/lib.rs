@@ -36,7 +36,8 @@ impl VmContext for Vm {
     }
 
     fn new_plugin_context(&mut self, id: ContextId) -> Plugin {
-        info!("{{name}}: plugin context {} greets with {:?}", id.0, self.greeting);
+        let greeting = &self.greeting;
+        info!("{{name}}: plugin context {} greets with {greeting:?}", id.0);
         Plugin {
             greeting: Rc::clone(&self.greeting),
         }
@@ -98,7 +99,10 @@ mod tests {
                 let mut stream = host.http_stream();
                 stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
                 stream.response_headers(&[(":status", "200")], true);
-                assert_eq!(stream.current_response_header("x-greeting").as_deref(), Some("hi there"));
+                assert_eq!(
+                    stream.current_response_header("x-greeting").as_deref(),
+                    Some("hi there")
+                );
                 assert!(host.logs_contain("greets with \"hi there\""));
                 stream.complete();
             },
