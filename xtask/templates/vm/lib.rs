@@ -2,6 +2,7 @@
 //! e.g. `{"greeting": "hello"}`) is read when the VM starts and shared by every
 //! plugin context of the VM; every response gets `x-greeting` with it.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxywasm::log::{info, warn};
@@ -18,28 +19,34 @@ pub struct VmConfig {
     pub greeting: String,
 }
 
+/// What the VM shares with its plugin contexts.
+#[derive(Debug, Default)]
+pub struct Shared {
+    greeting: RefCell<Rc<str>>,
+}
+
 /// One per VM: reads the VM configuration and creates the plugin contexts.
 #[derive(Debug, Default)]
 pub struct Vm {
-    greeting: Rc<str>,
+    shared: Rc<Shared>,
 }
 
 impl VmContext for Vm {
     type Plugin = Plugin;
 
-    // Envoy calls it once per plugin context, and in every worker's VM: it
-    // must give the same result each time.
+    // Envoy calls it after creating each plugin context (so a plugin reads the
+    // shared state when it needs it, not when it is created), and in every
+    // worker's VM: it must give the same result each time.
     fn on_vm_start(&mut self, configuration: Configuration) -> Result<()> {
         let config: VmConfig = configuration.json()?;
-        self.greeting = config.greeting.into();
+        info!("{{name}}: the VM greets with {:?}", config.greeting);
+        *self.shared.greeting.borrow_mut() = config.greeting.into();
         Ok(())
     }
 
-    fn new_plugin_context(&mut self, id: ContextId) -> Plugin {
-        let greeting = &self.greeting;
-        info!("{{name}}: plugin context {} greets with {greeting:?}", id.0);
+    fn new_plugin_context(&mut self, _id: ContextId) -> Plugin {
         Plugin {
-            greeting: Rc::clone(&self.greeting),
+            shared: Rc::clone(&self.shared),
         }
     }
 }
@@ -47,7 +54,7 @@ impl VmContext for Vm {
 /// One per plugin configuration.
 #[derive(Debug)]
 pub struct Plugin {
-    greeting: Rc<str>,
+    shared: Rc<Shared>,
 }
 
 impl PluginContext for Plugin {
@@ -55,9 +62,8 @@ impl PluginContext for Plugin {
     type Tcp = NoContext;
 
     fn new_http_context(&mut self, _id: ContextId) -> Option<Greeter> {
-        Some(Greeter {
-            greeting: Rc::clone(&self.greeting),
-        })
+        let greeting = Rc::clone(&self.shared.greeting.borrow());
+        Some(Greeter { greeting })
     }
 }
 
@@ -103,7 +109,7 @@ mod tests {
                     stream.current_response_header("x-greeting").as_deref(),
                     Some("hi there")
                 );
-                assert!(host.logs_contain("greets with \"hi there\""));
+                assert!(host.logs_contain("the VM greets with \"hi there\""));
                 stream.complete();
             },
         );
