@@ -59,7 +59,8 @@ mod tests {
                     stream.current_response_header(HEADER).as_deref(),
                     Some("{{name}}")
                 );
-                assert_eq!(host.info_logs(), ["{{name}}: request for /hello"]);
+                let logs = host.info_logs();
+                assert_eq!(logs, ["{{name}}: request for /hello"]);
                 stream.complete();
             },
         );

@@ -31,7 +31,8 @@ impl PluginContext for Plugin {
 
     fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
         let config: Config = configuration.json()?;
-        info!("{{name}}: adding {}: {}", config.header, config.value);
+        let Config { header, value } = &config;
+        info!("{{name}}: adding {header}: {value}");
         self.config = Some(Rc::new(config));
         Ok(())
     }
@@ -88,7 +89,8 @@ mod tests {
                     stream.current_response_header("x-team").as_deref(),
                     Some("payments")
                 );
-                assert_eq!(host.info_logs(), ["{{name}}: adding x-team: payments"]);
+                let logs = host.info_logs();
+                assert_eq!(logs, ["{{name}}: adding x-team: payments"]);
                 stream.complete();
             },
         );
