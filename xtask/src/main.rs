@@ -264,6 +264,7 @@ mod tests {
         assert_eq!(parse(&["layers"]).unwrap(), Cmd::Layers);
         assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
         assert!(matches!(parse(&["new", "p", "--tcp"]).unwrap(), Cmd::New(o) if o.name == "p"));
+        assert_eq!(parse(&["starter"]).unwrap(), Cmd::Starter);
         assert_eq!(
             parse(&["fuzz", "config"]).unwrap(),
             Cmd::Fuzz {
