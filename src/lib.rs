@@ -94,6 +94,9 @@ mod alloc;
 mod context;
 mod dispatch;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod runtime;
 

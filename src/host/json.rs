@@ -43,11 +43,19 @@ fn field_at(bytes: &[u8], line: usize, column: usize) -> Option<String> {
         offset += l.len();
     }
     let before = text.get(..offset.min(text.len()))?;
-    // Walk back to the last `"key"` followed by a colon.
+    // Walk back to the last `"key"` followed by a colon. It names a field
+    // only where an object key can stand (after `{` or `,`): a string value
+    // followed by a colon (`"text":` at the top level) is not a key. A key
+    // with escapes is not named, since its text here is not its name.
     let colon = before.rfind(':')?;
     let key_end = before.get(..colon)?.trim_end().strip_suffix('"')?;
     let key_start = key_end.rfind('"')?;
-    Some(key_end.get(key_start + 1..)?.to_string())
+    let key = key_end.get(key_start + 1..)?;
+    let opener = key_end.get(..key_start)?.trim_end().chars().last()?;
+    if !matches!(opener, '{' | ',') || key.contains('\\') {
+        return None;
+    }
+    Some(key.to_string())
 }
 
 #[cfg(test)]
@@ -72,6 +80,23 @@ mod tests {
         assert!(err.is_config(), "{err}");
         let ok = parse::<Config>(br#"{"header": "x-a", "value": "1"}"#).unwrap();
         assert_eq!(ok.value, "1");
+    }
+
+    /// Found by the `config` fuzz target: a top-level string followed by a
+    /// colon was named as the field of the error.
+    #[test]
+    fn a_string_that_is_not_a_key_is_not_named_as_a_field() {
+        for text in [
+            &br#""header":"#[..],
+            br#"  "a b" :"#,
+            br#"{"header": "x-a", "v\u0061lue": 5}"#,
+        ] {
+            let err = parse::<Config>(text).unwrap_err().to_string();
+            assert!(!err.contains("(field `"), "{err}");
+        }
+        // A key after `{` or `,` is still named.
+        let err = parse::<Config>(br#"{"header": "x-a",  "value": 5}"#).unwrap_err();
+        assert!(err.to_string().ends_with("(field `value`)"), "{err}");
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! applies); the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
 //! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
 //! links the wasm module of a bootstrap, so a module importing every table entry must
-//! load, and one with a mistyped import must not); the Envoy e2e checks.
+//! load, and one with a mistyped import must not); the Envoy e2e checks; the starter
+//! round-trip (`cargo xtask new` of each kind in a temporary directory, its tests, the HTTP
+//! one in Envoy: [`crate::new`]); a bounded run of every fuzz target ([`crate::fuzz`]).
 //!
 //! Every step runs even when an earlier one failed, except that a step whose `needs`
 //! names a failed step is reported as failed without running. Each step adds to a
@@ -181,6 +183,8 @@ fn steps() -> Vec<Step> {
         task("audit", crate::audit::run, &[]),
         task("cargo package", crate::hygiene::package_step, &[]),
         task("MSRV", crate::hygiene::msrv_step, &[]),
+        task("starter (cargo xtask new)", crate::new::step, &[]),
+        task("fuzz (every target, bounded)", crate::fuzz::step, &[]),
     ]
 }
 
@@ -315,7 +319,7 @@ fn run_steps(root: &Path, steps: Vec<Step>) -> Tally {
     total
 }
 
-fn run_cargo_test(command: &mut Command) -> Tally {
+pub(crate) fn run_cargo_test(command: &mut Command) -> Tally {
     match cmd::run_tee_stdout(command) {
         Ok((status, stdout)) => {
             let mut tally = count_test_results(&stdout);
@@ -824,7 +828,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 21);
+        assert_eq!(steps.len(), 23);
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
     ("hostcall API by domain", &["host"]),
     ("context traits", &["context"]),
     ("dispatcher", &["dispatch"]),
-    // The crate root re-exports everything; the emulator drives the plugin.
-    ("crate root and emulator", &["lib", "mock"]),
+    // The crate root re-exports everything; the emulator drives the plugin;
+    // `fuzzing` (feature, not public API) exposes internals to fuzz/.
+    ("crate root and emulator", &["lib", "mock", "fuzzing"]),
 ];
 
 /// Uses that cross upward on purpose, with the reason.

