@@ -11,10 +11,11 @@ use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
-use crate::host::buffer::Buffer;
-use crate::host::map::{HeaderMap, StaticPairs};
-use crate::host::{check, millis};
+use crate::buffer::Buffer;
+use crate::error::check;
+use crate::map::{HeaderMap, StaticPairs};
 use crate::runtime::{self, CalloutKind};
+use crate::time::millis;
 use core::time::Duration;
 
 /// The token of an HTTP callout, from [`HttpCall::send`].

@@ -2,8 +2,8 @@
 
 use crate::abi::calls;
 use crate::abi::wire::buffer;
-use crate::host::buffer::Buffer;
-use crate::host::check;
+use crate::buffer::Buffer;
+use crate::error::check;
 use crate::{Error, Result};
 
 /// Starts resolving `name`; the result arrives in

@@ -6,8 +6,8 @@ use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::buffer;
-use crate::host::buffer::Buffer;
-use crate::host::optional;
+use crate::buffer::Buffer;
+use crate::error::optional;
 
 /// Calls the host function `name` with `arguments`; `None` if the host has no
 /// function of that name.

@@ -5,11 +5,11 @@
 use crate::Result;
 use crate::abi::calls;
 use crate::abi::wire::{self, buffer, map, stream};
-use crate::host::check;
+use crate::error::check;
 
 pub use crate::abi::wire::PairsIter;
-pub use crate::host::buffer::Buffer;
-pub use crate::host::map::{HeaderMap, HeaderPairs, StaticPairs};
+pub use crate::buffer::Buffer;
+pub use crate::map::{HeaderMap, HeaderPairs, StaticPairs};
 
 /// The request headers (readable in `on_request_headers`, while the request
 /// is paused, and in `on_log`).

@@ -94,8 +94,24 @@ mod alloc;
 mod context;
 mod dispatch;
 mod error;
-mod host;
 mod runtime;
+
+// The hostcall API, one module per domain (each call returns `Result`).
+mod buffer;
+pub mod callout;
+pub mod dns;
+pub mod foreign;
+pub mod http;
+#[cfg(feature = "json")]
+mod json;
+pub mod logging;
+mod map;
+pub mod metrics;
+pub mod plugin;
+pub mod property;
+pub mod shared;
+pub mod tcp;
+pub mod time;
 
 #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
 #[cfg_attr(
@@ -110,12 +126,8 @@ pub use context::{
     PluginContext, TcpContext, VmContext,
 };
 pub use error::{Error, Result, Status};
-pub use host::shared::QueueId;
-#[doc(inline)]
-pub use host::{
-    callout, dns, foreign, http, logging, metrics, plugin, property, shared, tcp, time,
-};
 pub use runtime::ContextId;
+pub use shared::QueueId;
 
 /// The [`log`](https://docs.rs/log) crate, re-exported: `proxywasm::log::info!("…")`
 /// goes to the host's log at the host's level.

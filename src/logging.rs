@@ -9,7 +9,7 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::host::check;
+use crate::error::check;
 use crate::runtime;
 
 /// A Proxy-Wasm log level (book: reference/enumerations.md#log-levels).

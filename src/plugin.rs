@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::host::check;
+use crate::error::check;
 use crate::runtime::{self, ContextId};
 
 /// Makes `context` the target of the following hostcalls until the current
@@ -67,5 +67,5 @@ pub fn current_context() -> ContextId {
 /// # Ok(()) });
 /// ```
 pub fn vm_configuration() -> Result<crate::HostBytes> {
-    crate::host::buffer::Buffer::new(crate::abi::wire::buffer::VM_CONFIGURATION).read_all()
+    crate::buffer::Buffer::new(crate::abi::wire::buffer::VM_CONFIGURATION).read_all()
 }

@@ -4,9 +4,9 @@
 use crate::Result;
 use crate::abi::calls;
 use crate::abi::wire::{buffer, stream};
-use crate::host::check;
+use crate::error::check;
 
-pub use crate::host::buffer::Buffer;
+pub use crate::buffer::Buffer;
 
 /// Data received from the client (in `on_downstream_data`).
 ///

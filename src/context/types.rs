@@ -1,5 +1,5 @@
 use crate::abi::wire::buffer;
-use crate::host::buffer::Buffer;
+use crate::buffer::Buffer;
 use crate::{HostBytes, Result};
 
 /// What a stream callback tells the host to do next.
@@ -247,7 +247,7 @@ impl Configuration {
     #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let bytes = self.bytes()?;
-        crate::host::json::parse(bytes.as_bytes())
+        crate::json::parse(bytes.as_bytes())
     }
 }
 

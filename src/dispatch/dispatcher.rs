@@ -15,7 +15,7 @@ use crate::context::{
     Configuration, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext, TcpContext,
     VmContext,
 };
-use crate::host::logging::{LogLevel, Piece, line};
+use crate::logging::{LogLevel, Piece, line};
 use crate::runtime::{self, CalloutKind};
 use crate::{ContextId, QueueId};
 use core::cell::{Cell, RefCell};
@@ -529,7 +529,7 @@ fn no_context<P, H, T>(id: u32) -> Ctx<P, H, T> {
 #[cold]
 #[inline(never)]
 fn refused(what: &str, error: &crate::Error) -> u32 {
-    crate::host::logging::error(&format!("proxywasm: {what} refused to start: {error}"));
+    crate::logging::error(&format!("proxywasm: {what} refused to start: {error}"));
     0
 }
 

@@ -183,5 +183,5 @@ impl Entry {
 #[cfg(target_family = "wasm")]
 pub fn initialize() {
     crate::abi::exports::call_constructors();
-    crate::host::logging::install();
+    crate::logging::install();
 }

@@ -459,7 +459,7 @@ impl MockHostBuilder {
     pub fn entry(self, entry: Entry) -> MockHost {
         // The `log` backend and panic hook are process-wide; natively the max
         // level stays at Trace and each host filters by its own level.
-        crate::host::logging::install_once();
+        crate::logging::install_once();
         log::set_max_level(log::LevelFilter::Trace);
         let handle = entry.into_handle();
         let initialize = RefCell::new(self.initialize);
