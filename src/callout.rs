@@ -18,6 +18,73 @@ use crate::runtime::{self, CalloutKind};
 use crate::time::millis;
 use core::time::Duration;
 
+/// What [`HttpContext::on_http_call_response`] and friends receive: the shape
+/// of an HTTP callout's response. Read its parts with
+/// [`crate::callout::response_headers`], [`crate::callout::response_body`] and
+/// [`crate::callout::response_trailers`] while the callback runs.
+///
+/// [`HttpContext::on_http_call_response`]: crate::HttpContext::on_http_call_response
+///
+/// ```
+/// let response = proxywasm::HttpCallResponse { num_headers: 0, body_size: 0, num_trailers: 0 };
+/// assert!(response.is_failure());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpCallResponse {
+    /// Number of response headers; `0` means the call failed (reset, overflow).
+    pub num_headers: usize,
+    /// Size of the response body in bytes.
+    pub body_size: usize,
+    /// Number of response trailers.
+    pub num_trailers: usize,
+}
+
+impl HttpCallResponse {
+    /// Whether the call failed without a response (Envoy signals this with
+    /// zero headers; a timeout instead arrives as a `:status` 504 response).
+    ///
+    /// ```
+    /// let ok = proxywasm::HttpCallResponse { num_headers: 3, body_size: 2, num_trailers: 0 };
+    /// assert!(!ok.is_failure());
+    /// ```
+    pub const fn is_failure(&self) -> bool {
+        self.num_headers == 0
+    }
+}
+
+/// A gRPC callout event, delivered to the context that made the call.
+///
+/// ```
+/// use proxywasm::GrpcEvent;
+/// let event = GrpcEvent::Close { status: 14 };
+/// assert!(matches!(event, GrpcEvent::Close { status: 14 }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrpcEvent {
+    /// Initial metadata arrived (stream); read it with [`crate::callout::grpc_initial_metadata`].
+    InitialMetadata {
+        /// Number of entries.
+        count: usize,
+    },
+    /// A message arrived; read it with [`crate::callout::grpc_message`]. For a
+    /// unary call this is the (successful) response, and no `Close` follows.
+    Message {
+        /// Message size in bytes.
+        size: usize,
+    },
+    /// Trailing metadata arrived (stream); read it with [`crate::callout::grpc_trailing_metadata`].
+    TrailingMetadata {
+        /// Number of entries.
+        count: usize,
+    },
+    /// The call or stream closed with this gRPC status (`0` = OK); the message
+    /// is available from [`crate::callout::grpc_status`].
+    Close {
+        /// The gRPC status code.
+        status: u32,
+    },
+}
+
 /// The token of an HTTP callout, from [`HttpCall::send`].
 ///
 /// ```

@@ -11,6 +11,44 @@ pub use crate::abi::wire::PairsIter;
 pub use crate::buffer::Buffer;
 pub use crate::map::{HeaderMap, HeaderPairs, StaticPairs};
 
+/// What a stream callback tells the host to do next.
+///
+/// Envoy's treatment of [`Action::Pause`] depends on the callback
+/// (book: reference/callbacks.md#return-values): from headers callbacks it
+/// holds the whole stream, headers and body, until
+/// [`crate::http::resume_request`]/`resume_response` (unless the filter sets
+/// `allow_on_headers_stop_iteration`); from body callbacks it buffers, and the
+/// next body callback reports the total buffered size; from TCP data callbacks
+/// it holds the data.
+///
+/// ```
+/// use proxywasm::Action;
+/// assert_eq!(Action::default(), Action::Continue);
+/// assert_eq!(Action::Pause.as_raw(), 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Let the data through (`0`).
+    #[default]
+    Continue,
+    /// Hold the data until the plugin resumes the stream (`1`).
+    Pause,
+}
+
+impl Action {
+    /// The wire value.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Action::Continue.as_raw(), 0);
+    /// ```
+    pub const fn as_raw(self) -> u32 {
+        match self {
+            Action::Continue => 0,
+            Action::Pause => 1,
+        }
+    }
+}
+
 /// The request headers (readable in `on_request_headers`, while the request
 /// is paused, and in `on_log`).
 ///

@@ -121,13 +121,14 @@ pub mod time;
 pub mod mock;
 
 pub use abi::memory::HostBytes;
-pub use context::{
-    Action, Configuration, GrpcEvent, HttpCallResponse, HttpContext, NoContext, PeerType,
-    PluginContext, TcpContext, VmContext,
-};
+pub use callout::{GrpcEvent, HttpCallResponse};
+pub use context::{HttpContext, NoContext, PluginContext, TcpContext, VmContext};
 pub use error::{Error, Result, Status};
+pub use http::Action;
+pub use plugin::Configuration;
 pub use runtime::ContextId;
 pub use shared::QueueId;
+pub use tcp::PeerType;
 
 /// The [`log`](https://docs.rs/log) crate, re-exported: `proxywasm::log::info!("…")`
 /// goes to the host's log at the host's level.

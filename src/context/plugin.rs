@@ -1,4 +1,5 @@
-use super::{Configuration, GrpcEvent, HttpCallResponse, HttpContext, TcpContext};
+use super::{HttpContext, TcpContext};
+use crate::{Configuration, GrpcEvent, HttpCallResponse};
 use crate::{ContextId, QueueId, Result};
 
 /// A plugin context ("root context"): one per plugin configuration in a VM. It

@@ -11,13 +11,10 @@
 use super::store::{Lookup, Store};
 use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::context::{
-    Configuration, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext, TcpContext,
-    VmContext,
-};
+use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
 use crate::logging::{LogLevel, Piece, line};
 use crate::runtime::{self, CalloutKind};
-use crate::{ContextId, QueueId};
+use crate::{Configuration, ContextId, GrpcEvent, HttpCallResponse, PeerType, QueueId};
 use core::cell::{Cell, RefCell};
 
 type PluginOf<V> = <V as VmContext>::Plugin;
