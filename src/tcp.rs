@@ -16,6 +16,7 @@ pub use crate::buffer::Buffer;
 /// assert_eq!(PeerType::from_raw(9), PeerType::Unknown);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PeerType {
     /// Not known (also any code this SDK does not know).
     Unknown,

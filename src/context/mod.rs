@@ -30,6 +30,7 @@ pub use vm::VmContext;
 /// # let _ = OnlyTicks;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoContext {}
 
 impl crate::HttpContext for NoContext {}
