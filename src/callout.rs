@@ -735,7 +735,7 @@ pub fn grpc_close(token: GrpcToken) -> Result<()> {
     check("proxy_grpc_close", calls::grpc_close(token.0))
 }
 
-/// The message being delivered by [`GrpcEvent::Message`](crate::GrpcEvent::Message).
+/// The message being delivered by [`GrpcEvent::Message`].
 ///
 /// ```
 /// # proxywasm::mock::doc_http(&[], || {

@@ -1,5 +1,5 @@
-//! Logging to the host: a [`log`](crate::log) backend that honours the host's log level,
-//! the panic hook, and [`write`], the raw `proxy_log` call (named apart from
+//! Logging to the host: a `log` backend that honours the host's log level,
+//! the panic hook, and [`write`](fn@write), the raw `proxy_log` call (named apart from
 //! the `log` crate's macros).
 //!
 //! The SDK installs both on the first callback (never during module start-up,
