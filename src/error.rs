@@ -277,3 +277,58 @@ impl std::error::Error for Error {}
 /// assert_eq!(header_count(), Ok(0));
 /// ```
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Maps a hostcall's raw result (the value, or the non-zero status code):
+/// every non-zero status is an error naming `call`.
+#[inline]
+pub(crate) fn check<T>(call: &'static str, raw: core::result::Result<T, u32>) -> Result<T> {
+    raw.map_err(|code| Error::host(call, Status::from_raw(code)))
+}
+
+/// Maps a hostcall's raw result where `NOT_FOUND` means "absent".
+#[inline]
+pub(crate) fn optional<T>(
+    call: &'static str,
+    raw: core::result::Result<T, u32>,
+) -> Result<Option<T>> {
+    match raw {
+        Ok(value) => Ok(Some(value)),
+        Err(1) => Ok(None),
+        Err(code) => Err(Error::host(call, Status::from_raw(code))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every non-zero code any hostcall can return — the 13 the host knows, and
+    /// any other — becomes an `Err` naming the call and keeping the code.
+    #[test]
+    fn every_status_code_becomes_an_error_with_the_code() {
+        for code in (1..=40u32).chain([255, 4096, u32::MAX]) {
+            let err = check::<()>("proxy_example", Err(code)).unwrap_err();
+            assert_eq!(err.status().map(Status::as_raw), Some(code), "code {code}");
+            assert_eq!(err.call(), Some("proxy_example"));
+            assert!(
+                err.to_string().starts_with("proxy_example failed: "),
+                "{err}"
+            );
+        }
+        assert_eq!(check("proxy_example", Ok(7)), Ok(7));
+        assert_eq!(Status::from_raw(12), Status::Unimplemented);
+        assert_eq!(Status::from_raw(99), Status::Unknown(99));
+    }
+
+    /// `NOT_FOUND` means "absent" where absence is legal; every other code is
+    /// still an error.
+    #[test]
+    fn not_found_is_none_and_other_codes_stay_errors() {
+        assert_eq!(optional::<u32>("proxy_example", Err(1)), Ok(None));
+        assert_eq!(optional("proxy_example", Ok(3)), Ok(Some(3)));
+        for code in (2..=40u32).chain([u32::MAX]) {
+            let err = optional::<u32>("proxy_example", Err(code)).unwrap_err();
+            assert_eq!(err.status().map(Status::as_raw), Some(code));
+        }
+    }
+}

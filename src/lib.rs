@@ -97,8 +97,24 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod host;
 mod runtime;
+
+// The hostcall API, one module per domain (each call returns `Result`).
+mod buffer;
+pub mod callout;
+pub mod dns;
+pub mod foreign;
+pub mod http;
+#[cfg(feature = "json")]
+mod json;
+pub mod logging;
+mod map;
+pub mod metrics;
+pub mod plugin;
+pub mod property;
+pub mod shared;
+pub mod tcp;
+pub mod time;
 
 #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
 #[cfg_attr(
@@ -108,17 +124,14 @@ mod runtime;
 pub mod mock;
 
 pub use abi::memory::HostBytes;
-pub use context::{
-    Action, Configuration, GrpcEvent, HttpCallResponse, HttpContext, NoContext, PeerType,
-    PluginContext, TcpContext, VmContext,
-};
+pub use callout::{GrpcEvent, HttpCallResponse};
+pub use context::{HttpContext, NoContext, PluginContext, TcpContext, VmContext};
 pub use error::{Error, Result, Status};
-pub use host::shared::QueueId;
-#[doc(inline)]
-pub use host::{
-    callout, dns, foreign, http, logging, metrics, plugin, property, shared, tcp, time,
-};
+pub use http::Action;
+pub use plugin::Configuration;
 pub use runtime::ContextId;
+pub use shared::QueueId;
+pub use tcp::PeerType;
 
 /// The [`log`](https://docs.rs/log) crate, re-exported: `proxywasm::log::info!("…")`
 /// goes to the host's log at the host's level.

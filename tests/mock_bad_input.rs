@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::callout::{GrpcCall, GrpcToken, HttpCall, HttpCallToken};
+use proxywasm::dns::DnsToken;
 use proxywasm::mock::MockHost;
 use proxywasm::{
     Action, Configuration, ContextId, HttpContext, NoContext, PeerType, PluginContext, QueueId,
@@ -146,7 +147,7 @@ fn an_unknown_grpc_token() {
 #[test]
 #[should_panic(expected = "no pending DNS lookup has token 3")]
 fn an_unknown_dns_token() {
-    host().respond_to_dns(3, &[]);
+    host().respond_to_dns(DnsToken(3), &[]);
 }
 
 #[test]

@@ -294,6 +294,7 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
                     let (_, message) = callout::grpc_status().unwrap_or_default();
                     proxywasm::log::info!("{}: close {status} {message}", token.0);
                 }
+                _ => {}
             }
         }
     }

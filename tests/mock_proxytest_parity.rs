@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::callout::{self, HttpCall, HttpCallToken};
-use proxywasm::logging::{LogLevel, log};
+use proxywasm::logging::{self, LogLevel};
 use proxywasm::mock::{Export, MockHost};
 use proxywasm::{
     Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PeerType,
@@ -363,7 +363,7 @@ fn get_level_logs_are_level_logs() {
         proxywasm::log::info!("i");
         proxywasm::log::warn!("w");
         proxywasm::log::error!("e");
-        log(LogLevel::Critical, "c")
+        logging::write(LogLevel::Critical, "c")
     })
     .unwrap();
     assert_eq!(host.trace_logs(), vec!["t"]);

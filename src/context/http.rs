@@ -1,4 +1,4 @@
-use super::{Action, GrpcEvent, HttpCallResponse};
+use crate::{Action, GrpcEvent, HttpCallResponse};
 
 /// An HTTP stream context: one per request/response exchange.
 ///

@@ -10,11 +10,28 @@
 mod http;
 mod plugin;
 mod tcp;
-mod types;
 mod vm;
 
 pub use http::HttpContext;
 pub use plugin::PluginContext;
 pub use tcp::TcpContext;
-pub use types::{Action, Configuration, GrpcEvent, HttpCallResponse, NoContext, PeerType};
 pub use vm::VmContext;
+
+/// The context type of a plugin that has no HTTP or no TCP streams. It has no
+/// values, so the code for the unused kind is compiled out.
+///
+/// ```
+/// use proxywasm::{NoContext, PluginContext};
+/// struct OnlyTicks;
+/// impl PluginContext for OnlyTicks {
+///     type Http = NoContext;
+///     type Tcp = NoContext;
+/// }
+/// # let _ = OnlyTicks;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoContext {}
+
+impl crate::HttpContext for NoContext {}
+impl crate::TcpContext for NoContext {}

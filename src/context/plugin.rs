@@ -1,4 +1,7 @@
-use super::{Configuration, GrpcEvent, HttpCallResponse, HttpContext, TcpContext};
+use super::{HttpContext, TcpContext};
+use crate::dns::DnsToken;
+use crate::foreign::FunctionId;
+use crate::{Configuration, GrpcEvent, HttpCallResponse};
 use crate::{ContextId, QueueId, Result};
 
 /// A plugin context ("root context"): one per plugin configuration in a VM. It
@@ -101,13 +104,13 @@ pub trait PluginContext: 'static {
 
     /// A foreign-function callback (`proxy_on_foreign_function`). Envoy never
     /// calls it; other hosts may.
-    fn on_foreign_function(&mut self, function_id: u32, arguments_size: usize) {
+    fn on_foreign_function(&mut self, function_id: FunctionId, arguments_size: usize) {
         let _ = (function_id, arguments_size);
     }
 
     /// The result of [`crate::dns::resolve`] (Envoy only); read it with
     /// [`crate::dns::results`].
-    fn on_resolve_dns(&mut self, token: u32, data_size: usize) {
+    fn on_resolve_dns(&mut self, token: DnsToken, data_size: usize) {
         let _ = (token, data_size);
     }
 

@@ -1,4 +1,4 @@
-use super::{Action, GrpcEvent, HttpCallResponse, PeerType};
+use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
 
 /// A TCP connection context (network filter): one per connection.
 ///

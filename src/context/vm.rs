@@ -1,4 +1,5 @@
-use super::{Configuration, PluginContext};
+use super::PluginContext;
+use crate::Configuration;
 use crate::{ContextId, Result};
 
 /// The VM context: one per VM instance (per Envoy worker, one on the main

@@ -10,14 +10,13 @@
 
 use super::store::{Lookup, Store};
 use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
-use crate::callout::{GrpcToken, HttpCallToken};
-use crate::context::{
-    Configuration, GrpcEvent, HttpCallResponse, HttpContext, PeerType, PluginContext, TcpContext,
-    VmContext,
-};
-use crate::host::logging::{LogLevel, Piece, line};
+use crate::callout::{GrpcStatus, GrpcToken, HttpCallToken};
+use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
+use crate::dns::DnsToken;
+use crate::foreign::FunctionId;
+use crate::logging::{LogLevel, Piece, line};
 use crate::runtime::{self, CalloutKind};
-use crate::{ContextId, QueueId};
+use crate::{Configuration, ContextId, GrpcEvent, HttpCallResponse, PeerType, QueueId};
 use core::cell::{Cell, RefCell};
 
 type PluginOf<V> = <V as VmContext>::Plugin;
@@ -330,11 +329,11 @@ fn on_plugin<P: PluginContext>(plugin: &mut P, event: Event) -> Option<u32> {
             0
         }
         Event::Plugin(PluginEvent::ForeignFunction { function, size }) => {
-            plugin.on_foreign_function(function, size);
+            plugin.on_foreign_function(FunctionId(function), size);
             0
         }
         Event::Plugin(PluginEvent::ResolveDns { token, size }) => {
-            plugin.on_resolve_dns(token, size);
+            plugin.on_resolve_dns(DnsToken(token), size);
             0
         }
         Event::Callout(CalloutEvent::HttpResponse(token, response)) => {
@@ -529,7 +528,7 @@ fn no_context<P, H, T>(id: u32) -> Ctx<P, H, T> {
 #[cold]
 #[inline(never)]
 fn refused(what: &str, error: &crate::Error) -> u32 {
-    crate::host::logging::error(&format!("proxywasm: {what} refused to start: {error}"));
+    crate::logging::error(&format!("proxywasm: {what} refused to start: {error}"));
     0
 }
 
@@ -676,7 +675,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
     }
 
     fn grpc_close(&self, id: u32, token: u32, status: u32) {
-        let event = GrpcEvent::Close { status };
+        let event = GrpcEvent::Close {
+            status: GrpcStatus::new(status),
+        };
         self.callout(id, CalloutEvent::Grpc(GrpcToken(token), event));
     }
 

@@ -28,9 +28,8 @@ mod store;
 
 pub(crate) use crate::abi::exports::Dispatch;
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::context::{GrpcEvent, HttpCallResponse, HttpContext, PluginContext, TcpContext};
-use crate::context::{PeerType, VmContext};
-use crate::{ContextId, QueueId};
+use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
+use crate::{ContextId, GrpcEvent, HttpCallResponse, PeerType, QueueId};
 
 /// A callback of an HTTP stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,5 +182,5 @@ impl Entry {
 #[cfg(target_family = "wasm")]
 pub fn initialize() {
     crate::abi::exports::call_constructors();
-    crate::host::logging::install();
+    crate::logging::install();
 }

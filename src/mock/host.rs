@@ -9,6 +9,7 @@ use super::core::{
 use super::native::NativeGuest;
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::dispatch::Entry;
+use crate::dns::DnsToken;
 use crate::logging::LogLevel;
 use crate::runtime::Runtime;
 use crate::{
@@ -459,7 +460,7 @@ impl MockHostBuilder {
     pub fn entry(self, entry: Entry) -> MockHost {
         // The `log` backend and panic hook are process-wide; natively the max
         // level stays at Trace and each host filters by its own level.
-        crate::host::logging::install_once();
+        crate::logging::install_once();
         log::set_max_level(log::LevelFilter::Trace);
         let handle = entry.into_handle();
         let initialize = RefCell::new(self.initialize);
@@ -1007,7 +1008,7 @@ impl MockHost {
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_foreign_function(&mut self, id: u32, _size: usize) {
+    ///     fn on_foreign_function(&mut self, id: proxywasm::foreign::FunctionId, _size: usize) {
     ///         let args = proxywasm::foreign::arguments().read_all().unwrap_or_default();
     ///         proxywasm::log::info!("function {id}: {args}");
     ///     }
@@ -1331,7 +1332,7 @@ impl MockHost {
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_resolve_dns(&mut self, _token: u32, _size: usize) {
+    ///     fn on_resolve_dns(&mut self, _token: proxywasm::dns::DnsToken, _size: usize) {
     ///         for r in proxywasm::dns::results().unwrap_or_default() {
     ///             proxywasm::log::info!("{} ttl {}", r.address, r.ttl_seconds);
     ///         }
@@ -1342,8 +1343,8 @@ impl MockHost {
     /// host.respond_to_dns(token, &[(30, "10.0.0.1")]);
     /// assert!(host.logs_contain("10.0.0.1 ttl 30"));
     /// ```
-    pub fn respond_to_dns(&self, token: u32, results: &[(u32, &str)]) {
-        self.vm.respond_dns(token, results);
+    pub fn respond_to_dns(&self, token: DnsToken, results: &[(u32, &str)]) {
+        self.vm.respond_dns(token.0, results);
     }
 
     // ---- metrics ----------------------------------------------------------------------------------
@@ -1517,10 +1518,10 @@ impl MockHost {
     /// Go `GetCriticalLogs`.
     ///
     /// ```
-    /// use proxywasm::logging::{log, LogLevel};
+    /// use proxywasm::logging::{self, LogLevel};
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| log(LogLevel::Critical, "c")).unwrap();
+    /// host.run(|| logging::write(LogLevel::Critical, "c")).unwrap();
     /// assert_eq!(host.critical_logs(), vec!["c"]);
     /// ```
     pub fn critical_logs(&self) -> Vec<String> {

@@ -3,7 +3,7 @@
 //!
 //! A file's uses are its `crate::…` paths (`use` items and paths in code,
 //! `$crate::…` in macros too); comments and `#[cfg(test)]` modules are left
-//! out. A path is resolved by its first segment: a top-level module (`host`),
+//! out. A path is resolved by its first segment: a top-level module (`http`),
 //! a name the crate root re-exports (`crate::ContextId` is `runtime`'s, read
 //! from the `pub use` items of `src/lib.rs`), or a `#[macro_export]` macro
 //! (the file that defines it). A name that resolves to nothing is reported
@@ -24,7 +24,13 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
         "runtime (active context, callout origins, log level)",
         &["runtime"],
     ),
-    ("hostcall API by domain", &["host"]),
+    (
+        "hostcall API by domain",
+        &[
+            "buffer", "callout", "dns", "foreign", "http", "json", "logging", "map", "metrics",
+            "plugin", "property", "shared", "tcp", "time",
+        ],
+    ),
     ("context traits", &["context"]),
     ("dispatcher", &["dispatch"]),
     // The crate root re-exports everything; the emulator drives the plugin;
@@ -46,7 +52,8 @@ fn layer_of(module: &str) -> Option<usize> {
         .position(|(_, modules)| modules.contains(&module))
 }
 
-/// The top-level module a file belongs to (`src/host/http.rs` → `host`).
+/// The top-level module a file belongs to (`src/http.rs` → `http`,
+/// `src/dispatch/store.rs` → `dispatch`).
 fn module_of(relative: &str) -> &str {
     let first = relative.split('/').next().unwrap_or(relative);
     first.strip_suffix(".rs").unwrap_or(first)
@@ -308,15 +315,15 @@ mod tests {
             .collect()
     }
 
-    const LIB: &str = "mod abi;\npub use runtime::ContextId;\npub use host::{http, plugin as plug};\npub use log;\npub mod __private {\n    pub use crate::dispatch::{Dispatcher, Entry};\n}\n";
+    const LIB: &str = "mod abi;\npub use runtime::ContextId;\npub use shared::QueueId;\npub use log;\npub mod __private {\n    pub use crate::dispatch::{Dispatcher, Entry};\n}\n";
 
     #[test]
     fn downward_and_same_layer_uses_pass() {
         let files = tree(&[
             ("lib.rs", LIB),
             (
-                "host/plugin.rs",
-                "use crate::abi::calls;\nuse crate::{ContextId, runtime::{self, Cell}};\nuse crate::host::check;\nfn f() { crate::log::info!(\"x\") }\n",
+                "plugin.rs",
+                "use crate::abi::calls;\nuse crate::{ContextId, runtime::{self, Cell}};\nuse crate::error::check;\nuse crate::{QueueId, buffer::Buffer};\nfn f() { crate::log::info!(\"x\") }\n",
             ),
             (
                 "dispatch/mod.rs",
@@ -332,7 +339,7 @@ mod tests {
         let files = tree(&[
             ("lib.rs", LIB),
             (
-                "host/callout.rs",
+                "callout.rs",
                 "// crate::dispatch in a comment is fine\nuse crate::dispatch::{self, CalloutKind};\n",
             ),
             (
@@ -344,9 +351,9 @@ mod tests {
         assert_eq!(
             violations(&files),
             vec![
-                "src/host/callout.rs:2: `crate::dispatch` is in `dispatch` (layer dispatcher), above `host` (layer hostcall API by domain)",
+                "src/callout.rs:2: `crate::dispatch` is in `dispatch` (layer dispatcher), above `callout` (layer hostcall API by domain)",
                 "src/abi/exports.rs:1: `crate::Entry` is in `dispatch` (layer dispatcher), above `abi` (layer abi (raw imports, exports, memory))",
-                "src/runtime.rs:1: `crate::http` is in `host` (layer hostcall API by domain), above `runtime` (layer runtime (active context, callout origins, log level))",
+                "src/runtime.rs:1: `crate::http` is in `http` (layer hostcall API by domain), above `runtime` (layer runtime (active context, callout origins, log level))",
             ]
         );
     }

@@ -2,9 +2,42 @@
 
 use crate::abi::calls;
 use crate::abi::wire::buffer;
-use crate::host::buffer::Buffer;
-use crate::host::check;
+use crate::buffer::Buffer;
+use crate::error::check;
 use crate::{Error, Result};
+use core::fmt;
+
+/// The token of a DNS lookup, from [`resolve`]; the answer arrives in
+/// [`PluginContext::on_resolve_dns`](crate::PluginContext::on_resolve_dns)
+/// with the same token.
+///
+/// ```
+/// use proxywasm::dns::DnsToken;
+/// assert_eq!(DnsToken(3).0, 3);
+/// assert_eq!(DnsToken::from(3), DnsToken(3));
+/// assert_eq!(u32::from(DnsToken(3)), 3);
+/// assert_eq!(DnsToken(3).to_string(), "3");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DnsToken(pub u32);
+
+impl From<u32> for DnsToken {
+    fn from(raw: u32) -> DnsToken {
+        DnsToken(raw)
+    }
+}
+
+impl From<DnsToken> for u32 {
+    fn from(token: DnsToken) -> u32 {
+        token.0
+    }
+}
+
+impl fmt::Display for DnsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// Starts resolving `name`; the result arrives in
 /// [`PluginContext::on_resolve_dns`](crate::PluginContext::on_resolve_dns)
@@ -15,11 +48,11 @@ use crate::{Error, Result};
 ///
 /// ```
 /// # proxywasm::mock::doc_plugin(|| {
-/// let _token = proxywasm::dns::resolve("example.com");
+/// let _token: proxywasm::dns::DnsToken = proxywasm::dns::resolve("example.com")?;
 /// # Ok(()) });
 /// ```
-pub fn resolve(name: &str) -> Result<u32> {
-    check("envoy_resolve_dns", calls::resolve_dns(name.as_bytes()))
+pub fn resolve(name: &str) -> Result<DnsToken> {
+    check("envoy_resolve_dns", calls::resolve_dns(name.as_bytes())).map(DnsToken)
 }
 
 /// One resolved address.

@@ -4,7 +4,7 @@
 use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
-use crate::host::{check, optional};
+use crate::error::{check, optional};
 
 /// A handle to one of the host's buffers. Get one from
 /// [`crate::http::request_body`], [`crate::tcp::downstream_data`] and friends.

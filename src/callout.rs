@@ -11,27 +11,274 @@ use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
-use crate::host::buffer::Buffer;
-use crate::host::map::{HeaderMap, StaticPairs};
-use crate::host::{check, millis};
+use crate::buffer::Buffer;
+use crate::error::check;
+use crate::map::{HeaderMap, StaticPairs};
 use crate::runtime::{self, CalloutKind};
+use crate::time::millis;
+use core::fmt;
 use core::time::Duration;
+
+/// What [`HttpContext::on_http_call_response`] and friends receive: the shape
+/// of an HTTP callout's response. Read its parts with
+/// [`crate::callout::response_headers`], [`crate::callout::response_body`] and
+/// [`crate::callout::response_trailers`] while the callback runs.
+///
+/// [`HttpContext::on_http_call_response`]: crate::HttpContext::on_http_call_response
+///
+/// ```
+/// let response = proxywasm::HttpCallResponse { num_headers: 0, body_size: 0, num_trailers: 0 };
+/// assert!(response.is_failure());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpCallResponse {
+    /// Number of response headers; `0` means the call failed (reset, overflow).
+    pub num_headers: usize,
+    /// Size of the response body in bytes.
+    pub body_size: usize,
+    /// Number of response trailers.
+    pub num_trailers: usize,
+}
+
+impl HttpCallResponse {
+    /// Whether the call failed without a response (Envoy signals this with
+    /// zero headers; a timeout instead arrives as a `:status` 504 response).
+    ///
+    /// ```
+    /// let ok = proxywasm::HttpCallResponse { num_headers: 3, body_size: 2, num_trailers: 0 };
+    /// assert!(!ok.is_failure());
+    /// ```
+    pub const fn is_failure(&self) -> bool {
+        self.num_headers == 0
+    }
+}
+
+/// A gRPC callout event, delivered to the context that made the call.
+///
+/// ```
+/// use proxywasm::GrpcEvent;
+/// use proxywasm::callout::GrpcStatus;
+/// let event = GrpcEvent::Close { status: GrpcStatus::UNAVAILABLE };
+/// assert!(matches!(event, GrpcEvent::Close { status: GrpcStatus::UNAVAILABLE }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrpcEvent {
+    /// Initial metadata arrived (stream); read it with [`crate::callout::grpc_initial_metadata`].
+    InitialMetadata {
+        /// Number of entries.
+        count: usize,
+    },
+    /// A message arrived; read it with [`crate::callout::grpc_message`]. For a
+    /// unary call this is the (successful) response, and no `Close` follows.
+    Message {
+        /// Message size in bytes.
+        size: usize,
+    },
+    /// Trailing metadata arrived (stream); read it with [`crate::callout::grpc_trailing_metadata`].
+    TrailingMetadata {
+        /// Number of entries.
+        count: usize,
+    },
+    /// The call or stream closed with this gRPC status
+    /// ([`GrpcStatus::OK`] for a stream that ended well); the message is
+    /// available from [`crate::callout::grpc_status`].
+    Close {
+        /// The gRPC status.
+        status: GrpcStatus,
+    },
+}
 
 /// The token of an HTTP callout, from [`HttpCall::send`].
 ///
 /// ```
-/// assert_eq!(proxywasm::callout::HttpCallToken(4).0, 4);
+/// use proxywasm::callout::HttpCallToken;
+/// assert_eq!(HttpCallToken(4).0, 4);
+/// assert_eq!(HttpCallToken::from(4), HttpCallToken(4));
+/// assert_eq!(u32::from(HttpCallToken(4)), 4);
+/// assert_eq!(HttpCallToken(4).to_string(), "4");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HttpCallToken(pub u32);
+
+impl From<u32> for HttpCallToken {
+    fn from(raw: u32) -> HttpCallToken {
+        HttpCallToken(raw)
+    }
+}
+
+impl From<HttpCallToken> for u32 {
+    fn from(token: HttpCallToken) -> u32 {
+        token.0
+    }
+}
+
+impl fmt::Display for HttpCallToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// The token of a gRPC call or stream.
 ///
 /// ```
-/// assert_eq!(proxywasm::callout::GrpcToken(5).0, 5);
+/// use proxywasm::callout::GrpcToken;
+/// assert_eq!(GrpcToken(5).0, 5);
+/// assert_eq!(GrpcToken::from(5), GrpcToken(5));
+/// assert_eq!(u32::from(GrpcToken(5)), 5);
+/// assert_eq!(GrpcToken(5).to_string(), "5");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrpcToken(pub u32);
+
+impl From<u32> for GrpcToken {
+    fn from(raw: u32) -> GrpcToken {
+        GrpcToken(raw)
+    }
+}
+
+impl From<GrpcToken> for u32 {
+    fn from(token: GrpcToken) -> u32 {
+        token.0
+    }
+}
+
+impl fmt::Display for GrpcToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A gRPC status code (book: reference/enumerations.md#grpc-status): what
+/// [`GrpcEvent::Close`] carries and [`grpc_status`] returns, and what
+/// [`LocalResponse::grpc_status`](crate::http::LocalResponse::grpc_status)
+/// sends. A code outside 0–16 is kept as it came.
+///
+/// ```
+/// use proxywasm::callout::GrpcStatus;
+///
+/// assert_eq!(GrpcStatus::from(14), GrpcStatus::UNAVAILABLE);
+/// assert_eq!(GrpcStatus::UNAVAILABLE.code(), 14);
+/// assert_eq!(GrpcStatus::UNAVAILABLE.name(), Some("UNAVAILABLE"));
+/// assert_eq!(GrpcStatus::new(99).name(), None);
+/// assert!(GrpcStatus::default().is_ok());
+/// assert_eq!(GrpcStatus::DEADLINE_EXCEEDED.to_string(), "4");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GrpcStatus(u32);
+
+impl GrpcStatus {
+    /// `0`: success.
+    pub const OK: GrpcStatus = GrpcStatus(0);
+    /// `1`: cancelled, typically by the caller.
+    pub const CANCELLED: GrpcStatus = GrpcStatus(1);
+    /// `2`: an unknown error.
+    pub const UNKNOWN: GrpcStatus = GrpcStatus(2);
+    /// `3`: the client sent an invalid argument.
+    pub const INVALID_ARGUMENT: GrpcStatus = GrpcStatus(3);
+    /// `4`: the deadline passed before the call completed.
+    pub const DEADLINE_EXCEEDED: GrpcStatus = GrpcStatus(4);
+    /// `5`: an entity was not found.
+    pub const NOT_FOUND: GrpcStatus = GrpcStatus(5);
+    /// `6`: the entity to create already exists.
+    pub const ALREADY_EXISTS: GrpcStatus = GrpcStatus(6);
+    /// `7`: the caller may not do this.
+    pub const PERMISSION_DENIED: GrpcStatus = GrpcStatus(7);
+    /// `8`: a quota or resource ran out.
+    pub const RESOURCE_EXHAUSTED: GrpcStatus = GrpcStatus(8);
+    /// `9`: the system is not in a state the call needs.
+    pub const FAILED_PRECONDITION: GrpcStatus = GrpcStatus(9);
+    /// `10`: aborted, typically by a concurrency conflict.
+    pub const ABORTED: GrpcStatus = GrpcStatus(10);
+    /// `11`: past the valid range.
+    pub const OUT_OF_RANGE: GrpcStatus = GrpcStatus(11);
+    /// `12`: not implemented by the server.
+    pub const UNIMPLEMENTED: GrpcStatus = GrpcStatus(12);
+    /// `13`: an internal error.
+    pub const INTERNAL: GrpcStatus = GrpcStatus(13);
+    /// `14`: the service is unavailable (Envoy's status for a call it could
+    /// not make).
+    pub const UNAVAILABLE: GrpcStatus = GrpcStatus(14);
+    /// `15`: data was lost.
+    pub const DATA_LOSS: GrpcStatus = GrpcStatus(15);
+    /// `16`: the caller is not authenticated.
+    pub const UNAUTHENTICATED: GrpcStatus = GrpcStatus(16);
+
+    /// The status with this wire code (any value is kept).
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::callout::GrpcStatus::new(0), proxywasm::callout::GrpcStatus::OK);
+    /// ```
+    pub const fn new(code: u32) -> GrpcStatus {
+        GrpcStatus(code)
+    }
+
+    /// The wire code.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::callout::GrpcStatus::RESOURCE_EXHAUSTED.code(), 8);
+    /// ```
+    pub const fn code(self) -> u32 {
+        self.0
+    }
+
+    /// Whether this is [`GrpcStatus::OK`].
+    ///
+    /// ```
+    /// assert!(!proxywasm::callout::GrpcStatus::INTERNAL.is_ok());
+    /// ```
+    pub const fn is_ok(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The canonical name (`"OK"`, `"UNAVAILABLE"`, …), or `None` for a code
+    /// outside 0–16.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::callout::GrpcStatus::OK.name(), Some("OK"));
+    /// ```
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "OK",
+            1 => "CANCELLED",
+            2 => "UNKNOWN",
+            3 => "INVALID_ARGUMENT",
+            4 => "DEADLINE_EXCEEDED",
+            5 => "NOT_FOUND",
+            6 => "ALREADY_EXISTS",
+            7 => "PERMISSION_DENIED",
+            8 => "RESOURCE_EXHAUSTED",
+            9 => "FAILED_PRECONDITION",
+            10 => "ABORTED",
+            11 => "OUT_OF_RANGE",
+            12 => "UNIMPLEMENTED",
+            13 => "INTERNAL",
+            14 => "UNAVAILABLE",
+            15 => "DATA_LOSS",
+            16 => "UNAUTHENTICATED",
+            _ => return None,
+        })
+    }
+}
+
+impl From<u32> for GrpcStatus {
+    fn from(code: u32) -> GrpcStatus {
+        GrpcStatus(code)
+    }
+}
+
+impl From<GrpcStatus> for u32 {
+    fn from(status: GrpcStatus) -> u32 {
+        status.0
+    }
+}
+
+/// The number, as gRPC puts it in `grpc-status`.
+impl fmt::Display for GrpcStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// An HTTP callout to an Envoy cluster.
 ///
@@ -488,7 +735,7 @@ pub fn grpc_close(token: GrpcToken) -> Result<()> {
     check("proxy_grpc_close", calls::grpc_close(token.0))
 }
 
-/// The message being delivered by [`GrpcEvent::Message`](crate::GrpcEvent::Message).
+/// The message being delivered by [`GrpcEvent::Message`].
 ///
 /// ```
 /// # proxywasm::mock::doc_http(&[], || {
@@ -530,12 +777,12 @@ pub const fn grpc_trailing_metadata() -> HeaderMap {
 ///
 /// ```
 /// # proxywasm::mock::doc_http(&[], || {
-/// let (code, message) = proxywasm::callout::grpc_status()?;
-/// assert_eq!(code, 0);
+/// let (status, message) = proxywasm::callout::grpc_status()?;
+/// assert_eq!(status, proxywasm::callout::GrpcStatus::OK);
 /// assert!(message.is_empty());
 /// # Ok(()) });
 /// ```
-pub fn grpc_status() -> Result<(u32, HostBytes)> {
+pub fn grpc_status() -> Result<(GrpcStatus, HostBytes)> {
     let (code, message) = check("proxy_get_status", calls::get_status())?;
-    Ok((code, message))
+    Ok((GrpcStatus(code), message))
 }

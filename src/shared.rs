@@ -3,7 +3,7 @@
 
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
-use crate::host::{check, optional};
+use crate::error::{check, optional};
 use crate::{Result, Status};
 
 /// The id of a shared queue, from [`register_queue`] or [`resolve_queue`].

@@ -7,8 +7,8 @@
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire;
-use crate::host::map::HeaderPairs;
-use crate::host::{check, optional};
+use crate::error::{check, optional};
+use crate::map::HeaderPairs;
 use crate::{Error, Result};
 
 /// The raw value at `path`, or `None` when Envoy has no such attribute here.

@@ -6,8 +6,41 @@ use crate::Result;
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::buffer;
-use crate::host::buffer::Buffer;
-use crate::host::optional;
+use crate::buffer::Buffer;
+use crate::error::optional;
+use core::fmt;
+
+/// The id of a foreign function the host calls into the plugin with
+/// [`PluginContext::on_foreign_function`](crate::PluginContext::on_foreign_function)
+/// (the host names the numbering; Envoy 1.40 never makes such a call).
+///
+/// ```
+/// use proxywasm::foreign::FunctionId;
+/// assert_eq!(FunctionId(7).0, 7);
+/// assert_eq!(FunctionId::from(7), FunctionId(7));
+/// assert_eq!(u32::from(FunctionId(7)), 7);
+/// assert_eq!(FunctionId(7).to_string(), "7");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FunctionId(pub u32);
+
+impl From<u32> for FunctionId {
+    fn from(raw: u32) -> FunctionId {
+        FunctionId(raw)
+    }
+}
+
+impl From<FunctionId> for u32 {
+    fn from(token: FunctionId) -> u32 {
+        token.0
+    }
+}
+
+impl fmt::Display for FunctionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// Calls the host function `name` with `arguments`; `None` if the host has no
 /// function of that name.

@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::host::{check, millis};
+use crate::error::check;
 use core::time::Duration;
 use std::time::SystemTime;
 
@@ -43,4 +43,26 @@ pub fn set_tick_period(period: Duration) -> Result<()> {
         "proxy_set_tick_period_milliseconds",
         calls::set_tick_period_milliseconds(millis(period)),
     )
+}
+
+/// Converts a duration to whole milliseconds for the ABI (saturating).
+#[inline]
+pub(crate) fn millis(duration: Duration) -> u32 {
+    // In u64, not `as_millis`'s u128 (a multiply call on wasm32).
+    let millis = duration
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(duration.subsec_millis()));
+    u32::try_from(millis).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_saturate_to_the_abi_width() {
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::from_secs(u64::MAX)), u32::MAX);
+    }
 }

@@ -4,9 +4,55 @@
 use crate::Result;
 use crate::abi::calls;
 use crate::abi::wire::{buffer, stream};
-use crate::host::check;
+use crate::error::check;
 
-pub use crate::host::buffer::Buffer;
+pub use crate::buffer::Buffer;
+
+/// Who closed a connection (book: reference/enumerations.md#peer-types).
+///
+/// ```
+/// use proxywasm::PeerType;
+/// assert_eq!(PeerType::from_raw(2), PeerType::Remote);
+/// assert_eq!(PeerType::from_raw(9), PeerType::Unknown);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerType {
+    /// Not known (also any code this SDK does not know).
+    Unknown,
+    /// Closed locally, by Envoy.
+    Local,
+    /// Closed by the peer.
+    Remote,
+}
+
+impl PeerType {
+    /// Decodes the wire value; unknown values are [`PeerType::Unknown`].
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::PeerType::from_raw(1), proxywasm::PeerType::Local);
+    /// ```
+    pub const fn from_raw(raw: u32) -> PeerType {
+        match raw {
+            1 => PeerType::Local,
+            2 => PeerType::Remote,
+            _ => PeerType::Unknown,
+        }
+    }
+
+    /// A lowercase name: `"unknown"`, `"local"` or `"remote"`.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::PeerType::Remote.name(), "remote");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            PeerType::Unknown => "unknown",
+            PeerType::Local => "local",
+            PeerType::Remote => "remote",
+        }
+    }
+}
 
 /// Data received from the client (in `on_downstream_data`).
 ///

@@ -5,11 +5,52 @@
 use crate::Result;
 use crate::abi::calls;
 use crate::abi::wire::{self, buffer, map, stream};
-use crate::host::check;
+use crate::callout::GrpcStatus;
+use crate::error::check;
+use core::fmt;
 
 pub use crate::abi::wire::PairsIter;
-pub use crate::host::buffer::Buffer;
-pub use crate::host::map::{HeaderMap, HeaderPairs, StaticPairs};
+pub use crate::buffer::Buffer;
+pub use crate::map::{HeaderMap, HeaderPairs, StaticPairs};
+
+/// What a stream callback tells the host to do next.
+///
+/// Envoy's treatment of [`Action::Pause`] depends on the callback
+/// (book: reference/callbacks.md#return-values): from headers callbacks it
+/// holds the whole stream, headers and body, until
+/// [`crate::http::resume_request`]/`resume_response` (unless the filter sets
+/// `allow_on_headers_stop_iteration`); from body callbacks it buffers, and the
+/// next body callback reports the total buffered size; from TCP data callbacks
+/// it holds the data.
+///
+/// ```
+/// use proxywasm::Action;
+/// assert_eq!(Action::default(), Action::Continue);
+/// assert_eq!(Action::Pause.as_raw(), 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// Let the data through (`0`).
+    #[default]
+    Continue,
+    /// Hold the data until the plugin resumes the stream (`1`).
+    Pause,
+}
+
+impl Action {
+    /// The wire value.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Action::Continue.as_raw(), 0);
+    /// ```
+    pub const fn as_raw(self) -> u32 {
+        match self {
+            Action::Continue => 0,
+            Action::Pause => 1,
+        }
+    }
+}
 
 /// The request headers (readable in `on_request_headers`, while the request
 /// is paused, and in `on_log`).
@@ -133,6 +174,89 @@ pub fn reset() -> Result<()> {
     )
 }
 
+/// An HTTP status code, as a local reply sends it (`200`, `403`, …).
+///
+/// [`LocalResponse::new`] takes one or a plain number, so both of these
+/// build the same reply. The constants name the codes plugins send most.
+///
+/// ```
+/// use proxywasm::http::{LocalResponse, StatusCode};
+///
+/// assert_eq!(LocalResponse::new(StatusCode::FORBIDDEN), LocalResponse::new(403));
+/// assert_eq!(StatusCode::from(429), StatusCode::TOO_MANY_REQUESTS);
+/// assert_eq!(StatusCode::new(503).as_u16(), 503);
+/// assert_eq!(u16::from(StatusCode::OK), 200);
+/// assert_eq!(StatusCode::NOT_FOUND.to_string(), "404");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatusCode(u16);
+
+impl StatusCode {
+    /// `200 OK`.
+    pub const OK: StatusCode = StatusCode(200);
+    /// `204 No Content`.
+    pub const NO_CONTENT: StatusCode = StatusCode(204);
+    /// `301 Moved Permanently`.
+    pub const MOVED_PERMANENTLY: StatusCode = StatusCode(301);
+    /// `302 Found`.
+    pub const FOUND: StatusCode = StatusCode(302);
+    /// `400 Bad Request`.
+    pub const BAD_REQUEST: StatusCode = StatusCode(400);
+    /// `401 Unauthorized`.
+    pub const UNAUTHORIZED: StatusCode = StatusCode(401);
+    /// `403 Forbidden`.
+    pub const FORBIDDEN: StatusCode = StatusCode(403);
+    /// `404 Not Found`.
+    pub const NOT_FOUND: StatusCode = StatusCode(404);
+    /// `429 Too Many Requests`.
+    pub const TOO_MANY_REQUESTS: StatusCode = StatusCode(429);
+    /// `500 Internal Server Error`.
+    pub const INTERNAL_SERVER_ERROR: StatusCode = StatusCode(500);
+    /// `502 Bad Gateway`.
+    pub const BAD_GATEWAY: StatusCode = StatusCode(502);
+    /// `503 Service Unavailable`.
+    pub const SERVICE_UNAVAILABLE: StatusCode = StatusCode(503);
+    /// `504 Gateway Timeout`.
+    pub const GATEWAY_TIMEOUT: StatusCode = StatusCode(504);
+
+    /// The status `code`, as given (the host, not the SDK, judges whether
+    /// it is a valid HTTP status).
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::http::StatusCode::new(418).as_u16(), 418);
+    /// ```
+    pub const fn new(code: u16) -> StatusCode {
+        StatusCode(code)
+    }
+
+    /// The number.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::http::StatusCode::BAD_GATEWAY.as_u16(), 502);
+    /// ```
+    pub const fn as_u16(self) -> u16 {
+        self.0
+    }
+}
+
+impl From<u16> for StatusCode {
+    fn from(code: u16) -> StatusCode {
+        StatusCode(code)
+    }
+}
+
+impl From<StatusCode> for u16 {
+    fn from(status: StatusCode) -> u16 {
+        status.0
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// A local reply: the plugin answers the request itself.
 ///
 /// Build it, then [`send`](LocalResponse::send). Envoy sends it after the
@@ -167,7 +291,7 @@ pub fn reset() -> Result<()> {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalResponse<'a> {
-    status: u32,
+    status: StatusCode,
     static_headers: StaticPairs,
     headers: Vec<(&'a [u8], &'a [u8])>,
     body: &'a [u8],
@@ -179,12 +303,14 @@ impl<'a> LocalResponse<'a> {
     /// A reply with this HTTP status code and no headers or body.
     ///
     /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(204);
-    /// # let _ = reply;
+    /// use proxywasm::http::{LocalResponse, StatusCode};
+    /// let reply = LocalResponse::new(204);
+    /// let same = LocalResponse::new(StatusCode::NO_CONTENT);
+    /// # assert_eq!(reply, same);
     /// ```
-    pub fn new(status_code: u32) -> LocalResponse<'a> {
+    pub fn new(status: impl Into<StatusCode>) -> LocalResponse<'a> {
         LocalResponse {
-            status: status_code,
+            status: status.into(),
             static_headers: StaticPairs::EMPTY,
             headers: Vec::new(),
             body: &[],
@@ -247,14 +373,17 @@ impl<'a> LocalResponse<'a> {
         self
     }
 
-    /// Adds a `grpc-status` (0–16) to the reply, for gRPC clients.
+    /// Adds a `grpc-status` (0–16) to the reply, for gRPC clients; Envoy
+    /// adds none for any other value.
     ///
     /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(200).grpc_status(7);
-    /// # let _ = reply;
+    /// use proxywasm::callout::GrpcStatus;
+    /// use proxywasm::http::LocalResponse;
+    /// let reply = LocalResponse::new(200).grpc_status(GrpcStatus::PERMISSION_DENIED);
+    /// # assert_eq!(reply, LocalResponse::new(200).grpc_status(7));
     /// ```
-    pub fn grpc_status(mut self, status: u32) -> Self {
-        self.grpc_status = i32::try_from(status).unwrap_or(-1);
+    pub fn grpc_status(mut self, status: impl Into<GrpcStatus>) -> Self {
+        self.grpc_status = i32::try_from(status.into().code()).unwrap_or(-1);
         self
     }
 
@@ -275,7 +404,7 @@ impl<'a> LocalResponse<'a> {
         check(
             "proxy_send_local_response",
             calls::send_local_response(
-                self.status,
+                u32::from(self.status.as_u16()),
                 self.details,
                 self.body,
                 &headers,

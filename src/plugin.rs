@@ -1,89 +1,13 @@
+//! The plugin's own calls and data: its [`Configuration`], the effective
+//! context, and deferred plugin shutdown.
+
+use crate::HostBytes;
+use crate::Result;
+use crate::abi::calls;
 use crate::abi::wire::buffer;
-use crate::host::buffer::Buffer;
-use crate::{HostBytes, Result};
-
-/// What a stream callback tells the host to do next.
-///
-/// Envoy's treatment of [`Action::Pause`] depends on the callback
-/// (book: reference/callbacks.md#return-values): from headers callbacks it
-/// holds the whole stream, headers and body, until
-/// [`crate::http::resume_request`]/`resume_response` (unless the filter sets
-/// `allow_on_headers_stop_iteration`); from body callbacks it buffers, and the
-/// next body callback reports the total buffered size; from TCP data callbacks
-/// it holds the data.
-///
-/// ```
-/// use proxywasm::Action;
-/// assert_eq!(Action::default(), Action::Continue);
-/// assert_eq!(Action::Pause.as_raw(), 1);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Let the data through (`0`).
-    #[default]
-    Continue,
-    /// Hold the data until the plugin resumes the stream (`1`).
-    Pause,
-}
-
-impl Action {
-    /// The wire value.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::Action::Continue.as_raw(), 0);
-    /// ```
-    pub const fn as_raw(self) -> u32 {
-        match self {
-            Action::Continue => 0,
-            Action::Pause => 1,
-        }
-    }
-}
-
-/// Who closed a connection (book: reference/enumerations.md#peer-types).
-///
-/// ```
-/// use proxywasm::PeerType;
-/// assert_eq!(PeerType::from_raw(2), PeerType::Remote);
-/// assert_eq!(PeerType::from_raw(9), PeerType::Unknown);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PeerType {
-    /// Not known (also any code this SDK does not know).
-    Unknown,
-    /// Closed locally, by Envoy.
-    Local,
-    /// Closed by the peer.
-    Remote,
-}
-
-impl PeerType {
-    /// Decodes the wire value; unknown values are [`PeerType::Unknown`].
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::PeerType::from_raw(1), proxywasm::PeerType::Local);
-    /// ```
-    pub const fn from_raw(raw: u32) -> PeerType {
-        match raw {
-            1 => PeerType::Local,
-            2 => PeerType::Remote,
-            _ => PeerType::Unknown,
-        }
-    }
-
-    /// A lowercase name: `"unknown"`, `"local"` or `"remote"`.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::PeerType::Remote.name(), "remote");
-    /// ```
-    pub const fn name(self) -> &'static str {
-        match self {
-            PeerType::Unknown => "unknown",
-            PeerType::Local => "local",
-            PeerType::Remote => "remote",
-        }
-    }
-}
+use crate::buffer::Buffer;
+use crate::error::check;
+use crate::runtime::{self, ContextId};
 
 /// The VM or plugin configuration, handed to [`VmContext::on_vm_start`] and
 /// [`PluginContext::on_configure`]. Reading it is lazy: nothing is copied
@@ -247,91 +171,71 @@ impl Configuration {
     #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let bytes = self.bytes()?;
-        crate::host::json::parse(bytes.as_bytes())
+        crate::json::parse(bytes.as_bytes())
     }
 }
 
-/// What [`HttpContext::on_http_call_response`] and friends receive: the shape
-/// of an HTTP callout's response. Read its parts with
-/// [`crate::callout::response_headers`], [`crate::callout::response_body`] and
-/// [`crate::callout::response_trailers`] while the callback runs.
+/// Makes `context` the target of the following hostcalls until the current
+/// callback returns — e.g. to resume a paused stream from `on_tick`. Callouts
+/// made afterwards answer to that context.
 ///
-/// [`HttpContext::on_http_call_response`]: crate::HttpContext::on_http_call_response
+/// # Errors
+/// `BAD_ARGUMENT` when `context` is not live (the stream ended).
 ///
 /// ```
-/// let response = proxywasm::HttpCallResponse { num_headers: 0, body_size: 0, num_trailers: 0 };
-/// assert!(response.is_failure());
+/// # proxywasm::mock::doc_plugin(|| {
+/// let err = proxywasm::plugin::set_effective_context(proxywasm::ContextId(999)).unwrap_err();
+/// assert_eq!(err.status(), Some(proxywasm::Status::BadArgument));
+/// # Ok(()) });
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpCallResponse {
-    /// Number of response headers; `0` means the call failed (reset, overflow).
-    pub num_headers: usize,
-    /// Size of the response body in bytes.
-    pub body_size: usize,
-    /// Number of response trailers.
-    pub num_trailers: usize,
+pub fn set_effective_context(context: ContextId) -> Result<()> {
+    check(
+        "proxy_set_effective_context",
+        calls::set_effective_context(context.0),
+    )?;
+    runtime::set_active(context.0);
+    Ok(())
 }
 
-impl HttpCallResponse {
-    /// Whether the call failed without a response (Envoy signals this with
-    /// zero headers; a timeout instead arrives as a `:status` 504 response).
-    ///
-    /// ```
-    /// let ok = proxywasm::HttpCallResponse { num_headers: 3, body_size: 2, num_trailers: 0 };
-    /// assert!(!ok.is_failure());
-    /// ```
-    pub const fn is_failure(&self) -> bool {
-        self.num_headers == 0
-    }
-}
-
-/// A gRPC callout event, delivered to the context that made the call.
+/// Finishes a plugin whose `on_done` returned `false`.
+///
+/// # Errors
+/// `NOT_FOUND` when the plugin is not pending shutdown.
 ///
 /// ```
-/// use proxywasm::GrpcEvent;
-/// let event = GrpcEvent::Close { status: 14 };
-/// assert!(matches!(event, GrpcEvent::Close { status: 14 }));
+/// # proxywasm::mock::doc_plugin(|| {
+/// assert!(proxywasm::plugin::done().is_err()); // not shutting down
+/// # Ok(()) });
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrpcEvent {
-    /// Initial metadata arrived (stream); read it with [`crate::callout::grpc_initial_metadata`].
-    InitialMetadata {
-        /// Number of entries.
-        count: usize,
-    },
-    /// A message arrived; read it with [`crate::callout::grpc_message`]. For a
-    /// unary call this is the (successful) response, and no `Close` follows.
-    Message {
-        /// Message size in bytes.
-        size: usize,
-    },
-    /// Trailing metadata arrived (stream); read it with [`crate::callout::grpc_trailing_metadata`].
-    TrailingMetadata {
-        /// Number of entries.
-        count: usize,
-    },
-    /// The call or stream closed with this gRPC status (`0` = OK); the message
-    /// is available from [`crate::callout::grpc_status`].
-    Close {
-        /// The gRPC status code.
-        status: u32,
-    },
+pub fn done() -> Result<()> {
+    check("proxy_done", calls::done())
 }
 
-/// The context type of a plugin that has no HTTP or no TCP streams. It has no
-/// values, so the code for the unused kind is compiled out.
+/// The context whose callback is running (or that was made effective), or
+/// `ContextId(0)` outside callbacks.
 ///
 /// ```
-/// use proxywasm::{NoContext, PluginContext};
-/// struct OnlyTicks;
-/// impl PluginContext for OnlyTicks {
-///     type Http = NoContext;
-///     type Tcp = NoContext;
-/// }
-/// # let _ = OnlyTicks;
+/// # proxywasm::mock::doc_plugin(|| {
+/// assert_ne!(proxywasm::plugin::current_context(), proxywasm::ContextId(0));
+/// # Ok(()) });
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoContext {}
+pub fn current_context() -> ContextId {
+    ContextId(runtime::active())
+}
 
-impl crate::HttpContext for NoContext {}
-impl crate::TcpContext for NoContext {}
+/// The VM configuration (`vm_config.configuration`), readable at any time
+/// (Envoy does not restrict it), e.g. from `on_configure` or `on_tick` when the
+/// VM context kept nothing. Empty when none is set.
+///
+/// # Errors
+/// The hostcall's status, if it fails.
+///
+/// ```
+/// # proxywasm::mock::doc_plugin(|| {
+/// let config = proxywasm::plugin::vm_configuration()?;
+/// assert!(config.is_empty()); // the doc host sets none
+/// # Ok(()) });
+/// ```
+pub fn vm_configuration() -> Result<crate::HostBytes> {
+    crate::buffer::Buffer::new(crate::abi::wire::buffer::VM_CONFIGURATION).read_all()
+}

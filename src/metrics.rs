@@ -4,7 +4,7 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::host::check;
+use crate::error::check;
 
 fn define(kind: u32, name: &str) -> Result<u32> {
     check(

@@ -1,5 +1,6 @@
-//! Logging to the host: a [`log`](crate::log) backend that honours the host's log level,
-//! the panic hook, and the raw `proxy_log` call.
+//! Logging to the host: a `log` backend that honours the host's log level,
+//! the panic hook, and [`write`](fn@write), the raw `proxy_log` call (named apart from
+//! the `log` crate's macros).
 //!
 //! The SDK installs both on the first callback (never during module start-up,
 //! where Envoy forbids the level query). Use the `log` macros, re-exported as
@@ -9,7 +10,7 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::host::check;
+use crate::error::check;
 use crate::runtime;
 
 /// A Proxy-Wasm log level (book: reference/enumerations.md#log-levels).
@@ -20,6 +21,7 @@ use crate::runtime;
 /// assert_eq!(LogLevel::from_raw(6), LogLevel::Off);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum LogLevel {
     /// `0`
     Trace,
@@ -65,7 +67,7 @@ impl LogLevel {
     }
 }
 
-/// Logs `message` at `level` through the host (`proxy_log`), unfiltered: one
+/// Writes `message` to the host's log at `level` (`proxy_log`), unfiltered: one
 /// hostcall, no formatting. The message is bytes (`&str`, `&[u8]`, `Vec<u8>`…),
 /// so a line built from header values needs no UTF-8 conversion; Envoy logs
 /// the bytes as they are.
@@ -82,15 +84,15 @@ impl LogLevel {
 /// # let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// # host.run(|| {
-/// use proxywasm::logging::{log, LogLevel};
-/// log(LogLevel::Critical, "disk on fire")?;
+/// use proxywasm::logging::{self, LogLevel};
+/// logging::write(LogLevel::Critical, "disk on fire")?;
 /// let mut line = b"header: ".to_vec();
 /// line.extend_from_slice(b"caf\xe9");
-/// log(LogLevel::Info, &line)?;
+/// logging::write(LogLevel::Info, &line)?;
 /// # Ok::<(), proxywasm::Error>(()) }).unwrap();
 /// # assert!(host.logs_contain("disk on fire"));
 /// ```
-pub fn log(level: LogLevel, message: impl AsRef<[u8]>) -> Result<()> {
+pub fn write(level: LogLevel, message: impl AsRef<[u8]>) -> Result<()> {
     check("proxy_log", calls::log(level.as_raw(), message.as_ref()))
 }
 

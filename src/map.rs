@@ -5,7 +5,7 @@
 use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, PairsIter};
-use crate::host::{check, optional};
+use crate::error::{check, optional};
 use crate::{Error, Result};
 
 /// A handle to one of the host's header maps. Zero-sized in use: each method
