@@ -66,8 +66,10 @@ pub struct Dispatcher<V: VmContext, F> {
     /// host that re-enters the plugin), in arrival order: each runs when its
     /// context's callback returns.
     deferred: RefCell<Vec<(u32, Event)>>,
-    /// Whether `deferred` holds anything (one load on the common path).
-    has_deferred: Cell<bool>,
+    /// The event [`Dispatcher::deliver`] hands to its out-of-line path. Not
+    /// an argument: on wasm an event is passed in memory, and an argument in
+    /// memory costs every export a stack frame, fast path or not.
+    handed: Cell<Event>,
 }
 
 impl<V: VmContext, F> Dispatcher<V, F> {
@@ -78,7 +80,7 @@ impl<V: VmContext, F> Dispatcher<V, F> {
             vm: Cell::new(None),
             contexts: Store::new(),
             deferred: RefCell::new(Vec::new()),
-            has_deferred: Cell::new(false),
+            handed: Cell::new(Event::Log),
         }
     }
 }
@@ -105,18 +107,26 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             answer
         });
         match in_place {
-            Some(answer) => {
-                if self.has_deferred.get() {
+            Some((answer, deferred)) => {
+                if deferred {
                     self.run_deferred(id);
                 }
                 answer
             }
-            None => self.deliver_anywhere(id, event),
+            None => {
+                self.handed.set(event);
+                self.deliver_handed(id)
+            }
         }
     }
 
-    /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
+    /// [`Dispatcher::deliver`] of the event in `handed`, for any context.
     #[inline(never)]
+    fn deliver_handed(&self, id: u32) -> u32 {
+        self.deliver_anywhere(id, self.handed.get())
+    }
+
+    /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
     fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
         let mut context = match self.contexts.take(id) {
             Lookup::Found(context) => context,
@@ -137,8 +147,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             Ctx::Pending { .. } | Ctx::Unsupported => Some(event.default_answer()),
         };
         runtime::set_active(previous);
-        self.contexts.put_back(id, context);
-        if self.has_deferred.get() {
+        if self.contexts.put_back(id, context) {
             self.run_deferred(id);
         }
         answer.unwrap_or_else(|| undelivered(Why::WrongKind, id, event))
@@ -151,7 +160,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn defer(&self, id: u32, event: Event) -> u32 {
         if let Ok(mut deferred) = self.deferred.try_borrow_mut() {
             deferred.push((id, event));
-            self.has_deferred.set(true);
+            self.contexts.mark_deferred(id);
         }
         undelivered(Why::Deferred, id, event)
     }
@@ -167,12 +176,10 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 let Ok(mut deferred) = self.deferred.try_borrow_mut() else {
                     return;
                 };
-                let next = deferred
+                deferred
                     .iter()
                     .position(|(of, _)| *of == id)
-                    .map(|at| deferred.remove(at));
-                self.has_deferred.set(!deferred.is_empty());
-                next
+                    .map(|at| deferred.remove(at))
             };
             match next {
                 Some((_, event)) if live => drop(self.deliver_anywhere(id, event)),
@@ -279,7 +286,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         let mut plugin = match self.contexts.take(root) {
             Lookup::Found(Ctx::Plugin(plugin)) => plugin,
             Lookup::Found(other) => {
-                self.contexts.put_back(root, other);
+                if self.contexts.put_back(root, other) {
+                    self.run_deferred(root);
+                }
                 return no_context(id);
             }
             Lookup::Busy | Lookup::Missing => return no_context(id),
@@ -291,7 +300,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             plugin.new_http_context(ContextId(id)).map(Ctx::Http)
         };
         runtime::set_active(previous);
-        self.contexts.put_back(root, Ctx::Plugin(plugin));
+        if self.contexts.put_back(root, Ctx::Plugin(plugin)) {
+            self.run_deferred(root);
+        }
         made.unwrap_or_else(|| no_context(id))
     }
 
@@ -302,7 +313,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn delete_context(&self, id: u32) {
         match self.contexts.remove(id) {
             Lookup::Found(context) => drop(context),
-            Lookup::Busy => {}
+            // Dropped when its callback returns; the events deferred for it
+            // are dropped now.
+            Lookup::Busy => self.run_deferred(id),
             Lookup::Missing => {
                 diag(Why::Unknown, "proxy_on_delete", id);
             }
