@@ -16,7 +16,7 @@ use crate::context::{
     VmContext,
 };
 use crate::host::logging::{LogLevel, Piece, line};
-use crate::runtime::{self, CalloutKind};
+use crate::runtime::{self, CalloutKind, IdHash, IdMap};
 use crate::{ContextId, QueueId};
 use core::cell::{Cell, RefCell};
 
@@ -37,22 +37,20 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
-/// A context: a plugin context, or a stream of one.
-enum Ctx<P, H, T> {
-    Plugin(P),
+/// A stream of a plugin context: an HTTP stream or a TCP connection.
+enum Stream<H, T> {
     /// A stream of a plugin with both stream kinds, created on its first
     /// callback: only then does the host reveal whether it is an HTTP stream
-    /// or a TCP connection.
-    Pending {
-        root: u32,
-    },
+    /// or a TCP connection. Its plugin context is noted in
+    /// [`Dispatcher::pending`].
+    Pending,
     Http(H),
     Tcp(T),
     /// A stream the plugin creates no context for.
     Unsupported,
 }
 
-type CtxOf<V> = Ctx<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
+type StreamOf<V> = Stream<HttpOf<V>, TcpOf<V>>;
 
 /// The dispatcher for one VM. Not public API (reachable for macro output).
 #[doc(hidden)]
@@ -60,8 +58,13 @@ type CtxOf<V> = Ctx<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
-    /// Plugin contexts and streams alike.
-    contexts: Store<CtxOf<V>>,
+    /// Plugin (root) contexts.
+    plugins: Store<PluginOf<V>>,
+    /// Streams, apart from the plugin contexts: a stream's place never
+    /// holds a plugin context, and a stream holds no more than its context.
+    streams: Store<StreamOf<V>>,
+    /// The plugin context of each pending stream.
+    pending: RefCell<IdMap<u32>>,
     /// Events that arrived while their context's callback was running (a
     /// host that re-enters the plugin), in arrival order: each runs when its
     /// context's callback returns.
@@ -78,7 +81,9 @@ impl<V: VmContext, F> Dispatcher<V, F> {
         Dispatcher {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
-            contexts: Store::new(),
+            plugins: Store::new(),
+            streams: Store::new(),
+            pending: RefCell::new(IdMap::with_hasher(IdHash)),
             deferred: RefCell::new(Vec::new()),
             handed: Cell::new(Event::Log),
         }
@@ -91,17 +96,17 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// (the host gets the default answer now); an unknown context, or an
     /// event not of its kind, is logged and answered with the default.
     ///
-    /// Inlined into each export is the common case only, measured to pay
-    /// (the bench's sequential and interleaved cases alike): a created
-    /// stream sitting in its place of the store runs there.
+    /// Inlined into each export is the common case only: a created stream
+    /// sitting in its place of the store runs there (measured on sequential
+    /// and interleaved streams alike).
     #[inline(always)]
     fn deliver(&self, id: u32, event: Event) -> u32 {
-        let in_place = self.contexts.with_near(id, |context| {
+        let in_place = self.streams.with_near(id, |stream| {
             let previous = runtime::set_active(id);
-            let answer = match context {
-                Ctx::Http(http) => on_http(http, event),
-                Ctx::Tcp(tcp) => on_tcp(tcp, event),
-                _ => None,
+            let answer = match stream {
+                Stream::Http(http) => on_http(http, event),
+                Stream::Tcp(tcp) => on_tcp(tcp, event),
+                Stream::Pending | Stream::Unsupported => None,
             };
             runtime::set_active(previous);
             answer
@@ -128,39 +133,55 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
     fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
-        let mut context = match self.contexts.take(id) {
-            Lookup::Found(context) => context,
-            Lookup::Busy => return self.defer(id, event),
-            Lookup::Missing => return undelivered(Why::Unknown, id, event),
-        };
-        if let Ctx::Pending { root } = context {
-            // (Only plugins with both stream kinds have pending streams.)
-            if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
-                context = self.create_pending(id, root, matches!(event, Event::Tcp(_)));
+        let delivered = self.streams.with(id, |stream| {
+            if let Stream::Pending = stream {
+                // (Only plugins with both stream kinds have pending streams.)
+                if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
+                    *stream = self.create_pending(id, matches!(event, Event::Tcp(_)));
+                }
             }
-        }
-        let previous = runtime::set_active(id);
-        let answer = match &mut context {
-            Ctx::Plugin(plugin) => on_plugin(plugin, event),
-            Ctx::Http(http) => on_http(http, event),
-            Ctx::Tcp(tcp) => on_tcp(tcp, event),
-            Ctx::Pending { .. } | Ctx::Unsupported => Some(event.default_answer()),
+            let previous = runtime::set_active(id);
+            let answer = match stream {
+                Stream::Http(http) => on_http(http, event),
+                Stream::Tcp(tcp) => on_tcp(tcp, event),
+                Stream::Pending | Stream::Unsupported => Some(event.default_answer()),
+            };
+            runtime::set_active(previous);
+            answer
+        });
+        let delivered = match delivered {
+            Lookup::Missing => self.plugins.with(id, |plugin| {
+                let previous = runtime::set_active(id);
+                let answer = on_plugin(plugin, event);
+                runtime::set_active(previous);
+                answer
+            }),
+            other => other,
         };
-        runtime::set_active(previous);
-        if self.contexts.put_back(id, context) {
-            self.run_deferred(id);
+        match delivered {
+            Lookup::Found((answer, deferred)) => {
+                if deferred {
+                    self.run_deferred(id);
+                }
+                answer.unwrap_or_else(|| undelivered(Why::WrongKind, id, event))
+            }
+            Lookup::Busy => self.defer(id, event),
+            Lookup::Missing => undelivered(Why::Unknown, id, event),
         }
-        answer.unwrap_or_else(|| undelivered(Why::WrongKind, id, event))
+    }
+
+    /// Whether context `id` (a plugin context or a stream) is live.
+    fn contains(&self, id: u32) -> bool {
+        self.streams.contains(id) || self.plugins.contains(id)
     }
 
     /// Keeps `event` until the running callback of context `id` returns;
-    /// the host gets the default answer now. (Inlined, so the event is
-    /// written straight into the queue: no export needs a stack frame.)
-    #[inline(always)]
+    /// the host gets the default answer now.
     fn defer(&self, id: u32, event: Event) -> u32 {
         if let Ok(mut deferred) = self.deferred.try_borrow_mut() {
             deferred.push((id, event));
-            self.contexts.mark_deferred(id);
+            self.streams.mark_deferred(id);
+            self.plugins.mark_deferred(id);
         }
         undelivered(Why::Deferred, id, event)
     }
@@ -170,7 +191,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     #[cold]
     #[inline(never)]
     fn run_deferred(&self, id: u32) {
-        let live = self.contexts.contains(id);
+        let live = self.contains(id);
         loop {
             let next = {
                 let Ok(mut deferred) = self.deferred.try_borrow_mut() else {
@@ -208,8 +229,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             return;
         };
         if origin != id
-            && (!self.contexts.contains(origin)
-                || crate::abi::calls::set_effective_context(origin).is_err())
+            && (!self.contains(origin) || crate::abi::calls::set_effective_context(origin).is_err())
         {
             diag(Why::Gone, event.export(), origin);
             return;
@@ -254,56 +274,64 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// context, or a stream from its plugin context.
     #[inline(always)]
     fn create_context(&self, id: u32, parent: u32) {
-        let context = if parent == 0 {
+        if parent == 0 {
             let made = self.with_vm(id, "proxy_on_context_create", |vm| {
                 vm.new_plugin_context(ContextId(id))
             });
-            match made {
-                Some(plugin) => Ctx::Plugin(plugin),
-                None => return,
+            if let Some(plugin) = made {
+                self.plugins.insert(id, plugin);
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
             // Only one stream kind exists for this plugin type (known at
             // compile time): create the context now.
-            self.create(id, parent, TCP_ONLY::<V>())
+            self.streams
+                .insert(id, self.create(id, parent, TCP_ONLY::<V>()));
         } else {
-            Ctx::Pending { root: parent }
-        };
-        self.contexts.insert(id, context);
+            if let Ok(mut pending) = self.pending.try_borrow_mut() {
+                pending.insert(id, parent);
+            }
+            self.streams.insert(id, Stream::Pending);
+        }
     }
 
     /// Makes the context of a pending stream, on its first callback.
     #[cold]
     #[inline(never)]
-    fn create_pending(&self, id: u32, root: u32, tcp: bool) -> CtxOf<V> {
-        self.create(id, root, tcp)
+    fn create_pending(&self, id: u32, tcp: bool) -> StreamOf<V> {
+        let root = self
+            .pending
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut p| p.remove(&id));
+        match root {
+            Some(root) => self.create(id, root, tcp),
+            None => no_context(id),
+        }
     }
 
     /// Makes the context of stream `id` with its plugin context `root`
     /// (which is the active context meanwhile).
     #[inline(always)]
-    fn create(&self, id: u32, root: u32, tcp: bool) -> CtxOf<V> {
-        let mut plugin = match self.contexts.take(root) {
-            Lookup::Found(Ctx::Plugin(plugin)) => plugin,
-            Lookup::Found(other) => {
-                if self.contexts.put_back(root, other) {
+    fn create(&self, id: u32, root: u32, tcp: bool) -> StreamOf<V> {
+        let made = self.plugins.with(root, |plugin| {
+            let previous = runtime::set_active(root);
+            let made = if tcp {
+                plugin.new_tcp_context(ContextId(id)).map(Stream::Tcp)
+            } else {
+                plugin.new_http_context(ContextId(id)).map(Stream::Http)
+            };
+            runtime::set_active(previous);
+            made
+        });
+        match made {
+            Lookup::Found((made, deferred)) => {
+                if deferred {
                     self.run_deferred(root);
                 }
-                return no_context(id);
+                made.unwrap_or_else(|| no_context(id))
             }
-            Lookup::Busy | Lookup::Missing => return no_context(id),
-        };
-        let previous = runtime::set_active(root);
-        let made = if tcp {
-            plugin.new_tcp_context(ContextId(id)).map(Ctx::Tcp)
-        } else {
-            plugin.new_http_context(ContextId(id)).map(Ctx::Http)
-        };
-        runtime::set_active(previous);
-        if self.contexts.put_back(root, Ctx::Plugin(plugin)) {
-            self.run_deferred(root);
+            Lookup::Busy | Lookup::Missing => no_context(id),
         }
-        made.unwrap_or_else(|| no_context(id))
     }
 
     /// `proxy_on_delete`: drops the context (when its callback returns, if
@@ -311,13 +339,20 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// callouts.
     #[inline(always)]
     fn delete_context(&self, id: u32) {
-        match self.contexts.remove(id) {
-            Lookup::Found(context) => drop(context),
+        let removed = match self.streams.remove(id) {
+            Lookup::Missing => self.plugins.remove(id).map(drop),
+            other => other.map(drop),
+        };
+        match removed {
+            Lookup::Found(()) => {}
             // Dropped when its callback returns; the events deferred for it
             // are dropped now.
             Lookup::Busy => self.run_deferred(id),
-            Lookup::Missing => {
-                diag(Why::Unknown, "proxy_on_delete", id);
+            Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
+        }
+        if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
+            if let Ok(mut pending) = self.pending.try_borrow_mut() {
+                pending.remove(&id);
             }
         }
         runtime::forget_callouts_of(id);
@@ -534,9 +569,9 @@ fn diag(why: Why, export: &str, id: u32) {
     );
 }
 
-fn no_context<P, H, T>(id: u32) -> Ctx<P, H, T> {
+fn no_context<H, T>(id: u32) -> Stream<H, T> {
     diag(Why::NoContext, "proxy_on_context_create", id);
-    Ctx::Unsupported
+    Stream::Unsupported
 }
 
 #[cold]

@@ -42,6 +42,17 @@ enum Slot<T> {
     BusyDeferred,
 }
 
+impl<T> Lookup<T> {
+    /// The found value mapped with `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
+        match self {
+            Lookup::Found(value) => Lookup::Found(f(value)),
+            Lookup::Busy => Lookup::Busy,
+            Lookup::Missing => Lookup::Missing,
+        }
+    }
+}
+
 impl<T> Slot<T> {
     /// The lookup of a live id's slot, taking its value out.
     fn take(slot: &Cell<Slot<T>>) -> Lookup<T> {
@@ -174,6 +185,27 @@ impl<T> Store<T> {
             self.put_back_moved(id, value)
         };
         result.map(|r| (r, deferred))
+    }
+
+    /// Runs `f` on the value of `id` wherever it is, taken out meanwhile:
+    /// `f`'s answer and whether events were deferred for `id` meanwhile.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, id: u32, f: impl FnOnce(&mut T) -> R) -> Lookup<(R, bool)> {
+        let mut f = Some(f);
+        if let Some(found) = self.with_near(id, |value| f.take().map(|f| f(value))) {
+            return Lookup::Found(found);
+        }
+        let Some(f) = f else {
+            return Lookup::Missing;
+        };
+        match self.take(id) {
+            Lookup::Found(mut value) => {
+                let answer = f(&mut value);
+                Lookup::Found((answer, self.put_back(id, value)))
+            }
+            Lookup::Busy => Lookup::Busy,
+            Lookup::Missing => Lookup::Missing,
+        }
     }
 
     /// Takes the value of `id` out while its callback runs.
