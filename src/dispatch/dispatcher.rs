@@ -37,8 +37,10 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
-/// A stream of a plugin context: an HTTP stream or a TCP connection.
-enum Stream<H, T> {
+/// A context: a plugin context, or a stream of one (an HTTP stream or a
+/// TCP connection).
+enum Context<P, H, T> {
+    Plugin(P),
     /// A stream of a plugin with both stream kinds, created on its first
     /// callback: only then does the host reveal whether it is an HTTP stream
     /// or a TCP connection. Its plugin context is noted in
@@ -50,7 +52,7 @@ enum Stream<H, T> {
     Unsupported,
 }
 
-type StreamOf<V> = Stream<HttpOf<V>, TcpOf<V>>;
+type ContextOf<V> = Context<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
 
 /// The dispatcher for one VM. Not public API (reachable for macro output).
 #[doc(hidden)]
@@ -58,11 +60,9 @@ type StreamOf<V> = Stream<HttpOf<V>, TcpOf<V>>;
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
-    /// Plugin (root) contexts.
-    plugins: Store<PluginOf<V>>,
-    /// Streams, apart from the plugin contexts: a stream's place never
-    /// holds a plugin context, and a stream holds no more than its context.
-    streams: Store<StreamOf<V>>,
+    /// Plugin contexts and streams alike (a place holds the context alone:
+    /// a pending stream's plugin context is noted apart).
+    contexts: Store<ContextOf<V>>,
     /// The plugin context of each pending stream.
     pending: RefCell<IdMap<u32>>,
     /// Events that arrived while their context's callback was running (a
@@ -81,8 +81,7 @@ impl<V: VmContext, F> Dispatcher<V, F> {
         Dispatcher {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
-            plugins: Store::new(),
-            streams: Store::new(),
+            contexts: Store::new(),
             pending: RefCell::new(IdMap::with_hasher(IdHash)),
             deferred: RefCell::new(Vec::new()),
             handed: Cell::new(Event::Log),
@@ -101,12 +100,12 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// and interleaved streams alike).
     #[inline(always)]
     fn deliver(&self, id: u32, event: Event) -> u32 {
-        let in_place = self.streams.with_near(id, |stream| {
+        let in_place = self.contexts.with_near(id, |context| {
             let previous = runtime::set_active(id);
-            let answer = match stream {
-                Stream::Http(http) => on_http(http, event),
-                Stream::Tcp(tcp) => on_tcp(tcp, event),
-                Stream::Pending | Stream::Unsupported => None,
+            let answer = match context {
+                Context::Http(http) => on_http(http, event),
+                Context::Tcp(tcp) => on_tcp(tcp, event),
+                _ => None,
             };
             runtime::set_active(previous);
             answer
@@ -133,31 +132,23 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
     fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
-        let delivered = self.streams.with(id, |stream| {
-            if let Stream::Pending = stream {
+        let delivered = self.contexts.with(id, |context| {
+            if let Context::Pending = context {
                 // (Only plugins with both stream kinds have pending streams.)
                 if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
-                    *stream = self.create_pending(id, matches!(event, Event::Tcp(_)));
+                    *context = self.create_pending(id, matches!(event, Event::Tcp(_)));
                 }
             }
             let previous = runtime::set_active(id);
-            let answer = match stream {
-                Stream::Http(http) => on_http(http, event),
-                Stream::Tcp(tcp) => on_tcp(tcp, event),
-                Stream::Pending | Stream::Unsupported => Some(event.default_answer()),
+            let answer = match context {
+                Context::Plugin(plugin) => on_plugin(plugin, event),
+                Context::Http(http) => on_http(http, event),
+                Context::Tcp(tcp) => on_tcp(tcp, event),
+                Context::Pending | Context::Unsupported => Some(event.default_answer()),
             };
             runtime::set_active(previous);
             answer
         });
-        let delivered = match delivered {
-            Lookup::Missing => self.plugins.with(id, |plugin| {
-                let previous = runtime::set_active(id);
-                let answer = on_plugin(plugin, event);
-                runtime::set_active(previous);
-                answer
-            }),
-            other => other,
-        };
         match delivered {
             Lookup::Found((answer, deferred)) => {
                 if deferred {
@@ -170,9 +161,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         }
     }
 
-    /// Whether context `id` (a plugin context or a stream) is live.
+    /// Whether context `id` is live.
     fn contains(&self, id: u32) -> bool {
-        self.streams.contains(id) || self.plugins.contains(id)
+        self.contexts.contains(id)
     }
 
     /// Keeps `event` until the running callback of context `id` returns;
@@ -180,8 +171,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn defer(&self, id: u32, event: Event) -> u32 {
         if let Ok(mut deferred) = self.deferred.try_borrow_mut() {
             deferred.push((id, event));
-            self.streams.mark_deferred(id);
-            self.plugins.mark_deferred(id);
+            self.contexts.mark_deferred(id);
         }
         undelivered(Why::Deferred, id, event)
     }
@@ -279,25 +269,25 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 vm.new_plugin_context(ContextId(id))
             });
             if let Some(plugin) = made {
-                self.plugins.insert(id, plugin);
+                self.contexts.insert(id, Context::Plugin(plugin));
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
             // Only one stream kind exists for this plugin type (known at
             // compile time): create the context now.
-            self.streams
+            self.contexts
                 .insert(id, self.create(id, parent, TCP_ONLY::<V>()));
         } else {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
                 pending.insert(id, parent);
             }
-            self.streams.insert(id, Stream::Pending);
+            self.contexts.insert(id, Context::Pending);
         }
     }
 
     /// Makes the context of a pending stream, on its first callback.
     #[cold]
     #[inline(never)]
-    fn create_pending(&self, id: u32, tcp: bool) -> StreamOf<V> {
+    fn create_pending(&self, id: u32, tcp: bool) -> ContextOf<V> {
         let root = self
             .pending
             .try_borrow_mut()
@@ -312,13 +302,16 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// Makes the context of stream `id` with its plugin context `root`
     /// (which is the active context meanwhile).
     #[inline(always)]
-    fn create(&self, id: u32, root: u32, tcp: bool) -> StreamOf<V> {
-        let made = self.plugins.with(root, |plugin| {
+    fn create(&self, id: u32, root: u32, tcp: bool) -> ContextOf<V> {
+        let made = self.contexts.with(root, |context| {
+            let Context::Plugin(plugin) = context else {
+                return None;
+            };
             let previous = runtime::set_active(root);
             let made = if tcp {
-                plugin.new_tcp_context(ContextId(id)).map(Stream::Tcp)
+                plugin.new_tcp_context(ContextId(id)).map(Context::Tcp)
             } else {
-                plugin.new_http_context(ContextId(id)).map(Stream::Http)
+                plugin.new_http_context(ContextId(id)).map(Context::Http)
             };
             runtime::set_active(previous);
             made
@@ -339,11 +332,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// callouts.
     #[inline(always)]
     fn delete_context(&self, id: u32) {
-        let removed = match self.streams.remove(id) {
-            Lookup::Missing => self.plugins.remove(id).map(drop),
-            other => other.map(drop),
-        };
-        match removed {
+        match self.contexts.remove(id).map(drop) {
             Lookup::Found(()) => {}
             // Dropped when its callback returns; the events deferred for it
             // are dropped now.
@@ -569,9 +558,9 @@ fn diag(why: Why, export: &str, id: u32) {
     );
 }
 
-fn no_context<H, T>(id: u32) -> Stream<H, T> {
+fn no_context<P, H, T>(id: u32) -> Context<P, H, T> {
     diag(Why::NoContext, "proxy_on_context_create", id);
-    Stream::Unsupported
+    Context::Unsupported
 }
 
 #[cold]
