@@ -684,11 +684,11 @@ mod tests {
     fn every_plugin_stays_within_half_the_official_fuel() {
         let text = all(900, (17, 17)).replace(
             "proxywasm\tlog_headers\t35000\t400\t10\t900\t",
-            "proxywasm\tlog_headers\t35000\t400\t10\t100001\t",
+            "proxywasm\tlog_headers\t35000\t400\t10\t10001\t",
         );
         assert_eq!(
             check(&parse_rows(&text).unwrap()),
-            vec!["log_headers: fuel/request 10,000.1 > 10,000 (0.5 × official 20,000)".to_string()]
+            vec!["log_headers: fuel/request 1,000.1 > 1,000 (0.5 × official 2,000)".to_string()]
         );
     }
 
