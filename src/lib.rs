@@ -196,6 +196,7 @@ pub mod __private {
     pub use crate::dispatch::dispatcher::Dispatcher;
     #[cfg(target_family = "wasm")]
     pub use crate::dispatch::initialize;
+    pub use proxywasm_abi::Export;
 }
 
 #[cfg(doctest)]

@@ -1,8 +1,8 @@
 //! Routes every `proxy_on_*` export to the registered context objects.
 //!
-//! Each export (in [`crate::abi::exports`]) calls one method of the
-//! [`Dispatch`] trait with its wire arguments; the dispatcher turns it into a
-//! typed [`Event`] and delivers it to the context it is for. The
+//! Each export (in [`crate::abi::exports`]) hands its
+//! [`proxywasm_abi::Export`] to [`Dispatch::export`]; the dispatcher turns it
+//! into a typed [`Event`] and delivers it to the context it is for. The
 //! implementation, [`dispatcher::Dispatcher`], is generic over the plugin's
 //! own context types, so every callback is monomorphised for them (no
 //! per-callback `dyn` call into user code).
