@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
@@ -131,25 +131,8 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
 }
 
 fn run(root: &Path, options: &Options) -> Result<bool> {
-    let bench = root.join("bench");
-    let target = bench.join("target");
     cmd::step("building the bench plugins (bench/, release, wasm32-wasip1)");
-    let mut build = Command::new(cmd::cargo());
-    build
-        .current_dir(&bench)
-        .env("CARGO_TARGET_DIR", &target)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--examples",
-        ]);
-    cmd::run_bounded(&mut build, Duration::from_secs(1800))?;
-    let dir = target
-        .join("wasm32-wasip1")
-        .join("release")
-        .join("examples");
+    let dir = build_plugins(root, "target", &[])?;
 
     cmd::step(format!(
         "measuring in the engine host ({} warm-up + {} measured lifecycles per plugin)",
@@ -187,6 +170,30 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
         eprintln!("budget exceeded: {f}");
     }
     Ok(failures.is_empty() && allocator_ok)
+}
+
+/// Builds the bench plugins (release, `wasm32-wasip1`) into `bench/TARGET`,
+/// with `extra` cargo arguments, and returns the folder of the modules.
+fn build_plugins(root: &Path, target: &str, extra: &[&str]) -> Result<PathBuf> {
+    let bench = root.join("bench");
+    let target = bench.join(target);
+    let mut build = Command::new(cmd::cargo());
+    build
+        .current_dir(&bench)
+        .env("CARGO_TARGET_DIR", &target)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--examples",
+        ])
+        .args(extra);
+    cmd::run_bounded(&mut build, Duration::from_secs(1800))?;
+    Ok(target
+        .join("wasm32-wasip1")
+        .join("release")
+        .join("examples"))
 }
 
 /// `proxywasm-bench` over the modules in `dir`. The dev profile: the same

@@ -13,8 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use super::{Figures, OURS, Options, PLUGINS, Row, get, num, parse_rows};
@@ -43,30 +42,14 @@ pub(super) fn append(root: &Path, options: &Options, default: &Rows, report: &mu
 }
 
 fn measure(root: &Path, options: &Options) -> Result<Rows> {
-    let bench = root.join("bench");
-    let target = bench.join("target-wee");
     cmd::step(
         "building the proxywasm bench plugins with `--features wee-alloc` (bench/target-wee)",
     );
-    let mut build = Command::new(cmd::cargo());
-    build
-        .current_dir(&bench)
-        .env("CARGO_TARGET_DIR", &target)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            "bench-proxywasm",
-            "--examples",
-            "--features",
-            "wee-alloc",
-        ]);
-    cmd::run_bounded(&mut build, Duration::from_secs(1800))?;
-    let dir: PathBuf = [&target, Path::new("wasm32-wasip1/release/examples")]
-        .iter()
-        .collect();
+    let dir = super::build_plugins(
+        root,
+        "target-wee",
+        &["-p", "bench-proxywasm", "--features", "wee-alloc"],
+    )?;
 
     cmd::step("measuring the wee-alloc build in the engine host");
     let mut measure = super::measure_command(root, &dir, options);
