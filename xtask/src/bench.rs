@@ -30,15 +30,6 @@ use crate::error::{Context, Result, bail};
 #[path = "bench_alloc.rs"]
 mod alloc;
 
-const PLUGINS: [&str; 6] = [
-    "noop",
-    "add_header",
-    "read_headers",
-    "log_headers",
-    "body_rewrite",
-    "callout",
-];
-const VARIANTS: [&str; 3] = ["raw", "official", "proxywasm"];
 const OURS: &str = "proxywasm";
 
 /// Fuel budget for one request lifecycle of the plugins that are nearly all
@@ -141,7 +132,7 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
     let mut measure = measure_command(root, &dir, options);
     let out = cmd::output_bounded(&mut measure, Duration::from_secs(3600))?;
     let rows = parse_rows(&out.stdout)?;
-    if !out.status.success() && rows.values().all(Row::is_ok) {
+    if !out.status.success() && rows.by.values().all(Row::is_ok) {
         bail!(
             "`{}` failed ({}):\n{}",
             cmd::display(&measure),
@@ -291,16 +282,32 @@ fn name_counts(field: &str) -> Result<BTreeMap<String, u64>> {
         .collect()
 }
 
-fn parse_rows(stdout: &str) -> Result<BTreeMap<(String, String), Row>> {
-    let mut rows = BTreeMap::new();
+/// What `proxywasm-bench` printed: a row per variant and plugin, and the
+/// plugins and variants in the order it measured them (its lists are the
+/// only ones).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Rows {
+    by: BTreeMap<(String, String), Row>,
+    plugins: Vec<String>,
+    variants: Vec<String>,
+}
+
+fn parse_rows(stdout: &str) -> Result<Rows> {
+    let mut rows = Rows::default();
     for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
         let key = match cols.as_slice() {
             [variant, plugin, ..] => ((*variant).to_string(), (*plugin).to_string()),
             _ => bail!("unexpected line from proxywasm-bench: {line}"),
         };
+        for (seen, name) in [(&mut rows.variants, &key.0), (&mut rows.plugins, &key.1)] {
+            if !seen.contains(name) {
+                seen.push(name.clone());
+            }
+        }
         if cols.get(2) == Some(&"ERROR") {
-            rows.insert(key, Row::Failed(cols.get(3).unwrap_or(&"").to_string()));
+            rows.by
+                .insert(key, Row::Failed(cols.get(3).unwrap_or(&"").to_string()));
             continue;
         }
         if cols.len() != 14 {
@@ -326,11 +333,14 @@ fn parse_rows(stdout: &str) -> Result<BTreeMap<(String, String), Row>> {
             interleaved_requests: n(12)?,
             interleaved_fuel: n(13)?,
         };
-        rows.insert(key, Row::Ok(figures));
+        rows.by.insert(key, Row::Ok(figures));
     }
-    for plugin in PLUGINS {
-        for variant in VARIANTS {
-            if !rows.contains_key(&(variant.to_string(), plugin.to_string())) {
+    if rows.plugins.is_empty() || !rows.variants.iter().any(|v| v == OURS) {
+        bail!("proxywasm-bench printed no line for {OURS}");
+    }
+    for plugin in &rows.plugins {
+        for variant in &rows.variants {
+            if !rows.by.contains_key(&(variant.clone(), plugin.clone())) {
                 bail!("proxywasm-bench printed no line for {variant}_{plugin}");
             }
         }
@@ -338,12 +348,9 @@ fn parse_rows(stdout: &str) -> Result<BTreeMap<(String, String), Row>> {
     Ok(rows)
 }
 
-fn get<'a>(
-    rows: &'a BTreeMap<(String, String), Row>,
-    variant: &str,
-    plugin: &str,
-) -> Option<&'a Figures> {
-    rows.get(&(variant.to_string(), plugin.to_string()))
+fn get<'a>(rows: &'a Rows, variant: &str, plugin: &str) -> Option<&'a Figures> {
+    rows.by
+        .get(&(variant.to_string(), plugin.to_string()))
         .and_then(Row::figures)
 }
 
@@ -377,7 +384,7 @@ fn ratio(ours: f64, other: f64) -> String {
     }
 }
 
-fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
+fn render(rows: &Rows, options: &Options) -> String {
     type Pick = fn(&Figures) -> f64;
     let figures: [(&str, &str, Pick); 6] = [
         (
@@ -422,7 +429,7 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
             "| plugin | raw | official 0.2.5 | proxywasm | ours/raw | ours/official |"
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-        for plugin in PLUGINS {
+        for plugin in &rows.plugins {
             let value = |variant: &str| get(rows, variant, plugin).map(pick);
             let cell = |v: Option<f64>| v.map_or_else(|| "error".to_string(), num);
             let (raw, official, ours) = (value("raw"), value("official"), value(OURS));
@@ -448,7 +455,7 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
     );
     let _ = writeln!(out, "| plugin | fuel range | exports |");
     let _ = writeln!(out, "|---|---|---|");
-    for plugin in PLUGINS {
+    for plugin in &rows.plugins {
         if let Some(f) = get(rows, OURS, plugin) {
             let per: Vec<String> = f
                 .exports
@@ -471,6 +478,7 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
         }
     }
     let errors: Vec<String> = rows
+        .by
         .iter()
         .filter_map(|((variant, plugin), row)| match row {
             Row::Failed(message) => Some(format!("- {variant}_{plugin}: {message}")),
@@ -484,16 +492,16 @@ fn render(rows: &BTreeMap<(String, String), Row>, options: &Options) -> String {
 }
 
 /// Every budget of issue 9 that is exceeded, as `plugin: figure …` lines.
-fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
+fn check(rows: &Rows) -> Vec<String> {
     let mut failures = Vec::new();
-    for ((variant, plugin), row) in rows {
+    for ((variant, plugin), row) in &rows.by {
         if let Row::Failed(message) = row {
             failures.push(format!(
                 "{plugin}: the {variant} variant could not be measured: {message}"
             ));
         }
     }
-    for plugin in PLUGINS {
+    for plugin in &rows.plugins {
         let (Some(raw), Some(official), Some(ours)) = (
             get(rows, "raw", plugin),
             get(rows, "official", plugin),
@@ -510,7 +518,7 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
             ),
         ];
         for (what, fuel) in cases {
-            if LIFECYCLE_PLUGINS.contains(&plugin) && fuel > LIFECYCLE_BUDGET {
+            if LIFECYCLE_PLUGINS.contains(&plugin.as_str()) && fuel > LIFECYCLE_BUDGET {
                 failures.push(format!(
                     "{plugin}: {what} {} > {}",
                     num(fuel),
@@ -543,7 +551,7 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
                 START_FUEL_BUDGET
             ));
         }
-        if matches!(plugin, "noop" | "add_header") {
+        if matches!(plugin.as_str(), "noop" | "add_header") {
             let bound = SIZE_RATIO * raw.bytes as f64;
             if ours.bytes as f64 > bound {
                 failures.push(format!(
@@ -588,6 +596,16 @@ fn check(rows: &BTreeMap<(String, String), Row>) -> Vec<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The plugins of the fixtures.
+    pub(super) const PLUGINS: [&str; 6] = [
+        "noop",
+        "add_header",
+        "read_headers",
+        "log_headers",
+        "body_rewrite",
+        "callout",
+    ];
 
     fn line(
         variant: &str,

@@ -11,16 +11,13 @@
 //! part of `target/bench.md`, and growth under `wee_alloc` is reported as
 //! measured.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Figures, OURS, Options, PLUGINS, Row, get, num, parse_rows};
+use super::{Figures, OURS, Options, Row, Rows, get, num, parse_rows};
 use crate::cmd;
 use crate::error::{Context, Result, bail};
-
-type Rows = BTreeMap<(String, String), Row>;
 
 /// Measures the `wee-alloc` build and appends its section to `report`; on a
 /// failure, appends (and prints) why instead. Returns whether it measured.
@@ -61,7 +58,7 @@ fn measure(root: &Path, options: &Options) -> Result<Rows> {
         out.status,
         out.stderr.trim()
     ))?;
-    if PLUGINS.iter().all(|p| get(&rows, OURS, p).is_none()) {
+    if rows.plugins.iter().all(|p| get(&rows, OURS, p).is_none()) {
         bail!(
             "no proxywasm plugin could be measured with wee-alloc:\n{}",
             out.stdout
@@ -93,7 +90,7 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
         "| plugin | fuel/request | start fuel | .wasm bytes | memory after warm-up | memory growth |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-    for plugin in PLUGINS {
+    for plugin in &default.plugins {
         let (d, w) = (get(default, OURS, plugin), get(wee, OURS, plugin));
         let cells: Vec<String> = figures
             .iter()
@@ -105,7 +102,8 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
             .collect();
         let _ = writeln!(out, "| {plugin} | {} |", cells.join(" | "));
     }
-    let grew: Vec<String> = PLUGINS
+    let grew: Vec<String> = wee
+        .plugins
         .iter()
         .filter_map(|p| get(wee, OURS, p).map(|f| (p, f)))
         .filter(|(_, f)| f.growth() != 0)
@@ -121,9 +119,10 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
         },
         num(requests as f64)
     );
-    let errors: Vec<String> = PLUGINS
+    let errors: Vec<String> = wee
+        .plugins
         .iter()
-        .filter_map(|p| match wee.get(&(OURS.to_string(), (*p).to_string())) {
+        .filter_map(|p| match wee.by.get(&(OURS.to_string(), p.clone())) {
             Some(Row::Failed(message)) => Some(format!("- {OURS}_{p} (wee-alloc): {message}")),
             _ => None,
         })
@@ -137,6 +136,7 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::tests::PLUGINS;
     use super::*;
 
     /// A `proxywasm-bench` output where only the proxywasm modules exist.
