@@ -207,11 +207,12 @@ pub mod prelude {
 pub mod __private {
     pub use crate::abi::exports::{Dispatch, ModuleStatic};
     pub use crate::abi::wire::{static_pairs, static_pairs_len};
-    pub use crate::dispatch::Entry;
+    pub use crate::dispatch::BoxedDispatcher;
     pub use crate::dispatch::anon::{AnonVm, FnMake, HttpVm, Make, TcpVm};
     pub use crate::dispatch::dispatcher::Dispatcher;
     #[cfg(target_family = "wasm")]
     pub use crate::dispatch::initialize;
+    pub use proxywasm_abi::Export;
 }
 
 #[cfg(doctest)]

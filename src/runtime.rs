@@ -102,6 +102,8 @@ pub(crate) struct Runtime {
     active: Cell<u32>,
     /// Outstanding HTTP calls, then gRPC calls and streams, by token.
     callouts: [RefCell<IdMap<Origin>>; 2],
+    /// How many callouts the two tables hold (one load when a context ends).
+    outstanding: Cell<usize>,
     /// The callout being started: a host may deliver its first events from
     /// inside the hostcall that starts it, before the token is known.
     starting: Cell<Option<Origin>>,
@@ -120,6 +122,7 @@ impl Runtime {
                 RefCell::new(IdMap::with_hasher(IdHash)),
                 RefCell::new(IdMap::with_hasher(IdHash)),
             ],
+            outstanding: Cell::new(0),
             starting: Cell::new(None),
             finished_early: Cell::new(false),
             // Nothing passes on wasm until the level is read; natively the
@@ -217,8 +220,10 @@ pub(crate) fn start_callout(
 fn note_callout(token: u32, origin: Origin) {
     with(|rt| {
         let http = origin.kind == CalloutKind::Http;
-        if let Ok(mut callouts) = rt.callouts(http).try_borrow_mut() {
-            callouts.insert(token, origin);
+        if let Ok(mut callouts) = rt.callouts(http).try_borrow_mut()
+            && callouts.insert(token, origin).is_none()
+        {
+            rt.outstanding.set(rt.outstanding.get() + 1);
         }
     });
 }
@@ -245,8 +250,8 @@ pub(crate) fn callout_origin(
             rt.finished_early.set(finishes(origin.kind));
             return Some(origin.context);
         };
-        if finishes(origin.kind) {
-            callouts.remove(&token);
+        if finishes(origin.kind) && callouts.remove(&token).is_some() {
+            rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
         }
         Some(origin.context)
     })
@@ -260,12 +265,7 @@ pub(crate) fn callout_origin(
 /// calls are in flight).
 #[inline(always)]
 pub(crate) fn forget_callouts_of(context: u32) {
-    let any = with(|rt| {
-        rt.callouts
-            .iter()
-            .any(|c| c.try_borrow().is_ok_and(|c| !c.is_empty()))
-    });
-    if any == Some(true) {
+    if with(|rt| rt.outstanding.get()).is_some_and(|n| n != 0) {
         forget_outstanding(context);
     }
 }
@@ -273,11 +273,14 @@ pub(crate) fn forget_callouts_of(context: u32) {
 #[inline(never)]
 fn forget_outstanding(context: u32) {
     with(|rt| {
+        let mut left = 0;
         for callouts in &rt.callouts {
             if let Ok(mut callouts) = callouts.try_borrow_mut() {
                 callouts.retain(|_, origin| origin.context != context);
+                left += callouts.len();
             }
         }
+        rt.outstanding.set(left);
     });
 }
 

@@ -407,15 +407,18 @@ macro_rules! for_each_import {
 
 /// Calls `callback!` with every export Envoy looks up in a plugin, in two
 /// sections: `callbacks { … }`, the ones a host calls with the plugin's
-/// events (rows `/// doc` `fn name = Variant(arg: role, …) -> u32;`, the
-/// result only where there is one), then `other { … }` (rows without a
+/// events (rows `/// doc` `[group] fn name = Variant(arg: role, …) -> u32;`,
+/// the result only where there is one), then `other { … }` (rows without a
 /// variant). A callback's first argument is always the context it
-/// addresses.
+/// addresses. The group says which contexts take the callback: `start`
+/// (module start-up), `core` (every plugin), `root` (plugin contexts only),
+/// `http`, `tcp`. `for_each_export!(callback [tokens])` passes `tokens`
+/// first, before the sections.
 ///
 /// ```
 /// macro_rules! callbacks {
 ///     (
-///         callbacks { $( $(#[$doc:meta])* fn $name:ident = $variant:ident($($arg:ident: $role:ident),*) $(-> $ret:ident)?; )* }
+///         callbacks { $( $(#[$doc:meta])* [$group:ident] fn $name:ident = $variant:ident($($arg:ident: $role:ident),*) $(-> $ret:ident)?; )* }
 ///         other { $($other:tt)* }
 ///     ) => {
 ///         const CALLBACKS: &[&str] = &[$(stringify!($name)),*];
@@ -428,72 +431,79 @@ macro_rules! for_each_import {
 #[macro_export]
 macro_rules! for_each_export {
     ($($callback:ident)::+) => {
+        $crate::for_each_export! { @with [] $($callback)::+ }
+    };
+    ($($callback:ident)::+ [$($extra:tt)*]) => {
+        $crate::for_each_export! { @with [$($extra)*] $($callback)::+ }
+    };
+    (@with [$($extra:tt)*] $($callback:ident)::+) => {
         $($callback)::+! {
+            $($extra)*
             callbacks {
                 /// Module start-up (the reactor's `_initialize`); a host follows it
                 /// with `main` or `__main_void` when exported.
-                fn _initialize = Initialize();
+                [start] fn _initialize = Initialize();
                 /// A context was created (`parent_id` 0: a root context).
-                fn proxy_on_context_create = ContextCreate(context_id: u32, parent_id: u32);
+                [core] fn proxy_on_context_create = ContextCreate(context_id: u32, parent_id: u32);
                 /// The VM started; non-zero means success.
-                fn proxy_on_vm_start = VmStart(context_id: u32, configuration_size: usize) -> u32;
+                [core] fn proxy_on_vm_start = VmStart(context_id: u32, configuration_size: usize) -> u32;
                 /// The plugin is configured; non-zero means success.
-                fn proxy_on_configure = Configure(context_id: u32, configuration_size: usize) -> u32;
+                [core] fn proxy_on_configure = Configure(context_id: u32, configuration_size: usize) -> u32;
                 /// The root context's timer fired.
-                fn proxy_on_tick = Tick(context_id: u32);
+                [root] fn proxy_on_tick = Tick(context_id: u32);
                 /// A shared queue this root context registered has items.
-                fn proxy_on_queue_ready = QueueReady(context_id: u32, queue_id: u32);
+                [root] fn proxy_on_queue_ready = QueueReady(context_id: u32, queue_id: u32);
                 /// A foreign function addressed the plugin (Envoy never calls it).
-                fn proxy_on_foreign_function = ForeignFunction(
+                [root] fn proxy_on_foreign_function = ForeignFunction(
                     context_id: u32, function_id: u32, arguments_size: usize);
                 /// Envoy's DNS answer; the data is in the call-data buffer.
-                fn envoy_on_resolve_dns = ResolveDns(context_id: u32, token: u32, data_size: usize);
+                [root] fn envoy_on_resolve_dns = ResolveDns(context_id: u32, token: u32, data_size: usize);
                 /// A TCP connection opened; 0 continues.
-                fn proxy_on_new_connection = NewConnection(context_id: u32) -> u32;
+                [tcp] fn proxy_on_new_connection = NewConnection(context_id: u32) -> u32;
                 /// Bytes from downstream; 0 continues.
-                fn proxy_on_downstream_data = DownstreamData(
+                [tcp] fn proxy_on_downstream_data = DownstreamData(
                     context_id: u32, data_size: usize, end_of_stream: bool) -> u32;
                 /// Bytes from upstream; 0 continues.
-                fn proxy_on_upstream_data = UpstreamData(
+                [tcp] fn proxy_on_upstream_data = UpstreamData(
                     context_id: u32, data_size: usize, end_of_stream: bool) -> u32;
                 /// The downstream side closed.
-                fn proxy_on_downstream_connection_close = DownstreamConnectionClose(context_id: u32, peer_type: u32);
+                [tcp] fn proxy_on_downstream_connection_close = DownstreamConnectionClose(context_id: u32, peer_type: u32);
                 /// The upstream side closed.
-                fn proxy_on_upstream_connection_close = UpstreamConnectionClose(context_id: u32, peer_type: u32);
+                [tcp] fn proxy_on_upstream_connection_close = UpstreamConnectionClose(context_id: u32, peer_type: u32);
                 /// Request headers arrived; returns a header status.
-                fn proxy_on_request_headers = RequestHeaders(
+                [http] fn proxy_on_request_headers = RequestHeaders(
                     context_id: u32, num_headers: usize, end_of_stream: bool) -> u32;
                 /// Request body bytes arrived; returns a data status.
-                fn proxy_on_request_body = RequestBody(context_id: u32, body_size: usize, end_of_stream: bool) -> u32;
+                [http] fn proxy_on_request_body = RequestBody(context_id: u32, body_size: usize, end_of_stream: bool) -> u32;
                 /// Request trailers arrived; returns a trailers status.
-                fn proxy_on_request_trailers = RequestTrailers(context_id: u32, num_trailers: usize) -> u32;
+                [http] fn proxy_on_request_trailers = RequestTrailers(context_id: u32, num_trailers: usize) -> u32;
                 /// Response headers arrived; returns a header status.
-                fn proxy_on_response_headers = ResponseHeaders(
+                [http] fn proxy_on_response_headers = ResponseHeaders(
                     context_id: u32, num_headers: usize, end_of_stream: bool) -> u32;
                 /// Response body bytes arrived; returns a data status.
-                fn proxy_on_response_body = ResponseBody(
+                [http] fn proxy_on_response_body = ResponseBody(
                     context_id: u32, body_size: usize, end_of_stream: bool) -> u32;
                 /// Response trailers arrived; returns a trailers status.
-                fn proxy_on_response_trailers = ResponseTrailers(context_id: u32, num_trailers: usize) -> u32;
+                [http] fn proxy_on_response_trailers = ResponseTrailers(context_id: u32, num_trailers: usize) -> u32;
                 /// The response to an HTTP call.
-                fn proxy_on_http_call_response = HttpCallResponse(
+                [core] fn proxy_on_http_call_response = HttpCallResponse(
                     context_id: u32, token: u32, num_headers: usize, body_size: usize, num_trailers: usize);
                 /// Initial metadata of a gRPC call or stream.
-                fn proxy_on_grpc_receive_initial_metadata = GrpcReceiveInitialMetadata(
+                [core] fn proxy_on_grpc_receive_initial_metadata = GrpcReceiveInitialMetadata(
                     context_id: u32, token: u32, num_elements: usize);
                 /// A gRPC message.
-                fn proxy_on_grpc_receive = GrpcReceive(context_id: u32, token: u32, message_size: usize);
+                [core] fn proxy_on_grpc_receive = GrpcReceive(context_id: u32, token: u32, message_size: usize);
                 /// Trailing metadata of a gRPC call or stream.
-                fn proxy_on_grpc_receive_trailing_metadata = GrpcReceiveTrailingMetadata(
+                [core] fn proxy_on_grpc_receive_trailing_metadata = GrpcReceiveTrailingMetadata(
                     context_id: u32, token: u32, num_elements: usize);
                 /// A gRPC call or stream closed with a status.
-                fn proxy_on_grpc_close = GrpcClose(context_id: u32, token: u32, status_code: u32);
+                [core] fn proxy_on_grpc_close = GrpcClose(context_id: u32, token: u32, status_code: u32);
                 /// The host wants to remove the context; non-zero means done now.
-                fn proxy_on_done = Done(context_id: u32) -> u32;
+                [core] fn proxy_on_done = Done(context_id: u32) -> u32;
                 /// The stream or connection is complete: the last chance to log.
-                fn proxy_on_log = Log(context_id: u32);
+                [core] fn proxy_on_log = Log(context_id: u32);
                 /// The context is gone.
-                fn proxy_on_delete = Delete(context_id: u32);
+                [core] fn proxy_on_delete = Delete(context_id: u32);
             }
             other {
                 /// The ABI version marker; never called.
@@ -584,7 +594,7 @@ for_each_import!(imports);
 
 macro_rules! exports {
     (
-        callbacks { $( $(#[$doc:meta])* fn $name:ident = $variant:ident($($arg:ident: $role:ident),* $(,)?) $(-> $ret:ident)?; )* }
+        callbacks { $( $(#[$doc:meta])* [$group:ident] fn $name:ident = $variant:ident($($arg:ident: $role:ident),* $(,)?) $(-> $ret:ident)?; )* }
         other { $( $(#[$odoc:meta])* fn $oname:ident($($oarg:ident: $orole:ident),* $(,)?) $(-> $oret:ident)?; )* }
     ) => {
         /// Every row of [`for_each_export!`], both sections: the exports

@@ -3,12 +3,12 @@
 //! concrete type and emits the module's exports from the SDK's export table
 //! (`__proxywasm_exports!`), so every callback is statically dispatched.
 
-use crate::parse::{Entry, Kind};
+use crate::parse::{EntryFunction, Kind};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
+pub(crate) fn expand(entry: &EntryFunction) -> syn::Result<TokenStream> {
     let function = &entry.function;
     let name = &function.sig.ident;
     let krate = &entry.krate;
@@ -45,22 +45,22 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
         Kind::Vm => (
             quote!(#ret),
             quote!(#name),
-            quote_spanned!(span=> #krate::__private::Entry::vm(#name)),
+            quote_spanned!(span=> #krate::__private::BoxedDispatcher::vm(#name)),
         ),
         Kind::Plugin => (
             quote!(#krate::__private::AnonVm<__ProxywasmMake>),
             quote!(|| #krate::__private::AnonVm::new(__ProxywasmMake)),
-            quote_spanned!(span=> #krate::__private::Entry::plugin(#name)),
+            quote_spanned!(span=> #krate::__private::BoxedDispatcher::plugin(#name)),
         ),
         Kind::Http => (
             quote!(#krate::__private::HttpVm<__ProxywasmMake>),
             quote!(|| #krate::__private::HttpVm::new(__ProxywasmMake)),
-            quote_spanned!(span=> #krate::__private::Entry::http(#name)),
+            quote_spanned!(span=> #krate::__private::BoxedDispatcher::http(#name)),
         ),
         Kind::Tcp => (
             quote!(#krate::__private::TcpVm<__ProxywasmMake>),
             quote!(|| #krate::__private::TcpVm::new(__ProxywasmMake)),
-            quote_spanned!(span=> #krate::__private::Entry::tcp(#name)),
+            quote_spanned!(span=> #krate::__private::BoxedDispatcher::tcp(#name)),
         ),
     };
     // A zero-sized factory that calls the entry function: creating a context
@@ -100,7 +100,7 @@ pub(crate) fn expand(entry: &Entry) -> syn::Result<TokenStream> {
             // Type-checks the entry natively too (wasm builds check it below).
             #[cfg(not(target_family = "wasm"))]
             #[allow(dead_code)]
-            fn __proxywasm_entry_check() -> #krate::__private::Entry {
+            fn __proxywasm_entry_check() -> #krate::__private::BoxedDispatcher {
                 #check
             }
 

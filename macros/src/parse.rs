@@ -27,7 +27,8 @@ impl Kind {
     }
 }
 
-pub(crate) struct Entry {
+/// The function `#[proxywasm::main]` marks, with the attribute's options.
+pub(crate) struct EntryFunction {
     pub(crate) kind: Kind,
     pub(crate) krate: Path,
     pub(crate) function: ItemFn,
@@ -103,7 +104,7 @@ fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
     Ok((kind.map_or(Kind::Vm, |(k, _)| k), krate))
 }
 
-pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Entry> {
+pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<EntryFunction> {
     let args = parse_args(attr);
     let function: ItemFn = syn::parse2(item).map_err(|e| {
         syn::Error::new(
@@ -185,7 +186,7 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Entry> 
         }
         return Err(first);
     }
-    Ok(Entry {
+    Ok(EntryFunction {
         kind,
         krate,
         function,

@@ -5,8 +5,9 @@
 //!   (`proxywasm_abi::for_each_import!`) with exact wasm types;
 //! * [`calls`]: safe 1:1 wrappers (slices in, owned values out);
 //! * [`memory`]: the allocation export and [`memory::HostBytes`];
-//! * [`exports`]: the `proxy_on_*` trampolines into [`crate::dispatch`] (and,
-//!   natively, `call_native`, generated from `proxywasm_abi::for_each_export!`);
+//! * [`exports`]: the `proxy_on_*` trampolines into [`crate::dispatch`],
+//!   generated from `proxywasm_abi::for_each_export!` (natively,
+//!   `call_native` hands each `Export` to the installed dispatcher);
 //! * [`wire`]: integer enums and the pairs format.
 //!
 //! Contract for the whole module: the host follows ABI v0.2.1 as Envoy

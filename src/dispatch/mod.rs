@@ -1,8 +1,8 @@
 //! Routes every `proxy_on_*` export to the registered context objects.
 //!
-//! Each export (in [`crate::abi::exports`]) calls one method of the
-//! [`Dispatch`] trait with its wire arguments; the dispatcher turns it into a
-//! typed [`Event`] and delivers it to the context it is for. The
+//! Each export (in [`crate::abi::exports`]) hands its
+//! [`proxywasm_abi::Export`] to [`Dispatch::export`]; the dispatcher turns it
+//! into a typed [`Event`] and delivers it to the context it is for. The
 //! implementation, [`dispatcher::Dispatcher`], is generic over the plugin's
 //! own context types, so every callback is monomorphised for them (no
 //! per-callback `dyn` call into user code).
@@ -131,41 +131,48 @@ impl Event {
     }
 }
 
-/// The plugin's entry point: a type-erased dispatcher for its context types.
+/// A plugin's dispatcher, type-erased (natively the mock host holds any
+/// plugin's this way).
 /// Built by `#[proxywasm::main]` (and by the mock host from a factory).
 #[doc(hidden)]
-pub struct Entry {
+pub struct BoxedDispatcher {
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub(crate) dispatch: Box<dyn Dispatch>,
 }
 
-impl core::fmt::Debug for Entry {
+impl core::fmt::Debug for BoxedDispatcher {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Entry")
+        f.write_str("BoxedDispatcher")
     }
 }
 
-impl Entry {
+impl BoxedDispatcher {
     /// From a VM context factory.
-    pub fn vm<V: VmContext, F: FnOnce() -> V + 'static>(factory: F) -> Entry {
-        Entry {
+    pub fn vm<V: VmContext, F: FnOnce() -> V + 'static>(factory: F) -> BoxedDispatcher {
+        BoxedDispatcher {
             dispatch: Box::new(dispatcher::Dispatcher::new(factory)),
         }
     }
 
     /// From a plugin context factory (anonymous VM context).
-    pub fn plugin<P: PluginContext, F: FnMut(ContextId) -> P + 'static>(factory: F) -> Entry {
-        Entry::vm(move || anon::AnonVm(anon::FnMake(factory)))
+    pub fn plugin<P: PluginContext, F: FnMut(ContextId) -> P + 'static>(
+        factory: F,
+    ) -> BoxedDispatcher {
+        BoxedDispatcher::vm(move || anon::AnonVm(anon::FnMake(factory)))
     }
 
     /// From an HTTP context factory (anonymous VM and plugin contexts).
-    pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(factory: F) -> Entry {
-        Entry::vm(move || anon::HttpVm(anon::FnMake(factory)))
+    pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(
+        factory: F,
+    ) -> BoxedDispatcher {
+        BoxedDispatcher::vm(move || anon::HttpVm(anon::FnMake(factory)))
     }
 
     /// From a TCP context factory (anonymous VM and plugin contexts).
-    pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(factory: F) -> Entry {
-        Entry::vm(move || anon::TcpVm(anon::FnMake(factory)))
+    pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(
+        factory: F,
+    ) -> BoxedDispatcher {
+        BoxedDispatcher::vm(move || anon::TcpVm(anon::FnMake(factory)))
     }
 
     /// The dispatcher, as the native exports hold it.

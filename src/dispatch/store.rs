@@ -11,7 +11,9 @@
 //! Values are *taken out* while user code runs and put back afterwards
 //! ([`Store::take`], [`Store::put_back`]); no borrow is held across user code.
 //! A lookup for a taken value finds it [`Lookup::Busy`]; a context removed
-//! while taken is dropped when it is put back.
+//! while taken is dropped when it is put back. A taken value can be marked
+//! ([`Store::mark_deferred`]) so that putting it back says events wait for it:
+//! the common case, nothing deferred, then costs nothing extra.
 
 use crate::runtime::{IdHash, IdMap};
 use core::cell::{Cell, RefCell};
@@ -30,28 +32,51 @@ pub(crate) enum Lookup<T> {
     Missing,
 }
 
+/// What the store holds for a live id (`Free` only in a free place).
+enum Slot<T> {
+    Free,
+    Ready(T),
+    /// Taken out: a callback of the id is running.
+    Busy,
+    /// Taken out, and events wait for the value to come back.
+    BusyDeferred,
+}
+
 impl<T> Lookup<T> {
-    /// What a live id's place holds: its value, or nothing while taken.
-    fn of(value: Option<T>) -> Lookup<T> {
-        match value {
-            Some(value) => Lookup::Found(value),
-            None => Lookup::Busy,
+    /// The found value mapped with `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
+        match self {
+            Lookup::Found(value) => Lookup::Found(f(value)),
+            Lookup::Busy => Lookup::Busy,
+            Lookup::Missing => Lookup::Missing,
         }
     }
 }
 
-/// A place of the array: an id (0 when free) and its value (`None` while
-/// taken).
+impl<T> Slot<T> {
+    /// The lookup of a live id's slot, taking its value out.
+    fn take(slot: &Cell<Slot<T>>) -> Lookup<T> {
+        match slot.replace(Slot::Busy) {
+            Slot::Ready(value) => Lookup::Found(value),
+            other => {
+                slot.set(other);
+                Lookup::Busy
+            }
+        }
+    }
+}
+
+/// A place of the array: an id (0 when free) and its slot.
 struct Place<T> {
     id: Cell<u32>,
-    value: Cell<Option<T>>,
+    slot: Cell<Slot<T>>,
 }
 
 impl<T> Place<T> {
     const fn free() -> Place<T> {
         Place {
             id: Cell::new(0),
-            value: Cell::new(None),
+            slot: Cell::new(Slot::Free),
         }
     }
 }
@@ -59,7 +84,7 @@ impl<T> Place<T> {
 /// Values by id; interior mutability only, no borrow outlives a method.
 pub(crate) struct Store<T> {
     near: [Place<T>; NEAR],
-    far: RefCell<IdMap<Option<T>>>,
+    far: RefCell<IdMap<Slot<T>>>,
 }
 
 impl<T> Store<T> {
@@ -97,13 +122,13 @@ impl<T> Store<T> {
         let Ok(mut far) = self.far.try_borrow_mut() else {
             return false;
         };
-        let Some(value) = far.remove(&id) else {
+        let Some(slot) = far.remove(&id) else {
             return false;
         };
         let place = self.place(id);
-        let (other, other_value) = (place.id.replace(id), place.value.replace(value));
+        let (other, other_slot) = (place.id.replace(id), place.slot.replace(slot));
         if other != 0 {
-            far.insert(other, other_value);
+            far.insert(other, other_slot);
         }
         true
     }
@@ -120,48 +145,108 @@ impl<T> Store<T> {
             self.move_far(place);
         }
         place.id.set(id);
-        drop(place.value.replace(Some(value)));
+        drop(place.slot.replace(Slot::Ready(value)));
     }
 
     /// Moves the id of `place` to the map, freeing the place.
     #[inline(never)]
     fn move_far(&self, place: &Place<T>) {
         if let Ok(mut far) = self.far.try_borrow_mut() {
-            far.insert(place.id.replace(0), place.value.take());
+            far.insert(place.id.replace(0), place.slot.replace(Slot::Free));
         }
     }
 
     /// Runs `f` on the value of `id` when it sits in its place and no
     /// callback has it out: the value is taken out meanwhile, and put back
-    /// after. `None` when it is elsewhere, or when `f` declines it.
+    /// after. `None` when it is elsewhere, or when `f` declines it; else
+    /// `f`'s answer and whether events were deferred for `id` meanwhile.
     #[inline(always)]
-    pub(crate) fn with_near<R>(&self, id: u32, f: impl FnOnce(&mut T) -> Option<R>) -> Option<R> {
+    pub(crate) fn with_near<R>(
+        &self,
+        id: u32,
+        f: impl FnOnce(&mut T) -> Option<R>,
+    ) -> Option<(R, bool)> {
         let place = self.place(id);
         if place.id.get() != id {
             return None;
         }
-        let mut value = place.value.take()?;
+        let mut value = match place.slot.replace(Slot::Busy) {
+            Slot::Ready(value) => value,
+            other => {
+                place.slot.set(other);
+                return None;
+            }
+        };
         let result = f(&mut value);
-        self.put_back(id, value);
-        result
+        // Put back where it was taken from, unless user code moved it.
+        let deferred = if place.id.get() == id {
+            matches!(place.slot.replace(Slot::Ready(value)), Slot::BusyDeferred)
+        } else {
+            self.put_back_moved(id, value)
+        };
+        result.map(|r| (r, deferred))
+    }
+
+    /// Runs `f` on the value of `id` wherever it is, taken out meanwhile:
+    /// `f`'s answer and whether events were deferred for `id` meanwhile.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, id: u32, f: impl FnOnce(&mut T) -> R) -> Lookup<(R, bool)> {
+        let mut f = Some(f);
+        if let Some(found) = self.with_near(id, |value| f.take().map(|f| f(value))) {
+            return Lookup::Found(found);
+        }
+        let Some(f) = f else {
+            return Lookup::Missing;
+        };
+        match self.take(id) {
+            Lookup::Found(mut value) => {
+                let answer = f(&mut value);
+                Lookup::Found((answer, self.put_back(id, value)))
+            }
+            Lookup::Busy => Lookup::Busy,
+            Lookup::Missing => Lookup::Missing,
+        }
     }
 
     /// Takes the value of `id` out while its callback runs.
     #[inline(always)]
     pub(crate) fn take(&self, id: u32) -> Lookup<T> {
         match self.find(id) {
-            Some(place) => Lookup::of(place.value.take()),
+            Some(place) => Slot::take(&place.slot),
             None => Lookup::Missing,
         }
     }
 
-    /// Puts back a value taken with [`Store::take`]. If the id was removed
-    /// meanwhile, the value is dropped here.
+    /// Puts back a value taken with [`Store::take`], returning whether events
+    /// were deferred for it meanwhile. If the id was removed meanwhile, the
+    /// value is dropped here.
     #[inline(always)]
-    pub(crate) fn put_back(&self, id: u32, value: T) {
+    pub(crate) fn put_back(&self, id: u32, value: T) -> bool {
         match self.find(id) {
-            Some(place) => place.value.set(Some(value)),
-            None => drop(value),
+            Some(place) => matches!(place.slot.replace(Slot::Ready(value)), Slot::BusyDeferred),
+            None => {
+                drop(value);
+                false
+            }
+        }
+    }
+
+    /// [`Store::with_near`]'s put-back when user code moved `id` out of its
+    /// place (or removed it).
+    #[cold]
+    #[inline(never)]
+    fn put_back_moved(&self, id: u32, value: T) -> bool {
+        self.put_back(id, value)
+    }
+
+    /// Marks the taken value of `id` so that putting it back reports
+    /// deferred events.
+    pub(crate) fn mark_deferred(&self, id: u32) {
+        if let Some(place) = self.find(id) {
+            match place.slot.replace(Slot::BusyDeferred) {
+                Slot::Busy | Slot::BusyDeferred => {}
+                other => place.slot.set(other),
+            }
         }
     }
 
@@ -171,7 +256,10 @@ impl<T> Store<T> {
         match self.find(id) {
             Some(place) => {
                 place.id.set(0);
-                Lookup::of(place.value.take())
+                match place.slot.replace(Slot::Free) {
+                    Slot::Ready(value) => Lookup::Found(value),
+                    _ => Lookup::Busy,
+                }
             }
             None => Lookup::Missing,
         }

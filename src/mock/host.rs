@@ -8,7 +8,7 @@ use super::core::{
 };
 use super::native::NativeGuest;
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::dispatch::Entry;
+use crate::dispatch::BoxedDispatcher;
 use crate::dns::DnsToken;
 use crate::logging::LogLevel;
 use crate::runtime::Runtime;
@@ -408,7 +408,7 @@ impl MockHostBuilder {
     /// assert!(MockHost::builder().vm(|| Vm).start());
     /// ```
     pub fn vm<V: VmContext, F: FnOnce() -> V + 'static>(self, factory: F) -> MockHost {
-        self.entry(Entry::vm(factory))
+        self.entry(BoxedDispatcher::vm(factory))
     }
 
     /// Builds the host around a plugin with a plugin context factory (the
@@ -424,7 +424,7 @@ impl MockHostBuilder {
         self,
         factory: F,
     ) -> MockHost {
-        self.entry(Entry::plugin(factory))
+        self.entry(BoxedDispatcher::plugin(factory))
     }
 
     /// Builds the host around an HTTP filter (the `#[proxywasm::main(http)]` form).
@@ -438,7 +438,7 @@ impl MockHostBuilder {
         self,
         factory: F,
     ) -> MockHost {
-        self.entry(Entry::http(factory))
+        self.entry(BoxedDispatcher::http(factory))
     }
 
     /// Builds the host around a network filter (the `#[proxywasm::main(tcp)]` form).
@@ -452,12 +452,12 @@ impl MockHostBuilder {
         self,
         factory: F,
     ) -> MockHost {
-        self.entry(Entry::tcp(factory))
+        self.entry(BoxedDispatcher::tcp(factory))
     }
 
     /// Builds the host around an entry (what `#[proxywasm::main]` produces).
     #[doc(hidden)]
-    pub fn entry(self, entry: Entry) -> MockHost {
+    pub fn entry(self, entry: BoxedDispatcher) -> MockHost {
         // The `log` backend and panic hook are process-wide; natively the max
         // level stays at Trace and each host filters by its own level.
         crate::logging::install_once();

@@ -11,17 +11,13 @@
 //! part of `target/bench.md`, and growth under `wee_alloc` is reported as
 //! measured.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
-use super::{Figures, OURS, Options, PLUGINS, Row, get, num, parse_rows};
+use super::{Figures, OURS, Options, Row, Rows, get, num, parse_rows};
 use crate::cmd;
 use crate::error::{Context, Result, bail};
-
-type Rows = BTreeMap<(String, String), Row>;
 
 /// Measures the `wee-alloc` build and appends its section to `report`; on a
 /// failure, appends (and prints) why instead. Returns whether it measured.
@@ -43,30 +39,14 @@ pub(super) fn append(root: &Path, options: &Options, default: &Rows, report: &mu
 }
 
 fn measure(root: &Path, options: &Options) -> Result<Rows> {
-    let bench = root.join("bench");
-    let target = bench.join("target-wee");
     cmd::step(
         "building the proxywasm bench plugins with `--features wee-alloc` (bench/target-wee)",
     );
-    let mut build = Command::new(cmd::cargo());
-    build
-        .current_dir(&bench)
-        .env("CARGO_TARGET_DIR", &target)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            "bench-proxywasm",
-            "--examples",
-            "--features",
-            "wee-alloc",
-        ]);
-    cmd::run_bounded(&mut build, Duration::from_secs(1800))?;
-    let dir: PathBuf = [&target, Path::new("wasm32-wasip1/release/examples")]
-        .iter()
-        .collect();
+    let dir = super::build_plugins(
+        root,
+        "target-wee",
+        &["-p", "bench-proxywasm", "--features", "wee-alloc"],
+    )?;
 
     cmd::step("measuring the wee-alloc build in the engine host");
     let mut measure = super::measure_command(root, &dir, options);
@@ -78,7 +58,7 @@ fn measure(root: &Path, options: &Options) -> Result<Rows> {
         out.status,
         out.stderr.trim()
     ))?;
-    if PLUGINS.iter().all(|p| get(&rows, OURS, p).is_none()) {
+    if rows.plugins.iter().all(|p| get(&rows, OURS, p).is_none()) {
         bail!(
             "no proxywasm plugin could be measured with wee-alloc:\n{}",
             out.stdout
@@ -110,7 +90,7 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
         "| plugin | fuel/request | start fuel | .wasm bytes | memory after warm-up | memory growth |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-    for plugin in PLUGINS {
+    for plugin in &default.plugins {
         let (d, w) = (get(default, OURS, plugin), get(wee, OURS, plugin));
         let cells: Vec<String> = figures
             .iter()
@@ -122,7 +102,8 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
             .collect();
         let _ = writeln!(out, "| {plugin} | {} |", cells.join(" | "));
     }
-    let grew: Vec<String> = PLUGINS
+    let grew: Vec<String> = wee
+        .plugins
         .iter()
         .filter_map(|p| get(wee, OURS, p).map(|f| (p, f)))
         .filter(|(_, f)| f.growth() != 0)
@@ -138,9 +119,10 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
         },
         num(requests as f64)
     );
-    let errors: Vec<String> = PLUGINS
+    let errors: Vec<String> = wee
+        .plugins
         .iter()
-        .filter_map(|p| match wee.get(&(OURS.to_string(), (*p).to_string())) {
+        .filter_map(|p| match wee.by.get(&(OURS.to_string(), p.clone())) {
             Some(Row::Failed(message)) => Some(format!("- {OURS}_{p} (wee-alloc): {message}")),
             _ => None,
         })
@@ -154,6 +136,7 @@ fn render(default: &Rows, wee: &Rows, requests: u64) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::tests::PLUGINS;
     use super::*;
 
     /// A `proxywasm-bench` output where only the proxywasm modules exist.

@@ -315,7 +315,7 @@ mod tests {
             .collect()
     }
 
-    const LIB: &str = "mod abi;\npub use runtime::ContextId;\npub use shared::QueueId;\npub use log;\npub mod __private {\n    pub use crate::dispatch::{Dispatcher, Entry};\n}\n";
+    const LIB: &str = "mod abi;\npub use runtime::ContextId;\npub use shared::QueueId;\npub use log;\npub mod __private {\n    pub use crate::dispatch::{BoxedDispatcher, Dispatcher};\n}\n";
 
     #[test]
     fn downward_and_same_layer_uses_pass() {

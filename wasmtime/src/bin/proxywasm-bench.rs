@@ -3,7 +3,10 @@
 //!
 //! ```text
 //! proxywasm-bench --dir bench/target/wasm32-wasip1/release/examples [--requests N] [--warmup N]
+//!                 [--variant NAME]...
 //! ```
+//!
+//! `--variant` measures only the variants named (all three by default).
 //!
 //! Columns: `variant plugin bytes start_fuel requests fuel fuel_min fuel_max
 //! pages_before pages_after hostcalls exports interleaved_requests
@@ -23,9 +26,17 @@ fn list<V: std::fmt::Display>(map: &BTreeMap<&'static str, V>) -> String {
         .join(";")
 }
 
-fn parse_args() -> Result<(PathBuf, u64, u64), String> {
+struct Args {
+    dir: PathBuf,
+    requests: u64,
+    warmup: u64,
+    variants: Vec<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let (mut dir, mut requests, mut warmup) = (None, 10_000, 100);
+    let mut variants = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -40,14 +51,31 @@ fn parse_args() -> Result<(PathBuf, u64, u64), String> {
                     .parse()
                     .map_err(|e| format!("--warmup: {e}"))?
             }
+            "--variant" => variants.push(value("--variant")?),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    Ok((dir.ok_or("--dir is required")?, requests, warmup))
+    if let Some(unknown) = variants.iter().find(|v| !VARIANTS.contains(&v.as_str())) {
+        return Err(format!("unknown variant `{unknown}`"));
+    }
+    if variants.is_empty() {
+        variants = VARIANTS.iter().map(|v| (*v).to_owned()).collect();
+    }
+    Ok(Args {
+        dir: dir.ok_or("--dir is required")?,
+        requests,
+        warmup,
+        variants,
+    })
 }
 
 fn main() -> ExitCode {
-    let (dir, requests, warmup) = match parse_args() {
+    let Args {
+        dir,
+        requests,
+        warmup,
+        variants,
+    } = match parse_args() {
         Ok(args) => args,
         Err(e) => {
             eprintln!("proxywasm-bench: {e}");
@@ -59,7 +87,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|_| {}));
     let mut failed = false;
     for plugin in PLUGINS {
-        for variant in VARIANTS {
+        for variant in &variants {
             let path = dir.join(format!("{variant}_{plugin}.wasm"));
             let outcome =
                 std::panic::catch_unwind(|| bench::measure(&path, plugin, warmup, requests));
