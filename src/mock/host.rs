@@ -1,7 +1,7 @@
 //! The public face of the emulator: [`MockHost`], its builder, and the
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
-use super::core::{
+use super::engine::{
     ConnState, DnsLookup, Export, Fidelity, ForeignFunction, GrpcCallout, GrpcDelivery, GrpcKind,
     Guest, HostState, HttpCallout, LocalReply, LogRecord, MetricKind, MockWorld, Pause,
     PluginConfig, Side, StreamState, Violation, Vm, VmConfig, from_text, lossy_pairs,

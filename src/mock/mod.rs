@@ -79,20 +79,21 @@
 //! counterpart here.
 //!
 //! # Layout
-//! [`core`] holds all host state and behaviour, free of pointers and
-//! `unsafe`; `backend` is the native front door (pointers in, allocation
-//! export out), the only `unsafe` here. An engine host that runs the compiled
-//! `.wasm` is a second front door over the same core.
+//! [`engine`] is the emulator itself: all host state and behaviour, free of
+//! pointers and `unsafe`, organised by domain, and the public, documented API
+//! for another front door (the `proxywasm-wasmtime` crate runs the compiled
+//! `.wasm` over it). `backend` is the native front door (pointers in,
+//! allocation export out), the only `unsafe` here; [`MockHost`] is the test
+//! API over it.
 #![allow(unsafe_code)] // the native front door (backend.rs) reads host pointers
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 pub(crate) mod backend;
-#[doc(hidden)]
-pub mod core;
+pub mod engine;
 mod host;
 mod native;
 
-pub use self::core::{
+pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
     MockWorld, Violation,
 };

@@ -3,8 +3,8 @@
 //! guest-memory access ([`Linear`], the emulator's view of linear memory).
 
 use crate::meter::Meter;
-use proxywasm::mock::core::Vm;
-use proxywasm::mock::core::hostcalls::GuestMemory;
+use proxywasm::mock::engine::Vm;
+use proxywasm::mock::engine::hostcalls::GuestMemory;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasmtime::{Caller, Memory, TypedFunc};

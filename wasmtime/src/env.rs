@@ -4,7 +4,7 @@
 //! linear memory ([`Linear`]), plus the two emscripten shims Envoy registers.
 
 use crate::ctx::{Ctx, Linear, enter};
-use proxywasm::mock::core::hostcalls;
+use proxywasm::mock::engine::hostcalls;
 use wasmtime::{Caller, Linker};
 
 const ENV: &str = "env";

@@ -6,7 +6,7 @@
 use crate::ctx::Ctx;
 use crate::meter::Meter;
 use crate::module::WasmPlugin;
-use proxywasm::mock::core::{Export, Guest, Vm};
+use proxywasm::mock::engine::{Export, Guest, Vm};
 use proxywasm_abi::WasmType;
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;

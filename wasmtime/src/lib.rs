@@ -75,7 +75,7 @@ pub use meter::{CallbackFuel, ExportUsage, Usage};
 pub use module::{AbiVersion, Import, LoadError, WasmPlugin};
 
 use guest::{Instance, WasmGuest};
-use proxywasm::mock::core::Guest;
+use proxywasm::mock::engine::Guest;
 use proxywasm::mock::{MockHost, MockHostBuilder};
 use std::ops::Deref;
 use std::rc::Rc;

@@ -31,7 +31,7 @@ use super::status::{INTERNAL_FAILURE, INVALID_MEMORY_ACCESS, OK};
 /// wasm32 words (4-byte little-endian; `u64` values 8 bytes).
 ///
 /// ```
-/// use proxywasm::mock::core::hostcalls::GuestMemory;
+/// use proxywasm::mock::engine::hostcalls::GuestMemory;
 ///
 /// /// A toy linear memory.
 /// struct Bytes(Vec<u8>);

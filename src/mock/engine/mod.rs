@@ -1,7 +1,8 @@
-//! The emulator's **memory-agnostic core**: all host state and behaviour,
-//! with hostcalls as methods on plain Rust values. Not public API (exempt
-//! from semver); it is `pub` so that another front door — the engine host,
-//! which runs the compiled `.wasm` — can share it.
+//! The **emulator**: all host state and behaviour, with hostcalls as methods
+//! on plain Rust values, free of pointers and `unsafe`. This is the public,
+//! semver-covered API for a front door other than [`MockHost`](super::MockHost):
+//! `proxywasm-wasmtime`, which runs the compiled `.wasm` under wasmtime, is
+//! one.
 //!
 //! * [`HostState`]: one VM's state; every hostcall as a method taking `&[u8]`
 //!   and returning `Vec<u8>`/integers or a raw status (`Err(code)`);
