@@ -19,12 +19,11 @@
 //! * a trap may panic: the test fails with the guest's message.
 
 use super::records::LocalReply;
-use super::state::{Deferred, HostState, Payload, status};
+use super::state::{Deferred, HostState, Payload};
 use super::stream::{self, Context, HttpStream, Map, Pause, Root, Side, TcpConnection};
 use super::world::{Event, MockWorld};
 use crate::abi::wire::stream as stream_type;
 use core::cell::{Cell, RefCell, RefMut};
-use core::time::Duration;
 use proxywasm_abi::Export;
 use std::rc::{Rc, Weak};
 
@@ -51,15 +50,15 @@ const MAX_EVENTS: usize = 100_000;
 
 /// One emulated VM: the [`HostState`] and the [`Guest`] that runs the plugin.
 pub struct Vm {
-    state: RefCell<HostState>,
-    guest: Box<dyn Guest>,
-    world: MockWorld,
-    index: usize,
-    ops: Cell<u32>,
-    pumping: Cell<bool>,
-    reported: Cell<usize>,
-    reentry: RefCell<Vec<(String, Export)>>,
-    reentries: RefCell<Vec<(Export, u32)>>,
+    pub(super) state: RefCell<HostState>,
+    pub(super) guest: Box<dyn Guest>,
+    pub(super) world: MockWorld,
+    pub(super) index: usize,
+    pub(super) ops: Cell<u32>,
+    pub(super) pumping: Cell<bool>,
+    pub(super) reported: Cell<usize>,
+    pub(super) reentry: RefCell<Vec<(String, Export)>>,
+    pub(super) reentries: RefCell<Vec<(Export, u32)>>,
 }
 
 impl core::fmt::Debug for Vm {
@@ -72,17 +71,17 @@ impl core::fmt::Debug for Vm {
 }
 
 /// What the host does with a filter status.
-fn stops(raw: u32) -> bool {
+pub(super) fn stops(raw: u32) -> bool {
     raw != 0 && raw != 2
 }
 
-fn reply_for(deferred: &[Deferred], context: u32) -> bool {
+pub(super) fn reply_for(deferred: &[Deferred], context: u32) -> bool {
     deferred
         .iter()
         .any(|d| matches!(d, Deferred::LocalReply { context: c, .. } if *c == context))
 }
 
-fn len32(len: usize) -> u32 {
+pub(super) fn len32(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
 }
 
@@ -214,12 +213,12 @@ impl Vm {
         result
     }
 
-    fn settle(&self) {
+    pub(super) fn settle(&self) {
         self.pump();
         self.check_strict();
     }
 
-    fn pump(&self) {
+    pub(super) fn pump(&self) {
         if self.pumping.replace(true) {
             return;
         }
@@ -262,7 +261,7 @@ impl Vm {
         self.pumping.set(false);
     }
 
-    fn check_strict(&self) {
+    pub(super) fn check_strict(&self) {
         let message = {
             let s = self.state.borrow();
             if !s.config.strict || s.violations.len() <= self.reported.get() {
@@ -296,7 +295,7 @@ impl Vm {
         }
     }
 
-    fn resume(&self, context: u32, kind: u32) {
+    pub(super) fn resume(&self, context: u32, kind: u32) {
         let side = match kind {
             stream_type::HTTP_REQUEST => Side::Request,
             stream_type::HTTP_RESPONSE => Side::Response,
@@ -334,7 +333,7 @@ impl Vm {
         }
     }
 
-    fn close(&self, context: u32, kind: u32) {
+    pub(super) fn close(&self, context: u32, kind: u32) {
         let mut s = self.state();
         match s.contexts.get_mut(&context) {
             Some(Context::Http(stream)) if kind <= stream_type::HTTP_RESPONSE => {
@@ -350,7 +349,7 @@ impl Vm {
         }
     }
 
-    fn local_reply(&self, context: u32, reply: LocalReply, from: &'static str) {
+    pub(super) fn local_reply(&self, context: u32, reply: LocalReply, from: &'static str) {
         let mut headers: Map = vec![(
             b":status".to_vec(),
             reply.status_code.to_string().into_bytes(),
@@ -429,7 +428,7 @@ impl Vm {
         }
     }
 
-    fn delete_root(&self, root: u32) {
+    pub(super) fn delete_root(&self, root: u32) {
         if !self.state().is_live(root) {
             return;
         }
@@ -438,431 +437,9 @@ impl Vm {
         self.apply(deferred);
     }
 
-    // ---- HTTP flows --------------------------------------------------------------------
-
-    fn export_headers(
-        side: Side,
-        context_id: u32,
-        num_headers: u32,
-        end_of_stream: bool,
-    ) -> Export {
-        match side {
-            Side::Request => Export::RequestHeaders {
-                context_id,
-                num_headers,
-                end_of_stream,
-            },
-            Side::Response => Export::ResponseHeaders {
-                context_id,
-                num_headers,
-                end_of_stream,
-            },
-        }
-    }
-
-    pub(crate) fn flow_headers(
-        &self,
-        context: u32,
-        side: Side,
-        headers: Map,
-        end_of_stream: bool,
-    ) -> u32 {
-        let count = len32(headers.len());
-        {
-            let mut s = self.state();
-            let Some(stream) = s.http_mut(context) else {
-                return 0;
-            };
-            let flow = stream.flow_mut(side);
-            flow.started = true;
-            flow.headers = Some(headers);
-            flow.ended = end_of_stream;
-        }
-        let (raw, deferred) = self.invoke(
-            Self::export_headers(side, context, count, end_of_stream),
-            Payload::None,
-        );
-        let replied = reply_for(&deferred, context);
-        let action = u32::from(replied || stops(raw));
-        if let Some(stream) = self.state().http_mut(context) {
-            stream.action = action;
-            stream.flow_mut(side).paused = if action == 1 && !replied {
-                Pause::Headers
-            } else {
-                Pause::No
-            };
-        }
-        self.apply(deferred);
-        action
-    }
-
-    pub(crate) fn flow_body(
-        &self,
-        context: u32,
-        side: Side,
-        chunk: Vec<u8>,
-        end_of_stream: bool,
-    ) -> u32 {
-        let size = {
-            let mut s = self.state();
-            let Some(stream) = s.http_mut(context) else {
-                return 0;
-            };
-            let flow = stream.flow_mut(side);
-            if flow.paused == Pause::Headers {
-                flow.held.any = true;
-                flow.held.body.extend_from_slice(&chunk);
-                flow.held.end_of_stream = end_of_stream;
-                flow.ended = end_of_stream;
-                return 1;
-            }
-            flow.buffer.extend_from_slice(&chunk);
-            flow.ended = end_of_stream;
-            len32(flow.buffer.len())
-        };
-        let export = match side {
-            Side::Request => Export::RequestBody {
-                context_id: context,
-                body_size: size,
-                end_of_stream,
-            },
-            Side::Response => Export::ResponseBody {
-                context_id: context,
-                body_size: size,
-                end_of_stream,
-            },
-        };
-        let (raw, deferred) = self.invoke(export, Payload::None);
-        let replied = reply_for(&deferred, context);
-        let action = u32::from(replied || raw != 0);
-        if let Some(stream) = self.state().http_mut(context) {
-            stream.action = action;
-            let flow = stream.flow_mut(side);
-            match raw {
-                _ if replied => flow.paused = Pause::No,
-                0 => {
-                    flow.forward();
-                    flow.paused = Pause::No;
-                }
-                // StopIterationNoBuffer: Envoy does not keep the chunk.
-                3 => {
-                    flow.buffer.clear();
-                    flow.paused = Pause::Body;
-                }
-                _ => flow.paused = Pause::Body,
-            }
-        }
-        self.apply(deferred);
-        action
-    }
-
-    pub(crate) fn flow_trailers(&self, context: u32, side: Side, trailers: Map) -> u32 {
-        let count = {
-            let mut s = self.state();
-            let Some(stream) = s.http_mut(context) else {
-                return 0;
-            };
-            let flow = stream.flow_mut(side);
-            flow.ended = true;
-            if flow.paused == Pause::Headers {
-                flow.held.any = true;
-                flow.held.trailers = Some(trailers);
-                return 1;
-            }
-            let count = len32(trailers.len());
-            flow.trailers = Some(trailers);
-            count
-        };
-        let export = match side {
-            Side::Request => Export::RequestTrailers {
-                context_id: context,
-                num_trailers: count,
-            },
-            Side::Response => Export::ResponseTrailers {
-                context_id: context,
-                num_trailers: count,
-            },
-        };
-        let (raw, deferred) = self.invoke(export, Payload::None);
-        let replied = reply_for(&deferred, context);
-        let action = u32::from(replied || raw != 0);
-        if let Some(stream) = self.state().http_mut(context) {
-            stream.action = action;
-            let flow = stream.flow_mut(side);
-            if replied {
-                flow.paused = Pause::No;
-            } else if raw == 0 {
-                flow.forward();
-                flow.paused = Pause::No;
-            } else {
-                flow.paused = Pause::Trailers;
-            }
-        }
-        self.apply(deferred);
-        action
-    }
-
-    /// Delivers what arrived while headers were paused, as Envoy does on resume.
-    fn deliver_held(&self, context: u32, side: Side) {
-        let held = {
-            let mut s = self.state();
-            let Some(stream) = s.http_mut(context) else {
-                return;
-            };
-            core::mem::take(&mut stream.flow_mut(side).held)
-        };
-        if !held.any {
-            return;
-        }
-        let trailers_follow = held.trailers.is_some();
-        if !held.body.is_empty() || (held.end_of_stream && !trailers_follow) {
-            self.flow_body(
-                context,
-                side,
-                held.body,
-                held.end_of_stream && !trailers_follow,
-            );
-        }
-        if let Some(trailers) = held.trailers {
-            let live = self
-                .state()
-                .http(context)
-                .is_some_and(|s| s.local_reply.is_none() && !s.reset);
-            if live {
-                self.flow_trailers(context, side, trailers);
-            }
-        }
-    }
-
-    // ---- test-facing HTTP operations (with bad-input checks) -----------------------------------
-
-    fn check_http(&self, context: u32, side: Side, what: &str) {
-        let s = self.state.borrow();
-        let Some(stream) = s.http(context) else {
-            panic!(
-                "HTTP stream {context} is gone (completed or never created); it accepts no {side} {what}",
-                side = side.name()
-            );
-        };
-        if let Some(reply) = &stream.local_reply {
-            panic!(
-                "the plugin sent a local response ({}) from {}; Envoy passes no more {} data to stream {context}. \
-                 Inspect stream.local_response(), then call complete()",
-                reply.status_code,
-                stream.local_reply_from,
-                if side == Side::Request {
-                    "request"
-                } else {
-                    "upstream response"
-                }
-            );
-        }
-        assert!(
-            !stream.reset,
-            "the plugin reset stream {context} (proxy_close_stream); Envoy delivers nothing more to it. Check \
-             stream.is_reset(), then call complete()"
-        );
-        let flow = stream.flow(side);
-        let name = side.name();
-        if what == "headers" {
-            assert!(
-                !flow.started,
-                "the {name} headers of stream {context} were already sent; send them once"
-            );
-            if side == Side::Response {
-                assert!(
-                    stream.request.started,
-                    "stream {context}: send the request headers before the response headers"
-                );
-            }
-        } else {
-            assert!(
-                flow.started,
-                "stream {context}: send the {name} headers before the {name} {what}"
-            );
-            assert!(
-                !flow.ended,
-                "stream {context}: the {name} already ended (end_of_stream was true, or trailers were sent); no \
-                 more {name} {what} can follow"
-            );
-        }
-    }
-
-    pub(crate) fn http_headers(
-        &self,
-        context: u32,
-        side: Side,
-        headers: &[(&str, &str)],
-        end_of_stream: bool,
-    ) -> u32 {
-        self.op(|| {
-            self.check_http(context, side, "headers");
-            self.flow_headers(context, side, stream::from_text(headers), end_of_stream)
-        })
-    }
-
-    pub(crate) fn http_body(
-        &self,
-        context: u32,
-        side: Side,
-        body: &[u8],
-        end_of_stream: bool,
-    ) -> u32 {
-        self.op(|| {
-            self.check_http(context, side, "body");
-            self.flow_body(context, side, body.to_vec(), end_of_stream)
-        })
-    }
-
-    pub(crate) fn http_trailers(&self, context: u32, side: Side, trailers: &[(&str, &str)]) -> u32 {
-        self.op(|| {
-            self.check_http(context, side, "trailers");
-            self.flow_trailers(context, side, stream::from_text(trailers))
-        })
-    }
-
-    pub(crate) fn complete_http(&self, context: u32) {
-        self.op(|| {
-            assert!(
-                self.state().http(context).is_some(),
-                "HTTP stream {context} was already completed"
-            );
-            for export in [
-                Export::Log {
-                    context_id: context,
-                },
-                Export::Done {
-                    context_id: context,
-                },
-            ] {
-                let (_, deferred) = self.invoke(export, Payload::None);
-                self.apply(deferred);
-            }
-            let (_, deferred) = self.invoke(
-                Export::Delete {
-                    context_id: context,
-                },
-                Payload::None,
-            );
-            self.state().delete(context);
-            self.apply(deferred);
-        })
-    }
-
-    // ---- TCP -----------------------------------------------------------------------------
-
-    pub(crate) fn tcp_data(
-        &self,
-        context: u32,
-        downstream: bool,
-        data: &[u8],
-        end_of_stream: bool,
-    ) -> u32 {
-        self.op(|| {
-            let size = {
-                let mut s = self.state();
-                let Some(conn) = s.tcp_mut(context) else {
-                    panic!("TCP connection {context} is gone (completed); it accepts no more data")
-                };
-                let (flow, side) =
-                    if downstream { (&mut conn.downstream, "downstream") } else { (&mut conn.upstream, "upstream") };
-                assert!(!flow.closed, "connection {context}: the {side} side was already closed; it sends no more data");
-                assert!(!flow.ended, "connection {context}: the {side} side already ended (end_of_stream was true)");
-                flow.buffer.extend_from_slice(data);
-                flow.ended = end_of_stream;
-                len32(flow.buffer.len())
-            };
-            let export = if downstream {
-                Export::DownstreamData { context_id: context, data_size: size, end_of_stream }
-            } else {
-                Export::UpstreamData { context_id: context, data_size: size, end_of_stream }
-            };
-            let (raw, deferred) = self.invoke(export, Payload::None);
-            let action = u32::from(raw != 0);
-            if let Some(conn) = self.state().tcp_mut(context) {
-                conn.action = action;
-                let flow = if downstream { &mut conn.downstream } else { &mut conn.upstream };
-                if action == 0 {
-                    flow.forward();
-                    flow.paused = false;
-                } else {
-                    flow.paused = true;
-                }
-            }
-            self.apply(deferred);
-            if !downstream && end_of_stream {
-                // Envoy reports the upstream's end of stream as a close of unknown origin.
-                self.tcp_close_inner(context, false, 0);
-            }
-            action
-        })
-    }
-
-    fn tcp_close_inner(&self, context: u32, downstream: bool, peer: u32) {
-        if let Some(conn) = self.state().tcp_mut(context) {
-            if downstream {
-                &mut conn.downstream
-            } else {
-                &mut conn.upstream
-            }
-            .closed = true;
-        }
-        let export = if downstream {
-            Export::DownstreamConnectionClose {
-                context_id: context,
-                peer_type: peer,
-            }
-        } else {
-            Export::UpstreamConnectionClose {
-                context_id: context,
-                peer_type: peer,
-            }
-        };
-        let (_, deferred) = self.invoke(export, Payload::None);
-        self.apply(deferred);
-    }
-
-    pub(crate) fn tcp_close(&self, context: u32, downstream: bool, peer: u32) {
-        self.op(|| {
-            assert!(
-                self.state().tcp(context).is_some(),
-                "TCP connection {context} is gone (completed)"
-            );
-            self.tcp_close_inner(context, downstream, peer);
-        })
-    }
-
-    pub(crate) fn complete_tcp(&self, context: u32) {
-        self.op(|| {
-            assert!(
-                self.state().tcp(context).is_some(),
-                "TCP connection {context} was already completed"
-            );
-            for export in [
-                Export::Done {
-                    context_id: context,
-                },
-                Export::Log {
-                    context_id: context,
-                },
-            ] {
-                let (_, deferred) = self.invoke(export, Payload::None);
-                self.apply(deferred);
-            }
-            let (_, deferred) = self.invoke(
-                Export::Delete {
-                    context_id: context,
-                },
-                Payload::None,
-            );
-            self.state().delete(context);
-            self.apply(deferred);
-        })
-    }
-
     // ---- VM and plugin lifecycle ------------------------------------------------------------
 
-    fn initialize(&self) {
+    pub(super) fn initialize(&self) {
         let first = {
             let mut s = self.state();
             !core::mem::replace(&mut s.initialized, true)
@@ -873,7 +450,7 @@ impl Vm {
         }
     }
 
-    fn start_vm_inner(&self) -> bool {
+    pub(super) fn start_vm_inner(&self) -> bool {
         self.initialize();
         let (plugins, vm_size) = {
             let s = self.state.borrow();
@@ -932,7 +509,7 @@ impl Vm {
             .all(|r| s.root(*r).is_some_and(|root| root.vm_started == Some(true)))
     }
 
-    fn start_plugin_inner(&self) -> bool {
+    pub(super) fn start_plugin_inner(&self) -> bool {
         self.start_vm_inner();
         let roots = self.state.borrow().roots.clone();
         for id in roots {
@@ -986,7 +563,7 @@ impl Vm {
         self.op(|| self.start_vm_inner() && self.start_plugin_inner())
     }
 
-    fn ensure_started(&self) {
+    pub(super) fn ensure_started(&self) {
         if self.started() {
             return;
         }
@@ -1011,7 +588,7 @@ impl Vm {
         }
     }
 
-    fn pick_root(&self, root: Option<u32>) -> u32 {
+    pub(super) fn pick_root(&self, root: Option<u32>) -> u32 {
         let s = self.state.borrow();
         match root {
             Some(id) => {
@@ -1114,377 +691,6 @@ impl Vm {
         })
     }
 
-    // ---- time -------------------------------------------------------------------------------
-
-    fn fire_tick(&self, root: u32) {
-        let (_, deferred) = self.invoke(Export::Tick { context_id: root }, Payload::None);
-        {
-            let mut s = self.state();
-            let now = s.now;
-            if let Some(r) = s.root_mut(root) {
-                r.next_tick =
-                    (r.tick_period_ms > 0).then(|| now + u64::from(r.tick_period_ms) * 1_000_000);
-            }
-        }
-        self.apply(deferred);
-    }
-
-    pub(crate) fn tick(&self) {
-        self.op(|| {
-            let due: Vec<u32> = {
-                let s = self.state.borrow();
-                s.roots.iter().copied().filter(|r| s.root(*r).is_some_and(|root| root.tick_period_ms > 0)).collect()
-            };
-            assert!(
-                !due.is_empty(),
-                "tick(): no plugin context set a tick period (proxy_set_tick_period_milliseconds), so Envoy would \
-                 never call proxy_on_tick"
-            );
-            for root in due {
-                self.fire_tick(root);
-            }
-        })
-    }
-
-    pub(crate) fn advance_time(&self, by: Duration) {
-        self.op(|| {
-            let target = {
-                let s = self.state.borrow();
-                s.now
-                    .saturating_add(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX))
-            };
-            loop {
-                let next = {
-                    let s = self.state.borrow();
-                    let ticks = s.roots.iter().filter_map(|r| {
-                        s.root(*r)
-                            .and_then(|root| root.next_tick)
-                            .map(|t| (t, 0, *r))
-                    });
-                    let timeouts = s
-                        .http_calls
-                        .iter()
-                        .filter_map(|(token, call)| call.deadline.map(|t| (t, 1, *token)));
-                    ticks.chain(timeouts).filter(|(t, _, _)| *t <= target).min()
-                };
-                let Some((time, kind, id)) = next else { break };
-                self.set_now(time);
-                if kind == 0 {
-                    self.fire_tick(id);
-                } else {
-                    self.deliver_http(
-                        id,
-                        timeout_headers(),
-                        b"upstream request timeout".to_vec(),
-                        Vec::new(),
-                    );
-                }
-            }
-            self.set_now(target);
-        })
-    }
-
-    fn set_now(&self, time: u64) {
-        let mut s = self.state();
-        if time > s.now {
-            let step = time - s.now;
-            s.now = time;
-            s.monotonic = s.monotonic.saturating_add(step);
-        }
-    }
-
-    // ---- callouts --------------------------------------------------------------------------
-
-    fn callout_target(&self, root: u32, caller: u32) -> u32 {
-        if self.state.borrow().config.fidelity.callouts_on_root {
-            root
-        } else {
-            caller
-        }
-    }
-
-    pub(crate) fn deliver_http(&self, token: u32, headers: Map, body: Vec<u8>, trailers: Map) {
-        let Some(call) = self.state().http_calls.remove(&token) else {
-            return;
-        };
-        let target = self.callout_target(call.root, call.record.context_id.0);
-        if !self.state().is_live(target) {
-            eprintln!(
-                "[proxywasm mock] HTTP callout {token}: context {target} is gone; the response is dropped, as Envoy \
-                 does"
-            );
-            return;
-        }
-        if headers.is_empty() {
-            if let Some(root) = self.state().root_mut(call.root) {
-                root.status = (status::BROKEN_CONNECTION, b"reset".to_vec());
-            }
-        }
-        let export = Export::HttpCallResponse {
-            context_id: target,
-            token,
-            num_headers: len32(headers.len()),
-            body_size: len32(body.len()),
-            num_trailers: len32(trailers.len()),
-        };
-        let (_, deferred) = self.invoke(
-            export,
-            Payload::HttpResponse {
-                headers,
-                body,
-                trailers,
-            },
-        );
-        if let Some(root) = self.state().root_mut(call.root) {
-            root.status.1.clear();
-        }
-        self.apply(deferred);
-    }
-
-    fn pending_http(&self, token: u32) {
-        let s = self.state.borrow();
-        if s.http_calls.contains_key(&token) {
-            return;
-        }
-        let pending: Vec<String> = s
-            .http_calls
-            .values()
-            .map(|c| {
-                format!(
-                    "{} (to {:?}, from context {})",
-                    c.record.token.0, c.record.upstream, c.record.context_id
-                )
-            })
-            .collect();
-        panic!(
-            "no pending HTTP callout has token {token}; expected one of [{}] (a callout is answered once, and only \
-             after the plugin dispatched it)",
-            pending.join(", ")
-        );
-    }
-
-    pub(crate) fn respond_http(
-        &self,
-        token: u32,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        trailers: &[(&str, &str)],
-    ) {
-        self.op(|| {
-            self.pending_http(token);
-            self.deliver_http(
-                token,
-                stream::from_text(headers),
-                body.to_vec(),
-                stream::from_text(trailers),
-            );
-        })
-    }
-
-    pub(crate) fn fail_http(&self, token: u32) {
-        self.op(|| {
-            self.pending_http(token);
-            self.deliver_http(token, Vec::new(), Vec::new(), Vec::new());
-        })
-    }
-
-    pub(crate) fn time_out_http(&self, token: u32) {
-        self.op(|| {
-            self.pending_http(token);
-            self.deliver_http(
-                token,
-                timeout_headers(),
-                b"upstream request timeout".to_vec(),
-                Vec::new(),
-            );
-        })
-    }
-
-    fn pending_grpc(&self, token: u32, stream_only: bool) -> (u32, u32) {
-        let s = self.state.borrow();
-        match s.grpc_calls.get(&token) {
-            Some(call) => {
-                assert!(
-                    !stream_only || call.record.kind == super::records::GrpcKind::Stream,
-                    "gRPC token {token} is a unary call; metadata and stream messages only exist on streams \
-                     (answer a call with respond_to_grpc_call or fail_grpc_call)"
-                );
-                (call.root, call.record.context_id.0)
-            }
-            None => {
-                let open: Vec<String> = s
-                    .grpc_calls
-                    .values()
-                    .map(|c| {
-                        format!(
-                            "{} ({:?} {}/{})",
-                            c.record.token.0, c.record.kind, c.record.service_name, c.record.method
-                        )
-                    })
-                    .collect();
-                panic!(
-                    "no open gRPC call or stream has token {token}; expected one of [{}] (cancelled and finished calls \
-                     take no more events)",
-                    open.join(", ")
-                );
-            }
-        }
-    }
-
-    pub(crate) fn grpc_event(&self, token: u32, event: GrpcDelivery) {
-        self.op(|| {
-            let stream_only = matches!(
-                event,
-                GrpcDelivery::InitialMetadata(_) | GrpcDelivery::TrailingMetadata(_)
-            );
-            let (root, caller) = self.pending_grpc(token, stream_only);
-            let target = self.callout_target(root, caller);
-            let (export, payload, finished) = match event {
-                GrpcDelivery::InitialMetadata(map) => (
-                    Export::GrpcReceiveInitialMetadata {
-                        context_id: target,
-                        token,
-                        num_elements: len32(map.len()),
-                    },
-                    Payload::Metadata(map),
-                    false,
-                ),
-                GrpcDelivery::Message(message) => {
-                    let unary = self
-                        .state
-                        .borrow()
-                        .grpc_calls
-                        .get(&token)
-                        .is_some_and(|c| c.record.kind == super::records::GrpcKind::Call);
-                    (
-                        Export::GrpcReceive {
-                            context_id: target,
-                            token,
-                            message_size: len32(message.len()),
-                        },
-                        Payload::Message(message),
-                        unary,
-                    )
-                }
-                GrpcDelivery::TrailingMetadata(map) => (
-                    Export::GrpcReceiveTrailingMetadata {
-                        context_id: target,
-                        token,
-                        num_elements: len32(map.len()),
-                    },
-                    Payload::Metadata(map),
-                    false,
-                ),
-                GrpcDelivery::Close(code, message) => {
-                    if let Some(r) = self.state().root_mut(root) {
-                        r.status = (code, message);
-                    }
-                    (
-                        Export::GrpcClose {
-                            context_id: target,
-                            token,
-                            status_code: code,
-                        },
-                        Payload::None,
-                        true,
-                    )
-                }
-            };
-            if finished {
-                self.state().grpc_calls.remove(&token);
-            }
-            if !self.state().is_live(target) {
-                return;
-            }
-            let (_, deferred) = self.invoke(export, payload);
-            if let Some(r) = self.state().root_mut(root) {
-                r.status.1.clear();
-            }
-            self.apply(deferred);
-        })
-    }
-
-    pub(crate) fn respond_dns(&self, token: u32, results: &[(u32, &str)]) {
-        self.op(|| {
-            let lookup = {
-                let mut s = self.state();
-                let lookup = s.dns.remove(&token);
-                let Some(lookup) = lookup else {
-                    let open: Vec<String> = s
-                        .dns
-                        .values()
-                        .map(|l| format!("{} ({})", l.token, l.name))
-                        .collect();
-                    drop(s);
-                    panic!(
-                        "no pending DNS lookup has token {token}; expected one of [{}]",
-                        open.join(", ")
-                    );
-                };
-                lookup
-            };
-            let mut data = Vec::new();
-            data.extend_from_slice(&len32(results.len()).to_le_bytes());
-            for (ttl, _) in results {
-                data.extend_from_slice(&ttl.to_le_bytes());
-            }
-            for (_, address) in results {
-                data.extend_from_slice(address.as_bytes());
-                data.push(0);
-            }
-            let (root, size) = {
-                let mut s = self.state();
-                s.call_data = data.clone();
-                (
-                    s.root_of(lookup.context_id.0),
-                    len32(if results.is_empty() { 0 } else { data.len() }),
-                )
-            };
-            let target = self.callout_target(root, lookup.context_id.0);
-            if !self.state().is_live(target) {
-                return;
-            }
-            let (_, deferred) = self.invoke(
-                Export::ResolveDns {
-                    context_id: target,
-                    token,
-                    data_size: size,
-                },
-                Payload::CallData(data),
-            );
-            self.apply(deferred);
-        })
-    }
-
-    pub(crate) fn foreign_function_callback(
-        &self,
-        root: Option<u32>,
-        function_id: u32,
-        arguments: &[u8],
-    ) {
-        self.op(|| {
-            self.ensure_started();
-            let root = self.pick_root(root);
-            self.state().call_data = arguments.to_vec();
-            let export = Export::ForeignFunction {
-                context_id: root,
-                function_id,
-                arguments_size: len32(arguments.len()),
-            };
-            let (_, deferred) = self.invoke(export, Payload::CallData(arguments.to_vec()));
-            self.apply(deferred);
-        })
-    }
-
-    pub(crate) fn enqueue(&self, token: u32, data: &[u8]) {
-        self.op(|| {
-            let result = self.state().enqueue(token, data);
-            if result.is_err() {
-                panic!("no shared queue has id {token}; a plugin must register it first (proxy_register_shared_queue)");
-            }
-        })
-    }
-
     /// Calls one export directly, outside the emulator's bookkeeping (for
     /// lifecycle-violation and re-entrancy tests).
     pub(crate) fn call_export(&self, export: Export) -> u32 {
@@ -1524,7 +730,7 @@ impl Vm {
 
 /// Pops the running frame if plugin or test code panics through a callback,
 /// so a test that catches the panic finds the host consistent.
-struct FrameGuard<'a>(&'a Vm);
+pub(super) struct FrameGuard<'a>(&'a Vm);
 
 impl Drop for FrameGuard<'_> {
     fn drop(&mut self) {
@@ -1535,27 +741,10 @@ impl Drop for FrameGuard<'_> {
 }
 
 /// Leaves a top-level operation, also when it panics.
-struct OpGuard<'a>(&'a Vm);
+pub(super) struct OpGuard<'a>(&'a Vm);
 
 impl Drop for OpGuard<'_> {
     fn drop(&mut self) {
         self.0.ops.set(self.0.ops.get().saturating_sub(1));
     }
-}
-
-/// Events a test delivers on a gRPC call or stream.
-#[derive(Clone, Debug)]
-pub(crate) enum GrpcDelivery {
-    InitialMetadata(Map),
-    Message(Vec<u8>),
-    TrailingMetadata(Map),
-    Close(u32, Vec<u8>),
-}
-
-fn timeout_headers() -> Map {
-    stream::from_text(&[
-        (":status", "504"),
-        ("content-length", "24"),
-        ("content-type", "text/plain"),
-    ])
 }
