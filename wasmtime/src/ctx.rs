@@ -1,5 +1,5 @@
 //! The store's data ([`Ctx`]) and what every hostcall does around the
-//! emulator call: counting, the allocator's restricted phase, and
+//! emulator call: counting, the emulator's policy, and
 //! guest-memory access ([`Linear`], the emulator's view of linear memory).
 
 use crate::meter::Meter;
@@ -12,20 +12,6 @@ use wasmtime::{Caller, Memory, TypedFunc};
 /// WASI `EFAULT`.
 pub(crate) const WASI_FAULT: i32 = 21;
 
-/// What the plugin is running, for Envoy's restriction inside the allocator.
-/// (The start-up rule is the emulator's: `Vm::admit`.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// A callback or start-up.
-    Callback,
-    /// Inside the allocation export, called by the host during a hostcall:
-    /// only `proxy_log`, `fd_write`, `clock_time_get` and `poll_oneoff`.
-    Allocating,
-}
-
-/// Hostcalls Envoy allows inside the allocation export.
-const ALLOCATOR_ALLOWED: [&str; 4] = ["proxy_log", "fd_write", "clock_time_get", "poll_oneoff"];
-
 /// The store's data: the link to the emulator and the engine's bookkeeping.
 pub(crate) struct Ctx {
     /// The emulated VM whose state the hostcalls act on.
@@ -35,7 +21,6 @@ pub(crate) struct Ctx {
     /// The allocation export Envoy would use (`malloc`, else
     /// `proxy_on_memory_allocate`).
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
-    pub(crate) phase: Phase,
     /// xorshift64* state behind `random_get`: deterministic, so fuel figures
     /// are reproducible.
     pub(crate) rng: u64,
@@ -50,7 +35,6 @@ impl Ctx {
             vm,
             memory: None,
             alloc: None,
-            phase: Phase::Callback,
             rng: 0x9E37_79B9_7F4A_7C15,
             exit_code: None,
             meter,
@@ -58,22 +42,24 @@ impl Ctx {
     }
 }
 
-/// Starts serving hostcall `name`: counts it, applies the allocator's
-/// restricted phase (a forbidden hostcall traps, as in Envoy), and returns the
-/// VM.
-pub(crate) fn enter(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
+/// Starts serving hostcall `name`: counts it and returns the VM. The
+/// generated `env` imports go on to the emulator's entry point, which asks the
+/// emulator's policy itself.
+pub(crate) fn count(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
     let ctx = caller.data();
     ctx.meter.borrow_mut().count_hostcall(name);
     let Some(vm) = ctx.vm.upgrade() else {
         wasmtime::bail!("hostcall {name}: the mock host that ran this plugin was dropped");
     };
-    if ctx.phase == Phase::Allocating && !ALLOCATOR_ALLOWED.contains(&name) {
-        wasmtime::bail!(
-            "restricted_callback: {name} called from inside the allocation export while the host was \
-             handing over a result; Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff \
-             there and fails the VM"
-        );
-    }
+    Ok(vm)
+}
+
+/// Starts serving a hostcall that has no entry point in the emulator (WASI,
+/// the emscripten shims): [`count`], then the emulator's policy (restricted
+/// mode at start-up and inside the allocator traps, as in Envoy).
+pub(crate) fn enter(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
+    let vm = count(caller, name)?;
+    vm.admit(name).map_err(wasmtime::Error::msg)?;
     Ok(vm)
 }
 
@@ -149,15 +135,12 @@ impl GuestMemory for Linear<'_, '_> {
         self.write_u32(at, value)
     }
 
-    /// Calls the allocation export in the allocator's restricted phase.
+    /// Calls the allocation export (the emulator has put the policy in
+    /// its allocator phase).
     fn allocate(&mut self, size: u32) -> wasmtime::Result<u32> {
         let (Some(alloc), Ok(size)) = (self.0.data().alloc.clone(), i32::try_from(size)) else {
             return Ok(0);
         };
-        let before = self.0.data().phase;
-        self.0.data_mut().phase = Phase::Allocating;
-        let result = alloc.call(&mut *self.0, size);
-        self.0.data_mut().phase = before;
-        Ok(result? as u32)
+        Ok(alloc.call(&mut *self.0, size)? as u32)
     }
 }

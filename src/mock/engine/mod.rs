@@ -52,7 +52,7 @@ mod time;
 mod vm;
 mod world;
 
-pub use policy::{AMBIENT_HOSTCALLS, START_UP_HOSTCALLS};
+pub use policy::{ALLOCATOR_HOSTCALLS, AMBIENT_HOSTCALLS, Phase, Policy, START_UP_HOSTCALLS};
 pub use proxywasm_abi::Export;
 pub use records::{
     DnsLookup, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord, Violation,

@@ -208,6 +208,9 @@ pub struct HostState {
     pub(crate) trace: Vec<Export>,
     pub(crate) initialized: bool,
     pub(crate) call_data: Vec<u8>,
+    /// Nonzero while the host hands a result over through the plugin's
+    /// allocation export ([`Phase::Allocating`](super::Phase)).
+    pub(crate) handing_over: u32,
 }
 
 impl core::fmt::Debug for HostState {
@@ -258,6 +261,7 @@ impl HostState {
             trace: Vec::new(),
             initialized: false,
             call_data: Vec::new(),
+            handing_over: 0,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Unit tests of the hostcall semantics, over a bare [`HostState`].
 
+use super::policy::Phase;
 use super::state::VmConfig;
 use super::state::status::*;
 use super::state::{HostState, Payload};
@@ -264,6 +265,14 @@ fn start_up_allows_only_logging() {
     s.config.fidelity.restricted_start_up = true;
     s.push_frame(1, None, Payload::None);
     assert_eq!(s.admit("proxy_get_current_time_nanoseconds"), Ok(()));
+    // Inside the allocation export: the same policy, its own list.
+    s.handing_over = 1;
+    assert_eq!(s.phase(), Phase::Allocating);
+    assert_eq!(s.admit("proxy_log"), Ok(()));
+    assert_eq!(s.admit("fd_write"), Ok(()));
+    let trap = s.admit("proxy_done").unwrap_err();
+    assert!(trap.contains("inside the allocation export"), "{trap}");
+    assert_eq!(s.violations.len(), 2);
 }
 
 #[test]

@@ -126,15 +126,35 @@ impl Vm {
         &self.world
     }
 
-    /// Envoy's start-up rule for hostcall `name` ([`HostState::admit`]): a
-    /// front door traps, with the reason given, when it refuses. (With the
-    /// state busy, the hostcall itself answers `INTERNAL_FAILURE`.)
+    /// Restricted mode for hostcall `name` ([`HostState::admit`], the
+    /// [`Policy`](super::Policy)): a front door traps, with the reason given,
+    /// when it refuses. (With the state busy, the hostcall itself answers
+    /// `INTERNAL_FAILURE`.)
     ///
     /// # Errors
     /// The reason for the trap.
     pub fn admit(&self, name: &'static str) -> Result<(), String> {
         self.try_state()
             .map_or(Ok(()), |mut state| state.admit(name))
+    }
+
+    /// Runs `hand_over` (which calls the plugin's allocation export) in
+    /// [`Phase::Allocating`](super::Phase), where the policy restricts the
+    /// hostcalls the allocator may make.
+    pub fn handing_over<R>(&self, hand_over: impl FnOnce() -> R) -> R {
+        let step = |entering: bool| {
+            if let Some(mut state) = self.try_state() {
+                state.handing_over = if entering {
+                    state.handing_over.saturating_add(1)
+                } else {
+                    state.handing_over.saturating_sub(1)
+                };
+            }
+        };
+        step(true);
+        let result = hand_over();
+        step(false);
+        result
     }
 
     /// Call after serving the hostcall `name`: runs a re-entry hook armed for
