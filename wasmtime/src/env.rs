@@ -3,7 +3,7 @@
 //! served by the emulator's entry point of the same name over the plugin's
 //! linear memory ([`Linear`]), plus the two emscripten shims Envoy registers.
 
-use crate::ctx::{Ctx, Linear, count, enter};
+use crate::instance::{InstanceState, Linear, count, enter};
 use proxywasm::mock::engine::hostcalls;
 use wasmtime::{Caller, Linker};
 
@@ -32,12 +32,12 @@ macro_rules! define_env {
         /// Defines every import of the ABI table on `linker`: count it
         /// ([`count`]), then the emulator's entry point (which applies the
         /// policy). Its `Err` (a refused or trapping hostcall) is a trap.
-        fn define_imports(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+        fn define_imports(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
             $(
                 linker.func_wrap(
                     ENV,
                     stringify!($name),
-                    |mut caller: Caller<'_, Ctx>, $($arg: wasm_type!($role)),*| -> wasmtime::Result<i32> {
+                    |mut caller: Caller<'_, InstanceState>, $($arg: wasm_type!($role)),*| -> wasmtime::Result<i32> {
                         let vm = count(&mut caller, stringify!($name))?;
                         let status = hostcalls::$name(&vm, &mut Linear(&mut caller), $(arg!($role, $arg)),*)?;
                         Ok(status as i32)
@@ -53,12 +53,12 @@ proxywasm_abi::for_each_import!(define_env);
 
 /// Defines the whole `env` set on `linker`: the ABI's imports and the
 /// emscripten shims of [`proxywasm_abi::ENV_SHIMS`].
-pub(crate) fn define(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+pub(crate) fn define(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     define_imports(linker)?;
     linker.func_wrap(
         ENV,
         "pthread_equal",
-        |mut c: Caller<'_, Ctx>, a: i32, b: i32| -> wasmtime::Result<i32> {
+        |mut c: Caller<'_, InstanceState>, a: i32, b: i32| -> wasmtime::Result<i32> {
             enter(&mut c, "pthread_equal")?;
             Ok(i32::from(a == b))
         },
@@ -66,7 +66,7 @@ pub(crate) fn define(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
     linker.func_wrap(
         ENV,
         "emscripten_notify_memory_growth",
-        |mut c: Caller<'_, Ctx>, _index: i32| -> wasmtime::Result<()> {
+        |mut c: Caller<'_, InstanceState>, _index: i32| -> wasmtime::Result<()> {
             enter(&mut c, "emscripten_notify_memory_growth")?;
             Ok(())
         },

@@ -63,9 +63,9 @@
 pub mod abi;
 pub mod bench;
 mod cargo;
-mod ctx;
 mod env;
 mod guest;
+mod instance;
 mod meter;
 mod module;
 mod wasi;

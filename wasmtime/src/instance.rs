@@ -1,4 +1,5 @@
-//! The store's data ([`Ctx`]) and what every hostcall does around the
+//! The store's data, [`InstanceState`] (one plugin instance's link to the
+//! emulator and the engine's bookkeeping), and what every hostcall does around the
 //! emulator call: counting, the emulator's policy, and
 //! guest-memory access ([`Linear`], the emulator's view of linear memory).
 
@@ -12,8 +13,9 @@ use wasmtime::{Caller, Memory, TypedFunc};
 /// WASI `EFAULT`.
 pub(crate) const WASI_FAULT: i32 = 21;
 
-/// The store's data: the link to the emulator and the engine's bookkeeping.
-pub(crate) struct Ctx {
+/// The store's data for one plugin instance: its link to the emulator and
+/// the engine's bookkeeping.
+pub(crate) struct InstanceState {
     /// The emulated VM whose state the hostcalls act on.
     pub(crate) vm: Weak<Vm>,
     /// The module's `memory` export (set right after instantiation).
@@ -29,9 +31,9 @@ pub(crate) struct Ctx {
     pub(crate) meter: Rc<RefCell<Meter>>,
 }
 
-impl Ctx {
-    pub(crate) fn new(vm: Weak<Vm>, meter: Rc<RefCell<Meter>>) -> Ctx {
-        Ctx {
+impl InstanceState {
+    pub(crate) fn new(vm: Weak<Vm>, meter: Rc<RefCell<Meter>>) -> InstanceState {
+        InstanceState {
             vm,
             memory: None,
             alloc: None,
@@ -45,10 +47,13 @@ impl Ctx {
 /// Starts serving hostcall `name`: counts it and returns the VM. The
 /// generated `env` imports go on to the emulator's entry point, which asks the
 /// emulator's policy itself.
-pub(crate) fn count(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
-    let ctx = caller.data();
-    ctx.meter.borrow_mut().count_hostcall(name);
-    let Some(vm) = ctx.vm.upgrade() else {
+pub(crate) fn count(
+    caller: &mut Caller<'_, InstanceState>,
+    name: &'static str,
+) -> wasmtime::Result<Rc<Vm>> {
+    let instance = caller.data();
+    instance.meter.borrow_mut().count_hostcall(name);
+    let Some(vm) = instance.vm.upgrade() else {
         wasmtime::bail!("hostcall {name}: the mock host that ran this plugin was dropped");
     };
     Ok(vm)
@@ -57,7 +62,10 @@ pub(crate) fn count(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtim
 /// Starts serving a hostcall that has no entry point in the emulator (WASI,
 /// the emscripten shims): [`count`], then the emulator's policy (restricted
 /// mode at start-up and inside the allocator traps, as in Envoy).
-pub(crate) fn enter(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
+pub(crate) fn enter(
+    caller: &mut Caller<'_, InstanceState>,
+    name: &'static str,
+) -> wasmtime::Result<Rc<Vm>> {
     let vm = count(caller, name)?;
     vm.admit(name).map_err(wasmtime::Error::msg)?;
     Ok(vm)
@@ -71,7 +79,7 @@ fn range(ptr: i32, len: i32) -> Option<core::ops::Range<usize>> {
 
 /// Copies `len` bytes at `ptr` out of guest memory. A zero length is empty
 /// whatever the pointer.
-pub(crate) fn read(caller: &Caller<'_, Ctx>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+pub(crate) fn read(caller: &Caller<'_, InstanceState>, ptr: i32, len: i32) -> Option<Vec<u8>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -83,7 +91,7 @@ pub(crate) fn read(caller: &Caller<'_, Ctx>, ptr: i32, len: i32) -> Option<Vec<u
 }
 
 /// Writes `bytes` at `ptr` in guest memory.
-pub(crate) fn write(caller: &mut Caller<'_, Ctx>, ptr: i32, bytes: &[u8]) -> Option<()> {
+pub(crate) fn write(caller: &mut Caller<'_, InstanceState>, ptr: i32, bytes: &[u8]) -> Option<()> {
     let memory = caller.data().memory?;
     let len = i32::try_from(bytes.len()).ok()?;
     memory
@@ -94,17 +102,25 @@ pub(crate) fn write(caller: &mut Caller<'_, Ctx>, ptr: i32, bytes: &[u8]) -> Opt
 }
 
 /// Writes a little-endian `u32` (pointers, sizes, ids, statuses).
-pub(crate) fn write_u32(caller: &mut Caller<'_, Ctx>, ptr: i32, value: u32) -> Option<()> {
+pub(crate) fn write_u32(
+    caller: &mut Caller<'_, InstanceState>,
+    ptr: i32,
+    value: u32,
+) -> Option<()> {
     write(caller, ptr, &value.to_le_bytes())
 }
 
 /// Writes a little-endian `u64` (time, metric values).
-pub(crate) fn write_u64(caller: &mut Caller<'_, Ctx>, ptr: i32, value: u64) -> Option<()> {
+pub(crate) fn write_u64(
+    caller: &mut Caller<'_, InstanceState>,
+    ptr: i32,
+    value: u64,
+) -> Option<()> {
     write(caller, ptr, &value.to_le_bytes())
 }
 
 /// Reads a little-endian `u32`.
-pub(crate) fn read_u32(caller: &Caller<'_, Ctx>, ptr: i32) -> Option<u32> {
+pub(crate) fn read_u32(caller: &Caller<'_, InstanceState>, ptr: i32) -> Option<u32> {
     let bytes = read(caller, ptr, 4)?;
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
@@ -112,7 +128,7 @@ pub(crate) fn read_u32(caller: &Caller<'_, Ctx>, ptr: i32) -> Option<u32> {
 /// The plugin's linear memory during one hostcall, as the emulator's entry
 /// points see it: addresses are offsets, words are 4-byte little-endian, and
 /// results go through the allocation export Envoy would use.
-pub(crate) struct Linear<'a, 'c>(pub(crate) &'a mut Caller<'c, Ctx>);
+pub(crate) struct Linear<'a, 'c>(pub(crate) &'a mut Caller<'c, InstanceState>);
 
 impl GuestMemory for Linear<'_, '_> {
     type Addr = u32;
