@@ -76,7 +76,7 @@ fn a_second_front_door_drives_the_same_core() {
         proxywasm::Action::Pause
     );
     stream.complete();
-    assert!(host.logs_contain("engine plugin ran"));
+    assert!(host.logs().contain("engine plugin ran"));
     assert_eq!(host.hostcall_counts().get("proxy_log"), Some(&1));
     assert_eq!(
         *calls.borrow(),

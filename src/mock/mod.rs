@@ -52,9 +52,9 @@
 //! assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
 //!
 //! // The callout is recorded; answer it (or fail it, or let it time out).
-//! let call = host.http_calls().pop().unwrap();
+//! let call = host.callouts().http().pop().unwrap();
 //! assert_eq!(call.header(":path"), Some("/check"));
-//! host.advance_time(Duration::from_secs(1)); // past the timeout: Envoy answers 504
+//! host.time().advance(Duration::from_secs(1)); // past the timeout: Envoy answers 504
 //! assert_eq!(stream.action(), Action::Continue);
 //! stream.complete();
 //! ```
@@ -90,6 +90,7 @@
 
 pub(crate) mod backend;
 pub mod engine;
+mod handles;
 mod host;
 mod native;
 
@@ -97,6 +98,7 @@ pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
     MockWorld, Violation,
 };
+pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 pub use host::{HttpStream, MockHost, MockHostBuilder, TcpConnection};
 #[doc(hidden)]
 pub use host::{doc_http, doc_http_body, doc_plugin, doc_tcp_upstream};

@@ -112,7 +112,7 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
         }
     }
     if plugin == "callout" {
-        let calls = host.http_calls();
+        let calls = host.callouts().http();
         if calls.is_empty() {
             return Err("callout: the plugin made no HTTP call".to_owned());
         }

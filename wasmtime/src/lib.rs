@@ -359,7 +359,7 @@ impl EngineHost {
     /// let (_, cost) = host.measure(|host| {
     ///     host.http_stream().request_headers(&[(":path", "/")], true);
     /// });
-    /// assert_eq!(host.info_logs(), ["hi"]);
+    /// assert_eq!(host.logs().info(), ["hi"]);
     /// assert_eq!(cost.usage.hostcalls["proxy_log"], 1);
     /// assert_eq!(cost.callbacks.len(), 1);
     /// assert_eq!(cost.callbacks[0].export, "proxy_on_request_headers");
