@@ -383,7 +383,7 @@ impl Callouts<'_> {
 
     /// Times a callout out now, as Envoy does when its timeout expires: a
     /// normal response with `:status` 504 and body `upstream request timeout`.
-    /// ([`advance_time`](MockHost::advance_time) past the timeout does the same.)
+    /// ([`Time::advance`] past the timeout does the same.)
     ///
     /// ```
     /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
@@ -461,7 +461,7 @@ impl Callouts<'_> {
             .map(|c| c.record.kind);
         assert!(
             kind != Some(GrpcKind::Stream),
-            "gRPC token {} is a stream; deliver stream messages with send_grpc_message",
+            "gRPC token {} is a stream; deliver stream messages with callouts().grpc_message",
             token.0
         );
         self.0

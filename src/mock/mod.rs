@@ -65,7 +65,7 @@
 //!   `on_log` → `on_done` → `on_delete`), [`TcpConnection`] (data both ways,
 //!   closes, `on_done` → `on_log` → `on_delete`), [`MockHost::finish`].
 //! * **Time**: one clock behind `proxy_get_current_time_nanoseconds` (and
-//!   WASI `clock_time_get` in the engine host); [`MockHost::advance_time`]
+//!   WASI `clock_time_get` in the engine host); [`host.time().advance`](Time::advance)
 //!   fires ticks at each plugin's period and callout timeouts.
 //! * **Callouts**: HTTP, gRPC calls and streams, DNS — recorded, answered by
 //!   the test, delivered on the root context as Envoy does.

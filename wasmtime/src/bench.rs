@@ -123,7 +123,8 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
             ));
         }
         for call in calls {
-            host.callouts().respond_http(call.token, &[(":status", "200")], b"ok", &[]);
+            host.callouts()
+                .respond_http(call.token, &[(":status", "200")], b"ok", &[]);
         }
         if streams.iter().any(HttpStream::is_request_paused) {
             return Err("callout: the request is still paused after the response".to_owned());
