@@ -378,25 +378,17 @@ impl Vm {
                 self.state().http(context).is_some(),
                 "HTTP stream {context} was already completed"
             );
-            for export in [
-                Export::Log {
-                    context_id: context,
-                },
-                Export::Done {
-                    context_id: context,
-                },
-            ] {
-                let (_, deferred) = self.invoke(export, Payload::None);
-                self.apply(deferred);
-            }
-            let (_, deferred) = self.invoke(
-                Export::Delete {
-                    context_id: context,
-                },
-                Payload::None,
+            self.teardown(
+                context,
+                [
+                    Export::Log {
+                        context_id: context,
+                    },
+                    Export::Done {
+                        context_id: context,
+                    },
+                ],
             );
-            self.state().delete(context);
-            self.apply(deferred);
         })
     }
 }

@@ -100,11 +100,7 @@ impl HttpCallout {
     /// assert_eq!(call.header(":path"), Some("/"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 }
 
@@ -225,11 +221,7 @@ impl LocalReply {
     /// assert_eq!(reply.header("A"), Some("1"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 }
 
@@ -350,4 +342,13 @@ impl Default for Fidelity {
     fn default() -> Fidelity {
         Fidelity::envoy()
     }
+}
+
+/// The first value of header `name` (any case) in `headers`.
+fn first_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
 }

@@ -231,6 +231,26 @@ pub(super) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `HostState::root`, `root_mut` and the like: the context `id` if it is of
+/// that kind.
+macro_rules! context_accessors {
+    ($($get:ident, $get_mut:ident: $variant:ident => $ty:ty;)*) => {$(
+        pub(crate) fn $get(&self, id: u32) -> Option<&$ty> {
+            match self.contexts.get(&id) {
+                Some(Context::$variant(context)) => Some(context),
+                _ => None,
+            }
+        }
+
+        pub(crate) fn $get_mut(&mut self, id: u32) -> Option<&mut $ty> {
+            match self.contexts.get_mut(&id) {
+                Some(Context::$variant(context)) => Some(context),
+                _ => None,
+            }
+        }
+    )*};
+}
+
 impl HostState {
     /// A fresh VM in `world`, not yet registered there (the driver does that).
     pub fn new(config: VmConfig, world: MockWorld) -> HostState {
@@ -328,46 +348,10 @@ impl HostState {
         self.contexts.get(&id).map_or(0, |c| c.root_id(id))
     }
 
-    pub(crate) fn root(&self, id: u32) -> Option<&Root> {
-        match self.contexts.get(&id) {
-            Some(Context::Root(root)) => Some(root),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn root_mut(&mut self, id: u32) -> Option<&mut Root> {
-        match self.contexts.get_mut(&id) {
-            Some(Context::Root(root)) => Some(root),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn http(&self, id: u32) -> Option<&HttpStream> {
-        match self.contexts.get(&id) {
-            Some(Context::Http(stream)) => Some(stream),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn http_mut(&mut self, id: u32) -> Option<&mut HttpStream> {
-        match self.contexts.get_mut(&id) {
-            Some(Context::Http(stream)) => Some(stream),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn tcp(&self, id: u32) -> Option<&TcpConnection> {
-        match self.contexts.get(&id) {
-            Some(Context::Tcp(conn)) => Some(conn),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn tcp_mut(&mut self, id: u32) -> Option<&mut TcpConnection> {
-        match self.contexts.get_mut(&id) {
-            Some(Context::Tcp(conn)) => Some(conn),
-            _ => None,
-        }
+    context_accessors! {
+        root, root_mut: Root => Root;
+        http, http_mut: Http => HttpStream;
+        tcp, tcp_mut: Tcp => TcpConnection;
     }
 
     pub(crate) fn delete(&mut self, id: u32) {

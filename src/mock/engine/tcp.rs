@@ -93,25 +93,17 @@ impl Vm {
                 self.state().tcp(context).is_some(),
                 "TCP connection {context} was already completed"
             );
-            for export in [
-                Export::Done {
-                    context_id: context,
-                },
-                Export::Log {
-                    context_id: context,
-                },
-            ] {
-                let (_, deferred) = self.invoke(export, Payload::None);
-                self.apply(deferred);
-            }
-            let (_, deferred) = self.invoke(
-                Export::Delete {
-                    context_id: context,
-                },
-                Payload::None,
+            self.teardown(
+                context,
+                [
+                    Export::Done {
+                        context_id: context,
+                    },
+                    Export::Log {
+                        context_id: context,
+                    },
+                ],
             );
-            self.state().delete(context);
-            self.apply(deferred);
         })
     }
 }

@@ -626,58 +626,64 @@ impl Vm {
         }
     }
 
+    /// Creates a stream context (`make` builds it for its root) and calls
+    /// `proxy_on_context_create` on it.
+    fn create_stream(&self, root: Option<u32>, make: impl FnOnce(u32) -> Context) -> u32 {
+        self.ensure_started();
+        let root = self.pick_root(root);
+        let id = {
+            let mut s = self.state();
+            let id = s.alloc_id();
+            s.contexts.insert(id, make(root));
+            id
+        };
+        let (_, deferred) = self.invoke(
+            Export::ContextCreate {
+                context_id: id,
+                parent_id: root,
+            },
+            Payload::None,
+        );
+        self.apply(deferred);
+        id
+    }
+
+    /// Ends a stream: its two closing callbacks in the stream kind's `order`
+    /// (HTTP: `on_log` then `on_done`; TCP: the reverse), then `on_delete`.
+    pub(super) fn teardown(&self, context: u32, order: [Export; 2]) {
+        for export in order {
+            let (_, deferred) = self.invoke(export, Payload::None);
+            self.apply(deferred);
+        }
+        let (_, deferred) = self.invoke(
+            Export::Delete {
+                context_id: context,
+            },
+            Payload::None,
+        );
+        self.state().delete(context);
+        self.apply(deferred);
+    }
+
     pub(crate) fn new_http_stream(&self, root: Option<u32>) -> u32 {
         self.op(|| {
-            self.ensure_started();
-            let root = self.pick_root(root);
-            let id = {
-                let mut s = self.state();
-                let id = s.alloc_id();
-                s.contexts.insert(
-                    id,
-                    Context::Http(HttpStream {
-                        root,
-                        ..HttpStream::default()
-                    }),
-                );
-                id
-            };
-            let (_, deferred) = self.invoke(
-                Export::ContextCreate {
-                    context_id: id,
-                    parent_id: root,
-                },
-                Payload::None,
-            );
-            self.apply(deferred);
-            id
+            self.create_stream(root, |root| {
+                Context::Http(HttpStream {
+                    root,
+                    ..HttpStream::default()
+                })
+            })
         })
     }
 
     pub(crate) fn new_tcp_connection(&self, root: Option<u32>) -> u32 {
         self.op(|| {
-            self.ensure_started();
-            let root = self.pick_root(root);
-            let id = {
-                let mut s = self.state();
-                let id = s.alloc_id();
-                s.contexts.insert(
-                    id,
-                    Context::Tcp(TcpConnection {
-                        root,
-                        ..TcpConnection::default()
-                    }),
-                );
-                id
-            };
-            let (_, deferred) = self.invoke(
-                Export::ContextCreate {
-                    context_id: id,
-                    parent_id: root,
-                },
-                Payload::None,
-            );
-            self.apply(deferred);
+            let id = self.create_stream(root, |root| {
+                Context::Tcp(TcpConnection {
+                    root,
+                    ..TcpConnection::default()
+                })
+            });
             let (raw, deferred) =
                 self.invoke(Export::NewConnection { context_id: id }, Payload::None);
             if let Some(conn) = self.state().tcp_mut(id) {
