@@ -3,7 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{GrpcCall, GrpcToken, HttpCall, HttpCallToken};
+use proxywasm::callout::{GrpcCall, GrpcToken, HttpCallToken};
 use proxywasm::mock::MockHost;
 use proxywasm::{
     Action, Configuration, ContextId, HttpContext, NoContext, PeerType, PluginContext, QueueId,
@@ -17,20 +17,20 @@ fn host() -> MockHost {
     MockHost::builder().http(|_| Noop)
 }
 
+mod support;
+
+/// Makes a callout to cluster `c` from the plugin; its token.
+fn call(host: &MockHost) -> HttpCallToken {
+    host.run(|| support::call("c", "a", None)).unwrap()
+}
+
 #[test]
 #[should_panic(
     expected = "no pending HTTP callout has token 8; expected one of [4 (to \"c\", from context 1)]"
 )]
 fn answering_a_callout_that_was_never_made() {
     let host = host();
-    host.run(|| {
-        HttpCall::new("c")
-            .header(":method", "GET")
-            .header(":path", "/")
-            .header(":authority", "a")
-            .send()
-    })
-    .unwrap();
+    call(&host);
     host.callouts()
         .respond_http(HttpCallToken(8), &[(":status", "200")], b"", &[]);
 }
@@ -39,15 +39,7 @@ fn answering_a_callout_that_was_never_made() {
 #[should_panic(expected = "no pending HTTP callout has token 4; expected one of []")]
 fn answering_a_callout_twice() {
     let host = host();
-    let token = host
-        .run(|| {
-            HttpCall::new("c")
-                .header(":method", "GET")
-                .header(":path", "/")
-                .header(":authority", "a")
-                .send()
-        })
-        .unwrap();
+    let token = call(&host);
     host.callouts()
         .respond_http(token, &[(":status", "200")], b"", &[]);
     host.callouts().fail_http(token);

@@ -3,7 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, Fidelity, MockHost};
 use proxywasm::{
     Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
@@ -195,12 +195,10 @@ impl HttpContext for Streamer {
     }
 }
 
+mod support;
+
 fn send() -> Result<HttpCallToken> {
-    HttpCall::new("c")
-        .header(":method", "GET")
-        .header(":path", "/")
-        .header(":authority", "a")
-        .send()
+    support::call("c", "a", None)
 }
 
 fn delivered_to(host: &MockHost) -> Vec<u32> {

@@ -3,7 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{self, GrpcCall, GrpcToken, HttpCall, HttpCallToken};
+use proxywasm::callout::{self, GrpcCall, GrpcToken, HttpCallToken};
 use proxywasm::logging::LogLevel;
 use proxywasm::mock::{GrpcKind, MockHost, MockWorld};
 use proxywasm::{
@@ -12,16 +12,11 @@ use proxywasm::{
 };
 use std::time::{Duration, UNIX_EPOCH};
 
-struct Noop;
-impl HttpContext for Noop {}
+mod support;
+use support::{Noop, status_and_body};
 
 fn call(timeout: Duration) -> Result<HttpCallToken> {
-    HttpCall::new("backend")
-        .header(":method", "GET")
-        .header(":path", "/")
-        .header(":authority", "backend")
-        .timeout(timeout)
-        .send()
+    support::call("backend", "backend", Some(timeout))
 }
 
 #[test]
@@ -212,13 +207,8 @@ fn a_callout_times_out_with_504_after_its_timeout() {
         type Http = NoContext;
         type Tcp = NoContext;
         fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
-            let status = callout::response_headers()
-                .get(":status")
-                .ok()
-                .flatten()
-                .map(|s| s.to_string());
-            let body = callout::response_body().read_all().unwrap_or_default();
-            proxywasm::log::info!("status {} body {body}", status.unwrap_or_default());
+            let (status, body) = status_and_body();
+            proxywasm::log::info!("status {status} body {body}");
         }
     }
     let host = MockHost::builder().plugin(|_| P);

@@ -13,15 +13,11 @@ use proxywasm::{
 };
 use std::time::Duration;
 
-struct Noop;
-impl HttpContext for Noop {}
+mod support;
+use support::{Noop, status_and_body};
 
 fn call(upstream: &str) -> Result<HttpCallToken> {
-    HttpCall::new(upstream)
-        .header(":method", "GET")
-        .header(":path", "/")
-        .header(":authority", "a")
-        .send()
+    support::call(upstream, "a", None)
 }
 
 // ---- EmulatorOption -------------------------------------------------------------------------------
@@ -271,12 +267,8 @@ fn call_on_http_call_response_is_respond_to_http_call() {
         type Http = NoContext;
         type Tcp = NoContext;
         fn on_http_call_response(&mut self, _t: HttpCallToken, response: HttpCallResponse) {
-            let status = callout::response_headers()
-                .get(":status")
-                .ok()
-                .flatten()
-                .map(|s| s.to_string());
-            let body = callout::response_body().read_all().unwrap_or_default();
+            let (status, body) = status_and_body();
+            let status = Some(status);
             let trailer = callout::response_trailers()
                 .get("t")
                 .ok()

@@ -660,6 +660,24 @@ impl Metrics<'_> {
     }
 }
 
+/// [`Logs::trace`] … [`Logs::critical`]: [`Logs::at`] one level, each with
+/// its example.
+macro_rules! level_getters {
+    ($($(#[$doc:meta])* $name:ident => $level:ident, $message:literal, $log:expr;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        #[doc = concat!("host.run(|| ", stringify!($log), ");")]
+        #[doc = concat!("assert_eq!(host.logs().", stringify!($name), "(), vec![", stringify!($message), "]);")]
+        /// ```
+        pub fn $name(&self) -> Vec<String> {
+            self.at(LogLevel::$level)
+        }
+    )*};
+}
+
 /// The plugin's log records and the host's log level: [`MockHost::logs`].
 #[derive(Clone, Copy, Debug)]
 pub struct Logs<'h>(pub(super) &'h MockHost);
@@ -700,77 +718,19 @@ impl Logs<'_> {
             .collect()
     }
 
-    /// Go `GetTraceLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::trace!("t"));
-    /// assert_eq!(host.logs().trace(), vec!["t"]);
-    /// ```
-    pub fn trace(&self) -> Vec<String> {
-        self.at(LogLevel::Trace)
-    }
-
-    /// Go `GetDebugLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::debug!("d"));
-    /// assert_eq!(host.logs().debug(), vec!["d"]);
-    /// ```
-    pub fn debug(&self) -> Vec<String> {
-        self.at(LogLevel::Debug)
-    }
-
-    /// Go `GetInfoLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::info!("i"));
-    /// assert_eq!(host.logs().info(), vec!["i"]);
-    /// ```
-    pub fn info(&self) -> Vec<String> {
-        self.at(LogLevel::Info)
-    }
-
-    /// Go `GetWarnLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::warn!("w"));
-    /// assert_eq!(host.logs().warn(), vec!["w"]);
-    /// ```
-    pub fn warn(&self) -> Vec<String> {
-        self.at(LogLevel::Warn)
-    }
-
-    /// Go `GetErrorLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::error!("e"));
-    /// assert_eq!(host.logs().error(), vec!["e"]);
-    /// ```
-    pub fn error(&self) -> Vec<String> {
-        self.at(LogLevel::Error)
-    }
-
-    /// Go `GetCriticalLogs`.
-    ///
-    /// ```
-    /// use proxywasm::logging::{log, LogLevel};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| log(LogLevel::Critical, "c")).unwrap();
-    /// assert_eq!(host.logs().critical(), vec!["c"]);
-    /// ```
-    pub fn critical(&self) -> Vec<String> {
-        self.at(LogLevel::Critical)
+    level_getters! {
+        /// Go `GetTraceLogs`: the messages logged at trace.
+        trace => Trace, "t", proxywasm::log::trace!("t");
+        /// Go `GetDebugLogs`: the messages logged at debug.
+        debug => Debug, "d", proxywasm::log::debug!("d");
+        /// Go `GetInfoLogs`: the messages logged at info.
+        info => Info, "i", proxywasm::log::info!("i");
+        /// Go `GetWarnLogs`: the messages logged at warn.
+        warn => Warn, "w", proxywasm::log::warn!("w");
+        /// Go `GetErrorLogs`: the messages logged at error.
+        error => Error, "e", proxywasm::log::error!("e");
+        /// Go `GetCriticalLogs`: the messages logged at critical.
+        critical => Critical, "c", proxywasm::logging::log(proxywasm::logging::LogLevel::Critical, "c").unwrap();
     }
 
     /// Whether any log message contains `text`.
