@@ -373,22 +373,19 @@ impl Vm {
     }
 
     pub(crate) fn complete_http(&self, context: u32) {
-        self.op(|| {
-            assert!(
-                self.state().http(context).is_some(),
-                "HTTP stream {context} was already completed"
-            );
-            self.teardown(
-                context,
-                [
-                    Export::Log {
-                        context_id: context,
-                    },
-                    Export::Done {
-                        context_id: context,
-                    },
-                ],
-            );
-        })
+        let live = self.state().http(context).is_some();
+        self.complete(
+            context,
+            live,
+            "HTTP stream",
+            [
+                Export::Log {
+                    context_id: context,
+                },
+                Export::Done {
+                    context_id: context,
+                },
+            ],
+        );
     }
 }

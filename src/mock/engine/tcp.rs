@@ -88,22 +88,19 @@ impl Vm {
     }
 
     pub(crate) fn complete_tcp(&self, context: u32) {
-        self.op(|| {
-            assert!(
-                self.state().tcp(context).is_some(),
-                "TCP connection {context} was already completed"
-            );
-            self.teardown(
-                context,
-                [
-                    Export::Done {
-                        context_id: context,
-                    },
-                    Export::Log {
-                        context_id: context,
-                    },
-                ],
-            );
-        })
+        let live = self.state().tcp(context).is_some();
+        self.complete(
+            context,
+            live,
+            "TCP connection",
+            [
+                Export::Done {
+                    context_id: context,
+                },
+                Export::Log {
+                    context_id: context,
+                },
+            ],
+        );
     }
 }

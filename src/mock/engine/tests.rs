@@ -36,6 +36,20 @@ fn with_stream(s: &mut HostState) -> u32 {
     id
 }
 
+/// Leaves the running callback for stream `id`'s `on_response_headers`.
+fn in_response_headers(s: &mut HostState, id: u32) {
+    s.pop_frame();
+    s.push_frame(
+        id,
+        Some(Export::ResponseHeaders {
+            context_id: id,
+            num_headers: 0,
+            end_of_stream: false,
+        }),
+        Payload::None,
+    );
+}
+
 #[test]
 fn request_headers_vanish_once_the_request_continued() {
     let mut s = state();
@@ -54,16 +68,7 @@ fn request_headers_vanish_once_the_request_continued() {
         s.get_header_map_value(map::REQUEST_HEADERS, b":PATH"),
         Ok(b"/a".to_vec())
     );
-    s.pop_frame();
-    s.push_frame(
-        id,
-        Some(Export::ResponseHeaders {
-            context_id: id,
-            num_headers: 0,
-            end_of_stream: false,
-        }),
-        Payload::None,
-    );
+    in_response_headers(&mut s, id);
     assert_eq!(
         s.get_header_map_value(map::REQUEST_HEADERS, b":path"),
         Err(BAD_ARGUMENT)
@@ -126,16 +131,7 @@ fn buffers_follow_envoys_edit_forms() {
         Err(NOT_FOUND)
     );
     assert_eq!(s.get_buffer_bytes(9, 0, 1), Err(BAD_ARGUMENT));
-    s.pop_frame();
-    s.push_frame(
-        id,
-        Some(Export::ResponseHeaders {
-            context_id: id,
-            num_headers: 0,
-            end_of_stream: false,
-        }),
-        Payload::None,
-    );
+    in_response_headers(&mut s, id);
     assert_eq!(
         s.get_buffer_bytes(buffer::HTTP_REQUEST_BODY, 0, 10),
         Ok(Vec::new())

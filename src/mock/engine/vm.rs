@@ -510,23 +510,30 @@ impl Vm {
                     Payload::None,
                 );
                 self.apply(deferred);
-                let (raw, deferred) = self.invoke(
+                self.start_step(
+                    id,
                     Export::VmStart {
                         context_id: id,
                         configuration_size: vm_size,
                     },
-                    Payload::None,
+                    |root, ok| root.vm_started = Some(ok),
                 );
-                if let Some(root) = self.state().root_mut(id) {
-                    root.vm_started = Some(raw != 0);
-                }
-                self.apply(deferred);
             }
         }
         let s = self.state.borrow();
         s.roots
             .iter()
             .all(|r| s.root(*r).is_some_and(|root| root.vm_started == Some(true)))
+    }
+
+    /// Calls a start-up export (`on_vm_start`, `on_configure`) on plugin
+    /// `id` and records whether it returned true.
+    fn start_step(&self, id: u32, export: Export, record: impl FnOnce(&mut Root, bool)) {
+        let (raw, deferred) = self.invoke(export, Payload::None);
+        if let Some(root) = self.state().root_mut(id) {
+            record(root, raw != 0);
+        }
+        self.apply(deferred);
     }
 
     pub(super) fn start_plugin_inner(&self) -> bool {
@@ -546,17 +553,14 @@ impl Vm {
                         .map_or(0, |p| p.configuration.len()),
                 )
             };
-            let (raw, deferred) = self.invoke(
+            self.start_step(
+                id,
                 Export::Configure {
                     context_id: id,
                     configuration_size: size,
                 },
-                Payload::None,
+                |root, ok| root.configured = Some(ok),
             );
-            if let Some(root) = self.state().root_mut(id) {
-                root.configured = Some(raw != 0);
-            }
-            self.apply(deferred);
         }
         self.started()
     }
@@ -648,21 +652,25 @@ impl Vm {
         id
     }
 
-    /// Ends a stream: its two closing callbacks in the stream kind's `order`
-    /// (HTTP: `on_log` then `on_done`; TCP: the reverse), then `on_delete`.
-    pub(super) fn teardown(&self, context: u32, order: [Export; 2]) {
-        for export in order {
-            let (_, deferred) = self.invoke(export, Payload::None);
+    /// Completes stream `context` (a `live` `kind`, or the test fails): its
+    /// two closing callbacks in the stream kind's `order` (HTTP: `on_log`
+    /// then `on_done`; TCP: the reverse), then `on_delete`.
+    pub(super) fn complete(&self, context: u32, live: bool, kind: &str, order: [Export; 2]) {
+        assert!(live, "{kind} {context} was already completed");
+        self.op(|| {
+            for export in order {
+                let (_, deferred) = self.invoke(export, Payload::None);
+                self.apply(deferred);
+            }
+            let (_, deferred) = self.invoke(
+                Export::Delete {
+                    context_id: context,
+                },
+                Payload::None,
+            );
+            self.state().delete(context);
             self.apply(deferred);
-        }
-        let (_, deferred) = self.invoke(
-            Export::Delete {
-                context_id: context,
-            },
-            Payload::None,
-        );
-        self.state().delete(context);
-        self.apply(deferred);
+        });
     }
 
     pub(crate) fn new_http_stream(&self, root: Option<u32>) -> u32 {
