@@ -6,7 +6,7 @@
 use super::records::{LocalReply, lossy_pairs};
 use super::state::status::*;
 use super::state::{Deferred, HostState, Payload, text};
-use super::stream::{self, Map, Pause, Side, parse_pairs};
+use super::stream::{self, Flow, Map, Pause, Side, parse_pairs};
 use super::vm::{Vm, len32, reply_for, stops};
 use crate::abi::wire::stream as stream_type;
 use proxywasm_abi::Export;
@@ -129,19 +129,35 @@ impl Vm {
             flow.headers = Some(headers);
             flow.ended = end_of_stream;
         }
-        let (raw, deferred) = self.invoke(
-            Self::export_headers(side, context, count, end_of_stream),
-            Payload::None,
-        );
-        let replied = reply_for(&deferred, context);
-        let action = u32::from(replied || stops(raw));
-        if let Some(stream) = self.state().http_mut(context) {
-            stream.action = action;
-            stream.flow_mut(side).paused = if action == 1 && !replied {
+        let export = Self::export_headers(side, context, count, end_of_stream);
+        self.run_flow(context, side, export, stops, |flow, raw, replied| {
+            flow.paused = if stops(raw) && !replied {
                 Pause::Headers
             } else {
                 Pause::No
             };
+        })
+    }
+
+    /// Runs one callback of stream `context` on `side`: records the action
+    /// it returned (`stop` says which raw values stop iteration; a local
+    /// reply sent from it always does), lets `settle` update the side's flow
+    /// with the raw result and whether it replied, then applies the deferred
+    /// effects.
+    fn run_flow(
+        &self,
+        context: u32,
+        side: Side,
+        export: Export,
+        stop: fn(u32) -> bool,
+        settle: impl FnOnce(&mut Flow, u32, bool),
+    ) -> u32 {
+        let (raw, deferred) = self.invoke(export, Payload::None);
+        let replied = reply_for(&deferred, context);
+        let action = u32::from(replied || stop(raw));
+        if let Some(stream) = self.state().http_mut(context) {
+            stream.action = action;
+            settle(stream.flow_mut(side), raw, replied);
         }
         self.apply(deferred);
         action
@@ -183,28 +199,27 @@ impl Vm {
                 end_of_stream,
             },
         };
-        let (raw, deferred) = self.invoke(export, Payload::None);
-        let replied = reply_for(&deferred, context);
-        let action = u32::from(replied || raw != 0);
-        if let Some(stream) = self.state().http_mut(context) {
-            stream.action = action;
-            let flow = stream.flow_mut(side);
-            match raw {
-                _ if replied => flow.paused = Pause::No,
-                0 => {
-                    flow.forward();
-                    flow.paused = Pause::No;
+        self.run_flow(
+            context,
+            side,
+            export,
+            |raw| raw != 0,
+            |flow, raw, replied| {
+                match raw {
+                    _ if replied => flow.paused = Pause::No,
+                    0 => {
+                        flow.forward();
+                        flow.paused = Pause::No;
+                    }
+                    // StopIterationNoBuffer: Envoy does not keep the chunk.
+                    3 => {
+                        flow.buffer.clear();
+                        flow.paused = Pause::Body;
+                    }
+                    _ => flow.paused = Pause::Body,
                 }
-                // StopIterationNoBuffer: Envoy does not keep the chunk.
-                3 => {
-                    flow.buffer.clear();
-                    flow.paused = Pause::Body;
-                }
-                _ => flow.paused = Pause::Body,
-            }
-        }
-        self.apply(deferred);
-        action
+            },
+        )
     }
 
     pub(crate) fn flow_trailers(&self, context: u32, side: Side, trailers: Map) -> u32 {
@@ -234,23 +249,22 @@ impl Vm {
                 num_trailers: count,
             },
         };
-        let (raw, deferred) = self.invoke(export, Payload::None);
-        let replied = reply_for(&deferred, context);
-        let action = u32::from(replied || raw != 0);
-        if let Some(stream) = self.state().http_mut(context) {
-            stream.action = action;
-            let flow = stream.flow_mut(side);
-            if replied {
-                flow.paused = Pause::No;
-            } else if raw == 0 {
-                flow.forward();
-                flow.paused = Pause::No;
-            } else {
-                flow.paused = Pause::Trailers;
-            }
-        }
-        self.apply(deferred);
-        action
+        self.run_flow(
+            context,
+            side,
+            export,
+            |raw| raw != 0,
+            |flow, raw, replied| {
+                if replied {
+                    flow.paused = Pause::No;
+                } else if raw == 0 {
+                    flow.forward();
+                    flow.paused = Pause::No;
+                } else {
+                    flow.paused = Pause::Trailers;
+                }
+            },
+        )
     }
 
     /// Delivers what arrived while headers were paused, as Envoy does on resume.
