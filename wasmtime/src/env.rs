@@ -3,9 +3,9 @@
 //! served by the emulator's entry point of the same name over the plugin's
 //! linear memory ([`Linear`]), plus the two emscripten shims Envoy registers.
 
-use crate::instance::{InstanceState, Linear, count, enter};
+use crate::instance::{InstanceState, Linear, PluginCaller, count, enter};
 use proxywasm::mock::engine::hostcalls;
-use wasmtime::{Caller, Linker};
+use wasmtime::Linker;
 
 const ENV: &str = "env";
 
@@ -37,7 +37,7 @@ macro_rules! define_env {
                 linker.func_wrap(
                     ENV,
                     stringify!($name),
-                    |mut caller: Caller<'_, InstanceState>, $($arg: wasm_type!($role)),*| -> wasmtime::Result<i32> {
+                    |mut caller: PluginCaller<'_>, $($arg: wasm_type!($role)),*| -> wasmtime::Result<i32> {
                         let vm = count(&mut caller, stringify!($name))?;
                         let status = hostcalls::$name(&vm, &mut Linear(&mut caller), $(arg!($role, $arg)),*)?;
                         Ok(status as i32)
@@ -58,7 +58,7 @@ pub(crate) fn define(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     linker.func_wrap(
         ENV,
         "pthread_equal",
-        |mut c: Caller<'_, InstanceState>, a: i32, b: i32| -> wasmtime::Result<i32> {
+        |mut c: PluginCaller<'_>, a: i32, b: i32| -> wasmtime::Result<i32> {
             enter(&mut c, "pthread_equal")?;
             Ok(i32::from(a == b))
         },
@@ -66,7 +66,7 @@ pub(crate) fn define(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     linker.func_wrap(
         ENV,
         "emscripten_notify_memory_growth",
-        |mut c: Caller<'_, InstanceState>, _index: i32| -> wasmtime::Result<()> {
+        |mut c: PluginCaller<'_>, _index: i32| -> wasmtime::Result<()> {
             enter(&mut c, "emscripten_notify_memory_growth")?;
             Ok(())
         },

@@ -13,6 +13,9 @@ use wasmtime::{Caller, Memory, TypedFunc};
 /// WASI `EFAULT`.
 pub(crate) const WASI_FAULT: i32 = 21;
 
+/// A hostcall's view of the plugin instance that made it.
+pub(crate) type PluginCaller<'c> = Caller<'c, InstanceState>;
+
 /// The store's data for one plugin instance: its link to the emulator and
 /// the engine's bookkeeping.
 pub(crate) struct InstanceState {
@@ -47,10 +50,7 @@ impl InstanceState {
 /// Starts serving hostcall `name`: counts it and returns the VM. The
 /// generated `env` imports go on to the emulator's entry point, which asks the
 /// emulator's policy itself.
-pub(crate) fn count(
-    caller: &mut Caller<'_, InstanceState>,
-    name: &'static str,
-) -> wasmtime::Result<Rc<Vm>> {
+pub(crate) fn count(caller: &mut PluginCaller<'_>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
     let instance = caller.data();
     instance.meter.borrow_mut().count_hostcall(name);
     let Some(vm) = instance.vm.upgrade() else {
@@ -62,10 +62,7 @@ pub(crate) fn count(
 /// Starts serving a hostcall that has no entry point in the emulator (WASI,
 /// the emscripten shims): [`count`], then the emulator's policy (restricted
 /// mode at start-up and inside the allocator traps, as in Envoy).
-pub(crate) fn enter(
-    caller: &mut Caller<'_, InstanceState>,
-    name: &'static str,
-) -> wasmtime::Result<Rc<Vm>> {
+pub(crate) fn enter(caller: &mut PluginCaller<'_>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
     let vm = count(caller, name)?;
     vm.admit(name).map_err(wasmtime::Error::msg)?;
     Ok(vm)
@@ -79,7 +76,7 @@ fn range(ptr: i32, len: i32) -> Option<core::ops::Range<usize>> {
 
 /// Copies `len` bytes at `ptr` out of guest memory. A zero length is empty
 /// whatever the pointer.
-pub(crate) fn read(caller: &Caller<'_, InstanceState>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+pub(crate) fn read(caller: &PluginCaller<'_>, ptr: i32, len: i32) -> Option<Vec<u8>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -91,7 +88,7 @@ pub(crate) fn read(caller: &Caller<'_, InstanceState>, ptr: i32, len: i32) -> Op
 }
 
 /// Writes `bytes` at `ptr` in guest memory.
-pub(crate) fn write(caller: &mut Caller<'_, InstanceState>, ptr: i32, bytes: &[u8]) -> Option<()> {
+pub(crate) fn write(caller: &mut PluginCaller<'_>, ptr: i32, bytes: &[u8]) -> Option<()> {
     let memory = caller.data().memory?;
     let len = i32::try_from(bytes.len()).ok()?;
     memory
@@ -102,25 +99,17 @@ pub(crate) fn write(caller: &mut Caller<'_, InstanceState>, ptr: i32, bytes: &[u
 }
 
 /// Writes a little-endian `u32` (pointers, sizes, ids, statuses).
-pub(crate) fn write_u32(
-    caller: &mut Caller<'_, InstanceState>,
-    ptr: i32,
-    value: u32,
-) -> Option<()> {
+pub(crate) fn write_u32(caller: &mut PluginCaller<'_>, ptr: i32, value: u32) -> Option<()> {
     write(caller, ptr, &value.to_le_bytes())
 }
 
 /// Writes a little-endian `u64` (time, metric values).
-pub(crate) fn write_u64(
-    caller: &mut Caller<'_, InstanceState>,
-    ptr: i32,
-    value: u64,
-) -> Option<()> {
+pub(crate) fn write_u64(caller: &mut PluginCaller<'_>, ptr: i32, value: u64) -> Option<()> {
     write(caller, ptr, &value.to_le_bytes())
 }
 
 /// Reads a little-endian `u32`.
-pub(crate) fn read_u32(caller: &Caller<'_, InstanceState>, ptr: i32) -> Option<u32> {
+pub(crate) fn read_u32(caller: &PluginCaller<'_>, ptr: i32) -> Option<u32> {
     let bytes = read(caller, ptr, 4)?;
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
@@ -128,7 +117,7 @@ pub(crate) fn read_u32(caller: &Caller<'_, InstanceState>, ptr: i32) -> Option<u
 /// The plugin's linear memory during one hostcall, as the emulator's entry
 /// points see it: addresses are offsets, words are 4-byte little-endian, and
 /// results go through the allocation export Envoy would use.
-pub(crate) struct Linear<'a, 'c>(pub(crate) &'a mut Caller<'c, InstanceState>);
+pub(crate) struct Linear<'a, 'c>(pub(crate) &'a mut PluginCaller<'c>);
 
 impl GuestMemory for Linear<'_, '_> {
     type Addr = u32;

@@ -13,9 +13,9 @@
 
 use crate::abi::{WASI_IMPORTS, WASI_MODULES, WasmType};
 use crate::instance::{
-    InstanceState, WASI_FAULT, enter, read, read_u32, write, write_u32, write_u64,
+    InstanceState, PluginCaller, WASI_FAULT, enter, read, read_u32, write, write_u32, write_u64,
 };
-use wasmtime::{Caller, FuncType, Linker, ValType};
+use wasmtime::{FuncType, Linker, ValType};
 
 type Res = wasmtime::Result<i32>;
 
@@ -63,12 +63,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
     linker.func_wrap(
         m,
         "fd_write",
-        |mut c: Caller<'_, InstanceState>,
-         fd: i32,
-         iovs: i32,
-         iovs_len: i32,
-         written_out: i32|
-         -> Res {
+        |mut c: PluginCaller<'_>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> Res {
             let vm = enter(&mut c, "fd_write")?;
             let mut bytes = Vec::new();
             for i in 0..iovs_len.max(0) {
@@ -89,7 +84,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
     linker.func_wrap(
         m,
         "clock_time_get",
-        |mut c: Caller<'_, InstanceState>, clock: i32, _precision: i64, out: i32| -> Res {
+        |mut c: PluginCaller<'_>, clock: i32, _precision: i64, out: i32| -> Res {
             let vm = enter(&mut c, "clock_time_get")?;
             let result = vm.state().wasi_clock_time_get(clock as u32);
             Ok(match result {
@@ -101,7 +96,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
     linker.func_wrap(
         m,
         "clock_res_get",
-        |mut c: Caller<'_, InstanceState>, clock: i32, out: i32| -> Res {
+        |mut c: PluginCaller<'_>, clock: i32, out: i32| -> Res {
             enter(&mut c, "clock_res_get")?;
             if clock != 0 && clock != 1 {
                 return Ok(errno::NOTSUP);
@@ -112,7 +107,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
     linker.func_wrap(
         m,
         "random_get",
-        |mut c: Caller<'_, InstanceState>, buf: i32, len: i32| -> Res {
+        |mut c: PluginCaller<'_>, buf: i32, len: i32| -> Res {
             enter(&mut c, "random_get")?;
             if !(0..=MAX_RANDOM).contains(&len) {
                 return Ok(errno::INVAL);
@@ -127,7 +122,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
         linker.func_wrap(
             m,
             name,
-            move |mut c: Caller<'_, InstanceState>, count_out: i32, size_out: i32| -> Res {
+            move |mut c: PluginCaller<'_>, count_out: i32, size_out: i32| -> Res {
                 enter(&mut c, name)?;
                 Ok(write_u32(&mut c, count_out, 0)
                     .and_then(|()| write_u32(&mut c, size_out, 0))
@@ -139,7 +134,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
         linker.func_wrap(
             m,
             name,
-            move |mut c: Caller<'_, InstanceState>, _list: i32, _buf: i32| -> Res {
+            move |mut c: PluginCaller<'_>, _list: i32, _buf: i32| -> Res {
                 enter(&mut c, name)?;
                 Ok(0)
             },
@@ -148,7 +143,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
     linker.func_wrap(
         m,
         "fd_fdstat_get",
-        |mut c: Caller<'_, InstanceState>, fd: i32, out: i32| -> Res {
+        |mut c: PluginCaller<'_>, fd: i32, out: i32| -> Res {
             enter(&mut c, "fd_fdstat_get")?;
             if fd != 1 && fd != 2 {
                 return Ok(errno::BADF);
@@ -164,7 +159,7 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
     linker.func_wrap(
         m,
         "poll_oneoff",
-        |mut c: Caller<'_, InstanceState>,
+        |mut c: PluginCaller<'_>,
          _subscriptions: i32,
          _events: i32,
          _count: i32,
@@ -174,18 +169,14 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
             Ok(write_u32(&mut c, events_out, 0).map_or(WASI_FAULT, |()| 0))
         },
     )?;
-    linker.func_wrap(
-        m,
-        "sched_yield",
-        |mut c: Caller<'_, InstanceState>| -> Res {
-            enter(&mut c, "sched_yield")?;
-            Ok(0)
-        },
-    )?;
+    linker.func_wrap(m, "sched_yield", |mut c: PluginCaller<'_>| -> Res {
+        enter(&mut c, "sched_yield")?;
+        Ok(0)
+    })?;
     linker.func_wrap(
         m,
         "proc_exit",
-        |mut c: Caller<'_, InstanceState>, code: i32| -> wasmtime::Result<()> {
+        |mut c: PluginCaller<'_>, code: i32| -> wasmtime::Result<()> {
             enter(&mut c, "proc_exit")?;
             c.data_mut().exit_code = Some(code);
             Ok(())
