@@ -11,35 +11,30 @@ use super::stream::{
 use crate::abi::wire::{buffer, map};
 use proxywasm_abi::Export;
 
-/// Whether `running` is the headers callback of `side`.
-pub(super) fn is_headers(running: Option<Export>, side: Side) -> bool {
-    matches!(
-        (running, side),
-        (Some(Export::RequestHeaders { .. }), Side::Request)
-            | (Some(Export::ResponseHeaders { .. }), Side::Response)
-    )
+/// Which part of an HTTP stream a callback delivers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Headers,
+    Body,
+    Trailers,
 }
 
-/// Whether `running` is the body callback of `side`.
-pub(super) fn is_body(running: Option<Export>, side: Side) -> bool {
-    matches!(
-        (running, side),
-        (Some(Export::RequestBody { .. }), Side::Request)
-            | (Some(Export::ResponseBody { .. }), Side::Response)
-    )
-}
-
-/// Whether `running` is the trailers callback of `side`.
-pub(super) fn is_trailers(running: Option<Export>, side: Side) -> bool {
-    matches!(
-        (running, side),
-        (Some(Export::RequestTrailers { .. }), Side::Request)
-            | (Some(Export::ResponseTrailers { .. }), Side::Response)
-    )
+/// Whether `running` is the callback delivering `part` of `side`.
+fn delivers(running: Option<Export>, side: Side, part: Part) -> bool {
+    let (of, running) = match running {
+        Some(Export::RequestHeaders { .. }) => (Side::Request, Part::Headers),
+        Some(Export::ResponseHeaders { .. }) => (Side::Response, Part::Headers),
+        Some(Export::RequestBody { .. }) => (Side::Request, Part::Body),
+        Some(Export::ResponseBody { .. }) => (Side::Response, Part::Body),
+        Some(Export::RequestTrailers { .. }) => (Side::Request, Part::Trailers),
+        Some(Export::ResponseTrailers { .. }) => (Side::Response, Part::Trailers),
+        _ => return false,
+    };
+    of == side && running == part
 }
 
 /// Whether `running` is the data callback of a TCP direction.
-pub(super) fn is_data(running: Option<Export>, downstream: bool) -> bool {
+fn is_data(running: Option<Export>, downstream: bool) -> bool {
     matches!(
         (running, downstream),
         (Some(Export::DownstreamData { .. }), true) | (Some(Export::UpstreamData { .. }), false)
@@ -60,7 +55,7 @@ impl HostState {
                     return Ok(Vec::new());
                 };
                 let flow = stream.flow(side);
-                if is_body(self.running_on(ctx), side) || flow.paused == Pause::Body {
+                if delivers(self.running_on(ctx), side, Part::Body) || flow.paused == Pause::Body {
                     Ok(flow.buffer.clone())
                 } else {
                     Ok(Vec::new())
@@ -128,7 +123,7 @@ impl HostState {
                     Side::Response
                 };
                 let flow = self.http_mut(ctx).ok_or(BAD_ARGUMENT)?.flow_mut(side);
-                if is_body(running, side) || flow.paused == Pause::Body {
+                if delivers(running, side, Part::Body) || flow.paused == Pause::Body {
                     Ok(&mut flow.buffer)
                 } else {
                     Err(BAD_ARGUMENT)
@@ -264,11 +259,13 @@ impl HostState {
                 };
                 let flow = stream.flow(side);
                 let available = if kind % 2 == 0 {
-                    is_headers(running, side) || flow.paused == Pause::Headers
+                    delivers(running, side, Part::Headers) || flow.paused == Pause::Headers
                 } else {
-                    is_trailers(running, side)
+                    delivers(running, side, Part::Trailers)
                         || flow.paused == Pause::Trailers
-                        || (is_body(running, side) && flow.ended && flow.trailers.is_none())
+                        || (delivers(running, side, Part::Body)
+                            && flow.ended
+                            && flow.trailers.is_none())
                 };
                 if available {
                     Access::Write
