@@ -527,14 +527,18 @@ impl Callouts<'_> {
             .grpc_event(token.0, GrpcDelivery::TrailingMetadata(from_text(metadata)));
     }
 
-    /// Closes a gRPC stream from the remote side (`proxy_on_grpc_close`).
+    /// Fails a gRPC call, or closes a stream from the remote side, with
+    /// `status` and `message`: `proxy_on_grpc_close`, with the message
+    /// readable through `proxy_get_status`.
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
-    /// host.callouts().close_grpc(token, 0, "");
+    /// let stream = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
+    /// let call = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
+    /// host.callouts().close_grpc(stream, 0, "");
+    /// host.callouts().close_grpc(call, 14, "unavailable");
     /// assert!(host.callouts().grpc().is_empty());
     /// ```
     pub fn close_grpc(&self, token: GrpcToken, status: u32, message: &str) {
