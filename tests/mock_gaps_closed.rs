@@ -13,7 +13,7 @@ use proxywasm::{
 use std::time::{Duration, UNIX_EPOCH};
 
 mod support;
-use support::{Noop, status_and_body};
+use support::{Noop, OnCalloutResponse, status_and_body};
 
 fn call(timeout: Duration) -> Result<HttpCallToken> {
     support::call("backend", "backend", Some(timeout))
@@ -185,16 +185,12 @@ fn several_vms_share_queues_and_shared_data_per_vm_id() {
 
 #[test]
 fn a_callout_failure_arrives_without_headers() {
-    struct P;
-    impl PluginContext for P {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_http_call_response(&mut self, _t: HttpCallToken, response: HttpCallResponse) {
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|response: HttpCallResponse| {
             let (code, message) = callout::grpc_status().unwrap_or_default();
             proxywasm::log::warn!("failure={} status={code} {message}", response.is_failure());
-        }
-    }
-    let host = MockHost::builder().plugin(|_| P);
+        })
+    });
     let token = host.run(|| call(Duration::from_secs(1))).unwrap();
     host.callouts().fail_http(token);
     assert_eq!(host.logs().warn(), vec!["failure=true status=11 reset"]);
@@ -202,16 +198,12 @@ fn a_callout_failure_arrives_without_headers() {
 
 #[test]
 fn a_callout_times_out_with_504_after_its_timeout() {
-    struct P;
-    impl PluginContext for P {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|_: HttpCallResponse| {
             let (status, body) = status_and_body();
             proxywasm::log::info!("status {status} body {body}");
-        }
-    }
-    let host = MockHost::builder().plugin(|_| P);
+        })
+    });
     host.run(|| call(Duration::from_millis(100))).unwrap();
     host.time().advance(Duration::from_millis(99));
     assert_eq!(host.callouts().http().len(), 1, "not yet");

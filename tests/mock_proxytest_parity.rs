@@ -14,7 +14,7 @@ use proxywasm::{
 use std::time::Duration;
 
 mod support;
-use support::{Noop, status_and_body};
+use support::{Noop, OnCalloutResponse, status_and_body};
 
 fn call(upstream: &str) -> Result<HttpCallToken> {
     support::call(upstream, "a", None)
@@ -262,11 +262,8 @@ fn get_callout_attributes_from_context_is_http_calls_from() {
 
 #[test]
 fn call_on_http_call_response_is_respond_to_http_call() {
-    struct P;
-    impl PluginContext for P {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_http_call_response(&mut self, _t: HttpCallToken, response: HttpCallResponse) {
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|response: HttpCallResponse| {
             let (status, body) = status_and_body();
             let status = Some(status);
             let trailer = callout::response_trailers()
@@ -282,9 +279,8 @@ fn call_on_http_call_response_is_respond_to_http_call() {
                 response.num_headers,
                 response.num_trailers
             );
-        }
-    }
-    let host = MockHost::builder().plugin(|_| P);
+        })
+    });
     let token = host.run(|| call("c")).unwrap();
     host.callouts().respond_http(
         token,

@@ -2,7 +2,7 @@
 #![allow(dead_code, reason = "each test crate uses some of them")]
 
 use proxywasm::callout::{self, HttpCall, HttpCallToken};
-use proxywasm::{HttpContext, Result};
+use proxywasm::{HttpCallResponse, HttpContext, NoContext, PluginContext, Result};
 use std::time::Duration;
 
 /// A filter that does nothing.
@@ -40,4 +40,15 @@ pub(crate) fn status_and_body() -> (String, String) {
         .map(|b| b.to_string())
         .unwrap_or_default();
     (status.unwrap_or_default(), body)
+}
+
+/// A plugin that hands each callout response to its closure.
+pub(crate) struct OnCalloutResponse<F>(pub(crate) F);
+
+impl<F: FnMut(HttpCallResponse) + 'static> PluginContext for OnCalloutResponse<F> {
+    type Http = NoContext;
+    type Tcp = NoContext;
+    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+        (self.0)(response);
+    }
 }

@@ -199,27 +199,22 @@ impl Vm {
                 end_of_stream,
             },
         };
-        self.run_flow(
-            context,
-            side,
-            export,
-            |raw| raw != 0,
-            |flow, raw, replied| {
-                match raw {
-                    _ if replied => flow.paused = Pause::No,
-                    0 => {
-                        flow.forward();
-                        flow.paused = Pause::No;
-                    }
-                    // StopIterationNoBuffer: Envoy does not keep the chunk.
-                    3 => {
-                        flow.buffer.clear();
-                        flow.paused = Pause::Body;
-                    }
-                    _ => flow.paused = Pause::Body,
+        let settle = |flow: &mut Flow, raw: u32, replied: bool| {
+            match raw {
+                _ if replied => flow.paused = Pause::No,
+                0 => {
+                    flow.forward();
+                    flow.paused = Pause::No;
                 }
-            },
-        )
+                // StopIterationNoBuffer: Envoy does not keep the chunk.
+                3 => {
+                    flow.buffer.clear();
+                    flow.paused = Pause::Body;
+                }
+                _ => flow.paused = Pause::Body,
+            }
+        };
+        self.run_flow(context, side, export, |raw| raw != 0, settle)
     }
 
     pub(crate) fn flow_trailers(&self, context: u32, side: Side, trailers: Map) -> u32 {
@@ -249,22 +244,17 @@ impl Vm {
                 num_trailers: count,
             },
         };
-        self.run_flow(
-            context,
-            side,
-            export,
-            |raw| raw != 0,
-            |flow, raw, replied| {
-                if replied {
-                    flow.paused = Pause::No;
-                } else if raw == 0 {
-                    flow.forward();
-                    flow.paused = Pause::No;
-                } else {
-                    flow.paused = Pause::Trailers;
-                }
-            },
-        )
+        let settle = |flow: &mut Flow, raw: u32, replied: bool| {
+            if replied {
+                flow.paused = Pause::No;
+            } else if raw == 0 {
+                flow.forward();
+                flow.paused = Pause::No;
+            } else {
+                flow.paused = Pause::Trailers;
+            }
+        };
+        self.run_flow(context, side, export, |raw| raw != 0, settle)
     }
 
     /// Delivers what arrived while headers were paused, as Envoy does on resume.
