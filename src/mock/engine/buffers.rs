@@ -41,16 +41,21 @@ fn is_data(running: Option<Export>, downstream: bool) -> bool {
     )
 }
 
+/// The side whose body buffer `kind` (request or response body) is.
+fn body_side(kind: u32) -> Side {
+    if kind == buffer::HTTP_REQUEST_BODY {
+        Side::Request
+    } else {
+        Side::Response
+    }
+}
+
 impl HostState {
     pub(super) fn buffer_read(&self, kind: u32) -> Result<Vec<u8>, u32> {
         let ctx = self.acting_context();
         match kind {
             buffer::HTTP_REQUEST_BODY | buffer::HTTP_RESPONSE_BODY => {
-                let side = if kind == buffer::HTTP_REQUEST_BODY {
-                    Side::Request
-                } else {
-                    Side::Response
-                };
+                let side = body_side(kind);
                 let Some(stream) = self.http(ctx) else {
                     return Ok(Vec::new());
                 };
@@ -117,11 +122,7 @@ impl HostState {
         let running = self.running_on(ctx);
         match kind {
             buffer::HTTP_REQUEST_BODY | buffer::HTTP_RESPONSE_BODY => {
-                let side = if kind == buffer::HTTP_REQUEST_BODY {
-                    Side::Request
-                } else {
-                    Side::Response
-                };
+                let side = body_side(kind);
                 let flow = self.http_mut(ctx).ok_or(BAD_ARGUMENT)?.flow_mut(side);
                 if delivers(running, side, Part::Body) || flow.paused == Pause::Body {
                     Ok(&mut flow.buffer)
