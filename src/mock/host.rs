@@ -477,9 +477,27 @@ impl MockHostBuilder {
         MockHost { vm }
     }
 
-    /// Builds the host around another guest (the engine host's front door):
-    /// the same emulator and API, with exports called through `make_guest`.
-    #[doc(hidden)]
+    /// Builds the host around another guest: the same emulator and API, with
+    /// the plugin's exports called through the [`Guest`] that `make_guest`
+    /// returns (given the VM, for the guest's hostcalls). This is how another
+    /// front door, such as `proxywasm-wasmtime`, drives a compiled `.wasm`.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::mock::engine::{Export, Guest};
+    ///
+    /// /// A guest whose every callback returns 1 (`on_vm_start` and
+    /// /// `on_configure`: success).
+    /// struct Agreeable;
+    /// impl Guest for Agreeable {
+    ///     fn call(&self, _export: Export) -> u32 {
+    ///         1
+    ///     }
+    /// }
+    /// let host = MockHost::builder().with_guest(|_vm| Box::new(Agreeable));
+    /// assert!(host.start());
+    /// assert!(host.callbacks().contains(&Export::Initialize));
+    /// ```
     pub fn with_guest(self, make_guest: impl FnOnce(Weak<Vm>) -> Box<dyn Guest>) -> MockHost {
         let world = self.world.clone().unwrap_or_default();
         let mut state = HostState::new(self.config, world);
@@ -557,8 +575,14 @@ impl MockHost {
         self.vm.state()
     }
 
-    /// The emulator core behind this host (for the engine front door).
-    #[doc(hidden)]
+    /// The emulated VM behind this host: its state and lifecycles, for a
+    /// front door of its own ([`MockHostBuilder::with_guest`]).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.vm().state().acting_context(), 0); // no callback running
+    /// ```
     pub fn vm(&self) -> &Rc<Vm> {
         &self.vm
     }
