@@ -325,9 +325,9 @@ impl fmt::Display for GrpcStatus {
 /// let host = MockHost::builder().http(|_| Auth);
 /// let mut stream = host.http_stream();
 /// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
-/// let call = host.http_calls().pop().expect("one callout");
+/// let call = host.callouts().http().pop().expect("one callout");
 /// assert_eq!(call.upstream, "auth");
-/// host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+/// host.callouts().respond_http(call.token, &[(":status", "200")], b"", &[]);
 /// assert_eq!(stream.action(), Action::Continue);
 /// ```
 #[derive(Clone, Debug)]

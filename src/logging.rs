@@ -90,7 +90,7 @@ impl LogLevel {
 /// line.extend_from_slice(b"caf\xe9");
 /// logging::write(LogLevel::Info, &line)?;
 /// # Ok::<(), proxywasm::Error>(()) }).unwrap();
-/// # assert!(host.logs_contain("disk on fire"));
+/// # assert!(host.logs().contain("disk on fire"));
 /// ```
 pub fn write(level: LogLevel, message: impl AsRef<[u8]>) -> Result<()> {
     check("proxy_log", calls::log(level.as_raw(), message.as_ref()))
@@ -299,7 +299,7 @@ mod tests {
             line(LogLevel::Warn, &[Piece::Text(&long[..LINE_BYTES])]);
             line(LogLevel::Warn, &[Piece::Text(&long), Piece::Number(7)]);
         });
-        let lines = host.warn_logs();
+        let lines = host.logs().warn();
         assert_eq!(lines[0], "n=4294967295");
         assert_eq!(lines[1], long[..LINE_BYTES]);
         assert_eq!(lines[2].len(), LINE_BYTES);

@@ -35,7 +35,7 @@ use crate::runtime::{self, ContextId};
 ///
 /// let host = MockHost::builder().plugin_configuration("hello").plugin(|_| Plugin(String::new()));
 /// assert!(host.start());
-/// assert!(host.logs_contain("configured with hello"));
+/// assert!(host.logs().contain("configured with hello"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Configuration {

@@ -18,7 +18,7 @@ fn the_panic_reaches_the_test_and_the_host_still_works() {
         host.run(|| panic!("boom in plugin code"))
     }));
     assert!(caught.is_err());
-    let critical = host.critical_logs();
+    let critical = host.logs().critical();
     assert_eq!(critical.len(), 2, "{critical:?}");
     assert!(
         critical[0].starts_with("panicked at tests/a_panic_inside"),
@@ -42,7 +42,7 @@ fn a_long_message_is_logged_whole_after_its_location() {
     let message = "0123456789".repeat(100);
     let caught = catch_unwind(AssertUnwindSafe(|| host.run(|| panic!("{message}"))));
     assert!(caught.is_err());
-    let critical = host.critical_logs();
+    let critical = host.logs().critical();
     // `panicked at <file>:<line>:<column>:`
     let location = critical[0].strip_prefix(concat!("panicked at ", file!(), ":"));
     let numbers = location.and_then(|l| l.strip_suffix(':'));

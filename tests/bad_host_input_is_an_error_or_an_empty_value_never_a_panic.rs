@@ -176,7 +176,7 @@ fn an_unknown_context_id_is_ignored_with_a_log_line() {
         // The ABI's default answer (Continue, or nothing), never a trap.
         assert_eq!(host.call_export(export), 0);
     }
-    let errors = host.error_logs();
+    let errors = host.logs().error();
     assert!(
         errors
             .iter()

@@ -30,19 +30,21 @@ fn the_late_response_is_delivered_on_the_root_and_dropped_by_the_sdk() {
     stream.request_headers(&[(":path", "/")], true);
     stream.complete();
     let call = host
-        .http_calls()
+        .callouts()
+        .http()
         .pop()
         .expect("the callout outlives the stream");
-    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], b"", &[]);
     assert!(
         host.callbacks()
             .iter()
             .any(|e| matches!(e, Export::HttpCallResponse { context_id: 1, .. }))
     );
-    assert!(!host.logs_contain("the dead stream was called"));
+    assert!(!host.logs().contain("the dead stream was called"));
     assert!(
-        host.error_logs().is_empty(),
+        host.logs().error().is_empty(),
         "dropping is not an error: {:?}",
-        host.error_logs()
+        host.logs().error()
     );
 }

@@ -75,7 +75,11 @@ fn compile_time_headers_are_sent_in_order_and_uncopied_forms_match_runtime_ones(
         stream.request_headers(&[(":path", "/")], true),
         Action::Pause
     );
-    let call = host.http_calls_from(stream.id()).pop().expect("a callout");
+    let call = host
+        .callouts()
+        .http_from(stream.id())
+        .pop()
+        .expect("a callout");
     assert_eq!(
         call.headers,
         owned(&[
@@ -105,7 +109,11 @@ fn runtime_headers_follow_the_compile_time_ones() {
         stream.request_headers(&[(":path", "/")], true),
         Action::Pause
     );
-    let call = host.http_calls_from(stream.id()).pop().expect("a callout");
+    let call = host
+        .callouts()
+        .http_from(stream.id())
+        .pop()
+        .expect("a callout");
     let id = stream.id().0.to_string();
     assert_eq!(
         call.headers,
@@ -116,7 +124,8 @@ fn runtime_headers_follow_the_compile_time_ones() {
             ("x-stream", &id),
         ])
     );
-    host.respond_to_http_call(call.token, &[(":status", "403")], &[], &[]);
+    host.callouts()
+        .respond_http(call.token, &[(":status", "403")], &[], &[]);
     let reply = stream.local_response().expect("a local reply");
     assert_eq!(reply.status_code, 403);
     assert_eq!(
@@ -147,15 +156,19 @@ fn concurrent_callouts_answered_in_any_order_reach_their_own_streams() {
     let calls: Vec<_> = streams
         .iter()
         .map(|s| {
-            host.http_calls_from(s.id())
+            host.callouts()
+                .http_from(s.id())
                 .pop()
                 .expect("a callout per stream")
         })
         .collect();
     // Answer the middle one (denied), then the last, then the first.
-    host.respond_to_http_call(calls[1].token, &[(":status", "403")], &[], &[]);
-    host.respond_to_http_call(calls[2].token, &[(":status", "200")], &[], &[]);
-    host.respond_to_http_call(calls[0].token, &[(":status", "200")], &[], &[]);
+    host.callouts()
+        .respond_http(calls[1].token, &[(":status", "403")], &[], &[]);
+    host.callouts()
+        .respond_http(calls[2].token, &[(":status", "200")], &[], &[]);
+    host.callouts()
+        .respond_http(calls[0].token, &[(":status", "200")], &[], &[]);
     assert_eq!(streams[0].action(), Action::Continue);
     assert_eq!(streams[0].local_response(), None);
     let reply = streams[1]
@@ -171,8 +184,13 @@ fn concurrent_callouts_answered_in_any_order_reach_their_own_streams() {
     // A fourth call after all were answered takes the fast route again.
     let mut late = host.http_stream();
     assert_eq!(late.request_headers(&[(":path", "/")], true), Action::Pause);
-    let call = host.http_calls_from(late.id()).pop().expect("a callout");
-    host.respond_to_http_call(call.token, &[(":status", "200")], &[], &[]);
+    let call = host
+        .callouts()
+        .http_from(late.id())
+        .pop()
+        .expect("a callout");
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], &[], &[]);
     assert_eq!(late.action(), Action::Continue);
 }
 

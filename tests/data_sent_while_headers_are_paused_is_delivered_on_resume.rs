@@ -58,12 +58,12 @@ fn the_held_body_and_trailers_arrive_after_the_resume() {
     );
     assert_eq!(stream.request_body(b"second", false), Action::Pause);
     assert_eq!(stream.request_trailers(&[("t", "1")]), Action::Pause);
-    assert!(host.info_logs().is_empty());
+    assert!(host.logs().info().is_empty());
     assert_eq!(stream.current_request_body(), b"first second");
 
-    host.advance_time(Duration::from_secs(1)); // the tick resumes stream 2
+    host.time().advance(Duration::from_secs(1)); // the tick resumes stream 2
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec!["body 12 false first second", "trailers 1"]
     );
     assert_eq!(stream.action(), Action::Continue);

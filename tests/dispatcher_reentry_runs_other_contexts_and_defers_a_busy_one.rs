@@ -34,8 +34,8 @@ fn reentry_for_another_context_runs_it() {
     assert_eq!(a.request_headers(&[(":path", "/")], true), Action::Pause);
     // B's callback ran inside A's proxy_log, and returned its own action.
     assert_eq!(host.reentries(), vec![(reentry, 1)]);
-    assert_eq!(host.info_logs(), vec!["headers for 2", "headers for 3"]);
-    assert!(host.error_logs().is_empty());
+    assert_eq!(host.logs().info(), vec!["headers for 2", "headers for 3"]);
+    assert!(host.logs().error().is_empty());
 }
 
 #[test]
@@ -59,11 +59,11 @@ fn reentry_for_the_running_context_runs_when_its_callback_returns() {
         "answered with the default (Continue) at once"
     );
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec!["headers for 2", "headers for 2"],
         "the busy context ran the deferred callback after the running one, not inside it"
     );
-    assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+    assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
 }
 
 #[test]
@@ -80,10 +80,10 @@ fn reentry_into_the_running_plugin_context_is_deferred_too() {
     host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_secs(1)))
         .unwrap();
     host.reenter_on("proxy_log", Export::Tick { context_id: 1 });
-    host.tick();
+    host.time().tick();
     assert_eq!(host.reentries(), vec![(Export::Tick { context_id: 1 }, 0)]);
-    assert_eq!(host.info_logs(), vec!["tick", "tick"]);
-    assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+    assert_eq!(host.logs().info(), vec!["tick", "tick"]);
+    assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
 }
 
 /// Pauses the request for a callout and resumes it on the response.
@@ -126,7 +126,7 @@ fn a_callout_answered_from_inside_proxy_http_call_resumes_the_paused_stream() {
     );
     assert_eq!(host.reentries(), vec![(response, 0)]);
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec!["sent: true", "response to 4"],
         "the response ran after on_request_headers returned, on the stream"
     );
@@ -134,5 +134,5 @@ fn a_callout_answered_from_inside_proxy_http_call_resumes_the_paused_stream() {
         !stream.is_request_paused(),
         "the deferred response resumed the request"
     );
-    assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+    assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
 }

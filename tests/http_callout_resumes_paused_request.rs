@@ -61,18 +61,20 @@ fn an_even_body_resumes_the_paused_request() {
     let host = MockHost::builder().http(|_| Auth);
     let stream = request(&host);
     let call = host
-        .http_calls_from(stream.id())
+        .callouts()
+        .http_from(stream.id())
         .pop()
         .expect("the filter dispatched a callout");
     assert_eq!(call.upstream, "httpbin");
     assert_eq!(call.header(":path"), Some("/uuid"));
-    host.respond_to_http_call(call.token, &[(":status", "200")], &[2], &[]);
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], &[2], &[]);
     assert_eq!(stream.action(), Action::Continue);
     assert_eq!(
         stream.current_request_header("x-auth").as_deref(),
         Some("ok")
     );
-    assert!(host.logs_contain("access granted"));
+    assert!(host.logs().contain("access granted"));
     assert_eq!(stream.local_response(), None);
 }
 
@@ -80,8 +82,9 @@ fn an_even_body_resumes_the_paused_request() {
 fn an_odd_body_answers_403_instead() {
     let host = MockHost::builder().http(|_| Auth);
     let stream = request(&host);
-    let token = host.http_calls()[0].token;
-    host.respond_to_http_call(token, &[(":status", "200")], &[1], &[]);
+    let token = host.callouts().http()[0].token;
+    host.callouts()
+        .respond_http(token, &[(":status", "200")], &[1], &[]);
     assert_eq!(stream.action(), Action::Pause);
     let reply = stream.local_response().expect("a local reply");
     assert_eq!(reply.status_code, 403);

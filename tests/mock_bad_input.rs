@@ -3,8 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{GrpcCall, GrpcToken, HttpCall, HttpCallToken};
-use proxywasm::dns::DnsToken;
+use proxywasm::callout::{GrpcCall, GrpcToken, HttpCallToken};
 use proxywasm::mock::MockHost;
 use proxywasm::{
     Action, Configuration, ContextId, HttpContext, NoContext, PeerType, PluginContext, QueueId,
@@ -18,38 +17,32 @@ fn host() -> MockHost {
     MockHost::builder().http(|_| Noop)
 }
 
+mod support;
+
+/// Makes a callout to cluster `c` from the plugin; its token.
+fn call(host: &MockHost) -> HttpCallToken {
+    host.run(|| support::call("c", "a", None)).unwrap()
+}
+
 #[test]
 #[should_panic(
     expected = "no pending HTTP callout has token 8; expected one of [4 (to \"c\", from context 1)]"
 )]
 fn answering_a_callout_that_was_never_made() {
     let host = host();
-    host.run(|| {
-        HttpCall::new("c")
-            .header(":method", "GET")
-            .header(":path", "/")
-            .header(":authority", "a")
-            .send()
-    })
-    .unwrap();
-    host.respond_to_http_call(HttpCallToken(8), &[(":status", "200")], b"", &[]);
+    call(&host);
+    host.callouts()
+        .respond_http(HttpCallToken(8), &[(":status", "200")], b"", &[]);
 }
 
 #[test]
 #[should_panic(expected = "no pending HTTP callout has token 4; expected one of []")]
 fn answering_a_callout_twice() {
     let host = host();
-    let token = host
-        .run(|| {
-            HttpCall::new("c")
-                .header(":method", "GET")
-                .header(":path", "/")
-                .header(":authority", "a")
-                .send()
-        })
-        .unwrap();
-    host.respond_to_http_call(token, &[(":status", "200")], b"", &[]);
-    host.fail_http_call(token);
+    let token = call(&host);
+    host.callouts()
+        .respond_http(token, &[(":status", "200")], b"", &[]);
+    host.callouts().fail_http(token);
 }
 
 #[test]
@@ -105,19 +98,19 @@ fn upstream_data_after_a_local_reply() {
 #[test]
 #[should_panic(expected = "tick(): no plugin context set a tick period")]
 fn ticking_a_plugin_without_a_tick_period() {
-    host().tick();
+    host().time().tick();
 }
 
 #[test]
 #[should_panic(expected = "no shared queue has id 42")]
 fn the_size_of_an_unknown_queue() {
-    host().queue_size(QueueId(42));
+    host().shared_data().queue_size(QueueId(42));
 }
 
 #[test]
 #[should_panic(expected = "no shared queue has id 7; a plugin must register it first")]
 fn enqueueing_into_an_unknown_queue() {
-    host().enqueue(QueueId(7), b"x");
+    host().shared_data().enqueue(QueueId(7), b"x");
 }
 
 #[test]
@@ -125,7 +118,7 @@ fn enqueueing_into_an_unknown_queue() {
 fn reading_a_gauge_as_a_counter() {
     let host = host();
     host.run(|| proxywasm::metrics::Gauge::define("g")).unwrap();
-    host.counter("g");
+    host.metrics().counter("g");
 }
 
 #[test]
@@ -135,19 +128,19 @@ fn reading_a_gauge_as_a_counter() {
 fn metadata_on_a_unary_grpc_call() {
     let host = host();
     let token = host.run(|| GrpcCall::new("c", "s", "m").send(b"")).unwrap();
-    host.send_grpc_initial_metadata(token, &[("a", "b")]);
+    host.callouts().grpc_initial_metadata(token, &[("a", "b")]);
 }
 
 #[test]
 #[should_panic(expected = "no open gRPC call or stream has token 9")]
 fn an_unknown_grpc_token() {
-    host().fail_grpc_call(GrpcToken(9), 14, "");
+    host().callouts().close_grpc(GrpcToken(9), 14, "");
 }
 
 #[test]
 #[should_panic(expected = "no pending DNS lookup has token 3")]
 fn an_unknown_dns_token() {
-    host().respond_to_dns(DnsToken(3), &[]);
+    host().callouts().respond_dns(3, &[]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, Fidelity, MockHost};
 use proxywasm::{
     Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
@@ -45,7 +45,7 @@ fn late_read(fidelity: Fidelity) -> Vec<String> {
     stream.request_headers(&[(":path", "/x")], true);
     stream.response_headers(&[(":status", "200")], true);
     stream.complete();
-    host.info_logs()
+    host.logs().info()
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn hostcalls_during_start_up_trap() {
         ),
         "{message}"
     );
-    assert_eq!(host.info_logs(), vec!["logging is allowed"]);
+    assert_eq!(host.logs().info(), vec!["logging is allowed"]);
     let violations = host.violations();
     assert_eq!(violations.len(), 1);
     assert_eq!(
@@ -159,7 +159,7 @@ fn hostcalls_during_start_up_trap() {
 #[test]
 fn hostcalls_during_start_up_pass_with_the_rule_off() {
     let host = start_up(without(|f| f.restricted_start_up = false));
-    assert_eq!(host.info_logs()[1], "tick period: Ok(())");
+    assert_eq!(host.logs().info()[1], "tick period: Ok(())");
     assert!(host.violations().is_empty());
 }
 
@@ -195,12 +195,10 @@ impl HttpContext for Streamer {
     }
 }
 
+mod support;
+
 fn send() -> Result<HttpCallToken> {
-    HttpCall::new("c")
-        .header(":method", "GET")
-        .header(":path", "/")
-        .header(":authority", "a")
-        .send()
+    support::call("c", "a", None)
 }
 
 fn delivered_to(host: &MockHost) -> Vec<u32> {
@@ -217,12 +215,16 @@ fn delivered_to(host: &MockHost) -> Vec<u32> {
 fn an_http_call_made_from_a_tick_is_answered_on_the_root_context() {
     let host = MockHost::builder().plugin(|_| Caller);
     host.start();
-    host.advance_time(Duration::from_secs(1));
-    let call = host.http_calls().pop().unwrap();
+    host.time().advance(Duration::from_secs(1));
+    let call = host.callouts().http().pop().unwrap();
     assert_eq!(call.context_id, ContextId(1));
-    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], b"", &[]);
     assert_eq!(delivered_to(&host), vec![1]);
-    assert_eq!(host.info_logs(), vec![format!("root got {}", call.token.0)]);
+    assert_eq!(
+        host.logs().info(),
+        vec![format!("root got {}", call.token.0)]
+    );
 }
 
 #[test]
@@ -230,15 +232,16 @@ fn a_call_made_from_a_stream_is_delivered_on_the_root_and_routed_by_the_sdk() {
     let host = MockHost::builder().plugin(|_| Caller);
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
-    let call = host.http_calls_from(stream.id()).pop().unwrap();
-    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    let call = host.callouts().http_from(stream.id()).pop().unwrap();
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], b"", &[]);
     assert_eq!(
         delivered_to(&host),
         vec![1],
         "Envoy addresses the root context"
     );
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec![format!("stream got {}", call.token.0)],
         "the SDK routes it to the stream"
     );
@@ -252,11 +255,12 @@ fn with_the_rule_off_responses_go_to_the_calling_context() {
         .plugin(|_| Caller);
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
-    let call = host.http_calls().pop().unwrap();
-    host.respond_to_http_call(call.token, &[(":status", "200")], b"", &[]);
+    let call = host.callouts().http().pop().unwrap();
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], b"", &[]);
     assert_eq!(delivered_to(&host), vec![stream.id().0]);
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec![format!("stream got {}", call.token.0)]
     );
 }
@@ -290,7 +294,7 @@ fn a_local_reply_passes_through_the_plugins_response_callbacks() {
         stream.request_headers(&[(":path", "/")], true),
         Action::Pause
     );
-    assert_eq!(host.info_logs(), vec!["own reply passes through: 403"]);
+    assert_eq!(host.logs().info(), vec!["own reply passes through: 403"]);
     assert_eq!(
         stream
             .current_response_header("x-seen-by-filter")
@@ -308,7 +312,7 @@ fn with_the_rule_off_a_local_reply_skips_the_plugin() {
         .http(|_| Deny);
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
-    assert!(host.info_logs().is_empty());
+    assert!(host.logs().info().is_empty());
     assert_eq!(
         stream.current_response_header(":status").as_deref(),
         Some("403")

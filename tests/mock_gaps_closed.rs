@@ -3,7 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{self, GrpcCall, GrpcToken, HttpCall, HttpCallToken};
+use proxywasm::callout::{self, GrpcCall, GrpcToken, HttpCallToken};
 use proxywasm::logging::LogLevel;
 use proxywasm::mock::{GrpcKind, MockHost, MockWorld};
 use proxywasm::{
@@ -12,16 +12,11 @@ use proxywasm::{
 };
 use std::time::{Duration, UNIX_EPOCH};
 
-struct Noop;
-impl HttpContext for Noop {}
+mod support;
+use support::{Noop, OnCalloutResponse, status_and_body};
 
 fn call(timeout: Duration) -> Result<HttpCallToken> {
-    HttpCall::new("backend")
-        .header(":method", "GET")
-        .header(":path", "/")
-        .header(":authority", "backend")
-        .timeout(timeout)
-        .send()
+    support::call("backend", "backend", Some(timeout))
 }
 
 #[test]
@@ -85,11 +80,11 @@ fn shared_data_is_seeded_and_inspected_by_the_test() {
         }
     }
     let host = MockHost::builder().http(|_| Counter);
-    host.set_shared_data("count", b"41");
-    let (_, seeded_cas) = host.shared_data("count").unwrap();
+    host.shared_data().set("count", b"41");
+    let (_, seeded_cas) = host.shared_data().get("count").unwrap();
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
-    let (value, cas) = host.shared_data("count").unwrap();
+    let (value, cas) = host.shared_data().get("count").unwrap();
     assert_eq!(value, b"42");
     assert_ne!(cas, seeded_cas, "every write gets a fresh CAS");
     assert_eq!(host.world().shared_data_keys(""), vec!["count".to_string()]);
@@ -154,11 +149,17 @@ fn several_vms_share_queues_and_shared_data_per_vm_id() {
 
     let mut stream = sender.http_stream();
     stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
-    assert!(sender.logs_contain(r#"enqueued data: {"key": ":method","value": "GET"}"#));
+    assert!(
+        sender
+            .logs()
+            .contain(r#"enqueued data: {"key": ":method","value": "GET"}"#)
+    );
     // Envoy posts on_queue_ready to the registrant's VM; it runs right after the sender's callback.
-    assert!(receiver.logs_contain(
-        r#"dequeued data from http_request_headers: {"key": ":method","value": "GET"}"#
-    ));
+    assert!(
+        receiver.logs().contain(
+            r#"dequeued data from http_request_headers: {"key": ":method","value": "GET"}"#
+        )
+    );
     assert_eq!(world.queue_len("receiver", "http_request_headers"), Some(0));
     // An empty vm_id resolves in the caller's own VM: the sender has no such queue.
     assert_eq!(
@@ -184,45 +185,32 @@ fn several_vms_share_queues_and_shared_data_per_vm_id() {
 
 #[test]
 fn a_callout_failure_arrives_without_headers() {
-    struct P;
-    impl PluginContext for P {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_http_call_response(&mut self, _t: HttpCallToken, response: HttpCallResponse) {
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|response: HttpCallResponse| {
             let (code, message) = callout::grpc_status().unwrap_or_default();
             proxywasm::log::warn!("failure={} status={code} {message}", response.is_failure());
-        }
-    }
-    let host = MockHost::builder().plugin(|_| P);
+        })
+    });
     let token = host.run(|| call(Duration::from_secs(1))).unwrap();
-    host.fail_http_call(token);
-    assert_eq!(host.warn_logs(), vec!["failure=true status=11 reset"]);
+    host.callouts().fail_http(token);
+    assert_eq!(host.logs().warn(), vec!["failure=true status=11 reset"]);
 }
 
 #[test]
 fn a_callout_times_out_with_504_after_its_timeout() {
-    struct P;
-    impl PluginContext for P {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
-            let status = callout::response_headers()
-                .get(":status")
-                .ok()
-                .flatten()
-                .map(|s| s.to_string());
-            let body = callout::response_body().read_all().unwrap_or_default();
-            proxywasm::log::info!("status {} body {body}", status.unwrap_or_default());
-        }
-    }
-    let host = MockHost::builder().plugin(|_| P);
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|_: HttpCallResponse| {
+            let (status, body) = status_and_body();
+            proxywasm::log::info!("status {status} body {body}");
+        })
+    });
     host.run(|| call(Duration::from_millis(100))).unwrap();
-    host.advance_time(Duration::from_millis(99));
-    assert_eq!(host.http_calls().len(), 1, "not yet");
-    host.advance_time(Duration::from_millis(1));
-    assert!(host.http_calls().is_empty());
+    host.time().advance(Duration::from_millis(99));
+    assert_eq!(host.callouts().http().len(), 1, "not yet");
+    host.time().advance(Duration::from_millis(1));
+    assert!(host.callouts().http().is_empty());
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec!["status 504 body upstream request timeout"]
     );
 }
@@ -249,14 +237,17 @@ fn a_controllable_clock_drives_time_and_ticks() {
     let host = MockHost::builder().start_time(start).plugin(|_| Clock);
     assert!(host.start());
     assert_eq!(host.run(proxywasm::time::now).unwrap(), start);
-    host.advance_time(Duration::from_millis(1_499));
-    assert_eq!(host.info_logs(), vec!["tick at 1000500", "tick at 1001000"]);
-    host.advance_time(Duration::from_millis(1));
+    host.time().advance(Duration::from_millis(1_499));
     assert_eq!(
-        host.info_logs().last().map(String::as_str),
+        host.logs().info(),
+        vec!["tick at 1000500", "tick at 1001000"]
+    );
+    host.time().advance(Duration::from_millis(1));
+    assert_eq!(
+        host.logs().info().last().map(String::as_str),
         Some("tick at 1001500")
     );
-    assert_eq!(host.now(), start + Duration::from_millis(1_500));
+    assert_eq!(host.time().now(), start + Duration::from_millis(1_500));
     // The same clock backs WASI clock_time_get (for the engine host).
     let wall = host.vm().state().wasi_clock_time_get(0).unwrap();
     assert_eq!(wall, 1_001_500_000_000);
@@ -310,7 +301,7 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
             Ok::<_, proxywasm::Error>((call, stream))
         })
         .unwrap();
-    let calls = host.grpc_calls();
+    let calls = host.callouts().grpc();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].kind, GrpcKind::Call);
     assert_eq!(
@@ -322,14 +313,16 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
     assert_eq!(calls[1].kind, GrpcKind::Stream);
     assert_eq!(calls[1].messages, vec![b"hello".to_vec()]);
 
-    host.respond_to_grpc_call(call, b"allowed");
-    host.send_grpc_initial_metadata(stream, &[("x-md", "m")]);
-    host.send_grpc_message(stream, b"event 1");
-    host.send_grpc_trailing_metadata(stream, &[("grpc-status", "0")]);
-    host.close_grpc_stream(stream, 4, "deadline");
+    host.callouts().respond_grpc(call, b"allowed");
+    host.callouts()
+        .grpc_initial_metadata(stream, &[("x-md", "m")]);
+    host.callouts().grpc_message(stream, b"event 1");
+    host.callouts()
+        .grpc_trailing_metadata(stream, &[("grpc-status", "0")]);
+    host.callouts().close_grpc(stream, 4, "deadline");
     let (c, s) = (call.0, stream.0);
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec![
             format!("{c}: message 7 allowed"),
             format!("{s}: initial 1 m"),
@@ -338,7 +331,7 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
             format!("{s}: close 4 deadline"),
         ]
     );
-    assert!(host.grpc_calls().is_empty());
+    assert!(host.callouts().grpc().is_empty());
 }
 
 #[test]
@@ -377,8 +370,8 @@ fn the_plugin_sees_the_host_log_level() {
         proxywasm::log::info!("dropped by the host");
         proxywasm::log::warn!("kept");
     });
-    assert_eq!(host.logs().len(), 1);
-    host.set_log_level(LogLevel::Debug);
+    assert_eq!(host.logs().records().len(), 1);
+    host.logs().set_level(LogLevel::Debug);
     assert_eq!(
         host.run(proxywasm::logging::log_level).unwrap(),
         LogLevel::Debug
@@ -407,7 +400,7 @@ fn a_paused_body_buffers_and_the_next_call_sees_the_total() {
     assert_eq!(stream.request_body(b"two ", false), Action::Pause);
     assert_eq!(stream.request_body(b"three", true), Action::Continue);
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec!["4 false one ", "8 false one two ", "13 true one two three"]
     );
     assert_eq!(stream.current_request_body(), b"one two three");
@@ -461,9 +454,9 @@ fn hosts_are_isolated_and_context_ids_start_fresh() {
         .map(|i| {
             std::thread::spawn(move || {
                 let host = MockHost::builder().echo_logs(false).http(|_| Noop);
-                host.set_shared_data("k", format!("{i}").as_bytes());
+                host.shared_data().set("k", format!("{i}").as_bytes());
                 let stream = host.http_stream();
-                (stream.id(), host.shared_data("k").unwrap().0)
+                (stream.id(), host.shared_data().get("k").unwrap().0)
             })
         })
         .collect();
@@ -529,7 +522,7 @@ fn built_in_attributes_are_derived_from_the_stream() {
     );
     stream.response_headers(&[(":status", "404")], true);
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec![
             r#"Some("/a?b=1") Some("/a") Some("example.com") Some("curl") Some("props")"#
                 .to_string(),

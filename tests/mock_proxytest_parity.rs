@@ -13,15 +13,11 @@ use proxywasm::{
 };
 use std::time::Duration;
 
-struct Noop;
-impl HttpContext for Noop {}
+mod support;
+use support::{Noop, OnCalloutResponse, status_and_body};
 
 fn call(upstream: &str) -> Result<HttpCallToken> {
-    HttpCall::new(upstream)
-        .header(":method", "GET")
-        .header(":path", "/")
-        .header(":authority", "a")
-        .send()
+    support::call(upstream, "a", None)
 }
 
 // ---- EmulatorOption -------------------------------------------------------------------------------
@@ -91,7 +87,7 @@ fn with_plugin_configuration_is_builder_plugin_configuration() {
         .plugin_configuration(r#"{"k": 1}"#)
         .plugin(|_| Configured);
     assert!(host.start());
-    assert!(host.logs_contain(r#"plugin config: {"k": 1}"#));
+    assert!(host.logs().contain(r#"plugin config: {"k": 1}"#));
 }
 
 #[test]
@@ -100,7 +96,7 @@ fn with_vm_configuration_is_builder_vm_configuration() {
         .vm_configuration("vm-cfg")
         .vm(|| Vm(String::new()));
     assert!(host.start());
-    assert!(host.logs_contain("vm config: vm-cfg"));
+    assert!(host.logs().contain("vm config: vm-cfg"));
 }
 
 #[test]
@@ -162,7 +158,7 @@ fn finish_vm_calls_on_done() {
         "on_done returned false: the plugin finishes later"
     );
     assert_eq!(host.root_context_ids(), vec![ContextId(1)]);
-    host.tick(); // calls proxywasm::plugin::done()
+    host.time().tick(); // calls proxywasm::plugin::done()
     assert!(host.root_context_ids().is_empty());
     assert_eq!(
         host.callbacks().last(),
@@ -175,10 +171,10 @@ fn finish_vm_calls_on_done() {
 #[test]
 fn get_tick_period_is_tick_period() {
     let host = MockHost::builder().http(|_| Noop);
-    assert_eq!(host.tick_period(), None);
+    assert_eq!(host.time().tick_period(), None);
     host.run(|| proxywasm::time::set_tick_period(Duration::from_millis(100)))
         .unwrap();
-    assert_eq!(host.tick_period(), Some(Duration::from_millis(100)));
+    assert_eq!(host.time().tick_period(), Some(Duration::from_millis(100)));
 }
 
 #[test]
@@ -196,28 +192,29 @@ fn tick_calls_on_tick() {
     }
     let host = MockHost::builder().plugin(|_| Ticker);
     host.start();
-    host.tick();
-    host.tick();
-    assert_eq!(host.info_logs(), vec!["ticked", "ticked"]);
+    host.time().tick();
+    host.time().tick();
+    assert_eq!(host.logs().info(), vec!["ticked", "ticked"]);
 }
 
 #[test]
 fn get_queue_size_is_queue_size() {
     let host = MockHost::builder().http(|_| Noop);
     let queue = host.run(|| proxywasm::shared::register_queue("q")).unwrap();
-    assert_eq!(host.queue_size(queue), 0);
+    assert_eq!(host.shared_data().queue_size(queue), 0);
     host.run(|| {
         proxywasm::shared::enqueue(queue, b"1")?;
         proxywasm::shared::enqueue(queue, b"2")
     })
     .unwrap();
-    assert_eq!(host.queue_size(queue), 2);
+    assert_eq!(host.shared_data().queue_size(queue), 2);
 }
 
 #[test]
 fn register_foreign_function_is_register_foreign_function() {
     let host = MockHost::builder().http(|_| Noop);
-    host.register_foreign_function("compress", |args| Ok(args.iter().rev().copied().collect()));
+    host.foreign_functions()
+        .register("compress", |args| Ok(args.iter().rev().copied().collect()));
     let out = host
         .run(|| proxywasm::foreign::call("compress", b"hello world!"))
         .unwrap()
@@ -252,7 +249,7 @@ fn get_callout_attributes_from_context_is_http_calls_from() {
     let host = MockHost::builder().http(|_| Caller);
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
-    let calls = host.http_calls_from(stream.id());
+    let calls = host.callouts().http_from(stream.id());
     assert_eq!(calls.len(), 1);
     let call = &calls[0];
     assert_eq!(call.upstream, "httpbin");
@@ -265,17 +262,10 @@ fn get_callout_attributes_from_context_is_http_calls_from() {
 
 #[test]
 fn call_on_http_call_response_is_respond_to_http_call() {
-    struct P;
-    impl PluginContext for P {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_http_call_response(&mut self, _t: HttpCallToken, response: HttpCallResponse) {
-            let status = callout::response_headers()
-                .get(":status")
-                .ok()
-                .flatten()
-                .map(|s| s.to_string());
-            let body = callout::response_body().read_all().unwrap_or_default();
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|response: HttpCallResponse| {
+            let (status, body) = status_and_body();
+            let status = Some(status);
             let trailer = callout::response_trailers()
                 .get("t")
                 .ok()
@@ -289,22 +279,21 @@ fn call_on_http_call_response_is_respond_to_http_call() {
                 response.num_headers,
                 response.num_trailers
             );
-        }
-    }
-    let host = MockHost::builder().plugin(|_| P);
+        })
+    });
     let token = host.run(|| call("c")).unwrap();
-    host.respond_to_http_call(
+    host.callouts().respond_http(
         token,
         &[(":status", "200"), ("x", "y")],
         b"hello",
         &[("t", "v")],
     );
     assert_eq!(
-        host.info_logs(),
+        host.logs().info(),
         vec![r#"5 Some("200") hello Some("v") (2 headers, 1 trailers)"#]
     );
     assert!(
-        host.http_calls().is_empty(),
+        host.callouts().http().is_empty(),
         "answered callouts are forgotten"
     );
 }
@@ -320,8 +309,8 @@ fn get_counter_metric_is_counter() {
         c.increment(2)
     })
     .unwrap();
-    assert_eq!(host.counter("hits"), Some(3));
-    assert_eq!(host.counter("misses"), None);
+    assert_eq!(host.metrics().counter("hits"), Some(3));
+    assert_eq!(host.metrics().counter("misses"), None);
 }
 
 #[test]
@@ -333,7 +322,7 @@ fn get_gauge_metric_is_gauge() {
         g.add(-2)
     })
     .unwrap();
-    assert_eq!(host.gauge("conns"), Some(3));
+    assert_eq!(host.metrics().gauge("conns"), Some(3));
 }
 
 #[test]
@@ -345,9 +334,11 @@ fn get_histogram_metric_is_histogram() {
         h.record(20)
     })
     .unwrap();
-    assert_eq!(host.histogram("sizes"), Some(vec![10, 20]));
+    assert_eq!(host.metrics().histogram("sizes"), Some(vec![10, 20]));
     assert_eq!(
-        host.histogram("sizes").and_then(|v| v.last().copied()),
+        host.metrics()
+            .histogram("sizes")
+            .and_then(|v| v.last().copied()),
         Some(20)
     ); // Go's value
 }
@@ -366,12 +357,12 @@ fn get_level_logs_are_level_logs() {
         logging::write(LogLevel::Critical, "c")
     })
     .unwrap();
-    assert_eq!(host.trace_logs(), vec!["t"]);
-    assert_eq!(host.debug_logs(), vec!["d"]);
-    assert_eq!(host.info_logs(), vec!["i"]);
-    assert_eq!(host.warn_logs(), vec!["w"]);
-    assert_eq!(host.error_logs(), vec!["e"]);
-    assert_eq!(host.critical_logs(), vec!["c"]);
+    assert_eq!(host.logs().trace(), vec!["t"]);
+    assert_eq!(host.logs().debug(), vec!["d"]);
+    assert_eq!(host.logs().info(), vec!["i"]);
+    assert_eq!(host.logs().warn(), vec!["w"]);
+    assert_eq!(host.logs().error(), vec!["e"]);
+    assert_eq!(host.logs().critical(), vec!["c"]);
 }
 
 #[test]
@@ -381,7 +372,7 @@ fn all_logs_in_order_is_logs() {
         proxywasm::log::error!("first");
         proxywasm::log::info!("second");
     });
-    let records = host.logs();
+    let records = host.logs().records();
     assert_eq!(
         records
             .iter()
@@ -434,7 +425,7 @@ fn initialize_connection_is_tcp_connection() {
     let conn = host.tcp_connection();
     assert_eq!(conn.id(), ContextId(2));
     assert_eq!(conn.action(), Action::Continue);
-    assert_eq!(host.info_logs(), vec!["new connection!"]);
+    assert_eq!(host.logs().info(), vec!["new connection!"]);
 }
 
 #[test]
@@ -443,7 +434,7 @@ fn call_on_upstream_data_is_upstream_data() {
     let mut conn = host.tcp_connection();
     assert_eq!(conn.upstream_data(b"ab", false), Action::Pause);
     assert_eq!(conn.upstream_data(b"cd", false), Action::Continue); // sees the buffered 4 bytes
-    assert!(host.logs_contain("upstream 4 false"));
+    assert!(host.logs().contain("upstream 4 false"));
     assert_eq!(conn.current_upstream_data(), b"abcd");
 }
 
@@ -452,7 +443,7 @@ fn call_on_downstream_data_is_downstream_data() {
     let host = MockHost::builder().tcp(|_| Network);
     let mut conn = host.tcp_connection();
     assert_eq!(conn.downstream_data(b"hello", true), Action::Continue);
-    assert!(host.logs_contain("downstream 5 true"));
+    assert!(host.logs().contain("downstream 5 true"));
 }
 
 #[test]
@@ -460,7 +451,7 @@ fn close_upstream_connection_is_upstream_close() {
     let host = MockHost::builder().tcp(|_| Network);
     let mut conn = host.tcp_connection();
     conn.upstream_close(PeerType::Local);
-    assert!(host.logs_contain("upstream close local"));
+    assert!(host.logs().contain("upstream close local"));
 }
 
 #[test]
@@ -468,7 +459,7 @@ fn close_downstream_connection_is_downstream_close() {
     let host = MockHost::builder().tcp(|_| Network);
     let mut conn = host.tcp_connection();
     conn.downstream_close(PeerType::Local);
-    assert!(host.logs_contain("downstream close local"));
+    assert!(host.logs().contain("downstream close local"));
 }
 
 #[test]
@@ -477,7 +468,7 @@ fn complete_connection_is_complete() {
     let conn = host.tcp_connection();
     conn.complete();
     // TCP order: on_done, then on_log, then on_delete.
-    let logs = host.info_logs();
+    let logs = host.logs().info();
     assert_eq!(&logs[logs.len() - 2..], ["done", "connection complete!"]);
     assert_eq!(
         host.callbacks().last(),
@@ -553,7 +544,7 @@ fn call_on_request_headers_is_request_headers() {
         stream.request_headers(&[(":path", "/"), ("Test", "worst")], false),
         Action::Continue
     );
-    assert!(host.logs_contain("request headers 2 false"));
+    assert!(host.logs().contain("request headers 2 false"));
 }
 
 #[test]
@@ -564,7 +555,7 @@ fn call_on_request_body_is_request_body() {
     assert_eq!(stream.request_body(b"abc", false), Action::Pause);
     assert_eq!(stream.request_body(b"de", true), Action::Continue);
     assert!(
-        host.logs_contain("request body 5 true"),
+        host.logs().contain("request body 5 true"),
         "the second call sees the buffered total"
     );
 }
@@ -578,7 +569,7 @@ fn call_on_request_trailers_is_request_trailers() {
         stream.request_trailers(&[("checksum", "x")]),
         Action::Continue
     );
-    assert!(host.logs_contain("request trailers 1"));
+    assert!(host.logs().contain("request trailers 1"));
 }
 
 #[test]
@@ -590,7 +581,7 @@ fn call_on_response_headers_is_response_headers() {
         stream.response_headers(&[(":status", "200")], true),
         Action::Continue
     );
-    assert!(host.logs_contain("response headers 1 true"));
+    assert!(host.logs().contain("response headers 1 true"));
 }
 
 #[test]
@@ -600,7 +591,7 @@ fn call_on_response_body_is_response_body() {
     stream.request_headers(&[(":path", "/")], true);
     stream.response_headers(&[(":status", "200")], false);
     assert_eq!(stream.response_body(b"body]", true), Action::Continue);
-    assert!(host.logs_contain("response body 5 true"));
+    assert!(host.logs().contain("response body 5 true"));
 }
 
 #[test]
@@ -613,7 +604,7 @@ fn call_on_response_trailers_is_response_trailers() {
         stream.response_trailers(&[("secret", "s"), ("grpc-status", "0")]),
         Action::Continue
     );
-    assert!(host.logs_contain("response trailers 2"));
+    assert!(host.logs().contain("response trailers 2"));
 }
 
 #[test]
@@ -623,7 +614,7 @@ fn complete_http_context_is_complete() {
     stream.request_headers(&[(":path", "/")], true);
     stream.complete();
     // HTTP order: on_log, then on_done, then on_delete.
-    let logs = host.info_logs();
+    let logs = host.logs().info();
     assert_eq!(&logs[logs.len() - 2..], ["on_log", "on_done"]);
     assert_eq!(
         host.callbacks().last(),
@@ -662,7 +653,7 @@ fn get_current_http_stream_action_is_action() {
         Action::Pause
     );
     assert_eq!(stream.action(), Action::Pause);
-    host.tick();
+    host.time().tick();
     assert_eq!(stream.action(), Action::Continue);
 }
 
@@ -780,5 +771,5 @@ fn queue_ids_are_plain_values_the_test_can_keep() {
     // Not a proxytest method: QueueId round-trips through the host API.
     let host = MockHost::builder().http(|_| Noop);
     let queue: QueueId = host.run(|| proxywasm::shared::register_queue("q")).unwrap();
-    assert_eq!(host.queue_id("q"), Some(queue));
+    assert_eq!(host.shared_data().queue_id("q"), Some(queue));
 }

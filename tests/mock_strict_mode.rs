@@ -33,7 +33,7 @@ fn expected_hostcalls_pass() {
         .http(|_| Peek);
     host.http_stream().request_headers(&[("host", "a")], true);
     assert!(host.violations().is_empty());
-    assert!(host.logs_contain("peeked"));
+    assert!(host.logs().contain("peeked"));
 }
 
 #[test]
@@ -82,5 +82,5 @@ fn without_strict_mode_violations_are_only_recorded() {
     assert_eq!(violations.len(), 1);
     assert_eq!(violations[0].callback, "proxy_on_request_headers");
     // The SDK answers a callback for a context it no longer has with the default.
-    assert!(host.logs_contain("unknown context 2"));
+    assert!(host.logs().contain("unknown context 2"));
 }

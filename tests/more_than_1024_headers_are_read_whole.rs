@@ -59,7 +59,7 @@ fn a_header_check_sees_a_header_after_1100_others() {
         Action::Pause
     );
     assert_eq!(stream.local_response().map(|r| r.status_code), Some(403));
-    assert!(host.warn_logs().is_empty(), "{:?}", host.warn_logs());
+    assert!(host.logs().warn().is_empty(), "{:?}", host.logs().warn());
 
     let headers = request(1100, ("x-allowed", "yes"));
     let mut stream = host.http_stream();
@@ -102,7 +102,7 @@ fn set_pairs_refuses_more_than_the_1024_pairs_envoy_reads() {
         stream.current_request_header("x-written").as_deref(),
         Some("1")
     );
-    assert!(host.warn_logs().is_empty(), "{:?}", host.warn_logs());
+    assert!(host.logs().warn().is_empty(), "{:?}", host.logs().warn());
 
     // One more: refused with an error, and the map is left as it was
     // (sent, Envoy would have cleared it).
@@ -111,7 +111,7 @@ fn set_pairs_refuses_more_than_the_1024_pairs_envoy_reads() {
     stream.request_headers(&as_refs(&headers), true);
     assert_eq!(stream.current_request_headers().len(), 1024);
     assert_eq!(stream.current_request_header("x-written"), None);
-    let warnings = host.warn_logs();
+    let warnings = host.logs().warn();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("more than 1,024 pairs"),

@@ -40,7 +40,7 @@ fn on_queue_ready_follows_the_enqueueing_callback() {
     host.run(|| shared::register_queue("work")).unwrap();
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
-    assert_eq!(host.info_logs(), vec!["produced", "consumed job"]);
+    assert_eq!(host.logs().info(), vec!["produced", "consumed job"]);
     let calls = host.callbacks();
     let headers = calls
         .iter()

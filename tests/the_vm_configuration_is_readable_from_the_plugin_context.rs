@@ -24,8 +24,9 @@ fn the_vm_configuration_is_readable_from_on_configure() {
         .plugin(|_| Plugin);
     assert!(host.start());
     assert!(
-        host.logs_contain("vm configuration: shared by all plugins"),
-        "{:#?}",
         host.logs()
+            .contain("vm configuration: shared by all plugins"),
+        "{:#?}",
+        host.logs().records()
     );
 }

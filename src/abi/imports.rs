@@ -57,7 +57,7 @@ macro_rules! imports {
                 // what `serve` requires of the addresses it is given.
                 unsafe {
                     crate::mock::backend::serve(|vm, memory| {
-                        crate::mock::core::hostcalls::$name(
+                        crate::mock::engine::hostcalls::$name(
                             vm,
                             memory,
                             $(crate::mock::backend::native_arg!($role, $arg)),*

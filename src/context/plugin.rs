@@ -50,8 +50,8 @@ use crate::{ContextId, QueueId, Result};
 ///
 /// let host = MockHost::builder().plugin_configuration("x-a").plugin(|_| Plugin { header: "".into() });
 /// assert!(host.start());
-/// host.advance_time(std::time::Duration::from_secs(1));
-/// assert!(host.logs_contain("tick"));
+/// host.time().advance(std::time::Duration::from_secs(1));
+/// assert!(host.logs().contain("tick"));
 /// ```
 pub trait PluginContext: 'static {
     /// The HTTP stream context type ([`NoContext`](crate::NoContext) if none).

@@ -28,7 +28,7 @@ use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
 /// let host = MockHost::builder().tcp(|_| Count::default());
 /// let mut conn = host.tcp_connection();
 /// conn.downstream_data(b"hello", false);
-/// assert!(host.logs_contain("seen 5 bytes"));
+/// assert!(host.logs().contain("seen 5 bytes"));
 /// ```
 pub trait TcpContext: 'static {
     /// A new connection was accepted.

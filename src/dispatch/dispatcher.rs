@@ -841,8 +841,16 @@ mod tests {
         a.request_headers(&[(":path", "/")], true);
         b.request_headers(&[(":path", "/")], true);
         assert_eq!(host.run(runtime::outstanding_callouts), 2);
-        let late = host.http_calls_from(a.id()).pop().expect("a's callout");
-        let answered = host.http_calls_from(b.id()).pop().expect("b's callout");
+        let late = host
+            .callouts()
+            .http_from(a.id())
+            .pop()
+            .expect("a's callout");
+        let answered = host
+            .callouts()
+            .http_from(b.id())
+            .pop()
+            .expect("b's callout");
         a.complete();
         assert_eq!(
             host.run(runtime::outstanding_callouts),
@@ -850,19 +858,21 @@ mod tests {
             "the deleted stream's callout is forgotten"
         );
         // Its late response is dropped, with a debug line; b's still arrives.
-        host.respond_to_http_call(late.token, &[(":status", "200")], b"", &[]);
-        host.respond_to_http_call(answered.token, &[(":status", "200")], b"", &[]);
+        host.callouts()
+            .respond_http(late.token, &[(":status", "200")], b"", &[]);
+        host.callouts()
+            .respond_http(answered.token, &[(":status", "200")], b"", &[]);
         assert_eq!(
-            host.info_logs(),
+            host.logs().info(),
             vec![format!("response to {}", answered.token.0)]
         );
         let dropped = format!("no context waits for callout {}", late.token.0);
         assert!(
-            host.debug_logs().iter().any(|l| l.contains(&dropped)),
+            host.logs().debug().iter().any(|l| l.contains(&dropped)),
             "{:?}",
-            host.debug_logs()
+            host.logs().debug()
         );
-        assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+        assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
         assert_eq!(host.run(runtime::outstanding_callouts), 0);
         b.complete();
     }

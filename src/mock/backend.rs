@@ -1,7 +1,7 @@
 //! The native front door: the plugin's memory is this process's memory, and
 //! an address is a native pointer. Every import of `abi/imports.rs` becomes,
 //! natively, a call of the emulator's entry point of the same name
-//! ([`hostcalls`](super::core::hostcalls)) through [`serve`], with the
+//! ([`hostcalls`](super::engine::hostcalls)) through [`serve`], with the
 //! arguments converted by [`native_arg!`] and a [`NativeMemory`].
 //!
 //! Results are handed back through the SDK's own allocation export
@@ -11,8 +11,8 @@
 //! The only `unsafe` of the mock host lives here: reading input ranges and
 //! writing out-parameters through native pointers.
 
-use super::core::hostcalls::GuestMemory;
-use super::core::{Vm, status::UNIMPLEMENTED};
+use super::engine::hostcalls::GuestMemory;
+use super::engine::{Vm, status::UNIMPLEMENTED};
 use super::native;
 use crate::abi::memory::proxy_on_memory_allocate;
 use core::ptr;

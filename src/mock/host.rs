@@ -1,22 +1,19 @@
 //! The public face of the emulator: [`MockHost`], its builder, and the
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
-use super::core::{
-    ConnState, DnsLookup, Export, Fidelity, ForeignFunction, GrpcCallout, GrpcDelivery, GrpcKind,
-    Guest, HostState, HttpCallout, LocalReply, LogRecord, MetricKind, MockWorld, Pause,
+use super::engine::{
+    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Pause,
     PluginConfig, Side, StreamState, Violation, Vm, VmConfig, from_text, lossy_pairs,
 };
+use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
-use crate::callout::{GrpcToken, HttpCallToken};
 use crate::dispatch::BoxedDispatcher;
-use crate::dns::DnsToken;
 use crate::logging::LogLevel;
 use crate::runtime::Runtime;
 use crate::{
-    Action, ContextId, HttpContext, PeerType, PluginContext, QueueId, Status, TcpContext, VmContext,
+    Action, ContextId, HttpContext, PeerType, PluginContext, Status, TcpContext, VmContext,
 };
 use core::cell::RefCell;
-use core::time::Duration;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -367,7 +364,7 @@ impl MockHostBuilder {
     ///     HttpCall::new("down").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
     /// });
     /// assert_eq!(sent.unwrap_err().status(), Some(proxywasm::Status::InternalFailure));
-    /// assert!(host.http_calls().is_empty());
+    /// assert!(host.callouts().http().is_empty());
     /// ```
     pub fn refuse_calls_to(mut self, cluster: impl Into<String>) -> Self {
         self.config.refused_clusters.insert(cluster.into());
@@ -384,7 +381,7 @@ impl MockHostBuilder {
     ///     .on_initialize(|| proxywasm::log::info!("constructors ran"))
     ///     .http(|_| Noop);
     /// assert!(host.start());
-    /// assert!(host.logs_contain("constructors ran"));
+    /// assert!(host.logs().contain("constructors ran"));
     /// assert!(host.violations().is_empty());
     /// ```
     pub fn on_initialize(mut self, code: impl FnOnce() + 'static) -> Self {
@@ -480,9 +477,27 @@ impl MockHostBuilder {
         MockHost { vm }
     }
 
-    /// Builds the host around another guest (the engine host's front door):
-    /// the same emulator and API, with exports called through `make_guest`.
-    #[doc(hidden)]
+    /// Builds the host around another guest: the same emulator and API, with
+    /// the plugin's exports called through the [`Guest`] that `make_guest`
+    /// returns (given the VM, for the guest's hostcalls). This is how another
+    /// front door, such as `proxywasm-wasmtime`, drives a compiled `.wasm`.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::mock::engine::{Export, Guest};
+    ///
+    /// /// A guest whose every callback returns 1 (`on_vm_start` and
+    /// /// `on_configure`: success).
+    /// struct Agreeable;
+    /// impl Guest for Agreeable {
+    ///     fn call(&self, _export: Export) -> u32 {
+    ///         1
+    ///     }
+    /// }
+    /// let host = MockHost::builder().with_guest(|_vm| Box::new(Agreeable));
+    /// assert!(host.start());
+    /// assert!(host.callbacks().contains(&Export::Initialize));
+    /// ```
     pub fn with_guest(self, make_guest: impl FnOnce(Weak<Vm>) -> Box<dyn Guest>) -> MockHost {
         let world = self.world.clone().unwrap_or_default();
         let mut state = HostState::new(self.config, world);
@@ -530,7 +545,7 @@ impl MockHostBuilder {
 /// stream.complete();
 /// ```
 pub struct MockHost {
-    vm: Rc<Vm>,
+    pub(super) vm: Rc<Vm>,
 }
 
 impl core::fmt::Debug for MockHost {
@@ -556,12 +571,18 @@ impl MockHost {
         }
     }
 
-    fn state(&self) -> core::cell::RefMut<'_, HostState> {
+    pub(super) fn state(&self) -> core::cell::RefMut<'_, HostState> {
         self.vm.state()
     }
 
-    /// The emulator core behind this host (for the engine front door).
-    #[doc(hidden)]
+    /// The emulated VM behind this host: its state and lifecycles, for a
+    /// front door of its own ([`MockHostBuilder::with_guest`]).
+    ///
+    /// ```
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// assert_eq!(host.vm().state().acting_context(), 0); // no callback running
+    /// ```
     pub fn vm(&self) -> &Rc<Vm> {
         &self.vm
     }
@@ -584,7 +605,7 @@ impl MockHost {
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Picky);
     /// assert!(!host.start());
-    /// assert!(host.logs_contain("a configuration is required"));
+    /// assert!(host.logs().contain("a configuration is required"));
     /// ```
     pub fn start(&self) -> bool {
         self.vm.start()
@@ -771,812 +792,82 @@ impl MockHost {
     /// let host = MockHost::builder().http(|_| Noop);
     /// host.start();
     /// assert_eq!(host.call_export(Export::RequestHeaders { context_id: 99, num_headers: 0, end_of_stream: true }), 0);
-    /// assert!(host.logs_contain("unknown context 99"));
+    /// assert!(host.logs().contain("unknown context 99"));
     /// ```
     pub fn call_export(&self, export: Export) -> u32 {
         self.vm.call_export(export)
     }
 
-    // ---- time -------------------------------------------------------------------------------
+    // ---- the domains' sub-handles -----------------------------------------------------------
 
-    /// Go `Tick`: calls `proxy_on_tick` now on every plugin that set a tick
-    /// period (and re-arms their timers from now).
-    ///
-    /// # Panics
-    /// If no plugin set a tick period: Envoy would never tick.
-    ///
-    /// ```
-    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
-    /// struct Ticker;
-    /// impl PluginContext for Ticker {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-    ///         proxywasm::time::set_tick_period(std::time::Duration::from_secs(60))
-    ///     }
-    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Ticker);
-    /// host.start();
-    /// host.tick();
-    /// assert_eq!(host.info_logs(), vec!["tick"]);
-    /// ```
-    pub fn tick(&self) {
-        self.vm.tick();
-    }
-
-    /// Go `GetTickPeriod`: the first plugin's tick period (`None` when unset or 0).
+    /// The emulated clock and timers.
     ///
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_millis(250))).unwrap();
-    /// assert_eq!(host.tick_period(), Some(std::time::Duration::from_millis(250)));
+    /// let start = host.time().now();
+    /// host.time().advance(std::time::Duration::from_secs(1));
+    /// assert_eq!(host.time().now(), start + std::time::Duration::from_secs(1));
     /// ```
-    pub fn tick_period(&self) -> Option<Duration> {
-        let root = self.state().roots.first().copied()?;
-        self.tick_period_of(ContextId(root))
+    pub fn time(&self) -> Time<'_> {
+        Time(self)
     }
 
-    /// The tick period of plugin `root`.
+    /// Shared data and queues.
     ///
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert_eq!(host.tick_period_of(host.root_context_id()), None);
+    /// host.shared_data().set("k", b"v");
+    /// assert_eq!(host.shared_data().get("k").unwrap().0, b"v");
     /// ```
-    pub fn tick_period_of(&self, root: ContextId) -> Option<Duration> {
-        let state = self.state();
-        let period = state.root(root.0)?.tick_period_ms;
-        (period > 0).then(|| Duration::from_millis(u64::from(period)))
+    pub fn shared_data(&self) -> SharedData<'_> {
+        SharedData(self)
     }
 
-    /// Moves the emulated clock forward by `by`, firing everything due on
-    /// the way in time order: ticks at each plugin's period (re-armed after
-    /// each tick, as Envoy does) and HTTP callout timeouts (delivered as
-    /// `:status` 504 responses).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
-    /// struct Ticker;
-    /// impl PluginContext for Ticker {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-    ///         proxywasm::time::set_tick_period(Duration::from_millis(100))
-    ///     }
-    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Ticker);
-    /// host.start();
-    /// host.advance_time(Duration::from_millis(350));
-    /// assert_eq!(host.info_logs().len(), 3);
-    /// ```
-    pub fn advance_time(&self, by: Duration) {
-        self.vm.advance_time(by);
-    }
-
-    /// The emulated wall clock (what `proxy_get_current_time_nanoseconds`
-    /// and WASI `clock_time_get` report).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let before = host.now();
-    /// host.advance_time(Duration::from_secs(5));
-    /// assert_eq!(host.now().duration_since(before).unwrap(), Duration::from_secs(5));
-    /// ```
-    pub fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_nanos(self.state().now)
-    }
-
-    // ---- queues, shared data, foreign functions -------------------------------------------
-
-    /// The id of this VM's shared queue `name`, if a plugin registered it.
+    /// Foreign functions.
     ///
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
-    /// assert_eq!(host.queue_id("jobs"), Some(queue));
+    /// assert!(host.foreign_functions().calls().is_empty());
     /// ```
-    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
-        let vm_id = self.vm_id();
-        self.vm.world().with(|w| {
-            w.queues
-                .iter()
-                .find(|(_, q)| q.vm_id == vm_id && q.name == name)
-                .map(|(t, _)| QueueId(*t))
-        })
+    pub fn foreign_functions(&self) -> ForeignFunctions<'_> {
+        ForeignFunctions(self)
     }
 
-    /// Go `GetQueueSize`: items waiting in a queue.
-    ///
-    /// # Panics
-    /// If no queue has that id.
+    /// HTTP, gRPC and DNS callouts.
     ///
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
-    /// host.enqueue(queue, b"job 1");
-    /// assert_eq!(host.queue_size(queue), 1);
+    /// assert!(host.callouts().http().is_empty());
     /// ```
-    pub fn queue_size(&self, queue: QueueId) -> usize {
-        let size = self
-            .vm
-            .world()
-            .with(|w| w.queues.get(&queue.0).map(|q| q.items.len()));
-        size.unwrap_or_else(|| {
-            panic!(
-                "no shared queue has id {}; a plugin must register it first",
-                queue.0
-            )
-        })
+    pub fn callouts(&self) -> Callouts<'_> {
+        Callouts(self)
     }
 
-    /// Enqueues `item` as another VM would; the registrant's
-    /// `on_queue_ready` runs right after.
-    ///
-    /// # Panics
-    /// If no queue has that id.
-    ///
-    /// ```
-    /// use proxywasm::{NoContext, PluginContext, QueueId};
-    /// struct Consumer;
-    /// impl PluginContext for Consumer {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_queue_ready(&mut self, queue: QueueId) {
-    ///         if let Ok(Some(item)) = proxywasm::shared::dequeue(queue) {
-    ///             proxywasm::log::info!("got {item}");
-    ///         }
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Consumer);
-    /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
-    /// host.enqueue(queue, b"job 1");
-    /// assert!(host.logs_contain("got job 1"));
-    /// ```
-    pub fn enqueue(&self, queue: QueueId, item: &[u8]) {
-        self.vm.enqueue(queue.0, item);
-    }
-
-    /// Shared data `key` in this VM's `vm_id` scope: value and CAS.
+    /// Metrics.
     ///
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::shared::set("hits", b"7", None)).unwrap();
-    /// assert_eq!(host.shared_data("hits").unwrap().0, b"7");
+    /// assert_eq!(host.metrics().counter("none"), None);
     /// ```
-    pub fn shared_data(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        self.vm.world().shared_data(&self.vm_id(), key)
+    pub fn metrics(&self) -> Metrics<'_> {
+        Metrics(self)
     }
 
-    /// Seeds shared data `key` in this VM's `vm_id` scope (fresh CAS).
+    /// Logs and the log level.
     ///
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.set_shared_data("hits", b"41");
-    /// let (value, _cas) = host.run(|| proxywasm::shared::get("hits")).unwrap().unwrap();
-    /// assert_eq!(value, "41");
-    /// ```
-    pub fn set_shared_data(&self, key: &str, value: &[u8]) {
-        self.vm.world().set_shared_data(&self.vm_id(), key, value);
-    }
-
-    /// Go `RegisterForeignFunction`, after the host was built.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.register_foreign_function("echo", |args| Ok(args.to_vec()));
-    /// assert_eq!(host.run(|| proxywasm::foreign::call("echo", b"x")).unwrap().unwrap(), "x");
-    /// assert_eq!(host.foreign_calls(), vec![("echo".to_string(), b"x".to_vec())]);
-    /// ```
-    pub fn register_foreign_function(
-        &self,
-        name: &str,
-        function: impl FnMut(&[u8]) -> Result<Vec<u8>, Status> + 'static,
-    ) {
-        self.state()
-            .register_foreign_function(name, Box::new(function));
-    }
-
-    /// Every `proxy_call_foreign_function` so far: name and arguments.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let _ = host.run(|| proxywasm::foreign::call("missing", b"a"));
-    /// assert_eq!(host.foreign_calls().len(), 1);
-    /// ```
-    pub fn foreign_calls(&self) -> Vec<(String, Vec<u8>)> {
-        self.state().foreign_calls.clone()
-    }
-
-    /// Calls `proxy_on_foreign_function(root, function_id, size)` with
-    /// `arguments` readable as `CALL_DATA`, as hosts other than Envoy may.
-    ///
-    /// ```
-    /// use proxywasm::{NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_foreign_function(&mut self, id: proxywasm::foreign::FunctionId, _size: usize) {
-    ///         let args = proxywasm::foreign::arguments().read_all().unwrap_or_default();
-    ///         proxywasm::log::info!("function {id}: {args}");
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// host.call_on_foreign_function(7, b"payload");
-    /// assert!(host.logs_contain("function 7: payload"));
-    /// ```
-    pub fn call_on_foreign_function(&self, function_id: u32, arguments: &[u8]) {
-        self.vm
-            .foreign_function_callback(None, function_id, arguments);
-    }
-
-    // ---- HTTP callouts ------------------------------------------------------------------------
-
-    /// HTTP callouts dispatched and not yet answered, oldest first.
-    ///
-    /// ```
-    /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
-    ///     .unwrap();
-    /// assert_eq!(host.http_calls()[0].upstream, "a");
-    /// ```
-    pub fn http_calls(&self) -> Vec<HttpCallout> {
-        self.state()
-            .http_calls
-            .values()
-            .map(|c| c.record.clone())
-            .collect()
-    }
-
-    /// Go `GetCalloutAttributesFromContext`: the pending callouts `context` made.
-    ///
-    /// ```
-    /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
-    ///     .unwrap();
-    /// assert_eq!(host.http_calls_from(host.root_context_id()).len(), 1);
-    /// assert!(host.http_calls_from(proxywasm::ContextId(9)).is_empty());
-    /// ```
-    pub fn http_calls_from(&self, context: ContextId) -> Vec<HttpCallout> {
-        self.http_calls()
-            .into_iter()
-            .filter(|c| c.context_id == context)
-            .collect()
-    }
-
-    /// Go `CallOnHttpCallResponse`: answers a callout. Envoy delivers it to
-    /// the **root** context of the caller (`proxy_on_http_call_response`);
-    /// the SDK routes it to the context that made the call.
-    ///
-    /// # Panics
-    /// If no pending callout has that token (never made, or already answered).
-    ///
-    /// ```
-    /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
-    ///         let body = callout::response_body().read_all().unwrap_or_default();
-    ///         proxywasm::log::info!("{} headers, body {body}", r.num_headers);
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host
-    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
-    ///     .unwrap();
-    /// host.respond_to_http_call(token, &[(":status", "200")], b"ok", &[]);
-    /// assert!(host.logs_contain("1 headers, body ok"));
-    /// ```
-    pub fn respond_to_http_call(
-        &self,
-        token: HttpCallToken,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        trailers: &[(&str, &str)],
-    ) {
-        self.vm.respond_http(token.0, headers, body, trailers);
-    }
-
-    /// Fails a callout the way Envoy signals a reset or an overflow: a
-    /// response with no headers, no body (and `proxy_get_status` = 11, `"reset"`).
-    ///
-    /// ```
-    /// use proxywasm::callout::{HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
-    ///         proxywasm::log::warn!("failed: {}", r.is_failure());
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host
-    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
-    ///     .unwrap();
-    /// host.fail_http_call(token);
-    /// assert!(host.logs_contain("failed: true"));
-    /// ```
-    pub fn fail_http_call(&self, token: HttpCallToken) {
-        self.vm.fail_http(token.0);
-    }
-
-    /// Times a callout out now, as Envoy does when its timeout expires: a
-    /// normal response with `:status` 504 and body `upstream request timeout`.
-    /// ([`advance_time`](MockHost::advance_time) past the timeout does the same.)
-    ///
-    /// ```
-    /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
-    ///         let status = callout::response_headers().get(":status").ok().flatten();
-    ///         proxywasm::log::info!("status {}", status.map(|s| s.to_string()).unwrap_or_default());
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host
-    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
-    ///     .unwrap();
-    /// host.time_out_http_call(token);
-    /// assert!(host.logs_contain("status 504"));
-    /// ```
-    pub fn time_out_http_call(&self, token: HttpCallToken) {
-        self.vm.time_out_http(token.0);
-    }
-
-    // ---- gRPC ------------------------------------------------------------------------------------
-
-    /// gRPC calls and streams that are still open.
-    ///
-    /// ```
-    /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
-    /// assert_eq!(host.grpc_calls()[0].kind, proxywasm::mock::GrpcKind::Stream);
-    /// ```
-    pub fn grpc_calls(&self) -> Vec<GrpcCallout> {
-        self.state()
-            .grpc_calls
-            .values()
-            .map(|c| c.record.clone())
-            .collect()
-    }
-
-    /// Answers a unary gRPC call successfully: `proxy_on_grpc_receive` with
-    /// `message` (and, as in Envoy, no close callback).
-    ///
-    /// # Panics
-    /// If no open call has that token, or it is a stream.
-    ///
-    /// ```
-    /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
-    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
-    ///         if let GrpcEvent::Message { .. } = event {
-    ///             let reply = callout::grpc_message().read_all().unwrap_or_default();
-    ///             proxywasm::log::info!("reply {reply}");
-    ///         }
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
-    /// host.respond_to_grpc_call(token, b"answer");
-    /// assert!(host.logs_contain("reply answer"));
-    /// assert!(host.grpc_calls().is_empty());
-    /// ```
-    pub fn respond_to_grpc_call(&self, token: GrpcToken, message: &[u8]) {
-        let kind = self.state().grpc_calls.get(&token.0).map(|c| c.record.kind);
-        assert!(
-            kind != Some(GrpcKind::Stream),
-            "gRPC token {} is a stream; deliver stream messages with send_grpc_message",
-            token.0
-        );
-        self.vm
-            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
-    }
-
-    /// Fails a gRPC call (or closes a stream from the remote side) with
-    /// `status` and `message`: `proxy_on_grpc_close`, with the message
-    /// readable through `proxy_get_status`.
-    ///
-    /// ```
-    /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
-    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
-    ///         if let GrpcEvent::Close { status } = event {
-    ///             let (_, message) = callout::grpc_status().unwrap_or_default();
-    ///             proxywasm::log::warn!("closed {status}: {message}");
-    ///         }
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
-    /// host.fail_grpc_call(token, 14, "unavailable");
-    /// assert!(host.logs_contain("closed 14: unavailable"));
-    /// ```
-    pub fn fail_grpc_call(&self, token: GrpcToken, status: u32, message: &str) {
-        self.vm.grpc_event(
-            token.0,
-            GrpcDelivery::Close(status, message.as_bytes().to_vec()),
-        );
-    }
-
-    /// Delivers initial metadata on a gRPC stream.
-    ///
-    /// ```
-    /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
-    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
-    ///         if let GrpcEvent::InitialMetadata { .. } = event {
-    ///             let v = callout::grpc_initial_metadata().get("x-a").ok().flatten();
-    ///             proxywasm::log::info!("x-a={}", v.map(|v| v.to_string()).unwrap_or_default());
-    ///         }
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
-    /// host.send_grpc_initial_metadata(token, &[("x-a", "1")]);
-    /// assert!(host.logs_contain("x-a=1"));
-    /// ```
-    pub fn send_grpc_initial_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
-        self.vm
-            .grpc_event(token.0, GrpcDelivery::InitialMetadata(from_text(metadata)));
-    }
-
-    /// Delivers a message on a gRPC stream (or answers a unary call).
-    ///
-    /// ```
-    /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
-    /// host.send_grpc_message(token, b"m1");
-    /// assert_eq!(host.grpc_calls().len(), 1); // a stream stays open
-    /// ```
-    pub fn send_grpc_message(&self, token: GrpcToken, message: &[u8]) {
-        self.vm
-            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
-    }
-
-    /// Delivers trailing metadata on a gRPC stream.
-    ///
-    /// ```
-    /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
-    /// host.send_grpc_trailing_metadata(token, &[("grpc-status", "0")]);
-    /// ```
-    pub fn send_grpc_trailing_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
-        self.vm
-            .grpc_event(token.0, GrpcDelivery::TrailingMetadata(from_text(metadata)));
-    }
-
-    /// Closes a gRPC stream from the remote side (`proxy_on_grpc_close`).
-    ///
-    /// ```
-    /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
-    /// host.close_grpc_stream(token, 0, "");
-    /// assert!(host.grpc_calls().is_empty());
-    /// ```
-    pub fn close_grpc_stream(&self, token: GrpcToken, status: u32, message: &str) {
-        self.vm.grpc_event(
-            token.0,
-            GrpcDelivery::Close(status, message.as_bytes().to_vec()),
-        );
-    }
-
-    // ---- DNS --------------------------------------------------------------------------------------
-
-    /// DNS lookups started with `envoy_resolve_dns` and not yet answered.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
-    /// assert_eq!(host.dns_lookups().len(), 1);
-    /// ```
-    pub fn dns_lookups(&self) -> Vec<DnsLookup> {
-        self.state().dns.values().cloned().collect()
-    }
-
-    /// Answers a DNS lookup with `(ttl_seconds, address)` results
-    /// (`envoy_on_resolve_dns`, data in `CALL_DATA`); no results = failure.
-    ///
-    /// # Panics
-    /// If no pending lookup has that token.
-    ///
-    /// ```
-    /// use proxywasm::{NoContext, PluginContext};
-    /// struct P;
-    /// impl PluginContext for P {
-    ///     type Http = NoContext;
-    ///     type Tcp = NoContext;
-    ///     fn on_resolve_dns(&mut self, _token: proxywasm::dns::DnsToken, _size: usize) {
-    ///         for r in proxywasm::dns::results().unwrap_or_default() {
-    ///             proxywasm::log::info!("{} ttl {}", r.address, r.ttl_seconds);
-    ///         }
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
-    /// let token = host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
-    /// host.respond_to_dns(token, &[(30, "10.0.0.1")]);
-    /// assert!(host.logs_contain("10.0.0.1 ttl 30"));
-    /// ```
-    pub fn respond_to_dns(&self, token: DnsToken, results: &[(u32, &str)]) {
-        self.vm.respond_dns(token.0, results);
-    }
-
-    // ---- metrics ----------------------------------------------------------------------------------
-
-    fn metric(&self, name: &str, kind: MetricKind) -> Option<(i64, Vec<u64>)> {
-        self.vm.world().with(|w| {
-            if let Some(m) = w.metrics.get(&(kind, name.to_owned())) {
-                return Some((m.value, m.samples.clone()));
-            }
-            if let Some(((other, _), _)) = w.metrics.iter().find(|((_, n), _)| n == name) {
-                panic!(
-                    "metric {name:?} is a {}, not a {}",
-                    other.name(),
-                    kind.name()
-                );
-            }
-            None
-        })
-    }
-
-    /// Go `GetCounterMetric`: a counter's value, `None` if undefined.
-    ///
-    /// # Panics
-    /// If `name` is a gauge or histogram.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::metrics::Counter::define("requests")?.increment(2)).unwrap();
-    /// assert_eq!(host.counter("requests"), Some(2));
-    /// assert_eq!(host.counter("other"), None);
-    /// ```
-    pub fn counter(&self, name: &str) -> Option<u64> {
-        self.metric(name, MetricKind::Counter)
-            .map(|(v, _)| v as u64)
-    }
-
-    /// Go `GetGaugeMetric`: a gauge's value, `None` if undefined.
-    ///
-    /// # Panics
-    /// If `name` is a counter or histogram.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(-3)).unwrap();
-    /// assert_eq!(host.gauge("active"), Some(-3));
-    /// ```
-    pub fn gauge(&self, name: &str) -> Option<i64> {
-        self.metric(name, MetricKind::Gauge).map(|(v, _)| v)
-    }
-
-    /// Go `GetHistogramMetric`: every value recorded, in order (Go returns
-    /// only the last).
-    ///
-    /// # Panics
-    /// If `name` is a counter or gauge.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| {
-    ///     let h = proxywasm::metrics::Histogram::define("latency")?;
-    ///     h.record(3)?;
-    ///     h.record(5)
-    /// })
-    /// .unwrap();
-    /// assert_eq!(host.histogram("latency"), Some(vec![3, 5]));
-    /// ```
-    pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
-        self.metric(name, MetricKind::Histogram)
-            .map(|(_, samples)| samples)
-    }
-
-    // ---- logs ---------------------------------------------------------------------------------------
-
-    /// Every log record, in order.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| {
-    ///     proxywasm::log::info!("one");
-    ///     proxywasm::log::error!("two");
-    /// });
-    /// let messages: Vec<String> = host.logs().into_iter().map(|r| r.message).collect();
-    /// assert_eq!(messages, vec!["one", "two"]);
-    /// ```
-    pub fn logs(&self) -> Vec<LogRecord> {
-        self.state().logs.clone()
-    }
-
-    /// The messages logged at `level`.
-    ///
-    /// ```
-    /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::warn!("careful"));
-    /// assert_eq!(host.logs_at(LogLevel::Warn), vec!["careful"]);
-    /// ```
-    pub fn logs_at(&self, level: LogLevel) -> Vec<String> {
-        self.state()
-            .logs
-            .iter()
-            .filter(|r| r.level == level)
-            .map(|r| r.message.clone())
-            .collect()
-    }
-
-    /// Go `GetTraceLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::trace!("t"));
-    /// assert_eq!(host.trace_logs(), vec!["t"]);
-    /// ```
-    pub fn trace_logs(&self) -> Vec<String> {
-        self.logs_at(LogLevel::Trace)
-    }
-
-    /// Go `GetDebugLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::debug!("d"));
-    /// assert_eq!(host.debug_logs(), vec!["d"]);
-    /// ```
-    pub fn debug_logs(&self) -> Vec<String> {
-        self.logs_at(LogLevel::Debug)
-    }
-
-    /// Go `GetInfoLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::info!("i"));
-    /// assert_eq!(host.info_logs(), vec!["i"]);
-    /// ```
-    pub fn info_logs(&self) -> Vec<String> {
-        self.logs_at(LogLevel::Info)
-    }
-
-    /// Go `GetWarnLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::warn!("w"));
-    /// assert_eq!(host.warn_logs(), vec!["w"]);
-    /// ```
-    pub fn warn_logs(&self) -> Vec<String> {
-        self.logs_at(LogLevel::Warn)
-    }
-
-    /// Go `GetErrorLogs`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::error!("e"));
-    /// assert_eq!(host.error_logs(), vec!["e"]);
-    /// ```
-    pub fn error_logs(&self) -> Vec<String> {
-        self.logs_at(LogLevel::Error)
-    }
-
-    /// Go `GetCriticalLogs`.
-    ///
-    /// ```
-    /// use proxywasm::logging::{self, LogLevel};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| logging::write(LogLevel::Critical, "c")).unwrap();
-    /// assert_eq!(host.critical_logs(), vec!["c"]);
-    /// ```
-    pub fn critical_logs(&self) -> Vec<String> {
-        self.logs_at(LogLevel::Critical)
-    }
-
-    /// Whether any log message contains `text`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::info!("configured with hello"));
-    /// assert!(host.logs_contain("with hello"));
-    /// assert!(!host.logs_contain("goodbye"));
-    /// ```
-    pub fn logs_contain(&self, text: &str) -> bool {
-        self.state().logs.iter().any(|r| r.message.contains(text))
-    }
-
-    /// Forgets the logs recorded so far.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.run(|| proxywasm::log::info!("x"));
-    /// host.clear_logs();
-    /// assert!(host.logs().is_empty());
-    /// ```
-    pub fn clear_logs(&self) {
-        self.state().logs.clear();
-    }
-
-    /// The host's log level now.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert_eq!(host.log_level(), proxywasm::logging::LogLevel::Trace);
-    /// ```
-    pub fn log_level(&self) -> LogLevel {
-        self.state().config.log_level
-    }
-
-    /// Changes the host's log level (Envoy does not push it: the plugin sees
-    /// it when it next asks).
-    ///
-    /// ```
-    /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.set_log_level(LogLevel::Off);
-    /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Off);
-    /// ```
-    pub fn set_log_level(&self, level: LogLevel) {
-        self.state().config.log_level = level;
+    /// host.run(|| proxywasm::log::info!("hello"));
+    /// assert!(host.logs().contain("hello"));
+    /// ```
+    pub fn logs(&self) -> Logs<'_> {
+        Logs(self)
     }
 
     // ---- properties -----------------------------------------------------------------------------
@@ -1754,7 +1045,7 @@ impl MockHost {
     /// ```
     /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// host.set_shared_data("k", b"v");
+    /// host.shared_data().set("k", b"v");
     /// assert_eq!(host.world().shared_data("", "k").unwrap().0, b"v");
     /// ```
     pub fn world(&self) -> MockWorld {
@@ -1789,7 +1080,7 @@ impl MockHost {
 /// stream.request_headers(&[(":method", "POST")], false);
 /// assert_eq!(stream.request_body(b"abc", false), Action::Pause);
 /// assert_eq!(stream.request_body(b"de", true), Action::Continue);
-/// assert_eq!(host.info_logs(), vec!["body 3 false", "body 5 true"]);
+/// assert_eq!(host.logs().info(), vec!["body 3 false", "body 5 true"]);
 /// assert_eq!(stream.current_request_body(), b"abcde");
 /// ```
 pub struct HttpStream {
@@ -2142,7 +1433,7 @@ impl HttpStream {
     /// let mut stream = host.http_stream();
     /// stream.set_property(&["xds", "route_name"], "r7");
     /// stream.request_headers(&[(":path", "/")], true);
-    /// assert!(host.logs_contain("route r7"));
+    /// assert!(host.logs().contain("route r7"));
     /// ```
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
         let mut state = self.vm.state();
@@ -2208,7 +1499,7 @@ fn first(pairs: &[(String, String)], name: &str) -> Option<String> {
 /// assert_eq!(conn.upstream_data(b"pong", false), Action::Continue);
 /// conn.downstream_close(PeerType::Remote);
 /// conn.complete();
-/// assert!(host.logs_contain("closed by remote"));
+/// assert!(host.logs().contain("closed by remote"));
 /// ```
 pub struct TcpConnection {
     vm: Rc<Vm>,

@@ -52,9 +52,9 @@
 //! assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
 //!
 //! // The callout is recorded; answer it (or fail it, or let it time out).
-//! let call = host.http_calls().pop().unwrap();
+//! let call = host.callouts().http().pop().unwrap();
 //! assert_eq!(call.header(":path"), Some("/check"));
-//! host.advance_time(Duration::from_secs(1)); // past the timeout: Envoy answers 504
+//! host.time().advance(Duration::from_secs(1)); // past the timeout: Envoy answers 504
 //! assert_eq!(stream.action(), Action::Continue);
 //! stream.complete();
 //! ```
@@ -65,7 +65,7 @@
 //!   `on_log` → `on_done` → `on_delete`), [`TcpConnection`] (data both ways,
 //!   closes, `on_done` → `on_log` → `on_delete`), [`MockHost::finish`].
 //! * **Time**: one clock behind `proxy_get_current_time_nanoseconds` (and
-//!   WASI `clock_time_get` in the engine host); [`MockHost::advance_time`]
+//!   WASI `clock_time_get` in the engine host); [`host.time().advance`](Time::advance)
 //!   fires ticks at each plugin's period and callout timeouts.
 //! * **Callouts**: HTTP, gRPC calls and streams, DNS — recorded, answered by
 //!   the test, delivered on the root context as Envoy does.
@@ -79,23 +79,26 @@
 //! counterpart here.
 //!
 //! # Layout
-//! [`core`] holds all host state and behaviour, free of pointers and
-//! `unsafe`; `backend` is the native front door (pointers in, allocation
-//! export out), the only `unsafe` here. An engine host that runs the compiled
-//! `.wasm` is a second front door over the same core.
+//! [`engine`] is the emulator itself: all host state and behaviour, free of
+//! pointers and `unsafe`, organised by domain, and the public, documented API
+//! for another front door (the `proxywasm-wasmtime` crate runs the compiled
+//! `.wasm` over it). `backend` is the native front door (pointers in,
+//! allocation export out), the only `unsafe` here; [`MockHost`] is the test
+//! API over it.
 #![allow(unsafe_code)] // the native front door (backend.rs) reads host pointers
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 pub(crate) mod backend;
-#[doc(hidden)]
-pub mod core;
+pub mod engine;
+mod handles;
 mod host;
 mod native;
 
-pub use self::core::{
+pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
     MockWorld, Violation,
 };
+pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 pub use host::{HttpStream, MockHost, MockHostBuilder, TcpConnection};
 #[doc(hidden)]
 pub use host::{doc_http, doc_http_body, doc_plugin, doc_tcp_upstream};

@@ -2,7 +2,7 @@
 //! through the SDK's `proxy_on_*` trampolines, with this thread's current
 //! host, dispatcher and runtime installed around every call.
 
-use super::core::{Export, Guest, Vm};
+use super::engine::{Export, Guest, Vm};
 use crate::abi::exports::{self, Handle};
 use crate::runtime::{self, Runtime};
 use core::cell::RefCell;

@@ -112,7 +112,7 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
         }
     }
     if plugin == "callout" {
-        let calls = host.http_calls();
+        let calls = host.callouts().http();
         if calls.is_empty() {
             return Err("callout: the plugin made no HTTP call".to_owned());
         }
@@ -123,7 +123,8 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
             ));
         }
         for call in calls {
-            host.respond_to_http_call(call.token, &[(":status", "200")], b"ok", &[]);
+            host.callouts()
+                .respond_http(call.token, &[(":status", "200")], b"ok", &[]);
         }
         if streams.iter().any(HttpStream::is_request_paused) {
             return Err("callout: the request is still paused after the response".to_owned());
@@ -283,10 +284,10 @@ pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<
     }
     for _ in 0..warmup {
         lifecycle(plugin, &host)?;
-        host.clear_logs();
+        host.logs().clear();
     }
     lifecycles(plugin, &host, INTERLEAVED)?;
-    host.clear_logs();
+    host.logs().clear();
     let before = host.usage();
     let pages_before = host.memory_pages();
     let (mut min, mut max) = (u64::MAX, 0);
@@ -295,7 +296,7 @@ pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<
         result?;
         min = min.min(cost.usage.fuel);
         max = max.max(cost.usage.fuel);
-        host.clear_logs();
+        host.logs().clear();
     }
     let usage = host.usage().since(&before);
     let rounds = (requests / INTERLEAVED as u64).max(1);
@@ -304,7 +305,7 @@ pub fn measure(path: &Path, plugin: &str, warmup: u64, requests: u64) -> Result<
         let (result, cost) = host.measure(|h| lifecycles(plugin, h, INTERLEAVED));
         result?;
         interleaved_fuel += cost.usage.fuel;
-        host.clear_logs();
+        host.logs().clear();
     }
     Ok(Figures {
         wasm_bytes: module.size(),

@@ -3,9 +3,9 @@
 //! served by the emulator's entry point of the same name over the plugin's
 //! linear memory ([`Linear`]), plus the two emscripten shims Envoy registers.
 
-use crate::ctx::{Ctx, Linear, enter};
-use proxywasm::mock::core::hostcalls;
-use wasmtime::{Caller, Linker};
+use crate::instance::{InstanceState, Linear, PluginCaller, count, enter};
+use proxywasm::mock::engine::hostcalls;
+use wasmtime::Linker;
 
 const ENV: &str = "env";
 
@@ -29,16 +29,16 @@ macro_rules! arg {
 
 macro_rules! define_env {
     ($( $(#[$doc:meta])* fn $name:ident = $op:ident($($arg:ident: $role:ident),*); )*) => {
-        /// Defines every import of the ABI table on `linker`: count it and
-        /// check the allocator phase ([`enter`]), then the emulator's entry
-        /// point. Its `Err` (a refused or trapping hostcall) is a trap.
-        fn define_imports(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+        /// Defines every import of the ABI table on `linker`: count it
+        /// ([`count`]), then the emulator's entry point (which applies the
+        /// policy). Its `Err` (a refused or trapping hostcall) is a trap.
+        fn define_imports(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
             $(
                 linker.func_wrap(
                     ENV,
                     stringify!($name),
-                    |mut caller: Caller<'_, Ctx>, $($arg: wasm_type!($role)),*| -> wasmtime::Result<i32> {
-                        let vm = enter(&mut caller, stringify!($name))?;
+                    |mut caller: PluginCaller<'_>, $($arg: wasm_type!($role)),*| -> wasmtime::Result<i32> {
+                        let vm = count(&mut caller, stringify!($name))?;
                         let status = hostcalls::$name(&vm, &mut Linear(&mut caller), $(arg!($role, $arg)),*)?;
                         Ok(status as i32)
                     },
@@ -53,24 +53,21 @@ proxywasm_abi::for_each_import!(define_env);
 
 /// Defines the whole `env` set on `linker`: the ABI's imports and the
 /// emscripten shims of [`proxywasm_abi::ENV_SHIMS`].
-pub(crate) fn define(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+pub(crate) fn define(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     define_imports(linker)?;
     linker.func_wrap(
         ENV,
         "pthread_equal",
-        |mut c: Caller<'_, Ctx>, a: i32, b: i32| -> wasmtime::Result<i32> {
-            let vm = enter(&mut c, "pthread_equal")?;
-            vm.admit("pthread_equal").map_err(wasmtime::Error::msg)?;
+        |mut c: PluginCaller<'_>, a: i32, b: i32| -> wasmtime::Result<i32> {
+            enter(&mut c, "pthread_equal")?;
             Ok(i32::from(a == b))
         },
     )?;
     linker.func_wrap(
         ENV,
         "emscripten_notify_memory_growth",
-        |mut c: Caller<'_, Ctx>, _index: i32| -> wasmtime::Result<()> {
-            let vm = enter(&mut c, "emscripten_notify_memory_growth")?;
-            vm.admit("emscripten_notify_memory_growth")
-                .map_err(wasmtime::Error::msg)?;
+        |mut c: PluginCaller<'_>, _index: i32| -> wasmtime::Result<()> {
+            enter(&mut c, "emscripten_notify_memory_growth")?;
             Ok(())
         },
     )?;

@@ -3,10 +3,10 @@
 //! turned into test failures that carry the wasm backtrace and the plugin's
 //! last log lines.
 
-use crate::ctx::Ctx;
+use crate::instance::InstanceState;
 use crate::meter::Meter;
 use crate::module::WasmPlugin;
-use proxywasm::mock::core::{Export, Guest, Vm};
+use proxywasm::mock::engine::{Export, Guest, Vm};
 use proxywasm_abi::WasmType;
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use wasmtime::{Func, Store, Val};
 
 /// The instance and what the handle and the guest share.
 pub(crate) struct Instance {
-    pub(crate) store: RefCell<Store<Ctx>>,
+    pub(crate) store: RefCell<Store<InstanceState>>,
     funcs: HashMap<String, Func>,
     pub(crate) meter: Rc<RefCell<Meter>>,
     failed: RefCell<Option<String>>,
@@ -32,7 +32,7 @@ impl Instance {
     pub(crate) fn new(plugin: &WasmPlugin, fuel_limit: u64) -> Result<Rc<Instance>, String> {
         let engine = crate::module::engine()?;
         let meter = Rc::new(RefCell::new(Meter::default()));
-        let mut store = Store::new(engine, Ctx::new(Weak::new(), meter.clone()));
+        let mut store = Store::new(engine, InstanceState::new(Weak::new(), meter.clone()));
         store
             .set_fuel(fuel_limit)
             .map_err(|e| format!("cannot set fuel: {e}"))?;
@@ -133,7 +133,7 @@ impl Instance {
     /// Start-up as Envoy does it: `_initialize` then `main` or `__main_void`,
     /// else `_start`, all in the restricted start-up phase
     /// (book: reference/lifecycle.md#start-up-and-the-restricted-phase).
-    fn initialize(&self, mut store: RefMut<'_, Store<Ctx>>) -> u32 {
+    fn initialize(&self, mut store: RefMut<'_, Store<InstanceState>>) -> u32 {
         let steps: &[(&str, &[Val], usize)] = if self.funcs.contains_key("_initialize") {
             if self.funcs.contains_key("main") {
                 &[
@@ -168,7 +168,7 @@ impl Instance {
 
     fn run(
         &self,
-        store: &mut Store<Ctx>,
+        store: &mut Store<InstanceState>,
         func: &Func,
         export: Export,
         args: &[Val],
@@ -185,7 +185,12 @@ impl Instance {
         outcome
     }
 
-    fn fail(&self, store: RefMut<'_, Store<Ctx>>, export: Export, err: &wasmtime::Error) -> ! {
+    fn fail(
+        &self,
+        store: RefMut<'_, Store<InstanceState>>,
+        export: Export,
+        err: &wasmtime::Error,
+    ) -> ! {
         drop(store);
         self.fail_named(export.name(), &export.args(), err)
     }

@@ -63,9 +63,9 @@
 pub mod abi;
 pub mod bench;
 mod cargo;
-mod ctx;
 mod env;
 mod guest;
+mod instance;
 mod meter;
 mod module;
 mod wasi;
@@ -75,7 +75,7 @@ pub use meter::{CallbackFuel, ExportUsage, Usage};
 pub use module::{AbiVersion, Import, LoadError, WasmPlugin};
 
 use guest::{Instance, WasmGuest};
-use proxywasm::mock::core::Guest;
+use proxywasm::mock::engine::Guest;
 use proxywasm::mock::{MockHost, MockHostBuilder};
 use std::ops::Deref;
 use std::rc::Rc;
@@ -359,7 +359,7 @@ impl EngineHost {
     /// let (_, cost) = host.measure(|host| {
     ///     host.http_stream().request_headers(&[(":path", "/")], true);
     /// });
-    /// assert_eq!(host.info_logs(), ["hi"]);
+    /// assert_eq!(host.logs().info(), ["hi"]);
     /// assert_eq!(cost.usage.hostcalls["proxy_log"], 1);
     /// assert_eq!(cost.callbacks.len(), 1);
     /// assert_eq!(cost.callbacks[0].export, "proxy_on_request_headers");

@@ -3,7 +3,7 @@
 //! import and of every callback export.
 
 use crate::abi::{self, ABI_0_1_0_ONLY, ABI_MARKERS, Signature, WASI_MODULES};
-use crate::ctx::Ctx;
+use crate::instance::InstanceState;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -98,7 +98,7 @@ pub struct Import {
 pub struct WasmPlugin {
     pub(crate) name: String,
     pub(crate) module: Module,
-    pub(crate) pre: InstancePre<Ctx>,
+    pub(crate) pre: InstancePre<InstanceState>,
     abi: AbiVersion,
     allocator: &'static str,
     size: usize,

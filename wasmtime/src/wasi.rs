@@ -12,8 +12,10 @@
 //! guest then traps on its `unreachable`, as in Envoy).
 
 use crate::abi::{WASI_IMPORTS, WASI_MODULES, WasmType};
-use crate::ctx::{Ctx, WASI_FAULT, enter, read, read_u32, write, write_u32, write_u64};
-use wasmtime::{Caller, FuncType, Linker, ValType};
+use crate::instance::{
+    InstanceState, PluginCaller, WASI_FAULT, enter, read, read_u32, write, write_u32, write_u64,
+};
+use wasmtime::{FuncType, Linker, ValType};
 
 type Res = wasmtime::Result<i32>;
 
@@ -49,7 +51,7 @@ fn next_random(state: &mut u64) -> u64 {
 }
 
 /// Defines every WASI function of [`WASI_IMPORTS`] in both WASI modules.
-pub(crate) fn define(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
+pub(crate) fn define(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     for module in WASI_MODULES {
         define_module(linker, module)?;
     }
@@ -57,11 +59,11 @@ pub(crate) fn define(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
 }
 
 #[allow(clippy::too_many_lines)]
-fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
+fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
         m,
         "fd_write",
-        |mut c: Caller<'_, Ctx>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> Res {
+        |mut c: PluginCaller<'_>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> Res {
             let vm = enter(&mut c, "fd_write")?;
             let mut bytes = Vec::new();
             for i in 0..iovs_len.max(0) {
@@ -82,7 +84,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
         m,
         "clock_time_get",
-        |mut c: Caller<'_, Ctx>, clock: i32, _precision: i64, out: i32| -> Res {
+        |mut c: PluginCaller<'_>, clock: i32, _precision: i64, out: i32| -> Res {
             let vm = enter(&mut c, "clock_time_get")?;
             let result = vm.state().wasi_clock_time_get(clock as u32);
             Ok(match result {
@@ -94,7 +96,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
         m,
         "clock_res_get",
-        |mut c: Caller<'_, Ctx>, clock: i32, out: i32| -> Res {
+        |mut c: PluginCaller<'_>, clock: i32, out: i32| -> Res {
             enter(&mut c, "clock_res_get")?;
             if clock != 0 && clock != 1 {
                 return Ok(errno::NOTSUP);
@@ -105,7 +107,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
         m,
         "random_get",
-        |mut c: Caller<'_, Ctx>, buf: i32, len: i32| -> Res {
+        |mut c: PluginCaller<'_>, buf: i32, len: i32| -> Res {
             enter(&mut c, "random_get")?;
             if !(0..=MAX_RANDOM).contains(&len) {
                 return Ok(errno::INVAL);
@@ -120,7 +122,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         linker.func_wrap(
             m,
             name,
-            move |mut c: Caller<'_, Ctx>, count_out: i32, size_out: i32| -> Res {
+            move |mut c: PluginCaller<'_>, count_out: i32, size_out: i32| -> Res {
                 enter(&mut c, name)?;
                 Ok(write_u32(&mut c, count_out, 0)
                     .and_then(|()| write_u32(&mut c, size_out, 0))
@@ -132,7 +134,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
         linker.func_wrap(
             m,
             name,
-            move |mut c: Caller<'_, Ctx>, _list: i32, _buf: i32| -> Res {
+            move |mut c: PluginCaller<'_>, _list: i32, _buf: i32| -> Res {
                 enter(&mut c, name)?;
                 Ok(0)
             },
@@ -141,7 +143,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
         m,
         "fd_fdstat_get",
-        |mut c: Caller<'_, Ctx>, fd: i32, out: i32| -> Res {
+        |mut c: PluginCaller<'_>, fd: i32, out: i32| -> Res {
             enter(&mut c, "fd_fdstat_get")?;
             if fd != 1 && fd != 2 {
                 return Ok(errno::BADF);
@@ -157,7 +159,7 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
         m,
         "poll_oneoff",
-        |mut c: Caller<'_, Ctx>,
+        |mut c: PluginCaller<'_>,
          _subscriptions: i32,
          _events: i32,
          _count: i32,
@@ -167,14 +169,14 @@ fn define_module(linker: &mut Linker<Ctx>, m: &str) -> wasmtime::Result<()> {
             Ok(write_u32(&mut c, events_out, 0).map_or(WASI_FAULT, |()| 0))
         },
     )?;
-    linker.func_wrap(m, "sched_yield", |mut c: Caller<'_, Ctx>| -> Res {
+    linker.func_wrap(m, "sched_yield", |mut c: PluginCaller<'_>| -> Res {
         enter(&mut c, "sched_yield")?;
         Ok(0)
     })?;
     linker.func_wrap(
         m,
         "proc_exit",
-        |mut c: Caller<'_, Ctx>, code: i32| -> wasmtime::Result<()> {
+        |mut c: PluginCaller<'_>, code: i32| -> wasmtime::Result<()> {
             enter(&mut c, "proc_exit")?;
             c.data_mut().exit_code = Some(code);
             Ok(())

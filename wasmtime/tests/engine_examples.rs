@@ -21,7 +21,7 @@ const EXAMPLES: [Example; 3] = [
             stream.request_headers(&[(":path", "/"), (":method", "GET")], true);
             stream.response_headers(&[(":status", "200")], true);
             stream.complete();
-            host.advance_time(Duration::from_millis(500));
+            host.time().advance(Duration::from_millis(500));
         },
     ),
     (
@@ -119,7 +119,7 @@ fn run(name: &str) {
     let (_, cost) = host.measure(|host| {
         for _ in 0..1_000 {
             lifecycle(host);
-            host.clear_logs();
+            host.logs().clear();
         }
     });
     assert!(host.trap().is_none());

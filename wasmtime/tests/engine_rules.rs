@@ -106,7 +106,10 @@ fn logging_is_allowed_during_start_up() {
         r#"(func (export "_initialize") (call $say (i32.const 0) (i32.const 2)))"#,
     ));
     assert!(host.start());
-    assert_eq!(host.logs().first().map(|r| r.message.as_str()), Some("ok"));
+    assert_eq!(
+        host.logs().records().first().map(|r| r.message.as_str()),
+        Some("ok")
+    );
 }
 
 #[test]
@@ -141,7 +144,10 @@ fn the_start_up_rule_can_be_switched_off_per_test() {
         .fidelity(fidelity)
         .wasm(&load(&wat));
     assert!(host.start());
-    assert_eq!(host.logs().first().map(|r| r.message.as_str()), Some("ok"));
+    assert_eq!(
+        host.logs().records().first().map(|r| r.message.as_str()),
+        Some("ok")
+    );
 }
 
 #[test]
@@ -184,7 +190,10 @@ fn results_are_handed_over_through_the_allocator_and_owned_by_the_plugin() {
     let host = host(&wat);
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/x")], true);
-    assert_eq!(host.logs().last().map(|r| r.message.as_str()), Some("/x"));
+    assert_eq!(
+        host.logs().records().last().map(|r| r.message.as_str()),
+        Some("/x")
+    );
 }
 
 #[test]
@@ -203,7 +212,10 @@ fn malloc_is_preferred_over_proxy_on_memory_allocate() {
     assert_eq!(plugin.allocator(), "malloc");
     let host = MockHost::builder().echo_logs(false).wasm(&plugin);
     host.http_stream().request_headers(&[(":path", "/x")], true);
-    assert_eq!(host.logs().last().map(|r| r.message.as_str()), Some("ok"));
+    assert_eq!(
+        host.logs().records().last().map(|r| r.message.as_str()),
+        Some("ok")
+    );
 }
 
 #[test]
@@ -228,7 +240,10 @@ fn empty_results_are_null_with_no_allocation() {
     let host = host(&wat);
     host.http_stream()
         .request_headers(&[(":path", "/"), ("x-empty", "")], true);
-    assert_eq!(host.logs().last().map(|r| r.message.as_str()), Some("ok"));
+    assert_eq!(
+        host.logs().records().last().map(|r| r.message.as_str()),
+        Some("ok")
+    );
 }
 
 #[test]
@@ -246,7 +261,10 @@ fn out_of_bounds_pointers_get_invalid_memory_access() {
     );
     let host = host(&wat);
     host.http_stream().request_headers(&[(":path", "/")], true);
-    assert_eq!(host.logs().last().map(|r| r.message.as_str()), Some("ok"));
+    assert_eq!(
+        host.logs().records().last().map(|r| r.message.as_str()),
+        Some("ok")
+    );
 }
 
 #[test]
@@ -264,7 +282,10 @@ fn an_allocator_returning_zero_gets_invalid_memory_access() {
     (i32.const 0)))"#;
     let host = host(wat);
     host.http_stream().request_headers(&[(":path", "/")], true);
-    assert_eq!(host.logs().last().map(|r| r.message.as_str()), Some("six"));
+    assert_eq!(
+        host.logs().records().last().map(|r| r.message.as_str()),
+        Some("six")
+    );
 }
 
 #[test]
@@ -412,6 +433,7 @@ fn stdout_and_stderr_become_log_records() {
     host.http_stream().request_headers(&[(":path", "/")], true);
     let logs: Vec<String> = host
         .logs()
+        .records()
         .iter()
         .map(|r| format!("{:?} {}", r.level, r.message))
         .collect();
@@ -436,9 +458,14 @@ fn the_wasi_clock_is_the_emulators_clock() {
     );
     let host = host(&wat);
     host.http_stream().request_headers(&[(":path", "/")], true);
-    host.advance_time(Duration::from_secs(3600));
+    host.time().advance(Duration::from_secs(3600));
     host.http_stream().request_headers(&[(":path", "/")], true);
-    let messages: Vec<String> = host.logs().into_iter().map(|r| r.message).collect();
+    let messages: Vec<String> = host
+        .logs()
+        .records()
+        .into_iter()
+        .map(|r| r.message)
+        .collect();
     assert_eq!(messages, ["ok", "ok"]);
 }
 
@@ -459,7 +486,10 @@ fn random_get_is_capped_at_64_kib_like_envoy() {
     );
     let host = host(&wat);
     host.http_stream().request_headers(&[(":path", "/")], true);
-    assert_eq!(host.logs().last().map(|r| r.message.as_str()), Some("ok"));
+    assert_eq!(
+        host.logs().records().last().map(|r| r.message.as_str()),
+        Some("ok")
+    );
 }
 
 #[test]

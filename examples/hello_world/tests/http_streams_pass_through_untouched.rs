@@ -62,7 +62,7 @@ fn headers_and_bodies_are_left_as_they_came() {
 fn streams_log_nothing_at_info_or_above() {
     dual(|host| {
         assert!(host.start());
-        host.clear_logs();
+        host.logs().clear();
         let mut stream = host.http_stream();
         stream.request_headers(&[(":path", "/")], true);
         stream.response_headers(&[(":status", "200")], true);
@@ -70,6 +70,7 @@ fn streams_log_nothing_at_info_or_above() {
         // The SDK's own debug line ("creates no context") is allowed.
         let loud: Vec<_> = host
             .logs()
+            .records()
             .into_iter()
             .filter(|record| record.level > LogLevel::Debug)
             .collect();

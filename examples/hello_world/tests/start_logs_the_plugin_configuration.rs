@@ -21,12 +21,12 @@ fn start_logs_the_configuration_from_envoy_yaml() {
     dual(
         || MockHost::builder().plugin_configuration("Hello from envoy.yaml"),
         |host| {
-            assert!(host.start(), "{:?}", host.logs());
+            assert!(host.start(), "{:?}", host.logs().records());
             assert_eq!(
-                host.info_logs(),
+                host.logs().info(),
                 ["hello_world: started, configuration: Hello from envoy.yaml"]
             );
-            assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+            assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
         },
     );
 }
@@ -34,8 +34,11 @@ fn start_logs_the_configuration_from_envoy_yaml() {
 #[test]
 fn an_empty_configuration_still_starts() {
     dual(MockHost::builder, |host| {
-        assert!(host.start(), "{:?}", host.logs());
-        assert_eq!(host.info_logs(), ["hello_world: started, configuration: "]);
+        assert!(host.start(), "{:?}", host.logs().records());
+        assert_eq!(
+            host.logs().info(),
+            ["hello_world: started, configuration: "]
+        );
     });
 }
 
@@ -44,9 +47,9 @@ fn a_configuration_that_is_not_utf8_starts_with_replacement_characters() {
     dual(
         || MockHost::builder().plugin_configuration(b"caf\xe9".to_vec()),
         |host| {
-            assert!(host.start(), "{:?}", host.logs());
+            assert!(host.start(), "{:?}", host.logs().records());
             assert_eq!(
-                host.info_logs(),
+                host.logs().info(),
                 ["hello_world: started, configuration: caf\u{fffd}"]
             );
         },

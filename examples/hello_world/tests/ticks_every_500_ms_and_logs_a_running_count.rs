@@ -11,7 +11,8 @@ mod common;
 use common::dual;
 
 fn tick_logs(host: &MockHost) -> Vec<String> {
-    host.info_logs()
+    host.logs()
+        .info()
         .into_iter()
         .filter(|line| line.starts_with("hello_world: tick"))
         .collect()
@@ -20,9 +21,13 @@ fn tick_logs(host: &MockHost) -> Vec<String> {
 #[test]
 fn the_tick_period_is_500_ms() {
     dual(|host| {
-        assert_eq!(host.tick_period(), None, "no period before configuration");
+        assert_eq!(
+            host.time().tick_period(),
+            None,
+            "no period before configuration"
+        );
         assert!(host.start());
-        assert_eq!(host.tick_period(), Some(Duration::from_millis(500)));
+        assert_eq!(host.time().tick_period(), Some(Duration::from_millis(500)));
         assert_eq!(hello_world::TICK_PERIOD, Duration::from_millis(500));
     });
 }
@@ -31,17 +36,17 @@ fn the_tick_period_is_500_ms() {
 fn advancing_the_clock_fires_one_tick_per_period_with_a_running_count() {
     dual(|host| {
         assert!(host.start());
-        host.advance_time(Duration::from_millis(499));
-        assert!(tick_logs(host).is_empty(), "{:?}", host.logs());
-        host.advance_time(Duration::from_millis(1));
+        host.time().advance(Duration::from_millis(499));
+        assert!(tick_logs(host).is_empty(), "{:?}", host.logs().records());
+        host.time().advance(Duration::from_millis(1));
         assert_eq!(tick_logs(host), ["hello_world: tick 1"]);
-        host.advance_time(Duration::from_millis(500));
+        host.time().advance(Duration::from_millis(500));
         assert_eq!(
             tick_logs(host),
             ["hello_world: tick 1", "hello_world: tick 2"]
         );
-        host.advance_time(Duration::from_millis(1_500));
-        assert_eq!(tick_logs(host).len(), 5, "{:?}", host.logs());
+        host.time().advance(Duration::from_millis(1_500));
+        assert_eq!(tick_logs(host).len(), 5, "{:?}", host.logs().records());
         assert_eq!(
             tick_logs(host).last().map(String::as_str),
             Some("hello_world: tick 5")
@@ -53,8 +58,8 @@ fn advancing_the_clock_fires_one_tick_per_period_with_a_running_count() {
 fn a_tick_on_demand_counts_too() {
     dual(|host| {
         assert!(host.start());
-        host.tick();
-        host.tick();
+        host.time().tick();
+        host.time().tick();
         assert_eq!(
             tick_logs(host),
             ["hello_world: tick 1", "hello_world: tick 2"]
@@ -66,12 +71,13 @@ fn a_tick_on_demand_counts_too() {
 fn ticks_are_logged_on_the_plugin_context() {
     dual(|host| {
         let root = host.root_context_id();
-        host.advance_time(Duration::from_millis(500));
+        host.time().advance(Duration::from_millis(500));
         let tick = host
             .logs()
+            .records()
             .into_iter()
             .find(|record| record.message == "hello_world: tick 1")
-            .unwrap_or_else(|| unreachable!("no tick logged: {:?}", host.logs()));
+            .unwrap_or_else(|| unreachable!("no tick logged: {:?}", host.logs().records()));
         assert_eq!(tick.context_id, root);
     });
 }

@@ -18,7 +18,7 @@ fn refuses(configuration: &'static str, expected: &'static [&'static str]) {
         |host| {
             assert!(!host.start(), "started with {configuration:?}");
             assert!(!host.is_started());
-            let errors = host.error_logs();
+            let errors = host.logs().error();
             assert!(
                 errors
                     .iter()
@@ -26,9 +26,9 @@ fn refuses(configuration: &'static str, expected: &'static [&'static str]) {
                 "no error line with {expected:?} in {errors:?}"
             );
             assert!(
-                !host.logs_contain("http_headers: configured"),
+                !host.logs().contain("http_headers: configured"),
                 "{:?}",
-                host.logs()
+                host.logs().records()
             );
         },
     );
@@ -82,7 +82,7 @@ fn an_unclosed_object_is_refused_at_its_end_without_blaming_a_field() {
         |builder| builder.plugin(http_headers::plugin),
         |host| {
             assert!(!host.start());
-            let errors = host.error_logs();
+            let errors = host.logs().error();
             assert!(
                 errors.iter().all(|line| !line.contains("field")),
                 "{errors:?}"
@@ -105,11 +105,12 @@ fn an_absent_configuration_says_it_is_empty() {
         |host| {
             assert!(!host.start());
             assert!(
-                host.error_logs()
+                host.logs()
+                    .error()
                     .iter()
                     .any(|line| line.contains("the configuration is empty")),
                 "{:?}",
-                host.error_logs()
+                host.logs().error()
             );
         },
     );

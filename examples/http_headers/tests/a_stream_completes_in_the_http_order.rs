@@ -18,7 +18,7 @@ fn completion_logs_the_status_of_the_response() {
             stream.response_headers(&[(":status", status)], true);
             stream.complete();
             let line = format!("http_headers: stream complete, status {status}");
-            assert!(host.logs_contain(&line), "{:?}", host.logs());
+            assert!(host.logs().contain(&line), "{:?}", host.logs().records());
         }
     });
 }
@@ -30,9 +30,10 @@ fn a_stream_with_no_response_logs_status_none() {
         stream.request_headers(&[(":path", "/")], true);
         stream.complete();
         assert!(
-            host.logs_contain("http_headers: stream complete, status none"),
-            "{:?}",
             host.logs()
+                .contain("http_headers: stream complete, status none"),
+            "{:?}",
+            host.logs().records()
         );
     });
 }
@@ -44,7 +45,7 @@ fn log_comes_before_done_and_delete() {
         let id = stream.id().0;
         stream.request_headers(&[(":path", "/")], true);
         stream.response_headers(&[(":status", "200")], true);
-        assert!(!host.logs_contain("stream complete"));
+        assert!(!host.logs().contain("stream complete"));
         stream.complete();
         let tail: Vec<Export> = host
             .callbacks()
@@ -69,6 +70,7 @@ fn log_comes_before_done_and_delete() {
         // The status line is written by on_log, on the stream's own context.
         let record = host
             .logs()
+            .records()
             .into_iter()
             .find(|record| record.message == "http_headers: stream complete, status 200");
         assert_eq!(record.map(|r| r.context_id.0), Some(id));

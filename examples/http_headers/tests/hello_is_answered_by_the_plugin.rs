@@ -19,7 +19,7 @@ fn hello_gets_a_local_200_with_the_body_and_content_type() {
             Action::Pause
         );
         let Some(reply) = stream.local_response() else {
-            unreachable!("no local reply: {:?}", host.logs());
+            unreachable!("no local reply: {:?}", host.logs().records());
         };
         assert_eq!(reply.status_code, 200);
         assert_eq!(reply.body, b"Hello from proxywasm!\n");
@@ -58,9 +58,10 @@ fn the_local_reply_is_logged_as_complete_with_status_200() {
         stream.request_headers(&[(":path", "/hello")], true);
         stream.complete();
         assert!(
-            host.logs_contain("http_headers: stream complete, status 200"),
-            "{:?}",
             host.logs()
+                .contain("http_headers: stream complete, status 200"),
+            "{:?}",
+            host.logs().records()
         );
     });
 }

@@ -11,7 +11,8 @@ mod common;
 use common::dual;
 
 fn header_logs(host: &MockHost) -> Vec<String> {
-    host.info_logs()
+    host.logs()
+        .info()
         .into_iter()
         .filter(|line| line.starts_with("http_headers: request header "))
         .collect()
@@ -63,7 +64,7 @@ fn a_non_ascii_value_is_logged_without_panicking() {
                 "http_headers: request header x-empty: ",
             ]
         );
-        assert!(host.error_logs().is_empty(), "{:?}", host.error_logs());
+        assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
         // The stream is still usable afterwards.
         stream.response_headers(&[(":status", "200")], true);
         assert_eq!(
@@ -94,7 +95,7 @@ fn each_stream_logs_its_own_headers() {
         let mut second = host.http_stream();
         first.request_headers(&[("x-which", "first")], true);
         second.request_headers(&[("x-which", "second")], true);
-        let records = host.logs();
+        let records = host.logs().records();
         let context_of = |message: &str| {
             records
                 .iter()
@@ -128,6 +129,6 @@ fn more_than_1024_headers_are_all_logged() {
             logged.last().map(String::as_str),
             Some("http_headers: request header x-many-1099: 1")
         );
-        assert!(host.warn_logs().is_empty(), "{:?}", host.warn_logs());
+        assert!(host.logs().warn().is_empty(), "{:?}", host.logs().warn());
     });
 }

@@ -23,9 +23,9 @@ fn dual(body: impl Fn(&MockHost)) {
 #[test]
 fn start_logs_the_header_it_will_add() {
     dual(|host| {
-        assert!(host.start(), "{:?}", host.logs());
+        assert!(host.start(), "{:?}", host.logs().records());
         assert_eq!(
-            host.info_logs(),
+            host.logs().info(),
             ["http_headers: configured to add x-proxywasm: it works"]
         );
     });

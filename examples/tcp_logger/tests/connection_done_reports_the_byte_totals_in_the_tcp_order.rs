@@ -12,7 +12,8 @@ mod common;
 use common::dual;
 
 fn done_lines(host: &MockHost) -> Vec<String> {
-    host.info_logs()
+    host.logs()
+        .info()
         .into_iter()
         .filter(|line| line.starts_with("tcp_logger: connection done"))
         .collect()
@@ -100,7 +101,7 @@ fn done_comes_before_log_and_delete() {
         );
         // The totals line is written by on_done, on the connection's context,
         // and is the last thing the plugin logs.
-        let last = host.logs().pop();
+        let last = host.logs().records().pop();
         assert_eq!(
             last.map(|record| (record.context_id.0, record.message)),
             Some((

@@ -13,7 +13,8 @@ use common::dual;
 
 /// The info lines after the new-connection line.
 fn lines_after_connect(host: &MockHost) -> Vec<String> {
-    host.info_logs()
+    host.logs()
+        .info()
         .into_iter()
         .filter(|line| !line.starts_with("tcp_logger: new connection"))
         .collect()

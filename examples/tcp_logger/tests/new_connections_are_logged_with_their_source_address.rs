@@ -29,7 +29,7 @@ fn the_source_address_is_logged_when_envoy_sets_it() {
                 "tcp_logger: new connection {} from 10.0.0.1:1234",
                 connection.id()
             );
-            assert_eq!(host.info_logs(), [line]);
+            assert_eq!(host.logs().info(), [line]);
         },
     );
 }
@@ -43,7 +43,7 @@ fn an_unknown_source_is_logged_as_unknown() {
             "tcp_logger: new connection {} from unknown",
             connection.id()
         );
-        assert_eq!(host.info_logs(), [line]);
+        assert_eq!(host.logs().info(), [line]);
     });
 }
 
@@ -56,7 +56,7 @@ fn each_connection_is_logged_with_its_own_id() {
             let second = host.tcp_connection();
             assert_ne!(first.id(), second.id());
             assert_eq!(
-                host.info_logs(),
+                host.logs().info(),
                 [
                     format!("tcp_logger: new connection {} from [::1]:40000", first.id()),
                     format!(

@@ -19,7 +19,7 @@ fn responses_carry_the_request_path_and_requests_are_logged() {
                 Some("/inside-out")
             );
             assert_eq!(
-                host.info_logs(),
+                host.logs().info(),
                 ["outside-plugin: request for /inside-out"]
             );
             stream.complete();

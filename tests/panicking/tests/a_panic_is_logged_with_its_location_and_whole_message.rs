@@ -18,7 +18,7 @@ fn panic_with(host: &MockHost, len: usize) -> Vec<String> {
     let request = [(":path", "/"), ("x-panic-bytes", len.as_str())];
     let failed = catch_unwind(AssertUnwindSafe(|| stream.request_headers(&request, true)));
     assert!(failed.is_err(), "the request did not panic");
-    host.critical_logs()
+    host.logs().critical()
 }
 
 /// `panicked at <file>:<line>:<column>:` pointing into this plugin.
@@ -73,6 +73,6 @@ fn requests_without_the_header_pass() {
             stream.request_headers(&[(":path", "/")], true),
             proxywasm::Action::Continue
         );
-        assert!(host.critical_logs().is_empty());
+        assert!(host.logs().critical().is_empty());
     });
 }

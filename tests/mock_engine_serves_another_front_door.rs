@@ -1,5 +1,5 @@
 //! The emulator core is usable from another crate through
-//! `proxywasm::mock::core`: a front door supplies a `Guest` (here a scripted
+//! `proxywasm::mock::engine`: a front door supplies a `Guest` (here a scripted
 //! plugin standing in for the engine host's wasm instance) and serves its
 //! hostcalls by calling `HostState` methods, while the whole `MockHost` API
 //! works unchanged on top.
@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::mock::MockHost;
-use proxywasm::mock::core::{Export, Guest, Vm, status};
+use proxywasm::mock::engine::{Export, Guest, Vm, status};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
@@ -76,7 +76,7 @@ fn a_second_front_door_drives_the_same_core() {
         proxywasm::Action::Pause
     );
     stream.complete();
-    assert!(host.logs_contain("engine plugin ran"));
+    assert!(host.logs().contain("engine plugin ran"));
     assert_eq!(host.hostcall_counts().get("proxy_log"), Some(&1));
     assert_eq!(
         *calls.borrow(),

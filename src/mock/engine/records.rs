@@ -29,7 +29,7 @@ pub(crate) fn lossy_pairs(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<(String, String)>
 /// let host = MockHost::builder().http(|_| Noop);
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// host.run(|| proxywasm::log::warn!("careful"));
-/// let record = host.logs().pop().unwrap();
+/// let record = host.logs().records().pop().unwrap();
 /// assert_eq!(record.level, LogLevel::Warn);
 /// assert_eq!(record.message, "careful");
 /// ```
@@ -67,7 +67,7 @@ impl fmt::Display for LogRecord {
 ///     HttpCall::new("auth").header(":method", "GET").header(":path", "/x").header(":authority", "a").send()
 /// })
 /// .unwrap();
-/// let call = &host.http_calls()[0];
+/// let call = &host.callouts().http()[0];
 /// assert_eq!(call.upstream, "auth");
 /// assert_eq!(call.header(":path"), Some("/x"));
 /// ```
@@ -100,11 +100,7 @@ impl HttpCallout {
     /// assert_eq!(call.header(":path"), Some("/"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 }
 
@@ -130,7 +126,7 @@ pub enum GrpcKind {
 /// let host = MockHost::builder().http(|_| Noop);
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// host.run(|| GrpcCall::new("grpc_cluster", "pkg.Svc", "Get").send(b"req")).unwrap();
-/// let call = &host.grpc_calls()[0];
+/// let call = &host.callouts().grpc()[0];
 /// assert_eq!(call.kind, GrpcKind::Call);
 /// assert_eq!((call.service_name.as_str(), call.method.as_str()), ("pkg.Svc", "Get"));
 /// assert_eq!(call.messages, vec![b"req".to_vec()]);
@@ -167,8 +163,8 @@ pub struct GrpcCallout {
 /// let host = MockHost::builder().http(|_| Noop);
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// let token = host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
-/// assert_eq!(host.dns_lookups()[0].name, "example.com");
-/// assert_eq!(host.dns_lookups()[0].token, token);
+/// assert_eq!(host.callouts().dns()[0].name, "example.com");
+/// assert_eq!(host.callouts().dns()[0].token, token);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsLookup {
@@ -225,11 +221,7 @@ impl LocalReply {
     /// assert_eq!(reply.header("A"), Some("1"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 }
 
@@ -350,4 +342,13 @@ impl Default for Fidelity {
     fn default() -> Fidelity {
         Fidelity::envoy()
     }
+}
+
+/// The first value of header `name` (any case) in `headers`.
+fn first_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
 }

@@ -2,7 +2,7 @@
 //! (keyed by `vm_id`, as Envoy scopes them process-wide), metrics (global by
 //! name), the CAS counter, and each VM's mailbox of queue notifications.
 
-use super::driver::Vm;
+use super::vm::Vm;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};

@@ -1,10 +1,11 @@
-//! The store's data ([`Ctx`]) and what every hostcall does around the
-//! emulator call: counting, the allocator's restricted phase, and
+//! The store's data, [`InstanceState`] (one plugin instance's link to the
+//! emulator and the engine's bookkeeping), and what every hostcall does around the
+//! emulator call: counting, the emulator's policy, and
 //! guest-memory access ([`Linear`], the emulator's view of linear memory).
 
 use crate::meter::Meter;
-use proxywasm::mock::core::Vm;
-use proxywasm::mock::core::hostcalls::GuestMemory;
+use proxywasm::mock::engine::Vm;
+use proxywasm::mock::engine::hostcalls::GuestMemory;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasmtime::{Caller, Memory, TypedFunc};
@@ -12,22 +13,12 @@ use wasmtime::{Caller, Memory, TypedFunc};
 /// WASI `EFAULT`.
 pub(crate) const WASI_FAULT: i32 = 21;
 
-/// What the plugin is running, for Envoy's restriction inside the allocator.
-/// (The start-up rule is the emulator's: `Vm::admit`.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// A callback or start-up.
-    Callback,
-    /// Inside the allocation export, called by the host during a hostcall:
-    /// only `proxy_log`, `fd_write`, `clock_time_get` and `poll_oneoff`.
-    Allocating,
-}
+/// A hostcall's view of the plugin instance that made it.
+pub(crate) type PluginCaller<'c> = Caller<'c, InstanceState>;
 
-/// Hostcalls Envoy allows inside the allocation export.
-const ALLOCATOR_ALLOWED: [&str; 4] = ["proxy_log", "fd_write", "clock_time_get", "poll_oneoff"];
-
-/// The store's data: the link to the emulator and the engine's bookkeeping.
-pub(crate) struct Ctx {
+/// The store's data for one plugin instance: its link to the emulator and
+/// the engine's bookkeeping.
+pub(crate) struct InstanceState {
     /// The emulated VM whose state the hostcalls act on.
     pub(crate) vm: Weak<Vm>,
     /// The module's `memory` export (set right after instantiation).
@@ -35,7 +26,6 @@ pub(crate) struct Ctx {
     /// The allocation export Envoy would use (`malloc`, else
     /// `proxy_on_memory_allocate`).
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
-    pub(crate) phase: Phase,
     /// xorshift64* state behind `random_get`: deterministic, so fuel figures
     /// are reproducible.
     pub(crate) rng: u64,
@@ -44,13 +34,12 @@ pub(crate) struct Ctx {
     pub(crate) meter: Rc<RefCell<Meter>>,
 }
 
-impl Ctx {
-    pub(crate) fn new(vm: Weak<Vm>, meter: Rc<RefCell<Meter>>) -> Ctx {
-        Ctx {
+impl InstanceState {
+    pub(crate) fn new(vm: Weak<Vm>, meter: Rc<RefCell<Meter>>) -> InstanceState {
+        InstanceState {
             vm,
             memory: None,
             alloc: None,
-            phase: Phase::Callback,
             rng: 0x9E37_79B9_7F4A_7C15,
             exit_code: None,
             meter,
@@ -58,22 +47,24 @@ impl Ctx {
     }
 }
 
-/// Starts serving hostcall `name`: counts it, applies the allocator's
-/// restricted phase (a forbidden hostcall traps, as in Envoy), and returns the
-/// VM.
-pub(crate) fn enter(caller: &mut Caller<'_, Ctx>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
-    let ctx = caller.data();
-    ctx.meter.borrow_mut().count_hostcall(name);
-    let Some(vm) = ctx.vm.upgrade() else {
+/// Starts serving hostcall `name`: counts it and returns the VM. The
+/// generated `env` imports go on to the emulator's entry point, which asks the
+/// emulator's policy itself.
+pub(crate) fn count(caller: &mut PluginCaller<'_>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
+    let instance = caller.data();
+    instance.meter.borrow_mut().count_hostcall(name);
+    let Some(vm) = instance.vm.upgrade() else {
         wasmtime::bail!("hostcall {name}: the mock host that ran this plugin was dropped");
     };
-    if ctx.phase == Phase::Allocating && !ALLOCATOR_ALLOWED.contains(&name) {
-        wasmtime::bail!(
-            "restricted_callback: {name} called from inside the allocation export while the host was \
-             handing over a result; Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff \
-             there and fails the VM"
-        );
-    }
+    Ok(vm)
+}
+
+/// Starts serving a hostcall that has no entry point in the emulator (WASI,
+/// the emscripten shims): [`count`], then the emulator's policy (restricted
+/// mode at start-up and inside the allocator traps, as in Envoy).
+pub(crate) fn enter(caller: &mut PluginCaller<'_>, name: &'static str) -> wasmtime::Result<Rc<Vm>> {
+    let vm = count(caller, name)?;
+    vm.admit(name).map_err(wasmtime::Error::msg)?;
     Ok(vm)
 }
 
@@ -85,7 +76,7 @@ fn range(ptr: i32, len: i32) -> Option<core::ops::Range<usize>> {
 
 /// Copies `len` bytes at `ptr` out of guest memory. A zero length is empty
 /// whatever the pointer.
-pub(crate) fn read(caller: &Caller<'_, Ctx>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+pub(crate) fn read(caller: &PluginCaller<'_>, ptr: i32, len: i32) -> Option<Vec<u8>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -97,7 +88,7 @@ pub(crate) fn read(caller: &Caller<'_, Ctx>, ptr: i32, len: i32) -> Option<Vec<u
 }
 
 /// Writes `bytes` at `ptr` in guest memory.
-pub(crate) fn write(caller: &mut Caller<'_, Ctx>, ptr: i32, bytes: &[u8]) -> Option<()> {
+pub(crate) fn write(caller: &mut PluginCaller<'_>, ptr: i32, bytes: &[u8]) -> Option<()> {
     let memory = caller.data().memory?;
     let len = i32::try_from(bytes.len()).ok()?;
     memory
@@ -108,17 +99,17 @@ pub(crate) fn write(caller: &mut Caller<'_, Ctx>, ptr: i32, bytes: &[u8]) -> Opt
 }
 
 /// Writes a little-endian `u32` (pointers, sizes, ids, statuses).
-pub(crate) fn write_u32(caller: &mut Caller<'_, Ctx>, ptr: i32, value: u32) -> Option<()> {
+pub(crate) fn write_u32(caller: &mut PluginCaller<'_>, ptr: i32, value: u32) -> Option<()> {
     write(caller, ptr, &value.to_le_bytes())
 }
 
 /// Writes a little-endian `u64` (time, metric values).
-pub(crate) fn write_u64(caller: &mut Caller<'_, Ctx>, ptr: i32, value: u64) -> Option<()> {
+pub(crate) fn write_u64(caller: &mut PluginCaller<'_>, ptr: i32, value: u64) -> Option<()> {
     write(caller, ptr, &value.to_le_bytes())
 }
 
 /// Reads a little-endian `u32`.
-pub(crate) fn read_u32(caller: &Caller<'_, Ctx>, ptr: i32) -> Option<u32> {
+pub(crate) fn read_u32(caller: &PluginCaller<'_>, ptr: i32) -> Option<u32> {
     let bytes = read(caller, ptr, 4)?;
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
@@ -126,7 +117,7 @@ pub(crate) fn read_u32(caller: &Caller<'_, Ctx>, ptr: i32) -> Option<u32> {
 /// The plugin's linear memory during one hostcall, as the emulator's entry
 /// points see it: addresses are offsets, words are 4-byte little-endian, and
 /// results go through the allocation export Envoy would use.
-pub(crate) struct Linear<'a, 'c>(pub(crate) &'a mut Caller<'c, Ctx>);
+pub(crate) struct Linear<'a, 'c>(pub(crate) &'a mut PluginCaller<'c>);
 
 impl GuestMemory for Linear<'_, '_> {
     type Addr = u32;
@@ -149,15 +140,12 @@ impl GuestMemory for Linear<'_, '_> {
         self.write_u32(at, value)
     }
 
-    /// Calls the allocation export in the allocator's restricted phase.
+    /// Calls the allocation export (the emulator has put the policy in
+    /// its allocator phase).
     fn allocate(&mut self, size: u32) -> wasmtime::Result<u32> {
         let (Some(alloc), Ok(size)) = (self.0.data().alloc.clone(), i32::try_from(size)) else {
             return Ok(0);
         };
-        let before = self.0.data().phase;
-        self.0.data_mut().phase = Phase::Allocating;
-        let result = alloc.call(&mut *self.0, size);
-        self.0.data_mut().phase = before;
-        Ok(result? as u32)
+        Ok(alloc.call(&mut *self.0, size)? as u32)
     }
 }

@@ -8,7 +8,8 @@
 //! ([`proxywasm_abi::for_each_import!`]) and does what Envoy does around the
 //! hostcall:
 //!
-//! 1. Envoy's start-up rule ([`Vm::admit`]): a refused hostcall **traps**;
+//! 1. the [policy](super::Policy) ([`Vm::admit`]): a hostcall restricted
+//!    mode refuses **traps**;
 //! 2. the input ranges (`in_ptr`/`in_size`) are read (a bad range:
 //!    `INVALID_MEMORY_ACCESS`);
 //! 3. the [`HostState`](super::HostState) method the row names runs, with
@@ -16,8 +17,9 @@
 //!    state busy: `INTERNAL_FAILURE`);
 //! 4. what it returns is written to the out-parameters in table order: a
 //!    scalar as a little-endian word, bytes through the plugin's allocation
-//!    export (an empty result as `(0, 0)` without allocating; `0` for both
-//!    out-pointers discards the result);
+//!    export, in [`Phase::Allocating`](super::Phase) (an empty result as
+//!    `(0, 0)` without allocating; `0` for both out-pointers discards the
+//!    result);
 //! 5. [`Vm::after_hostcall`] runs the re-entry hooks.
 //!
 //! So a new hostcall needs its row in the table and its `HostState` method;
@@ -31,7 +33,7 @@ use super::status::{INTERNAL_FAILURE, INVALID_MEMORY_ACCESS, OK};
 /// wasm32 words (4-byte little-endian; `u64` values 8 bytes).
 ///
 /// ```
-/// use proxywasm::mock::core::hostcalls::GuestMemory;
+/// use proxywasm::mock::engine::hostcalls::GuestMemory;
 ///
 /// /// A toy linear memory.
 /// struct Bytes(Vec<u8>);
@@ -257,7 +259,8 @@ macro_rules! body {
             // function that calls back into the plugin).
             None => Err(INTERNAL_FAILURE),
         };
-        Reply::reply(result?, $memory, ($($out)*))
+        let result = result?;
+        $vm.handing_over(|| Reply::reply(result, $memory, ($($out)*)))
     }};
     ($ctx:tt [$($read:tt)*] [$($input:tt)*] $out:tt $data:ident: in_ptr, $size:ident: in_size, $($rest:tt)*) => {
         body!(

@@ -1,0 +1,572 @@
+//! Callouts: HTTP calls, gRPC calls and streams, DNS lookups and foreign
+//! functions. The hostcalls record them; the test answers them, and the
+//! answer is delivered on the root context as Envoy does
+//! (book: reference/hostcalls.md#http-callouts).
+
+use super::records::{DnsLookup, GrpcCallout, GrpcKind, HttpCallout, lossy_pairs};
+use super::state::status::{self, *};
+use super::state::{HostState, Payload, PendingGrpc, PendingHttp, text};
+use super::stream::{self, Map, map_get, parse_pairs};
+use super::vm::{Vm, len32};
+use crate::callout::{GrpcToken, HttpCallToken};
+use crate::{ContextId, Status};
+use core::time::Duration;
+use proxywasm_abi::Export;
+
+impl HostState {
+    /// `proxy_get_status`: the root context's last status (after a failed
+    /// HTTP call: 11 and `"reset"`; after a gRPC close: its status and message).
+    ///
+    /// # Errors
+    /// Only the start-up rule.
+    pub fn get_status(&mut self) -> Result<(u32, Vec<u8>), u32> {
+        self.enter("proxy_get_status")?;
+        let root = self.root_of(self.acting_context());
+        Ok(self
+            .root(root)
+            .map(|r| r.status.clone())
+            .unwrap_or_default())
+    }
+
+    pub(super) fn token(&mut self, kind: u32) -> u32 {
+        self.next_token += 1;
+        self.next_token.wrapping_mul(4) | kind
+    }
+
+    pub(super) fn cluster_known(&self, cluster: &str) -> bool {
+        self.config
+            .known_clusters
+            .as_ref()
+            .is_none_or(|known| known.contains(cluster))
+    }
+
+    /// `proxy_http_call`: records the call; the test answers it later.
+    ///
+    /// # Errors
+    /// `BAD_ARGUMENT` without `:method`, `:path` or `:authority`, for a
+    /// timeout ≥ 2³¹ ms, or for a cluster outside the known set;
+    /// `INTERNAL_FAILURE` for a refused cluster (no callback will come).
+    pub fn http_call(
+        &mut self,
+        upstream: &[u8],
+        serialized_headers: &[u8],
+        body: &[u8],
+        serialized_trailers: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        self.enter("proxy_http_call")?;
+        let headers = parse_pairs(serialized_headers, true);
+        let upstream = text(upstream);
+        let required = [&b":method"[..], b":path", b":authority"];
+        if required
+            .iter()
+            .any(|name| map_get(&headers, name).is_none())
+            || timeout_ms >= 1 << 31
+            || !self.cluster_known(&upstream)
+        {
+            return Err(BAD_ARGUMENT);
+        }
+        if self.config.refused_clusters.contains(&upstream) {
+            return Err(INTERNAL_FAILURE);
+        }
+        let caller = self.acting_context();
+        let root = self.root_of(caller);
+        let token = self.token(0);
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
+        let record = HttpCallout {
+            token: HttpCallToken(token),
+            upstream,
+            headers: lossy_pairs(&headers),
+            body: body.to_vec(),
+            trailers: lossy_pairs(&parse_pairs(serialized_trailers, true)),
+            timeout,
+            context_id: ContextId(caller),
+        };
+        let deadline = (timeout_ms > 0).then(|| self.now + u64::from(timeout_ms) * 1_000_000);
+        self.http_calls.insert(
+            token,
+            PendingHttp {
+                record,
+                root,
+                deadline,
+            },
+        );
+        Ok(token)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn grpc_open(
+        &mut self,
+        kind: GrpcKind,
+        service: &[u8],
+        service_name: &[u8],
+        method: &[u8],
+        metadata: &[u8],
+        message: Option<&[u8]>,
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        if !self.cluster_known(&text(service)) {
+            return Err(PARSE_FAILURE);
+        }
+        if self.config.refused_clusters.contains(&text(service)) {
+            return Err(INTERNAL_FAILURE);
+        }
+        let caller = self.acting_context();
+        let root = self.root_of(caller);
+        let token = self.token(if kind == GrpcKind::Call { 1 } else { 2 });
+        let record = GrpcCallout {
+            token: GrpcToken(token),
+            kind,
+            service: service.to_vec(),
+            service_name: text(service_name),
+            method: text(method),
+            initial_metadata: lossy_pairs(&parse_pairs(metadata, true)),
+            messages: message.map(|m| vec![m.to_vec()]).unwrap_or_default(),
+            timeout: (kind == GrpcKind::Call).then(|| Duration::from_millis(u64::from(timeout_ms))),
+            local_closed: kind == GrpcKind::Call,
+            context_id: ContextId(caller),
+        };
+        self.grpc_calls.insert(token, PendingGrpc { record, root });
+        Ok(token)
+    }
+
+    /// `proxy_grpc_call`: records a unary call.
+    ///
+    /// # Errors
+    /// `PARSE_FAILURE` for a cluster outside the known set;
+    /// `INTERNAL_FAILURE` for a refused one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn grpc_call(
+        &mut self,
+        service: &[u8],
+        service_name: &[u8],
+        method: &[u8],
+        serialized_metadata: &[u8],
+        message: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        self.enter("proxy_grpc_call")?;
+        self.grpc_open(
+            GrpcKind::Call,
+            service,
+            service_name,
+            method,
+            serialized_metadata,
+            Some(message),
+            timeout_ms,
+        )
+    }
+
+    /// `proxy_grpc_stream`: records a stream.
+    ///
+    /// # Errors
+    /// As [`HostState::grpc_call`].
+    pub fn grpc_stream(
+        &mut self,
+        service: &[u8],
+        service_name: &[u8],
+        method: &[u8],
+        serialized_metadata: &[u8],
+    ) -> Result<u32, u32> {
+        self.enter("proxy_grpc_stream")?;
+        self.grpc_open(
+            GrpcKind::Stream,
+            service,
+            service_name,
+            method,
+            serialized_metadata,
+            None,
+            0,
+        )
+    }
+
+    /// `proxy_grpc_send`: records a message on a stream.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown token; `BAD_ARGUMENT` for a unary call.
+    pub fn grpc_send(&mut self, token: u32, message: &[u8], end_stream: bool) -> Result<(), u32> {
+        self.enter("proxy_grpc_send")?;
+        let call = self.grpc_calls.get_mut(&token).ok_or(if token % 4 == 2 {
+            NOT_FOUND
+        } else {
+            BAD_ARGUMENT
+        })?;
+        if call.record.kind != GrpcKind::Stream {
+            return Err(BAD_ARGUMENT);
+        }
+        call.record.messages.push(message.to_vec());
+        call.record.local_closed |= end_stream;
+        Ok(())
+    }
+
+    /// `proxy_grpc_cancel`: forgets the call or stream; no more callbacks.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown gRPC token; `BAD_ARGUMENT` for a non-gRPC token.
+    pub fn grpc_cancel(&mut self, token: u32) -> Result<(), u32> {
+        self.enter("proxy_grpc_cancel")?;
+        if self.grpc_calls.remove(&token).is_some() {
+            Ok(())
+        } else if matches!(token % 4, 1 | 2) {
+            Err(NOT_FOUND)
+        } else {
+            Err(BAD_ARGUMENT)
+        }
+    }
+
+    /// `proxy_grpc_close`: a call is cancelled; a stream is half-closed locally
+    /// (its close callback comes when the test closes the remote side).
+    ///
+    /// # Errors
+    /// As [`HostState::grpc_cancel`].
+    pub fn grpc_close(&mut self, token: u32) -> Result<(), u32> {
+        self.enter("proxy_grpc_close")?;
+        match self.grpc_calls.get_mut(&token) {
+            Some(call) if call.record.kind == GrpcKind::Stream => {
+                call.record.local_closed = true;
+                Ok(())
+            }
+            Some(_) => {
+                self.grpc_calls.remove(&token);
+                Ok(())
+            }
+            None if matches!(token % 4, 1 | 2) => Err(NOT_FOUND),
+            None => Err(BAD_ARGUMENT),
+        }
+    }
+}
+
+impl HostState {
+    // ---- foreign functions, DNS ---------------------------------------------
+
+    /// `proxy_call_foreign_function`: runs the registered function.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unregistered name; otherwise the function's status.
+    pub fn call_foreign_function(&mut self, name: &[u8], arguments: &[u8]) -> Result<Vec<u8>, u32> {
+        self.enter("proxy_call_foreign_function")?;
+        let name = text(name);
+        self.foreign_calls.push((name.clone(), arguments.to_vec()));
+        let function = self.foreign.get_mut(&name).ok_or(NOT_FOUND)?;
+        function(arguments).map_err(Status::as_raw)
+    }
+
+    /// `envoy_resolve_dns`: records the lookup; the test answers it later.
+    ///
+    /// # Errors
+    /// Only the start-up rule.
+    pub fn resolve_dns(&mut self, name: &[u8]) -> Result<u32, u32> {
+        self.enter("envoy_resolve_dns")?;
+        let token = self.token(3);
+        let context_id = ContextId(self.acting_context());
+        self.dns.insert(
+            token,
+            DnsLookup {
+                token,
+                name: text(name),
+                context_id,
+            },
+        );
+        Ok(token)
+    }
+}
+
+impl Vm {
+    pub(super) fn callout_target(&self, root: u32, caller: u32) -> u32 {
+        if self.state.borrow().config.fidelity.callouts_on_root {
+            root
+        } else {
+            caller
+        }
+    }
+
+    pub(crate) fn deliver_http(&self, token: u32, headers: Map, body: Vec<u8>, trailers: Map) {
+        let Some(call) = self.state().http_calls.remove(&token) else {
+            return;
+        };
+        let target = self.callout_target(call.root, call.record.context_id.0);
+        if !self.state().is_live(target) {
+            eprintln!(
+                "[proxywasm mock] HTTP callout {token}: context {target} is gone; the response is dropped, as Envoy \
+                 does"
+            );
+            return;
+        }
+        if headers.is_empty() {
+            if let Some(root) = self.state().root_mut(call.root) {
+                root.status = (status::BROKEN_CONNECTION, b"reset".to_vec());
+            }
+        }
+        let export = Export::HttpCallResponse {
+            context_id: target,
+            token,
+            num_headers: len32(headers.len()),
+            body_size: len32(body.len()),
+            num_trailers: len32(trailers.len()),
+        };
+        let (_, deferred) = self.invoke(
+            export,
+            Payload::HttpResponse {
+                headers,
+                body,
+                trailers,
+            },
+        );
+        if let Some(root) = self.state().root_mut(call.root) {
+            root.status.1.clear();
+        }
+        self.apply(deferred);
+    }
+
+    pub(super) fn pending_http(&self, token: u32) {
+        let s = self.state.borrow();
+        if s.http_calls.contains_key(&token) {
+            return;
+        }
+        let pending: Vec<String> = s
+            .http_calls
+            .values()
+            .map(|c| {
+                format!(
+                    "{} (to {:?}, from context {})",
+                    c.record.token.0, c.record.upstream, c.record.context_id
+                )
+            })
+            .collect();
+        panic!(
+            "no pending HTTP callout has token {token}; expected one of [{}] (a callout is answered once, and only \
+             after the plugin dispatched it)",
+            pending.join(", ")
+        );
+    }
+
+    pub(crate) fn respond_http(
+        &self,
+        token: u32,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        trailers: &[(&str, &str)],
+    ) {
+        self.op(|| {
+            self.pending_http(token);
+            self.deliver_http(
+                token,
+                stream::from_text(headers),
+                body.to_vec(),
+                stream::from_text(trailers),
+            );
+        })
+    }
+
+    pub(crate) fn fail_http(&self, token: u32) {
+        self.op(|| {
+            self.pending_http(token);
+            self.deliver_http(token, Vec::new(), Vec::new(), Vec::new());
+        })
+    }
+
+    pub(crate) fn time_out_http(&self, token: u32) {
+        self.op(|| {
+            self.pending_http(token);
+            self.deliver_http(
+                token,
+                timeout_headers(),
+                b"upstream request timeout".to_vec(),
+                Vec::new(),
+            );
+        })
+    }
+
+    pub(super) fn pending_grpc(&self, token: u32, stream_only: bool) -> (u32, u32) {
+        let s = self.state.borrow();
+        match s.grpc_calls.get(&token) {
+            Some(call) => {
+                assert!(
+                    !stream_only || call.record.kind == super::records::GrpcKind::Stream,
+                    "gRPC token {token} is a unary call; metadata and stream messages only exist on streams \
+                     (answer a call with respond_to_grpc_call or fail_grpc_call)"
+                );
+                (call.root, call.record.context_id.0)
+            }
+            None => {
+                let open: Vec<String> = s
+                    .grpc_calls
+                    .values()
+                    .map(|c| {
+                        format!(
+                            "{} ({:?} {}/{})",
+                            c.record.token.0, c.record.kind, c.record.service_name, c.record.method
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "no open gRPC call or stream has token {token}; expected one of [{}] (cancelled and finished calls \
+                     take no more events)",
+                    open.join(", ")
+                );
+            }
+        }
+    }
+
+    pub(crate) fn grpc_event(&self, token: u32, event: GrpcDelivery) {
+        self.op(|| {
+            let stream_only = matches!(
+                event,
+                GrpcDelivery::InitialMetadata(_) | GrpcDelivery::TrailingMetadata(_)
+            );
+            let (root, caller) = self.pending_grpc(token, stream_only);
+            let target = self.callout_target(root, caller);
+            let (export, payload, finished) = match event {
+                GrpcDelivery::InitialMetadata(map) => (
+                    Export::GrpcReceiveInitialMetadata {
+                        context_id: target,
+                        token,
+                        num_elements: len32(map.len()),
+                    },
+                    Payload::Metadata(map),
+                    false,
+                ),
+                GrpcDelivery::Message(message) => {
+                    let unary = self
+                        .state
+                        .borrow()
+                        .grpc_calls
+                        .get(&token)
+                        .is_some_and(|c| c.record.kind == super::records::GrpcKind::Call);
+                    (
+                        Export::GrpcReceive {
+                            context_id: target,
+                            token,
+                            message_size: len32(message.len()),
+                        },
+                        Payload::Message(message),
+                        unary,
+                    )
+                }
+                GrpcDelivery::TrailingMetadata(map) => (
+                    Export::GrpcReceiveTrailingMetadata {
+                        context_id: target,
+                        token,
+                        num_elements: len32(map.len()),
+                    },
+                    Payload::Metadata(map),
+                    false,
+                ),
+                GrpcDelivery::Close(code, message) => {
+                    if let Some(r) = self.state().root_mut(root) {
+                        r.status = (code, message);
+                    }
+                    (
+                        Export::GrpcClose {
+                            context_id: target,
+                            token,
+                            status_code: code,
+                        },
+                        Payload::None,
+                        true,
+                    )
+                }
+            };
+            if finished {
+                self.state().grpc_calls.remove(&token);
+            }
+            if !self.state().is_live(target) {
+                return;
+            }
+            let (_, deferred) = self.invoke(export, payload);
+            if let Some(r) = self.state().root_mut(root) {
+                r.status.1.clear();
+            }
+            self.apply(deferred);
+        })
+    }
+
+    pub(crate) fn respond_dns(&self, token: u32, results: &[(u32, &str)]) {
+        self.op(|| {
+            let lookup = {
+                let mut s = self.state();
+                let lookup = s.dns.remove(&token);
+                let Some(lookup) = lookup else {
+                    let open: Vec<String> = s
+                        .dns
+                        .values()
+                        .map(|l| format!("{} ({})", l.token, l.name))
+                        .collect();
+                    drop(s);
+                    panic!(
+                        "no pending DNS lookup has token {token}; expected one of [{}]",
+                        open.join(", ")
+                    );
+                };
+                lookup
+            };
+            let mut data = Vec::new();
+            data.extend_from_slice(&len32(results.len()).to_le_bytes());
+            for (ttl, _) in results {
+                data.extend_from_slice(&ttl.to_le_bytes());
+            }
+            for (_, address) in results {
+                data.extend_from_slice(address.as_bytes());
+                data.push(0);
+            }
+            let (root, size) = {
+                let mut s = self.state();
+                s.call_data = data.clone();
+                (
+                    s.root_of(lookup.context_id.0),
+                    len32(if results.is_empty() { 0 } else { data.len() }),
+                )
+            };
+            let target = self.callout_target(root, lookup.context_id.0);
+            if !self.state().is_live(target) {
+                return;
+            }
+            let (_, deferred) = self.invoke(
+                Export::ResolveDns {
+                    context_id: target,
+                    token,
+                    data_size: size,
+                },
+                Payload::CallData(data),
+            );
+            self.apply(deferred);
+        })
+    }
+
+    pub(crate) fn foreign_function_callback(
+        &self,
+        root: Option<u32>,
+        function_id: u32,
+        arguments: &[u8],
+    ) {
+        self.op(|| {
+            self.ensure_started();
+            let root = self.pick_root(root);
+            self.state().call_data = arguments.to_vec();
+            let export = Export::ForeignFunction {
+                context_id: root,
+                function_id,
+                arguments_size: len32(arguments.len()),
+            };
+            let (_, deferred) = self.invoke(export, Payload::CallData(arguments.to_vec()));
+            self.apply(deferred);
+        })
+    }
+}
+
+/// Events a test delivers on a gRPC call or stream.
+#[derive(Clone, Debug)]
+pub(crate) enum GrpcDelivery {
+    InitialMetadata(Map),
+    Message(Vec<u8>),
+    TrailingMetadata(Map),
+    Close(u32, Vec<u8>),
+}
+
+pub(super) fn timeout_headers() -> Map {
+    stream::from_text(&[
+        (":status", "504"),
+        ("content-length", "24"),
+        ("content-type", "text/plain"),
+    ])
+}

@@ -1,0 +1,142 @@
+//! Properties: the values the test seeds and the ones Envoy derives from the
+//! stream (book: reference/properties.md).
+
+use super::state::status::*;
+use super::state::{Access, HostState};
+use super::stream::{self, Context, Map, map_get};
+use crate::abi::wire::map;
+
+impl HostState {
+    /// `proxy_get_property`. Looks up, in order: values the plugin set on
+    /// this stream, properties the test seeded for the stream, properties the
+    /// test seeded for the VM, and the attributes the emulator derives
+    /// (`plugin_name`, `plugin_root_id`, `plugin_vm_id`, and `request.*` /
+    /// `response.*` from the stream's live headers).
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for anything else (and for `request.*` once the request
+    /// headers are gone, as in Envoy).
+    pub fn get_property(&mut self, path: &[u8]) -> Result<Vec<u8>, u32> {
+        self.enter("proxy_get_property")?;
+        let path = path.strip_suffix(&[0]).unwrap_or(path);
+        let ctx = self.acting_context();
+        let (filter_state, stream_properties) = match self.contexts.get(&ctx) {
+            Some(Context::Http(s)) => (Some(&s.filter_state), Some(&s.properties)),
+            Some(Context::Tcp(c)) => (Some(&c.filter_state), Some(&c.properties)),
+            _ => (None, None),
+        };
+        if let Some(state) = filter_state {
+            if let Some(value) = state.get(path) {
+                return Ok(value.clone());
+            }
+            if let Some(key) = path.strip_prefix(b"filter_state\0wasm.") {
+                if let Some(value) = state.get(key) {
+                    return Ok(value.clone());
+                }
+            }
+        }
+        if let Some(value) = stream_properties.and_then(|p| p.get(path)) {
+            return Ok(value.clone());
+        }
+        if let Some(value) = self.config.properties.get(path) {
+            return Ok(value.clone());
+        }
+        self.derived_property(ctx, path).ok_or(NOT_FOUND)
+    }
+
+    pub(super) fn derived_property(&self, ctx: u32, path: &[u8]) -> Option<Vec<u8>> {
+        let segments: Vec<&[u8]> = path.split(|b| *b == 0).collect();
+        let root = self.root(self.root_of(ctx))?;
+        let plugin = self.config.plugins.get(root.plugin)?;
+        match segments.as_slice() {
+            [b"plugin_name"] => return Some(plugin.name.as_bytes().to_vec()),
+            [b"plugin_root_id"] => return Some(plugin.root_id.as_bytes().to_vec()),
+            [b"plugin_vm_id"] => return Some(self.config.vm_id.as_bytes().to_vec()),
+            _ => {}
+        }
+        let stream = self.http(ctx)?;
+        let header_map = |kind: u32, map: &Option<Map>| -> Option<Map> {
+            (self.map_access(kind) != Access::None)
+                .then(|| map.clone())
+                .flatten()
+        };
+        match segments.as_slice() {
+            [b"request", rest @ ..] => {
+                let headers = header_map(map::REQUEST_HEADERS, &stream.request.headers)?;
+                let get = |name: &[u8]| map_get(&headers, name).map(<[u8]>::to_vec);
+                match rest {
+                    [b"path"] => get(b":path"),
+                    [b"url_path"] => get(b":path")
+                        .map(|p| p.split(|b| *b == b'?').next().unwrap_or(&[]).to_vec()),
+                    [b"query"] => get(b":path").map(|p| {
+                        let query = p.splitn(2, |b| *b == b'?').nth(1).unwrap_or(&[]);
+                        query.split(|b| *b == b'#').next().unwrap_or(&[]).to_vec()
+                    }),
+                    [b"host"] => get(b":authority"),
+                    [b"scheme"] => get(b":scheme"),
+                    [b"method"] => get(b":method"),
+                    [b"id"] => get(b"x-request-id"),
+                    [b"useragent"] => get(b"user-agent"),
+                    [b"referer"] => get(b"referer"),
+                    [b"headers"] => Some(crate::abi::wire::serialize_pairs(&joined(&headers))),
+                    [b"headers", name] => joined_value(&headers, name),
+                    _ => None,
+                }
+            }
+            [b"response", rest @ ..] => {
+                let headers = header_map(map::RESPONSE_HEADERS, &stream.response.headers)?;
+                match rest {
+                    [b"code"] => {
+                        let status = map_get(&headers, b":status")?;
+                        let code: i64 = core::str::from_utf8(status).ok()?.parse().ok()?;
+                        Some(code.to_le_bytes().to_vec())
+                    }
+                    [b"headers"] => Some(crate::abi::wire::serialize_pairs(&joined(&headers))),
+                    [b"headers", name] => joined_value(&headers, name),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `proxy_set_property`: Envoy stores the whole path as one filter-state
+    /// key on the current stream.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` when the acting context is not a stream (root contexts).
+    pub fn set_property(&mut self, path: &[u8], value: &[u8]) -> Result<(), u32> {
+        self.enter("proxy_set_property")?;
+        let path = path.strip_suffix(&[0]).unwrap_or(path).to_vec();
+        let ctx = self.acting_context();
+        match self.contexts.get_mut(&ctx) {
+            Some(Context::Http(s)) => s.filter_state.insert(path, value.to_vec()),
+            Some(Context::Tcp(c)) => c.filter_state.insert(path, value.to_vec()),
+            _ => return Err(NOT_FOUND),
+        };
+        Ok(())
+    }
+}
+
+/// A header map with duplicate names joined by `,` (Envoy's attribute view).
+pub(super) fn joined(headers: &Map) -> Map {
+    let mut out: Map = Vec::new();
+    for (k, v) in headers {
+        match out.iter_mut().find(|(key, _)| key == k) {
+            Some((_, value)) => {
+                value.push(b',');
+                value.extend_from_slice(v);
+            }
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out
+}
+
+pub(super) fn joined_value(headers: &Map, name: &[u8]) -> Option<Vec<u8>> {
+    let name = stream::lower(name);
+    joined(headers)
+        .into_iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
