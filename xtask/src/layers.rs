@@ -344,7 +344,7 @@ mod tests {
             ),
             (
                 "abi/exports.rs",
-                "fn f() { $crate::__private::Entry::vm(g) }\n",
+                "fn f() { $crate::__private::BoxedDispatcher::vm(g) }\n",
             ),
             ("runtime.rs", "use crate::{abi::calls, http};\n"),
         ]);
@@ -352,7 +352,7 @@ mod tests {
             violations(&files),
             vec![
                 "src/callout.rs:2: `crate::dispatch` is in `dispatch` (layer dispatcher), above `callout` (layer hostcall API by domain)",
-                "src/abi/exports.rs:1: `crate::Entry` is in `dispatch` (layer dispatcher), above `abi` (layer abi (raw imports, exports, memory))",
+                "src/abi/exports.rs:1: `crate::BoxedDispatcher` is in `dispatch` (layer dispatcher), above `abi` (layer abi (raw imports, exports, memory))",
                 "src/runtime.rs:1: `crate::http` is in `http` (layer hostcall API by domain), above `runtime` (layer runtime (active context, callout origins, log level))",
             ]
         );
