@@ -442,7 +442,7 @@ impl World {
     }
 
     fn callout_token(&self, i: u8) -> Option<HttpCallToken> {
-        let calls = self.host.http_calls();
+        let calls = self.host.callouts().http();
         if calls.is_empty() {
             return None;
         }
@@ -583,32 +583,34 @@ impl World {
                 if let Some(token) = self.callout_token(i) {
                     let status = status.to_string();
                     self.host
-                        .respond_to_http_call(token, &[(":status", &status)], &body, &[]);
+                        .callouts()
+                        .respond_http(token, &[(":status", &status)], &body, &[]);
                 }
             }
             Op::Fail(i) => {
                 if let Some(token) = self.callout_token(i) {
-                    self.host.fail_http_call(token);
+                    self.host.callouts().fail_http(token);
                 }
             }
             Op::TimeOut(i) => {
                 if let Some(token) = self.callout_token(i) {
-                    self.host.time_out_http_call(token);
+                    self.host.callouts().time_out_http(token);
                 }
             }
             Op::Tick => {
-                if self.host.tick_period().is_some() {
-                    self.host.tick();
+                if self.host.time().tick_period().is_some() {
+                    self.host.time().tick();
                 }
             }
             Op::Enqueue(item) => {
-                if let Some(queue) = self.host.queue_id("fuzz") {
-                    self.host.enqueue(queue, &item);
+                if let Some(queue) = self.host.shared_data().queue_id("fuzz") {
+                    self.host.shared_data().enqueue(queue, &item);
                 }
             }
             Op::Advance(steps) => self
                 .host
-                .advance_time(Duration::from_millis(20 * u64::from(steps))),
+                .time()
+                .advance(Duration::from_millis(20 * u64::from(steps))),
             Op::Raw(raw) => {
                 let export = self.export(raw);
                 self.host.call_export(export);
@@ -638,7 +640,7 @@ fuzz_target!(|ops: Vec<Op>| {
     };
     for op in ops.into_iter().take(64) {
         world.apply(op);
-        let critical = world.host.critical_logs();
+        let critical = world.host.logs().critical();
         assert!(
             critical.is_empty(),
             "the SDK reported a panic: {critical:?}"

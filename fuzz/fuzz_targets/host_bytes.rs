@@ -109,7 +109,7 @@ fuzz_target!(|input: Input| {
         Err(e) => panic!("property read failed: {e}"),
     }
 
-    host.set_shared_data("fuzz", &input.value);
+    host.shared_data().set("fuzz", &input.value);
     match host.run(|| shared::get("fuzz")) {
         Ok(Some((bytes, _cas))) => check(bytes, &input.value, input.conversion.wrapping_add(1)),
         Ok(None) => assert!(input.value.is_empty()),
@@ -117,7 +117,7 @@ fuzz_target!(|input: Input| {
     }
 
     if let Ok(queue) = host.run(|| shared::register_queue("fuzz")) {
-        host.enqueue(queue, &input.value);
+        host.shared_data().enqueue(queue, &input.value);
         match host.run(|| shared::dequeue(queue)) {
             Ok(Some(bytes)) => check(bytes, &input.value, input.conversion.wrapping_add(2)),
             Ok(None) => assert!(input.value.is_empty()),

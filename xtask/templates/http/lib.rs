@@ -59,7 +59,7 @@ mod tests {
                     stream.current_response_header(HEADER).as_deref(),
                     Some("{{name}}")
                 );
-                let logs = host.info_logs();
+                let logs = host.logs().info();
                 assert_eq!(logs, ["{{name}}: request for /hello"]);
                 stream.complete();
             },

@@ -89,7 +89,7 @@ mod tests {
                     stream.current_response_header("x-team").as_deref(),
                     Some("payments")
                 );
-                let logs = host.info_logs();
+                let logs = host.logs().info();
                 assert_eq!(logs, ["{{name}}: adding x-team: payments"]);
                 stream.complete();
             },
@@ -104,7 +104,7 @@ mod tests {
             |builder| builder.plugin(plugin),
             |host| {
                 assert!(!host.start());
-                assert!(host.logs_contain("missing field `value`"));
+                assert!(host.logs().contain("missing field `value`"));
             },
         );
     }

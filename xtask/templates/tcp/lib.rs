@@ -61,7 +61,7 @@ mod tests {
                 connection.downstream_data(b"bye", true);
                 connection.complete();
                 assert_eq!(
-                    host.info_logs(),
+                    host.logs().info(),
                     [
                         "{{name}}: new connection",
                         "{{name}}: connection closed: 7 bytes from downstream, 5 from upstream"

@@ -109,7 +109,7 @@ mod tests {
                     stream.current_response_header("x-greeting").as_deref(),
                     Some("hi there")
                 );
-                assert!(host.logs_contain("the VM greets with \"hi there\""));
+                assert!(host.logs().contain("the VM greets with \"hi there\""));
                 stream.complete();
             },
         );
