@@ -261,7 +261,7 @@ impl ForeignFunctions<'_> {
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_foreign_function(&mut self, id: u32, _size: usize) {
+    ///     fn on_foreign_function(&mut self, id: proxywasm::foreign::FunctionId, _size: usize) {
     ///         let args = proxywasm::foreign::arguments().read_all().unwrap_or_default();
     ///         proxywasm::log::info!("function {id}: {args}");
     ///     }
@@ -572,7 +572,7 @@ impl Callouts<'_> {
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_resolve_dns(&mut self, _token: u32, _size: usize) {
+    ///     fn on_resolve_dns(&mut self, _token: proxywasm::dns::DnsToken, _size: usize) {
     ///         for r in proxywasm::dns::results().unwrap_or_default() {
     ///             proxywasm::log::info!("{} ttl {}", r.address, r.ttl_seconds);
     ///         }
@@ -580,7 +580,7 @@ impl Callouts<'_> {
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
     /// let token = host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
-    /// host.callouts().respond_dns(token, &[(30, "10.0.0.1")]);
+    /// host.callouts().respond_dns(token.0, &[(30, "10.0.0.1")]);
     /// assert!(host.logs().contain("10.0.0.1 ttl 30"));
     /// ```
     pub fn respond_dns(&self, token: u32, results: &[(u32, &str)]) {
@@ -734,7 +734,7 @@ impl Logs<'_> {
         /// Go `GetErrorLogs`: the messages logged at error.
         error => Error, "e", proxywasm::log::error!("e");
         /// Go `GetCriticalLogs`: the messages logged at critical.
-        critical => Critical, "c", proxywasm::logging::log(proxywasm::logging::LogLevel::Critical, "c").unwrap();
+        critical => Critical, "c", proxywasm::logging::write(proxywasm::logging::LogLevel::Critical, "c").unwrap();
     }
 
     /// Whether any log message contains `text`.

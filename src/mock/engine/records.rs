@@ -164,7 +164,7 @@ pub struct GrpcCallout {
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// let token = host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
 /// assert_eq!(host.callouts().dns()[0].name, "example.com");
-/// assert_eq!(host.callouts().dns()[0].token, token);
+/// assert_eq!(host.callouts().dns()[0].token, token.0);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsLookup {
