@@ -220,9 +220,11 @@ pub(crate) fn start_callout(
 fn note_callout(token: u32, origin: Origin) {
     with(|rt| {
         let http = origin.kind == CalloutKind::Http;
-        if let Ok(mut callouts) = rt.callouts(http).try_borrow_mut()
-            && callouts.insert(token, origin).is_none()
-        {
+        let fresh = match rt.callouts(http).try_borrow_mut() {
+            Ok(mut callouts) => callouts.insert(token, origin).is_none(),
+            Err(_) => false,
+        };
+        if fresh {
             rt.outstanding.set(rt.outstanding.get() + 1);
         }
     });
