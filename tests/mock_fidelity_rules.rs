@@ -6,8 +6,8 @@
 use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, Fidelity, MockHost};
 use proxywasm::{
-    Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
-    Result, Status, http,
+    Action, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext, Result, Status,
+    http,
 };
 use std::time::Duration;
 
@@ -170,9 +170,6 @@ struct Caller;
 impl PluginContext for Caller {
     type Http = Streamer;
     type Tcp = NoContext;
-    fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-        proxywasm::time::set_tick_period(Duration::from_secs(1))
-    }
     fn on_tick(&mut self) {
         let _ = send();
     }
@@ -214,7 +211,7 @@ fn delivered_to(host: &MockHost) -> Vec<u32> {
 #[test]
 fn an_http_call_made_from_a_tick_is_answered_on_the_root_context() {
     let host = MockHost::builder().plugin(|_| Caller);
-    host.start();
+    support::tick_every(&host, Duration::from_secs(1));
     host.time().advance(Duration::from_secs(1));
     let call = host.callouts().http().pop().unwrap();
     assert_eq!(call.context_id, ContextId(1));
