@@ -250,8 +250,7 @@ fn with_the_rule_off_responses_go_to_the_calling_context() {
     let host = MockHost::builder()
         .fidelity(without(|f| f.callouts_on_root = false))
         .plugin(|_| Caller);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
+    let (stream, _) = support::get_stream(&host);
     let call = host.callouts().http().pop().unwrap();
     host.callouts()
         .respond_http(call.token, &[(":status", "200")], b"", &[]);
@@ -286,11 +285,8 @@ impl HttpContext for Deny {
 #[test]
 fn a_local_reply_passes_through_the_plugins_response_callbacks() {
     let host = MockHost::builder().http(|_| Deny);
-    let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Pause
-    );
+    let (stream, action) = support::get_stream(&host);
+    assert_eq!(action, Action::Pause);
     assert_eq!(host.logs().info(), vec!["own reply passes through: 403"]);
     assert_eq!(
         stream
@@ -307,8 +303,7 @@ fn with_the_rule_off_a_local_reply_skips_the_plugin() {
     let host = MockHost::builder()
         .fidelity(without(|f| f.local_reply_through_filter = false))
         .http(|_| Deny);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
+    let (stream, _) = support::get_stream(&host);
     assert!(host.logs().info().is_empty());
     assert_eq!(
         stream.current_response_header(":status").as_deref(),

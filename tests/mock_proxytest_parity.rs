@@ -6,6 +6,7 @@
 
 use proxywasm::callout::{self, HttpCallToken};
 use proxywasm::logging::{self, LogLevel};
+use proxywasm::metrics::{Counter, Gauge, Histogram};
 use proxywasm::mock::{Export, HttpStream, MockHost, TcpConnection};
 use proxywasm::{
     Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PeerType,
@@ -58,11 +59,7 @@ fn with_plugin_context_is_builder_plugin() {
 #[test]
 fn with_http_context_is_builder_http() {
     let host = MockHost::builder().http(|_| Noop);
-    let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Continue
-    );
+    assert_eq!(get_stream(&host).1, Action::Continue);
 }
 
 #[test]
@@ -288,40 +285,39 @@ fn call_on_http_call_response_is_respond_to_http_call() {
 
 // ---- metrics -------------------------------------------------------------------------------------------
 
-#[test]
-fn get_counter_metric_is_counter() {
+/// A host whose plugin defined the metric `name` and applied `values` to it
+/// in order.
+fn recorded<M, V: Copy>(
+    define: fn(&str) -> Result<M>,
+    name: &str,
+    apply: fn(&M, V) -> Result<()>,
+    values: &[V],
+) -> MockHost {
     let host = MockHost::builder().http(|_| Noop);
     host.run(|| {
-        let c = proxywasm::metrics::Counter::define("hits")?;
-        c.increment(1)?;
-        c.increment(2)
+        let metric = define(name)?;
+        values.iter().try_for_each(|v| apply(&metric, *v))
     })
     .unwrap();
+    host
+}
+
+#[test]
+fn get_counter_metric_is_counter() {
+    let host = recorded(Counter::define, "hits", Counter::increment, &[1, 2]);
     assert_eq!(host.metrics().counter("hits"), Some(3));
     assert_eq!(host.metrics().counter("misses"), None);
 }
 
 #[test]
 fn get_gauge_metric_is_gauge() {
-    let host = MockHost::builder().http(|_| Noop);
-    host.run(|| {
-        let g = proxywasm::metrics::Gauge::define("conns")?;
-        g.add(5)?;
-        g.add(-2)
-    })
-    .unwrap();
+    let host = recorded(Gauge::define, "conns", Gauge::add, &[5, -2]);
     assert_eq!(host.metrics().gauge("conns"), Some(3));
 }
 
 #[test]
 fn get_histogram_metric_is_histogram() {
-    let host = MockHost::builder().http(|_| Noop);
-    host.run(|| {
-        let h = proxywasm::metrics::Histogram::define("sizes")?;
-        h.record(10)?;
-        h.record(20)
-    })
-    .unwrap();
+    let host = recorded(Histogram::define, "sizes", Histogram::record, &[10, 20]);
     assert_eq!(host.metrics().histogram("sizes"), Some(vec![10, 20]));
     assert_eq!(
         host.metrics()
