@@ -178,6 +178,38 @@ pub(crate) fn ensure_wasm_target() -> Result<()> {
     cmd::run(Command::new("rustup").args(["target", "add", "wasm32-wasip1"]))
 }
 
+/// What every command that runs examples in Envoy does first: checks the
+/// target dir, adds the wasm target and builds each example's release `.wasm`.
+pub(crate) fn build_release(root: &Path, names: &[&str]) -> Result<()> {
+    let examples = names
+        .iter()
+        .map(|n| example(n))
+        .collect::<Result<Vec<_>>>()?;
+    check_target_dir(root)?;
+    step("ensuring rust target wasm32-wasip1");
+    ensure_wasm_target()?;
+    step(format!(
+        "building {} (release, wasm32-wasip1)",
+        names.join(", ")
+    ));
+    let packages: Vec<&str> = examples.iter().map(|e| e.package).collect();
+    build_examples(root, &packages)
+}
+
+/// [`build_release`] of one example.
+pub(crate) fn build_one(root: &Path, name: &str) -> Result<&'static Example> {
+    build_release(root, &[name])?;
+    example(name)
+}
+
+/// Installs Envoy if needed and says which one runs.
+pub(crate) fn ensure_envoy(root: &Path) -> Result<Envoy> {
+    step("ensuring Envoy");
+    let envoy = envoy::ensure_installed(root)?;
+    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    Ok(envoy)
+}
+
 /// Builds each plugin crate's release `.wasm` (`names` are cargo packages):
 /// `cargo rustc --release --target wasm32-wasip1 -p <name> --lib --crate-type cdylib`.
 ///
@@ -877,24 +909,8 @@ pub(crate) fn run_checks(root: &Path, envoy: &Envoy, names: &[&str]) -> Tally {
 
 /// `cargo xtask e2e [EXAMPLE...]`: build, install Envoy, run the checks.
 pub(crate) fn e2e_command(root: &Path, names: &[&str]) -> Result<Tally> {
-    for name in names {
-        example(name)?;
-    }
-    check_target_dir(root)?;
-    step("ensuring rust target wasm32-wasip1");
-    ensure_wasm_target()?;
-    step(format!(
-        "building {} (release, wasm32-wasip1)",
-        names.join(", ")
-    ));
-    let packages: Vec<&str> = names
-        .iter()
-        .map(|n| example(n).map(|e| e.package))
-        .collect::<Result<_>>()?;
-    build_examples(root, &packages)?;
-    step("ensuring Envoy");
-    let envoy = envoy::ensure_installed(root)?;
-    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    build_release(root, names)?;
+    let envoy = ensure_envoy(root)?;
     Ok(run_checks(root, &envoy, names))
 }
 
@@ -936,15 +952,8 @@ fn short_log_line(line: &str) -> String {
 
 /// `cargo xtask demo [EXAMPLE] [--keep]`.
 pub(crate) fn demo_command(root: &Path, name: &str, keep: bool) -> Result<()> {
-    let example = example(name)?;
-    check_target_dir(root)?;
-    step("ensuring rust target wasm32-wasip1");
-    ensure_wasm_target()?;
-    step(format!("building {name} (release, wasm32-wasip1)"));
-    build_examples(root, &[example.package])?;
-    step("ensuring Envoy");
-    let envoy = envoy::ensure_installed(root)?;
-    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    let example = build_one(root, name)?;
+    let envoy = ensure_envoy(root)?;
     step(format!(
         "starting Envoy with {} (listener 127.0.0.1:{}, admin 127.0.0.1:{})",
         envoy::relative(root, &example.config_path(root)),

@@ -45,6 +45,22 @@ const COMMON: &[(&str, &str)] = &[
     ),
 ];
 
+/// A kind's `src/lib.rs` and `envoy.yaml`, from `templates/<dir>/`.
+macro_rules! kind_files {
+    ($dir:literal) => {
+        [
+            (
+                "src/lib.rs",
+                include_str!(concat!("../templates/", $dir, "/lib.rs")),
+            ),
+            (
+                "envoy.yaml",
+                include_str!(concat!("../templates/", $dir, "/envoy.yaml")),
+            ),
+        ]
+    };
+}
+
 impl Kind {
     fn flag(self) -> &'static str {
         match self {
@@ -62,22 +78,10 @@ impl Kind {
     /// The kind's own files: (path in the new crate, template).
     fn files(self) -> [(&'static str, &'static str); 2] {
         match self {
-            Kind::Http => [
-                ("src/lib.rs", include_str!("../templates/http/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/http/envoy.yaml")),
-            ],
-            Kind::Tcp => [
-                ("src/lib.rs", include_str!("../templates/tcp/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/tcp/envoy.yaml")),
-            ],
-            Kind::Plugin => [
-                ("src/lib.rs", include_str!("../templates/plugin/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/plugin/envoy.yaml")),
-            ],
-            Kind::Vm => [
-                ("src/lib.rs", include_str!("../templates/vm/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/vm/envoy.yaml")),
-            ],
+            Kind::Http => kind_files!("http"),
+            Kind::Tcp => kind_files!("tcp"),
+            Kind::Plugin => kind_files!("plugin"),
+            Kind::Vm => kind_files!("vm"),
         }
     }
 
@@ -507,8 +511,7 @@ mod tests {
     use super::*;
 
     fn parse_strs(args: &[&str]) -> Result<Options> {
-        let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
-        parse(&args)
+        parse(&cmd::args(args))
     }
 
     #[test]
