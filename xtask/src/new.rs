@@ -510,22 +510,27 @@ fn run_in_envoy(root: &Path, options: &Options, dir: &Path, target: &Path) -> Re
 mod tests {
     use super::*;
 
-    fn parse_strs(args: &[&str]) -> Result<Options> {
-        parse(&cmd::args(args))
-    }
-
     #[test]
     fn parses_names_kinds_and_paths() {
-        let o = parse_strs(&["myplugin"]).unwrap();
+        let o = parse(&cmd::args(&["myplugin"])).unwrap();
         assert_eq!(
             (o.name.as_str(), o.kind, o.port),
             ("myplugin", Kind::Http, 10000)
         );
-        let o = parse_strs(&["--tcp", "a-b", "--path", "/tmp/x", "--port", "18800"]).unwrap();
+        let o = parse(&cmd::args(&[
+            "--tcp", "a-b", "--path", "/tmp/x", "--port", "18800",
+        ]))
+        .unwrap();
         assert_eq!(o.kind, Kind::Tcp);
         assert_eq!(o.path.as_deref(), Some(Path::new("/tmp/x")));
         assert_eq!(o.port, 18800);
-        let o = parse_strs(&["p", "--vm", "--proxywasm-path", "/src/proxywasm"]).unwrap();
+        let o = parse(&cmd::args(&[
+            "p",
+            "--vm",
+            "--proxywasm-path",
+            "/src/proxywasm",
+        ]))
+        .unwrap();
         assert_eq!(o.kind, Kind::Vm);
         assert_eq!(
             o.proxywasm_path.as_deref(),
@@ -542,7 +547,7 @@ mod tests {
             &["a b"],
             &["a.b"],
         ] {
-            assert!(parse_strs(bad).is_err(), "{bad:?}");
+            assert!(parse(&cmd::args(bad)).is_err(), "{bad:?}");
         }
     }
 
