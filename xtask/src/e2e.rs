@@ -242,6 +242,18 @@ pub(crate) struct Ctx<'a> {
     pub(crate) port: u16,
 }
 
+impl Ctx<'_> {
+    /// Waits until Envoy's log holds every needle.
+    fn logged(&mut self, needles: &[&str]) -> Result<()> {
+        self.envoy.wait_for_log(needles, LOG_WAIT)
+    }
+
+    /// `GET path` on the example's listener.
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<Response> {
+        http_get(self.port, path, headers, HTTP_TIMEOUT)
+    }
+}
+
 type CheckFn = fn(&mut Ctx<'_>) -> Result<()>;
 
 /// How long a log line may take to appear.
@@ -249,21 +261,20 @@ const LOG_WAIT: Duration = Duration::from_secs(10);
 /// Budget of one HTTP exchange.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The header http_headers' envoy.yaml configures it to add.
+const IT_WORKS: &[(&str, &str)] = &[("x-proxywasm", "it works")];
+
 fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
     match example {
         "hello_world" => &[
             ("start line with the plugin configuration is logged", |c| {
-                c.envoy.wait_for_log(
-                    &["hello_world: started, configuration: Hello from envoy.yaml"],
-                    LOG_WAIT,
-                )
+                c.logged(&["hello_world: started, configuration: Hello from envoy.yaml"])
             }),
             ("ticks every 500 ms (tick 2 is logged)", |c| {
-                c.envoy
-                    .wait_for_log(&["hello_world: tick 1", "hello_world: tick 2"], LOG_WAIT)
+                c.logged(&["hello_world: tick 1", "hello_world: tick 2"])
             }),
             ("GET / answers 200 through the filter", |c| {
-                let r = http_get(c.port, "/", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/", &[])?;
                 expect_response(&r, 200, "hello_world upstream\n", &[])
             }),
         ],
@@ -271,34 +282,22 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
             (
                 "GET / gets the upstream body and the configured header",
                 |c| {
-                    let r = http_get(c.port, "/", &[("x-e2e-probe", "42")], HTTP_TIMEOUT)?;
-                    expect_response(
-                        &r,
-                        200,
-                        "upstream says hi\n",
-                        &[("x-proxywasm", "it works")],
-                    )
+                    let r = c.get("/", &[("x-e2e-probe", "42")])?;
+                    expect_response(&r, 200, "upstream says hi\n", IT_WORKS)
                 },
             ),
             ("request headers are logged", |c| {
-                c.envoy
-                    .wait_for_log(&["http_headers: request header x-e2e-probe: 42"], LOG_WAIT)
+                c.logged(&["http_headers: request header x-e2e-probe: 42"])
             }),
             (
                 "GET /hello gets the plugin's local reply with the header",
                 |c| {
-                    let r = http_get(c.port, "/hello", &[], HTTP_TIMEOUT)?;
-                    expect_response(
-                        &r,
-                        200,
-                        "Hello from proxywasm!\n",
-                        &[("x-proxywasm", "it works")],
-                    )
+                    let r = c.get("/hello", &[])?;
+                    expect_response(&r, 200, "Hello from proxywasm!\n", IT_WORKS)
                 },
             ),
             ("stream completion is logged with the status", |c| {
-                c.envoy
-                    .wait_for_log(&["http_headers: stream complete, status 200"], LOG_WAIT)
+                c.logged(&["http_headers: stream complete, status 200"])
             }),
             (
                 "a request with 1,100 headers passes and the plugin logs every one",
@@ -307,24 +306,20 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
         ],
         "tcp_logger" => &[
             ("HTTP over the TCP proxy answers 200", |c| {
-                let r = http_get(c.port, "/", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/", &[])?;
                 expect_response(&r, 200, "tcp upstream\n", &[])
             }),
             ("new connection is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: new connection"], LOG_WAIT)
+                c.logged(&["tcp_logger: new connection"])
             }),
             ("downstream data is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: downstream data"], LOG_WAIT)
+                c.logged(&["tcp_logger: downstream data"])
             }),
             ("upstream data is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: upstream data"], LOG_WAIT)
+                c.logged(&["tcp_logger: upstream data"])
             }),
             ("connection done is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: connection done"], LOG_WAIT)
+                c.logged(&["tcp_logger: connection done"])
             }),
             ("byte totals match the bytes on the wire", |c| {
                 let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -333,16 +328,16 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 let line = format!(
                     "tcp_logger: connection done, {sent} bytes from downstream, {received} bytes from upstream"
                 );
-                c.envoy.wait_for_log(&[&line], LOG_WAIT)
+                c.logged(&[&line])
             }),
         ],
         "envoy_probe" => &[
             ("GET /routed reaches the upstream through the probe", |c| {
-                let r = http_get(c.port, "/routed", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/routed", &[])?;
                 expect_response(&r, 200, "probe upstream\n", &[])
             }),
             ("GET /local gets the probe's local reply", |c| {
-                let r = http_get(c.port, "/local", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/local", &[])?;
                 expect_response(&r, 200, "probe local reply\n", &[])
             }),
             (
@@ -682,7 +677,7 @@ fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
         "http_headers: request header x-many-{:04}: 1",
         MANY_HEADERS - 1
     );
-    c.envoy.wait_for_log(&[&last], LOG_WAIT)?;
+    c.logged(&[&last])?;
     let logged = c
         .envoy
         .log()
@@ -699,7 +694,7 @@ fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
 /// for it.
 fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
     let needle = format!("probe: {name} = ");
-    c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
+    c.logged(&[&needle])?;
     c.envoy
         .log()
         .lines()
