@@ -430,14 +430,10 @@ fn several_plugin_contexts_share_one_vm() {
     let mut b = host.http_stream_for(roots[1]);
     a.request_headers(&[(":path", "/")], true);
     b.request_headers(&[(":path", "/")], true);
-    assert_eq!(
-        a.current_request_header("x-plugin").as_deref(),
-        Some("first")
-    );
-    assert_eq!(
-        b.current_request_header("x-plugin").as_deref(),
-        Some("second")
-    );
+    for (stream, plugin) in [(a, "first"), (b, "second")] {
+        let header = stream.current_request_header("x-plugin");
+        assert_eq!(header.as_deref(), Some(plugin));
+    }
 }
 
 #[test]
