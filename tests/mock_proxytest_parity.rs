@@ -16,7 +16,8 @@ use std::time::Duration;
 
 mod support;
 use support::{
-    Noop, OnCalloutResponse, OnTick, ResumeOnTick, get_stream, status_and_body, tick_every,
+    Noop, OnCalloutResponse, OnConfigure, OnTick, ResumeOnTick, get_stream, status_and_body,
+    tick_every,
 };
 
 fn call(upstream: &str) -> Result<HttpCallToken> {
@@ -73,18 +74,15 @@ fn with_tcp_context_is_builder_tcp() {
 
 #[test]
 fn with_plugin_configuration_is_builder_plugin_configuration() {
-    struct Configured;
-    impl PluginContext for Configured {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_configure(&mut self, config: Configuration) -> Result<()> {
+    let configured = |_| {
+        OnConfigure(|config: Configuration| {
             proxywasm::log::info!("plugin config: {}", config.to_string_lossy()?);
             Ok(())
-        }
-    }
+        })
+    };
     let host = MockHost::builder()
         .plugin_configuration(r#"{"k": 1}"#)
-        .plugin(|_| Configured);
+        .plugin(configured);
     assert!(host.start());
     assert!(host.logs().contain(r#"plugin config: {"k": 1}"#));
 }

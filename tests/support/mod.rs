@@ -1,10 +1,12 @@
-//! Helpers the emulator's tests (`tests/mock_*.rs`) share.
+//! Helpers the SDK's integration tests share (each `tests/*.rs` is its own crate).
 #![allow(dead_code, reason = "each test crate uses some of them")]
+#![allow(clippy::expect_used, reason = "a helper fails its test by panicking")]
 
 use proxywasm::callout::{self, HttpCall, HttpCallToken};
 use proxywasm::mock::MockHost;
 use proxywasm::{
-    Action, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext, Result, http,
+    Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
+    Result, http,
 };
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -60,6 +62,17 @@ impl<F: FnMut(HttpCallResponse) + 'static> PluginContext for OnCalloutResponse<F
     type Tcp = NoContext;
     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
         (self.0)(response);
+    }
+}
+
+/// A plugin that hands its configuration to its closure in `on_configure`.
+pub(crate) struct OnConfigure<F>(pub(crate) F);
+
+impl<F: FnMut(Configuration) -> Result<()> + 'static> PluginContext for OnConfigure<F> {
+    type Http = NoContext;
+    type Tcp = NoContext;
+    fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
+        (self.0)(configuration)
     }
 }
 
