@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::callout::HttpCallToken;
-use proxywasm::mock::{Export, Fidelity, MockHost};
+use proxywasm::mock::{Export, Fidelity, MockHost, MockHostBuilder};
 use proxywasm::{
     Action, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext, Result, Status,
     http,
@@ -15,6 +15,11 @@ fn without(rule: impl FnOnce(&mut Fidelity)) -> Fidelity {
     let mut fidelity = Fidelity::envoy();
     rule(&mut fidelity);
     fidelity
+}
+
+/// A host builder with one fidelity rule turned off.
+fn emulator_without(rule: impl FnOnce(&mut Fidelity)) -> MockHostBuilder {
+    MockHost::builder().fidelity(without(rule))
 }
 
 // ---- request headers are gone once the request continued --------------------------------------------
@@ -247,9 +252,7 @@ fn a_call_made_from_a_stream_is_delivered_on_the_root_and_routed_by_the_sdk() {
 
 #[test]
 fn with_the_rule_off_responses_go_to_the_calling_context() {
-    let host = MockHost::builder()
-        .fidelity(without(|f| f.callouts_on_root = false))
-        .plugin(|_| Caller);
+    let host = emulator_without(|f| f.callouts_on_root = false).plugin(|_| Caller);
     let (stream, _) = support::get_stream(&host);
     let call = host.callouts().http().pop().unwrap();
     host.callouts()
@@ -300,9 +303,7 @@ fn a_local_reply_passes_through_the_plugins_response_callbacks() {
 
 #[test]
 fn with_the_rule_off_a_local_reply_skips_the_plugin() {
-    let host = MockHost::builder()
-        .fidelity(without(|f| f.local_reply_through_filter = false))
-        .http(|_| Deny);
+    let host = emulator_without(|f| f.local_reply_through_filter = false).http(|_| Deny);
     let (stream, _) = support::get_stream(&host);
     assert!(host.logs().info().is_empty());
     assert_eq!(
