@@ -23,6 +23,16 @@ pub(crate) fn dual(body: impl Fn(&MockHost)) {
     dual_with(|| MockHost::builder().plugin_configuration(CONFIG), body);
 }
 
+/// [`dual`] with the plugin started and its start-up line cleared from the
+/// log: the info lines `body` reads are its own requests'.
+pub(crate) fn dual_started(body: impl Fn(&MockHost)) {
+    dual(|host| {
+        assert!(host.start(), "{:?}", host.logs().records());
+        host.logs().clear();
+        body(host);
+    });
+}
+
 /// A new stream that received request headers for `path`, ending the request.
 pub(crate) fn request(host: &MockHost, path: &str) -> HttpStream {
     let mut stream = host.http_stream();
