@@ -487,6 +487,21 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 },
             ),
             (
+                "Configuration::json reads the same document as a Struct (binary protobuf), a BytesValue and a StringValue; Envoy's YAML turns the Struct's 0.5 into a string",
+                |c| {
+                    const READ: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":0.5,"tier":"gold","weight":3,"zones":["eu","us"]}"#;
+                    const STRUCT: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":"0.5","tier":"gold","weight":3,"zones":["eu","us"]}"#;
+                    expect_probe(
+                        c,
+                        &[
+                            ("configuration[struct_config]", STRUCT),
+                            ("configuration[bytes_config]", READ),
+                            ("configuration[string_config]", READ),
+                        ],
+                    )
+                },
+            ),
+            (
                 "typed attributes (proxywasm::attribute) in a stream: each accessor decodes what Envoy sends",
                 crate::probe_attributes::in_a_stream,
             ),

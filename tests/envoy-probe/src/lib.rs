@@ -18,6 +18,10 @@
 //!   `tcp_proxy` to the same upstream): `send_local_response` from
 //!   `on_new_connection`.
 //!
+//! * any other configuration (plugins `struct_config`, `bytes_config`,
+//!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
+//!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
+//!
 //! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
 //! canary and per-worker runs can be counted, and the HTTP role logs its
 //! first tick once per VM that ticks (then stops its timer). Nothing here
@@ -308,10 +312,16 @@ impl PluginContext for Plugin {
         self.role = match text.trim() {
             "http" => Role::Http,
             "tcp" => Role::Tcp,
-            other => {
-                return Err(Error::config(format!(
-                    "expected \"http\" or \"tcp\", got {other:?}"
-                )));
+            // Any other configuration is a JSON document in one of the forms
+            // Envoy sends (StringValue, BytesValue, Struct): observe how
+            // `Configuration::json` reads it; no streams.
+            _ => {
+                let read = configuration.json::<serde_json::Value>();
+                observe(
+                    &format!("configuration[{}]", plugin_name()),
+                    &read.map_or_else(|e| format!("Err({e})"), |v| v.to_string()),
+                );
+                Role::None
             }
         };
         if self.role == Role::Http {
