@@ -48,6 +48,9 @@ pub trait Guest {
 /// emulator reports a notification loop.
 const MAX_EVENTS: usize = 100_000;
 
+/// Test code armed to run after a hostcall.
+type TestCode = Box<dyn FnOnce()>;
+
 /// One emulated VM: the [`HostState`] and the [`Guest`] that runs the plugin.
 pub struct Vm {
     pub(super) state: RefCell<HostState>,
@@ -60,7 +63,7 @@ pub struct Vm {
     pub(super) reentry: RefCell<Vec<(String, Export)>>,
     pub(super) reentries: RefCell<Vec<(Export, u32)>>,
     /// One-shot test code run after a hostcall ([`Vm::interleave_on`]).
-    pub(super) interleaved: RefCell<Vec<(String, Box<dyn FnOnce()>)>>,
+    pub(super) interleaved: RefCell<Vec<(String, TestCode)>>,
 }
 
 impl core::fmt::Debug for Vm {
