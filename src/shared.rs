@@ -46,6 +46,10 @@ pub fn get(key: &str) -> Result<Option<(HostBytes, Cas)>> {
 
 /// Writes `key`. With `Some(cas)`, only if the entry is still at that version.
 ///
+/// A missing key is created whatever `cas` is, and `None` (CAS 0)
+/// overwrites whatever another worker wrote since your [`get`]: for a
+/// read-modify-write, [`update`] or [`Counter`] handle both.
+///
 /// # Errors
 /// A [`Status::CasMismatch`] error when another writer won; see
 /// [`is_cas_mismatch`].
@@ -138,7 +142,7 @@ const CREATE_CAS: Cas = Cas(u32::MAX);
 /// })?;
 /// assert_eq!(written.as_deref(), Some(&b"/a"[..]));
 ///
-/// // Returning `None` writes nothing: here, a quota of 1 is already used.
+/// // Returning `None` writes nothing: here, "/b" only if the key is missing.
 /// let refused = shared::update("paths", |old| {
 ///     Ok(old.is_none().then(|| b"/b".to_vec()))
 /// })?;
