@@ -486,6 +486,18 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                     )
                 },
             ),
+            (
+                "typed attributes (proxywasm::attribute) in a stream: each accessor decodes what Envoy sends",
+                crate::probe_attributes::in_a_stream,
+            ),
+            (
+                "typed attributes: request.time is the request's arrival",
+                crate::probe_attributes::request_time_is_now,
+            ),
+            (
+                "typed attributes in a plugin context: only plugin_* and xds.node.* resolve",
+                crate::probe_attributes::in_a_plugin_context,
+            ),
             ("connection.peer_certificate without TLS: NOT_FOUND", |c| {
                 expect_probe(
                     c,
@@ -694,7 +706,7 @@ fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)
 /// for it.
-fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
+pub(crate) fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
     let needle = format!("probe: {name} = ");
     c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
     c.envoy

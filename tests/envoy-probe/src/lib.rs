@@ -24,7 +24,11 @@
 //! first tick once per VM that ticks (then stops its timer). Nothing here
 //! panics: every failure is logged as part of the observation.
 
-use proxywasm::http::{self, HeaderMap, LocalResponse};
+use proxywasm::attribute::{
+    self, Attribute, FromAttribute, connection, destination, plugin, request, response, source,
+    upstream, xds,
+};
+use proxywasm::http::{self, HeaderMap, HeaderPairs, LocalResponse};
 use proxywasm::log::{info, warn};
 use proxywasm::shared::{self, Cas};
 use proxywasm::{
@@ -156,6 +160,100 @@ fn describe_map(map: HeaderMap) -> [(&'static str, String); 3] {
     ]
 }
 
+/// A typed attribute as `None`, `Some(<Debug>)` or `Err(NAME)`.
+fn describe_attribute<T: FromAttribute + core::fmt::Debug>(a: Attribute<T>) -> (String, String) {
+    let shown = match a.get() {
+        Ok(Some(v)) => format!("Some({v:?})"),
+        Ok(None) => "None".to_string(),
+        Err(e) => err(&e),
+    };
+    (a.path().join("."), shown)
+}
+
+/// A typed map attribute as `Some(N pairs)`, `None` or `Err(NAME)`.
+fn describe_map_attribute(a: Attribute<HeaderPairs>) -> (String, String) {
+    let shown = match a.get() {
+        Ok(Some(map)) => format!("Some({} pairs)", map.len()),
+        Ok(None) => "None".to_string(),
+        Err(e) => err(&e),
+    };
+    (a.path().join("."), shown)
+}
+
+/// Every accessor of `proxywasm::attribute`, read and described: the typed
+/// surface checked against Envoy (book: reference/properties.md).
+pub fn typed_attributes() -> Vec<(String, String)> {
+    vec![
+        describe_attribute(request::PATH),
+        describe_attribute(request::URL_PATH),
+        describe_attribute(request::HOST),
+        describe_attribute(request::SCHEME),
+        describe_attribute(request::METHOD),
+        describe_map_attribute(request::HEADERS),
+        describe_attribute(request::REFERER),
+        describe_attribute(request::USERAGENT),
+        describe_attribute(request::ID),
+        describe_attribute(request::QUERY),
+        describe_attribute(request::TIME),
+        describe_attribute(request::PROTOCOL),
+        describe_attribute(request::DURATION),
+        describe_attribute(request::SIZE),
+        describe_attribute(request::TOTAL_SIZE),
+        describe_attribute(response::CODE),
+        describe_attribute(response::CODE_DETAILS),
+        describe_attribute(response::FLAGS),
+        describe_attribute(response::GRPC_STATUS),
+        describe_map_attribute(response::HEADERS),
+        describe_map_attribute(response::TRAILERS),
+        describe_attribute(response::SIZE),
+        describe_attribute(response::TOTAL_SIZE),
+        describe_attribute(response::BACKEND_LATENCY),
+        describe_attribute(source::ADDRESS),
+        describe_attribute(source::PORT),
+        describe_attribute(destination::ADDRESS),
+        describe_attribute(destination::PORT),
+        describe_attribute(connection::ID),
+        describe_attribute(connection::MTLS),
+        describe_attribute(connection::REQUESTED_SERVER_NAME),
+        describe_attribute(connection::TLS_VERSION),
+        describe_attribute(connection::SUBJECT_PEER_CERTIFICATE),
+        describe_attribute(connection::DNS_SAN_PEER_CERTIFICATE),
+        describe_attribute(connection::URI_SAN_PEER_CERTIFICATE),
+        describe_attribute(connection::TRANSPORT_FAILURE_REASON),
+        describe_attribute(connection::TERMINATION_DETAILS),
+        describe_attribute(upstream::ADDRESS),
+        describe_attribute(upstream::PORT),
+        describe_attribute(upstream::LOCAL_ADDRESS),
+        describe_attribute(upstream::TLS_VERSION),
+        describe_attribute(upstream::TRANSPORT_FAILURE_REASON),
+        describe_attribute(upstream::REQUEST_ATTEMPT_COUNT),
+        describe_attribute(upstream::NUM_ENDPOINTS),
+        describe_attribute(xds::NODE_ID),
+        describe_attribute(xds::NODE_CLUSTER),
+        describe_attribute(xds::CLUSTER_NAME),
+        describe_attribute(xds::CLUSTER_METADATA),
+        describe_attribute(xds::ROUTE_NAME),
+        describe_attribute(xds::ROUTE_METADATA),
+        describe_attribute(xds::VIRTUAL_HOST_NAME),
+        describe_attribute(xds::VIRTUAL_HOST_METADATA),
+        describe_attribute(xds::UPSTREAM_HOST_METADATA),
+        describe_attribute(xds::LISTENER_METADATA),
+        describe_attribute(xds::LISTENER_DIRECTION),
+        describe_attribute(xds::FILTER_CHAIN_NAME),
+        describe_attribute(plugin::NAME),
+        describe_attribute(plugin::ROOT_ID),
+        describe_attribute(plugin::VM_ID),
+        describe_attribute(attribute::METADATA),
+    ]
+}
+
+/// Logs `probe: attribute[PHASE] PATH = VALUE` for every typed attribute.
+fn observe_attributes(phase: &str) {
+    for (path, shown) in typed_attributes() {
+        observe(&format!("attribute[{phase}] {path}"), &shown);
+    }
+}
+
 /// The plugin's name (`plugin_name` property), or a description of why not.
 fn plugin_name() -> String {
     match property::get_string(&["plugin_name"]) {
@@ -279,6 +377,7 @@ impl PluginContext for Plugin {
 
     fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
         observe("on_configure", &plugin_name());
+        observe_attributes(&format!("on_configure,{}", plugin_name()));
         let text = configuration.to_string_lossy()?;
         self.role = match text.trim() {
             "http" => Role::Http,
@@ -401,6 +500,7 @@ impl HttpContext for HttpProbe {
             ),
         }
         self.properties("on_request_headers");
+        observe_attributes("on_request_headers");
         shared_data_rules();
         for (name, label, arguments) in FOREIGN_CALLS {
             observe(
@@ -436,6 +536,7 @@ impl HttpContext for HttpProbe {
         self.request_headers_in("on_log");
         if self.path == ROUTED_PATH {
             self.properties("on_log");
+            observe_attributes("on_log");
         }
     }
 }
