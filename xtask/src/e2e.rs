@@ -596,6 +596,35 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 },
             ),
             (
+                "shared data: a missing key is created whatever the CAS; on an existing key u32::MAX and a stale CAS are CAS_MISMATCH, CAS 0 writes; the CAS grows; shared::Counter adds",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            ("shared_data[missing key] set with cas u32::MAX", "OK"),
+                            ("shared_data[created] get", "value a, cas other"),
+                            (
+                                "shared_data[existing key] set with cas u32::MAX",
+                                "Err(CAS_MISMATCH)",
+                            ),
+                            ("shared_data[existing key] set with the current cas", "OK"),
+                            (
+                                "shared_data[existing key] cas after a write",
+                                "later write, larger cas",
+                            ),
+                            (
+                                "shared_data[existing key] set with a stale cas",
+                                "Err(CAS_MISMATCH)",
+                            ),
+                            ("shared_data[existing key] set with cas 0", "OK"),
+                            ("shared_data[after cas 0] get", "value e, cas other"),
+                            ("shared_data[missing key] set with cas 12345", "OK"),
+                            ("shared::Counter add(1), add(2)", "Ok(1), Ok(3)"),
+                        ],
+                    )
+                },
+            ),
+            (
                 "a local reply from on_request_headers runs the plugin's own on_response_headers",
                 |c| {
                     expect_probe(

@@ -10,7 +10,8 @@
 //!   the upstream cluster `probe_upstream`, 127.0.0.1:18402):
 //!   * `GET /routed`: in `on_request_headers`, the log level, the header-map
 //!     size against the pairs, the "newer builds" properties and foreign
-//!     functions; in `on_response_headers`, the request headers after the
+//!     functions, and the shared-data CAS rules on fresh keys; in
+//!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
 //!     `on_response_headers` logs that it ran for it.
@@ -33,6 +34,7 @@ use proxywasm::attribute::{
 };
 use proxywasm::http::{self, HeaderMap, HeaderPairs, LocalResponse};
 use proxywasm::log::{info, warn};
+use proxywasm::shared::{self, Cas};
 use proxywasm::{
     Action, Configuration, ContextId, Error, HttpContext, PluginContext, Result, TcpContext,
     VmContext, foreign, logging, property, time,
@@ -265,6 +267,78 @@ fn plugin_name() -> String {
     }
 }
 
+/// `value V, cas C` of a shared-data read, with the CAS shown as `0`,
+/// `u32::MAX` or `other` (its number changes from run to run).
+fn describe_shared(key: &str) -> (String, Option<Cas>) {
+    match shared::get(key) {
+        Ok(Some((value, cas))) => {
+            let shown = match cas.0 {
+                0 => "0",
+                u32::MAX => "u32::MAX",
+                _ => "other",
+            };
+            (
+                format!("value {}, cas {shown}", value.to_string_lossy()),
+                Some(cas),
+            )
+        }
+        Ok(None) => ("NOT_FOUND".to_string(), None),
+        Err(e) => (err(&e), None),
+    }
+}
+
+/// The shared-data rules `shared::update` relies on (book:
+/// reference/hostcalls.md#shared-data), on keys no earlier run wrote (they
+/// carry the time), so every run observes the same.
+fn shared_data_rules() {
+    let stamp = time::now()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = format!("probe-cas-{stamp}");
+    observe(
+        "shared_data[missing key] set with cas u32::MAX",
+        &unit(&shared::set(&key, b"a", Some(Cas(u32::MAX)))),
+    );
+    let (created, first) = describe_shared(&key);
+    observe("shared_data[created] get", &created);
+    observe(
+        "shared_data[existing key] set with cas u32::MAX",
+        &unit(&shared::set(&key, b"b", Some(Cas(u32::MAX)))),
+    );
+    observe(
+        "shared_data[existing key] set with the current cas",
+        &unit(&shared::set(&key, b"c", first)),
+    );
+    let (_, second) = describe_shared(&key);
+    let order = match (first, second) {
+        (Some(Cas(a)), Some(Cas(b))) if b > a => "later write, larger cas",
+        (Some(Cas(a)), Some(Cas(b))) if b == a => "same cas",
+        (Some(_), Some(_)) => "later write, smaller cas",
+        _ => "unreadable",
+    };
+    observe("shared_data[existing key] cas after a write", order);
+    observe(
+        "shared_data[existing key] set with a stale cas",
+        &unit(&shared::set(&key, b"d", first)),
+    );
+    observe(
+        "shared_data[existing key] set with cas 0",
+        &unit(&shared::set(&key, b"e", None)),
+    );
+    observe("shared_data[after cas 0] get", &describe_shared(&key).0);
+    let other = format!("probe-stale-{stamp}");
+    observe(
+        "shared_data[missing key] set with cas 12345",
+        &unit(&shared::set(&other, b"x", Some(Cas(12345)))),
+    );
+    let counter_key = format!("probe-counter-{stamp}");
+    let counter = shared::Counter::new(&counter_key);
+    let adds = [counter.add(1), counter.add(2)]
+        .map(|r| r.map_or_else(|e| err(&e), |n| format!("Ok({n})")));
+    observe("shared::Counter add(1), add(2)", &adds.join(", "));
+}
+
 /// The VM context: logs each `on_vm_start`.
 #[derive(Debug, Default)]
 pub struct Vm;
@@ -437,6 +511,7 @@ impl HttpContext for HttpProbe {
         }
         self.properties("on_request_headers");
         observe_attributes("on_request_headers");
+        shared_data_rules();
         for (name, label, arguments) in FOREIGN_CALLS {
             observe(
                 &format!("foreign {name}({label})"),
