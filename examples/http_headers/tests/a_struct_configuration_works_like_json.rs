@@ -4,11 +4,13 @@
 //! too: the same filter works whether `envoy.yaml` writes the configuration
 //! as a JSON string or as a `Struct`.
 //!
-//! The test runs twice with [`dual_run`]: natively on the mock host, then on
-//! the release `http_headers.wasm` under wasmtime.
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
-use proxywasm_wasmtime::dual_run;
+
+mod common;
+use common::{dual_with, request};
 
 /// A length-delimited protobuf field (payloads here are under 128 bytes).
 fn field(number: u8, payload: &[u8]) -> Vec<u8> {
@@ -31,19 +33,12 @@ fn struct_configuration(pairs: &[(&str, &str)]) -> Vec<u8> {
 
 #[test]
 fn a_struct_configuration_configures_the_filter() {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder().plugin_configuration(struct_configuration(&[
-                ("header", "x-from-struct"),
-                ("value", "yes"),
-            ]))
-        },
-        |builder| builder.plugin(http_headers::plugin),
+    let configuration = struct_configuration(&[("header", "x-from-struct"), ("value", "yes")]);
+    dual_with(
+        || MockHost::builder().plugin_configuration(configuration.clone()),
         |host| {
             assert!(host.start(), "{:?}", host.logs().records());
-            let mut stream = host.http_stream();
-            stream.request_headers(&[(":path", "/"), (":method", "GET")], true);
+            let mut stream = request(host, "/");
             stream.response_headers(&[(":status", "200")], true);
             assert_eq!(
                 stream.current_response_header("x-from-struct").as_deref(),
@@ -55,13 +50,9 @@ fn a_struct_configuration_configures_the_filter() {
 
 #[test]
 fn a_wrong_struct_configuration_names_the_field_and_refuses_to_start() {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder()
-                .plugin_configuration(struct_configuration(&[("header", "x-a"), ("valu", "typo")]))
-        },
-        |builder| builder.plugin(http_headers::plugin),
+    let configuration = struct_configuration(&[("header", "x-a"), ("valu", "typo")]);
+    dual_with(
+        || MockHost::builder().plugin_configuration(configuration.clone()),
         |host| {
             assert!(!host.start());
             let logged = format!("{:?}", host.logs().records());
