@@ -10,7 +10,7 @@
 use proxywasm::mock::MockHost;
 
 mod common;
-use common::{dual_with, request};
+use common::{dual_with, request, respond_200};
 
 /// A length-delimited protobuf field (payloads here are under 128 bytes).
 fn field(number: u8, payload: &[u8]) -> Vec<u8> {
@@ -31,32 +31,30 @@ fn struct_configuration(pairs: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn a_struct_configuration_configures_the_filter() {
-    let configuration = struct_configuration(&[("header", "x-from-struct"), ("value", "yes")]);
+/// [`dual_with`] `pairs` as a `Struct` configuration.
+fn dual_with_struct(pairs: &[(&str, &str)], body: impl Fn(&MockHost)) {
+    let configuration = struct_configuration(pairs);
     dual_with(
         || MockHost::builder().plugin_configuration(configuration.clone()),
-        |host| {
-            assert!(host.start(), "{:?}", host.logs().records());
-            let mut stream = request(host, "/");
-            stream.response_headers(&[(":status", "200")], true);
-            assert_eq!(
-                stream.current_response_header("x-from-struct").as_deref(),
-                Some("yes")
-            );
-        },
+        body,
     );
 }
 
 #[test]
+fn a_struct_configuration_configures_the_filter() {
+    dual_with_struct(&[("header", "x-from-struct"), ("value", "yes")], |host| {
+        assert!(host.start(), "{:?}", host.logs().records());
+        let mut stream = request(host, "/");
+        let added = respond_200(&mut stream, "x-from-struct");
+        assert_eq!(added.as_deref(), Some("yes"));
+    });
+}
+
+#[test]
 fn a_wrong_struct_configuration_names_the_field_and_refuses_to_start() {
-    let configuration = struct_configuration(&[("header", "x-a"), ("valu", "typo")]);
-    dual_with(
-        || MockHost::builder().plugin_configuration(configuration.clone()),
-        |host| {
-            assert!(!host.start());
-            let logged = format!("{:?}", host.logs().records());
-            assert!(logged.contains("unknown field `valu`"), "{logged}");
-        },
-    );
+    dual_with_struct(&[("header", "x-a"), ("valu", "typo")], |host| {
+        assert!(!host.start());
+        let logged = format!("{:?}", host.logs().records());
+        assert!(logged.contains("unknown field `valu`"), "{logged}");
+    });
 }

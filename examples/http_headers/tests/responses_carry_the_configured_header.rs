@@ -8,7 +8,7 @@ use proxywasm::Action;
 use proxywasm::mock::MockHost;
 
 mod common;
-use common::{dual, dual_with, request};
+use common::{dual, dual_with, request, respond_200};
 
 #[test]
 fn start_logs_the_header_it_will_add() {
@@ -69,11 +69,8 @@ fn another_configuration_adds_another_header() {
         || MockHost::builder().plugin_configuration(r#"{"header": "x-team", "value": "edge"}"#),
         |host| {
             let mut stream = request(host, "/");
-            stream.response_headers(&[(":status", "200")], true);
-            assert_eq!(
-                stream.current_response_header("x-team").as_deref(),
-                Some("edge")
-            );
+            let added = respond_200(&mut stream, "x-team");
+            assert_eq!(added.as_deref(), Some("edge"));
             assert_eq!(stream.current_response_header("x-proxywasm"), None);
         },
     );

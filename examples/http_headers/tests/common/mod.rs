@@ -40,6 +40,13 @@ pub(crate) fn request(host: &MockHost, path: &str) -> HttpStream {
     stream
 }
 
+/// Answers `stream` with a 200 that ends it; the response's `name` header as
+/// the filter left it.
+pub(crate) fn respond_200(stream: &mut HttpStream, name: &str) -> Option<String> {
+    stream.response_headers(&[(":status", "200")], true);
+    stream.current_response_header(name)
+}
+
 /// Asserts that some log message contains `text`, showing the log if not.
 pub(crate) fn assert_logged(host: &MockHost, text: &str) {
     assert!(host.logs().contain(text), "{:?}", host.logs().records());
