@@ -16,7 +16,6 @@ use crate::error::check;
 use crate::map::{HeaderMap, StaticPairs};
 use crate::runtime::{self, CalloutKind};
 use crate::time::millis;
-use core::fmt;
 use core::time::Duration;
 
 /// What [`HttpContext::on_http_call_response`] and friends receive: the shape
@@ -101,23 +100,7 @@ pub enum GrpcEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HttpCallToken(pub u32);
 
-impl From<u32> for HttpCallToken {
-    fn from(raw: u32) -> HttpCallToken {
-        HttpCallToken(raw)
-    }
-}
-
-impl From<HttpCallToken> for u32 {
-    fn from(token: HttpCallToken) -> u32 {
-        token.0
-    }
-}
-
-impl fmt::Display for HttpCallToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(HttpCallToken(u32));
 
 /// The token of a gRPC call or stream.
 ///
@@ -131,28 +114,13 @@ impl fmt::Display for HttpCallToken {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrpcToken(pub u32);
 
-impl From<u32> for GrpcToken {
-    fn from(raw: u32) -> GrpcToken {
-        GrpcToken(raw)
-    }
-}
-
-impl From<GrpcToken> for u32 {
-    fn from(token: GrpcToken) -> u32 {
-        token.0
-    }
-}
-
-impl fmt::Display for GrpcToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(GrpcToken(u32));
 
 /// A gRPC status code (book: reference/enumerations.md#grpc-status): what
 /// [`GrpcEvent::Close`] carries and [`grpc_status`] returns, and what
 /// [`LocalResponse::grpc_status`](crate::http::LocalResponse::grpc_status)
-/// sends. A code outside 0–16 is kept as it came.
+/// sends. A code outside 0–16 is kept as it came. It displays as the
+/// number, as gRPC puts it in `grpc-status`.
 ///
 /// ```
 /// use proxywasm::callout::GrpcStatus;
@@ -261,24 +229,7 @@ impl GrpcStatus {
     }
 }
 
-impl From<u32> for GrpcStatus {
-    fn from(code: u32) -> GrpcStatus {
-        GrpcStatus(code)
-    }
-}
-
-impl From<GrpcStatus> for u32 {
-    fn from(status: GrpcStatus) -> u32 {
-        status.0
-    }
-}
-
-/// The number, as gRPC puts it in `grpc-status`.
-impl fmt::Display for GrpcStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(GrpcStatus(u32));
 
 /// An HTTP callout to an Envoy cluster.
 ///

@@ -7,7 +7,6 @@ use crate::abi::calls;
 use crate::abi::wire::{self, buffer, map, stream};
 use crate::callout::GrpcStatus;
 use crate::error::check;
-use core::fmt;
 
 pub use crate::abi::wire::PairsIter;
 pub use crate::buffer::Buffer;
@@ -239,23 +238,7 @@ impl StatusCode {
     }
 }
 
-impl From<u16> for StatusCode {
-    fn from(code: u16) -> StatusCode {
-        StatusCode(code)
-    }
-}
-
-impl From<StatusCode> for u16 {
-    fn from(status: StatusCode) -> u16 {
-        status.0
-    }
-}
-
-impl fmt::Display for StatusCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(StatusCode(u16));
 
 /// A local reply: the plugin answers the request itself.
 ///

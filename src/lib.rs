@@ -88,6 +88,30 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![doc(test(attr(deny(warnings))))]
 
+/// `From` both ways and `Display` (the plain number) for a newtype over an
+/// integer (`$name.0`): the tokens, ids and status codes of the hostcall API.
+macro_rules! integer_newtype {
+    ($name:ident($int:ty)) => {
+        impl From<$int> for $name {
+            fn from(raw: $int) -> $name {
+                $name(raw)
+            }
+        }
+
+        impl From<$name> for $int {
+            fn from(value: $name) -> $int {
+                value.0
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
 mod abi;
 #[cfg(all(feature = "wee-alloc", target_arch = "wasm32"))]
 mod alloc;
