@@ -476,37 +476,33 @@ fn http_call_raw(
     })
 }
 
-/// The headers of the HTTP callout response being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _status = proxywasm::callout::response_headers().get(":status");
-/// # Ok(()) });
-/// ```
-pub const fn response_headers() -> HeaderMap {
-    HeaderMap::new(map::HTTP_CALL_RESPONSE_HEADERS)
-}
+one_liners! {
+    /// The headers of the HTTP callout response being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _status = proxywasm::callout::response_headers().get(":status");
+    /// # Ok(()) });
+    /// ```
+    fn response_headers() -> HeaderMap(map::HTTP_CALL_RESPONSE_HEADERS);
 
-/// The trailers of the HTTP callout response being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::response_trailers().pairs();
-/// # Ok(()) });
-/// ```
-pub const fn response_trailers() -> HeaderMap {
-    HeaderMap::new(map::HTTP_CALL_RESPONSE_TRAILERS)
-}
+    /// The trailers of the HTTP callout response being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::response_trailers().pairs();
+    /// # Ok(()) });
+    /// ```
+    fn response_trailers() -> HeaderMap(map::HTTP_CALL_RESPONSE_TRAILERS);
 
-/// The body of the HTTP callout response being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::response_body().read_all();
-/// # Ok(()) });
-/// ```
-pub const fn response_body() -> Buffer {
-    Buffer::new(buffer::HTTP_CALL_RESPONSE_BODY)
+    /// The body of the HTTP callout response being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::response_body().read_all();
+    /// # Ok(()) });
+    /// ```
+    fn response_body() -> Buffer(buffer::HTTP_CALL_RESPONSE_BODY);
 }
 
 /// A gRPC unary call or a stream to open, on an Envoy cluster (or a
@@ -686,37 +682,33 @@ pub fn grpc_close(token: GrpcToken) -> Result<()> {
     check("proxy_grpc_close", calls::grpc_close(token.0))
 }
 
-/// The message being delivered by [`GrpcEvent::Message`].
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::grpc_message().read_all();
-/// # Ok(()) });
-/// ```
-pub const fn grpc_message() -> Buffer {
-    Buffer::new(buffer::GRPC_RECEIVE_BUFFER)
-}
+one_liners! {
+    /// The message being delivered by [`GrpcEvent::Message`].
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::grpc_message().read_all();
+    /// # Ok(()) });
+    /// ```
+    fn grpc_message() -> Buffer(buffer::GRPC_RECEIVE_BUFFER);
 
-/// The initial metadata being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::grpc_initial_metadata().pairs();
-/// # Ok(()) });
-/// ```
-pub const fn grpc_initial_metadata() -> HeaderMap {
-    HeaderMap::new(map::GRPC_INITIAL_METADATA)
-}
+    /// The initial metadata being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::grpc_initial_metadata().pairs();
+    /// # Ok(()) });
+    /// ```
+    fn grpc_initial_metadata() -> HeaderMap(map::GRPC_INITIAL_METADATA);
 
-/// The trailing metadata being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::grpc_trailing_metadata().pairs();
-/// # Ok(()) });
-/// ```
-pub const fn grpc_trailing_metadata() -> HeaderMap {
-    HeaderMap::new(map::GRPC_TRAILING_METADATA)
+    /// The trailing metadata being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::grpc_trailing_metadata().pairs();
+    /// # Ok(()) });
+    /// ```
+    fn grpc_trailing_metadata() -> HeaderMap(map::GRPC_TRAILING_METADATA);
 }
 
 /// The last status of this plugin context (`proxy_get_status`): after a gRPC

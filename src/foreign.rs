@@ -49,14 +49,14 @@ pub fn call(name: &str, arguments: &[u8]) -> Result<Option<HostBytes>> {
     )
 }
 
-/// Arguments of a host-initiated call (buffer `CALL_DATA`), e.g. in
-/// `on_foreign_function` or `on_resolve_dns`.
-///
-/// ```
-/// # proxywasm::mock::doc_plugin(|| {
-/// let _ = proxywasm::foreign::arguments().read_all();
-/// # Ok(()) });
-/// ```
-pub const fn arguments() -> Buffer {
-    Buffer::new(buffer::CALL_DATA)
+one_liners! {
+    /// Arguments of a host-initiated call (buffer `CALL_DATA`), e.g. in
+    /// `on_foreign_function` or `on_resolve_dns`.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_plugin(|| {
+    /// let _ = proxywasm::foreign::arguments().read_all();
+    /// # Ok(()) });
+    /// ```
+    fn arguments() -> Buffer(buffer::CALL_DATA);
 }

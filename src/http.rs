@@ -4,7 +4,7 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::abi::wire::{self, buffer, map, stream};
+use crate::abi::wire::{self, buffer, map};
 use crate::callout::GrpcStatus;
 use crate::error::check;
 
@@ -51,126 +51,101 @@ impl Action {
     }
 }
 
-/// The request headers (readable in `on_request_headers`, while the request
-/// is paused, and in `on_log`).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[(":method", "GET")], || {
-/// assert_eq!(proxywasm::http::request_headers().get(":method")?.unwrap(), "GET");
-/// # Ok(()) });
-/// ```
-pub const fn request_headers() -> HeaderMap {
-    HeaderMap::new(map::REQUEST_HEADERS)
-}
+one_liners! {
+    /// The request headers (readable in `on_request_headers`, while the request
+    /// is paused, and in `on_log`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[(":method", "GET")], || {
+    /// assert_eq!(proxywasm::http::request_headers().get(":method")?.unwrap(), "GET");
+    /// # Ok(()) });
+    /// ```
+    fn request_headers() -> HeaderMap(map::REQUEST_HEADERS);
 
-/// The request trailers (in `on_request_trailers`; can be created from the
-/// last `on_request_body` when the request has none).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let trailers = proxywasm::http::request_trailers();
-/// let _ = trailers.get("grpc-status");
-/// # Ok(()) });
-/// ```
-pub const fn request_trailers() -> HeaderMap {
-    HeaderMap::new(map::REQUEST_TRAILERS)
-}
+    /// The request trailers (in `on_request_trailers`; can be created from the
+    /// last `on_request_body` when the request has none).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let trailers = proxywasm::http::request_trailers();
+    /// let _ = trailers.get("grpc-status");
+    /// # Ok(()) });
+    /// ```
+    fn request_trailers() -> HeaderMap(map::REQUEST_TRAILERS);
 
-/// The response headers (in `on_response_headers`, while the response is
-/// paused, and in `on_log`).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::http::response_headers().add("x-served-by", "proxywasm");
-/// # Ok(()) });
-/// ```
-pub const fn response_headers() -> HeaderMap {
-    HeaderMap::new(map::RESPONSE_HEADERS)
-}
+    /// The response headers (in `on_response_headers`, while the response is
+    /// paused, and in `on_log`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::http::response_headers().add("x-served-by", "proxywasm");
+    /// # Ok(()) });
+    /// ```
+    fn response_headers() -> HeaderMap(map::RESPONSE_HEADERS);
 
-/// The response trailers.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::http::response_trailers().get("grpc-status");
-/// # Ok(()) });
-/// ```
-pub const fn response_trailers() -> HeaderMap {
-    HeaderMap::new(map::RESPONSE_TRAILERS)
-}
+    /// The response trailers.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::http::response_trailers().get("grpc-status");
+    /// # Ok(()) });
+    /// ```
+    fn response_trailers() -> HeaderMap(map::RESPONSE_TRAILERS);
 
-/// The request body buffered so far (in `on_request_body`).
-///
-/// ```
-/// # proxywasm::mock::doc_http_body(b"{}", || {
-/// assert_eq!(proxywasm::http::request_body().read_all()?, "{}");
-/// # Ok(()) });
-/// ```
-pub const fn request_body() -> Buffer {
-    Buffer::new(buffer::HTTP_REQUEST_BODY)
-}
+    /// The request body buffered so far (in `on_request_body`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http_body(b"{}", || {
+    /// assert_eq!(proxywasm::http::request_body().read_all()?, "{}");
+    /// # Ok(()) });
+    /// ```
+    fn request_body() -> Buffer(buffer::HTTP_REQUEST_BODY);
 
-/// The response body buffered so far (in `on_response_body`).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::http::response_body().len();
-/// # Ok(()) });
-/// ```
-pub const fn response_body() -> Buffer {
-    Buffer::new(buffer::HTTP_RESPONSE_BODY)
-}
+    /// The response body buffered so far (in `on_response_body`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::http::response_body().len();
+    /// # Ok(()) });
+    /// ```
+    fn response_body() -> Buffer(buffer::HTTP_RESPONSE_BODY);
 
-/// Resumes a request this plugin paused. Envoy acts after the current callback
-/// returns; resume only what you paused, once.
-///
-/// # Errors
-/// The hostcall's status (Envoy answers OK even when nothing is paused).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// proxywasm::http::resume_request()?;
-/// # Ok(()) });
-/// ```
-pub fn resume_request() -> Result<()> {
-    check(
-        "proxy_continue_stream",
-        calls::continue_stream(stream::HTTP_REQUEST),
-    )
-}
+    /// Resumes a request this plugin paused. Envoy acts after the current callback
+    /// returns; resume only what you paused, once.
+    ///
+    /// # Errors
+    /// The hostcall's status (Envoy answers OK even when nothing is paused).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::resume_request()?;
+    /// # Ok(()) });
+    /// ```
+    fn resume_request() = continue_stream(HTTP_REQUEST);
 
-/// Resumes a response this plugin paused.
-///
-/// # Errors
-/// As [`resume_request`].
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// proxywasm::http::resume_response()?;
-/// # Ok(()) });
-/// ```
-pub fn resume_response() -> Result<()> {
-    check(
-        "proxy_continue_stream",
-        calls::continue_stream(stream::HTTP_RESPONSE),
-    )
-}
+    /// Resumes a response this plugin paused.
+    ///
+    /// # Errors
+    /// As [`resume_request`].
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::resume_response()?;
+    /// # Ok(()) });
+    /// ```
+    fn resume_response() = continue_stream(HTTP_RESPONSE);
 
-/// Resets the HTTP stream (Envoy resets it after the current callback).
-///
-/// # Errors
-/// The hostcall's status.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// proxywasm::http::reset()?;
-/// # Ok(()) });
-/// ```
-pub fn reset() -> Result<()> {
-    check(
-        "proxy_close_stream",
-        calls::close_stream(stream::HTTP_REQUEST),
-    )
+    /// Resets the HTTP stream (Envoy resets it after the current callback).
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::reset()?;
+    /// # Ok(()) });
+    /// ```
+    fn reset() = close_stream(HTTP_REQUEST);
 }
 
 /// An HTTP status code, as a local reply sends it (`200`, `403`, …).

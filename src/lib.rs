@@ -112,6 +112,33 @@ macro_rules! integer_newtype {
     };
 }
 
+/// The one-line public functions of the hostcall API, written as rows:
+/// * `fn name() -> Type(ID);` is `pub const fn name() -> Type { Type::new(ID) }`,
+///   a handle on one host buffer or map (making it calls nothing; its methods
+///   make the hostcalls);
+/// * `fn name() = operation(DIRECTION);` is `pub fn name() -> Result<()>`, the
+///   hostcall `proxy_<operation>` on that stream direction (`stream::DIRECTION`).
+macro_rules! one_liners {
+    () => {};
+    ($(#[$doc:meta])* fn $name:ident() -> $ty:ident($id:expr); $($rest:tt)*) => {
+        $(#[$doc])*
+        pub const fn $name() -> $ty {
+            $ty::new($id)
+        }
+        one_liners!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident() = $op:ident($dir:ident); $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name() -> $crate::Result<()> {
+            $crate::error::check(
+                concat!("proxy_", stringify!($op)),
+                $crate::abi::calls::$op($crate::abi::wire::stream::$dir),
+            )
+        }
+        one_liners!($($rest)*);
+    };
+}
+
 mod abi;
 #[cfg(all(feature = "wee-alloc", target_arch = "wasm32"))]
 mod alloc;
