@@ -311,89 +311,65 @@ impl<'a> HttpCall<'a> {
         }
     }
 
-    /// Sets the request headers from a list (borrowed: nothing is copied until
-    /// [`send`](HttpCall::send), which serializes once). The cheapest form when
-    /// the headers are known up front.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("backend")
-    ///     .headers(&[(":method", "GET"), (":path", "/"), (":authority", "backend")]);
-    /// # let _ = call;
-    /// ```
-    pub fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
-        self.headers = headers;
-        self
-    }
+    setters! {
+        /// Sets the request headers from a list (borrowed: nothing is copied until
+        /// [`send`](HttpCall::send), which serializes once). The cheapest form when
+        /// the headers are known up front.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("backend")
+        ///     .headers(&[(":method", "GET"), (":path", "/"), (":authority", "backend")]);
+        /// # let _ = call;
+        /// ```
+        fn headers(headers: &'a [(&'a str, &'a str)]) -> self.headers;
 
-    /// Sets request headers serialized at compile time by
-    /// [`pairs!`](crate::pairs!): sent as they are, with no copy and no
-    /// allocation, when no other header is added (others go after them).
-    /// The cheapest form for fixed headers.
-    ///
-    /// ```
-    /// use proxywasm::http::StaticPairs;
-    ///
-    /// const CHECK: StaticPairs =
-    ///     proxywasm::pairs![(":method", "GET"), (":path", "/check"), (":authority", "auth")];
-    /// let call = proxywasm::callout::HttpCall::new("auth").static_headers(CHECK);
-    /// # let _ = call;
-    /// ```
-    pub fn static_headers(mut self, headers: StaticPairs) -> Self {
-        self.static_headers = headers;
-        self
-    }
+        /// Sets request headers serialized at compile time by
+        /// [`pairs!`](crate::pairs!): sent as they are, with no copy and no
+        /// allocation, when no other header is added (others go after them).
+        /// The cheapest form for fixed headers.
+        ///
+        /// ```
+        /// use proxywasm::http::StaticPairs;
+        ///
+        /// const CHECK: StaticPairs =
+        ///     proxywasm::pairs![(":method", "GET"), (":path", "/check"), (":authority", "auth")];
+        /// let call = proxywasm::callout::HttpCall::new("auth").static_headers(CHECK);
+        /// # let _ = call;
+        /// ```
+        fn static_headers(headers: StaticPairs) -> self.static_headers;
 
-    /// Adds one request header (after those of [`headers`](HttpCall::headers));
-    /// names and values may be bytes.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
-    /// # let _ = call;
-    /// ```
-    pub fn header(
-        mut self,
-        name: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.extra_headers.push((name.as_ref(), value.as_ref()));
-        self
-    }
+        /// Adds one request header (after those of [`headers`](HttpCall::headers));
+        /// names and values may be bytes.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
+        /// # let _ = call;
+        /// ```
+        fn header(name, value) -> self.extra_headers.push;
 
-    /// Adds a request trailer.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").trailer("x-checksum", "1");
-    /// # let _ = call;
-    /// ```
-    pub fn trailer(
-        mut self,
-        name: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.trailers.push((name.as_ref(), value.as_ref()));
-        self
-    }
+        /// Adds a request trailer.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").trailer("x-checksum", "1");
+        /// # let _ = call;
+        /// ```
+        fn trailer(name, value) -> self.trailers.push;
 
-    /// Sets the request body (Envoy sets `content-length`).
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").body("{}");
-    /// # let _ = call;
-    /// ```
-    pub fn body(mut self, body: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        self.body = body.as_ref();
-        self
-    }
+        /// Sets the request body (Envoy sets `content-length`).
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").body("{}");
+        /// # let _ = call;
+        /// ```
+        fn body(body: bytes) -> self.body;
 
-    /// Sets the timeout (whole milliseconds; at least 1 ms is sent).
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").timeout(std::time::Duration::from_millis(250));
-    /// # let _ = call;
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        /// Sets the timeout (whole milliseconds; at least 1 ms is sent).
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").timeout(std::time::Duration::from_millis(250));
+        /// # let _ = call;
+        /// ```
+        fn timeout(timeout: Duration) -> self.timeout;
     }
 
     /// Dispatches the call (`proxy_http_call`).
@@ -548,30 +524,22 @@ impl<'a> GrpcCall<'a> {
         }
     }
 
-    /// Adds initial metadata.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").metadata("k", b"v");
-    /// # let _ = call;
-    /// ```
-    pub fn metadata(
-        mut self,
-        key: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.metadata.push((key.as_ref(), value.as_ref()));
-        self
-    }
+    setters! {
+        /// Adds initial metadata.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").metadata("k", b"v");
+        /// # let _ = call;
+        /// ```
+        fn metadata(key, value) -> self.metadata.push;
 
-    /// Sets the timeout of a unary call (always set one: `0` is not "none").
-    ///
-    /// ```
-    /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").timeout(std::time::Duration::from_secs(1));
-    /// # let _ = call;
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        /// Sets the timeout of a unary call (always set one: `0` is not "none").
+        ///
+        /// ```
+        /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").timeout(std::time::Duration::from_secs(1));
+        /// # let _ = call;
+        /// ```
+        fn timeout(timeout: Duration) -> self.timeout;
     }
 
     /// Sends a unary call with `message` (serialized protobuf).
@@ -586,21 +554,14 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs(&self.metadata);
-        let token = check(
+        let timeout = millis(self.timeout).max(1);
+        self.start(
             "proxy_grpc_call",
-            runtime::start_callout(CalloutKind::GrpcCall, || {
-                calls::grpc_call(
-                    self.cluster,
-                    self.service.as_bytes(),
-                    self.method.as_bytes(),
-                    &metadata,
-                    message,
-                    millis(self.timeout).max(1),
-                )
-            }),
-        )?;
-        Ok(GrpcToken(token))
+            CalloutKind::GrpcCall,
+            |cluster, service, method, metadata| {
+                calls::grpc_call(cluster, service, method, metadata, message, timeout)
+            },
+        )
     }
 
     /// Opens a stream; send messages with [`grpc_send`].
@@ -615,19 +576,26 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn open_stream(&self) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs(&self.metadata);
-        let token = check(
+        self.start(
             "proxy_grpc_stream",
-            runtime::start_callout(CalloutKind::GrpcStream, || {
-                calls::grpc_stream(
-                    self.cluster,
-                    self.service.as_bytes(),
-                    self.method.as_bytes(),
-                    &metadata,
-                )
-            }),
-        )?;
-        Ok(GrpcToken(token))
+            CalloutKind::GrpcStream,
+            calls::grpc_stream,
+        )
+    }
+
+    /// Starts the call or stream with `raw`, the hostcall `call`, given the
+    /// cluster, service, method and serialized metadata; notes the callout.
+    fn start(
+        &self,
+        call: &'static str,
+        kind: CalloutKind,
+        raw: impl FnOnce(&[u8], &[u8], &[u8], &[u8]) -> calls::Raw<u32>,
+    ) -> Result<GrpcToken> {
+        let metadata = wire::serialize_pairs(&self.metadata);
+        let service = self.service.as_bytes();
+        let method = self.method.as_bytes();
+        let token = runtime::start_callout(kind, || raw(self.cluster, service, method, &metadata));
+        check(call, token).map(GrpcToken)
     }
 }
 

@@ -277,58 +277,44 @@ impl<'a> LocalResponse<'a> {
         }
     }
 
-    /// Adds a header (added with add semantics: duplicates are possible).
-    ///
-    /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(200).header("x-a", "1");
-    /// # let _ = reply;
-    /// ```
-    pub fn header(
-        mut self,
-        name: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.headers.push((name.as_ref(), value.as_ref()));
-        self
-    }
+    setters! {
+        /// Adds a header (added with add semantics: duplicates are possible).
+        ///
+        /// ```
+        /// let reply = proxywasm::http::LocalResponse::new(200).header("x-a", "1");
+        /// # let _ = reply;
+        /// ```
+        fn header(name, value) -> self.headers.push;
 
-    /// Sets headers serialized at compile time by [`pairs!`](crate::pairs!)
-    /// (sent uncopied unless [`header`](LocalResponse::header) adds more,
-    /// which go after them).
-    ///
-    /// ```
-    /// use proxywasm::http::{LocalResponse, StaticPairs};
-    ///
-    /// const JSON: StaticPairs = proxywasm::pairs![("content-type", "application/json")];
-    /// let reply = LocalResponse::new(200).static_headers(JSON).body("{}");
-    /// # let _ = reply;
-    /// ```
-    pub fn static_headers(mut self, headers: StaticPairs) -> Self {
-        self.static_headers = headers;
-        self
-    }
+        /// Sets headers serialized at compile time by [`pairs!`](crate::pairs!)
+        /// (sent uncopied unless [`header`](LocalResponse::header) adds more,
+        /// which go after them).
+        ///
+        /// ```
+        /// use proxywasm::http::{LocalResponse, StaticPairs};
+        ///
+        /// const JSON: StaticPairs = proxywasm::pairs![("content-type", "application/json")];
+        /// let reply = LocalResponse::new(200).static_headers(JSON).body("{}");
+        /// # let _ = reply;
+        /// ```
+        fn static_headers(headers: StaticPairs) -> self.static_headers;
 
-    /// Sets the body.
-    ///
-    /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(200).body("ok");
-    /// # let _ = reply;
-    /// ```
-    pub fn body(mut self, body: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        self.body = body.as_ref();
-        self
-    }
+        /// Sets the body.
+        ///
+        /// ```
+        /// let reply = proxywasm::http::LocalResponse::new(200).body("ok");
+        /// # let _ = reply;
+        /// ```
+        fn body(body: bytes) -> self.body;
 
-    /// Sets Envoy's response code details (`%RESPONSE_CODE_DETAILS%`;
-    /// spaces become `_`).
-    ///
-    /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(429).details("rate_limited");
-    /// # let _ = reply;
-    /// ```
-    pub fn details(mut self, details: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        self.details = details.as_ref();
-        self
+        /// Sets Envoy's response code details (`%RESPONSE_CODE_DETAILS%`;
+        /// spaces become `_`).
+        ///
+        /// ```
+        /// let reply = proxywasm::http::LocalResponse::new(429).details("rate_limited");
+        /// # let _ = reply;
+        /// ```
+        fn details(details: bytes) -> self.details;
     }
 
     /// Adds a `grpc-status` (0–16) to the reply, for gRPC clients; Envoy

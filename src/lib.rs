@@ -139,6 +139,43 @@ macro_rules! one_liners {
     };
 }
 
+/// Builder setters, written as rows (in an `impl<'a>` block):
+/// * `fn name(arg: Type) -> self.field;` sets the field to `arg`;
+/// * `fn name(arg: bytes) -> self.field;` takes `&'a impl AsRef<[u8]>` and
+///   sets the field to its bytes;
+/// * `fn name(key, value) -> self.field.push;` appends the pair of bytes.
+macro_rules! setters {
+    () => {};
+    ($(#[$doc:meta])* fn $name:ident($arg:ident: bytes) -> self.$field:ident; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+            self.$field = $arg.as_ref();
+            self
+        }
+        setters!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident($key:ident, $value:ident) -> self.$field:ident.push; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(
+            mut self,
+            $key: &'a (impl AsRef<[u8]> + ?Sized),
+            $value: &'a (impl AsRef<[u8]> + ?Sized),
+        ) -> Self {
+            self.$field.push(($key.as_ref(), $value.as_ref()));
+            self
+        }
+        setters!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident($arg:ident: $ty:ty) -> self.$field:ident; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$field = $arg;
+            self
+        }
+        setters!($($rest)*);
+    };
+}
+
 mod abi;
 #[cfg(all(feature = "wee-alloc", target_arch = "wasm32"))]
 mod alloc;
