@@ -135,61 +135,47 @@ integer_newtype!(GrpcToken(u32));
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrpcStatus(u32);
 
+codes! {
+    callout::GrpcStatus(u32), fn code, fn name {
+        /// `0`: success.
+        OK = 0,
+        /// `1`: cancelled, typically by the caller.
+        CANCELLED = 1,
+        /// `2`: an unknown error.
+        UNKNOWN = 2,
+        /// `3`: the client sent an invalid argument.
+        INVALID_ARGUMENT = 3,
+        /// `4`: the deadline passed before the call completed.
+        DEADLINE_EXCEEDED = 4,
+        /// `5`: an entity was not found.
+        NOT_FOUND = 5,
+        /// `6`: the entity to create already exists.
+        ALREADY_EXISTS = 6,
+        /// `7`: the caller may not do this.
+        PERMISSION_DENIED = 7,
+        /// `8`: a quota or resource ran out.
+        RESOURCE_EXHAUSTED = 8,
+        /// `9`: the system is not in a state the call needs.
+        FAILED_PRECONDITION = 9,
+        /// `10`: aborted, typically by a concurrency conflict.
+        ABORTED = 10,
+        /// `11`: past the valid range.
+        OUT_OF_RANGE = 11,
+        /// `12`: not implemented by the server.
+        UNIMPLEMENTED = 12,
+        /// `13`: an internal error.
+        INTERNAL = 13,
+        /// `14`: the service is unavailable (Envoy's status for a call it could
+        /// not make).
+        UNAVAILABLE = 14,
+        /// `15`: data was lost.
+        DATA_LOSS = 15,
+        /// `16`: the caller is not authenticated.
+        UNAUTHENTICATED = 16,
+    }
+}
+
 impl GrpcStatus {
-    /// `0`: success.
-    pub const OK: GrpcStatus = GrpcStatus(0);
-    /// `1`: cancelled, typically by the caller.
-    pub const CANCELLED: GrpcStatus = GrpcStatus(1);
-    /// `2`: an unknown error.
-    pub const UNKNOWN: GrpcStatus = GrpcStatus(2);
-    /// `3`: the client sent an invalid argument.
-    pub const INVALID_ARGUMENT: GrpcStatus = GrpcStatus(3);
-    /// `4`: the deadline passed before the call completed.
-    pub const DEADLINE_EXCEEDED: GrpcStatus = GrpcStatus(4);
-    /// `5`: an entity was not found.
-    pub const NOT_FOUND: GrpcStatus = GrpcStatus(5);
-    /// `6`: the entity to create already exists.
-    pub const ALREADY_EXISTS: GrpcStatus = GrpcStatus(6);
-    /// `7`: the caller may not do this.
-    pub const PERMISSION_DENIED: GrpcStatus = GrpcStatus(7);
-    /// `8`: a quota or resource ran out.
-    pub const RESOURCE_EXHAUSTED: GrpcStatus = GrpcStatus(8);
-    /// `9`: the system is not in a state the call needs.
-    pub const FAILED_PRECONDITION: GrpcStatus = GrpcStatus(9);
-    /// `10`: aborted, typically by a concurrency conflict.
-    pub const ABORTED: GrpcStatus = GrpcStatus(10);
-    /// `11`: past the valid range.
-    pub const OUT_OF_RANGE: GrpcStatus = GrpcStatus(11);
-    /// `12`: not implemented by the server.
-    pub const UNIMPLEMENTED: GrpcStatus = GrpcStatus(12);
-    /// `13`: an internal error.
-    pub const INTERNAL: GrpcStatus = GrpcStatus(13);
-    /// `14`: the service is unavailable (Envoy's status for a call it could
-    /// not make).
-    pub const UNAVAILABLE: GrpcStatus = GrpcStatus(14);
-    /// `15`: data was lost.
-    pub const DATA_LOSS: GrpcStatus = GrpcStatus(15);
-    /// `16`: the caller is not authenticated.
-    pub const UNAUTHENTICATED: GrpcStatus = GrpcStatus(16);
-
-    /// The status with this wire code (any value is kept).
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::callout::GrpcStatus::new(0), proxywasm::callout::GrpcStatus::OK);
-    /// ```
-    pub const fn new(code: u32) -> GrpcStatus {
-        GrpcStatus(code)
-    }
-
-    /// The wire code.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::callout::GrpcStatus::RESOURCE_EXHAUSTED.code(), 8);
-    /// ```
-    pub const fn code(self) -> u32 {
-        self.0
-    }
-
     /// Whether this is [`GrpcStatus::OK`].
     ///
     /// ```
@@ -198,38 +184,7 @@ impl GrpcStatus {
     pub const fn is_ok(self) -> bool {
         self.0 == 0
     }
-
-    /// The canonical name (`"OK"`, `"UNAVAILABLE"`, …), or `None` for a code
-    /// outside 0–16.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::callout::GrpcStatus::OK.name(), Some("OK"));
-    /// ```
-    pub const fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "OK",
-            1 => "CANCELLED",
-            2 => "UNKNOWN",
-            3 => "INVALID_ARGUMENT",
-            4 => "DEADLINE_EXCEEDED",
-            5 => "NOT_FOUND",
-            6 => "ALREADY_EXISTS",
-            7 => "PERMISSION_DENIED",
-            8 => "RESOURCE_EXHAUSTED",
-            9 => "FAILED_PRECONDITION",
-            10 => "ABORTED",
-            11 => "OUT_OF_RANGE",
-            12 => "UNIMPLEMENTED",
-            13 => "INTERNAL",
-            14 => "UNAVAILABLE",
-            15 => "DATA_LOSS",
-            16 => "UNAUTHENTICATED",
-            _ => return None,
-        })
-    }
 }
-
-integer_newtype!(GrpcStatus(u32));
 
 /// An HTTP callout to an Envoy cluster.
 ///

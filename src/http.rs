@@ -165,55 +165,36 @@ one_liners! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StatusCode(u16);
 
-impl StatusCode {
-    /// `200 OK`.
-    pub const OK: StatusCode = StatusCode(200);
-    /// `204 No Content`.
-    pub const NO_CONTENT: StatusCode = StatusCode(204);
-    /// `301 Moved Permanently`.
-    pub const MOVED_PERMANENTLY: StatusCode = StatusCode(301);
-    /// `302 Found`.
-    pub const FOUND: StatusCode = StatusCode(302);
-    /// `400 Bad Request`.
-    pub const BAD_REQUEST: StatusCode = StatusCode(400);
-    /// `401 Unauthorized`.
-    pub const UNAUTHORIZED: StatusCode = StatusCode(401);
-    /// `403 Forbidden`.
-    pub const FORBIDDEN: StatusCode = StatusCode(403);
-    /// `404 Not Found`.
-    pub const NOT_FOUND: StatusCode = StatusCode(404);
-    /// `429 Too Many Requests`.
-    pub const TOO_MANY_REQUESTS: StatusCode = StatusCode(429);
-    /// `500 Internal Server Error`.
-    pub const INTERNAL_SERVER_ERROR: StatusCode = StatusCode(500);
-    /// `502 Bad Gateway`.
-    pub const BAD_GATEWAY: StatusCode = StatusCode(502);
-    /// `503 Service Unavailable`.
-    pub const SERVICE_UNAVAILABLE: StatusCode = StatusCode(503);
-    /// `504 Gateway Timeout`.
-    pub const GATEWAY_TIMEOUT: StatusCode = StatusCode(504);
-
-    /// The status `code`, as given (the host, not the SDK, judges whether
-    /// it is a valid HTTP status).
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::http::StatusCode::new(418).as_u16(), 418);
-    /// ```
-    pub const fn new(code: u16) -> StatusCode {
-        StatusCode(code)
-    }
-
-    /// The number.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::http::StatusCode::BAD_GATEWAY.as_u16(), 502);
-    /// ```
-    pub const fn as_u16(self) -> u16 {
-        self.0
+codes! {
+    http::StatusCode(u16), fn as_u16 {
+        /// `200 OK`.
+        OK = 200,
+        /// `204 No Content`.
+        NO_CONTENT = 204,
+        /// `301 Moved Permanently`.
+        MOVED_PERMANENTLY = 301,
+        /// `302 Found`.
+        FOUND = 302,
+        /// `400 Bad Request`.
+        BAD_REQUEST = 400,
+        /// `401 Unauthorized`.
+        UNAUTHORIZED = 401,
+        /// `403 Forbidden`.
+        FORBIDDEN = 403,
+        /// `404 Not Found`.
+        NOT_FOUND = 404,
+        /// `429 Too Many Requests`.
+        TOO_MANY_REQUESTS = 429,
+        /// `500 Internal Server Error`.
+        INTERNAL_SERVER_ERROR = 500,
+        /// `502 Bad Gateway`.
+        BAD_GATEWAY = 502,
+        /// `503 Service Unavailable`.
+        SERVICE_UNAVAILABLE = 503,
+        /// `504 Gateway Timeout`.
+        GATEWAY_TIMEOUT = 504,
     }
 }
-
-integer_newtype!(StatusCode(u16));
 
 /// A local reply: the plugin answers the request itself.
 ///

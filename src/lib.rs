@@ -112,6 +112,65 @@ macro_rules! integer_newtype {
     };
 }
 
+/// An integer code type with named values (`$name.0` is the code), written
+/// as rows `NAME = value,`: each row is `pub const NAME`; the type also gets
+/// `new`, the getter named first (`fn code`), the conversions of
+/// `integer_newtype!`, and, given a second name (`fn name`), that method,
+/// which returns a row's name.
+macro_rules! codes {
+    ($module:ident::$name:ident($int:ty), fn $get:ident, fn $names:ident $rows:tt) => {
+        codes!($module::$name($int), fn $get $rows);
+        codes!(@names $names $module $name $rows);
+    };
+    ($module:ident::$name:ident($int:ty), fn $get:ident $rows:tt) => {
+        codes!(@consts $module $name $get $int $rows);
+        integer_newtype!($name($int));
+    };
+    (@consts $module:ident $name:ident $get:ident $int:ty { $($(#[$doc:meta])* $row:ident = $value:literal,)* }) => {
+        impl $name {
+            $($(#[$doc])* pub const $row: $name = $name($value);)*
+
+            /// The value with this code, as given: any code is kept (the
+            /// host, not the SDK, judges it).
+            ///
+            /// ```
+            #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new(7), ", stringify!($name), "::from(7));")]
+            /// ```
+            pub const fn new(code: $int) -> $name {
+                $name(code)
+            }
+
+            /// The code.
+            ///
+            /// ```
+            #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new(7).", stringify!($get), "(), 7);")]
+            /// ```
+            pub const fn $get(self) -> $int {
+                self.0
+            }
+        }
+    };
+    (@names $names:ident $module:ident $name:ident { $($(#[$doc:meta])* $row:ident = $value:literal,)* }) => {
+        impl $name {
+            /// The name of a named value (`"OK"`, …), or `None` for any
+            /// other code.
+            ///
+            /// ```
+            #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::OK.", stringify!($names), "(), Some(\"OK\"));")]
+            /// ```
+            pub const fn $names(self) -> Option<&'static str> {
+                Some(match self.0 {
+                    $($value => stringify!($row),)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
 /// The one-line public functions of the hostcall API, written as rows:
 /// * `fn name() -> Type(ID);` is `pub const fn name() -> Type { Type::new(ID) }`,
 ///   a handle on one host buffer or map (making it calls nothing; its methods
