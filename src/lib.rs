@@ -43,39 +43,30 @@
 //!
 //! ## Feature flags
 //! Items a feature enables are marked with it in the API reference.
-// Each feature's line links its item only when the feature is on (the item is
-// absent otherwise), so `cargo doc` builds with any feature set.
-#![cfg_attr(
-    feature = "macros",
-    doc = "* `macros` (default): [`#[proxywasm::main]`](macro@main)."
-)]
-#![cfg_attr(
-    not(feature = "macros"),
-    doc = "* `macros` (default): `#[proxywasm::main]`."
-)]
-#![cfg_attr(
-    feature = "json",
-    doc = "* `json`: [`Configuration::json`] — typed configuration with `serde`."
-)]
-#![cfg_attr(
-    not(feature = "json"),
-    doc = "* `json`: `Configuration::json` — typed configuration with `serde`."
-)]
-#![cfg_attr(
-    all(feature = "mock-host", not(target_family = "wasm")),
-    doc = "* `mock-host`: [`mock`] — an in-process emulator of Envoy's host for native"
-)]
-#![cfg_attr(
-    not(all(feature = "mock-host", not(target_family = "wasm"))),
-    doc = "* `mock-host`: `mock` — an in-process emulator of Envoy's host for native"
-)]
-//!   unit tests. Enable it in `[dev-dependencies]`; it never builds into a `.wasm`.
+//!
+//! * `macros` (default): [`#[proxywasm::main]`][main].
+//! * `json`: [`Configuration::json`][json] — typed configuration with `serde`.
+//! * `mock-host`: [`mock`][mock] — an in-process emulator of Envoy's host for
+//!   native unit tests. Enable it in `[dev-dependencies]`; it never builds into
+//!   a `.wasm`.
 //! * `wee-alloc`: `wee_alloc` as the global allocator on `wasm32`. Opt-in
 //!   only: it is unmaintained and leaked in the official SDK; it conflicts
 //!   with a `#[global_allocator]` of your own. The default allocator needs no
 //!   feature. See the book (Building: Choosing an allocator).
 //!
 //! [Proxy-Wasm]: https://github.com/proxy-wasm/spec
+// A feature's item exists only with the feature: its link goes to the item
+// when it is there (the first definition of a label wins), else to the
+// feature list, so `cargo doc` builds with any feature set.
+#![cfg_attr(feature = "macros", doc = "[main]: macro@main")]
+#![cfg_attr(feature = "json", doc = "[json]: Configuration::json")]
+#![cfg_attr(
+    all(feature = "mock-host", not(target_family = "wasm")),
+    doc = "[mock]: mod@mock"
+)]
+//! [main]: #feature-flags
+//! [json]: #feature-flags
+//! [mock]: #feature-flags
 // Natively, the exports, the dispatcher handles and the logger installer are
 // consumed by the mock host; without it they are legitimately unused.
 #![cfg_attr(
@@ -297,16 +288,9 @@ pub use log;
 /// | `#[proxywasm::main(tcp)]` | `fn(ContextId) -> impl TcpContext` | a stateless network filter |
 ///
 /// The function stays an ordinary function (tests can pass it to
-#[cfg_attr(
-    all(feature = "mock-host", not(target_family = "wasm")),
-    doc = "[`mock::MockHost`]); on `wasm32` the attribute also emits the module's"
-)]
-#[cfg_attr(
-    not(all(feature = "mock-host", not(target_family = "wasm"))),
-    doc = "`mock::MockHost`); on `wasm32` the attribute also emits the module's"
-)]
-/// entry. It runs when the host creates the first context — after start-up,
-/// so hostcalls are allowed. One per plugin crate.
+/// [`mock::MockHost`][MockHost]); on `wasm32` the attribute also emits the
+/// module's entry. It runs when the host creates the first context — after
+/// start-up, so hostcalls are allowed. One per plugin crate.
 ///
 /// ```
 /// use proxywasm::{ContextId, NoContext, PluginContext};
@@ -326,6 +310,12 @@ pub use log;
 /// }
 /// # let _ = plugin(ContextId(1));
 /// ```
+///
+#[cfg_attr(
+    all(feature = "mock-host", not(target_family = "wasm")),
+    doc = "[MockHost]: mock::MockHost"
+)]
+/// [MockHost]: crate#feature-flags
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use proxywasm_macros::main;
