@@ -37,10 +37,7 @@ macro_rules! statuses {
             /// assert_eq!(proxywasm::Status::InternalFailure.as_raw(), 10);
             /// ```
             pub const fn as_raw(self) -> u32 {
-                match self {
-                    $(Status::$variant => $code,)*
-                    Status::Unknown(code) => code,
-                }
+                self.row().0
             }
 
             /// The spec's name for this status, such as `"NOT_FOUND"`.
@@ -49,9 +46,14 @@ macro_rules! statuses {
             /// assert_eq!(proxywasm::Status::BadArgument.name(), "BAD_ARGUMENT");
             /// ```
             pub const fn name(self) -> &'static str {
+                self.row().1
+            }
+
+            /// The code and the name.
+            const fn row(self) -> (u32, &'static str) {
                 match self {
-                    $(Status::$variant => $name,)*
-                    Status::Unknown(_) => "UNKNOWN",
+                    $(Status::$variant => ($code, $name),)*
+                    Status::Unknown(code) => (code, "UNKNOWN"),
                 }
             }
         }
