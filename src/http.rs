@@ -151,7 +151,9 @@ one_liners! {
 /// An HTTP status code, as a local reply sends it (`200`, `403`, …).
 ///
 /// [`LocalResponse::new`] takes one or a plain number, so both of these
-/// build the same reply. The constants name the codes plugins send most.
+/// build the same reply. The constants name the codes plugins send most; any
+/// other code is kept as given (the host, not the SDK, judges whether it is a
+/// valid HTTP status).
 ///
 /// ```
 /// use proxywasm::http::{LocalResponse, StatusCode};

@@ -121,8 +121,7 @@ macro_rules! codes {
         impl $name {
             $($(#[$doc])* pub const $row: $name = $name($value);)*
 
-            /// The value with this code, as given: any code is kept (the
-            /// host, not the SDK, judges it).
+            /// The value with this code; any code is kept as given.
             ///
             /// ```
             #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
