@@ -40,6 +40,10 @@ const COMMON: &[(&str, &str)] = &[
     ("README.md", include_str!("../templates/common/README.md")),
     (".gitignore", include_str!("../templates/common/gitignore")),
     (
+        "clippy.toml",
+        include_str!("../templates/common/clippy.toml"),
+    ),
+    (
         ".cargo/config.toml",
         include_str!("../templates/common/cargo-config.toml"),
     ),
@@ -431,6 +435,18 @@ pub(crate) fn step(root: &Path) -> Tally {
         let tests = crate::gate::run_cargo_test(&mut command);
         let passed = tests.failed == 0;
         tally.merge(tests);
+        let linted = cmd::run(
+            Command::new(cmd::cargo())
+                .args(["clippy", "--all-targets", "--", "-D", "warnings"])
+                .current_dir(&dir)
+                .env("CARGO_TARGET_DIR", &target),
+        );
+        report(
+            &prefix,
+            "clippy with the crate's lints (unwrap/expect/panic denied outside tests) is clean",
+            &linted,
+        );
+        tally.add(linted.is_ok());
         if options.kind == Kind::Http && passed {
             http_crate = Some((options, dir));
         }
@@ -569,6 +585,7 @@ mod tests {
                     "Cargo.toml",
                     "README.md",
                     ".gitignore",
+                    "clippy.toml",
                     ".cargo/config.toml",
                     "src/lib.rs",
                     "envoy.yaml"
