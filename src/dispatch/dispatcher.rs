@@ -36,10 +36,8 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
-/// A context: a plugin context, or a stream of one (an HTTP stream or a
-/// TCP connection).
-enum Context<P, H, T> {
-    Plugin(P),
+/// A stream of a plugin context: an HTTP stream or a TCP connection.
+enum Stream<H, T> {
     /// A stream of a plugin with both stream kinds, created on its first
     /// callback: only then does the host reveal whether it is an HTTP stream
     /// or a TCP connection. Its plugin context is noted in
@@ -51,7 +49,11 @@ enum Context<P, H, T> {
     Unsupported,
 }
 
-type ContextOf<V> = Context<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
+type StreamOf<V> = Stream<HttpOf<V>, TcpOf<V>>;
+
+/// How many plugin contexts the store keeps in its array (a VM has one per
+/// plugin configuration; more go to its map).
+const PLUGINS: usize = 4;
 
 /// The dispatcher for one VM. Not public API (reachable for macro output).
 #[doc(hidden)]
@@ -59,9 +61,13 @@ type ContextOf<V> = Context<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
-    /// Plugin contexts and streams alike (a place holds the context alone:
-    /// a pending stream's plugin context is noted apart).
-    contexts: Store<ContextOf<V>>,
+    /// The plugin contexts. Kept apart from the streams: every new stream
+    /// needs its plugin context, which stream ids must not push out of its
+    /// place in the store.
+    plugins: Store<PluginOf<V>, PLUGINS>,
+    /// The streams (a place holds the stream alone: a pending stream's
+    /// plugin context is noted apart).
+    streams: Store<StreamOf<V>>,
     /// The plugin context of each pending stream.
     pending: RefCell<IdMap<u32>>,
     /// Events that arrived while their context's callback was running (a
@@ -80,7 +86,8 @@ impl<V: VmContext, F> Dispatcher<V, F> {
         Dispatcher {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
-            contexts: Store::new(),
+            plugins: Store::new(),
+            streams: Store::new(),
             pending: RefCell::new(IdMap::with_hasher(IdHash)),
             deferred: RefCell::new(Vec::new()),
             handed: Cell::new(Event::Log),
@@ -99,15 +106,12 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// and interleaved streams alike).
     #[inline(always)]
     fn deliver(&self, id: u32, event: Event) -> u32 {
-        let in_place = self.contexts.with_near(id, |context| {
-            let previous = runtime::set_active(id);
-            let answer = match context {
-                Context::Http(http) => on_http(http, event),
-                Context::Tcp(tcp) => on_tcp(tcp, event),
-                _ => None,
-            };
-            runtime::set_active(previous);
-            answer
+        let in_place = self.streams.with_near(id, |stream| {
+            runtime::as_active(id, || match stream {
+                Stream::Http(http) => on_http(http, event),
+                Stream::Tcp(tcp) => on_tcp(tcp, event),
+                Stream::Pending | Stream::Unsupported => None,
+            })
         });
         match in_place {
             Some((answer, deferred)) => {
@@ -129,25 +133,28 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         self.deliver_anywhere(id, self.handed.get())
     }
 
-    /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
+    /// [`Dispatcher::deliver`] for any context, wherever the stores keep it:
+    /// a stream, else a plugin context.
     fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
-        let delivered = self.contexts.with(id, |context| {
-            if let Context::Pending = context {
+        let to_stream = self.streams.with(id, |stream| {
+            if let Stream::Pending = stream {
                 // (Only plugins with both stream kinds have pending streams.)
                 if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
-                    *context = self.create_pending(id, matches!(event, Event::Tcp(_)));
+                    *stream = self.create_pending(id, matches!(event, Event::Tcp(_)));
                 }
             }
-            let previous = runtime::set_active(id);
-            let answer = match context {
-                Context::Plugin(plugin) => on_plugin(plugin, event),
-                Context::Http(http) => on_http(http, event),
-                Context::Tcp(tcp) => on_tcp(tcp, event),
-                Context::Pending | Context::Unsupported => Some(event.default_answer()),
-            };
-            runtime::set_active(previous);
-            answer
+            runtime::as_active(id, || match stream {
+                Stream::Http(http) => on_http(http, event),
+                Stream::Tcp(tcp) => on_tcp(tcp, event),
+                Stream::Pending | Stream::Unsupported => Some(event.default_answer()),
+            })
         });
+        let delivered = match to_stream {
+            Lookup::Missing => self.plugins.with(id, |plugin| {
+                runtime::as_active(id, || on_plugin(plugin, event))
+            }),
+            found_or_busy => found_or_busy,
+        };
         match delivered {
             Lookup::Found((answer, deferred)) => {
                 if deferred {
@@ -162,7 +169,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     /// Whether context `id` is live.
     fn contains(&self, id: u32) -> bool {
-        self.contexts.contains(id)
+        self.streams.contains(id) || self.plugins.contains(id)
     }
 
     /// Keeps `event` until the running callback of context `id` returns;
@@ -170,7 +177,8 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn defer(&self, id: u32, event: Event) -> u32 {
         if let Ok(mut deferred) = self.deferred.try_borrow_mut() {
             deferred.push((id, event));
-            self.contexts.mark_deferred(id);
+            self.streams.mark_deferred(id);
+            self.plugins.mark_deferred(id);
         }
         undelivered(Why::Deferred, id, event)
     }
@@ -223,7 +231,8 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             diag(Why::Gone, event.export(), origin);
             return;
         }
-        self.deliver(origin, event);
+        // (Already out of line: no inlined fast path here.)
+        self.deliver_anywhere(origin, event);
     }
 
     /// Runs `f` on the VM context (created on first use).
@@ -238,9 +247,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 }
             },
         };
-        let previous = runtime::set_active(id);
-        let result = f(&mut vm);
-        runtime::set_active(previous);
+        let result = runtime::as_active(id, || f(&mut vm));
         self.vm.set(Some(vm));
         Some(result)
     }
@@ -268,25 +275,25 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 vm.new_plugin_context(ContextId(id))
             });
             if let Some(plugin) = made {
-                self.contexts.insert(id, Context::Plugin(plugin));
+                self.plugins.insert(id, plugin);
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
             // Only one stream kind exists for this plugin type (known at
             // compile time): create the context now.
-            self.contexts
+            self.streams
                 .insert(id, self.create(id, parent, TCP_ONLY::<V>()));
         } else {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
                 pending.insert(id, parent);
             }
-            self.contexts.insert(id, Context::Pending);
+            self.streams.insert(id, Stream::Pending);
         }
     }
 
     /// Makes the context of a pending stream, on its first callback.
     #[cold]
     #[inline(never)]
-    fn create_pending(&self, id: u32, tcp: bool) -> ContextOf<V> {
+    fn create_pending(&self, id: u32, tcp: bool) -> StreamOf<V> {
         let root = self
             .pending
             .try_borrow_mut()
@@ -301,19 +308,15 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// Makes the context of stream `id` with its plugin context `root`
     /// (which is the active context meanwhile).
     #[inline(always)]
-    fn create(&self, id: u32, root: u32, tcp: bool) -> ContextOf<V> {
-        let made = self.contexts.with(root, |context| {
-            let Context::Plugin(plugin) = context else {
-                return None;
-            };
-            let previous = runtime::set_active(root);
-            let made = if tcp {
-                plugin.new_tcp_context(ContextId(id)).map(Context::Tcp)
-            } else {
-                plugin.new_http_context(ContextId(id)).map(Context::Http)
-            };
-            runtime::set_active(previous);
-            made
+    fn create(&self, id: u32, root: u32, tcp: bool) -> StreamOf<V> {
+        let made = self.plugins.with(root, |plugin| {
+            runtime::as_active(root, || {
+                if tcp {
+                    plugin.new_tcp_context(ContextId(id)).map(Stream::Tcp)
+                } else {
+                    plugin.new_http_context(ContextId(id)).map(Stream::Http)
+                }
+            })
         });
         match made {
             Lookup::Found((made, deferred)) => {
@@ -331,12 +334,12 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// callouts.
     #[inline(always)]
     fn delete_context(&self, id: u32) {
-        match self.contexts.remove(id).map(drop) {
-            Lookup::Found(()) => {}
+        match self.streams.remove(id) {
+            Lookup::Found(stream) => drop(stream),
             // Dropped when its callback returns; the events deferred for it
             // are dropped now.
             Lookup::Busy => self.run_deferred(id),
-            Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
+            Lookup::Missing => self.delete_plugin(id),
         }
         if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
@@ -344,6 +347,17 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             }
         }
         runtime::forget_callouts_of(id);
+    }
+
+    /// [`Dispatcher::delete_context`] of a plugin context (or of an unknown
+    /// id).
+    #[inline(never)]
+    fn delete_plugin(&self, id: u32) {
+        match self.plugins.remove(id) {
+            Lookup::Found(plugin) => drop(plugin),
+            Lookup::Busy => self.run_deferred(id),
+            Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
+        }
     }
 }
 
@@ -557,9 +571,9 @@ fn diag(why: Why, export: &str, id: u32) {
     );
 }
 
-fn no_context<P, H, T>(id: u32) -> Context<P, H, T> {
+fn no_context<H, T>(id: u32) -> Stream<H, T> {
     diag(Why::NoContext, "proxy_on_context_create", id);
-    Context::Unsupported
+    Stream::Unsupported
 }
 
 #[cold]

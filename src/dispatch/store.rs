@@ -2,7 +2,8 @@
 //!
 //! Hosts number contexts upward (Envoy: 1, 2, 3, … per VM), so the live ones
 //! are mostly a band of recent ids. Each context belongs in place `id % NEAR`
-//! of a small array, where finding it is a compare. When two live ids share
+//! of a small array (`NEAR` places: [`STREAMS`] for streams, fewer for plugin
+//! contexts, of which there are few), where finding it is a compare. When two live ids share
 //! a place, the one used last is there and the other waits in a hash map
 //! (`hashbrown`), from which a lookup brings it back. Streams created
 //! together, and served interleaved, so cost the same as one stream at a
@@ -18,8 +19,9 @@
 use crate::runtime::{IdHash, IdMap};
 use core::cell::{Cell, RefCell};
 
-/// How many contexts the array holds (then the map takes the rest).
-const NEAR: usize = 32;
+/// How many streams the array holds by default (then the map takes the
+/// rest): more than a host serves at once in the common case.
+pub(crate) const STREAMS: usize = 32;
 
 /// What a lookup found.
 #[derive(Debug)]
@@ -40,17 +42,6 @@ enum Slot<T> {
     Busy,
     /// Taken out, and events wait for the value to come back.
     BusyDeferred,
-}
-
-impl<T> Lookup<T> {
-    /// The found value mapped with `f`.
-    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
-        match self {
-            Lookup::Found(value) => Lookup::Found(f(value)),
-            Lookup::Busy => Lookup::Busy,
-            Lookup::Missing => Lookup::Missing,
-        }
-    }
 }
 
 impl<T> Slot<T> {
@@ -81,14 +72,15 @@ impl<T> Place<T> {
     }
 }
 
-/// Values by id; interior mutability only, no borrow outlives a method.
-pub(crate) struct Store<T> {
+/// Values by id, `NEAR` of them in the array; interior mutability only, no
+/// borrow outlives a method.
+pub(crate) struct Store<T, const NEAR: usize = STREAMS> {
     near: [Place<T>; NEAR],
     far: RefCell<IdMap<Slot<T>>>,
 }
 
-impl<T> Store<T> {
-    pub(crate) const fn new() -> Store<T> {
+impl<T, const NEAR: usize> Store<T, NEAR> {
+    pub(crate) const fn new() -> Store<T, NEAR> {
         Store {
             near: [const { Place::free() }; NEAR],
             far: RefCell::new(IdMap::with_hasher(IdHash)),
@@ -98,8 +90,8 @@ impl<T> Store<T> {
     /// The place of the array for `id` (which may hold another id).
     #[inline(always)]
     fn place(&self, id: u32) -> &Place<T> {
-        let [first, ..] = &self.near;
-        self.near.get(id as usize % NEAR).unwrap_or(first)
+        // In bounds: the remainder is below NEAR (no panic path is emitted).
+        &self.near[id as usize % NEAR]
     }
 
     /// The place holding live `id`: its own place of the array, where `id`
@@ -284,7 +276,7 @@ mod tests {
 
     #[test]
     fn takes_puts_back_and_removes_near_and_far_ids() {
-        let s = Store::new();
+        let s = Store::<_>::new();
         // 2 and 34 share a place of the array: 34 goes to the map.
         s.insert(2, "a");
         s.insert(34, "b");
@@ -305,7 +297,7 @@ mod tests {
 
     #[test]
     fn a_far_id_stays_reachable_after_its_place_frees() {
-        let s = Store::new();
+        let s = Store::<_>::new();
         s.insert(1, 10);
         s.insert(33, 330);
         assert!(matches!(s.remove(1), Lookup::Found(10)));
@@ -321,7 +313,7 @@ mod tests {
 
     #[test]
     fn keeps_thousands_of_concurrent_ids() {
-        let s = Store::new();
+        let s = Store::<_>::new();
         // Out of order: a permutation of 1..=5000.
         let ids: Vec<u32> = (0..5000u32).map(|i| (i * 3163) % 5000 + 1).collect();
         for &id in &ids {
@@ -358,7 +350,7 @@ mod tests {
 
     #[test]
     fn reinsert_replaces_the_value_and_id_0_is_never_stored() {
-        let s = Store::new();
+        let s = Store::<_>::new();
         s.insert(1, String::from("near"));
         s.insert(2, String::from("a"));
         s.insert(2, String::from("b"));
@@ -377,7 +369,7 @@ mod tests {
         use std::rc::Rc;
         let counter = Rc::new(());
         {
-            let s = Store::new();
+            let s = Store::<_>::new();
             for id in 1..=100u32 {
                 s.insert(id, Rc::clone(&counter));
             }
@@ -396,7 +388,7 @@ mod tests {
 
     #[test]
     fn memory_stays_flat_for_a_steady_population() {
-        let s = Store::new();
+        let s = Store::<_>::new();
         let capacity = |s: &Store<u32>| s.far.borrow().capacity();
         let mut before = 0;
         // 100 live streams, ids moving upward: most share places, so the map
