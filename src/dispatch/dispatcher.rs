@@ -222,13 +222,13 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         };
         let event = Event::Callout(event);
         let Some(origin) = runtime::callout_origin(http, token, last) else {
-            diag(Why::NoOrigin, event.export(), token);
+            undelivered(Why::NoOrigin, token, event);
             return;
         };
         if origin != id
             && (!self.contains(origin) || crate::abi::calls::set_effective_context(origin).is_err())
         {
-            diag(Why::Gone, event.export(), origin);
+            undelivered(Why::Gone, origin, event);
             return;
         }
         // (Already out of line: no inlined fast path here.)
@@ -518,9 +518,11 @@ enum Why {
     NoContext,
 }
 
-/// Logs why `event` for context `id` was not delivered at once, returning
-/// its default answer. (Inlined: only scalars reach `diag`.)
-#[inline(always)]
+/// Logs why `event` for `id` (a context, or a callout token) was not
+/// delivered at once, returning its default answer. (Out of line: one copy of
+/// the export names.)
+#[cold]
+#[inline(never)]
 fn undelivered(why: Why, id: u32, event: Event) -> u32 {
     diag(why, event.export(), id);
     event.default_answer()
