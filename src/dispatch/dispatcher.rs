@@ -36,24 +36,23 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
-/// A stream of a plugin context: an HTTP stream or a TCP connection.
-enum Stream<H, T> {
+/// A context as the stores hold it: the plugin store holds `Plugin`s, the
+/// stream store the other kinds (one type for both, so that the two stores
+/// share their code). The streams come first: their checks are the hot ones.
+enum Context<P, H, T> {
+    Http(H),
+    Tcp(T),
     /// A stream of a plugin with both stream kinds, created on its first
     /// callback: only then does the host reveal whether it is an HTTP stream
     /// or a TCP connection. Its plugin context is noted in
     /// [`Dispatcher::pending`].
     Pending,
-    Http(H),
-    Tcp(T),
     /// A stream the plugin creates no context for.
     Unsupported,
+    Plugin(P),
 }
 
-type StreamOf<V> = Stream<HttpOf<V>, TcpOf<V>>;
-
-/// How many plugin contexts the store keeps in its array (a VM has one per
-/// plugin configuration; more go to its map).
-const PLUGINS: usize = 4;
+type ContextOf<V> = Context<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
 
 /// The dispatcher for one VM. Not public API (reachable for macro output).
 #[doc(hidden)]
@@ -64,10 +63,10 @@ pub struct Dispatcher<V: VmContext, F> {
     /// The plugin contexts. Kept apart from the streams: every new stream
     /// needs its plugin context, which stream ids must not push out of its
     /// place in the store.
-    plugins: Store<PluginOf<V>, PLUGINS>,
+    plugins: Store<ContextOf<V>>,
     /// The streams (a place holds the stream alone: a pending stream's
     /// plugin context is noted apart).
-    streams: Store<StreamOf<V>>,
+    streams: Store<ContextOf<V>>,
     /// The plugin context of each pending stream.
     pending: RefCell<IdMap<u32>>,
     /// Events that arrived while their context's callback was running (a
@@ -108,9 +107,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn deliver(&self, id: u32, event: Event) -> u32 {
         let in_place = self.streams.with_near(id, |stream| {
             runtime::as_active(id, || match stream {
-                Stream::Http(http) => on_http(http, event),
-                Stream::Tcp(tcp) => on_tcp(tcp, event),
-                Stream::Pending | Stream::Unsupported => None,
+                Context::Http(http) => on_http(http, event),
+                Context::Tcp(tcp) => on_tcp(tcp, event),
+                _ => None,
             })
         });
         match in_place {
@@ -137,21 +136,23 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// a stream, else a plugin context.
     fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
         let to_stream = self.streams.with(id, |stream| {
-            if let Stream::Pending = stream {
+            if let Context::Pending = stream {
                 // (Only plugins with both stream kinds have pending streams.)
                 if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
                     *stream = self.create_pending(id, matches!(event, Event::Tcp(_)));
                 }
             }
             runtime::as_active(id, || match stream {
-                Stream::Http(http) => on_http(http, event),
-                Stream::Tcp(tcp) => on_tcp(tcp, event),
-                Stream::Pending | Stream::Unsupported => Some(event.default_answer()),
+                Context::Http(http) => on_http(http, event),
+                Context::Tcp(tcp) => on_tcp(tcp, event),
+                Context::Pending | Context::Unsupported => Some(event.default_answer()),
+                Context::Plugin(_) => None,
             })
         });
         let delivered = match to_stream {
-            Lookup::Missing => self.plugins.with(id, |plugin| {
-                runtime::as_active(id, || on_plugin(plugin, event))
+            Lookup::Missing => self.plugins.with(id, |context| match context {
+                Context::Plugin(plugin) => runtime::as_active(id, || on_plugin(plugin, event)),
+                _ => None,
             }),
             found_or_busy => found_or_busy,
         };
@@ -275,7 +276,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 vm.new_plugin_context(ContextId(id))
             });
             if let Some(plugin) = made {
-                self.plugins.insert(id, plugin);
+                self.plugins.insert(id, Context::Plugin(plugin));
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
             // Only one stream kind exists for this plugin type (known at
@@ -286,14 +287,14 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
                 pending.insert(id, parent);
             }
-            self.streams.insert(id, Stream::Pending);
+            self.streams.insert(id, Context::Pending);
         }
     }
 
     /// Makes the context of a pending stream, on its first callback.
     #[cold]
     #[inline(never)]
-    fn create_pending(&self, id: u32, tcp: bool) -> StreamOf<V> {
+    fn create_pending(&self, id: u32, tcp: bool) -> ContextOf<V> {
         let root = self
             .pending
             .try_borrow_mut()
@@ -308,13 +309,16 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// Makes the context of stream `id` with its plugin context `root`
     /// (which is the active context meanwhile).
     #[inline(always)]
-    fn create(&self, id: u32, root: u32, tcp: bool) -> StreamOf<V> {
-        let made = self.plugins.with(root, |plugin| {
+    fn create(&self, id: u32, root: u32, tcp: bool) -> ContextOf<V> {
+        let made = self.plugins.with(root, |context| {
+            let Context::Plugin(plugin) = context else {
+                return None;
+            };
             runtime::as_active(root, || {
                 if tcp {
-                    plugin.new_tcp_context(ContextId(id)).map(Stream::Tcp)
+                    plugin.new_tcp_context(ContextId(id)).map(Context::Tcp)
                 } else {
-                    plugin.new_http_context(ContextId(id)).map(Stream::Http)
+                    plugin.new_http_context(ContextId(id)).map(Context::Http)
                 }
             })
         });
@@ -339,7 +343,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             // Dropped when its callback returns; the events deferred for it
             // are dropped now.
             Lookup::Busy => self.run_deferred(id),
-            Lookup::Missing => self.delete_plugin(id),
+            Lookup::Missing => match self.plugins.remove(id) {
+                Lookup::Found(plugin) => drop(plugin),
+                Lookup::Busy => self.run_deferred(id),
+                Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
+            },
         }
         if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
@@ -347,17 +355,6 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             }
         }
         runtime::forget_callouts_of(id);
-    }
-
-    /// [`Dispatcher::delete_context`] of a plugin context (or of an unknown
-    /// id).
-    #[inline(never)]
-    fn delete_plugin(&self, id: u32) {
-        match self.plugins.remove(id) {
-            Lookup::Found(plugin) => drop(plugin),
-            Lookup::Busy => self.run_deferred(id),
-            Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
-        }
     }
 }
 
@@ -573,9 +570,9 @@ fn diag(why: Why, export: &str, id: u32) {
     );
 }
 
-fn no_context<H, T>(id: u32) -> Stream<H, T> {
+fn no_context<P, H, T>(id: u32) -> Context<P, H, T> {
     diag(Why::NoContext, "proxy_on_context_create", id);
-    Stream::Unsupported
+    Context::Unsupported
 }
 
 #[cold]

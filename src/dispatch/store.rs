@@ -2,8 +2,7 @@
 //!
 //! Hosts number contexts upward (Envoy: 1, 2, 3, … per VM), so the live ones
 //! are mostly a band of recent ids. Each context belongs in place `id % NEAR`
-//! of a small array (`NEAR` places: [`STREAMS`] for streams, fewer for plugin
-//! contexts, of which there are few), where finding it is a compare. When two live ids share
+//! of a small array, where finding it is a compare. When two live ids share
 //! a place, the one used last is there and the other waits in a hash map
 //! (`hashbrown`), from which a lookup brings it back. Streams created
 //! together, and served interleaved, so cost the same as one stream at a
@@ -19,9 +18,8 @@
 use crate::runtime::{IdHash, IdMap};
 use core::cell::{Cell, RefCell};
 
-/// How many streams the array holds by default (then the map takes the
-/// rest): more than a host serves at once in the common case.
-pub(crate) const STREAMS: usize = 32;
+/// How many contexts the array holds (then the map takes the rest).
+const NEAR: usize = 32;
 
 /// What a lookup found.
 #[derive(Debug)]
@@ -72,15 +70,14 @@ impl<T> Place<T> {
     }
 }
 
-/// Values by id, `NEAR` of them in the array; interior mutability only, no
-/// borrow outlives a method.
-pub(crate) struct Store<T, const NEAR: usize = STREAMS> {
+/// Values by id; interior mutability only, no borrow outlives a method.
+pub(crate) struct Store<T> {
     near: [Place<T>; NEAR],
     far: RefCell<IdMap<Slot<T>>>,
 }
 
-impl<T, const NEAR: usize> Store<T, NEAR> {
-    pub(crate) const fn new() -> Store<T, NEAR> {
+impl<T> Store<T> {
+    pub(crate) const fn new() -> Store<T> {
         Store {
             near: [const { Place::free() }; NEAR],
             far: RefCell::new(IdMap::with_hasher(IdHash)),
@@ -90,8 +87,8 @@ impl<T, const NEAR: usize> Store<T, NEAR> {
     /// The place of the array for `id` (which may hold another id).
     #[inline(always)]
     fn place(&self, id: u32) -> &Place<T> {
-        // In bounds: the remainder is below NEAR (no panic path is emitted).
-        &self.near[id as usize % NEAR]
+        let [first, ..] = &self.near;
+        self.near.get(id as usize % NEAR).unwrap_or(first)
     }
 
     /// The place holding live `id`: its own place of the array, where `id`
@@ -276,7 +273,7 @@ mod tests {
 
     #[test]
     fn takes_puts_back_and_removes_near_and_far_ids() {
-        let s = Store::<_>::new();
+        let s = Store::new();
         // 2 and 34 share a place of the array: 34 goes to the map.
         s.insert(2, "a");
         s.insert(34, "b");
@@ -297,7 +294,7 @@ mod tests {
 
     #[test]
     fn a_far_id_stays_reachable_after_its_place_frees() {
-        let s = Store::<_>::new();
+        let s = Store::new();
         s.insert(1, 10);
         s.insert(33, 330);
         assert!(matches!(s.remove(1), Lookup::Found(10)));
@@ -313,7 +310,7 @@ mod tests {
 
     #[test]
     fn keeps_thousands_of_concurrent_ids() {
-        let s = Store::<_>::new();
+        let s = Store::new();
         // Out of order: a permutation of 1..=5000.
         let ids: Vec<u32> = (0..5000u32).map(|i| (i * 3163) % 5000 + 1).collect();
         for &id in &ids {
@@ -350,7 +347,7 @@ mod tests {
 
     #[test]
     fn reinsert_replaces_the_value_and_id_0_is_never_stored() {
-        let s = Store::<_>::new();
+        let s = Store::new();
         s.insert(1, String::from("near"));
         s.insert(2, String::from("a"));
         s.insert(2, String::from("b"));
@@ -369,7 +366,7 @@ mod tests {
         use std::rc::Rc;
         let counter = Rc::new(());
         {
-            let s = Store::<_>::new();
+            let s = Store::new();
             for id in 1..=100u32 {
                 s.insert(id, Rc::clone(&counter));
             }
@@ -388,7 +385,7 @@ mod tests {
 
     #[test]
     fn memory_stays_flat_for_a_steady_population() {
-        let s = Store::<_>::new();
+        let s = Store::new();
         let capacity = |s: &Store<u32>| s.far.borrow().capacity();
         let mut before = 0;
         // 100 live streams, ids moving upward: most share places, so the map
