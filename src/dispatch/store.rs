@@ -130,7 +130,8 @@ impl<T> Store<T> {
             return;
         }
         let place = self.place(id);
-        if place.id.get() != id && place.id.get() != 0 && !self.bring_near(id) {
+        // (A free place, the common case, is the first test.)
+        if place.id.get() != 0 && place.id.get() != id && !self.bring_near(id) {
             self.move_far(place);
         }
         place.id.set(id);
