@@ -102,10 +102,22 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     if args.iter().any(|a| a == "--envoy") {
         return crate::bench_envoy::main(args);
     }
+    entry(args, USAGE, parse, run)
+}
+
+/// Both bench entry points: `parse` the arguments (`Ok(None)` asks for
+/// `usage`), then `run` from the repository root. Exits 2 on a usage error,
+/// 1 when `run` fails or reports a failure (`Ok(false)`).
+pub(crate) fn entry<O>(
+    args: &[String],
+    usage: &str,
+    parse: fn(&[String]) -> Result<Option<O>>,
+    run: impl FnOnce(&Path, &O) -> Result<bool>,
+) -> ExitCode {
     let options = match parse(args) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!("{USAGE}");
+            println!("{usage}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {

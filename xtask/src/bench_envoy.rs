@@ -135,24 +135,9 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
 
 /// Entry point of `cargo xtask bench --envoy ARGS`.
 pub(crate) fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&cmd::repo_root(), &options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::bench::entry(args, USAGE, parse, |root, options| {
+        run(root, options).map(|()| true)
+    })
 }
 
 /// req/s of each variant in one round, indexed like [`VARIANTS`], and the order
