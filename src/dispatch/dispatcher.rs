@@ -2,7 +2,8 @@
 //! context types.
 //!
 //! Every export becomes an [`Event`], and every event takes one route,
-//! [`Dispatcher::deliver`]: take the context out of the store, run the
+//! [`Dispatcher::deliver`]: take the context out of its store (streams
+//! first, then plugin contexts, which have a store of their own), run the
 //! callback of its kind ([`on_plugin`], [`on_http`], [`on_tcp`]), put it back.
 //! Callout events first find the context that made the call
 //! ([`Dispatcher::callout`]); context creation and deletion, and the VM
