@@ -77,12 +77,7 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut number = |name: &str| -> Result<u64> {
-            let value = args
-                .next()
-                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
-            value.parse().context(format!("{name} {value}"))
-        };
+        let mut number = |name| number(&mut args, name, USAGE);
         match arg.as_str() {
             "--requests" => options.requests = number("--requests")?,
             "--warmup" => options.warmup = number("--warmup")?,
@@ -95,6 +90,18 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
         bail!("--requests must be at least 1");
     }
     Ok(Some(options))
+}
+
+/// The number that follows option `name` in `args` (both bench commands).
+pub(crate) fn number<'a>(
+    args: &mut impl Iterator<Item = &'a String>,
+    name: &str,
+    usage: &str,
+) -> Result<u64> {
+    let value = args
+        .next()
+        .ok_or_else(|| format!("{name} needs a number\n\n{usage}"))?;
+    value.parse().context(format!("{name} {value}"))
 }
 
 /// Entry point of `cargo xtask bench ARGS`.

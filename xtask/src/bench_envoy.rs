@@ -99,12 +99,7 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut number = |name: &str| -> Result<u64> {
-            let value = args
-                .next()
-                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
-            value.parse().context(format!("{name} {value}"))
-        };
+        let mut number = |name| crate::bench::number(&mut args, name, USAGE);
         match arg.as_str() {
             "--envoy" => {}
             "--rounds" => options.rounds = usize::try_from(number("--rounds")?).unwrap_or(0),
