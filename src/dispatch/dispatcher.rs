@@ -107,9 +107,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     #[inline(always)]
     fn deliver(&self, id: u32, event: Event) -> u32 {
         let in_place = self.streams.with_near(id, |stream| {
+            // (The guards leave out, at compile time, a kind the plugin
+            // type does not have: one compare fewer.)
             runtime::as_active(id, || match stream {
-                Context::Http(http) => on_http(http, event),
-                Context::Tcp(tcp) => on_tcp(tcp, event),
+                Context::Http(http) if !TCP_ONLY::<V>() => on_http(http, event),
+                Context::Tcp(tcp) if !HTTP_ONLY::<V>() => on_tcp(tcp, event),
                 _ => None,
             })
         });
