@@ -175,11 +175,37 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
 
 struct HostLogger;
 
-std::thread_local! {
-    static LINE: core::cell::RefCell<String> = const { core::cell::RefCell::new(String::new()) };
+static LOGGER: HostLogger = HostLogger;
+
+/// The longest formatted record [`HostLogger`] logs from its buffer; a
+/// longer one is formatted again into a `String`.
+const RECORD_BYTES: usize = 512;
+
+/// A record's line being formatted, in a buffer reused for every record (no
+/// allocation, nothing to clear). Writing past its end fails, and the
+/// caller formats into a `String` instead.
+struct LineBuffer {
+    bytes: [u8; RECORD_BYTES],
+    len: usize,
 }
 
-static LOGGER: HostLogger = HostLogger;
+std::thread_local! {
+    // On wasm (one thread) this is a plain static.
+    static LINE: core::cell::RefCell<LineBuffer> = const {
+        core::cell::RefCell::new(LineBuffer { bytes: [0; RECORD_BYTES], len: 0 })
+    };
+}
+
+impl core::fmt::Write for LineBuffer {
+    #[inline]
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        let end = self.len + text.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        room.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
 
 impl log::Log for HostLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
@@ -204,26 +230,30 @@ impl log::Log for HostLogger {
             let _ = calls::log(level, text.as_bytes());
             return;
         }
-        // Format into one buffer reused across records (no allocation per
-        // line once it has grown); a record formatted while another is being
-        // formatted (a `Display` impl that logs) gets its own String.
-        let reused = LINE.with(|line| {
+        // Format into the reused buffer; a record formatted while another
+        // is (a `Display` impl that logs), or too long for it, gets a String.
+        let logged = LINE.with(|line| {
             let mut line = line.try_borrow_mut().ok()?;
-            line.clear();
-            let _ = core::fmt::Write::write_fmt(&mut *line, *record.args());
-            let _ = calls::log(level, line.as_bytes());
-            if line.capacity() > 4096 {
-                *line = String::new(); // do not keep a huge line forever
-            }
+            line.len = 0;
+            core::fmt::Write::write_fmt(&mut *line, *record.args()).ok()?;
+            let _ = calls::log(level, line.bytes.get(..line.len).unwrap_or_default());
             Some(())
         });
-        if reused.is_none() {
-            let text = record.args().to_string();
-            let _ = calls::log(level, text.as_bytes());
+        if logged.is_none() {
+            log_long(level, record.args());
         }
     }
 
     fn flush(&self) {}
+}
+
+/// Logs a record the [`LineBuffer`] could not take, formatted into a `String`.
+#[cold]
+#[inline(never)]
+fn log_long(level: u32, args: &core::fmt::Arguments<'_>) {
+    let mut text = String::new();
+    let _ = core::fmt::Write::write_fmt(&mut text, *args);
+    let _ = calls::log(level, text.as_bytes());
 }
 
 /// Installs the `log` backend (unless the plugin installed its own) and the

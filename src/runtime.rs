@@ -187,10 +187,20 @@ pub(crate) fn active() -> u32 {
 }
 
 /// Makes `id` the active context, returning the previous one (to restore
-/// with [`set_active`] when the callback returns).
+/// with [`set_active`] when the callback returns; see [`as_active`]).
 #[inline]
 pub(crate) fn set_active(id: u32) -> u32 {
     with(|rt| rt.active.replace(id)).unwrap_or(0)
+}
+
+/// Runs `f` with `id` as the active context, then restores the previous one
+/// (a host may re-enter the plugin from a hostcall of `f`).
+#[inline(always)]
+pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
+    let previous = set_active(id);
+    let result = f();
+    set_active(previous);
+    result
 }
 
 /// Starts a callout of the active context with `start` (the hostcall, which

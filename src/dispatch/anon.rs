@@ -48,44 +48,40 @@ impl<P: PluginContext, M: Make<Output = P>> VmContext for AnonVm<M> {
     }
 }
 
-/// A VM context for HTTP-only plugins: each plugin context gets a copy of the
-/// factory.
+/// A VM context for the stream-only short forms: each plugin context is a
+/// copy of `P`, an [`HttpOnly`] or a [`TcpOnly`] holding the stream factory.
 #[allow(missing_debug_implementations)]
-pub struct HttpVm<M>(pub(crate) M);
+pub struct StreamVm<P>(pub(crate) P);
+
+/// The VM context of HTTP-only plugins.
+pub type HttpVm<M> = StreamVm<HttpOnly<M>>;
+
+/// The VM context of TCP-only plugins.
+pub type TcpVm<M> = StreamVm<TcpOnly<M>>;
 
 impl<M> HttpVm<M> {
     /// Wraps an HTTP-context factory.
     pub fn new(factory: M) -> Self {
-        HttpVm(factory)
+        StreamVm(HttpOnly(factory))
     }
 }
-
-impl<H: HttpContext, M: Make<Output = H> + Clone> VmContext for HttpVm<M> {
-    type Plugin = HttpOnly<M>;
-    fn new_plugin_context(&mut self, _id: ContextId) -> HttpOnly<M> {
-        HttpOnly(self.0.clone())
-    }
-}
-
-/// A VM context for TCP-only plugins.
-#[allow(missing_debug_implementations)]
-pub struct TcpVm<M>(pub(crate) M);
 
 impl<M> TcpVm<M> {
     /// Wraps a TCP-context factory.
     pub fn new(factory: M) -> Self {
-        TcpVm(factory)
+        StreamVm(TcpOnly(factory))
     }
 }
 
-impl<T: TcpContext, M: Make<Output = T> + Clone> VmContext for TcpVm<M> {
-    type Plugin = TcpOnly<M>;
-    fn new_plugin_context(&mut self, _id: ContextId) -> TcpOnly<M> {
-        TcpOnly(self.0.clone())
+impl<P: PluginContext + Clone> VmContext for StreamVm<P> {
+    type Plugin = P;
+    fn new_plugin_context(&mut self, _id: ContextId) -> P {
+        self.0.clone()
     }
 }
 
 /// A plugin context that only creates HTTP contexts with a factory.
+#[derive(Clone)]
 #[allow(missing_debug_implementations)]
 pub struct HttpOnly<M>(pub(crate) M);
 
@@ -99,6 +95,7 @@ impl<H: HttpContext, M: Make<Output = H>> PluginContext for HttpOnly<M> {
 }
 
 /// A plugin context that only creates TCP contexts with a factory.
+#[derive(Clone)]
 #[allow(missing_debug_implementations)]
 pub struct TcpOnly<M>(pub(crate) M);
 

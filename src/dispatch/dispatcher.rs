@@ -2,7 +2,8 @@
 //! context types.
 //!
 //! Every export becomes an [`Event`], and every event takes one route,
-//! [`Dispatcher::deliver`]: take the context out of the store, run the
+//! [`Dispatcher::deliver`]: take the context out of its store (streams
+//! first, then plugin contexts, which have a store of their own), run the
 //! callback of its kind ([`on_plugin`], [`on_http`], [`on_tcp`]), put it back.
 //! Callout events first find the context that made the call
 //! ([`Dispatcher::callout`]); context creation and deletion, and the VM
@@ -36,19 +37,20 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
-/// A context: a plugin context, or a stream of one (an HTTP stream or a
-/// TCP connection).
+/// A context as the stores hold it: the plugin store holds `Plugin`s, the
+/// stream store the other kinds (one type for both, so that the two stores
+/// share their code). The streams come first: their checks are the hot ones.
 enum Context<P, H, T> {
-    Plugin(P),
+    Http(H),
+    Tcp(T),
     /// A stream of a plugin with both stream kinds, created on its first
     /// callback: only then does the host reveal whether it is an HTTP stream
     /// or a TCP connection. Its plugin context is noted in
     /// [`Dispatcher::pending`].
     Pending,
-    Http(H),
-    Tcp(T),
     /// A stream the plugin creates no context for.
     Unsupported,
+    Plugin(P),
 }
 
 type ContextOf<V> = Context<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
@@ -59,9 +61,13 @@ type ContextOf<V> = Context<PluginOf<V>, HttpOf<V>, TcpOf<V>>;
 pub struct Dispatcher<V: VmContext, F> {
     factory: Cell<Option<F>>,
     vm: Cell<Option<V>>,
-    /// Plugin contexts and streams alike (a place holds the context alone:
-    /// a pending stream's plugin context is noted apart).
-    contexts: Store<ContextOf<V>>,
+    /// The plugin contexts. Kept apart from the streams: every new stream
+    /// needs its plugin context, which stream ids must not push out of its
+    /// place in the store.
+    plugins: Store<ContextOf<V>>,
+    /// The streams (a place holds the stream alone: a pending stream's
+    /// plugin context is noted apart).
+    streams: Store<ContextOf<V>>,
     /// The plugin context of each pending stream.
     pending: RefCell<IdMap<u32>>,
     /// Events that arrived while their context's callback was running (a
@@ -80,7 +86,8 @@ impl<V: VmContext, F> Dispatcher<V, F> {
         Dispatcher {
             factory: Cell::new(Some(factory)),
             vm: Cell::new(None),
-            contexts: Store::new(),
+            plugins: Store::new(),
+            streams: Store::new(),
             pending: RefCell::new(IdMap::with_hasher(IdHash)),
             deferred: RefCell::new(Vec::new()),
             handed: Cell::new(Event::Log),
@@ -99,15 +106,14 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// and interleaved streams alike).
     #[inline(always)]
     fn deliver(&self, id: u32, event: Event) -> u32 {
-        let in_place = self.contexts.with_near(id, |context| {
-            let previous = runtime::set_active(id);
-            let answer = match context {
-                Context::Http(http) => on_http(http, event),
-                Context::Tcp(tcp) => on_tcp(tcp, event),
+        let in_place = self.streams.with_near(id, |stream| {
+            // (The guards leave out, at compile time, a kind the plugin
+            // type does not have: one compare fewer.)
+            runtime::as_active(id, || match stream {
+                Context::Http(http) if !TCP_ONLY::<V>() => on_http(http, event),
+                Context::Tcp(tcp) if !HTTP_ONLY::<V>() => on_tcp(tcp, event),
                 _ => None,
-            };
-            runtime::set_active(previous);
-            answer
+            })
         });
         match in_place {
             Some((answer, deferred)) => {
@@ -129,25 +135,30 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         self.deliver_anywhere(id, self.handed.get())
     }
 
-    /// [`Dispatcher::deliver`] for any context, wherever the store keeps it.
+    /// [`Dispatcher::deliver`] for any context, wherever the stores keep it:
+    /// a stream, else a plugin context.
     fn deliver_anywhere(&self, id: u32, event: Event) -> u32 {
-        let delivered = self.contexts.with(id, |context| {
-            if let Context::Pending = context {
+        let to_stream = self.streams.with(id, |stream| {
+            if let Context::Pending = stream {
                 // (Only plugins with both stream kinds have pending streams.)
                 if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
-                    *context = self.create_pending(id, matches!(event, Event::Tcp(_)));
+                    *stream = self.create_pending(id, matches!(event, Event::Tcp(_)));
                 }
             }
-            let previous = runtime::set_active(id);
-            let answer = match context {
-                Context::Plugin(plugin) => on_plugin(plugin, event),
+            runtime::as_active(id, || match stream {
                 Context::Http(http) => on_http(http, event),
                 Context::Tcp(tcp) => on_tcp(tcp, event),
                 Context::Pending | Context::Unsupported => Some(event.default_answer()),
-            };
-            runtime::set_active(previous);
-            answer
+                Context::Plugin(_) => None,
+            })
         });
+        let delivered = match to_stream {
+            Lookup::Missing => self.plugins.with(id, |context| match context {
+                Context::Plugin(plugin) => runtime::as_active(id, || on_plugin(plugin, event)),
+                _ => None,
+            }),
+            found_or_busy => found_or_busy,
+        };
         match delivered {
             Lookup::Found((answer, deferred)) => {
                 if deferred {
@@ -162,7 +173,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
 
     /// Whether context `id` is live.
     fn contains(&self, id: u32) -> bool {
-        self.contexts.contains(id)
+        self.streams.contains(id) || self.plugins.contains(id)
     }
 
     /// Keeps `event` until the running callback of context `id` returns;
@@ -170,7 +181,8 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     fn defer(&self, id: u32, event: Event) -> u32 {
         if let Ok(mut deferred) = self.deferred.try_borrow_mut() {
             deferred.push((id, event));
-            self.contexts.mark_deferred(id);
+            self.streams.mark_deferred(id);
+            self.plugins.mark_deferred(id);
         }
         undelivered(Why::Deferred, id, event)
     }
@@ -214,16 +226,17 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         };
         let event = Event::Callout(event);
         let Some(origin) = runtime::callout_origin(http, token, last) else {
-            diag(Why::NoOrigin, event.export(), token);
+            undelivered(Why::NoOrigin, token, event);
             return;
         };
         if origin != id
             && (!self.contains(origin) || crate::abi::calls::set_effective_context(origin).is_err())
         {
-            diag(Why::Gone, event.export(), origin);
+            undelivered(Why::Gone, origin, event);
             return;
         }
-        self.deliver(origin, event);
+        // (Already out of line: no inlined fast path here.)
+        self.deliver_anywhere(origin, event);
     }
 
     /// Runs `f` on the VM context (created on first use).
@@ -238,9 +251,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 }
             },
         };
-        let previous = runtime::set_active(id);
-        let result = f(&mut vm);
-        runtime::set_active(previous);
+        let result = runtime::as_active(id, || f(&mut vm));
         self.vm.set(Some(vm));
         Some(result)
     }
@@ -268,18 +279,18 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 vm.new_plugin_context(ContextId(id))
             });
             if let Some(plugin) = made {
-                self.contexts.insert(id, Context::Plugin(plugin));
+                self.plugins.insert(id, Context::Plugin(plugin));
             }
         } else if HTTP_ONLY::<V>() || TCP_ONLY::<V>() {
             // Only one stream kind exists for this plugin type (known at
             // compile time): create the context now.
-            self.contexts
+            self.streams
                 .insert(id, self.create(id, parent, TCP_ONLY::<V>()));
         } else {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
                 pending.insert(id, parent);
             }
-            self.contexts.insert(id, Context::Pending);
+            self.streams.insert(id, Context::Pending);
         }
     }
 
@@ -302,18 +313,17 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// (which is the active context meanwhile).
     #[inline(always)]
     fn create(&self, id: u32, root: u32, tcp: bool) -> ContextOf<V> {
-        let made = self.contexts.with(root, |context| {
+        let made = self.plugins.with(root, |context| {
             let Context::Plugin(plugin) = context else {
                 return None;
             };
-            let previous = runtime::set_active(root);
-            let made = if tcp {
-                plugin.new_tcp_context(ContextId(id)).map(Context::Tcp)
-            } else {
-                plugin.new_http_context(ContextId(id)).map(Context::Http)
-            };
-            runtime::set_active(previous);
-            made
+            runtime::as_active(root, || {
+                if tcp {
+                    plugin.new_tcp_context(ContextId(id)).map(Context::Tcp)
+                } else {
+                    plugin.new_http_context(ContextId(id)).map(Context::Http)
+                }
+            })
         });
         match made {
             Lookup::Found((made, deferred)) => {
@@ -331,12 +341,16 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// callouts.
     #[inline(always)]
     fn delete_context(&self, id: u32) {
-        match self.contexts.remove(id).map(drop) {
-            Lookup::Found(()) => {}
+        match self.streams.remove(id) {
+            Lookup::Found(stream) => drop(stream),
             // Dropped when its callback returns; the events deferred for it
             // are dropped now.
             Lookup::Busy => self.run_deferred(id),
-            Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
+            Lookup::Missing => match self.plugins.remove(id) {
+                Lookup::Found(plugin) => drop(plugin),
+                Lookup::Busy => self.run_deferred(id),
+                Lookup::Missing => diag(Why::Unknown, "proxy_on_delete", id),
+            },
         }
         if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
@@ -504,9 +518,11 @@ enum Why {
     NoContext,
 }
 
-/// Logs why `event` for context `id` was not delivered at once, returning
-/// its default answer. (Inlined: only scalars reach `diag`.)
-#[inline(always)]
+/// Logs why `event` for `id` (a context, or a callout token) was not
+/// delivered at once, returning its default answer. (Out of line: one copy of
+/// the export names.)
+#[cold]
+#[inline(never)]
 fn undelivered(why: Why, id: u32, event: Event) -> u32 {
     diag(why, event.export(), id);
     event.default_answer()

@@ -165,14 +165,14 @@ impl BoxedDispatcher {
     pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(
         factory: F,
     ) -> BoxedDispatcher {
-        BoxedDispatcher::vm(move || anon::HttpVm(anon::FnMake(factory)))
+        BoxedDispatcher::vm(move || anon::HttpVm::new(anon::FnMake(factory)))
     }
 
     /// From a TCP context factory (anonymous VM and plugin contexts).
     pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(
         factory: F,
     ) -> BoxedDispatcher {
-        BoxedDispatcher::vm(move || anon::TcpVm(anon::FnMake(factory)))
+        BoxedDispatcher::vm(move || anon::TcpVm::new(anon::FnMake(factory)))
     }
 
     /// The dispatcher, as the native exports hold it.

@@ -42,17 +42,6 @@ enum Slot<T> {
     BusyDeferred,
 }
 
-impl<T> Lookup<T> {
-    /// The found value mapped with `f`.
-    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
-        match self {
-            Lookup::Found(value) => Lookup::Found(f(value)),
-            Lookup::Busy => Lookup::Busy,
-            Lookup::Missing => Lookup::Missing,
-        }
-    }
-}
-
 impl<T> Slot<T> {
     /// The lookup of a live id's slot, taking its value out.
     fn take(slot: &Cell<Slot<T>>) -> Lookup<T> {
@@ -141,7 +130,8 @@ impl<T> Store<T> {
             return;
         }
         let place = self.place(id);
-        if place.id.get() != id && place.id.get() != 0 && !self.bring_near(id) {
+        // (A free place, the common case, is the first test.)
+        if place.id.get() != 0 && place.id.get() != id && !self.bring_near(id) {
             self.move_far(place);
         }
         place.id.set(id);

@@ -77,12 +77,7 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut number = |name: &str| -> Result<u64> {
-            let value = args
-                .next()
-                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
-            value.parse().context(format!("{name} {value}"))
-        };
+        let mut number = |name| number(&mut args, name, USAGE);
         match arg.as_str() {
             "--requests" => options.requests = number("--requests")?,
             "--warmup" => options.warmup = number("--warmup")?,
@@ -97,15 +92,39 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
     Ok(Some(options))
 }
 
+/// The number that follows option `name` in `args` (both bench commands).
+pub(crate) fn number<'a>(
+    args: &mut impl Iterator<Item = &'a String>,
+    name: &str,
+    usage: &str,
+) -> Result<u64> {
+    let value = args
+        .next()
+        .ok_or_else(|| format!("{name} needs a number\n\n{usage}"))?;
+    value.parse().context(format!("{name} {value}"))
+}
+
 /// Entry point of `cargo xtask bench ARGS`.
 pub(crate) fn main(args: &[String]) -> ExitCode {
     if args.iter().any(|a| a == "--envoy") {
         return crate::bench_envoy::main(args);
     }
+    entry(args, USAGE, parse, run)
+}
+
+/// Both bench entry points: `parse` the arguments (`Ok(None)` asks for
+/// `usage`), then `run` from the repository root. Exits 2 on a usage error,
+/// 1 when `run` fails or reports a failure (`Ok(false)`).
+pub(crate) fn entry<O>(
+    args: &[String],
+    usage: &str,
+    parse: fn(&[String]) -> Result<Option<O>>,
+    run: impl FnOnce(&Path, &O) -> Result<bool>,
+) -> ExitCode {
     let options = match parse(args) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!("{USAGE}");
+            println!("{usage}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {

@@ -99,12 +99,7 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut number = |name: &str| -> Result<u64> {
-            let value = args
-                .next()
-                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))?;
-            value.parse().context(format!("{name} {value}"))
-        };
+        let mut number = |name| crate::bench::number(&mut args, name, USAGE);
         match arg.as_str() {
             "--envoy" => {}
             "--rounds" => options.rounds = usize::try_from(number("--rounds")?).unwrap_or(0),
@@ -135,24 +130,9 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
 
 /// Entry point of `cargo xtask bench --envoy ARGS`.
 pub(crate) fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&cmd::repo_root(), &options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::bench::entry(args, USAGE, parse, |root, options| {
+        run(root, options).map(|()| true)
+    })
 }
 
 /// req/s of each variant in one round, indexed like [`VARIANTS`], and the order
