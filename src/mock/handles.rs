@@ -353,7 +353,8 @@ impl Callouts<'_> {
         body: &[u8],
         trailers: &[(&str, &str)],
     ) {
-        self.0.vm.respond_http(token.0, headers, body, trailers);
+        let response = (from_text(headers), body.to_vec(), from_text(trailers));
+        self.0.vm.answer_http(token.0, Some(response));
     }
 
     /// Fails a callout the way Envoy signals a reset or an overflow: a
@@ -378,7 +379,7 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("failed: true"));
     /// ```
     pub fn fail_http(&self, token: HttpCallToken) {
-        self.0.vm.fail_http(token.0);
+        self.0.vm.answer_http(token.0, Some(Default::default()));
     }
 
     /// Times a callout out now, as Envoy does when its timeout expires: a
@@ -405,7 +406,7 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("status 504"));
     /// ```
     pub fn time_out_http(&self, token: HttpCallToken) {
-        self.0.vm.time_out_http(token.0);
+        self.0.vm.answer_http(token.0, None);
     }
 
     /// gRPC calls and streams that are still open.

@@ -55,9 +55,6 @@ impl HostState {
 
     /// `proxy_send_local_response`: OK even without an HTTP stream (then a
     /// no-op); the reply is sent after the callback returns.
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn send_local_response(
         &mut self,
         status_code: u32,

@@ -53,9 +53,6 @@ impl HostState {
     }
 
     /// `proxy_get_log_level`: the host's level (6 when off).
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn get_log_level(&mut self) -> Result<u32, u32> {
         self.enter("proxy_get_log_level")?;
         Ok(self.config.log_level.as_raw())

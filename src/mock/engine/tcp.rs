@@ -73,8 +73,7 @@ impl Vm {
                 peer_type: peer,
             }
         };
-        let (_, deferred) = self.invoke(export, Payload::None);
-        self.apply(deferred);
+        self.call(export, Payload::None);
     }
 
     pub(crate) fn tcp_close(&self, context: u32, downstream: bool, peer: u32) {

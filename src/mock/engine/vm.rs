@@ -173,8 +173,7 @@ impl Vm {
                 .map(|i| hooks.remove(i))
         };
         if let Some((_, export)) = hook {
-            let (raw, deferred) = self.invoke(export, Payload::None);
-            self.apply(deferred);
+            let raw = self.call(export, Payload::None);
             self.reentries.borrow_mut().push((export, raw));
         }
     }
@@ -219,6 +218,13 @@ impl Vm {
         (raw, frame.map(|f| f.deferred).unwrap_or_default())
     }
 
+    /// [`Vm::invoke`], then the deferred effects: the raw result.
+    pub(crate) fn call(&self, export: Export, payload: Payload) -> u32 {
+        let (raw, deferred) = self.invoke(export, payload);
+        self.apply(deferred);
+        raw
+    }
+
     /// Runs a top-level operation: afterwards, delivers pending queue
     /// notifications (here and in other VMs of the world) and, in strict mode,
     /// fails the test on new violations.
@@ -256,14 +262,11 @@ impl Vm {
                 match event {
                     Event::QueueReady { root, token } => {
                         if self.state().is_live(root) {
-                            let (_, deferred) = self.invoke(
-                                Export::QueueReady {
-                                    context_id: root,
-                                    queue_id: token,
-                                },
-                                Payload::None,
-                            );
-                            self.apply(deferred);
+                            let export = Export::QueueReady {
+                                context_id: root,
+                                queue_id: token,
+                            };
+                            self.call(export, Payload::None);
                         }
                     }
                 }
@@ -465,8 +468,7 @@ impl Vm {
             !core::mem::replace(&mut s.initialized, true)
         };
         if first {
-            let (_, deferred) = self.invoke(Export::Initialize, Payload::None);
-            self.apply(deferred);
+            self.call(Export::Initialize, Payload::None);
         }
     }
 
@@ -502,14 +504,11 @@ impl Vm {
                     s.roots.push(id);
                     id
                 };
-                let (_, deferred) = self.invoke(
-                    Export::ContextCreate {
-                        context_id: id,
-                        parent_id: 0,
-                    },
-                    Payload::None,
-                );
-                self.apply(deferred);
+                let export = Export::ContextCreate {
+                    context_id: id,
+                    parent_id: 0,
+                };
+                self.call(export, Payload::None);
                 self.start_step(
                     id,
                     Export::VmStart {
@@ -641,14 +640,11 @@ impl Vm {
             s.contexts.insert(id, make(root));
             id
         };
-        let (_, deferred) = self.invoke(
-            Export::ContextCreate {
-                context_id: id,
-                parent_id: root,
-            },
-            Payload::None,
-        );
-        self.apply(deferred);
+        let export = Export::ContextCreate {
+            context_id: id,
+            parent_id: root,
+        };
+        self.call(export, Payload::None);
         id
     }
 
@@ -659,8 +655,7 @@ impl Vm {
         assert!(live, "{kind} {context} was already completed");
         self.op(|| {
             for export in order {
-                let (_, deferred) = self.invoke(export, Payload::None);
-                self.apply(deferred);
+                self.call(export, Payload::None);
             }
             let (_, deferred) = self.invoke(
                 Export::Delete {
@@ -728,11 +723,7 @@ impl Vm {
     /// Calls one export directly, outside the emulator's bookkeeping (for
     /// lifecycle-violation and re-entrancy tests).
     pub(crate) fn call_export(&self, export: Export) -> u32 {
-        self.op(|| {
-            let (raw, deferred) = self.invoke(export, Payload::None);
-            self.apply(deferred);
-            raw
-        })
+        self.op(|| self.call(export, Payload::None))
     }
 
     /// Runs `code` as plugin code on `context`, inside `export` (as if the
