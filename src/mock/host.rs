@@ -1438,7 +1438,10 @@ impl HttpStream {
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
         let mut state = self.vm.state();
         if let Some(stream) = state.http_mut(self.id) {
-            stream.properties.insert(path_bytes(path), value.into());
+            stream
+                .properties
+                .seeded
+                .insert(path_bytes(path), value.into());
         }
     }
 
@@ -1460,13 +1463,7 @@ impl HttpStream {
     /// assert_eq!(stream.property(&["tenant"]), Some(b"acme".to_vec()));
     /// ```
     pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        let key = path_bytes(path);
-        self.view(|s| {
-            s.filter_state
-                .get(&key)
-                .or_else(|| s.properties.get(&key))
-                .cloned()
-        })
+        self.view(|s| s.properties.get(&path_bytes(path)).cloned())
     }
 }
 
@@ -1623,7 +1620,7 @@ impl TcpConnection {
     /// assert!(host.tcp_connection().current_downstream_data().is_empty());
     /// ```
     pub fn current_downstream_data(&self) -> Vec<u8> {
-        self.view(|c| c.downstream.data())
+        self.view(|c| c.downstream.body())
     }
 
     /// Everything the upstream sent so far, after the plugin's changes.
@@ -1634,7 +1631,7 @@ impl TcpConnection {
     /// assert!(host.tcp_connection().current_upstream_data().is_empty());
     /// ```
     pub fn current_upstream_data(&self) -> Vec<u8> {
-        self.view(|c| c.upstream.data())
+        self.view(|c| c.upstream.body())
     }
 
     /// Whether downstream data is paused (held by the plugin).
@@ -1645,7 +1642,7 @@ impl TcpConnection {
     /// assert!(!host.tcp_connection().is_downstream_paused());
     /// ```
     pub fn is_downstream_paused(&self) -> bool {
-        self.view(|c| c.downstream.paused)
+        self.view(|c| c.downstream.paused != Pause::No)
     }
 
     /// Whether the plugin closed the downstream connection (`proxy_close_stream(DOWNSTREAM)`).
@@ -1691,7 +1688,9 @@ impl TcpConnection {
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
         let mut state = self.vm.state();
         if let Some(conn) = state.tcp_mut(self.id) {
-            conn.properties.insert(path_bytes(path), value.into());
+            conn.properties
+                .seeded
+                .insert(path_bytes(path), value.into());
         }
     }
 
@@ -1703,13 +1702,7 @@ impl TcpConnection {
     /// assert_eq!(host.tcp_connection().property(&["x"]), None);
     /// ```
     pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        let key = path_bytes(path);
-        self.view(|c| {
-            c.filter_state
-                .get(&key)
-                .or_else(|| c.properties.get(&key))
-                .cloned()
-        })
+        self.view(|c| c.properties.get(&path_bytes(path)).cloned())
     }
 }
 

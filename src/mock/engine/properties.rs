@@ -20,23 +20,12 @@ impl HostState {
         self.enter("proxy_get_property")?;
         let path = path.strip_suffix(&[0]).unwrap_or(path);
         let ctx = self.acting_context();
-        let (filter_state, stream_properties) = match self.contexts.get(&ctx) {
-            Some(Context::Http(s)) => (Some(&s.filter_state), Some(&s.properties)),
-            Some(Context::Tcp(c)) => (Some(&c.filter_state), Some(&c.properties)),
-            _ => (None, None),
-        };
-        if let Some(state) = filter_state {
-            if let Some(value) = state.get(path) {
+        if let Some(own) = self.contexts.get_mut(&ctx).and_then(Context::properties) {
+            let wasm_key = path.strip_prefix(b"filter_state\0wasm.");
+            let set = wasm_key.and_then(|key| own.filter_state.get(key));
+            if let Some(value) = own.filter_state.get(path).or(set).or(own.seeded.get(path)) {
                 return Ok(value.clone());
             }
-            if let Some(key) = path.strip_prefix(b"filter_state\0wasm.") {
-                if let Some(value) = state.get(key) {
-                    return Ok(value.clone());
-                }
-            }
-        }
-        if let Some(value) = stream_properties.and_then(|p| p.get(path)) {
-            return Ok(value.clone());
         }
         if let Some(value) = self.config.properties.get(path) {
             return Ok(value.clone());
@@ -109,11 +98,10 @@ impl HostState {
         self.enter("proxy_set_property")?;
         let path = path.strip_suffix(&[0]).unwrap_or(path).to_vec();
         let ctx = self.acting_context();
-        match self.contexts.get_mut(&ctx) {
-            Some(Context::Http(s)) => s.filter_state.insert(path, value.to_vec()),
-            Some(Context::Tcp(c)) => c.filter_state.insert(path, value.to_vec()),
-            _ => return Err(NOT_FOUND),
-        };
+        let own = self.contexts.get_mut(&ctx).and_then(Context::properties);
+        own.ok_or(NOT_FOUND)?
+            .filter_state
+            .insert(path, value.to_vec());
         Ok(())
     }
 }

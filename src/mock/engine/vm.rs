@@ -324,8 +324,8 @@ impl Vm {
             stream_type::HTTP_RESPONSE => Side::Response,
             stream_type::DOWNSTREAM => {
                 if let Some(conn) = self.state().tcp_mut(context) {
-                    if conn.downstream.paused {
-                        conn.downstream.paused = false;
+                    if conn.downstream.paused != Pause::No {
+                        conn.downstream.paused = Pause::No;
                         conn.downstream.forward();
                         conn.action = 0;
                     }
