@@ -3,7 +3,7 @@
 
 use super::engine::{
     ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Pause,
-    PluginConfig, Side, StreamState, Violation, Vm, VmConfig, from_text, lossy_pairs,
+    PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_text, lossy_pairs,
 };
 use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
@@ -1053,6 +1053,138 @@ impl MockHost {
     }
 }
 
+/// [`HttpStream`]'s methods for one direction, generated for the request and
+/// for the response from one implementation: `$side`, its name in prose
+/// (`$dir`) and in Go's method names (`$go`), where its data goes (`$goes`),
+/// and what a doc example does first (`$first`, the request headers before
+/// the response's).
+macro_rules! direction {
+    (
+        $side:ident, $dir:literal, $go:literal, $goes:literal, $first:literal,
+        $headers:ident, $body:ident, $trailers:ident, $paused:ident,
+        $current_headers:ident, $current_header:ident, $current_trailers:ident, $current_body:ident
+    ) => {
+        #[doc = concat!("Go `CallOn", $go, "Headers`: delivers the ", $dir, " headers (names are")]
+        /// lower-cased, as Envoy does) and returns the action the callback
+        /// chose ([`Action::Pause`] if it sent a local reply).
+        ///
+        /// # Panics
+        /// If these headers were already sent, if they are the response's and
+        /// the request's were not, or if the plugin already answered or reset
+        /// the stream.
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("let action = stream.", stringify!($headers), "(&[(\"X-Tag\", \"a\")], true);")]
+        /// assert_eq!(action, proxywasm::Action::Continue);
+        #[doc = concat!("assert_eq!(stream.", stringify!($current_header), "(\"x-tag\").as_deref(), Some(\"a\"));")]
+        /// ```
+        pub fn $headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
+            action(self.vm.http_headers(self.id, Side::$side, headers, end_of_stream))
+        }
+
+        #[doc = concat!("Go `CallOn", $go, "Body`: delivers a ", $dir, " body chunk. After a")]
+        /// [`Action::Pause`] the body is buffered and the next call reports the
+        /// accumulated size; while the headers are paused, the chunk is held (the
+        /// plugin sees it when it resumes) and `Pause` is returned.
+        ///
+        /// # Panics
+        #[doc = concat!("Before the ", $dir, " headers, after the ", $dir, " ended, or after the")]
+        /// plugin answered or reset the stream.
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(\"content-type\", \"text/plain\")], false);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($body), "(b\"a\", false), proxywasm::Action::Continue);")]
+        #[doc = concat!("stream.", stringify!($body), "(b\"b\", true);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($current_body), "(), b\"ab\");")]
+        /// ```
+        pub fn $body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
+            action(self.vm.http_body(self.id, Side::$side, body, end_of_stream))
+        }
+
+        #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ").")]
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(\"te\", \"trailers\")], false);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($trailers), "(&[(\"checksum\", \"1\")]), proxywasm::Action::Continue);")]
+        #[doc = concat!("let trailers = stream.", stringify!($current_trailers), "();")]
+        /// assert_eq!(trailers, vec![("checksum".to_string(), "1".to_string())]);
+        /// ```
+        pub fn $trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
+            action(self.vm.http_trailers(self.id, Side::$side, trailers))
+        }
+
+        #[doc = concat!("Whether the ", $dir, " is paused (headers held, body buffered, or trailers held).")]
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        #[doc = concat!("assert!(!host.http_stream().", stringify!($paused), "());")]
+        /// ```
+        pub fn $paused(&self) -> bool {
+            self.view(|s| s.flow(Side::$side).paused != Pause::No)
+        }
+
+        #[doc = concat!("Go `GetCurrent", $go, "Headers`: the ", $dir, " headers after the plugin's")]
+        #[doc = concat!("changes (what goes ", $goes, ").")]
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($current_headers), "().is_empty());")]
+        /// ```
+        pub fn $current_headers(&self) -> Vec<(String, String)> {
+            self.view(|s| lossy_pairs(s.flow(Side::$side).headers.as_deref().unwrap_or_default()))
+        }
+
+        #[doc = concat!("One ", $dir, " header after the plugin's changes (the first value; any")]
+        /// case).
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        #[doc = concat!("assert_eq!(host.http_stream().", stringify!($current_header), "(\":path\"), None);")]
+        /// ```
+        pub fn $current_header(&self, name: &str) -> Option<String> {
+            first_value(&self.$current_headers(), name).map(str::to_owned)
+        }
+
+        #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter).")]
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($current_trailers), "().is_empty());")]
+        /// ```
+        pub fn $current_trailers(&self) -> Vec<(String, String)> {
+            self.view(|s| lossy_pairs(s.flow(Side::$side).trailers.as_deref().unwrap_or_default()))
+        }
+
+        #[doc = concat!("Go `GetCurrent", $go, "Body`: the whole ", $dir, " body so far after the")]
+        /// plugin's changes (forwarded, buffered and held bytes).
+        ///
+        /// ```
+        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($current_body), "().is_empty());")]
+        /// ```
+        pub fn $current_body(&self) -> Vec<u8> {
+            self.view(|s| s.flow(Side::$side).body())
+        }
+    };
+}
+
 /// One HTTP stream of a [`MockHost`]: drive its request and response, then
 /// [`complete`](HttpStream::complete) it. Go `proxytest`'s `CallOn*` and
 /// `GetCurrent*` methods, on a handle.
@@ -1114,118 +1246,16 @@ impl HttpStream {
         ContextId(self.id)
     }
 
-    /// Go `CallOnRequestHeaders`: delivers the request headers (names are
-    /// lower-cased, as Envoy does) and returns the action the callback chose
-    /// ([`Action::Pause`] if it sent a local reply).
-    ///
-    /// # Panics
-    /// If the request headers were already sent, or the plugin already
-    /// answered or reset the stream.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// assert_eq!(stream.request_headers(&[(":path", "/"), ("Host", "a")], true), proxywasm::Action::Continue);
-    /// assert_eq!(stream.current_request_header("host").as_deref(), Some("a"));
-    /// ```
-    pub fn request_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_headers(self.id, Side::Request, headers, end_of_stream),
-        )
+    direction! {
+        Request, "request", "Request", "upstream", "",
+        request_headers, request_body, request_trailers, is_request_paused,
+        current_request_headers, current_request_header, current_request_trailers, current_request_body
     }
 
-    /// Go `CallOnRequestBody`: delivers a request body chunk. After a
-    /// [`Action::Pause`] the body is buffered and the next call reports the
-    /// accumulated size; while the headers are paused, the chunk is held (the
-    /// plugin sees it when it resumes) and `Pause` is returned.
-    ///
-    /// # Panics
-    /// Before the request headers, after the request ended, or after the
-    /// plugin answered or reset the stream.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":method", "POST")], false);
-    /// assert_eq!(stream.request_body(b"hi", true), proxywasm::Action::Continue);
-    /// ```
-    pub fn request_body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_body(self.id, Side::Request, body, end_of_stream),
-        )
-    }
-
-    /// Go `CallOnRequestTrailers`: delivers the request trailers (ending the request).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":method", "POST")], false);
-    /// stream.request_body(b"x", false);
-    /// assert_eq!(stream.request_trailers(&[("checksum", "1")]), proxywasm::Action::Continue);
-    /// assert_eq!(stream.current_request_trailers(), vec![("checksum".to_string(), "1".to_string())]);
-    /// ```
-    pub fn request_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-        action(self.vm.http_trailers(self.id, Side::Request, trailers))
-    }
-
-    /// Go `CallOnResponseHeaders`.
-    ///
-    /// # Panics
-    /// Before the request headers, if sent twice, or after the plugin
-    /// answered or reset the stream.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// assert_eq!(stream.response_headers(&[(":status", "204")], true), proxywasm::Action::Continue);
-    /// ```
-    pub fn response_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_headers(self.id, Side::Response, headers, end_of_stream),
-        )
-    }
-
-    /// Go `CallOnResponseBody`: as [`request_body`](HttpStream::request_body)
-    /// for the response.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], false);
-    /// stream.response_body(b"hello", true);
-    /// assert_eq!(stream.current_response_body(), b"hello");
-    /// ```
-    pub fn response_body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_body(self.id, Side::Response, body, end_of_stream),
-        )
-    }
-
-    /// Go `CallOnResponseTrailers`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], false);
-    /// stream.response_trailers(&[("grpc-status", "0")]);
-    /// assert_eq!(stream.current_response_trailers().len(), 1);
-    /// ```
-    pub fn response_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-        action(self.vm.http_trailers(self.id, Side::Response, trailers))
+    direction! {
+        Response, "response", "Response", "downstream", "stream.request_headers(&[(\":path\", \"/\")], true);",
+        response_headers, response_body, response_trailers, is_response_paused,
+        current_response_headers, current_response_header, current_response_trailers, current_response_body
     }
 
     /// Go `CompleteHttpContext`: ends the stream as Envoy does for HTTP —
@@ -1256,132 +1286,6 @@ impl HttpStream {
     /// ```
     pub fn action(&self) -> Action {
         action(self.view(|s| s.action))
-    }
-
-    /// Whether the request is paused (headers held, body buffered, or trailers held).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(!host.http_stream().is_request_paused());
-    /// ```
-    pub fn is_request_paused(&self) -> bool {
-        self.view(|s| s.request.paused != Pause::No)
-    }
-
-    /// Whether the response is paused.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(!host.http_stream().is_response_paused());
-    /// ```
-    pub fn is_response_paused(&self) -> bool {
-        self.view(|s| s.response.paused != Pause::No)
-    }
-
-    /// Go `GetCurrentRequestHeaders`: the request headers after the plugin's
-    /// changes (what goes upstream).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// assert_eq!(stream.current_request_headers(), vec![(":path".to_string(), "/".to_string())]);
-    /// ```
-    pub fn current_request_headers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.request.headers.as_deref().unwrap_or_default()))
-    }
-
-    /// One request header after the plugin's changes (first value).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[("x-a", "1")], true);
-    /// assert_eq!(stream.current_request_header("X-A").as_deref(), Some("1"));
-    /// ```
-    pub fn current_request_header(&self, name: &str) -> Option<String> {
-        first(&self.current_request_headers(), name)
-    }
-
-    /// Go `GetCurrentResponseHeaders`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], true);
-    /// assert_eq!(stream.current_response_headers().len(), 1);
-    /// ```
-    pub fn current_response_headers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.response.headers.as_deref().unwrap_or_default()))
-    }
-
-    /// One response header after the plugin's changes (first value).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], true);
-    /// assert_eq!(stream.current_response_header(":status").as_deref(), Some("200"));
-    /// ```
-    pub fn current_response_header(&self, name: &str) -> Option<String> {
-        first(&self.current_response_headers(), name)
-    }
-
-    /// The request trailers after the plugin's changes (Go has no getter).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(host.http_stream().current_request_trailers().is_empty());
-    /// ```
-    pub fn current_request_trailers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.request.trailers.as_deref().unwrap_or_default()))
-    }
-
-    /// The response trailers after the plugin's changes (Go has no getter).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(host.http_stream().current_response_trailers().is_empty());
-    /// ```
-    pub fn current_response_trailers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.response.trailers.as_deref().unwrap_or_default()))
-    }
-
-    /// Go `GetCurrentRequestBody`: the whole request body so far after the
-    /// plugin's changes (forwarded, buffered and held bytes).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":method", "PUT")], false);
-    /// stream.request_body(b"a", false);
-    /// stream.request_body(b"b", true);
-    /// assert_eq!(stream.current_request_body(), b"ab");
-    /// ```
-    pub fn current_request_body(&self) -> Vec<u8> {
-        self.view(|s| s.request.body())
-    }
-
-    /// Go `GetCurrentResponseBody`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(host.http_stream().current_response_body().is_empty());
-    /// ```
-    pub fn current_response_body(&self) -> Vec<u8> {
-        self.view(|s| s.response.body())
     }
 
     /// Go `GetSentLocalResponse`: the local reply the plugin sent, if any.
@@ -1436,13 +1340,8 @@ impl HttpStream {
     /// assert!(host.logs().contain("route r7"));
     /// ```
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
-        let mut state = self.vm.state();
-        if let Some(stream) = state.http_mut(self.id) {
-            stream
-                .properties
-                .seeded
-                .insert(path_bytes(path), value.into());
-        }
+        let (path, value) = (path_bytes(path), value.into());
+        self.vm.state().seed_property(self.id, path, value);
     }
 
     /// A property as the plugin left it on this stream (`proxy_set_property`
@@ -1465,14 +1364,6 @@ impl HttpStream {
     pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
         self.view(|s| s.properties.get(&path_bytes(path)).cloned())
     }
-}
-
-fn first(pairs: &[(String, String)], name: &str) -> Option<String> {
-    let name = name.to_ascii_lowercase();
-    pairs
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.clone())
 }
 
 /// One TCP connection of a [`MockHost`]: drive data both ways and closes,
@@ -1686,12 +1577,8 @@ impl TcpConnection {
     /// assert_eq!(conn.property(&["upstream", "address"]), Some(b"10.0.0.1:80".to_vec()));
     /// ```
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
-        let mut state = self.vm.state();
-        if let Some(conn) = state.tcp_mut(self.id) {
-            conn.properties
-                .seeded
-                .insert(path_bytes(path), value.into());
-        }
+        let (path, value) = (path_bytes(path), value.into());
+        self.vm.state().seed_property(self.id, path, value);
     }
 
     /// A property as the plugin set it on this connection, or as seeded.

@@ -89,6 +89,14 @@ impl HostState {
         }
     }
 
+    /// Seeds property `path` of context `id` alone (a stream or a
+    /// connection; a no-op for others).
+    pub(crate) fn seed_property(&mut self, id: u32, path: Vec<u8>, value: Vec<u8>) {
+        if let Some(own) = self.contexts.get_mut(&id).and_then(Context::properties) {
+            own.seeded.insert(path, value);
+        }
+    }
+
     /// `proxy_set_property`: Envoy stores the whole path as one filter-state
     /// key on the current stream.
     ///

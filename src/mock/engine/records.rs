@@ -345,7 +345,7 @@ impl Default for Fidelity {
 }
 
 /// The first value of header `name` (any case) in `headers`.
-fn first_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn first_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     let name = name.to_ascii_lowercase();
     headers
         .iter()
