@@ -454,27 +454,21 @@ impl MockHostBuilder {
 
     /// Builds the host around an entry (what `#[proxywasm::main]` produces).
     #[doc(hidden)]
-    pub fn entry(self, entry: BoxedDispatcher) -> MockHost {
+    pub fn entry(mut self, entry: BoxedDispatcher) -> MockHost {
         // The `log` backend and panic hook are process-wide; natively the max
         // level stays at Trace and each host filters by its own level.
         crate::logging::install_once();
         log::set_max_level(log::LevelFilter::Trace);
         let handle = entry.into_handle();
-        let initialize = RefCell::new(self.initialize);
-        let world = self.world.clone().unwrap_or_default();
-        let mut state = HostState::new(self.config, world);
-        for (name, function) in self.foreign {
-            state.register_foreign_function(&name, function);
-        }
-        let vm = Vm::new(state, move |weak| {
+        let initialize = RefCell::new(self.initialize.take());
+        self.with_guest(move |weak| {
             Box::new(NativeGuest {
                 vm: weak,
                 dispatch: handle,
                 runtime: Rc::new(Runtime::new()),
                 initialize,
-            }) as Box<dyn Guest>
-        });
-        MockHost { vm }
+            })
+        })
     }
 
     /// Builds the host around another guest: the same emulator and API, with
