@@ -46,8 +46,7 @@ impl Time<'_> {
     /// Go `GetTickPeriod`: the first plugin's tick period (`None` when unset or 0).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_millis(250))).unwrap();
     /// assert_eq!(host.time().tick_period(), Some(std::time::Duration::from_millis(250)));
     /// ```
@@ -59,8 +58,7 @@ impl Time<'_> {
     /// The tick period of plugin `root`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.time().tick_period_of(host.root_context_id()), None);
     /// ```
     pub fn tick_period_of(&self, root: ContextId) -> Option<Duration> {
@@ -100,8 +98,7 @@ impl Time<'_> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let before = host.time().now();
     /// host.time().advance(Duration::from_secs(5));
     /// assert_eq!(host.time().now().duration_since(before).unwrap(), Duration::from_secs(5));
@@ -119,8 +116,7 @@ impl SharedData<'_> {
     /// The id of this VM's shared queue `name`, if a plugin registered it.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
     /// assert_eq!(host.shared_data().queue_id("jobs"), Some(queue));
     /// ```
@@ -140,8 +136,7 @@ impl SharedData<'_> {
     /// If no queue has that id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
     /// host.shared_data().enqueue(queue, b"job 1");
     /// assert_eq!(host.shared_data().queue_size(queue), 1);
@@ -190,8 +185,7 @@ impl SharedData<'_> {
     /// Shared data `key` in this VM's `vm_id` scope: value and CAS.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::shared::set("hits", b"7", None)).unwrap();
     /// assert_eq!(host.shared_data().get("hits").unwrap().0, b"7");
     /// ```
@@ -202,8 +196,7 @@ impl SharedData<'_> {
     /// Seeds shared data `key` in this VM's `vm_id` scope (fresh CAS).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.shared_data().set("hits", b"41");
     /// let (value, _cas) = host.run(|| proxywasm::shared::get("hits")).unwrap().unwrap();
     /// assert_eq!(value, "41");
@@ -224,8 +217,7 @@ impl ForeignFunctions<'_> {
     /// Go `RegisterForeignFunction`, after the host was built.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.foreign_functions().register("echo", |args| Ok(args.to_vec()));
     /// assert_eq!(host.run(|| proxywasm::foreign::call("echo", b"x")).unwrap().unwrap(), "x");
     /// assert_eq!(host.foreign_functions().calls(), vec![("echo".to_string(), b"x".to_vec())]);
@@ -243,8 +235,7 @@ impl ForeignFunctions<'_> {
     /// Every `proxy_call_foreign_function` so far: name and arguments.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let _ = host.run(|| proxywasm::foreign::call("missing", b"a"));
     /// assert_eq!(host.foreign_functions().calls().len(), 1);
     /// ```
@@ -287,8 +278,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
     ///     .unwrap();
     /// assert_eq!(host.callouts().http()[0].upstream, "a");
@@ -306,8 +296,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
     ///     .unwrap();
     /// assert_eq!(host.callouts().http_from(host.root_context_id()).len(), 1);
@@ -413,8 +402,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// assert_eq!(host.callouts().grpc()[0].kind, proxywasm::mock::GrpcKind::Stream);
     /// ```
@@ -501,8 +489,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// host.callouts().grpc_message(token, b"m1");
     /// assert_eq!(host.callouts().grpc().len(), 1); // a stream stays open
@@ -517,8 +504,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// host.callouts().grpc_trailing_metadata(token, &[("grpc-status", "0")]);
     /// ```
@@ -534,8 +520,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let stream = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// let call = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
     /// host.callouts().close_grpc(stream, 0, "");
@@ -552,8 +537,7 @@ impl Callouts<'_> {
     /// DNS lookups started with `envoy_resolve_dns` and not yet answered.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
     /// assert_eq!(host.callouts().dns().len(), 1);
     /// ```
@@ -616,8 +600,7 @@ impl Metrics<'_> {
     /// If `name` is a gauge or histogram.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::metrics::Counter::define("requests")?.increment(2)).unwrap();
     /// assert_eq!(host.metrics().counter("requests"), Some(2));
     /// assert_eq!(host.metrics().counter("other"), None);
@@ -633,8 +616,7 @@ impl Metrics<'_> {
     /// If `name` is a counter or histogram.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(-3)).unwrap();
     /// assert_eq!(host.metrics().gauge("active"), Some(-3));
     /// ```
@@ -649,8 +631,7 @@ impl Metrics<'_> {
     /// If `name` is a counter or gauge.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| {
     ///     let h = proxywasm::metrics::Histogram::define("latency")?;
     ///     h.record(3)?;
@@ -672,8 +653,7 @@ macro_rules! level_getters {
         $(#[$doc])*
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("host.run(|| ", stringify!($log), ");")]
         #[doc = concat!("assert_eq!(host.logs().", stringify!($name), "(), vec![", stringify!($message), "]);")]
         /// ```
@@ -691,8 +671,7 @@ impl Logs<'_> {
     /// Every log record, in order.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| {
     ///     proxywasm::log::info!("one");
     ///     proxywasm::log::error!("two");
@@ -708,8 +687,7 @@ impl Logs<'_> {
     ///
     /// ```
     /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::warn!("careful"));
     /// assert_eq!(host.logs().at(LogLevel::Warn), vec!["careful"]);
     /// ```
@@ -741,8 +719,7 @@ impl Logs<'_> {
     /// Whether any log message contains `text`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::info!("configured with hello"));
     /// assert!(host.logs().contain("with hello"));
     /// assert!(!host.logs().contain("goodbye"));
@@ -754,8 +731,7 @@ impl Logs<'_> {
     /// Forgets the logs recorded so far.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::info!("x"));
     /// host.logs().clear();
     /// assert!(host.logs().records().is_empty());
@@ -767,8 +743,7 @@ impl Logs<'_> {
     /// The host's log level now.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.logs().level(), proxywasm::logging::LogLevel::Trace);
     /// ```
     pub fn level(&self) -> LogLevel {
@@ -780,8 +755,7 @@ impl Logs<'_> {
     ///
     /// ```
     /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.logs().set_level(LogLevel::Off);
     /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Off);
     /// ```

@@ -50,14 +50,13 @@ fn path_bytes(path: &[&str]) -> Vec<u8> {
 /// use proxywasm::logging::LogLevel;
 /// use proxywasm::mock::MockHost;
 ///
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// let host = MockHost::builder()
 ///     .vm_id("edge")
 ///     .vm_configuration(r#"{"mode": "strict"}"#)
 ///     .plugin_configuration("x-tenant")
 ///     .property(&["xds", "cluster_name"], "backend")
 ///     .log_level(LogLevel::Info)
-///     .http(|_| Noop);
+///     .http(|_| proxywasm::mock::Noop);
 /// assert!(host.start());
 /// assert_eq!(host.vm_id(), "edge");
 /// ```
@@ -89,8 +88,7 @@ impl MockHostBuilder {
     /// queues in the [`MockWorld`]. Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().vm_id("receiver").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().vm_id("receiver").http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.vm_id(), "receiver");
     /// ```
     pub fn vm_id(mut self, vm_id: impl Into<String>) -> Self {
@@ -102,8 +100,7 @@ impl MockHostBuilder {
     /// `on_vm_start`). Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().vm_configuration(vec![1, 2]).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().vm_configuration(vec![1, 2]).http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn vm_configuration(mut self, configuration: impl Into<Vec<u8>>) -> Self {
@@ -115,8 +112,7 @@ impl MockHostBuilder {
     /// during `on_configure`). Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().plugin_configuration("text").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().plugin_configuration("text").http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn plugin_configuration(mut self, configuration: impl Into<Vec<u8>>) -> Self {
@@ -127,8 +123,7 @@ impl MockHostBuilder {
     /// The first plugin's name (the `plugin_name` property). Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().plugin_name("auth").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().plugin_name("auth").http(|_| proxywasm::mock::Noop);
     /// let name = host.run(|| proxywasm::property::get_string(&["plugin_name"])).unwrap();
     /// assert_eq!(name.as_deref(), Some("auth"));
     /// ```
@@ -140,8 +135,7 @@ impl MockHostBuilder {
     /// The first plugin's root id (the `plugin_root_id` property).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().root_id("main").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().root_id("main").http(|_| proxywasm::mock::Noop);
     /// let id = host.run(|| proxywasm::property::get_string(&["plugin_root_id"])).unwrap();
     /// assert_eq!(id.as_deref(), Some("main"));
     /// ```
@@ -155,11 +149,10 @@ impl MockHostBuilder {
     /// VM. [`MockHost::start`] starts them in order.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .plugin_configuration("first")
     ///     .add_plugin("second")
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// assert_eq!(host.root_context_ids().len(), 2);
     /// ```
@@ -176,10 +169,9 @@ impl MockHostBuilder {
     /// is, integers as 8 bytes little-endian, maps as pairs).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .property(&["source", "port"], 8080i64.to_le_bytes().to_vec())
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// let port = host.run(|| proxywasm::property::get_i64(&["source", "port"])).unwrap();
     /// assert_eq!(port, Some(8080));
     /// ```
@@ -194,9 +186,8 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let start = UNIX_EPOCH + Duration::from_secs(1_000_000);
-    /// let host = proxywasm::mock::MockHost::builder().start_time(start).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().start_time(start).http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.run(proxywasm::time::now).unwrap(), start);
     /// ```
     pub fn start_time(mut self, time: SystemTime) -> Self {
@@ -210,8 +201,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().log_level(LogLevel::Warn).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().log_level(LogLevel::Warn).http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Warn);
     /// ```
     pub fn log_level(mut self, level: LogLevel) -> Self {
@@ -223,10 +213,9 @@ impl MockHostBuilder {
     /// Unregistered names answer `NOT_FOUND`, as Envoy does.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .foreign_function("compress", |args: &[u8]| Ok(args.to_ascii_uppercase()))
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// let out = host.run(|| proxywasm::foreign::call("compress", b"abc")).unwrap().unwrap();
     /// assert_eq!(out, "ABC");
     /// ```
@@ -244,10 +233,9 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::mock::{MockHost, MockWorld};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let world = MockWorld::new();
-    /// let a = MockHost::builder().world(&world).vm_id("shared").http(|_| Noop);
-    /// let b = MockHost::builder().world(&world).vm_id("shared").http(|_| Noop);
+    /// let a = MockHost::builder().world(&world).vm_id("shared").http(|_| proxywasm::mock::Noop);
+    /// let b = MockHost::builder().world(&world).vm_id("shared").http(|_| proxywasm::mock::Noop);
     /// a.run(|| proxywasm::shared::set("k", b"from a", None)).unwrap();
     /// assert_eq!(b.run(|| proxywasm::shared::get("k")).unwrap().unwrap().0, "from a");
     /// ```
@@ -260,8 +248,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::mock::{Fidelity, MockHost};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = MockHost::builder().fidelity(Fidelity::lenient()).http(|_| Noop);
+    /// let host = MockHost::builder().fidelity(Fidelity::lenient()).http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.fidelity(), Fidelity::lenient());
     /// ```
     pub fn fidelity(mut self, fidelity: Fidelity) -> Self {
@@ -323,8 +310,7 @@ impl MockHostBuilder {
     /// failing tests). Default: on.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().echo_logs(false).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().echo_logs(false).http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn echo_logs(mut self, echo: bool) -> Self {
@@ -338,8 +324,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().known_clusters(["auth"]).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().known_clusters(["auth"]).http(|_| proxywasm::mock::Noop);
     /// let sent = host.run(|| {
     ///     HttpCall::new("typo").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
     /// });
@@ -358,8 +343,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().refuse_calls_to("down").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().refuse_calls_to("down").http(|_| proxywasm::mock::Noop);
     /// let sent = host.run(|| {
     ///     HttpCall::new("down").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
     /// });
@@ -376,10 +360,9 @@ impl MockHostBuilder {
     /// allows only logging there; see [`Fidelity::restricted_start_up`].
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .on_initialize(|| proxywasm::log::info!("constructors ran"))
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// assert!(host.logs().contain("constructors ran"));
     /// assert!(host.violations().is_empty());
@@ -427,8 +410,7 @@ impl MockHostBuilder {
     /// Builds the host around an HTTP filter (the `#[proxywasm::main(http)]` form).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// ```
     pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(
@@ -441,8 +423,7 @@ impl MockHostBuilder {
     /// Builds the host around a network filter (the `#[proxywasm::main(tcp)]` form).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// ```
     pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(
@@ -552,8 +533,7 @@ impl MockHost {
     /// Starts configuring a host.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn builder() -> MockHostBuilder {
@@ -573,8 +553,7 @@ impl MockHost {
     /// front door of its own ([`MockHostBuilder::with_guest`]).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.vm().state().acting_context(), 0); // no callback running
     /// ```
     pub fn vm(&self) -> &Rc<Vm> {
@@ -609,8 +588,7 @@ impl MockHost {
     /// every plugin. True if all succeeded.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start_vm());
     /// assert!(!host.is_started()); // not configured yet
     /// assert!(host.start_plugin());
@@ -624,8 +602,7 @@ impl MockHost {
     /// configured (starting the VM first if needed). True if all are configured.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start_plugin());
     /// ```
     pub fn start_plugin(&self) -> bool {
@@ -635,8 +612,7 @@ impl MockHost {
     /// Whether every plugin started and was configured.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(!host.is_started());
     /// host.start();
     /// assert!(host.is_started());
@@ -650,8 +626,7 @@ impl MockHost {
     /// to finish later; it is deleted when it calls `proxywasm::plugin::done()`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert!(host.finish());
     /// assert!(host.root_context_ids().is_empty());
@@ -663,8 +638,7 @@ impl MockHost {
     /// The first plugin's context id (starting the host if needed).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.root_context_id(), proxywasm::ContextId(1));
     /// ```
     pub fn root_context_id(&self) -> ContextId {
@@ -683,8 +657,7 @@ impl MockHost {
     /// Every live plugin context id, in start order.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert_eq!(host.root_context_ids(), vec![proxywasm::ContextId(1), proxywasm::ContextId(2)]);
     /// ```
@@ -697,8 +670,7 @@ impl MockHost {
     /// panics if the plugin fails to start.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let stream = host.http_stream();
     /// assert_eq!(stream.id(), proxywasm::ContextId(2));
     /// ```
@@ -713,8 +685,7 @@ impl MockHost {
     /// A new HTTP stream on the plugin `root`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// let stream = host.http_stream_for(host.root_context_ids()[1]);
     /// assert_eq!(stream.id(), proxywasm::ContextId(3));
@@ -732,8 +703,7 @@ impl MockHost {
     /// action is [`TcpConnection::action`]).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let conn = host.tcp_connection();
     /// assert_eq!(conn.action(), proxywasm::Action::Continue);
     /// ```
@@ -748,8 +718,7 @@ impl MockHost {
     /// A new TCP connection on the plugin `root`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let conn = host.tcp_connection_for(host.root_context_id());
     /// # let _ = conn;
     /// ```
@@ -766,8 +735,7 @@ impl MockHost {
     /// host. Returns what `code` returns. Deferred effects apply afterwards.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let level = host.run(proxywasm::logging::log_level).unwrap();
     /// assert_eq!(level, proxywasm::logging::LogLevel::Trace);
     /// ```
@@ -782,8 +750,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::{Export, MockHost};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = MockHost::builder().http(|_| Noop);
+    /// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert_eq!(host.call_export(Export::RequestHeaders { context_id: 99, num_headers: 0, end_of_stream: true }), 0);
     /// assert!(host.logs().contain("unknown context 99"));
@@ -797,8 +764,7 @@ impl MockHost {
     /// The emulated clock and timers.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let start = host.time().now();
     /// host.time().advance(std::time::Duration::from_secs(1));
     /// assert_eq!(host.time().now(), start + std::time::Duration::from_secs(1));
@@ -810,8 +776,7 @@ impl MockHost {
     /// Shared data and queues.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.shared_data().set("k", b"v");
     /// assert_eq!(host.shared_data().get("k").unwrap().0, b"v");
     /// ```
@@ -822,8 +787,7 @@ impl MockHost {
     /// Foreign functions.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.foreign_functions().calls().is_empty());
     /// ```
     pub fn foreign_functions(&self) -> ForeignFunctions<'_> {
@@ -833,8 +797,7 @@ impl MockHost {
     /// HTTP, gRPC and DNS callouts.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.callouts().http().is_empty());
     /// ```
     pub fn callouts(&self) -> Callouts<'_> {
@@ -844,8 +807,7 @@ impl MockHost {
     /// Metrics.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.metrics().counter("none"), None);
     /// ```
     pub fn metrics(&self) -> Metrics<'_> {
@@ -855,8 +817,7 @@ impl MockHost {
     /// Logs and the log level.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::info!("hello"));
     /// assert!(host.logs().contain("hello"));
     /// ```
@@ -869,8 +830,7 @@ impl MockHost {
     /// Go `GetProperty`: a property seeded for every context.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().property(&["a", "b"], "v").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().property(&["a", "b"], "v").http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.property(&["a", "b"]), Some(b"v".to_vec()));
     /// assert_eq!(host.property(&["a"]), None);
     /// ```
@@ -885,8 +845,7 @@ impl MockHost {
     /// Go `SetProperty`: seeds a property for every context.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.set_property(&["xds", "route_name"], "r1");
     /// let route = host.run(|| proxywasm::property::get_string(&["xds", "route_name"])).unwrap();
     /// assert_eq!(route.as_deref(), Some("r1"));
@@ -903,8 +862,7 @@ impl MockHost {
     /// The fidelity rules in force.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.fidelity(), proxywasm::mock::Fidelity::envoy());
     /// ```
     pub fn fidelity(&self) -> Fidelity {
@@ -915,8 +873,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::Fidelity;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.set_fidelity(Fidelity::lenient());
     /// assert!(!host.fidelity().callouts_on_root);
     /// ```
@@ -927,8 +884,7 @@ impl MockHost {
     /// Adds hostcalls strict mode expects from now on.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().strict().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().strict().http(|_| proxywasm::mock::Noop);
     /// host.expect_hostcalls(["proxy_get_current_time_nanoseconds"]);
     /// host.run(proxywasm::time::now).unwrap();
     /// ```
@@ -943,8 +899,7 @@ impl MockHost {
     /// strict mode, callbacks on deleted contexts).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert!(host.violations().is_empty());
     /// ```
@@ -955,8 +910,7 @@ impl MockHost {
     /// How many times the plugin made each hostcall, by ABI name.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(proxywasm::time::now).unwrap();
     /// assert_eq!(host.hostcall_counts().get("proxy_get_current_time_nanoseconds"), Some(&1));
     /// ```
@@ -972,8 +926,7 @@ impl MockHost {
     /// one request).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// host.reset_hostcall_counts();
     /// assert!(host.hostcall_counts().is_empty());
@@ -986,8 +939,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::Export;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert_eq!(host.callbacks()[1], Export::ContextCreate { context_id: 1, parent_id: 0 });
     /// ```
@@ -1002,8 +954,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::{Export, MockHost};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = MockHost::builder().http(|_| Noop);
+    /// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// host.reenter_on("proxy_get_current_time_nanoseconds", Export::Tick { context_id: 1 });
     /// host.run(proxywasm::time::now).unwrap();
@@ -1016,8 +967,7 @@ impl MockHost {
     /// The exports run by re-entry hooks, with their raw results.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.reentries().is_empty());
     /// ```
     pub fn reentries(&self) -> Vec<(Export, u32)> {
@@ -1027,8 +977,7 @@ impl MockHost {
     /// This VM's id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// assert_eq!(proxywasm::mock::MockHost::builder().http(|_| Noop).vm_id(), "");
+    /// assert_eq!(proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop).vm_id(), "");
     /// ```
     pub fn vm_id(&self) -> String {
         self.state().config.vm_id.clone()
@@ -1037,8 +986,7 @@ impl MockHost {
     /// The world this host lives in.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.shared_data().set("k", b"v");
     /// assert_eq!(host.world().shared_data("", "k").unwrap().0, b"v");
     /// ```
@@ -1046,6 +994,23 @@ impl MockHost {
         self.vm.world().clone()
     }
 }
+
+/// A plugin that does nothing: an [`HttpContext`] and a [`TcpContext`] whose
+/// callbacks all keep their defaults, for tests (and examples) of what the
+/// host does on its own.
+///
+/// ```
+/// use proxywasm::mock::{MockHost, Noop};
+/// let host = MockHost::builder().http(|_| Noop);
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), proxywasm::Action::Continue);
+/// assert_eq!(host.logs().records(), vec![]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Noop;
+
+impl HttpContext for Noop {}
+impl TcpContext for Noop {}
 
 /// [`HttpStream`]'s methods for one direction, generated for the request and
 /// for the response from one implementation: `$side`, its name in prose
@@ -1068,8 +1033,7 @@ macro_rules! direction {
         /// the stream.
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         /// let mut stream = host.http_stream();
         #[doc = $first]
         #[doc = concat!("let action = stream.", stringify!($headers), "(&[(\"X-Tag\", \"a\")], true);")]
@@ -1090,8 +1054,7 @@ macro_rules! direction {
         /// plugin answered or reset the stream.
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         /// let mut stream = host.http_stream();
         #[doc = $first]
         #[doc = concat!("stream.", stringify!($headers), "(&[(\"content-type\", \"text/plain\")], false);")]
@@ -1106,8 +1069,7 @@ macro_rules! direction {
         #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ").")]
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         /// let mut stream = host.http_stream();
         #[doc = $first]
         #[doc = concat!("stream.", stringify!($headers), "(&[(\"te\", \"trailers\")], false);")]
@@ -1122,8 +1084,7 @@ macro_rules! direction {
         #[doc = concat!("Whether the ", $dir, " is paused (headers held, body buffered, or trailers held).")]
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("assert!(!host.http_stream().", stringify!($paused), "());")]
         /// ```
         pub fn $paused(&self) -> bool {
@@ -1134,8 +1095,7 @@ macro_rules! direction {
         #[doc = concat!("changes (what goes ", $goes, ").")]
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("assert!(host.http_stream().", stringify!($current_headers), "().is_empty());")]
         /// ```
         pub fn $current_headers(&self) -> Vec<(String, String)> {
@@ -1146,8 +1106,7 @@ macro_rules! direction {
         /// case).
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("assert_eq!(host.http_stream().", stringify!($current_header), "(\":path\"), None);")]
         /// ```
         pub fn $current_header(&self, name: &str) -> Option<String> {
@@ -1157,8 +1116,7 @@ macro_rules! direction {
         #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter).")]
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("assert!(host.http_stream().", stringify!($current_trailers), "().is_empty());")]
         /// ```
         pub fn $current_trailers(&self) -> Vec<(String, String)> {
@@ -1169,8 +1127,7 @@ macro_rules! direction {
         /// plugin's changes (forwarded, buffered and held bytes).
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("assert!(host.http_stream().", stringify!($current_body), "().is_empty());")]
         /// ```
         pub fn $current_body(&self) -> Vec<u8> {
@@ -1232,8 +1189,7 @@ impl HttpStream {
     /// The stream's context id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.http_stream().id(), proxywasm::ContextId(2));
     /// ```
     pub fn id(&self) -> ContextId {
@@ -1257,8 +1213,7 @@ impl HttpStream {
     ///
     /// ```
     /// use proxywasm::mock::Export;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let mut stream = host.http_stream();
     /// stream.request_headers(&[(":path", "/")], true);
     /// stream.complete();
@@ -1273,8 +1228,7 @@ impl HttpStream {
     /// turned to [`Action::Continue`] when the plugin resumes the stream.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let stream = host.http_stream();
     /// assert_eq!(stream.action(), proxywasm::Action::Continue);
     /// ```
@@ -1285,8 +1239,7 @@ impl HttpStream {
     /// Go `GetSentLocalResponse`: the local reply the plugin sent, if any.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.http_stream().local_response(), None);
     /// ```
     pub fn local_response(&self) -> Option<LocalReply> {
@@ -1408,8 +1361,7 @@ impl TcpConnection {
     /// The connection's context id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.tcp_connection().id(), proxywasm::ContextId(2));
     /// ```
     pub fn id(&self) -> ContextId {
@@ -1420,8 +1372,7 @@ impl TcpConnection {
     /// turned to Continue when the plugin resumes the downstream.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.tcp_connection().action(), proxywasm::Action::Continue);
     /// ```
     pub fn action(&self) -> Action {
@@ -1436,8 +1387,7 @@ impl TcpConnection {
     /// After the downstream closed or ended.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let mut conn = host.tcp_connection();
     /// conn.downstream_data(b"GET /", false);
     /// assert_eq!(conn.current_downstream_data(), b"GET /");
@@ -1450,8 +1400,7 @@ impl TcpConnection {
     /// Envoy then reports an upstream close of unknown origin.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let mut conn = host.tcp_connection();
     /// conn.upstream_data(b"200 OK", true);
     /// assert_eq!(conn.current_upstream_data(), b"200 OK");
@@ -1463,8 +1412,7 @@ impl TcpConnection {
     /// Go `CloseDownstreamConnection`: `proxy_on_downstream_connection_close`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// host.tcp_connection().downstream_close(proxywasm::PeerType::Local);
     /// ```
     pub fn downstream_close(&mut self, peer: PeerType) {
@@ -1474,8 +1422,7 @@ impl TcpConnection {
     /// Go `CloseUpstreamConnection`: `proxy_on_upstream_connection_close`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// host.tcp_connection().upstream_close(proxywasm::PeerType::Remote);
     /// ```
     pub fn upstream_close(&mut self, peer: PeerType) {
@@ -1487,8 +1434,7 @@ impl TcpConnection {
     ///
     /// ```
     /// use proxywasm::mock::Export;
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// host.tcp_connection().complete();
     /// let tail: Vec<Export> = host.callbacks().into_iter().rev().take(3).collect();
     /// assert_eq!(tail, vec![Export::Delete { context_id: 2 }, Export::Log { context_id: 2 }, Export::Done { context_id: 2 }]);
@@ -1500,8 +1446,7 @@ impl TcpConnection {
     /// Everything the downstream sent so far, after the plugin's changes.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(host.tcp_connection().current_downstream_data().is_empty());
     /// ```
     pub fn current_downstream_data(&self) -> Vec<u8> {
@@ -1511,8 +1456,7 @@ impl TcpConnection {
     /// Everything the upstream sent so far, after the plugin's changes.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(host.tcp_connection().current_upstream_data().is_empty());
     /// ```
     pub fn current_upstream_data(&self) -> Vec<u8> {
@@ -1522,8 +1466,7 @@ impl TcpConnection {
     /// Whether downstream data is paused (held by the plugin).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(!host.tcp_connection().is_downstream_paused());
     /// ```
     pub fn is_downstream_paused(&self) -> bool {
@@ -1553,8 +1496,7 @@ impl TcpConnection {
     /// Whether the plugin closed the upstream connection.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(!host.tcp_connection().is_upstream_closed());
     /// ```
     pub fn is_upstream_closed(&self) -> bool {
@@ -1564,8 +1506,7 @@ impl TcpConnection {
     /// Seeds a property for this connection only (e.g. `upstream.address`).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let mut conn = host.tcp_connection();
     /// conn.set_property(&["upstream", "address"], "10.0.0.1:80");
     /// assert_eq!(conn.property(&["upstream", "address"]), Some(b"10.0.0.1:80".to_vec()));
@@ -1578,8 +1519,7 @@ impl TcpConnection {
     /// A property as the plugin set it on this connection, or as seeded.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.tcp_connection().property(&["x"]), None);
     /// ```
     pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
@@ -1589,13 +1529,8 @@ impl TcpConnection {
 
 // ---- helpers for the SDK's own doc examples (not public API) -----------------------------------
 
-struct NoopHttp;
-impl HttpContext for NoopHttp {}
-struct NoopTcp;
-impl TcpContext for NoopTcp {}
-
 fn doc_host() -> MockHost {
-    MockHost::builder().echo_logs(false).http(|_| NoopHttp)
+    MockHost::builder().echo_logs(false).http(|_| Noop)
 }
 
 fn expect_ok(result: crate::Result<()>) {
@@ -1646,7 +1581,7 @@ pub fn doc_http_body(body: &[u8], code: impl FnOnce() -> crate::Result<()>) {
 /// upstream buffer holds `data`. Panics if `code` fails.
 #[doc(hidden)]
 pub fn doc_tcp_upstream(data: &[u8], code: impl FnOnce() -> crate::Result<()>) {
-    let host = MockHost::builder().echo_logs(false).tcp(|_| NoopTcp);
+    let host = MockHost::builder().echo_logs(false).tcp(|_| Noop);
     let conn = host.tcp_connection();
     if let Some(c) = host.state().tcp_mut(conn.id) {
         c.upstream.buffer = data.to_vec();
