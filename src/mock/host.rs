@@ -645,13 +645,7 @@ impl MockHost {
         if self.state().roots.is_empty() {
             self.vm.start();
         }
-        ContextId(
-            *self
-                .state()
-                .roots
-                .first()
-                .unwrap_or_else(|| panic!("the VM has no live plugin context")),
-        )
+        ContextId(self.vm.pick_root(None))
     }
 
     /// Every live plugin context id, in start order.

@@ -179,27 +179,18 @@ impl HostState {
 
     pub(super) fn map_access(&self, kind: u32) -> Access {
         let top = self.running();
+        let read_if = |readable: bool| if readable { Access::Read } else { Access::None };
         match kind {
-            map::GRPC_INITIAL_METADATA => {
-                if matches!(top, Some(Export::GrpcReceiveInitialMetadata { .. })) {
-                    Access::Read
-                } else {
-                    Access::None
-                }
-            }
-            map::GRPC_TRAILING_METADATA => {
-                if matches!(top, Some(Export::GrpcReceiveTrailingMetadata { .. })) {
-                    Access::Read
-                } else {
-                    Access::None
-                }
-            }
+            map::GRPC_INITIAL_METADATA => read_if(matches!(
+                top,
+                Some(Export::GrpcReceiveInitialMetadata { .. })
+            )),
+            map::GRPC_TRAILING_METADATA => read_if(matches!(
+                top,
+                Some(Export::GrpcReceiveTrailingMetadata { .. })
+            )),
             map::HTTP_CALL_RESPONSE_HEADERS | map::HTTP_CALL_RESPONSE_TRAILERS => {
-                if matches!(self.payload(), Payload::HttpResponse { .. }) {
-                    Access::Read
-                } else {
-                    Access::None
-                }
+                read_if(matches!(self.payload(), Payload::HttpResponse { .. }))
             }
             map::REQUEST_HEADERS
             | map::REQUEST_TRAILERS

@@ -3,7 +3,7 @@
 
 use super::state::status::*;
 use super::state::{Access, HostState};
-use super::stream::{self, Context, Map, map_get};
+use super::stream::{self, Context, Map, Side, map_get};
 use crate::abi::wire::map;
 
 impl HostState {
@@ -43,48 +43,39 @@ impl HostState {
             [b"plugin_vm_id"] => return Some(self.config.vm_id.as_bytes().to_vec()),
             _ => {}
         }
-        let stream = self.http(ctx)?;
-        let header_map = |kind: u32, map: &Option<Map>| -> Option<Map> {
-            (self.map_access(kind) != Access::None)
-                .then(|| map.clone())
-                .flatten()
+        let (side, kind, rest) = match segments.as_slice() {
+            [b"request", rest @ ..] => (Side::Request, map::REQUEST_HEADERS, rest),
+            [b"response", rest @ ..] => (Side::Response, map::RESPONSE_HEADERS, rest),
+            _ => return None,
         };
-        match segments.as_slice() {
-            [b"request", rest @ ..] => {
-                let headers = header_map(map::REQUEST_HEADERS, &stream.request.headers)?;
-                let get = |name: &[u8]| map_get(&headers, name).map(<[u8]>::to_vec);
-                match rest {
-                    [b"path"] => get(b":path"),
-                    [b"url_path"] => get(b":path")
-                        .map(|p| p.split(|b| *b == b'?').next().unwrap_or(&[]).to_vec()),
-                    [b"query"] => get(b":path").map(|p| {
-                        let query = p.splitn(2, |b| *b == b'?').nth(1).unwrap_or(&[]);
-                        query.split(|b| *b == b'#').next().unwrap_or(&[]).to_vec()
-                    }),
-                    [b"host"] => get(b":authority"),
-                    [b"scheme"] => get(b":scheme"),
-                    [b"method"] => get(b":method"),
-                    [b"id"] => get(b"x-request-id"),
-                    [b"useragent"] => get(b"user-agent"),
-                    [b"referer"] => get(b"referer"),
-                    [b"headers"] => Some(crate::abi::wire::serialize_pairs(&joined(&headers))),
-                    [b"headers", name] => joined_value(&headers, name),
-                    _ => None,
-                }
+        if self.map_access(kind) == Access::None {
+            return None;
+        }
+        let headers = self.http(ctx)?.flow(side).headers.as_ref()?;
+        let get = |name: &[u8]| map_get(headers, name).map(<[u8]>::to_vec);
+        match (side, rest) {
+            (_, [b"headers"]) => Some(crate::abi::wire::serialize_pairs(&joined(headers))),
+            (_, [b"headers", name]) => joined_value(headers, name),
+            (Side::Response, [b"code"]) => {
+                let status = map_get(headers, b":status")?;
+                let code: i64 = core::str::from_utf8(status).ok()?.parse().ok()?;
+                Some(code.to_le_bytes().to_vec())
             }
-            [b"response", rest @ ..] => {
-                let headers = header_map(map::RESPONSE_HEADERS, &stream.response.headers)?;
-                match rest {
-                    [b"code"] => {
-                        let status = map_get(&headers, b":status")?;
-                        let code: i64 = core::str::from_utf8(status).ok()?.parse().ok()?;
-                        Some(code.to_le_bytes().to_vec())
-                    }
-                    [b"headers"] => Some(crate::abi::wire::serialize_pairs(&joined(&headers))),
-                    [b"headers", name] => joined_value(&headers, name),
-                    _ => None,
-                }
+            (Side::Response, _) => None,
+            (_, [b"path"]) => get(b":path"),
+            (_, [b"url_path"]) => {
+                get(b":path").map(|p| p.split(|b| *b == b'?').next().unwrap_or(&[]).to_vec())
             }
+            (_, [b"query"]) => get(b":path").map(|p| {
+                let query = p.splitn(2, |b| *b == b'?').nth(1).unwrap_or(&[]);
+                query.split(|b| *b == b'#').next().unwrap_or(&[]).to_vec()
+            }),
+            (_, [b"host"]) => get(b":authority"),
+            (_, [b"scheme"]) => get(b":scheme"),
+            (_, [b"method"]) => get(b":method"),
+            (_, [b"id"]) => get(b"x-request-id"),
+            (_, [b"useragent"]) => get(b"user-agent"),
+            (_, [b"referer"]) => get(b"referer"),
             _ => None,
         }
     }

@@ -248,18 +248,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.hostcall {
-            Some(call) => write!(
-                f,
-                "{call} in {} (context {}): {}",
-                self.callback, self.context_id, self.message
-            ),
-            None => write!(
-                f,
-                "in {} (context {}): {}",
-                self.callback, self.context_id, self.message
-            ),
+        if let Some(call) = self.hostcall {
+            write!(f, "{call} ")?;
         }
+        let (callback, context, message) = (self.callback, self.context_id, &self.message);
+        write!(f, "in {callback} (context {context}): {message}")
     }
 }
 

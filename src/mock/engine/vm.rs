@@ -313,7 +313,7 @@ impl Vm {
                     reply,
                     from,
                 } => self.local_reply(context, reply, from),
-                Deferred::DeleteRoot { root } => self.delete_root(root),
+                Deferred::DeleteRoot { root } => self.delete(root),
             }
         }
     }
@@ -451,12 +451,13 @@ impl Vm {
         }
     }
 
-    pub(super) fn delete_root(&self, root: u32) {
-        if !self.state().is_live(root) {
+    /// `on_delete` on a live context, which is gone afterwards.
+    pub(super) fn delete(&self, context_id: u32) {
+        if !self.state().is_live(context_id) {
             return;
         }
-        let (_, deferred) = self.invoke(Export::Delete { context_id: root }, Payload::None);
-        self.state().delete(root);
+        let (_, deferred) = self.invoke(Export::Delete { context_id }, Payload::None);
+        self.state().delete(context_id);
         self.apply(deferred);
     }
 
@@ -481,15 +482,11 @@ impl Vm {
                 len32(s.config.vm_configuration.len()),
             )
         };
-        let created = self
-            .state
-            .borrow()
-            .contexts
-            .values()
-            .filter(|c| matches!(c, Context::Root(_)))
-            .count()
-            + self.state.borrow().deleted.len();
-        if created == 0 {
+        let fresh = {
+            let s = self.state.borrow();
+            s.roots.is_empty() && s.deleted.is_empty()
+        };
+        if fresh {
             for plugin in 0..plugins {
                 let id = {
                     let mut s = self.state();
@@ -504,19 +501,17 @@ impl Vm {
                     s.roots.push(id);
                     id
                 };
-                let export = Export::ContextCreate {
-                    context_id: id,
+                let (context_id, configuration_size) = (id, vm_size);
+                let create = Export::ContextCreate {
+                    context_id,
                     parent_id: 0,
                 };
-                self.call(export, Payload::None);
-                self.start_step(
-                    id,
-                    Export::VmStart {
-                        context_id: id,
-                        configuration_size: vm_size,
-                    },
-                    |root, ok| root.vm_started = Some(ok),
-                );
+                self.call(create, Payload::None);
+                let start = Export::VmStart {
+                    context_id,
+                    configuration_size,
+                };
+                self.start_step(id, start, |root, ok| root.vm_started = Some(ok));
             }
         }
         let s = self.state.borrow();
@@ -611,7 +606,7 @@ impl Vm {
         }
     }
 
-    pub(super) fn pick_root(&self, root: Option<u32>) -> u32 {
+    pub(crate) fn pick_root(&self, root: Option<u32>) -> u32 {
         let s = self.state.borrow();
         match root {
             Some(id) => {
@@ -657,14 +652,7 @@ impl Vm {
             for export in order {
                 self.call(export, Payload::None);
             }
-            let (_, deferred) = self.invoke(
-                Export::Delete {
-                    context_id: context,
-                },
-                Payload::None,
-            );
-            self.state().delete(context);
-            self.apply(deferred);
+            self.delete(context);
         });
     }
 
