@@ -2,8 +2,9 @@
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
 use super::engine::{
-    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Pause,
-    PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_text, lossy_pairs,
+    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Part,
+    Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_text,
+    lossy_pairs,
 };
 use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
@@ -1543,11 +1544,7 @@ pub fn doc_http(headers: &[(&str, &str)], code: impl FnOnce() -> crate::Result<(
         s.request.started = true;
         s.request.headers = Some(from_text(headers));
     }
-    let export = Export::RequestHeaders {
-        context_id: stream.id,
-        num_headers: headers.len() as u32,
-        end_of_stream: false,
-    };
+    let export = Side::Request.export(Part::Headers, stream.id, headers.len() as u32, false);
     expect_ok(host.vm.run_in(stream.id, Some(export), code));
 }
 
@@ -1563,11 +1560,7 @@ pub fn doc_http_body(body: &[u8], code: impl FnOnce() -> crate::Result<()>) {
         s.request.buffer = body.to_vec();
         s.request.ended = true;
     }
-    let export = Export::RequestBody {
-        context_id: stream.id,
-        body_size: body.len() as u32,
-        end_of_stream: true,
-    };
+    let export = Side::Request.export(Part::Body, stream.id, body.len() as u32, true);
     expect_ok(host.vm.run_in(stream.id, Some(export), code));
 }
 

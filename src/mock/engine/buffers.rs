@@ -6,18 +6,11 @@
 use super::state::status::*;
 use super::state::{Access, HostState, Payload};
 use super::stream::{
-    self, Context, Flow, Map, Pause, Side, map_add, map_get, map_remove, map_replace, parse_pairs,
+    self, Context, Flow, Map, Part, Pause, Side, map_add, map_get, map_remove, map_replace,
+    parse_pairs,
 };
 use crate::abi::wire::{buffer, map};
 use proxywasm_abi::Export;
-
-/// Which part of an HTTP stream a callback delivers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Headers,
-    Body,
-    Trailers,
-}
 
 /// Whether `running` is the callback delivering `part` of `side`.
 fn delivers(running: Option<Export>, side: Side, part: Part) -> bool {

@@ -64,6 +64,6 @@ pub use world::MockWorld;
 pub(crate) use callouts::GrpcDelivery;
 pub(crate) use records::{first_value, lossy_pairs};
 pub(crate) use stream::{
-    HttpStream as StreamState, Pause, Side, TcpConnection as ConnState, from_text,
+    HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_text,
 };
 pub(crate) use world::MetricKind;

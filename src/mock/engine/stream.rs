@@ -3,6 +3,7 @@
 
 use super::records::LocalReply;
 use crate::abi::wire::{self, PairsIter};
+use proxywasm_abi::Export;
 use std::collections::BTreeMap;
 
 /// A header map: ordered `(name, value)` byte pairs, names lower-cased.
@@ -155,6 +156,50 @@ impl Side {
             Side::Response => "response",
         }
     }
+
+    /// The callback delivering `part` of this side: `count` is the number of
+    /// headers or trailers, or the body's size.
+    pub(crate) fn export(self, part: Part, context_id: u32, count: u32, eos: bool) -> Export {
+        let end_of_stream = eos;
+        match (self, part) {
+            (Side::Request, Part::Headers) => Export::RequestHeaders {
+                context_id,
+                num_headers: count,
+                end_of_stream,
+            },
+            (Side::Response, Part::Headers) => Export::ResponseHeaders {
+                context_id,
+                num_headers: count,
+                end_of_stream,
+            },
+            (Side::Request, Part::Body) => Export::RequestBody {
+                context_id,
+                body_size: count,
+                end_of_stream,
+            },
+            (Side::Response, Part::Body) => Export::ResponseBody {
+                context_id,
+                body_size: count,
+                end_of_stream,
+            },
+            (Side::Request, Part::Trailers) => Export::RequestTrailers {
+                context_id,
+                num_trailers: count,
+            },
+            (Side::Response, Part::Trailers) => Export::ResponseTrailers {
+                context_id,
+                num_trailers: count,
+            },
+        }
+    }
+}
+
+/// Which part of an HTTP stream a callback delivers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    Headers,
+    Body,
+    Trailers,
 }
 
 /// An HTTP stream context.
