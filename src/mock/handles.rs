@@ -4,7 +4,7 @@
 
 use super::MockHost;
 use super::engine::{
-    DnsLookup, GrpcCallout, GrpcDelivery, GrpcKind, HttpCallout, LogRecord, MetricKind, from_text,
+    DnsLookup, GrpcCallout, GrpcDelivery, HttpCallout, LogRecord, MetricKind, from_text,
 };
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::logging::LogLevel;
@@ -274,6 +274,10 @@ impl ForeignFunctions<'_> {
 pub struct Callouts<'h>(pub(super) &'h MockHost);
 
 impl Callouts<'_> {
+    fn grpc_event(&self, token: GrpcToken, event: GrpcDelivery) {
+        self.0.vm.grpc_event(token.0, event);
+    }
+
     /// HTTP callouts dispatched and not yet answered, oldest first.
     ///
     /// ```
@@ -442,20 +446,13 @@ impl Callouts<'_> {
     /// assert!(host.callouts().grpc().is_empty());
     /// ```
     pub fn respond_grpc(&self, token: GrpcToken, message: &[u8]) {
-        let kind = self
-            .0
-            .state()
-            .grpc_calls
-            .get(&token.0)
-            .map(|c| c.record.kind);
-        assert!(
-            kind != Some(GrpcKind::Stream),
-            "gRPC token {} is a stream; deliver stream messages with callouts().grpc_message",
-            token.0
+        self.grpc_event(
+            token,
+            GrpcDelivery::Message {
+                message: message.to_vec(),
+                reply: true,
+            },
         );
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
     }
 
     /// Delivers initial metadata on a gRPC stream.
@@ -480,9 +477,13 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("x-a=1"));
     /// ```
     pub fn grpc_initial_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::InitialMetadata(from_text(metadata)));
+        self.grpc_event(
+            token,
+            GrpcDelivery::Metadata {
+                trailing: false,
+                map: from_text(metadata),
+            },
+        );
     }
 
     /// Delivers a message on a gRPC stream (or answers a unary call).
@@ -495,9 +496,13 @@ impl Callouts<'_> {
     /// assert_eq!(host.callouts().grpc().len(), 1); // a stream stays open
     /// ```
     pub fn grpc_message(&self, token: GrpcToken, message: &[u8]) {
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
+        self.grpc_event(
+            token,
+            GrpcDelivery::Message {
+                message: message.to_vec(),
+                reply: false,
+            },
+        );
     }
 
     /// Delivers trailing metadata on a gRPC stream.
@@ -509,9 +514,13 @@ impl Callouts<'_> {
     /// host.callouts().grpc_trailing_metadata(token, &[("grpc-status", "0")]);
     /// ```
     pub fn grpc_trailing_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::TrailingMetadata(from_text(metadata)));
+        self.grpc_event(
+            token,
+            GrpcDelivery::Metadata {
+                trailing: true,
+                map: from_text(metadata),
+            },
+        );
     }
 
     /// Fails a gRPC call, or closes a stream from the remote side, with
@@ -528,8 +537,8 @@ impl Callouts<'_> {
     /// assert!(host.callouts().grpc().is_empty());
     /// ```
     pub fn close_grpc(&self, token: GrpcToken, status: u32, message: &str) {
-        self.0.vm.grpc_event(
-            token.0,
+        self.grpc_event(
+            token,
             GrpcDelivery::Close(status, message.as_bytes().to_vec()),
         );
     }

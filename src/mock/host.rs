@@ -284,17 +284,11 @@ impl MockHostBuilder {
     /// Hostcalls (ABI names, e.g. `"proxy_http_call"`) strict mode expects.
     ///
     /// ```
-    /// use proxywasm::mock::MockHost;
-    /// use proxywasm::{Action, HttpContext};
-    /// struct Peek;
-    /// impl HttpContext for Peek {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::http::request_headers().get("host");
-    ///         Action::Continue
-    ///     }
-    /// }
-    /// let host = MockHost::builder().strict().expect_hostcalls(["proxy_get_header_map_value"]).http(|_| Peek);
-    /// host.http_stream().request_headers(&[("host", "a")], true);
+    /// let host = proxywasm::mock::MockHost::builder()
+    ///     .strict()
+    ///     .expect_hostcalls(["proxy_get_current_time_nanoseconds"])
+    ///     .http(|_| proxywasm::mock::Noop);
+    /// host.run(proxywasm::time::now).unwrap();
     /// assert!(host.violations().is_empty());
     /// ```
     pub fn expect_hostcalls<S: Into<String>>(

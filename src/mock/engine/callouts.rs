@@ -374,33 +374,39 @@ impl Vm {
     pub(crate) fn grpc_event(&self, token: u32, event: GrpcDelivery) {
         self.op(|| {
             let (root, caller, kind) = self.open_grpc(token);
-            let unary_event = matches!(event, GrpcDelivery::Message(_) | GrpcDelivery::Close(..));
-            assert!(
-                kind == GrpcKind::Stream || unary_event,
-                "gRPC token {token} is a unary call; metadata and stream messages only exist on streams \
-                 (answer a call with respond_to_grpc_call or fail_grpc_call)"
-            );
+            let stream = kind == GrpcKind::Stream;
+            match &event {
+                GrpcDelivery::Metadata { .. } => assert!(
+                    stream,
+                    "gRPC token {token} is a unary call; metadata and stream messages only exist on streams \
+                     (answer a call with respond_to_grpc_call or fail_grpc_call)"
+                ),
+                GrpcDelivery::Message { reply: true, .. } => assert!(
+                    !stream,
+                    "gRPC token {token} is a stream; deliver stream messages with callouts().grpc_message"
+                ),
+                _ => {}
+            }
             let context_id = self.callout_target(root, caller);
             let (export, payload, finished) = match event {
-                GrpcDelivery::InitialMetadata(map) => {
+                GrpcDelivery::Metadata { trailing, map } => {
                     let num_elements = len32(map.len());
-                    let export = Export::GrpcReceiveInitialMetadata {
-                        context_id,
-                        token,
-                        num_elements,
+                    let export = if trailing {
+                        Export::GrpcReceiveTrailingMetadata {
+                            context_id,
+                            token,
+                            num_elements,
+                        }
+                    } else {
+                        Export::GrpcReceiveInitialMetadata {
+                            context_id,
+                            token,
+                            num_elements,
+                        }
                     };
                     (export, Payload::Metadata(map), false)
                 }
-                GrpcDelivery::TrailingMetadata(map) => {
-                    let num_elements = len32(map.len());
-                    let export = Export::GrpcReceiveTrailingMetadata {
-                        context_id,
-                        token,
-                        num_elements,
-                    };
-                    (export, Payload::Metadata(map), false)
-                }
-                GrpcDelivery::Message(message) => {
+                GrpcDelivery::Message { message, .. } => {
                     let message_size = len32(message.len());
                     let export = Export::GrpcReceive {
                         context_id,
@@ -408,7 +414,7 @@ impl Vm {
                         message_size,
                     };
                     // A message ends a unary call.
-                    (export, Payload::Message(message), kind == GrpcKind::Call)
+                    (export, Payload::Message(message), !stream)
                 }
                 GrpcDelivery::Close(status_code, message) => {
                     if let Some(r) = self.state().root_mut(root) {
@@ -505,8 +511,10 @@ fn no_such(what: &str, token: u32, open: impl Iterator<Item = String>, rule: &st
 /// Events a test delivers on a gRPC call or stream.
 #[derive(Clone, Debug)]
 pub(crate) enum GrpcDelivery {
-    InitialMetadata(Map),
-    Message(Vec<u8>),
-    TrailingMetadata(Map),
+    /// Initial or trailing metadata (streams only).
+    Metadata { trailing: bool, map: Map },
+    /// A message; a `reply` answers a unary call (never a stream).
+    Message { message: Vec<u8>, reply: bool },
+    /// The remote side closes with a status and its message.
     Close(u32, Vec<u8>),
 }
