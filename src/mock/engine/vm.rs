@@ -318,40 +318,34 @@ impl Vm {
         }
     }
 
+    /// `proxy_continue_stream`, once the callback returned: an HTTP side
+    /// paused at its headers gets what arrived meanwhile; a body, trailers or
+    /// TCP data paused is forwarded.
     pub(super) fn resume(&self, context: u32, kind: u32) {
-        let side = match kind {
-            stream_type::HTTP_REQUEST => Side::Request,
-            stream_type::HTTP_RESPONSE => Side::Response,
-            stream_type::DOWNSTREAM => {
-                if let Some(conn) = self.state().tcp_mut(context) {
-                    if conn.downstream.paused != Pause::No {
-                        conn.downstream.paused = Pause::No;
-                        conn.downstream.forward();
-                        conn.action = 0;
-                    }
-                }
-                return;
-            }
-            _ => return,
-        };
-        let was = {
+        let (side, was) = {
             let mut s = self.state();
-            let Some(stream) = s.http_mut(context) else {
-                return;
+            let (flow, action, side) = match (s.contexts.get_mut(&context), kind) {
+                (Some(Context::Http(h)), stream_type::HTTP_REQUEST) => {
+                    (&mut h.request, &mut h.action, Some(Side::Request))
+                }
+                (Some(Context::Http(h)), stream_type::HTTP_RESPONSE) => {
+                    (&mut h.response, &mut h.action, Some(Side::Response))
+                }
+                (Some(Context::Tcp(c)), stream_type::DOWNSTREAM) => {
+                    (&mut c.downstream, &mut c.action, None)
+                }
+                _ => return,
             };
-            let flow = stream.flow_mut(side);
-            let was = flow.paused;
-            if was == Pause::No {
-                return;
+            let was = core::mem::take(&mut flow.paused);
+            match was {
+                Pause::No => return,
+                Pause::Headers => {}
+                Pause::Body | Pause::Trailers => flow.forward(),
             }
-            flow.paused = Pause::No;
-            if was != Pause::Headers {
-                flow.forward();
-            }
-            stream.action = 0;
-            was
+            *action = 0;
+            (side, was)
         };
-        if was == Pause::Headers {
+        if let (Some(side), Pause::Headers) = (side, was) {
             self.deliver_held(context, side);
         }
     }
@@ -373,26 +367,19 @@ impl Vm {
     }
 
     pub(super) fn local_reply(&self, context: u32, reply: LocalReply, from: &'static str) {
-        let mut headers: Map = vec![(
-            b":status".to_vec(),
-            reply.status_code.to_string().into_bytes(),
-        )];
+        let mut text = vec![(":status".to_owned(), reply.status_code.to_string())];
         if !reply.body.is_empty() {
-            headers.push((
-                b"content-length".to_vec(),
-                reply.body.len().to_string().into_bytes(),
-            ));
-            headers.push((b"content-type".to_vec(), b"text/plain".to_vec()));
+            text.push(("content-length".into(), reply.body.len().to_string()));
+            text.push(("content-type".into(), "text/plain".into()));
         }
         if let Some(grpc) = reply.grpc_status {
-            headers.push((b"grpc-status".to_vec(), grpc.to_string().into_bytes()));
+            text.push(("grpc-status".into(), grpc.to_string()));
         }
-        headers.extend(
-            reply
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())),
-        );
+        text.extend(reply.headers.iter().cloned());
+        let headers: Map = text
+            .into_iter()
+            .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
+            .collect();
         let body = reply.body.clone();
         let (response_started, response_held, through_filter) = {
             let mut s = self.state();
