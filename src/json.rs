@@ -2,6 +2,65 @@
 
 use crate::{Error, Result};
 
+/// Parses a configuration as `T`, in each form Envoy sends one (book:
+/// configuration.md#the-forms-of-a-configuration): the text of a
+/// `StringValue` or the bytes of a `BytesValue` as JSON, or a
+/// `google.protobuf.Struct`, which arrives as its binary protobuf encoding
+/// and is read through its JSON mapping. On failure the error names the
+/// problem and the position, and for a value of the wrong type or shape
+/// also its field.
+pub(crate) fn parse_configuration<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    match parse(bytes) {
+        Err(json_error) if looks_like_struct(bytes) => {
+            match crate::protobuf::decode_struct(bytes) {
+                Ok(fields) => {
+                    let text =
+                        serde_json::to_vec(&AsJson(&crate::attribute::Value::Struct(fields)))
+                            .map_err(Error::config)?;
+                    parse(&text).map_err(|e| {
+                        Error::config(format_args!(
+                            "{} (in the Struct configuration, read as the JSON {})",
+                            e.to_string().trim_start_matches("invalid configuration: "),
+                            String::from_utf8_lossy(&text)
+                        ))
+                    })
+                }
+                Err(_) => Err(json_error),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Whether `bytes` may be a serialized `Struct`: it starts with field 1 as
+/// a length-delimited record (`0x0a`), which no JSON document does once
+/// leading whitespace is trimmed (a lone `\n` is whitespace, so JSON is
+/// tried first).
+fn looks_like_struct(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x0a) && !bytes.trim_ascii().is_empty()
+}
+
+/// A `Struct` value written in protobuf's JSON mapping (a whole number as
+/// an integer, so it deserializes into integer fields).
+struct AsJson<'a>(&'a crate::attribute::Value);
+
+impl serde::Serialize for AsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use crate::attribute::Value;
+        match self.0 {
+            Value::String(text) => s.serialize_str(text),
+            Value::Bool(b) => s.serialize_bool(*b),
+            // Exact: |n| < 2^53, so the cast loses nothing.
+            #[allow(clippy::cast_possible_truncation)]
+            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => s.serialize_i64(*n as i64),
+            Value::Number(n) => s.serialize_f64(*n),
+            Value::List(items) => s.collect_seq(items.iter().map(AsJson)),
+            Value::Struct(fields) => s.collect_map(fields.iter().map(|(k, v)| (k, AsJson(v)))),
+            _ => s.serialize_unit(),
+        }
+    }
+}
+
 /// Parses `bytes` as `T`; on failure the error names the problem and the
 /// position, and for a value of the wrong type or shape also its field.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
@@ -99,9 +158,67 @@ mod tests {
         assert!(err.to_string().ends_with("(field `value`)"), "{err}");
     }
 
+    /// A `Struct` as Envoy serializes it: `{"header": "x-a", "value": <v>}`.
+    fn struct_bytes(value: &[u8]) -> Vec<u8> {
+        fn field(number: u8, payload: &[u8]) -> Vec<u8> {
+            let mut out = vec![number << 3 | 2, u8::try_from(payload.len()).unwrap_or(0)];
+            out.extend_from_slice(payload);
+            out
+        }
+        fn entry(key: &str, value: &[u8]) -> Vec<u8> {
+            let mut e = field(1, key.as_bytes());
+            e.extend(field(2, value));
+            field(1, &e)
+        }
+        let mut out = entry("header", &field(3, b"x-a"));
+        out.extend(entry("value", value));
+        out
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Numbers {
+        header: String,
+        value: u32,
+    }
+
+    #[test]
+    fn a_struct_configuration_reads_like_its_json() {
+        let config: Config = parse_configuration(&struct_bytes(b"\x1a\x011")).unwrap();
+        assert_eq!(
+            (config.header.as_str(), config.value.as_str()),
+            ("x-a", "1")
+        );
+        // Struct numbers are doubles; a whole one fills an integer field.
+        let mut three = vec![2 << 3 | 1];
+        three.extend_from_slice(&3.0f64.to_le_bytes());
+        let numbers: Numbers = parse_configuration(&struct_bytes(&three)).unwrap();
+        assert_eq!(numbers.value, 3);
+        // The same document as JSON text still parses as JSON.
+        let json: Config = parse_configuration(br#"{"header": "x-a", "value": "1"}"#).unwrap();
+        assert_eq!(json.header, "x-a");
+    }
+
+    #[test]
+    fn a_struct_configuration_error_names_the_field() {
+        let mut three = vec![2 << 3 | 1];
+        three.extend_from_slice(&3.0f64.to_le_bytes());
+        let err = parse_configuration::<Config>(&struct_bytes(&three)).unwrap_err();
+        assert!(err.is_config(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("invalid type: integer `3`, expected a string"),
+            "{text}"
+        );
+        assert!(text.contains("(field `value`)"), "{text}");
+        assert!(text.contains("Struct configuration"), "{text}");
+    }
+
     #[test]
     fn an_empty_configuration_says_so() {
-        for empty in [&b""[..], b"  \n\t"] {
+        // The last one was found by the `config` fuzz target: whitespace
+        // that also parses as a serialized Struct.
+        for empty in [&b""[..], b"  \n\t", b"\n\t\t\t\t\t\t\t\t\t\t\t"] {
             let err = parse::<Config>(empty).unwrap_err();
             assert!(err.is_config(), "{err}");
             assert_eq!(

@@ -35,7 +35,7 @@
 //! * `abi` (private): the raw imports/exports and memory
 //!   hand-off — the only module allowed raw-pointer code;
 //! * host calls, by domain: [`http`], [`tcp`], [`callout`], [`shared`],
-//!   [`metrics`], [`property`], [`time`], [`plugin`], [`foreign`], [`dns`],
+//!   [`metrics`], [`property`], [`attribute`], [`time`], [`plugin`], [`foreign`], [`dns`],
 //!   [`logging`] — each returns [`Result`], never panics;
 //! * the context traits: [`VmContext`], [`PluginContext`], [`HttpContext`],
 //!   [`TcpContext`];
@@ -100,6 +100,7 @@ pub mod fuzzing;
 mod runtime;
 
 // The hostcall API, one module per domain (each call returns `Result`).
+pub mod attribute;
 mod buffer;
 pub mod callout;
 pub mod dns;
@@ -112,6 +113,7 @@ mod map;
 pub mod metrics;
 pub mod plugin;
 pub mod property;
+mod protobuf;
 pub mod shared;
 pub mod tcp;
 pub mod time;

@@ -136,7 +136,11 @@ impl Configuration {
         })
     }
 
-    /// Parses the configuration as JSON into `T` (feature `json`).
+    /// Parses the configuration as JSON into `T` (feature `json`), in each
+    /// form Envoy sends it: a `StringValue` (the text) or `BytesValue` (the
+    /// bytes) holding a JSON document, or a `google.protobuf.Struct`, which
+    /// Envoy hands over in binary protobuf and which is read through its JSON
+    /// mapping (numbers are doubles; a whole one fills an integer field).
     ///
     /// On a bad document the error names the problem and the position, and
     /// the field of a value of the wrong type or shape, e.g. ``invalid type:
@@ -171,7 +175,7 @@ impl Configuration {
     #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let bytes = self.bytes()?;
-        crate::json::parse(bytes.as_bytes())
+        crate::json::parse_configuration(bytes.as_bytes())
     }
 }
 

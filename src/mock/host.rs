@@ -953,6 +953,34 @@ impl MockHost {
         self.vm.reenter_on(hostcall, export);
     }
 
+    /// Arms one-shot test code: the next time this host's plugin makes
+    /// `hostcall`, `code` runs before the hostcall returns to the plugin. It
+    /// interleaves other workers, whose callbacks are otherwise atomic here:
+    /// `code` may drive another host of the same [`MockWorld`], so that
+    /// worker runs between this one's read and its write, as Envoy's worker
+    /// threads may. Several arms for one hostcall run on its next calls, in
+    /// order.
+    ///
+    /// ```
+    /// use proxywasm::mock::{MockHost, MockWorld};
+    /// use std::rc::Rc;
+    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
+    ///
+    /// let world = MockWorld::new();
+    /// let a = MockHost::builder().world(&world).http(|_| Noop);
+    /// let b = Rc::new(MockHost::builder().world(&world).http(|_| Noop));
+    /// let other = b.clone();
+    /// a.interleave_on("proxy_get_shared_data", move || {
+    ///     other.run(|| proxywasm::shared::set("k", b"from b", None)).unwrap();
+    /// });
+    /// let seen = a.run(|| proxywasm::shared::get("k")).unwrap();
+    /// assert!(seen.is_none(), "a read before b wrote");
+    /// assert_eq!(world.shared_data("", "k").unwrap().0, b"from b");
+    /// ```
+    pub fn interleave_on(&self, hostcall: &str, code: impl FnOnce() + 'static) {
+        self.vm.interleave_on(hostcall, Box::new(code));
+    }
+
     /// The exports run by re-entry hooks, with their raw results.
     ///
     /// ```

@@ -486,6 +486,33 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                     )
                 },
             ),
+            (
+                "Configuration::json reads the same document as a Struct (binary protobuf), a BytesValue and a StringValue; Envoy's YAML turns the Struct's 0.5 into a string",
+                |c| {
+                    const READ: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":0.5,"tier":"gold","weight":3,"zones":["eu","us"]}"#;
+                    const STRUCT: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":"0.5","tier":"gold","weight":3,"zones":["eu","us"]}"#;
+                    expect_probe(
+                        c,
+                        &[
+                            ("configuration[struct_config]", STRUCT),
+                            ("configuration[bytes_config]", READ),
+                            ("configuration[string_config]", READ),
+                        ],
+                    )
+                },
+            ),
+            (
+                "typed attributes (proxywasm::attribute) in a stream: each accessor decodes what Envoy sends",
+                crate::probe_attributes::in_a_stream,
+            ),
+            (
+                "typed attributes: request.time is the request's arrival",
+                crate::probe_attributes::request_time_is_now,
+            ),
+            (
+                "typed attributes in a plugin context: only plugin_* and xds.node.* resolve",
+                crate::probe_attributes::in_a_plugin_context,
+            ),
             ("connection.peer_certificate without TLS: NOT_FOUND", |c| {
                 expect_probe(
                     c,
@@ -564,6 +591,35 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                             ("foreign sign(garbage)", "Err(BAD_ARGUMENT)"),
                             ("foreign verify_signature(empty)", "Err(BAD_ARGUMENT)"),
                             ("foreign verify_signature(garbage)", "Err(BAD_ARGUMENT)"),
+                        ],
+                    )
+                },
+            ),
+            (
+                "shared data: a missing key is created whatever the CAS; on an existing key u32::MAX and a stale CAS are CAS_MISMATCH, CAS 0 writes; the CAS grows; shared::Counter adds",
+                |c| {
+                    expect_probe(
+                        c,
+                        &[
+                            ("shared_data[missing key] set with cas u32::MAX", "OK"),
+                            ("shared_data[created] get", "value a, cas other"),
+                            (
+                                "shared_data[existing key] set with cas u32::MAX",
+                                "Err(CAS_MISMATCH)",
+                            ),
+                            ("shared_data[existing key] set with the current cas", "OK"),
+                            (
+                                "shared_data[existing key] cas after a write",
+                                "later write, larger cas",
+                            ),
+                            (
+                                "shared_data[existing key] set with a stale cas",
+                                "Err(CAS_MISMATCH)",
+                            ),
+                            ("shared_data[existing key] set with cas 0", "OK"),
+                            ("shared_data[after cas 0] get", "value e, cas other"),
+                            ("shared_data[missing key] set with cas 12345", "OK"),
+                            ("shared::Counter add(1), add(2)", "Ok(1), Ok(3)"),
                         ],
                     )
                 },
@@ -665,7 +721,7 @@ fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)
 /// for it.
-fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
+pub(crate) fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
     let needle = format!("probe: {name} = ");
     c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
     c.envoy

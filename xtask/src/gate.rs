@@ -123,6 +123,8 @@ fn steps() -> Vec<Step> {
                 "proxywasm-hygiene",
                 "-p",
                 "proxywasm-panicking",
+                "-p",
+                "proxywasm-shared-state",
                 "--lib",
                 "--",
                 "-D",

@@ -48,6 +48,9 @@ pub trait Guest {
 /// emulator reports a notification loop.
 const MAX_EVENTS: usize = 100_000;
 
+/// Test code armed to run after a hostcall.
+type TestCode = Box<dyn FnOnce()>;
+
 /// One emulated VM: the [`HostState`] and the [`Guest`] that runs the plugin.
 pub struct Vm {
     pub(super) state: RefCell<HostState>,
@@ -59,6 +62,8 @@ pub struct Vm {
     pub(super) reported: Cell<usize>,
     pub(super) reentry: RefCell<Vec<(String, Export)>>,
     pub(super) reentries: RefCell<Vec<(Export, u32)>>,
+    /// One-shot test code run after a hostcall ([`Vm::interleave_on`]).
+    pub(super) interleaved: RefCell<Vec<(String, TestCode)>>,
 }
 
 impl core::fmt::Debug for Vm {
@@ -104,6 +109,7 @@ impl Vm {
                 reported: Cell::new(0),
                 reentry: RefCell::new(Vec::new()),
                 reentries: RefCell::new(Vec::new()),
+                interleaved: RefCell::new(Vec::new()),
             }
         })
     }
@@ -157,9 +163,21 @@ impl Vm {
         result
     }
 
-    /// Call after serving the hostcall `name`: runs a re-entry hook armed for
-    /// it with [`Vm::reenter_on`].
+    /// Call after serving the hostcall `name`: runs the code armed for it
+    /// with [`Vm::interleave_on`], then a re-entry hook armed with
+    /// [`Vm::reenter_on`].
     pub fn after_hostcall(&self, name: &str) {
+        let code = self
+            .interleaved
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut armed| {
+                let at = armed.iter().position(|(n, _)| n == name)?;
+                Some(armed.remove(at).1)
+            });
+        if let Some(code) = code {
+            code();
+        }
         let hook = {
             let Ok(mut hooks) = self.reentry.try_borrow_mut() else {
                 return;
@@ -184,6 +202,15 @@ impl Vm {
         self.reentry
             .borrow_mut()
             .push((hostcall.to_owned(), export));
+    }
+
+    /// Arms one-shot test code: the next time the plugin makes `hostcall`,
+    /// the host runs `code` before returning to the plugin, as if another
+    /// worker ran in between (`code` may drive other VMs of the world).
+    pub fn interleave_on(&self, hostcall: &str, code: Box<dyn FnOnce()>) {
+        self.interleaved
+            .borrow_mut()
+            .push((hostcall.to_owned(), code));
     }
 
     /// The exports run by re-entry hooks and their raw results.

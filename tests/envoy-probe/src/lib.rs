@@ -10,7 +10,8 @@
 //!   the upstream cluster `probe_upstream`, 127.0.0.1:18402):
 //!   * `GET /routed`: in `on_request_headers`, the log level, the header-map
 //!     size against the pairs, the "newer builds" properties and foreign
-//!     functions; in `on_response_headers`, the request headers after the
+//!     functions, and the shared-data CAS rules on fresh keys; in
+//!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
 //!     `on_response_headers` logs that it ran for it.
@@ -18,13 +19,22 @@
 //!   `tcp_proxy` to the same upstream): `send_local_response` from
 //!   `on_new_connection`.
 //!
+//! * any other configuration (plugins `struct_config`, `bytes_config`,
+//!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
+//!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
+//!
 //! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
 //! canary and per-worker runs can be counted, and the HTTP role logs its
 //! first tick once per VM that ticks (then stops its timer). Nothing here
 //! panics: every failure is logged as part of the observation.
 
-use proxywasm::http::{self, HeaderMap, LocalResponse};
+use proxywasm::attribute::{
+    self, Attribute, FromAttribute, connection, destination, plugin, request, response, source,
+    upstream, xds,
+};
+use proxywasm::http::{self, HeaderMap, HeaderPairs, LocalResponse};
 use proxywasm::log::{info, warn};
+use proxywasm::shared::{self, Cas};
 use proxywasm::{
     Action, Configuration, ContextId, Error, HttpContext, PluginContext, Result, TcpContext,
     VmContext, foreign, logging, property, time,
@@ -154,6 +164,100 @@ fn describe_map(map: HeaderMap) -> [(&'static str, String); 3] {
     ]
 }
 
+/// A typed attribute as `None`, `Some(<Debug>)` or `Err(NAME)`.
+fn describe_attribute<T: FromAttribute + core::fmt::Debug>(a: Attribute<T>) -> (String, String) {
+    let shown = match a.get() {
+        Ok(Some(v)) => format!("Some({v:?})"),
+        Ok(None) => "None".to_string(),
+        Err(e) => err(&e),
+    };
+    (a.path().join("."), shown)
+}
+
+/// A typed map attribute as `Some(N pairs)`, `None` or `Err(NAME)`.
+fn describe_map_attribute(a: Attribute<HeaderPairs>) -> (String, String) {
+    let shown = match a.get() {
+        Ok(Some(map)) => format!("Some({} pairs)", map.len()),
+        Ok(None) => "None".to_string(),
+        Err(e) => err(&e),
+    };
+    (a.path().join("."), shown)
+}
+
+/// Every accessor of `proxywasm::attribute`, read and described: the typed
+/// surface checked against Envoy (book: reference/properties.md).
+pub fn typed_attributes() -> Vec<(String, String)> {
+    vec![
+        describe_attribute(request::PATH),
+        describe_attribute(request::URL_PATH),
+        describe_attribute(request::HOST),
+        describe_attribute(request::SCHEME),
+        describe_attribute(request::METHOD),
+        describe_map_attribute(request::HEADERS),
+        describe_attribute(request::REFERER),
+        describe_attribute(request::USERAGENT),
+        describe_attribute(request::ID),
+        describe_attribute(request::QUERY),
+        describe_attribute(request::TIME),
+        describe_attribute(request::PROTOCOL),
+        describe_attribute(request::DURATION),
+        describe_attribute(request::SIZE),
+        describe_attribute(request::TOTAL_SIZE),
+        describe_attribute(response::CODE),
+        describe_attribute(response::CODE_DETAILS),
+        describe_attribute(response::FLAGS),
+        describe_attribute(response::GRPC_STATUS),
+        describe_map_attribute(response::HEADERS),
+        describe_map_attribute(response::TRAILERS),
+        describe_attribute(response::SIZE),
+        describe_attribute(response::TOTAL_SIZE),
+        describe_attribute(response::BACKEND_LATENCY),
+        describe_attribute(source::ADDRESS),
+        describe_attribute(source::PORT),
+        describe_attribute(destination::ADDRESS),
+        describe_attribute(destination::PORT),
+        describe_attribute(connection::ID),
+        describe_attribute(connection::MTLS),
+        describe_attribute(connection::REQUESTED_SERVER_NAME),
+        describe_attribute(connection::TLS_VERSION),
+        describe_attribute(connection::SUBJECT_PEER_CERTIFICATE),
+        describe_attribute(connection::DNS_SAN_PEER_CERTIFICATE),
+        describe_attribute(connection::URI_SAN_PEER_CERTIFICATE),
+        describe_attribute(connection::TRANSPORT_FAILURE_REASON),
+        describe_attribute(connection::TERMINATION_DETAILS),
+        describe_attribute(upstream::ADDRESS),
+        describe_attribute(upstream::PORT),
+        describe_attribute(upstream::LOCAL_ADDRESS),
+        describe_attribute(upstream::TLS_VERSION),
+        describe_attribute(upstream::TRANSPORT_FAILURE_REASON),
+        describe_attribute(upstream::REQUEST_ATTEMPT_COUNT),
+        describe_attribute(upstream::NUM_ENDPOINTS),
+        describe_attribute(xds::NODE_ID),
+        describe_attribute(xds::NODE_CLUSTER),
+        describe_attribute(xds::CLUSTER_NAME),
+        describe_attribute(xds::CLUSTER_METADATA),
+        describe_attribute(xds::ROUTE_NAME),
+        describe_attribute(xds::ROUTE_METADATA),
+        describe_attribute(xds::VIRTUAL_HOST_NAME),
+        describe_attribute(xds::VIRTUAL_HOST_METADATA),
+        describe_attribute(xds::UPSTREAM_HOST_METADATA),
+        describe_attribute(xds::LISTENER_METADATA),
+        describe_attribute(xds::LISTENER_DIRECTION),
+        describe_attribute(xds::FILTER_CHAIN_NAME),
+        describe_attribute(plugin::NAME),
+        describe_attribute(plugin::ROOT_ID),
+        describe_attribute(plugin::VM_ID),
+        describe_attribute(attribute::METADATA),
+    ]
+}
+
+/// Logs `probe: attribute[PHASE] PATH = VALUE` for every typed attribute.
+fn observe_attributes(phase: &str) {
+    for (path, shown) in typed_attributes() {
+        observe(&format!("attribute[{phase}] {path}"), &shown);
+    }
+}
+
 /// The plugin's name (`plugin_name` property), or a description of why not.
 fn plugin_name() -> String {
     match property::get_string(&["plugin_name"]) {
@@ -161,6 +265,78 @@ fn plugin_name() -> String {
         Ok(None) => "<plugin_name NOT_FOUND>".to_string(),
         Err(e) => format!("<plugin_name {}>", err(&e)),
     }
+}
+
+/// `value V, cas C` of a shared-data read, with the CAS shown as `0`,
+/// `u32::MAX` or `other` (its number changes from run to run).
+fn describe_shared(key: &str) -> (String, Option<Cas>) {
+    match shared::get(key) {
+        Ok(Some((value, cas))) => {
+            let shown = match cas.0 {
+                0 => "0",
+                u32::MAX => "u32::MAX",
+                _ => "other",
+            };
+            (
+                format!("value {}, cas {shown}", value.to_string_lossy()),
+                Some(cas),
+            )
+        }
+        Ok(None) => ("NOT_FOUND".to_string(), None),
+        Err(e) => (err(&e), None),
+    }
+}
+
+/// The shared-data rules `shared::update` relies on (book:
+/// reference/hostcalls.md#shared-data), on keys no earlier run wrote (they
+/// carry the time), so every run observes the same.
+fn shared_data_rules() {
+    let stamp = time::now()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = format!("probe-cas-{stamp}");
+    observe(
+        "shared_data[missing key] set with cas u32::MAX",
+        &unit(&shared::set(&key, b"a", Some(Cas(u32::MAX)))),
+    );
+    let (created, first) = describe_shared(&key);
+    observe("shared_data[created] get", &created);
+    observe(
+        "shared_data[existing key] set with cas u32::MAX",
+        &unit(&shared::set(&key, b"b", Some(Cas(u32::MAX)))),
+    );
+    observe(
+        "shared_data[existing key] set with the current cas",
+        &unit(&shared::set(&key, b"c", first)),
+    );
+    let (_, second) = describe_shared(&key);
+    let order = match (first, second) {
+        (Some(Cas(a)), Some(Cas(b))) if b > a => "later write, larger cas",
+        (Some(Cas(a)), Some(Cas(b))) if b == a => "same cas",
+        (Some(_), Some(_)) => "later write, smaller cas",
+        _ => "unreadable",
+    };
+    observe("shared_data[existing key] cas after a write", order);
+    observe(
+        "shared_data[existing key] set with a stale cas",
+        &unit(&shared::set(&key, b"d", first)),
+    );
+    observe(
+        "shared_data[existing key] set with cas 0",
+        &unit(&shared::set(&key, b"e", None)),
+    );
+    observe("shared_data[after cas 0] get", &describe_shared(&key).0);
+    let other = format!("probe-stale-{stamp}");
+    observe(
+        "shared_data[missing key] set with cas 12345",
+        &unit(&shared::set(&other, b"x", Some(Cas(12345)))),
+    );
+    let counter_key = format!("probe-counter-{stamp}");
+    let counter = shared::Counter::new(&counter_key);
+    let adds = [counter.add(1), counter.add(2)]
+        .map(|r| r.map_or_else(|e| err(&e), |n| format!("Ok({n})")));
+    observe("shared::Counter add(1), add(2)", &adds.join(", "));
 }
 
 /// The VM context: logs each `on_vm_start`.
@@ -205,14 +381,21 @@ impl PluginContext for Plugin {
 
     fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
         observe("on_configure", &plugin_name());
+        observe_attributes(&format!("on_configure,{}", plugin_name()));
         let text = configuration.to_string_lossy()?;
         self.role = match text.trim() {
             "http" => Role::Http,
             "tcp" => Role::Tcp,
-            other => {
-                return Err(Error::config(format!(
-                    "expected \"http\" or \"tcp\", got {other:?}"
-                )));
+            // Any other configuration is a JSON document in one of the forms
+            // Envoy sends (StringValue, BytesValue, Struct): observe how
+            // `Configuration::json` reads it; no streams.
+            _ => {
+                let read = configuration.json::<serde_json::Value>();
+                observe(
+                    &format!("configuration[{}]", plugin_name()),
+                    &read.map_or_else(|e| format!("Err({e})"), |v| v.to_string()),
+                );
+                Role::None
             }
         };
         if self.role == Role::Http {
@@ -327,6 +510,8 @@ impl HttpContext for HttpProbe {
             ),
         }
         self.properties("on_request_headers");
+        observe_attributes("on_request_headers");
+        shared_data_rules();
         for (name, label, arguments) in FOREIGN_CALLS {
             observe(
                 &format!("foreign {name}({label})"),
@@ -361,6 +546,7 @@ impl HttpContext for HttpProbe {
         self.request_headers_in("on_log");
         if self.path == ROUTED_PATH {
             self.properties("on_log");
+            observe_attributes("on_log");
         }
     }
 }
