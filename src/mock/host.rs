@@ -962,9 +962,8 @@ impl MockHost {
     /// order.
     ///
     /// ```
-    /// use proxywasm::mock::{MockHost, MockWorld};
+    /// use proxywasm::mock::{MockHost, MockWorld, Noop};
     /// use std::rc::Rc;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     ///
     /// let world = MockWorld::new();
     /// let a = MockHost::builder().world(&world).http(|_| Noop);
