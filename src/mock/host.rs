@@ -1329,6 +1329,77 @@ impl HttpStream {
     }
 }
 
+/// [`TcpConnection`]'s methods for one side, generated for the downstream
+/// and the upstream from one implementation: whether it is the `$down`stream,
+/// its name in prose (`$side`), in Go's method names (`$go`), who sends its
+/// bytes (`$who`), its stream type (`$kind`) and what else Envoy does with
+/// its data (`$more`).
+macro_rules! side {
+    (
+        $down:literal, $side:literal, $go:literal, $who:literal, $kind:literal, $more:literal,
+        $data:ident, $close:ident, $current:ident, $closed:ident, $on_data:ident, $close_fn:ident
+    ) => {
+        #[doc = concat!("Go `CallOn", $go, "Data`: ", $who, " bytes arrive. On [`Action::Pause`]")]
+        /// Envoy keeps them and the next call reports the accumulated size;
+        #[doc = concat!("on Continue they are forwarded.", $more)]
+        ///
+        /// # Panics
+        #[doc = concat!("After the ", $side, " closed or ended.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
+        /// let mut conn = host.tcp_connection();
+        #[doc = concat!("assert_eq!(conn.", stringify!($data), "(b\"ping\", false), proxywasm::Action::Continue);")]
+        #[doc = concat!("assert_eq!(conn.", stringify!($current), "(), b\"ping\");")]
+        /// ```
+        pub fn $data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
+            action(self.vm.tcp_data(self.id, $down, data, end_of_stream))
+        }
+
+        #[doc = concat!("Go `Close", $go, "Connection`: `proxy_on_", $side, "_connection_close`.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
+        /// let mut conn = host.tcp_connection();
+        #[doc = concat!("conn.", stringify!($close), "(proxywasm::PeerType::Remote);")]
+        #[doc = concat!("assert!(!conn.", stringify!($closed), "()); // the peer closed it, not the plugin")]
+        /// ```
+        pub fn $close(&mut self, peer: PeerType) {
+            self.vm.tcp_close(self.id, $down, peer_raw(peer));
+        }
+
+        #[doc = concat!("Everything the ", $side, " sent so far, after the plugin's changes.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.tcp_connection().", stringify!($current), "().is_empty());")]
+        /// ```
+        pub fn $current(&self) -> Vec<u8> {
+            self.view(|c| c.flow($down).body())
+        }
+
+        #[doc = concat!("Whether the plugin closed the ", $side, " connection (`proxy_close_stream(", $kind, ")`).")]
+        ///
+        /// ```
+        /// use proxywasm::{Action, TcpContext};
+        /// struct Kick;
+        /// impl TcpContext for Kick {
+        #[doc = concat!("    fn ", stringify!($on_data), "(&mut self, _n: usize, _eos: bool) -> Action {")]
+        #[doc = concat!("        let _ = proxywasm::tcp::", stringify!($close_fn), "();")]
+        ///         Action::Pause
+        ///     }
+        /// }
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
+        /// let mut conn = host.tcp_connection();
+        #[doc = concat!("conn.", stringify!($data), "(b\"x\", false);")]
+        #[doc = concat!("assert!(conn.", stringify!($closed), "());")]
+        /// ```
+        pub fn $closed(&self) -> bool {
+            self.view(|c| c.flow($down).closed_by_plugin)
+        }
+    };
+}
+
 /// One TCP connection of a [`MockHost`]: drive data both ways and closes,
 /// then [`complete`](TcpConnection::complete) it.
 ///
@@ -1395,54 +1466,17 @@ impl TcpConnection {
         action(self.view(|c| c.action))
     }
 
-    /// Go `CallOnDownstreamData`: client bytes arrive. On
-    /// [`Action::Pause`] Envoy keeps them and the next call reports the
-    /// accumulated size; on Continue they are forwarded.
-    ///
-    /// # Panics
-    /// After the downstream closed or ended.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// let mut conn = host.tcp_connection();
-    /// conn.downstream_data(b"GET /", false);
-    /// assert_eq!(conn.current_downstream_data(), b"GET /");
-    /// ```
-    pub fn downstream_data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
-        action(self.vm.tcp_data(self.id, true, data, end_of_stream))
+    side! {
+        true, "downstream", "Downstream", "client", "DOWNSTREAM", "",
+        downstream_data, downstream_close, current_downstream_data, is_downstream_closed,
+        on_downstream_data, close_downstream
     }
 
-    /// Go `CallOnUpstreamData`: server bytes arrive. With `end_of_stream`,
-    /// Envoy then reports an upstream close of unknown origin.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// let mut conn = host.tcp_connection();
-    /// conn.upstream_data(b"200 OK", true);
-    /// assert_eq!(conn.current_upstream_data(), b"200 OK");
-    /// ```
-    pub fn upstream_data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
-        action(self.vm.tcp_data(self.id, false, data, end_of_stream))
-    }
-
-    /// Go `CloseDownstreamConnection`: `proxy_on_downstream_connection_close`.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// host.tcp_connection().downstream_close(proxywasm::PeerType::Local);
-    /// ```
-    pub fn downstream_close(&mut self, peer: PeerType) {
-        self.vm.tcp_close(self.id, true, peer_raw(peer));
-    }
-
-    /// Go `CloseUpstreamConnection`: `proxy_on_upstream_connection_close`.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// host.tcp_connection().upstream_close(proxywasm::PeerType::Remote);
-    /// ```
-    pub fn upstream_close(&mut self, peer: PeerType) {
-        self.vm.tcp_close(self.id, false, peer_raw(peer));
+    side! {
+        false, "upstream", "Upstream", "server", "UPSTREAM",
+        " With `end_of_stream`, Envoy then reports an upstream close of unknown origin.",
+        upstream_data, upstream_close, current_upstream_data, is_upstream_closed,
+        on_upstream_data, close_upstream
     }
 
     /// Go `CompleteConnection`: ends the connection as Envoy does for TCP —
@@ -1459,26 +1493,6 @@ impl TcpConnection {
         self.vm.complete_tcp(self.id);
     }
 
-    /// Everything the downstream sent so far, after the plugin's changes.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// assert!(host.tcp_connection().current_downstream_data().is_empty());
-    /// ```
-    pub fn current_downstream_data(&self) -> Vec<u8> {
-        self.view(|c| c.downstream.body())
-    }
-
-    /// Everything the upstream sent so far, after the plugin's changes.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// assert!(host.tcp_connection().current_upstream_data().is_empty());
-    /// ```
-    pub fn current_upstream_data(&self) -> Vec<u8> {
-        self.view(|c| c.upstream.body())
-    }
-
     /// Whether downstream data is paused (held by the plugin).
     ///
     /// ```
@@ -1487,36 +1501,6 @@ impl TcpConnection {
     /// ```
     pub fn is_downstream_paused(&self) -> bool {
         self.view(|c| c.downstream.paused != Pause::No)
-    }
-
-    /// Whether the plugin closed the downstream connection (`proxy_close_stream(DOWNSTREAM)`).
-    ///
-    /// ```
-    /// use proxywasm::{Action, TcpContext};
-    /// struct Kick;
-    /// impl TcpContext for Kick {
-    ///     fn on_downstream_data(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::tcp::close_downstream();
-    ///         Action::Pause
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
-    /// let mut conn = host.tcp_connection();
-    /// conn.downstream_data(b"x", false);
-    /// assert!(conn.is_downstream_closed());
-    /// ```
-    pub fn is_downstream_closed(&self) -> bool {
-        self.view(|c| c.downstream.closed_by_plugin)
-    }
-
-    /// Whether the plugin closed the upstream connection.
-    ///
-    /// ```
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
-    /// assert!(!host.tcp_connection().is_upstream_closed());
-    /// ```
-    pub fn is_upstream_closed(&self) -> bool {
-        self.view(|c| c.upstream.closed_by_plugin)
     }
 
     /// Seeds a property for this connection only (e.g. `upstream.address`).

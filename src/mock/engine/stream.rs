@@ -244,6 +244,14 @@ pub(crate) struct TcpConnection {
 }
 
 impl TcpConnection {
+    pub(crate) fn flow(&self, downstream: bool) -> &Flow {
+        if downstream {
+            &self.downstream
+        } else {
+            &self.upstream
+        }
+    }
+
     pub(crate) fn flow_mut(&mut self, downstream: bool) -> &mut Flow {
         if downstream {
             &mut self.downstream
