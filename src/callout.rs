@@ -16,7 +16,6 @@ use crate::error::check;
 use crate::map::{HeaderMap, StaticPairs};
 use crate::runtime::{self, CalloutKind};
 use crate::time::millis;
-use core::fmt;
 use core::time::Duration;
 
 /// What [`HttpContext::on_http_call_response`] and friends receive: the shape
@@ -101,23 +100,7 @@ pub enum GrpcEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HttpCallToken(pub u32);
 
-impl From<u32> for HttpCallToken {
-    fn from(raw: u32) -> HttpCallToken {
-        HttpCallToken(raw)
-    }
-}
-
-impl From<HttpCallToken> for u32 {
-    fn from(token: HttpCallToken) -> u32 {
-        token.0
-    }
-}
-
-impl fmt::Display for HttpCallToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(HttpCallToken(u32));
 
 /// The token of a gRPC call or stream.
 ///
@@ -131,28 +114,13 @@ impl fmt::Display for HttpCallToken {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrpcToken(pub u32);
 
-impl From<u32> for GrpcToken {
-    fn from(raw: u32) -> GrpcToken {
-        GrpcToken(raw)
-    }
-}
-
-impl From<GrpcToken> for u32 {
-    fn from(token: GrpcToken) -> u32 {
-        token.0
-    }
-}
-
-impl fmt::Display for GrpcToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(GrpcToken(u32));
 
 /// A gRPC status code (book: reference/enumerations.md#grpc-status): what
 /// [`GrpcEvent::Close`] carries and [`grpc_status`] returns, and what
 /// [`LocalResponse::grpc_status`](crate::http::LocalResponse::grpc_status)
-/// sends. A code outside 0–16 is kept as it came.
+/// sends. A code outside 0–16 is kept as it came. It displays as the
+/// number, as gRPC puts it in `grpc-status`.
 ///
 /// ```
 /// use proxywasm::callout::GrpcStatus;
@@ -167,61 +135,47 @@ impl fmt::Display for GrpcToken {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrpcStatus(u32);
 
+codes! {
+    callout::GrpcStatus(u32), fn code, fn name {
+        /// `0`: success.
+        OK = 0,
+        /// `1`: cancelled, typically by the caller.
+        CANCELLED = 1,
+        /// `2`: an unknown error.
+        UNKNOWN = 2,
+        /// `3`: the client sent an invalid argument.
+        INVALID_ARGUMENT = 3,
+        /// `4`: the deadline passed before the call completed.
+        DEADLINE_EXCEEDED = 4,
+        /// `5`: an entity was not found.
+        NOT_FOUND = 5,
+        /// `6`: the entity to create already exists.
+        ALREADY_EXISTS = 6,
+        /// `7`: the caller may not do this.
+        PERMISSION_DENIED = 7,
+        /// `8`: a quota or resource ran out.
+        RESOURCE_EXHAUSTED = 8,
+        /// `9`: the system is not in a state the call needs.
+        FAILED_PRECONDITION = 9,
+        /// `10`: aborted, typically by a concurrency conflict.
+        ABORTED = 10,
+        /// `11`: past the valid range.
+        OUT_OF_RANGE = 11,
+        /// `12`: not implemented by the server.
+        UNIMPLEMENTED = 12,
+        /// `13`: an internal error.
+        INTERNAL = 13,
+        /// `14`: the service is unavailable (Envoy's status for a call it could
+        /// not make).
+        UNAVAILABLE = 14,
+        /// `15`: data was lost.
+        DATA_LOSS = 15,
+        /// `16`: the caller is not authenticated.
+        UNAUTHENTICATED = 16,
+    }
+}
+
 impl GrpcStatus {
-    /// `0`: success.
-    pub const OK: GrpcStatus = GrpcStatus(0);
-    /// `1`: cancelled, typically by the caller.
-    pub const CANCELLED: GrpcStatus = GrpcStatus(1);
-    /// `2`: an unknown error.
-    pub const UNKNOWN: GrpcStatus = GrpcStatus(2);
-    /// `3`: the client sent an invalid argument.
-    pub const INVALID_ARGUMENT: GrpcStatus = GrpcStatus(3);
-    /// `4`: the deadline passed before the call completed.
-    pub const DEADLINE_EXCEEDED: GrpcStatus = GrpcStatus(4);
-    /// `5`: an entity was not found.
-    pub const NOT_FOUND: GrpcStatus = GrpcStatus(5);
-    /// `6`: the entity to create already exists.
-    pub const ALREADY_EXISTS: GrpcStatus = GrpcStatus(6);
-    /// `7`: the caller may not do this.
-    pub const PERMISSION_DENIED: GrpcStatus = GrpcStatus(7);
-    /// `8`: a quota or resource ran out.
-    pub const RESOURCE_EXHAUSTED: GrpcStatus = GrpcStatus(8);
-    /// `9`: the system is not in a state the call needs.
-    pub const FAILED_PRECONDITION: GrpcStatus = GrpcStatus(9);
-    /// `10`: aborted, typically by a concurrency conflict.
-    pub const ABORTED: GrpcStatus = GrpcStatus(10);
-    /// `11`: past the valid range.
-    pub const OUT_OF_RANGE: GrpcStatus = GrpcStatus(11);
-    /// `12`: not implemented by the server.
-    pub const UNIMPLEMENTED: GrpcStatus = GrpcStatus(12);
-    /// `13`: an internal error.
-    pub const INTERNAL: GrpcStatus = GrpcStatus(13);
-    /// `14`: the service is unavailable (Envoy's status for a call it could
-    /// not make).
-    pub const UNAVAILABLE: GrpcStatus = GrpcStatus(14);
-    /// `15`: data was lost.
-    pub const DATA_LOSS: GrpcStatus = GrpcStatus(15);
-    /// `16`: the caller is not authenticated.
-    pub const UNAUTHENTICATED: GrpcStatus = GrpcStatus(16);
-
-    /// The status with this wire code (any value is kept).
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::callout::GrpcStatus::new(0), proxywasm::callout::GrpcStatus::OK);
-    /// ```
-    pub const fn new(code: u32) -> GrpcStatus {
-        GrpcStatus(code)
-    }
-
-    /// The wire code.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::callout::GrpcStatus::RESOURCE_EXHAUSTED.code(), 8);
-    /// ```
-    pub const fn code(self) -> u32 {
-        self.0
-    }
-
     /// Whether this is [`GrpcStatus::OK`].
     ///
     /// ```
@@ -229,54 +183,6 @@ impl GrpcStatus {
     /// ```
     pub const fn is_ok(self) -> bool {
         self.0 == 0
-    }
-
-    /// The canonical name (`"OK"`, `"UNAVAILABLE"`, …), or `None` for a code
-    /// outside 0–16.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::callout::GrpcStatus::OK.name(), Some("OK"));
-    /// ```
-    pub const fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "OK",
-            1 => "CANCELLED",
-            2 => "UNKNOWN",
-            3 => "INVALID_ARGUMENT",
-            4 => "DEADLINE_EXCEEDED",
-            5 => "NOT_FOUND",
-            6 => "ALREADY_EXISTS",
-            7 => "PERMISSION_DENIED",
-            8 => "RESOURCE_EXHAUSTED",
-            9 => "FAILED_PRECONDITION",
-            10 => "ABORTED",
-            11 => "OUT_OF_RANGE",
-            12 => "UNIMPLEMENTED",
-            13 => "INTERNAL",
-            14 => "UNAVAILABLE",
-            15 => "DATA_LOSS",
-            16 => "UNAUTHENTICATED",
-            _ => return None,
-        })
-    }
-}
-
-impl From<u32> for GrpcStatus {
-    fn from(code: u32) -> GrpcStatus {
-        GrpcStatus(code)
-    }
-}
-
-impl From<GrpcStatus> for u32 {
-    fn from(status: GrpcStatus) -> u32 {
-        status.0
-    }
-}
-
-/// The number, as gRPC puts it in `grpc-status`.
-impl fmt::Display for GrpcStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -360,89 +266,65 @@ impl<'a> HttpCall<'a> {
         }
     }
 
-    /// Sets the request headers from a list (borrowed: nothing is copied until
-    /// [`send`](HttpCall::send), which serializes once). The cheapest form when
-    /// the headers are known up front.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("backend")
-    ///     .headers(&[(":method", "GET"), (":path", "/"), (":authority", "backend")]);
-    /// # let _ = call;
-    /// ```
-    pub fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
-        self.headers = headers;
-        self
-    }
+    setters! {
+        /// Sets the request headers from a list (borrowed: nothing is copied until
+        /// [`send`](HttpCall::send), which serializes once). The cheapest form when
+        /// the headers are known up front.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("backend")
+        ///     .headers(&[(":method", "GET"), (":path", "/"), (":authority", "backend")]);
+        /// # let _ = call;
+        /// ```
+        fn headers(headers: &'a [(&'a str, &'a str)]) -> self.headers;
 
-    /// Sets request headers serialized at compile time by
-    /// [`pairs!`](crate::pairs!): sent as they are, with no copy and no
-    /// allocation, when no other header is added (others go after them).
-    /// The cheapest form for fixed headers.
-    ///
-    /// ```
-    /// use proxywasm::http::StaticPairs;
-    ///
-    /// const CHECK: StaticPairs =
-    ///     proxywasm::pairs![(":method", "GET"), (":path", "/check"), (":authority", "auth")];
-    /// let call = proxywasm::callout::HttpCall::new("auth").static_headers(CHECK);
-    /// # let _ = call;
-    /// ```
-    pub fn static_headers(mut self, headers: StaticPairs) -> Self {
-        self.static_headers = headers;
-        self
-    }
+        /// Sets request headers serialized at compile time by
+        /// [`pairs!`](crate::pairs!): sent as they are, with no copy and no
+        /// allocation, when no other header is added (others go after them).
+        /// The cheapest form for fixed headers.
+        ///
+        /// ```
+        /// use proxywasm::http::StaticPairs;
+        ///
+        /// const CHECK: StaticPairs =
+        ///     proxywasm::pairs![(":method", "GET"), (":path", "/check"), (":authority", "auth")];
+        /// let call = proxywasm::callout::HttpCall::new("auth").static_headers(CHECK);
+        /// # let _ = call;
+        /// ```
+        fn static_headers(headers: StaticPairs) -> self.static_headers;
 
-    /// Adds one request header (after those of [`headers`](HttpCall::headers));
-    /// names and values may be bytes.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
-    /// # let _ = call;
-    /// ```
-    pub fn header(
-        mut self,
-        name: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.extra_headers.push((name.as_ref(), value.as_ref()));
-        self
-    }
+        /// Adds one request header (after those of [`headers`](HttpCall::headers));
+        /// names and values may be bytes.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").header(":method", "GET");
+        /// # let _ = call;
+        /// ```
+        fn header(name, value) -> self.extra_headers.push;
 
-    /// Adds a request trailer.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").trailer("x-checksum", "1");
-    /// # let _ = call;
-    /// ```
-    pub fn trailer(
-        mut self,
-        name: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.trailers.push((name.as_ref(), value.as_ref()));
-        self
-    }
+        /// Adds a request trailer.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").trailer("x-checksum", "1");
+        /// # let _ = call;
+        /// ```
+        fn trailer(name, value) -> self.trailers.push;
 
-    /// Sets the request body (Envoy sets `content-length`).
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").body("{}");
-    /// # let _ = call;
-    /// ```
-    pub fn body(mut self, body: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        self.body = body.as_ref();
-        self
-    }
+        /// Sets the request body (Envoy sets `content-length`).
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").body("{}");
+        /// # let _ = call;
+        /// ```
+        fn body(body: bytes) -> self.body;
 
-    /// Sets the timeout (whole milliseconds; at least 1 ms is sent).
-    ///
-    /// ```
-    /// let call = proxywasm::callout::HttpCall::new("b").timeout(std::time::Duration::from_millis(250));
-    /// # let _ = call;
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        /// Sets the timeout (whole milliseconds; at least 1 ms is sent).
+        ///
+        /// ```
+        /// let call = proxywasm::callout::HttpCall::new("b").timeout(std::time::Duration::from_millis(250));
+        /// # let _ = call;
+        /// ```
+        fn timeout(timeout: Duration) -> self.timeout;
     }
 
     /// Dispatches the call (`proxy_http_call`).
@@ -525,37 +407,33 @@ fn http_call_raw(
     })
 }
 
-/// The headers of the HTTP callout response being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _status = proxywasm::callout::response_headers().get(":status");
-/// # Ok(()) });
-/// ```
-pub const fn response_headers() -> HeaderMap {
-    HeaderMap::new(map::HTTP_CALL_RESPONSE_HEADERS)
-}
+one_liners! {
+    /// The headers of the HTTP callout response being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _status = proxywasm::callout::response_headers().get(":status");
+    /// # Ok(()) });
+    /// ```
+    fn response_headers() -> HeaderMap(map::HTTP_CALL_RESPONSE_HEADERS);
 
-/// The trailers of the HTTP callout response being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::response_trailers().pairs();
-/// # Ok(()) });
-/// ```
-pub const fn response_trailers() -> HeaderMap {
-    HeaderMap::new(map::HTTP_CALL_RESPONSE_TRAILERS)
-}
+    /// The trailers of the HTTP callout response being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::response_trailers().pairs();
+    /// # Ok(()) });
+    /// ```
+    fn response_trailers() -> HeaderMap(map::HTTP_CALL_RESPONSE_TRAILERS);
 
-/// The body of the HTTP callout response being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::response_body().read_all();
-/// # Ok(()) });
-/// ```
-pub const fn response_body() -> Buffer {
-    Buffer::new(buffer::HTTP_CALL_RESPONSE_BODY)
+    /// The body of the HTTP callout response being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::response_body().read_all();
+    /// # Ok(()) });
+    /// ```
+    fn response_body() -> Buffer(buffer::HTTP_CALL_RESPONSE_BODY);
 }
 
 /// A gRPC unary call or a stream to open, on an Envoy cluster (or a
@@ -601,30 +479,22 @@ impl<'a> GrpcCall<'a> {
         }
     }
 
-    /// Adds initial metadata.
-    ///
-    /// ```
-    /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").metadata("k", b"v");
-    /// # let _ = call;
-    /// ```
-    pub fn metadata(
-        mut self,
-        key: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.metadata.push((key.as_ref(), value.as_ref()));
-        self
-    }
+    setters! {
+        /// Adds initial metadata.
+        ///
+        /// ```
+        /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").metadata("k", b"v");
+        /// # let _ = call;
+        /// ```
+        fn metadata(key, value) -> self.metadata.push;
 
-    /// Sets the timeout of a unary call (always set one: `0` is not "none").
-    ///
-    /// ```
-    /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").timeout(std::time::Duration::from_secs(1));
-    /// # let _ = call;
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        /// Sets the timeout of a unary call (always set one: `0` is not "none").
+        ///
+        /// ```
+        /// let call = proxywasm::callout::GrpcCall::new("c", "s", "m").timeout(std::time::Duration::from_secs(1));
+        /// # let _ = call;
+        /// ```
+        fn timeout(timeout: Duration) -> self.timeout;
     }
 
     /// Sends a unary call with `message` (serialized protobuf).
@@ -639,21 +509,14 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs(&self.metadata);
-        let token = check(
+        let timeout = millis(self.timeout).max(1);
+        self.start(
             "proxy_grpc_call",
-            runtime::start_callout(CalloutKind::GrpcCall, || {
-                calls::grpc_call(
-                    self.cluster,
-                    self.service.as_bytes(),
-                    self.method.as_bytes(),
-                    &metadata,
-                    message,
-                    millis(self.timeout).max(1),
-                )
-            }),
-        )?;
-        Ok(GrpcToken(token))
+            CalloutKind::GrpcCall,
+            |cluster, service, method, metadata| {
+                calls::grpc_call(cluster, service, method, metadata, message, timeout)
+            },
+        )
     }
 
     /// Opens a stream; send messages with [`grpc_send`].
@@ -668,19 +531,26 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn open_stream(&self) -> Result<GrpcToken> {
-        let metadata = wire::serialize_pairs(&self.metadata);
-        let token = check(
+        self.start(
             "proxy_grpc_stream",
-            runtime::start_callout(CalloutKind::GrpcStream, || {
-                calls::grpc_stream(
-                    self.cluster,
-                    self.service.as_bytes(),
-                    self.method.as_bytes(),
-                    &metadata,
-                )
-            }),
-        )?;
-        Ok(GrpcToken(token))
+            CalloutKind::GrpcStream,
+            calls::grpc_stream,
+        )
+    }
+
+    /// Starts the call or stream with `raw`, the hostcall `call`, given the
+    /// cluster, service, method and serialized metadata; notes the callout.
+    fn start(
+        &self,
+        call: &'static str,
+        kind: CalloutKind,
+        raw: impl FnOnce(&[u8], &[u8], &[u8], &[u8]) -> calls::Raw<u32>,
+    ) -> Result<GrpcToken> {
+        let metadata = wire::serialize_pairs(&self.metadata);
+        let service = self.service.as_bytes();
+        let method = self.method.as_bytes();
+        let token = runtime::start_callout(kind, || raw(self.cluster, service, method, &metadata));
+        check(call, token).map(GrpcToken)
     }
 }
 
@@ -735,37 +605,33 @@ pub fn grpc_close(token: GrpcToken) -> Result<()> {
     check("proxy_grpc_close", calls::grpc_close(token.0))
 }
 
-/// The message being delivered by [`GrpcEvent::Message`].
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::grpc_message().read_all();
-/// # Ok(()) });
-/// ```
-pub const fn grpc_message() -> Buffer {
-    Buffer::new(buffer::GRPC_RECEIVE_BUFFER)
-}
+one_liners! {
+    /// The message being delivered by [`GrpcEvent::Message`].
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::grpc_message().read_all();
+    /// # Ok(()) });
+    /// ```
+    fn grpc_message() -> Buffer(buffer::GRPC_RECEIVE_BUFFER);
 
-/// The initial metadata being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::grpc_initial_metadata().pairs();
-/// # Ok(()) });
-/// ```
-pub const fn grpc_initial_metadata() -> HeaderMap {
-    HeaderMap::new(map::GRPC_INITIAL_METADATA)
-}
+    /// The initial metadata being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::grpc_initial_metadata().pairs();
+    /// # Ok(()) });
+    /// ```
+    fn grpc_initial_metadata() -> HeaderMap(map::GRPC_INITIAL_METADATA);
 
-/// The trailing metadata being delivered.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::callout::grpc_trailing_metadata().pairs();
-/// # Ok(()) });
-/// ```
-pub const fn grpc_trailing_metadata() -> HeaderMap {
-    HeaderMap::new(map::GRPC_TRAILING_METADATA)
+    /// The trailing metadata being delivered.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::callout::grpc_trailing_metadata().pairs();
+    /// # Ok(()) });
+    /// ```
+    fn grpc_trailing_metadata() -> HeaderMap(map::GRPC_TRAILING_METADATA);
 }
 
 /// The last status of this plugin context (`proxy_get_status`): after a gRPC

@@ -5,7 +5,6 @@ use crate::abi::wire::buffer;
 use crate::buffer::Buffer;
 use crate::error::check;
 use crate::{Error, Result};
-use core::fmt;
 
 /// The token of a DNS lookup, from [`resolve`]; the answer arrives in
 /// [`PluginContext::on_resolve_dns`](crate::PluginContext::on_resolve_dns)
@@ -21,23 +20,7 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DnsToken(pub u32);
 
-impl From<u32> for DnsToken {
-    fn from(raw: u32) -> DnsToken {
-        DnsToken(raw)
-    }
-}
-
-impl From<DnsToken> for u32 {
-    fn from(token: DnsToken) -> u32 {
-        token.0
-    }
-}
-
-impl fmt::Display for DnsToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(DnsToken(u32));
 
 /// Starts resolving `name`; the result arrives in
 /// [`PluginContext::on_resolve_dns`](crate::PluginContext::on_resolve_dns)

@@ -2,126 +2,108 @@
 
 use core::fmt;
 
-/// A status code returned by a Proxy-Wasm hostcall (`proxy_status_t`).
-///
-/// Codes arrive from the host as integers and are decoded here, so a code this
-/// SDK does not know is kept as [`Status::Unknown`] rather than being undefined
-/// behaviour or a panic (the official SDK panics on `12`).
-///
-/// # Examples
-///
-/// ```
-/// use proxywasm::Status;
-///
-/// assert_eq!(Status::from_raw(1), Status::NotFound);
-/// assert_eq!(Status::from_raw(12), Status::Unimplemented);
-/// assert_eq!(Status::from_raw(99), Status::Unknown(99));
-/// assert_eq!(Status::Unknown(99).as_raw(), 99);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Status {
-    /// `0`: success.
-    Ok,
-    /// `1`: the key, map, buffer, queue, token or property does not exist.
-    NotFound,
-    /// `2`: an argument was rejected (for example a read-only map).
-    BadArgument,
-    /// `3`: a value could not be serialized.
-    SerializationFailure,
-    /// `4`: a value could not be parsed.
-    ParseFailure,
-    /// `5`: an expression was rejected (host enum only).
-    BadExpression,
-    /// `6`: a pointer or length was outside the module's memory.
-    InvalidMemoryAccess,
-    /// `7`: the queue is empty.
-    Empty,
-    /// `8`: a compare-and-swap on shared data lost the race.
-    CasMismatch,
-    /// `9`: result mismatch (host enum only).
-    ResultMismatch,
-    /// `10`: the host failed internally, or the call is not allowed here.
-    InternalFailure,
-    /// `11`: the connection broke (seen via `proxy_get_status` after a failed call).
-    BrokenConnection,
-    /// `12`: the host does not implement this call or argument.
-    Unimplemented,
-    /// Any other code, kept verbatim.
-    Unknown(u32),
+/// The status codes, written as rows `Variant = code => "NAME",`: the
+/// variants of [`Status`] (and [`Status::Unknown`] for any other code),
+/// [`Status::from_raw`], [`Status::as_raw`] and [`Status::name`].
+macro_rules! statuses {
+    ($(#[$type_doc:meta])* enum Status {
+        $($(#[$doc:meta])* $variant:ident = $code:literal => $name:literal,)*
+    }) => {
+        $(#[$type_doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Status {
+            $($(#[$doc])* $variant,)*
+            /// Any other code, kept verbatim.
+            Unknown(u32),
+        }
+
+        impl Status {
+            /// Decodes a raw status code. Never fails: unknown codes become [`Status::Unknown`].
+            ///
+            /// ```
+            /// assert_eq!(proxywasm::Status::from_raw(8), proxywasm::Status::CasMismatch);
+            /// ```
+            pub const fn from_raw(code: u32) -> Status {
+                match code {
+                    $($code => Status::$variant,)*
+                    other => Status::Unknown(other),
+                }
+            }
+
+            /// The raw wire code of this status.
+            ///
+            /// ```
+            /// assert_eq!(proxywasm::Status::InternalFailure.as_raw(), 10);
+            /// ```
+            pub const fn as_raw(self) -> u32 {
+                self.row().0
+            }
+
+            /// The spec's name for this status, such as `"NOT_FOUND"`.
+            ///
+            /// ```
+            /// assert_eq!(proxywasm::Status::BadArgument.name(), "BAD_ARGUMENT");
+            /// ```
+            pub const fn name(self) -> &'static str {
+                self.row().1
+            }
+
+            /// The code and the name.
+            const fn row(self) -> (u32, &'static str) {
+                match self {
+                    $(Status::$variant => ($code, $name),)*
+                    Status::Unknown(code) => (code, "UNKNOWN"),
+                }
+            }
+        }
+    };
 }
 
-impl Status {
-    /// Decodes a raw status code. Never fails: unknown codes become [`Status::Unknown`].
+statuses! {
+    /// A status code returned by a Proxy-Wasm hostcall (`proxy_status_t`).
+    ///
+    /// Codes arrive from the host as integers and are decoded here, so a code this
+    /// SDK does not know is kept as [`Status::Unknown`] rather than being undefined
+    /// behaviour or a panic (the official SDK panics on `12`).
+    ///
+    /// # Examples
     ///
     /// ```
-    /// assert_eq!(proxywasm::Status::from_raw(8), proxywasm::Status::CasMismatch);
-    /// ```
-    pub const fn from_raw(code: u32) -> Status {
-        match code {
-            0 => Status::Ok,
-            1 => Status::NotFound,
-            2 => Status::BadArgument,
-            3 => Status::SerializationFailure,
-            4 => Status::ParseFailure,
-            5 => Status::BadExpression,
-            6 => Status::InvalidMemoryAccess,
-            7 => Status::Empty,
-            8 => Status::CasMismatch,
-            9 => Status::ResultMismatch,
-            10 => Status::InternalFailure,
-            11 => Status::BrokenConnection,
-            12 => Status::Unimplemented,
-            other => Status::Unknown(other),
-        }
-    }
-
-    /// The raw wire code of this status.
+    /// use proxywasm::Status;
     ///
+    /// assert_eq!(Status::from_raw(1), Status::NotFound);
+    /// assert_eq!(Status::from_raw(12), Status::Unimplemented);
+    /// assert_eq!(Status::from_raw(99), Status::Unknown(99));
+    /// assert_eq!(Status::Unknown(99).as_raw(), 99);
     /// ```
-    /// assert_eq!(proxywasm::Status::InternalFailure.as_raw(), 10);
-    /// ```
-    pub const fn as_raw(self) -> u32 {
-        match self {
-            Status::Ok => 0,
-            Status::NotFound => 1,
-            Status::BadArgument => 2,
-            Status::SerializationFailure => 3,
-            Status::ParseFailure => 4,
-            Status::BadExpression => 5,
-            Status::InvalidMemoryAccess => 6,
-            Status::Empty => 7,
-            Status::CasMismatch => 8,
-            Status::ResultMismatch => 9,
-            Status::InternalFailure => 10,
-            Status::BrokenConnection => 11,
-            Status::Unimplemented => 12,
-            Status::Unknown(code) => code,
-        }
-    }
-
-    /// The spec's name for this status, such as `"NOT_FOUND"`.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::Status::BadArgument.name(), "BAD_ARGUMENT");
-    /// ```
-    pub const fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::NotFound => "NOT_FOUND",
-            Status::BadArgument => "BAD_ARGUMENT",
-            Status::SerializationFailure => "SERIALIZATION_FAILURE",
-            Status::ParseFailure => "PARSE_FAILURE",
-            Status::BadExpression => "BAD_EXPRESSION",
-            Status::InvalidMemoryAccess => "INVALID_MEMORY_ACCESS",
-            Status::Empty => "EMPTY",
-            Status::CasMismatch => "CAS_MISMATCH",
-            Status::ResultMismatch => "RESULT_MISMATCH",
-            Status::InternalFailure => "INTERNAL_FAILURE",
-            Status::BrokenConnection => "BROKEN_CONNECTION",
-            Status::Unimplemented => "UNIMPLEMENTED",
-            Status::Unknown(_) => "UNKNOWN",
-        }
+    enum Status {
+        /// `0`: success.
+        Ok = 0 => "OK",
+        /// `1`: the key, map, buffer, queue, token or property does not exist.
+        NotFound = 1 => "NOT_FOUND",
+        /// `2`: an argument was rejected (for example a read-only map).
+        BadArgument = 2 => "BAD_ARGUMENT",
+        /// `3`: a value could not be serialized.
+        SerializationFailure = 3 => "SERIALIZATION_FAILURE",
+        /// `4`: a value could not be parsed.
+        ParseFailure = 4 => "PARSE_FAILURE",
+        /// `5`: an expression was rejected (host enum only).
+        BadExpression = 5 => "BAD_EXPRESSION",
+        /// `6`: a pointer or length was outside the module's memory.
+        InvalidMemoryAccess = 6 => "INVALID_MEMORY_ACCESS",
+        /// `7`: the queue is empty.
+        Empty = 7 => "EMPTY",
+        /// `8`: a compare-and-swap on shared data lost the race.
+        CasMismatch = 8 => "CAS_MISMATCH",
+        /// `9`: result mismatch (host enum only).
+        ResultMismatch = 9 => "RESULT_MISMATCH",
+        /// `10`: the host failed internally, or the call is not allowed here.
+        InternalFailure = 10 => "INTERNAL_FAILURE",
+        /// `11`: the connection broke (seen via `proxy_get_status` after a failed call).
+        BrokenConnection = 11 => "BROKEN_CONNECTION",
+        /// `12`: the host does not implement this call or argument.
+        Unimplemented = 12 => "UNIMPLEMENTED",
     }
 }
 

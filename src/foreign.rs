@@ -8,7 +8,6 @@ use crate::abi::memory::HostBytes;
 use crate::abi::wire::buffer;
 use crate::buffer::Buffer;
 use crate::error::optional;
-use core::fmt;
 
 /// The id of a foreign function the host calls into the plugin with
 /// [`PluginContext::on_foreign_function`](crate::PluginContext::on_foreign_function)
@@ -24,23 +23,7 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FunctionId(pub u32);
 
-impl From<u32> for FunctionId {
-    fn from(raw: u32) -> FunctionId {
-        FunctionId(raw)
-    }
-}
-
-impl From<FunctionId> for u32 {
-    fn from(token: FunctionId) -> u32 {
-        token.0
-    }
-}
-
-impl fmt::Display for FunctionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+integer_newtype!(FunctionId(u32));
 
 /// Calls the host function `name` with `arguments`; `None` if the host has no
 /// function of that name.
@@ -66,14 +49,14 @@ pub fn call(name: &str, arguments: &[u8]) -> Result<Option<HostBytes>> {
     )
 }
 
-/// Arguments of a host-initiated call (buffer `CALL_DATA`), e.g. in
-/// `on_foreign_function` or `on_resolve_dns`.
-///
-/// ```
-/// # proxywasm::mock::doc_plugin(|| {
-/// let _ = proxywasm::foreign::arguments().read_all();
-/// # Ok(()) });
-/// ```
-pub const fn arguments() -> Buffer {
-    Buffer::new(buffer::CALL_DATA)
+one_liners! {
+    /// Arguments of a host-initiated call (buffer `CALL_DATA`), e.g. in
+    /// `on_foreign_function` or `on_resolve_dns`.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_plugin(|| {
+    /// let _ = proxywasm::foreign::arguments().read_all();
+    /// # Ok(()) });
+    /// ```
+    fn arguments() -> Buffer(buffer::CALL_DATA);
 }

@@ -4,10 +4,9 @@
 
 use crate::Result;
 use crate::abi::calls;
-use crate::abi::wire::{self, buffer, map, stream};
+use crate::abi::wire::{self, buffer, map};
 use crate::callout::GrpcStatus;
 use crate::error::check;
-use core::fmt;
 
 pub use crate::abi::wire::PairsIter;
 pub use crate::buffer::Buffer;
@@ -52,132 +51,109 @@ impl Action {
     }
 }
 
-/// The request headers (readable in `on_request_headers`, while the request
-/// is paused, and in `on_log`).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[(":method", "GET")], || {
-/// assert_eq!(proxywasm::http::request_headers().get(":method")?.unwrap(), "GET");
-/// # Ok(()) });
-/// ```
-pub const fn request_headers() -> HeaderMap {
-    HeaderMap::new(map::REQUEST_HEADERS)
-}
+one_liners! {
+    /// The request headers (readable in `on_request_headers`, while the request
+    /// is paused, and in `on_log`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[(":method", "GET")], || {
+    /// assert_eq!(proxywasm::http::request_headers().get(":method")?.unwrap(), "GET");
+    /// # Ok(()) });
+    /// ```
+    fn request_headers() -> HeaderMap(map::REQUEST_HEADERS);
 
-/// The request trailers (in `on_request_trailers`; can be created from the
-/// last `on_request_body` when the request has none).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let trailers = proxywasm::http::request_trailers();
-/// let _ = trailers.get("grpc-status");
-/// # Ok(()) });
-/// ```
-pub const fn request_trailers() -> HeaderMap {
-    HeaderMap::new(map::REQUEST_TRAILERS)
-}
+    /// The request trailers (in `on_request_trailers`; can be created from the
+    /// last `on_request_body` when the request has none).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let trailers = proxywasm::http::request_trailers();
+    /// let _ = trailers.get("grpc-status");
+    /// # Ok(()) });
+    /// ```
+    fn request_trailers() -> HeaderMap(map::REQUEST_TRAILERS);
 
-/// The response headers (in `on_response_headers`, while the response is
-/// paused, and in `on_log`).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::http::response_headers().add("x-served-by", "proxywasm");
-/// # Ok(()) });
-/// ```
-pub const fn response_headers() -> HeaderMap {
-    HeaderMap::new(map::RESPONSE_HEADERS)
-}
+    /// The response headers (in `on_response_headers`, while the response is
+    /// paused, and in `on_log`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::http::response_headers().add("x-served-by", "proxywasm");
+    /// # Ok(()) });
+    /// ```
+    fn response_headers() -> HeaderMap(map::RESPONSE_HEADERS);
 
-/// The response trailers.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::http::response_trailers().get("grpc-status");
-/// # Ok(()) });
-/// ```
-pub const fn response_trailers() -> HeaderMap {
-    HeaderMap::new(map::RESPONSE_TRAILERS)
-}
+    /// The response trailers.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::http::response_trailers().get("grpc-status");
+    /// # Ok(()) });
+    /// ```
+    fn response_trailers() -> HeaderMap(map::RESPONSE_TRAILERS);
 
-/// The request body buffered so far (in `on_request_body`).
-///
-/// ```
-/// # proxywasm::mock::doc_http_body(b"{}", || {
-/// assert_eq!(proxywasm::http::request_body().read_all()?, "{}");
-/// # Ok(()) });
-/// ```
-pub const fn request_body() -> Buffer {
-    Buffer::new(buffer::HTTP_REQUEST_BODY)
-}
+    /// The request body buffered so far (in `on_request_body`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http_body(b"{}", || {
+    /// assert_eq!(proxywasm::http::request_body().read_all()?, "{}");
+    /// # Ok(()) });
+    /// ```
+    fn request_body() -> Buffer(buffer::HTTP_REQUEST_BODY);
 
-/// The response body buffered so far (in `on_response_body`).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// let _ = proxywasm::http::response_body().len();
-/// # Ok(()) });
-/// ```
-pub const fn response_body() -> Buffer {
-    Buffer::new(buffer::HTTP_RESPONSE_BODY)
-}
+    /// The response body buffered so far (in `on_response_body`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let _ = proxywasm::http::response_body().len();
+    /// # Ok(()) });
+    /// ```
+    fn response_body() -> Buffer(buffer::HTTP_RESPONSE_BODY);
 
-/// Resumes a request this plugin paused. Envoy acts after the current callback
-/// returns; resume only what you paused, once.
-///
-/// # Errors
-/// The hostcall's status (Envoy answers OK even when nothing is paused).
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// proxywasm::http::resume_request()?;
-/// # Ok(()) });
-/// ```
-pub fn resume_request() -> Result<()> {
-    check(
-        "proxy_continue_stream",
-        calls::continue_stream(stream::HTTP_REQUEST),
-    )
-}
+    /// Resumes a request this plugin paused. Envoy acts after the current callback
+    /// returns; resume only what you paused, once.
+    ///
+    /// # Errors
+    /// The hostcall's status (Envoy answers OK even when nothing is paused).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::resume_request()?;
+    /// # Ok(()) });
+    /// ```
+    fn resume_request() = continue_stream(HTTP_REQUEST);
 
-/// Resumes a response this plugin paused.
-///
-/// # Errors
-/// As [`resume_request`].
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// proxywasm::http::resume_response()?;
-/// # Ok(()) });
-/// ```
-pub fn resume_response() -> Result<()> {
-    check(
-        "proxy_continue_stream",
-        calls::continue_stream(stream::HTTP_RESPONSE),
-    )
-}
+    /// Resumes a response this plugin paused.
+    ///
+    /// # Errors
+    /// As [`resume_request`].
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::resume_response()?;
+    /// # Ok(()) });
+    /// ```
+    fn resume_response() = continue_stream(HTTP_RESPONSE);
 
-/// Resets the HTTP stream (Envoy resets it after the current callback).
-///
-/// # Errors
-/// The hostcall's status.
-///
-/// ```
-/// # proxywasm::mock::doc_http(&[], || {
-/// proxywasm::http::reset()?;
-/// # Ok(()) });
-/// ```
-pub fn reset() -> Result<()> {
-    check(
-        "proxy_close_stream",
-        calls::close_stream(stream::HTTP_REQUEST),
-    )
+    /// Resets the HTTP stream (Envoy resets it after the current callback).
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// proxywasm::http::reset()?;
+    /// # Ok(()) });
+    /// ```
+    fn reset() = close_stream(HTTP_REQUEST);
 }
 
 /// An HTTP status code, as a local reply sends it (`200`, `403`, …).
 ///
 /// [`LocalResponse::new`] takes one or a plain number, so both of these
-/// build the same reply. The constants name the codes plugins send most.
+/// build the same reply. The constants name the codes plugins send most; any
+/// other code is kept as given (the host, not the SDK, judges whether it is a
+/// valid HTTP status).
 ///
 /// ```
 /// use proxywasm::http::{LocalResponse, StatusCode};
@@ -191,69 +167,34 @@ pub fn reset() -> Result<()> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StatusCode(u16);
 
-impl StatusCode {
-    /// `200 OK`.
-    pub const OK: StatusCode = StatusCode(200);
-    /// `204 No Content`.
-    pub const NO_CONTENT: StatusCode = StatusCode(204);
-    /// `301 Moved Permanently`.
-    pub const MOVED_PERMANENTLY: StatusCode = StatusCode(301);
-    /// `302 Found`.
-    pub const FOUND: StatusCode = StatusCode(302);
-    /// `400 Bad Request`.
-    pub const BAD_REQUEST: StatusCode = StatusCode(400);
-    /// `401 Unauthorized`.
-    pub const UNAUTHORIZED: StatusCode = StatusCode(401);
-    /// `403 Forbidden`.
-    pub const FORBIDDEN: StatusCode = StatusCode(403);
-    /// `404 Not Found`.
-    pub const NOT_FOUND: StatusCode = StatusCode(404);
-    /// `429 Too Many Requests`.
-    pub const TOO_MANY_REQUESTS: StatusCode = StatusCode(429);
-    /// `500 Internal Server Error`.
-    pub const INTERNAL_SERVER_ERROR: StatusCode = StatusCode(500);
-    /// `502 Bad Gateway`.
-    pub const BAD_GATEWAY: StatusCode = StatusCode(502);
-    /// `503 Service Unavailable`.
-    pub const SERVICE_UNAVAILABLE: StatusCode = StatusCode(503);
-    /// `504 Gateway Timeout`.
-    pub const GATEWAY_TIMEOUT: StatusCode = StatusCode(504);
-
-    /// The status `code`, as given (the host, not the SDK, judges whether
-    /// it is a valid HTTP status).
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::http::StatusCode::new(418).as_u16(), 418);
-    /// ```
-    pub const fn new(code: u16) -> StatusCode {
-        StatusCode(code)
-    }
-
-    /// The number.
-    ///
-    /// ```
-    /// assert_eq!(proxywasm::http::StatusCode::BAD_GATEWAY.as_u16(), 502);
-    /// ```
-    pub const fn as_u16(self) -> u16 {
-        self.0
-    }
-}
-
-impl From<u16> for StatusCode {
-    fn from(code: u16) -> StatusCode {
-        StatusCode(code)
-    }
-}
-
-impl From<StatusCode> for u16 {
-    fn from(status: StatusCode) -> u16 {
-        status.0
-    }
-}
-
-impl fmt::Display for StatusCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+codes! {
+    http::StatusCode(u16), fn as_u16 {
+        /// `200 OK`.
+        OK = 200,
+        /// `204 No Content`.
+        NO_CONTENT = 204,
+        /// `301 Moved Permanently`.
+        MOVED_PERMANENTLY = 301,
+        /// `302 Found`.
+        FOUND = 302,
+        /// `400 Bad Request`.
+        BAD_REQUEST = 400,
+        /// `401 Unauthorized`.
+        UNAUTHORIZED = 401,
+        /// `403 Forbidden`.
+        FORBIDDEN = 403,
+        /// `404 Not Found`.
+        NOT_FOUND = 404,
+        /// `429 Too Many Requests`.
+        TOO_MANY_REQUESTS = 429,
+        /// `500 Internal Server Error`.
+        INTERNAL_SERVER_ERROR = 500,
+        /// `502 Bad Gateway`.
+        BAD_GATEWAY = 502,
+        /// `503 Service Unavailable`.
+        SERVICE_UNAVAILABLE = 503,
+        /// `504 Gateway Timeout`.
+        GATEWAY_TIMEOUT = 504,
     }
 }
 
@@ -319,58 +260,44 @@ impl<'a> LocalResponse<'a> {
         }
     }
 
-    /// Adds a header (added with add semantics: duplicates are possible).
-    ///
-    /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(200).header("x-a", "1");
-    /// # let _ = reply;
-    /// ```
-    pub fn header(
-        mut self,
-        name: &'a (impl AsRef<[u8]> + ?Sized),
-        value: &'a (impl AsRef<[u8]> + ?Sized),
-    ) -> Self {
-        self.headers.push((name.as_ref(), value.as_ref()));
-        self
-    }
+    setters! {
+        /// Adds a header (added with add semantics: duplicates are possible).
+        ///
+        /// ```
+        /// let reply = proxywasm::http::LocalResponse::new(200).header("x-a", "1");
+        /// # let _ = reply;
+        /// ```
+        fn header(name, value) -> self.headers.push;
 
-    /// Sets headers serialized at compile time by [`pairs!`](crate::pairs!)
-    /// (sent uncopied unless [`header`](LocalResponse::header) adds more,
-    /// which go after them).
-    ///
-    /// ```
-    /// use proxywasm::http::{LocalResponse, StaticPairs};
-    ///
-    /// const JSON: StaticPairs = proxywasm::pairs![("content-type", "application/json")];
-    /// let reply = LocalResponse::new(200).static_headers(JSON).body("{}");
-    /// # let _ = reply;
-    /// ```
-    pub fn static_headers(mut self, headers: StaticPairs) -> Self {
-        self.static_headers = headers;
-        self
-    }
+        /// Sets headers serialized at compile time by [`pairs!`](crate::pairs!)
+        /// (sent uncopied unless [`header`](LocalResponse::header) adds more,
+        /// which go after them).
+        ///
+        /// ```
+        /// use proxywasm::http::{LocalResponse, StaticPairs};
+        ///
+        /// const JSON: StaticPairs = proxywasm::pairs![("content-type", "application/json")];
+        /// let reply = LocalResponse::new(200).static_headers(JSON).body("{}");
+        /// # let _ = reply;
+        /// ```
+        fn static_headers(headers: StaticPairs) -> self.static_headers;
 
-    /// Sets the body.
-    ///
-    /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(200).body("ok");
-    /// # let _ = reply;
-    /// ```
-    pub fn body(mut self, body: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        self.body = body.as_ref();
-        self
-    }
+        /// Sets the body.
+        ///
+        /// ```
+        /// let reply = proxywasm::http::LocalResponse::new(200).body("ok");
+        /// # let _ = reply;
+        /// ```
+        fn body(body: bytes) -> self.body;
 
-    /// Sets Envoy's response code details (`%RESPONSE_CODE_DETAILS%`;
-    /// spaces become `_`).
-    ///
-    /// ```
-    /// let reply = proxywasm::http::LocalResponse::new(429).details("rate_limited");
-    /// # let _ = reply;
-    /// ```
-    pub fn details(mut self, details: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        self.details = details.as_ref();
-        self
+        /// Sets Envoy's response code details (`%RESPONSE_CODE_DETAILS%`;
+        /// spaces become `_`).
+        ///
+        /// ```
+        /// let reply = proxywasm::http::LocalResponse::new(429).details("rate_limited");
+        /// # let _ = reply;
+        /// ```
+        fn details(details: bytes) -> self.details;
     }
 
     /// Adds a `grpc-status` (0–16) to the reply, for gRPC clients; Envoy

@@ -43,39 +43,30 @@
 //!
 //! ## Feature flags
 //! Items a feature enables are marked with it in the API reference.
-// Each feature's line links its item only when the feature is on (the item is
-// absent otherwise), so `cargo doc` builds with any feature set.
-#![cfg_attr(
-    feature = "macros",
-    doc = "* `macros` (default): [`#[proxywasm::main]`](macro@main)."
-)]
-#![cfg_attr(
-    not(feature = "macros"),
-    doc = "* `macros` (default): `#[proxywasm::main]`."
-)]
-#![cfg_attr(
-    feature = "json",
-    doc = "* `json`: [`Configuration::json`] — typed configuration with `serde`."
-)]
-#![cfg_attr(
-    not(feature = "json"),
-    doc = "* `json`: `Configuration::json` — typed configuration with `serde`."
-)]
-#![cfg_attr(
-    all(feature = "mock-host", not(target_family = "wasm")),
-    doc = "* `mock-host`: [`mock`] — an in-process emulator of Envoy's host for native"
-)]
-#![cfg_attr(
-    not(all(feature = "mock-host", not(target_family = "wasm"))),
-    doc = "* `mock-host`: `mock` — an in-process emulator of Envoy's host for native"
-)]
-//!   unit tests. Enable it in `[dev-dependencies]`; it never builds into a `.wasm`.
+//!
+//! * `macros` (default): [`#[proxywasm::main]`][main].
+//! * `json`: [`Configuration::json`][json] — typed configuration with `serde`.
+//! * `mock-host`: [`mock`][mock] — an in-process emulator of Envoy's host for
+//!   native unit tests. Enable it in `[dev-dependencies]`; it never builds into
+//!   a `.wasm`.
 //! * `wee-alloc`: `wee_alloc` as the global allocator on `wasm32`. Opt-in
 //!   only: it is unmaintained and leaked in the official SDK; it conflicts
 //!   with a `#[global_allocator]` of your own. The default allocator needs no
 //!   feature. See the book (Building: Choosing an allocator).
 //!
 //! [Proxy-Wasm]: https://github.com/proxy-wasm/spec
+// A feature's item exists only with the feature: its link goes to the item
+// when it is there (the first definition of a label wins), else to the
+// feature list, so `cargo doc` builds with any feature set.
+#![cfg_attr(feature = "macros", doc = "[main]: macro@main")]
+#![cfg_attr(feature = "json", doc = "[json]: Configuration::json")]
+#![cfg_attr(
+    all(feature = "mock-host", not(target_family = "wasm")),
+    doc = "[mock]: mod@mock"
+)]
+//! [main]: #feature-flags
+//! [json]: #feature-flags
+//! [mock]: #feature-flags
 // Natively, the exports, the dispatcher handles and the logger installer are
 // consumed by the mock host; without it they are legitimately unused.
 #![cfg_attr(
@@ -87,6 +78,152 @@
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![doc(test(attr(deny(warnings))))]
+
+/// `From` both ways and `Display` (the plain number) for a newtype over an
+/// integer (`$name.0`): the tokens, ids and status codes of the hostcall API.
+macro_rules! integer_newtype {
+    ($name:ident($int:ty)) => {
+        impl From<$int> for $name {
+            fn from(raw: $int) -> $name {
+                $name(raw)
+            }
+        }
+
+        impl From<$name> for $int {
+            fn from(value: $name) -> $int {
+                value.0
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+/// An integer code type with named values (`$name.0` is the code), written
+/// as rows `NAME = value,`: each row is `pub const NAME`; the type also gets
+/// `new`, the getter named first (`fn code`), the conversions of
+/// `integer_newtype!`, and, given a second name (`fn name`), that method,
+/// which returns a row's name.
+macro_rules! codes {
+    ($module:ident::$name:ident($int:ty), fn $get:ident, fn $names:ident $rows:tt) => {
+        codes!($module::$name($int), fn $get $rows);
+        codes!(@names $names $module $name $rows);
+    };
+    ($module:ident::$name:ident($int:ty), fn $get:ident $rows:tt) => {
+        codes!(@consts $module $name $get $int $rows);
+        integer_newtype!($name($int));
+    };
+    (@consts $module:ident $name:ident $get:ident $int:ty { $($(#[$doc:meta])* $row:ident = $value:literal,)* }) => {
+        impl $name {
+            $($(#[$doc])* pub const $row: $name = $name($value);)*
+
+            /// The value with this code; any code is kept as given.
+            ///
+            /// ```
+            #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new(7), ", stringify!($name), "::from(7));")]
+            /// ```
+            pub const fn new(code: $int) -> $name {
+                $name(code)
+            }
+
+            /// The code.
+            ///
+            /// ```
+            #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new(7).", stringify!($get), "(), 7);")]
+            /// ```
+            pub const fn $get(self) -> $int {
+                self.0
+            }
+        }
+    };
+    (@names $names:ident $module:ident $name:ident { $($(#[$doc:meta])* $row:ident = $value:literal,)* }) => {
+        impl $name {
+            /// The name of a named value (`"OK"`, …), or `None` for any
+            /// other code.
+            ///
+            /// ```
+            #[doc = concat!("use proxywasm::", stringify!($module), "::", stringify!($name), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::OK.", stringify!($names), "(), Some(\"OK\"));")]
+            /// ```
+            pub const fn $names(self) -> Option<&'static str> {
+                Some(match self.0 {
+                    $($value => stringify!($row),)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+/// The one-line public functions of the hostcall API, written as rows:
+/// * `fn name() -> Type(ID);` is `pub const fn name() -> Type { Type::new(ID) }`,
+///   a handle on one host buffer or map (making it calls nothing; its methods
+///   make the hostcalls);
+/// * `fn name() = operation(DIRECTION);` is `pub fn name() -> Result<()>`, the
+///   hostcall `proxy_<operation>` on that stream direction (`stream::DIRECTION`).
+macro_rules! one_liners {
+    () => {};
+    ($(#[$doc:meta])* fn $name:ident() -> $ty:ident($id:expr); $($rest:tt)*) => {
+        $(#[$doc])*
+        pub const fn $name() -> $ty {
+            $ty::new($id)
+        }
+        one_liners!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident() = $op:ident($dir:ident); $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name() -> $crate::Result<()> {
+            $crate::error::check(
+                concat!("proxy_", stringify!($op)),
+                $crate::abi::calls::$op($crate::abi::wire::stream::$dir),
+            )
+        }
+        one_liners!($($rest)*);
+    };
+}
+
+/// Builder setters, written as rows (in an `impl<'a>` block):
+/// * `fn name(arg: Type) -> self.field;` sets the field to `arg`;
+/// * `fn name(arg: bytes) -> self.field;` takes `&'a impl AsRef<[u8]>` and
+///   sets the field to its bytes;
+/// * `fn name(key, value) -> self.field.push;` appends the pair of bytes.
+macro_rules! setters {
+    () => {};
+    ($(#[$doc:meta])* fn $name:ident($arg:ident: bytes) -> self.$field:ident; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+            self.$field = $arg.as_ref();
+            self
+        }
+        setters!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident($key:ident, $value:ident) -> self.$field:ident.push; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(
+            mut self,
+            $key: &'a (impl AsRef<[u8]> + ?Sized),
+            $value: &'a (impl AsRef<[u8]> + ?Sized),
+        ) -> Self {
+            self.$field.push(($key.as_ref(), $value.as_ref()));
+            self
+        }
+        setters!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident($arg:ident: $ty:ty) -> self.$field:ident; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$field = $arg;
+            self
+        }
+        setters!($($rest)*);
+    };
+}
 
 mod abi;
 #[cfg(all(feature = "wee-alloc", target_arch = "wasm32"))]
@@ -152,16 +289,9 @@ pub use log;
 /// | `#[proxywasm::main(tcp)]` | `fn(ContextId) -> impl TcpContext` | a stateless network filter |
 ///
 /// The function stays an ordinary function (tests can pass it to
-#[cfg_attr(
-    all(feature = "mock-host", not(target_family = "wasm")),
-    doc = "[`mock::MockHost`]); on `wasm32` the attribute also emits the module's"
-)]
-#[cfg_attr(
-    not(all(feature = "mock-host", not(target_family = "wasm"))),
-    doc = "`mock::MockHost`); on `wasm32` the attribute also emits the module's"
-)]
-/// entry. It runs when the host creates the first context — after start-up,
-/// so hostcalls are allowed. One per plugin crate.
+/// [`mock::MockHost`][MockHost]); on `wasm32` the attribute also emits the
+/// module's entry. It runs when the host creates the first context — after
+/// start-up, so hostcalls are allowed. One per plugin crate.
 ///
 /// ```
 /// use proxywasm::{ContextId, NoContext, PluginContext};
@@ -181,6 +311,12 @@ pub use log;
 /// }
 /// # let _ = plugin(ContextId(1));
 /// ```
+///
+#[cfg_attr(
+    all(feature = "mock-host", not(target_family = "wasm")),
+    doc = "[MockHost]: mock::MockHost"
+)]
+/// [MockHost]: crate#feature-flags
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use proxywasm_macros::main;

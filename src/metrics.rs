@@ -6,40 +6,67 @@ use crate::Result;
 use crate::abi::calls;
 use crate::error::check;
 
-fn define(kind: u32, name: &str) -> Result<u32> {
-    check(
-        "proxy_define_metric",
-        calls::define_metric(kind, name.as_bytes()),
-    )
+/// A metric type: the handle (a metric id), its `define`, which makes the
+/// hostcall `proxy_define_metric` with the type's wire kind, and `value` where
+/// the row names it (histograms have none).
+macro_rules! metric {
+    ($(#[$doc:meta])* $name:ident = $kind:literal, $noun:literal $(, $value:ident)?) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(u32);
+
+        impl $name {
+            #[doc = concat!("Defines (or re-binds) the ", $noun, " `name`.")]
+            ///
+            /// # Errors
+            /// The hostcall's status.
+            ///
+            /// ```
+            /// # proxywasm::mock::doc_plugin(|| {
+            #[doc = concat!("let _ = proxywasm::metrics::", stringify!($name), "::define(\"m\")?;")]
+            /// # Ok(()) });
+            /// ```
+            pub fn define(name: &str) -> Result<$name> {
+                check(
+                    "proxy_define_metric",
+                    calls::define_metric($kind, name.as_bytes()),
+                )
+                .map($name)
+            }
+
+            $(
+                /// The current value.
+                ///
+                /// # Errors
+                /// The hostcall's status.
+                ///
+                /// ```
+                /// # proxywasm::mock::doc_plugin(|| {
+                #[doc = concat!("assert_eq!(proxywasm::metrics::", stringify!($name), "::define(\"fresh\")?.value()?, 0);")]
+                /// # Ok(()) });
+                /// ```
+                pub fn $value(&self) -> Result<u64> {
+                    check("proxy_get_metric", calls::get_metric(self.0))
+                }
+            )?
+        }
+    };
 }
 
-/// A monotonically increasing counter.
-///
-/// ```
-/// # proxywasm::mock::doc_plugin(|| {
-/// let requests = proxywasm::metrics::Counter::define("requests_total")?;
-/// requests.increment(1)?;
-/// assert_eq!(requests.value()?, 1);
-/// # Ok(()) });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Counter(u32);
-
-impl Counter {
-    /// Defines (or re-binds) the counter `name`.
-    ///
-    /// # Errors
-    /// The hostcall's status.
+metric! {
+    /// A monotonically increasing counter.
     ///
     /// ```
     /// # proxywasm::mock::doc_plugin(|| {
-    /// let _ = proxywasm::metrics::Counter::define("c")?;
+    /// let requests = proxywasm::metrics::Counter::define("requests_total")?;
+    /// requests.increment(1)?;
+    /// assert_eq!(requests.value()?, 1);
     /// # Ok(()) });
     /// ```
-    pub fn define(name: &str) -> Result<Counter> {
-        define(0, name).map(Counter)
-    }
+    Counter = 0, "counter", value
+}
 
+impl Counter {
     /// Adds `by` (Envoy rejects 0 with `BAD_ARGUMENT`).
     ///
     /// # Errors
@@ -56,52 +83,25 @@ impl Counter {
             calls::increment_metric(self.0, i64::try_from(by).unwrap_or(i64::MAX)),
         )
     }
-
-    /// The current value.
-    ///
-    /// # Errors
-    /// The hostcall's status.
-    ///
-    /// ```
-    /// # proxywasm::mock::doc_plugin(|| {
-    /// assert_eq!(proxywasm::metrics::Counter::define("fresh")?.value()?, 0);
-    /// # Ok(()) });
-    /// ```
-    pub fn value(&self) -> Result<u64> {
-        check("proxy_get_metric", calls::get_metric(self.0))
-    }
 }
 
-/// A value that goes up and down.
-///
-/// ```
-/// # proxywasm::mock::doc_plugin(|| {
-/// let active = proxywasm::metrics::Gauge::define("active")?;
-/// active.add(3)?;
-/// active.add(-1)?;
-/// assert_eq!(active.value()?, 2);
-/// active.set(10)?;
-/// assert_eq!(active.value()?, 10);
-/// # Ok(()) });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Gauge(u32);
-
-impl Gauge {
-    /// Defines (or re-binds) the gauge `name`.
-    ///
-    /// # Errors
-    /// The hostcall's status.
+metric! {
+    /// A value that goes up and down.
     ///
     /// ```
     /// # proxywasm::mock::doc_plugin(|| {
-    /// let _ = proxywasm::metrics::Gauge::define("g")?;
+    /// let active = proxywasm::metrics::Gauge::define("active")?;
+    /// active.add(3)?;
+    /// active.add(-1)?;
+    /// assert_eq!(active.value()?, 2);
+    /// active.set(10)?;
+    /// assert_eq!(active.value()?, 10);
     /// # Ok(()) });
     /// ```
-    pub fn define(name: &str) -> Result<Gauge> {
-        define(1, name).map(Gauge)
-    }
+    Gauge = 1, "gauge", value
+}
 
+impl Gauge {
     /// Adds `delta` (negative to subtract).
     ///
     /// # Errors
@@ -132,48 +132,21 @@ impl Gauge {
     pub fn set(&self, value: u64) -> Result<()> {
         check("proxy_record_metric", calls::record_metric(self.0, value))
     }
-
-    /// The current value.
-    ///
-    /// # Errors
-    /// The hostcall's status.
-    ///
-    /// ```
-    /// # proxywasm::mock::doc_plugin(|| {
-    /// assert_eq!(proxywasm::metrics::Gauge::define("g0")?.value()?, 0);
-    /// # Ok(()) });
-    /// ```
-    pub fn value(&self) -> Result<u64> {
-        check("proxy_get_metric", calls::get_metric(self.0))
-    }
 }
 
-/// A distribution of recorded values.
-///
-/// ```
-/// # proxywasm::mock::doc_plugin(|| {
-/// let latency = proxywasm::metrics::Histogram::define("latency_ms")?;
-/// latency.record(12)?;
-/// # Ok(()) });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Histogram(u32);
-
-impl Histogram {
-    /// Defines (or re-binds) the histogram `name`.
-    ///
-    /// # Errors
-    /// The hostcall's status.
+metric! {
+    /// A distribution of recorded values.
     ///
     /// ```
     /// # proxywasm::mock::doc_plugin(|| {
-    /// let _ = proxywasm::metrics::Histogram::define("h")?;
+    /// let latency = proxywasm::metrics::Histogram::define("latency_ms")?;
+    /// latency.record(12)?;
     /// # Ok(()) });
     /// ```
-    pub fn define(name: &str) -> Result<Histogram> {
-        define(2, name).map(Histogram)
-    }
+    Histogram = 2, "histogram"
+}
 
+impl Histogram {
     /// Records a sample.
     ///
     /// # Errors

@@ -1,10 +1,7 @@
 //! What a network (TCP) filter calls: the data buffers and connection control.
 //! Use these while a [`TcpContext`](crate::TcpContext) callback runs.
 
-use crate::Result;
-use crate::abi::calls;
-use crate::abi::wire::{buffer, stream};
-use crate::error::check;
+use crate::abi::wire::buffer;
 
 pub use crate::buffer::Buffer;
 
@@ -54,103 +51,84 @@ impl PeerType {
     }
 }
 
-/// Data received from the client (in `on_downstream_data`).
-///
-/// ```
-/// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, TcpContext, tcp};
-///
-/// struct Upper;
-/// impl TcpContext for Upper {
-///     fn on_downstream_data(&mut self, _size: usize, _eos: bool) -> Action {
-///         if let Ok(data) = tcp::downstream_data().read_all() {
-///             let _ = tcp::downstream_data().replace(data.to_ascii_uppercase());
-///         }
-///         Action::Continue
-///     }
-/// }
-/// let host = MockHost::builder().tcp(|_| Upper);
-/// let mut conn = host.tcp_connection();
-/// conn.downstream_data(b"ping", false);
-/// assert_eq!(conn.current_downstream_data(), b"PING");
-/// ```
-pub const fn downstream_data() -> Buffer {
-    Buffer::new(buffer::DOWNSTREAM_DATA)
-}
+one_liners! {
+    /// Data received from the client (in `on_downstream_data`).
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, TcpContext, tcp};
+    ///
+    /// struct Upper;
+    /// impl TcpContext for Upper {
+    ///     fn on_downstream_data(&mut self, _size: usize, _eos: bool) -> Action {
+    ///         if let Ok(data) = tcp::downstream_data().read_all() {
+    ///             let _ = tcp::downstream_data().replace(data.to_ascii_uppercase());
+    ///         }
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = MockHost::builder().tcp(|_| Upper);
+    /// let mut conn = host.tcp_connection();
+    /// conn.downstream_data(b"ping", false);
+    /// assert_eq!(conn.current_downstream_data(), b"PING");
+    /// ```
+    fn downstream_data() -> Buffer(buffer::DOWNSTREAM_DATA);
 
-/// Data received from the server (in `on_upstream_data`).
-///
-/// ```
-/// # proxywasm::mock::doc_tcp_upstream(b"pong", || {
-/// assert_eq!(proxywasm::tcp::upstream_data().read_all()?, "pong");
-/// # Ok(()) });
-/// ```
-pub const fn upstream_data() -> Buffer {
-    Buffer::new(buffer::UPSTREAM_DATA)
-}
+    /// Data received from the server (in `on_upstream_data`).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_tcp_upstream(b"pong", || {
+    /// assert_eq!(proxywasm::tcp::upstream_data().read_all()?, "pong");
+    /// # Ok(()) });
+    /// ```
+    fn upstream_data() -> Buffer(buffer::UPSTREAM_DATA);
 
-/// Resumes downstream data this filter paused.
-///
-/// # Errors
-/// The hostcall's status.
-///
-/// ```
-/// # proxywasm::mock::doc_tcp_upstream(b"", || {
-/// proxywasm::tcp::resume_downstream()?;
-/// # Ok(()) });
-/// ```
-pub fn resume_downstream() -> Result<()> {
-    check(
-        "proxy_continue_stream",
-        calls::continue_stream(stream::DOWNSTREAM),
-    )
-}
+    /// Resumes downstream data this filter paused.
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_tcp_upstream(b"", || {
+    /// proxywasm::tcp::resume_downstream()?;
+    /// # Ok(()) });
+    /// ```
+    fn resume_downstream() = continue_stream(DOWNSTREAM);
 
-/// Resumes upstream data. Envoy does not implement this and answers
-/// `UNIMPLEMENTED`: avoid pausing the upstream direction.
-///
-/// # Errors
-/// `UNIMPLEMENTED` on Envoy.
-///
-/// ```
-/// # proxywasm::mock::doc_tcp_upstream(b"", || {
-/// let _ = proxywasm::tcp::resume_upstream();
-/// # Ok(()) });
-/// ```
-pub fn resume_upstream() -> Result<()> {
-    check(
-        "proxy_continue_stream",
-        calls::continue_stream(stream::UPSTREAM),
-    )
-}
+    /// Resumes upstream data. Envoy does not implement this and answers
+    /// `UNIMPLEMENTED`: avoid pausing the upstream direction.
+    ///
+    /// # Errors
+    /// `UNIMPLEMENTED` on Envoy.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_tcp_upstream(b"", || {
+    /// let _ = proxywasm::tcp::resume_upstream();
+    /// # Ok(()) });
+    /// ```
+    fn resume_upstream() = continue_stream(UPSTREAM);
 
-/// Closes the downstream (client) connection.
-///
-/// # Errors
-/// The hostcall's status.
-///
-/// ```
-/// # proxywasm::mock::doc_tcp_upstream(b"", || {
-/// proxywasm::tcp::close_downstream()?;
-/// # Ok(()) });
-/// ```
-pub fn close_downstream() -> Result<()> {
-    check(
-        "proxy_close_stream",
-        calls::close_stream(stream::DOWNSTREAM),
-    )
-}
+    /// Closes the downstream (client) connection.
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_tcp_upstream(b"", || {
+    /// proxywasm::tcp::close_downstream()?;
+    /// # Ok(()) });
+    /// ```
+    fn close_downstream() = close_stream(DOWNSTREAM);
 
-/// Closes the upstream (server) connection.
-///
-/// # Errors
-/// The hostcall's status.
-///
-/// ```
-/// # proxywasm::mock::doc_tcp_upstream(b"", || {
-/// proxywasm::tcp::close_upstream()?;
-/// # Ok(()) });
-/// ```
-pub fn close_upstream() -> Result<()> {
-    check("proxy_close_stream", calls::close_stream(stream::UPSTREAM))
+    /// Closes the upstream (server) connection.
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_tcp_upstream(b"", || {
+    /// proxywasm::tcp::close_upstream()?;
+    /// # Ok(()) });
+    /// ```
+    fn close_upstream() = close_stream(UPSTREAM);
 }

@@ -4,18 +4,16 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, MockHost};
 use proxywasm::{Action, HttpCallResponse, HttpContext};
+
+mod support;
 
 struct Caller;
 impl HttpContext for Caller {
     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-        let _ = HttpCall::new("slow")
-            .header(":method", "GET")
-            .header(":path", "/")
-            .header(":authority", "s")
-            .send();
+        let _ = support::call("slow", "s", None);
         Action::Continue
     }
     fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {

@@ -6,7 +6,7 @@
 
 use proxywasm::callout::{HttpCall, HttpCallToken};
 use proxywasm::http::{self, LocalResponse, StaticPairs};
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{HttpCallout, HttpStream, MockHost};
 use proxywasm::{Action, HttpCallResponse, HttpContext};
 use std::time::Duration;
 
@@ -63,23 +63,25 @@ impl HttpContext for Auth {
     }
 }
 
+/// A host whose streams call `auth`, adding `x-stream` if `tagged`.
+fn auth(tagged: bool) -> MockHost {
+    MockHost::builder().http(move |id| Auth { id: id.0, tagged })
+}
+
+/// A new stream that paused on the callout its request headers made.
+fn paused_on_a_callout(host: &MockHost) -> (HttpStream, HttpCallout) {
+    let mut stream = host.http_stream();
+    let action = stream.request_headers(&[(":path", "/")], true);
+    assert_eq!(action, Action::Pause);
+    let mut calls = host.callouts().http_from(stream.id());
+    let call = calls.pop().expect("a callout");
+    (stream, call)
+}
+
 #[test]
 fn compile_time_headers_are_sent_in_order_and_uncopied_forms_match_runtime_ones() {
-    let host = MockHost::builder().http(|id| Auth {
-        id: id.0,
-        tagged: false,
-    });
-    let stream = host.http_stream();
-    let mut stream = stream;
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Pause
-    );
-    let call = host
-        .callouts()
-        .http_from(stream.id())
-        .pop()
-        .expect("a callout");
+    let host = auth(false);
+    let (_stream, call) = paused_on_a_callout(&host);
     assert_eq!(
         call.headers,
         owned(&[
@@ -100,20 +102,8 @@ fn compile_time_headers_are_sent_in_order_and_uncopied_forms_match_runtime_ones(
 
 #[test]
 fn runtime_headers_follow_the_compile_time_ones() {
-    let host = MockHost::builder().http(|id| Auth {
-        id: id.0,
-        tagged: true,
-    });
-    let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Pause
-    );
-    let call = host
-        .callouts()
-        .http_from(stream.id())
-        .pop()
-        .expect("a callout");
+    let host = auth(true);
+    let (stream, call) = paused_on_a_callout(&host);
     let id = stream.id().0.to_string();
     assert_eq!(
         call.headers,
@@ -140,10 +130,7 @@ fn runtime_headers_follow_the_compile_time_ones() {
 
 #[test]
 fn concurrent_callouts_answered_in_any_order_reach_their_own_streams() {
-    let host = MockHost::builder().http(|id| Auth {
-        id: id.0,
-        tagged: true,
-    });
+    let host = auth(true);
     // Three streams paused on three calls: the first call is routed by the
     // dispatcher's hot entry, the others by its table.
     let mut streams: Vec<_> = (0..3).map(|_| host.http_stream()).collect();
@@ -182,13 +169,7 @@ fn concurrent_callouts_answered_in_any_order_reach_their_own_streams() {
     assert_eq!(streams[2].action(), Action::Continue);
     assert_eq!(streams[2].local_response(), None);
     // A fourth call after all were answered takes the fast route again.
-    let mut late = host.http_stream();
-    assert_eq!(late.request_headers(&[(":path", "/")], true), Action::Pause);
-    let call = host
-        .callouts()
-        .http_from(late.id())
-        .pop()
-        .expect("a callout");
+    let (late, call) = paused_on_a_callout(&host);
     host.callouts()
         .respond_http(call.token, &[(":status", "200")], &[], &[]);
     assert_eq!(late.action(), Action::Continue);

@@ -5,28 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::mock::MockHost;
-use proxywasm::{
-    Action, Configuration, ContextId, HttpContext, NoContext, PluginContext, Result, http,
-};
+use proxywasm::{Action, HttpContext, http};
 use std::time::Duration;
 
-struct Gate;
-impl PluginContext for Gate {
-    type Http = Held;
-    type Tcp = NoContext;
-    fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-        proxywasm::time::set_tick_period(Duration::from_secs(1))
-    }
-    fn on_tick(&mut self) {
-        if proxywasm::plugin::set_effective_context(ContextId(2)).is_ok() {
-            let _ = http::resume_request();
-        }
-    }
-    fn new_http_context(&mut self, _id: ContextId) -> Option<Held> {
-        Some(Held)
-    }
-}
+mod support;
+use support::{ResumeOnTick, tick_every};
 
+#[derive(Default)]
 struct Held;
 impl HttpContext for Held {
     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
@@ -45,7 +30,8 @@ impl HttpContext for Held {
 
 #[test]
 fn the_held_body_and_trailers_arrive_after_the_resume() {
-    let host = MockHost::builder().plugin(|_| Gate);
+    let host = MockHost::builder().plugin(|_| ResumeOnTick::<Held>::new());
+    tick_every(&host, Duration::from_secs(1));
     let mut stream = host.http_stream();
     assert_eq!(
         stream.request_headers(&[(":method", "POST")], false),

@@ -8,9 +8,13 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{HttpCall, HttpCallToken};
+use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, MockHost};
 use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http};
+use std::time::Duration;
+
+mod support;
+use support::{OnTick, tick_every};
 
 struct Greeter(ContextId);
 impl HttpContext for Greeter {
@@ -68,17 +72,8 @@ fn reentry_for_the_running_context_runs_when_its_callback_returns() {
 
 #[test]
 fn reentry_into_the_running_plugin_context_is_deferred_too() {
-    struct Ticker;
-    impl proxywasm::PluginContext for Ticker {
-        type Http = proxywasm::NoContext;
-        type Tcp = proxywasm::NoContext;
-        fn on_tick(&mut self) {
-            proxywasm::log::info!("tick");
-        }
-    }
-    let host = MockHost::builder().plugin(|_| Ticker);
-    host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_secs(1)))
-        .unwrap();
+    let host = MockHost::builder().plugin(|_| OnTick(|| proxywasm::log::info!("tick")));
+    tick_every(&host, Duration::from_secs(1));
     host.reenter_on("proxy_log", Export::Tick { context_id: 1 });
     host.time().tick();
     assert_eq!(host.reentries(), vec![(Export::Tick { context_id: 1 }, 0)]);
@@ -90,11 +85,7 @@ fn reentry_into_the_running_plugin_context_is_deferred_too() {
 struct Auth;
 impl HttpContext for Auth {
     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-        let call = HttpCall::new("auth")
-            .header(":method", "GET")
-            .header(":path", "/check")
-            .header(":authority", "auth")
-            .send();
+        let call = support::get("auth", "/check", "auth").send();
         proxywasm::log::info!("sent: {}", call.is_ok());
         Action::Pause
     }

@@ -45,14 +45,17 @@ impl HttpContext for Auth {
     }
 }
 
+/// The request the filter forwards to `httpbin` as its callout's headers.
+const REQUEST: [(&str, &str); 3] = [
+    (":method", "GET"),
+    (":path", "/uuid"),
+    (":authority", "example.com"),
+];
+
+/// A new stream paused on the callout its request made.
 fn request(host: &MockHost) -> proxywasm::mock::HttpStream {
     let mut stream = host.http_stream();
-    let headers = [
-        (":method", "GET"),
-        (":path", "/uuid"),
-        (":authority", "example.com"),
-    ];
-    assert_eq!(stream.request_headers(&headers, true), Action::Pause);
+    assert_eq!(stream.request_headers(&REQUEST, true), Action::Pause);
     stream
 }
 

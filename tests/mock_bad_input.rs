@@ -5,10 +5,7 @@
 
 use proxywasm::callout::{GrpcCall, GrpcToken, HttpCallToken};
 use proxywasm::mock::MockHost;
-use proxywasm::{
-    Action, Configuration, ContextId, HttpContext, NoContext, PeerType, PluginContext, QueueId,
-    Result, TcpContext, http,
-};
+use proxywasm::{Action, ContextId, HttpContext, PeerType, QueueId, TcpContext, http};
 
 struct Noop;
 impl HttpContext for Noop {}
@@ -148,15 +145,8 @@ fn an_unknown_dns_token() {
     expected = "the plugin failed to start (on_vm_start or on_configure returned false)"
 )]
 fn a_stream_on_a_plugin_that_failed_to_start() {
-    struct Broken;
-    impl PluginContext for Broken {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-            Err(proxywasm::Error::config("bad configuration"))
-        }
-    }
-    let host = MockHost::builder().plugin(|_| Broken);
+    let broken = |_| support::OnConfigure(|_| Err(proxywasm::Error::config("bad configuration")));
+    let host = MockHost::builder().plugin(broken);
     host.http_stream();
 }
 

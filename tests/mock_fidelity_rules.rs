@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::callout::HttpCallToken;
-use proxywasm::mock::{Export, Fidelity, MockHost};
+use proxywasm::mock::{Export, Fidelity, MockHost, MockHostBuilder};
 use proxywasm::{
-    Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
-    Result, Status, http,
+    Action, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext, Result, Status,
+    http,
 };
 use std::time::Duration;
 
@@ -15,6 +15,11 @@ fn without(rule: impl FnOnce(&mut Fidelity)) -> Fidelity {
     let mut fidelity = Fidelity::envoy();
     rule(&mut fidelity);
     fidelity
+}
+
+/// A host builder with one fidelity rule turned off.
+fn emulator_without(rule: impl FnOnce(&mut Fidelity)) -> MockHostBuilder {
+    MockHost::builder().fidelity(without(rule))
 }
 
 // ---- request headers are gone once the request continued --------------------------------------------
@@ -170,9 +175,6 @@ struct Caller;
 impl PluginContext for Caller {
     type Http = Streamer;
     type Tcp = NoContext;
-    fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-        proxywasm::time::set_tick_period(Duration::from_secs(1))
-    }
     fn on_tick(&mut self) {
         let _ = send();
     }
@@ -214,7 +216,7 @@ fn delivered_to(host: &MockHost) -> Vec<u32> {
 #[test]
 fn an_http_call_made_from_a_tick_is_answered_on_the_root_context() {
     let host = MockHost::builder().plugin(|_| Caller);
-    host.start();
+    support::tick_every(&host, Duration::from_secs(1));
     host.time().advance(Duration::from_secs(1));
     let call = host.callouts().http().pop().unwrap();
     assert_eq!(call.context_id, ContextId(1));
@@ -250,11 +252,8 @@ fn a_call_made_from_a_stream_is_delivered_on_the_root_and_routed_by_the_sdk() {
 
 #[test]
 fn with_the_rule_off_responses_go_to_the_calling_context() {
-    let host = MockHost::builder()
-        .fidelity(without(|f| f.callouts_on_root = false))
-        .plugin(|_| Caller);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
+    let host = emulator_without(|f| f.callouts_on_root = false).plugin(|_| Caller);
+    let (stream, _) = support::get_stream(&host);
     let call = host.callouts().http().pop().unwrap();
     host.callouts()
         .respond_http(call.token, &[(":status", "200")], b"", &[]);
@@ -289,11 +288,8 @@ impl HttpContext for Deny {
 #[test]
 fn a_local_reply_passes_through_the_plugins_response_callbacks() {
     let host = MockHost::builder().http(|_| Deny);
-    let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Pause
-    );
+    let (stream, action) = support::get_stream(&host);
+    assert_eq!(action, Action::Pause);
     assert_eq!(host.logs().info(), vec!["own reply passes through: 403"]);
     assert_eq!(
         stream
@@ -307,11 +303,8 @@ fn a_local_reply_passes_through_the_plugins_response_callbacks() {
 
 #[test]
 fn with_the_rule_off_a_local_reply_skips_the_plugin() {
-    let host = MockHost::builder()
-        .fidelity(without(|f| f.local_reply_through_filter = false))
-        .http(|_| Deny);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
+    let host = emulator_without(|f| f.local_reply_through_filter = false).http(|_| Deny);
+    let (stream, _) = support::get_stream(&host);
     assert!(host.logs().info().is_empty());
     assert_eq!(
         stream.current_response_header(":status").as_deref(),

@@ -13,7 +13,7 @@ use proxywasm::{
 use std::time::{Duration, UNIX_EPOCH};
 
 mod support;
-use support::{Noop, OnCalloutResponse, status_and_body};
+use support::{Noop, OnCalloutResponse, OnTick, status_and_body, tick_every};
 
 fn call(timeout: Duration) -> Result<HttpCallToken> {
     support::call("backend", "backend", Some(timeout))
@@ -217,25 +217,17 @@ fn a_callout_times_out_with_504_after_its_timeout() {
 
 #[test]
 fn a_controllable_clock_drives_time_and_ticks() {
-    struct Clock;
-    impl PluginContext for Clock {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-            proxywasm::time::set_tick_period(Duration::from_millis(500))
-        }
-        fn on_tick(&mut self) {
-            let now = proxywasm::time::now().unwrap_or(UNIX_EPOCH);
-            let ms = now
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis();
-            proxywasm::log::info!("tick at {ms}");
-        }
-    }
+    let log_the_time = || {
+        let now = proxywasm::time::now().unwrap_or(UNIX_EPOCH);
+        let ms = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        proxywasm::log::info!("tick at {}", ms.as_millis());
+    };
     let start = UNIX_EPOCH + Duration::from_secs(1_000);
-    let host = MockHost::builder().start_time(start).plugin(|_| Clock);
+    let host = MockHost::builder()
+        .start_time(start)
+        .plugin(move |_| OnTick(log_the_time));
     assert!(host.start());
+    tick_every(&host, Duration::from_millis(500));
     assert_eq!(host.run(proxywasm::time::now).unwrap(), start);
     host.time().advance(Duration::from_millis(1_499));
     assert_eq!(
@@ -438,14 +430,10 @@ fn several_plugin_contexts_share_one_vm() {
     let mut b = host.http_stream_for(roots[1]);
     a.request_headers(&[(":path", "/")], true);
     b.request_headers(&[(":path", "/")], true);
-    assert_eq!(
-        a.current_request_header("x-plugin").as_deref(),
-        Some("first")
-    );
-    assert_eq!(
-        b.current_request_header("x-plugin").as_deref(),
-        Some("second")
-    );
+    for (stream, plugin) in [(a, "first"), (b, "second")] {
+        let header = stream.current_request_header("x-plugin");
+        assert_eq!(header.as_deref(), Some(plugin));
+    }
 }
 
 #[test]

@@ -4,9 +4,10 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::{self, HttpCall, HttpCallToken};
+use proxywasm::callout::{self, HttpCallToken};
 use proxywasm::logging::{self, LogLevel};
-use proxywasm::mock::{Export, MockHost};
+use proxywasm::metrics::{Counter, Gauge, Histogram};
+use proxywasm::mock::{Export, HttpStream, MockHost, TcpConnection};
 use proxywasm::{
     Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PeerType,
     PluginContext, QueueId, Result, TcpContext, VmContext, http,
@@ -14,7 +15,10 @@ use proxywasm::{
 use std::time::Duration;
 
 mod support;
-use support::{Noop, OnCalloutResponse, status_and_body};
+use support::{
+    Noop, OnCalloutResponse, OnConfigure, OnTick, ResumeOnTick, get_stream, status_and_body,
+    tick_every,
+};
 
 fn call(upstream: &str) -> Result<HttpCallToken> {
     support::call(upstream, "a", None)
@@ -56,11 +60,7 @@ fn with_plugin_context_is_builder_plugin() {
 #[test]
 fn with_http_context_is_builder_http() {
     let host = MockHost::builder().http(|_| Noop);
-    let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Continue
-    );
+    assert_eq!(get_stream(&host).1, Action::Continue);
 }
 
 #[test]
@@ -74,18 +74,15 @@ fn with_tcp_context_is_builder_tcp() {
 
 #[test]
 fn with_plugin_configuration_is_builder_plugin_configuration() {
-    struct Configured;
-    impl PluginContext for Configured {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_configure(&mut self, config: Configuration) -> Result<()> {
+    let configured = |_| {
+        OnConfigure(|config: Configuration| {
             proxywasm::log::info!("plugin config: {}", config.to_string_lossy()?);
             Ok(())
-        }
-    }
+        })
+    };
     let host = MockHost::builder()
         .plugin_configuration(r#"{"k": 1}"#)
-        .plugin(|_| Configured);
+        .plugin(configured);
     assert!(host.start());
     assert!(host.logs().contain(r#"plugin config: {"k": 1}"#));
 }
@@ -179,19 +176,8 @@ fn get_tick_period_is_tick_period() {
 
 #[test]
 fn tick_calls_on_tick() {
-    struct Ticker;
-    impl PluginContext for Ticker {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_configure(&mut self, _c: Configuration) -> Result<()> {
-            proxywasm::time::set_tick_period(Duration::from_secs(3600))
-        }
-        fn on_tick(&mut self) {
-            proxywasm::log::info!("ticked");
-        }
-    }
-    let host = MockHost::builder().plugin(|_| Ticker);
-    host.start();
+    let host = MockHost::builder().plugin(|_| OnTick(|| proxywasm::log::info!("ticked")));
+    tick_every(&host, Duration::from_secs(3600));
     host.time().tick();
     host.time().tick();
     assert_eq!(host.logs().info(), vec!["ticked", "ticked"]);
@@ -235,10 +221,7 @@ fn get_callout_attributes_from_context_is_http_calls_from() {
     struct Caller;
     impl HttpContext for Caller {
         fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-            let _ = HttpCall::new("httpbin")
-                .header(":method", "GET")
-                .header(":path", "/uuid")
-                .header(":authority", "httpbin.org")
+            let _ = support::get("httpbin", "/uuid", "httpbin.org")
                 .body(b"q")
                 .trailer("t", "1")
                 .timeout(Duration::from_secs(5))
@@ -300,40 +283,39 @@ fn call_on_http_call_response_is_respond_to_http_call() {
 
 // ---- metrics -------------------------------------------------------------------------------------------
 
-#[test]
-fn get_counter_metric_is_counter() {
+/// A host whose plugin defined the metric `name` and applied `values` to it
+/// in order.
+fn recorded<M, V: Copy>(
+    define: fn(&str) -> Result<M>,
+    name: &str,
+    apply: fn(&M, V) -> Result<()>,
+    values: &[V],
+) -> MockHost {
     let host = MockHost::builder().http(|_| Noop);
     host.run(|| {
-        let c = proxywasm::metrics::Counter::define("hits")?;
-        c.increment(1)?;
-        c.increment(2)
+        let metric = define(name)?;
+        values.iter().try_for_each(|v| apply(&metric, *v))
     })
     .unwrap();
+    host
+}
+
+#[test]
+fn get_counter_metric_is_counter() {
+    let host = recorded(Counter::define, "hits", Counter::increment, &[1, 2]);
     assert_eq!(host.metrics().counter("hits"), Some(3));
     assert_eq!(host.metrics().counter("misses"), None);
 }
 
 #[test]
 fn get_gauge_metric_is_gauge() {
-    let host = MockHost::builder().http(|_| Noop);
-    host.run(|| {
-        let g = proxywasm::metrics::Gauge::define("conns")?;
-        g.add(5)?;
-        g.add(-2)
-    })
-    .unwrap();
+    let host = recorded(Gauge::define, "conns", Gauge::add, &[5, -2]);
     assert_eq!(host.metrics().gauge("conns"), Some(3));
 }
 
 #[test]
 fn get_histogram_metric_is_histogram() {
-    let host = MockHost::builder().http(|_| Noop);
-    host.run(|| {
-        let h = proxywasm::metrics::Histogram::define("sizes")?;
-        h.record(10)?;
-        h.record(20)
-    })
-    .unwrap();
+    let host = recorded(Histogram::define, "sizes", Histogram::record, &[10, 20]);
     assert_eq!(host.metrics().histogram("sizes"), Some(vec![10, 20]));
     assert_eq!(
         host.metrics()
@@ -419,10 +401,24 @@ impl TcpContext for Network {
     }
 }
 
-#[test]
-fn initialize_connection_is_tcp_connection() {
+/// Context 2's last two logs were `last`, then it was deleted.
+fn assert_completed(host: &MockHost, last: [&str; 2]) {
+    let logs = host.logs().info();
+    assert_eq!(&logs[logs.len() - 2..], last);
+    let deleted = Export::Delete { context_id: 2 };
+    assert_eq!(host.callbacks().last(), Some(&deleted));
+}
+
+/// A `Network` connection, opened.
+fn connection() -> (MockHost, TcpConnection) {
     let host = MockHost::builder().tcp(|_| Network);
     let conn = host.tcp_connection();
+    (host, conn)
+}
+
+#[test]
+fn initialize_connection_is_tcp_connection() {
+    let (host, conn) = connection();
     assert_eq!(conn.id(), ContextId(2));
     assert_eq!(conn.action(), Action::Continue);
     assert_eq!(host.logs().info(), vec!["new connection!"]);
@@ -430,8 +426,7 @@ fn initialize_connection_is_tcp_connection() {
 
 #[test]
 fn call_on_upstream_data_is_upstream_data() {
-    let host = MockHost::builder().tcp(|_| Network);
-    let mut conn = host.tcp_connection();
+    let (host, mut conn) = connection();
     assert_eq!(conn.upstream_data(b"ab", false), Action::Pause);
     assert_eq!(conn.upstream_data(b"cd", false), Action::Continue); // sees the buffered 4 bytes
     assert!(host.logs().contain("upstream 4 false"));
@@ -440,40 +435,34 @@ fn call_on_upstream_data_is_upstream_data() {
 
 #[test]
 fn call_on_downstream_data_is_downstream_data() {
-    let host = MockHost::builder().tcp(|_| Network);
-    let mut conn = host.tcp_connection();
+    let (host, mut conn) = connection();
     assert_eq!(conn.downstream_data(b"hello", true), Action::Continue);
     assert!(host.logs().contain("downstream 5 true"));
 }
 
+/// Closes one side of a fresh connection and checks the plugin heard of it.
+fn close(side: &str, close: fn(&mut TcpConnection, PeerType)) {
+    let (host, mut conn) = connection();
+    close(&mut conn, PeerType::Local);
+    assert!(host.logs().contain(&format!("{side} close local")));
+}
+
 #[test]
 fn close_upstream_connection_is_upstream_close() {
-    let host = MockHost::builder().tcp(|_| Network);
-    let mut conn = host.tcp_connection();
-    conn.upstream_close(PeerType::Local);
-    assert!(host.logs().contain("upstream close local"));
+    close("upstream", TcpConnection::upstream_close);
 }
 
 #[test]
 fn close_downstream_connection_is_downstream_close() {
-    let host = MockHost::builder().tcp(|_| Network);
-    let mut conn = host.tcp_connection();
-    conn.downstream_close(PeerType::Local);
-    assert!(host.logs().contain("downstream close local"));
+    close("downstream", TcpConnection::downstream_close);
 }
 
 #[test]
 fn complete_connection_is_complete() {
-    let host = MockHost::builder().tcp(|_| Network);
-    let conn = host.tcp_connection();
+    let (host, conn) = connection();
     conn.complete();
     // TCP order: on_done, then on_log, then on_delete.
-    let logs = host.logs().info();
-    assert_eq!(&logs[logs.len() - 2..], ["done", "connection complete!"]);
-    assert_eq!(
-        host.callbacks().last(),
-        Some(&Export::Delete { context_id: 2 })
-    );
+    assert_completed(&host, ["done", "connection complete!"]);
 }
 
 // ---- HTTP ------------------------------------------------------------------------------------------------
@@ -536,122 +525,104 @@ fn initialize_http_context_is_http_stream() {
     }));
 }
 
+/// A `Headers` stream that received `request`'s headers.
+fn stream(request: &[(&str, &str)], end_of_stream: bool) -> (MockHost, HttpStream) {
+    let host = MockHost::builder().http(|_| Headers);
+    let mut stream = host.http_stream();
+    stream.request_headers(request, end_of_stream);
+    (host, stream)
+}
+
+/// A GET: request headers that end the request.
+fn get() -> (MockHost, HttpStream) {
+    stream(&[(":path", "/")], true)
+}
+
+/// A POST: request headers, a body or trailers to follow.
+fn post() -> (MockHost, HttpStream) {
+    stream(&[(":method", "POST")], false)
+}
+
+/// A GET answered with response headers, a body or trailers to follow.
+fn responding() -> (MockHost, HttpStream) {
+    let (host, mut stream) = get();
+    stream.response_headers(&[(":status", "200")], false);
+    (host, stream)
+}
+
 #[test]
 fn call_on_request_headers_is_request_headers() {
     let host = MockHost::builder().http(|_| Headers);
     let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/"), ("Test", "worst")], false),
-        Action::Continue
-    );
+    let action = stream.request_headers(&[(":path", "/"), ("Test", "worst")], false);
+    assert_eq!(action, Action::Continue);
     assert!(host.logs().contain("request headers 2 false"));
 }
 
 #[test]
 fn call_on_request_body_is_request_body() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":method", "POST")], false);
+    let (host, mut stream) = post();
     assert_eq!(stream.request_body(b"abc", false), Action::Pause);
     assert_eq!(stream.request_body(b"de", true), Action::Continue);
+    let total = "request body 5 true";
     assert!(
-        host.logs().contain("request body 5 true"),
+        host.logs().contain(total),
         "the second call sees the buffered total"
     );
 }
 
 #[test]
 fn call_on_request_trailers_is_request_trailers() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":method", "POST")], false);
-    assert_eq!(
-        stream.request_trailers(&[("checksum", "x")]),
-        Action::Continue
-    );
+    let (host, mut stream) = post();
+    let action = stream.request_trailers(&[("checksum", "x")]);
+    assert_eq!(action, Action::Continue);
     assert!(host.logs().contain("request trailers 1"));
 }
 
 #[test]
 fn call_on_response_headers_is_response_headers() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
-    assert_eq!(
-        stream.response_headers(&[(":status", "200")], true),
-        Action::Continue
-    );
+    let (host, mut stream) = get();
+    let action = stream.response_headers(&[(":status", "200")], true);
+    assert_eq!(action, Action::Continue);
     assert!(host.logs().contain("response headers 1 true"));
 }
 
 #[test]
 fn call_on_response_body_is_response_body() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
-    stream.response_headers(&[(":status", "200")], false);
+    let (host, mut stream) = responding();
     assert_eq!(stream.response_body(b"body]", true), Action::Continue);
     assert!(host.logs().contain("response body 5 true"));
 }
 
 #[test]
 fn call_on_response_trailers_is_response_trailers() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
-    stream.response_headers(&[(":status", "200")], false);
-    assert_eq!(
-        stream.response_trailers(&[("secret", "s"), ("grpc-status", "0")]),
-        Action::Continue
-    );
+    let (host, mut stream) = responding();
+    let action = stream.response_trailers(&[("secret", "s"), ("grpc-status", "0")]);
+    assert_eq!(action, Action::Continue);
     assert!(host.logs().contain("response trailers 2"));
 }
 
 #[test]
 fn complete_http_context_is_complete() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
+    let (host, stream) = get();
     stream.complete();
     // HTTP order: on_log, then on_done, then on_delete.
-    let logs = host.logs().info();
-    assert_eq!(&logs[logs.len() - 2..], ["on_log", "on_done"]);
-    assert_eq!(
-        host.callbacks().last(),
-        Some(&Export::Delete { context_id: 2 })
-    );
+    assert_completed(&host, ["on_log", "on_done"]);
 }
 
 #[test]
 fn get_current_http_stream_action_is_action() {
+    #[derive(Default)]
     struct Postpone;
     impl HttpContext for Postpone {
         fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
             Action::Pause
         }
     }
-    struct Root;
-    impl PluginContext for Root {
-        type Http = Postpone;
-        type Tcp = NoContext;
-        fn on_tick(&mut self) {
-            // postpone_requests: resume stream 2 from the tick.
-            if proxywasm::plugin::set_effective_context(ContextId(2)).is_ok() {
-                let _ = http::resume_request();
-            }
-        }
-        fn new_http_context(&mut self, _id: ContextId) -> Option<Postpone> {
-            Some(Postpone)
-        }
-    }
-    let host = MockHost::builder().plugin(|_| Root);
-    host.run(|| proxywasm::time::set_tick_period(Duration::from_secs(1)))
-        .unwrap();
-    let mut stream = host.http_stream();
-    assert_eq!(
-        stream.request_headers(&[(":path", "/")], true),
-        Action::Pause
-    );
+    let host = MockHost::builder().plugin(|_| ResumeOnTick::<Postpone>::new());
+    tick_every(&host, Duration::from_secs(1));
+    let (stream, action) = get_stream(&host);
+    assert_eq!(action, Action::Pause);
     assert_eq!(stream.action(), Action::Pause);
     host.time().tick();
     assert_eq!(stream.action(), Action::Continue);
@@ -659,47 +630,31 @@ fn get_current_http_stream_action_is_action() {
 
 #[test]
 fn get_current_request_headers_is_current_request_headers() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/"), ("Test", "worst")], true);
-    assert_eq!(
-        stream.current_request_headers(),
-        vec![
-            (":path".to_string(), "/".to_string()),
-            ("test".to_string(), "best".to_string()),
-            ("x-proxy-wasm".to_string(), "1".to_string())
-        ]
-    );
+    let (_host, stream) = stream(&[(":path", "/"), ("Test", "worst")], true);
+    let expected = [(":path", "/"), ("test", "best"), ("x-proxy-wasm", "1")]
+        .map(|(name, value)| (name.to_string(), value.to_string()));
+    assert_eq!(stream.current_request_headers(), expected);
 }
 
 #[test]
 fn get_current_response_headers_is_current_response_headers() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
+    let (_host, mut stream) = get();
     stream.response_headers(&[(":status", "200")], true);
-    assert_eq!(
-        stream.current_response_header("x-wasm-header").as_deref(),
-        Some("demo-wasm")
-    );
+    let added = stream.current_response_header("x-wasm-header");
+    assert_eq!(added.as_deref(), Some("demo-wasm"));
     assert_eq!(stream.current_response_headers().len(), 2);
 }
 
 #[test]
 fn get_current_request_body_is_current_request_body() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":method", "POST")], false);
+    let (_host, mut stream) = post();
     stream.request_body(b"[original body]", true);
     assert_eq!(stream.current_request_body(), b"[original body]!");
 }
 
 #[test]
 fn get_current_response_body_is_current_response_body() {
-    let host = MockHost::builder().http(|_| Headers);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/")], true);
-    stream.response_headers(&[(":status", "200")], false);
+    let (_host, mut stream) = responding();
     stream.response_body(b"body]", true);
     assert_eq!(stream.current_response_body(), b"[body]");
 }

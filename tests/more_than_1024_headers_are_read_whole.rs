@@ -19,12 +19,9 @@ struct Guard;
 
 impl HttpContext for Guard {
     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-        let headers = match http::request_headers().pairs() {
-            Ok(headers) => headers,
-            Err(e) => {
-                warn!("cannot read request headers: {e}");
-                return Action::Continue;
-            }
+        let pairs = http::request_headers().pairs();
+        let Ok(headers) = pairs.inspect_err(|e| warn!("cannot read request headers: {e}")) else {
+            return Action::Continue;
         };
         if headers.iter().any(|(name, _)| name == b"x-blocked") {
             let _ = http::LocalResponse::new(403).send();

@@ -2,26 +2,20 @@
 //! only in `on_vm_start`: the plugin context can read it in `on_configure`.
 
 use proxywasm::mock::MockHost;
-use proxywasm::{Configuration, NoContext, PluginContext, Result};
 
-struct Plugin;
-
-impl PluginContext for Plugin {
-    type Http = NoContext;
-    type Tcp = NoContext;
-
-    fn on_configure(&mut self, _configuration: Configuration) -> Result<()> {
-        let vm = proxywasm::plugin::vm_configuration()?;
-        proxywasm::log::info!("vm configuration: {}", vm.to_string_lossy());
-        Ok(())
-    }
-}
+mod support;
 
 #[test]
 fn the_vm_configuration_is_readable_from_on_configure() {
     let host = MockHost::builder()
         .vm_configuration("shared by all plugins")
-        .plugin(|_| Plugin);
+        .plugin(|_| {
+            support::OnConfigure(|_| {
+                let vm = proxywasm::plugin::vm_configuration()?;
+                proxywasm::log::info!("vm configuration: {}", vm.to_string_lossy());
+                Ok(())
+            })
+        });
     assert!(host.start());
     assert!(
         host.logs()

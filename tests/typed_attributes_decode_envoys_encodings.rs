@@ -9,6 +9,8 @@ use proxywasm::{Action, HttpContext};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod support;
+
 #[derive(Default)]
 struct Audit {
     seen: Vec<String>,
@@ -99,19 +101,14 @@ fn a_value_in_the_wrong_encoding_is_an_error_naming_the_attribute() {
 
 #[test]
 fn outside_a_stream_stream_attributes_are_absent() {
-    use proxywasm::{Configuration, NoContext, PluginContext, Result};
-    struct Plugin;
-    impl PluginContext for Plugin {
-        type Http = NoContext;
-        type Tcp = NoContext;
-        fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+    let host = MockHost::builder().plugin(|_| {
+        support::OnConfigure(|_| {
             let name = attribute::plugin::NAME.get()?;
             let path = request::PATH.get()?;
             proxywasm::log::info!("name={name:?} path={path:?}");
             Ok(())
-        }
-    }
-    let host = MockHost::builder().plugin(|_| Plugin);
+        })
+    });
     assert!(host.start());
     assert!(
         host.logs().contain("path=None"),

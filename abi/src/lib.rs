@@ -4,9 +4,9 @@
 //! host function a plugin may import from module `env`, and every function
 //! Envoy looks up among a plugin's exports, each with its arguments' names and
 //! *roles*. Everything else in the project is generated from these tables or
-//! reads them: the SDK's `extern` block and its emulator's hostcall entry
-//! points, the wasmtime engine's linker and load-time checks, and the
-//! ABI-surface check of a built `.wasm`.
+//! reads them: the SDK's `extern` block, its safe raw calls and its
+//! emulator's hostcall entry points, the wasmtime engine's linker and
+//! load-time checks, and the ABI-surface check of a built `.wasm`.
 //!
 //! * [`for_each_import!`] and [`for_each_export!`] hand the whole list to a
 //!   macro of yours, which generates what it needs from the rows;

@@ -270,6 +270,22 @@ struct Flow {
     ended: bool,
 }
 
+impl Flow {
+    /// Started and not ended: more of it may be sent.
+    fn is_open(&self) -> bool {
+        self.started && !self.ended
+    }
+}
+
+/// Who closed a side of a connection.
+fn closer(remote: bool) -> PeerType {
+    if remote {
+        PeerType::Remote
+    } else {
+        PeerType::Local
+    }
+}
+
 struct Stream {
     handle: HttpStream,
     request: Flow,
@@ -449,6 +465,31 @@ impl World {
         Some(calls[usize::from(i) % calls.len()].token)
     }
 
+    /// Runs `send` on stream `i` if its request is under way and not ended;
+    /// the request ends with it if `ends`.
+    fn send_request(&mut self, i: u8, ends: bool, send: impl FnOnce(&mut HttpStream)) {
+        if let Some(s) = self.stream(i).filter(|s| s.request.is_open()) {
+            send(&mut s.handle);
+            s.request.ended = ends;
+        }
+    }
+
+    /// [`Self::send_request`] for the response.
+    fn send_response(&mut self, i: u8, ends: bool, send: impl FnOnce(&mut HttpStream)) {
+        if let Some(s) = self.stream(i).filter(|s| s.response.is_open()) {
+            send(&mut s.handle);
+            s.response.ended = ends;
+        }
+    }
+
+    /// Runs `send` on connection `i` unless it is closed; it closes if `closes`.
+    fn send_tcp(&mut self, i: u8, closes: bool, send: impl FnOnce(&mut TcpConnection)) {
+        if let Some((c, closed)) = self.connection(i).filter(|(_, closed)| !closed) {
+            send(c);
+            *closed |= closes;
+        }
+    }
+
     fn apply(&mut self, op: Op) {
         match op {
             Op::NewHttp => {
@@ -481,24 +522,12 @@ impl World {
                     };
                 }
             }
-            Op::RequestBody(i, body, eos) => {
-                if let Some(s) = self
-                    .stream(i)
-                    .filter(|s| s.request.started && !s.request.ended)
-                {
-                    s.handle.request_body(&body, eos);
-                    s.request.ended = eos;
-                }
-            }
-            Op::RequestTrailers(i) => {
-                if let Some(s) = self
-                    .stream(i)
-                    .filter(|s| s.request.started && !s.request.ended)
-                {
-                    s.handle.request_trailers(&[("x-trailer", "1")]);
-                    s.request.ended = true;
-                }
-            }
+            Op::RequestBody(i, body, eos) => self.send_request(i, eos, |h| {
+                h.request_body(&body, eos);
+            }),
+            Op::RequestTrailers(i) => self.send_request(i, true, |h| {
+                h.request_trailers(&[("x-trailer", "1")]);
+            }),
             Op::ResponseHeaders(i, eos) => {
                 if let Some(s) = self
                     .stream(i)
@@ -511,24 +540,12 @@ impl World {
                     };
                 }
             }
-            Op::ResponseBody(i, body, eos) => {
-                if let Some(s) = self
-                    .stream(i)
-                    .filter(|s| s.response.started && !s.response.ended)
-                {
-                    s.handle.response_body(&body, eos);
-                    s.response.ended = eos;
-                }
-            }
-            Op::ResponseTrailers(i) => {
-                if let Some(s) = self
-                    .stream(i)
-                    .filter(|s| s.response.started && !s.response.ended)
-                {
-                    s.handle.response_trailers(&[("x-trailer", "2")]);
-                    s.response.ended = true;
-                }
-            }
+            Op::ResponseBody(i, body, eos) => self.send_response(i, eos, |h| {
+                h.response_body(&body, eos);
+            }),
+            Op::ResponseTrailers(i) => self.send_response(i, true, |h| {
+                h.response_trailers(&[("x-trailer", "2")]);
+            }),
             Op::CompleteHttp(i) => {
                 if !self.streams.is_empty() {
                     let len = self.streams.len();
@@ -538,37 +555,17 @@ impl World {
                         .complete();
                 }
             }
-            Op::Downstream(i, data, eos) => {
-                if let Some((c, closed)) = self.connection(i).filter(|(_, closed)| !closed) {
-                    c.downstream_data(&data, eos);
-                    *closed |= eos;
-                }
-            }
-            Op::Upstream(i, data, eos) => {
-                if let Some((c, closed)) = self.connection(i).filter(|(_, closed)| !closed) {
-                    c.upstream_data(&data, eos);
-                    *closed |= eos;
-                }
-            }
+            Op::Downstream(i, data, eos) => self.send_tcp(i, eos, |c| {
+                c.downstream_data(&data, eos);
+            }),
+            Op::Upstream(i, data, eos) => self.send_tcp(i, eos, |c| {
+                c.upstream_data(&data, eos);
+            }),
             Op::DownstreamClose(i, remote) => {
-                if let Some((c, closed)) = self.connection(i).filter(|(_, closed)| !closed) {
-                    c.downstream_close(if remote {
-                        PeerType::Remote
-                    } else {
-                        PeerType::Local
-                    });
-                    *closed = true;
-                }
+                self.send_tcp(i, true, |c| c.downstream_close(closer(remote)))
             }
             Op::UpstreamClose(i, remote) => {
-                if let Some((c, closed)) = self.connection(i).filter(|(_, closed)| !closed) {
-                    c.upstream_close(if remote {
-                        PeerType::Remote
-                    } else {
-                        PeerType::Local
-                    });
-                    *closed = true;
-                }
+                self.send_tcp(i, true, |c| c.upstream_close(closer(remote)))
             }
             Op::CompleteTcp(i) => {
                 if !self.connections.is_empty() {

@@ -3,7 +3,8 @@
 //!
 //! * [`imports`]: every host function, generated from the ABI table
 //!   (`proxywasm_abi::for_each_import!`) with exact wasm types;
-//! * [`calls`]: safe 1:1 wrappers (slices in, owned values out);
+//! * [`calls`]: safe 1:1 wrappers (slices in, owned values out), generated
+//!   from the same table;
 //! * [`memory`]: the allocation export and [`memory::HostBytes`];
 //! * [`exports`]: the `proxy_on_*` trampolines into [`crate::dispatch`],
 //!   generated from `proxywasm_abi::for_each_export!` (natively,

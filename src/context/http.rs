@@ -1,3 +1,4 @@
+use crate::callout::{GrpcToken, HttpCallToken};
 use crate::{Action, GrpcEvent, HttpCallResponse};
 
 /// An HTTP stream context: one per request/response exchange.
@@ -34,63 +35,39 @@ use crate::{Action, GrpcEvent, HttpCallResponse};
 /// assert_eq!(stream.current_response_header("x-powered-by").as_deref(), Some("proxywasm"));
 /// ```
 pub trait HttpContext: 'static {
-    /// Request headers arrived. `end_of_stream` is true when there is no body.
-    fn on_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action {
-        let _ = (num_headers, end_of_stream);
-        Action::Continue
-    }
+    callbacks! {
+        /// Request headers arrived. `end_of_stream` is true when there is no body.
+        fn on_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action;
 
-    /// A request body chunk arrived. After a [`Action::Pause`], `body_size` is
-    /// the total buffered so far, and `request_body()` reads all of it.
-    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let _ = (body_size, end_of_stream);
-        Action::Continue
-    }
+        /// A request body chunk arrived. After a [`Action::Pause`], `body_size` is
+        /// the total buffered so far, and `request_body()` reads all of it.
+        fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action;
 
-    /// Request trailers arrived.
-    fn on_request_trailers(&mut self, num_trailers: usize) -> Action {
-        let _ = num_trailers;
-        Action::Continue
-    }
+        /// Request trailers arrived.
+        fn on_request_trailers(&mut self, num_trailers: usize) -> Action;
 
-    /// Response headers arrived (also for a local reply this plugin sent from
-    /// the request path).
-    fn on_response_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action {
-        let _ = (num_headers, end_of_stream);
-        Action::Continue
-    }
+        /// Response headers arrived (also for a local reply this plugin sent from
+        /// the request path).
+        fn on_response_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action;
 
-    /// A response body chunk arrived; see [`HttpContext::on_request_body`].
-    fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let _ = (body_size, end_of_stream);
-        Action::Continue
-    }
+        /// A response body chunk arrived; see [`HttpContext::on_request_body`].
+        fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action;
 
-    /// Response trailers arrived.
-    fn on_response_trailers(&mut self, num_trailers: usize) -> Action {
-        let _ = num_trailers;
-        Action::Continue
-    }
+        /// Response trailers arrived.
+        fn on_response_trailers(&mut self, num_trailers: usize) -> Action;
 
-    /// The stream completed (Envoy's access-log phase, before `on_done`).
-    /// Request and response headers are readable again here.
-    fn on_log(&mut self) {}
+        /// The stream completed (Envoy's access-log phase, before `on_done`).
+        /// Request and response headers are readable again here.
+        fn on_log(&mut self);
 
-    /// The stream is finished; the context is dropped right after.
-    fn on_done(&mut self) {}
+        /// The stream is finished; the context is dropped right after.
+        fn on_done(&mut self);
 
-    /// Response to an HTTP callout this stream made. The stream is the
-    /// effective context, so `resume_request()` and header calls act on it.
-    fn on_http_call_response(
-        &mut self,
-        token: crate::callout::HttpCallToken,
-        response: HttpCallResponse,
-    ) {
-        let _ = (token, response);
-    }
+        /// Response to an HTTP callout this stream made. The stream is the
+        /// effective context, so `resume_request()` and header calls act on it.
+        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse);
 
-    /// An event of a gRPC call or stream this stream made.
-    fn on_grpc_event(&mut self, token: crate::callout::GrpcToken, event: GrpcEvent) {
-        let _ = (token, event);
+        /// An event of a gRPC call or stream this stream made.
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent);
     }
 }

@@ -7,6 +7,22 @@
 //! handle types ([`crate::http`], [`crate::tcp`], …), so a plugin pulls in only
 //! the hostcalls it uses.
 
+/// Declares trait callbacks with their defaults: each method ignores its
+/// arguments and returns the `Default` of its result (`()`,
+/// [`Action::Continue`](crate::Action::Continue), `None`). Callbacks with any
+/// other default are written out in their trait.
+macro_rules! callbacks {
+    ($($(#[$doc:meta])* fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?;)*) => {
+        $(
+            $(#[$doc])*
+            fn $name(&mut self $(, $arg: $ty)*) $(-> $ret)? {
+                $(let _ = $arg;)*
+                $(<$ret>::default())?
+            }
+        )*
+    };
+}
+
 mod http;
 mod plugin;
 mod tcp;

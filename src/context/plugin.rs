@@ -1,4 +1,5 @@
 use super::{HttpContext, TcpContext};
+use crate::callout::{GrpcToken, HttpCallToken};
 use crate::dns::DnsToken;
 use crate::foreign::FunctionId;
 use crate::{Configuration, GrpcEvent, HttpCallResponse};
@@ -70,12 +71,12 @@ pub trait PluginContext: 'static {
         Ok(())
     }
 
-    /// Called every tick period (see [`crate::time::set_tick_period`]).
-    fn on_tick(&mut self) {}
+    callbacks! {
+        /// Called every tick period (see [`crate::time::set_tick_period`]).
+        fn on_tick(&mut self);
 
-    /// Called when a shared queue this plugin registered has data.
-    fn on_queue_ready(&mut self, queue: QueueId) {
-        let _ = queue;
+        /// Called when a shared queue this plugin registered has data.
+        fn on_queue_ready(&mut self, queue: QueueId);
     }
 
     /// Called when the plugin is being torn down. Return `false` to keep it
@@ -85,46 +86,30 @@ pub trait PluginContext: 'static {
         true
     }
 
-    /// Called for each completed request when the plugin is an access logger.
-    fn on_log(&mut self) {}
+    callbacks! {
+        /// Called for each completed request when the plugin is an access logger.
+        fn on_log(&mut self);
 
-    /// Response to an HTTP callout this plugin context made.
-    fn on_http_call_response(
-        &mut self,
-        token: crate::callout::HttpCallToken,
-        response: HttpCallResponse,
-    ) {
-        let _ = (token, response);
-    }
+        /// Response to an HTTP callout this plugin context made.
+        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse);
 
-    /// An event of a gRPC call or stream this plugin context made.
-    fn on_grpc_event(&mut self, token: crate::callout::GrpcToken, event: GrpcEvent) {
-        let _ = (token, event);
-    }
+        /// An event of a gRPC call or stream this plugin context made.
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent);
 
-    /// A foreign-function callback (`proxy_on_foreign_function`). Envoy never
-    /// calls it; other hosts may.
-    fn on_foreign_function(&mut self, function_id: FunctionId, arguments_size: usize) {
-        let _ = (function_id, arguments_size);
-    }
+        /// A foreign-function callback (`proxy_on_foreign_function`). Envoy never
+        /// calls it; other hosts may.
+        fn on_foreign_function(&mut self, function_id: FunctionId, arguments_size: usize);
 
-    /// The result of [`crate::dns::resolve`] (Envoy only); read it with
-    /// [`crate::dns::results`].
-    fn on_resolve_dns(&mut self, token: DnsToken, data_size: usize) {
-        let _ = (token, data_size);
-    }
+        /// The result of [`crate::dns::resolve`] (Envoy only); read it with
+        /// [`crate::dns::results`].
+        fn on_resolve_dns(&mut self, token: DnsToken, data_size: usize);
 
-    /// Creates the context for a new HTTP stream, or `None` if this plugin
-    /// does not filter HTTP.
-    fn new_http_context(&mut self, id: ContextId) -> Option<Self::Http> {
-        let _ = id;
-        None
-    }
+        /// Creates the context for a new HTTP stream, or `None` if this plugin
+        /// does not filter HTTP.
+        fn new_http_context(&mut self, id: ContextId) -> Option<Self::Http>;
 
-    /// Creates the context for a new TCP connection, or `None` if this plugin
-    /// does not filter TCP.
-    fn new_tcp_context(&mut self, id: ContextId) -> Option<Self::Tcp> {
-        let _ = id;
-        None
+        /// Creates the context for a new TCP connection, or `None` if this plugin
+        /// does not filter TCP.
+        fn new_tcp_context(&mut self, id: ContextId) -> Option<Self::Tcp>;
     }
 }

@@ -1,3 +1,4 @@
+use crate::callout::{GrpcToken, HttpCallToken};
 use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
 
 /// A TCP connection context (network filter): one per connection.
@@ -31,50 +32,32 @@ use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
 /// assert!(host.logs().contain("seen 5 bytes"));
 /// ```
 pub trait TcpContext: 'static {
-    /// A new connection was accepted.
-    fn on_new_connection(&mut self) -> Action {
-        Action::Continue
-    }
+    callbacks! {
+        /// A new connection was accepted.
+        fn on_new_connection(&mut self) -> Action;
 
-    /// Data from the client (downstream) arrived.
-    fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action {
-        let _ = (data_size, end_of_stream);
-        Action::Continue
-    }
+        /// Data from the client (downstream) arrived.
+        fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action;
 
-    /// Data from the server (upstream) arrived.
-    fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action {
-        let _ = (data_size, end_of_stream);
-        Action::Continue
-    }
+        /// Data from the server (upstream) arrived.
+        fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action;
 
-    /// The downstream connection closed.
-    fn on_downstream_close(&mut self, peer: PeerType) {
-        let _ = peer;
-    }
+        /// The downstream connection closed.
+        fn on_downstream_close(&mut self, peer: PeerType);
 
-    /// The upstream connection closed.
-    fn on_upstream_close(&mut self, peer: PeerType) {
-        let _ = peer;
-    }
+        /// The upstream connection closed.
+        fn on_upstream_close(&mut self, peer: PeerType);
 
-    /// The connection is finished (before `on_log` for TCP).
-    fn on_done(&mut self) {}
+        /// The connection is finished (before `on_log` for TCP).
+        fn on_done(&mut self);
 
-    /// The connection's access-log phase; the context is dropped right after.
-    fn on_log(&mut self) {}
+        /// The connection's access-log phase; the context is dropped right after.
+        fn on_log(&mut self);
 
-    /// Response to an HTTP callout this connection made.
-    fn on_http_call_response(
-        &mut self,
-        token: crate::callout::HttpCallToken,
-        response: HttpCallResponse,
-    ) {
-        let _ = (token, response);
-    }
+        /// Response to an HTTP callout this connection made.
+        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse);
 
-    /// An event of a gRPC call or stream this connection made.
-    fn on_grpc_event(&mut self, token: crate::callout::GrpcToken, event: GrpcEvent) {
-        let _ = (token, event);
+        /// An event of a gRPC call or stream this connection made.
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent);
     }
 }

@@ -369,23 +369,35 @@ fn expect_export(problems: &mut Vec<String>, name: &str, item: &Item) {
     }
 }
 
+/// A check: its name, and what adds the problems it finds.
+type Check = (&'static str, fn(&Surface, &mut Vec<String>));
+
+/// Every check, in the order they run and report.
+const CHECKS: [Check; 7] = [
+    ("abi marker", check_marker),
+    ("memory export", check_memory),
+    ("allocator", check_allocator),
+    ("import modules", check_import_modules),
+    ("env imports", check_env_imports),
+    ("wasi imports", check_wasi_imports),
+    ("callback exports", check_callback_exports),
+];
+
 /// Runs every check on a parsed module.
 pub(crate) fn check(surface: &Surface) -> Vec<CheckOutcome> {
-    vec![
-        check_marker(surface),
-        check_memory(surface),
-        check_allocator(surface),
-        check_import_modules(surface),
-        check_env_imports(surface),
-        check_wasi_imports(surface),
-        check_callback_exports(surface),
-    ]
+    CHECKS
+        .iter()
+        .map(|&(name, check)| {
+            let mut problems = Vec::new();
+            check(surface, &mut problems);
+            CheckOutcome { name, problems }
+        })
+        .collect()
 }
 
-fn check_marker(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_marker(s: &Surface, problems: &mut Vec<String>) {
     match s.export(ABI_MARKER) {
-        Some(e) => expect_export(&mut problems, ABI_MARKER, &e.item),
+        Some(e) => expect_export(problems, ABI_MARKER, &e.item),
         None => problems.push(format!(
             "no `{ABI_MARKER}` export: Envoy will not load the module"
         )),
@@ -398,14 +410,9 @@ fn check_marker(s: &Surface) -> CheckOutcome {
             ));
         }
     }
-    CheckOutcome {
-        name: "abi marker",
-        problems,
-    }
 }
 
-fn check_memory(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_memory(s: &Surface, problems: &mut Vec<String>) {
     match s.export("memory") {
         Some(Export {
             item: Item::Memory, ..
@@ -413,16 +420,11 @@ fn check_memory(s: &Surface) -> CheckOutcome {
         Some(e) => problems.push(format!("`memory` is exported as a {}", e.item.kind())),
         None => problems.push("no `memory` export".to_string()),
     }
-    CheckOutcome {
-        name: "memory export",
-        problems,
-    }
 }
 
-fn check_allocator(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_allocator(s: &Surface, problems: &mut Vec<String>) {
     match s.export(ALLOCATOR) {
-        Some(e) => expect_export(&mut problems, ALLOCATOR, &e.item),
+        Some(e) => expect_export(problems, ALLOCATOR, &e.item),
         None => problems.push(format!("no `{ALLOCATOR}` export")),
     }
     if s.export("malloc").is_some() {
@@ -430,14 +432,9 @@ fn check_allocator(s: &Surface) -> CheckOutcome {
             "exports `malloc`: the host would use it instead of `{ALLOCATOR}` (one allocator export only)"
         ));
     }
-    CheckOutcome {
-        name: "allocator",
-        problems,
-    }
 }
 
-fn check_import_modules(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_import_modules(s: &Surface, problems: &mut Vec<String>) {
     for i in &s.imports {
         if i.module != ENV && i.module != WASI {
             problems.push(format!(
@@ -453,19 +450,14 @@ fn check_import_modules(s: &Surface) -> CheckOutcome {
             ));
         }
     }
-    CheckOutcome {
-        name: "import modules",
-        problems,
-    }
 }
 
-fn check_env_imports(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_env_imports(s: &Surface, problems: &mut Vec<String>) {
     let env = env_imports();
     for i in s.imports.iter().filter(|i| i.module == ENV) {
         let what = format!("`{ENV}`.`{}`", i.name);
         if let Some(expected) = lookup(&env, &i.name) {
-            expect_sig(&mut problems, &what, &i.item, &expected);
+            expect_sig(problems, &what, &i.item, &expected);
         } else if ABI_0_1_0_ONLY.contains(&i.name.as_str()) {
             problems.push(format!(
                 "{what} is registered only for ABI 0.1.0: a 0.2.1 module importing it fails to load"
@@ -476,35 +468,25 @@ fn check_env_imports(s: &Surface) -> CheckOutcome {
             ));
         }
     }
-    CheckOutcome {
-        name: "env imports",
-        problems,
-    }
 }
 
-fn check_wasi_imports(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_wasi_imports(s: &Surface, problems: &mut Vec<String>) {
     let wasi = wasi_imports();
     for i in s.imports.iter().filter(|i| i.module == WASI) {
         let what = format!("`{WASI}`.`{}`", i.name);
         match lookup(&wasi, &i.name) {
-            Some(expected) => expect_sig(&mut problems, &what, &i.item, &expected),
+            Some(expected) => expect_sig(problems, &what, &i.item, &expected),
             None => problems.push(format!("{what} is not a WASI function the host provides")),
         }
     }
-    CheckOutcome {
-        name: "wasi imports",
-        problems,
-    }
 }
 
-fn check_callback_exports(s: &Surface) -> CheckOutcome {
-    let mut problems = Vec::new();
+fn check_callback_exports(s: &Surface, problems: &mut Vec<String>) {
     let exports = callback_exports();
     for e in &s.exports {
         let what = format!("export `{}`", e.name);
         if let Some(expected) = lookup(&exports, &e.name) {
-            expect_sig(&mut problems, &what, &e.item, &expected);
+            expect_sig(problems, &what, &e.item, &expected);
         } else if (e.name.starts_with("proxy_") && !e.name.starts_with("proxy_abi_version_"))
             || e.name.starts_with("envoy_on_")
         {
@@ -512,10 +494,6 @@ fn check_callback_exports(s: &Surface) -> CheckOutcome {
                 "{what} is not a callback the host knows: it would never be called"
             ));
         }
-    }
-    CheckOutcome {
-        name: "callback exports",
-        problems,
     }
 }
 
@@ -690,6 +668,14 @@ mod tests {
         parse_wat(&text)
     }
 
+    /// A module of `memory`, `marker` and a well-typed allocator export.
+    fn allocating_module(memory: &str, marker: &str) -> Vec<u8> {
+        parse_wat(&format!(
+            r#"(module {memory} {marker}
+                 (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#
+        ))
+    }
+
     fn parse_wat(text: &str) -> Vec<u8> {
         match wat::parse_str(text) {
             Ok(bytes) => bytes,
@@ -714,6 +700,14 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         (names, text)
+    }
+
+    /// `wasm` fails exactly the checks `names`, with a problem that mentions
+    /// `needle`.
+    fn assert_fails(wasm: &[u8], names: &[&str], needle: &str) {
+        let (failed, text) = failures(wasm);
+        assert_eq!(failed, names);
+        assert!(text.contains(needle), "{text}");
     }
 
     #[test]
@@ -797,69 +791,65 @@ mod tests {
 
     #[test]
     fn missing_abi_marker_fails() {
-        let wasm = parse_wat(
-            r#"(module (memory (export "memory") 1)
-                 (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#,
-        );
-        let (names, text) = failures(&wasm);
-        assert_eq!(names, ["abi marker"]);
-        assert!(
-            text.contains("no `proxy_abi_version_0_2_1` export"),
-            "{text}"
+        let wasm = allocating_module(r#"(memory (export "memory") 1)"#, "");
+        assert_fails(
+            &wasm,
+            &["abi marker"],
+            "no `proxy_abi_version_0_2_1` export",
         );
     }
 
     #[test]
     fn second_abi_marker_fails() {
-        let (names, text) = failures(&plugin(r#"(func (export "proxy_abi_version_0_1_0"))"#));
-        assert_eq!(names, ["abi marker"]);
-        assert!(text.contains("proxy_abi_version_0_1_0"), "{text}");
+        assert_fails(
+            &plugin(r#"(func (export "proxy_abi_version_0_1_0"))"#),
+            &["abi marker"],
+            "proxy_abi_version_0_1_0",
+        );
     }
 
     #[test]
     fn abi_marker_with_wrong_type_fails() {
-        let wasm = parse_wat(
-            r#"(module (memory (export "memory") 1)
-                 (func (export "proxy_abi_version_0_2_1") (param i32))
-                 (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#,
+        let wasm = allocating_module(
+            r#"(memory (export "memory") 1)"#,
+            r#"(func (export "proxy_abi_version_0_2_1") (param i32))"#,
         );
-        let (names, text) = failures(&wasm);
-        assert_eq!(names, ["abi marker", "callback exports"]);
-        assert!(
-            text.contains("has type (i32) -> (), the host expects () -> ()"),
-            "{text}"
+        assert_fails(
+            &wasm,
+            &["abi marker", "callback exports"],
+            "has type (i32) -> (), the host expects () -> ()",
         );
     }
 
     #[test]
     fn missing_memory_export_fails() {
-        let wasm = parse_wat(
-            r#"(module (memory 1)
-                 (func (export "proxy_abi_version_0_2_1"))
-                 (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#,
+        let wasm = allocating_module(
+            r#"(memory 1)"#,
+            r#"(func (export "proxy_abi_version_0_2_1"))"#,
         );
         assert_eq!(failures(&wasm).0, ["memory export"]);
     }
 
     #[test]
     fn imported_memory_fails_twice() {
-        let wasm = parse_wat(
-            r#"(module (import "env" "memory" (memory 1))
-                 (func (export "proxy_abi_version_0_2_1"))
-                 (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#,
+        let wasm = allocating_module(
+            r#"(import "env" "memory" (memory 1))"#,
+            r#"(func (export "proxy_abi_version_0_2_1"))"#,
         );
-        let (names, text) = failures(&wasm);
-        assert_eq!(names, ["memory export", "import modules", "env imports"]);
-        assert!(text.contains("imports a memory `env`.`memory`"), "{text}");
+        assert_fails(
+            &wasm,
+            &["memory export", "import modules", "env imports"],
+            "imports a memory `env`.`memory`",
+        );
     }
 
     #[test]
     fn malloc_export_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(func (export "malloc") (param i32) (result i32) i32.const 0)"#,
-        ));
-        assert_eq!(names, ["allocator"]);
-        assert!(text.contains("exports `malloc`"), "{text}");
+        assert_fails(
+            &plugin(r#"(func (export "malloc") (param i32) (result i32) i32.const 0)"#),
+            &["allocator"],
+            "exports `malloc`",
+        );
     }
 
     #[test]
@@ -872,43 +862,37 @@ mod tests {
             r#"(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))
                  (func (export "proxy_on_memory_allocate") (param i64) (result i32) i32.const 0))"#,
         );
-        let (names, text) = failures(&wasm);
-        assert_eq!(names, ["allocator", "callback exports"]);
-        assert!(text.contains("(i64) -> i32"), "{text}");
+        assert_fails(&wasm, &["allocator", "callback exports"], "(i64) -> i32");
     }
 
     #[test]
     fn abi_0_1_0_import_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(import "env" "proxy_get_configuration" (func (param i32 i32) (result i32)))"#,
-        ));
-        assert_eq!(names, ["env imports"]);
-        assert!(text.contains("registered only for ABI 0.1.0"), "{text}");
+        assert_fails(
+            &plugin(
+                r#"(import "env" "proxy_get_configuration" (func (param i32 i32) (result i32)))"#,
+            ),
+            &["env imports"],
+            "registered only for ABI 0.1.0",
+        );
     }
 
     #[test]
     fn unknown_env_import_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(import "env" "proxy_does_not_exist" (func (result i32)))"#,
-        ));
-        assert_eq!(names, ["env imports"]);
-        assert!(
-            text.contains("`env`.`proxy_does_not_exist` is not a host function"),
-            "{text}"
+        assert_fails(
+            &plugin(r#"(import "env" "proxy_does_not_exist" (func (result i32)))"#),
+            &["env imports"],
+            "`env`.`proxy_does_not_exist` is not a host function",
         );
     }
 
     #[test]
     fn env_import_with_wrong_type_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(import "env" "proxy_set_tick_period_milliseconds" (func (param i64) (result i32)))"#,
-        ));
-        assert_eq!(names, ["env imports"]);
-        assert!(
-            text.contains(
-                "`env`.`proxy_set_tick_period_milliseconds` has type (i64) -> i32, the host expects (i32) -> i32"
+        assert_fails(
+            &plugin(
+                r#"(import "env" "proxy_set_tick_period_milliseconds" (func (param i64) (result i32)))"#,
             ),
-            "{text}"
+            &["env imports"],
+            "`env`.`proxy_set_tick_period_milliseconds` has type (i64) -> i32, the host expects (i32) -> i32",
         );
         // A missing result is a mismatch too.
         let (names, _) = failures(&plugin(
@@ -919,45 +903,47 @@ mod tests {
 
     #[test]
     fn foreign_import_module_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#,
-        ));
-        assert_eq!(names, ["import modules"]);
-        assert!(text.contains("`wasi_unstable`.`fd_write`"), "{text}");
+        assert_fails(
+            &plugin(
+                r#"(import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#,
+            ),
+            &["import modules"],
+            "`wasi_unstable`.`fd_write`",
+        );
     }
 
     #[test]
     fn unknown_or_mistyped_wasi_import_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(import "wasi_snapshot_preview1" "thread_spawn" (func (param i32) (result i32)))"#,
-        ));
-        assert_eq!(names, ["wasi imports"]);
-        assert!(text.contains("thread_spawn"), "{text}");
-        let (names, text) = failures(&plugin(
-            r#"(import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i32 i32) (result i32)))"#,
-        ));
-        assert_eq!(names, ["wasi imports"]);
-        assert!(
-            text.contains("the host expects (i32, i64, i32) -> i32"),
-            "{text}"
+        assert_fails(
+            &plugin(
+                r#"(import "wasi_snapshot_preview1" "thread_spawn" (func (param i32) (result i32)))"#,
+            ),
+            &["wasi imports"],
+            "thread_spawn",
+        );
+        assert_fails(
+            &plugin(
+                r#"(import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i32 i32) (result i32)))"#,
+            ),
+            &["wasi imports"],
+            "the host expects (i32, i64, i32) -> i32",
         );
     }
 
     #[test]
     fn mistyped_or_unknown_callback_fails() {
-        let (names, text) = failures(&plugin(
-            r#"(func (export "proxy_on_tick") (param i32) (result i32) i32.const 0)"#,
-        ));
-        assert_eq!(names, ["callback exports"]);
-        assert!(
-            text.contains("export `proxy_on_tick` has type (i32) -> i32"),
-            "{text}"
+        assert_fails(
+            &plugin(r#"(func (export "proxy_on_tick") (param i32) (result i32) i32.const 0)"#),
+            &["callback exports"],
+            "export `proxy_on_tick` has type (i32) -> i32",
         );
-        let (names, text) = failures(&plugin(
-            r#"(func (export "proxy_on_request_header") (param i32 i32 i32) (result i32) i32.const 0)"#,
-        ));
-        assert_eq!(names, ["callback exports"]);
-        assert!(text.contains("never be called"), "{text}");
+        assert_fails(
+            &plugin(
+                r#"(func (export "proxy_on_request_header") (param i32 i32 i32) (result i32) i32.const 0)"#,
+            ),
+            &["callback exports"],
+            "never be called",
+        );
         // Other exports are none of the host's business.
         let (names, _) = failures(&plugin(r#"(func (export "my_helper"))"#));
         assert!(names.is_empty());

@@ -24,8 +24,9 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cmd;
 use crate::e2e::{Tally, report};
-use crate::error::{Context, Error, Result, bail};
+use crate::error::{self, Context, Error, Result};
 
 const SNAPSHOT: &str = "xtask/advisories.toml";
 const ACKS: &str = ".cargo/audit.toml";
@@ -164,18 +165,7 @@ pub(crate) fn audit_lock(
 }
 
 fn tracked_lock_files(root: &Path) -> Result<Vec<String>> {
-    let out = Command::new("git")
-        .args(["ls-files", "--", "Cargo.lock", "*/Cargo.lock"])
-        .current_dir(root)
-        .output()
-        .context("running `git ls-files`")?;
-    if !out.status.success() {
-        bail!("`git ls-files` failed");
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect())
+    cmd::git_ls_files(root, &["Cargo.lock", "*/Cargo.lock"])
 }
 
 fn load_snapshot(root: &Path) -> Result<Snapshot> {
@@ -242,15 +232,7 @@ pub(crate) fn run(root: &Path) -> Tally {
                          refresh it (`cargo xtask audit --refresh DIR`)"
                     ));
                 }
-                if problems.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Error::msg(format!(
-                        "{} finding(s):\n{}",
-                        problems.len(),
-                        problems.join("\n")
-                    )))
-                }
+                error::none_of(&problems, "finding(s)")
             });
         report(
             "audit",

@@ -22,6 +22,29 @@ pub(crate) fn repo_root() -> PathBuf {
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
+/// The files git tracks under `root` that match `pathspecs`, one path a line.
+pub(crate) fn git_ls_files(root: &Path, pathspecs: &[&str]) -> Result<Vec<String>> {
+    let out = Command::new("git")
+        .args(["ls-files", "--"])
+        .args(pathspecs)
+        .current_dir(root)
+        .output()
+        .context("running `git ls-files`")?;
+    if !out.status.success() {
+        bail!("`git ls-files -- {}` failed", pathspecs.join(" "));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Command-line arguments as `main` receives them (for tests of the parsers).
+#[cfg(test)]
+pub(crate) fn args(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_string()).collect()
+}
+
 /// The cargo that runs us (so every step uses the same toolchain), or `cargo`.
 pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())

@@ -178,6 +178,38 @@ pub(crate) fn ensure_wasm_target() -> Result<()> {
     cmd::run(Command::new("rustup").args(["target", "add", "wasm32-wasip1"]))
 }
 
+/// What every command that runs examples in Envoy does first: checks the
+/// target dir, adds the wasm target and builds each example's release `.wasm`.
+pub(crate) fn build_release(root: &Path, names: &[&str]) -> Result<()> {
+    let examples = names
+        .iter()
+        .map(|n| example(n))
+        .collect::<Result<Vec<_>>>()?;
+    check_target_dir(root)?;
+    step("ensuring rust target wasm32-wasip1");
+    ensure_wasm_target()?;
+    step(format!(
+        "building {} (release, wasm32-wasip1)",
+        names.join(", ")
+    ));
+    let packages: Vec<&str> = examples.iter().map(|e| e.package).collect();
+    build_examples(root, &packages)
+}
+
+/// [`build_release`] of one example.
+pub(crate) fn build_one(root: &Path, name: &str) -> Result<&'static Example> {
+    build_release(root, &[name])?;
+    example(name)
+}
+
+/// Installs Envoy if needed and says which one runs.
+pub(crate) fn ensure_envoy(root: &Path) -> Result<Envoy> {
+    step("ensuring Envoy");
+    let envoy = envoy::ensure_installed(root)?;
+    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    Ok(envoy)
+}
+
 /// Builds each plugin crate's release `.wasm` (`names` are cargo packages):
 /// `cargo rustc --release --target wasm32-wasip1 -p <name> --lib --crate-type cdylib`.
 ///
@@ -186,20 +218,11 @@ pub(crate) fn ensure_wasm_target() -> Result<()> {
 /// release profile's LTO to the cdylib (measured: 51,707 → 68,990 bytes for a
 /// one-header filter). Building the cdylib alone restores it.
 pub(crate) fn build_examples(root: &Path, names: &[&str]) -> Result<()> {
+    let release_cdylib = "rustc --release --target wasm32-wasip1 --lib --crate-type cdylib";
     for name in names {
         let mut build = Command::new(cmd::cargo());
-        build.current_dir(root).args([
-            "rustc",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            name,
-            "--lib",
-            "--crate-type",
-            "cdylib",
-        ]);
-        cmd::run(&mut build)?;
+        build.current_dir(root).args(release_cdylib.split(' '));
+        cmd::run(build.args(["-p", name]))?;
     }
     Ok(())
 }
@@ -210,6 +233,18 @@ pub(crate) struct Ctx<'a> {
     pub(crate) port: u16,
 }
 
+impl Ctx<'_> {
+    /// Waits until Envoy's log holds every needle.
+    fn logged(&mut self, needles: &[&str]) -> Result<()> {
+        self.envoy.wait_for_log(needles, LOG_WAIT)
+    }
+
+    /// `GET path` on the example's listener.
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<Response> {
+        http_get(self.port, path, headers, HTTP_TIMEOUT)
+    }
+}
+
 type CheckFn = fn(&mut Ctx<'_>) -> Result<()>;
 
 /// How long a log line may take to appear.
@@ -217,21 +252,20 @@ const LOG_WAIT: Duration = Duration::from_secs(10);
 /// Budget of one HTTP exchange.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The header http_headers' envoy.yaml configures it to add.
+const IT_WORKS: &[(&str, &str)] = &[("x-proxywasm", "it works")];
+
 fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
     match example {
         "hello_world" => &[
             ("start line with the plugin configuration is logged", |c| {
-                c.envoy.wait_for_log(
-                    &["hello_world: started, configuration: Hello from envoy.yaml"],
-                    LOG_WAIT,
-                )
+                c.logged(&["hello_world: started, configuration: Hello from envoy.yaml"])
             }),
             ("ticks every 500 ms (tick 2 is logged)", |c| {
-                c.envoy
-                    .wait_for_log(&["hello_world: tick 1", "hello_world: tick 2"], LOG_WAIT)
+                c.logged(&["hello_world: tick 1", "hello_world: tick 2"])
             }),
             ("GET / answers 200 through the filter", |c| {
-                let r = http_get(c.port, "/", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/", &[])?;
                 expect_response(&r, 200, "hello_world upstream\n", &[])
             }),
         ],
@@ -239,34 +273,22 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
             (
                 "GET / gets the upstream body and the configured header",
                 |c| {
-                    let r = http_get(c.port, "/", &[("x-e2e-probe", "42")], HTTP_TIMEOUT)?;
-                    expect_response(
-                        &r,
-                        200,
-                        "upstream says hi\n",
-                        &[("x-proxywasm", "it works")],
-                    )
+                    let r = c.get("/", &[("x-e2e-probe", "42")])?;
+                    expect_response(&r, 200, "upstream says hi\n", IT_WORKS)
                 },
             ),
             ("request headers are logged", |c| {
-                c.envoy
-                    .wait_for_log(&["http_headers: request header x-e2e-probe: 42"], LOG_WAIT)
+                c.logged(&["http_headers: request header x-e2e-probe: 42"])
             }),
             (
                 "GET /hello gets the plugin's local reply with the header",
                 |c| {
-                    let r = http_get(c.port, "/hello", &[], HTTP_TIMEOUT)?;
-                    expect_response(
-                        &r,
-                        200,
-                        "Hello from proxywasm!\n",
-                        &[("x-proxywasm", "it works")],
-                    )
+                    let r = c.get("/hello", &[])?;
+                    expect_response(&r, 200, "Hello from proxywasm!\n", IT_WORKS)
                 },
             ),
             ("stream completion is logged with the status", |c| {
-                c.envoy
-                    .wait_for_log(&["http_headers: stream complete, status 200"], LOG_WAIT)
+                c.logged(&["http_headers: stream complete, status 200"])
             }),
             (
                 "a request with 1,100 headers passes and the plugin logs every one",
@@ -275,24 +297,20 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
         ],
         "tcp_logger" => &[
             ("HTTP over the TCP proxy answers 200", |c| {
-                let r = http_get(c.port, "/", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/", &[])?;
                 expect_response(&r, 200, "tcp upstream\n", &[])
             }),
             ("new connection is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: new connection"], LOG_WAIT)
+                c.logged(&["tcp_logger: new connection"])
             }),
             ("downstream data is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: downstream data"], LOG_WAIT)
+                c.logged(&["tcp_logger: downstream data"])
             }),
             ("upstream data is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: upstream data"], LOG_WAIT)
+                c.logged(&["tcp_logger: upstream data"])
             }),
             ("connection done is logged", |c| {
-                c.envoy
-                    .wait_for_log(&["tcp_logger: connection done"], LOG_WAIT)
+                c.logged(&["tcp_logger: connection done"])
             }),
             ("byte totals match the bytes on the wire", |c| {
                 let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -301,16 +319,16 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 let line = format!(
                     "tcp_logger: connection done, {sent} bytes from downstream, {received} bytes from upstream"
                 );
-                c.envoy.wait_for_log(&[&line], LOG_WAIT)
+                c.logged(&[&line])
             }),
         ],
         "envoy_probe" => &[
             ("GET /routed reaches the upstream through the probe", |c| {
-                let r = http_get(c.port, "/routed", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/routed", &[])?;
                 expect_response(&r, 200, "probe upstream\n", &[])
             }),
             ("GET /local gets the probe's local reply", |c| {
-                let r = http_get(c.port, "/local", &[], HTTP_TIMEOUT)?;
+                let r = c.get("/local", &[])?;
                 expect_response(&r, 200, "probe local reply\n", &[])
             }),
             (
@@ -706,7 +724,7 @@ fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
         "http_headers: request header x-many-{:04}: 1",
         MANY_HEADERS - 1
     );
-    c.envoy.wait_for_log(&[&last], LOG_WAIT)?;
+    c.logged(&[&last])?;
     let logged = c
         .envoy
         .log()
@@ -723,7 +741,7 @@ fn many_headers(c: &mut Ctx<'_>) -> Result<()> {
 /// for it.
 pub(crate) fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
     let needle = format!("probe: {name} = ");
-    c.envoy.wait_for_log(&[&needle], LOG_WAIT)?;
+    c.logged(&[&needle])?;
     c.envoy
         .log()
         .lines()
@@ -933,24 +951,8 @@ pub(crate) fn run_checks(root: &Path, envoy: &Envoy, names: &[&str]) -> Tally {
 
 /// `cargo xtask e2e [EXAMPLE...]`: build, install Envoy, run the checks.
 pub(crate) fn e2e_command(root: &Path, names: &[&str]) -> Result<Tally> {
-    for name in names {
-        example(name)?;
-    }
-    check_target_dir(root)?;
-    step("ensuring rust target wasm32-wasip1");
-    ensure_wasm_target()?;
-    step(format!(
-        "building {} (release, wasm32-wasip1)",
-        names.join(", ")
-    ));
-    let packages: Vec<&str> = names
-        .iter()
-        .map(|n| example(n).map(|e| e.package))
-        .collect::<Result<_>>()?;
-    build_examples(root, &packages)?;
-    step("ensuring Envoy");
-    let envoy = envoy::ensure_installed(root)?;
-    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    build_release(root, names)?;
+    let envoy = ensure_envoy(root)?;
     Ok(run_checks(root, &envoy, names))
 }
 
@@ -992,15 +994,8 @@ fn short_log_line(line: &str) -> String {
 
 /// `cargo xtask demo [EXAMPLE] [--keep]`.
 pub(crate) fn demo_command(root: &Path, name: &str, keep: bool) -> Result<()> {
-    let example = example(name)?;
-    check_target_dir(root)?;
-    step("ensuring rust target wasm32-wasip1");
-    ensure_wasm_target()?;
-    step(format!("building {name} (release, wasm32-wasip1)"));
-    build_examples(root, &[example.package])?;
-    step("ensuring Envoy");
-    let envoy = envoy::ensure_installed(root)?;
-    println!("    {} ({})", envoy.path.display(), envoy.version_line);
+    let example = build_one(root, name)?;
+    let envoy = ensure_envoy(root)?;
     step(format!(
         "starting Envoy with {} (listener 127.0.0.1:{}, admin 127.0.0.1:{})",
         envoy::relative(root, &example.config_path(root)),

@@ -23,6 +23,19 @@ impl Error {
     }
 }
 
+/// `Ok` when `problems` is empty; otherwise an error headed by their count and
+/// `what` they are (`"3 broken citation(s):"`), one problem a line below it.
+pub(crate) fn none_of(problems: &[String], what: &str) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error(format!(
+        "{} {what}:\n{}",
+        problems.len(),
+        problems.join("\n")
+    )))
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -79,6 +92,16 @@ mod tests {
         assert_eq!(e.details(), "line a\nline b");
         let e = Error::msg("one line");
         assert_eq!(e.details(), "");
+    }
+
+    #[test]
+    fn none_of_lists_each_problem_under_their_count() {
+        assert!(none_of(&[], "finding(s)").is_ok());
+        let problems = ["a: bad".to_string(), "b: worse".to_string()];
+        let e = none_of(&problems, "finding(s)")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("2 finding(s):\na: bad\nb: worse"));
     }
 
     #[test]

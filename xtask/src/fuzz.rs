@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn parses_targets_and_time() {
-        let args = |a: &[&str]| a.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        let args = cmd::args;
         let (targets, seconds) = parse(&args(&[])).unwrap();
         assert_eq!((targets.len(), seconds), (TARGETS.len(), GATE_SECONDS));
         let (targets, seconds) = parse(&args(&["config", "--time", "5"])).unwrap();

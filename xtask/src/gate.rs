@@ -33,7 +33,7 @@ use crate::abi_surface::{self, AbiFn, ENV, Surface};
 use crate::cmd;
 use crate::e2e::{self, EXAMPLES, Tally, report};
 use crate::envoy;
-use crate::error::{Context, Error, Result, bail};
+use crate::error::{self, Context, Error, Result, bail};
 
 /// What a step does.
 #[derive(Clone, Copy)]
@@ -412,15 +412,10 @@ fn references_step(root: &Path) -> Tally {
                 .map(move |note| format!("{name}: {note}"))
         })
         .collect();
-    let outcome = if outside.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "{} mention(s); cite the book's reference pages instead:\n{}",
-            outside.len(),
-            outside.join("\n")
-        )))
-    };
+    let outcome = error::none_of(
+        &outside,
+        "mention(s); cite the book's reference pages instead",
+    );
     report(
         "references",
         "no tracked file cites notes kept outside the repository",
@@ -429,15 +424,7 @@ fn references_step(root: &Path) -> Tally {
     tally.add(outcome.is_ok());
 
     let broken = broken_book_citations(&files);
-    let outcome = if broken.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "{} broken citation(s):\n{}",
-            broken.len(),
-            broken.join("\n")
-        )))
-    };
+    let outcome = error::none_of(&broken, "broken citation(s)");
     report(
         "references",
         "every `book: <page>.md#<section>` citation names a page and heading of book/src",

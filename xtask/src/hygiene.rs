@@ -61,21 +61,6 @@ fn crate_files(path: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn tracked_under(root: &Path, dir: &str) -> Result<Vec<String>> {
-    let out = Command::new("git")
-        .args(["ls-files", "--", dir])
-        .current_dir(root)
-        .output()
-        .context("running `git ls-files`")?;
-    if !out.status.success() {
-        bail!("`git ls-files {dir}` failed");
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect())
-}
-
 /// `cargo package` of every publishable crate.
 pub(crate) fn package_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
@@ -99,7 +84,7 @@ pub(crate) fn package_step(root: &Path) -> Tally {
             .join("package")
             .join(format!("{UNVERIFIED}-{version}.crate"));
         let packaged = crate_files(&file)?;
-        let missing: Vec<String> = tracked_under(root, "wasmtime/src")?
+        let missing: Vec<String> = cmd::git_ls_files(root, &["wasmtime/src"])?
             .into_iter()
             .filter_map(|f| f.strip_prefix("wasmtime/").map(str::to_string))
             .filter(|f| !packaged.contains(f))
@@ -163,23 +148,21 @@ pub(crate) fn msrv_step(root: &Path) -> Tally {
     if install.is_err() {
         return tally;
     }
-    let check = |args: &[&str]| {
+    let check = |packages: &[&str], args: &[&str]| {
         let mut command = Command::new("rustup");
         command
             .current_dir(root)
             .args(["run", &msrv, "cargo", "check"])
             .args(args);
+        for package in packages {
+            command.args(["-p", package]);
+        }
         cmd::run(&mut command)
     };
-    let native = check(&[
-        "-p",
-        "proxywasm",
-        "-p",
-        "proxywasm-abi",
-        "-p",
-        "proxywasm-macros",
-        "--all-features",
-    ]);
+    let native = check(
+        &["proxywasm", "proxywasm-abi", "proxywasm-macros"],
+        &["--all-features"],
+    );
     report(
         "msrv",
         &format!(
@@ -188,18 +171,10 @@ pub(crate) fn msrv_step(root: &Path) -> Tally {
         &native,
     );
     tally.add(native.is_ok());
-    let wasm = check(&[
-        "--target",
-        "wasm32-wasip1",
-        "-p",
-        "proxywasm",
-        "-p",
-        "hello_world",
-        "-p",
-        "http_headers",
-        "-p",
-        "tcp_logger",
-    ]);
+    let wasm = check(
+        &["proxywasm", "hello_world", "http_headers", "tcp_logger"],
+        &["--target", "wasm32-wasip1"],
+    );
     report(
         "msrv",
         &format!("Rust {msrv}: the SDK and the examples check for wasm32-wasip1"),

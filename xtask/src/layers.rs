@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::e2e::{Tally, report};
-use crate::error::{Context, Error, Result};
+use crate::error::{self, Context, Result};
 
 /// The layers, bottom first, with the top-level modules of `src/` in each.
 /// A module may use its own layer and those listed before it.
@@ -287,23 +287,16 @@ pub(crate) fn step(root: &Path) -> Tally {
     let mut files = Vec::new();
     let outcome = read_tree(&root.join("src"), "", &mut files).and_then(|()| {
         let problems = violations(&files);
-        if problems.is_empty() {
-            println!(
-                "layers, bottom first: {}",
-                LAYERS
-                    .iter()
-                    .map(|(name, modules)| format!("{name} ({})", modules.join(", ")))
-                    .collect::<Vec<_>>()
-                    .join(" → ")
-            );
-            Ok(())
-        } else {
-            Err(Error::msg(format!(
-                "{} uses of a higher layer\n{}",
-                problems.len(),
-                problems.join("\n")
-            )))
-        }
+        error::none_of(&problems, "uses of a higher layer")?;
+        println!(
+            "layers, bottom first: {}",
+            LAYERS
+                .iter()
+                .map(|(name, modules)| format!("{name} ({})", modules.join(", ")))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        );
+        Ok(())
     });
     report(
         "layers",

@@ -370,8 +370,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cmd> {
-        let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
-        parse_args(&args)
+        parse_args(&cmd::args(args))
     }
 
     #[test]

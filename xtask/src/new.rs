@@ -45,6 +45,22 @@ const COMMON: &[(&str, &str)] = &[
     ),
 ];
 
+/// A kind's `src/lib.rs` and `envoy.yaml`, from `templates/<dir>/`.
+macro_rules! kind_files {
+    ($dir:literal) => {
+        [
+            (
+                "src/lib.rs",
+                include_str!(concat!("../templates/", $dir, "/lib.rs")),
+            ),
+            (
+                "envoy.yaml",
+                include_str!(concat!("../templates/", $dir, "/envoy.yaml")),
+            ),
+        ]
+    };
+}
+
 impl Kind {
     fn flag(self) -> &'static str {
         match self {
@@ -62,22 +78,10 @@ impl Kind {
     /// The kind's own files: (path in the new crate, template).
     fn files(self) -> [(&'static str, &'static str); 2] {
         match self {
-            Kind::Http => [
-                ("src/lib.rs", include_str!("../templates/http/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/http/envoy.yaml")),
-            ],
-            Kind::Tcp => [
-                ("src/lib.rs", include_str!("../templates/tcp/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/tcp/envoy.yaml")),
-            ],
-            Kind::Plugin => [
-                ("src/lib.rs", include_str!("../templates/plugin/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/plugin/envoy.yaml")),
-            ],
-            Kind::Vm => [
-                ("src/lib.rs", include_str!("../templates/vm/lib.rs")),
-                ("envoy.yaml", include_str!("../templates/vm/envoy.yaml")),
-            ],
+            Kind::Http => kind_files!("http"),
+            Kind::Tcp => kind_files!("tcp"),
+            Kind::Plugin => kind_files!("plugin"),
+            Kind::Vm => kind_files!("vm"),
         }
     }
 
@@ -506,23 +510,27 @@ fn run_in_envoy(root: &Path, options: &Options, dir: &Path, target: &Path) -> Re
 mod tests {
     use super::*;
 
-    fn parse_strs(args: &[&str]) -> Result<Options> {
-        let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
-        parse(&args)
-    }
-
     #[test]
     fn parses_names_kinds_and_paths() {
-        let o = parse_strs(&["myplugin"]).unwrap();
+        let o = parse(&cmd::args(&["myplugin"])).unwrap();
         assert_eq!(
             (o.name.as_str(), o.kind, o.port),
             ("myplugin", Kind::Http, 10000)
         );
-        let o = parse_strs(&["--tcp", "a-b", "--path", "/tmp/x", "--port", "18800"]).unwrap();
+        let o = parse(&cmd::args(&[
+            "--tcp", "a-b", "--path", "/tmp/x", "--port", "18800",
+        ]))
+        .unwrap();
         assert_eq!(o.kind, Kind::Tcp);
         assert_eq!(o.path.as_deref(), Some(Path::new("/tmp/x")));
         assert_eq!(o.port, 18800);
-        let o = parse_strs(&["p", "--vm", "--proxywasm-path", "/src/proxywasm"]).unwrap();
+        let o = parse(&cmd::args(&[
+            "p",
+            "--vm",
+            "--proxywasm-path",
+            "/src/proxywasm",
+        ]))
+        .unwrap();
         assert_eq!(o.kind, Kind::Vm);
         assert_eq!(
             o.proxywasm_path.as_deref(),
@@ -539,7 +547,7 @@ mod tests {
             &["a b"],
             &["a.b"],
         ] {
-            assert!(parse_strs(bad).is_err(), "{bad:?}");
+            assert!(parse(&cmd::args(bad)).is_err(), "{bad:?}");
         }
     }
 

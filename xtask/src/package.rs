@@ -431,12 +431,7 @@ pub(crate) fn verify(
 
 /// `cargo xtask package EXAMPLE`.
 pub(crate) fn command(root: &Path, name: &str) -> Result<()> {
-    let example = e2e::example(name)?;
-    e2e::check_target_dir(root)?;
-    step("ensuring rust target wasm32-wasip1");
-    e2e::ensure_wasm_target()?;
-    step(format!("building {name} (release, wasm32-wasip1)"));
-    e2e::build_examples(root, &[example.package])?;
+    let example = e2e::build_one(root, name)?;
     let out_dir = root.join("target").join("package");
     let images = package(root, example, &out_dir)?;
     let (wasm, facts) = module_of(root, example)?;

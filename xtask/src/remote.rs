@@ -199,12 +199,11 @@ pub(crate) fn run(root: &Path, build: bool) -> Tally {
     let mut tally = Tally::default();
     let prefix = "remote-fetch";
     let setup = (|| -> Result<(Envoy, Vec<u8>)> {
-        let example = e2e::example(EXAMPLE)?;
-        if build {
-            e2e::check_target_dir(root)?;
-            e2e::ensure_wasm_target()?;
-            e2e::build_examples(root, &[example.package])?;
-        }
+        let example = if build {
+            e2e::build_one(root, EXAMPLE)?
+        } else {
+            e2e::example(EXAMPLE)?
+        };
         let wasm_path = example.wasm_path(root);
         let wasm = std::fs::read(&wasm_path).context(format!(
             "reading {} (build it first)",

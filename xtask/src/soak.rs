@@ -202,13 +202,8 @@ pub(crate) fn soak(
 
 /// `cargo xtask soak EXAMPLE [--requests N] [--clients C]`.
 pub(crate) fn command(root: &Path, name: &str, requests: u64, clients: usize) -> Result<bool> {
-    let example = e2e::example(name)?;
-    e2e::check_target_dir(root)?;
-    step("ensuring rust target wasm32-wasip1");
-    e2e::ensure_wasm_target()?;
-    step(format!("building {name} (release, wasm32-wasip1)"));
-    e2e::build_examples(root, &[example.package])?;
-    let envoy = envoy::ensure_installed(root)?;
+    let example = e2e::build_one(root, name)?;
+    let envoy = e2e::ensure_envoy(root)?;
     step(format!(
         "starting Envoy for {name}; {WARM_UP} warm-up requests, then {requests} from {clients} clients"
     ));

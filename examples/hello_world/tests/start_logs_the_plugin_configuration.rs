@@ -1,24 +1,17 @@
 //! `hello_world` starts with any configuration and logs it: the line Envoy's
 //! log shows when the filter is loaded.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `hello_world.wasm` under wasmtime.
 
-use proxywasm::mock::{MockHost, MockHostBuilder};
-use proxywasm_wasmtime::dual_run;
+use proxywasm::mock::MockHost;
 
-fn dual(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&MockHost)) {
-    dual_run(
-        "hello_world",
-        configure,
-        |builder| builder.plugin(hello_world::plugin),
-        body,
-    );
-}
+mod common;
+use common::dual_with;
 
 #[test]
 fn start_logs_the_configuration_from_envoy_yaml() {
-    dual(
+    dual_with(
         || MockHost::builder().plugin_configuration("Hello from envoy.yaml"),
         |host| {
             assert!(host.start(), "{:?}", host.logs().records());
@@ -33,7 +26,7 @@ fn start_logs_the_configuration_from_envoy_yaml() {
 
 #[test]
 fn an_empty_configuration_still_starts() {
-    dual(MockHost::builder, |host| {
+    dual_with(MockHost::builder, |host| {
         assert!(host.start(), "{:?}", host.logs().records());
         assert_eq!(
             host.logs().info(),
@@ -44,7 +37,7 @@ fn an_empty_configuration_still_starts() {
 
 #[test]
 fn a_configuration_that_is_not_utf8_starts_with_replacement_characters() {
-    dual(
+    dual_with(
         || MockHost::builder().plugin_configuration(b"caf\xe9".to_vec()),
         |host| {
             assert!(host.start(), "{:?}", host.logs().records());

@@ -2,19 +2,19 @@
 //! says why in an error log naming the field, so Envoy rejects the filter
 //! instead of running it half-configured.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
-use proxywasm_wasmtime::dual_run;
+
+mod common;
+use common::dual_with;
 
 /// Starts the plugin with `configuration`; asserts that it refuses, and that
 /// one error line contains every piece of `expected`.
 fn refuses(configuration: &'static str, expected: &'static [&'static str]) {
-    dual_run(
-        "http_headers",
+    dual_with(
         || MockHost::builder().plugin_configuration(configuration),
-        |builder| builder.plugin(http_headers::plugin),
         |host| {
             assert!(!host.start(), "started with {configuration:?}");
             assert!(!host.is_started());
@@ -76,10 +76,8 @@ fn an_unclosed_object_is_refused_at_its_end_without_blaming_a_field() {
             "EOF while parsing an object at line 1 column 45",
         ],
     );
-    dual_run(
-        "http_headers",
+    dual_with(
         || MockHost::builder().plugin_configuration(configuration),
-        |builder| builder.plugin(http_headers::plugin),
         |host| {
             assert!(!host.start());
             let errors = host.logs().error();
@@ -98,20 +96,15 @@ fn an_empty_configuration_says_it_is_empty() {
 
 #[test]
 fn an_absent_configuration_says_it_is_empty() {
-    dual_run(
-        "http_headers",
-        MockHost::builder,
-        |builder| builder.plugin(http_headers::plugin),
-        |host| {
-            assert!(!host.start());
-            assert!(
-                host.logs()
-                    .error()
-                    .iter()
-                    .any(|line| line.contains("the configuration is empty")),
-                "{:?}",
-                host.logs().error()
-            );
-        },
-    );
+    dual_with(MockHost::builder, |host| {
+        assert!(!host.start());
+        assert!(
+            host.logs()
+                .error()
+                .iter()
+                .any(|line| line.contains("the configuration is empty")),
+            "{:?}",
+            host.logs().error()
+        );
+    });
 }

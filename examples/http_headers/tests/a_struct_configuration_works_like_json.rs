@@ -4,11 +4,13 @@
 //! too: the same filter works whether `envoy.yaml` writes the configuration
 //! as a JSON string or as a `Struct`.
 //!
-//! The test runs twice with [`dual_run`]: natively on the mock host, then on
-//! the release `http_headers.wasm` under wasmtime.
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
-use proxywasm_wasmtime::dual_run;
+
+mod common;
+use common::{dual_with, request, respond_200};
 
 /// A length-delimited protobuf field (payloads here are under 128 bytes).
 fn field(number: u8, payload: &[u8]) -> Vec<u8> {
@@ -29,43 +31,30 @@ fn struct_configuration(pairs: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn a_struct_configuration_configures_the_filter() {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder().plugin_configuration(struct_configuration(&[
-                ("header", "x-from-struct"),
-                ("value", "yes"),
-            ]))
-        },
-        |builder| builder.plugin(http_headers::plugin),
-        |host| {
-            assert!(host.start(), "{:?}", host.logs().records());
-            let mut stream = host.http_stream();
-            stream.request_headers(&[(":path", "/"), (":method", "GET")], true);
-            stream.response_headers(&[(":status", "200")], true);
-            assert_eq!(
-                stream.current_response_header("x-from-struct").as_deref(),
-                Some("yes")
-            );
-        },
+/// [`dual_with`] `pairs` as a `Struct` configuration.
+fn dual_with_struct(pairs: &[(&str, &str)], body: impl Fn(&MockHost)) {
+    let configuration = struct_configuration(pairs);
+    dual_with(
+        || MockHost::builder().plugin_configuration(configuration.clone()),
+        body,
     );
 }
 
 #[test]
+fn a_struct_configuration_configures_the_filter() {
+    dual_with_struct(&[("header", "x-from-struct"), ("value", "yes")], |host| {
+        assert!(host.start(), "{:?}", host.logs().records());
+        let mut stream = request(host, "/");
+        let added = respond_200(&mut stream, "x-from-struct");
+        assert_eq!(added.as_deref(), Some("yes"));
+    });
+}
+
+#[test]
 fn a_wrong_struct_configuration_names_the_field_and_refuses_to_start() {
-    dual_run(
-        "http_headers",
-        || {
-            MockHost::builder()
-                .plugin_configuration(struct_configuration(&[("header", "x-a"), ("valu", "typo")]))
-        },
-        |builder| builder.plugin(http_headers::plugin),
-        |host| {
-            assert!(!host.start());
-            let logged = format!("{:?}", host.logs().records());
-            assert!(logged.contains("unknown field `valu`"), "{logged}");
-        },
-    );
+    dual_with_struct(&[("header", "x-a"), ("valu", "typo")], |host| {
+        assert!(!host.start());
+        let logged = format!("{:?}", host.logs().records());
+        assert!(logged.contains("unknown field `valu`"), "{logged}");
+    });
 }

@@ -8,7 +8,7 @@
 use proxywasm::Action;
 
 mod common;
-use common::dual;
+use common::{assert_logged, dual, request};
 
 #[test]
 fn hello_gets_a_local_200_with_the_body_and_content_type() {
@@ -38,8 +38,7 @@ fn hello_gets_a_local_200_with_the_body_and_content_type() {
 #[test]
 fn the_local_reply_carries_the_configured_header() {
     dual(|host| {
-        let mut stream = host.http_stream();
-        stream.request_headers(&[(":path", "/hello")], true);
+        let stream = request(host, "/hello");
         assert_eq!(
             stream.current_response_header(":status").as_deref(),
             Some("200")
@@ -54,15 +53,8 @@ fn the_local_reply_carries_the_configured_header() {
 #[test]
 fn the_local_reply_is_logged_as_complete_with_status_200() {
     dual(|host| {
-        let mut stream = host.http_stream();
-        stream.request_headers(&[(":path", "/hello")], true);
-        stream.complete();
-        assert!(
-            host.logs()
-                .contain("http_headers: stream complete, status 200"),
-            "{:?}",
-            host.logs().records()
-        );
+        request(host, "/hello").complete();
+        assert_logged(host, "http_headers: stream complete, status 200");
     });
 }
 

@@ -5,22 +5,13 @@
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
-use proxywasm::mock::MockHost;
 
 mod common;
-use common::dual;
-
-fn header_logs(host: &MockHost) -> Vec<String> {
-    host.logs()
-        .info()
-        .into_iter()
-        .filter(|line| line.starts_with("http_headers: request header "))
-        .collect()
-}
+use common::{dual, dual_started, respond_200};
 
 #[test]
 fn each_request_header_is_logged_in_order() {
-    dual(|host| {
+    dual_started(|host| {
         let mut stream = host.http_stream();
         let action = stream.request_headers(
             &[
@@ -34,7 +25,7 @@ fn each_request_header_is_logged_in_order() {
         );
         assert_eq!(action, Action::Continue);
         assert_eq!(
-            header_logs(host),
+            host.logs().info(),
             [
                 "http_headers: request header :authority: example.com",
                 "http_headers: request header :path: /",
@@ -48,7 +39,7 @@ fn each_request_header_is_logged_in_order() {
 
 #[test]
 fn a_non_ascii_value_is_logged_without_panicking() {
-    dual(|host| {
+    dual_started(|host| {
         let mut stream = host.http_stream();
         let action = stream.request_headers(
             &[(":path", "/"), ("x-drink", "caf\u{e9}"), ("x-empty", "")],
@@ -57,7 +48,7 @@ fn a_non_ascii_value_is_logged_without_panicking() {
         assert_eq!(action, Action::Continue);
         assert!(!stream.is_reset());
         assert_eq!(
-            header_logs(host),
+            host.logs().info(),
             [
                 "http_headers: request header :path: /",
                 "http_headers: request header x-drink: caf\u{e9}",
@@ -66,11 +57,8 @@ fn a_non_ascii_value_is_logged_without_panicking() {
         );
         assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
         // The stream is still usable afterwards.
-        stream.response_headers(&[(":status", "200")], true);
-        assert_eq!(
-            stream.current_response_header("x-proxywasm").as_deref(),
-            Some("it works")
-        );
+        let added = respond_200(&mut stream, "x-proxywasm");
+        assert_eq!(added.as_deref(), Some("it works"));
     });
 }
 
@@ -117,13 +105,13 @@ fn each_stream_logs_its_own_headers() {
 fn more_than_1024_headers_are_all_logged() {
     // Envoy sends this many once `max_headers_count` is raised (envoy.yaml
     // does, and the e2e check sends the same request through Envoy).
-    dual(|host| {
+    dual_started(|host| {
         let names: Vec<String> = (0..1100).map(|i| format!("x-many-{i:04}")).collect();
         let mut request = vec![(":path", "/"), (":method", "GET")];
         request.extend(names.iter().map(|name| (name.as_str(), "1")));
         let mut stream = host.http_stream();
         assert_eq!(stream.request_headers(&request, true), Action::Continue);
-        let logged = header_logs(host);
+        let logged = host.logs().info();
         assert_eq!(logged.len(), 1102);
         assert_eq!(
             logged.last().map(String::as_str),

@@ -1,24 +1,14 @@
 //! `http_headers` adds the header named in its JSON configuration to every
 //! response, whatever the status, keeping the headers already there.
 //!
-//! Every test runs twice with [`dual_run`]: natively on the mock host, then
+//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
-use proxywasm_wasmtime::dual_run;
 
-/// The configuration of `envoy.yaml`.
-const CONFIG: &str = r#"{"header": "x-proxywasm", "value": "it works"}"#;
-
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "http_headers",
-        || MockHost::builder().plugin_configuration(CONFIG),
-        |builder| builder.plugin(http_headers::plugin),
-        body,
-    );
-}
+mod common;
+use common::{dual, dual_with, request, respond_200};
 
 #[test]
 fn start_logs_the_header_it_will_add() {
@@ -54,8 +44,7 @@ fn every_response_gets_the_configured_header() {
 #[test]
 fn the_upstream_headers_are_kept() {
     dual(|host| {
-        let mut stream = host.http_stream();
-        stream.request_headers(&[(":path", "/")], true);
+        let mut stream = request(host, "/");
         stream.response_headers(
             &[
                 (":status", "200"),
@@ -76,18 +65,12 @@ fn the_upstream_headers_are_kept() {
 
 #[test]
 fn another_configuration_adds_another_header() {
-    dual_run(
-        "http_headers",
+    dual_with(
         || MockHost::builder().plugin_configuration(r#"{"header": "x-team", "value": "edge"}"#),
-        |builder| builder.plugin(http_headers::plugin),
         |host| {
-            let mut stream = host.http_stream();
-            stream.request_headers(&[(":path", "/")], true);
-            stream.response_headers(&[(":status", "200")], true);
-            assert_eq!(
-                stream.current_response_header("x-team").as_deref(),
-                Some("edge")
-            );
+            let mut stream = request(host, "/");
+            let added = respond_200(&mut stream, "x-team");
+            assert_eq!(added.as_deref(), Some("edge"));
             assert_eq!(stream.current_response_header("x-proxywasm"), None);
         },
     );

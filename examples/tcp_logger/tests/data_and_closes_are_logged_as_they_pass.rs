@@ -11,13 +11,11 @@ use proxywasm::{Action, PeerType};
 mod common;
 use common::dual;
 
-/// The info lines after the new-connection line.
-fn lines_after_connect(host: &MockHost) -> Vec<String> {
-    host.logs()
-        .info()
-        .into_iter()
-        .filter(|line| !line.starts_with("tcp_logger: new connection"))
-        .collect()
+/// Asserts the info lines logged after the new-connection line.
+fn assert_logged_after_connect(host: &MockHost, expected: &[&str]) {
+    let mut lines = host.logs().info();
+    lines.retain(|line| !line.starts_with("tcp_logger: new connection"));
+    assert_eq!(lines, expected);
 }
 
 #[test]
@@ -31,9 +29,9 @@ fn downstream_and_upstream_chunks_are_logged_with_size_and_end_of_stream() {
         assert_eq!(connection.upstream_data(b"hi", false), Action::Continue);
         assert_eq!(connection.downstream_data(b"!", true), Action::Continue);
         assert_eq!(connection.upstream_data(b"", true), Action::Continue);
-        assert_eq!(
-            lines_after_connect(host),
-            [
+        assert_logged_after_connect(
+            host,
+            &[
                 "tcp_logger: downstream data 5 bytes, end_of_stream=false",
                 "tcp_logger: upstream data 2 bytes, end_of_stream=false",
                 "tcp_logger: downstream data 1 bytes, end_of_stream=true",
@@ -41,7 +39,7 @@ fn downstream_and_upstream_chunks_are_logged_with_size_and_end_of_stream() {
                 // Envoy reports the upstream's end of stream as a close of
                 // unknown origin, right after the data callback.
                 "tcp_logger: upstream close, peer=unknown",
-            ]
+            ],
         );
     });
 }
@@ -73,12 +71,12 @@ fn closes_are_logged_with_the_peer_that_closed() {
         // The logger only watches: it never closes a side itself.
         assert!(!connection.is_downstream_closed());
         assert!(!connection.is_upstream_closed());
-        assert_eq!(
-            lines_after_connect(host),
-            [
+        assert_logged_after_connect(
+            host,
+            &[
                 "tcp_logger: downstream close, peer=remote",
                 "tcp_logger: upstream close, peer=local",
-            ]
+            ],
         );
     });
 }
@@ -88,12 +86,12 @@ fn the_upstream_end_of_stream_is_logged_as_a_close_by_an_unknown_peer() {
     dual(|host| {
         let mut connection = host.tcp_connection();
         connection.upstream_data(b"bye", true);
-        assert_eq!(
-            lines_after_connect(host),
-            [
+        assert_logged_after_connect(
+            host,
+            &[
                 "tcp_logger: upstream data 3 bytes, end_of_stream=true",
                 "tcp_logger: upstream close, peer=unknown",
-            ]
+            ],
         );
     });
 }
@@ -103,9 +101,6 @@ fn an_unknown_peer_is_named_unknown() {
     dual(|host| {
         let mut connection = host.tcp_connection();
         connection.upstream_close(PeerType::Unknown);
-        assert_eq!(
-            lines_after_connect(host),
-            ["tcp_logger: upstream close, peer=unknown"]
-        );
+        assert_logged_after_connect(host, &["tcp_logger: upstream close, peer=unknown"]);
     });
 }

@@ -44,25 +44,23 @@ fn dual(body: impl Fn(&MockHost)) {
     );
 }
 
+/// A panic with a `len`-byte message logs two critical lines: the location,
+/// then `message`.
+fn assert_logged_in_two_lines(host: &MockHost, len: usize, message: &str) {
+    let critical = panic_with(host, len);
+    assert_eq!(critical.len(), 2, "{critical:?}");
+    assert_location(&critical[0]);
+    assert_eq!(critical[1], message);
+}
+
 #[test]
 fn a_1000_byte_message_is_logged_whole() {
-    dual(|host| {
-        let critical = panic_with(host, 1000);
-        assert_eq!(critical.len(), 2, "{critical:?}");
-        assert_location(&critical[0]);
-        let expected: String = "0123456789".repeat(100);
-        assert_eq!(critical[1], expected);
-    });
+    dual(|host| assert_logged_in_two_lines(host, 1000, &"0123456789".repeat(100)));
 }
 
 #[test]
 fn a_short_message_gets_the_same_two_lines() {
-    dual(|host| {
-        let critical = panic_with(host, 7);
-        assert_eq!(critical.len(), 2, "{critical:?}");
-        assert_location(&critical[0]);
-        assert_eq!(critical[1], "0123456");
-    });
+    dual(|host| assert_logged_in_two_lines(host, 7, "0123456"));
 }
 
 #[test]
