@@ -4,7 +4,7 @@
 
 use super::MockHost;
 use super::engine::{
-    DnsLookup, GrpcCallout, GrpcDelivery, GrpcKind, HttpCallout, LogRecord, MetricKind, from_text,
+    DnsLookup, GrpcCallout, GrpcDelivery, HttpCallout, LogRecord, MetricKind, from_text,
 };
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::logging::LogLevel;
@@ -46,8 +46,7 @@ impl Time<'_> {
     /// Go `GetTickPeriod`: the first plugin's tick period (`None` when unset or 0).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::time::set_tick_period(std::time::Duration::from_millis(250))).unwrap();
     /// assert_eq!(host.time().tick_period(), Some(std::time::Duration::from_millis(250)));
     /// ```
@@ -59,8 +58,7 @@ impl Time<'_> {
     /// The tick period of plugin `root`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.time().tick_period_of(host.root_context_id()), None);
     /// ```
     pub fn tick_period_of(&self, root: ContextId) -> Option<Duration> {
@@ -100,8 +98,7 @@ impl Time<'_> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let before = host.time().now();
     /// host.time().advance(Duration::from_secs(5));
     /// assert_eq!(host.time().now().duration_since(before).unwrap(), Duration::from_secs(5));
@@ -119,8 +116,7 @@ impl SharedData<'_> {
     /// The id of this VM's shared queue `name`, if a plugin registered it.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
     /// assert_eq!(host.shared_data().queue_id("jobs"), Some(queue));
     /// ```
@@ -140,8 +136,7 @@ impl SharedData<'_> {
     /// If no queue has that id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let queue = host.run(|| proxywasm::shared::register_queue("jobs")).unwrap();
     /// host.shared_data().enqueue(queue, b"job 1");
     /// assert_eq!(host.shared_data().queue_size(queue), 1);
@@ -190,8 +185,7 @@ impl SharedData<'_> {
     /// Shared data `key` in this VM's `vm_id` scope: value and CAS.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::shared::set("hits", b"7", None)).unwrap();
     /// assert_eq!(host.shared_data().get("hits").unwrap().0, b"7");
     /// ```
@@ -202,8 +196,7 @@ impl SharedData<'_> {
     /// Seeds shared data `key` in this VM's `vm_id` scope (fresh CAS).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.shared_data().set("hits", b"41");
     /// let (value, _cas) = host.run(|| proxywasm::shared::get("hits")).unwrap().unwrap();
     /// assert_eq!(value, "41");
@@ -224,8 +217,7 @@ impl ForeignFunctions<'_> {
     /// Go `RegisterForeignFunction`, after the host was built.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.foreign_functions().register("echo", |args| Ok(args.to_vec()));
     /// assert_eq!(host.run(|| proxywasm::foreign::call("echo", b"x")).unwrap().unwrap(), "x");
     /// assert_eq!(host.foreign_functions().calls(), vec![("echo".to_string(), b"x".to_vec())]);
@@ -243,8 +235,7 @@ impl ForeignFunctions<'_> {
     /// Every `proxy_call_foreign_function` so far: name and arguments.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let _ = host.run(|| proxywasm::foreign::call("missing", b"a"));
     /// assert_eq!(host.foreign_functions().calls().len(), 1);
     /// ```
@@ -283,12 +274,15 @@ impl ForeignFunctions<'_> {
 pub struct Callouts<'h>(pub(super) &'h MockHost);
 
 impl Callouts<'_> {
+    fn grpc_event(&self, token: GrpcToken, event: GrpcDelivery) {
+        self.0.vm.grpc_event(token.0, event);
+    }
+
     /// HTTP callouts dispatched and not yet answered, oldest first.
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
     ///     .unwrap();
     /// assert_eq!(host.callouts().http()[0].upstream, "a");
@@ -306,8 +300,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
     ///     .unwrap();
     /// assert_eq!(host.callouts().http_from(host.root_context_id()).len(), 1);
@@ -353,7 +346,8 @@ impl Callouts<'_> {
         body: &[u8],
         trailers: &[(&str, &str)],
     ) {
-        self.0.vm.respond_http(token.0, headers, body, trailers);
+        let response = (from_text(headers), body.to_vec(), from_text(trailers));
+        self.0.vm.answer_http(token.0, Some(response));
     }
 
     /// Fails a callout the way Envoy signals a reset or an overflow: a
@@ -378,7 +372,7 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("failed: true"));
     /// ```
     pub fn fail_http(&self, token: HttpCallToken) {
-        self.0.vm.fail_http(token.0);
+        self.0.vm.answer_http(token.0, Some(Default::default()));
     }
 
     /// Times a callout out now, as Envoy does when its timeout expires: a
@@ -405,15 +399,14 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("status 504"));
     /// ```
     pub fn time_out_http(&self, token: HttpCallToken) {
-        self.0.vm.time_out_http(token.0);
+        self.0.vm.answer_http(token.0, None);
     }
 
     /// gRPC calls and streams that are still open.
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// assert_eq!(host.callouts().grpc()[0].kind, proxywasm::mock::GrpcKind::Stream);
     /// ```
@@ -453,20 +446,13 @@ impl Callouts<'_> {
     /// assert!(host.callouts().grpc().is_empty());
     /// ```
     pub fn respond_grpc(&self, token: GrpcToken, message: &[u8]) {
-        let kind = self
-            .0
-            .state()
-            .grpc_calls
-            .get(&token.0)
-            .map(|c| c.record.kind);
-        assert!(
-            kind != Some(GrpcKind::Stream),
-            "gRPC token {} is a stream; deliver stream messages with callouts().grpc_message",
-            token.0
+        self.grpc_event(
+            token,
+            GrpcDelivery::Message {
+                message: message.to_vec(),
+                reply: true,
+            },
         );
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
     }
 
     /// Delivers initial metadata on a gRPC stream.
@@ -491,40 +477,50 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("x-a=1"));
     /// ```
     pub fn grpc_initial_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::InitialMetadata(from_text(metadata)));
+        self.grpc_event(
+            token,
+            GrpcDelivery::Metadata {
+                trailing: false,
+                map: from_text(metadata),
+            },
+        );
     }
 
     /// Delivers a message on a gRPC stream (or answers a unary call).
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// host.callouts().grpc_message(token, b"m1");
     /// assert_eq!(host.callouts().grpc().len(), 1); // a stream stays open
     /// ```
     pub fn grpc_message(&self, token: GrpcToken, message: &[u8]) {
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::Message(message.to_vec()));
+        self.grpc_event(
+            token,
+            GrpcDelivery::Message {
+                message: message.to_vec(),
+                reply: false,
+            },
+        );
     }
 
     /// Delivers trailing metadata on a gRPC stream.
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let token = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// host.callouts().grpc_trailing_metadata(token, &[("grpc-status", "0")]);
     /// ```
     pub fn grpc_trailing_metadata(&self, token: GrpcToken, metadata: &[(&str, &str)]) {
-        self.0
-            .vm
-            .grpc_event(token.0, GrpcDelivery::TrailingMetadata(from_text(metadata)));
+        self.grpc_event(
+            token,
+            GrpcDelivery::Metadata {
+                trailing: true,
+                map: from_text(metadata),
+            },
+        );
     }
 
     /// Fails a gRPC call, or closes a stream from the remote side, with
@@ -533,8 +529,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::GrpcCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let stream = host.run(|| GrpcCall::new("c", "pkg.S", "M").open_stream()).unwrap();
     /// let call = host.run(|| GrpcCall::new("c", "pkg.S", "M").send(b"q")).unwrap();
     /// host.callouts().close_grpc(stream, 0, "");
@@ -542,8 +537,8 @@ impl Callouts<'_> {
     /// assert!(host.callouts().grpc().is_empty());
     /// ```
     pub fn close_grpc(&self, token: GrpcToken, status: u32, message: &str) {
-        self.0.vm.grpc_event(
-            token.0,
+        self.grpc_event(
+            token,
             GrpcDelivery::Close(status, message.as_bytes().to_vec()),
         );
     }
@@ -551,8 +546,7 @@ impl Callouts<'_> {
     /// DNS lookups started with `envoy_resolve_dns` and not yet answered.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
     /// assert_eq!(host.callouts().dns().len(), 1);
     /// ```
@@ -615,8 +609,7 @@ impl Metrics<'_> {
     /// If `name` is a gauge or histogram.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::metrics::Counter::define("requests")?.increment(2)).unwrap();
     /// assert_eq!(host.metrics().counter("requests"), Some(2));
     /// assert_eq!(host.metrics().counter("other"), None);
@@ -632,8 +625,7 @@ impl Metrics<'_> {
     /// If `name` is a counter or histogram.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(-3)).unwrap();
     /// assert_eq!(host.metrics().gauge("active"), Some(-3));
     /// ```
@@ -648,8 +640,7 @@ impl Metrics<'_> {
     /// If `name` is a counter or gauge.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| {
     ///     let h = proxywasm::metrics::Histogram::define("latency")?;
     ///     h.record(3)?;
@@ -671,8 +662,7 @@ macro_rules! level_getters {
         $(#[$doc])*
         ///
         /// ```
-        /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-        /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
         #[doc = concat!("host.run(|| ", stringify!($log), ");")]
         #[doc = concat!("assert_eq!(host.logs().", stringify!($name), "(), vec![", stringify!($message), "]);")]
         /// ```
@@ -690,8 +680,7 @@ impl Logs<'_> {
     /// Every log record, in order.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| {
     ///     proxywasm::log::info!("one");
     ///     proxywasm::log::error!("two");
@@ -707,8 +696,7 @@ impl Logs<'_> {
     ///
     /// ```
     /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::warn!("careful"));
     /// assert_eq!(host.logs().at(LogLevel::Warn), vec!["careful"]);
     /// ```
@@ -740,8 +728,7 @@ impl Logs<'_> {
     /// Whether any log message contains `text`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::info!("configured with hello"));
     /// assert!(host.logs().contain("with hello"));
     /// assert!(!host.logs().contain("goodbye"));
@@ -753,8 +740,7 @@ impl Logs<'_> {
     /// Forgets the logs recorded so far.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::info!("x"));
     /// host.logs().clear();
     /// assert!(host.logs().records().is_empty());
@@ -766,8 +752,7 @@ impl Logs<'_> {
     /// The host's log level now.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.logs().level(), proxywasm::logging::LogLevel::Trace);
     /// ```
     pub fn level(&self) -> LogLevel {
@@ -779,8 +764,7 @@ impl Logs<'_> {
     ///
     /// ```
     /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.logs().set_level(LogLevel::Off);
     /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Off);
     /// ```

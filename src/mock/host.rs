@@ -2,8 +2,9 @@
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
 use super::engine::{
-    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Pause,
-    PluginConfig, Side, StreamState, Violation, Vm, VmConfig, from_text, lossy_pairs,
+    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Part,
+    Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_text,
+    lossy_pairs,
 };
 use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
@@ -50,14 +51,13 @@ fn path_bytes(path: &[&str]) -> Vec<u8> {
 /// use proxywasm::logging::LogLevel;
 /// use proxywasm::mock::MockHost;
 ///
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// let host = MockHost::builder()
 ///     .vm_id("edge")
 ///     .vm_configuration(r#"{"mode": "strict"}"#)
 ///     .plugin_configuration("x-tenant")
 ///     .property(&["xds", "cluster_name"], "backend")
 ///     .log_level(LogLevel::Info)
-///     .http(|_| Noop);
+///     .http(|_| proxywasm::mock::Noop);
 /// assert!(host.start());
 /// assert_eq!(host.vm_id(), "edge");
 /// ```
@@ -89,8 +89,7 @@ impl MockHostBuilder {
     /// queues in the [`MockWorld`]. Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().vm_id("receiver").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().vm_id("receiver").http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.vm_id(), "receiver");
     /// ```
     pub fn vm_id(mut self, vm_id: impl Into<String>) -> Self {
@@ -102,8 +101,7 @@ impl MockHostBuilder {
     /// `on_vm_start`). Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().vm_configuration(vec![1, 2]).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().vm_configuration(vec![1, 2]).http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn vm_configuration(mut self, configuration: impl Into<Vec<u8>>) -> Self {
@@ -115,8 +113,7 @@ impl MockHostBuilder {
     /// during `on_configure`). Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().plugin_configuration("text").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().plugin_configuration("text").http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn plugin_configuration(mut self, configuration: impl Into<Vec<u8>>) -> Self {
@@ -127,8 +124,7 @@ impl MockHostBuilder {
     /// The first plugin's name (the `plugin_name` property). Default: empty.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().plugin_name("auth").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().plugin_name("auth").http(|_| proxywasm::mock::Noop);
     /// let name = host.run(|| proxywasm::property::get_string(&["plugin_name"])).unwrap();
     /// assert_eq!(name.as_deref(), Some("auth"));
     /// ```
@@ -140,8 +136,7 @@ impl MockHostBuilder {
     /// The first plugin's root id (the `plugin_root_id` property).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().root_id("main").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().root_id("main").http(|_| proxywasm::mock::Noop);
     /// let id = host.run(|| proxywasm::property::get_string(&["plugin_root_id"])).unwrap();
     /// assert_eq!(id.as_deref(), Some("main"));
     /// ```
@@ -155,11 +150,10 @@ impl MockHostBuilder {
     /// VM. [`MockHost::start`] starts them in order.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .plugin_configuration("first")
     ///     .add_plugin("second")
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// assert_eq!(host.root_context_ids().len(), 2);
     /// ```
@@ -176,10 +170,9 @@ impl MockHostBuilder {
     /// is, integers as 8 bytes little-endian, maps as pairs).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .property(&["source", "port"], 8080i64.to_le_bytes().to_vec())
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// let port = host.run(|| proxywasm::property::get_i64(&["source", "port"])).unwrap();
     /// assert_eq!(port, Some(8080));
     /// ```
@@ -194,9 +187,8 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let start = UNIX_EPOCH + Duration::from_secs(1_000_000);
-    /// let host = proxywasm::mock::MockHost::builder().start_time(start).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().start_time(start).http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.run(proxywasm::time::now).unwrap(), start);
     /// ```
     pub fn start_time(mut self, time: SystemTime) -> Self {
@@ -210,8 +202,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::logging::LogLevel;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().log_level(LogLevel::Warn).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().log_level(LogLevel::Warn).http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.run(proxywasm::logging::log_level).unwrap(), LogLevel::Warn);
     /// ```
     pub fn log_level(mut self, level: LogLevel) -> Self {
@@ -223,10 +214,9 @@ impl MockHostBuilder {
     /// Unregistered names answer `NOT_FOUND`, as Envoy does.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .foreign_function("compress", |args: &[u8]| Ok(args.to_ascii_uppercase()))
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// let out = host.run(|| proxywasm::foreign::call("compress", b"abc")).unwrap().unwrap();
     /// assert_eq!(out, "ABC");
     /// ```
@@ -244,10 +234,9 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::mock::{MockHost, MockWorld};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let world = MockWorld::new();
-    /// let a = MockHost::builder().world(&world).vm_id("shared").http(|_| Noop);
-    /// let b = MockHost::builder().world(&world).vm_id("shared").http(|_| Noop);
+    /// let a = MockHost::builder().world(&world).vm_id("shared").http(|_| proxywasm::mock::Noop);
+    /// let b = MockHost::builder().world(&world).vm_id("shared").http(|_| proxywasm::mock::Noop);
     /// a.run(|| proxywasm::shared::set("k", b"from a", None)).unwrap();
     /// assert_eq!(b.run(|| proxywasm::shared::get("k")).unwrap().unwrap().0, "from a");
     /// ```
@@ -260,8 +249,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::mock::{Fidelity, MockHost};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = MockHost::builder().fidelity(Fidelity::lenient()).http(|_| Noop);
+    /// let host = MockHost::builder().fidelity(Fidelity::lenient()).http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.fidelity(), Fidelity::lenient());
     /// ```
     pub fn fidelity(mut self, fidelity: Fidelity) -> Self {
@@ -296,17 +284,11 @@ impl MockHostBuilder {
     /// Hostcalls (ABI names, e.g. `"proxy_http_call"`) strict mode expects.
     ///
     /// ```
-    /// use proxywasm::mock::MockHost;
-    /// use proxywasm::{Action, HttpContext};
-    /// struct Peek;
-    /// impl HttpContext for Peek {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::http::request_headers().get("host");
-    ///         Action::Continue
-    ///     }
-    /// }
-    /// let host = MockHost::builder().strict().expect_hostcalls(["proxy_get_header_map_value"]).http(|_| Peek);
-    /// host.http_stream().request_headers(&[("host", "a")], true);
+    /// let host = proxywasm::mock::MockHost::builder()
+    ///     .strict()
+    ///     .expect_hostcalls(["proxy_get_current_time_nanoseconds"])
+    ///     .http(|_| proxywasm::mock::Noop);
+    /// host.run(proxywasm::time::now).unwrap();
     /// assert!(host.violations().is_empty());
     /// ```
     pub fn expect_hostcalls<S: Into<String>>(
@@ -323,8 +305,7 @@ impl MockHostBuilder {
     /// failing tests). Default: on.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().echo_logs(false).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().echo_logs(false).http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn echo_logs(mut self, echo: bool) -> Self {
@@ -338,8 +319,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().known_clusters(["auth"]).http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().known_clusters(["auth"]).http(|_| proxywasm::mock::Noop);
     /// let sent = host.run(|| {
     ///     HttpCall::new("typo").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
     /// });
@@ -358,8 +338,7 @@ impl MockHostBuilder {
     ///
     /// ```
     /// use proxywasm::callout::HttpCall;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().refuse_calls_to("down").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().refuse_calls_to("down").http(|_| proxywasm::mock::Noop);
     /// let sent = host.run(|| {
     ///     HttpCall::new("down").header(":method", "GET").header(":path", "/").header(":authority", "a").send()
     /// });
@@ -376,10 +355,9 @@ impl MockHostBuilder {
     /// allows only logging there; see [`Fidelity::restricted_start_up`].
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     /// let host = proxywasm::mock::MockHost::builder()
     ///     .on_initialize(|| proxywasm::log::info!("constructors ran"))
-    ///     .http(|_| Noop);
+    ///     .http(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// assert!(host.logs().contain("constructors ran"));
     /// assert!(host.violations().is_empty());
@@ -427,8 +405,7 @@ impl MockHostBuilder {
     /// Builds the host around an HTTP filter (the `#[proxywasm::main(http)]` form).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// ```
     pub fn http<H: HttpContext, F: FnMut(ContextId) -> H + Clone + 'static>(
@@ -441,8 +418,7 @@ impl MockHostBuilder {
     /// Builds the host around a network filter (the `#[proxywasm::main(tcp)]` form).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(host.start());
     /// ```
     pub fn tcp<T: TcpContext, F: FnMut(ContextId) -> T + Clone + 'static>(
@@ -454,27 +430,21 @@ impl MockHostBuilder {
 
     /// Builds the host around an entry (what `#[proxywasm::main]` produces).
     #[doc(hidden)]
-    pub fn entry(self, entry: BoxedDispatcher) -> MockHost {
+    pub fn entry(mut self, entry: BoxedDispatcher) -> MockHost {
         // The `log` backend and panic hook are process-wide; natively the max
         // level stays at Trace and each host filters by its own level.
         crate::logging::install_once();
         log::set_max_level(log::LevelFilter::Trace);
         let handle = entry.into_handle();
-        let initialize = RefCell::new(self.initialize);
-        let world = self.world.clone().unwrap_or_default();
-        let mut state = HostState::new(self.config, world);
-        for (name, function) in self.foreign {
-            state.register_foreign_function(&name, function);
-        }
-        let vm = Vm::new(state, move |weak| {
+        let initialize = RefCell::new(self.initialize.take());
+        self.with_guest(move |weak| {
             Box::new(NativeGuest {
                 vm: weak,
                 dispatch: handle,
                 runtime: Rc::new(Runtime::new()),
                 initialize,
-            }) as Box<dyn Guest>
-        });
-        MockHost { vm }
+            })
+        })
     }
 
     /// Builds the host around another guest: the same emulator and API, with
@@ -558,8 +528,7 @@ impl MockHost {
     /// Starts configuring a host.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// # let _ = host;
     /// ```
     pub fn builder() -> MockHostBuilder {
@@ -579,8 +548,7 @@ impl MockHost {
     /// front door of its own ([`MockHostBuilder::with_guest`]).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.vm().state().acting_context(), 0); // no callback running
     /// ```
     pub fn vm(&self) -> &Rc<Vm> {
@@ -615,8 +583,7 @@ impl MockHost {
     /// every plugin. True if all succeeded.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start_vm());
     /// assert!(!host.is_started()); // not configured yet
     /// assert!(host.start_plugin());
@@ -630,8 +597,7 @@ impl MockHost {
     /// configured (starting the VM first if needed). True if all are configured.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start_plugin());
     /// ```
     pub fn start_plugin(&self) -> bool {
@@ -641,8 +607,7 @@ impl MockHost {
     /// Whether every plugin started and was configured.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(!host.is_started());
     /// host.start();
     /// assert!(host.is_started());
@@ -656,8 +621,7 @@ impl MockHost {
     /// to finish later; it is deleted when it calls `proxywasm::plugin::done()`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert!(host.finish());
     /// assert!(host.root_context_ids().is_empty());
@@ -669,28 +633,20 @@ impl MockHost {
     /// The first plugin's context id (starting the host if needed).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.root_context_id(), proxywasm::ContextId(1));
     /// ```
     pub fn root_context_id(&self) -> ContextId {
         if self.state().roots.is_empty() {
             self.vm.start();
         }
-        ContextId(
-            *self
-                .state()
-                .roots
-                .first()
-                .unwrap_or_else(|| panic!("the VM has no live plugin context")),
-        )
+        ContextId(self.vm.pick_root(None))
     }
 
     /// Every live plugin context id, in start order.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert_eq!(host.root_context_ids(), vec![proxywasm::ContextId(1), proxywasm::ContextId(2)]);
     /// ```
@@ -703,8 +659,7 @@ impl MockHost {
     /// panics if the plugin fails to start.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let stream = host.http_stream();
     /// assert_eq!(stream.id(), proxywasm::ContextId(2));
     /// ```
@@ -719,8 +674,7 @@ impl MockHost {
     /// A new HTTP stream on the plugin `root`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().add_plugin("b").http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// let stream = host.http_stream_for(host.root_context_ids()[1]);
     /// assert_eq!(stream.id(), proxywasm::ContextId(3));
@@ -738,8 +692,7 @@ impl MockHost {
     /// action is [`TcpConnection::action`]).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let conn = host.tcp_connection();
     /// assert_eq!(conn.action(), proxywasm::Action::Continue);
     /// ```
@@ -754,8 +707,7 @@ impl MockHost {
     /// A new TCP connection on the plugin `root`.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let conn = host.tcp_connection_for(host.root_context_id());
     /// # let _ = conn;
     /// ```
@@ -772,8 +724,7 @@ impl MockHost {
     /// host. Returns what `code` returns. Deferred effects apply afterwards.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let level = host.run(proxywasm::logging::log_level).unwrap();
     /// assert_eq!(level, proxywasm::logging::LogLevel::Trace);
     /// ```
@@ -788,8 +739,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::{Export, MockHost};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = MockHost::builder().http(|_| Noop);
+    /// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert_eq!(host.call_export(Export::RequestHeaders { context_id: 99, num_headers: 0, end_of_stream: true }), 0);
     /// assert!(host.logs().contain("unknown context 99"));
@@ -803,8 +753,7 @@ impl MockHost {
     /// The emulated clock and timers.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let start = host.time().now();
     /// host.time().advance(std::time::Duration::from_secs(1));
     /// assert_eq!(host.time().now(), start + std::time::Duration::from_secs(1));
@@ -816,8 +765,7 @@ impl MockHost {
     /// Shared data and queues.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.shared_data().set("k", b"v");
     /// assert_eq!(host.shared_data().get("k").unwrap().0, b"v");
     /// ```
@@ -828,8 +776,7 @@ impl MockHost {
     /// Foreign functions.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.foreign_functions().calls().is_empty());
     /// ```
     pub fn foreign_functions(&self) -> ForeignFunctions<'_> {
@@ -839,8 +786,7 @@ impl MockHost {
     /// HTTP, gRPC and DNS callouts.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.callouts().http().is_empty());
     /// ```
     pub fn callouts(&self) -> Callouts<'_> {
@@ -850,8 +796,7 @@ impl MockHost {
     /// Metrics.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.metrics().counter("none"), None);
     /// ```
     pub fn metrics(&self) -> Metrics<'_> {
@@ -861,8 +806,7 @@ impl MockHost {
     /// Logs and the log level.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(|| proxywasm::log::info!("hello"));
     /// assert!(host.logs().contain("hello"));
     /// ```
@@ -875,8 +819,7 @@ impl MockHost {
     /// Go `GetProperty`: a property seeded for every context.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().property(&["a", "b"], "v").http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().property(&["a", "b"], "v").http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.property(&["a", "b"]), Some(b"v".to_vec()));
     /// assert_eq!(host.property(&["a"]), None);
     /// ```
@@ -891,8 +834,7 @@ impl MockHost {
     /// Go `SetProperty`: seeds a property for every context.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.set_property(&["xds", "route_name"], "r1");
     /// let route = host.run(|| proxywasm::property::get_string(&["xds", "route_name"])).unwrap();
     /// assert_eq!(route.as_deref(), Some("r1"));
@@ -909,8 +851,7 @@ impl MockHost {
     /// The fidelity rules in force.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.fidelity(), proxywasm::mock::Fidelity::envoy());
     /// ```
     pub fn fidelity(&self) -> Fidelity {
@@ -921,8 +862,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::Fidelity;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.set_fidelity(Fidelity::lenient());
     /// assert!(!host.fidelity().callouts_on_root);
     /// ```
@@ -933,8 +873,7 @@ impl MockHost {
     /// Adds hostcalls strict mode expects from now on.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().strict().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().strict().http(|_| proxywasm::mock::Noop);
     /// host.expect_hostcalls(["proxy_get_current_time_nanoseconds"]);
     /// host.run(proxywasm::time::now).unwrap();
     /// ```
@@ -949,8 +888,7 @@ impl MockHost {
     /// strict mode, callbacks on deleted contexts).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert!(host.violations().is_empty());
     /// ```
@@ -961,8 +899,7 @@ impl MockHost {
     /// How many times the plugin made each hostcall, by ABI name.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.run(proxywasm::time::now).unwrap();
     /// assert_eq!(host.hostcall_counts().get("proxy_get_current_time_nanoseconds"), Some(&1));
     /// ```
@@ -978,8 +915,7 @@ impl MockHost {
     /// one request).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// host.reset_hostcall_counts();
     /// assert!(host.hostcall_counts().is_empty());
@@ -992,8 +928,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::Export;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// assert_eq!(host.callbacks()[1], Export::ContextCreate { context_id: 1, parent_id: 0 });
     /// ```
@@ -1008,8 +943,7 @@ impl MockHost {
     ///
     /// ```
     /// use proxywasm::mock::{Export, MockHost};
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = MockHost::builder().http(|_| Noop);
+    /// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.start();
     /// host.reenter_on("proxy_get_current_time_nanoseconds", Export::Tick { context_id: 1 });
     /// host.run(proxywasm::time::now).unwrap();
@@ -1028,9 +962,8 @@ impl MockHost {
     /// order.
     ///
     /// ```
-    /// use proxywasm::mock::{MockHost, MockWorld};
+    /// use proxywasm::mock::{MockHost, MockWorld, Noop};
     /// use std::rc::Rc;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
     ///
     /// let world = MockWorld::new();
     /// let a = MockHost::builder().world(&world).http(|_| Noop);
@@ -1050,8 +983,7 @@ impl MockHost {
     /// The exports run by re-entry hooks, with their raw results.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.reentries().is_empty());
     /// ```
     pub fn reentries(&self) -> Vec<(Export, u32)> {
@@ -1061,8 +993,7 @@ impl MockHost {
     /// This VM's id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// assert_eq!(proxywasm::mock::MockHost::builder().http(|_| Noop).vm_id(), "");
+    /// assert_eq!(proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop).vm_id(), "");
     /// ```
     pub fn vm_id(&self) -> String {
         self.state().config.vm_id.clone()
@@ -1071,14 +1002,154 @@ impl MockHost {
     /// The world this host lives in.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// host.shared_data().set("k", b"v");
     /// assert_eq!(host.world().shared_data("", "k").unwrap().0, b"v");
     /// ```
     pub fn world(&self) -> MockWorld {
         self.vm.world().clone()
     }
+}
+
+/// A plugin that does nothing: an [`HttpContext`] and a [`TcpContext`] whose
+/// callbacks all keep their defaults, for tests (and examples) of what the
+/// host does on its own.
+///
+/// ```
+/// use proxywasm::mock::{MockHost, Noop};
+/// let host = MockHost::builder().http(|_| Noop);
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), proxywasm::Action::Continue);
+/// assert_eq!(host.logs().records(), vec![]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Noop;
+
+impl HttpContext for Noop {}
+impl TcpContext for Noop {}
+
+/// [`HttpStream`]'s methods for one direction, generated for the request and
+/// for the response from one implementation: `$side`, its name in prose
+/// (`$dir`) and in Go's method names (`$go`), where its data goes (`$goes`),
+/// and what a doc example does first (`$first`, the request headers before
+/// the response's).
+macro_rules! direction {
+    (
+        $side:ident, $dir:literal, $go:literal, $goes:literal, $first:literal,
+        $headers:ident, $body:ident, $trailers:ident, $paused:ident,
+        $current_headers:ident, $current_header:ident, $current_trailers:ident, $current_body:ident
+    ) => {
+        #[doc = concat!("Go `CallOn", $go, "Headers`: delivers the ", $dir, " headers (names are")]
+        /// lower-cased, as Envoy does) and returns the action the callback
+        /// chose ([`Action::Pause`] if it sent a local reply).
+        ///
+        /// # Panics
+        /// If these headers were already sent, if they are the response's and
+        /// the request's were not, or if the plugin already answered or reset
+        /// the stream.
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("let action = stream.", stringify!($headers), "(&[(\"X-Tag\", \"a\")], true);")]
+        /// assert_eq!(action, proxywasm::Action::Continue);
+        #[doc = concat!("assert_eq!(stream.", stringify!($current_header), "(\"x-tag\").as_deref(), Some(\"a\"));")]
+        /// ```
+        pub fn $headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
+            action(self.vm.http_headers(self.id, Side::$side, headers, end_of_stream))
+        }
+
+        #[doc = concat!("Go `CallOn", $go, "Body`: delivers a ", $dir, " body chunk. After a")]
+        /// [`Action::Pause`] the body is buffered and the next call reports the
+        /// accumulated size; while the headers are paused, the chunk is held (the
+        /// plugin sees it when it resumes) and `Pause` is returned.
+        ///
+        /// # Panics
+        #[doc = concat!("Before the ", $dir, " headers, after the ", $dir, " ended, or after the")]
+        /// plugin answered or reset the stream.
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(\"content-type\", \"text/plain\")], false);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($body), "(b\"a\", false), proxywasm::Action::Continue);")]
+        #[doc = concat!("stream.", stringify!($body), "(b\"b\", true);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($current_body), "(), b\"ab\");")]
+        /// ```
+        pub fn $body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
+            action(self.vm.http_body(self.id, Side::$side, body, end_of_stream))
+        }
+
+        #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ").")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(\"te\", \"trailers\")], false);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($trailers), "(&[(\"checksum\", \"1\")]), proxywasm::Action::Continue);")]
+        #[doc = concat!("let trailers = stream.", stringify!($current_trailers), "();")]
+        /// assert_eq!(trailers, vec![("checksum".to_string(), "1".to_string())]);
+        /// ```
+        pub fn $trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
+            action(self.vm.http_trailers(self.id, Side::$side, trailers))
+        }
+
+        #[doc = concat!("Whether the ", $dir, " is paused (headers held, body buffered, or trailers held).")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(!host.http_stream().", stringify!($paused), "());")]
+        /// ```
+        pub fn $paused(&self) -> bool {
+            self.view(|s| s.flow(Side::$side).paused != Pause::No)
+        }
+
+        #[doc = concat!("Go `GetCurrent", $go, "Headers`: the ", $dir, " headers after the plugin's")]
+        #[doc = concat!("changes (what goes ", $goes, ").")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($current_headers), "().is_empty());")]
+        /// ```
+        pub fn $current_headers(&self) -> Vec<(String, String)> {
+            self.view(|s| lossy_pairs(s.flow(Side::$side).headers.as_deref().unwrap_or_default()))
+        }
+
+        #[doc = concat!("One ", $dir, " header after the plugin's changes (the first value; any")]
+        /// case).
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert_eq!(host.http_stream().", stringify!($current_header), "(\":path\"), None);")]
+        /// ```
+        pub fn $current_header(&self, name: &str) -> Option<String> {
+            first_value(&self.$current_headers(), name).map(str::to_owned)
+        }
+
+        #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter).")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($current_trailers), "().is_empty());")]
+        /// ```
+        pub fn $current_trailers(&self) -> Vec<(String, String)> {
+            self.view(|s| lossy_pairs(s.flow(Side::$side).trailers.as_deref().unwrap_or_default()))
+        }
+
+        #[doc = concat!("Go `GetCurrent", $go, "Body`: the whole ", $dir, " body so far after the")]
+        /// plugin's changes (forwarded, buffered and held bytes).
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($current_body), "().is_empty());")]
+        /// ```
+        pub fn $current_body(&self) -> Vec<u8> {
+            self.view(|s| s.flow(Side::$side).body())
+        }
+    };
 }
 
 /// One HTTP stream of a [`MockHost`]: drive its request and response, then
@@ -1134,126 +1205,23 @@ impl HttpStream {
     /// The stream's context id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.http_stream().id(), proxywasm::ContextId(2));
     /// ```
     pub fn id(&self) -> ContextId {
         ContextId(self.id)
     }
 
-    /// Go `CallOnRequestHeaders`: delivers the request headers (names are
-    /// lower-cased, as Envoy does) and returns the action the callback chose
-    /// ([`Action::Pause`] if it sent a local reply).
-    ///
-    /// # Panics
-    /// If the request headers were already sent, or the plugin already
-    /// answered or reset the stream.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// assert_eq!(stream.request_headers(&[(":path", "/"), ("Host", "a")], true), proxywasm::Action::Continue);
-    /// assert_eq!(stream.current_request_header("host").as_deref(), Some("a"));
-    /// ```
-    pub fn request_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_headers(self.id, Side::Request, headers, end_of_stream),
-        )
+    direction! {
+        Request, "request", "Request", "upstream", "",
+        request_headers, request_body, request_trailers, is_request_paused,
+        current_request_headers, current_request_header, current_request_trailers, current_request_body
     }
 
-    /// Go `CallOnRequestBody`: delivers a request body chunk. After a
-    /// [`Action::Pause`] the body is buffered and the next call reports the
-    /// accumulated size; while the headers are paused, the chunk is held (the
-    /// plugin sees it when it resumes) and `Pause` is returned.
-    ///
-    /// # Panics
-    /// Before the request headers, after the request ended, or after the
-    /// plugin answered or reset the stream.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":method", "POST")], false);
-    /// assert_eq!(stream.request_body(b"hi", true), proxywasm::Action::Continue);
-    /// ```
-    pub fn request_body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_body(self.id, Side::Request, body, end_of_stream),
-        )
-    }
-
-    /// Go `CallOnRequestTrailers`: delivers the request trailers (ending the request).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":method", "POST")], false);
-    /// stream.request_body(b"x", false);
-    /// assert_eq!(stream.request_trailers(&[("checksum", "1")]), proxywasm::Action::Continue);
-    /// assert_eq!(stream.current_request_trailers(), vec![("checksum".to_string(), "1".to_string())]);
-    /// ```
-    pub fn request_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-        action(self.vm.http_trailers(self.id, Side::Request, trailers))
-    }
-
-    /// Go `CallOnResponseHeaders`.
-    ///
-    /// # Panics
-    /// Before the request headers, if sent twice, or after the plugin
-    /// answered or reset the stream.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// assert_eq!(stream.response_headers(&[(":status", "204")], true), proxywasm::Action::Continue);
-    /// ```
-    pub fn response_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_headers(self.id, Side::Response, headers, end_of_stream),
-        )
-    }
-
-    /// Go `CallOnResponseBody`: as [`request_body`](HttpStream::request_body)
-    /// for the response.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], false);
-    /// stream.response_body(b"hello", true);
-    /// assert_eq!(stream.current_response_body(), b"hello");
-    /// ```
-    pub fn response_body(&mut self, body: &[u8], end_of_stream: bool) -> Action {
-        action(
-            self.vm
-                .http_body(self.id, Side::Response, body, end_of_stream),
-        )
-    }
-
-    /// Go `CallOnResponseTrailers`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], false);
-    /// stream.response_trailers(&[("grpc-status", "0")]);
-    /// assert_eq!(stream.current_response_trailers().len(), 1);
-    /// ```
-    pub fn response_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-        action(self.vm.http_trailers(self.id, Side::Response, trailers))
+    direction! {
+        Response, "response", "Response", "downstream", "stream.request_headers(&[(\":path\", \"/\")], true);",
+        response_headers, response_body, response_trailers, is_response_paused,
+        current_response_headers, current_response_header, current_response_trailers, current_response_body
     }
 
     /// Go `CompleteHttpContext`: ends the stream as Envoy does for HTTP —
@@ -1261,8 +1229,7 @@ impl HttpStream {
     ///
     /// ```
     /// use proxywasm::mock::Export;
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let mut stream = host.http_stream();
     /// stream.request_headers(&[(":path", "/")], true);
     /// stream.complete();
@@ -1277,8 +1244,7 @@ impl HttpStream {
     /// turned to [`Action::Continue`] when the plugin resumes the stream.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// let stream = host.http_stream();
     /// assert_eq!(stream.action(), proxywasm::Action::Continue);
     /// ```
@@ -1286,137 +1252,10 @@ impl HttpStream {
         action(self.view(|s| s.action))
     }
 
-    /// Whether the request is paused (headers held, body buffered, or trailers held).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(!host.http_stream().is_request_paused());
-    /// ```
-    pub fn is_request_paused(&self) -> bool {
-        self.view(|s| s.request.paused != Pause::No)
-    }
-
-    /// Whether the response is paused.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(!host.http_stream().is_response_paused());
-    /// ```
-    pub fn is_response_paused(&self) -> bool {
-        self.view(|s| s.response.paused != Pause::No)
-    }
-
-    /// Go `GetCurrentRequestHeaders`: the request headers after the plugin's
-    /// changes (what goes upstream).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// assert_eq!(stream.current_request_headers(), vec![(":path".to_string(), "/".to_string())]);
-    /// ```
-    pub fn current_request_headers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.request.headers.as_deref().unwrap_or_default()))
-    }
-
-    /// One request header after the plugin's changes (first value).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[("x-a", "1")], true);
-    /// assert_eq!(stream.current_request_header("X-A").as_deref(), Some("1"));
-    /// ```
-    pub fn current_request_header(&self, name: &str) -> Option<String> {
-        first(&self.current_request_headers(), name)
-    }
-
-    /// Go `GetCurrentResponseHeaders`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], true);
-    /// assert_eq!(stream.current_response_headers().len(), 1);
-    /// ```
-    pub fn current_response_headers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.response.headers.as_deref().unwrap_or_default()))
-    }
-
-    /// One response header after the plugin's changes (first value).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":path", "/")], true);
-    /// stream.response_headers(&[(":status", "200")], true);
-    /// assert_eq!(stream.current_response_header(":status").as_deref(), Some("200"));
-    /// ```
-    pub fn current_response_header(&self, name: &str) -> Option<String> {
-        first(&self.current_response_headers(), name)
-    }
-
-    /// The request trailers after the plugin's changes (Go has no getter).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(host.http_stream().current_request_trailers().is_empty());
-    /// ```
-    pub fn current_request_trailers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.request.trailers.as_deref().unwrap_or_default()))
-    }
-
-    /// The response trailers after the plugin's changes (Go has no getter).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(host.http_stream().current_response_trailers().is_empty());
-    /// ```
-    pub fn current_response_trailers(&self) -> Vec<(String, String)> {
-        self.view(|s| lossy_pairs(s.response.trailers.as_deref().unwrap_or_default()))
-    }
-
-    /// Go `GetCurrentRequestBody`: the whole request body so far after the
-    /// plugin's changes (forwarded, buffered and held bytes).
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// let mut stream = host.http_stream();
-    /// stream.request_headers(&[(":method", "PUT")], false);
-    /// stream.request_body(b"a", false);
-    /// stream.request_body(b"b", true);
-    /// assert_eq!(stream.current_request_body(), b"ab");
-    /// ```
-    pub fn current_request_body(&self) -> Vec<u8> {
-        self.view(|s| s.request.body())
-    }
-
-    /// Go `GetCurrentResponseBody`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
-    /// assert!(host.http_stream().current_response_body().is_empty());
-    /// ```
-    pub fn current_response_body(&self) -> Vec<u8> {
-        self.view(|s| s.response.body())
-    }
-
     /// Go `GetSentLocalResponse`: the local reply the plugin sent, if any.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::HttpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().http(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.http_stream().local_response(), None);
     /// ```
     pub fn local_response(&self) -> Option<LocalReply> {
@@ -1464,10 +1303,8 @@ impl HttpStream {
     /// assert!(host.logs().contain("route r7"));
     /// ```
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
-        let mut state = self.vm.state();
-        if let Some(stream) = state.http_mut(self.id) {
-            stream.properties.insert(path_bytes(path), value.into());
-        }
+        let (path, value) = (path_bytes(path), value.into());
+        self.vm.state().seed_property(self.id, path, value);
     }
 
     /// A property as the plugin left it on this stream (`proxy_set_property`
@@ -1488,22 +1325,79 @@ impl HttpStream {
     /// assert_eq!(stream.property(&["tenant"]), Some(b"acme".to_vec()));
     /// ```
     pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        let key = path_bytes(path);
-        self.view(|s| {
-            s.filter_state
-                .get(&key)
-                .or_else(|| s.properties.get(&key))
-                .cloned()
-        })
+        self.view(|s| s.properties.get(&path_bytes(path)).cloned())
     }
 }
 
-fn first(pairs: &[(String, String)], name: &str) -> Option<String> {
-    let name = name.to_ascii_lowercase();
-    pairs
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.clone())
+/// [`TcpConnection`]'s methods for one side, generated for the downstream
+/// and the upstream from one implementation: whether it is the `$down`stream,
+/// its name in prose (`$side`), in Go's method names (`$go`), who sends its
+/// bytes (`$who`), its stream type (`$kind`) and what else Envoy does with
+/// its data (`$more`).
+macro_rules! side {
+    (
+        $down:literal, $side:literal, $go:literal, $who:literal, $kind:literal, $more:literal,
+        $data:ident, $close:ident, $current:ident, $closed:ident, $on_data:ident, $close_fn:ident
+    ) => {
+        #[doc = concat!("Go `CallOn", $go, "Data`: ", $who, " bytes arrive. On [`Action::Pause`]")]
+        /// Envoy keeps them and the next call reports the accumulated size;
+        #[doc = concat!("on Continue they are forwarded.", $more)]
+        ///
+        /// # Panics
+        #[doc = concat!("After the ", $side, " closed or ended.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
+        /// let mut conn = host.tcp_connection();
+        #[doc = concat!("assert_eq!(conn.", stringify!($data), "(b\"ping\", false), proxywasm::Action::Continue);")]
+        #[doc = concat!("assert_eq!(conn.", stringify!($current), "(), b\"ping\");")]
+        /// ```
+        pub fn $data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
+            action(self.vm.tcp_data(self.id, $down, data, end_of_stream))
+        }
+
+        #[doc = concat!("Go `Close", $go, "Connection`: `proxy_on_", $side, "_connection_close`.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
+        /// let mut conn = host.tcp_connection();
+        #[doc = concat!("conn.", stringify!($close), "(proxywasm::PeerType::Remote);")]
+        #[doc = concat!("assert!(!conn.", stringify!($closed), "()); // the peer closed it, not the plugin")]
+        /// ```
+        pub fn $close(&mut self, peer: PeerType) {
+            self.vm.tcp_close(self.id, $down, peer_raw(peer));
+        }
+
+        #[doc = concat!("Everything the ", $side, " sent so far, after the plugin's changes.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.tcp_connection().", stringify!($current), "().is_empty());")]
+        /// ```
+        pub fn $current(&self) -> Vec<u8> {
+            self.view(|c| c.flow($down).body())
+        }
+
+        #[doc = concat!("Whether the plugin closed the ", $side, " connection (`proxy_close_stream(", $kind, ")`).")]
+        ///
+        /// ```
+        /// use proxywasm::{Action, TcpContext};
+        /// struct Kick;
+        /// impl TcpContext for Kick {
+        #[doc = concat!("    fn ", stringify!($on_data), "(&mut self, _n: usize, _eos: bool) -> Action {")]
+        #[doc = concat!("        let _ = proxywasm::tcp::", stringify!($close_fn), "();")]
+        ///         Action::Pause
+        ///     }
+        /// }
+        /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
+        /// let mut conn = host.tcp_connection();
+        #[doc = concat!("conn.", stringify!($data), "(b\"x\", false);")]
+        #[doc = concat!("assert!(conn.", stringify!($closed), "());")]
+        /// ```
+        pub fn $closed(&self) -> bool {
+            self.view(|c| c.flow($down).closed_by_plugin)
+        }
+    };
 }
 
 /// One TCP connection of a [`MockHost`]: drive data both ways and closes,
@@ -1554,8 +1448,7 @@ impl TcpConnection {
     /// The connection's context id.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.tcp_connection().id(), proxywasm::ContextId(2));
     /// ```
     pub fn id(&self) -> ContextId {
@@ -1566,66 +1459,24 @@ impl TcpConnection {
     /// turned to Continue when the plugin resumes the downstream.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.tcp_connection().action(), proxywasm::Action::Continue);
     /// ```
     pub fn action(&self) -> Action {
         action(self.view(|c| c.action))
     }
 
-    /// Go `CallOnDownstreamData`: client bytes arrive. On
-    /// [`Action::Pause`] Envoy keeps them and the next call reports the
-    /// accumulated size; on Continue they are forwarded.
-    ///
-    /// # Panics
-    /// After the downstream closed or ended.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// let mut conn = host.tcp_connection();
-    /// conn.downstream_data(b"GET /", false);
-    /// assert_eq!(conn.current_downstream_data(), b"GET /");
-    /// ```
-    pub fn downstream_data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
-        action(self.vm.tcp_data(self.id, true, data, end_of_stream))
+    side! {
+        true, "downstream", "Downstream", "client", "DOWNSTREAM", "",
+        downstream_data, downstream_close, current_downstream_data, is_downstream_closed,
+        on_downstream_data, close_downstream
     }
 
-    /// Go `CallOnUpstreamData`: server bytes arrive. With `end_of_stream`,
-    /// Envoy then reports an upstream close of unknown origin.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// let mut conn = host.tcp_connection();
-    /// conn.upstream_data(b"200 OK", true);
-    /// assert_eq!(conn.current_upstream_data(), b"200 OK");
-    /// ```
-    pub fn upstream_data(&mut self, data: &[u8], end_of_stream: bool) -> Action {
-        action(self.vm.tcp_data(self.id, false, data, end_of_stream))
-    }
-
-    /// Go `CloseDownstreamConnection`: `proxy_on_downstream_connection_close`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// host.tcp_connection().downstream_close(proxywasm::PeerType::Local);
-    /// ```
-    pub fn downstream_close(&mut self, peer: PeerType) {
-        self.vm.tcp_close(self.id, true, peer_raw(peer));
-    }
-
-    /// Go `CloseUpstreamConnection`: `proxy_on_upstream_connection_close`.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// host.tcp_connection().upstream_close(proxywasm::PeerType::Remote);
-    /// ```
-    pub fn upstream_close(&mut self, peer: PeerType) {
-        self.vm.tcp_close(self.id, false, peer_raw(peer));
+    side! {
+        false, "upstream", "Upstream", "server", "UPSTREAM",
+        " With `end_of_stream`, Envoy then reports an upstream close of unknown origin.",
+        upstream_data, upstream_close, current_upstream_data, is_upstream_closed,
+        on_upstream_data, close_upstream
     }
 
     /// Go `CompleteConnection`: ends the connection as Envoy does for TCP —
@@ -1633,8 +1484,7 @@ impl TcpConnection {
     ///
     /// ```
     /// use proxywasm::mock::Export;
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// host.tcp_connection().complete();
     /// let tail: Vec<Export> = host.callbacks().into_iter().rev().take(3).collect();
     /// assert_eq!(tail, vec![Export::Delete { context_id: 2 }, Export::Log { context_id: 2 }, Export::Done { context_id: 2 }]);
@@ -1643,113 +1493,44 @@ impl TcpConnection {
         self.vm.complete_tcp(self.id);
     }
 
-    /// Everything the downstream sent so far, after the plugin's changes.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// assert!(host.tcp_connection().current_downstream_data().is_empty());
-    /// ```
-    pub fn current_downstream_data(&self) -> Vec<u8> {
-        self.view(|c| c.downstream.data())
-    }
-
-    /// Everything the upstream sent so far, after the plugin's changes.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// assert!(host.tcp_connection().current_upstream_data().is_empty());
-    /// ```
-    pub fn current_upstream_data(&self) -> Vec<u8> {
-        self.view(|c| c.upstream.data())
-    }
-
     /// Whether downstream data is paused (held by the plugin).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert!(!host.tcp_connection().is_downstream_paused());
     /// ```
     pub fn is_downstream_paused(&self) -> bool {
-        self.view(|c| c.downstream.paused)
-    }
-
-    /// Whether the plugin closed the downstream connection (`proxy_close_stream(DOWNSTREAM)`).
-    ///
-    /// ```
-    /// use proxywasm::{Action, TcpContext};
-    /// struct Kick;
-    /// impl TcpContext for Kick {
-    ///     fn on_downstream_data(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::tcp::close_downstream();
-    ///         Action::Pause
-    ///     }
-    /// }
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
-    /// let mut conn = host.tcp_connection();
-    /// conn.downstream_data(b"x", false);
-    /// assert!(conn.is_downstream_closed());
-    /// ```
-    pub fn is_downstream_closed(&self) -> bool {
-        self.view(|c| c.downstream.closed_by_plugin)
-    }
-
-    /// Whether the plugin closed the upstream connection.
-    ///
-    /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
-    /// assert!(!host.tcp_connection().is_upstream_closed());
-    /// ```
-    pub fn is_upstream_closed(&self) -> bool {
-        self.view(|c| c.upstream.closed_by_plugin)
+        self.view(|c| c.downstream.paused != Pause::No)
     }
 
     /// Seeds a property for this connection only (e.g. `upstream.address`).
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// let mut conn = host.tcp_connection();
     /// conn.set_property(&["upstream", "address"], "10.0.0.1:80");
     /// assert_eq!(conn.property(&["upstream", "address"]), Some(b"10.0.0.1:80".to_vec()));
     /// ```
     pub fn set_property(&mut self, path: &[&str], value: impl Into<Vec<u8>>) {
-        let mut state = self.vm.state();
-        if let Some(conn) = state.tcp_mut(self.id) {
-            conn.properties.insert(path_bytes(path), value.into());
-        }
+        let (path, value) = (path_bytes(path), value.into());
+        self.vm.state().seed_property(self.id, path, value);
     }
 
     /// A property as the plugin set it on this connection, or as seeded.
     ///
     /// ```
-    /// # struct Noop; impl proxywasm::TcpContext for Noop {}
-    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Noop);
+    /// let host = proxywasm::mock::MockHost::builder().tcp(|_| proxywasm::mock::Noop);
     /// assert_eq!(host.tcp_connection().property(&["x"]), None);
     /// ```
     pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        let key = path_bytes(path);
-        self.view(|c| {
-            c.filter_state
-                .get(&key)
-                .or_else(|| c.properties.get(&key))
-                .cloned()
-        })
+        self.view(|c| c.properties.get(&path_bytes(path)).cloned())
     }
 }
 
 // ---- helpers for the SDK's own doc examples (not public API) -----------------------------------
 
-struct NoopHttp;
-impl HttpContext for NoopHttp {}
-struct NoopTcp;
-impl TcpContext for NoopTcp {}
-
 fn doc_host() -> MockHost {
-    MockHost::builder().echo_logs(false).http(|_| NoopHttp)
+    MockHost::builder().echo_logs(false).http(|_| Noop)
 }
 
 fn expect_ok(result: crate::Result<()>) {
@@ -1768,11 +1549,7 @@ pub fn doc_http(headers: &[(&str, &str)], code: impl FnOnce() -> crate::Result<(
         s.request.started = true;
         s.request.headers = Some(from_text(headers));
     }
-    let export = Export::RequestHeaders {
-        context_id: stream.id,
-        num_headers: headers.len() as u32,
-        end_of_stream: false,
-    };
+    let export = Side::Request.export(Part::Headers, stream.id, headers.len() as u32, false);
     expect_ok(host.vm.run_in(stream.id, Some(export), code));
 }
 
@@ -1788,11 +1565,7 @@ pub fn doc_http_body(body: &[u8], code: impl FnOnce() -> crate::Result<()>) {
         s.request.buffer = body.to_vec();
         s.request.ended = true;
     }
-    let export = Export::RequestBody {
-        context_id: stream.id,
-        body_size: body.len() as u32,
-        end_of_stream: true,
-    };
+    let export = Side::Request.export(Part::Body, stream.id, body.len() as u32, true);
     expect_ok(host.vm.run_in(stream.id, Some(export), code));
 }
 
@@ -1800,7 +1573,7 @@ pub fn doc_http_body(body: &[u8], code: impl FnOnce() -> crate::Result<()>) {
 /// upstream buffer holds `data`. Panics if `code` fails.
 #[doc(hidden)]
 pub fn doc_tcp_upstream(data: &[u8], code: impl FnOnce() -> crate::Result<()>) {
-    let host = MockHost::builder().echo_logs(false).tcp(|_| NoopTcp);
+    let host = MockHost::builder().echo_logs(false).tcp(|_| Noop);
     let conn = host.tcp_connection();
     if let Some(c) = host.state().tcp_mut(conn.id) {
         c.upstream.buffer = data.to_vec();

@@ -99,6 +99,6 @@ pub use self::engine::{
     MockWorld, Violation,
 };
 pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
-pub use host::{HttpStream, MockHost, MockHostBuilder, TcpConnection};
+pub use host::{HttpStream, MockHost, MockHostBuilder, Noop, TcpConnection};
 #[doc(hidden)]
 pub use host::{doc_http, doc_http_body, doc_plugin, doc_tcp_upstream};

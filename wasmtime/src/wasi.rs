@@ -55,11 +55,38 @@ pub(crate) fn define(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     for module in WASI_MODULES {
         define_module(linker, module)?;
     }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Defines every WASI function of module `m` as Envoy's stub does: a fixed
+/// errno (the functions Envoy implements are defined over these).
+fn define_stubs(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Result<()> {
+    for (name, sig) in WASI_IMPORTS {
+        let name: &'static str = name;
+        let answer = stub_errno(name);
+        let ty = FuncType::new(
+            linker.engine(),
+            sig.params.iter().map(|v| val_type(*v)),
+            sig.results.iter().map(|v| val_type(*v)),
+        );
+        linker.func_new(m, name, ty, move |mut c, params, results| {
+            enter(&mut c, name)?;
+            let fd = params.first().and_then(wasmtime::Val::i32).unwrap_or(-1);
+            let value = answer(fd);
+            if let Some(result) = results.first_mut() {
+                *result = wasmtime::Val::I32(value);
+            }
+            Ok(())
+        })?;
+    }
     Ok(())
 }
 
 #[allow(clippy::too_many_lines)]
 fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Result<()> {
+    define_stubs(linker, m)?;
+    linker.allow_shadowing(true);
     linker.func_wrap(
         m,
         "fd_write",
@@ -130,16 +157,6 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
             },
         )?;
     }
-    for name in ["environ_get", "args_get"] {
-        linker.func_wrap(
-            m,
-            name,
-            move |mut c: PluginCaller<'_>, _list: i32, _buf: i32| -> Res {
-                enter(&mut c, name)?;
-                Ok(0)
-            },
-        )?;
-    }
     linker.func_wrap(
         m,
         "fd_fdstat_get",
@@ -169,10 +186,6 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
             Ok(write_u32(&mut c, events_out, 0).map_or(WASI_FAULT, |()| 0))
         },
     )?;
-    linker.func_wrap(m, "sched_yield", |mut c: PluginCaller<'_>| -> Res {
-        enter(&mut c, "sched_yield")?;
-        Ok(0)
-    })?;
     linker.func_wrap(
         m,
         "proc_exit",
@@ -183,42 +196,6 @@ fn define_module(linker: &mut Linker<InstanceState>, m: &str) -> wasmtime::Resul
         },
     )?;
 
-    // The rest answer a fixed errno, as Envoy's stubs do.
-    let defined = [
-        "fd_write",
-        "clock_time_get",
-        "clock_res_get",
-        "random_get",
-        "environ_sizes_get",
-        "args_sizes_get",
-        "environ_get",
-        "args_get",
-        "fd_fdstat_get",
-        "poll_oneoff",
-        "sched_yield",
-        "proc_exit",
-    ];
-    for (name, sig) in WASI_IMPORTS
-        .iter()
-        .filter(|(name, _)| !defined.contains(name))
-    {
-        let name: &'static str = name;
-        let answer = stub_errno(name);
-        let ty = FuncType::new(
-            linker.engine(),
-            sig.params.iter().map(|v| val_type(*v)),
-            sig.results.iter().map(|v| val_type(*v)),
-        );
-        linker.func_new(m, name, ty, move |mut c, params, results| {
-            enter(&mut c, name)?;
-            let fd = params.first().and_then(wasmtime::Val::i32).unwrap_or(-1);
-            let value = answer(fd);
-            if let Some(result) = results.first_mut() {
-                *result = wasmtime::Val::I32(value);
-            }
-            Ok(())
-        })?;
-    }
     Ok(())
 }
 
@@ -237,7 +214,7 @@ fn is_std(fd: i32) -> bool {
 fn stub_errno(name: &str) -> fn(i32) -> i32 {
     match name {
         "fd_read" | "fd_fdstat_set_flags" | "fd_prestat_dir_name" => |_| errno::NOSYS,
-        "fd_seek" | "fd_close" => |_| 0,
+        "fd_seek" | "fd_close" | "environ_get" | "args_get" | "sched_yield" => |_| 0,
         "fd_prestat_get" | "fd_filestat_get" => |_| errno::BADF,
         "path_open" => |_| errno::NOENT,
         "path_filestat_get" => |_| errno::NOTSUP,

@@ -87,10 +87,25 @@ fn panic_message(f: impl FnOnce()) -> String {
         .unwrap_or_default()
 }
 
+/// The test failure one request's headers cause.
+fn request_failure(host: &MockHost) -> String {
+    panic_message(|| {
+        host.http_stream().request_headers(&[(":path", "/x")], true);
+    })
+}
+
 fn load_error(wat: &str) -> String {
     WasmPlugin::from_bytes("test", wat.as_bytes())
         .unwrap_err()
         .to_string()
+}
+
+/// Sends one request's headers (`:path` `/x`, and an empty `x-empty`) and
+/// returns the last message the plugin logged.
+fn last_log(host: &MockHost) -> Option<String> {
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/x"), ("x-empty", "")], true);
+    host.logs().records().pop().map(|r| r.message)
 }
 
 /// Logs "ok" (offset 0) when `cond` holds, else "bad" (offset 8).
@@ -106,10 +121,8 @@ fn logging_is_allowed_during_start_up() {
         r#"(func (export "_initialize") (call $say (i32.const 0) (i32.const 2)))"#,
     ));
     assert!(host.start());
-    assert_eq!(
-        host.logs().records().first().map(|r| r.message.as_str()),
-        Some("ok")
-    );
+    let first = host.logs().records().into_iter().next();
+    assert_eq!(first.map(|r| r.message).as_deref(), Some("ok"));
 }
 
 #[test]
@@ -144,10 +157,8 @@ fn the_start_up_rule_can_be_switched_off_per_test() {
         .fidelity(fidelity)
         .wasm(&load(&wat));
     assert!(host.start());
-    assert_eq!(
-        host.logs().records().first().map(|r| r.message.as_str()),
-        Some("ok")
-    );
+    let first = host.logs().records().into_iter().next();
+    assert_eq!(first.map(|r| r.message).as_deref(), Some("ok"));
 }
 
 #[test]
@@ -164,10 +175,7 @@ fn a_hostcall_inside_the_allocator_traps() {
     (drop (call $get (i32.const 0) (i32.const 0) (i32.const 5) (i32.const 64) (i32.const 68)))
     (i32.const 0)))"#;
     let host = host(wat);
-    let mut stream = host.http_stream();
-    let message = panic_message(|| {
-        stream.request_headers(&[(":path", "/x")], true);
-    });
+    let message = request_failure(&host);
     assert!(
         message.contains("inside the allocation export"),
         "{message}"
@@ -188,12 +196,7 @@ fn results_are_handed_over_through_the_allocator_and_owned_by_the_plugin() {
              (i32.const 0))"#,
     );
     let host = host(&wat);
-    let mut stream = host.http_stream();
-    stream.request_headers(&[(":path", "/x")], true);
-    assert_eq!(
-        host.logs().records().last().map(|r| r.message.as_str()),
-        Some("/x")
-    );
+    assert_eq!(last_log(&host).as_deref(), Some("/x"));
 }
 
 #[test]
@@ -211,11 +214,7 @@ fn malloc_is_preferred_over_proxy_on_memory_allocate() {
     let plugin = load(&wat);
     assert_eq!(plugin.allocator(), "malloc");
     let host = MockHost::builder().echo_logs(false).wasm(&plugin);
-    host.http_stream().request_headers(&[(":path", "/x")], true);
-    assert_eq!(
-        host.logs().records().last().map(|r| r.message.as_str()),
-        Some("ok")
-    );
+    assert_eq!(last_log(&host).as_deref(), Some("ok"));
 }
 
 #[test]
@@ -238,12 +237,7 @@ fn empty_results_are_null_with_no_allocation() {
         ),
     );
     let host = host(&wat);
-    host.http_stream()
-        .request_headers(&[(":path", "/"), ("x-empty", "")], true);
-    assert_eq!(
-        host.logs().records().last().map(|r| r.message.as_str()),
-        Some("ok")
-    );
+    assert_eq!(last_log(&host).as_deref(), Some("ok"));
 }
 
 #[test]
@@ -260,11 +254,7 @@ fn out_of_bounds_pointers_get_invalid_memory_access() {
         ),
     );
     let host = host(&wat);
-    host.http_stream().request_headers(&[(":path", "/")], true);
-    assert_eq!(
-        host.logs().records().last().map(|r| r.message.as_str()),
-        Some("ok")
-    );
+    assert_eq!(last_log(&host).as_deref(), Some("ok"));
 }
 
 #[test]
@@ -281,11 +271,7 @@ fn an_allocator_returning_zero_gets_invalid_memory_access() {
       (then (drop (call $log (i32.const 2) (i32.const 0) (i32.const 3)))))
     (i32.const 0)))"#;
     let host = host(wat);
-    host.http_stream().request_headers(&[(":path", "/")], true);
-    assert_eq!(
-        host.logs().records().last().map(|r| r.message.as_str()),
-        Some("six")
-    );
+    assert_eq!(last_log(&host).as_deref(), Some("six"));
 }
 
 #[test]
@@ -299,10 +285,7 @@ fn a_trap_fails_the_test_with_the_backtrace_and_the_last_log_lines() {
              (i32.const 0))"#,
     );
     let host = host(&wat);
-    let mut stream = host.http_stream();
-    let message = panic_message(|| {
-        stream.request_headers(&[(":path", "/")], true);
-    });
+    let message = request_failure(&host);
     assert!(
         message.contains("trapped in proxy_on_request_headers"),
         "{message}"
@@ -318,9 +301,7 @@ fn a_trap_fails_the_test_with_the_backtrace_and_the_last_log_lines() {
         "no native stack in the report: {message}"
     );
     // Envoy sends nothing more to a failed VM.
-    let again = panic_message(|| {
-        host.http_stream().request_headers(&[(":path", "/")], true);
-    });
+    let again = request_failure(&host);
     assert!(again.contains("after the plugin trapped"), "{again}");
 }
 
@@ -334,9 +315,7 @@ fn runaway_callbacks_are_stopped_by_the_fuel_limit() {
     let host = MockHost::builder()
         .echo_logs(false)
         .wasm_with_fuel_limit(&load(&wat), 10_000);
-    let message = panic_message(|| {
-        host.http_stream().request_headers(&[(":path", "/")], true);
-    });
+    let message = request_failure(&host);
     assert!(message.to_lowercase().contains("fuel"), "{message}");
 }
 
@@ -485,11 +464,7 @@ fn random_get_is_capped_at_64_kib_like_envoy() {
         ),
     );
     let host = host(&wat);
-    host.http_stream().request_headers(&[(":path", "/")], true);
-    assert_eq!(
-        host.logs().records().last().map(|r| r.message.as_str()),
-        Some("ok")
-    );
+    assert_eq!(last_log(&host).as_deref(), Some("ok"));
 }
 
 #[test]
@@ -501,9 +476,7 @@ fn proc_exit_is_named_in_the_trap_report() {
              (unreachable))"#
     ));
     let host = host(&wat);
-    let message = panic_message(|| {
-        host.http_stream().request_headers(&[(":path", "/")], true);
-    });
+    let message = request_failure(&host);
     assert!(message.contains("proc_exit(3)"), "{message}");
 }
 

@@ -6,18 +6,11 @@
 use super::state::status::*;
 use super::state::{Access, HostState, Payload};
 use super::stream::{
-    self, Map, Pause, Side, map_add, map_get, map_remove, map_replace, parse_pairs,
+    self, Context, Flow, Map, Part, Pause, Side, map_add, map_get, map_remove, map_replace,
+    parse_pairs,
 };
 use crate::abi::wire::{buffer, map};
 use proxywasm_abi::Export;
-
-/// Which part of an HTTP stream a callback delivers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Headers,
-    Body,
-    Trailers,
-}
 
 /// Whether `running` is the callback delivering `part` of `side`.
 fn delivers(running: Option<Export>, side: Side, part: Part) -> bool {
@@ -33,55 +26,42 @@ fn delivers(running: Option<Export>, side: Side, part: Part) -> bool {
     of == side && running == part
 }
 
-/// Whether `running` is the data callback of a TCP direction.
-fn is_data(running: Option<Export>, downstream: bool) -> bool {
-    matches!(
-        (running, downstream),
-        (Some(Export::DownstreamData { .. }), true) | (Some(Export::UpstreamData { .. }), false)
-    )
-}
-
-/// The side whose body buffer `kind` (request or response body) is.
-fn body_side(kind: u32) -> Side {
-    if kind == buffer::HTTP_REQUEST_BODY {
-        Side::Request
-    } else {
-        Side::Response
-    }
-}
-
 impl HostState {
-    pub(super) fn buffer_read(&self, kind: u32) -> Result<Vec<u8>, u32> {
+    /// The flow behind body or data buffer `kind` of the acting context, if
+    /// the context has one, and whether the buffer is open now: while the
+    /// callback that delivers it runs, or after that callback paused.
+    fn data_flow(&mut self, kind: u32) -> Option<(&mut Flow, bool)> {
         let ctx = self.acting_context();
+        let running = self.running_on(ctx);
+        let (flow, delivering) = match (self.contexts.get_mut(&ctx)?, kind) {
+            (Context::Http(s), buffer::HTTP_REQUEST_BODY) => {
+                (&mut s.request, delivers(running, Side::Request, Part::Body))
+            }
+            (Context::Http(s), buffer::HTTP_RESPONSE_BODY) => (
+                &mut s.response,
+                delivers(running, Side::Response, Part::Body),
+            ),
+            (Context::Tcp(c), buffer::DOWNSTREAM_DATA) => (
+                &mut c.downstream,
+                matches!(running, Some(Export::DownstreamData { .. })),
+            ),
+            (Context::Tcp(c), buffer::UPSTREAM_DATA) => (
+                &mut c.upstream,
+                matches!(running, Some(Export::UpstreamData { .. })),
+            ),
+            _ => return None,
+        };
+        let open = delivering || flow.paused == Pause::Body;
+        Some((flow, open))
+    }
+
+    pub(super) fn buffer_read(&mut self, kind: u32) -> Result<Vec<u8>, u32> {
         match kind {
-            buffer::HTTP_REQUEST_BODY | buffer::HTTP_RESPONSE_BODY => {
-                let side = body_side(kind);
-                let Some(stream) = self.http(ctx) else {
-                    return Ok(Vec::new());
-                };
-                let flow = stream.flow(side);
-                if delivers(self.running_on(ctx), side, Part::Body) || flow.paused == Pause::Body {
-                    Ok(flow.buffer.clone())
-                } else {
-                    Ok(Vec::new())
-                }
-            }
-            buffer::DOWNSTREAM_DATA | buffer::UPSTREAM_DATA => {
-                let Some(conn) = self.tcp(ctx) else {
-                    return Ok(Vec::new());
-                };
-                let downstream = kind == buffer::DOWNSTREAM_DATA;
-                let flow = if downstream {
-                    &conn.downstream
-                } else {
-                    &conn.upstream
-                };
-                if is_data(self.running_on(ctx), downstream) || flow.paused {
-                    Ok(flow.buffer.clone())
-                } else {
-                    Ok(Vec::new())
-                }
-            }
+            // Outside its window (or on another kind of context) a body reads as empty.
+            buffer::HTTP_REQUEST_BODY..=buffer::UPSTREAM_DATA => match self.data_flow(kind) {
+                Some((flow, true)) => Ok(flow.buffer.clone()),
+                _ => Ok(Vec::new()),
+            },
             buffer::HTTP_CALL_RESPONSE_BODY => match self.payload() {
                 Payload::HttpResponse { body, .. } => Ok(body.clone()),
                 _ => Err(NOT_FOUND),
@@ -118,32 +98,8 @@ impl HostState {
     }
 
     pub(super) fn buffer_write(&mut self, kind: u32) -> Result<&mut Vec<u8>, u32> {
-        let ctx = self.acting_context();
-        let running = self.running_on(ctx);
-        match kind {
-            buffer::HTTP_REQUEST_BODY | buffer::HTTP_RESPONSE_BODY => {
-                let side = body_side(kind);
-                let flow = self.http_mut(ctx).ok_or(BAD_ARGUMENT)?.flow_mut(side);
-                if delivers(running, side, Part::Body) || flow.paused == Pause::Body {
-                    Ok(&mut flow.buffer)
-                } else {
-                    Err(BAD_ARGUMENT)
-                }
-            }
-            buffer::DOWNSTREAM_DATA | buffer::UPSTREAM_DATA => {
-                let conn = self.tcp_mut(ctx).ok_or(BAD_ARGUMENT)?;
-                let downstream = kind == buffer::DOWNSTREAM_DATA;
-                let flow = if downstream {
-                    &mut conn.downstream
-                } else {
-                    &mut conn.upstream
-                };
-                if is_data(running, downstream) || flow.paused {
-                    Ok(&mut flow.buffer)
-                } else {
-                    Err(BAD_ARGUMENT)
-                }
-            }
+        match self.data_flow(kind) {
+            Some((flow, true)) => Ok(&mut flow.buffer),
             _ => Err(BAD_ARGUMENT),
         }
     }
@@ -216,27 +172,18 @@ impl HostState {
 
     pub(super) fn map_access(&self, kind: u32) -> Access {
         let top = self.running();
+        let read_if = |readable: bool| if readable { Access::Read } else { Access::None };
         match kind {
-            map::GRPC_INITIAL_METADATA => {
-                if matches!(top, Some(Export::GrpcReceiveInitialMetadata { .. })) {
-                    Access::Read
-                } else {
-                    Access::None
-                }
-            }
-            map::GRPC_TRAILING_METADATA => {
-                if matches!(top, Some(Export::GrpcReceiveTrailingMetadata { .. })) {
-                    Access::Read
-                } else {
-                    Access::None
-                }
-            }
+            map::GRPC_INITIAL_METADATA => read_if(matches!(
+                top,
+                Some(Export::GrpcReceiveInitialMetadata { .. })
+            )),
+            map::GRPC_TRAILING_METADATA => read_if(matches!(
+                top,
+                Some(Export::GrpcReceiveTrailingMetadata { .. })
+            )),
             map::HTTP_CALL_RESPONSE_HEADERS | map::HTTP_CALL_RESPONSE_TRAILERS => {
-                if matches!(self.payload(), Payload::HttpResponse { .. }) {
-                    Access::Read
-                } else {
-                    Access::None
-                }
+                read_if(matches!(self.payload(), Payload::HttpResponse { .. }))
             }
             map::REQUEST_HEADERS
             | map::REQUEST_TRAILERS

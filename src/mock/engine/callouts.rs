@@ -16,9 +16,6 @@ use proxywasm_abi::Export;
 impl HostState {
     /// `proxy_get_status`: the root context's last status (after a failed
     /// HTTP call: 11 and `"reset"`; after a gRPC close: its status and message).
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn get_status(&mut self) -> Result<(u32, Vec<u8>), u32> {
         self.enter("proxy_get_status")?;
         let root = self.root_of(self.acting_context());
@@ -252,9 +249,6 @@ impl HostState {
     }
 
     /// `envoy_resolve_dns`: records the lookup; the test answers it later.
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn resolve_dns(&mut self, name: &[u8]) -> Result<u32, u32> {
         self.enter("envoy_resolve_dns")?;
         let token = self.token(3);
@@ -280,7 +274,19 @@ impl Vm {
         }
     }
 
-    pub(crate) fn deliver_http(&self, token: u32, headers: Map, body: Vec<u8>, trailers: Map) {
+    /// Calls the callout callback `export` with `payload`, then clears the
+    /// status message of `root` (readable only during the callback).
+    fn deliver_callout(&self, root: u32, export: Export, payload: Payload) {
+        let (_, deferred) = self.invoke(export, payload);
+        if let Some(root) = self.state().root_mut(root) {
+            root.status.1.clear();
+        }
+        self.apply(deferred);
+    }
+
+    /// Delivers the response to HTTP callout `token`: no headers is a
+    /// failure (status 11, `"reset"`), `None` a timeout (Envoy's 504).
+    pub(crate) fn deliver_http(&self, token: u32, response: Option<(Map, Vec<u8>, Map)>) {
         let Some(call) = self.state().http_calls.remove(&token) else {
             return;
         };
@@ -292,6 +298,18 @@ impl Vm {
             );
             return;
         }
+        let (headers, body, trailers) = response.unwrap_or_else(|| {
+            let headers = [
+                (":status", "504"),
+                ("content-length", "24"),
+                ("content-type", "text/plain"),
+            ];
+            (
+                stream::from_text(&headers),
+                b"upstream request timeout".to_vec(),
+                Vec::new(),
+            )
+        });
         if headers.is_empty() {
             if let Some(root) = self.state().root_mut(call.root) {
                 root.status = (status::BROKEN_CONNECTION, b"reset".to_vec());
@@ -304,201 +322,133 @@ impl Vm {
             body_size: len32(body.len()),
             num_trailers: len32(trailers.len()),
         };
-        let (_, deferred) = self.invoke(
-            export,
-            Payload::HttpResponse {
-                headers,
-                body,
-                trailers,
-            },
-        );
-        if let Some(root) = self.state().root_mut(call.root) {
-            root.status.1.clear();
-        }
-        self.apply(deferred);
+        let payload = Payload::HttpResponse {
+            headers,
+            body,
+            trailers,
+        };
+        self.deliver_callout(call.root, export, payload);
     }
 
-    pub(super) fn pending_http(&self, token: u32) {
+    /// The test answers HTTP callout `token` ([`Vm::deliver_http`]).
+    pub(crate) fn answer_http(&self, token: u32, response: Option<(Map, Vec<u8>, Map)>) {
+        self.op(|| {
+            let s = self.state.borrow();
+            if !s.http_calls.contains_key(&token) {
+                let pending = s.http_calls.values().map(|c| {
+                    let record = &c.record;
+                    format!(
+                        "{} (to {:?}, from context {})",
+                        record.token.0, record.upstream, record.context_id
+                    )
+                });
+                no_such(
+                    "pending HTTP callout",
+                    token,
+                    pending,
+                    "a callout is answered once, and only after the plugin dispatched it",
+                );
+            }
+            drop(s);
+            self.deliver_http(token, response);
+        })
+    }
+
+    /// The root, caller and kind of open gRPC call `token`.
+    fn open_grpc(&self, token: u32) -> (u32, u32, GrpcKind) {
         let s = self.state.borrow();
-        if s.http_calls.contains_key(&token) {
-            return;
-        }
-        let pending: Vec<String> = s
-            .http_calls
-            .values()
-            .map(|c| {
+        let Some(call) = s.grpc_calls.get(&token) else {
+            let open = s.grpc_calls.values().map(|c| {
+                let r = &c.record;
                 format!(
-                    "{} (to {:?}, from context {})",
-                    c.record.token.0, c.record.upstream, c.record.context_id
+                    "{} ({:?} {}/{})",
+                    r.token.0, r.kind, r.service_name, r.method
                 )
-            })
-            .collect();
-        panic!(
-            "no pending HTTP callout has token {token}; expected one of [{}] (a callout is answered once, and only \
-             after the plugin dispatched it)",
-            pending.join(", ")
-        );
-    }
-
-    pub(crate) fn respond_http(
-        &self,
-        token: u32,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        trailers: &[(&str, &str)],
-    ) {
-        self.op(|| {
-            self.pending_http(token);
-            self.deliver_http(
-                token,
-                stream::from_text(headers),
-                body.to_vec(),
-                stream::from_text(trailers),
-            );
-        })
-    }
-
-    pub(crate) fn fail_http(&self, token: u32) {
-        self.op(|| {
-            self.pending_http(token);
-            self.deliver_http(token, Vec::new(), Vec::new(), Vec::new());
-        })
-    }
-
-    pub(crate) fn time_out_http(&self, token: u32) {
-        self.op(|| {
-            self.pending_http(token);
-            self.deliver_http(
-                token,
-                timeout_headers(),
-                b"upstream request timeout".to_vec(),
-                Vec::new(),
-            );
-        })
-    }
-
-    pub(super) fn pending_grpc(&self, token: u32, stream_only: bool) -> (u32, u32) {
-        let s = self.state.borrow();
-        match s.grpc_calls.get(&token) {
-            Some(call) => {
-                assert!(
-                    !stream_only || call.record.kind == super::records::GrpcKind::Stream,
-                    "gRPC token {token} is a unary call; metadata and stream messages only exist on streams \
-                     (answer a call with respond_to_grpc_call or fail_grpc_call)"
-                );
-                (call.root, call.record.context_id.0)
-            }
-            None => {
-                let open: Vec<String> = s
-                    .grpc_calls
-                    .values()
-                    .map(|c| {
-                        format!(
-                            "{} ({:?} {}/{})",
-                            c.record.token.0, c.record.kind, c.record.service_name, c.record.method
-                        )
-                    })
-                    .collect();
-                panic!(
-                    "no open gRPC call or stream has token {token}; expected one of [{}] (cancelled and finished calls \
-                     take no more events)",
-                    open.join(", ")
-                );
-            }
-        }
+            });
+            let rule = "cancelled and finished calls take no more events";
+            no_such("open gRPC call or stream", token, open, rule);
+        };
+        (call.root, call.record.context_id.0, call.record.kind)
     }
 
     pub(crate) fn grpc_event(&self, token: u32, event: GrpcDelivery) {
         self.op(|| {
-            let stream_only = matches!(
-                event,
-                GrpcDelivery::InitialMetadata(_) | GrpcDelivery::TrailingMetadata(_)
-            );
-            let (root, caller) = self.pending_grpc(token, stream_only);
-            let target = self.callout_target(root, caller);
+            let (root, caller, kind) = self.open_grpc(token);
+            let stream = kind == GrpcKind::Stream;
+            match &event {
+                GrpcDelivery::Metadata { .. } => assert!(
+                    stream,
+                    "gRPC token {token} is a unary call; metadata and stream messages only exist on streams \
+                     (answer a call with respond_to_grpc_call or fail_grpc_call)"
+                ),
+                GrpcDelivery::Message { reply: true, .. } => assert!(
+                    !stream,
+                    "gRPC token {token} is a stream; deliver stream messages with callouts().grpc_message"
+                ),
+                _ => {}
+            }
+            let context_id = self.callout_target(root, caller);
             let (export, payload, finished) = match event {
-                GrpcDelivery::InitialMetadata(map) => (
-                    Export::GrpcReceiveInitialMetadata {
-                        context_id: target,
-                        token,
-                        num_elements: len32(map.len()),
-                    },
-                    Payload::Metadata(map),
-                    false,
-                ),
-                GrpcDelivery::Message(message) => {
-                    let unary = self
-                        .state
-                        .borrow()
-                        .grpc_calls
-                        .get(&token)
-                        .is_some_and(|c| c.record.kind == super::records::GrpcKind::Call);
-                    (
-                        Export::GrpcReceive {
-                            context_id: target,
+                GrpcDelivery::Metadata { trailing, map } => {
+                    let num_elements = len32(map.len());
+                    let export = if trailing {
+                        Export::GrpcReceiveTrailingMetadata {
+                            context_id,
                             token,
-                            message_size: len32(message.len()),
-                        },
-                        Payload::Message(message),
-                        unary,
-                    )
+                            num_elements,
+                        }
+                    } else {
+                        Export::GrpcReceiveInitialMetadata {
+                            context_id,
+                            token,
+                            num_elements,
+                        }
+                    };
+                    (export, Payload::Metadata(map), false)
                 }
-                GrpcDelivery::TrailingMetadata(map) => (
-                    Export::GrpcReceiveTrailingMetadata {
-                        context_id: target,
+                GrpcDelivery::Message { message, .. } => {
+                    let message_size = len32(message.len());
+                    let export = Export::GrpcReceive {
+                        context_id,
                         token,
-                        num_elements: len32(map.len()),
-                    },
-                    Payload::Metadata(map),
-                    false,
-                ),
-                GrpcDelivery::Close(code, message) => {
+                        message_size,
+                    };
+                    // A message ends a unary call.
+                    (export, Payload::Message(message), !stream)
+                }
+                GrpcDelivery::Close(status_code, message) => {
                     if let Some(r) = self.state().root_mut(root) {
-                        r.status = (code, message);
+                        r.status = (status_code, message);
                     }
-                    (
-                        Export::GrpcClose {
-                            context_id: target,
-                            token,
-                            status_code: code,
-                        },
-                        Payload::None,
-                        true,
-                    )
+                    let export = Export::GrpcClose {
+                        context_id,
+                        token,
+                        status_code,
+                    };
+                    (export, Payload::None, true)
                 }
             };
             if finished {
                 self.state().grpc_calls.remove(&token);
             }
-            if !self.state().is_live(target) {
-                return;
+            if self.state().is_live(context_id) {
+                self.deliver_callout(root, export, payload);
             }
-            let (_, deferred) = self.invoke(export, payload);
-            if let Some(r) = self.state().root_mut(root) {
-                r.status.1.clear();
-            }
-            self.apply(deferred);
         })
     }
 
     pub(crate) fn respond_dns(&self, token: u32, results: &[(u32, &str)]) {
         self.op(|| {
-            let lookup = {
-                let mut s = self.state();
-                let lookup = s.dns.remove(&token);
-                let Some(lookup) = lookup else {
-                    let open: Vec<String> = s
-                        .dns
-                        .values()
-                        .map(|l| format!("{} ({})", l.token, l.name))
-                        .collect();
-                    drop(s);
-                    panic!(
-                        "no pending DNS lookup has token {token}; expected one of [{}]",
-                        open.join(", ")
-                    );
-                };
-                lookup
+            let lookup = self.state().dns.remove(&token);
+            let Some(lookup) = lookup else {
+                let s = self.state.borrow();
+                let open = s.dns.values().map(|l| format!("{} ({})", l.token, l.name));
+                no_such(
+                    "pending DNS lookup",
+                    token,
+                    open,
+                    "a lookup is answered once",
+                );
             };
             let mut data = Vec::new();
             data.extend_from_slice(&len32(results.len()).to_le_bytes());
@@ -509,27 +459,22 @@ impl Vm {
                 data.extend_from_slice(address.as_bytes());
                 data.push(0);
             }
-            let (root, size) = {
+            let root = {
                 let mut s = self.state();
                 s.call_data = data.clone();
-                (
-                    s.root_of(lookup.context_id.0),
-                    len32(if results.is_empty() { 0 } else { data.len() }),
-                )
+                s.root_of(lookup.context_id.0)
             };
-            let target = self.callout_target(root, lookup.context_id.0);
-            if !self.state().is_live(target) {
+            let context_id = self.callout_target(root, lookup.context_id.0);
+            if !self.state().is_live(context_id) {
                 return;
             }
-            let (_, deferred) = self.invoke(
-                Export::ResolveDns {
-                    context_id: target,
-                    token,
-                    data_size: size,
-                },
-                Payload::CallData(data),
-            );
-            self.apply(deferred);
+            let data_size = len32(if results.is_empty() { 0 } else { data.len() });
+            let export = Export::ResolveDns {
+                context_id,
+                token,
+                data_size,
+            };
+            self.call(export, Payload::CallData(data));
         })
     }
 
@@ -548,25 +493,28 @@ impl Vm {
                 function_id,
                 arguments_size: len32(arguments.len()),
             };
-            let (_, deferred) = self.invoke(export, Payload::CallData(arguments.to_vec()));
-            self.apply(deferred);
+            self.call(export, Payload::CallData(arguments.to_vec()));
         })
     }
+}
+
+/// The test named a callout that is not pending: fails it, listing the
+/// `open` ones.
+fn no_such(what: &str, token: u32, open: impl Iterator<Item = String>, rule: &str) -> ! {
+    let open: Vec<String> = open.collect();
+    panic!(
+        "no {what} has token {token}; expected one of [{}] ({rule})",
+        open.join(", ")
+    );
 }
 
 /// Events a test delivers on a gRPC call or stream.
 #[derive(Clone, Debug)]
 pub(crate) enum GrpcDelivery {
-    InitialMetadata(Map),
-    Message(Vec<u8>),
-    TrailingMetadata(Map),
+    /// Initial or trailing metadata (streams only).
+    Metadata { trailing: bool, map: Map },
+    /// A message; a `reply` answers a unary call (never a stream).
+    Message { message: Vec<u8>, reply: bool },
+    /// The remote side closes with a status and its message.
     Close(u32, Vec<u8>),
-}
-
-pub(super) fn timeout_headers() -> Map {
-    stream::from_text(&[
-        (":status", "504"),
-        ("content-length", "24"),
-        ("content-type", "text/plain"),
-    ])
 }

@@ -124,12 +124,9 @@ impl<T> From<u32> for Stop<T> {
 
 const BAD_MEMORY: u32 = INVALID_MEMORY_ACCESS;
 
-/// An `out_u32`.
-struct OutU32<A>(A);
-/// An `out_u64`.
-struct OutU64<A>(A);
-/// An `out_usize`.
-struct OutUsize<A>(A);
+/// A word out-parameter (`out_u32`, `out_u64`, `out_usize`): its address
+/// and the [`GuestMemory`] method that writes it.
+struct OutWord<M: GuestMemory, V>(M::Addr, fn(&mut M, M::Addr, V) -> Option<()>);
 /// An `out_ptr` and its `out_size`.
 struct OutBytes<A>(A, A);
 
@@ -138,27 +135,9 @@ trait Slot<M: GuestMemory, V> {
     fn fill(self, memory: &mut M, value: V) -> Result<(), Stop<M::Trap>>;
 }
 
-impl<M: GuestMemory> Slot<M, u32> for OutU32<M::Addr> {
-    fn fill(self, memory: &mut M, value: u32) -> Result<(), Stop<M::Trap>> {
-        memory
-            .write_u32(self.0, value)
-            .ok_or(Stop::Status(BAD_MEMORY))
-    }
-}
-
-impl<M: GuestMemory> Slot<M, u64> for OutU64<M::Addr> {
-    fn fill(self, memory: &mut M, value: u64) -> Result<(), Stop<M::Trap>> {
-        memory
-            .write_u64(self.0, value)
-            .ok_or(Stop::Status(BAD_MEMORY))
-    }
-}
-
-impl<M: GuestMemory> Slot<M, u32> for OutUsize<M::Addr> {
-    fn fill(self, memory: &mut M, value: u32) -> Result<(), Stop<M::Trap>> {
-        memory
-            .write_usize(self.0, value)
-            .ok_or(Stop::Status(BAD_MEMORY))
+impl<M: GuestMemory, V> Slot<M, V> for OutWord<M, V> {
+    fn fill(self, memory: &mut M, value: V) -> Result<(), Stop<M::Trap>> {
+        (self.1)(memory, self.0, value).ok_or(Stop::Status(BAD_MEMORY))
     }
 }
 
@@ -275,13 +254,13 @@ macro_rules! body {
         body!($ctx $read $input [$($out)* OutBytes($data, $size),] $($rest)*)
     };
     ($ctx:tt $read:tt $input:tt [$($out:tt)*] $at:ident: out_u32, $($rest:tt)*) => {
-        body!($ctx $read $input [$($out)* OutU32($at),] $($rest)*)
+        body!($ctx $read $input [$($out)* OutWord($at, GuestMemory::write_u32),] $($rest)*)
     };
     ($ctx:tt $read:tt $input:tt [$($out:tt)*] $at:ident: out_u64, $($rest:tt)*) => {
-        body!($ctx $read $input [$($out)* OutU64($at),] $($rest)*)
+        body!($ctx $read $input [$($out)* OutWord($at, GuestMemory::write_u64),] $($rest)*)
     };
     ($ctx:tt $read:tt $input:tt [$($out:tt)*] $at:ident: out_usize, $($rest:tt)*) => {
-        body!($ctx $read $input [$($out)* OutUsize($at),] $($rest)*)
+        body!($ctx $read $input [$($out)* OutWord($at, GuestMemory::write_usize),] $($rest)*)
     };
     ($ctx:tt $read:tt [$($input:tt)*] $out:tt $value:ident: $role:ident, $($rest:tt)*) => {
         body!($ctx $read [$($input)* $value,] $out $($rest)*)

@@ -6,7 +6,7 @@
 use super::records::{LocalReply, lossy_pairs};
 use super::state::status::*;
 use super::state::{Deferred, HostState, Payload, text};
-use super::stream::{self, Flow, Map, Pause, Side, parse_pairs};
+use super::stream::{self, Flow, Map, Part, Pause, Side, parse_pairs};
 use super::vm::{Vm, len32, reply_for, stops};
 use crate::abi::wire::stream as stream_type;
 use proxywasm_abi::Export;
@@ -55,9 +55,6 @@ impl HostState {
 
     /// `proxy_send_local_response`: OK even without an HTTP stream (then a
     /// no-op); the reply is sent after the callback returns.
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn send_local_response(
         &mut self,
         status_code: u32,
@@ -91,26 +88,6 @@ impl HostState {
 impl Vm {
     // ---- lifecycle steps ------------------------------------------------------
 
-    pub(super) fn export_headers(
-        side: Side,
-        context_id: u32,
-        num_headers: u32,
-        end_of_stream: bool,
-    ) -> Export {
-        match side {
-            Side::Request => Export::RequestHeaders {
-                context_id,
-                num_headers,
-                end_of_stream,
-            },
-            Side::Response => Export::ResponseHeaders {
-                context_id,
-                num_headers,
-                end_of_stream,
-            },
-        }
-    }
-
     pub(crate) fn flow_headers(
         &self,
         context: u32,
@@ -129,7 +106,7 @@ impl Vm {
             flow.headers = Some(headers);
             flow.ended = end_of_stream;
         }
-        let export = Self::export_headers(side, context, count, end_of_stream);
+        let export = side.export(Part::Headers, context, count, end_of_stream);
         self.run_flow(context, side, export, stops, |flow, raw, replied| {
             flow.paused = if stops(raw) && !replied {
                 Pause::Headers
@@ -187,18 +164,7 @@ impl Vm {
             flow.ended = end_of_stream;
             len32(flow.buffer.len())
         };
-        let export = match side {
-            Side::Request => Export::RequestBody {
-                context_id: context,
-                body_size: size,
-                end_of_stream,
-            },
-            Side::Response => Export::ResponseBody {
-                context_id: context,
-                body_size: size,
-                end_of_stream,
-            },
-        };
+        let export = side.export(Part::Body, context, size, end_of_stream);
         let settle = |flow: &mut Flow, raw: u32, replied: bool| {
             match raw {
                 _ if replied => flow.paused = Pause::No,
@@ -234,16 +200,7 @@ impl Vm {
             flow.trailers = Some(trailers);
             count
         };
-        let export = match side {
-            Side::Request => Export::RequestTrailers {
-                context_id: context,
-                num_trailers: count,
-            },
-            Side::Response => Export::ResponseTrailers {
-                context_id: context,
-                num_trailers: count,
-            },
-        };
+        let export = side.export(Part::Trailers, context, count, true);
         let settle = |flow: &mut Flow, raw: u32, replied: bool| {
             if replied {
                 flow.paused = Pause::No;

@@ -20,9 +20,14 @@ impl HostState {
         if level > 5 {
             return Err(BAD_ARGUMENT);
         }
-        let level = LogLevel::from_raw(level);
+        self.record(LogLevel::from_raw(level), message);
+        Ok(())
+    }
+
+    /// Keeps a log record at `level`, if the host's level lets it through.
+    fn record(&mut self, level: LogLevel, message: &[u8]) {
         if level < self.config.log_level {
-            return Ok(());
+            return;
         }
         let record = LogRecord {
             level,
@@ -33,7 +38,6 @@ impl HostState {
             eprintln!("[proxywasm mock] {record}");
         }
         self.logs.push(record);
-        Ok(())
     }
 
     pub(super) fn remember_line(&mut self, source: &str, message: &[u8]) {
@@ -53,9 +57,6 @@ impl HostState {
     }
 
     /// `proxy_get_log_level`: the host's level (6 when off).
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn get_log_level(&mut self) -> Result<u32, u32> {
         self.enter("proxy_get_log_level")?;
         Ok(self.config.log_level.as_raw())
@@ -75,18 +76,7 @@ impl HostState {
             _ => return Err(8),
         };
         self.remember_line(source, bytes);
-        let trimmed = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-        let record = LogRecord {
-            level,
-            message: text(trimmed),
-            context_id: ContextId(self.acting_context()),
-        };
-        if level >= self.config.log_level {
-            if self.config.echo_logs {
-                eprintln!("[proxywasm mock] {record}");
-            }
-            self.logs.push(record);
-        }
+        self.record(level, bytes.strip_suffix(b"\n").unwrap_or(bytes));
         Ok(())
     }
 }

@@ -62,8 +62,8 @@ pub use vm::{Guest, Vm};
 pub use world::MockWorld;
 
 pub(crate) use callouts::GrpcDelivery;
-pub(crate) use records::lossy_pairs;
+pub(crate) use records::{first_value, lossy_pairs};
 pub(crate) use stream::{
-    HttpStream as StreamState, Pause, Side, TcpConnection as ConnState, from_text,
+    HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_text,
 };
 pub(crate) use world::MetricKind;

@@ -3,7 +3,7 @@
 
 use super::state::status::*;
 use super::state::{Access, HostState};
-use super::stream::{self, Context, Map, map_get};
+use super::stream::{self, Context, Map, Side, map_get};
 use crate::abi::wire::map;
 
 impl HostState {
@@ -20,23 +20,12 @@ impl HostState {
         self.enter("proxy_get_property")?;
         let path = path.strip_suffix(&[0]).unwrap_or(path);
         let ctx = self.acting_context();
-        let (filter_state, stream_properties) = match self.contexts.get(&ctx) {
-            Some(Context::Http(s)) => (Some(&s.filter_state), Some(&s.properties)),
-            Some(Context::Tcp(c)) => (Some(&c.filter_state), Some(&c.properties)),
-            _ => (None, None),
-        };
-        if let Some(state) = filter_state {
-            if let Some(value) = state.get(path) {
+        if let Some(own) = self.contexts.get_mut(&ctx).and_then(Context::properties) {
+            let wasm_key = path.strip_prefix(b"filter_state\0wasm.");
+            let set = wasm_key.and_then(|key| own.filter_state.get(key));
+            if let Some(value) = own.filter_state.get(path).or(set).or(own.seeded.get(path)) {
                 return Ok(value.clone());
             }
-            if let Some(key) = path.strip_prefix(b"filter_state\0wasm.") {
-                if let Some(value) = state.get(key) {
-                    return Ok(value.clone());
-                }
-            }
-        }
-        if let Some(value) = stream_properties.and_then(|p| p.get(path)) {
-            return Ok(value.clone());
         }
         if let Some(value) = self.config.properties.get(path) {
             return Ok(value.clone());
@@ -54,49 +43,48 @@ impl HostState {
             [b"plugin_vm_id"] => return Some(self.config.vm_id.as_bytes().to_vec()),
             _ => {}
         }
-        let stream = self.http(ctx)?;
-        let header_map = |kind: u32, map: &Option<Map>| -> Option<Map> {
-            (self.map_access(kind) != Access::None)
-                .then(|| map.clone())
-                .flatten()
+        let (side, kind, rest) = match segments.as_slice() {
+            [b"request", rest @ ..] => (Side::Request, map::REQUEST_HEADERS, rest),
+            [b"response", rest @ ..] => (Side::Response, map::RESPONSE_HEADERS, rest),
+            _ => return None,
         };
-        match segments.as_slice() {
-            [b"request", rest @ ..] => {
-                let headers = header_map(map::REQUEST_HEADERS, &stream.request.headers)?;
-                let get = |name: &[u8]| map_get(&headers, name).map(<[u8]>::to_vec);
-                match rest {
-                    [b"path"] => get(b":path"),
-                    [b"url_path"] => get(b":path")
-                        .map(|p| p.split(|b| *b == b'?').next().unwrap_or(&[]).to_vec()),
-                    [b"query"] => get(b":path").map(|p| {
-                        let query = p.splitn(2, |b| *b == b'?').nth(1).unwrap_or(&[]);
-                        query.split(|b| *b == b'#').next().unwrap_or(&[]).to_vec()
-                    }),
-                    [b"host"] => get(b":authority"),
-                    [b"scheme"] => get(b":scheme"),
-                    [b"method"] => get(b":method"),
-                    [b"id"] => get(b"x-request-id"),
-                    [b"useragent"] => get(b"user-agent"),
-                    [b"referer"] => get(b"referer"),
-                    [b"headers"] => Some(crate::abi::wire::serialize_pairs(&joined(&headers))),
-                    [b"headers", name] => joined_value(&headers, name),
-                    _ => None,
-                }
+        if self.map_access(kind) == Access::None {
+            return None;
+        }
+        let headers = self.http(ctx)?.flow(side).headers.as_ref()?;
+        let get = |name: &[u8]| map_get(headers, name).map(<[u8]>::to_vec);
+        match (side, rest) {
+            (_, [b"headers"]) => Some(crate::abi::wire::serialize_pairs(&joined(headers))),
+            (_, [b"headers", name]) => joined_value(headers, name),
+            (Side::Response, [b"code"]) => {
+                let status = map_get(headers, b":status")?;
+                let code: i64 = core::str::from_utf8(status).ok()?.parse().ok()?;
+                Some(code.to_le_bytes().to_vec())
             }
-            [b"response", rest @ ..] => {
-                let headers = header_map(map::RESPONSE_HEADERS, &stream.response.headers)?;
-                match rest {
-                    [b"code"] => {
-                        let status = map_get(&headers, b":status")?;
-                        let code: i64 = core::str::from_utf8(status).ok()?.parse().ok()?;
-                        Some(code.to_le_bytes().to_vec())
-                    }
-                    [b"headers"] => Some(crate::abi::wire::serialize_pairs(&joined(&headers))),
-                    [b"headers", name] => joined_value(&headers, name),
-                    _ => None,
-                }
+            (Side::Response, _) => None,
+            (_, [b"path"]) => get(b":path"),
+            (_, [b"url_path"]) => {
+                get(b":path").map(|p| p.split(|b| *b == b'?').next().unwrap_or(&[]).to_vec())
             }
+            (_, [b"query"]) => get(b":path").map(|p| {
+                let query = p.splitn(2, |b| *b == b'?').nth(1).unwrap_or(&[]);
+                query.split(|b| *b == b'#').next().unwrap_or(&[]).to_vec()
+            }),
+            (_, [b"host"]) => get(b":authority"),
+            (_, [b"scheme"]) => get(b":scheme"),
+            (_, [b"method"]) => get(b":method"),
+            (_, [b"id"]) => get(b"x-request-id"),
+            (_, [b"useragent"]) => get(b"user-agent"),
+            (_, [b"referer"]) => get(b"referer"),
             _ => None,
+        }
+    }
+
+    /// Seeds property `path` of context `id` alone (a stream or a
+    /// connection; a no-op for others).
+    pub(crate) fn seed_property(&mut self, id: u32, path: Vec<u8>, value: Vec<u8>) {
+        if let Some(own) = self.contexts.get_mut(&id).and_then(Context::properties) {
+            own.seeded.insert(path, value);
         }
     }
 
@@ -109,11 +97,10 @@ impl HostState {
         self.enter("proxy_set_property")?;
         let path = path.strip_suffix(&[0]).unwrap_or(path).to_vec();
         let ctx = self.acting_context();
-        match self.contexts.get_mut(&ctx) {
-            Some(Context::Http(s)) => s.filter_state.insert(path, value.to_vec()),
-            Some(Context::Tcp(c)) => c.filter_state.insert(path, value.to_vec()),
-            _ => return Err(NOT_FOUND),
-        };
+        let own = self.contexts.get_mut(&ctx).and_then(Context::properties);
+        own.ok_or(NOT_FOUND)?
+            .filter_state
+            .insert(path, value.to_vec());
         Ok(())
     }
 }

@@ -26,8 +26,7 @@ pub(crate) fn lossy_pairs(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<(String, String)>
 /// use proxywasm::mock::MockHost;
 /// use proxywasm::logging::LogLevel;
 ///
-/// let host = MockHost::builder().http(|_| Noop);
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
 /// host.run(|| proxywasm::log::warn!("careful"));
 /// let record = host.logs().records().pop().unwrap();
 /// assert_eq!(record.level, LogLevel::Warn);
@@ -61,8 +60,7 @@ impl fmt::Display for LogRecord {
 /// use proxywasm::callout::HttpCall;
 /// use proxywasm::mock::MockHost;
 ///
-/// let host = MockHost::builder().http(|_| Noop);
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
 /// host.run(|| {
 ///     HttpCall::new("auth").header(":method", "GET").header(":path", "/x").header(":authority", "a").send()
 /// })
@@ -123,8 +121,7 @@ pub enum GrpcKind {
 /// use proxywasm::callout::GrpcCall;
 /// use proxywasm::mock::{GrpcKind, MockHost};
 ///
-/// let host = MockHost::builder().http(|_| Noop);
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
 /// host.run(|| GrpcCall::new("grpc_cluster", "pkg.Svc", "Get").send(b"req")).unwrap();
 /// let call = &host.callouts().grpc()[0];
 /// assert_eq!(call.kind, GrpcKind::Call);
@@ -160,8 +157,7 @@ pub struct GrpcCallout {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// let host = MockHost::builder().http(|_| Noop);
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
 /// let token = host.run(|| proxywasm::dns::resolve("example.com")).unwrap();
 /// assert_eq!(host.callouts().dns()[0].name, "example.com");
 /// assert_eq!(host.callouts().dns()[0].token, token.0);
@@ -231,8 +227,7 @@ impl LocalReply {
 ///
 /// ```
 /// use proxywasm::mock::{Export, MockHost};
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
-/// let host = MockHost::builder().http(|_| Noop);
+/// let host = MockHost::builder().http(|_| proxywasm::mock::Noop);
 /// host.http_stream().complete();
 /// host.call_export(Export::Log { context_id: 2 }); // Envoy never calls a deleted context
 /// let violation = &host.violations()[0];
@@ -253,18 +248,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.hostcall {
-            Some(call) => write!(
-                f,
-                "{call} in {} (context {}): {}",
-                self.callback, self.context_id, self.message
-            ),
-            None => write!(
-                f,
-                "in {} (context {}): {}",
-                self.callback, self.context_id, self.message
-            ),
+        if let Some(call) = self.hostcall {
+            write!(f, "{call} ")?;
         }
+        let (callback, context, message) = (self.callback, self.context_id, &self.message);
+        write!(f, "in {callback} (context {context}): {message}")
     }
 }
 
@@ -276,8 +264,7 @@ impl fmt::Display for Violation {
 /// use proxywasm::mock::{Fidelity, MockHost};
 /// let mut lenient = Fidelity::default();
 /// lenient.header_lifetime = false; // Go proxytest behaviour: headers readable any time
-/// let host = MockHost::builder().fidelity(lenient).http(|_| Noop);
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder().fidelity(lenient).http(|_| proxywasm::mock::Noop);
 /// assert!(!host.fidelity().header_lifetime);
 /// assert!(Fidelity::lenient() != Fidelity::envoy());
 /// ```
@@ -345,7 +332,7 @@ impl Default for Fidelity {
 }
 
 /// The first value of header `name` (any case) in `headers`.
-fn first_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn first_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     let name = name.to_ascii_lowercase();
     headers
         .iter()

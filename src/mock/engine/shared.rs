@@ -52,9 +52,6 @@ impl HostState {
 
     /// `proxy_register_shared_queue`: idempotent by name; re-registering
     /// retargets notifications to the caller's root (last registrant wins).
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn register_shared_queue(&mut self, name: &[u8]) -> Result<u32, u32> {
         self.enter("proxy_register_shared_queue")?;
         let vm_id = self.config.vm_id.clone();

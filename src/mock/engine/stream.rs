@@ -3,6 +3,7 @@
 
 use super::records::LocalReply;
 use crate::abi::wire::{self, PairsIter};
+use proxywasm_abi::Export;
 use std::collections::BTreeMap;
 
 /// A header map: ordered `(name, value)` byte pairs, names lower-cased.
@@ -102,7 +103,9 @@ pub(crate) struct Held {
     pub(crate) trailers: Option<Map>,
 }
 
-/// One direction (request or response) of an HTTP stream.
+/// One direction of a stream: an HTTP request or response, or the data a
+/// TCP connection's downstream or upstream sends (then only the bytes, the
+/// pause, the end and the closes matter).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Flow {
     /// The test delivered this direction's headers.
@@ -117,6 +120,10 @@ pub(crate) struct Flow {
     pub(crate) held: Held,
     /// The test sent `end_of_stream` (or trailers).
     pub(crate) ended: bool,
+    /// TCP: the plugin closed this side (`proxy_close_stream`).
+    pub(crate) closed_by_plugin: bool,
+    /// TCP: the test closed this side (`*_close`).
+    pub(crate) closed: bool,
 }
 
 impl Flow {
@@ -149,6 +156,50 @@ impl Side {
             Side::Response => "response",
         }
     }
+
+    /// The callback delivering `part` of this side: `count` is the number of
+    /// headers or trailers, or the body's size.
+    pub(crate) fn export(self, part: Part, context_id: u32, count: u32, eos: bool) -> Export {
+        let end_of_stream = eos;
+        match (self, part) {
+            (Side::Request, Part::Headers) => Export::RequestHeaders {
+                context_id,
+                num_headers: count,
+                end_of_stream,
+            },
+            (Side::Response, Part::Headers) => Export::ResponseHeaders {
+                context_id,
+                num_headers: count,
+                end_of_stream,
+            },
+            (Side::Request, Part::Body) => Export::RequestBody {
+                context_id,
+                body_size: count,
+                end_of_stream,
+            },
+            (Side::Response, Part::Body) => Export::ResponseBody {
+                context_id,
+                body_size: count,
+                end_of_stream,
+            },
+            (Side::Request, Part::Trailers) => Export::RequestTrailers {
+                context_id,
+                num_trailers: count,
+            },
+            (Side::Response, Part::Trailers) => Export::ResponseTrailers {
+                context_id,
+                num_trailers: count,
+            },
+        }
+    }
+}
+
+/// Which part of an HTTP stream a callback delivers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    Headers,
+    Body,
+    Trailers,
 }
 
 /// An HTTP stream context.
@@ -163,10 +214,7 @@ pub(crate) struct HttpStream {
     /// Where the local reply was sent from (an export name).
     pub(crate) local_reply_from: &'static str,
     pub(crate) reset: bool,
-    /// Values the plugin set with `proxy_set_property` (Envoy filter state).
-    pub(crate) filter_state: BTreeMap<Vec<u8>, Vec<u8>>,
-    /// Properties the test seeded for this stream only.
-    pub(crate) properties: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub(crate) properties: Properties,
 }
 
 impl HttpStream {
@@ -185,41 +233,50 @@ impl HttpStream {
     }
 }
 
-/// One direction of a TCP connection.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TcpFlow {
-    pub(crate) buffer: Vec<u8>,
-    pub(crate) forwarded: Vec<u8>,
-    pub(crate) paused: bool,
-    pub(crate) ended: bool,
-    /// The plugin closed this side (`proxy_close_stream`).
-    pub(crate) closed_by_plugin: bool,
-    /// The test closed this side (`*_close`).
-    pub(crate) closed: bool,
-}
-
-impl TcpFlow {
-    pub(crate) fn forward(&mut self) {
-        let buffer = core::mem::take(&mut self.buffer);
-        self.forwarded.extend_from_slice(&buffer);
-    }
-
-    pub(crate) fn data(&self) -> Vec<u8> {
-        let mut data = self.forwarded.clone();
-        data.extend_from_slice(&self.buffer);
-        data
-    }
-}
-
 /// A TCP connection context.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TcpConnection {
     pub(crate) root: u32,
-    pub(crate) downstream: TcpFlow,
-    pub(crate) upstream: TcpFlow,
+    pub(crate) downstream: Flow,
+    pub(crate) upstream: Flow,
     pub(crate) action: u32,
+    pub(crate) properties: Properties,
+}
+
+impl TcpConnection {
+    pub(crate) fn flow(&self, downstream: bool) -> &Flow {
+        if downstream {
+            &self.downstream
+        } else {
+            &self.upstream
+        }
+    }
+
+    pub(crate) fn flow_mut(&mut self, downstream: bool) -> &mut Flow {
+        if downstream {
+            &mut self.downstream
+        } else {
+            &mut self.upstream
+        }
+    }
+}
+
+/// A stream's or a connection's own properties.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Properties {
+    /// Values the plugin set with `proxy_set_property` (Envoy filter state).
     pub(crate) filter_state: BTreeMap<Vec<u8>, Vec<u8>>,
-    pub(crate) properties: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Properties the test seeded for this context only.
+    pub(crate) seeded: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Properties {
+    /// What the plugin set at `path`, else what the test seeded.
+    pub(crate) fn get(&self, path: &[u8]) -> Option<&Vec<u8>> {
+        self.filter_state
+            .get(path)
+            .or_else(|| self.seeded.get(path))
+    }
 }
 
 /// A plugin (root) context.
@@ -247,6 +304,15 @@ pub(crate) enum Context {
 }
 
 impl Context {
+    /// A stream's or connection's properties (a plugin context has none).
+    pub(crate) fn properties(&mut self) -> Option<&mut Properties> {
+        match self {
+            Context::Root(_) => None,
+            Context::Http(s) => Some(&mut s.properties),
+            Context::Tcp(c) => Some(&mut c.properties),
+        }
+    }
+
     pub(crate) fn root_id(&self, own: u32) -> u32 {
         match self {
             Context::Root(_) => own,

@@ -4,7 +4,7 @@ use super::policy::Phase;
 use super::state::VmConfig;
 use super::state::status::*;
 use super::state::{HostState, Payload};
-use super::stream::{self, Context, HttpStream, Root};
+use super::stream::{self, Context, HttpStream, Part, Root, Side};
 use super::world::MockWorld;
 use crate::abi::wire::{buffer, map};
 use crate::logging::LogLevel;
@@ -36,18 +36,10 @@ fn with_stream(s: &mut HostState) -> u32 {
     id
 }
 
-/// Leaves the running callback for stream `id`'s `on_response_headers`.
-fn in_response_headers(s: &mut HostState, id: u32) {
+/// Leaves the running callback for `export` (on its context).
+fn switch_to(s: &mut HostState, export: Export) {
     s.pop_frame();
-    s.push_frame(
-        id,
-        Some(Export::ResponseHeaders {
-            context_id: id,
-            num_headers: 0,
-            end_of_stream: false,
-        }),
-        Payload::None,
-    );
+    s.push_frame(export.context_id(), Some(export), Payload::None);
 }
 
 #[test]
@@ -55,20 +47,12 @@ fn request_headers_vanish_once_the_request_continued() {
     let mut s = state();
     let id = with_stream(&mut s);
     s.http_mut(id).unwrap().request.headers = Some(stream::from_text(&[(":path", "/a")]));
-    s.push_frame(
-        id,
-        Some(Export::RequestHeaders {
-            context_id: id,
-            num_headers: 0,
-            end_of_stream: false,
-        }),
-        Payload::None,
-    );
+    switch_to(&mut s, Side::Request.export(Part::Headers, id, 0, false));
     assert_eq!(
         s.get_header_map_value(map::REQUEST_HEADERS, b":PATH"),
         Ok(b"/a".to_vec())
     );
-    in_response_headers(&mut s, id);
+    switch_to(&mut s, Side::Response.export(Part::Headers, id, 0, false));
     assert_eq!(
         s.get_header_map_value(map::REQUEST_HEADERS, b":path"),
         Err(BAD_ARGUMENT)
@@ -92,15 +76,7 @@ fn buffers_follow_envoys_edit_forms() {
     let mut s = state();
     let id = with_stream(&mut s);
     s.http_mut(id).unwrap().request.buffer = b"hello".to_vec();
-    s.push_frame(
-        id,
-        Some(Export::RequestBody {
-            context_id: id,
-            body_size: 0,
-            end_of_stream: false,
-        }),
-        Payload::None,
-    );
+    switch_to(&mut s, Side::Request.export(Part::Body, id, 0, false));
     assert_eq!(
         s.get_buffer_bytes(buffer::HTTP_REQUEST_BODY, 1, 3),
         Ok(b"ell".to_vec())
@@ -131,7 +107,7 @@ fn buffers_follow_envoys_edit_forms() {
         Err(NOT_FOUND)
     );
     assert_eq!(s.get_buffer_bytes(9, 0, 1), Err(BAD_ARGUMENT));
-    in_response_headers(&mut s, id);
+    switch_to(&mut s, Side::Response.export(Part::Headers, id, 0, false));
     assert_eq!(
         s.get_buffer_bytes(buffer::HTTP_REQUEST_BODY, 0, 10),
         Ok(Vec::new())

@@ -2,7 +2,6 @@
 //! and advancing time, which fires ticks and callout timeouts
 //! (book: reference/hostcalls.md#logging-time-and-timers).
 
-use super::callouts::timeout_headers;
 use super::state::{HostState, Payload};
 use super::vm::Vm;
 use core::time::Duration;
@@ -10,9 +9,6 @@ use proxywasm_abi::Export;
 
 impl HostState {
     /// `proxy_get_current_time_nanoseconds`: the emulated wall clock.
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn get_current_time_nanoseconds(&mut self) -> Result<u64, u32> {
         self.enter("proxy_get_current_time_nanoseconds")?;
         Ok(self.now)
@@ -20,9 +16,6 @@ impl HostState {
 
     /// `proxy_set_tick_period_milliseconds`: sets the timer of the root of the
     /// acting context; 0 disables it. Always OK.
-    ///
-    /// # Errors
-    /// Only the start-up rule.
     pub fn set_tick_period_milliseconds(&mut self, period: u32) -> Result<(), u32> {
         self.enter("proxy_set_tick_period_milliseconds")?;
         let root = self.root_of(self.acting_context());
@@ -105,12 +98,7 @@ impl Vm {
                 if kind == 0 {
                     self.fire_tick(id);
                 } else {
-                    self.deliver_http(
-                        id,
-                        timeout_headers(),
-                        b"upstream request timeout".to_vec(),
-                        Vec::new(),
-                    );
+                    self.deliver_http(id, None);
                 }
             }
             self.set_now(target);

@@ -191,8 +191,7 @@ impl Vm {
                 .map(|i| hooks.remove(i))
         };
         if let Some((_, export)) = hook {
-            let (raw, deferred) = self.invoke(export, Payload::None);
-            self.apply(deferred);
+            let raw = self.call(export, Payload::None);
             self.reentries.borrow_mut().push((export, raw));
         }
     }
@@ -246,6 +245,13 @@ impl Vm {
         (raw, frame.map(|f| f.deferred).unwrap_or_default())
     }
 
+    /// [`Vm::invoke`], then the deferred effects: the raw result.
+    pub(crate) fn call(&self, export: Export, payload: Payload) -> u32 {
+        let (raw, deferred) = self.invoke(export, payload);
+        self.apply(deferred);
+        raw
+    }
+
     /// Runs a top-level operation: afterwards, delivers pending queue
     /// notifications (here and in other VMs of the world) and, in strict mode,
     /// fails the test on new violations.
@@ -283,14 +289,11 @@ impl Vm {
                 match event {
                     Event::QueueReady { root, token } => {
                         if self.state().is_live(root) {
-                            let (_, deferred) = self.invoke(
-                                Export::QueueReady {
-                                    context_id: root,
-                                    queue_id: token,
-                                },
-                                Payload::None,
-                            );
-                            self.apply(deferred);
+                            let export = Export::QueueReady {
+                                context_id: root,
+                                queue_id: token,
+                            };
+                            self.call(export, Payload::None);
                         }
                     }
                 }
@@ -337,45 +340,39 @@ impl Vm {
                     reply,
                     from,
                 } => self.local_reply(context, reply, from),
-                Deferred::DeleteRoot { root } => self.delete_root(root),
+                Deferred::DeleteRoot { root } => self.delete(root),
             }
         }
     }
 
+    /// `proxy_continue_stream`, once the callback returned: an HTTP side
+    /// paused at its headers gets what arrived meanwhile; a body, trailers or
+    /// TCP data paused is forwarded.
     pub(super) fn resume(&self, context: u32, kind: u32) {
-        let side = match kind {
-            stream_type::HTTP_REQUEST => Side::Request,
-            stream_type::HTTP_RESPONSE => Side::Response,
-            stream_type::DOWNSTREAM => {
-                if let Some(conn) = self.state().tcp_mut(context) {
-                    if conn.downstream.paused {
-                        conn.downstream.paused = false;
-                        conn.downstream.forward();
-                        conn.action = 0;
-                    }
-                }
-                return;
-            }
-            _ => return,
-        };
-        let was = {
+        let (side, was) = {
             let mut s = self.state();
-            let Some(stream) = s.http_mut(context) else {
-                return;
+            let (flow, action, side) = match (s.contexts.get_mut(&context), kind) {
+                (Some(Context::Http(h)), stream_type::HTTP_REQUEST) => {
+                    (&mut h.request, &mut h.action, Some(Side::Request))
+                }
+                (Some(Context::Http(h)), stream_type::HTTP_RESPONSE) => {
+                    (&mut h.response, &mut h.action, Some(Side::Response))
+                }
+                (Some(Context::Tcp(c)), stream_type::DOWNSTREAM) => {
+                    (&mut c.downstream, &mut c.action, None)
+                }
+                _ => return,
             };
-            let flow = stream.flow_mut(side);
-            let was = flow.paused;
-            if was == Pause::No {
-                return;
+            let was = core::mem::take(&mut flow.paused);
+            match was {
+                Pause::No => return,
+                Pause::Headers => {}
+                Pause::Body | Pause::Trailers => flow.forward(),
             }
-            flow.paused = Pause::No;
-            if was != Pause::Headers {
-                flow.forward();
-            }
-            stream.action = 0;
-            was
+            *action = 0;
+            (side, was)
         };
-        if was == Pause::Headers {
+        if let (Some(side), Pause::Headers) = (side, was) {
             self.deliver_held(context, side);
         }
     }
@@ -397,26 +394,19 @@ impl Vm {
     }
 
     pub(super) fn local_reply(&self, context: u32, reply: LocalReply, from: &'static str) {
-        let mut headers: Map = vec![(
-            b":status".to_vec(),
-            reply.status_code.to_string().into_bytes(),
-        )];
+        let mut text = vec![(":status".to_owned(), reply.status_code.to_string())];
         if !reply.body.is_empty() {
-            headers.push((
-                b"content-length".to_vec(),
-                reply.body.len().to_string().into_bytes(),
-            ));
-            headers.push((b"content-type".to_vec(), b"text/plain".to_vec()));
+            text.push(("content-length".into(), reply.body.len().to_string()));
+            text.push(("content-type".into(), "text/plain".into()));
         }
         if let Some(grpc) = reply.grpc_status {
-            headers.push((b"grpc-status".to_vec(), grpc.to_string().into_bytes()));
+            text.push(("grpc-status".into(), grpc.to_string()));
         }
-        headers.extend(
-            reply
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())),
-        );
+        text.extend(reply.headers.iter().cloned());
+        let headers: Map = text
+            .into_iter()
+            .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
+            .collect();
         let body = reply.body.clone();
         let (response_started, response_held, through_filter) = {
             let mut s = self.state();
@@ -475,12 +465,13 @@ impl Vm {
         }
     }
 
-    pub(super) fn delete_root(&self, root: u32) {
-        if !self.state().is_live(root) {
+    /// `on_delete` on a live context, which is gone afterwards.
+    pub(super) fn delete(&self, context_id: u32) {
+        if !self.state().is_live(context_id) {
             return;
         }
-        let (_, deferred) = self.invoke(Export::Delete { context_id: root }, Payload::None);
-        self.state().delete(root);
+        let (_, deferred) = self.invoke(Export::Delete { context_id }, Payload::None);
+        self.state().delete(context_id);
         self.apply(deferred);
     }
 
@@ -492,8 +483,7 @@ impl Vm {
             !core::mem::replace(&mut s.initialized, true)
         };
         if first {
-            let (_, deferred) = self.invoke(Export::Initialize, Payload::None);
-            self.apply(deferred);
+            self.call(Export::Initialize, Payload::None);
         }
     }
 
@@ -506,15 +496,11 @@ impl Vm {
                 len32(s.config.vm_configuration.len()),
             )
         };
-        let created = self
-            .state
-            .borrow()
-            .contexts
-            .values()
-            .filter(|c| matches!(c, Context::Root(_)))
-            .count()
-            + self.state.borrow().deleted.len();
-        if created == 0 {
+        let fresh = {
+            let s = self.state.borrow();
+            s.roots.is_empty() && s.deleted.is_empty()
+        };
+        if fresh {
             for plugin in 0..plugins {
                 let id = {
                     let mut s = self.state();
@@ -529,22 +515,17 @@ impl Vm {
                     s.roots.push(id);
                     id
                 };
-                let (_, deferred) = self.invoke(
-                    Export::ContextCreate {
-                        context_id: id,
-                        parent_id: 0,
-                    },
-                    Payload::None,
-                );
-                self.apply(deferred);
-                self.start_step(
-                    id,
-                    Export::VmStart {
-                        context_id: id,
-                        configuration_size: vm_size,
-                    },
-                    |root, ok| root.vm_started = Some(ok),
-                );
+                let (context_id, configuration_size) = (id, vm_size);
+                let create = Export::ContextCreate {
+                    context_id,
+                    parent_id: 0,
+                };
+                self.call(create, Payload::None);
+                let start = Export::VmStart {
+                    context_id,
+                    configuration_size,
+                };
+                self.start_step(id, start, |root, ok| root.vm_started = Some(ok));
             }
         }
         let s = self.state.borrow();
@@ -639,7 +620,7 @@ impl Vm {
         }
     }
 
-    pub(super) fn pick_root(&self, root: Option<u32>) -> u32 {
+    pub(crate) fn pick_root(&self, root: Option<u32>) -> u32 {
         let s = self.state.borrow();
         match root {
             Some(id) => {
@@ -668,14 +649,11 @@ impl Vm {
             s.contexts.insert(id, make(root));
             id
         };
-        let (_, deferred) = self.invoke(
-            Export::ContextCreate {
-                context_id: id,
-                parent_id: root,
-            },
-            Payload::None,
-        );
-        self.apply(deferred);
+        let export = Export::ContextCreate {
+            context_id: id,
+            parent_id: root,
+        };
+        self.call(export, Payload::None);
         id
     }
 
@@ -686,17 +664,9 @@ impl Vm {
         assert!(live, "{kind} {context} was already completed");
         self.op(|| {
             for export in order {
-                let (_, deferred) = self.invoke(export, Payload::None);
-                self.apply(deferred);
+                self.call(export, Payload::None);
             }
-            let (_, deferred) = self.invoke(
-                Export::Delete {
-                    context_id: context,
-                },
-                Payload::None,
-            );
-            self.state().delete(context);
-            self.apply(deferred);
+            self.delete(context);
         });
     }
 
@@ -755,11 +725,7 @@ impl Vm {
     /// Calls one export directly, outside the emulator's bookkeeping (for
     /// lifecycle-violation and re-entrancy tests).
     pub(crate) fn call_export(&self, export: Export) -> u32 {
-        self.op(|| {
-            let (raw, deferred) = self.invoke(export, Payload::None);
-            self.apply(deferred);
-            raw
-        })
+        self.op(|| self.call(export, Payload::None))
     }
 
     /// Runs `code` as plugin code on `context`, inside `export` (as if the

@@ -77,8 +77,7 @@ pub(crate) struct WorldData {
 ///
 /// let world = MockWorld::new();
 /// world.set_shared_data("vm_a", "greeting", b"hi");
-/// let host = MockHost::builder().world(&world).vm_id("vm_a").http(|_| Noop);
-/// # struct Noop; impl proxywasm::HttpContext for Noop {}
+/// let host = MockHost::builder().world(&world).vm_id("vm_a").http(|_| proxywasm::mock::Noop);
 /// let seen = host.run(|| proxywasm::shared::get("greeting")).unwrap();
 /// assert_eq!(seen.unwrap().0, "hi");
 /// assert_eq!(world.shared_data("vm_b", "greeting"), None); // other vm_id, other data
