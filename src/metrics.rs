@@ -1,10 +1,20 @@
-//! Metrics: counters, gauges and histograms. Envoy names them
-//! `wasmcustom.<name>` in `/stats` (without the prefix in Prometheus output).
-//! Define them once (in `on_configure`) and keep the handle; ids are per VM.
+//! Metrics: counters, gauges and histograms, plain ([`Counter`], [`Gauge`],
+//! [`Histogram`]) or with tags ([`Family`]).
+//!
+//! Envoy creates the stat `wasmcustom.<name>` for a metric named `<name>`;
+//! its Prometheus output drops the `wasmcustom` namespace. Define a plain
+//! metric once (in `on_configure`) and keep the handle; ids are per VM.
+//!
+//! Envoy has no tag argument: tags travel inside the stat name, and the
+//! bootstrap's `stats_tags` regexes take them out again. A [`Family`] writes
+//! each tag as a `.key=value` segment, which [`tag_regex`] extracts, and
+//! remembers the metric of every label set it has defined.
 
 use crate::Result;
 use crate::abi::calls;
-use crate::error::check;
+use crate::error::{Error, check};
+use core::cell::RefCell;
+use core::fmt;
 
 /// A metric type: the handle (a metric id), its `define`, which makes the
 /// hostcall `proxy_define_metric` with the type's wire kind, and `value` where
@@ -50,7 +60,33 @@ macro_rules! metric {
                 }
             )?
         }
+
+        impl Metric for $name {
+            #[inline]
+            fn define(name: &str) -> Result<$name> {
+                $name::define(name)
+            }
+        }
     };
+}
+
+/// A kind of metric a [`Family`] defines: [`Counter`], [`Gauge`] or
+/// [`Histogram`] (or a type of yours wrapping one of them).
+///
+/// ```
+/// # proxywasm::mock::doc_plugin(|| {
+/// use proxywasm::metrics::{Counter, Metric};
+///
+/// let requests = <Counter as Metric>::define("requests_total")?;
+/// requests.increment(1)?;
+/// # Ok(()) });
+/// ```
+pub trait Metric: Copy {
+    /// Defines (or re-binds) the metric `name`, as the type's own `define`.
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    fn define(name: &str) -> Result<Self>;
 }
 
 metric! {
@@ -86,7 +122,12 @@ impl Counter {
 }
 
 metric! {
-    /// A value that goes up and down.
+    /// A value that goes up and down: an unsigned 64-bit number, as in Envoy.
+    ///
+    /// [`set`](Gauge::set) and [`value`](Gauge::value) take and give `u64`;
+    /// [`add`](Gauge::add) takes a signed delta. Below zero the value wraps
+    /// around (Envoy does not stop at 0): keep a gauge's additions and
+    /// subtractions paired, or [`set`](Gauge::set) it.
     ///
     /// ```
     /// # proxywasm::mock::doc_plugin(|| {
@@ -102,14 +143,20 @@ metric! {
 }
 
 impl Gauge {
-    /// Adds `delta` (negative to subtract).
+    /// Adds `delta` (negative to subtract). Subtracting more than the value
+    /// wraps around to a value near `u64::MAX`, as in Envoy.
     ///
     /// # Errors
     /// The hostcall's status.
     ///
     /// ```
     /// # proxywasm::mock::doc_plugin(|| {
-    /// proxywasm::metrics::Gauge::define("g")?.add(-2)?;
+    /// let g = proxywasm::metrics::Gauge::define("g")?;
+    /// g.set(5)?;
+    /// g.add(-2)?;
+    /// assert_eq!(g.value()?, 3);
+    /// g.add(-4)?;
+    /// assert_eq!(g.value()?, u64::MAX);
     /// # Ok(()) });
     /// ```
     pub fn add(&self, delta: i64) -> Result<()> {
@@ -160,4 +207,376 @@ impl Histogram {
     pub fn record(&self, value: u64) -> Result<()> {
         check("proxy_record_metric", calls::record_metric(self.0, value))
     }
+}
+
+/// How many label sets a [`Family`] defines unless told otherwise
+/// ([`Family::with_limit`]).
+///
+/// ```
+/// assert_eq!(proxywasm::metrics::DEFAULT_LIMIT, 1000);
+/// ```
+pub const DEFAULT_LIMIT: usize = 1000;
+
+/// A metric with tags: one Envoy stat per label set, defined the first time
+/// the label set is used and remembered after that.
+///
+/// A family has a base name and `N` tag keys, fixed when it is made. For each
+/// set of `N` values, [`get`](Family::get) gives the metric of the stat
+///
+/// ```text
+/// <base>.<key1>=<value1>.<key2>=<value2>…
+/// ```
+///
+/// which the bootstrap's `stats_tags` turns back into the base name with
+/// tags (one regex per key, [`tag_regex`]); Envoy then shows it in Prometheus
+/// as `<base>{<key1>="<value1>",…}`. The first use of a label set makes the
+/// hostcall `proxy_define_metric`; later uses find its id in the family and
+/// make none.
+///
+/// Values are written as given, except that a `.` (Envoy's separator of name
+/// segments, which would end the value early) becomes `_`: `10.0.0.1` is
+/// shown as `10_0_0_1`. The family remembers at most [`DEFAULT_LIMIT`] label
+/// sets (see [`with_limit`](Family::with_limit)): every label set is a stat
+/// that Envoy keeps for the life of the process, so values that come from
+/// requests (paths, client addresses) would otherwise grow Envoy and the
+/// plugin without end.
+///
+/// `get` takes `&self`: share one family between the plugin context and its
+/// streams with an `Rc`.
+///
+/// ```
+/// use proxywasm::metrics::{Counter, Family};
+/// use proxywasm::{Action, Configuration, ContextId, HttpContext, NoContext, PluginContext, Result, http};
+/// use std::rc::Rc;
+///
+/// #[derive(Default)]
+/// struct Plugin {
+///     requests: Option<Rc<Family<Counter, 1>>>,
+/// }
+///
+/// impl PluginContext for Plugin {
+///     type Http = Filter;
+///     type Tcp = NoContext;
+///
+///     fn on_configure(&mut self, _configuration: Configuration) -> Result<()> {
+///         self.requests = Some(Rc::new(Family::new("demo.requests", ["method"])?));
+///         Ok(())
+///     }
+///
+///     fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
+///         Some(Filter { requests: self.requests.clone()? })
+///     }
+/// }
+///
+/// struct Filter {
+///     requests: Rc<Family<Counter, 1>>,
+/// }
+///
+/// impl HttpContext for Filter {
+///     fn on_request_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
+///         let method = http::request_headers().get(":method").ok().flatten();
+///         let method = method.as_ref().map_or("none", |m| m.to_str().unwrap_or("other"));
+///         if let Err(e) = self.requests.get([method]).and_then(|c| c.increment(1)) {
+///             proxywasm::log::warn!("cannot count: {e}");
+///         }
+///         Action::Continue
+///     }
+/// }
+///
+/// let host = proxywasm::mock::MockHost::builder().plugin(|_| Plugin::default());
+/// assert!(host.start());
+/// for method in ["GET", "GET", "POST"] {
+///     host.http_stream().request_headers(&[(":method", method)], true);
+/// }
+/// assert_eq!(host.metrics().counter("demo.requests.method=GET"), Some(2));
+/// assert_eq!(host.metrics().counter("demo.requests.method=POST"), Some(1));
+/// // Two label sets, two definitions: the second GET found its metric.
+/// assert_eq!(host.hostcall_counts()["proxy_define_metric"], 2);
+/// ```
+pub struct Family<M, const N: usize> {
+    base: Box<str>,
+    keys: [Box<str>; N],
+    limit: usize,
+    /// (values as given, metric), hashed by [`hash_values`].
+    defined: RefCell<hashbrown::HashTable<([Box<str>; N], M)>>,
+}
+
+impl<M: Metric, const N: usize> Family<M, N> {
+    /// A family named `base` with the tag keys `keys`. Defines nothing yet.
+    ///
+    /// # Errors
+    /// An [`Error`] naming what is wrong, for a base name that is empty,
+    /// contains `=` (a tag regex could match it) or has an empty segment (a
+    /// leading, trailing or doubled `.`), and for a key that is not a
+    /// Prometheus label name (`[A-Za-z_][A-Za-z0-9_]*`) or is given twice.
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Family, Gauge};
+    ///
+    /// let sessions = Family::<Gauge, 2>::new("sessions", ["region", "tier"]);
+    /// assert!(sessions.is_ok());
+    /// let bad = Family::<Gauge, 1>::new("sessions", ["tier-name"]);
+    /// assert_eq!(
+    ///     bad.err().map(|e| e.to_string()).as_deref(),
+    ///     Some("metric family `sessions`: tag key `tier-name` is not a Prometheus label name ([A-Za-z_][A-Za-z0-9_]*)"),
+    /// );
+    /// ```
+    pub fn new(base: &str, keys: [&str; N]) -> Result<Self> {
+        check_base(base)?;
+        for (i, key) in keys.iter().enumerate() {
+            check_key(base, key)?;
+            if keys.get(..i).is_some_and(|before| before.contains(key)) {
+                return Err(Error::other(format_args!(
+                    "metric family `{base}`: tag key `{key}` is given twice"
+                )));
+            }
+        }
+        Ok(Family {
+            base: base.into(),
+            keys: keys.map(Box::from),
+            limit: DEFAULT_LIMIT,
+            defined: RefCell::new(hashbrown::HashTable::new()),
+        })
+    }
+
+    /// The same family, remembering at most `limit` label sets: a label set
+    /// beyond it is an error, and no stat is defined for it.
+    /// `usize::MAX` removes the bound.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_plugin(|| {
+    /// use proxywasm::metrics::{Counter, Family};
+    ///
+    /// let hits = Family::<Counter, 1>::new("hits", ["user"])?.with_limit(2);
+    /// hits.get(["ann"])?.increment(1)?;
+    /// hits.get(["bob"])?.increment(1)?;
+    /// hits.get(["ann"])?.increment(1)?; // known: not a new label set
+    /// let error = hits.get(["cid"]).unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "metric family `hits`: 2 label sets defined, its limit; `hits.user=cid` not defined"
+    /// );
+    /// # Ok(()) });
+    /// ```
+    #[must_use]
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The metric of the label set `values` (one value per key, in the keys'
+    /// order): defined with the hostcall `proxy_define_metric` the first
+    /// time, found in the family after that.
+    ///
+    /// # Errors
+    /// The hostcall's status; an [`Error`] naming the family and the stat
+    /// when the label set is new and the family already has its limit of
+    /// label sets ([`with_limit`](Family::with_limit)).
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_plugin(|| {
+    /// use proxywasm::metrics::{Family, Histogram};
+    ///
+    /// let latency = Family::<Histogram, 2>::new("latency_ms", ["route", "code"])?;
+    /// latency.get(["api", "200"])?.record(12)?;
+    /// let again = latency.get(["api", "200"])?;
+    /// assert_eq!(again, latency.get(["api", "200"])?);
+    /// assert_ne!(again, latency.get(["api", "503"])?);
+    /// assert_eq!(latency.len(), 2);
+    /// # Ok(()) });
+    /// ```
+    pub fn get(&self, values: [&str; N]) -> Result<M> {
+        let hash = hash_values(values.iter().copied());
+        let same = |(stored, _): &([Box<str>; N], M)| {
+            stored.iter().map(|s| &**s).eq(values.iter().copied())
+        };
+        // A borrow fails only if `get` re-entered itself (a host calling
+        // back into the plugin while it defines): then it defines without
+        // the cache rather than fail.
+        if let Ok(defined) = self.defined.try_borrow() {
+            if let Some((_, metric)) = defined.find(hash, same) {
+                return Ok(*metric);
+            }
+            if defined.len() >= self.limit {
+                return Err(self.full(values));
+            }
+        }
+        let metric = M::define(&self.name(values))?;
+        if let Ok(mut defined) = self.defined.try_borrow_mut() {
+            defined.insert_unique(hash, (values.map(Box::from), metric), |(stored, _)| {
+                hash_values(stored.iter().map(|s| &**s))
+            });
+        }
+        Ok(metric)
+    }
+
+    /// The stat name of the label set `values`, as [`get`](Family::get)
+    /// defines it (Envoy adds its `wasmcustom.` namespace in front).
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Counter, Family};
+    ///
+    /// let calls = Family::<Counter, 2>::new("upstream.calls", ["host", "code"])?;
+    /// assert_eq!(
+    ///     calls.name(["10.0.0.1:8080", "200"]),
+    ///     "upstream.calls.host=10_0_0_1:8080.code=200"
+    /// );
+    /// # Ok::<(), proxywasm::Error>(())
+    /// ```
+    pub fn name(&self, values: [&str; N]) -> String {
+        let tags: usize = self
+            .keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum();
+        let mut name = String::with_capacity(self.base.len() + tags);
+        name.push_str(&self.base);
+        for (key, value) in self.keys.iter().zip(values) {
+            push_tag(&mut name, key, value);
+        }
+        name
+    }
+
+    /// The base name.
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Counter, Family};
+    ///
+    /// let calls = Family::<Counter, 1>::new("calls", ["code"])?;
+    /// assert_eq!(calls.base(), "calls");
+    /// # Ok::<(), proxywasm::Error>(())
+    /// ```
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// How many label sets the family has defined and remembers.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_plugin(|| {
+    /// use proxywasm::metrics::{Counter, Family};
+    ///
+    /// let calls = Family::<Counter, 1>::new("calls", ["code"])?;
+    /// assert!(calls.is_empty());
+    /// calls.get(["200"])?;
+    /// calls.get(["200"])?;
+    /// assert_eq!(calls.len(), 1);
+    /// # Ok(()) });
+    /// ```
+    pub fn len(&self) -> usize {
+        self.defined.try_borrow().map_or(0, |d| d.len())
+    }
+
+    /// Whether no label set has been defined yet.
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Counter, Family};
+    ///
+    /// assert!(Family::<Counter, 1>::new("calls", ["code"])?.is_empty());
+    /// # Ok::<(), proxywasm::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The error for a new label set beyond the limit.
+    #[cold]
+    fn full(&self, values: [&str; N]) -> Error {
+        Error::other(format_args!(
+            "metric family `{}`: {} label sets defined, its limit; `{}` not defined",
+            self.base,
+            self.limit,
+            self.name(values)
+        ))
+    }
+}
+
+impl<M, const N: usize> fmt::Debug for Family<M, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Family")
+            .field("base", &self.base)
+            .field("keys", &self.keys)
+            .field("defined", &self.defined.try_borrow().map(|d| d.len()).ok())
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+/// The `stats_tags` regex that extracts the tag `key` of a [`Family`]'s stat
+/// names: `(\.key=([^.]*))`. Envoy removes what the first group matched
+/// from the name and takes the second as the tag's value.
+///
+/// In the bootstrap, one entry per key (the same key in several families
+/// needs one entry):
+///
+/// ```yaml
+/// stats_config:
+///   stats_tags:
+///   - tag_name: method
+///     regex: '(\.method=([^.]*))'
+/// ```
+///
+/// ```
+/// assert_eq!(proxywasm::metrics::tag_regex("method"), r"(\.method=([^.]*))");
+/// ```
+pub fn tag_regex(key: &str) -> String {
+    let mut regex = String::with_capacity(key.len() + 16);
+    regex.push_str(r"(\.");
+    regex.push_str(key);
+    regex.push_str("=([^.]*))");
+    regex
+}
+
+/// Appends the tag segment `.key=value`, with each `.` of the value as `_`
+/// (the mock host's tagged getters name stats with it too).
+pub(crate) fn push_tag(name: &mut String, key: &str, value: &str) {
+    name.push('.');
+    name.push_str(key);
+    name.push('=');
+    name.extend(value.chars().map(|c| if c == '.' { '_' } else { c }));
+}
+
+/// FNV-1a over the values, each followed by `0xff` (never in UTF-8), so
+/// `["ab", "c"]` and `["a", "bc"]` differ.
+fn hash_values<'a>(values: impl Iterator<Item = &'a str>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for value in values {
+        for byte in value.bytes().chain(core::iter::once(0xff)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// A base name the tag regexes leave alone and Envoy keeps whole.
+fn check_base(base: &str) -> Result<()> {
+    let problem = if base.is_empty() {
+        "is empty"
+    } else if base.contains('=') {
+        "contains `=`"
+    } else if base.split('.').any(str::is_empty) {
+        "has an empty segment (a leading, trailing or doubled `.`)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::other(format_args!(
+        "metric family `{base}`: the base name {problem}"
+    )))
+}
+
+/// A tag key Prometheus accepts as a label name.
+fn check_key(base: &str, key: &str) -> Result<()> {
+    let mut chars = key.chars();
+    let first = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if first && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Ok(());
+    }
+    Err(Error::other(format_args!(
+        "metric family `{base}`: tag key `{key}` is not a Prometheus label name \
+         ([A-Za-z_][A-Za-z0-9_]*)"
+    )))
 }

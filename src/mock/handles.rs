@@ -587,7 +587,7 @@ impl Callouts<'_> {
 pub struct Metrics<'h>(pub(super) &'h MockHost);
 
 impl Metrics<'_> {
-    fn metric(&self, name: &str, kind: MetricKind) -> Option<(i64, Vec<u64>)> {
+    fn metric(&self, name: &str, kind: MetricKind) -> Option<(u64, Vec<u64>)> {
         self.0.vm.world().with(|w| {
             if let Some(m) = w.metrics.get(&(kind, name.to_owned())) {
                 return Some((m.value, m.samples.clone()));
@@ -615,21 +615,23 @@ impl Metrics<'_> {
     /// assert_eq!(host.metrics().counter("other"), None);
     /// ```
     pub fn counter(&self, name: &str) -> Option<u64> {
-        self.metric(name, MetricKind::Counter)
-            .map(|(v, _)| v as u64)
+        self.metric(name, MetricKind::Counter).map(|(v, _)| v)
     }
 
-    /// Go `GetGaugeMetric`: a gauge's value, `None` if undefined.
+    /// Go `GetGaugeMetric`: a gauge's value, `None` if undefined. Unsigned,
+    /// as Envoy's: below 0 it wraps around.
     ///
     /// # Panics
     /// If `name` is a counter or histogram.
     ///
     /// ```
     /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
-    /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(-3)).unwrap();
-    /// assert_eq!(host.metrics().gauge("active"), Some(-3));
+    /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(3)).unwrap();
+    /// assert_eq!(host.metrics().gauge("active"), Some(3));
+    /// host.run(|| proxywasm::metrics::Gauge::define("active")?.add(-4)).unwrap();
+    /// assert_eq!(host.metrics().gauge("active"), Some(u64::MAX));
     /// ```
-    pub fn gauge(&self, name: &str) -> Option<i64> {
+    pub fn gauge(&self, name: &str) -> Option<u64> {
         self.metric(name, MetricKind::Gauge).map(|(v, _)| v)
     }
 
@@ -653,6 +655,101 @@ impl Metrics<'_> {
         self.metric(name, MetricKind::Histogram)
             .map(|(_, samples)| samples)
     }
+
+    /// [`counter`](Metrics::counter) of the stat a
+    /// [`Family`](crate::metrics::Family) named `base` defines for these
+    /// tags (keys in the family's order, values as the plugin gave them).
+    ///
+    /// # Panics
+    /// If that stat is a gauge or histogram.
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Counter, Family};
+    ///
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+    /// host.run(|| {
+    ///     let calls = Family::<Counter, 2>::new("calls", ["host", "code"])?;
+    ///     calls.get(["10.0.0.1", "200"])?.increment(1)
+    /// })
+    /// .unwrap();
+    /// let tags = [("host", "10.0.0.1"), ("code", "200")];
+    /// assert_eq!(host.metrics().counter_tagged("calls", &tags), Some(1));
+    /// assert_eq!(host.metrics().counter("calls.host=10_0_0_1.code=200"), Some(1));
+    /// ```
+    pub fn counter_tagged(&self, base: &str, tags: &[(&str, &str)]) -> Option<u64> {
+        self.counter(&tagged(base, tags))
+    }
+
+    /// [`gauge`](Metrics::gauge) of a [`Family`](crate::metrics::Family)'s
+    /// stat, as [`counter_tagged`](Metrics::counter_tagged).
+    ///
+    /// # Panics
+    /// If that stat is a counter or histogram.
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Family, Gauge};
+    ///
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+    /// host.run(|| Family::<Gauge, 1>::new("sessions", ["tier"])?.get(["gold"])?.set(4))
+    ///     .unwrap();
+    /// assert_eq!(host.metrics().gauge_tagged("sessions", &[("tier", "gold")]), Some(4));
+    /// assert_eq!(host.metrics().gauge_tagged("sessions", &[("tier", "blue")]), None);
+    /// ```
+    pub fn gauge_tagged(&self, base: &str, tags: &[(&str, &str)]) -> Option<u64> {
+        self.gauge(&tagged(base, tags))
+    }
+
+    /// [`histogram`](Metrics::histogram) of a
+    /// [`Family`](crate::metrics::Family)'s stat, as
+    /// [`counter_tagged`](Metrics::counter_tagged).
+    ///
+    /// # Panics
+    /// If that stat is a counter or gauge.
+    ///
+    /// ```
+    /// use proxywasm::metrics::{Family, Histogram};
+    ///
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+    /// host.run(|| Family::<Histogram, 1>::new("latency", ["route"])?.get(["api"])?.record(7))
+    ///     .unwrap();
+    /// assert_eq!(host.metrics().histogram_tagged("latency", &[("route", "api")]), Some(vec![7]));
+    /// ```
+    pub fn histogram_tagged(&self, base: &str, tags: &[(&str, &str)]) -> Option<Vec<u64>> {
+        self.histogram(&tagged(base, tags))
+    }
+
+    /// Every stat name defined in the host's world, sorted, as Envoy has them
+    /// without its `wasmcustom.` namespace.
+    ///
+    /// ```
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+    /// host.run(|| {
+    ///     proxywasm::metrics::Gauge::define("b")?;
+    ///     proxywasm::metrics::Counter::define("a")?;
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(host.metrics().names(), ["a", "b"]);
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .0
+            .vm
+            .world()
+            .with(|w| w.metrics.keys().map(|(_, n)| n.clone()).collect());
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+/// The stat name a [`Family`](crate::metrics::Family) defines for `tags`.
+fn tagged(base: &str, tags: &[(&str, &str)]) -> String {
+    let mut name = String::from(base);
+    for (key, value) in tags {
+        crate::metrics::push_tag(&mut name, key, value);
+    }
+    name
 }
 
 /// [`Logs::trace`] … [`Logs::critical`]: [`Logs::at`] one level, each with

@@ -33,7 +33,8 @@ impl HostState {
         Ok(id)
     }
 
-    /// `proxy_increment_metric`: counters need `offset > 0`; gauges add.
+    /// `proxy_increment_metric`: counters need `offset > 0`; gauges add
+    /// (or subtract) in unsigned 64 bits, wrapping below 0 as Envoy's do.
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown id; `BAD_ARGUMENT` for a histogram or a
@@ -46,7 +47,7 @@ impl HostState {
         }
         self.world.with(|w| {
             let metric = w.metrics.entry(key).or_default();
-            metric.value = metric.value.wrapping_add(offset);
+            metric.value = metric.value.wrapping_add_signed(offset);
         });
         Ok(())
     }
@@ -63,8 +64,8 @@ impl HostState {
             let kind = key.0;
             let metric = w.metrics.entry(key).or_default();
             match kind {
-                MetricKind::Counter => metric.value = metric.value.wrapping_add(value as i64),
-                MetricKind::Gauge => metric.value = value as i64,
+                MetricKind::Counter => metric.value = metric.value.wrapping_add(value),
+                MetricKind::Gauge => metric.value = value,
                 MetricKind::Histogram => metric.samples.push(value),
             }
         });
@@ -83,6 +84,6 @@ impl HostState {
         }
         Ok(self
             .world
-            .with(|w| w.metrics.get(&key).map_or(0, |m| m.value as u64)))
+            .with(|w| w.metrics.get(&key).map_or(0, |m| m.value)))
     }
 }

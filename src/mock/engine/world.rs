@@ -43,7 +43,8 @@ impl MetricKind {
 
 #[derive(Debug, Default)]
 pub(crate) struct Metric {
-    pub(crate) value: i64,
+    /// A counter's or gauge's value: unsigned 64 bits, wrapping, as Envoy's.
+    pub(crate) value: u64,
     pub(crate) samples: Vec<u64>,
 }
 

@@ -10,7 +10,8 @@
 //!   the upstream cluster `probe_upstream`, 127.0.0.1:18402):
 //!   * `GET /routed`: in `on_request_headers`, the log level, the header-map
 //!     size against the pairs, the "newer builds" properties and foreign
-//!     functions, and the shared-data CAS rules on fresh keys; in
+//!     functions, the shared-data CAS rules on fresh keys, and metrics
+//!     (plain and tagged, read back by the checks from the admin stats); in
 //!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
@@ -34,6 +35,7 @@ use proxywasm::attribute::{
 };
 use proxywasm::http::{self, HeaderMap, HeaderPairs, LocalResponse};
 use proxywasm::log::{info, warn};
+use proxywasm::metrics::{Counter, Family, Gauge, Histogram};
 use proxywasm::shared::{self, Cas};
 use proxywasm::{
     Action, Configuration, ContextId, Error, HttpContext, PluginContext, Result, TcpContext,
@@ -339,6 +341,81 @@ fn shared_data_rules() {
     observe("shared::Counter add(1), add(2)", &adds.join(", "));
 }
 
+/// The tag values of the `probe_tagged_odd` family (key `odd`): each shows
+/// how a character survives Envoy's stat name, tag extraction and
+/// Prometheus output (book: reference/envoy-1.40.md#metric-names).
+pub const ODD_TAG_VALUES: &[&str] = &[
+    "a b", "a,b", "a:b", "a=b", "a;b", "a/b", "a\"b", "a\\b", "a{b}", "ü", "",
+];
+
+/// `Ok(N)` or `Err(NAME)` of a metric read.
+fn value(read: Result<u64>) -> String {
+    read.map_or_else(|e| err(&e), |n| format!("Ok({n})"))
+}
+
+/// The metrics the book describes (book: state.md#metrics, and
+/// reference/envoy-1.40.md#metric-names), defined once per `GET /routed`; the
+/// e2e checks read them back from the admin `/stats` and `/stats/prometheus`.
+fn metrics_rules() {
+    let plain = Counter::define("probe_plain_total").and_then(|c| {
+        c.increment(1)?;
+        c.value()
+    });
+    observe("metrics plain counter increment(1), value", &value(plain));
+
+    let gauge = Gauge::define("probe_gauge");
+    let steps = gauge.and_then(|g| {
+        g.set(1)?;
+        let wrapped = g.add(-2).and_then(|()| g.value());
+        let zero = g.add(0).and_then(|()| g.value());
+        let back = g.add(2).and_then(|()| g.value());
+        Ok(format!("{}, {}, {}", value(wrapped), value(zero), value(back)))
+    });
+    observe(
+        "metrics gauge set(1), add(-2), add(0), add(2): values",
+        &steps.unwrap_or_else(|e| err(&e)),
+    );
+
+    let tagged = Family::<Counter, 2>::new("probe_tagged_total", ["method", "code"])
+        .and_then(|family| {
+            let first = family.get(["GET", "200"])?;
+            first.increment(1)?;
+            let again = family.get(["GET", "200"])?;
+            again.increment(2)?;
+            family.get(["POST", "503"])?.increment(1)?;
+            Ok(format!(
+                "same metric {}, {} label sets, value {}",
+                first == again,
+                family.len(),
+                value(again.value())
+            ))
+        });
+    observe(
+        "metrics tagged counter",
+        &tagged.unwrap_or_else(|e| err(&e)),
+    );
+
+    let gauge = Family::<Gauge, 1>::new("probe_tagged_active", ["method"])
+        .and_then(|family| family.get(["GET"])?.set(7));
+    observe("metrics tagged gauge set(7)", &unit(&gauge));
+
+    let histogram = Family::<Histogram, 1>::new("probe_tagged_ms", ["method"])
+        .and_then(|family| family.get(["GET"])?.record(5));
+    observe("metrics tagged histogram record(5)", &unit(&histogram));
+
+    let peers = Family::<Counter, 1>::new("probe_tagged_peers", ["peer"])
+        .and_then(|family| family.get(["127.0.0.1:18400"])?.increment(1));
+    observe("metrics tagged counter with dots", &unit(&peers));
+
+    let odd = Family::<Counter, 1>::new("probe_tagged_odd", ["odd"]).and_then(|family| {
+        for v in ODD_TAG_VALUES {
+            family.get([v])?.increment(1)?;
+        }
+        Ok(())
+    });
+    observe("metrics tagged counter with odd values", &unit(&odd));
+}
+
 /// The VM context: logs each `on_vm_start`.
 #[derive(Debug, Default)]
 pub struct Vm;
@@ -512,6 +589,7 @@ impl HttpContext for HttpProbe {
         self.properties("on_request_headers");
         observe_attributes("on_request_headers");
         shared_data_rules();
+        metrics_rules();
         for (name, label, arguments) in FOREIGN_CALLS {
             observe(
                 &format!("foreign {name}({label})"),
