@@ -726,7 +726,7 @@ impl Metrics<'_> {
     /// host.run(|| {
     ///     proxywasm::metrics::Gauge::define("b")?;
     ///     proxywasm::metrics::Counter::define("a")?;
-    ///     Ok(())
+    ///     Ok::<(), proxywasm::Error>(())
     /// })
     /// .unwrap();
     /// assert_eq!(host.metrics().names(), ["a", "b"]);
