@@ -234,12 +234,17 @@ pub const DEFAULT_LIMIT: usize = 1000;
 /// make none.
 ///
 /// Values are written as given, except that a `.` (Envoy's separator of name
-/// segments, which would end the value early) becomes `_`: `10.0.0.1` is
-/// shown as `10_0_0_1`. The family remembers at most [`DEFAULT_LIMIT`] label
-/// sets (see [`with_limit`](Family::with_limit)): every label set is a stat
-/// that Envoy keeps for the life of the process, so values that come from
-/// requests (paths, client addresses) would otherwise grow Envoy and the
-/// plugin without end.
+/// segments, which would end the value early) and control characters (a
+/// newline would split the stat's line in Envoy's `/stats`) become `_`:
+/// `10.0.0.1` is shown as `10_0_0_1`. Everything else, spaces, quotes,
+/// `=`, `,`, `{}` and non-ASCII included, reaches Prometheus as written
+/// (Envoy escapes `"` and `\` in label values).
+///
+/// The family remembers at most [`DEFAULT_LIMIT`] label sets (see
+/// [`with_limit`](Family::with_limit)): every label set is a stat that Envoy
+/// keeps for the life of the process, so values that come from requests
+/// (paths, client addresses) would otherwise grow Envoy and the plugin
+/// without end.
 ///
 /// `get` takes `&self`: share one family between the plugin context and its
 /// streams with an `Rc`.
@@ -421,6 +426,7 @@ impl<M: Metric, const N: usize> Family<M, N> {
     ///     calls.name(["10.0.0.1:8080", "200"]),
     ///     "upstream.calls.host=10_0_0_1:8080.code=200"
     /// );
+    /// assert_eq!(calls.name(["a\nb", "x y"]), "upstream.calls.host=a_b.code=x y");
     /// # Ok::<(), proxywasm::Error>(())
     /// ```
     pub fn name(&self, values: [&str; N]) -> String {
@@ -528,13 +534,18 @@ pub fn tag_regex(key: &str) -> String {
     regex
 }
 
-/// Appends the tag segment `.key=value`, with each `.` of the value as `_`
-/// (the mock host's tagged getters name stats with it too).
+/// Appends the tag segment `.key=value`, with each `.` and control
+/// character of the value as `_` (the mock host's tagged getters name stats
+/// with it too).
 pub(crate) fn push_tag(name: &mut String, key: &str, value: &str) {
     name.push('.');
     name.push_str(key);
     name.push('=');
-    name.extend(value.chars().map(|c| if c == '.' { '_' } else { c }));
+    name.extend(
+        value
+            .chars()
+            .map(|c| if c == '.' || c.is_control() { '_' } else { c }),
+    );
 }
 
 /// FNV-1a over the values, each followed by `0xff` (never in UTF-8), so

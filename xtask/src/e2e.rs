@@ -643,6 +643,30 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 },
             ),
             (
+                "metrics: a gauge below 0 wraps around (unsigned 64 bits), add(0) is OK",
+                crate::probe_metrics::gauge_wraps,
+            ),
+            (
+                "metrics: a Family defines each label set once, every kind works",
+                crate::probe_metrics::family_defines_once,
+            ),
+            (
+                "metrics in /stats: wasmcustom.<name>, the tags inside the name",
+                crate::probe_metrics::stats_names,
+            ),
+            (
+                "metrics in /stats/prometheus: no namespace, stats_tags turn the tags into labels (histograms too)",
+                crate::probe_metrics::prometheus_labels,
+            ),
+            (
+                "metrics: tag values keep spaces, quotes, =, commas, braces, non-ASCII; Family replaces newlines",
+                crate::probe_metrics::odd_values,
+            ),
+            (
+                "metrics: a `.` left in a tag value ends the value (why Family replaces it)",
+                crate::probe_metrics::unreplaced_dot,
+            ),
+            (
                 "a local reply from on_request_headers runs the plugin's own on_response_headers",
                 |c| {
                     expect_probe(

@@ -345,7 +345,7 @@ fn shared_data_rules() {
 /// how a character survives Envoy's stat name, tag extraction and
 /// Prometheus output (book: reference/envoy-1.40.md#metric-names).
 pub const ODD_TAG_VALUES: &[&str] = &[
-    "a b", "a,b", "a:b", "a=b", "a;b", "a/b", "a\"b", "a\\b", "a{b}", "ü", "",
+    "a b", "a,b", "a:b", "a=b", "a;b", "a/b", "a\"b", "a\\b", "a{b}", "a\nb", "ü", "",
 ];
 
 /// `Ok(N)` or `Err(NAME)` of a metric read.
@@ -369,15 +369,20 @@ fn metrics_rules() {
         let wrapped = g.add(-2).and_then(|()| g.value());
         let zero = g.add(0).and_then(|()| g.value());
         let back = g.add(2).and_then(|()| g.value());
-        Ok(format!("{}, {}, {}", value(wrapped), value(zero), value(back)))
+        Ok(format!(
+            "{}, {}, {}",
+            value(wrapped),
+            value(zero),
+            value(back)
+        ))
     });
     observe(
         "metrics gauge set(1), add(-2), add(0), add(2): values",
         &steps.unwrap_or_else(|e| err(&e)),
     );
 
-    let tagged = Family::<Counter, 2>::new("probe_tagged_total", ["method", "code"])
-        .and_then(|family| {
+    let tagged =
+        Family::<Counter, 2>::new("probe_tagged_total", ["method", "code"]).and_then(|family| {
             let first = family.get(["GET", "200"])?;
             first.increment(1)?;
             let again = family.get(["GET", "200"])?;
@@ -414,6 +419,23 @@ fn metrics_rules() {
         Ok(())
     });
     observe("metrics tagged counter with odd values", &unit(&odd));
+
+    let dotted = Family::<Counter, 1>::new("probe.dotted", ["method"])
+        .and_then(|family| family.get(["GET"])?.increment(1));
+    observe("metrics tagged counter with a dotted base", &unit(&dotted));
+
+    // A key with no `stats_tags` entry in the bootstrap: stays in the name.
+    let untagged = Family::<Counter, 1>::new("probe_untagged", ["zone"])
+        .and_then(|family| family.get(["eu"])?.increment(1));
+    observe(
+        "metrics tagged counter without stats_tags",
+        &unit(&untagged),
+    );
+
+    // What a `.` in a value does when nothing replaces it: the name Family
+    // would never write.
+    let raw = Counter::define("probe_raw_dot.odd=a.b").and_then(|c| c.increment(1));
+    observe("metrics counter with a dot in a tag value", &unit(&raw));
 }
 
 /// The VM context: logs each `on_vm_start`.
