@@ -15,6 +15,7 @@ use crate::abi::calls;
 use crate::error::{Error, check};
 use core::cell::RefCell;
 use core::fmt;
+use core::marker::PhantomData;
 
 /// A metric type: the handle (a metric id), its `define`, which makes the
 /// hostcall `proxy_define_metric` with the type's wire kind, and `value` where
@@ -61,6 +62,15 @@ macro_rules! metric {
             )?
         }
 
+        impl sealed::Kind for $name {
+            const KIND: u32 = $kind;
+
+            #[inline]
+            fn from_id(id: u32) -> $name {
+                $name(id)
+            }
+        }
+
         impl Metric for $name {
             #[inline]
             fn define(name: &str) -> Result<$name> {
@@ -71,7 +81,7 @@ macro_rules! metric {
 }
 
 /// A kind of metric a [`Family`] defines: [`Counter`], [`Gauge`] or
-/// [`Histogram`] (or a type of yours wrapping one of them).
+/// [`Histogram`] (sealed: no other type implements it).
 ///
 /// ```
 /// # proxywasm::mock::doc_plugin(|| {
@@ -81,12 +91,24 @@ macro_rules! metric {
 /// requests.increment(1)?;
 /// # Ok(()) });
 /// ```
-pub trait Metric: Copy {
+pub trait Metric: Copy + sealed::Kind {
     /// Defines (or re-binds) the metric `name`, as the type's own `define`.
     ///
     /// # Errors
     /// The hostcall's status.
     fn define(name: &str) -> Result<Self>;
+}
+
+mod sealed {
+    /// What a [`Family`](super::Family) needs of a metric type, hidden: its
+    /// wire kind and its handle from an id.
+    #[allow(unreachable_pub, reason = "a sealed supertrait, never named outside")]
+    pub trait Kind {
+        /// The metric type of `proxy_define_metric`.
+        const KIND: u32;
+        /// The handle of a defined id.
+        fn from_id(id: u32) -> Self;
+    }
 }
 
 metric! {
@@ -299,11 +321,18 @@ pub const DEFAULT_LIMIT: usize = 1000;
 /// assert_eq!(host.hostcall_counts()["proxy_define_metric"], 2);
 /// ```
 pub struct Family<M, const N: usize> {
+    labels: Labels,
+    kind: PhantomData<M>,
+}
+
+/// A family without its metric type and arity, so that every family of a
+/// plugin shares one copy of this code (and of the hash table's).
+struct Labels {
     base: Box<str>,
-    keys: [Box<str>; N],
+    keys: Box<[Box<str>]>,
     limit: usize,
-    /// (values as given, metric), hashed by [`hash_values`].
-    defined: RefCell<hashbrown::HashTable<([Box<str>; N], M)>>,
+    /// (values as given, metric id), hashed by [`hash_values`].
+    defined: RefCell<hashbrown::HashTable<(Box<[Box<str>]>, u32)>>,
 }
 
 impl<M: Metric, const N: usize> Family<M, N> {
@@ -327,20 +356,9 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// );
     /// ```
     pub fn new(base: &str, keys: [&str; N]) -> Result<Self> {
-        check_base(base)?;
-        for (i, key) in keys.iter().enumerate() {
-            check_key(base, key)?;
-            if keys.get(..i).is_some_and(|before| before.contains(key)) {
-                return Err(Error::other(format_args!(
-                    "metric family `{base}`: tag key `{key}` is given twice"
-                )));
-            }
-        }
         Ok(Family {
-            base: base.into(),
-            keys: keys.map(Box::from),
-            limit: DEFAULT_LIMIT,
-            defined: RefCell::new(hashbrown::HashTable::new()),
+            labels: Labels::new(base, &keys)?,
+            kind: PhantomData,
         })
     }
 
@@ -365,7 +383,7 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// ```
     #[must_use]
     pub fn with_limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
+        self.labels.limit = limit;
         self
     }
 
@@ -390,29 +408,9 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// assert_eq!(latency.len(), 2);
     /// # Ok(()) });
     /// ```
+    #[inline]
     pub fn get(&self, values: [&str; N]) -> Result<M> {
-        let hash = hash_values(values.iter().copied());
-        let same = |(stored, _): &([Box<str>; N], M)| {
-            stored.iter().map(|s| &**s).eq(values.iter().copied())
-        };
-        // A borrow fails only if `get` re-entered itself (a host calling
-        // back into the plugin while it defines): then it defines without
-        // the cache rather than fail.
-        if let Ok(defined) = self.defined.try_borrow() {
-            if let Some((_, metric)) = defined.find(hash, same) {
-                return Ok(*metric);
-            }
-            if defined.len() >= self.limit {
-                return Err(self.full(values));
-            }
-        }
-        let metric = M::define(&self.name(values))?;
-        if let Ok(mut defined) = self.defined.try_borrow_mut() {
-            defined.insert_unique(hash, (values.map(Box::from), metric), |(stored, _)| {
-                hash_values(stored.iter().map(|s| &**s))
-            });
-        }
-        Ok(metric)
+        self.labels.get(M::KIND, &values).map(M::from_id)
     }
 
     /// The stat name of the label set `values`, as [`get`](Family::get)
@@ -430,18 +428,7 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// # Ok::<(), proxywasm::Error>(())
     /// ```
     pub fn name(&self, values: [&str; N]) -> String {
-        let tags: usize = self
-            .keys
-            .iter()
-            .zip(values)
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum();
-        let mut name = String::with_capacity(self.base.len() + tags);
-        name.push_str(&self.base);
-        for (key, value) in self.keys.iter().zip(values) {
-            push_tag(&mut name, key, value);
-        }
-        name
+        self.labels.name(&values)
     }
 
     /// The base name.
@@ -454,7 +441,7 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// # Ok::<(), proxywasm::Error>(())
     /// ```
     pub fn base(&self) -> &str {
-        &self.base
+        &self.labels.base
     }
 
     /// How many label sets the family has defined and remembers.
@@ -471,7 +458,7 @@ impl<M: Metric, const N: usize> Family<M, N> {
     /// # Ok(()) });
     /// ```
     pub fn len(&self) -> usize {
-        self.defined.try_borrow().map_or(0, |d| d.len())
+        self.labels.defined.try_borrow().map_or(0, |d| d.len())
     }
 
     /// Whether no label set has been defined yet.
@@ -485,10 +472,79 @@ impl<M: Metric, const N: usize> Family<M, N> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+impl Labels {
+    /// Checks the names (see [`Family::new`]).
+    fn new(base: &str, keys: &[&str]) -> Result<Labels> {
+        check_base(base)?;
+        for (i, key) in keys.iter().enumerate() {
+            check_key(base, key)?;
+            if keys.get(..i).is_some_and(|before| before.contains(key)) {
+                return Err(Error::other(format_args!(
+                    "metric family `{base}`: tag key `{key}` is given twice"
+                )));
+            }
+        }
+        Ok(Labels {
+            base: base.into(),
+            keys: keys.iter().map(|k| Box::from(*k)).collect(),
+            limit: DEFAULT_LIMIT,
+            defined: RefCell::new(hashbrown::HashTable::new()),
+        })
+    }
+
+    /// The id of the label set `values`, defined as a metric of `kind` the
+    /// first time (see [`Family::get`]).
+    fn get(&self, kind: u32, values: &[&str]) -> Result<u32> {
+        let hash = hash_values(values.iter().copied());
+        let same = |(stored, _): &(Box<[Box<str>]>, u32)| {
+            stored.iter().map(|s| &**s).eq(values.iter().copied())
+        };
+        // A borrow fails only if `get` re-entered itself (a host calling
+        // back into the plugin while it defines): then it defines without
+        // the cache rather than fail.
+        if let Ok(defined) = self.defined.try_borrow() {
+            if let Some((_, id)) = defined.find(hash, same) {
+                return Ok(*id);
+            }
+            if defined.len() >= self.limit {
+                return Err(self.full(values));
+            }
+        }
+        let name = self.name(values);
+        let id = check(
+            "proxy_define_metric",
+            calls::define_metric(kind, name.as_bytes()),
+        )?;
+        if let Ok(mut defined) = self.defined.try_borrow_mut() {
+            let stored = values.iter().map(|v| Box::from(*v)).collect();
+            defined.insert_unique(hash, (stored, id), |(stored, _)| {
+                hash_values(stored.iter().map(|s| &**s))
+            });
+        }
+        Ok(id)
+    }
+
+    /// The stat name of `values` (see [`Family::name`]).
+    fn name(&self, values: &[&str]) -> String {
+        let tags: usize = self
+            .keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum();
+        let mut name = String::with_capacity(self.base.len() + tags);
+        name.push_str(&self.base);
+        for (key, value) in self.keys.iter().zip(values) {
+            push_tag(&mut name, key, value);
+        }
+        name
+    }
 
     /// The error for a new label set beyond the limit.
     #[cold]
-    fn full(&self, values: [&str; N]) -> Error {
+    fn full(&self, values: &[&str]) -> Error {
         Error::other(format_args!(
             "metric family `{}`: {} label sets defined, its limit; `{}` not defined",
             self.base,
@@ -500,11 +556,15 @@ impl<M: Metric, const N: usize> Family<M, N> {
 
 impl<M, const N: usize> fmt::Debug for Family<M, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let labels = &self.labels;
         f.debug_struct("Family")
-            .field("base", &self.base)
-            .field("keys", &self.keys)
-            .field("defined", &self.defined.try_borrow().map(|d| d.len()).ok())
-            .field("limit", &self.limit)
+            .field("base", &labels.base)
+            .field("keys", &labels.keys)
+            .field(
+                "defined",
+                &labels.defined.try_borrow().map(|d| d.len()).ok(),
+            )
+            .field("limit", &labels.limit)
             .finish()
     }
 }
