@@ -331,9 +331,12 @@ struct Labels {
     base: Box<str>,
     keys: Box<[Box<str>]>,
     limit: usize,
-    /// (values as given, metric id), hashed by [`hash_values`].
-    defined: RefCell<hashbrown::HashTable<(Box<[Box<str>]>, u32)>>,
+    defined: RefCell<hashbrown::HashTable<Defined>>,
 }
+
+/// A defined label set: the values as given and the metric's id, hashed by
+/// [`hash_values`].
+type Defined = (Box<[Box<str>]>, u32);
 
 impl<M: Metric, const N: usize> Family<M, N> {
     /// A family named `base` with the tag keys `keys`. Defines nothing yet.
@@ -498,9 +501,7 @@ impl Labels {
     /// first time (see [`Family::get`]).
     fn get(&self, kind: u32, values: &[&str]) -> Result<u32> {
         let hash = hash_values(values.iter().copied());
-        let same = |(stored, _): &(Box<[Box<str>]>, u32)| {
-            stored.iter().map(|s| &**s).eq(values.iter().copied())
-        };
+        let same = |(stored, _): &Defined| stored.iter().map(|s| &**s).eq(values.iter().copied());
         // A borrow fails only if `get` re-entered itself (a host calling
         // back into the plugin while it defines): then it defines without
         // the cache rather than fail.
