@@ -663,8 +663,8 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 crate::probe_metrics::odd_values,
             ),
             (
-                "metrics: a `.` left in a tag value ends the value (why Family replaces it)",
-                crate::probe_metrics::unreplaced_dot,
+                "metrics: a `.` left in a tag value ends the value, a newline splits the /stats line (why Family replaces both)",
+                crate::probe_metrics::unreplaced_dot_and_newline,
             ),
             (
                 "a local reply from on_request_headers runs the plugin's own on_response_headers",

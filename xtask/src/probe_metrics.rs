@@ -179,12 +179,32 @@ pub(crate) fn odd_values(c: &mut Ctx<'_>) -> Result<()> {
 }
 
 /// A `.` in a value, not replaced, ends the value: the rest joins the name.
-pub(crate) fn unreplaced_dot(c: &mut Ctx<'_>) -> Result<()> {
+/// A newline, not replaced, is escaped in the Prometheus label but splits
+/// the stat's line in `/stats`.
+pub(crate) fn unreplaced_dot_and_newline(c: &mut Ctx<'_>) -> Result<()> {
     metrics_defined(c)?;
+    for (name, want) in [
+        ("metrics counter with a newline in a tag value", "OK"),
+        ("metrics counter with a dot in a tag value", "OK"),
+    ] {
+        let got = probe_value(c, name)?;
+        if got != want {
+            bail!("probe: {name} = {got} (expected {want})");
+        }
+    }
     expect_lines(
         "/stats/prometheus",
         &admin("/stats/prometheus")?,
-        &[r#"probe_raw_dot_b{odd="a"} 1"#],
+        &[
+            r#"probe_raw_dot_b{odd="a"} 1"#,
+            r#"probe_raw_newline{odd="a
+b"} 1"#,
+        ],
+    )?;
+    expect_lines(
+        "/stats",
+        &admin("/stats")?,
+        &["wasmcustom.probe_raw_newline.odd=a", "b: 1"],
     )
 }
 

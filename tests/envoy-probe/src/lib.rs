@@ -434,6 +434,8 @@ fn metrics_rules() {
 
     // What a `.` in a value does when nothing replaces it: the name Family
     // would never write.
+    let raw = Counter::define("probe_raw_newline.odd=a\nb").and_then(|c| c.increment(1));
+    observe("metrics counter with a newline in a tag value", &unit(&raw));
     let raw = Counter::define("probe_raw_dot.odd=a.b").and_then(|c| c.increment(1));
     observe("metrics counter with a dot in a tag value", &unit(&raw));
 }
