@@ -92,7 +92,7 @@ fn expect_lines(what: &str, body: &str, wanted: &[&str]) -> Result<()> {
     let missing: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
     let seen: Vec<&str> = body
         .lines()
-        .filter(|l| l.contains("probe_") || l.contains("probe."))
+        .filter(|l| l.starts_with("probe") || l.starts_with("wasmcustom.probe"))
         .collect();
     Err(Error::msg(format!(
         "{what}: no line {}\n--- the probe's lines ---\n{}",
@@ -197,8 +197,7 @@ pub(crate) fn unreplaced_dot_and_newline(c: &mut Ctx<'_>) -> Result<()> {
         &admin("/stats/prometheus")?,
         &[
             r#"probe_raw_dot_b{odd="a"} 1"#,
-            r#"probe_raw_newline{odd="a
-b"} 1"#,
+            r#"probe_raw_newline{odd="a\nb"} 1"#,
         ],
     )?;
     expect_lines(
