@@ -1,0 +1,128 @@
+//! Foreign functions: the ones Envoy 1.40 registers, built into every
+//! emulated VM (book: reference/hostcalls.md#envoys-foreign-functions). A
+//! test's own registration of the same name replaces the built-in.
+//!
+//! * `compress`, `uncompress`: zlib streams, as Envoy's (the compressed
+//!   bytes may differ from zlib's, the format and round trip do not);
+//!   `SERIALIZATION_FAILURE` for input that is not a whole zlib stream.
+//! * `clear_route_cache`: `OK`, from any callback.
+//! * `declare_property`: `OK` for a well-formed `DeclarePropertyArguments`,
+//!   `BAD_ARGUMENT` otherwise (a second declaration of a name on the same
+//!   context, which Envoy refuses, is accepted here).
+//! * `expr_create`, `expr_evaluate`, `expr_delete`: Envoy's token protocol
+//!   (tokens from 0 per VM, exactly 4 bytes, `NOT_FOUND` for an unknown
+//!   token) over values the test supplies per expression text
+//!   ([`HostState::define_expression`]); any other text does not "parse"
+//!   (`BAD_ARGUMENT`). There is no CEL interpreter in the emulator.
+//!
+//! Not built in, because the emulator cannot do what Envoy does:
+//! `verify_signature` (no cryptography) and `set_envoy_filter_state` (no
+//! filter-state object factories): a test registers them.
+
+use super::state::{ForeignFunction, HostState};
+use crate::Status;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// The CEL expressions of one VM: values by source text, live tokens.
+#[derive(Debug, Default)]
+pub(crate) struct Expressions {
+    values: BTreeMap<String, Vec<u8>>,
+    live: BTreeMap<u32, String>,
+    next: u32,
+}
+
+/// A token argument: exactly 4 bytes, little-endian.
+fn token(arguments: &[u8]) -> Result<u32, Status> {
+    <[u8; 4]>::try_from(arguments)
+        .map(u32::from_le_bytes)
+        .map_err(|_| Status::BadArgument)
+}
+
+/// Envoy's built-in foreign functions, sharing `expressions`.
+pub(crate) fn builtins(
+    expressions: &Rc<RefCell<Expressions>>,
+) -> BTreeMap<String, ForeignFunction> {
+    let mut table: BTreeMap<String, ForeignFunction> = BTreeMap::new();
+    table.insert(
+        "compress".into(),
+        Box::new(|data: &[u8]| Ok(miniz_oxide::deflate::compress_to_vec_zlib(data, 6))),
+    );
+    table.insert(
+        "uncompress".into(),
+        Box::new(|data: &[u8]| {
+            miniz_oxide::inflate::decompress_to_vec_zlib(data)
+                .map_err(|_| Status::SerializationFailure)
+        }),
+    );
+    table.insert(
+        "clear_route_cache".into(),
+        Box::new(|_: &[u8]| Ok(Vec::new())),
+    );
+    table.insert(
+        "declare_property".into(),
+        Box::new(
+            |arguments: &[u8]| match crate::protobuf::string_field(arguments, 1) {
+                Ok(_) => Ok(Vec::new()),
+                Err(_) => Err(Status::BadArgument),
+            },
+        ),
+    );
+    let table_of = |expressions: &Rc<RefCell<Expressions>>| Rc::clone(expressions);
+    let create = table_of(expressions);
+    table.insert(
+        "expr_create".into(),
+        Box::new(move |source: &[u8]| {
+            let mut e = create.borrow_mut();
+            let source = String::from_utf8_lossy(source).into_owned();
+            if !e.values.contains_key(&source) {
+                return Err(Status::BadArgument);
+            }
+            let mut token = e.next;
+            while e.live.contains_key(&token) {
+                token = token.wrapping_add(1);
+            }
+            e.next = token.wrapping_add(1);
+            e.live.insert(token, source);
+            Ok(token.to_le_bytes().to_vec())
+        }),
+    );
+    let evaluate = table_of(expressions);
+    table.insert(
+        "expr_evaluate".into(),
+        Box::new(move |arguments: &[u8]| {
+            let token = token(arguments)?;
+            let e = evaluate.borrow();
+            let source = e.live.get(&token).ok_or(Status::NotFound)?;
+            e.values.get(source).cloned().ok_or(Status::InternalFailure)
+        }),
+    );
+    let delete = table_of(expressions);
+    table.insert(
+        "expr_delete".into(),
+        Box::new(move |arguments: &[u8]| {
+            let token = token(arguments)?;
+            delete.borrow_mut().live.remove(&token);
+            Ok(Vec::new())
+        }),
+    );
+    table
+}
+
+impl HostState {
+    /// Makes the built-in `expr_create` accept `source` and `expr_evaluate`
+    /// answer `value` for it (encoded as a property value: an `int` as 8
+    /// bytes little-endian, a `bool` as 1 byte, a string as its bytes).
+    pub fn define_expression(&mut self, source: &str, value: Vec<u8>) {
+        self.expressions
+            .borrow_mut()
+            .values
+            .insert(source.to_owned(), value);
+    }
+
+    /// The tokens of the expressions created and not yet deleted.
+    pub fn live_expressions(&self) -> Vec<u32> {
+        self.expressions.borrow().live.keys().copied().collect()
+    }
+}
