@@ -7,23 +7,25 @@
 //! Envoy runs each of them on the context of the callback that calls it,
 //! whatever [`set_effective_context`](crate::plugin::set_effective_context) made effective.
 //!
-//! **`NOT_FOUND`.** The host answers `NOT_FOUND` both for a name it has no
-//! function for and when a function itself reports "not found" (Envoy's
-//! `set_envoy_filter_state` and `expr_evaluate` do). The status cannot tell
-//! them apart, so nothing here claims a function is missing: [`call`] hands
-//! back `None` for either, and each typed helper documents what `NOT_FOUND`
-//! means for its function. The typed helpers return it as an error naming
-//! the function (e.g. `proxy_call_foreign_function(compress) failed:
-//! NOT_FOUND (1)`).
+//! **Not registered, or the function's own `NOT_FOUND`.** The host answers
+//! `NOT_FOUND` both for a name it has no function for and when a function
+//! itself reports "not found" (Envoy's `set_envoy_filter_state` and
+//! `expr_evaluate` do). The status alone cannot tell them apart; what does is
+//! that Envoy writes the result words only once it found the function
+//! (measured in Envoy 1.40; book: reference/hostcalls.md#not-found-or-not-registered).
+//! So [`call`] answers `None` only for a name the host has no function for,
+//! and the function's own `NOT_FOUND` is an error; a typed helper's error
+//! names the function (`proxy_call_foreign_function(compress) failed: …`)
+//! when the function answered, and [`is_not_registered`] tells the other
+//! case.
 
-use crate::abi::calls;
+use crate::abi::calls::{self, ForeignFailure};
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::buffer;
 use crate::attribute::FromAttribute;
 use crate::buffer::Buffer;
-use crate::error::{check, optional};
 use crate::protobuf::{Writer, decode_verification};
-use crate::{Error, Result};
+use crate::{Error, Result, Status};
 
 /// The id of a foreign function the host calls into the plugin with
 /// [`PluginContext::on_foreign_function`](crate::PluginContext::on_foreign_function)
@@ -41,41 +43,85 @@ pub struct FunctionId(pub u32);
 
 integer_newtype!(FunctionId(u32));
 
-/// Calls the host function `name` with `arguments`.
-///
-/// `None` when the host answers `NOT_FOUND`: it has **no function of that
-/// name, or the function itself reported "not found"** (the status is the
-/// same; see the [module documentation](self)). Prefer the typed helpers for
-/// Envoy's own functions.
+/// The hostcall's own name: an error naming it, and not a function, comes
+/// from the host before any function ran.
+const HOSTCALL: &str = "proxy_call_foreign_function";
+
+/// What an error of [`call`] names when the function ran and failed (its
+/// name is not `'static`).
+const RAW_FUNCTION: &str = "proxy_call_foreign_function(…)";
+
+/// Calls the host function `name` with `arguments`; `None` if the host has
+/// no function of that name.
 ///
 /// # Errors
-/// The function's own status (e.g. `SERIALIZATION_FAILURE`).
+/// The function's own status, `NOT_FOUND` included (e.g. Envoy's
+/// `expr_evaluate` for a token it does not know), as an error naming
+/// `proxy_call_foreign_function(…)`; a status from before any function ran
+/// (e.g. `INVALID_MEMORY_ACCESS`) names `proxy_call_foreign_function`.
 ///
 /// ```
 /// # let host = proxywasm::mock::MockHost::builder()
 /// #     .foreign_function("reverse", |args: &[u8]| Ok(args.iter().rev().copied().collect()))
+/// #     .foreign_function("lookup", |_: &[u8]| Err(proxywasm::Status::NotFound))
 /// #     .http(|_| Noop);
 /// # struct Noop; impl proxywasm::HttpContext for Noop {}
 /// # host.run(|| {
 /// let out = proxywasm::foreign::call("reverse", b"abc")?.unwrap();
 /// assert_eq!(out, "cba");
 /// assert!(proxywasm::foreign::call("missing", b"")?.is_none());
+/// // A registered function that answers NOT_FOUND itself is an error.
+/// let err = proxywasm::foreign::call("lookup", b"key").unwrap_err();
+/// assert_eq!(err.to_string(), "proxy_call_foreign_function(…) failed: NOT_FOUND (1)");
 /// # Ok::<(), proxywasm::Error>(()) }).unwrap();
 /// ```
 pub fn call(name: &str, arguments: &[u8]) -> Result<Option<HostBytes>> {
-    optional(
-        "proxy_call_foreign_function",
-        calls::call_foreign_function(name.as_bytes(), arguments),
-    )
+    match calls::call_foreign_function_told(name.as_bytes(), arguments) {
+        Ok(out) => Ok(Some(out)),
+        Err(ForeignFailure {
+            code: 1,
+            ran: false,
+        }) => Ok(None),
+        Err(failure) => {
+            let call = if failure.ran { RAW_FUNCTION } else { HOSTCALL };
+            Err(Error::host(call, Status::from_raw(failure.code)))
+        }
+    }
 }
 
-/// Calls Envoy's function `name`; every non-zero status is an error naming
-/// the function (`call` is `proxy_call_foreign_function(<name>)`).
+/// Whether `error` says the host has no foreign function of the name a
+/// typed helper called (`NOT_FOUND` before any function ran), as opposed to
+/// the function's own status.
+///
+/// ```
+/// use proxywasm::foreign::{LifeSpan, is_not_registered, set_envoy_filter_state};
+/// # let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+/// # host.foreign_functions().register("set_envoy_filter_state", |_| Err(proxywasm::Status::NotFound));
+/// # host.run(|| {
+/// // Envoy has the function; it found no object factory for this key.
+/// let err = set_envoy_filter_state("acme.unknown", "x", LifeSpan::FilterChain).unwrap_err();
+/// assert!(!is_not_registered(&err));
+/// assert_eq!(err.to_string(), "proxy_call_foreign_function(set_envoy_filter_state) failed: NOT_FOUND (1)");
+/// # Ok::<(), proxywasm::Error>(()) }).unwrap();
+/// # let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+/// # host.run(|| {
+/// // Envoy has `verify_signature`; the emulator has it only when a test registers it.
+/// let err = proxywasm::foreign::verify_signature("sha256", b"key", b"sig", b"text").unwrap_err();
+/// assert!(is_not_registered(&err));
+/// # Ok::<(), proxywasm::Error>(()) }).unwrap();
+/// ```
+pub fn is_not_registered(error: &Error) -> bool {
+    error.call() == Some(HOSTCALL) && error.status() == Some(Status::NotFound)
+}
+
+/// Calls Envoy's function `name`. A status from the function is an error
+/// naming it (`call` is `proxy_call_foreign_function(<name>)`); a status
+/// from before any function ran (no such function) names the hostcall.
 fn envoy(call: &'static str, name: &str, arguments: &[u8]) -> Result<HostBytes> {
-    check(
-        call,
-        calls::call_foreign_function(name.as_bytes(), arguments),
-    )
+    calls::call_foreign_function_told(name.as_bytes(), arguments).map_err(|failure| {
+        let call = if failure.ran { call } else { HOSTCALL };
+        Error::host(call, Status::from_raw(failure.code))
+    })
 }
 
 /// Compresses `data` into a zlib stream (deflate with the zlib header and
@@ -102,7 +148,7 @@ pub fn compress(data: &[u8]) -> Result<HostBytes> {
 ///
 /// # Errors
 /// `SERIALIZATION_FAILURE` when `data` is not a whole, valid zlib stream;
-/// `NOT_FOUND` only from a host without `uncompress` (Envoy 1.40 has it).
+/// [`is_not_registered`] from a host without `uncompress` (Envoy 1.40 has it).
 ///
 /// ```
 /// # proxywasm::mock::doc_plugin(|| {
@@ -123,7 +169,7 @@ pub fn uncompress(data: &[u8]) -> Result<HostBytes> {
 /// Outside an HTTP stream it does nothing and still succeeds.
 ///
 /// # Errors
-/// `NOT_FOUND` only from a host without `clear_route_cache` (Envoy 1.40 has
+/// [`is_not_registered`] from a host without `clear_route_cache` (Envoy 1.40 has
 /// it).
 ///
 /// ```
@@ -332,7 +378,7 @@ impl<'a> Property<'a> {
 /// # Errors
 /// An empty name is refused here (`BAD_ARGUMENT`); Envoy answers
 /// `BAD_ARGUMENT` when the name is already declared on this context;
-/// `NOT_FOUND` only from a host without `declare_property` (Envoy 1.40 has
+/// [`is_not_registered`] from a host without `declare_property` (Envoy 1.40 has
 /// it).
 ///
 /// ```
@@ -346,7 +392,7 @@ impl<'a> Property<'a> {
 pub fn declare_property(property: &Property<'_>) -> Result<()> {
     const CALL: &str = "proxy_call_foreign_function(declare_property)";
     if property.name.is_empty() {
-        return Err(Error::host(CALL, crate::Status::BadArgument));
+        return Err(Error::host(CALL, Status::BadArgument));
     }
     envoy(CALL, "declare_property", &property.encode()).map(drop)
 }
@@ -376,7 +422,7 @@ pub fn declare_property(property: &Property<'_>) -> Result<()> {
 pub fn set_envoy_filter_state(key: &str, value: &str, span: LifeSpan) -> Result<()> {
     const CALL: &str = "proxy_call_foreign_function(set_envoy_filter_state)";
     if key.is_empty() {
-        return Err(Error::host(CALL, crate::Status::BadArgument));
+        return Err(Error::host(CALL, Status::BadArgument));
     }
     let arguments = Writer::new()
         .string(1, key)
@@ -416,7 +462,7 @@ pub struct Verification {
 /// not supported."`, `"Failed to verify digest. Error code: 0"`).
 ///
 /// # Errors
-/// `BAD_ARGUMENT`: the key is empty; `NOT_FOUND` only from a host without
+/// `BAD_ARGUMENT`: the key is empty; [`is_not_registered`] from a host without
 /// `verify_signature` (Envoy 1.40 has it); a malformed answer is a
 /// `malformed` error.
 ///
@@ -478,7 +524,7 @@ impl Expression {
     ///
     /// # Errors
     /// `BAD_ARGUMENT` when the expression does not parse or compile (Envoy
-    /// logs why at info level); `NOT_FOUND` only from a host without
+    /// logs why at info level); [`is_not_registered`] from a host without
     /// `expr_create` (Envoy 1.40 has it); a malformed token is a `malformed`
     /// error.
     ///
@@ -521,8 +567,8 @@ impl Expression {
     /// # Errors
     /// `INTERNAL_FAILURE` when evaluation fails (an attribute missing here);
     /// `SERIALIZATION_FAILURE` for a value with no encoding (null);
-    /// `NOT_FOUND` when the host no longer knows the expression (created on
-    /// another plugin context) or has no `expr_evaluate`.
+    /// `NOT_FOUND` when the host does not know the expression (created on
+    /// another plugin context).
     ///
     /// ```
     /// # let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);

@@ -556,8 +556,8 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 crate::probe_foreign::expressions,
             ),
             (
-                "foreign functions: a function's own NOT_FOUND (expr_evaluate of a deleted token) looks exactly like an unknown name",
-                crate::probe_foreign::not_found_is_ambiguous,
+                "foreign functions: a function's own NOT_FOUND is told from an unknown name (Envoy writes the result words only once a function ran)",
+                crate::probe_foreign::not_registered_is_told_apart,
             ),
             ("connection.peer_certificate without TLS: NOT_FOUND", |c| {
                 expect_probe(

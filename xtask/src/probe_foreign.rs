@@ -207,15 +207,22 @@ pub(crate) fn expressions(c: &mut Ctx<'_>) -> Result<()> {
     )
 }
 
-/// `NOT_FOUND` does not mean "no such function": a deleted expression's
-/// token answers `NOT_FOUND` from `expr_evaluate`, exactly as a name Envoy
-/// has no function for (the raw `call` shows both as `None`).
-pub(crate) fn not_found_is_ambiguous(c: &mut Ctx<'_>) -> Result<()> {
+/// A function's own `NOT_FOUND` is told from a name Envoy has no function
+/// for: Envoy writes the result words only once the function ran, so the
+/// raw `call` answers `None` for the unknown name and an error for
+/// `expr_evaluate` of a deleted token, and `is_not_registered` is false for
+/// `set_envoy_filter_state`'s `NOT_FOUND` (no object factory).
+pub(crate) fn not_registered_is_told_apart(c: &mut Ctx<'_>) -> Result<()> {
     expect(
         c,
         &[
             ("*", "no_such_function raw", "Ok(None)"),
-            ("*", "expr_evaluate(deleted token) raw", "Ok(None)"),
+            ("*", "expr_evaluate(deleted token) raw", "Err(NOT_FOUND)"),
+            (
+                "*",
+                "is_not_registered(set_envoy_filter_state's NOT_FOUND)",
+                "false",
+            ),
         ],
     )
 }

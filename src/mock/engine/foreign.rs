@@ -25,6 +25,31 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+/// What a foreign function that exists answered, success or not: Envoy
+/// writes the result words (`(0, 0)` when nothing was allocated) once the
+/// function ran, whatever its status, and only then returns the status; a
+/// name without a function is `NOT_FOUND` with the words untouched (book:
+/// reference/hostcalls.md#not-found-or-not-registered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignAnswer {
+    /// The result bytes (empty on failure).
+    pub bytes: Vec<u8>,
+    /// The function's status (`0`: OK).
+    pub status: u32,
+}
+
+impl From<Result<Vec<u8>, Status>> for ForeignAnswer {
+    fn from(answer: Result<Vec<u8>, Status>) -> ForeignAnswer {
+        match answer {
+            Ok(bytes) => ForeignAnswer { bytes, status: 0 },
+            Err(status) => ForeignAnswer {
+                bytes: Vec::new(),
+                status: status.as_raw(),
+            },
+        }
+    }
+}
+
 /// The CEL expressions of one VM: values by source text, live tokens.
 #[derive(Debug, Default)]
 pub(crate) struct Expressions {

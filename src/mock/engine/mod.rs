@@ -54,6 +54,7 @@ mod time;
 mod vm;
 mod world;
 
+pub use foreign::ForeignAnswer;
 pub use policy::{ALLOCATOR_HOSTCALLS, AMBIENT_HOSTCALLS, Phase, Policy, START_UP_HOSTCALLS};
 pub use proxywasm_abi::Export;
 pub use records::{

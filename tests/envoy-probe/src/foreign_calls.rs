@@ -194,6 +194,15 @@ fn anywhere(phase: &str) {
             LifeSpan::FilterChain,
         ))
     };
+    if let Err(e) =
+        foreign::set_envoy_filter_state("acme.no_such_factory", "x", LifeSpan::FilterChain)
+    {
+        observe(
+            phase,
+            "is_not_registered(set_envoy_filter_state's NOT_FOUND)",
+            &foreign::is_not_registered(&e).to_string(),
+        );
+    }
     for (key, value) in FILTER_STATE {
         observe(
             phase,

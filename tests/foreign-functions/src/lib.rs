@@ -15,6 +15,9 @@
 //! - `/verify`: `verify_signature("sha256", "key", "signature", x-data)`;
 //! - `/expr`: evaluates the expression in `x-data` once, and [`KEPT`];
 //! - `/raw`: the raw `foreign::call` of the name in `x-data`.
+//!
+//! A failure whose function the host does not have is logged with
+//! ` (not registered)` after the error.
 
 use proxywasm::foreign::{self, Expression, LifeSpan, Property, PropertyType};
 use proxywasm::log::{info, warn};
@@ -132,6 +135,7 @@ impl HttpContext for Filter {
         match self.serve(path.as_ref().map_or(&b""[..], |p| p.as_bytes())) {
             Ok(Some(line)) => info!("{line}"),
             Ok(None) => {}
+            Err(e) if foreign::is_not_registered(&e) => warn!("{e} (not registered)"),
             Err(e) => warn!("{e}"),
         }
         Action::Continue

@@ -213,10 +213,46 @@ fn an_expression_whose_delete_fails_logs_and_the_stream_goes_on() {
 }
 
 #[test]
-fn the_raw_call_answers_none_for_not_found_and_bytes_otherwise() {
-    dual(kept, |host| {
-        request(host, "/raw", "no_such_function");
-        request(host, "/raw", "compress");
-        assert_eq!(host.logs().info(), ["raw: None", "raw: Some(8 bytes)"]);
-    });
+fn the_raw_call_answers_none_only_for_a_name_without_a_function() {
+    dual(
+        |host| {
+            kept(host);
+            host.foreign_functions()
+                .register("lookup", |_| Err(Status::NotFound));
+        },
+        |host| {
+            request(host, "/raw", "no_such_function");
+            request(host, "/raw", "compress");
+            assert_eq!(host.logs().info(), ["raw: None", "raw: Some(8 bytes)"]);
+            // The function ran and answered NOT_FOUND itself: an error.
+            request(host, "/raw", "lookup");
+            assert_eq!(
+                host.logs().warn(),
+                ["proxy_call_foreign_function(…) failed: NOT_FOUND (1)"]
+            );
+        },
+    );
+}
+
+#[test]
+fn a_typed_helper_tells_a_missing_function_from_its_not_found() {
+    dual(
+        |host| {
+            kept(host);
+            host.foreign_functions()
+                .register("set_envoy_filter_state", |_| Err(Status::NotFound));
+        },
+        |host| {
+            // No verify_signature registered: the host has no such function.
+            request(host, "/verify", "text");
+            request(host, "/filter-state", "x");
+            assert_eq!(
+                host.logs().warn(),
+                [
+                    "proxy_call_foreign_function failed: NOT_FOUND (1) (not registered)",
+                    "proxy_call_foreign_function(set_envoy_filter_state) failed: NOT_FOUND (1)"
+                ]
+            );
+        },
+    );
 }
