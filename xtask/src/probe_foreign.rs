@@ -179,7 +179,7 @@ pub(crate) fn verify_signature(c: &mut Ctx<'_>) -> Result<()> {
 
 /// CEL: `expr_create`/`expr_evaluate`/`expr_delete` in any callback, with
 /// tokens from 0 per plugin context; a parse error is `BAD_ARGUMENT`, a
-/// token that is not 4 bytes too; an attribute missing where the expression
+/// token that is not 4 bytes too; deleting an unknown token is `OK`; an attribute missing where the expression
 /// is evaluated (`request.path` outside a stream) is `INTERNAL_FAILURE`; an
 /// expression compiled in `on_configure` evaluates in a stream.
 pub(crate) fn expressions(c: &mut Ctx<'_>) -> Result<()> {
@@ -190,6 +190,8 @@ pub(crate) fn expressions(c: &mut Ctx<'_>) -> Result<()> {
             ("*", "expr 'a' + 'b'", r#"Ok("ab")"#),
             ("*", "expr 1 +", "Err(BAD_ARGUMENT)"),
             ("*", "expr_evaluate(3 bytes) raw", "Err(BAD_ARGUMENT)"),
+            ("*", "expr_delete(unknown token) raw", "Ok(Some(0))"),
+            ("*", "expr_delete(3 bytes) raw", "Err(BAD_ARGUMENT)"),
             ("on_configure", "expr token", "0"),
             ("on_configure", "expr request.path", "Err(INTERNAL_FAILURE)"),
             ("on_tick", "expr request.path", "Err(INTERNAL_FAILURE)"),

@@ -179,6 +179,16 @@ fn anywhere(phase: &str) {
     }
     observe(
         phase,
+        "expr_delete(unknown token) raw",
+        &shown(&foreign::call("expr_delete", &u32::MAX.to_le_bytes()).map(|o| o.map(|b| b.len()))),
+    );
+    observe(
+        phase,
+        "expr_delete(3 bytes) raw",
+        &shown(&foreign::call("expr_delete", b"abc").map(|o| o.map(|b| b.len()))),
+    );
+    observe(
+        phase,
         "expr_evaluate(3 bytes) raw",
         &shown(&foreign::call("expr_evaluate", b"abc").map(|o| o.map(|b| b.len()))),
     );
