@@ -2,10 +2,8 @@
 //! the ones Envoy 1.40 registers ([`compress`], [`uncompress`],
 //! [`clear_route_cache`], [`declare_property`], [`set_envoy_filter_state`],
 //! [`verify_signature`] and CEL [`Expression`]s; book: foreign-functions.md,
-//! reference/hostcalls.md#envoys-foreign-functions).
-//!
-//! Envoy runs each of them on the context of the callback that calls it,
-//! whatever [`set_effective_context`](crate::plugin::set_effective_context) made effective.
+//! reference/hostcalls.md#envoys-foreign-functions). Each helper's
+//! documentation says which callbacks Envoy 1.40 allows it in, as measured.
 //!
 //! **Not registered, or the function's own `NOT_FOUND`.** The host answers
 //! `NOT_FOUND` both for a name it has no function for and when a function
