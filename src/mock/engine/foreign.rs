@@ -151,3 +151,97 @@ impl HostState {
         self.expressions.borrow().live.keys().copied().collect()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn call(
+        table: &mut BTreeMap<String, ForeignFunction>,
+        name: &str,
+        args: &[u8],
+    ) -> Result<Vec<u8>, Status> {
+        (table.get_mut(name).unwrap())(args)
+    }
+
+    #[test]
+    fn compress_and_uncompress_are_zlib_streams() {
+        let mut table = builtins(&Rc::default());
+        let packed = call(&mut table, "compress", b"abcabcabcabc").unwrap();
+        assert_eq!(&packed[..2], [0x78, 0x9c]);
+        assert_eq!(
+            call(&mut table, "uncompress", &packed).unwrap(),
+            b"abcabcabcabc"
+        );
+        assert_eq!(
+            call(&mut table, "uncompress", &packed[..packed.len() - 1]),
+            Err(Status::SerializationFailure)
+        );
+        assert_eq!(
+            call(&mut table, "uncompress", b""),
+            Err(Status::SerializationFailure)
+        );
+    }
+
+    #[test]
+    fn expressions_follow_envoys_token_protocol() {
+        let expressions = Rc::new(RefCell::new(Expressions::default()));
+        expressions
+            .borrow_mut()
+            .values
+            .insert("1 + 2".into(), 3i64.to_le_bytes().to_vec());
+        let mut table = builtins(&expressions);
+        assert_eq!(
+            call(&mut table, "expr_create", b"1 +"),
+            Err(Status::BadArgument)
+        );
+        let first = call(&mut table, "expr_create", b"1 + 2").unwrap();
+        assert_eq!(first, 0u32.to_le_bytes());
+        assert_eq!(
+            call(&mut table, "expr_evaluate", &first).unwrap(),
+            3i64.to_le_bytes()
+        );
+        assert_eq!(
+            call(&mut table, "expr_evaluate", b"abc"),
+            Err(Status::BadArgument)
+        );
+        assert_eq!(
+            call(&mut table, "expr_delete", b"abc"),
+            Err(Status::BadArgument)
+        );
+        assert_eq!(call(&mut table, "expr_delete", &first), Ok(Vec::new()));
+        assert_eq!(
+            call(&mut table, "expr_evaluate", &first),
+            Err(Status::NotFound)
+        );
+        assert_eq!(
+            call(&mut table, "expr_delete", &first),
+            Ok(Vec::new()),
+            "unknown: OK"
+        );
+        // Not reused after a delete, as in Envoy.
+        assert_eq!(
+            call(&mut table, "expr_create", b"1 + 2").unwrap(),
+            1u32.to_le_bytes()
+        );
+    }
+
+    #[test]
+    fn declare_property_checks_the_message() {
+        let mut table = builtins(&Rc::default());
+        assert_eq!(
+            call(&mut table, "declare_property", b"\x0a\x01p\x18\x01"),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            call(&mut table, "declare_property", b"\x0a\x05p"),
+            Err(Status::BadArgument)
+        );
+        assert_eq!(
+            call(&mut table, "declare_property", b"\x0a\x01\xff"),
+            Err(Status::BadArgument)
+        );
+        assert_eq!(call(&mut table, "clear_route_cache", b""), Ok(Vec::new()));
+    }
+}
