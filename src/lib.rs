@@ -377,6 +377,8 @@ mod book {
     struct Configuration;
     #[doc = include_str!("../book/src/state.md")]
     struct State;
+    #[doc = include_str!("../book/src/foreign-functions.md")]
+    struct ForeignFunctions;
     #[doc = include_str!("../book/src/errors-and-logging.md")]
     struct ErrorsAndLogging;
     #[doc = include_str!("../book/src/building.md")]

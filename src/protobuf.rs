@@ -1,9 +1,12 @@
 //! A protobuf reader for the few messages Envoy hands a plugin in binary
 //! form: `google.protobuf.Struct` (metadata values, `Struct` plugin
-//! configurations) and `envoy.config.core.v3.Metadata` (book:
-//! reference/wire-formats.md#property-values). Only the wire format is read;
-//! unknown fields are skipped, as protobuf requires, and every malformed
-//! input is an error, never a panic.
+//! configurations), `envoy.config.core.v3.Metadata` (book:
+//! reference/wire-formats.md#property-values) and the result of the
+//! `verify_signature` foreign function; and a writer for the argument
+//! messages of Envoy's foreign functions (book:
+//! reference/hostcalls.md#envoys-foreign-functions). Only the wire format is
+//! read; unknown fields are skipped, as protobuf requires, and every
+//! malformed input is an error, never a panic.
 
 use crate::attribute::{Metadata, Struct, Value};
 use crate::{Error, Result};
@@ -173,6 +176,91 @@ pub(crate) fn decode_metadata(bytes: &[u8]) -> Result<Metadata> {
     Ok(out)
 }
 
+/// Decodes a `VerifySignatureResult { bool result = 1; string error = 2; }`:
+/// whether the signature is valid, and the host's reason when it is not.
+pub(crate) fn decode_verification(bytes: &[u8]) -> Result<(bool, String)> {
+    let (mut valid, mut reason) = (false, String::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Varint(v)) => valid = v != 0,
+            (2, Field::Bytes(b)) => reason = utf8(b)?,
+            _ => {}
+        }
+    }
+    Ok((valid, reason))
+}
+
+/// Reads a whole message (every field must be well formed) and returns its
+/// string field `number`, if present (the last one wins, as in protobuf).
+#[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+pub(crate) fn string_field(bytes: &[u8], number: u64) -> Result<Option<String>> {
+    let mut found = None;
+    for field in fields(bytes) {
+        if let (n, Field::Bytes(b)) = field? {
+            if n == number {
+                found = Some(utf8(b)?);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Writes a protobuf message field by field, in the order called. As proto3
+/// does, a field holding its default value (0, `false`, empty) is left out.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    /// An empty message.
+    pub(crate) fn new() -> Writer {
+        Writer::default()
+    }
+
+    fn put_varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            // The low seven bits, with the continuation bit set.
+            self.out.push((value & 0x7f) as u8 | 0x80);
+            value >>= 7;
+        }
+        self.out.push(value as u8);
+    }
+
+    fn key(&mut self, field: u32, wire_type: u8) {
+        self.put_varint(u64::from(field) << 3 | u64::from(wire_type));
+    }
+
+    /// A varint field (`bool`, an enumeration, an integer).
+    pub(crate) fn varint(mut self, field: u32, value: u64) -> Writer {
+        if value != 0 {
+            self.key(field, 0);
+            self.put_varint(value);
+        }
+        self
+    }
+
+    /// A `bytes` field.
+    pub(crate) fn bytes(mut self, field: u32, value: &[u8]) -> Writer {
+        if !value.is_empty() {
+            self.key(field, 2);
+            self.put_varint(value.len() as u64);
+            self.out.extend_from_slice(value);
+        }
+        self
+    }
+
+    /// A `string` field.
+    pub(crate) fn string(self, field: u32, value: &str) -> Writer {
+        self.bytes(field, value.as_bytes())
+    }
+
+    /// The encoded message.
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -275,5 +363,49 @@ mod tests {
             metadata.get("acme.auth", "tier"),
             Some(&Value::String("gold".into()))
         );
+    }
+
+    #[test]
+    fn the_writer_encodes_varints_strings_and_skips_defaults() {
+        let message = Writer::new()
+            .string(1, "key")
+            .varint(2, 0)
+            .varint(3, 1)
+            .bytes(4, b"")
+            .varint(5, 300)
+            .finish();
+        assert_eq!(
+            message,
+            [0x0a, 3, b'k', b'e', b'y', 3 << 3, 1, 5 << 3, 0xac, 0x02]
+        );
+        let long = Writer::new().bytes(1, &[7; 200]).finish();
+        assert_eq!(&long[..3], [0x0a, 0xc8, 0x01]);
+        assert_eq!(long.len(), 203);
+        assert_eq!(Writer::new().finish(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn what_the_writer_writes_the_reader_reads() {
+        let message = Writer::new()
+            .string(1, "k")
+            .varint(9, u64::MAX)
+            .bytes(2, &[1, 2])
+            .finish();
+        let read: Vec<_> = fields(&message).map(|f| f.unwrap()).collect();
+        assert!(matches!(read[0], (1, Field::Bytes(b"k"))));
+        assert!(matches!(read[1], (9, Field::Varint(u64::MAX))));
+        assert!(matches!(read[2], (2, Field::Bytes(&[1, 2]))));
+    }
+
+    #[test]
+    fn a_verification_result_decodes() {
+        let valid = Writer::new().varint(1, 1).finish();
+        assert_eq!(decode_verification(&valid).unwrap(), (true, String::new()));
+        let invalid = Writer::new().string(2, "bad signature").finish();
+        assert_eq!(
+            decode_verification(&invalid).unwrap(),
+            (false, "bad signature".to_string())
+        );
+        assert!(decode_verification(&[0x12, 5, b'x']).is_err());
     }
 }

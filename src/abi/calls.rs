@@ -84,3 +84,58 @@ macro_rules! call {
 }
 
 proxywasm_abi::for_each_import!(calls);
+
+/// The generated wrapper of `proxy_call_foreign_function` reads the result
+/// words only on success; the SDK calls [`call_foreign_function_told`]
+/// instead, which also reads them after a failure.
+const _: fn(&[u8], &[u8]) -> Raw<HostBytes> = call_foreign_function;
+
+/// A failed `proxy_call_foreign_function`: the status, and whether the host
+/// got as far as the function (it wrote the result words).
+pub(crate) struct ForeignFailure {
+    pub(crate) code: u32,
+    pub(crate) ran: bool,
+}
+
+/// `proxy_call_foreign_function`, telling a name the host has no function
+/// for from the function's own failure. Envoy looks the name up first and
+/// answers `NOT_FOUND` without touching the result words; once a function
+/// ran, it writes both words (`(0, 0)` when nothing was allocated) whatever
+/// the function's status (book: reference/hostcalls.md#not-found-or-not-registered).
+/// The size word starts at `usize::MAX`, which no result can have, so a
+/// word still holding it was never written.
+pub(crate) fn call_foreign_function_told(
+    name: &[u8],
+    arguments: &[u8],
+) -> Result<HostBytes, ForeignFailure> {
+    let mut data: *mut u8 = null_mut();
+    let mut size = usize::MAX;
+    // SAFETY: both slices are live for the duration of the call, and both
+    // out-pointers are live, aligned locals the host writes at most once.
+    let code = unsafe {
+        sys::proxy_call_foreign_function(
+            name.as_ptr(),
+            name.len(),
+            arguments.as_ptr(),
+            arguments.len(),
+            &mut data,
+            &mut size,
+        )
+    };
+    if size == usize::MAX {
+        return match code {
+            0 => Ok(HostBytes::default()),
+            code => Err(ForeignFailure { code, ran: false }),
+        };
+    }
+    // SAFETY: the host wrote the words, so they hold the address and length
+    // of a buffer it obtained from our proxy_on_memory_allocate(len) and
+    // filled, or (0, 0); ownership passes to us (book:
+    // reference/memory.md#results-from-the-host). A failed function's buffer
+    // is owned here too, and freed when dropped.
+    let result = unsafe { HostBytes::from_raw(data, size) };
+    match code {
+        0 => Ok(result),
+        code => Err(ForeignFailure { code, ran: true }),
+    }
+}

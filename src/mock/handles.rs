@@ -232,6 +232,40 @@ impl ForeignFunctions<'_> {
             .register_foreign_function(name, Box::new(function));
     }
 
+    /// Makes the built-in `expr_create` accept the CEL text `source` and
+    /// `expr_evaluate` answer `value` for it, encoded as a property value
+    /// (an `int` as 8 bytes little-endian, a `bool` as 1 byte, a string as
+    /// its bytes): the emulator has Envoy's token protocol but no CEL
+    /// interpreter. Other texts are refused as Envoy refuses a parse error.
+    ///
+    /// ```
+    /// use proxywasm::foreign::Expression;
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+    /// host.foreign_functions().expression("1 + 2", 3i64.to_le_bytes());
+    /// let three = host.run(|| Expression::new("1 + 2")?.evaluate_as::<i64>()).unwrap();
+    /// assert_eq!(three, 3);
+    /// assert!(host.run(|| Expression::new("1 +")).is_err());
+    /// assert!(host.foreign_functions().live_expressions().is_empty(), "dropped, so deleted");
+    /// ```
+    pub fn expression(&self, source: &str, value: impl Into<Vec<u8>>) {
+        self.0.state().define_expression(source, value.into());
+    }
+
+    /// The tokens of the CEL expressions the plugin created and has not
+    /// deleted: a leak check for [`Expression`](crate::foreign::Expression).
+    ///
+    /// ```
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+    /// host.foreign_functions().expression("true", [1]);
+    /// let kept = host.run(|| proxywasm::foreign::Expression::new("true")).unwrap();
+    /// assert_eq!(host.foreign_functions().live_expressions(), [kept.token()]);
+    /// host.run(|| drop(kept));
+    /// assert!(host.foreign_functions().live_expressions().is_empty());
+    /// ```
+    pub fn live_expressions(&self) -> Vec<u32> {
+        self.0.state().live_expressions()
+    }
+
     /// Every `proxy_call_foreign_function` so far: name and arguments.
     ///
     /// ```

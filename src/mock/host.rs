@@ -210,8 +210,11 @@ impl MockHostBuilder {
         self
     }
 
-    /// Registers a host foreign function (`proxy_call_foreign_function`).
-    /// Unregistered names answer `NOT_FOUND`, as Envoy does.
+    /// Registers a host foreign function (`proxy_call_foreign_function`),
+    /// replacing a built-in of the same name (the emulator has Envoy's
+    /// `compress`, `uncompress`, `clear_route_cache`, `declare_property` and
+    /// `expr_*`; book: foreign-functions.md#testing). Unregistered names
+    /// answer `NOT_FOUND`, as Envoy does.
     ///
     /// ```
     /// let host = proxywasm::mock::MockHost::builder()

@@ -531,6 +531,34 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                 "typed attributes in a plugin context: only plugin_* and xds.node.* resolve",
                 crate::probe_attributes::in_a_plugin_context,
             ),
+            (
+                "foreign::compress/uncompress: a zlib stream (78 9c) and its round trip, SERIALIZATION_FAILURE for other bytes, in any callback",
+                crate::probe_foreign::compress,
+            ),
+            (
+                "foreign::clear_route_cache: OK in any callback",
+                crate::probe_foreign::clear_route_cache,
+            ),
+            (
+                "foreign::declare_property: once per context (then BAD_ARGUMENT); the property is set and read in a stream; read-only takes one value",
+                crate::probe_foreign::declare_property,
+            ),
+            (
+                "foreign::set_envoy_filter_state: factory first (NOT_FOUND/BAD_ARGUMENT), then a stream (NOT_FOUND outside); visible as filter_state.KEY in the stream and on_log",
+                crate::probe_foreign::set_envoy_filter_state,
+            ),
+            (
+                "foreign::verify_signature: a real RSA key verifies; wrong text, unknown hash, bad key are Ok(false, reason); empty key BAD_ARGUMENT",
+                crate::probe_foreign::verify_signature,
+            ),
+            (
+                "foreign::Expression: CEL in any callback, tokens from 0, parse errors BAD_ARGUMENT, missing attributes INTERNAL_FAILURE, created in on_configure and evaluated in a stream",
+                crate::probe_foreign::expressions,
+            ),
+            (
+                "foreign functions: a function's own NOT_FOUND is told from an unknown name (Envoy writes the result words only once a function ran)",
+                crate::probe_foreign::not_registered_is_told_apart,
+            ),
             ("connection.peer_certificate without TLS: NOT_FOUND", |c| {
                 expect_probe(
                     c,

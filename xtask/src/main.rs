@@ -61,6 +61,7 @@ mod new;
 mod package;
 mod probe_attributes;
 mod probe_metrics;
+mod probe_foreign;
 mod remote;
 mod soak;
 

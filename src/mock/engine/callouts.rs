@@ -8,8 +8,8 @@ use super::state::status::{self, *};
 use super::state::{HostState, Payload, PendingGrpc, PendingHttp, text};
 use super::stream::{self, Map, map_get, parse_pairs};
 use super::vm::{Vm, len32};
+use crate::ContextId;
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::{ContextId, Status};
 use core::time::Duration;
 use proxywasm_abi::Export;
 
@@ -236,16 +236,23 @@ impl HostState {
 impl HostState {
     // ---- foreign functions, DNS ---------------------------------------------
 
-    /// `proxy_call_foreign_function`: runs the registered function.
+    /// `proxy_call_foreign_function`: runs the registered function; its
+    /// answer, failure included, is written to the result words as Envoy
+    /// does ([`ForeignAnswer`](super::ForeignAnswer)).
     ///
     /// # Errors
-    /// `NOT_FOUND` for an unregistered name; otherwise the function's status.
-    pub fn call_foreign_function(&mut self, name: &[u8], arguments: &[u8]) -> Result<Vec<u8>, u32> {
+    /// `NOT_FOUND` for an unregistered name, before any result word is
+    /// written.
+    pub fn call_foreign_function(
+        &mut self,
+        name: &[u8],
+        arguments: &[u8],
+    ) -> Result<super::ForeignAnswer, u32> {
         self.enter("proxy_call_foreign_function")?;
         let name = text(name);
         self.foreign_calls.push((name.clone(), arguments.to_vec()));
         let function = self.foreign.get_mut(&name).ok_or(NOT_FOUND)?;
-        function(arguments).map_err(Status::as_raw)
+        Ok(super::ForeignAnswer::from(function(arguments)))
     }
 
     /// `envoy_resolve_dns`: records the lookup; the test answers it later.

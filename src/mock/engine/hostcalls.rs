@@ -169,6 +169,19 @@ impl<M: GuestMemory> Slot<M, Vec<u8>> for OutBytes<M::Addr> {
     }
 }
 
+impl<M: GuestMemory> Slot<M, super::ForeignAnswer> for OutBytes<M::Addr> {
+    /// A foreign function's answer: the result words first, as for any
+    /// result, then the function's status (book:
+    /// reference/hostcalls.md#not-found-or-not-registered).
+    fn fill(self, memory: &mut M, answer: super::ForeignAnswer) -> Result<(), Stop<M::Trap>> {
+        Slot::<M, Vec<u8>>::fill(self, memory, answer.bytes)?;
+        match answer.status {
+            OK => Ok(()),
+            code => Err(Stop::Status(code)),
+        }
+    }
+}
+
 /// A hostcall's result written to its out-parameters (`Slots`, a tuple in
 /// table order).
 trait Reply<M: GuestMemory, Slots> {

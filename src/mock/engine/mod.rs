@@ -20,7 +20,8 @@
 //! Each domain's source file holds its hostcalls (the `HostState` methods
 //! the ABI table's rows name) and its lifecycle steps (the `Vm` methods that
 //! deliver its callbacks): `http` (HTTP streams), `tcp`, `callouts` (HTTP,
-//! gRPC, DNS, foreign functions), `shared` (shared data and queues),
+//! gRPC, DNS, the foreign-function call), `foreign` (Envoy's built-in foreign
+//! functions), `shared` (shared data and queues),
 //! `metrics`, `properties`, `time` (clocks and timers), `logs`; `buffers`
 //! serves the buffer and map hostcalls for all of them. `policy` decides what
 //! is allowed when; `state` and `vm` hold the VM itself and its start-up and
@@ -35,6 +36,7 @@
 
 mod buffers;
 mod callouts;
+mod foreign;
 pub mod hostcalls;
 mod http;
 mod logs;
@@ -52,6 +54,7 @@ mod time;
 mod vm;
 mod world;
 
+pub use foreign::ForeignAnswer;
 pub use policy::{ALLOCATOR_HOSTCALLS, AMBIENT_HOSTCALLS, Phase, Policy, START_UP_HOSTCALLS};
 pub use proxywasm_abi::Export;
 pub use records::{

@@ -202,6 +202,8 @@ pub struct HostState {
     pub(crate) metric_ids: BTreeMap<u32, (MetricKind, String)>,
     pub(crate) next_metric: u32,
     pub(crate) foreign: BTreeMap<String, ForeignFunction>,
+    /// The CEL expressions the built-in `expr_*` functions serve.
+    pub(crate) expressions: std::rc::Rc<core::cell::RefCell<super::foreign::Expressions>>,
     pub(crate) foreign_calls: Vec<(String, Vec<u8>)>,
     pub(crate) violations: Vec<Violation>,
     pub(crate) hostcall_counts: BTreeMap<&'static str, u64>,
@@ -255,6 +257,7 @@ impl HostState {
     /// A fresh VM in `world`, not yet registered there (the driver does that).
     pub fn new(config: VmConfig, world: MockWorld) -> HostState {
         let now = config.start_time_nanos;
+        let expressions = std::rc::Rc::default();
         HostState {
             config,
             world,
@@ -274,7 +277,8 @@ impl HostState {
             next_token: 0,
             metric_ids: BTreeMap::new(),
             next_metric: 0,
-            foreign: BTreeMap::new(),
+            foreign: super::foreign::builtins(&expressions),
+            expressions,
             foreign_calls: Vec::new(),
             violations: Vec::new(),
             hostcall_counts: BTreeMap::new(),

@@ -29,6 +29,8 @@
 //! first tick once per VM that ticks (then stops its timer). Nothing here
 //! panics: every failure is logged as part of the observation.
 
+pub mod foreign_calls;
+
 use proxywasm::attribute::{
     self, Attribute, FromAttribute, connection, destination, plugin, request, response, source,
     upstream, xds,
@@ -500,6 +502,7 @@ impl PluginContext for Plugin {
             }
         };
         if self.role == Role::Http {
+            foreign_calls::in_configure();
             observe(
                 "set_tick_period[on_configure]",
                 &unit(&time::set_tick_period(TICK_PERIOD)),
@@ -510,6 +513,7 @@ impl PluginContext for Plugin {
 
     fn on_tick(&mut self) {
         observe("first_tick", &plugin_name());
+        foreign_calls::in_tick();
         if let Err(e) = time::set_tick_period(Duration::ZERO) {
             warn!("probe: cannot stop the timer: {e}");
         }
@@ -620,6 +624,7 @@ impl HttpContext for HttpProbe {
                 &describe_foreign(name, arguments),
             );
         }
+        foreign_calls::in_request();
         Action::Continue
     }
 
@@ -649,6 +654,7 @@ impl HttpContext for HttpProbe {
         if self.path == ROUTED_PATH {
             self.properties("on_log");
             observe_attributes("on_log");
+            foreign_calls::in_log();
         }
     }
 }
