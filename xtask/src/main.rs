@@ -60,6 +60,7 @@ mod layers;
 mod new;
 mod package;
 mod probe_attributes;
+mod probe_fidelity;
 mod remote;
 mod soak;
 
