@@ -39,7 +39,7 @@ fn answering_a_callout_twice() {
     let token = call(&host);
     host.callouts()
         .respond_http(token, &[(":status", "200")], b"", &[]);
-    host.callouts().fail_http(token);
+    host.callouts().reset_http(token);
 }
 
 #[test]

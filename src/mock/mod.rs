@@ -39,10 +39,13 @@
 //!         if sent.is_ok() { Action::Pause } else { Action::Continue }
 //!     }
 //!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
-//!         if response.is_failure() {
-//!             let _ = http::LocalResponse::new(503).send();
-//!         } else {
+//!         // Envoy answers 503 for a down service and 504 for a silent one:
+//!         // only the service's own 200 lets the request through.
+//!         let status = proxywasm::callout::response_headers().get(":status").ok().flatten();
+//!         if !response.is_failure() && status.is_some_and(|s| s == "200") {
 //!             let _ = http::resume_request();
+//!         } else {
+//!             let _ = http::LocalResponse::new(503).send();
 //!         }
 //!     }
 //! }
@@ -55,7 +58,7 @@
 //! let call = host.callouts().http().pop().unwrap();
 //! assert_eq!(call.header(":path"), Some("/check"));
 //! host.time().advance(Duration::from_secs(1)); // past the timeout: Envoy answers 504
-//! assert_eq!(stream.action(), Action::Continue);
+//! assert_eq!(stream.local_response().map(|r| r.status_code), Some(503));
 //! stream.complete();
 //! ```
 //!

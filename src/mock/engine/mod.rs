@@ -61,7 +61,7 @@ pub use state::{ForeignFunction, HostState, PluginConfig, VmConfig, status};
 pub use vm::{Guest, Vm};
 pub use world::MockWorld;
 
-pub(crate) use callouts::GrpcDelivery;
+pub(crate) use callouts::{GrpcDelivery, HttpOutcome};
 pub(crate) use records::{first_value, lossy_pairs};
 pub(crate) use stream::{
     HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_text,

@@ -2,6 +2,7 @@
 //! and advancing time, which fires ticks and callout timeouts
 //! (book: reference/hostcalls.md#logging-time-and-timers).
 
+use super::callouts::HttpOutcome;
 use super::state::{HostState, Payload};
 use super::vm::Vm;
 use core::time::Duration;
@@ -98,7 +99,7 @@ impl Vm {
                 if kind == 0 {
                     self.fire_tick(id);
                 } else {
-                    self.deliver_http(id, None);
+                    self.deliver_http(id, HttpOutcome::Timeout);
                 }
             }
             self.set_now(target);
