@@ -1224,6 +1224,46 @@ impl HttpStream {
         current_response_headers, current_response_header, current_response_trailers, current_response_body
     }
 
+    /// Makes this stream's route a `direct_response` route answering
+    /// `status` with `body`, as Envoy does in front of one
+    /// (book: reference/envoy-1.40.md#direct-response-routes): once the
+    /// request headers go past the plugin (it continued from
+    /// `on_request_headers`, or resumed later), Envoy answers from them, and
+    /// the answer passes through the plugin's `on_response_headers` and
+    /// `on_response_body` (`:status`, and for a body `content-length` and
+    /// `content-type: text/plain`). The request body and trailers are
+    /// **never delivered** to the plugin: [`request_body`](HttpStream::request_body)
+    /// and [`request_trailers`](HttpStream::request_trailers) drop them and
+    /// return [`Action::Continue`].
+    ///
+    /// # Panics
+    /// After the request headers were sent.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext};
+    ///
+    /// struct Validate;
+    /// impl HttpContext for Validate {
+    ///     fn on_request_body(&mut self, size: usize, _eos: bool) -> Action {
+    ///         proxywasm::log::info!("validated {size} bytes");
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = MockHost::builder().http(|_| Validate);
+    /// let mut stream = host.http_stream();
+    /// stream.direct_response(200, "from the route\n");
+    /// stream.request_headers(&[(":method", "POST"), (":path", "/upload")], false);
+    /// assert_eq!(stream.current_response_header(":status").as_deref(), Some("200"));
+    /// assert_eq!(stream.current_response_body(), b"from the route\n");
+    /// assert_eq!(stream.request_body(b"{}", true), proxywasm::Action::Continue);
+    /// assert!(host.logs().info().is_empty(), "the body never reached the plugin");
+    /// stream.complete();
+    /// ```
+    pub fn direct_response(&mut self, status: u32, body: impl Into<Vec<u8>>) {
+        self.vm.set_direct_response(self.id, status, body.into());
+    }
+
     /// Go `CompleteHttpContext`: ends the stream as Envoy does for HTTP —
     /// `proxy_on_log`, then `proxy_on_done`, then `proxy_on_delete`.
     ///

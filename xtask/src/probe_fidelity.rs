@@ -132,7 +132,7 @@ pub(crate) fn direct_response_skips_the_body(c: &mut Ctx<'_>) -> Result<()> {
         }
         let got = probe_value(c, &format!("direct[{path}]"))?;
         let want = "request headers end_of_stream false; request body callbacks 0; \
-                    response headers callbacks 1, :status 200";
+                    response headers callbacks 1, :status 200, headers :status content-length content-type";
         if got != want {
             wrong.push(format!("direct[{path}] = {got} (expected {want})"));
         }

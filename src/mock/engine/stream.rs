@@ -215,6 +215,12 @@ pub(crate) struct HttpStream {
     pub(crate) local_reply_from: &'static str,
     pub(crate) reset: bool,
     pub(crate) properties: Properties,
+    /// The stream's route answers from the request headers
+    /// (`direct_response`): its status and body.
+    pub(crate) direct_response: Option<(u32, Vec<u8>)>,
+    /// The route's direct response was sent: the request body and trailers
+    /// are never delivered.
+    pub(crate) answered_by_route: bool,
 }
 
 impl HttpStream {

@@ -478,6 +478,7 @@ pub struct HttpProbe {
     request_body_calls: u32,
     response_headers_calls: u32,
     response_status: String,
+    response_header_names: String,
     echo: Option<Vec<u8>>,
 }
 
@@ -680,6 +681,13 @@ impl HttpContext for HttpProbe {
         if let Ok(Some(status)) = http::response_headers().get(":status") {
             self.response_status = status.to_string_lossy().into_owned();
         }
+        if let Ok(pairs) = http::response_headers().pairs() {
+            let names: Vec<String> = pairs
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            self.response_header_names = names.join(" ");
+        }
         if let Some(echo) = &self.echo {
             observe(
                 "header_bytes[x-echo] add",
@@ -708,11 +716,12 @@ impl HttpContext for HttpProbe {
             observe(
                 &format!("direct[{}]", self.path),
                 &format!(
-                    "request headers end_of_stream {}; request body callbacks {}; response headers callbacks {}, :status {}",
+                    "request headers end_of_stream {}; request body callbacks {}; response headers callbacks {}, :status {}, headers {}",
                     self.request_headers_eos,
                     self.request_body_calls,
                     self.response_headers_calls,
-                    self.response_status
+                    self.response_status,
+                    self.response_header_names
                 ),
             );
             return;
