@@ -3,8 +3,8 @@
 
 use super::engine::{
     ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Part,
-    Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_text,
-    lossy_pairs,
+    Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_bytes,
+    from_text, lossy_pairs, map_get,
 };
 use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
@@ -1037,11 +1037,15 @@ macro_rules! direction {
     (
         $side:ident, $dir:literal, $go:literal, $goes:literal, $first:literal,
         $headers:ident, $body:ident, $trailers:ident, $paused:ident,
-        $current_headers:ident, $current_header:ident, $current_trailers:ident, $current_body:ident
+        $current_headers:ident, $current_header:ident, $current_trailers:ident, $current_body:ident,
+        $headers_bytes:ident, $header_bytes:ident, $trailers_bytes:ident
     ) => {
         #[doc = concat!("Go `CallOn", $go, "Headers`: delivers the ", $dir, " headers (names are")]
         /// lower-cased, as Envoy does) and returns the action the callback
-        /// chose ([`Action::Pause`] if it sent a local reply).
+        /// chose ([`Action::Pause`] if it sent a local reply). Names and
+        /// values are bytes (`&str`, `&[u8]`, `Vec<u8>`…): a value need not
+        /// be UTF-8, as in Envoy, which passes such bytes through
+        /// (book: reference/envoy-1.40.md#non-utf-8-header-values).
         ///
         /// # Panics
         /// If these headers were already sent, if they are the response's and
@@ -1056,8 +1060,12 @@ macro_rules! direction {
         /// assert_eq!(action, proxywasm::Action::Continue);
         #[doc = concat!("assert_eq!(stream.", stringify!($current_header), "(\"x-tag\").as_deref(), Some(\"a\"));")]
         /// ```
-        pub fn $headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-            action(self.vm.http_headers(self.id, Side::$side, headers, end_of_stream))
+        pub fn $headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+            &mut self,
+            headers: &[(K, V)],
+            end_of_stream: bool,
+        ) -> Action {
+            action(self.vm.http_headers(self.id, Side::$side, from_bytes(headers), end_of_stream))
         }
 
         #[doc = concat!("Go `CallOn", $go, "Body`: delivers a ", $dir, " body chunk. After a")]
@@ -1082,7 +1090,8 @@ macro_rules! direction {
             action(self.vm.http_body(self.id, Side::$side, body, end_of_stream))
         }
 
-        #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ").")]
+        #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ");")]
+        /// names and values are bytes, as for the headers.
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1093,8 +1102,8 @@ macro_rules! direction {
         #[doc = concat!("let trailers = stream.", stringify!($current_trailers), "();")]
         /// assert_eq!(trailers, vec![("checksum".to_string(), "1".to_string())]);
         /// ```
-        pub fn $trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-            action(self.vm.http_trailers(self.id, Side::$side, trailers))
+        pub fn $trailers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, trailers: &[(K, V)]) -> Action {
+            action(self.vm.http_trailers(self.id, Side::$side, from_bytes(trailers)))
         }
 
         #[doc = concat!("Whether the ", $dir, " is paused (headers held, body buffered, or trailers held).")]
@@ -1108,7 +1117,8 @@ macro_rules! direction {
         }
 
         #[doc = concat!("Go `GetCurrent", $go, "Headers`: the ", $dir, " headers after the plugin's")]
-        #[doc = concat!("changes (what goes ", $goes, ").")]
+        #[doc = concat!("changes (what goes ", $goes, "), as text: bytes that are not UTF-8 show as")]
+        #[doc = concat!("U+FFFD (the bytes themselves: [`", stringify!($headers_bytes), "`](HttpStream::", stringify!($headers_bytes), ")).")]
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1119,7 +1129,7 @@ macro_rules! direction {
         }
 
         #[doc = concat!("One ", $dir, " header after the plugin's changes (the first value; any")]
-        /// case).
+        #[doc = concat!("case), as text (the bytes: [`", stringify!($header_bytes), "`](HttpStream::", stringify!($header_bytes), ")).")]
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1129,7 +1139,8 @@ macro_rules! direction {
             first_value(&self.$current_headers(), name).map(str::to_owned)
         }
 
-        #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter).")]
+        #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter), as")]
+        #[doc = concat!("text (the bytes: [`", stringify!($trailers_bytes), "`](HttpStream::", stringify!($trailers_bytes), ")).")]
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1137,6 +1148,48 @@ macro_rules! direction {
         /// ```
         pub fn $current_trailers(&self) -> Vec<(String, String)> {
             self.view(|s| lossy_pairs(s.flow(Side::$side).trailers.as_deref().unwrap_or_default()))
+        }
+
+        #[doc = concat!("The ", $dir, " headers after the plugin's changes, as the bytes they are")]
+        /// (names lower-cased).
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(&b\"x-raw\"[..], &b\"a\\xffb\"[..])], true);")]
+        #[doc = concat!("let headers = stream.", stringify!($headers_bytes), "();")]
+        /// assert_eq!(headers.last(), Some(&(b"x-raw".to_vec(), b"a\xffb".to_vec())));
+        /// ```
+        pub fn $headers_bytes(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.view(|s| s.flow(Side::$side).headers.clone().unwrap_or_default())
+        }
+
+        #[doc = concat!("One ", $dir, " header's bytes after the plugin's changes (the first value;")]
+        /// any case).
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(\"X-Raw\".as_bytes(), &b\"\\xfe\"[..])], true);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($header_bytes), "(\"x-raw\"), Some(vec![0xfe]));")]
+        /// ```
+        pub fn $header_bytes(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+            self.view(|s| {
+                let headers = s.flow(Side::$side).headers.as_ref()?;
+                map_get(headers, name.as_ref()).map(<[u8]>::to_vec)
+            })
+        }
+
+        #[doc = concat!("The ", $dir, " trailers after the plugin's changes, as bytes.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($trailers_bytes), "().is_empty());")]
+        /// ```
+        pub fn $trailers_bytes(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.view(|s| s.flow(Side::$side).trailers.clone().unwrap_or_default())
         }
 
         #[doc = concat!("Go `GetCurrent", $go, "Body`: the whole ", $dir, " body so far after the")]
@@ -1215,13 +1268,15 @@ impl HttpStream {
     direction! {
         Request, "request", "Request", "upstream", "",
         request_headers, request_body, request_trailers, is_request_paused,
-        current_request_headers, current_request_header, current_request_trailers, current_request_body
+        current_request_headers, current_request_header, current_request_trailers, current_request_body,
+        current_request_headers_bytes, current_request_header_bytes, current_request_trailers_bytes
     }
 
     direction! {
         Response, "response", "Response", "downstream", "stream.request_headers(&[(\":path\", \"/\")], true);",
         response_headers, response_body, response_trailers, is_response_paused,
-        current_response_headers, current_response_header, current_response_trailers, current_response_body
+        current_response_headers, current_response_header, current_response_trailers, current_response_body,
+        current_response_headers_bytes, current_response_header_bytes, current_response_trailers_bytes
     }
 
     /// Makes this stream's route a `direct_response` route answering

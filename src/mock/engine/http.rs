@@ -366,12 +366,12 @@ impl Vm {
         &self,
         context: u32,
         side: Side,
-        headers: &[(&str, &str)],
+        headers: Map,
         end_of_stream: bool,
     ) -> u32 {
         self.op(|| {
             self.check_http(context, side, "headers");
-            self.flow_headers(context, side, stream::from_text(headers), end_of_stream)
+            self.flow_headers(context, side, headers, end_of_stream)
         })
     }
 
@@ -391,13 +391,13 @@ impl Vm {
         })
     }
 
-    pub(crate) fn http_trailers(&self, context: u32, side: Side, trailers: &[(&str, &str)]) -> u32 {
+    pub(crate) fn http_trailers(&self, context: u32, side: Side, trailers: Map) -> u32 {
         self.op(|| {
             if self.dropped_by_route(context, side, "trailers") {
                 return 0;
             }
             self.check_http(context, side, "trailers");
-            self.flow_trailers(context, side, stream::from_text(trailers))
+            self.flow_trailers(context, side, trailers)
         })
     }
 

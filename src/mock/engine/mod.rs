@@ -64,6 +64,7 @@ pub use world::MockWorld;
 pub(crate) use callouts::{GrpcDelivery, HttpOutcome};
 pub(crate) use records::{first_value, lossy_pairs};
 pub(crate) use stream::{
-    HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_text,
+    HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_bytes,
+    from_text, map_get,
 };
 pub(crate) use world::MetricKind;

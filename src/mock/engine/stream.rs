@@ -43,6 +43,14 @@ pub(crate) fn from_text(pairs: &[(&str, &str)]) -> Map {
         .collect()
 }
 
+/// Byte pairs from a test → a map with lower-cased names.
+pub(crate) fn from_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Map {
+    pairs
+        .iter()
+        .map(|(k, v)| (lower(k.as_ref()), v.as_ref().to_vec()))
+        .collect()
+}
+
 pub(crate) fn map_get<'a>(map: &'a Map, key: &[u8]) -> Option<&'a [u8]> {
     let key = lower(key);
     map.iter()

@@ -10,7 +10,8 @@
 //! - `/upload…`: **body validation**. Accepts a body that starts with `{`
 //!   and answers `400` to any other; logs `validated N bytes`;
 //! - any path: the `x-bytes` request header, if present, is logged as hex
-//!   and echoed as `x-echo` in the response, byte for byte.
+//!   and echoed as `x-echo` in the response, byte for byte; request header
+//!   entries whose name or value is not UTF-8 are counted in a log line.
 
 use proxywasm::callout::{self, HttpCall, HttpCallToken};
 use proxywasm::http::{self, LocalResponse};
@@ -41,6 +42,15 @@ fn answer(status: u16, body: &str) {
 impl HttpContext for Filter {
     fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let headers = http::request_headers();
+        if let Ok(pairs) = headers.pairs() {
+            let not_text = pairs
+                .iter()
+                .filter(|(k, v)| std::str::from_utf8(k).is_err() || std::str::from_utf8(v).is_err())
+                .count();
+            if not_text > 0 {
+                info!("{not_text} non-UTF-8 header entries");
+            }
+        }
         if let Ok(Some(value)) = headers.get("x-bytes") {
             let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
             info!("x-bytes hex {hex}");
