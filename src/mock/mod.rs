@@ -93,6 +93,7 @@
 
 pub(crate) mod backend;
 pub mod engine;
+mod envoy;
 mod handles;
 mod host;
 mod native;
@@ -101,6 +102,7 @@ pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
     MockWorld, Violation,
 };
+pub use envoy::EnvoyVms;
 pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 pub use host::{HttpStream, MockHost, MockHostBuilder, Noop, TcpConnection};
 #[doc(hidden)]

@@ -9,6 +9,11 @@
 //!   reset as a response without headers);
 //! - `/upload…`: **body validation**. Accepts a body that starts with `{`
 //!   and answers `400` to any other; logs `validated N bytes`;
+//!
+//! The plugin context counts its `on_configure` calls and its ticks (one a
+//! second) in shared data (`shared::Counter`s [`CONFIGURED`] and
+//! [`TICKS`]), so a test sees how many VMs configure and tick.
+//!
 //! - any path: the `x-bytes` request header, if present, is logged as hex
 //!   and echoed as `x-echo` in the response, byte for byte; request header
 //!   entries whose name or value is not UTF-8 are counted in a log line.
@@ -16,7 +21,11 @@
 use proxywasm::callout::{self, HttpCall, HttpCallToken};
 use proxywasm::http::{self, LocalResponse};
 use proxywasm::log::{info, warn};
-use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext};
+use proxywasm::shared::Counter;
+use proxywasm::{
+    Action, Configuration, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext,
+    Result,
+};
 use std::time::Duration;
 
 /// The cluster of the auth service.
@@ -136,8 +145,39 @@ impl HttpContext for Filter {
     }
 }
 
+/// The shared-data counter of `on_configure` calls.
+pub const CONFIGURED: &str = "configured";
+/// The shared-data counter of ticks.
+pub const TICKS: &str = "ticks";
+/// The tick period.
+pub const TICK_PERIOD: Duration = Duration::from_secs(1);
+
+/// The plugin context: counts configurations and ticks.
+#[derive(Debug, Default)]
+pub struct Plugin;
+
+impl PluginContext for Plugin {
+    type Http = Filter;
+    type Tcp = NoContext;
+
+    fn on_configure(&mut self, _configuration: Configuration) -> Result<()> {
+        Counter::new(CONFIGURED).add(1)?;
+        proxywasm::time::set_tick_period(TICK_PERIOD)
+    }
+
+    fn on_tick(&mut self) {
+        if let Err(e) = Counter::new(TICKS).add(1) {
+            warn!("cannot count the tick: {e}");
+        }
+    }
+
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
+        Some(Filter::default())
+    }
+}
+
 /// The entry point.
-#[proxywasm::main(http)]
-pub fn filter(_id: ContextId) -> Filter {
-    Filter::default()
+#[proxywasm::main(plugin)]
+pub fn plugin(_id: ContextId) -> Plugin {
+    Plugin
 }

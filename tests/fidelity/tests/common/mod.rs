@@ -10,7 +10,7 @@ pub(crate) fn dual_with(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&
     dual_run(
         env!("CARGO_PKG_NAME"),
         configure,
-        |builder| builder.http(proxywasm_fidelity::filter),
+        |builder| builder.plugin(proxywasm_fidelity::plugin),
         body,
     );
 }
