@@ -2,9 +2,9 @@
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
 use super::engine::{
-    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Part,
-    Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_bytes,
-    from_text, lossy_pairs, map_get,
+    ConnState, Export, Fidelity, ForeignFunction, Guest, HostAllocation, HostState, LocalReply,
+    MockWorld, Part, Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value,
+    from_bytes, from_text, lossy_pairs, map_get,
 };
 use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
@@ -66,6 +66,7 @@ pub struct MockHostBuilder {
     world: Option<MockWorld>,
     foreign: Vec<(String, ForeignFunction)>,
     initialize: Option<Box<dyn FnOnce()>>,
+    leak_check: bool,
 }
 
 impl core::fmt::Debug for MockHostBuilder {
@@ -350,6 +351,34 @@ impl MockHostBuilder {
         self
     }
 
+    /// The leak check (on by default): when a stream completes, or the
+    /// plugins finish, the test fails if a buffer the host allocated in the
+    /// plugin's memory for a hostcall result (a header value, a body, a
+    /// property…) was handed to a context that is now gone and never freed
+    /// ([`MockHost::leaked_host_memory`]). Natively only: a compiled module
+    /// frees memory inside its own allocator, which the engine cannot see
+    /// (there, watch memory growth over repeated requests instead).
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Hoard;
+    /// impl HttpContext for Hoard {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         std::mem::forget(proxywasm::http::request_headers().get(":path"));
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().leak_check(false).http(|_| Hoard);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.complete(); // no failure: the check is off
+    /// assert_eq!(host.leaked_host_memory().len(), 1);
+    /// ```
+    pub fn leak_check(mut self, on: bool) -> Self {
+        self.leak_check = on;
+        self
+    }
+
     /// Code that stands in for the module's start-up (`_initialize`, static
     /// constructors), run once before the first context is created. Envoy
     /// allows only logging there; see [`Fidelity::restricted_start_up`].
@@ -471,6 +500,7 @@ impl MockHostBuilder {
     pub fn with_guest(self, make_guest: impl FnOnce(Weak<Vm>) -> Box<dyn Guest>) -> MockHost {
         let world = self.world.clone().unwrap_or_default();
         let mut state = HostState::new(self.config, world);
+        state.leak_check = self.leak_check;
         for (name, function) in self.foreign {
             state.register_foreign_function(&name, function);
         }
@@ -537,6 +567,7 @@ impl MockHost {
             world: None,
             foreign: Vec::new(),
             initialize: None,
+            leak_check: true,
         }
     }
 
@@ -894,6 +925,50 @@ impl MockHost {
     /// ```
     pub fn violations(&self) -> Vec<Violation> {
         self.state().violations.clone()
+    }
+
+    /// Buffers the host allocated in the plugin's memory for hostcall
+    /// results (header values, bodies, properties…) that the plugin still
+    /// holds: not freed, not taken over as a `Vec`. A context may hold some
+    /// while it lives; see [`leaked_host_memory`](MockHost::leaked_host_memory).
+    /// Natively only (empty on a compiled module, whose allocator the engine
+    /// cannot see).
+    ///
+    /// ```
+    /// let host = proxywasm::mock::MockHost::builder().property(&["k"], "v").http(|_| proxywasm::mock::Noop);
+    /// let kept = host.run(|| proxywasm::property::get(&["k"])).unwrap();
+    /// assert_eq!(host.live_host_memory().len(), 1);
+    /// drop(kept);
+    /// assert!(host.live_host_memory().is_empty());
+    /// ```
+    pub fn live_host_memory(&self) -> Vec<HostAllocation> {
+        self.vm.live_host_memory()
+    }
+
+    /// The host-allocated buffers never freed although the context that
+    /// received them is gone (a completed stream, a finished plugin): leaks.
+    /// With the [leak check](MockHostBuilder::leak_check) on, completing a
+    /// stream or finishing the plugins fails the test when there are any.
+    /// Natively only, as [`live_host_memory`](MockHost::live_host_memory).
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Tidy;
+    /// impl HttpContext for Tidy {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let path = proxywasm::http::request_headers().get(":path");
+    ///         proxywasm::log::info!("{path:?}"); // dropped at the end of the callback
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Tidy);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.complete();
+    /// assert!(host.leaked_host_memory().is_empty());
+    /// ```
+    pub fn leaked_host_memory(&self) -> Vec<HostAllocation> {
+        self.vm.leaked_host_memory()
     }
 
     /// How many times the plugin made each hostcall, by ABI name.

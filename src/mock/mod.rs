@@ -99,8 +99,8 @@ mod host;
 mod native;
 
 pub use self::engine::{
-    DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
-    MockWorld, Violation,
+    DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply,
+    LogRecord, MockWorld, Violation,
 };
 pub use envoy::EnvoyVms;
 pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};

@@ -125,6 +125,8 @@ fn steps() -> Vec<Step> {
                 "proxywasm-panicking",
                 "-p",
                 "proxywasm-shared-state",
+                "-p",
+                "proxywasm-fidelity",
                 "--lib",
                 "--",
                 "-D",

@@ -55,7 +55,8 @@ mod world;
 pub use policy::{ALLOCATOR_HOSTCALLS, AMBIENT_HOSTCALLS, Phase, Policy, START_UP_HOSTCALLS};
 pub use proxywasm_abi::Export;
 pub use records::{
-    DnsLookup, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord, Violation,
+    DnsLookup, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply, LogRecord,
+    Violation,
 };
 pub use state::{ForeignFunction, HostState, PluginConfig, VmConfig, status};
 pub use vm::{Guest, Vm};

@@ -14,6 +14,9 @@
 //! second) in shared data (`shared::Counter`s [`CONFIGURED`] and
 //! [`TICKS`]), so a test sees how many VMs configure and tick.
 //!
+//! - `/leak…`: **a deliberate leak**: the `x-big` request header's value
+//!   is read and forgotten (`mem::forget`), so the buffer the host
+//!   allocated for it is never freed;
 //! - any path: the `x-bytes` request header, if present, is logged as hex
 //!   and echoed as `x-echo` in the response, byte for byte; request header
 //!   entries whose name or value is not UTF-8 are counted in a log line.
@@ -82,6 +85,11 @@ impl HttpContext for Filter {
                     Action::Pause
                 }
             };
+        }
+        if path.starts_with(b"/leak") {
+            // The bug under test: the host's buffer is never freed.
+            core::mem::forget(headers.get("x-big"));
+            return Action::Continue;
         }
         if path.starts_with(b"/upload") {
             if end_of_stream {
