@@ -8,6 +8,7 @@
 //!
 //! Every test runs natively on the mock host, then on the release `.wasm`
 //! under wasmtime.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};

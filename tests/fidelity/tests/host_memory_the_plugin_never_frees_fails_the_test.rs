@@ -6,6 +6,7 @@
 //! inside its own allocator, which the engine cannot see, so on the `.wasm`
 //! the observable is the memory itself: a leak grows it request after
 //! request, a plugin that frees does not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proxywasm::mock::{HostAllocation, MockHost};
 use proxywasm_wasmtime::{WasmHost, plugin_wasm};
