@@ -71,7 +71,13 @@
 //!   WASI `clock_time_get` in the engine host); [`host.time().advance`](Time::advance)
 //!   fires ticks at each plugin's period and callout timeouts.
 //! * **Callouts**: HTTP, gRPC calls and streams, DNS — recorded, answered by
-//!   the test, delivered on the root context as Envoy does.
+//!   the test, delivered on the root context as Envoy does; an HTTP
+//!   callout's failures as Envoy delivers them (its own 503 and 504
+//!   responses, a reset without headers).
+//! * **Envoy's VMs**: [`EnvoyVms`], the canary, the main thread's VM and N
+//!   workers, so a plugin configures N + 2 times and ticks in N + 1 VMs.
+//! * **Host memory**: every buffer handed to the plugin is tracked natively;
+//!   one never freed fails the test ([`MockHostBuilder::leak_check`]).
 //! * **Shared state**: shared data and queues per `vm_id` and metrics per
 //!   name in a [`MockWorld`] several hosts can share.
 //! * **Envoy's rules** ([`Fidelity`]), on by default; **strict mode**
