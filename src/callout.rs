@@ -31,7 +31,9 @@ use core::time::Duration;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpCallResponse {
-    /// Number of response headers; `0` means the call failed (reset, overflow).
+    /// Number of response headers; `0` means the call failed without a
+    /// response (the upstream reset the stream after its headers). A down or
+    /// silent upstream is not that: Envoy answers 503 or 504 itself.
     pub num_headers: usize,
     /// Size of the response body in bytes.
     pub body_size: usize,
@@ -41,7 +43,11 @@ pub struct HttpCallResponse {
 
 impl HttpCallResponse {
     /// Whether the call failed without a response (Envoy signals this with
-    /// zero headers; a timeout instead arrives as a `:status` 504 response).
+    /// zero headers, for a reset after the upstream's response headers). An
+    /// unreachable upstream and a timeout are **not** failures here: they
+    /// arrive as responses Envoy makes, `:status` 503 and 504
+    /// (book: reference/envoy-1.40.md#http-callout-failures), so check the
+    /// status too.
     ///
     /// ```
     /// let ok = proxywasm::HttpCallResponse { num_headers: 3, body_size: 2, num_trailers: 0 };
@@ -190,8 +196,9 @@ impl GrpcStatus {
 ///
 /// `:method`, `:path` and `:authority` are required by Envoy; set them with
 /// [`HttpCall::header`]. Always set a timeout (Envoy's `0` means none): a
-/// timeout arrives as a normal response with `:status` 504, a failure as a
-/// response with no headers ([`HttpCallResponse::is_failure`]).
+/// timeout arrives as a normal response with `:status` 504, an unreachable
+/// upstream as one with `:status` 503, and only a reset after the upstream's
+/// headers as a response with no headers ([`HttpCallResponse::is_failure`]).
 ///
 /// [`HttpCallResponse::is_failure`]: crate::HttpCallResponse::is_failure
 ///

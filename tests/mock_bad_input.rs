@@ -39,7 +39,7 @@ fn answering_a_callout_twice() {
     let token = call(&host);
     host.callouts()
         .respond_http(token, &[(":status", "200")], b"", &[]);
-    host.callouts().fail_http(token);
+    host.callouts().reset_http(token);
 }
 
 #[test]
@@ -61,8 +61,9 @@ fn a_response_before_the_request() {
 fn request_headers_twice() {
     let host = host();
     let mut stream = host.http_stream();
-    stream.request_headers(&[], false);
-    stream.request_headers(&[], false);
+    let none: &[(&str, &str)] = &[];
+    stream.request_headers(none, false);
+    stream.request_headers(none, false);
 }
 
 #[test]

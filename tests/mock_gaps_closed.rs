@@ -184,7 +184,7 @@ fn several_vms_share_queues_and_shared_data_per_vm_id() {
 }
 
 #[test]
-fn a_callout_failure_arrives_without_headers() {
+fn a_callout_reset_after_its_headers_arrives_without_headers() {
     let host = MockHost::builder().plugin(|_| {
         OnCalloutResponse(|response: HttpCallResponse| {
             let (code, message) = callout::grpc_status().unwrap_or_default();
@@ -192,8 +192,32 @@ fn a_callout_failure_arrives_without_headers() {
         })
     });
     let token = host.run(|| call(Duration::from_secs(1))).unwrap();
-    host.callouts().fail_http(token);
+    host.callouts().reset_http(token);
     assert_eq!(host.logs().warn(), vec!["failure=true status=11 reset"]);
+}
+
+#[test]
+fn a_callout_to_an_unreachable_upstream_arrives_as_envoys_503() {
+    let host = MockHost::builder().plugin(|_| {
+        OnCalloutResponse(|response: HttpCallResponse| {
+            let (status, body) = status_and_body();
+            let headers = callout::response_headers().pairs().unwrap().to_lossy_vec();
+            proxywasm::log::info!(
+                "failure={} status {status} body {body} headers {headers:?}",
+                response.is_failure()
+            );
+        })
+    });
+    let token = host.run(|| call(Duration::from_secs(1))).unwrap();
+    host.callouts().connect_failure_http(token);
+    assert_eq!(
+        host.logs().info(),
+        vec![
+            "failure=false status 503 body upstream connect error or disconnect/reset before headers. reset \
+             reason: remote connection failure headers [(\":status\", \"503\"), (\"content-length\", \"98\"), \
+             (\"content-type\", \"text/plain\")]"
+        ]
+    );
 }
 
 #[test]

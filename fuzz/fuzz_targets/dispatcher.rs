@@ -586,7 +586,7 @@ impl World {
             }
             Op::Fail(i) => {
                 if let Some(token) = self.callout_token(i) {
-                    self.host.callouts().fail_http(token);
+                    self.host.callouts().reset_http(token);
                 }
             }
             Op::TimeOut(i) => {

@@ -30,10 +30,58 @@ pub(crate) extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
         // Never dereferenced or freed: HostBytes treats length 0 as "no allocation".
         return NonNull::<u8>::dangling().as_ptr();
     }
-    match Layout::from_size_align(size, 1) {
+    let at = match Layout::from_size_align(size, 1) {
         // SAFETY: the layout has a non-zero size (checked above).
         Ok(layout) => unsafe { alloc(layout) },
         Err(_) => core::ptr::null_mut(),
+    };
+    #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+    handed::allocated(at);
+    at
+}
+
+/// The emulator's leak check, natively only (feature `mock-host`): which
+/// buffers the host allocated through [`proxy_on_memory_allocate`] are still
+/// owned by a [`HostBytes`] (not freed, not turned into a `Vec`). The
+/// emulator records what it handed to whom and asks here; nothing else
+/// reads it, and a `.wasm` has none of it.
+#[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+pub(crate) mod handed {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    std::thread_local! {
+        /// Address → serial of each live host-allocated buffer (the serial
+        /// tells a reused address from the buffer that had it before).
+        static LIVE: RefCell<(BTreeMap<usize, u64>, u64)> = const { RefCell::new((BTreeMap::new(), 0)) };
+    }
+
+    pub(super) fn allocated(at: *mut u8) {
+        if at.is_null() {
+            return;
+        }
+        let _ = LIVE.try_with(|live| {
+            if let Ok(mut live) = live.try_borrow_mut() {
+                live.1 += 1;
+                let serial = live.1;
+                live.0.insert(at as usize, serial);
+            }
+        });
+    }
+
+    pub(super) fn released(at: *mut u8) {
+        let _ = LIVE.try_with(|live| {
+            if let Ok(mut live) = live.try_borrow_mut() {
+                live.0.remove(&(at as usize));
+            }
+        });
+    }
+
+    /// The serial of the live buffer at `at`, if one is live there.
+    pub(crate) fn serial(at: usize) -> Option<u64> {
+        LIVE.try_with(|live| live.try_borrow().ok()?.0.get(&at).copied())
+            .ok()
+            .flatten()
     }
 }
 
@@ -122,6 +170,9 @@ impl HostBytes {
             return Vec::new();
         }
         let this = core::mem::ManuallyDrop::new(self);
+        // The plugin owns it as a Vec from here: released from the leak check.
+        #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+        handed::released(this.ptr.as_ptr());
         // SAFETY: the buffer was allocated by the global allocator with layout
         // (len, 1) — exactly a Vec<u8> of capacity len — and ownership moves
         // into the Vec (ManuallyDrop keeps our Drop from freeing it too).
@@ -157,6 +208,8 @@ impl Drop for HostBytes {
         if self.len == 0 {
             return;
         }
+        #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+        handed::released(self.ptr.as_ptr());
         // SAFETY: len > 0 means `ptr` is an allocation we own with layout (len, 1).
         unsafe {
             dealloc(

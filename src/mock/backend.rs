@@ -40,8 +40,9 @@ macro_rules! native_arg {
 pub(crate) use native_arg;
 
 /// The plugin's memory natively. Only [`serve`] makes one, for the duration
-/// of one hostcall.
-pub(crate) struct NativeMemory(());
+/// of one hostcall; it notes the buffers it allocates for the plugin (address
+/// and size), which `serve` records for the leak check.
+pub(crate) struct NativeMemory(Vec<(usize, usize)>);
 
 /// Serves one hostcall on this thread's current host (`UNIMPLEMENTED`
 /// without one). A trap (a hostcall Envoy refuses outright, e.g. during
@@ -61,7 +62,18 @@ pub(crate) unsafe fn serve(
     let Some(vm) = native::current() else {
         return UNIMPLEMENTED;
     };
-    match call(&vm, &mut NativeMemory(())) {
+    let mut memory = NativeMemory(Vec::new());
+    let outcome = call(&vm, &mut memory);
+    if !memory.0.is_empty() {
+        if let Some(mut state) = vm.try_state() {
+            for (at, size) in memory.0 {
+                if let Some(serial) = crate::abi::memory::handed::serial(at) {
+                    state.handed_to_plugin(at, serial, size);
+                }
+            }
+        }
+    }
+    match outcome {
         Ok(status) => status,
         Err(trap) => panic!("{trap}"),
     }
@@ -122,7 +134,11 @@ impl GuestMemory for NativeMemory {
     }
 
     fn allocate(&mut self, size: u32) -> Result<*mut u8, String> {
-        Ok(proxy_on_memory_allocate(size as usize))
+        let at = proxy_on_memory_allocate(size as usize);
+        if !at.is_null() && size > 0 {
+            self.0.push((at as usize, size as usize));
+        }
+        Ok(at)
     }
 }
 

@@ -4,7 +4,8 @@
 
 use super::MockHost;
 use super::engine::{
-    DnsLookup, GrpcCallout, GrpcDelivery, HttpCallout, LogRecord, MetricKind, from_text,
+    DnsLookup, GrpcCallout, GrpcDelivery, HttpCallout, HttpOutcome, LogRecord, MetricKind,
+    from_text,
 };
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::logging::LogLevel;
@@ -380,12 +381,55 @@ impl Callouts<'_> {
         body: &[u8],
         trailers: &[(&str, &str)],
     ) {
-        let response = (from_text(headers), body.to_vec(), from_text(trailers));
-        self.0.vm.answer_http(token.0, Some(response));
+        let response = HttpOutcome::Answer(from_text(headers), body.to_vec(), from_text(trailers));
+        self.0.vm.answer_http(token.0, response);
     }
 
-    /// Fails a callout the way Envoy signals a reset or an overflow: a
-    /// response with no headers, no body (and `proxy_get_status` = 11, `"reset"`).
+    /// The callout's upstream is down (it refused the connection), as Envoy
+    /// delivers it: **a normal response**, `:status` 503 with Envoy's body
+    /// `upstream connect error or disconnect/reset before headers. reset
+    /// reason: remote connection failure` (`content-length` and
+    /// `content-type: text/plain`), not a failure without headers
+    /// (book: reference/envoy-1.40.md#http-callout-failures). A plugin that
+    /// only checks [`is_failure`](crate::HttpCallResponse::is_failure) lets
+    /// requests through while its upstream is down; check the status.
+    ///
+    /// # Panics
+    /// If no pending callout has that token.
+    ///
+    /// ```
+    /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// struct P;
+    /// impl PluginContext for P {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
+    ///         let status = callout::response_headers().get(":status").ok().flatten();
+    ///         let status = status.map(|s| s.to_string()).unwrap_or_default();
+    ///         proxywasm::log::warn!("failure {}, status {status}", r.is_failure());
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
+    /// let token = host
+    ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
+    ///     .unwrap();
+    /// host.callouts().connect_failure_http(token);
+    /// assert!(host.logs().contain("failure false, status 503"));
+    /// ```
+    pub fn connect_failure_http(&self, token: HttpCallToken) {
+        self.0.vm.answer_http(token.0, HttpOutcome::ConnectFailure);
+    }
+
+    /// The callout's upstream sent its response headers and then reset the
+    /// stream (it closed the connection mid-body): the one outcome Envoy
+    /// delivers **without headers** (and no body), with `proxy_get_status`
+    /// = 11, `"reset"`. An unreachable upstream is
+    /// [`connect_failure_http`](Callouts::connect_failure_http), a timeout
+    /// [`time_out_http`](Callouts::time_out_http).
+    ///
+    /// # Panics
+    /// If no pending callout has that token.
     ///
     /// ```
     /// use proxywasm::callout::{HttpCall, HttpCallToken};
@@ -395,23 +439,28 @@ impl Callouts<'_> {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
     ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
-    ///         proxywasm::log::warn!("failed: {}", r.is_failure());
+    ///         let (code, message) = proxywasm::callout::grpc_status().unwrap();
+    ///         proxywasm::log::warn!("failed: {}, {} {message}", r.is_failure(), code.code());
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
     /// let token = host
     ///     .run(|| HttpCall::new("a").header(":method", "GET").header(":path", "/").header(":authority", "x").send())
     ///     .unwrap();
-    /// host.callouts().fail_http(token);
-    /// assert!(host.logs().contain("failed: true"));
+    /// host.callouts().reset_http(token);
+    /// assert!(host.logs().contain("failed: true, 11 reset"));
     /// ```
-    pub fn fail_http(&self, token: HttpCallToken) {
-        self.0.vm.answer_http(token.0, Some(Default::default()));
+    pub fn reset_http(&self, token: HttpCallToken) {
+        self.0.vm.answer_http(token.0, HttpOutcome::Reset);
     }
 
     /// Times a callout out now, as Envoy does when its timeout expires: a
-    /// normal response with `:status` 504 and body `upstream request timeout`.
+    /// normal response with `:status` 504 and body `upstream request timeout`
+    /// (`content-length` and `content-type: text/plain`).
     /// ([`Time::advance`] past the timeout does the same.)
+    ///
+    /// # Panics
+    /// If no pending callout has that token.
     ///
     /// ```
     /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
@@ -433,7 +482,7 @@ impl Callouts<'_> {
     /// assert!(host.logs().contain("status 504"));
     /// ```
     pub fn time_out_http(&self, token: HttpCallToken) {
-        self.0.vm.answer_http(token.0, None);
+        self.0.vm.answer_http(token.0, HttpOutcome::Timeout);
     }
 
     /// gRPC calls and streams that are still open.

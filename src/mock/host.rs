@@ -2,9 +2,9 @@
 //! [`HttpStream`] and [`TcpConnection`] handles.
 
 use super::engine::{
-    ConnState, Export, Fidelity, ForeignFunction, Guest, HostState, LocalReply, MockWorld, Part,
-    Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value, from_text,
-    lossy_pairs,
+    ConnState, Export, Fidelity, ForeignFunction, Guest, HostAllocation, HostState, LocalReply,
+    MockWorld, Part, Pause, PluginConfig, Side, StreamState, Violation, Vm, VmConfig, first_value,
+    from_bytes, from_text, lossy_pairs, map_get,
 };
 use super::handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 use super::native::NativeGuest;
@@ -66,6 +66,7 @@ pub struct MockHostBuilder {
     world: Option<MockWorld>,
     foreign: Vec<(String, ForeignFunction)>,
     initialize: Option<Box<dyn FnOnce()>>,
+    leak_check: bool,
 }
 
 impl core::fmt::Debug for MockHostBuilder {
@@ -353,6 +354,34 @@ impl MockHostBuilder {
         self
     }
 
+    /// The leak check (on by default): when a stream completes, or the
+    /// plugins finish, the test fails if a buffer the host allocated in the
+    /// plugin's memory for a hostcall result (a header value, a body, a
+    /// property…) was handed to a context that is now gone and never freed
+    /// ([`MockHost::leaked_host_memory`]). Natively only: a compiled module
+    /// frees memory inside its own allocator, which the engine cannot see
+    /// (there, watch memory growth over repeated requests instead).
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Hoard;
+    /// impl HttpContext for Hoard {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         std::mem::forget(proxywasm::http::request_headers().get(":path"));
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().leak_check(false).http(|_| Hoard);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.complete(); // no failure: the check is off
+    /// assert_eq!(host.leaked_host_memory().len(), 1);
+    /// ```
+    pub fn leak_check(mut self, on: bool) -> Self {
+        self.leak_check = on;
+        self
+    }
+
     /// Code that stands in for the module's start-up (`_initialize`, static
     /// constructors), run once before the first context is created. Envoy
     /// allows only logging there; see [`Fidelity::restricted_start_up`].
@@ -474,6 +503,7 @@ impl MockHostBuilder {
     pub fn with_guest(self, make_guest: impl FnOnce(Weak<Vm>) -> Box<dyn Guest>) -> MockHost {
         let world = self.world.clone().unwrap_or_default();
         let mut state = HostState::new(self.config, world);
+        state.leak_check = self.leak_check;
         for (name, function) in self.foreign {
             state.register_foreign_function(&name, function);
         }
@@ -540,6 +570,7 @@ impl MockHost {
             world: None,
             foreign: Vec::new(),
             initialize: None,
+            leak_check: true,
         }
     }
 
@@ -899,6 +930,50 @@ impl MockHost {
         self.state().violations.clone()
     }
 
+    /// Buffers the host allocated in the plugin's memory for hostcall
+    /// results (header values, bodies, properties…) that the plugin still
+    /// holds: not freed, not taken over as a `Vec`. A context may hold some
+    /// while it lives; see [`leaked_host_memory`](MockHost::leaked_host_memory).
+    /// Natively only (empty on a compiled module, whose allocator the engine
+    /// cannot see).
+    ///
+    /// ```
+    /// let host = proxywasm::mock::MockHost::builder().property(&["k"], "v").http(|_| proxywasm::mock::Noop);
+    /// let kept = host.run(|| proxywasm::property::get(&["k"])).unwrap();
+    /// assert_eq!(host.live_host_memory().len(), 1);
+    /// drop(kept);
+    /// assert!(host.live_host_memory().is_empty());
+    /// ```
+    pub fn live_host_memory(&self) -> Vec<HostAllocation> {
+        self.vm.live_host_memory()
+    }
+
+    /// The host-allocated buffers never freed although the context that
+    /// received them is gone (a completed stream, a finished plugin): leaks.
+    /// With the [leak check](MockHostBuilder::leak_check) on, completing a
+    /// stream or finishing the plugins fails the test when there are any.
+    /// Natively only, as [`live_host_memory`](MockHost::live_host_memory).
+    ///
+    /// ```
+    /// use proxywasm::{Action, HttpContext};
+    /// struct Tidy;
+    /// impl HttpContext for Tidy {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///         let path = proxywasm::http::request_headers().get(":path");
+    ///         proxywasm::log::info!("{path:?}"); // dropped at the end of the callback
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Tidy);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// stream.complete();
+    /// assert!(host.leaked_host_memory().is_empty());
+    /// ```
+    pub fn leaked_host_memory(&self) -> Vec<HostAllocation> {
+        self.vm.leaked_host_memory()
+    }
+
     /// How many times the plugin made each hostcall, by ABI name.
     ///
     /// ```
@@ -1040,11 +1115,15 @@ macro_rules! direction {
     (
         $side:ident, $dir:literal, $go:literal, $goes:literal, $first:literal,
         $headers:ident, $body:ident, $trailers:ident, $paused:ident,
-        $current_headers:ident, $current_header:ident, $current_trailers:ident, $current_body:ident
+        $current_headers:ident, $current_header:ident, $current_trailers:ident, $current_body:ident,
+        $headers_bytes:ident, $header_bytes:ident, $trailers_bytes:ident
     ) => {
         #[doc = concat!("Go `CallOn", $go, "Headers`: delivers the ", $dir, " headers (names are")]
         /// lower-cased, as Envoy does) and returns the action the callback
-        /// chose ([`Action::Pause`] if it sent a local reply).
+        /// chose ([`Action::Pause`] if it sent a local reply). Names and
+        /// values are bytes (`&str`, `&[u8]`, `Vec<u8>`…): a value need not
+        /// be UTF-8, as in Envoy, which passes such bytes through
+        /// (book: reference/envoy-1.40.md#non-utf-8-header-values).
         ///
         /// # Panics
         /// If these headers were already sent, if they are the response's and
@@ -1059,8 +1138,12 @@ macro_rules! direction {
         /// assert_eq!(action, proxywasm::Action::Continue);
         #[doc = concat!("assert_eq!(stream.", stringify!($current_header), "(\"x-tag\").as_deref(), Some(\"a\"));")]
         /// ```
-        pub fn $headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-            action(self.vm.http_headers(self.id, Side::$side, headers, end_of_stream))
+        pub fn $headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+            &mut self,
+            headers: &[(K, V)],
+            end_of_stream: bool,
+        ) -> Action {
+            action(self.vm.http_headers(self.id, Side::$side, from_bytes(headers), end_of_stream))
         }
 
         #[doc = concat!("Go `CallOn", $go, "Body`: delivers a ", $dir, " body chunk. After a")]
@@ -1085,7 +1168,8 @@ macro_rules! direction {
             action(self.vm.http_body(self.id, Side::$side, body, end_of_stream))
         }
 
-        #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ").")]
+        #[doc = concat!("Go `CallOn", $go, "Trailers`: delivers the ", $dir, " trailers (ending the ", $dir, ");")]
+        /// names and values are bytes, as for the headers.
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1096,8 +1180,8 @@ macro_rules! direction {
         #[doc = concat!("let trailers = stream.", stringify!($current_trailers), "();")]
         /// assert_eq!(trailers, vec![("checksum".to_string(), "1".to_string())]);
         /// ```
-        pub fn $trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-            action(self.vm.http_trailers(self.id, Side::$side, trailers))
+        pub fn $trailers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, trailers: &[(K, V)]) -> Action {
+            action(self.vm.http_trailers(self.id, Side::$side, from_bytes(trailers)))
         }
 
         #[doc = concat!("Whether the ", $dir, " is paused (headers held, body buffered, or trailers held).")]
@@ -1111,7 +1195,8 @@ macro_rules! direction {
         }
 
         #[doc = concat!("Go `GetCurrent", $go, "Headers`: the ", $dir, " headers after the plugin's")]
-        #[doc = concat!("changes (what goes ", $goes, ").")]
+        #[doc = concat!("changes (what goes ", $goes, "), as text: bytes that are not UTF-8 show as")]
+        #[doc = concat!("U+FFFD (the bytes themselves: [`", stringify!($headers_bytes), "`](HttpStream::", stringify!($headers_bytes), ")).")]
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1122,7 +1207,7 @@ macro_rules! direction {
         }
 
         #[doc = concat!("One ", $dir, " header after the plugin's changes (the first value; any")]
-        /// case).
+        #[doc = concat!("case), as text (the bytes: [`", stringify!($header_bytes), "`](HttpStream::", stringify!($header_bytes), ")).")]
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1132,7 +1217,8 @@ macro_rules! direction {
             first_value(&self.$current_headers(), name).map(str::to_owned)
         }
 
-        #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter).")]
+        #[doc = concat!("The ", $dir, " trailers after the plugin's changes (Go has no getter), as")]
+        #[doc = concat!("text (the bytes: [`", stringify!($trailers_bytes), "`](HttpStream::", stringify!($trailers_bytes), ")).")]
         ///
         /// ```
         /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -1140,6 +1226,48 @@ macro_rules! direction {
         /// ```
         pub fn $current_trailers(&self) -> Vec<(String, String)> {
             self.view(|s| lossy_pairs(s.flow(Side::$side).trailers.as_deref().unwrap_or_default()))
+        }
+
+        #[doc = concat!("The ", $dir, " headers after the plugin's changes, as the bytes they are")]
+        /// (names lower-cased).
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(&b\"x-raw\"[..], &b\"a\\xffb\"[..])], true);")]
+        #[doc = concat!("let headers = stream.", stringify!($headers_bytes), "();")]
+        /// assert_eq!(headers.last(), Some(&(b"x-raw".to_vec(), b"a\xffb".to_vec())));
+        /// ```
+        pub fn $headers_bytes(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.view(|s| s.flow(Side::$side).headers.clone().unwrap_or_default())
+        }
+
+        #[doc = concat!("One ", $dir, " header's bytes after the plugin's changes (the first value;")]
+        /// any case).
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        /// let mut stream = host.http_stream();
+        #[doc = $first]
+        #[doc = concat!("stream.", stringify!($headers), "(&[(\"X-Raw\".as_bytes(), &b\"\\xfe\"[..])], true);")]
+        #[doc = concat!("assert_eq!(stream.", stringify!($header_bytes), "(\"x-raw\"), Some(vec![0xfe]));")]
+        /// ```
+        pub fn $header_bytes(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+            self.view(|s| {
+                let headers = s.flow(Side::$side).headers.as_ref()?;
+                map_get(headers, name.as_ref()).map(<[u8]>::to_vec)
+            })
+        }
+
+        #[doc = concat!("The ", $dir, " trailers after the plugin's changes, as bytes.")]
+        ///
+        /// ```
+        /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
+        #[doc = concat!("assert!(host.http_stream().", stringify!($trailers_bytes), "().is_empty());")]
+        /// ```
+        pub fn $trailers_bytes(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.view(|s| s.flow(Side::$side).trailers.clone().unwrap_or_default())
         }
 
         #[doc = concat!("Go `GetCurrent", $go, "Body`: the whole ", $dir, " body so far after the")]
@@ -1218,13 +1346,55 @@ impl HttpStream {
     direction! {
         Request, "request", "Request", "upstream", "",
         request_headers, request_body, request_trailers, is_request_paused,
-        current_request_headers, current_request_header, current_request_trailers, current_request_body
+        current_request_headers, current_request_header, current_request_trailers, current_request_body,
+        current_request_headers_bytes, current_request_header_bytes, current_request_trailers_bytes
     }
 
     direction! {
         Response, "response", "Response", "downstream", "stream.request_headers(&[(\":path\", \"/\")], true);",
         response_headers, response_body, response_trailers, is_response_paused,
-        current_response_headers, current_response_header, current_response_trailers, current_response_body
+        current_response_headers, current_response_header, current_response_trailers, current_response_body,
+        current_response_headers_bytes, current_response_header_bytes, current_response_trailers_bytes
+    }
+
+    /// Makes this stream's route a `direct_response` route answering
+    /// `status` with `body`, as Envoy does in front of one
+    /// (book: reference/envoy-1.40.md#direct-response-routes): once the
+    /// request headers go past the plugin (it continued from
+    /// `on_request_headers`, or resumed later), Envoy answers from them, and
+    /// the answer passes through the plugin's `on_response_headers` and
+    /// `on_response_body` (`:status`, and for a body `content-length` and
+    /// `content-type: text/plain`). The request body and trailers are
+    /// **never delivered** to the plugin: [`request_body`](HttpStream::request_body)
+    /// and [`request_trailers`](HttpStream::request_trailers) drop them and
+    /// return [`Action::Continue`].
+    ///
+    /// # Panics
+    /// After the request headers were sent.
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext};
+    ///
+    /// struct Validate;
+    /// impl HttpContext for Validate {
+    ///     fn on_request_body(&mut self, size: usize, _eos: bool) -> Action {
+    ///         proxywasm::log::info!("validated {size} bytes");
+    ///         Action::Continue
+    ///     }
+    /// }
+    /// let host = MockHost::builder().http(|_| Validate);
+    /// let mut stream = host.http_stream();
+    /// stream.direct_response(200, "from the route\n");
+    /// stream.request_headers(&[(":method", "POST"), (":path", "/upload")], false);
+    /// assert_eq!(stream.current_response_header(":status").as_deref(), Some("200"));
+    /// assert_eq!(stream.current_response_body(), b"from the route\n");
+    /// assert_eq!(stream.request_body(b"{}", true), proxywasm::Action::Continue);
+    /// assert!(host.logs().info().is_empty(), "the body never reached the plugin");
+    /// stream.complete();
+    /// ```
+    pub fn direct_response(&mut self, status: u32, body: impl Into<Vec<u8>>) {
+        self.vm.set_direct_response(self.id, status, body.into());
     }
 
     /// Go `CompleteHttpContext`: ends the stream as Envoy does for HTTP —

@@ -39,10 +39,13 @@
 //!         if sent.is_ok() { Action::Pause } else { Action::Continue }
 //!     }
 //!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
-//!         if response.is_failure() {
-//!             let _ = http::LocalResponse::new(503).send();
-//!         } else {
+//!         // Envoy answers 503 for a down service and 504 for a silent one:
+//!         // only the service's own 200 lets the request through.
+//!         let status = proxywasm::callout::response_headers().get(":status").ok().flatten();
+//!         if !response.is_failure() && status.is_some_and(|s| s == "200") {
 //!             let _ = http::resume_request();
+//!         } else {
+//!             let _ = http::LocalResponse::new(503).send();
 //!         }
 //!     }
 //! }
@@ -55,7 +58,7 @@
 //! let call = host.callouts().http().pop().unwrap();
 //! assert_eq!(call.header(":path"), Some("/check"));
 //! host.time().advance(Duration::from_secs(1)); // past the timeout: Envoy answers 504
-//! assert_eq!(stream.action(), Action::Continue);
+//! assert_eq!(stream.local_response().map(|r| r.status_code), Some(503));
 //! stream.complete();
 //! ```
 //!
@@ -68,7 +71,13 @@
 //!   WASI `clock_time_get` in the engine host); [`host.time().advance`](Time::advance)
 //!   fires ticks at each plugin's period and callout timeouts.
 //! * **Callouts**: HTTP, gRPC calls and streams, DNS — recorded, answered by
-//!   the test, delivered on the root context as Envoy does.
+//!   the test, delivered on the root context as Envoy does; an HTTP
+//!   callout's failures as Envoy delivers them (its own 503 and 504
+//!   responses, a reset without headers).
+//! * **Envoy's VMs**: [`EnvoyVms`], the canary, the main thread's VM and N
+//!   workers, so a plugin configures N + 2 times and ticks in N + 1 VMs.
+//! * **Host memory**: every buffer handed to the plugin is tracked natively;
+//!   one never freed fails the test ([`MockHostBuilder::leak_check`]).
 //! * **Shared state**: shared data and queues per `vm_id` and metrics per
 //!   name in a [`MockWorld`] several hosts can share.
 //! * **Envoy's rules** ([`Fidelity`]), on by default; **strict mode**
@@ -90,14 +99,16 @@
 
 pub(crate) mod backend;
 pub mod engine;
+mod envoy;
 mod handles;
 mod host;
 mod native;
 
 pub use self::engine::{
-    DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord,
-    MockWorld, Violation,
+    DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply,
+    LogRecord, MockWorld, Violation,
 };
+pub use envoy::EnvoyVms;
 pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 pub use host::{HttpStream, MockHost, MockHostBuilder, Noop, TcpConnection};
 #[doc(hidden)]

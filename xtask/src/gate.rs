@@ -127,6 +127,8 @@ fn steps() -> Vec<Step> {
                 "proxywasm-shared-state",
                 "-p",
                 "proxywasm-metrics-tags",
+                "-p",
+                "proxywasm-fidelity",
                 "--lib",
                 "--",
                 "-D",

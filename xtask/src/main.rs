@@ -62,6 +62,7 @@ mod package;
 mod probe_attributes;
 mod probe_metrics;
 mod probe_foreign;
+mod probe_fidelity;
 mod remote;
 mod soak;
 

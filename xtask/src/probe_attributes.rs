@@ -113,7 +113,7 @@ const IN_A_PLUGIN_CONTEXT: &[(&str, &str)] = &[
 ];
 
 /// Whether `value` matches `pattern` (`*`: any run of characters).
-fn matches(pattern: &str, value: &str) -> bool {
+pub(crate) fn matches(pattern: &str, value: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
     let Some(mut rest) = value.strip_prefix(first) else {

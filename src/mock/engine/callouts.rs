@@ -291,9 +291,11 @@ impl Vm {
         self.apply(deferred);
     }
 
-    /// Delivers the response to HTTP callout `token`: no headers is a
-    /// failure (status 11, `"reset"`), `None` a timeout (Envoy's 504).
-    pub(crate) fn deliver_http(&self, token: u32, response: Option<(Map, Vec<u8>, Map)>) {
+    /// Delivers the outcome of HTTP callout `token` as Envoy does: an answer,
+    /// Envoy's own 503 or 504 response, or (a reset after the response
+    /// headers) a response without headers, with `proxy_get_status` (11,
+    /// `"reset"`).
+    pub(crate) fn deliver_http(&self, token: u32, outcome: HttpOutcome) {
         let Some(call) = self.state().http_calls.remove(&token) else {
             return;
         };
@@ -305,18 +307,7 @@ impl Vm {
             );
             return;
         }
-        let (headers, body, trailers) = response.unwrap_or_else(|| {
-            let headers = [
-                (":status", "504"),
-                ("content-length", "24"),
-                ("content-type", "text/plain"),
-            ];
-            (
-                stream::from_text(&headers),
-                b"upstream request timeout".to_vec(),
-                Vec::new(),
-            )
-        });
+        let (headers, body, trailers) = outcome.into_response();
         if headers.is_empty() {
             if let Some(root) = self.state().root_mut(call.root) {
                 root.status = (status::BROKEN_CONNECTION, b"reset".to_vec());
@@ -338,7 +329,7 @@ impl Vm {
     }
 
     /// The test answers HTTP callout `token` ([`Vm::deliver_http`]).
-    pub(crate) fn answer_http(&self, token: u32, response: Option<(Map, Vec<u8>, Map)>) {
+    pub(crate) fn answer_http(&self, token: u32, outcome: HttpOutcome) {
         self.op(|| {
             let s = self.state.borrow();
             if !s.http_calls.contains_key(&token) {
@@ -357,7 +348,7 @@ impl Vm {
                 );
             }
             drop(s);
-            self.deliver_http(token, response);
+            self.deliver_http(token, outcome);
         })
     }
 
@@ -513,6 +504,50 @@ fn no_such(what: &str, token: u32, open: impl Iterator<Item = String>, rule: &st
         "no {what} has token {token}; expected one of [{}] ({rule})",
         open.join(", ")
     );
+}
+
+/// Envoy's body for a callout whose upstream refused the connection
+/// (book: reference/envoy-1.40.md#http-callout-failures).
+pub(crate) const CONNECT_FAILURE_BODY: &[u8] =
+    b"upstream connect error or disconnect/reset before headers. reset reason: remote connection failure";
+
+/// Envoy's body for a callout whose timeout passed.
+pub(crate) const TIMEOUT_BODY: &[u8] = b"upstream request timeout";
+
+/// How an HTTP callout ends, as the plugin sees it in Envoy.
+#[derive(Clone, Debug)]
+pub(crate) enum HttpOutcome {
+    /// The upstream answered: headers, body, trailers.
+    Answer(Map, Vec<u8>, Map),
+    /// The upstream refused the connection: Envoy answers 503 itself.
+    ConnectFailure,
+    /// The timeout passed: Envoy answers 504 itself.
+    Timeout,
+    /// The upstream reset the stream after its response headers: no headers,
+    /// no body (the only outcome that arrives without headers).
+    Reset,
+}
+
+impl HttpOutcome {
+    /// Envoy's local answer: `status`, then the body's length and type.
+    fn envoy_reply(status: &str, body: &[u8]) -> (Map, Vec<u8>, Map) {
+        let length = body.len().to_string();
+        let headers = [
+            (":status", status),
+            ("content-length", length.as_str()),
+            ("content-type", "text/plain"),
+        ];
+        (stream::from_text(&headers), body.to_vec(), Vec::new())
+    }
+
+    fn into_response(self) -> (Map, Vec<u8>, Map) {
+        match self {
+            HttpOutcome::Answer(headers, body, trailers) => (headers, body, trailers),
+            HttpOutcome::ConnectFailure => Self::envoy_reply("503", CONNECT_FAILURE_BODY),
+            HttpOutcome::Timeout => Self::envoy_reply("504", TIMEOUT_BODY),
+            HttpOutcome::Reset => Default::default(),
+        }
+    }
 }
 
 /// Events a test delivers on a gRPC call or stream.

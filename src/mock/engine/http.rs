@@ -107,13 +107,60 @@ impl Vm {
             flow.ended = end_of_stream;
         }
         let export = side.export(Part::Headers, context, count, end_of_stream);
-        self.run_flow(context, side, export, stops, |flow, raw, replied| {
+        let action = self.run_flow(context, side, export, stops, |flow, raw, replied| {
             flow.paused = if stops(raw) && !replied {
                 Pause::Headers
             } else {
                 Pause::No
             };
-        })
+        });
+        if side == Side::Request {
+            self.answer_from_route(context);
+        }
+        action
+    }
+
+    /// If stream `context`'s route is a direct response and the request
+    /// headers went past this filter (no pause, no reply, no reset), Envoy
+    /// answers from them: the request body and trailers are never delivered
+    /// (held data is dropped), and the answer passes through the plugin's
+    /// response callbacks (book: reference/envoy-1.40.md#direct-response-routes).
+    pub(super) fn answer_from_route(&self, context: u32) {
+        let (status, body) = {
+            let mut s = self.state();
+            let Some(stream) = s.http_mut(context) else {
+                return;
+            };
+            let waiting = stream.request.paused != Pause::No
+                || stream.local_reply.is_some()
+                || stream.reset
+                || stream.answered_by_route;
+            let Some(direct) = stream.direct_response.clone().filter(|_| !waiting) else {
+                return;
+            };
+            stream.answered_by_route = true;
+            stream.request.held = stream::Held::default();
+            stream.request.ended = true;
+            stream.response.started = true;
+            direct
+        };
+        let length = body.len().to_string();
+        let status_text = status.to_string();
+        let mut headers = vec![(":status", status_text.as_str())];
+        if !body.is_empty() {
+            headers.push(("content-length", length.as_str()));
+            headers.push(("content-type", "text/plain"));
+        }
+        let headers = stream::from_text(&headers);
+        let end_of_stream = body.is_empty();
+        self.flow_headers(context, Side::Response, headers, end_of_stream);
+        let live = self
+            .state()
+            .http(context)
+            .is_some_and(|s| s.local_reply.is_none() && !s.reset);
+        if !end_of_stream && live {
+            self.flow_body(context, Side::Response, body, true);
+        }
     }
 
     /// Runs one callback of stream `context` on `side`: records the action
@@ -216,6 +263,15 @@ impl Vm {
 
     /// Delivers what arrived while headers were paused, as Envoy does on resume.
     pub(super) fn deliver_held(&self, context: u32, side: Side) {
+        let direct = side == Side::Request
+            && self
+                .state()
+                .http(context)
+                .is_some_and(|s| s.direct_response.is_some());
+        if direct {
+            self.answer_from_route(context);
+            return;
+        }
         let held = {
             let mut s = self.state();
             let Some(stream) = s.http_mut(context) else {
@@ -274,6 +330,12 @@ impl Vm {
             "the plugin reset stream {context} (proxy_close_stream); Envoy delivers nothing more to it. Check \
              stream.is_reset(), then call complete()"
         );
+        if stream.answered_by_route && side == Side::Response {
+            panic!(
+                "the route of stream {context} answered it directly (direct_response); no upstream response comes. \
+                 Inspect current_response_headers() and current_response_body(), then call complete()"
+            );
+        }
         let flow = stream.flow(side);
         let name = side.name();
         if what == "headers" {
@@ -304,12 +366,12 @@ impl Vm {
         &self,
         context: u32,
         side: Side,
-        headers: &[(&str, &str)],
+        headers: Map,
         end_of_stream: bool,
     ) -> u32 {
         self.op(|| {
             self.check_http(context, side, "headers");
-            self.flow_headers(context, side, stream::from_text(headers), end_of_stream)
+            self.flow_headers(context, side, headers, end_of_stream)
         })
     }
 
@@ -321,16 +383,52 @@ impl Vm {
         end_of_stream: bool,
     ) -> u32 {
         self.op(|| {
+            if self.dropped_by_route(context, side, "body") {
+                return 0;
+            }
             self.check_http(context, side, "body");
             self.flow_body(context, side, body.to_vec(), end_of_stream)
         })
     }
 
-    pub(crate) fn http_trailers(&self, context: u32, side: Side, trailers: &[(&str, &str)]) -> u32 {
+    pub(crate) fn http_trailers(&self, context: u32, side: Side, trailers: Map) -> u32 {
         self.op(|| {
+            if self.dropped_by_route(context, side, "trailers") {
+                return 0;
+            }
             self.check_http(context, side, "trailers");
-            self.flow_trailers(context, side, stream::from_text(trailers))
+            self.flow_trailers(context, side, trailers)
         })
+    }
+
+    /// Whether request data the test sends is dropped because the route
+    /// already answered from the headers (Envoy never delivers it).
+    fn dropped_by_route(&self, context: u32, side: Side, what: &str) -> bool {
+        let s = self.state.borrow();
+        let Some(stream) = s.http(context) else {
+            return false;
+        };
+        if side != Side::Request || stream.direct_response.is_none() {
+            return false;
+        }
+        assert!(
+            stream.request.started,
+            "stream {context}: send the request headers before the request {what}"
+        );
+        stream.answered_by_route
+    }
+
+    /// Makes stream `context`'s route a direct response with `status` and `body`.
+    pub(crate) fn set_direct_response(&self, context: u32, status: u32, body: Vec<u8>) {
+        let mut s = self.state();
+        let Some(stream) = s.http_mut(context) else {
+            panic!("HTTP stream {context} is gone (completed)");
+        };
+        assert!(
+            !stream.request.started,
+            "stream {context}: say the route is a direct response before sending the request headers"
+        );
+        stream.direct_response = Some((status, body));
     }
 
     pub(crate) fn complete_http(&self, context: u32) {

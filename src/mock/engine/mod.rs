@@ -58,15 +58,17 @@ pub use foreign::ForeignAnswer;
 pub use policy::{ALLOCATOR_HOSTCALLS, AMBIENT_HOSTCALLS, Phase, Policy, START_UP_HOSTCALLS};
 pub use proxywasm_abi::Export;
 pub use records::{
-    DnsLookup, Fidelity, GrpcCallout, GrpcKind, HttpCallout, LocalReply, LogRecord, Violation,
+    DnsLookup, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply, LogRecord,
+    Violation,
 };
 pub use state::{ForeignFunction, HostState, PluginConfig, VmConfig, status};
 pub use vm::{Guest, Vm};
 pub use world::MockWorld;
 
-pub(crate) use callouts::GrpcDelivery;
+pub(crate) use callouts::{GrpcDelivery, HttpOutcome};
 pub(crate) use records::{first_value, lossy_pairs};
 pub(crate) use stream::{
-    HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_text,
+    HttpStream as StreamState, Part, Pause, Side, TcpConnection as ConnState, from_bytes,
+    from_text, map_get,
 };
 pub(crate) use world::MetricKind;

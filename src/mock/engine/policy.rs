@@ -139,6 +139,7 @@ impl HostState {
     /// None today; a `Result` so that a rule may refuse with a status.
     pub fn enter(&mut self, name: &'static str) -> Result<(), u32> {
         *self.hostcall_counts.entry(name).or_insert(0) += 1;
+        self.last_hostcall = name;
         if !Policy::of(&self.config).expects(name) {
             let expected: Vec<&str> = self
                 .config

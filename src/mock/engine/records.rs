@@ -102,6 +102,42 @@ impl HttpCallout {
     }
 }
 
+/// A buffer the host allocated in the plugin's memory for a hostcall's
+/// result (a header value, a body, a property…), which the plugin owns and
+/// must free. The leak check reports those still held after the context
+/// that received them is gone
+/// ([`MockHost::leaked_host_memory`](crate::mock::MockHost::leaked_host_memory)).
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// let host = MockHost::builder().property(&["k"], "value").http(|_| proxywasm::mock::Noop);
+/// host.run(|| std::mem::forget(proxywasm::property::get(&["k"])));
+/// let held = host.live_host_memory();
+/// assert_eq!(held[0].size, 5);
+/// assert_eq!(held[0].hostcall, "proxy_get_property");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostAllocation {
+    /// Its size in bytes.
+    pub size: usize,
+    /// The hostcall whose result it holds (ABI name).
+    pub hostcall: &'static str,
+    /// The context that received it (the effective context, if one was set).
+    pub context_id: ContextId,
+    /// The callback that was running, e.g. `"proxy_on_request_headers"`.
+    pub callback: &'static str,
+}
+
+impl fmt::Display for HostAllocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} bytes from {} in {} (context {})",
+            self.size, self.hostcall, self.callback, self.context_id
+        )
+    }
+}
+
 /// Whether a gRPC callout is a unary call or a stream.
 ///
 /// ```

@@ -8,7 +8,7 @@
 //! host returns to the plugin.
 
 use super::records::{
-    DnsLookup, Fidelity, GrpcCallout, HttpCallout, LocalReply, LogRecord, Violation,
+    DnsLookup, Fidelity, GrpcCallout, HostAllocation, HttpCallout, LocalReply, LogRecord, Violation,
 };
 use super::stream::{Context, HttpStream, Map, Root, TcpConnection};
 use super::world::{MetricKind, MockWorld};
@@ -213,6 +213,13 @@ pub struct HostState {
     /// Nonzero while the host hands a result over through the plugin's
     /// allocation export ([`Phase::Allocating`](super::Phase)).
     pub(crate) handing_over: u32,
+    /// The last hostcall entered.
+    pub(crate) last_hostcall: &'static str,
+    /// Buffers handed to the plugin, by a front door that can tell when
+    /// they are freed (the native one): address, serial, and the record.
+    pub(crate) handed: Vec<(usize, u64, HostAllocation)>,
+    /// Fail the test when a completed context leaked host memory.
+    pub(crate) leak_check: bool,
 }
 
 impl core::fmt::Debug for HostState {
@@ -286,7 +293,24 @@ impl HostState {
             initialized: false,
             call_data: Vec::new(),
             handing_over: 0,
+            last_hostcall: "",
+            handed: Vec::new(),
+            leak_check: true,
         }
+    }
+
+    /// Records that the plugin received a buffer of `size` bytes the host
+    /// allocated at `at` (its allocation serial tells a later buffer at the
+    /// same address apart), for the leak check. Called by the native front
+    /// door, which can tell when the plugin frees it.
+    pub(crate) fn handed_to_plugin(&mut self, at: usize, serial: u64, size: usize) {
+        let record = HostAllocation {
+            size,
+            hostcall: self.last_hostcall,
+            context_id: ContextId(self.acting_context()),
+            callback: self.frames.last().map_or("no callback", |f| f.name),
+        };
+        self.handed.push((at, serial, record));
     }
 
     /// The configuration.

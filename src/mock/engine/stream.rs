@@ -43,6 +43,14 @@ pub(crate) fn from_text(pairs: &[(&str, &str)]) -> Map {
         .collect()
 }
 
+/// Byte pairs from a test → a map with lower-cased names.
+pub(crate) fn from_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Map {
+    pairs
+        .iter()
+        .map(|(k, v)| (lower(k.as_ref()), v.as_ref().to_vec()))
+        .collect()
+}
+
 pub(crate) fn map_get<'a>(map: &'a Map, key: &[u8]) -> Option<&'a [u8]> {
     let key = lower(key);
     map.iter()
@@ -215,6 +223,12 @@ pub(crate) struct HttpStream {
     pub(crate) local_reply_from: &'static str,
     pub(crate) reset: bool,
     pub(crate) properties: Properties,
+    /// The stream's route answers from the request headers
+    /// (`direct_response`): its status and body.
+    pub(crate) direct_response: Option<(u32, Vec<u8>)>,
+    /// The route's direct response was sent: the request body and trailers
+    /// are never delivered.
+    pub(crate) answered_by_route: bool,
 }
 
 impl HttpStream {

@@ -2,6 +2,7 @@
 //! and advancing time, which fires ticks and callout timeouts
 //! (book: reference/hostcalls.md#logging-time-and-timers).
 
+use super::callouts::HttpOutcome;
 use super::state::{HostState, Payload};
 use super::vm::Vm;
 use core::time::Duration;
@@ -98,11 +99,35 @@ impl Vm {
                 if kind == 0 {
                     self.fire_tick(id);
                 } else {
-                    self.deliver_http(id, None);
+                    self.deliver_http(id, HttpOutcome::Timeout);
                 }
             }
             self.set_now(target);
         })
+    }
+
+    /// The emulated clock now (ns since the Unix epoch).
+    pub(crate) fn now(&self) -> u64 {
+        self.state.borrow().now
+    }
+
+    /// When the next tick or callout timeout of this VM is due, if any.
+    pub(crate) fn next_due(&self) -> Option<u64> {
+        let s = self.state.borrow();
+        let ticks = s
+            .roots
+            .iter()
+            .filter_map(|r| s.root(*r).and_then(|root| root.next_tick));
+        let timeouts = s.http_calls.values().filter_map(|call| call.deadline);
+        ticks.chain(timeouts).min()
+    }
+
+    /// Whether a plugin of this VM set a tick period.
+    pub(crate) fn ticks(&self) -> bool {
+        let s = self.state.borrow();
+        s.roots
+            .iter()
+            .any(|r| s.root(*r).is_some_and(|root| root.tick_period_ms > 0))
     }
 
     pub(super) fn set_now(&self, time: u64) {

@@ -18,7 +18,7 @@
 //!   re-entry hooks, which call back into the guest);
 //! * a trap may panic: the test fails with the guest's message.
 
-use super::records::LocalReply;
+use super::records::{HostAllocation, LocalReply};
 use super::state::{Deferred, HostState, Payload};
 use super::stream::{self, Context, HttpStream, Map, Pause, Root, Side, TcpConnection};
 use super::world::{Event, MockWorld};
@@ -668,6 +668,51 @@ impl Vm {
             }
             self.delete(context);
         });
+        self.check_leaks();
+    }
+
+    /// The buffers handed to the plugin that it still holds (pruning those
+    /// it freed since). Only a front door that sees frees records any (the
+    /// native one).
+    pub(crate) fn live_host_memory(&self) -> Vec<HostAllocation> {
+        let mut s = self.state();
+        s.handed
+            .retain(|(at, serial, _)| crate::abi::memory::handed::serial(*at) == Some(*serial));
+        s.handed
+            .iter()
+            .map(|(_, _, record)| record.clone())
+            .collect()
+    }
+
+    /// [`Vm::live_host_memory`] whose context is gone: never freed.
+    pub(crate) fn leaked_host_memory(&self) -> Vec<HostAllocation> {
+        let live = self.live_host_memory();
+        let s = self.state.borrow();
+        live.into_iter()
+            .filter(|record| !s.is_live(record.context_id.0))
+            .collect()
+    }
+
+    /// Fails the test if a context that is gone left host memory unfreed
+    /// (unless the test turned the check off).
+    pub(crate) fn check_leaks(&self) {
+        if !self.state.borrow().leak_check {
+            return;
+        }
+        let leaked = self.leaked_host_memory();
+        if leaked.is_empty() {
+            return;
+        }
+        let list: Vec<String> = leaked.iter().map(|l| format!("  - {l}")).collect();
+        panic!(
+            "leak check: the plugin never freed {} buffer(s) the host allocated in its memory for hostcall \
+             results, and the contexts that received them are gone:\n{}\nA HostBytes (or a HeaderPairs) kept \
+             past its context (mem::forget, a static, Box::leak) is never freed; in Envoy the VM's memory grows \
+             with every such request. Keep owned data as Vec/String (into_vec) or drop it; \
+             MockHostBuilder::leak_check(false) turns this check off",
+            leaked.len(),
+            list.join("\n")
+        );
     }
 
     pub(crate) fn new_http_stream(&self, root: Option<u32>) -> u32 {
@@ -700,6 +745,12 @@ impl Vm {
     }
 
     pub(crate) fn finish(&self) -> bool {
+        let all = self.finish_inner();
+        self.check_leaks();
+        all
+    }
+
+    fn finish_inner(&self) -> bool {
         self.op(|| {
             let roots = self.state.borrow().roots.clone();
             let mut all = true;

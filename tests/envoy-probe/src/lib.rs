@@ -15,7 +15,14 @@
 //!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
-//!     `on_response_headers` logs that it ran for it.
+//!     `on_response_headers` logs that it ran for it;
+//!   * `GET /callout/{refused,timeout,reset}`: an HTTP callout whose upstream
+//!     refuses the connection, answers too late, or closes after its response
+//!     headers; the response is logged whole ([`CALLOUTS`]);
+//!   * `POST /direct/{continue,pause}`: routed to a `direct_response` route;
+//!     `on_log` logs which callbacks ran;
+//!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
+//!     as `x-echo` in the response.
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
 //!   `tcp_proxy` to the same upstream): `send_local_response` from
 //!   `on_new_connection`.
@@ -35,13 +42,14 @@ use proxywasm::attribute::{
     self, Attribute, FromAttribute, connection, destination, plugin, request, response, source,
     upstream, xds,
 };
+use proxywasm::callout::{self, HttpCall, HttpCallToken};
 use proxywasm::http::{self, HeaderMap, HeaderPairs, LocalResponse};
 use proxywasm::log::{info, warn};
 use proxywasm::metrics::{Counter, Family, Gauge, Histogram};
 use proxywasm::shared::{self, Cas};
 use proxywasm::{
-    Action, Configuration, ContextId, Error, HttpContext, PluginContext, Result, TcpContext,
-    VmContext, foreign, logging, property, time,
+    Action, Configuration, ContextId, Error, HttpCallResponse, HttpContext, PluginContext, Result,
+    TcpContext, VmContext, foreign, logging, property, time,
 };
 use std::time::Duration;
 
@@ -73,6 +81,44 @@ pub const TICK_PERIOD: Duration = Duration::from_millis(100);
 pub const LOCAL_PATH: &str = "/local";
 /// The path probed in full (routed to the upstream).
 pub const ROUTED_PATH: &str = "/routed";
+
+/// The callouts probed (book: reference/envoy-1.40.md#http-callout-failures):
+/// the path that makes the callout, the observation's label, the cluster
+/// and the timeout. `probe_refused` points at a port nobody listens on;
+/// `probe_slow` at a listener whose fault filter delays every answer by
+/// seconds; `probe_reset` at a server the e2e check starts, which sends
+/// response headers and then closes the connection mid-body.
+pub const CALLOUTS: &[(&str, &str, &str, Duration)] = &[
+    (
+        "/callout/refused",
+        "refused",
+        "probe_refused",
+        Duration::from_secs(5),
+    ),
+    (
+        "/callout/timeout",
+        "timeout",
+        "probe_slow",
+        Duration::from_millis(300),
+    ),
+    (
+        "/callout/reset",
+        "reset",
+        "probe_reset",
+        Duration::from_secs(5),
+    ),
+];
+
+/// The paths routed to a `direct_response` route: the filter returns
+/// Continue from `on_request_headers`, or pauses and resumes once a callout
+/// to the upstream answers.
+pub const DIRECT_CONTINUE: &str = "/direct/continue";
+/// See [`DIRECT_CONTINUE`].
+pub const DIRECT_PAUSE: &str = "/direct/pause";
+
+/// The path whose `x-bytes` request header the probe logs as hex and echoes
+/// into the response header `x-echo`.
+pub const BYTES_PATH: &str = "/bytes";
 
 /// Logs `probe: <name> = <observed>`.
 fn observe(name: &str, observed: &str) {
@@ -528,10 +574,52 @@ impl PluginContext for Plugin {
     }
 }
 
-/// The HTTP stream context: remembers the request path.
+/// The HTTP stream context: remembers the request path, and counts the
+/// callbacks of the paths that need it.
 #[derive(Debug, Default)]
 pub struct HttpProbe {
     path: String,
+    request_headers_eos: bool,
+    request_body_calls: u32,
+    response_headers_calls: u32,
+    response_status: String,
+    response_header_names: String,
+    echo: Option<Vec<u8>>,
+}
+
+/// Bytes as lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A callout response: sizes, every header, the body and `proxy_get_status`.
+fn describe_callout_response(response: HttpCallResponse) -> String {
+    let headers = match callout::response_headers().pairs() {
+        Ok(pairs) => pairs
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}: {}",
+                    String::from_utf8_lossy(k),
+                    String::from_utf8_lossy(v)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => err(&e),
+    };
+    let body = match callout::response_body().read_all() {
+        Ok(body) => format!("{:?}", body.to_string_lossy()),
+        Err(e) => err(&e),
+    };
+    let status = match callout::grpc_status() {
+        Ok((code, message)) => format!("({}, {:?})", code.code(), message.to_string_lossy()),
+        Err(e) => err(&e),
+    };
+    format!(
+        "headers {} [{headers}]; body {} {body}; trailers {}; status {status}",
+        response.num_headers, response.body_size, response.num_trailers
+    )
 }
 
 impl HttpProbe {
@@ -567,8 +655,28 @@ impl HttpProbe {
     }
 }
 
+impl HttpProbe {
+    /// Sends the callout of `CALLOUTS` or `/direct/pause`: Pause while it runs.
+    fn call(&self, cluster: &str, timeout: Duration) -> Action {
+        let sent = HttpCall::new(cluster)
+            .header(":method", "GET")
+            .header(":path", "/")
+            .header(":authority", cluster)
+            .timeout(timeout)
+            .send();
+        match sent {
+            Ok(_) => Action::Pause,
+            Err(e) => {
+                observe(&format!("callout_sent[{}]", self.path), &err(&e));
+                Action::Continue
+            }
+        }
+    }
+}
+
 impl HttpContext for HttpProbe {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.request_headers_eos = end_of_stream;
         self.path = match http::request_headers().get(":path") {
             Ok(Some(path)) => path.to_string_lossy().into_owned(),
             Ok(None) => String::new(),
@@ -577,6 +685,25 @@ impl HttpContext for HttpProbe {
                 String::new()
             }
         };
+        if let Some((_, _, cluster, timeout)) = CALLOUTS.iter().find(|c| c.0 == self.path) {
+            return self.call(cluster, *timeout);
+        }
+        if self.path == DIRECT_PAUSE {
+            return self.call("probe_upstream", Duration::from_secs(5));
+        }
+        if self.path == BYTES_PATH {
+            let shown = match http::request_headers().get("x-bytes") {
+                Ok(Some(value)) => {
+                    let shown = format!("hex {}", hex(&value));
+                    self.echo = Some(value.into_vec());
+                    shown
+                }
+                Ok(None) => "NOT_FOUND".to_string(),
+                Err(e) => err(&e),
+            };
+            observe("header_bytes[x-bytes]", &shown);
+            return Action::Continue;
+        }
         if self.path == LOCAL_PATH {
             let sent = LocalResponse::new(200)
                 .header("content-type", "text/plain")
@@ -628,7 +755,52 @@ impl HttpContext for HttpProbe {
         Action::Continue
     }
 
+    fn on_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
+        self.request_body_calls += 1;
+        Action::Continue
+    }
+
+    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+        if self.path == DIRECT_PAUSE {
+            if let Err(e) = http::resume_request() {
+                warn!("probe: cannot resume: {e}");
+            }
+            return;
+        }
+        let Some((_, label, _, _)) = CALLOUTS.iter().find(|c| c.0 == self.path) else {
+            return;
+        };
+        observe(
+            &format!("callout[{label}]"),
+            &describe_callout_response(response),
+        );
+        let sent = LocalResponse::new(200)
+            .body("callout observed\n")
+            .details("probe_callout")
+            .send();
+        if let Err(e) = sent {
+            warn!("probe: cannot answer: {e}");
+        }
+    }
+
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.response_headers_calls += 1;
+        if let Ok(Some(status)) = http::response_headers().get(":status") {
+            self.response_status = status.to_string_lossy().into_owned();
+        }
+        if let Ok(pairs) = http::response_headers().pairs() {
+            let names: Vec<String> = pairs
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            self.response_header_names = names.join(" ");
+        }
+        if let Some(echo) = &self.echo {
+            observe(
+                "header_bytes[x-echo] add",
+                &unit(&http::response_headers().add("x-echo", echo)),
+            );
+        }
         if self.path == LOCAL_PATH {
             observe("local_reply_on_response_headers", "ran");
         }
@@ -647,6 +819,20 @@ impl HttpContext for HttpProbe {
     }
 
     fn on_log(&mut self) {
+        if self.path == DIRECT_CONTINUE || self.path == DIRECT_PAUSE {
+            observe(
+                &format!("direct[{}]", self.path),
+                &format!(
+                    "request headers end_of_stream {}; request body callbacks {}; response headers callbacks {}, :status {}, headers {}",
+                    self.request_headers_eos,
+                    self.request_body_calls,
+                    self.response_headers_calls,
+                    self.response_status,
+                    self.response_header_names
+                ),
+            );
+            return;
+        }
         if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
             return;
         }

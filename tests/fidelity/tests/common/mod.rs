@@ -1,0 +1,21 @@
+//! Shared by this crate's test files (each file is its own test binary).
+#![allow(dead_code, reason = "each test file uses some of these")]
+
+use proxywasm::mock::{MockHost, MockHostBuilder};
+use proxywasm_wasmtime::dual_run;
+
+/// Runs `body` twice: natively on the mock host, then on the release `.wasm`,
+/// each host built by `configure`.
+pub(crate) fn dual_with(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&MockHost)) {
+    dual_run(
+        env!("CARGO_PKG_NAME"),
+        configure,
+        |builder| builder.plugin(proxywasm_fidelity::plugin),
+        body,
+    );
+}
+
+/// [`dual_with`] a quiet default host.
+pub(crate) fn dual(body: impl Fn(&MockHost)) {
+    dual_with(|| MockHost::builder().echo_logs(false), body);
+}
