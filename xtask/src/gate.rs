@@ -129,6 +129,8 @@ fn steps() -> Vec<Step> {
                 "proxywasm-metrics-tags",
                 "-p",
                 "proxywasm-fidelity",
+                "-p",
+                "proxywasm-foreign-functions",
                 "--lib",
                 "--",
                 "-D",
