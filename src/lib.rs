@@ -264,7 +264,7 @@ pub mod mock;
 
 pub use abi::memory::HostBytes;
 pub use callout::{GrpcEvent, HttpCallResponse};
-pub use context::{HttpContext, NoContext, PluginContext, TcpContext, VmContext};
+pub use context::{ErrorPolicy, HttpContext, NoContext, PluginContext, TcpContext, VmContext};
 pub use error::{Error, Result, Status};
 pub use http::Action;
 pub use plugin::Configuration;
