@@ -105,7 +105,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::http::response_body().len();
+    /// proxywasm::http::response_body().len()?;
     /// # Ok(()) });
     /// ```
     fn response_body() -> Buffer(buffer::HTTP_RESPONSE_BODY);
@@ -209,17 +209,17 @@ codes! {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http::LocalResponse};
+/// use proxywasm::{Action, HttpContext, http::LocalResponse, Result};
 ///
 /// struct Deny;
 /// impl HttpContext for Deny {
-///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-///         let _ = LocalResponse::new(403)
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         LocalResponse::new(403)
 ///             .header("content-type", "text/plain")
 ///             .body("denied\n")
 ///             .details("policy_denied")
-///             .send();
-///         Action::Pause
+///             .send()?;
+///         Ok(Action::Pause)
 ///     }
 /// }
 ///

@@ -449,7 +449,9 @@ fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
             TcpEvent::UpstreamData {
                 size,
                 end_of_stream,
-            } => tcp.on_upstream_data(size, end_of_stream).map(Action::as_raw),
+            } => tcp
+                .on_upstream_data(size, end_of_stream)
+                .map(Action::as_raw),
             TcpEvent::DownstreamClose(peer) => tcp.on_downstream_close(peer).map(|()| 0),
             TcpEvent::UpstreamClose(peer) => tcp.on_upstream_close(peer).map(|()| 0),
         },
@@ -498,7 +500,10 @@ fn failed(kind: Failing, id: u32, event: Event, error: &crate::Error) -> u32 {
                 .send();
             match sent {
                 Ok(()) => ("; answered 500".to_owned(), Action::Pause.as_raw()),
-                Err(e) => (format!("; the 500 reply failed too: {e}"), Action::Pause.as_raw()),
+                Err(e) => (
+                    format!("; the 500 reply failed too: {e}"),
+                    Action::Pause.as_raw(),
+                ),
             }
         }
         Failing::Tcp(ErrorPolicy::FailClosed) if stoppable => {
@@ -857,21 +862,26 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
 mod tests {
     use crate::callout::{HttpCall, HttpCallToken};
     use crate::mock::MockHost;
-    use crate::{Action, HttpCallResponse, HttpContext, runtime};
+    use crate::{Action, HttpCallResponse, HttpContext, Result, runtime};
 
     /// Makes a callout on every request, and logs its response.
     struct Caller;
     impl HttpContext for Caller {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-            let _ = HttpCall::new("slow")
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            HttpCall::new("slow")
                 .header(":method", "GET")
                 .header(":path", "/")
                 .header(":authority", "s")
-                .send();
-            Action::Continue
+                .send()?;
+            Ok(Action::Continue)
         }
-        fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+        fn on_http_call_response(
+            &mut self,
+            token: HttpCallToken,
+            _r: HttpCallResponse,
+        ) -> Result<()> {
             crate::log::info!("response to {}", token.0);
+            Ok(())
         }
     }
 

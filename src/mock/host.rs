@@ -265,12 +265,12 @@ impl MockHostBuilder {
     ///
     /// ```should_panic
     /// use proxywasm::mock::MockHost;
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Peek;
     /// impl HttpContext for Peek {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::http::request_headers().get("host");
-    ///         Action::Continue
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         proxywasm::http::request_headers().get("host")?;
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = MockHost::builder().strict().http(|_| Peek);
@@ -497,13 +497,13 @@ impl MockHostBuilder {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http};
+/// use proxywasm::{Action, HttpContext, http, Result};
 ///
 /// struct AddHeader;
 /// impl HttpContext for AddHeader {
-///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
-///         let _ = http::response_headers().add("x-powered-by", "proxywasm");
-///         Action::Continue
+///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         http::response_headers().add("x-powered-by", "proxywasm")?;
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///
@@ -1165,13 +1165,13 @@ macro_rules! direction {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext};
+/// use proxywasm::{Action, HttpContext, Result};
 ///
 /// struct Collect;
 /// impl HttpContext for Collect {
-///     fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+///     fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
 ///         proxywasm::log::info!("body {size} {end_of_stream}");
-///         if end_of_stream { Action::Continue } else { Action::Pause }
+///         if end_of_stream { Ok(Action::Continue) } else { Ok(Action::Pause) }
 ///     }
 /// }
 /// let host = MockHost::builder().http(|_| Collect);
@@ -1266,12 +1266,12 @@ impl HttpStream {
     /// reply came after the response headers were sent.
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Reset;
     /// impl HttpContext for Reset {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::http::reset();
-    ///         Action::Pause
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         proxywasm::http::reset()?;
+    ///         Ok(Action::Pause)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Reset);
@@ -1287,13 +1287,13 @@ impl HttpStream {
     /// overriding the host's.
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Route;
     /// impl HttpContext for Route {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
     ///         let name = proxywasm::property::get_string(&["xds", "route_name"]).ok().flatten();
     ///         proxywasm::log::info!("route {}", name.unwrap_or_default());
-    ///         Action::Continue
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Route);
@@ -1311,12 +1311,12 @@ impl HttpStream {
     /// stores the whole path as one key), or as the test seeded it.
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Tag;
     /// impl HttpContext for Tag {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::property::set(&["tenant"], b"acme");
-    ///         Action::Continue
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         proxywasm::property::set(&["tenant"], b"acme")?;
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Tag);
@@ -1381,12 +1381,12 @@ macro_rules! side {
         #[doc = concat!("Whether the plugin closed the ", $side, " connection (`proxy_close_stream(", $kind, ")`).")]
         ///
         /// ```
-        /// use proxywasm::{Action, TcpContext};
+        /// use proxywasm::{Action, Result, TcpContext};
         /// struct Kick;
         /// impl TcpContext for Kick {
-        #[doc = concat!("    fn ", stringify!($on_data), "(&mut self, _n: usize, _eos: bool) -> Action {")]
-        #[doc = concat!("        let _ = proxywasm::tcp::", stringify!($close_fn), "();")]
-        ///         Action::Pause
+        #[doc = concat!("    fn ", stringify!($on_data), "(&mut self, _n: usize, _eos: bool) -> Result<Action> {")]
+        #[doc = concat!("        proxywasm::tcp::", stringify!($close_fn), "()?;")]
+        ///         Ok(Action::Pause)
         ///     }
         /// }
         /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
@@ -1407,12 +1407,13 @@ macro_rules! side {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, PeerType, TcpContext};
+/// use proxywasm::{Action, PeerType, TcpContext, Result};
 ///
 /// struct Log;
 /// impl TcpContext for Log {
-///     fn on_downstream_close(&mut self, peer: PeerType) {
+///     fn on_downstream_close(&mut self, peer: PeerType) -> Result<()> {
 ///         proxywasm::log::info!("closed by {}", peer.name());
+///         Ok(())
 ///     }
 /// }
 /// let host = MockHost::builder().tcp(|_| Log);

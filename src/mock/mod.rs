@@ -24,26 +24,27 @@
 //! ```
 //! use proxywasm::callout::{HttpCall, HttpCallToken};
 //! use proxywasm::mock::MockHost;
-//! use proxywasm::{Action, HttpCallResponse, HttpContext, http};
+//! use proxywasm::{Action, HttpCallResponse, HttpContext, http, Result};
 //! use std::time::Duration;
 //!
 //! struct Auth;
 //! impl HttpContext for Auth {
-//!     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+//!     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
 //!         let sent = HttpCall::new("auth")
 //!             .header(":method", "GET")
 //!             .header(":path", "/check")
 //!             .header(":authority", "auth")
 //!             .timeout(Duration::from_millis(500))
 //!             .send();
-//!         if sent.is_ok() { Action::Pause } else { Action::Continue }
+//!         if sent.is_ok() { Ok(Action::Pause) } else { Ok(Action::Continue) }
 //!     }
-//!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+//!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) -> Result<()> {
 //!         if response.is_failure() {
-//!             let _ = http::LocalResponse::new(503).send();
+//!             http::LocalResponse::new(503).send()?;
 //!         } else {
-//!             let _ = http::resume_request();
+//!             http::resume_request()?;
 //!         }
+//!         Ok(())
 //!     }
 //! }
 //!

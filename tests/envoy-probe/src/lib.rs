@@ -407,11 +407,12 @@ impl PluginContext for Plugin {
         Ok(())
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         observe("first_tick", &plugin_name());
         if let Err(e) = time::set_tick_period(Duration::ZERO) {
             warn!("probe: cannot stop the timer: {e}");
         }
+        Ok(())
     }
 
     fn new_http_context(&mut self, _id: ContextId) -> Option<HttpProbe> {
@@ -463,7 +464,7 @@ impl HttpProbe {
 }
 
 impl HttpContext for HttpProbe {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         self.path = match http::request_headers().get(":path") {
             Ok(Some(path)) => path.to_string_lossy().into_owned(),
             Ok(None) => String::new(),
@@ -479,10 +480,10 @@ impl HttpContext for HttpProbe {
                 .details("probe_local_reply")
                 .send();
             observe("local_reply_sent", &unit(&sent));
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
         if self.path != ROUTED_PATH {
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         observe("log_level[on_request_headers]", &describe_log_level());
         let headers = http::request_headers();
@@ -518,15 +519,15 @@ impl HttpContext for HttpProbe {
                 &describe_foreign(name, arguments),
             );
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if self.path == LOCAL_PATH {
             observe("local_reply_on_response_headers", "ran");
         }
         if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         self.request_headers_in("on_response_headers");
         if self.path == ROUTED_PATH {
@@ -536,18 +537,19 @@ impl HttpContext for HttpProbe {
                 &describe_property(&["response", "code"], Shape::Int),
             );
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
-            return;
+            return Ok(());
         }
         self.request_headers_in("on_log");
         if self.path == ROUTED_PATH {
             self.properties("on_log");
             observe_attributes("on_log");
         }
+        Ok(())
     }
 }
 
@@ -556,13 +558,13 @@ impl HttpContext for HttpProbe {
 pub struct TcpProbe;
 
 impl TcpContext for TcpProbe {
-    fn on_new_connection(&mut self) -> Action {
+    fn on_new_connection(&mut self) -> Result<Action> {
         let sent = LocalResponse::new(403)
             .body("not for TCP\n")
             .details("probe_tcp")
             .send();
         observe("tcp_send_local_response[on_new_connection]", &unit(&sent));
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 
