@@ -13,9 +13,8 @@ impl Context for Callout {
         _num_headers: usize,
         _body_size: usize,
         _num_trailers: usize,
-    ) -> proxywasm::Result<()> {
+    ) {
         self.resume_http_request();
-        Ok(())
     }
 }
 impl HttpContext for Callout {
