@@ -13,6 +13,7 @@ use super::store::{Lookup, Store};
 use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
+use crate::http::Phase;
 use crate::logging::{LogLevel, Piece, line};
 use crate::runtime::{self, CalloutKind, IdHash, IdMap};
 use crate::{Action, Configuration, ErrorPolicy, GrpcEvent, HttpCallResponse, PeerType};
@@ -397,27 +398,39 @@ fn on_plugin<P: PluginContext>(plugin: &mut P, id: u32, event: Event) -> Option<
 #[inline(always)]
 fn on_http<H: HttpContext>(http: &mut H, id: u32, event: Event) -> Option<u32> {
     let result = match event {
-        Event::Http(event) => match event {
-            HttpEvent::RequestHeaders {
-                count,
-                end_of_stream,
-            } => http.on_request_headers(count, end_of_stream),
-            HttpEvent::RequestBody {
-                size,
-                end_of_stream,
-            } => http.on_request_body(size, end_of_stream),
-            HttpEvent::RequestTrailers { count } => http.on_request_trailers(count),
-            HttpEvent::ResponseHeaders {
-                count,
-                end_of_stream,
-            } => http.on_response_headers(count, end_of_stream),
-            HttpEvent::ResponseBody {
-                size,
-                end_of_stream,
-            } => http.on_response_body(size, end_of_stream),
-            HttpEvent::ResponseTrailers { count } => http.on_response_trailers(count),
+        Event::Http(http_event) => {
+            let (result, phase) = match http_event {
+                HttpEvent::RequestHeaders {
+                    count,
+                    end_of_stream,
+                } => (
+                    http.on_request_headers(count, end_of_stream),
+                    Phase::Headers,
+                ),
+                HttpEvent::RequestBody {
+                    size,
+                    end_of_stream,
+                } => (http.on_request_body(size, end_of_stream), Phase::Body),
+                HttpEvent::RequestTrailers { count } => {
+                    (http.on_request_trailers(count), Phase::Trailers)
+                }
+                HttpEvent::ResponseHeaders {
+                    count,
+                    end_of_stream,
+                } => (
+                    http.on_response_headers(count, end_of_stream),
+                    Phase::Headers,
+                ),
+                HttpEvent::ResponseBody {
+                    size,
+                    end_of_stream,
+                } => (http.on_response_body(size, end_of_stream), Phase::Body),
+                HttpEvent::ResponseTrailers { count } => {
+                    (http.on_response_trailers(count), Phase::Trailers)
+                }
+            };
+            result.map(|action| wire(action, phase, id, event))
         }
-        .map(Action::as_raw),
         Event::Callout(CalloutEvent::HttpResponse(token, response)) => {
             http.on_http_call_response(token, response).map(|()| 0)
         }
@@ -438,20 +451,22 @@ fn on_http<H: HttpContext>(http: &mut H, id: u32, event: Event) -> Option<u32> {
 #[inline(always)]
 fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
     let result = match event {
-        Event::Tcp(event) => match event {
-            TcpEvent::NewConnection => tcp.on_new_connection().map(Action::as_raw),
+        Event::Tcp(tcp_event) => match tcp_event {
+            TcpEvent::NewConnection => tcp
+                .on_new_connection()
+                .map(|action| wire(action, Phase::TcpData, id, event)),
             TcpEvent::DownstreamData {
                 size,
                 end_of_stream,
             } => tcp
                 .on_downstream_data(size, end_of_stream)
-                .map(Action::as_raw),
+                .map(|action| wire(action, Phase::TcpData, id, event)),
             TcpEvent::UpstreamData {
                 size,
                 end_of_stream,
             } => tcp
                 .on_upstream_data(size, end_of_stream)
-                .map(Action::as_raw),
+                .map(|action| wire(action, Phase::TcpData, id, event)),
             TcpEvent::DownstreamClose(peer) => tcp.on_downstream_close(peer).map(|()| 0),
             TcpEvent::UpstreamClose(peer) => tcp.on_upstream_close(peer).map(|()| 0),
         },
@@ -469,6 +484,41 @@ fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
         Ok(answer) => answer,
         Err(error) => failed(Failing::Tcp(T::ON_ERROR), id, event, &error),
     })
+}
+
+/// The wire value of `action` returned from a callback of `phase`: the
+/// variant's own value where it has one, else [`misplaced`]. With a constant
+/// action (the common `Ok(Action::Continue)`) this folds to the constant.
+#[inline(always)]
+fn wire(action: Action, phase: Phase, id: u32, event: Event) -> u32 {
+    match action.raw_for(phase) {
+        Some(raw) => raw,
+        None => misplaced(action, id, event),
+    }
+}
+
+/// A callback returned an action it has no use for (a headers-only variant
+/// from a body callback, say): logs it at error level, naming the callback,
+/// the context and the variant, and answers [`Action::fallback`] (Continue for
+/// the continues, Pause for every stop; both mean the same in every callback).
+#[cold]
+#[inline(never)]
+fn misplaced(action: Action, id: u32, event: Event) -> u32 {
+    let fallback = action.fallback();
+    line(
+        LogLevel::Error,
+        &[
+            Piece::Text("proxywasm: "),
+            Piece::Text(event.callback()),
+            Piece::Text(" of context "),
+            Piece::Number(id),
+            Piece::Text(" returned Action::"),
+            Piece::Text(action.name()),
+            Piece::Text(", which that callback does not have; answering Action::"),
+            Piece::Text(fallback.name()),
+        ],
+    );
+    fallback.as_raw()
 }
 
 /// The kind of context whose callback failed, with its policy.

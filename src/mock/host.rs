@@ -145,6 +145,33 @@ impl MockHostBuilder {
         self
     }
 
+    /// The first plugin's `allow_on_headers_stop_iteration` (Envoy's plugin
+    /// option, default false). Off, [`Action::Pause`] from a headers callback
+    /// holds the whole direction (headers, body, trailers) until the plugin
+    /// resumes, as Envoy 1.40 does; on, it holds only the headers, and the
+    /// body callbacks keep arriving (book: reference/callbacks.md#return-values).
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext, Result};
+    /// struct HoldHeaders;
+    /// impl HttpContext for HoldHeaders {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = MockHost::builder().allow_on_headers_stop_iteration(true).http(|_| HoldHeaders);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":method", "POST")], false);
+    /// // The body reaches the plugin, whose Continue lets headers and body go on.
+    /// assert_eq!(stream.request_body(b"abc", true), Action::Continue);
+    /// assert!(!stream.is_request_paused());
+    /// ```
+    pub fn allow_on_headers_stop_iteration(mut self, allow: bool) -> Self {
+        self.first_plugin().allow_on_headers_stop_iteration = allow;
+        self
+    }
+
     /// Adds another plugin (another root context, with its own
     /// configuration) to the VM, as Envoy does for several filters sharing a
     /// VM. [`MockHost::start`] starts them in order.
