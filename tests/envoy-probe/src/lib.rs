@@ -23,6 +23,13 @@
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
 //!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
 //!
+//! * `"actions"` (plugins `actions_default` on 127.0.0.1:18404 and
+//!   `actions_allow`, with `allow_on_headers_stop_iteration: true`, on
+//!   127.0.0.1:18405; both routed to `probe_upstream`): see [`actions`].
+//! * `"upstream"` (plugin `upstream_probe` on the upstream listener): logs
+//!   the body that reached the upstream for a request carrying
+//!   `x-probe-case` (see [`actions`]).
+//!
 //! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
 //! canary and per-worker runs can be counted, and the HTTP role logs its
 //! first tick once per VM that ticks (then stops its timer). Nothing here
@@ -40,6 +47,11 @@ use proxywasm::{
     VmContext, foreign, logging, property, time,
 };
 use std::time::Duration;
+
+pub mod actions;
+
+/// The actions role's tick period.
+pub const ACTIONS_TICK: Duration = Duration::from_millis(100);
 
 /// The properties only newer Envoy builds have (book: reference/properties.md).
 pub const PROPERTIES: &[(&[&str], Shape)] = &[
@@ -71,7 +83,7 @@ pub const LOCAL_PATH: &str = "/local";
 pub const ROUTED_PATH: &str = "/routed";
 
 /// Logs `probe: <name> = <observed>`.
-fn observe(name: &str, observed: &str) {
+pub(crate) fn observe(name: &str, observed: &str) {
     info!("probe: {name} = {observed}");
 }
 
@@ -259,7 +271,7 @@ fn observe_attributes(phase: &str) {
 }
 
 /// The plugin's name (`plugin_name` property), or a description of why not.
-fn plugin_name() -> String {
+pub(crate) fn plugin_name() -> String {
     match property::get_string(&["plugin_name"]) {
         Ok(Some(name)) => name,
         Ok(None) => "<plugin_name NOT_FOUND>".to_string(),
@@ -367,6 +379,10 @@ pub enum Role {
     Http,
     /// Network filter.
     Tcp,
+    /// HTTP filter answering the action a request names ([`actions`]).
+    Actions,
+    /// HTTP filter on the upstream: logs what reached it ([`actions`]).
+    Upstream,
 }
 
 /// The plugin context: its role.
@@ -386,6 +402,8 @@ impl PluginContext for Plugin {
         self.role = match text.trim() {
             "http" => Role::Http,
             "tcp" => Role::Tcp,
+            "actions" => Role::Actions,
+            "upstream" => Role::Upstream,
             // Any other configuration is a JSON document in one of the forms
             // Envoy sends (StringValue, BytesValue, Struct): observe how
             // `Configuration::json` reads it; no streams.
@@ -398,6 +416,9 @@ impl PluginContext for Plugin {
                 Role::None
             }
         };
+        if self.role == Role::Actions {
+            time::set_tick_period(ACTIONS_TICK)?;
+        }
         if self.role == Role::Http {
             observe(
                 "set_tick_period[on_configure]",
@@ -408,6 +429,9 @@ impl PluginContext for Plugin {
     }
 
     fn on_tick(&mut self) -> Result<()> {
+        if self.role == Role::Actions {
+            return actions::resume_stopped();
+        }
         observe("first_tick", &plugin_name());
         if let Err(e) = time::set_tick_period(Duration::ZERO) {
             warn!("probe: cannot stop the timer: {e}");
@@ -415,8 +439,19 @@ impl PluginContext for Plugin {
         Ok(())
     }
 
-    fn new_http_context(&mut self, _id: ContextId) -> Option<HttpProbe> {
-        (self.role == Role::Http).then(HttpProbe::default)
+    fn new_http_context(&mut self, id: ContextId) -> Option<HttpProbe> {
+        match self.role {
+            Role::Http => Some(HttpProbe::default()),
+            Role::Actions => Some(HttpProbe {
+                actions: Some(actions::ActionProbe::new(id)),
+                ..HttpProbe::default()
+            }),
+            Role::Upstream => Some(HttpProbe {
+                upstream: Some(actions::UpstreamProbe::default()),
+                ..HttpProbe::default()
+            }),
+            Role::None | Role::Tcp => None,
+        }
     }
 
     fn new_tcp_context(&mut self, _id: ContextId) -> Option<TcpProbe> {
@@ -428,6 +463,10 @@ impl PluginContext for Plugin {
 #[derive(Debug, Default)]
 pub struct HttpProbe {
     path: String,
+    /// The actions role's state.
+    actions: Option<actions::ActionProbe>,
+    /// The upstream role's state.
+    upstream: Option<actions::UpstreamProbe>,
 }
 
 impl HttpProbe {
@@ -464,7 +503,13 @@ impl HttpProbe {
 }
 
 impl HttpContext for HttpProbe {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
+    fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Result<Action> {
+        if let Some(probe) = &mut self.actions {
+            return probe.on_request_headers(end_of_stream);
+        }
+        if let Some(probe) = &mut self.upstream {
+            return probe.on_request_headers(end_of_stream);
+        }
         self.path = match http::request_headers().get(":path") {
             Ok(Some(path)) => path.to_string_lossy().into_owned(),
             Ok(None) => String::new(),
@@ -522,6 +567,23 @@ impl HttpContext for HttpProbe {
         Ok(Action::Continue)
     }
 
+    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
+        if let Some(probe) = &mut self.actions {
+            return probe.on_request_body(size, end_of_stream);
+        }
+        if let Some(probe) = &mut self.upstream {
+            return probe.on_request_body(size);
+        }
+        Ok(Action::Continue)
+    }
+
+    fn on_request_trailers(&mut self, _num_trailers: usize) -> Result<Action> {
+        if let Some(probe) = &mut self.actions {
+            return Ok(probe.on_request_trailers());
+        }
+        Ok(Action::Continue)
+    }
+
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if self.path == LOCAL_PATH {
             observe("local_reply_on_response_headers", "ran");
@@ -541,6 +603,14 @@ impl HttpContext for HttpProbe {
     }
 
     fn on_log(&mut self) -> Result<()> {
+        if let Some(probe) = &self.actions {
+            probe.on_log();
+            return Ok(());
+        }
+        if let Some(probe) = &self.upstream {
+            probe.on_log();
+            return Ok(());
+        }
         if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
             return Ok(());
         }
