@@ -32,23 +32,108 @@ pub(crate) const CASES: &[Case] = &[
         r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
         r#"body "aaaabbbb""#,
     ),
-    ("default", "headers:Pause", "?", "?"),
-    ("default", "headers:ContinueAndEndStream", "?", "?"),
-    ("default", "headers:StopAllIterationAndBuffer", "?", "?"),
-    ("default", "headers:StopAllIterationAndWatermark", "?", "?"),
-    ("default", "body:Pause", "?", "?"),
-    ("default", "body:StopIterationAndWatermark", "?", "?"),
-    ("default", "body:StopIterationNoBuffer", "?", "?"),
-    ("default", "trailers:Pause", "?", "?"),
-    ("allow", "headers:Pause", "?", "?"),
-    ("allow", "headers:ContinueAndEndStream", "?", "?"),
-    ("allow", "headers:StopAllIterationAndBuffer", "?", "?"),
-    ("allow", "headers:StopAllIterationAndWatermark", "?", "?"),
-    ("allow", "body:Pause", "?", "?"),
-    ("allow", "body:StopIterationAndWatermark", "?", "?"),
-    ("allow", "body:StopIterationNoBuffer", "?", "?"),
-    ("allow", "trailers:Pause", "?", "?"),
-    ("allow", "headers:Continue", "?", "?"),
+    (
+        "default",
+        "headers:Pause",
+        r#"headers eos=false -> Pause | resumed | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "default",
+        "headers:ContinueAndEndStream",
+        r#"headers eos=false -> ContinueAndEndStream | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "default",
+        "headers:StopAllIterationAndBuffer",
+        r#"headers eos=false -> StopAllIterationAndBuffer | resumed | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "default",
+        "headers:StopAllIterationAndWatermark",
+        r#"headers eos=false -> StopAllIterationAndWatermark | resumed | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "default",
+        "body:Pause",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Pause | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "default",
+        "body:StopIterationAndWatermark",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> StopIterationAndWatermark | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "default",
+        "body:StopIterationNoBuffer",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> StopIterationNoBuffer | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "bbbb""#,
+    ),
+    (
+        "default",
+        "trailers:Pause",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Pause | resumed"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "headers:Pause",
+        r#"headers eos=false -> Pause | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "headers:ContinueAndEndStream",
+        r#"headers eos=false -> ContinueAndEndStream | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "headers:StopAllIterationAndBuffer",
+        r#"headers eos=false -> StopAllIterationAndBuffer | resumed | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "headers:StopAllIterationAndWatermark",
+        r#"headers eos=false -> StopAllIterationAndWatermark | resumed | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "body:Pause",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Pause | body 8 eos=false "aaaabbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "body:StopIterationAndWatermark",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> StopIterationAndWatermark | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "body:StopIterationNoBuffer",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> StopIterationNoBuffer | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "bbbb""#,
+    ),
+    (
+        "allow",
+        "trailers:Pause",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Pause | resumed"#,
+        r#"body "aaaabbbb""#,
+    ),
+    (
+        "allow",
+        "headers:Continue",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
 ];
 
 /// The cases of `variant` on both listeners.
@@ -60,19 +145,29 @@ fn run(c: &mut Ctx<'_>, variant: &str) -> Result<()> {
             continue;
         }
         seen += 1;
-        let port = if *setting == "allow" { ALLOW_PORT } else { DEFAULT_PORT };
+        let port = if *setting == "allow" {
+            ALLOW_PORT
+        } else {
+            DEFAULT_PORT
+        };
         let status = send(port, setting, case)?;
         if !status.contains(" 200 ") {
-            wrong.push(format!("{setting}/{case}: answered {status:?} (expected 200)"));
+            wrong.push(format!(
+                "{setting}/{case}: answered {status:?} (expected 200)"
+            ));
         }
         let plugin = format!("actions_{setting}");
         let got = probe_value(c, &format!("action[{plugin},{case}]"))?;
         if got != *callbacks {
-            wrong.push(format!("{setting}/{case}: callbacks {got} (expected {callbacks})"));
+            wrong.push(format!(
+                "{setting}/{case}: callbacks {got} (expected {callbacks})"
+            ));
         }
         let got = probe_value(c, &format!("upstream[{setting}/{case}]"))?;
         if got != *upstream {
-            wrong.push(format!("{setting}/{case}: upstream {got} (expected {upstream})"));
+            wrong.push(format!(
+                "{setting}/{case}: upstream {got} (expected {upstream})"
+            ));
         }
     }
     if seen == 0 {
@@ -105,8 +200,13 @@ fn send(port: u16, setting: &str, case: &str) -> Result<String> {
         stream.write_all(part).context("sending")?;
         std::thread::sleep(step);
     }
+    // Envoy may answer and close before reading all the request (then the
+    // read ends in a reset): what arrived is the answer.
     let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).context("reading the reply")?;
+    let read = stream.read_to_end(&mut reply);
+    if reply.is_empty() {
+        read.context("reading the reply")?;
+    }
     let reply = String::from_utf8_lossy(&reply);
     Ok(reply.lines().next().unwrap_or_default().to_string())
 }

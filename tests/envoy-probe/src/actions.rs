@@ -144,7 +144,10 @@ impl ActionProbe {
     /// # Errors
     /// When the body cannot be read.
     pub fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
-        let body = http::request_body().read_all()?.to_string_lossy().into_owned();
+        let body = http::request_body()
+            .read_all()?
+            .to_string_lossy()
+            .into_owned();
         Ok(self.answer("body", format!("body {size} eos={end_of_stream} {body:?}")))
     }
 
@@ -178,33 +181,49 @@ pub struct UpstreamProbe {
 }
 
 impl UpstreamProbe {
-    /// `on_request_headers`.
+    /// `on_request_headers`: holds the headers (the upstream listener sets
+    /// `allow_on_headers_stop_iteration`, so the body still arrives) until
+    /// the request ended, so that the direct response waits for it.
     ///
     /// # Errors
     /// When the request headers cannot be read.
-    pub fn on_request_headers(&mut self, _end_of_stream: bool) -> Result<Action> {
+    pub fn on_request_headers(&mut self, end_of_stream: bool) -> Result<Action> {
         if let Some(case) = http::request_headers().get(CASE_HEADER)? {
             self.case = case.to_string_lossy().into_owned();
         }
-        Ok(Action::Continue)
+        Ok(if self.case.is_empty() || end_of_stream {
+            Action::Continue
+        } else {
+            Action::Pause
+        })
     }
 
-    /// `on_request_body`: appends the chunk.
+    /// `on_request_body`: buffers until the end, reading the whole buffer.
     ///
     /// # Errors
     /// When the body cannot be read.
-    pub fn on_request_body(&mut self, size: usize) -> Result<Action> {
-        let chunk = http::request_body().read(0, size)?;
-        if let Some(chunk) = chunk {
-            self.body.push_str(&chunk.to_string_lossy());
+    pub fn on_request_body(&mut self, end_of_stream: bool) -> Result<Action> {
+        if self.case.is_empty() {
+            return Ok(Action::Continue);
         }
-        Ok(Action::Continue)
+        self.body = http::request_body()
+            .read_all()?
+            .to_string_lossy()
+            .into_owned();
+        Ok(if end_of_stream {
+            Action::Continue
+        } else {
+            Action::Pause
+        })
     }
 
     /// `on_log`: logs the body.
     pub fn on_log(&self) {
         if !self.case.is_empty() {
-            observe(&format!("upstream[{}]", self.case), &format!("body {:?}", self.body));
+            observe(
+                &format!("upstream[{}]", self.case),
+                &format!("body {:?}", self.body),
+            );
         }
     }
 }

@@ -572,7 +572,7 @@ impl HttpContext for HttpProbe {
             return probe.on_request_body(size, end_of_stream);
         }
         if let Some(probe) = &mut self.upstream {
-            return probe.on_request_body(size);
+            return probe.on_request_body(end_of_stream);
         }
         Ok(Action::Continue)
     }
