@@ -49,6 +49,7 @@ use proxywasm::{
 use std::time::Duration;
 
 pub mod actions;
+pub mod measured;
 
 /// The actions role's tick period.
 pub const ACTIONS_TICK: Duration = Duration::from_millis(100);
