@@ -19,6 +19,10 @@ pub(crate) const DEFAULT_PORT: u16 = 18404;
 /// The same with `allow_on_headers_stop_iteration: true`.
 pub(crate) const ALLOW_PORT: u16 = 18405;
 
+#[allow(
+    unreachable_pub,
+    reason = "the table is public in the probe crate, which shares this file"
+)]
 #[path = "../../tests/envoy-probe/src/measured.rs"]
 mod measured;
 use measured::ACTIONS as CASES;
