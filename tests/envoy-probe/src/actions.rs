@@ -2,9 +2,9 @@
 //! returns (book: reference/callbacks.md#return-values).
 //!
 //! A request carrying `x-probe-action: <part>:<Variant>` (`part` is
-//! `headers`, `body` or `trailers`; `Variant` an [`Action`] name) gets that
-//! action from its first callback of that part, and Continue from every
-//! other. A stream still stopped [`RESUME_AFTER`] after its last callback is
+//! `headers`, `body` or `trailers`; `Variant` an [`Action`] name, or several
+//! joined by `+`) gets that action from its first callback of that part (the
+//! next from the next), and Continue from every other. A stream still stopped [`RESUME_AFTER`] after its last callback is
 //! resumed from `on_tick` (by then the client sent everything). `on_log`
 //! logs every callback the stream saw, in order, with what it answered:
 //! `probe: action[PLUGIN,CASE] = headers eos=false -> Pause | body 4 ...`.
@@ -45,11 +45,15 @@ thread_local! {
     static RESUMED: RefCell<BTreeSet<u32>> = const { RefCell::new(BTreeSet::new()) };
 }
 
-/// `part:Variant` → the part and the action.
-pub fn parse_case(case: &str) -> Option<(String, Action)> {
-    let (part, name) = case.split_once(':')?;
-    let action = VARIANTS.iter().find(|a| a.name() == name)?;
-    Some((part.to_string(), *action))
+/// `part:Variant` (or `part:Variant+Variant…`, one for each callback of the
+/// part in turn) → the part and the actions.
+pub fn parse_case(case: &str) -> Option<(String, Vec<Action>)> {
+    let (part, names) = case.split_once(':')?;
+    let actions = names
+        .split('+')
+        .map(|name| VARIANTS.iter().find(|a| a.name() == name).copied())
+        .collect::<Option<Vec<Action>>>()?;
+    Some((part.to_string(), actions))
 }
 
 /// Resumes the request of every stream stopped for [`RESUME_AFTER`] (the
@@ -78,9 +82,8 @@ pub fn resume_stopped() -> Result<()> {
 #[derive(Debug)]
 pub struct ActionProbe {
     id: u32,
-    case: Option<(String, Action)>,
+    case: Option<(String, Vec<Action>)>,
     label: String,
-    used: bool,
     events: Vec<String>,
 }
 
@@ -91,7 +94,6 @@ impl ActionProbe {
             id: id.0,
             case: None,
             label: String::new(),
-            used: false,
             events: Vec::new(),
         }
     }
@@ -106,11 +108,8 @@ impl ActionProbe {
     /// first callback, else Continue.
     fn answer(&mut self, part: &str, event: String) -> Action {
         self.note_resume();
-        let action = match &self.case {
-            Some((p, action)) if p == part && !self.used => {
-                self.used = true;
-                *action
-            }
+        let action = match &mut self.case {
+            Some((p, actions)) if p == part && !actions.is_empty() => actions.remove(0),
             _ => Action::Continue,
         };
         self.events.push(format!("{event} -> {}", action.name()));

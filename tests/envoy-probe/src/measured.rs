@@ -16,7 +16,6 @@ pub type Case = (&'static str, &'static str, &'static str, &'static str);
 
 /// What Envoy 1.40 did, measured.
 pub const ACTIONS: &[Case] = &[
-    // Continue: everything goes through as it comes.
     (
         "default",
         "headers:Continue",
@@ -123,6 +122,14 @@ pub const ACTIONS: &[Case] = &[
         "allow",
         "headers:Continue",
         r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Continue | body 4 eos=false "bbbb" -> Continue | trailers -> Continue"#,
+        r#"body "aaaabbbb""#,
+    ),
+    // StopIterationNoBuffer after a Pause: the chunk had joined the buffer
+    // before the callback, and stays.
+    (
+        "default",
+        "body:Pause+StopIterationNoBuffer",
+        r#"headers eos=false -> Continue | body 4 eos=false "aaaa" -> Pause | body 8 eos=false "aaaabbbb" -> StopIterationNoBuffer | trailers -> Continue"#,
         r#"body "aaaabbbb""#,
     ),
 ];
