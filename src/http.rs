@@ -66,11 +66,12 @@ pub enum Action {
     ///   [`StopAllIterationAndWatermark`](Action::StopAllIterationAndWatermark):
     ///   headers, body and trailers are all held, and no body callback
     ///   arrives until [`crate::http::resume_request`] / `resume_response`.
-    ///   With `allow_on_headers_stop_iteration: true` in the plugin's
-    ///   configuration, only the headers are held: the body callbacks keep
-    ///   arriving, and the first body callback that returns
-    ///   [`Continue`](Action::Continue) (or a resume) sends the headers on,
-    ///   with the body so far.
+    ///   Then the whole body so far arrives in one body callback. With
+    ///   `allow_on_headers_stop_iteration: true` in the plugin's
+    ///   configuration, only the headers are held: the body and trailers
+    ///   callbacks keep arriving, and a [`Continue`](Action::Continue) from
+    ///   them (or a resume) sends the headers on with the body, no resume
+    ///   needed.
     /// - **body**: the chunk is buffered; the next body callback reports the
     ///   total buffered size and the body buffer holds all of it.
     /// - **trailers**: the trailers are held until the plugin resumes.
@@ -95,9 +96,10 @@ pub enum Action {
     ContinueAndEndStream = 2,
     /// Headers only (`3`): hold the headers, and buffer the body and
     /// trailers in Envoy until the plugin resumes; no body callback arrives
-    /// meanwhile. A body larger than the connection's buffer limit ends the
-    /// stream with a local reply (413 for a request). The same with and
-    /// without `allow_on_headers_stop_iteration`.
+    /// meanwhile, then the whole body so far comes in one. The same with and
+    /// without `allow_on_headers_stop_iteration` (measured). A body larger
+    /// than the connection's buffer limit ends the stream with a local reply
+    /// (413 for a request; from Envoy's source, not measured).
     ///
     /// ```
     /// use proxywasm::{Action, http::Phase};
@@ -106,9 +108,11 @@ pub enum Action {
     StopAllIterationAndBuffer = 3,
     /// Headers only (`4`): hold the headers, body and trailers until the
     /// plugin resumes, as [`StopAllIterationAndBuffer`](Action::StopAllIterationAndBuffer),
-    /// but a body over the buffer limit makes Envoy stop reading from the
-    /// client (flow control) instead of failing the stream. What Envoy does
-    /// with [`Pause`](Action::Pause) from a headers callback by default.
+    /// the same with and without `allow_on_headers_stop_iteration`
+    /// (measured), but a body over the buffer limit makes Envoy stop reading
+    /// from the client (flow control) instead of failing the stream (from
+    /// Envoy's source, not measured). What Envoy does with
+    /// [`Pause`](Action::Pause) from a headers callback by default.
     ///
     /// ```
     /// use proxywasm::{Action, http::Phase};
@@ -118,18 +122,21 @@ pub enum Action {
     /// Body only (`2`): Envoy keeps the chunk, but the next body callback
     /// sees only the new chunk (its size, and the body buffer holds only
     /// it); on [`Continue`](Action::Continue) everything kept goes on, the
-    /// earlier chunks first. Over the buffer limit Envoy applies flow control
-    /// rather than failing the stream.
+    /// earlier chunks first (measured, either setting of
+    /// `allow_on_headers_stop_iteration`). Over the buffer limit Envoy
+    /// applies flow control rather than failing the stream.
     ///
     /// ```
     /// use proxywasm::{Action, http::Phase};
     /// assert_eq!(Action::StopIterationAndWatermark.raw_for(Phase::Body), Some(2));
     /// ```
     StopIterationAndWatermark = 5,
-    /// Body only (`3`): Envoy does not keep the chunk: unless an earlier
-    /// body callback returned [`Pause`](Action::Pause) (then the chunk was
-    /// already in the buffer and stays), it is dropped and never forwarded.
-    /// For plugins that rewrite the body themselves.
+    /// Body only (`3`): Envoy does not keep the chunk: it is dropped and
+    /// never forwarded, unless the previous body callback returned
+    /// [`Pause`](Action::Pause): then the chunk had joined the buffer before
+    /// this callback and stays, unseen by the next one (both measured, either
+    /// setting of `allow_on_headers_stop_iteration`). For plugins that
+    /// rewrite the body themselves.
     ///
     /// ```
     /// use proxywasm::{Action, http::Phase};

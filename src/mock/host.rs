@@ -1090,7 +1090,10 @@ macro_rules! direction {
         #[doc = concat!("Go `CallOn", $go, "Body`: delivers a ", $dir, " body chunk. After a")]
         /// [`Action::Pause`] the body is buffered and the next call reports the
         /// accumulated size; while the headers are paused, the chunk is held (the
-        /// plugin sees it when it resumes) and `Pause` is returned.
+        /// plugin sees it when it resumes) and `Pause` is returned, unless the
+        /// headers callback returned `Pause` with
+        /// [`allow_on_headers_stop_iteration`](crate::mock::MockHostBuilder::allow_on_headers_stop_iteration).
+        /// The other variants act as in Envoy (book: reference/callbacks.md#return-values).
         ///
         /// # Panics
         #[doc = concat!("Before the ", $dir, " headers, after the ", $dir, " ended, or after the")]
