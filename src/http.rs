@@ -198,19 +198,37 @@ impl Action {
     /// ```
     #[inline(always)]
     pub const fn raw_for(self, phase: Phase) -> Option<u32> {
-        match (self, phase) {
-            (Action::Continue, _) => Some(0),
-            (Action::Pause, _) => Some(1),
-            (
-                Action::ContinueAndEndStream
-                | Action::StopAllIterationAndBuffer
-                | Action::StopAllIterationAndWatermark,
-                Phase::Headers,
-            )
-            | (Action::StopIterationAndWatermark | Action::StopIterationNoBuffer, Phase::Body) => {
-                Some(self.as_raw())
-            }
+        // Arithmetic on the discriminants (0..=4 are the headers values,
+        // 5 and 6 the body's 2 and 3): small enough to inline into every
+        // export, and folded away for a constant action.
+        let d = self as u32;
+        match phase {
+            Phase::Headers if d <= 4 => Some(d),
+            Phase::Body if d <= 1 => Some(d),
+            Phase::Body if d >= 5 => Some(d - 3),
+            Phase::Trailers | Phase::TcpData if d <= 1 => Some(d),
             _ => None,
+        }
+    }
+
+    /// The discriminant: the wire value of Continue (0) and Pause (1) in
+    /// every callback; the dispatcher maps the others per callback kind.
+    #[inline(always)]
+    pub(crate) const fn discriminant(self) -> u32 {
+        self as u32
+    }
+
+    /// The variant of a [`discriminant`](Action::discriminant) (Continue for
+    /// an unknown one, which the SDK never makes).
+    pub(crate) const fn from_discriminant(discriminant: u32) -> Action {
+        match discriminant {
+            1 => Action::Pause,
+            2 => Action::ContinueAndEndStream,
+            3 => Action::StopAllIterationAndBuffer,
+            4 => Action::StopAllIterationAndWatermark,
+            5 => Action::StopIterationAndWatermark,
+            6 => Action::StopIterationNoBuffer,
+            _ => Action::Continue,
         }
     }
 
