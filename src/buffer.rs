@@ -17,13 +17,13 @@ use crate::error::{check, optional};
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http};
+/// use proxywasm::{Action, HttpContext, http, Result};
 ///
 /// struct Redact;
 /// impl HttpContext for Redact {
-///     fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+///     fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
 ///         if !end_of_stream {
-///             return Action::Pause; // buffer until the whole body is here
+///             return Ok(Action::Pause); // buffer until the whole body is here
 ///         }
 ///         let body = http::response_body();
 ///         if let Ok(Some(bytes)) = body.read(0, size) {
@@ -31,7 +31,7 @@ use crate::error::{check, optional};
 ///                 let _ = body.replace(b"[redacted]");
 ///             }
 ///         }
-///         Action::Continue
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///

@@ -207,12 +207,12 @@ impl GrpcStatus {
 /// ```
 /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpCallResponse, HttpContext, http};
+/// use proxywasm::{Action, HttpCallResponse, HttpContext, http, Result};
 /// use std::time::Duration;
 ///
 /// struct Auth;
 /// impl HttpContext for Auth {
-///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
 ///         let call = HttpCall::new("auth")
 ///             .header(":method", "GET")
 ///             .header(":path", "/check")
@@ -220,18 +220,19 @@ impl GrpcStatus {
 ///             .timeout(Duration::from_secs(1))
 ///             .send();
 ///         match call {
-///             Ok(_) => Action::Pause,
-///             Err(_) => Action::Continue,
+///             Ok(_) => Ok(Action::Pause),
+///             Err(_) => Ok(Action::Continue),
 ///         }
 ///     }
-///     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+///     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) -> Result<()> {
 ///         let allowed = !response.is_failure()
 ///             && callout::response_headers().get(":status").ok().flatten().is_some_and(|s| s == "200");
 ///         if allowed {
-///             let _ = http::resume_request();
+///             http::resume_request()?;
 ///         } else {
-///             let _ = http::LocalResponse::new(403).send();
+///             http::LocalResponse::new(403).send()?;
 ///         }
+///         Ok(())
 ///     }
 /// }
 ///
@@ -428,7 +429,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::callout::response_trailers().pairs();
+    /// proxywasm::callout::response_trailers().pairs()?;
     /// # Ok(()) });
     /// ```
     fn response_trailers() -> HeaderMap(map::HTTP_CALL_RESPONSE_TRAILERS);
@@ -437,7 +438,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::callout::response_body().read_all();
+    /// proxywasm::callout::response_body().read_all()?;
     /// # Ok(()) });
     /// ```
     fn response_body() -> Buffer(buffer::HTTP_CALL_RESPONSE_BODY);
@@ -617,7 +618,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::callout::grpc_message().read_all();
+    /// proxywasm::callout::grpc_message().read_all()?;
     /// # Ok(()) });
     /// ```
     fn grpc_message() -> Buffer(buffer::GRPC_RECEIVE_BUFFER);
@@ -626,7 +627,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::callout::grpc_initial_metadata().pairs();
+    /// proxywasm::callout::grpc_initial_metadata().pairs()?;
     /// # Ok(()) });
     /// ```
     fn grpc_initial_metadata() -> HeaderMap(map::GRPC_INITIAL_METADATA);
@@ -635,7 +636,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::callout::grpc_trailing_metadata().pairs();
+    /// proxywasm::callout::grpc_trailing_metadata().pairs()?;
     /// # Ok(()) });
     /// ```
     fn grpc_trailing_metadata() -> HeaderMap(map::GRPC_TRAILING_METADATA);

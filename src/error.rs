@@ -250,6 +250,48 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {}
 
+/// The standard library's parse and conversion errors become
+/// [`Error::other`] with their message, so `?` works on them in callbacks:
+///
+/// ```
+/// fn port(value: &str) -> proxywasm::Result<u16> {
+///     Ok(value.parse::<u16>()?)
+/// }
+/// assert_eq!(port("8080"), Ok(8080));
+/// assert_eq!(port("x").unwrap_err().to_string(), "invalid digit found in string");
+/// ```
+macro_rules! from_std_errors {
+    ($($error:ty),*) => {
+        $(
+            impl From<$error> for Error {
+                fn from(error: $error) -> Error {
+                    Error::other(error)
+                }
+            }
+        )*
+    };
+}
+
+from_std_errors!(
+    core::str::Utf8Error,
+    std::string::FromUtf8Error,
+    core::num::ParseIntError,
+    core::num::ParseFloatError,
+    core::num::TryFromIntError,
+    core::char::ParseCharError,
+    core::str::ParseBoolError,
+    std::net::AddrParseError
+);
+
+/// With the `json` feature, a `serde_json` error (for example from parsing a
+/// request body) becomes [`Error::other`] with its message.
+#[cfg(feature = "json")]
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Error {
+        Error::other(error)
+    }
+}
+
 /// `Result` with this crate's [`Error`] as the default error type.
 ///
 /// ```

@@ -14,39 +14,254 @@ pub use crate::map::{HeaderMap, HeaderPairs, StaticPairs};
 
 /// What a stream callback tells the host to do next.
 ///
-/// Envoy's treatment of [`Action::Pause`] depends on the callback
-/// (book: reference/callbacks.md#return-values): from headers callbacks it
-/// holds the whole stream, headers and body, until
-/// [`crate::http::resume_request`]/`resume_response` (unless the filter sets
-/// `allow_on_headers_stop_iteration`); from body callbacks it buffers, and the
-/// next body callback reports the total buffered size; from TCP data callbacks
-/// it holds the data.
+/// Every callback that returns an action takes the same type; each variant
+/// has a wire value in the callbacks where Envoy gives it a meaning
+/// ([`Phase`], [`Action::raw_for`]). [`Continue`](Action::Continue) and
+/// [`Pause`](Action::Pause) mean something everywhere and are what most
+/// plugins need; the others are the finer statuses of Envoy's filter chain,
+/// each documented with what Envoy 1.40 does with it (measured by the
+/// project's Envoy probe; book: reference/callbacks.md#return-values).
+///
+/// Returning a variant from a callback where it has no meaning (a headers
+/// status from a body callback, say) is a bug in the plugin, not in the
+/// request: the SDK logs it at error level, naming the callback and the
+/// variant, and answers the nearest action the callback has
+/// ([`Action::fallback`]): [`Continue`](Action::Continue) for
+/// [`ContinueAndEndStream`](Action::ContinueAndEndStream),
+/// [`Pause`](Action::Pause) for every stop.
+///
+/// | variant | headers | body | trailers | TCP data |
+/// |---|---|---|---|---|
+/// | `Continue` | 0 | 0 | 0 | 0 |
+/// | `Pause` | 1 | 1 | 1 | 1 |
+/// | `ContinueAndEndStream` | 2 | (0) | (0) | (0) |
+/// | `StopAllIterationAndBuffer` | 3 | (1) | (1) | (1) |
+/// | `StopAllIterationAndWatermark` | 4 | (1) | (1) | (1) |
+/// | `StopIterationAndWatermark` | (1) | 2 | (1) | (1) |
+/// | `StopIterationNoBuffer` | (1) | 3 | (1) | (1) |
+///
+/// (In parentheses: the fallback, logged as an error.)
 ///
 /// ```
 /// use proxywasm::Action;
+/// use proxywasm::http::Phase;
 /// assert_eq!(Action::default(), Action::Continue);
 /// assert_eq!(Action::Pause.as_raw(), 1);
+/// assert_eq!(Action::StopIterationNoBuffer.raw_for(Phase::Body), Some(3));
+/// assert_eq!(Action::StopIterationNoBuffer.raw_for(Phase::Headers), None);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Action {
-    /// Let the data through (`0`).
+    /// Let the data through (`0` everywhere).
     #[default]
-    Continue,
-    /// Hold the data until the plugin resumes the stream (`1`).
-    Pause,
+    Continue = 0,
+    /// Hold the data until the plugin resumes the stream (`1` everywhere:
+    /// the specification's Pause, Envoy's StopIteration in headers,
+    /// trailers and TCP callbacks, StopIterationAndBuffer in body
+    /// callbacks).
+    ///
+    /// What Envoy 1.40 does with it depends on the callback:
+    /// - **headers**: by default Envoy turns it into
+    ///   [`StopAllIterationAndWatermark`](Action::StopAllIterationAndWatermark):
+    ///   headers, body and trailers are all held, and no body callback
+    ///   arrives until [`crate::http::resume_request`] / `resume_response`.
+    ///   Then the whole body so far arrives in one body callback. With
+    ///   `allow_on_headers_stop_iteration: true` in the plugin's
+    ///   configuration, only the headers are held: the body and trailers
+    ///   callbacks keep arriving, and a [`Continue`](Action::Continue) from
+    ///   them (or a resume) sends the headers on with the body, no resume
+    ///   needed.
+    /// - **body**: the chunk is buffered; the next body callback reports the
+    ///   total buffered size and the body buffer holds all of it.
+    /// - **trailers**: the trailers are held until the plugin resumes.
+    /// - **TCP data**: the data is held in Envoy's read buffer; the next
+    ///   callback reports the total.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Action::Pause.as_raw(), 1);
+    /// ```
+    Pause = 1,
+    /// Headers only (`2`): Envoy's ContinueAndEndStream, which would end the
+    /// message at its headers. Envoy 1.40 does **not** honour it from a
+    /// Wasm plugin: it acts as [`Continue`](Action::Continue), and the body
+    /// and trailers still go through (measured, with and without
+    /// `allow_on_headers_stop_iteration`).
+    ///
+    /// ```
+    /// use proxywasm::{Action, http::Phase};
+    /// assert_eq!(Action::ContinueAndEndStream.raw_for(Phase::Headers), Some(2));
+    /// assert_eq!(Action::ContinueAndEndStream.fallback(), Action::Continue);
+    /// ```
+    ContinueAndEndStream = 2,
+    /// Headers only (`3`): hold the headers, and buffer the body and
+    /// trailers in Envoy until the plugin resumes; no body callback arrives
+    /// meanwhile, then the whole body so far comes in one. The same with and
+    /// without `allow_on_headers_stop_iteration` (measured). A body larger
+    /// than the connection's buffer limit ends the stream with a local reply
+    /// (413 for a request; from Envoy's source, not measured).
+    ///
+    /// ```
+    /// use proxywasm::{Action, http::Phase};
+    /// assert_eq!(Action::StopAllIterationAndBuffer.raw_for(Phase::Headers), Some(3));
+    /// ```
+    StopAllIterationAndBuffer = 3,
+    /// Headers only (`4`): hold the headers, body and trailers until the
+    /// plugin resumes, as [`StopAllIterationAndBuffer`](Action::StopAllIterationAndBuffer),
+    /// the same with and without `allow_on_headers_stop_iteration`
+    /// (measured), but a body over the buffer limit makes Envoy stop reading
+    /// from the client (flow control) instead of failing the stream (from
+    /// Envoy's source, not measured). What Envoy does with
+    /// [`Pause`](Action::Pause) from a headers callback by default.
+    ///
+    /// ```
+    /// use proxywasm::{Action, http::Phase};
+    /// assert_eq!(Action::StopAllIterationAndWatermark.raw_for(Phase::Headers), Some(4));
+    /// ```
+    StopAllIterationAndWatermark = 4,
+    /// Body only (`2`): Envoy keeps the chunk, but the next body callback
+    /// sees only the new chunk (its size, and the body buffer holds only
+    /// it); on [`Continue`](Action::Continue) everything kept goes on, the
+    /// earlier chunks first (measured, either setting of
+    /// `allow_on_headers_stop_iteration`). Over the buffer limit Envoy
+    /// applies flow control rather than failing the stream.
+    ///
+    /// ```
+    /// use proxywasm::{Action, http::Phase};
+    /// assert_eq!(Action::StopIterationAndWatermark.raw_for(Phase::Body), Some(2));
+    /// ```
+    StopIterationAndWatermark = 5,
+    /// Body only (`3`): Envoy does not keep the chunk: it is dropped and
+    /// never forwarded, unless the previous body callback returned
+    /// [`Pause`](Action::Pause): then the chunk had joined the buffer before
+    /// this callback and stays, unseen by the next one (both measured, either
+    /// setting of `allow_on_headers_stop_iteration`). For plugins that
+    /// rewrite the body themselves.
+    ///
+    /// ```
+    /// use proxywasm::{Action, http::Phase};
+    /// assert_eq!(Action::StopIterationNoBuffer.raw_for(Phase::Body), Some(3));
+    /// ```
+    StopIterationNoBuffer = 6,
+}
+
+/// The kind of callback an [`Action`] is returned from: each gives the
+/// variants its own wire values ([`Action::raw_for`]).
+///
+/// ```
+/// use proxywasm::{Action, http::Phase};
+/// assert_eq!(Action::Pause.raw_for(Phase::Trailers), Some(1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// `on_request_headers`, `on_response_headers`.
+    Headers,
+    /// `on_request_body`, `on_response_body`.
+    Body,
+    /// `on_request_trailers`, `on_response_trailers`.
+    Trailers,
+    /// `on_new_connection`, `on_downstream_data`, `on_upstream_data`.
+    TcpData,
 }
 
 impl Action {
-    /// The wire value.
+    /// The wire value in the callbacks where the variant has a meaning
+    /// (headers values for the headers-only variants, body values for the
+    /// body-only ones).
     ///
     /// ```
-    /// assert_eq!(proxywasm::Action::Continue.as_raw(), 0);
+    /// use proxywasm::Action;
+    /// assert_eq!(Action::Continue.as_raw(), 0);
+    /// assert_eq!(Action::StopAllIterationAndWatermark.as_raw(), 4);
+    /// assert_eq!(Action::StopIterationAndWatermark.as_raw(), 2);
     /// ```
     pub const fn as_raw(self) -> u32 {
         match self {
             Action::Continue => 0,
             Action::Pause => 1,
+            Action::ContinueAndEndStream | Action::StopIterationAndWatermark => 2,
+            Action::StopAllIterationAndBuffer | Action::StopIterationNoBuffer => 3,
+            Action::StopAllIterationAndWatermark => 4,
+        }
+    }
+
+    /// The wire value a callback of `phase` answers, or `None` where the
+    /// variant has no meaning (the dispatcher then logs an error and answers
+    /// [`fallback`](Action::fallback)).
+    ///
+    /// ```
+    /// use proxywasm::{Action, http::Phase};
+    /// assert_eq!(Action::StopAllIterationAndBuffer.raw_for(Phase::Headers), Some(3));
+    /// assert_eq!(Action::StopAllIterationAndBuffer.raw_for(Phase::Body), None);
+    /// assert_eq!(Action::Pause.raw_for(Phase::TcpData), Some(1));
+    /// ```
+    #[inline(always)]
+    pub const fn raw_for(self, phase: Phase) -> Option<u32> {
+        // Arithmetic on the discriminants (0..=4 are the headers values,
+        // 5 and 6 the body's 2 and 3): small enough to inline into every
+        // export, and folded away for a constant action.
+        let d = self as u32;
+        match phase {
+            Phase::Headers if d <= 4 => Some(d),
+            Phase::Body if d <= 1 => Some(d),
+            Phase::Body if d >= 5 => Some(d - 3),
+            Phase::Trailers | Phase::TcpData if d <= 1 => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The discriminant: the wire value of Continue (0) and Pause (1) in
+    /// every callback; the dispatcher maps the others per callback kind.
+    #[inline(always)]
+    pub(crate) const fn discriminant(self) -> u32 {
+        self as u32
+    }
+
+    /// The variant of a [`discriminant`](Action::discriminant) (Continue for
+    /// an unknown one, which the SDK never makes).
+    pub(crate) const fn from_discriminant(discriminant: u32) -> Action {
+        match discriminant {
+            1 => Action::Pause,
+            2 => Action::ContinueAndEndStream,
+            3 => Action::StopAllIterationAndBuffer,
+            4 => Action::StopAllIterationAndWatermark,
+            5 => Action::StopIterationAndWatermark,
+            6 => Action::StopIterationNoBuffer,
+            _ => Action::Continue,
+        }
+    }
+
+    /// The action answered where this one has no meaning:
+    /// [`Continue`](Action::Continue) for the continues, [`Pause`](Action::Pause)
+    /// for every stop.
+    ///
+    /// ```
+    /// use proxywasm::Action;
+    /// assert_eq!(Action::StopIterationNoBuffer.fallback(), Action::Pause);
+    /// assert_eq!(Action::ContinueAndEndStream.fallback(), Action::Continue);
+    /// ```
+    pub const fn fallback(self) -> Action {
+        match self {
+            Action::Continue | Action::ContinueAndEndStream => Action::Continue,
+            _ => Action::Pause,
+        }
+    }
+
+    /// The variant's name, for log lines.
+    ///
+    /// ```
+    /// assert_eq!(proxywasm::Action::StopIterationNoBuffer.name(), "StopIterationNoBuffer");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Action::Continue => "Continue",
+            Action::Pause => "Pause",
+            Action::ContinueAndEndStream => "ContinueAndEndStream",
+            Action::StopAllIterationAndBuffer => "StopAllIterationAndBuffer",
+            Action::StopAllIterationAndWatermark => "StopAllIterationAndWatermark",
+            Action::StopIterationAndWatermark => "StopIterationAndWatermark",
+            Action::StopIterationNoBuffer => "StopIterationNoBuffer",
         }
     }
 }
@@ -105,7 +320,7 @@ one_liners! {
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
-    /// let _ = proxywasm::http::response_body().len();
+    /// proxywasm::http::response_body().len()?;
     /// # Ok(()) });
     /// ```
     fn response_body() -> Buffer(buffer::HTTP_RESPONSE_BODY);
@@ -209,17 +424,17 @@ codes! {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http::LocalResponse};
+/// use proxywasm::{Action, HttpContext, http::LocalResponse, Result};
 ///
 /// struct Deny;
 /// impl HttpContext for Deny {
-///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-///         let _ = LocalResponse::new(403)
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         LocalResponse::new(403)
 ///             .header("content-type", "text/plain")
 ///             .body("denied\n")
 ///             .details("policy_denied")
-///             .send();
-///         Action::Pause
+///             .send()?;
+///         Ok(Action::Pause)
 ///     }
 /// }
 ///

@@ -4,16 +4,16 @@
 //! safe Rust, test them without a proxy, and ship small, fast modules.
 //!
 //! ```
-//! use proxywasm::{Action, HttpContext, http};
+//! use proxywasm::{Action, HttpContext, http, Result};
 //!
 //! struct AddHeader;
 //!
 //! impl HttpContext for AddHeader {
-//!     fn on_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+//!     fn on_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Result<Action> {
 //!         if let Err(e) = http::response_headers().add("x-powered-by", "proxywasm") {
 //!             proxywasm::log::warn!("could not add header: {e}");
 //!         }
-//!         Action::Continue
+//!         Ok(Action::Continue)
 //!     }
 //! }
 //!
@@ -264,7 +264,7 @@ pub mod mock;
 
 pub use abi::memory::HostBytes;
 pub use callout::{GrpcEvent, HttpCallResponse};
-pub use context::{HttpContext, NoContext, PluginContext, TcpContext, VmContext};
+pub use context::{ErrorPolicy, HttpContext, NoContext, PluginContext, TcpContext, VmContext};
 pub use error::{Error, Result, Status};
 pub use http::Action;
 pub use plugin::Configuration;
@@ -294,14 +294,15 @@ pub use log;
 /// start-up, so hostcalls are allowed. One per plugin crate.
 ///
 /// ```
-/// use proxywasm::{ContextId, NoContext, PluginContext};
+/// use proxywasm::{ContextId, NoContext, PluginContext, Result};
 ///
 /// struct Plugin;
 /// impl PluginContext for Plugin {
 ///     type Http = NoContext;
 ///     type Tcp = NoContext;
-///     fn on_tick(&mut self) {
+///     fn on_tick(&mut self) -> Result<()> {
 ///         proxywasm::log::info!("tick");
+///         Ok(())
 ///     }
 /// }
 ///
@@ -327,11 +328,11 @@ pub use proxywasm_macros::main;
 /// use proxywasm::prelude::*;
 /// struct F;
 /// impl HttpContext for F {
-///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-///         Action::Continue
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         Ok(Action::Continue)
 ///     }
 /// }
-/// assert_eq!(F.on_request_headers(0, true), Action::Continue);
+/// assert_eq!(F.on_request_headers(0, true), Ok(Action::Continue));
 /// ```
 pub mod prelude {
     pub use crate::{

@@ -20,17 +20,17 @@ use crate::{Error, Result};
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http};
+/// use proxywasm::{Action, HttpContext, http, Result};
 ///
 /// struct Rewrite;
 /// impl HttpContext for Rewrite {
-///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
 ///         let headers = http::request_headers();
 ///         if let Ok(Some(agent)) = headers.get("user-agent") {
 ///             let _ = headers.replace("x-agent", agent.as_bytes());
 ///         }
 ///         let _ = headers.remove("user-agent");
-///         Action::Continue
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///

@@ -56,15 +56,15 @@ one_liners! {
     ///
     /// ```
     /// use proxywasm::mock::MockHost;
-    /// use proxywasm::{Action, TcpContext, tcp};
+    /// use proxywasm::{Action, TcpContext, tcp, Result};
     ///
     /// struct Upper;
     /// impl TcpContext for Upper {
-    ///     fn on_downstream_data(&mut self, _size: usize, _eos: bool) -> Action {
+    ///     fn on_downstream_data(&mut self, _size: usize, _eos: bool) -> Result<Action> {
     ///         if let Ok(data) = tcp::downstream_data().read_all() {
-    ///             let _ = tcp::downstream_data().replace(data.to_ascii_uppercase());
+    ///             tcp::downstream_data().replace(data.to_ascii_uppercase())?;
     ///         }
-    ///         Action::Continue
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = MockHost::builder().tcp(|_| Upper);

@@ -5,7 +5,7 @@
 //! allocation hand-off, on the mock host.
 
 use proxywasm::mock::{Export, MockHost};
-use proxywasm::{Action, HttpContext, Status, http};
+use proxywasm::{Action, HttpContext, Result, Status, http};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -18,12 +18,12 @@ struct Probe {
 }
 
 impl HttpContext for Probe {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         self.seen.borrow_mut().extend((self.probe)());
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         // The request continued, so Envoy no longer lets the plugin read its
         // headers: the host answers BAD_ARGUMENT, which must be an Err.
         let err = http::request_headers().get(":path").err();
@@ -31,7 +31,7 @@ impl HttpContext for Probe {
             "after continue: {:?}",
             err.and_then(|e| e.status())
         ));
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

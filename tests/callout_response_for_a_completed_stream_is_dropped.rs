@@ -6,18 +6,19 @@
 
 use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, MockHost};
-use proxywasm::{Action, HttpCallResponse, HttpContext};
+use proxywasm::{Action, HttpCallResponse, HttpContext, Result};
 
 mod support;
 
 struct Caller;
 impl HttpContext for Caller {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let _ = support::call("slow", "s", None);
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
+    fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) -> Result<()> {
         proxywasm::log::info!("the dead stream was called");
+        Ok(())
     }
 }
 

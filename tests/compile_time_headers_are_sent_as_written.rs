@@ -7,7 +7,7 @@
 use proxywasm::callout::{HttpCall, HttpCallToken};
 use proxywasm::http::{self, LocalResponse, StaticPairs};
 use proxywasm::mock::{HttpCallout, HttpStream, MockHost};
-use proxywasm::{Action, HttpCallResponse, HttpContext};
+use proxywasm::{Action, HttpCallResponse, HttpContext, Result};
 use std::time::Duration;
 
 const CHECK: StaticPairs = proxywasm::pairs![
@@ -34,7 +34,7 @@ struct Auth {
 }
 
 impl HttpContext for Auth {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let id = self.id.to_string();
         let call = HttpCall::new("auth")
             .static_headers(CHECK)
@@ -45,12 +45,16 @@ impl HttpContext for Auth {
             call
         };
         match call.send() {
-            Ok(_) => Action::Pause,
-            Err(_) => Action::Continue,
+            Ok(_) => Ok(Action::Pause),
+            Err(_) => Ok(Action::Continue),
         }
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        _token: HttpCallToken,
+        _response: HttpCallResponse,
+    ) -> Result<()> {
         let status = proxywasm::callout::response_headers().get(":status");
         if status.ok().flatten().is_some_and(|s| s == "200") {
             let _ = http::resume_request();
@@ -60,6 +64,7 @@ impl HttpContext for Auth {
                 .header("x-stream", &self.id.to_string())
                 .send();
         }
+        Ok(())
     }
 }
 

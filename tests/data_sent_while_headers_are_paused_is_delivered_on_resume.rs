@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::mock::MockHost;
-use proxywasm::{Action, HttpContext, http};
+use proxywasm::{Action, HttpContext, Result, http};
 use std::time::Duration;
 
 mod support;
@@ -14,17 +14,17 @@ use support::{ResumeOnTick, tick_every};
 #[derive(Default)]
 struct Held;
 impl HttpContext for Held {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-        Action::Pause
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Pause)
     }
-    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
         let body = http::request_body().read_all().unwrap_or_default();
         proxywasm::log::info!("body {size} {end_of_stream} {body}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_request_trailers(&mut self, n: usize) -> Action {
+    fn on_request_trailers(&mut self, n: usize) -> Result<Action> {
         proxywasm::log::info!("trailers {n}");
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -10,7 +10,7 @@
 
 use proxywasm::callout::HttpCallToken;
 use proxywasm::mock::{Export, MockHost};
-use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, Result, http};
 use std::time::Duration;
 
 mod support;
@@ -18,9 +18,9 @@ use support::{OnTick, tick_every};
 
 struct Greeter(ContextId);
 impl HttpContext for Greeter {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         proxywasm::log::info!("headers for {}", self.0);
-        Action::Pause
+        Ok(Action::Pause)
     }
 }
 
@@ -84,14 +84,15 @@ fn reentry_into_the_running_plugin_context_is_deferred_too() {
 /// Pauses the request for a callout and resumes it on the response.
 struct Auth;
 impl HttpContext for Auth {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let call = support::get("auth", "/check", "auth").send();
         proxywasm::log::info!("sent: {}", call.is_ok());
-        Action::Pause
+        Ok(Action::Pause)
     }
-    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) -> Result<()> {
         proxywasm::log::info!("response to {}", token.0);
         let _ = http::resume_request();
+        Ok(())
     }
 }
 

@@ -5,12 +5,12 @@
 
 use proxywasm::callout::{self, HttpCall, HttpCallToken};
 use proxywasm::mock::MockHost;
-use proxywasm::{Action, HttpCallResponse, HttpContext, http};
+use proxywasm::{Action, HttpCallResponse, HttpContext, Result, http};
 use std::time::Duration;
 
 struct Auth;
 impl HttpContext for Auth {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let pairs = http::request_headers()
             .pairs()
             .map(|p| p.to_lossy_vec())
@@ -20,12 +20,16 @@ impl HttpContext for Auth {
             call = call.header(name, value);
         }
         match call.send() {
-            Ok(_) => Action::Pause,
-            Err(_) => Action::Continue,
+            Ok(_) => Ok(Action::Pause),
+            Err(_) => Ok(Action::Continue),
         }
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        _token: HttpCallToken,
+        response: HttpCallResponse,
+    ) -> Result<()> {
         let body = callout::response_body()
             .read(0, response.body_size)
             .ok()
@@ -42,6 +46,7 @@ impl HttpContext for Auth {
                 .body("access forbidden")
                 .send();
         }
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@
 
 use proxywasm::callout::{GrpcCall, GrpcToken, HttpCallToken};
 use proxywasm::mock::MockHost;
-use proxywasm::{Action, ContextId, HttpContext, PeerType, QueueId, TcpContext, http};
+use proxywasm::{Action, ContextId, HttpContext, PeerType, QueueId, Result, TcpContext, http};
 
 struct Noop;
 impl HttpContext for Noop {}
@@ -82,9 +82,9 @@ fn a_body_after_the_end_of_the_request() {
 fn upstream_data_after_a_local_reply() {
     struct Deny;
     impl HttpContext for Deny {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             let _ = http::LocalResponse::new(403).send();
-            Action::Pause
+            Ok(Action::Pause)
         }
     }
     let host = MockHost::builder().http(|_| Deny);

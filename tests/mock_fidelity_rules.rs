@@ -27,20 +27,21 @@ fn emulator_without(rule: impl FnOnce(&mut Fidelity)) -> MockHostBuilder {
 
 struct LateReader;
 impl HttpContext for LateReader {
-    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let value = http::request_headers().get(":path");
         let pairs = http::request_headers().pairs().map(|p| p.len());
         let property = proxywasm::property::get(&["request", "path"]).map(|p| p.is_some());
         proxywasm::log::info!("get={value:?} pairs={pairs:?} property={property:?}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         let value = http::request_headers()
             .get(":path")
             .ok()
             .flatten()
             .map(|v| v.to_string());
         proxywasm::log::info!("on_log sees {value:?}");
+        Ok(())
     }
 }
 
@@ -84,8 +85,8 @@ fn request_headers_stay_readable_with_the_rule_off() {
 fn paused_request_headers_stay_readable_until_resumed() {
     struct Hold;
     impl HttpContext for Hold {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-            Action::Pause
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            Ok(Action::Pause)
         }
     }
     let host = MockHost::builder().http(|_| Hold);
@@ -175,11 +176,13 @@ struct Caller;
 impl PluginContext for Caller {
     type Http = Streamer;
     type Tcp = NoContext;
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         let _ = send();
+        Ok(())
     }
-    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) -> Result<()> {
         proxywasm::log::info!("root got {}", token.0);
+        Ok(())
     }
     fn new_http_context(&mut self, _id: ContextId) -> Option<Streamer> {
         Some(Streamer)
@@ -187,13 +190,14 @@ impl PluginContext for Caller {
 }
 struct Streamer;
 impl HttpContext for Streamer {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let _ = send();
-        Action::Pause
+        Ok(Action::Pause)
     }
-    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) {
+    fn on_http_call_response(&mut self, token: HttpCallToken, _r: HttpCallResponse) -> Result<()> {
         proxywasm::log::info!("stream got {}", token.0);
         let _ = http::resume_request();
+        Ok(())
     }
 }
 
@@ -269,11 +273,11 @@ fn with_the_rule_off_responses_go_to_the_calling_context() {
 
 struct Deny;
 impl HttpContext for Deny {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let _ = http::LocalResponse::new(403).body("no").send();
-        Action::Continue // overridden: a local reply stops iteration
+        Ok(Action::Continue) // overridden: a local reply stops iteration
     }
-    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let status = http::response_headers()
             .get(":status")
             .ok()
@@ -281,7 +285,7 @@ impl HttpContext for Deny {
             .map(|s| s.to_string());
         proxywasm::log::info!("own reply passes through: {}", status.unwrap_or_default());
         let _ = http::response_headers().add("x-seen-by-filter", "yes");
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -23,18 +23,18 @@ fn call(timeout: Duration) -> Result<HttpCallToken> {
 fn request_and_response_trailers_are_readable_after_mutation() {
     struct Trailers;
     impl HttpContext for Trailers {
-        fn on_request_body(&mut self, _size: usize, end_of_stream: bool) -> Action {
+        fn on_request_body(&mut self, _size: usize, end_of_stream: bool) -> Result<Action> {
             if end_of_stream {
                 // The last body callback of a request without trailers may create them.
                 let _ = http::request_trailers().add("x-created", "from-body");
             }
-            Action::Continue
+            Ok(Action::Continue)
         }
-        fn on_response_trailers(&mut self, _n: usize) -> Action {
+        fn on_response_trailers(&mut self, _n: usize) -> Result<Action> {
             let trailers = http::response_trailers();
             let _ = trailers.replace("grpc-status", "13");
             let _ = trailers.add("x-added", "1");
-            Action::Continue
+            Ok(Action::Continue)
         }
     }
     let host = MockHost::builder().http(|_| Trailers);
@@ -60,7 +60,7 @@ fn request_and_response_trailers_are_readable_after_mutation() {
 fn shared_data_is_seeded_and_inspected_by_the_test() {
     struct Counter;
     impl HttpContext for Counter {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             // The Go shared_data example: CAS-retry increment.
             loop {
                 let Ok(Some((value, cas))) = shared::get("count") else {
@@ -76,7 +76,7 @@ fn shared_data_is_seeded_and_inspected_by_the_test() {
                     _ => break,
                 }
             }
-            Action::Continue
+            Ok(Action::Continue)
         }
     }
     let host = MockHost::builder().http(|_| Counter);
@@ -104,7 +104,7 @@ impl PluginContext for Receiver {
         self.queues.push((queue, name));
         Ok(())
     }
-    fn on_queue_ready(&mut self, queue: QueueId) {
+    fn on_queue_ready(&mut self, queue: QueueId) -> Result<()> {
         let name = self
             .queues
             .iter()
@@ -114,12 +114,13 @@ impl PluginContext for Receiver {
         while let Ok(Some(item)) = shared::dequeue(queue) {
             proxywasm::log::info!("dequeued data from {name}: {item}");
         }
+        Ok(())
     }
 }
 
 struct Sender;
 impl HttpContext for Sender {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         if let Ok(Some(queue)) = shared::resolve_queue("receiver", "http_request_headers") {
             if let Ok(Some(method)) = http::request_headers().get(":method") {
                 let item = format!(r#"{{"key": ":method","value": "{method}"}}"#);
@@ -128,7 +129,7 @@ impl HttpContext for Sender {
                 }
             }
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 
@@ -280,7 +281,7 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
     impl PluginContext for Grpc {
         type Http = NoContext;
         type Tcp = NoContext;
-        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) {
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) -> Result<()> {
             match event {
                 GrpcEvent::InitialMetadata { count } => {
                     let v = callout::grpc_initial_metadata()
@@ -303,6 +304,7 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
                 }
                 _ => {}
             }
+            Ok(())
         }
     }
     let host = MockHost::builder().plugin(|_| Grpc);
@@ -354,17 +356,17 @@ fn grpc_calls_and_streams_are_recorded_and_answered() {
 fn tcp_data_can_be_mutated() {
     struct Upper;
     impl TcpContext for Upper {
-        fn on_downstream_data(&mut self, size: usize, _eos: bool) -> Action {
+        fn on_downstream_data(&mut self, size: usize, _eos: bool) -> Result<Action> {
             let data = tcp::downstream_data();
             if let Ok(Some(bytes)) = data.read(0, size) {
                 let _ = data.replace(bytes.to_ascii_uppercase());
             }
-            Action::Continue
+            Ok(Action::Continue)
         }
-        fn on_upstream_data(&mut self, _size: usize, _eos: bool) -> Action {
+        fn on_upstream_data(&mut self, _size: usize, _eos: bool) -> Result<Action> {
             let _ = tcp::upstream_data().prepend(b"<");
             let _ = tcp::upstream_data().append(b">");
-            Action::Continue
+            Ok(Action::Continue)
         }
     }
     let host = MockHost::builder().tcp(|_| Upper);
@@ -398,13 +400,13 @@ fn the_plugin_sees_the_host_log_level() {
 fn a_paused_body_buffers_and_the_next_call_sees_the_total() {
     struct WholeBody;
     impl HttpContext for WholeBody {
-        fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
             let seen = http::request_body().read_all().unwrap_or_default();
             proxywasm::log::info!("{size} {end_of_stream} {seen}");
             if end_of_stream {
-                Action::Continue
+                Ok(Action::Continue)
             } else {
-                Action::Pause
+                Ok(Action::Pause)
             }
         }
     }
@@ -438,9 +440,9 @@ fn several_plugin_contexts_share_one_vm() {
     }
     struct Tagger(String);
     impl HttpContext for Tagger {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             let _ = http::request_headers().add("x-plugin", &self.0);
-            Action::Continue
+            Ok(Action::Continue)
         }
     }
     let host = MockHost::builder()
@@ -495,7 +497,7 @@ fn hosts_are_isolated_and_context_ids_start_fresh() {
 fn built_in_attributes_are_derived_from_the_stream() {
     struct Props;
     impl HttpContext for Props {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             let path = proxywasm::property::get_string(&["request", "path"])
                 .ok()
                 .flatten();
@@ -512,14 +514,14 @@ fn built_in_attributes_are_derived_from_the_stream() {
                 .ok()
                 .flatten();
             proxywasm::log::info!("{path:?} {url_path:?} {host:?} {ua:?} {plugin:?}");
-            Action::Continue
+            Ok(Action::Continue)
         }
-        fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             let code = proxywasm::property::get_i64(&["response", "code"])
                 .ok()
                 .flatten();
             proxywasm::log::info!("code {code:?}");
-            Action::Continue
+            Ok(Action::Continue)
         }
     }
     let host = MockHost::builder().plugin_name("props").http(|_| Props);

@@ -143,8 +143,9 @@ fn finish_vm_calls_on_done() {
         fn on_done(&mut self) -> bool {
             false
         }
-        fn on_tick(&mut self) {
+        fn on_tick(&mut self) -> Result<()> {
             let _ = proxywasm::plugin::done();
+            Ok(())
         }
     }
     let host = MockHost::builder().plugin(|_| Lingering);
@@ -220,13 +221,13 @@ fn register_foreign_function_is_register_foreign_function() {
 fn get_callout_attributes_from_context_is_http_calls_from() {
     struct Caller;
     impl HttpContext for Caller {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             let _ = support::get("httpbin", "/uuid", "httpbin.org")
                 .body(b"q")
                 .trailer("t", "1")
                 .timeout(Duration::from_secs(5))
                 .send();
-            Action::Pause
+            Ok(Action::Pause)
         }
     }
     let host = MockHost::builder().http(|_| Caller);
@@ -371,33 +372,37 @@ fn all_logs_in_order_is_logs() {
 #[derive(Default)]
 struct Network;
 impl TcpContext for Network {
-    fn on_new_connection(&mut self) -> Action {
+    fn on_new_connection(&mut self) -> Result<Action> {
         proxywasm::log::info!("new connection!");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_downstream_data(&mut self, size: usize, eos: bool) -> Action {
+    fn on_downstream_data(&mut self, size: usize, eos: bool) -> Result<Action> {
         proxywasm::log::info!("downstream {size} {eos}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_upstream_data(&mut self, size: usize, eos: bool) -> Action {
+    fn on_upstream_data(&mut self, size: usize, eos: bool) -> Result<Action> {
         proxywasm::log::info!("upstream {size} {eos}");
         if size < 4 {
-            Action::Pause
+            Ok(Action::Pause)
         } else {
-            Action::Continue
+            Ok(Action::Continue)
         }
     }
-    fn on_downstream_close(&mut self, peer: PeerType) {
+    fn on_downstream_close(&mut self, peer: PeerType) -> Result<()> {
         proxywasm::log::info!("downstream close {}", peer.name());
+        Ok(())
     }
-    fn on_upstream_close(&mut self, peer: PeerType) {
+    fn on_upstream_close(&mut self, peer: PeerType) -> Result<()> {
         proxywasm::log::info!("upstream close {}", peer.name());
+        Ok(())
     }
-    fn on_done(&mut self) {
+    fn on_done(&mut self) -> Result<()> {
         proxywasm::log::info!("done");
+        Ok(())
     }
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         proxywasm::log::info!("connection complete!");
+        Ok(())
     }
 }
 
@@ -470,47 +475,49 @@ fn complete_connection_is_complete() {
 #[derive(Default)]
 struct Headers;
 impl HttpContext for Headers {
-    fn on_request_headers(&mut self, n: usize, eos: bool) -> Action {
+    fn on_request_headers(&mut self, n: usize, eos: bool) -> Result<Action> {
         let headers = http::request_headers();
         let _ = headers.replace("test", "best");
         let _ = headers.add("x-proxy-wasm", "1");
         proxywasm::log::info!("request headers {n} {eos}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_request_body(&mut self, size: usize, eos: bool) -> Action {
+    fn on_request_body(&mut self, size: usize, eos: bool) -> Result<Action> {
         proxywasm::log::info!("request body {size} {eos}");
         if eos {
             let _ = http::request_body().append(b"!");
-            Action::Continue
+            Ok(Action::Continue)
         } else {
-            Action::Pause
+            Ok(Action::Pause)
         }
     }
-    fn on_request_trailers(&mut self, n: usize) -> Action {
+    fn on_request_trailers(&mut self, n: usize) -> Result<Action> {
         let _ = http::request_trailers().add("x-trailer", "added");
         proxywasm::log::info!("request trailers {n}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_response_headers(&mut self, n: usize, eos: bool) -> Action {
+    fn on_response_headers(&mut self, n: usize, eos: bool) -> Result<Action> {
         let _ = http::response_headers().add("x-wasm-header", "demo-wasm");
         proxywasm::log::info!("response headers {n} {eos}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_response_body(&mut self, size: usize, eos: bool) -> Action {
+    fn on_response_body(&mut self, size: usize, eos: bool) -> Result<Action> {
         proxywasm::log::info!("response body {size} {eos}");
         let _ = http::response_body().prepend(b"[");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_response_trailers(&mut self, n: usize) -> Action {
+    fn on_response_trailers(&mut self, n: usize) -> Result<Action> {
         let _ = http::response_trailers().remove("secret");
         proxywasm::log::info!("response trailers {n}");
-        Action::Continue
+        Ok(Action::Continue)
     }
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         proxywasm::log::info!("on_log");
+        Ok(())
     }
-    fn on_done(&mut self) {
+    fn on_done(&mut self) -> Result<()> {
         proxywasm::log::info!("on_done");
+        Ok(())
     }
 }
 
@@ -615,8 +622,8 @@ fn get_current_http_stream_action_is_action() {
     #[derive(Default)]
     struct Postpone;
     impl HttpContext for Postpone {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-            Action::Pause
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            Ok(Action::Pause)
         }
     }
     let host = MockHost::builder().plugin(|_| ResumeOnTick::<Postpone>::new());
@@ -663,13 +670,13 @@ fn get_current_response_body_is_current_response_body() {
 fn get_sent_local_response_is_local_response() {
     struct Deny;
     impl HttpContext for Deny {
-        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
             let _ = http::LocalResponse::new(403)
                 .header("powered-by", "proxy-wasm")
                 .body("access forbidden")
                 .details("denied by policy")
                 .send();
-            Action::Pause
+            Ok(Action::Pause)
         }
     }
     let host = MockHost::builder().http(|_| Deny);

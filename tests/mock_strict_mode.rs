@@ -4,15 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::mock::{Export, MockHost};
-use proxywasm::{Action, HttpContext, http};
+use proxywasm::{Action, HttpContext, Result, http};
 use std::time::Duration;
 
 struct Peek;
 impl HttpContext for Peek {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let _ = http::request_headers().get("host");
         proxywasm::log::info!("peeked"); // proxy_log is always allowed
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -12,22 +12,22 @@
 
 use proxywasm::log::warn;
 use proxywasm::mock::MockHost;
-use proxywasm::{Action, HttpContext, http};
+use proxywasm::{Action, HttpContext, Result, http};
 
 /// Refuses requests that carry `x-blocked`, found by scanning all headers.
 struct Guard;
 
 impl HttpContext for Guard {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let pairs = http::request_headers().pairs();
         let Ok(headers) = pairs.inspect_err(|e| warn!("cannot read request headers: {e}")) else {
-            return Action::Continue;
+            return Ok(Action::Continue);
         };
         if headers.iter().any(|(name, _)| name == b"x-blocked") {
             let _ = http::LocalResponse::new(403).send();
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 
@@ -71,7 +71,7 @@ fn a_header_check_sees_a_header_after_1100_others() {
 struct WriteBack;
 
 impl HttpContext for WriteBack {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         let headers = http::request_headers();
         let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = headers
             .pairs()
@@ -83,7 +83,7 @@ impl HttpContext for WriteBack {
         if let Err(e) = headers.set_pairs(&pairs) {
             warn!("{e}");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

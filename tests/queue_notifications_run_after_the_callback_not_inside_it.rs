@@ -4,19 +4,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::mock::{Export, MockHost};
-use proxywasm::{Action, ContextId, HttpContext, NoContext, PluginContext, QueueId, shared};
+use proxywasm::{
+    Action, ContextId, HttpContext, NoContext, PluginContext, QueueId, Result, shared,
+};
 
 struct Root;
 impl PluginContext for Root {
     type Http = Producer;
     type Tcp = NoContext;
-    fn on_queue_ready(&mut self, queue: QueueId) {
+    fn on_queue_ready(&mut self, queue: QueueId) -> Result<()> {
         let item = shared::dequeue(queue)
             .ok()
             .flatten()
             .map(|i| i.to_string())
             .unwrap_or_default();
         proxywasm::log::info!("consumed {item}");
+        Ok(())
     }
     fn new_http_context(&mut self, _id: ContextId) -> Option<Producer> {
         Some(Producer)
@@ -25,12 +28,12 @@ impl PluginContext for Root {
 
 struct Producer;
 impl HttpContext for Producer {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         if let Ok(Some(queue)) = shared::resolve_queue("", "work") {
             let _ = shared::enqueue(queue, b"job");
             proxywasm::log::info!("produced");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use proxywasm::attribute::{self, request, response, source, xds};
 use proxywasm::mock::MockHost;
-use proxywasm::{Action, HttpContext};
+use proxywasm::{Action, HttpContext, Result};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -34,23 +34,24 @@ impl Audit {
 }
 
 impl HttpContext for Audit {
-    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         if let Err(e) = self.record() {
             proxywasm::log::warn!("{e}");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
         match response::CODE.get() {
             Ok(code) => proxywasm::log::info!("code={code:?}"),
             Err(e) => proxywasm::log::warn!("{e}"),
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         proxywasm::log::info!("{}", self.seen.join("; "));
+        Ok(())
     }
 }
 

@@ -52,20 +52,23 @@ impl PluginContext for Root {
         Ok(())
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         let _ = callout("/tick");
         let _ = time::now();
+        Ok(())
     }
 
-    fn on_queue_ready(&mut self, queue: QueueId) {
+    fn on_queue_ready(&mut self, queue: QueueId) -> Result<()> {
         while let Ok(Some(_item)) = shared::dequeue(queue) {}
         if let Some(own) = self.queue {
             let _ = shared::dequeue(own);
         }
+        Ok(())
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) {
+    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) -> Result<()> {
         read_callout();
+        Ok(())
     }
 
     fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
@@ -82,7 +85,7 @@ struct Filter {
 }
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let path = http::request_headers().get(":path").ok().flatten();
         let path = path
             .map(|p| p.to_string_lossy().into_owned())
@@ -93,89 +96,93 @@ impl HttpContext for Filter {
             "/call" => match callout(&path) {
                 Ok(_) => {
                     self.paused = true;
-                    Action::Pause
+                    Ok(Action::Pause)
                 }
-                Err(_) => Action::Continue,
+                Err(_) => Ok(Action::Continue),
             },
             "/deny" => {
                 let _ = http::LocalResponse::new(403).body("denied").send();
-                Action::Pause
+                Ok(Action::Pause)
             }
             "/reset" => {
                 let _ = http::reset();
-                Action::Pause
+                Ok(Action::Pause)
             }
-            _ => Action::Continue,
+            _ => Ok(Action::Continue),
         }
     }
 
-    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action> {
         let body = http::request_body();
         let _ = body.read(0, body_size);
         if end_of_stream {
             let _ = body.replace(b"replaced");
-            Action::Continue
+            Ok(Action::Continue)
         } else {
-            Action::Pause
+            Ok(Action::Pause)
         }
     }
 
-    fn on_request_trailers(&mut self, _num_trailers: usize) -> Action {
+    fn on_request_trailers(&mut self, _num_trailers: usize) -> Result<Action> {
         let _ = http::request_trailers().pairs();
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let _ = http::response_headers().replace("x-fuzz", "response");
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+    fn on_response_body(&mut self, body_size: usize, _end_of_stream: bool) -> Result<Action> {
         let _ = http::response_body().read(0, body_size);
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         let _ = http::request_headers().pairs();
         let _ = http::response_headers().pairs();
+        Ok(())
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) {
+    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) -> Result<()> {
         read_callout();
         if self.paused {
             self.paused = false;
             let _ = http::resume_request();
         }
+        Ok(())
     }
 }
 
 struct Conn;
 
 impl TcpContext for Conn {
-    fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action {
+    fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Result<Action> {
         let data = tcp::downstream_data().read(0, data_size).ok().flatten();
         if data.as_deref() == Some(&b"call"[..]) && callout("/tcp").is_ok() {
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
         if end_of_stream {
             let _ = tcp::close_upstream();
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_upstream_data(&mut self, data_size: usize, _end_of_stream: bool) -> Action {
+    fn on_upstream_data(&mut self, data_size: usize, _end_of_stream: bool) -> Result<Action> {
         let _ = tcp::upstream_data().read(0, data_size);
         let _ = tcp::upstream_data().prepend(b">");
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_downstream_close(&mut self, _peer: PeerType) {
+    fn on_downstream_close(&mut self, _peer: PeerType) -> Result<()> {
         let _ = tcp::close_upstream();
+        Ok(())
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) {
+    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) -> Result<()> {
         read_callout();
         let _ = tcp::resume_downstream();
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use proxywasm::mock::MockHost;
-use proxywasm::{Action, HostBytes, HttpContext, http, property, shared};
+use proxywasm::{Action, HostBytes, HttpContext, http, property, shared, Result};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -68,23 +68,23 @@ struct Reader {
 }
 
 impl HttpContext for Reader {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let pairs = http::request_headers().pairs();
         let pairs = pairs.map(|p| p.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect());
         self.seen.borrow_mut().headers = pairs.ok();
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_request_body(&mut self, _body_size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, _body_size: usize, end_of_stream: bool) -> Result<Action> {
         if !end_of_stream {
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
         let body = http::request_body();
         if let Ok(whole) = body.read_all() {
             let window = body.read(self.window.0, self.window.1).ok().flatten();
             self.seen.borrow_mut().body = Some((whole, window));
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

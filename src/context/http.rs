@@ -1,12 +1,16 @@
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::{Action, GrpcEvent, HttpCallResponse};
+use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse};
 
 /// An HTTP stream context: one per request/response exchange.
 ///
 /// Callbacks receive sizes and counts; read and change the data itself with
 /// [`crate::http`] (`request_headers()`, `response_body()`, …) while the
 /// callback runs. Every callback has a default that does nothing and returns
-/// [`Action::Continue`].
+/// `Ok(Action::Continue)` (or `Ok(())`).
+///
+/// Callbacks return [`Result`](crate::Result), so `?` works on every hostcall;
+/// an error is logged once and the stream gets the type's
+/// [`ON_ERROR`](HttpContext::ON_ERROR) policy (by default a 500 local reply).
 ///
 /// # Lifecycle (Envoy; book: reference/lifecycle.md#http)
 /// `on_request_headers` → `on_request_body`* → `on_request_trailers`? →
@@ -18,13 +22,13 @@ use crate::{Action, GrpcEvent, HttpCallResponse};
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http};
+/// use proxywasm::{Action, HttpContext, Result, http};
 ///
 /// struct AddHeader;
 /// impl HttpContext for AddHeader {
-///     fn on_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-///         let _ = http::response_headers().add("x-powered-by", "proxywasm");
-///         Action::Continue
+///     fn on_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Result<Action> {
+///         http::response_headers().add("x-powered-by", "proxywasm")?;
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///
@@ -35,39 +39,43 @@ use crate::{Action, GrpcEvent, HttpCallResponse};
 /// assert_eq!(stream.current_response_header("x-powered-by").as_deref(), Some("proxywasm"));
 /// ```
 pub trait HttpContext: 'static {
+    /// What the SDK does when a callback of this type returns an error
+    /// (default [`ErrorPolicy::FailClosed`]: a 500 local reply).
+    const ON_ERROR: ErrorPolicy = ErrorPolicy::FailClosed;
+
     callbacks! {
         /// Request headers arrived. `end_of_stream` is true when there is no body.
-        fn on_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action;
+        fn on_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Result<Action>;
 
         /// A request body chunk arrived. After a [`Action::Pause`], `body_size` is
         /// the total buffered so far, and `request_body()` reads all of it.
-        fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action;
+        fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action>;
 
         /// Request trailers arrived.
-        fn on_request_trailers(&mut self, num_trailers: usize) -> Action;
+        fn on_request_trailers(&mut self, num_trailers: usize) -> Result<Action>;
 
         /// Response headers arrived (also for a local reply this plugin sent from
         /// the request path).
-        fn on_response_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action;
+        fn on_response_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Result<Action>;
 
         /// A response body chunk arrived; see [`HttpContext::on_request_body`].
-        fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action;
+        fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action>;
 
         /// Response trailers arrived.
-        fn on_response_trailers(&mut self, num_trailers: usize) -> Action;
+        fn on_response_trailers(&mut self, num_trailers: usize) -> Result<Action>;
 
         /// The stream completed (Envoy's access-log phase, before `on_done`).
         /// Request and response headers are readable again here.
-        fn on_log(&mut self);
+        fn on_log(&mut self) -> Result<()>;
 
         /// The stream is finished; the context is dropped right after.
-        fn on_done(&mut self);
+        fn on_done(&mut self) -> Result<()>;
 
         /// Response to an HTTP callout this stream made. The stream is the
         /// effective context, so `resume_request()` and header calls act on it.
-        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse);
+        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse) -> Result<()>;
 
         /// An event of a gRPC call or stream this stream made.
-        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent);
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) -> Result<()>;
     }
 }

@@ -8,16 +8,20 @@
 //! the hostcalls it uses.
 
 /// Declares trait callbacks with their defaults: each method ignores its
-/// arguments and returns the `Default` of its result (`()`,
-/// [`Action::Continue`](crate::Action::Continue), `None`). Callbacks with any
-/// other default are written out in their trait.
+/// arguments and returns `Ok` of the `Default` of its value (`()`,
+/// [`Action::Continue`](crate::Action::Continue)). Callbacks with any other
+/// default are written out in their trait.
 macro_rules! callbacks {
-    ($($(#[$doc:meta])* fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?;)*) => {
+    ($($(#[$doc:meta])* fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> Result<$ok:ty>;)*) => {
         $(
             $(#[$doc])*
-            fn $name(&mut self $(, $arg: $ty)*) $(-> $ret)? {
+            ///
+            /// # Errors
+            /// Whatever the implementation returns; see
+            /// [`ErrorPolicy`](crate::ErrorPolicy) for what the SDK then does.
+            fn $name(&mut self $(, $arg: $ty)*) -> crate::Result<$ok> {
                 $(let _ = $arg;)*
-                $(<$ret>::default())?
+                Ok(<$ok>::default())
             }
         )*
     };
@@ -29,9 +33,66 @@ mod tcp;
 mod vm;
 
 pub use http::HttpContext;
+
 pub use plugin::PluginContext;
 pub use tcp::TcpContext;
 pub use vm::VmContext;
+
+/// What the SDK does when a stream callback returns an error (set with the
+/// `ON_ERROR` constant of [`HttpContext`] or [`TcpContext`]).
+///
+/// Either way the error is logged once at error level, naming the callback
+/// and the context, e.g. `proxywasm: on_request_headers of context 2 failed:
+/// proxy_get_header_map_value: BadArgument; answered 500`. Errors of plugin
+/// context callbacks are logged and nothing else happens (except in
+/// [`PluginContext::on_configure`], where an error refuses the
+/// configuration).
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, Error, ErrorPolicy, HttpContext, Result};
+///
+/// struct Strict;
+/// impl HttpContext for Strict {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         Err(Error::other("no tenant"))
+///     }
+/// }
+///
+/// struct Lenient;
+/// impl HttpContext for Lenient {
+///     const ON_ERROR: ErrorPolicy = ErrorPolicy::Continue;
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         Err(Error::other("no tenant"))
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| Strict);
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+/// assert_eq!(stream.local_response().map(|r| r.status_code), Some(500));
+/// assert!(host.logs().contain("on_request_headers of context 2 failed: no tenant"));
+///
+/// let host = MockHost::builder().http(|_| Lenient);
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Continue);
+/// assert!(stream.local_response().is_none());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorPolicy {
+    /// Fail closed (the default): an HTTP stream gets a local reply with
+    /// status 500 (details `proxywasm_callback_error`) and the callback
+    /// answers [`Action::Pause`](crate::Action::Pause); a TCP connection is
+    /// closed both ways. After the response has started (body or trailers
+    /// already sent downstream) Envoy cannot send a local reply and resets
+    /// the stream instead.
+    #[default]
+    FailClosed,
+    /// Let the stream go on as if the callback had returned
+    /// [`Action::Continue`](crate::Action::Continue).
+    Continue,
+}
 
 /// The context type of a plugin that has no HTTP or no TCP streams. It has no
 /// values, so the code for the unused kind is compiled out.

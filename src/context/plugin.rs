@@ -9,6 +9,11 @@ use crate::{ContextId, QueueId, Result};
 /// receives the plugin configuration, timer ticks, queue notifications and
 /// the responses of callouts it made, and it creates the stream contexts.
 ///
+/// Callbacks return [`Result`]: an error is logged once (naming the callback
+/// and the context) and nothing else happens, except in
+/// [`on_configure`](PluginContext::on_configure), where it refuses the
+/// configuration.
+///
 /// A plugin that serves only HTTP sets `type Tcp = NoContext` (and vice
 /// versa); [`NoContext`](crate::NoContext) has no values, so the unused code
 /// is compiled out.
@@ -27,9 +32,9 @@ use crate::{ContextId, QueueId, Result};
 ///     header: Rc<str>,
 /// }
 /// impl HttpContext for Filter {
-///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> proxywasm::Action {
-///         let _ = proxywasm::http::response_headers().add(&*self.header, "1");
-///         proxywasm::Action::Continue
+///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<proxywasm::Action> {
+///         proxywasm::http::response_headers().add(&*self.header, "1")?;
+///         Ok(proxywasm::Action::Continue)
 ///     }
 /// }
 ///
@@ -41,8 +46,9 @@ use crate::{ContextId, QueueId, Result};
 ///         proxywasm::time::set_tick_period(std::time::Duration::from_secs(1))?;
 ///         Ok(())
 ///     }
-///     fn on_tick(&mut self) {
+///     fn on_tick(&mut self) -> Result<()> {
 ///         proxywasm::log::info!("tick");
+///         Ok(())
 ///     }
 ///     fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {
 ///         Some(Filter { header: self.header.clone() })
@@ -73,10 +79,10 @@ pub trait PluginContext: 'static {
 
     callbacks! {
         /// Called every tick period (see [`crate::time::set_tick_period`]).
-        fn on_tick(&mut self);
+        fn on_tick(&mut self) -> Result<()>;
 
         /// Called when a shared queue this plugin registered has data.
-        fn on_queue_ready(&mut self, queue: QueueId);
+        fn on_queue_ready(&mut self, queue: QueueId) -> Result<()>;
     }
 
     /// Called when the plugin is being torn down. Return `false` to keep it
@@ -88,28 +94,35 @@ pub trait PluginContext: 'static {
 
     callbacks! {
         /// Called for each completed request when the plugin is an access logger.
-        fn on_log(&mut self);
+        fn on_log(&mut self) -> Result<()>;
 
         /// Response to an HTTP callout this plugin context made.
-        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse);
+        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse) -> Result<()>;
 
         /// An event of a gRPC call or stream this plugin context made.
-        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent);
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) -> Result<()>;
 
         /// A foreign-function callback (`proxy_on_foreign_function`). Envoy never
         /// calls it; other hosts may.
-        fn on_foreign_function(&mut self, function_id: FunctionId, arguments_size: usize);
+        fn on_foreign_function(&mut self, function_id: FunctionId, arguments_size: usize) -> Result<()>;
 
         /// The result of [`crate::dns::resolve`] (Envoy only); read it with
         /// [`crate::dns::results`].
-        fn on_resolve_dns(&mut self, token: DnsToken, data_size: usize);
+        fn on_resolve_dns(&mut self, token: DnsToken, data_size: usize) -> Result<()>;
 
-        /// Creates the context for a new HTTP stream, or `None` if this plugin
-        /// does not filter HTTP.
-        fn new_http_context(&mut self, id: ContextId) -> Option<Self::Http>;
+    }
 
-        /// Creates the context for a new TCP connection, or `None` if this plugin
-        /// does not filter TCP.
-        fn new_tcp_context(&mut self, id: ContextId) -> Option<Self::Tcp>;
+    /// Creates the context for a new HTTP stream, or `None` if this plugin
+    /// does not filter HTTP.
+    fn new_http_context(&mut self, id: ContextId) -> Option<Self::Http> {
+        let _ = id;
+        None
+    }
+
+    /// Creates the context for a new TCP connection, or `None` if this plugin
+    /// does not filter TCP.
+    fn new_tcp_context(&mut self, id: ContextId) -> Option<Self::Tcp> {
+        let _ = id;
+        None
     }
 }

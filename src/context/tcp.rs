@@ -1,9 +1,12 @@
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
+use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse, PeerType};
 
 /// A TCP connection context (network filter): one per connection.
 ///
 /// Read and change the data with [`crate::tcp`] while a data callback runs.
+/// Callbacks return [`Result`](crate::Result); an error is logged once and
+/// the connection gets the type's [`ON_ERROR`](TcpContext::ON_ERROR) policy
+/// (by default it is closed).
 ///
 /// # Lifecycle (Envoy; book: reference/lifecycle.md#tcp)
 /// `on_new_connection` → interleaved `on_downstream_data`/`on_upstream_data` →
@@ -14,15 +17,15 @@ use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, TcpContext};
+/// use proxywasm::{Action, Result, TcpContext};
 ///
 /// #[derive(Default)]
 /// struct Count(usize);
 /// impl TcpContext for Count {
-///     fn on_downstream_data(&mut self, size: usize, _end_of_stream: bool) -> Action {
+///     fn on_downstream_data(&mut self, size: usize, _end_of_stream: bool) -> Result<Action> {
 ///         self.0 += size;
 ///         proxywasm::log::info!("seen {} bytes", self.0);
-///         Action::Continue
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///
@@ -32,32 +35,36 @@ use crate::{Action, GrpcEvent, HttpCallResponse, PeerType};
 /// assert!(host.logs().contain("seen 5 bytes"));
 /// ```
 pub trait TcpContext: 'static {
+    /// What the SDK does when a callback of this type returns an error
+    /// (default [`ErrorPolicy::FailClosed`]: the connection is closed).
+    const ON_ERROR: ErrorPolicy = ErrorPolicy::FailClosed;
+
     callbacks! {
         /// A new connection was accepted.
-        fn on_new_connection(&mut self) -> Action;
+        fn on_new_connection(&mut self) -> Result<Action>;
 
         /// Data from the client (downstream) arrived.
-        fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action;
+        fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Result<Action>;
 
         /// Data from the server (upstream) arrived.
-        fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Action;
+        fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> Result<Action>;
 
         /// The downstream connection closed.
-        fn on_downstream_close(&mut self, peer: PeerType);
+        fn on_downstream_close(&mut self, peer: PeerType) -> Result<()>;
 
         /// The upstream connection closed.
-        fn on_upstream_close(&mut self, peer: PeerType);
+        fn on_upstream_close(&mut self, peer: PeerType) -> Result<()>;
 
         /// The connection is finished (before `on_log` for TCP).
-        fn on_done(&mut self);
+        fn on_done(&mut self) -> Result<()>;
 
         /// The connection's access-log phase; the context is dropped right after.
-        fn on_log(&mut self);
+        fn on_log(&mut self) -> Result<()>;
 
         /// Response to an HTTP callout this connection made.
-        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse);
+        fn on_http_call_response(&mut self, token: HttpCallToken, response: HttpCallResponse) -> Result<()>;
 
         /// An event of a gRPC call or stream this connection made.
-        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent);
+        fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) -> Result<()>;
     }
 }

@@ -122,6 +122,21 @@ impl Event {
         }
     }
 
+    /// The trait method that receives the event, for diagnostics.
+    pub(crate) fn callback(self) -> &'static str {
+        match self {
+            Event::Callout(CalloutEvent::Grpc(..)) => "on_grpc_event",
+            Event::Plugin(PluginEvent::ResolveDns { .. }) => "on_resolve_dns",
+            Event::Tcp(TcpEvent::DownstreamClose(_)) => "on_downstream_close",
+            Event::Tcp(TcpEvent::UpstreamClose(_)) => "on_upstream_close",
+            // The others are named like their export.
+            other => match other.export().split_at_checked(6) {
+                Some((_, callback)) => callback,
+                None => other.export(),
+            },
+        }
+    }
+
     /// What the host gets when the event is not delivered at once:
     /// `proxy_on_done` answers "done" (1), everything else Continue or
     /// nothing (0).

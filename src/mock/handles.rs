@@ -33,7 +33,7 @@ impl Time<'_> {
     ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
     ///         proxywasm::time::set_tick_period(std::time::Duration::from_secs(60))
     ///     }
-    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
+    ///     fn on_tick(&mut self) -> Result<()> { proxywasm::log::info!("tick"); Ok(()) }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Ticker);
     /// host.start();
@@ -83,7 +83,7 @@ impl Time<'_> {
     ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
     ///         proxywasm::time::set_tick_period(Duration::from_millis(100))
     ///     }
-    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
+    ///     fn on_tick(&mut self) -> Result<()> { proxywasm::log::info!("tick"); Ok(()) }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Ticker);
     /// host.start();
@@ -163,15 +163,16 @@ impl SharedData<'_> {
     /// If no queue has that id.
     ///
     /// ```
-    /// use proxywasm::{NoContext, PluginContext, QueueId};
+    /// use proxywasm::{NoContext, PluginContext, QueueId, Result};
     /// struct Consumer;
     /// impl PluginContext for Consumer {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_queue_ready(&mut self, queue: QueueId) {
+    ///     fn on_queue_ready(&mut self, queue: QueueId) -> Result<()> {
     ///         if let Ok(Some(item)) = proxywasm::shared::dequeue(queue) {
     ///             proxywasm::log::info!("got {item}");
     ///         }
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| Consumer);
@@ -282,14 +283,15 @@ impl ForeignFunctions<'_> {
     /// `arguments` readable as `CALL_DATA`, as hosts other than Envoy may.
     ///
     /// ```
-    /// use proxywasm::{NoContext, PluginContext};
+    /// use proxywasm::{NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_foreign_function(&mut self, id: proxywasm::foreign::FunctionId, _size: usize) {
+    ///     fn on_foreign_function(&mut self, id: proxywasm::foreign::FunctionId, _size: usize) -> Result<()> {
     ///         let args = proxywasm::foreign::arguments().read_all().unwrap_or_default();
     ///         proxywasm::log::info!("function {id}: {args}");
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
@@ -357,14 +359,15 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) -> Result<()> {
     ///         let body = callout::response_body().read_all().unwrap_or_default();
     ///         proxywasm::log::info!("{} headers, body {body}", r.num_headers);
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
@@ -433,7 +436,7 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::{HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
@@ -464,14 +467,15 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) {
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, _r: HttpCallResponse) -> Result<()> {
     ///         let status = callout::response_headers().get(":status").ok().flatten();
     ///         proxywasm::log::info!("status {}", status.map(|s| s.to_string()).unwrap_or_default());
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
@@ -510,16 +514,17 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
-    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
+    /// use proxywasm::{GrpcEvent, NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
+    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) -> Result<()> {
     ///         if let GrpcEvent::Message { .. } = event {
     ///             let reply = callout::grpc_message().read_all().unwrap_or_default();
     ///             proxywasm::log::info!("reply {reply}");
     ///         }
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
@@ -542,16 +547,17 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::{self, GrpcCall, GrpcToken};
-    /// use proxywasm::{GrpcEvent, NoContext, PluginContext};
+    /// use proxywasm::{GrpcEvent, NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) {
+    ///     fn on_grpc_event(&mut self, _t: GrpcToken, event: GrpcEvent) -> Result<()> {
     ///         if let GrpcEvent::InitialMetadata { .. } = event {
     ///             let v = callout::grpc_initial_metadata().get("x-a").ok().flatten();
     ///             proxywasm::log::info!("x-a={}", v.map(|v| v.to_string()).unwrap_or_default());
     ///         }
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
@@ -644,15 +650,16 @@ impl Callouts<'_> {
     /// If no pending lookup has that token.
     ///
     /// ```
-    /// use proxywasm::{NoContext, PluginContext};
+    /// use proxywasm::{NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_resolve_dns(&mut self, _token: proxywasm::dns::DnsToken, _size: usize) {
+    ///     fn on_resolve_dns(&mut self, _token: proxywasm::dns::DnsToken, _size: usize) -> Result<()> {
     ///         for r in proxywasm::dns::results().unwrap_or_default() {
     ///             proxywasm::log::info!("{} ttl {}", r.address, r.ttl_seconds);
     ///         }
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);

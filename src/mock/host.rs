@@ -146,6 +146,33 @@ impl MockHostBuilder {
         self
     }
 
+    /// The first plugin's `allow_on_headers_stop_iteration` (Envoy's plugin
+    /// option, default false). Off, [`Action::Pause`] from a headers callback
+    /// holds the whole direction (headers, body, trailers) until the plugin
+    /// resumes, as Envoy 1.40 does; on, it holds only the headers, and the
+    /// body callbacks keep arriving (book: reference/callbacks.md#return-values).
+    ///
+    /// ```
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext, Result};
+    /// struct HoldHeaders;
+    /// impl HttpContext for HoldHeaders {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = MockHost::builder().allow_on_headers_stop_iteration(true).http(|_| HoldHeaders);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":method", "POST")], false);
+    /// // The body reaches the plugin, whose Continue lets headers and body go on.
+    /// assert_eq!(stream.request_body(b"abc", true), Action::Continue);
+    /// assert!(!stream.is_request_paused());
+    /// ```
+    pub fn allow_on_headers_stop_iteration(mut self, allow: bool) -> Self {
+        self.first_plugin().allow_on_headers_stop_iteration = allow;
+        self
+    }
+
     /// Adds another plugin (another root context, with its own
     /// configuration) to the VM, as Envoy does for several filters sharing a
     /// VM. [`MockHost::start`] starts them in order.
@@ -269,12 +296,12 @@ impl MockHostBuilder {
     ///
     /// ```should_panic
     /// use proxywasm::mock::MockHost;
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Peek;
     /// impl HttpContext for Peek {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::http::request_headers().get("host");
-    ///         Action::Continue
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         proxywasm::http::request_headers().get("host")?;
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = MockHost::builder().strict().http(|_| Peek);
@@ -530,13 +557,13 @@ impl MockHostBuilder {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http};
+/// use proxywasm::{Action, HttpContext, http, Result};
 ///
 /// struct AddHeader;
 /// impl HttpContext for AddHeader {
-///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
-///         let _ = http::response_headers().add("x-powered-by", "proxywasm");
-///         Action::Continue
+///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         http::response_headers().add("x-powered-by", "proxywasm")?;
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///
@@ -1149,7 +1176,10 @@ macro_rules! direction {
         #[doc = concat!("Go `CallOn", $go, "Body`: delivers a ", $dir, " body chunk. After a")]
         /// [`Action::Pause`] the body is buffered and the next call reports the
         /// accumulated size; while the headers are paused, the chunk is held (the
-        /// plugin sees it when it resumes) and `Pause` is returned.
+        /// plugin sees it when it resumes) and `Pause` is returned, unless the
+        /// headers callback returned `Pause` with
+        /// [`allow_on_headers_stop_iteration`](crate::mock::MockHostBuilder::allow_on_headers_stop_iteration).
+        /// The other variants act as in Envoy (book: reference/callbacks.md#return-values).
         ///
         /// # Panics
         #[doc = concat!("Before the ", $dir, " headers, after the ", $dir, " ended, or after the")]
@@ -1296,13 +1326,13 @@ macro_rules! direction {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext};
+/// use proxywasm::{Action, HttpContext, Result};
 ///
 /// struct Collect;
 /// impl HttpContext for Collect {
-///     fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+///     fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
 ///         proxywasm::log::info!("body {size} {end_of_stream}");
-///         if end_of_stream { Action::Continue } else { Action::Pause }
+///         if end_of_stream { Ok(Action::Continue) } else { Ok(Action::Pause) }
 ///     }
 /// }
 /// let host = MockHost::builder().http(|_| Collect);
@@ -1439,12 +1469,12 @@ impl HttpStream {
     /// reply came after the response headers were sent.
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Reset;
     /// impl HttpContext for Reset {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::http::reset();
-    ///         Action::Pause
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         proxywasm::http::reset()?;
+    ///         Ok(Action::Pause)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Reset);
@@ -1460,13 +1490,13 @@ impl HttpStream {
     /// overriding the host's.
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Route;
     /// impl HttpContext for Route {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
     ///         let name = proxywasm::property::get_string(&["xds", "route_name"]).ok().flatten();
     ///         proxywasm::log::info!("route {}", name.unwrap_or_default());
-    ///         Action::Continue
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Route);
@@ -1484,12 +1514,12 @@ impl HttpStream {
     /// stores the whole path as one key), or as the test seeded it.
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Tag;
     /// impl HttpContext for Tag {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-    ///         let _ = proxywasm::property::set(&["tenant"], b"acme");
-    ///         Action::Continue
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         proxywasm::property::set(&["tenant"], b"acme")?;
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Tag);
@@ -1554,12 +1584,12 @@ macro_rules! side {
         #[doc = concat!("Whether the plugin closed the ", $side, " connection (`proxy_close_stream(", $kind, ")`).")]
         ///
         /// ```
-        /// use proxywasm::{Action, TcpContext};
+        /// use proxywasm::{Action, Result, TcpContext};
         /// struct Kick;
         /// impl TcpContext for Kick {
-        #[doc = concat!("    fn ", stringify!($on_data), "(&mut self, _n: usize, _eos: bool) -> Action {")]
-        #[doc = concat!("        let _ = proxywasm::tcp::", stringify!($close_fn), "();")]
-        ///         Action::Pause
+        #[doc = concat!("    fn ", stringify!($on_data), "(&mut self, _n: usize, _eos: bool) -> Result<Action> {")]
+        #[doc = concat!("        proxywasm::tcp::", stringify!($close_fn), "()?;")]
+        ///         Ok(Action::Pause)
         ///     }
         /// }
         /// let host = proxywasm::mock::MockHost::builder().tcp(|_| Kick);
@@ -1580,12 +1610,13 @@ macro_rules! side {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, PeerType, TcpContext};
+/// use proxywasm::{Action, PeerType, TcpContext, Result};
 ///
 /// struct Log;
 /// impl TcpContext for Log {
-///     fn on_downstream_close(&mut self, peer: PeerType) {
+///     fn on_downstream_close(&mut self, peer: PeerType) -> Result<()> {
 ///         proxywasm::log::info!("closed by {}", peer.name());
+///         Ok(())
 ///     }
 /// }
 /// let host = MockHost::builder().tcp(|_| Log);

@@ -24,19 +24,19 @@
 //! ```
 //! use proxywasm::callout::{HttpCall, HttpCallToken};
 //! use proxywasm::mock::MockHost;
-//! use proxywasm::{Action, HttpCallResponse, HttpContext, http};
+//! use proxywasm::{Action, HttpCallResponse, HttpContext, http, Result};
 //! use std::time::Duration;
 //!
 //! struct Auth;
 //! impl HttpContext for Auth {
-//!     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+//!     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
 //!         let sent = HttpCall::new("auth")
 //!             .header(":method", "GET")
 //!             .header(":path", "/check")
 //!             .header(":authority", "auth")
 //!             .timeout(Duration::from_millis(500))
 //!             .send();
-//!         if sent.is_ok() { Action::Pause } else { Action::Continue }
+//!         if sent.is_ok() { Ok(Action::Pause) } else { Ok(Action::Continue) }
 //!     }
 //!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
 //!         // Envoy answers 503 for a down service and 504 for a silent one:
@@ -47,6 +47,7 @@
 //!         } else {
 //!             let _ = http::LocalResponse::new(503).send();
 //!         }
+//!         Ok(())
 //!     }
 //! }
 //!

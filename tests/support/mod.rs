@@ -60,8 +60,13 @@ pub(crate) struct OnCalloutResponse<F>(pub(crate) F);
 impl<F: FnMut(HttpCallResponse) + 'static> PluginContext for OnCalloutResponse<F> {
     type Http = NoContext;
     type Tcp = NoContext;
-    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        _token: HttpCallToken,
+        response: HttpCallResponse,
+    ) -> Result<()> {
         (self.0)(response);
+        Ok(())
     }
 }
 
@@ -83,8 +88,9 @@ pub(crate) struct OnTick<F>(pub(crate) F);
 impl<F: FnMut() + 'static> PluginContext for OnTick<F> {
     type Http = NoContext;
     type Tcp = NoContext;
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         (self.0)();
+        Ok(())
     }
 }
 
@@ -107,10 +113,11 @@ impl<H> ResumeOnTick<H> {
 impl<H: HttpContext + Default> PluginContext for ResumeOnTick<H> {
     type Http = H;
     type Tcp = NoContext;
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         if proxywasm::plugin::set_effective_context(ContextId(2)).is_ok() {
             let _ = http::resume_request();
         }
+        Ok(())
     }
     fn new_http_context(&mut self, _id: ContextId) -> Option<H> {
         Some(H::default())

@@ -72,6 +72,8 @@ pub(crate) const EXAMPLES: &[Example] = &[
             PROBE_SLOW_PORT,
             crate::probe_fidelity::RESET_PORT,
             PROBE_REFUSED_PORT,
+            crate::probe_actions::DEFAULT_PORT,
+            crate::probe_actions::ALLOW_PORT,
         ],
     },
     Example {
@@ -529,6 +531,34 @@ fn checks(example: &str) -> &'static [(&'static str, CheckFn)] {
                         ],
                     )
                 },
+            ),
+            (
+                "Action::Continue from headers, body and trailers callbacks (both settings of allow_on_headers_stop_iteration)",
+                crate::probe_actions::continue_,
+            ),
+            (
+                "Action::Pause: from headers, all held by default, only the headers with allow_on_headers_stop_iteration; from body, buffered; from trailers, held",
+                crate::probe_actions::pause,
+            ),
+            (
+                "Action::ContinueAndEndStream from headers acts as Continue (both settings)",
+                crate::probe_actions::continue_and_end_stream,
+            ),
+            (
+                "Action::StopAllIterationAndBuffer from headers holds headers, body and trailers until the resume (both settings)",
+                crate::probe_actions::stop_all_iteration_and_buffer,
+            ),
+            (
+                "Action::StopAllIterationAndWatermark from headers holds headers, body and trailers until the resume (both settings)",
+                crate::probe_actions::stop_all_iteration_and_watermark,
+            ),
+            (
+                "Action::StopIterationAndWatermark from body keeps the chunk unseen by the next callback (both settings)",
+                crate::probe_actions::stop_iteration_and_watermark,
+            ),
+            (
+                "Action::StopIterationNoBuffer from body drops the chunk (both settings)",
+                crate::probe_actions::stop_iteration_no_buffer,
             ),
             (
                 "typed attributes (proxywasm::attribute) in a stream: each accessor decodes what Envoy sends",

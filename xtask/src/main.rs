@@ -59,6 +59,7 @@ mod hygiene;
 mod layers;
 mod new;
 mod package;
+mod probe_actions;
 mod probe_attributes;
 mod probe_metrics;
 mod probe_foreign;

@@ -1,14 +1,14 @@
 //! `add_header`: adds one response header.
-use proxywasm::{Action, ContextId, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpContext, http, Result};
 include!("../../common.rs");
 
 /// The filter.
 pub struct AddHeader;
 impl HttpContext for AddHeader {
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let (name, value) = ADDED_HEADER;
-        let _ = http::response_headers().add(name, value);
-        Action::Continue
+        http::response_headers().add(name, value)?;
+        Ok(Action::Continue)
     }
 }
 

@@ -1,20 +1,20 @@
 //! `body_rewrite`: buffers the request body to the end (Pause), then replaces
 //! it with its upper-cased copy.
-use proxywasm::{Action, ContextId, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpContext, http, Result};
 include!("../../common.rs");
 
 /// The filter.
 pub struct BodyRewrite;
 impl HttpContext for BodyRewrite {
-    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action> {
         if !end_of_stream {
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
         let body = http::request_body();
         if let Ok(Some(bytes)) = body.read(0, body_size) {
             let _ = body.replace(rewrite(&bytes));
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

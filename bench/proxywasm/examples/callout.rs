@@ -2,7 +2,7 @@
 //! the request when the response arrives.
 use proxywasm::callout::{HttpCall, HttpCallToken};
 use proxywasm::http::StaticPairs;
-use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http, Result};
 use std::time::Duration;
 include!("../../common.rs");
 
@@ -12,19 +12,20 @@ const HEADERS: StaticPairs = proxywasm::pairs![(":method", "GET"), (":path", "/"
 /// The filter.
 pub struct Callout;
 impl HttpContext for Callout {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let call = HttpCall::new(CALLOUT_CLUSTER)
             .static_headers(HEADERS)
             .timeout(Duration::from_millis(u64::from(CALLOUT_TIMEOUT_MS)))
             .send();
         match call {
-            Ok(_) => Action::Pause,
-            Err(_) => Action::Continue,
+            Ok(_) => Ok(Action::Pause),
+            Err(_) => Ok(Action::Continue),
         }
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) {
-        let _ = http::resume_request();
+    fn on_http_call_response(&mut self, _token: HttpCallToken, _response: HttpCallResponse) -> Result<()> {
+        http::resume_request()?;
+        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! `read_headers`: sums the lengths of every request header name and value and
 //! sets the response header `x-header-bytes` to the sum.
-use proxywasm::{Action, ContextId, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpContext, http, Result};
 include!("../../common.rs");
 
 /// The filter; `sum` carries the figure from request to response.
@@ -8,19 +8,19 @@ pub struct ReadHeaders {
     sum: u32,
 }
 impl HttpContext for ReadHeaders {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Ok(pairs) = http::request_headers().pairs() {
             for (name, value) in &pairs {
                 self.sum = self.sum.wrapping_add((name.len() + value.len()) as u32);
             }
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let mut buf = [0u8; 10];
-        let _ = http::response_headers().add(SUM_HEADER, decimal(self.sum, &mut buf));
-        Action::Continue
+        http::response_headers().add(SUM_HEADER, decimal(self.sum, &mut buf))?;
+        Ok(Action::Continue)
     }
 }
 

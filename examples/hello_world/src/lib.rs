@@ -32,9 +32,10 @@ impl PluginContext for HelloWorld {
         Ok(())
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         self.ticks += 1;
         info!("hello_world: tick {}", self.ticks);
+        Ok(())
     }
 }
 

@@ -6,9 +6,12 @@
 //! * `/hello` is answered by the plugin itself with a local reply (which also
 //!   passes through this filter's response path, so it carries the header).
 //! * When the stream completes, its status is logged.
+//!
+//! Every hostcall error goes up with `?`: the SDK logs it and answers the
+//! stream with a 500 (the default [`proxywasm::ErrorPolicy`]).
 
 use proxywasm::http::{self, LocalResponse};
-use proxywasm::log::{info, warn};
+use proxywasm::log::info;
 use proxywasm::{Action, Configuration, ContextId, HttpContext, NoContext, PluginContext, Result};
 use std::rc::Rc;
 
@@ -56,14 +59,8 @@ pub struct Filter {
 }
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let headers = match http::request_headers().pairs() {
-            Ok(headers) => headers,
-            Err(e) => {
-                warn!("http_headers: cannot read request headers: {e}");
-                return Action::Continue;
-            }
-        };
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
+        let headers = http::request_headers().pairs()?;
         for (name, value) in &headers {
             info!(
                 "http_headers: request header {}: {}",
@@ -72,32 +69,25 @@ impl HttpContext for Filter {
             );
         }
         if headers.get(":path") == Some(b"/hello") {
-            let reply = LocalResponse::new(200)
+            LocalResponse::new(200)
                 .header("content-type", "text/plain")
                 .body("Hello from proxywasm!\n")
-                .send();
-            if let Err(e) = reply {
-                warn!("http_headers: local reply failed: {e}");
-                return Action::Continue;
-            }
-            return Action::Pause;
+                .send()?;
+            return Ok(Action::Pause);
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let Err(e) = http::response_headers().add(&self.config.header, &self.config.value) {
-            warn!("http_headers: cannot add {}: {e}", self.config.header);
-        }
-        Action::Continue
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
+        http::response_headers().add(&self.config.header, &self.config.value)?;
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
-        let status = http::response_headers().get(":status").ok().flatten();
-        let status = status
-            .as_ref()
-            .map_or("none".into(), |s| s.to_string_lossy());
+    fn on_log(&mut self) -> Result<()> {
+        let status = http::response_headers().get(":status")?;
+        let status = status.map_or("none".into(), |s| s.to_string_lossy().into_owned());
         info!("http_headers: stream complete, status {status}");
+        Ok(())
     }
 }
 

@@ -106,12 +106,19 @@ impl Vm {
             flow.headers = Some(headers);
             flow.ended = end_of_stream;
         }
+        let allow = self.state().allows_headers_stop_iteration(context);
         let export = side.export(Part::Headers, context, count, end_of_stream);
         let action = self.run_flow(context, side, export, stops, |flow, raw, replied| {
-            flow.paused = if stops(raw) && !replied {
-                Pause::Headers
-            } else {
-                Pause::No
+            flow.paused = match raw {
+                _ if replied => Pause::No,
+                // StopIteration: Envoy makes it StopAllIterationAndWatermark
+                // unless the plugin allows it.
+                1 if allow => Pause::HeadersOnly,
+                // Continue, and ContinueAndEndStream, which Envoy treats as it.
+                0 | 2 => Pause::No,
+                // StopAllIterationAndBuffer / AndWatermark, and anything above:
+                // all held (the two differ only past the buffer limit).
+                _ => Pause::Headers,
             };
         });
         if side == Side::Request {
@@ -219,12 +226,28 @@ impl Vm {
                     flow.forward();
                     flow.paused = Pause::No;
                 }
-                // StopIterationNoBuffer: Envoy does not keep the chunk.
-                3 => {
-                    flow.buffer.clear();
-                    flow.paused = Pause::Body;
+                // StopIterationAndBuffer: the next chunk joins this buffer.
+                1 => {
+                    flow.buffering = true;
+                    flow.paused = flow.paused.stopped_at(Pause::Body);
                 }
-                _ => flow.paused = Pause::Body,
+                // StopIterationAndWatermark: Envoy keeps the chunk, but the
+                // next callback sees only the next chunk.
+                2 => {
+                    flow.keep();
+                    flow.paused = flow.paused.stopped_at(Pause::Body);
+                }
+                // StopIterationNoBuffer (and anything above, which Envoy treats
+                // as it): the chunk is dropped, unless the previous answer had
+                // already buffered it; then it is kept, unseen.
+                _ => {
+                    if flow.buffering {
+                        flow.keep();
+                    } else {
+                        flow.buffer.clear();
+                    }
+                    flow.paused = flow.paused.stopped_at(Pause::Body);
+                }
             }
         };
         self.run_flow(context, side, export, |raw| raw != 0, settle)
@@ -255,7 +278,7 @@ impl Vm {
                 flow.forward();
                 flow.paused = Pause::No;
             } else {
-                flow.paused = Pause::Trailers;
+                flow.paused = flow.paused.stopped_at(Pause::Trailers);
             }
         };
         self.run_flow(context, side, export, |raw| raw != 0, settle)

@@ -213,13 +213,13 @@ pub struct DnsLookup {
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
-/// use proxywasm::{Action, HttpContext, http::LocalResponse};
+/// use proxywasm::{Action, HttpContext, http::LocalResponse, Result};
 ///
 /// struct Deny;
 /// impl HttpContext for Deny {
-///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-///         let _ = LocalResponse::new(401).header("www-authenticate", "Basic").body("no").send();
-///         Action::Pause
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         LocalResponse::new(401).header("www-authenticate", "Basic").body("no").send()?;
+///         Ok(Action::Pause)
 ///     }
 /// }
 /// let host = MockHost::builder().http(|_| Deny);

@@ -55,6 +55,10 @@ pub struct PluginConfig {
     pub root_id: String,
     /// Plugin configuration bytes (buffer 7 during `on_configure`).
     pub configuration: Vec<u8>,
+    /// Envoy's `allow_on_headers_stop_iteration` (default false): whether a
+    /// headers callback's StopIteration holds only the headers (book:
+    /// reference/callbacks.md#return-values).
+    pub allow_on_headers_stop_iteration: bool,
 }
 
 /// How a VM is configured; built by [`MockHostBuilder`](crate::mock::MockHostBuilder).
@@ -374,6 +378,13 @@ impl HostState {
 
     pub(crate) fn root_of(&self, id: u32) -> u32 {
         self.contexts.get(&id).map_or(0, |c| c.root_id(id))
+    }
+
+    /// Whether the plugin of stream `id` sets `allow_on_headers_stop_iteration`.
+    pub(crate) fn allows_headers_stop_iteration(&self, id: u32) -> bool {
+        self.root(self.root_of(id))
+            .and_then(|root| self.config.plugins.get(root.plugin))
+            .is_some_and(|plugin| plugin.allow_on_headers_stop_iteration)
     }
 
     context_accessors! {

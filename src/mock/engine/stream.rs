@@ -93,12 +93,31 @@ pub(crate) fn map_remove(map: &mut Map, key: &[u8]) {
 pub(crate) enum Pause {
     #[default]
     No,
-    /// A headers callback stopped: Envoy holds headers, body and trailers.
+    /// A headers callback stopped all iteration (Pause by default,
+    /// StopAllIterationAndBuffer, StopAllIterationAndWatermark): Envoy holds
+    /// headers, body and trailers, and calls the plugin with none of them.
     Headers,
+    /// A headers callback returned StopIteration with
+    /// `allow_on_headers_stop_iteration`: the headers are held, the body and
+    /// trailers still reach the plugin, and its first Continue sends all on.
+    HeadersOnly,
     /// A body callback stopped: the body is buffered.
     Body,
     /// A trailers callback stopped.
     Trailers,
+}
+
+impl Pause {
+    /// The pause after a body or trailers callback stopped at `at`: headers
+    /// held alone stay held (they go on with the body, at the plugin's
+    /// Continue or resume).
+    pub(crate) fn stopped_at(self, at: Pause) -> Pause {
+        if self == Pause::HeadersOnly {
+            Pause::HeadersOnly
+        } else {
+            at
+        }
+    }
 }
 
 /// Data that arrived while the direction was paused at its headers; Envoy
@@ -125,6 +144,13 @@ pub(crate) struct Flow {
     /// Body bytes passed on (upstream for requests, downstream for responses).
     pub(crate) forwarded: Vec<u8>,
     pub(crate) paused: Pause,
+    /// Body bytes Envoy keeps but the plugin no longer sees: earlier chunks
+    /// after StopIterationAndWatermark, or after StopIterationNoBuffer when
+    /// they were already buffered. Forwarded before `buffer`.
+    pub(crate) kept: Vec<u8>,
+    /// The last body callback returned StopIterationAndBuffer (Pause): the
+    /// next chunk joins the buffer the plugin sees.
+    pub(crate) buffering: bool,
     pub(crate) held: Held,
     /// The test sent `end_of_stream` (or trailers).
     pub(crate) ended: bool,
@@ -137,13 +163,24 @@ pub(crate) struct Flow {
 impl Flow {
     /// Releases the buffered body.
     pub(crate) fn forward(&mut self) {
+        let kept = core::mem::take(&mut self.kept);
         let buffer = core::mem::take(&mut self.buffer);
+        self.forwarded.extend_from_slice(&kept);
         self.forwarded.extend_from_slice(&buffer);
+        self.buffering = false;
     }
 
-    /// The body as it stands: forwarded, buffered and held bytes.
+    /// Moves the buffer to the bytes Envoy keeps unseen.
+    pub(crate) fn keep(&mut self) {
+        let buffer = core::mem::take(&mut self.buffer);
+        self.kept.extend_from_slice(&buffer);
+        self.buffering = false;
+    }
+
+    /// The body as it stands: forwarded, kept, buffered and held bytes.
     pub(crate) fn body(&self) -> Vec<u8> {
         let mut body = self.forwarded.clone();
+        body.extend_from_slice(&self.kept);
         body.extend_from_slice(&self.buffer);
         body.extend_from_slice(&self.held.body);
         body

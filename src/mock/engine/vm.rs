@@ -367,7 +367,7 @@ impl Vm {
             match was {
                 Pause::No => return,
                 Pause::Headers => {}
-                Pause::Body | Pause::Trailers => flow.forward(),
+                Pause::HeadersOnly | Pause::Body | Pause::Trailers => flow.forward(),
             }
             *action = 0;
             (side, was)
@@ -425,7 +425,7 @@ impl Vm {
             stream.action = 1;
             (
                 stream.response.started,
-                stream.response.paused == Pause::Headers,
+                matches!(stream.response.paused, Pause::Headers | Pause::HeadersOnly),
                 through_filter,
             )
         };

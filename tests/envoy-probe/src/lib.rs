@@ -31,6 +31,13 @@
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
 //!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
 //!
+//! * `"actions"` (plugins `actions_default` on 127.0.0.1:18404 and
+//!   `actions_allow`, with `allow_on_headers_stop_iteration: true`, on
+//!   127.0.0.1:18405; both routed to `probe_upstream`): see [`actions`].
+//! * `"upstream"` (plugin `upstream_probe` on the upstream listener): logs
+//!   the body that reached the upstream for a request carrying
+//!   `x-probe-case` (see [`actions`]).
+//!
 //! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
 //! canary and per-worker runs can be counted, and the HTTP role logs its
 //! first tick once per VM that ticks (then stops its timer). Nothing here
@@ -52,6 +59,12 @@ use proxywasm::{
     TcpContext, VmContext, foreign, logging, property, time,
 };
 use std::time::Duration;
+
+pub mod actions;
+pub mod measured;
+
+/// The actions role's tick period.
+pub const ACTIONS_TICK: Duration = Duration::from_millis(100);
 
 /// The properties only newer Envoy builds have (book: reference/properties.md).
 pub const PROPERTIES: &[(&[&str], Shape)] = &[
@@ -121,7 +134,7 @@ pub const DIRECT_PAUSE: &str = "/direct/pause";
 pub const BYTES_PATH: &str = "/bytes";
 
 /// Logs `probe: <name> = <observed>`.
-fn observe(name: &str, observed: &str) {
+pub(crate) fn observe(name: &str, observed: &str) {
     info!("probe: {name} = {observed}");
 }
 
@@ -309,7 +322,7 @@ fn observe_attributes(phase: &str) {
 }
 
 /// The plugin's name (`plugin_name` property), or a description of why not.
-fn plugin_name() -> String {
+pub(crate) fn plugin_name() -> String {
     match property::get_string(&["plugin_name"]) {
         Ok(Some(name)) => name,
         Ok(None) => "<plugin_name NOT_FOUND>".to_string(),
@@ -516,6 +529,10 @@ pub enum Role {
     Http,
     /// Network filter.
     Tcp,
+    /// HTTP filter answering the action a request names ([`actions`]).
+    Actions,
+    /// HTTP filter on the upstream: logs what reached it ([`actions`]).
+    Upstream,
 }
 
 /// The plugin context: its role.
@@ -535,6 +552,8 @@ impl PluginContext for Plugin {
         self.role = match text.trim() {
             "http" => Role::Http,
             "tcp" => Role::Tcp,
+            "actions" => Role::Actions,
+            "upstream" => Role::Upstream,
             // Any other configuration is a JSON document in one of the forms
             // Envoy sends (StringValue, BytesValue, Struct): observe how
             // `Configuration::json` reads it; no streams.
@@ -547,6 +566,9 @@ impl PluginContext for Plugin {
                 Role::None
             }
         };
+        if self.role == Role::Actions {
+            time::set_tick_period(ACTIONS_TICK)?;
+        }
         if self.role == Role::Http {
             foreign_calls::in_configure();
             observe(
@@ -557,16 +579,31 @@ impl PluginContext for Plugin {
         Ok(())
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
+        if self.role == Role::Actions {
+            return actions::resume_stopped();
+        }
         observe("first_tick", &plugin_name());
         foreign_calls::in_tick();
         if let Err(e) = time::set_tick_period(Duration::ZERO) {
             warn!("probe: cannot stop the timer: {e}");
         }
+        Ok(())
     }
 
-    fn new_http_context(&mut self, _id: ContextId) -> Option<HttpProbe> {
-        (self.role == Role::Http).then(HttpProbe::default)
+    fn new_http_context(&mut self, id: ContextId) -> Option<HttpProbe> {
+        match self.role {
+            Role::Http => Some(HttpProbe::default()),
+            Role::Actions => Some(HttpProbe {
+                actions: Some(actions::ActionProbe::new(id)),
+                ..HttpProbe::default()
+            }),
+            Role::Upstream => Some(HttpProbe {
+                upstream: Some(actions::UpstreamProbe::default()),
+                ..HttpProbe::default()
+            }),
+            Role::None | Role::Tcp => None,
+        }
     }
 
     fn new_tcp_context(&mut self, _id: ContextId) -> Option<TcpProbe> {
@@ -579,6 +616,10 @@ impl PluginContext for Plugin {
 #[derive(Debug, Default)]
 pub struct HttpProbe {
     path: String,
+    /// The actions role's state.
+    actions: Option<actions::ActionProbe>,
+    /// The upstream role's state.
+    upstream: Option<actions::UpstreamProbe>,
     request_headers_eos: bool,
     request_body_calls: u32,
     response_headers_calls: u32,
@@ -675,7 +716,13 @@ impl HttpProbe {
 }
 
 impl HttpContext for HttpProbe {
-    fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Result<Action> {
+        if let Some(probe) = &mut self.actions {
+            return probe.on_request_headers(end_of_stream);
+        }
+        if let Some(probe) = &mut self.upstream {
+            return probe.on_request_headers(end_of_stream);
+        }
         self.request_headers_eos = end_of_stream;
         self.path = match http::request_headers().get(":path") {
             Ok(Some(path)) => path.to_string_lossy().into_owned(),
@@ -711,10 +758,10 @@ impl HttpContext for HttpProbe {
                 .details("probe_local_reply")
                 .send();
             observe("local_reply_sent", &unit(&sent));
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
         if self.path != ROUTED_PATH {
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         observe("log_level[on_request_headers]", &describe_log_level());
         let headers = http::request_headers();
@@ -752,23 +799,36 @@ impl HttpContext for HttpProbe {
             );
         }
         foreign_calls::in_request();
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
+        if let Some(probe) = &mut self.actions {
+            return probe.on_request_body(size, end_of_stream);
+        }
+        if let Some(probe) = &mut self.upstream {
+            return probe.on_request_body(end_of_stream);
+        }
         self.request_body_calls += 1;
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+    fn on_request_trailers(&mut self, _num_trailers: usize) -> Result<Action> {
+        if let Some(probe) = &mut self.actions {
+            return Ok(probe.on_request_trailers());
+        }
+        Ok(Action::Continue)
+    }
+
+    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) -> Result<()> {
         if self.path == DIRECT_PAUSE {
             if let Err(e) = http::resume_request() {
                 warn!("probe: cannot resume: {e}");
             }
-            return;
+            return Ok(());
         }
         let Some((_, label, _, _)) = CALLOUTS.iter().find(|c| c.0 == self.path) else {
-            return;
+            return Ok(());
         };
         observe(
             &format!("callout[{label}]"),
@@ -781,9 +841,10 @@ impl HttpContext for HttpProbe {
         if let Err(e) = sent {
             warn!("probe: cannot answer: {e}");
         }
+        Ok(())
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         self.response_headers_calls += 1;
         if let Ok(Some(status)) = http::response_headers().get(":status") {
             self.response_status = status.to_string_lossy().into_owned();
@@ -805,7 +866,7 @@ impl HttpContext for HttpProbe {
             observe("local_reply_on_response_headers", "ran");
         }
         if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         self.request_headers_in("on_response_headers");
         if self.path == ROUTED_PATH {
@@ -815,10 +876,18 @@ impl HttpContext for HttpProbe {
                 &describe_property(&["response", "code"], Shape::Int),
             );
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
+        if let Some(probe) = &self.actions {
+            probe.on_log();
+            return Ok(());
+        }
+        if let Some(probe) = &self.upstream {
+            probe.on_log();
+            return Ok(());
+        }
         if self.path == DIRECT_CONTINUE || self.path == DIRECT_PAUSE {
             observe(
                 &format!("direct[{}]", self.path),
@@ -831,10 +900,10 @@ impl HttpContext for HttpProbe {
                     self.response_header_names
                 ),
             );
-            return;
+            return Ok(());
         }
         if self.path != LOCAL_PATH && self.path != ROUTED_PATH {
-            return;
+            return Ok(());
         }
         self.request_headers_in("on_log");
         if self.path == ROUTED_PATH {
@@ -842,6 +911,7 @@ impl HttpContext for HttpProbe {
             observe_attributes("on_log");
             foreign_calls::in_log();
         }
+        Ok(())
     }
 }
 
@@ -850,13 +920,13 @@ impl HttpContext for HttpProbe {
 pub struct TcpProbe;
 
 impl TcpContext for TcpProbe {
-    fn on_new_connection(&mut self) -> Action {
+    fn on_new_connection(&mut self) -> Result<Action> {
         let sent = LocalResponse::new(403)
             .body("not for TCP\n")
             .details("probe_tcp")
             .send();
         observe("tcp_send_local_response[on_new_connection]", &unit(&sent));
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -12,9 +12,9 @@ impl ::proxywasm::HttpContext for Filter {
         &mut self,
         _headers: usize,
         _end_of_stream: bool,
-    ) -> ::proxywasm::Action {
-        let _ = ::proxywasm::http::response_headers().add("x-hygiene", "ok");
-        ::proxywasm::Action::Continue
+    ) -> ::proxywasm::Result<::proxywasm::Action> {
+        ::proxywasm::http::response_headers().add("x-hygiene", "ok")?;
+        ::core::result::Result::Ok(::proxywasm::Action::Continue)
     }
 }
 

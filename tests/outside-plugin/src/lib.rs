@@ -48,19 +48,19 @@ pub struct Stamp {
 }
 
 impl HttpContext for Stamp {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Ok(Some(path)) = http::request_headers().get(":path") {
             self.path = path.to_string_lossy().into_owned();
         }
         info!("outside-plugin: request for {}", self.path);
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Err(e) = http::response_headers().add(&*self.header, &self.path) {
             warn!("outside-plugin: cannot add {}: {e}", self.header);
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

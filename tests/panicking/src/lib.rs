@@ -9,7 +9,7 @@
 //! Envoy checks send a panicking request to each and record what Envoy does
 //! next (book: errors-and-logging.md#when-a-plugin-panics).
 
-use proxywasm::{Action, ContextId, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpContext, Result, http};
 
 /// The HTTP filter.
 #[derive(Debug)]
@@ -17,24 +17,24 @@ pub struct Filter;
 
 impl HttpContext for Filter {
     #[allow(clippy::panic, reason = "panicking is this plugin's job")]
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let header = http::request_headers().get("x-panic-bytes");
         let Some(len) = header
             .ok()
             .flatten()
             .and_then(|value| value.to_string_lossy().parse::<usize>().ok())
         else {
-            return Action::Continue;
+            return Ok(Action::Continue);
         };
         let message: String = "0123456789".chars().cycle().take(len).collect();
         panic!("{message}");
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Err(e) = http::response_headers().add("x-panicking", "alive") {
             proxywasm::log::warn!("could not add x-panicking: {e}");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

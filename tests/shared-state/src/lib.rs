@@ -24,14 +24,14 @@ pub const QUOTA: u64 = 1;
 pub struct Filter;
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let path = http::request_headers().get(":path").ok().flatten();
         let path = path.as_ref().map(|p| p.as_bytes());
         let counted = match path {
             Some(b"/old") => old_add_one("old").map(|n| ("old", Some(n))),
             Some(b"/counter") => Counter::new("counter").add(1).map(|n| ("counter", Some(n))),
             Some(b"/quota") => take_quota().map(|n| ("quota", n)),
-            _ => return Action::Continue,
+            _ => return Ok(Action::Continue),
         };
         match counted {
             Ok((key, Some(value))) => proxywasm::log::info!("{key} = {value}"),
@@ -40,11 +40,11 @@ impl HttpContext for Filter {
                 if let Err(e) = http::LocalResponse::new(429).send() {
                     proxywasm::log::warn!("cannot refuse: {e}");
                 }
-                return Action::Pause;
+                return Ok(Action::Pause);
             }
             Err(e) => proxywasm::log::warn!("cannot count: {e}"),
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -2,7 +2,7 @@
 //! `x-proxywasm-plugin: {{name}}` to every response.
 
 use proxywasm::log::{info, warn};
-use proxywasm::{Action, ContextId, HttpContext, http};
+use proxywasm::{Action, ContextId, HttpContext, http, Result};
 
 /// The response header the filter adds.
 pub const HEADER: &str = "x-proxywasm-plugin";
@@ -14,21 +14,21 @@ pub struct Filter {
 }
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         match http::request_headers().get(":path") {
             Ok(Some(path)) => self.path = path.to_string_lossy().into_owned(),
             Ok(None) => {}
             Err(e) => warn!("{{name}}: cannot read :path: {e}"),
         }
         info!("{{name}}: request for {}", self.path);
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Err(e) = http::response_headers().add(HEADER, "{{name}}") {
             warn!("{{name}}: cannot add {HEADER}: {e}");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -50,12 +50,12 @@ pub struct Filter {
 }
 
 impl HttpContext for Filter {
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let Config { header, value } = &*self.config;
         if let Err(e) = http::response_headers().add(header, value) {
             warn!("{{name}}: cannot add {header}: {e}");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

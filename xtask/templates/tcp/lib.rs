@@ -2,7 +2,7 @@
 //! in each direction and logs them when the connection ends.
 
 use proxywasm::log::info;
-use proxywasm::{Action, ContextId, TcpContext};
+use proxywasm::{Action, ContextId, TcpContext, Result};
 
 /// One per TCP connection (Envoy creates a context per connection).
 #[derive(Debug, Default)]
@@ -12,26 +12,27 @@ pub struct Connection {
 }
 
 impl TcpContext for Connection {
-    fn on_new_connection(&mut self) -> Action {
+    fn on_new_connection(&mut self) -> Result<Action> {
         info!("{{name}}: new connection");
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_downstream_data(&mut self, data_size: usize, _end_of_stream: bool) -> Action {
+    fn on_downstream_data(&mut self, data_size: usize, _end_of_stream: bool) -> Result<Action> {
         self.downstream += data_size;
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_upstream_data(&mut self, data_size: usize, _end_of_stream: bool) -> Action {
+    fn on_upstream_data(&mut self, data_size: usize, _end_of_stream: bool) -> Result<Action> {
         self.upstream += data_size;
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         info!(
             "{{name}}: connection closed: {} bytes from downstream, {} from upstream",
             self.downstream, self.upstream
         );
+        Ok(())
     }
 }
 

@@ -74,11 +74,11 @@ pub struct Greeter {
 }
 
 impl HttpContext for Greeter {
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Err(e) = http::response_headers().add("x-greeting", &*self.greeting) {
             warn!("{{name}}: cannot add x-greeting: {e}");
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 
