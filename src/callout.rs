@@ -6,6 +6,17 @@
 //! that context effective first, so `resume_request()` and header calls in
 //! the callback act on the right stream. If that context is gone by then, the
 //! response is dropped (and logged at debug level).
+//!
+//! Three ways to receive the response, side by side in the book's Callouts
+//! chapter:
+//! * **token**: [`HttpCall::send`] returns a token, and the context's
+//!   `on_http_call_response` (or `on_grpc_event`) receives it with the
+//!   response;
+//! * **closure**: [`HttpCall::send_then`] and [`GrpcCall::send_then`] take
+//!   the code to run with the context and the response;
+//! * **async**: [`HttpCall::send_async`] and [`GrpcCall::send_async`] return
+//!   a future to `.await` in a task the context spawned
+//!   ([`HttpContext::spawn`](crate::HttpContext::spawn)).
 
 use crate::Result;
 use crate::abi::calls;
@@ -14,8 +25,11 @@ use crate::abi::wire::{self, buffer, map};
 use crate::buffer::Buffer;
 use crate::error::check;
 use crate::map::{HeaderMap, StaticPairs};
-use crate::runtime::{self, CalloutKind};
+use crate::runtime::{self, CalloutKind, Then};
 use crate::time::millis;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use core::time::Duration;
 
 /// What [`HttpContext::on_http_call_response`] and friends receive: the shape
@@ -55,6 +69,134 @@ impl HttpCallResponse {
     /// ```
     pub const fn is_failure(&self) -> bool {
         self.num_headers == 0
+    }
+
+    /// The response's `:status`, read from the host: `None` if it has none or
+    /// it is not a number. Like every read of the response, valid only while
+    /// the callback (or the task poll) that received it runs.
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::{Action, HttpContext, Result};
+    ///
+    /// struct Probe;
+    /// impl HttpContext for Probe {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         HttpCall::new("b")
+    ///             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "b")])
+    ///             .send_then(|_: &mut Self, response| {
+    ///                 assert_eq!(response.status()?, Some(200));
+    ///                 proxywasm::log::info!("checked");
+    ///                 Ok(())
+    ///             })?;
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Probe);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "200"), ("x-a", "1")], b"ok", &[("x-t", "2")]);
+    /// assert!(host.logs().contain("checked"));
+    /// ```
+    pub fn status(&self) -> Result<Option<u16>> {
+        let status = response_headers().get(":status")?;
+        Ok(status.and_then(|s| core::str::from_utf8(&s).ok()?.parse().ok()))
+    }
+
+    /// The response headers ([`response_headers`]).
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::{Action, HttpContext, Result};
+    ///
+    /// struct Probe;
+    /// impl HttpContext for Probe {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         HttpCall::new("b")
+    ///             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "b")])
+    ///             .send_then(|_: &mut Self, response| {
+    ///                 assert_eq!(response.headers().get("x-a")?.as_deref(), Some(&b"1"[..]));
+    ///                 proxywasm::log::info!("checked");
+    ///                 Ok(())
+    ///             })?;
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Probe);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "200"), ("x-a", "1")], b"ok", &[("x-t", "2")]);
+    /// assert!(host.logs().contain("checked"));
+    /// ```
+    pub fn headers(&self) -> HeaderMap {
+        response_headers()
+    }
+
+    /// The response body, read whole ([`response_body`]).
+    ///
+    /// # Errors
+    /// The hostcall's status.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::{Action, HttpContext, Result};
+    ///
+    /// struct Probe;
+    /// impl HttpContext for Probe {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         HttpCall::new("b")
+    ///             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "b")])
+    ///             .send_then(|_: &mut Self, response| {
+    ///                 assert_eq!(&*response.body()?, b"ok");
+    ///                 proxywasm::log::info!("checked");
+    ///                 Ok(())
+    ///             })?;
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Probe);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "200"), ("x-a", "1")], b"ok", &[("x-t", "2")]);
+    /// assert!(host.logs().contain("checked"));
+    /// ```
+    pub fn body(&self) -> Result<HostBytes> {
+        if self.body_size == 0 {
+            return Ok(HostBytes::default());
+        }
+        response_body().read_all()
+    }
+
+    /// The response trailers ([`response_trailers`]).
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::{Action, HttpContext, Result};
+    ///
+    /// struct Probe;
+    /// impl HttpContext for Probe {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         HttpCall::new("b")
+    ///             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "b")])
+    ///             .send_then(|_: &mut Self, response| {
+    ///                 assert_eq!(response.trailers().get("x-t")?.as_deref(), Some(&b"2"[..]));
+    ///                 proxywasm::log::info!("checked");
+    ///                 Ok(())
+    ///             })?;
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Probe);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "200"), ("x-a", "1")], b"ok", &[("x-t", "2")]);
+    /// assert!(host.logs().contain("checked"));
+    /// ```
+    pub fn trailers(&self) -> HeaderMap {
+        response_trailers()
     }
 }
 
@@ -189,6 +331,18 @@ impl GrpcStatus {
     /// ```
     pub const fn is_ok(self) -> bool {
         self.0 == 0
+    }
+
+    /// The gRPC status an error carries: a failed call's, as the closure and
+    /// async forms report it ([`GrpcCall::send_then`],
+    /// [`GrpcCall::send_async`]); `None` for any other error.
+    ///
+    /// ```
+    /// use proxywasm::callout::GrpcStatus;
+    /// assert_eq!(GrpcStatus::of(&proxywasm::Error::other("x")), None);
+    /// ```
+    pub fn of(error: &crate::Error) -> Option<GrpcStatus> {
+        error.grpc_status().map(GrpcStatus)
     }
 }
 
@@ -352,15 +506,118 @@ impl<'a> HttpCall<'a> {
     /// ```
     #[inline]
     pub fn send(&self) -> Result<HttpCallToken> {
+        self.send_to(Then::Callback)
+    }
+
+    /// Dispatches the call; `then` runs with the context that made it (the
+    /// type `C` it names: `|this: &mut Self, response| …` inside an `impl`)
+    /// and the response, when it arrives, instead of the context's
+    /// `on_http_call_response`. The context is the effective one meanwhile,
+    /// as in the callback. An error from `then` is handled like a callback's
+    /// (the context's [`ErrorPolicy`](crate::ErrorPolicy)). If the context is
+    /// gone by then, `then` is dropped unrun; if it is of another type than
+    /// `C`, `then` is dropped and an error logged.
+    ///
+    /// # Errors
+    /// As [`HttpCall::send`] (and then `then` never runs).
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext, Result, http};
+    ///
+    /// struct Auth {
+    ///     checks: u32,
+    /// }
+    /// impl HttpContext for Auth {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         HttpCall::new("auth")
+    ///             .headers(&[(":method", "GET"), (":path", "/check"), (":authority", "auth")])
+    ///             .send_then(|this: &mut Self, response| {
+    ///                 this.checks += 1;
+    ///                 if response.status()? == Some(200) {
+    ///                     http::resume_request()
+    ///                 } else {
+    ///                     http::LocalResponse::new(403).send()
+    ///                 }
+    ///             })?;
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    ///
+    /// let host = MockHost::builder().http(|_| Auth { checks: 0 });
+    /// let mut stream = host.http_stream();
+    /// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "401")], b"", &[]);
+    /// assert_eq!(stream.local_response().map(|r| r.status_code), Some(403));
+    /// ```
+    pub fn send_then<C: 'static>(
+        &self,
+        then: impl FnOnce(&mut C, HttpCallResponse) -> Result<()> + 'static,
+    ) -> Result<HttpCallToken> {
+        let closure: HttpThen<C> = Box::new(then);
+        self.send_to(Then::Closure {
+            expects: core::any::type_name::<C>(),
+            closure: Box::new(closure),
+        })
+    }
+
+    /// Dispatches the call and returns a future of its response, to
+    /// `.await` in a task ([`HttpContext::spawn`](crate::HttpContext::spawn)).
+    /// The task is polled when the response arrives, inside the host's
+    /// callback: read the response before the next `.await`.
+    ///
+    /// # Errors
+    /// As [`HttpCall::send`].
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext, Result, http};
+    ///
+    /// struct Auth;
+    /// impl HttpContext for Auth {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         let check = HttpCall::new("auth")
+    ///             .headers(&[(":method", "GET"), (":path", "/check"), (":authority", "auth")])
+    ///             .send_async()?;
+    ///         self.spawn(async move {
+    ///             let response = check.await?;
+    ///             if response.status()? == Some(200) {
+    ///                 http::resume_request()
+    ///             } else {
+    ///                 http::LocalResponse::new(403).send()
+    ///             }
+    ///         });
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    ///
+    /// let host = MockHost::builder().http(|_| Auth);
+    /// let mut stream = host.http_stream();
+    /// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "200")], b"", &[]);
+    /// assert_eq!(stream.action(), Action::Continue);
+    /// ```
+    pub fn send_async(&self) -> Result<HttpResponseFuture> {
+        let token = self.send_to(Then::Task)?;
+        Ok(HttpResponseFuture { token })
+    }
+
+    /// Dispatches the call, its events going to `then`.
+    #[inline]
+    fn send_to(&self, then: Then) -> Result<HttpCallToken> {
         if self.headers.is_empty() && self.extra_headers.is_empty() && self.trailers.is_empty() {
             // Only compile-time headers (or none): nothing to serialize.
-            return self.dispatch(self.static_headers.as_bytes(), &[]);
+            return self.dispatch(self.static_headers.as_bytes(), &[], then);
         }
-        self.serialize_and_dispatch()
+        self.serialize_and_dispatch(then)
     }
 
     #[inline(never)]
-    fn serialize_and_dispatch(&self) -> Result<HttpCallToken> {
+    fn serialize_and_dispatch(&self, then: Then) -> Result<HttpCallToken> {
         let list = self
             .headers
             .iter()
@@ -368,11 +625,11 @@ impl<'a> HttpCall<'a> {
         let extra = self.extra_headers.iter().copied();
         let headers = wire::with_fixed(self.static_headers.as_bytes(), list.chain(extra));
         let trailers = wire::serialize_pairs(&self.trailers);
-        self.dispatch(&headers, &trailers)
+        self.dispatch(&headers, &trailers, then)
     }
 
     #[inline]
-    fn dispatch(&self, headers: &[u8], trailers: &[u8]) -> Result<HttpCallToken> {
+    fn dispatch(&self, headers: &[u8], trailers: &[u8], then: Then) -> Result<HttpCallToken> {
         let timeout = millis(self.timeout).max(1);
         http_call(
             self.upstream.as_bytes(),
@@ -380,7 +637,61 @@ impl<'a> HttpCall<'a> {
             self.body,
             trailers,
             timeout,
+            then,
         )
+    }
+}
+
+/// A closure given to [`HttpCall::send_then`], as the runtime keeps it
+/// (type-erased) for the dispatcher to find again by the context's type.
+pub(crate) type HttpThen<C> = Box<dyn FnOnce(&mut C, HttpCallResponse) -> Result<()>>;
+
+/// A closure given to [`GrpcCall::send_then`].
+pub(crate) type GrpcThen<C> = Box<dyn FnOnce(&mut C, Result<HostBytes>) -> Result<()>>;
+
+/// The response of an HTTP callout, as a future ([`HttpCall::send_async`]).
+/// Dropping it before the response arrives drops the response.
+#[derive(Debug)]
+#[must_use = "a future does nothing unless awaited"]
+pub struct HttpResponseFuture {
+    token: HttpCallToken,
+}
+
+impl HttpResponseFuture {
+    /// The call's token.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// let call = proxywasm::callout::HttpCall::new("backend")
+    ///     .headers(&[(":method", "GET"), (":path", "/"), (":authority", "b")])
+    ///     .send_async()?;
+    /// assert!(call.token().0 > 0);
+    /// # Ok(()) });
+    /// ```
+    pub fn token(&self) -> HttpCallToken {
+        self.token
+    }
+}
+
+impl Future for HttpResponseFuture {
+    type Output = Result<HttpCallResponse>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match runtime::await_callout(true, self.token.0, cx.waker()) {
+            Some(event) => Poll::Ready(
+                event
+                    .downcast::<HttpCallResponse>()
+                    .map(|response| *response)
+                    .map_err(|_| crate::Error::other("proxywasm: mismatched callout event")),
+            ),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for HttpResponseFuture {
+    fn drop(&mut self) {
+        runtime::forget_await(true, self.token.0);
     }
 }
 
@@ -392,10 +703,11 @@ fn http_call(
     body: &[u8],
     trailers: &[u8],
     timeout: u32,
+    then: Then,
 ) -> Result<HttpCallToken> {
     check(
         "proxy_http_call",
-        http_call_raw(upstream, headers, body, trailers, timeout),
+        http_call_raw(upstream, headers, body, trailers, timeout, then),
     )
     .map(HttpCallToken)
 }
@@ -409,8 +721,9 @@ fn http_call_raw(
     body: &[u8],
     trailers: &[u8],
     timeout: u32,
+    then: Then,
 ) -> core::result::Result<u32, u32> {
-    runtime::start_callout(CalloutKind::Http, || {
+    runtime::start_callout(CalloutKind::Http, then, || {
         calls::http_call(upstream, headers, body, trailers, timeout)
     })
 }
@@ -517,10 +830,104 @@ impl<'a> GrpcCall<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self, message: &[u8]) -> Result<GrpcToken> {
+        self.call(message, Then::Callback)
+    }
+
+    /// Sends a unary call with `message`; `then` runs with the context that
+    /// made it (of type `C`) and the reply instead of its `on_grpc_event`:
+    /// `Ok` with the response message, or an error carrying the gRPC status
+    /// ([`GrpcStatus::of`]) and message. Otherwise as
+    /// [`HttpCall::send_then`].
+    ///
+    /// # Errors
+    /// As [`GrpcCall::send`] (and then `then` never runs).
+    ///
+    /// ```
+    /// use proxywasm::callout::{GrpcCall, GrpcStatus};
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext, Result, http};
+    ///
+    /// struct Check;
+    /// impl HttpContext for Check {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         GrpcCall::new("authz", "pkg.Authz", "Check").send_then(b"", |_: &mut Self, reply| {
+    ///             match reply {
+    ///                 Ok(_message) => http::resume_request(),
+    ///                 Err(e) if GrpcStatus::of(&e) == Some(GrpcStatus::PERMISSION_DENIED) => {
+    ///                     http::LocalResponse::new(403).send()
+    ///                 }
+    ///                 Err(e) => Err(e),
+    ///             }
+    ///         })?;
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    ///
+    /// let host = MockHost::builder().http(|_| Check);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().grpc().pop().expect("one call");
+    /// host.callouts().close_grpc(call.token, GrpcStatus::PERMISSION_DENIED.code(), "no");
+    /// assert_eq!(stream.local_response().map(|r| r.status_code), Some(403));
+    /// ```
+    pub fn send_then<C: 'static>(
+        &self,
+        message: &[u8],
+        then: impl FnOnce(&mut C, Result<HostBytes>) -> Result<()> + 'static,
+    ) -> Result<GrpcToken> {
+        let closure: GrpcThen<C> = Box::new(then);
+        let then = Then::Closure {
+            expects: core::any::type_name::<C>(),
+            closure: Box::new(closure),
+        };
+        self.call(message, then)
+    }
+
+    /// Sends a unary call with `message` and returns a future of the reply,
+    /// to `.await` in a task: the response message, or an error carrying the
+    /// gRPC status ([`GrpcStatus::of`]) and message.
+    ///
+    /// # Errors
+    /// As [`GrpcCall::send`].
+    ///
+    /// ```
+    /// use proxywasm::callout::GrpcCall;
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, HttpContext, Result, http};
+    ///
+    /// struct Check;
+    /// impl HttpContext for Check {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         let reply = GrpcCall::new("authz", "pkg.Authz", "Check").send_async(b"")?;
+    ///         self.spawn(async move {
+    ///             let message = reply.await?;
+    ///             proxywasm::log::info!("reply of {} bytes", message.len());
+    ///             http::resume_request()
+    ///         });
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    ///
+    /// let host = MockHost::builder().http(|_| Check);
+    /// let mut stream = host.http_stream();
+    /// stream.request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().grpc().pop().expect("one call");
+    /// host.callouts().respond_grpc(call.token, b"ok");
+    /// assert_eq!(stream.action(), Action::Continue);
+    /// assert!(host.logs().contain("reply of 2 bytes"));
+    /// ```
+    pub fn send_async(&self, message: &[u8]) -> Result<GrpcReplyFuture> {
+        let token = self.call(message, Then::Task)?;
+        Ok(GrpcReplyFuture { token })
+    }
+
+    /// Sends a unary call, its events going to `then`.
+    fn call(&self, message: &[u8], then: Then) -> Result<GrpcToken> {
         let timeout = millis(self.timeout).max(1);
         self.start(
             "proxy_grpc_call",
             CalloutKind::GrpcCall,
+            then,
             |cluster, service, method, metadata| {
                 calls::grpc_call(cluster, service, method, metadata, message, timeout)
             },
@@ -542,6 +949,7 @@ impl<'a> GrpcCall<'a> {
         self.start(
             "proxy_grpc_stream",
             CalloutKind::GrpcStream,
+            Then::Callback,
             calls::grpc_stream,
         )
     }
@@ -552,13 +960,63 @@ impl<'a> GrpcCall<'a> {
         &self,
         call: &'static str,
         kind: CalloutKind,
+        then: Then,
         raw: impl FnOnce(&[u8], &[u8], &[u8], &[u8]) -> calls::Raw<u32>,
     ) -> Result<GrpcToken> {
         let metadata = wire::serialize_pairs(&self.metadata);
         let service = self.service.as_bytes();
         let method = self.method.as_bytes();
-        let token = runtime::start_callout(kind, || raw(self.cluster, service, method, &metadata));
+        let token =
+            runtime::start_callout(kind, then, || raw(self.cluster, service, method, &metadata));
         check(call, token).map(GrpcToken)
+    }
+}
+
+/// The reply of a unary gRPC call, as a future ([`GrpcCall::send_async`]).
+#[derive(Debug)]
+#[must_use = "a future does nothing unless awaited"]
+pub struct GrpcReplyFuture {
+    token: GrpcToken,
+}
+
+impl Future for GrpcReplyFuture {
+    type Output = Result<HostBytes>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match runtime::await_callout(false, self.token.0, cx.waker()) {
+            Some(event) => Poll::Ready(match event.downcast::<Result<HostBytes>>() {
+                Ok(reply) => *reply,
+                Err(_) => Err(crate::Error::other("proxywasm: mismatched callout event")),
+            }),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for GrpcReplyFuture {
+    fn drop(&mut self) {
+        runtime::forget_await(false, self.token.0);
+    }
+}
+
+/// The reply of a unary call as closures and futures receive it, read from
+/// the host while `event` (the call's last) is being delivered: the message,
+/// or the gRPC status and message as an error. `None` for an event that is
+/// not a unary call's last.
+pub(crate) fn grpc_reply(event: GrpcEvent) -> Option<Result<HostBytes>> {
+    match event {
+        GrpcEvent::Message { size: 0 } => Some(Ok(HostBytes::default())),
+        GrpcEvent::Message { .. } => Some(grpc_message().read_all()),
+        GrpcEvent::Close { status } => {
+            let message = grpc_status()
+                .map(|(_, message)| message)
+                .unwrap_or_default();
+            Some(Err(crate::Error::grpc(
+                status.0,
+                &String::from_utf8_lossy(&message),
+            )))
+        }
+        _ => None,
     }
 }
 

@@ -140,13 +140,39 @@ pub struct Error {
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
-    Host { call: &'static str, status: Status },
+    Host {
+        call: &'static str,
+        status: Status,
+    },
     Malformed(&'static str),
     Config(Box<str>),
     Other(Box<str>),
+    /// A gRPC call that ended with a non-OK status (raw code) and message.
+    Grpc {
+        status: u32,
+        message: Box<str>,
+    },
 }
 
 impl Error {
+    /// A gRPC call that ended with `status` (its raw code) and `message`.
+    pub(crate) fn grpc(status: u32, message: &str) -> Error {
+        Error {
+            repr: Repr::Grpc {
+                status,
+                message: message.into(),
+            },
+        }
+    }
+
+    /// The raw gRPC status of a failed gRPC call's error.
+    pub(crate) fn grpc_status(&self) -> Option<u32> {
+        match self.repr {
+            Repr::Grpc { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
     /// An error for a hostcall named `call` that returned `status`.
     ///
     /// ```
@@ -238,6 +264,9 @@ impl fmt::Display for Error {
             Repr::Malformed(what) => write!(f, "malformed data from the host: {what}"),
             Repr::Config(msg) => write!(f, "invalid configuration: {msg}"),
             Repr::Other(msg) => f.write_str(msg),
+            Repr::Grpc { status, message } => {
+                write!(f, "gRPC call failed with status {status}: {message}")
+            }
         }
     }
 }

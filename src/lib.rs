@@ -252,6 +252,7 @@ pub mod plugin;
 pub mod property;
 mod protobuf;
 pub mod shared;
+pub mod task;
 pub mod tcp;
 pub mod time;
 

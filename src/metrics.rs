@@ -300,13 +300,13 @@ pub const DEFAULT_LIMIT: usize = 1000;
 /// }
 ///
 /// impl HttpContext for Filter {
-///     fn on_request_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
+///     fn on_request_headers(&mut self, _n: usize, _end_of_stream: bool) -> Result<Action> {
 ///         let method = http::request_headers().get(":method").ok().flatten();
 ///         let method = method.as_ref().map_or("none", |m| m.to_str().unwrap_or("other"));
 ///         if let Err(e) = self.requests.get([method]).and_then(|c| c.increment(1)) {
 ///             proxywasm::log::warn!("cannot count: {e}");
 ///         }
-///         Action::Continue
+///         Ok(Action::Continue)
 ///     }
 /// }
 ///

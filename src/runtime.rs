@@ -8,14 +8,22 @@
 //!   call, gRPC call or gRPC stream, so that its events go back to it. The
 //!   host numbers HTTP and gRPC tokens independently, so they are kept apart;
 //! * the **log level** read from the host, which the SDK's own lines and its
-//!   `log` backend check before formatting anything.
+//!   `log` backend check before formatting anything;
+//! * the **tasks** of the async executor ([`crate::task`]): futures owned by
+//!   a context, the ready queue, what each callout future waits for and the
+//!   sleeping timers. Nothing here costs a plugin that spawns no task.
 //!
 //! On wasm it is one `static` (a module has one thread). Natively each mock
 //! VM owns a [`Runtime`] and installs it on the thread around every call into
 //! the plugin ([`install`]).
 
+use core::any::Any;
 use core::cell::{Cell, RefCell};
+use core::future::Future;
 use core::hash::{BuildHasher, Hasher};
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
 
 /// The host's id for a context. Unique among the live contexts of one VM.
 ///
@@ -51,11 +59,87 @@ pub(crate) enum CalloutKind {
     GrpcStream,
 }
 
-/// An outstanding callout: the context that started it, and its kind.
-#[derive(Clone, Copy, Debug)]
+/// What receives a callout's events.
+pub(crate) enum Then {
+    /// The context's callout callback (`on_http_call_response`,
+    /// `on_grpc_event`).
+    Callback,
+    /// A closure given with the call, run once with the call's last event: a
+    /// `Box<dyn FnOnce(&mut C, …)>` for the context type `C` named by
+    /// `expects`.
+    Closure {
+        expects: &'static str,
+        closure: Box<dyn Any>,
+    },
+    /// A closure call's event that is not its last (dropped).
+    NotLast,
+    /// An async task waits for the events (see [`crate::task`]).
+    Task,
+}
+
+impl core::fmt::Debug for Then {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Then::Callback => f.write_str("Callback"),
+            Then::Closure { expects, .. } => write!(f, "Closure for {expects}"),
+            Then::NotLast => f.write_str("NotLast"),
+            Then::Task => f.write_str("Task"),
+        }
+    }
+}
+
+impl Then {
+    /// What an event that is not the call's last goes to.
+    fn for_event_not_last(&self) -> Then {
+        match self {
+            Then::Callback => Then::Callback,
+            Then::Task => Then::Task,
+            Then::Closure { .. } | Then::NotLast => Then::NotLast,
+        }
+    }
+}
+
+/// An outstanding callout: the context that started it, its kind, and what
+/// receives its events.
+#[derive(Debug)]
 struct Origin {
     context: u32,
     kind: CalloutKind,
+    then: Then,
+}
+
+/// A spawned future, owned by a context.
+struct Task {
+    id: u32,
+    context: u32,
+    future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+    /// Applies the owning context's error policy when the future fails.
+    fail: fn(u32, &crate::Error),
+}
+
+/// The async executor's state (see [`crate::task`]).
+#[derive(Default)]
+struct Executor {
+    /// Pending tasks (a task being polled is out of this list).
+    tasks: RefCell<Vec<Task>>,
+    /// Ids of woken tasks, in wake order.
+    ready: RefCell<Vec<u32>>,
+    next_id: Cell<u32>,
+    /// The waker of the future waiting for each callout token (HTTP, then
+    /// gRPC).
+    waiting: [RefCell<IdMap<Waker>>; 2],
+    /// Events that arrived for waiting futures, not yet taken.
+    arrived: [RefCell<IdMap<Box<dyn Any>>>; 2],
+    /// Sleeping futures: deadline (host time, nanoseconds) and waker.
+    timers: RefCell<Vec<(u64, Waker)>>,
+}
+
+impl core::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Executor")
+            .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A map keyed by ids the host hands out (context ids, tokens).
@@ -106,11 +190,12 @@ pub(crate) struct Runtime {
     outstanding: Cell<usize>,
     /// The callout being started: a host may deliver its first events from
     /// inside the hostcall that starts it, before the token is known.
-    starting: Cell<Option<Origin>>,
+    starting: RefCell<Option<Origin>>,
     /// Set when the callout being started finished inside that hostcall:
     /// there is nothing to note when it returns.
     finished_early: Cell<bool>,
     log_level: Cell<log::LevelFilter>,
+    executor: Executor,
 }
 
 impl Runtime {
@@ -123,7 +208,7 @@ impl Runtime {
                 RefCell::new(IdMap::with_hasher(IdHash)),
             ],
             outstanding: Cell::new(0),
-            starting: Cell::new(None),
+            starting: RefCell::new(None),
             finished_early: Cell::new(false),
             // Nothing passes on wasm until the level is read; natively the
             // mock host filters (see `refresh_log_level`).
@@ -132,6 +217,20 @@ impl Runtime {
             } else {
                 log::LevelFilter::Trace
             }),
+            executor: Executor {
+                tasks: RefCell::new(Vec::new()),
+                ready: RefCell::new(Vec::new()),
+                next_id: Cell::new(0),
+                waiting: [
+                    RefCell::new(IdMap::with_hasher(IdHash)),
+                    RefCell::new(IdMap::with_hasher(IdHash)),
+                ],
+                arrived: [
+                    RefCell::new(IdMap::with_hasher(IdHash)),
+                    RefCell::new(IdMap::with_hasher(IdHash)),
+                ],
+                timers: RefCell::new(Vec::new()),
+            },
         }
     }
 
@@ -204,23 +303,29 @@ pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
 }
 
 /// Starts a callout of the active context with `start` (the hostcall, which
-/// returns the token or a status) and records its origin.
+/// returns the token or a status) and records its origin and what receives
+/// its events.
 #[inline(always)]
 pub(crate) fn start_callout(
     kind: CalloutKind,
+    then: Then,
     start: impl FnOnce() -> Result<u32, u32>,
 ) -> Result<u32, u32> {
-    let origin = Origin {
-        context: active(),
-        kind,
-    };
-    with(|rt| rt.starting.set(Some(origin)));
-    let started = start();
-    let finished = with(|rt| {
-        rt.starting.set(None);
-        rt.finished_early.replace(false)
+    let context = active();
+    with(|rt| {
+        rt.starting.replace(Some(Origin {
+            context,
+            kind,
+            then,
+        }))
     });
-    if let (Ok(token), Some(false)) = (started, finished) {
+    let started = start();
+    let (origin, finished) = with(|rt| {
+        let origin = rt.starting.try_borrow_mut().ok().and_then(|mut s| s.take());
+        (origin, rt.finished_early.replace(false))
+    })
+    .unwrap_or((None, false));
+    if let (Ok(token), Some(origin), false) = (started, origin, finished) {
         note_callout(token, origin);
     }
     started
@@ -241,9 +346,10 @@ fn note_callout(token: u32, origin: Origin) {
 }
 
 /// The context that started the callout `token` (an HTTP call when `http`,
-/// else a gRPC call or stream), or `None` for a token it does not know: one
-/// never noted, already finished, or forgotten with its context. The callout
-/// is forgotten here when `finishes` says this event is its last.
+/// else a gRPC call or stream) and what receives this event, or `None` for a
+/// token it does not know: one never noted, already finished, or forgotten
+/// with its context. The callout is forgotten here when `finishes` says this
+/// event is its last.
 ///
 /// An unknown token while a callout of the same family is being started is
 /// that callout's (a host answering from inside the starting hostcall).
@@ -251,40 +357,53 @@ pub(crate) fn callout_origin(
     http: bool,
     token: u32,
     finishes: impl FnOnce(CalloutKind) -> bool,
-) -> Option<u32> {
+) -> Option<(u32, Then)> {
     with(|rt| {
         let mut callouts = rt.callouts(http).try_borrow_mut().ok()?;
-        let Some(&origin) = callouts.get(&token) else {
-            let origin = rt
-                .starting
-                .get()
+        let Some(origin) = callouts.get(&token) else {
+            let mut starting = rt.starting.try_borrow_mut().ok()?;
+            let origin = starting
+                .as_mut()
                 .filter(|o| (o.kind == CalloutKind::Http) == http)?;
-            rt.finished_early.set(finishes(origin.kind));
-            return Some(origin.context);
+            let last = finishes(origin.kind);
+            rt.finished_early.set(last);
+            let then = if last {
+                core::mem::replace(&mut origin.then, Then::Callback)
+            } else {
+                origin.then.for_event_not_last()
+            };
+            return Some((origin.context, then));
         };
-        if finishes(origin.kind) && callouts.remove(&token).is_some() {
-            rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+        let context = origin.context;
+        if !finishes(origin.kind) {
+            return Some((context, origin.then.for_event_not_last()));
         }
-        Some(origin.context)
+        let origin = callouts.remove(&token)?;
+        rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+        Some((context, origin.then))
     })
     .flatten()
 }
 
-/// Forgets the outstanding callouts of a deleted context: their late events
-/// then find no origin and are dropped. A compare when no callout is
-/// outstanding; else one pass over them (a context's callouts are usually
-/// answered before it ends, so the tables hold about as many entries as
-/// calls are in flight).
+/// Forgets the outstanding callouts of a deleted context, and drops its
+/// tasks: late events then find no origin and are dropped. A compare when
+/// no callout or task is outstanding; else one pass over them (a context's
+/// callouts are usually answered before it ends, so the tables hold about as
+/// many entries as calls are in flight).
+///
+/// Returns how many pending tasks were dropped.
 #[inline(always)]
-pub(crate) fn forget_callouts_of(context: u32) {
+pub(crate) fn forget_callouts_of(context: u32) -> usize {
     if with(|rt| rt.outstanding.get()).is_some_and(|n| n != 0) {
-        forget_outstanding(context);
+        forget_outstanding(context)
+    } else {
+        0
     }
 }
 
 #[inline(never)]
-fn forget_outstanding(context: u32) {
-    with(|rt| {
+fn forget_outstanding(context: u32) -> usize {
+    let dropped = with(|rt| {
         let mut left = 0;
         for callouts in &rt.callouts {
             if let Ok(mut callouts) = callouts.try_borrow_mut() {
@@ -292,8 +411,219 @@ fn forget_outstanding(context: u32) {
                 left += callouts.len();
             }
         }
+        // (Taken out, then dropped outside the borrow: a future's drop may
+        // reach the executor.)
+        let dropped: Vec<Task> = match rt.executor.tasks.try_borrow_mut() {
+            Ok(mut tasks) => {
+                let (gone, kept) = core::mem::take(&mut *tasks)
+                    .into_iter()
+                    .partition(|task| task.context == context);
+                *tasks = kept;
+                left += tasks.len();
+                gone
+            }
+            Err(_) => Vec::new(),
+        };
         rt.outstanding.set(left);
+        dropped
+    })
+    .unwrap_or_default();
+    let count = dropped.len();
+    drop(dropped);
+    count
+}
+
+/// Adds a task owned by the active context, polls it once at once (so that
+/// what it starts, a callout say, starts during the callback), then polls
+/// whatever that woke. `fail` applies the context's error policy if the
+/// future ends with an error.
+pub(crate) fn spawn(
+    future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+    fail: fn(u32, &crate::Error),
+) {
+    let context = active();
+    let id = with(|rt| {
+        let id = rt.executor.next_id.get().wrapping_add(1);
+        rt.executor.next_id.set(id);
+        id
     });
+    if let Some(id) = id {
+        poll(Task {
+            id,
+            context,
+            future,
+            fail,
+        });
+        run_ready();
+    }
+}
+
+/// Wakes a task: puts its id on the ready queue of the runtime installed
+/// now.
+#[derive(Debug)]
+struct TaskWaker(u32);
+
+impl std::task::Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        with(|rt| {
+            if let Ok(mut ready) = rt.executor.ready.try_borrow_mut() {
+                if !ready.contains(&self.0) {
+                    ready.push(self.0);
+                }
+            }
+        });
+    }
+}
+
+/// Polls `task` with its context active (and made the host's effective
+/// context if it is not the one whose callback runs); keeps it if pending.
+fn poll(mut task: Task) {
+    let waker = Waker::from(Arc::new(TaskWaker(task.id)));
+    let mut cx = Context::from_waker(&waker);
+    let running = active();
+    let switch = task.context != running;
+    if switch && crate::abi::calls::set_effective_context(task.context).is_err() {
+        // Its context is gone (its tasks are dropped with it).
+        return;
+    }
+    let outcome = as_active(task.context, || task.future.as_mut().poll(&mut cx));
+    if switch && running != 0 {
+        let _ = crate::abi::calls::set_effective_context(running);
+    }
+    match outcome {
+        Poll::Pending => {
+            with(|rt| {
+                if let Ok(mut tasks) = rt.executor.tasks.try_borrow_mut() {
+                    tasks.push(task);
+                    rt.outstanding.set(rt.outstanding.get() + 1);
+                }
+            });
+        }
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(error)) => (task.fail)(task.context, &error),
+    }
+}
+
+/// Polls the woken tasks, in wake order, until none is ready.
+pub(crate) fn run_ready() {
+    loop {
+        let next = with(|rt| {
+            let id = {
+                let mut ready = rt.executor.ready.try_borrow_mut().ok()?;
+                if ready.is_empty() {
+                    return None;
+                }
+                ready.remove(0)
+            };
+            let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
+            let at = tasks.iter().position(|task| task.id == id);
+            let task = at.map(|at| tasks.swap_remove(at));
+            if task.is_some() {
+                rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+            }
+            Some(task)
+        })
+        .flatten();
+        match next {
+            Some(Some(task)) => poll(task),
+            // A task that finished or was dropped since it was woken.
+            Some(None) => {}
+            None => return,
+        }
+    }
+}
+
+/// For the future waiting for callout `token` (HTTP when `http`): takes the
+/// event that arrived for it, or registers `waker` to be woken when one
+/// does.
+pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Box<dyn Any>> {
+    with(|rt| {
+        let family = usize::from(!http);
+        let arrived = rt.executor.arrived[family]
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut arrived| arrived.remove(&token));
+        if arrived.is_none() {
+            if let Ok(mut waiting) = rt.executor.waiting[family].try_borrow_mut() {
+                waiting.insert(token, waker.clone());
+            }
+        }
+        arrived
+    })
+    .flatten()
+}
+
+/// Forgets the future waiting for callout `token` (dropped before its event
+/// arrived, or after): its waker and any event kept for it.
+pub(crate) fn forget_await(http: bool, token: u32) {
+    let family = usize::from(!http);
+    let event = with(|rt| {
+        if let Ok(mut waiting) = rt.executor.waiting[family].try_borrow_mut() {
+            waiting.remove(&token);
+        }
+        rt.executor.arrived[family]
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut arrived| arrived.remove(&token))
+    });
+    drop(event);
+}
+
+/// An event (owned: read from the host while it was readable) arrived for
+/// the future waiting for callout `token`: keeps it and wakes that future.
+pub(crate) fn callout_arrived(http: bool, token: u32, event: Box<dyn Any>) {
+    let waker = with(|rt| {
+        let family = usize::from(!http);
+        if let Ok(mut arrived) = rt.executor.arrived[family].try_borrow_mut() {
+            arrived.insert(token, event);
+        }
+        rt.executor.waiting[family]
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut waiting| waiting.remove(&token))
+    })
+    .flatten();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// Wakes `waker` at the first tick (or callout event) at or after
+/// `deadline` (host time in nanoseconds).
+pub(crate) fn wake_at(deadline: u64, waker: &Waker) {
+    with(|rt| {
+        if let Ok(mut timers) = rt.executor.timers.try_borrow_mut() {
+            timers.push((deadline, waker.clone()));
+        }
+    });
+}
+
+/// Whether a future sleeps (one load: the tick path checks it before
+/// reading the time).
+pub(crate) fn has_timers() -> bool {
+    with(|rt| rt.executor.timers.try_borrow().is_ok_and(|t| !t.is_empty())).unwrap_or(false)
+}
+
+/// Wakes the sleepers whose deadline is at or before `now`.
+pub(crate) fn wake_timers(now: u64) {
+    let due: Vec<Waker> = with(|rt| {
+        let Ok(mut timers) = rt.executor.timers.try_borrow_mut() else {
+            return Vec::new();
+        };
+        let (due, later) = core::mem::take(&mut *timers)
+            .into_iter()
+            .partition(|(deadline, _)| *deadline <= now);
+        *timers = later;
+        due.into_iter().map(|(_, waker)| waker).collect()
+    })
+    .unwrap_or_default();
+    for waker in due {
+        waker.wake();
+    }
 }
 
 /// How many callouts are outstanding, HTTP and gRPC together.

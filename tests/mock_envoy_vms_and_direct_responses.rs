@@ -49,7 +49,7 @@ impl PluginContext for Every {
     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
         time::set_tick_period(Duration::from_millis(self.0))
     }
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         let now = time::now().unwrap();
         let ms = now
             .duration_since(std::time::UNIX_EPOCH)
@@ -57,6 +57,7 @@ impl PluginContext for Every {
             .as_millis()
             % 10_000;
         proxywasm::log::info!("{ms}");
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse};
+use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse, Result};
+use core::future::Future;
 
 /// An HTTP stream context: one per request/response exchange.
 ///
@@ -77,5 +78,57 @@ pub trait HttpContext: 'static {
 
         /// An event of a gRPC call or stream this stream made.
         fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) -> Result<()>;
+    }
+
+    /// Spawns `task`, a future owned by this stream, on the SDK's
+    /// single-threaded executor ([`crate::task`]). It is polled once at
+    /// once, then whenever what it awaits is ready (a callout's response,
+    /// a [`sleep`](crate::task::sleep)), always with this stream as the
+    /// effective context, so `resume_request()` and header calls act on it.
+    /// The task is dropped if the stream ends first (a debug line says so).
+    /// An error ending the task is handled like a callback's (the
+    /// [`ON_ERROR`](HttpContext::ON_ERROR) policy: by default a 500).
+    ///
+    /// Call it from this stream's own callbacks.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::{Action, HttpContext, Result, http};
+    ///
+    /// /// Two checks, one after the other: the second only if the first passed.
+    /// struct TwoChecks;
+    /// impl HttpContext for TwoChecks {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         self.spawn(async {
+    ///             for service in ["quota", "auth"] {
+    ///                 let response = HttpCall::new(service)
+    ///                     .headers(&[(":method", "GET"), (":path", "/"), (":authority", service)])
+    ///                     .send_async()?
+    ///                     .await?;
+    ///                 if response.status()? != Some(200) {
+    ///                     return http::LocalResponse::new(403).send();
+    ///                 }
+    ///             }
+    ///             http::resume_request()
+    ///         });
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    ///
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| TwoChecks);
+    /// let mut stream = host.http_stream();
+    /// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+    /// for service in ["quota", "auth"] {
+    ///     let call = host.callouts().http().pop().expect("the next check");
+    ///     assert_eq!(call.upstream, service);
+    ///     host.callouts().respond_http(call.token, &[(":status", "200")], b"", &[]);
+    /// }
+    /// assert_eq!(stream.action(), Action::Continue);
+    /// ```
+    fn spawn(&self, task: impl Future<Output = Result<()>> + 'static)
+    where
+        Self: Sized,
+    {
+        crate::runtime::spawn(Box::pin(task), super::http_task_failed::<Self>);
     }
 }

@@ -94,6 +94,73 @@ pub enum ErrorPolicy {
     Continue,
 }
 
+/// The kind of context whose callback (or task) failed, with its policy.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Failing {
+    Plugin,
+    Http(ErrorPolicy),
+    Tcp(ErrorPolicy),
+}
+
+/// `what` (a callback, or a task) of context `id` failed with `error`: logs
+/// it once and, when the stream can still be stopped (`stoppable`), applies
+/// the policy. Returns the action the callback answers with, or `None` when
+/// no policy applies (a plugin context, or `on_log`, `on_done`, a close).
+#[cold]
+#[inline(never)]
+pub(crate) fn failed(
+    kind: Failing,
+    id: u32,
+    what: &str,
+    error: &crate::Error,
+    stoppable: bool,
+) -> Option<crate::Action> {
+    use crate::Action;
+    let (outcome, action) = match kind {
+        Failing::Http(ErrorPolicy::FailClosed) if stoppable => {
+            let sent = crate::http::LocalResponse::new(500)
+                .details("proxywasm_callback_error")
+                .send();
+            let outcome = match sent {
+                Ok(()) => "; answered 500".to_owned(),
+                Err(e) => format!("; the 500 reply failed too: {e}"),
+            };
+            (outcome, Some(Action::Pause))
+        }
+        Failing::Tcp(ErrorPolicy::FailClosed) if stoppable => {
+            let closed = crate::tcp::close_downstream().and(crate::tcp::close_upstream());
+            let outcome = match closed {
+                Ok(()) => "; connection closed".to_owned(),
+                Err(e) => format!("; closing the connection failed too: {e}"),
+            };
+            (outcome, Some(Action::Pause))
+        }
+        Failing::Http(_) | Failing::Tcp(_) if stoppable => {
+            ("; continuing".to_owned(), Some(Action::Continue))
+        }
+        _ => (String::new(), None),
+    };
+    crate::logging::error(&format!(
+        "proxywasm: {what} of context {id} failed: {error}{outcome}"
+    ));
+    action
+}
+
+/// A task of an HTTP stream of type `H` failed.
+fn http_task_failed<H: HttpContext>(id: u32, error: &crate::Error) {
+    failed(Failing::Http(H::ON_ERROR), id, "a task", error, true);
+}
+
+/// A task of a TCP connection of type `T` failed.
+fn tcp_task_failed<T: TcpContext>(id: u32, error: &crate::Error) {
+    failed(Failing::Tcp(T::ON_ERROR), id, "a task", error, true);
+}
+
+/// A task of a plugin context failed.
+fn plugin_task_failed(id: u32, error: &crate::Error) {
+    failed(Failing::Plugin, id, "a task", error, false);
+}
+
 /// The context type of a plugin that has no HTTP or no TCP streams. It has no
 /// values, so the code for the unused kind is compiled out.
 ///

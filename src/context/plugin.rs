@@ -112,6 +112,48 @@ pub trait PluginContext: 'static {
 
     }
 
+    /// Spawns `task`, a future owned by this plugin context, on the SDK's
+    /// single-threaded executor ([`crate::task`]): polled once at once, then
+    /// whenever what it awaits is ready (a callout's response, a
+    /// [`sleep`](crate::task::sleep), which the plugin's ticks drive), with
+    /// this context as the effective one. An error ending the task is
+    /// logged.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
+    ///
+    /// struct Warmup;
+    /// impl PluginContext for Warmup {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+    ///         let fetch = HttpCall::new("config")
+    ///             .headers(&[(":method", "GET"), (":path", "/v1"), (":authority", "config")])
+    ///             .send_async()?;
+    ///         self.spawn(async move {
+    ///             let response = fetch.await?;
+    ///             proxywasm::log::info!("fetched {} bytes", response.body()?.len());
+    ///             Ok(())
+    ///         });
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let host = MockHost::builder().plugin(|_| Warmup);
+    /// assert!(host.start());
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "200")], b"{}", &[]);
+    /// assert!(host.logs().contain("fetched 2 bytes"));
+    /// ```
+    fn spawn(&self, task: impl core::future::Future<Output = Result<()>> + 'static)
+    where
+        Self: Sized,
+    {
+        crate::runtime::spawn(Box::pin(task), super::plugin_task_failed);
+    }
+
     /// Creates the context for a new HTTP stream, or `None` if this plugin
     /// does not filter HTTP.
     fn new_http_context(&mut self, id: ContextId) -> Option<Self::Http> {

@@ -1,5 +1,6 @@
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse, PeerType};
+use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse, PeerType, Result};
+use core::future::Future;
 
 /// A TCP connection context (network filter): one per connection.
 ///
@@ -66,5 +67,51 @@ pub trait TcpContext: 'static {
 
         /// An event of a gRPC call or stream this connection made.
         fn on_grpc_event(&mut self, token: GrpcToken, event: GrpcEvent) -> Result<()>;
+    }
+
+    /// Spawns `task`, a future owned by this connection, on the SDK's
+    /// single-threaded executor ([`crate::task`]). It is polled once at
+    /// once, then whenever what it awaits is ready (a callout's response,
+    /// a [`sleep`](crate::task::sleep)), always with this connection as the
+    /// effective context, so `resume_downstream()` and data calls act on it.
+    /// The task is dropped if the connection ends first (a debug line says so).
+    /// An error ending the task is handled like a callback's (the
+    /// [`ON_ERROR`](TcpContext::ON_ERROR) policy: by default the connection
+    /// is closed).
+    ///
+    /// Call it from this connection's own callbacks.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::mock::MockHost;
+    /// use proxywasm::{Action, Result, TcpContext, tcp};
+    ///
+    /// struct Gate;
+    /// impl TcpContext for Gate {
+    ///     fn on_new_connection(&mut self) -> Result<Action> {
+    ///         let check = HttpCall::new("policy")
+    ///             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "policy")])
+    ///             .send_async()?;
+    ///         self.spawn(async move {
+    ///             match check.await?.status()? {
+    ///                 Some(200) => tcp::resume_downstream(),
+    ///                 _ => tcp::close_downstream(),
+    ///             }
+    ///         });
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    ///
+    /// let host = MockHost::builder().tcp(|_| Gate);
+    /// let conn = host.tcp_connection();
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().respond_http(call.token, &[(":status", "403")], b"", &[]);
+    /// assert!(conn.is_downstream_closed());
+    /// ```
+    fn spawn(&self, task: impl Future<Output = Result<()>> + 'static)
+    where
+        Self: Sized,
+    {
+        crate::runtime::spawn(Box::pin(task), super::tcp_task_failed::<Self>);
     }
 }

@@ -11,13 +11,16 @@
 
 use super::store::{Lookup, Store};
 use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
+use crate::callout::{GrpcThen, HttpThen};
 use crate::callout::{GrpcToken, HttpCallToken};
+use crate::context::{Failing, failed};
 use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
 use crate::http::Phase;
 use crate::logging::{LogLevel, Piece, line};
-use crate::runtime::{self, CalloutKind, IdHash, IdMap};
-use crate::{Action, Configuration, ErrorPolicy, GrpcEvent, HttpCallResponse, PeerType};
+use crate::runtime::{self, CalloutKind, IdHash, IdMap, Then};
+use crate::{Action, Configuration, GrpcEvent, HttpCallResponse, PeerType};
 use crate::{ContextId, QueueId};
+use core::any::Any;
 use core::cell::{Cell, RefCell};
 use proxywasm_abi::Export;
 
@@ -225,8 +228,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             }
             CalloutEvent::Grpc(token, _) => (false, token.0, |_| false),
         };
+        let callout = event;
         let event = Event::Callout(event);
-        let Some(origin) = runtime::callout_origin(http, token, last) else {
+        let Some((origin, then)) = runtime::callout_origin(http, token, last) else {
             undelivered(Why::NoOrigin, token, event);
             return;
         };
@@ -236,8 +240,81 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             undelivered(Why::Gone, origin, event);
             return;
         }
-        // (Already out of line: no inlined fast path here.)
-        self.deliver_anywhere(origin, event);
+        match then {
+            // (Already out of line: no inlined fast path here.)
+            Then::Callback => drop(self.deliver_anywhere(origin, event)),
+            Then::Closure { expects, closure } => {
+                runtime::as_active(origin, || {
+                    self.run_closure(origin, callout, expects, closure)
+                });
+            }
+            Then::NotLast => drop(undelivered(Why::NotLast, token, event)),
+            Then::Task => match callout {
+                CalloutEvent::HttpResponse(_, response) => {
+                    runtime::callout_arrived(true, token, Box::new(response));
+                }
+                CalloutEvent::Grpc(_, grpc) => {
+                    if let Some(reply) = crate::callout::grpc_reply(grpc) {
+                        runtime::callout_arrived(false, token, Box::new(reply));
+                    }
+                }
+            },
+        }
+        crate::task::run_due();
+    }
+
+    /// Runs the closure given with a callout ([`HttpCall::send_then`],
+    /// [`GrpcCall::send_then`]) on the context that made the call, if it is
+    /// of the type the closure takes.
+    ///
+    /// [`HttpCall::send_then`]: crate::callout::HttpCall::send_then
+    /// [`GrpcCall::send_then`]: crate::callout::GrpcCall::send_then
+    fn run_closure(
+        &self,
+        origin: u32,
+        event: CalloutEvent,
+        expects: &'static str,
+        closure: Box<dyn Any>,
+    ) {
+        let mut closure = Some(closure);
+        let mut run = |context: &mut ContextOf<V>| {
+            let closure = closure.take()?;
+            let event = Event::Callout(event);
+            let answer = match context {
+                Context::Http(http) => match then::<HttpOf<V>>(http, event, closure)? {
+                    Ok(()) => None,
+                    Err(error) => Some((Failing::Http(HttpOf::<V>::ON_ERROR), error)),
+                },
+                Context::Tcp(tcp) => match then::<TcpOf<V>>(tcp, event, closure)? {
+                    Ok(()) => None,
+                    Err(error) => Some((Failing::Tcp(TcpOf::<V>::ON_ERROR), error)),
+                },
+                Context::Plugin(plugin) => match then::<PluginOf<V>>(plugin, event, closure)? {
+                    Ok(()) => None,
+                    Err(error) => Some((Failing::Plugin, error)),
+                },
+                Context::Pending | Context::Unsupported => return None,
+            };
+            if let Some((kind, error)) = answer {
+                failed(kind, origin, "a callout's closure", &error, true);
+            }
+            Some(())
+        };
+        let ran = match self.streams.with(origin, &mut run) {
+            Lookup::Missing => self.plugins.with(origin, &mut run),
+            found_or_busy => found_or_busy,
+        };
+        match ran {
+            Lookup::Found((Some(()), deferred)) => {
+                if deferred {
+                    self.run_deferred(origin);
+                }
+            }
+            _ => crate::logging::error(&format!(
+                "proxywasm: the closure of a callout of context {origin} takes a `{expects}`, \
+                 which that context is not (or it is busy); dropped unrun"
+            )),
+        }
     }
 
     /// Runs `f` on the VM context (created on first use).
@@ -358,7 +435,31 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 pending.remove(&id);
             }
         }
-        runtime::forget_callouts_of(id);
+        let dropped = runtime::forget_callouts_of(id);
+        if dropped != 0 {
+            dropped_tasks(id, dropped);
+        }
+    }
+}
+
+/// Runs a callout's closure on the context `context` (of type `C`) with the
+/// callout's last `event`; `None` if the closure takes another type.
+fn then<C: 'static>(
+    context: &mut C,
+    event: Event,
+    closure: Box<dyn Any>,
+) -> Option<crate::Result<()>> {
+    match event {
+        Event::Callout(CalloutEvent::HttpResponse(_, response)) => {
+            let closure = closure.downcast::<HttpThen<C>>().ok()?;
+            Some(closure(context, response))
+        }
+        Event::Callout(CalloutEvent::Grpc(_, grpc)) => {
+            let closure = closure.downcast::<GrpcThen<C>>().ok()?;
+            let reply = crate::callout::grpc_reply(grpc)?;
+            Some(closure(context, reply))
+        }
+        _ => None,
     }
 }
 
@@ -390,7 +491,7 @@ fn on_plugin<P: PluginContext>(plugin: &mut P, id: u32, event: Event) -> Option<
     };
     Some(match result {
         Ok(()) => 0,
-        Err(error) => failed(Failing::Plugin, id, event, &error),
+        Err(error) => failed_callback(Failing::Plugin, id, event, &error),
     })
 }
 
@@ -508,7 +609,7 @@ fn unusual(
     error: Option<crate::Error>,
 ) -> u32 {
     if let Some(error) = error {
-        return failed(kind, id, event, &error);
+        return failed_callback(kind, id, event, &error);
     }
     let phase = match event {
         Event::Http(HttpEvent::RequestHeaders { .. } | HttpEvent::ResponseHeaders { .. }) => {
@@ -551,21 +652,13 @@ fn misplaced(action: Action, id: u32, event: Event) -> u32 {
     fallback.as_raw()
 }
 
-/// The kind of context whose callback failed, with its policy.
-#[derive(Clone, Copy)]
-enum Failing {
-    Plugin,
-    Http(ErrorPolicy),
-    Tcp(ErrorPolicy),
-}
-
-/// A callback of context `id` returned `error`: logs it once, applies the
-/// context's [`ErrorPolicy`] and returns the answer for the host. Only
+/// A callback of context `id` returned `error`: logs it once and applies the
+/// context's [`ErrorPolicy`](crate::ErrorPolicy) (see [`crate::context::failed`]). Only the
 /// callbacks a stream can still be stopped in get the policy (not `on_log`,
 /// `on_done` or the close callbacks); the others answer their default.
 #[cold]
 #[inline(never)]
-fn failed(kind: Failing, id: u32, event: Event, error: &crate::Error) -> u32 {
+fn failed_callback(kind: Failing, id: u32, event: Event, error: &crate::Error) -> u32 {
     let stoppable = matches!(
         event,
         Event::Http(_)
@@ -573,36 +666,10 @@ fn failed(kind: Failing, id: u32, event: Event, error: &crate::Error) -> u32 {
             | Event::Tcp(TcpEvent::UpstreamData { .. })
             | Event::Callout(_)
     );
-    let (outcome, answer) = match kind {
-        Failing::Http(ErrorPolicy::FailClosed) if stoppable => {
-            let sent = crate::http::LocalResponse::new(500)
-                .details("proxywasm_callback_error")
-                .send();
-            match sent {
-                Ok(()) => ("; answered 500".to_owned(), Action::Pause.as_raw()),
-                Err(e) => (
-                    format!("; the 500 reply failed too: {e}"),
-                    Action::Pause.as_raw(),
-                ),
-            }
-        }
-        Failing::Tcp(ErrorPolicy::FailClosed) if stoppable => {
-            let closed = crate::tcp::close_downstream().and(crate::tcp::close_upstream());
-            match closed {
-                Ok(()) => ("; connection closed".to_owned(), Action::Pause.as_raw()),
-                Err(e) => (format!("; closing failed too: {e}"), Action::Pause.as_raw()),
-            }
-        }
-        Failing::Http(_) | Failing::Tcp(_) if stoppable => {
-            ("; continuing".to_owned(), Action::Continue.as_raw())
-        }
-        _ => (String::new(), event.default_answer()),
-    };
-    crate::logging::error(&format!(
-        "proxywasm: {} of context {id} failed: {error}{outcome}",
-        event.callback()
-    ));
-    answer
+    match failed(kind, id, event.callback(), error, stoppable) {
+        Some(action) => action.as_raw(),
+        None => event.default_answer(),
+    }
 }
 
 /// Why the dispatcher did not deliver an event at once: one message each,
@@ -624,6 +691,9 @@ enum Why {
     /// No outstanding callout has the token: its context was deleted, or it
     /// finished (debug level).
     NoOrigin,
+    /// An event of a call whose closure waits for its last event (debug
+    /// level).
+    NotLast,
     /// The plugin creates no context for a stream (debug level).
     NoContext,
 }
@@ -666,10 +736,16 @@ fn diag(why: Why, export: &str, id: u32) {
             ": the plugin creates no context for stream ",
             "; it passes through untouched",
         ),
+        Why::NotLast => (
+            ": callout ",
+            " has a closure, which waits for the call's last event; dropped",
+        ),
     };
     let level = match why {
         Why::Unknown | Why::Busy | Why::WrongKind => LogLevel::Error,
-        Why::Deferred | Why::Gone | Why::NoOrigin | Why::NoContext => LogLevel::Debug,
+        Why::Deferred | Why::Gone | Why::NoOrigin | Why::NoContext | Why::NotLast => {
+            LogLevel::Debug
+        }
     };
     line(
         level,
@@ -679,6 +755,27 @@ fn diag(why: Why, export: &str, id: u32) {
             Piece::Text(middle),
             Piece::Number(id),
             Piece::Text(end),
+        ],
+    );
+}
+
+/// Context `id` ended with `count` tasks pending, now dropped.
+#[cold]
+#[inline(never)]
+fn dropped_tasks(id: u32, count: usize) {
+    let tasks = if count == 1 {
+        " pending task; dropped"
+    } else {
+        " pending tasks; dropped"
+    };
+    line(
+        LogLevel::Debug,
+        &[
+            Piece::Text("proxywasm: context "),
+            Piece::Number(id),
+            Piece::Text(" ended with "),
+            Piece::Number(u32::try_from(count).unwrap_or(u32::MAX)),
+            Piece::Text(tasks),
         ],
     );
 }
@@ -727,7 +824,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             }
             Export::Tick { context_id } => {
                 runtime::refresh_log_level();
-                (context_id, Event::Plugin(PluginEvent::Tick))
+                let answer = self.deliver(context_id, Event::Plugin(PluginEvent::Tick));
+                runtime::as_active(context_id, crate::task::run_due);
+                return answer;
             }
             Export::QueueReady {
                 context_id,

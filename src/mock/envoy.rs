@@ -34,8 +34,9 @@ use core::time::Duration;
 ///         shared::Counter::new("configured").add(1)?;
 ///         proxywasm::time::set_tick_period(Duration::from_secs(1))
 ///     }
-///     fn on_tick(&mut self) {
+///     fn on_tick(&mut self) -> Result<()> {
 ///         let _ = shared::Counter::new("ticks").add(1);
+///         Ok(())
 ///     }
 /// }
 ///
@@ -200,7 +201,7 @@ impl<H: Borrow<MockHost>> EnvoyVms<H> {
     ///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
     ///         proxywasm::time::set_tick_period(std::time::Duration::from_secs(5))
     ///     }
-    ///     fn on_tick(&mut self) { proxywasm::log::info!("tick"); }
+    ///     fn on_tick(&mut self) -> Result<()> { proxywasm::log::info!("tick"); Ok(()) }
     /// }
     /// let envoy = proxywasm::mock::EnvoyVms::new(2, |b| b.plugin(|_| Ticker));
     /// assert!(envoy.start());

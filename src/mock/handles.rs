@@ -402,15 +402,16 @@ impl Callouts<'_> {
     ///
     /// ```
     /// use proxywasm::callout::{self, HttpCall, HttpCallToken};
-    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext};
+    /// use proxywasm::{HttpCallResponse, NoContext, PluginContext, Result};
     /// struct P;
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) -> Result<()> {
     ///         let status = callout::response_headers().get(":status").ok().flatten();
     ///         let status = status.map(|s| s.to_string()).unwrap_or_default();
     ///         proxywasm::log::warn!("failure {}, status {status}", r.is_failure());
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);
@@ -441,9 +442,10 @@ impl Callouts<'_> {
     /// impl PluginContext for P {
     ///     type Http = NoContext;
     ///     type Tcp = NoContext;
-    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) {
+    ///     fn on_http_call_response(&mut self, _t: HttpCallToken, r: HttpCallResponse) -> Result<()> {
     ///         let (code, message) = proxywasm::callout::grpc_status().unwrap();
     ///         proxywasm::log::warn!("failed: {}, {} {message}", r.is_failure(), code.code());
+    ///         Ok(())
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().plugin(|_| P);

@@ -390,12 +390,12 @@ impl MockHostBuilder {
     /// (there, watch memory growth over repeated requests instead).
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Hoard;
     /// impl HttpContext for Hoard {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
     ///         std::mem::forget(proxywasm::http::request_headers().get(":path"));
-    ///         Action::Continue
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().leak_check(false).http(|_| Hoard);
@@ -982,13 +982,13 @@ impl MockHost {
     /// Natively only, as [`live_host_memory`](MockHost::live_host_memory).
     ///
     /// ```
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     /// struct Tidy;
     /// impl HttpContext for Tidy {
-    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
     ///         let path = proxywasm::http::request_headers().get(":path");
     ///         proxywasm::log::info!("{path:?}"); // dropped at the end of the callback
-    ///         Action::Continue
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = proxywasm::mock::MockHost::builder().http(|_| Tidy);
@@ -1404,13 +1404,13 @@ impl HttpStream {
     ///
     /// ```
     /// use proxywasm::mock::MockHost;
-    /// use proxywasm::{Action, HttpContext};
+    /// use proxywasm::{Action, HttpContext, Result};
     ///
     /// struct Validate;
     /// impl HttpContext for Validate {
-    ///     fn on_request_body(&mut self, size: usize, _eos: bool) -> Action {
+    ///     fn on_request_body(&mut self, size: usize, _eos: bool) -> Result<Action> {
     ///         proxywasm::log::info!("validated {size} bytes");
-    ///         Action::Continue
+    ///         Ok(Action::Continue)
     ///     }
     /// }
     /// let host = MockHost::builder().http(|_| Validate);

@@ -38,7 +38,7 @@
 //!             .send();
 //!         if sent.is_ok() { Ok(Action::Pause) } else { Ok(Action::Continue) }
 //!     }
-//!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+//!     fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) -> Result<()> {
 //!         // Envoy answers 503 for a down service and 504 for a silent one:
 //!         // only the service's own 200 lets the request through.
 //!         let status = proxywasm::callout::response_headers().get(":status").ok().flatten();
@@ -47,6 +47,7 @@
 //!         } else {
 //!             let _ = http::LocalResponse::new(503).send();
 //!         }
+//!         Ok(());
 //!         Ok(())
 //!     }
 //! }

@@ -21,7 +21,7 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
     ("foundation", &["error", "alloc"]),
     ("abi (raw imports, exports, memory)", &["abi"]),
     (
-        "runtime (active context, callout origins, log level)",
+        "runtime (active context, callout origins, log level, tasks)",
         &["runtime"],
     ),
     (
@@ -41,6 +41,7 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
             "property",
             "protobuf",
             "shared",
+            "task",
             "tcp",
             "time",
         ],

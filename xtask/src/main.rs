@@ -61,9 +61,9 @@ mod new;
 mod package;
 mod probe_actions;
 mod probe_attributes;
-mod probe_metrics;
-mod probe_foreign;
 mod probe_fidelity;
+mod probe_foreign;
+mod probe_metrics;
 mod remote;
 mod soak;
 

@@ -733,10 +733,10 @@ impl HttpContext for HttpProbe {
             }
         };
         if let Some((_, _, cluster, timeout)) = CALLOUTS.iter().find(|c| c.0 == self.path) {
-            return self.call(cluster, *timeout);
+            return Ok(self.call(cluster, *timeout));
         }
         if self.path == DIRECT_PAUSE {
-            return self.call("probe_upstream", Duration::from_secs(5));
+            return Ok(self.call("probe_upstream", Duration::from_secs(5)));
         }
         if self.path == BYTES_PATH {
             let shown = match http::request_headers().get("x-bytes") {
@@ -749,7 +749,7 @@ impl HttpContext for HttpProbe {
                 Err(e) => err(&e),
             };
             observe("header_bytes[x-bytes]", &shown);
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         if self.path == LOCAL_PATH {
             let sent = LocalResponse::new(200)
@@ -820,7 +820,11 @@ impl HttpContext for HttpProbe {
         Ok(Action::Continue)
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) -> Result<()> {
+    fn on_http_call_response(
+        &mut self,
+        _token: HttpCallToken,
+        response: HttpCallResponse,
+    ) -> Result<()> {
         if self.path == DIRECT_PAUSE {
             if let Err(e) = http::resume_request() {
                 warn!("probe: cannot resume: {e}");

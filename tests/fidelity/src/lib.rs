@@ -52,7 +52,7 @@ fn answer(status: u16, body: &str) {
 }
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Result<Action> {
         let headers = http::request_headers();
         if let Ok(pairs) = headers.pairs() {
             let not_text = pairs
@@ -78,35 +78,35 @@ impl HttpContext for Filter {
                 .timeout(AUTH_TIMEOUT)
                 .send();
             return match sent {
-                Ok(_) => Action::Pause,
+                Ok(_) => Ok(Action::Pause),
                 Err(e) => {
                     warn!("auth callout not sent: {e}");
                     answer(503, "auth unavailable\n");
-                    Action::Pause
+                    Ok(Action::Pause)
                 }
             };
         }
         if path.starts_with(b"/leak") {
             // The bug under test: the host's buffer is never freed.
             core::mem::forget(headers.get("x-big"));
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         if path.starts_with(b"/upload") {
             if end_of_stream {
                 answer(400, "a body is required\n");
-                return Action::Pause;
+                return Ok(Action::Pause);
             }
             self.validating = true;
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action> {
         if !self.validating {
-            return Action::Continue;
+            return Ok(Action::Continue);
         }
         if !end_of_stream {
-            return Action::Pause;
+            return Ok(Action::Pause);
         }
         match http::request_body().read(0, body_size) {
             Ok(Some(body)) => self.body = body.into_vec(),
@@ -115,24 +115,28 @@ impl HttpContext for Filter {
         }
         if self.body.first() == Some(&b'{') {
             info!("validated {} bytes", self.body.len());
-            Action::Continue
+            Ok(Action::Continue)
         } else {
             info!("rejected {} bytes", self.body.len());
             answer(400, "a JSON object is required\n");
-            Action::Pause
+            Ok(Action::Pause)
         }
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Some(echo) = &self.echo {
             if let Err(e) = http::response_headers().add("x-echo", echo) {
                 warn!("cannot echo: {e}");
             }
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_http_call_response(&mut self, _token: HttpCallToken, response: HttpCallResponse) {
+    fn on_http_call_response(
+        &mut self,
+        _token: HttpCallToken,
+        response: HttpCallResponse,
+    ) -> Result<()> {
         let status = callout::response_headers().get(":status").ok().flatten();
         let status = status.as_ref().map_or(&b""[..], |s| s.as_bytes());
         // Envoy answers for a down or silent auth service itself (503, 504),
@@ -150,6 +154,7 @@ impl HttpContext for Filter {
         } else {
             answer(403, "forbidden\n");
         }
+        Ok(())
     }
 }
 
@@ -173,10 +178,11 @@ impl PluginContext for Plugin {
         proxywasm::time::set_tick_period(TICK_PERIOD)
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         if let Err(e) = Counter::new(TICKS).add(1) {
             warn!("cannot count the tick: {e}");
         }
+        Ok(())
     }
 
     fn new_http_context(&mut self, _id: ContextId) -> Option<Filter> {

@@ -130,7 +130,7 @@ impl Filter {
 }
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let path = http::request_headers().get(":path").ok().flatten();
         match self.serve(path.as_ref().map_or(&b""[..], |p| p.as_bytes())) {
             Ok(Some(line)) => info!("{line}"),
@@ -138,7 +138,7 @@ impl HttpContext for Filter {
             Err(e) if foreign::is_not_registered(&e) => warn!("{e} (not registered)"),
             Err(e) => warn!("{e}"),
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 }
 

@@ -96,7 +96,7 @@ fn header(name: &str) -> String {
 }
 
 impl HttpContext for Filter {
-    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         self.method = header(":method");
         let path = header(":path");
         let mut segments = path.trim_start_matches('/').split('/');
@@ -112,31 +112,32 @@ impl HttpContext for Filter {
         if !user.is_empty() {
             counted(self.metrics.users.get([&user]).and_then(|c| c.increment(1)));
         }
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_request_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, body_size: usize, _end_of_stream: bool) -> Result<Action> {
         self.bytes = body_size;
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let code = match http::response_headers().get(":status") {
             Ok(Some(value)) => value.to_string_lossy().into_owned(),
             _ => "none".to_owned(),
         };
         let requests = self.metrics.requests.get([&self.method, &code]);
         counted(requests.and_then(|c| c.increment(1)));
-        Action::Continue
+        Ok(Action::Continue)
     }
 
-    fn on_log(&mut self) {
+    fn on_log(&mut self) -> Result<()> {
         let bytes = u64::try_from(self.bytes).unwrap_or(u64::MAX);
         let histogram = self.metrics.request_bytes.get([&self.method]);
         counted(histogram.and_then(|h| h.record(bytes)));
         if let Some(route) = self.route.take() {
             counted(self.metrics.active.get([&route]).and_then(|g| g.add(-1)));
         }
+        Ok(())
     }
 }
 

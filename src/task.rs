@@ -1,0 +1,153 @@
+//! The async executor: futures owned by a context.
+//!
+//! A context spawns a task with its trait's `spawn`
+//! ([`HttpContext::spawn`](crate::HttpContext::spawn),
+//! [`TcpContext::spawn`](crate::TcpContext::spawn),
+//! [`PluginContext::spawn`](crate::PluginContext::spawn)). The executor is
+//! the SDK's own, single-threaded and small (no external runtime):
+//!
+//! * a task is polled once at once, inside the callback that spawned it, so
+//!   what it starts (a callout) starts then;
+//! * it is polled again when what it awaits is ready: an HTTP callout's
+//!   response ([`HttpCall::send_async`](crate::callout::HttpCall::send_async)),
+//!   a gRPC reply ([`GrpcCall::send_async`](crate::callout::GrpcCall::send_async)),
+//!   or a [`sleep`]. That poll runs inside the host's callback that delivered
+//!   the event, with the task's context made the effective one, so hostcalls
+//!   act on the right stream and the response is readable until the task's
+//!   next `.await`;
+//! * an error ending a task is handled like a callback's (the context's
+//!   [`ErrorPolicy`](crate::ErrorPolicy));
+//! * a task whose context ends first is dropped, with a debug line
+//!   (`proxywasm: context 2 ended with 1 pending task; dropped`).
+//!
+//! A plugin that spawns nothing pays nothing for this: the executor is only
+//! reached from the callout and tick paths, and from `spawn`.
+//!
+//! ```
+//! use proxywasm::callout::HttpCall;
+//! use proxywasm::mock::MockHost;
+//! use proxywasm::{Action, HttpContext, Result, http};
+//!
+//! struct Auth;
+//! impl HttpContext for Auth {
+//!     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+//!         let check = HttpCall::new("auth")
+//!             .headers(&[(":method", "GET"), (":path", "/check"), (":authority", "auth")])
+//!             .send_async()?;
+//!         self.spawn(async move {
+//!             match check.await?.status()? {
+//!                 Some(200) => http::resume_request(),
+//!                 _ => http::LocalResponse::new(403).send(),
+//!             }
+//!         });
+//!         Ok(Action::Pause)
+//!     }
+//! }
+//!
+//! let host = MockHost::builder().http(|_| Auth);
+//! let mut stream = host.http_stream();
+//! assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+//! let call = host.callouts().http().pop().expect("one call");
+//! host.callouts().respond_http(call.token, &[(":status", "401")], b"", &[]);
+//! assert_eq!(stream.local_response().map(|r| r.status_code), Some(403));
+//! ```
+
+use crate::Result;
+use crate::runtime;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+/// A future that completes once `duration` has passed on the host's clock
+/// (`proxy_get_current_time_nanoseconds`).
+///
+/// Sleeps are driven by the **ticks** of the plugin: the executor looks at
+/// the clock on each `proxy_on_tick` (and each callout event), so set a tick
+/// period ([`crate::time::set_tick_period`]) in `on_configure`; it is the
+/// sleep's resolution. With no tick and no callout event, a sleep never
+/// completes.
+///
+/// # Errors
+/// The future's output is the clock hostcall's error, if reading the time
+/// fails.
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Configuration, NoContext, PluginContext, Result, task, time};
+/// use std::time::Duration;
+///
+/// struct Later;
+/// impl PluginContext for Later {
+///     type Http = NoContext;
+///     type Tcp = NoContext;
+///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+///         time::set_tick_period(Duration::from_millis(100))?;
+///         self.spawn(async {
+///             task::sleep(Duration::from_secs(1)).await?;
+///             proxywasm::log::info!("a second later");
+///             Ok(())
+///         });
+///         Ok(())
+///     }
+/// }
+///
+/// let host = MockHost::builder().plugin(|_| Later);
+/// assert!(host.start());
+/// host.time().advance(Duration::from_millis(900));
+/// assert!(!host.logs().contain("a second later"));
+/// host.time().advance(Duration::from_millis(100));
+/// assert!(host.logs().contain("a second later"));
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep {
+        duration,
+        deadline: None,
+    }
+}
+
+/// The future of [`sleep`].
+#[derive(Debug)]
+#[must_use = "a future does nothing unless awaited"]
+pub struct Sleep {
+    duration: Duration,
+    /// Host time in nanoseconds, set on the first poll.
+    deadline: Option<u64>,
+}
+
+impl Future for Sleep {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let now = match now_nanos() {
+            Ok(now) => now,
+            Err(error) => return Poll::Ready(Err(error)),
+        };
+        let nanos = u64::try_from(self.duration.as_nanos()).unwrap_or(u64::MAX);
+        let deadline = *self.deadline.get_or_insert(now.saturating_add(nanos));
+        if now >= deadline {
+            return Poll::Ready(Ok(()));
+        }
+        runtime::wake_at(deadline, cx.waker());
+        Poll::Pending
+    }
+}
+
+/// The host's clock in nanoseconds.
+fn now_nanos() -> Result<u64> {
+    crate::error::check(
+        "proxy_get_current_time_nanoseconds",
+        crate::abi::calls::get_current_time_nanoseconds(),
+    )
+}
+
+/// Wakes the sleepers that are due, then polls every woken task. Called by
+/// the dispatcher after a tick and after a callout event.
+pub(crate) fn run_due() {
+    if runtime::has_timers() {
+        if let Ok(now) = now_nanos() {
+            runtime::wake_timers(now);
+        }
+    }
+    runtime::run_ready();
+}
