@@ -361,7 +361,7 @@ mod tests {
             vec![
                 "src/callout.rs:2: `crate::dispatch` is in `dispatch` (layer dispatcher), above `callout` (layer hostcall API by domain)",
                 "src/abi/exports.rs:1: `crate::BoxedDispatcher` is in `dispatch` (layer dispatcher), above `abi` (layer abi (raw imports, exports, memory))",
-                "src/runtime.rs:1: `crate::http` is in `http` (layer hostcall API by domain), above `runtime` (layer runtime (active context, callout origins, log level))",
+                "src/runtime.rs:1: `crate::http` is in `http` (layer hostcall API by domain), above `runtime` (layer runtime (active context, callout origins, log level, tasks))",
             ]
         );
     }

@@ -15,9 +15,9 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 /// The actions role's listener with Envoy's default.
-pub(crate) const DEFAULT_PORT: u16 = 18404;
+pub(crate) const DEFAULT_PORT: u16 = 18407;
 /// The same with `allow_on_headers_stop_iteration: true`.
-pub(crate) const ALLOW_PORT: u16 = 18405;
+pub(crate) const ALLOW_PORT: u16 = 18408;
 
 #[allow(
     unreachable_pub,

@@ -31,9 +31,9 @@
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
 //!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
 //!
-//! * `"actions"` (plugins `actions_default` on 127.0.0.1:18404 and
+//! * `"actions"` (plugins `actions_default` on 127.0.0.1:18407 and
 //!   `actions_allow`, with `allow_on_headers_stop_iteration: true`, on
-//!   127.0.0.1:18405; both routed to `probe_upstream`): see [`actions`].
+//!   127.0.0.1:18408; both routed to `probe_upstream`): see [`actions`].
 //! * `"upstream"` (plugin `upstream_probe` on the upstream listener): logs
 //!   the body that reached the upstream for a request carrying
 //!   `x-probe-case` (see [`actions`]).
