@@ -43,12 +43,10 @@
 //!         // only the service's own 200 lets the request through.
 //!         let status = proxywasm::callout::response_headers().get(":status").ok().flatten();
 //!         if !response.is_failure() && status.is_some_and(|s| s == "200") {
-//!             let _ = http::resume_request();
+//!             http::resume_request()
 //!         } else {
-//!             let _ = http::LocalResponse::new(503).send();
+//!             http::LocalResponse::new(503).send()
 //!         }
-//!         Ok(());
-//!         Ok(())
 //!     }
 //! }
 //!
