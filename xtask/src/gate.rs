@@ -130,6 +130,8 @@ fn steps() -> Vec<Step> {
                 "-p",
                 "proxywasm-fidelity",
                 "-p",
+                "proxywasm-continuations",
+                "-p",
                 "proxywasm-foreign-functions",
                 "--lib",
                 "--",
