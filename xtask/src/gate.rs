@@ -31,9 +31,10 @@ use std::time::Instant;
 
 use crate::abi_surface::{self, AbiFn, ENV, Surface};
 use crate::cmd;
-use crate::e2e::{self, EXAMPLES, Tally, report};
+use crate::e2e::{self, Tally, report};
 use crate::envoy;
 use crate::error::{self, Context, Error, Result, bail};
+use crate::example::{self, Example};
 
 /// What a step does.
 #[derive(Clone, Copy)]
@@ -599,7 +600,10 @@ fn outside_plugin_step(root: &Path) -> Tally {
 /// `#![forbid(unsafe_code)]`).
 fn build_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
-    let mut names: Vec<&str> = EXAMPLES.iter().map(|e| e.package).collect();
+    let mut names: Vec<&str> = examples_or_report("build", &mut tally)
+        .iter()
+        .flat_map(Example::packages)
+        .collect();
     names.push("proxywasm-hygiene");
     for name in names {
         let result = e2e::build_examples(root, &[name]);
@@ -609,9 +613,18 @@ fn build_step(root: &Path) -> Tally {
     tally
 }
 
+/// Every example, or none with the reason reported as a failure of `step`.
+fn examples_or_report(step: &str, tally: &mut Tally) -> &'static [Example] {
+    example::all().unwrap_or_else(|e| {
+        report(step, "the examples' e2e.toml load", &Err(e));
+        tally.add(false);
+        &[]
+    })
+}
+
 fn abi_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
-    for example in EXAMPLES {
+    for example in examples_or_report("abi", &mut tally) {
         let prefix = format!("abi {}", example.name);
         let wasm_path = example.wasm_path(root);
         let surface = std::fs::read(&wasm_path)
@@ -783,8 +796,13 @@ fn e2e_step(root: &Path) -> Tally {
         }
     };
     println!("    {} ({})", envoy.path.display(), envoy.version_line);
-    let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
-    e2e::run_checks(root, &envoy, &names)
+    let mut tally = Tally::default();
+    let names: Vec<&str> = examples_or_report("e2e", &mut tally)
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    tally.merge(e2e::run_checks(root, &envoy, &names));
+    tally
 }
 
 #[cfg(test)]

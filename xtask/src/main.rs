@@ -52,6 +52,7 @@ mod cmd;
 mod e2e;
 mod envoy;
 mod error;
+mod example;
 mod failure_policy;
 mod fuzz;
 mod gate;
@@ -59,6 +60,7 @@ mod hygiene;
 mod layers;
 mod new;
 mod package;
+mod probe;
 mod probe_actions;
 mod probe_attributes;
 mod probe_fidelity;
@@ -198,7 +200,7 @@ fn parse_args(args: &[String]) -> Result<Cmd> {
             no_flags(&[])?;
             let mut examples: Vec<String> = positional.into_iter().cloned().collect();
             if examples.is_empty() {
-                examples = e2e::EXAMPLES.iter().map(|e| e.name.to_string()).collect();
+                examples = crate::example::names()?;
             }
             for e in &examples {
                 e2e::example(e)?;

@@ -500,6 +500,8 @@ fn run_in_envoy(root: &Path, options: &Options, dir: &Path, target: &Path) -> Re
             run_dir: &run_dir,
             admin_port: options.port + 1,
             ports: &[options.port, options.port + 1],
+            concurrency: 1,
+            extra_args: &[],
         },
     )?;
     let timeout = Duration::from_secs(10);

@@ -30,9 +30,10 @@ use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use serde_json::json;
 
 use crate::cmd::{self, step};
-use crate::e2e::{self, Example, Tally, report};
+use crate::e2e::{self, Tally, report};
 use crate::envoy;
 use crate::error::{Context, Error, Result, bail};
+use crate::example::{self, Example};
 use crate::remote::sha256_hex;
 
 /// The media types of the two variants.
@@ -294,7 +295,7 @@ pub(crate) fn package(root: &Path, example: &Example, out_dir: &Path) -> Result<
     let (wasm, facts) = module_of(root, example)?;
     Variant::ALL
         .iter()
-        .map(|&v| write_image(out_dir, example.name, v, &wasm, &facts))
+        .map(|&v| write_image(out_dir, &example.name, v, &wasm, &facts))
         .collect()
 }
 
@@ -455,7 +456,7 @@ pub(crate) fn command(root: &Path, name: &str) -> Result<()> {
 }
 
 /// The registry the gate pushes to.
-const REGISTRY_PORT: u16 = 18700;
+const REGISTRY_PORT: u16 = 18990;
 
 /// A `docker-registry` (Debian's build of the CNCF distribution registry) on
 /// loopback, storing under `dir`; killed when dropped.
@@ -621,10 +622,15 @@ pub(crate) fn gate_step(root: &Path) -> Tally {
     let mut tally = Tally::default();
     let out_dir = root.join("target").join("package");
     let mut images: Vec<(&'static str, Image)> = Vec::new();
-    for example in e2e::EXAMPLES
-        .iter()
-        .filter(|e| e.dir.starts_with("examples/"))
-    {
+    let examples = match example::all() {
+        Ok(all) => all,
+        Err(e) => {
+            report("package", "the examples load", &Err(e));
+            tally.add(false);
+            return tally;
+        }
+    };
+    for example in examples.iter().filter(|e| e.dir.starts_with("examples/")) {
         let prefix = format!("package {}", example.name);
         let written = package(root, example, &out_dir).and_then(|images| {
             let (wasm, facts) = module_of(root, example)?;
@@ -642,7 +648,8 @@ pub(crate) fn gate_step(root: &Path) -> Tally {
                 .join(", "),
             Err(_) => String::new(),
         };
-        let outcome = written.map(|w| images.extend(w.into_iter().map(|i| (example.name, i))));
+        let outcome =
+            written.map(|w| images.extend(w.into_iter().map(|i| (example.name.as_str(), i))));
         report(
             &prefix,
             &format!("compat and oci images written and valid per oci-spec ({sizes})"),

@@ -8,8 +8,9 @@
 //! 50 ms apart, for its variant's cases, and holds the lines to the table
 //! below (book: reference/callbacks.md#return-values).
 
-use crate::e2e::{Ctx, probe_value};
+use crate::e2e::Ctx;
 use crate::error::{Context as _, Result};
+use crate::probe::probe_value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -7,8 +7,9 @@
 //! A pattern is the exact value, with `*` standing for any run of
 //! characters (a port, an id).
 
-use crate::e2e::{Ctx, probe_value};
+use crate::e2e::Ctx;
 use crate::error::{Error, Result};
+use crate::probe::probe_value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Every accessor's path, with its value in `on_request_headers` and in

@@ -6,9 +6,10 @@
 //!
 //! A pattern is the exact value, with `*` standing for any run of characters.
 
-use crate::e2e::{Ctx, probe_value};
+use crate::e2e::Ctx;
 use crate::envoy::{self, tcp_exchange};
 use crate::error::{Context, Error, Result, bail};
+use crate::probe::probe_value;
 use crate::probe_attributes::matches;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};

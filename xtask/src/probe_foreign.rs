@@ -6,8 +6,9 @@
 //! foreign-function pages say (book: foreign-functions.md,
 //! reference/hostcalls.md#envoys-foreign-functions).
 
-use crate::e2e::{Ctx, probe_value};
+use crate::e2e::Ctx;
 use crate::error::{Error, Result};
+use crate::probe::probe_value;
 
 /// The phases the probe calls the helpers from: two plugin-context
 /// callbacks and a stream.

@@ -5,9 +5,10 @@
 //! back from the admin `/stats` and `/stats/prometheus` (book: state.md#metrics
 //! and reference/envoy-1.40.md#metric-names).
 
-use crate::e2e::{Ctx, probe_value};
+use crate::e2e::Ctx;
 use crate::envoy::http_get;
 use crate::error::{Error, Result, bail};
+use crate::probe::probe_value;
 use std::time::{Duration, Instant};
 
 /// The probe's admin port (`tests/envoy-probe/envoy.yaml`).

@@ -257,6 +257,8 @@ fn run_checks(
             run_dir: &run_dir,
             admin_port: ADMIN_PORT,
             ports: &[GOOD_PORT, BAD_PORT, ADMIN_PORT],
+            concurrency: 1,
+            extra_args: &[],
         },
     )?;
     let mut check = |name: &str, f: &mut dyn FnMut(&mut EnvoyProcess) -> Result<()>| {

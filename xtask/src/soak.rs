@@ -20,9 +20,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cmd::step;
-use crate::e2e::{self, Example, Tally, report};
+use crate::e2e::{self, Tally, report};
 use crate::envoy::{self, EnvoyProcess, http_agent};
 use crate::error::{Context, Error, Result, bail};
+use crate::example::Example;
 
 /// Requests sent before the "before" figures are taken.
 pub(crate) const WARM_UP: u64 = 1_000;
@@ -178,7 +179,7 @@ pub(crate) fn soak(
     clients: usize,
 ) -> Result<Soak> {
     let close = example.name == "tcp_logger";
-    let (warm_errors, warm_first) = load(example.listener_port, WARM_UP, clients, close);
+    let (warm_errors, warm_first) = load(example.spec.listener, WARM_UP, clients, close);
     if warm_errors > 0 {
         bail!(
             "{warm_errors} of the {WARM_UP} warm-up requests failed (first: {})",
@@ -187,7 +188,7 @@ pub(crate) fn soak(
     }
     let before = memory_of(process.pid())?;
     let started = Instant::now();
-    let (errors, first_error) = load(example.listener_port, requests, clients, close);
+    let (errors, first_error) = load(example.spec.listener, requests, clients, close);
     let elapsed = started.elapsed();
     let after = memory_of(process.pid())?;
     Ok(Soak {
@@ -207,7 +208,7 @@ pub(crate) fn command(root: &Path, name: &str, requests: u64, clients: usize) ->
     step(format!(
         "starting Envoy for {name}; {WARM_UP} warm-up requests, then {requests} from {clients} clients"
     ));
-    let process = example.start_envoy(root, &envoy)?;
+    let process = e2e::start_envoy(root, example, &envoy)?;
     let result = soak(&process, example, requests, clients)?;
     process.stop();
     println!("{}", result.summary(name, clients));
@@ -226,7 +227,7 @@ pub(crate) fn gate_step(root: &Path) -> Tally {
     let outcome = (|| -> Result<Soak> {
         let example = e2e::example(name)?;
         let envoy = envoy::ensure_installed(root)?;
-        let process = example.start_envoy(root, &envoy)?;
+        let process = e2e::start_envoy(root, example, &envoy)?;
         let result = soak(&process, example, GATE_REQUESTS, DEFAULT_CLIENTS);
         process.stop();
         result
