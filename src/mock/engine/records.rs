@@ -111,10 +111,11 @@ impl HttpCallout {
 /// ```
 /// use proxywasm::mock::MockHost;
 /// let host = MockHost::builder().property(&["k"], "value").http(|_| proxywasm::mock::Noop);
-/// host.run(|| std::mem::forget(proxywasm::property::get(&["k"])));
+/// let kept = host.run(|| proxywasm::property::get(&["k"]));
 /// let held = host.live_host_memory();
 /// assert_eq!(held[0].size, 5);
 /// assert_eq!(held[0].hostcall, "proxy_get_property");
+/// drop(kept);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostAllocation {
