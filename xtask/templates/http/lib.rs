@@ -2,7 +2,7 @@
 //! `x-proxywasm-plugin: {{name}}` to every response.
 
 use proxywasm::log::{info, warn};
-use proxywasm::{Action, ContextId, HttpContext, http, Result};
+use proxywasm::{Action, ContextId, HttpContext, Result, http};
 
 /// The response header the filter adds.
 pub const HEADER: &str = "x-proxywasm-plugin";

@@ -2,7 +2,7 @@
 //! in each direction and logs them when the connection ends.
 
 use proxywasm::log::info;
-use proxywasm::{Action, ContextId, TcpContext, Result};
+use proxywasm::{Action, ContextId, Result, TcpContext};
 
 /// One per TCP connection (Envoy creates a context per connection).
 #[derive(Debug, Default)]
