@@ -102,7 +102,8 @@ commands:
   fuzz [TARGET...] [--time SECS]
                             run the fuzz targets (default: all, 20 s each; nightly)
 
-examples: hello_world, http_headers, tcp_logger, envoy_probe, panicking";
+examples: every directory under examples/, plus envoy_probe and panicking
+(book: Examples)";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
