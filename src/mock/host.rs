@@ -390,6 +390,8 @@ impl MockHostBuilder {
     /// (there, watch memory growth over repeated requests instead).
     ///
     /// ```
+    /// # // Miri reports the leak this example makes on purpose.
+    /// # #[cfg(not(miri))] {
     /// use proxywasm::{Action, HttpContext, Result};
     /// struct Hoard;
     /// impl HttpContext for Hoard {
@@ -398,8 +400,6 @@ impl MockHostBuilder {
     ///         Ok(Action::Continue)
     ///     }
     /// }
-    /// # // Miri reports the leak this example makes on purpose.
-    /// # #[cfg(not(miri))] {
     /// let host = proxywasm::mock::MockHost::builder().leak_check(false).http(|_| Hoard);
     /// let mut stream = host.http_stream();
     /// stream.request_headers(&[(":path", "/")], true);
