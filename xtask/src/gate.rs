@@ -27,6 +27,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::abi_surface::{self, AbiFn, ENV, Surface};
@@ -232,7 +233,7 @@ fn run_steps(root: &Path, steps: Vec<Step>) -> Tally {
         println!("warning: {e}");
     }
     let mut total = Tally::default();
-    let mut summary: Vec<(&str, Tally, f64)> = Vec::new();
+    let mut summary: Vec<SummaryRow> = Vec::new();
     let mut failed_steps: Vec<&str> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let started = Instant::now();
@@ -280,16 +281,23 @@ fn run_steps(root: &Path, steps: Vec<Step>) -> Tally {
             failed_steps.push(step.name);
         }
         total.merge(tally);
-        summary.push((step.name, tally, secs));
+        summary.push((step.name, tally, secs, take_details()));
     }
     println!();
     println!("gate summary:");
-    for (name, t, secs) in &summary {
+    for (name, t, secs, details) in &summary {
         let verdict = if t.failed == 0 { "ok" } else { "FAILED" };
         println!(
             "  {verdict:<7} {name:<24} {:>5} passed {:>4} failed {secs:>7.1} s",
             t.passed, t.failed
         );
+        for (detail, t) in details {
+            let verdict = if t.failed == 0 { "ok" } else { "FAILED" };
+            println!(
+                "    {verdict:<7} {detail:<22} {:>5} passed {:>4} failed",
+                t.passed, t.failed
+            );
+        }
     }
     total
 }
@@ -800,8 +808,33 @@ fn e2e_step(root: &Path) -> Tally {
         .iter()
         .map(|e| e.name.as_str())
         .collect();
-    tally.merge(e2e::run_checks(root, &envoy, &names));
+    for name in names {
+        let checks = e2e::run_checks(root, &envoy, &[name]);
+        record_detail(name, checks);
+        tally.merge(checks);
+    }
     tally
+}
+
+/// A step's line in the gate summary: name, counts, seconds, and its detail rows.
+type SummaryRow = (&'static str, Tally, f64, Vec<(String, Tally)>);
+
+/// Rows printed under a step's line in the gate summary (the Envoy checks of each
+/// example), in the order they were recorded.
+static DETAILS: Mutex<Vec<(String, Tally)>> = Mutex::new(Vec::new());
+
+fn record_detail(name: &str, tally: Tally) {
+    if let Ok(mut details) = DETAILS.lock() {
+        details.push((name.to_string(), tally));
+    }
+}
+
+/// Takes the rows recorded since the last call.
+fn take_details() -> Vec<(String, Tally)> {
+    DETAILS
+        .lock()
+        .map(|mut details| std::mem::take(&mut *details))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
