@@ -606,38 +606,24 @@ fn print_response(r: &Response) {
     }
 }
 
-/// Checks status, exact body and headers of a response.
+/// Checks status, exact body and headers of a response (the coded checks' form of
+/// an `e2e.toml` expectation).
 pub(crate) fn expect_response(
     r: &Response,
     status: u16,
     body: &str,
     headers: &[(&str, &str)],
 ) -> Result<()> {
-    let mut wrong = Vec::new();
-    if r.status != status {
-        wrong.push(format!("status {} (expected {status})", r.status));
-    }
-    if r.body != body.as_bytes() {
-        wrong.push(format!("body {:?} (expected {body:?})", r.body_text()));
-    }
-    for (name, value) in headers {
-        match r.header(name) {
-            Some(v) if v == *value => {}
-            Some(v) => wrong.push(format!("header {name}: {v:?} (expected {value:?})")),
-            None => wrong.push(format!("no {name} header (expected {value:?})")),
-        }
-    }
-    if wrong.is_empty() {
-        return Ok(());
-    }
-    let got: Vec<String> = r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
-    bail!(
-        "{}\n--- response ---\n{}\n{}\n\n{}",
-        wrong.join("; "),
-        r.status_line,
-        got.join("\n"),
-        r.body_text()
-    )
+    let check = Check {
+        status: Some(status),
+        body: Some(body.to_string()),
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
+        ..Check::default()
+    };
+    expect_http(r, &check)
 }
 
 /// Passed and failed counts.
