@@ -474,4 +474,26 @@ mod tests {
         );
         assert_eq!(example("tcp_logger").unwrap().spec.admin, 18301);
     }
+
+    /// The book's Examples page and the README name every example, so a new one
+    /// cannot ship unlisted.
+    #[test]
+    fn every_example_is_listed_in_the_book_and_the_readme() {
+        let root = crate::cmd::repo_root();
+        let book = std::fs::read_to_string(root.join("book/src/examples.md")).unwrap();
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        for example in all()
+            .unwrap()
+            .iter()
+            .filter(|e| e.dir.starts_with("examples/"))
+        {
+            let name = format!("`{}`", example.name);
+            assert!(
+                book.contains(&name),
+                "book/src/examples.md does not list {name}"
+            );
+            let dir = format!("`{}`", example.dir);
+            assert!(readme.contains(&dir), "README.md does not list {dir}");
+        }
+    }
 }
