@@ -15,7 +15,11 @@
 //!   nothing behind it answers first; with Envoy's filter option
 //!   `allow_on_headers_stop_iteration: true` the body still reaches it.
 //!
-//! `envoy.yaml` chains the two: the `rewrite` listener forwards to the
+//! * `redact`: a response body that mentions `secret` is replaced, whole,
+//!   by `Original message body (N bytes) redacted.`; others pass unchanged.
+//!   The decision needs the whole body, so it is buffered like the edits.
+//!
+//! `envoy.yaml` chains the first two: the `rewrite` listener forwards to the
 //! `echo` listener, so each edit shows in the response.
 
 use proxywasm::http::{self, Buffer, HeaderMap, LocalResponse};
@@ -32,6 +36,8 @@ pub enum Mode {
     Rewrite,
     /// Answer with the request body.
     Echo,
+    /// Replace response bodies that mention `secret`.
+    Redact,
 }
 
 /// An edit of a body.
@@ -87,9 +93,10 @@ impl PluginContext for Plugin {
         self.mode = match text.trim() {
             "rewrite" => Mode::Rewrite,
             "echo" => Mode::Echo,
+            "redact" => Mode::Redact,
             other => {
                 return Err(Error::config(format_args!(
-                    "mode {other:?}: expected \"rewrite\" or \"echo\""
+                    "mode {other:?}: expected \"rewrite\", \"echo\" or \"redact\""
                 )));
             }
         };
@@ -183,18 +190,31 @@ impl HttpContext for Filter {
             Mode::Rewrite if self.edit.is_some_and(|e| !e.at_response) => {
                 self.edit_body(http::request_body(), "request", end_of_stream)
             }
-            Mode::Rewrite => Ok(Action::Continue),
+            Mode::Rewrite | Mode::Redact => Ok(Action::Continue),
         }
     }
 
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
-        if self.edit.is_some_and(|e| e.at_response) {
+        if self.mode == Mode::Redact || self.edit.is_some_and(|e| e.at_response) {
             return Self::drop_length(http::response_headers());
         }
         Ok(Action::Continue)
     }
 
-    fn on_response_body(&mut self, _body_size: usize, end_of_stream: bool) -> Result<Action> {
+    fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action> {
+        if self.mode == Mode::Redact {
+            if !end_of_stream {
+                return Ok(Action::Pause);
+            }
+            let body = http::response_body();
+            if body.read_all()?.windows(6).any(|w| w == b"secret") {
+                info!("http_body: redacted a response body of {body_size} bytes");
+                body.replace(format!(
+                    "Original message body ({body_size} bytes) redacted.\n"
+                ))?;
+            }
+            return Ok(Action::Continue);
+        }
         if self.edit.is_some_and(|e| e.at_response) {
             return self.edit_body(http::response_body(), "response", end_of_stream);
         }

@@ -1,5 +1,6 @@
 //! `http_body` buffers a whole body, then edits it as the request headers
-//! say (`rewrite` mode) or answers with it (`echo` mode).
+//! say (`rewrite` mode), answers with it (`echo` mode), or redacts it when
+//! it mentions a secret (`redact` mode).
 //!
 //! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
 //! the mock host, then on the release `http_body.wasm` under wasmtime.
@@ -172,6 +173,7 @@ fn start_logs_the_mode() {
     for (mode, line) in [
         ("rewrite", "http_body: mode Rewrite"),
         ("echo\n", "http_body: mode Echo"),
+        ("redact", "http_body: mode Redact"),
     ] {
         dual_with(
             || MockHost::builder().plugin_configuration(mode),
@@ -191,11 +193,45 @@ fn an_unknown_mode_refuses_to_start() {
             assert!(!host.start());
             assert!(
                 host.logs().contain(
-                    "invalid configuration: mode \"body-set\": expected \"rewrite\" or \"echo\""
+                    "invalid configuration: mode \"body-set\": expected \"rewrite\", \"echo\" or \"redact\""
                 ),
                 "{:?}",
                 host.logs().records()
             );
         },
     );
+}
+
+#[test]
+fn redact_replaces_a_response_body_that_mentions_secret() {
+    dual_mode("redact", |host| {
+        let mut stream = host.http_stream();
+        stream.request_headers(&[(":path", "/secret")], true);
+        stream.response_headers(&[(":status", "200"), ("content-length", "17")], false);
+        assert_eq!(stream.current_response_header("content-length"), None);
+        assert_eq!(stream.response_body(b"the sec", false), Action::Pause);
+        assert_eq!(stream.response_body(b"ret is 42\n", true), Action::Continue);
+        assert_eq!(
+            String::from_utf8_lossy(&stream.current_response_body()),
+            "Original message body (17 bytes) redacted.\n"
+        );
+        assert!(
+            host.logs()
+                .contain("http_body: redacted a response body of 17 bytes")
+        );
+    });
+}
+
+#[test]
+fn redact_leaves_other_bodies_alone() {
+    dual_mode("redact", |host| {
+        let mut stream = host.http_stream();
+        stream.request_headers(&[(":path", "/")], true);
+        stream.response_headers(&[(":status", "200")], false);
+        assert_eq!(
+            stream.response_body(b"nothing to hide\n", true),
+            Action::Continue
+        );
+        assert_eq!(stream.current_response_body(), b"nothing to hide\n");
+    });
 }

@@ -2,7 +2,8 @@
 //!
 //! * The configuration `{"header": "...", "value": "..."}` names a header that
 //!   is added to every response.
-//! * Every request header is logged.
+//! * Every request header is logged, and every response header (after the
+//!   configured one was added).
 //! * `/hello` is answered by the plugin itself with a local reply (which also
 //!   passes through this filter's response path, so it carries the header).
 //! * When the stream completes, its status is logged.
@@ -79,7 +80,15 @@ impl HttpContext for Filter {
     }
 
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
-        http::response_headers().add(&self.config.header, &self.config.value)?;
+        let headers = http::response_headers();
+        headers.add(&self.config.header, &self.config.value)?;
+        for (name, value) in &headers.pairs()? {
+            info!(
+                "http_headers: response header {}: {}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(value)
+            );
+        }
         Ok(Action::Continue)
     }
 

@@ -8,7 +8,7 @@ use proxywasm::Action;
 use proxywasm::mock::MockHost;
 
 mod common;
-use common::{dual, dual_with, request, respond_200};
+use common::{dual, dual_started, dual_with, request, respond_200};
 
 #[test]
 fn start_logs_the_header_it_will_add() {
@@ -92,5 +92,22 @@ fn request_and_bodies_pass_through_untouched() {
         assert_eq!(stream.response_body(b"pong", true), Action::Continue);
         assert_eq!(stream.current_response_body(), b"pong");
         assert!(stream.local_response().is_none());
+    });
+}
+
+#[test]
+fn response_headers_are_logged_with_the_added_one() {
+    dual_started(|host| {
+        let mut stream = request(host, "/");
+        host.logs().clear();
+        stream.response_headers(&[(":status", "200"), ("content-type", "text/plain")], true);
+        assert_eq!(
+            host.logs().info(),
+            [
+                "http_headers: response header :status: 200",
+                "http_headers: response header content-type: text/plain",
+                "http_headers: response header x-proxywasm: it works",
+            ]
+        );
     });
 }
