@@ -1394,7 +1394,9 @@ impl HttpStream {
     /// `status` with `body`, as Envoy does in front of one
     /// (book: reference/envoy-1.40.md#direct-response-routes): once the
     /// request headers go past the plugin (it continued from
-    /// `on_request_headers`, or resumed later), Envoy answers from them, and
+    /// `on_request_headers`, resumed them later, or, having held them under
+    /// `allow_on_headers_stop_iteration`, continued from `on_request_body`),
+    /// Envoy answers from them, and
     /// the answer passes through the plugin's `on_response_headers` and
     /// `on_response_body` (`:status`, and for a body `content-length` and
     /// `content-type: text/plain`). The request body and trailers are

@@ -10,11 +10,9 @@ use proxywasm::mock::{HttpStream, MockHost};
 mod common;
 use common::{dual, dual_with};
 
-/// A `POST /` with `content_type`; the action of the headers callback.
-///
-/// (`envoy.yaml` routes to a `direct_response`; the emulator's
-/// `HttpStream::direct_response` does not yet answer when the headers go on
-/// from a body callback, so these streams have an ordinary upstream.)
+/// A `POST /` with `content_type`; the action of the headers callback. The
+/// stream has an ordinary upstream; `a_direct_response_route_answers_after_a_valid_body`
+/// has the route of `envoy.yaml`.
 fn post(host: &MockHost, content_type: Option<&str>, has_body: bool) -> (HttpStream, Action) {
     let mut stream = host.http_stream();
     let mut headers = vec![(":method", "POST"), (":path", "/")];
@@ -59,6 +57,27 @@ fn a_valid_payload_goes_on_headers_and_body() {
         stream.response_headers(&[(":status", "200")], false);
         assert_eq!(stream.response_body(b"hello\n", true), Action::Continue);
         assert_eq!(stream.current_response_body(), b"hello\n");
+    });
+}
+
+/// `envoy.yaml` routes to a `direct_response`: since the plugin holds the headers
+/// (`allow_on_headers_stop_iteration`), the body reaches it first, and the route
+/// answers once the last body callback continues, as the e2e check sees in Envoy.
+#[test]
+fn a_direct_response_route_answers_after_a_valid_body() {
+    dual(|host| {
+        let mut stream = host.http_stream();
+        stream.direct_response(200, "valid\n");
+        let headers = [
+            (":method", "POST"),
+            (":path", "/"),
+            ("content-type", "application/json"),
+        ];
+        assert_eq!(stream.request_headers(&headers, false), Action::Pause);
+        assert!(stream.current_response_header(":status").is_none());
+        stream.request_body(br#"{"id": "1", "token": "2"}"#, true);
+        assert_eq!(answer(&stream), ("200".to_owned(), "valid\n".to_owned()));
+        assert!(stream.local_response().is_none());
     });
 }
 

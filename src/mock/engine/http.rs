@@ -250,7 +250,13 @@ impl Vm {
                 }
             }
         };
-        self.run_flow(context, side, export, |raw| raw != 0, settle)
+        let action = self.run_flow(context, side, export, |raw| raw != 0, settle);
+        if side == Side::Request {
+            // Headers held under `allow_on_headers_stop_iteration` go on with this
+            // body: a direct-response route answers now.
+            self.answer_from_route(context);
+        }
+        action
     }
 
     pub(crate) fn flow_trailers(&self, context: u32, side: Side, trailers: Map) -> u32 {
