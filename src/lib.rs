@@ -381,12 +381,16 @@ mod book {
     struct State;
     #[doc = include_str!("../book/src/foreign-functions.md")]
     struct ForeignFunctions;
+    #[doc = include_str!("../book/src/wasm-service.md")]
+    struct WasmService;
     #[doc = include_str!("../book/src/errors-and-logging.md")]
     struct ErrorsAndLogging;
     #[doc = include_str!("../book/src/building.md")]
     struct Building;
     #[doc = include_str!("../book/src/envoy.md")]
     struct Envoy;
+    #[doc = include_str!("../book/src/examples.md")]
+    struct Examples;
     #[doc = include_str!("../book/src/migration.md")]
     struct Migration;
     #[doc = include_str!("../book/src/internals.md")]

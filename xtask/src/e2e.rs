@@ -317,11 +317,13 @@ fn stimulate(c: &mut Ctx<'_>, check: &Check) -> Result<Outcome> {
     if let Some(script) = &check.command {
         let python = envoy::venv_dir(c.root).join("bin").join("python");
         let dir = c.root.join(&c.example.dir);
+        let envoy_log = c.example.run_dir(c.root).join("envoy.log");
+        let envoy_log = envoy_log.to_string_lossy();
         let mut command = Command::new(python);
         command
             .current_dir(&dir)
             .arg(&script.python)
-            .args(&script.args);
+            .args(script.args.iter().map(|a| a.replace("{envoy_log}", &envoy_log)));
         if c.verbose {
             step(format!(
                 "python {} {}",

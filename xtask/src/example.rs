@@ -189,7 +189,8 @@ pub(crate) struct Load {
 }
 
 /// A client script (relative to the example's directory) run by the virtualenv's
-/// Python; its exit code must be `exit` (default 0).
+/// Python; its exit code must be `exit` (default 0). In `args`, `{envoy_log}` stands
+/// for the path of Envoy's log (a script may read what Envoy logged).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Script {
