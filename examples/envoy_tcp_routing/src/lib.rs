@@ -1,64 +1,84 @@
-//! `envoy_tcp_routing`: a network filter that chooses the upstream cluster
-//! of each TCP connection from the client's address.
+//! `envoy_tcp_routing`: a network filter that chooses each TCP connection's
+//! upstream cluster (the official Rust SDK's scenario, which routes by the
+//! client's address; here by the local address the client connected to,
+//! which a local client can exercise both ways).
 //!
-//! Clients whose IP ends in an even byte go to [`EVEN`], the others to
-//! [`ODD`] (the official Rust SDK's scenario). The choice is written to the
-//! connection's filter state under [`CLUSTER_KEY`], the key Envoy's
-//! `tcp_proxy` reads the cluster from, with the typed foreign-function
-//! helper [`set_envoy_filter_state`]. It is done in `on_new_connection`, the
-//! only moment before `tcp_proxy` connects upstream.
+//! The configuration ([`Config`], JSON, read with `Configuration::json`)
+//! maps local ports to clusters. In `on_new_connection` the plugin reads
+//! `destination.address` as a `SocketAddr` and writes the port's cluster to
+//! the connection's filter state under [`CLUSTER_KEY`], the key Envoy's
+//! `tcp_proxy` takes its cluster from, with the typed foreign-function
+//! helper [`set_envoy_filter_state`]. `tcp_proxy` picks its cluster right
+//! after this callback (measured: in Envoy 1.40 it does so even when it
+//! delays connecting until the first data, so the choice must be made here).
+//! A port the configuration does not name keeps `tcp_proxy`'s own cluster.
 //!
 //! When the connection ends, `on_log` logs the cluster Envoy used
-//! (`xds.cluster_name`).
-//!
-//! A connection whose address Envoy does not give, or whose cluster Envoy
-//! refuses, fails: the error is logged and the connection closed.
+//! (`xds.cluster_name`). A cluster Envoy refuses is an error: it is logged
+//! and the connection closed.
 
-use proxywasm::attribute::{source, xds};
+use proxywasm::attribute::{destination, source, xds};
 use proxywasm::foreign::{LifeSpan, set_envoy_filter_state};
 use proxywasm::log::info;
-use proxywasm::{Action, ContextId, Error, Result, TcpContext};
-use std::net::IpAddr;
+use proxywasm::{Action, Configuration, ContextId, NoContext, PluginContext, Result, TcpContext};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// The filter-state key `tcp_proxy` takes its cluster from.
 pub const CLUSTER_KEY: &str = "envoy.tcp_proxy.cluster";
 
-/// The cluster of clients whose IP's last byte is even.
-pub const EVEN: &str = "egress-router2";
+/// The plugin configuration, e.g.
+/// `{"clusters_by_local_port": {"18770": "egress-router1"}}`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Local port (as text, JSON keys are strings) → cluster name.
+    pub clusters_by_local_port: BTreeMap<String, String>,
+}
 
-/// The cluster of clients whose IP's last byte is odd.
-pub const ODD: &str = "egress-router1";
+/// The plugin context: the configuration, shared with every connection.
+#[derive(Debug, Default)]
+pub struct Plugin {
+    config: Rc<Config>,
+}
 
-/// The cluster for a client at `ip`: by the parity of its last byte.
-///
-/// ```
-/// use envoy_tcp_routing::{cluster_for, EVEN, ODD};
-/// assert_eq!(cluster_for("127.0.0.1".parse().unwrap()), ODD);
-/// assert_eq!(cluster_for("::2".parse().unwrap()), EVEN);
-/// ```
-pub fn cluster_for(ip: IpAddr) -> &'static str {
-    let last = match ip {
-        IpAddr::V4(v4) => v4.octets()[3],
-        IpAddr::V6(v6) => v6.octets()[15],
-    };
-    if last % 2 == 0 { EVEN } else { ODD }
+impl PluginContext for Plugin {
+    type Http = NoContext;
+    type Tcp = Router;
+
+    fn on_configure(&mut self, configuration: Configuration) -> Result<()> {
+        self.config = Rc::new(configuration.json()?);
+        Ok(())
+    }
+
+    fn new_tcp_context(&mut self, _id: ContextId) -> Option<Router> {
+        Some(Router {
+            config: Rc::clone(&self.config),
+        })
+    }
 }
 
 /// One connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Router {
-    client: Option<std::net::SocketAddr>,
+    config: Rc<Config>,
 }
 
 impl TcpContext for Router {
     fn on_new_connection(&mut self) -> Result<Action> {
-        let Some(client) = source::ADDRESS.get()? else {
-            return Err(Error::other("envoy_tcp_routing: no source.address"));
+        let client = source::ADDRESS.get()?;
+        let client = client.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        let Some(local) = destination::ADDRESS.get()? else {
+            info!("envoy_tcp_routing: {client}: no local address, tcp_proxy's cluster");
+            return Ok(Action::Continue);
         };
-        let cluster = cluster_for(client.ip());
+        let port = local.port().to_string();
+        let Some(cluster) = self.config.clusters_by_local_port.get(&port) else {
+            info!("envoy_tcp_routing: {client} to port {port}: tcp_proxy's cluster");
+            return Ok(Action::Continue);
+        };
         set_envoy_filter_state(CLUSTER_KEY, cluster, LifeSpan::FilterChain)?;
-        info!("envoy_tcp_routing: {client} goes to {cluster}");
-        self.client = Some(client);
+        info!("envoy_tcp_routing: {client} to port {port} goes to {cluster}");
         Ok(Action::Continue)
     }
 
@@ -66,18 +86,16 @@ impl TcpContext for Router {
     /// access log would show it.
     fn on_log(&mut self) -> Result<()> {
         let cluster = xds::CLUSTER_NAME.get()?;
-        if let Some(client) = self.client {
-            info!(
-                "envoy_tcp_routing: {client} was served by {}",
-                cluster.as_deref().unwrap_or("no cluster")
-            );
-        }
+        info!(
+            "envoy_tcp_routing: served by {}",
+            cluster.as_deref().unwrap_or("no cluster")
+        );
         Ok(())
     }
 }
 
-/// The entry point: one `Router` per connection.
-#[proxywasm::main(tcp)]
-pub fn connection(_id: ContextId) -> Router {
-    Router::default()
+/// The entry point.
+#[proxywasm::main(plugin)]
+pub fn plugin(_id: ContextId) -> Plugin {
+    Plugin::default()
 }
