@@ -52,7 +52,7 @@ pub(crate) fn start_envoy(root: &Path, example: &Example, envoy: &Envoy) -> Resu
             config: &example.config_path(root),
             run_dir: &example.run_dir(root),
             admin_port: example.spec.admin,
-            ports: &example.ports(),
+            ports: &example.envoy_ports(),
             concurrency: example.spec.concurrency,
             extra_args: &example.spec.envoy_args,
         },

@@ -166,8 +166,8 @@ pub(crate) struct GeneratedHeaders {
     pub(crate) value: String,
 }
 
-/// Bytes sent on a new TCP connection, whose write side is then shut; the reply is
-/// read to the close.
+/// Bytes sent on a new TCP connection; the reply is read until the peer closes (the
+/// client keeps its side open, so the upstream or the plugin must close).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TcpExchange {
@@ -246,6 +246,15 @@ impl Example {
 
     pub(crate) fn run_dir(&self, root: &Path) -> PathBuf {
         root.join("target").join("e2e").join(&self.name)
+    }
+
+    /// The ports Envoy itself listens on: every declared port but the servers'
+    /// (those are already taken by the servers when Envoy starts).
+    pub(crate) fn envoy_ports(&self) -> Vec<u16> {
+        let servers: Vec<u16> = self.spec.servers.iter().map(|s| s.port).collect();
+        let mut ports = self.ports();
+        ports.retain(|p| !servers.contains(p));
+        ports
     }
 
     /// Every port the bootstrap and its servers use.
