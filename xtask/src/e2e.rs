@@ -320,10 +320,12 @@ fn stimulate(c: &mut Ctx<'_>, check: &Check) -> Result<Outcome> {
         let envoy_log = c.example.run_dir(c.root).join("envoy.log");
         let envoy_log = envoy_log.to_string_lossy();
         let mut command = Command::new(python);
-        command
-            .current_dir(&dir)
-            .arg(&script.python)
-            .args(script.args.iter().map(|a| a.replace("{envoy_log}", &envoy_log)));
+        command.current_dir(&dir).arg(&script.python).args(
+            script
+                .args
+                .iter()
+                .map(|a| a.replace("{envoy_log}", &envoy_log)),
+        );
         if c.verbose {
             step(format!(
                 "python {} {}",
