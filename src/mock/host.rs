@@ -1460,7 +1460,11 @@ impl HttpStream {
         action(self.view(|s| s.action))
     }
 
-    /// Go `GetSentLocalResponse`: the local reply the plugin sent, if any.
+    /// Go `GetSentLocalResponse`: the local reply the plugin sent, if any, as
+    /// it sent it. What the client gets is in the current response headers and
+    /// body: for a gRPC request Envoy's trailers-only shape (`:status 200`,
+    /// `grpc-status`, the body as `grpc-message`; book:
+    /// reference/envoy-1.40.md#grpc-local-replies).
     ///
     /// ```
     /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);

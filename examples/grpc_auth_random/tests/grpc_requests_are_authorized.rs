@@ -80,13 +80,25 @@ fn a_failure_from_the_service_answers_permission_denied() {
         assert_eq!(reply.status_code, 403);
         assert_eq!(reply.grpc_status, Some(7));
         assert_eq!(reply.body, b"denied by proxy-wasm (auth status 7)");
-        // Envoy turns this into `:status 200`, `grpc-status: 7` and the body
-        // as `grpc-message` for a gRPC client (see the e2e checks); the
-        // emulator keeps the reply as the plugin sent it.
+        // What the client gets is Envoy's gRPC shape, as the e2e check sees it:
+        // a trailers-only 200 with the status, the body as `grpc-message`.
+        assert_eq!(
+            stream.current_response_header(":status").as_deref(),
+            Some("200")
+        );
+        assert_eq!(
+            stream.current_response_header("content-type").as_deref(),
+            Some("application/grpc")
+        );
         assert_eq!(
             stream.current_response_header("grpc-status").as_deref(),
             Some("7")
         );
+        assert_eq!(
+            stream.current_response_header("grpc-message").as_deref(),
+            Some("denied by proxy-wasm (auth status 7)")
+        );
+        assert!(stream.current_response_body().is_empty());
         assert_eq!(
             stream.current_response_header("powered-by").as_deref(),
             Some("proxy-wasm"),

@@ -394,20 +394,21 @@ impl Vm {
     }
 
     pub(super) fn local_reply(&self, context: u32, reply: LocalReply, from: &'static str) {
-        let mut text = vec![(":status".to_owned(), reply.status_code.to_string())];
-        if !reply.body.is_empty() {
-            text.push(("content-length".into(), reply.body.len().to_string()));
-            text.push(("content-type".into(), "text/plain".into()));
-        }
-        if let Some(grpc) = reply.grpc_status {
-            text.push(("grpc-status".into(), grpc.to_string()));
-        }
-        text.extend(reply.headers.iter().cloned());
+        let grpc_request = self.state().http(context).is_some_and(|stream| {
+            let headers = stream.request.headers.as_deref().unwrap_or_default();
+            headers.iter().any(|(name, value)| {
+                name.eq_ignore_ascii_case(b"content-type") && value.starts_with(b"application/grpc")
+            })
+        });
+        let (text, body) = if grpc_request {
+            grpc_reply_shape(&reply)
+        } else {
+            http_reply_shape(&reply)
+        };
         let headers: Map = text
             .into_iter()
             .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
             .collect();
-        let body = reply.body.clone();
         let (response_started, response_held, through_filter) = {
             let mut s = self.state();
             let through_filter = s.config.fidelity.local_reply_through_filter;
@@ -824,5 +825,57 @@ pub(super) struct OpGuard<'a>(&'a Vm);
 impl Drop for OpGuard<'_> {
     fn drop(&mut self) {
         self.0.ops.set(self.0.ops.get().saturating_sub(1));
+    }
+}
+
+/// The response Envoy sends for a local reply to an HTTP request: the status, the
+/// body with its length and `text/plain`, `grpc-status` if one was given, then the
+/// plugin's headers.
+fn http_reply_shape(reply: &LocalReply) -> (Vec<(String, String)>, Vec<u8>) {
+    let mut text = vec![(":status".to_owned(), reply.status_code.to_string())];
+    if !reply.body.is_empty() {
+        text.push(("content-length".into(), reply.body.len().to_string()));
+        text.push(("content-type".into(), "text/plain".into()));
+    }
+    if let Some(grpc) = reply.grpc_status {
+        text.push(("grpc-status".into(), grpc.to_string()));
+    }
+    text.extend(reply.headers.iter().cloned());
+    (text, reply.body.clone())
+}
+
+/// The response Envoy 1.40 sends for a local reply to a gRPC request
+/// (`content-type: application/grpc…`): a trailers-only `200` with
+/// `content-type: application/grpc`, the given gRPC status (or the one mapped from
+/// the HTTP status), the body as `grpc-message` and no body (book:
+/// reference/envoy-1.40.md#grpc-local-replies).
+fn grpc_reply_shape(reply: &LocalReply) -> (Vec<(String, String)>, Vec<u8>) {
+    let status = reply
+        .grpc_status
+        .unwrap_or_else(|| grpc_status_of_http(reply.status_code));
+    let mut text = vec![
+        (":status".to_owned(), "200".to_owned()),
+        ("content-type".into(), "application/grpc".into()),
+        ("grpc-status".into(), status.to_string()),
+    ];
+    if !reply.body.is_empty() {
+        text.push((
+            "grpc-message".into(),
+            String::from_utf8_lossy(&reply.body).into_owned(),
+        ));
+    }
+    text.extend(reply.headers.iter().cloned());
+    (text, Vec::new())
+}
+
+/// Envoy's mapping of an HTTP status to a gRPC status for local replies.
+fn grpc_status_of_http(status: u32) -> u32 {
+    match status {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502 | 503 | 504 => 14,
+        _ => 2,
     }
 }
