@@ -113,6 +113,8 @@ struct Task {
     id: u32,
     context: u32,
     future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+    /// Its waker, made once at spawn (not at each poll).
+    waker: Waker,
     /// Applies the owning context's error policy when the future fails.
     fail: fn(u32, &crate::Error),
 }
@@ -452,6 +454,7 @@ pub(crate) fn spawn(
             id,
             context,
             future,
+            waker: Waker::from(Arc::new(TaskWaker(id))),
             fail,
         });
         run_ready();
@@ -482,8 +485,7 @@ impl std::task::Wake for TaskWaker {
 /// Polls `task` with its context active (and made the host's effective
 /// context if it is not the one whose callback runs); keeps it if pending.
 fn poll(mut task: Task) {
-    let waker = Waker::from(Arc::new(TaskWaker(task.id)));
-    let mut cx = Context::from_waker(&waker);
+    let mut cx = Context::from_waker(&task.waker);
     let running = active();
     let switch = task.context != running;
     if switch && crate::abi::calls::set_effective_context(task.context).is_err() {
