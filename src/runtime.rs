@@ -119,6 +119,14 @@ struct Task {
     fail: fn(u32, &crate::Error),
 }
 
+/// Where the future awaiting a callout stands.
+enum Await {
+    /// No event yet: the waker to wake when one arrives.
+    Waiting(Waker),
+    /// The event arrived (owned), not yet taken by the future.
+    Arrived(Box<dyn Any>),
+}
+
 /// The async executor's state (see [`crate::task`]).
 #[derive(Default)]
 struct Executor {
@@ -127,11 +135,10 @@ struct Executor {
     /// Ids of woken tasks, in wake order.
     ready: RefCell<Vec<u32>>,
     next_id: Cell<u32>,
-    /// The waker of the future waiting for each callout token (HTTP, then
-    /// gRPC).
-    waiting: [RefCell<IdMap<Waker>>; 2],
-    /// Events that arrived for waiting futures, not yet taken.
-    arrived: [RefCell<IdMap<Box<dyn Any>>>; 2],
+    /// The future awaiting each callout token (HTTP, then gRPC): its waker,
+    /// or the event that arrived for it. One map, so that each step of an
+    /// await (register, arrive, take) is one lookup.
+    awaits: [RefCell<IdMap<Await>>; 2],
     /// Sleeping futures: deadline (host time, nanoseconds) and waker.
     timers: RefCell<Vec<(u64, Waker)>>,
 }
@@ -223,11 +230,7 @@ impl Runtime {
                 tasks: RefCell::new(Vec::new()),
                 ready: RefCell::new(Vec::new()),
                 next_id: Cell::new(0),
-                waiting: [
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                ],
-                arrived: [
+                awaits: [
                     RefCell::new(IdMap::with_hasher(IdHash)),
                     RefCell::new(IdMap::with_hasher(IdHash)),
                 ],
@@ -543,18 +546,27 @@ pub(crate) fn run_ready() {
 /// event that arrived for it, or registers `waker` to be woken when one
 /// does.
 pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Box<dyn Any>> {
+    use hashbrown::hash_map::Entry;
     with(|rt| {
-        let family = usize::from(!http);
-        let arrived = rt.executor.arrived[family]
+        let mut awaits = rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()
-            .ok()
-            .and_then(|mut arrived| arrived.remove(&token));
-        if arrived.is_none() {
-            if let Ok(mut waiting) = rt.executor.waiting[family].try_borrow_mut() {
-                waiting.insert(token, waker.clone());
+            .ok()?;
+        match awaits.entry(token) {
+            Entry::Occupied(slot) if matches!(slot.get(), Await::Arrived(_)) => {
+                match slot.remove() {
+                    Await::Arrived(event) => Some(event),
+                    Await::Waiting(_) => None,
+                }
+            }
+            Entry::Occupied(mut slot) => {
+                slot.insert(Await::Waiting(waker.clone()));
+                None
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Await::Waiting(waker.clone()));
+                None
             }
         }
-        arrived
     })
     .flatten()
 }
@@ -562,34 +574,27 @@ pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Box
 /// Forgets the future waiting for callout `token` (dropped before its event
 /// arrived, or after): its waker and any event kept for it.
 pub(crate) fn forget_await(http: bool, token: u32) {
-    let family = usize::from(!http);
-    let event = with(|rt| {
-        if let Ok(mut waiting) = rt.executor.waiting[family].try_borrow_mut() {
-            waiting.remove(&token);
-        }
-        rt.executor.arrived[family]
+    // (Dropped outside the borrow: an event's drop may reach the executor.)
+    let slot = with(|rt| {
+        rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()
             .ok()
-            .and_then(|mut arrived| arrived.remove(&token))
+            .and_then(|mut awaits| awaits.remove(&token))
     });
-    drop(event);
+    drop(slot);
 }
 
 /// An event (owned: read from the host while it was readable) arrived for
 /// the future waiting for callout `token`: keeps it and wakes that future.
 pub(crate) fn callout_arrived(http: bool, token: u32, event: Box<dyn Any>) {
-    let waker = with(|rt| {
-        let family = usize::from(!http);
-        if let Ok(mut arrived) = rt.executor.arrived[family].try_borrow_mut() {
-            arrived.insert(token, event);
-        }
-        rt.executor.waiting[family]
+    let previous = with(|rt| {
+        rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()
             .ok()
-            .and_then(|mut waiting| waiting.remove(&token))
+            .and_then(|mut awaits| awaits.insert(token, Await::Arrived(event)))
     })
     .flatten();
-    if let Some(waker) = waker {
+    if let Some(Await::Waiting(waker)) = previous {
         waker.wake();
     }
 }
