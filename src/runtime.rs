@@ -124,7 +124,17 @@ enum Await {
     /// No event yet: the waker to wake when one arrives.
     Waiting(Waker),
     /// The event arrived (owned), not yet taken by the future.
-    Arrived(Box<dyn Any>),
+    Arrived(Reply),
+}
+
+/// A callout's event for the future awaiting it, read from the host while it
+/// was readable. Held by value (no box: it is a few words).
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// An HTTP call's response.
+    Http(crate::HttpCallResponse),
+    /// A unary gRPC call's reply.
+    Grpc(crate::Result<crate::HostBytes>),
 }
 
 /// The async executor's state (see [`crate::task`]).
@@ -545,7 +555,7 @@ pub(crate) fn run_ready() {
 /// For the future waiting for callout `token` (HTTP when `http`): takes the
 /// event that arrived for it, or registers `waker` to be woken when one
 /// does.
-pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Box<dyn Any>> {
+pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
     use hashbrown::hash_map::Entry;
     with(|rt| {
         let mut awaits = rt.executor.awaits[usize::from(!http)]
@@ -586,7 +596,8 @@ pub(crate) fn forget_await(http: bool, token: u32) {
 
 /// An event (owned: read from the host while it was readable) arrived for
 /// the future waiting for callout `token`: keeps it and wakes that future.
-pub(crate) fn callout_arrived(http: bool, token: u32, event: Box<dyn Any>) {
+pub(crate) fn callout_arrived(token: u32, event: Reply) {
+    let http = matches!(event, Reply::Http(_));
     let previous = with(|rt| {
         rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()

@@ -252,11 +252,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             Then::Task => {
                 match callout {
                     CalloutEvent::HttpResponse(_, response) => {
-                        runtime::callout_arrived(true, token, Box::new(response));
+                        runtime::callout_arrived(token, runtime::Reply::Http(response));
                     }
                     CalloutEvent::Grpc(_, grpc) => {
                         if let Some(reply) = crate::callout::grpc_reply(grpc) {
-                            runtime::callout_arrived(false, token, Box::new(reply));
+                            runtime::callout_arrived(token, runtime::Reply::Grpc(reply));
                         }
                     }
                 }
