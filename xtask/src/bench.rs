@@ -714,6 +714,19 @@ mod tests {
 
     fn all(ours_fuel: u64, ours_pages: (u64, u64)) -> String {
         let mut out = String::new();
+        for plugin in OURS_ONLY {
+            // The closure and async forms: proxywasm lines only, at the
+            // token form's fuel and bytes.
+            out += &line(
+                "proxywasm",
+                plugin,
+                35_000,
+                400,
+                ours_fuel,
+                "proxy_log=10",
+                ours_pages,
+            );
+        }
         for plugin in PLUGINS {
             out += &line("raw", plugin, 30_000, 3, 500, "proxy_log=10", (17, 17));
             out += &line(
@@ -818,6 +831,48 @@ mod tests {
         );
         assert!(parse_rows("raw\tnoop\t1\n").is_err());
         assert!(parse_rows("").is_err());
+    }
+
+    #[test]
+    fn closure_and_async_callouts_are_held_to_the_token_form() {
+        let async_line = "proxywasm\tcallout_async\t35000\t400\t10\t1000\t";
+        let text = all(1_000, (17, 17))
+            .replace(
+                async_line,
+                "proxywasm\tcallout_async\t43751\t400\t10\t1501\t",
+            )
+            .replace(
+                "proxywasm\tcallout_closure\t35000\t400\t10\t1000\t",
+                "proxywasm\tcallout_closure\t99999\t400\t10\t1500\t",
+            );
+        let rows = parse_rows(&text).unwrap();
+        let failures: Vec<String> = check(&rows)
+            .into_iter()
+            .filter(|f| f.starts_with("callout_"))
+            .collect();
+        assert_eq!(
+            failures,
+            vec![
+                "callout_async: fuel/request 150.1 > 150 (1.5 × callout 100)".to_string(),
+                "callout_async: .wasm bytes 43,751 > 43,750 (1.25 × callout 35,000)".to_string(),
+            ]
+        );
+        // They have no raw or official row: "—" in those columns.
+        let table = render(
+            &rows,
+            &Options {
+                requests: 10,
+                warmup: 1,
+                allocator: false,
+            },
+        );
+        assert!(
+            table.contains("| callout_closure | — | — | 150 | — | — |"),
+            "{table}"
+        );
+        // A missing proxywasm line for them is still an error.
+        let missing = all(1_000, (17, 17)).replace("proxywasm\tcallout_async", "x\tcallout_async");
+        assert!(parse_rows(&missing).is_err());
     }
 
     #[test]
