@@ -411,15 +411,11 @@ fn load_statuses(port: u16, load: &example::Load) -> Result<BTreeMap<String, u64
 /// Checks an HTTP response against the check's expectations, naming every difference.
 fn expect_http(r: &Response, check: &Check) -> Result<()> {
     let mut wrong = Vec::new();
-    if let Some(status) = check.status {
-        if r.status != status {
-            wrong.push(format!("status {} (expected {status})", r.status));
-        }
+    if let Some(status) = check.status.filter(|&s| s != r.status) {
+        wrong.push(format!("status {} (expected {status})", r.status));
     }
-    if let Some(body) = &check.body {
-        if r.body != body.as_bytes() {
-            wrong.push(format!("body {:?} (expected {body:?})", r.body_text()));
-        }
+    if let Some(body) = check.body.as_ref().filter(|b| r.body != b.as_bytes()) {
+        wrong.push(format!("body {:?} (expected {body:?})", r.body_text()));
     }
     let text = r.body_text();
     for part in &check.body_contains {
