@@ -5,7 +5,8 @@
 //! ([`crate::bench_envoy`]).
 //!
 //! 1. Builds the bench plugins (`bench/`: six plugins × raw / official /
-//!    proxywasm) in release for `wasm32-wasip1`.
+//!    proxywasm, and the callout's closure and async forms, proxywasm only)
+//!    in release for `wasm32-wasip1`.
 //! 2. Runs `proxywasm-bench` (in `wasmtime/`), which loads each `.wasm` in the
 //!    engine host, starts it, warms it up and drives N request lifecycles,
 //!    printing one line of raw figures per variant.
