@@ -678,12 +678,10 @@ impl Future for HttpResponseFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match runtime::await_callout(true, self.token.0, cx.waker()) {
-            Some(event) => Poll::Ready(
-                event
-                    .downcast::<HttpCallResponse>()
-                    .map(|response| *response)
-                    .map_err(|_| crate::Error::other("proxywasm: mismatched callout event")),
-            ),
+            Some(runtime::Reply::Http(response)) => Poll::Ready(Ok(response)),
+            Some(runtime::Reply::Grpc(_)) => Poll::Ready(Err(crate::Error::other(
+                "proxywasm: mismatched callout event",
+            ))),
             None => Poll::Pending,
         }
     }
@@ -984,10 +982,10 @@ impl Future for GrpcReplyFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match runtime::await_callout(false, self.token.0, cx.waker()) {
-            Some(event) => Poll::Ready(match event.downcast::<Result<HostBytes>>() {
-                Ok(reply) => *reply,
-                Err(_) => Err(crate::Error::other("proxywasm: mismatched callout event")),
-            }),
+            Some(runtime::Reply::Grpc(reply)) => Poll::Ready(reply),
+            Some(runtime::Reply::Http(_)) => Poll::Ready(Err(crate::Error::other(
+                "proxywasm: mismatched callout event",
+            ))),
             None => Poll::Pending,
         }
     }

@@ -113,8 +113,28 @@ struct Task {
     id: u32,
     context: u32,
     future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+    /// Its waker, made once at spawn (not at each poll).
+    waker: Waker,
     /// Applies the owning context's error policy when the future fails.
     fail: fn(u32, &crate::Error),
+}
+
+/// Where the future awaiting a callout stands.
+enum Await {
+    /// No event yet: the waker to wake when one arrives.
+    Waiting(Waker),
+    /// The event arrived (owned), not yet taken by the future.
+    Arrived(Reply),
+}
+
+/// A callout's event for the future awaiting it, read from the host while it
+/// was readable. Held by value (no box: it is a few words).
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// An HTTP call's response.
+    Http(crate::HttpCallResponse),
+    /// A unary gRPC call's reply.
+    Grpc(crate::Result<crate::HostBytes>),
 }
 
 /// The async executor's state (see [`crate::task`]).
@@ -125,11 +145,10 @@ struct Executor {
     /// Ids of woken tasks, in wake order.
     ready: RefCell<Vec<u32>>,
     next_id: Cell<u32>,
-    /// The waker of the future waiting for each callout token (HTTP, then
-    /// gRPC).
-    waiting: [RefCell<IdMap<Waker>>; 2],
-    /// Events that arrived for waiting futures, not yet taken.
-    arrived: [RefCell<IdMap<Box<dyn Any>>>; 2],
+    /// The future awaiting each callout token (HTTP, then gRPC): its waker,
+    /// or the event that arrived for it. One map, so that each step of an
+    /// await (register, arrive, take) is one lookup.
+    awaits: [RefCell<IdMap<Await>>; 2],
     /// Sleeping futures: deadline (host time, nanoseconds) and waker.
     timers: RefCell<Vec<(u64, Waker)>>,
 }
@@ -221,11 +240,7 @@ impl Runtime {
                 tasks: RefCell::new(Vec::new()),
                 ready: RefCell::new(Vec::new()),
                 next_id: Cell::new(0),
-                waiting: [
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                ],
-                arrived: [
+                awaits: [
                     RefCell::new(IdMap::with_hasher(IdHash)),
                     RefCell::new(IdMap::with_hasher(IdHash)),
                 ],
@@ -452,6 +467,7 @@ pub(crate) fn spawn(
             id,
             context,
             future,
+            waker: Waker::from(Arc::new(TaskWaker(id))),
             fail,
         });
         run_ready();
@@ -482,8 +498,7 @@ impl std::task::Wake for TaskWaker {
 /// Polls `task` with its context active (and made the host's effective
 /// context if it is not the one whose callback runs); keeps it if pending.
 fn poll(mut task: Task) {
-    let waker = Waker::from(Arc::new(TaskWaker(task.id)));
-    let mut cx = Context::from_waker(&waker);
+    let mut cx = Context::from_waker(&task.waker);
     let running = active();
     let switch = task.context != running;
     if switch && crate::abi::calls::set_effective_context(task.context).is_err() {
@@ -540,19 +555,28 @@ pub(crate) fn run_ready() {
 /// For the future waiting for callout `token` (HTTP when `http`): takes the
 /// event that arrived for it, or registers `waker` to be woken when one
 /// does.
-pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Box<dyn Any>> {
+pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
+    use hashbrown::hash_map::Entry;
     with(|rt| {
-        let family = usize::from(!http);
-        let arrived = rt.executor.arrived[family]
+        let mut awaits = rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()
-            .ok()
-            .and_then(|mut arrived| arrived.remove(&token));
-        if arrived.is_none() {
-            if let Ok(mut waiting) = rt.executor.waiting[family].try_borrow_mut() {
-                waiting.insert(token, waker.clone());
+            .ok()?;
+        match awaits.entry(token) {
+            Entry::Occupied(slot) if matches!(slot.get(), Await::Arrived(_)) => {
+                match slot.remove() {
+                    Await::Arrived(event) => Some(event),
+                    Await::Waiting(_) => None,
+                }
+            }
+            Entry::Occupied(mut slot) => {
+                slot.insert(Await::Waiting(waker.clone()));
+                None
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Await::Waiting(waker.clone()));
+                None
             }
         }
-        arrived
     })
     .flatten()
 }
@@ -560,34 +584,28 @@ pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Box
 /// Forgets the future waiting for callout `token` (dropped before its event
 /// arrived, or after): its waker and any event kept for it.
 pub(crate) fn forget_await(http: bool, token: u32) {
-    let family = usize::from(!http);
-    let event = with(|rt| {
-        if let Ok(mut waiting) = rt.executor.waiting[family].try_borrow_mut() {
-            waiting.remove(&token);
-        }
-        rt.executor.arrived[family]
+    // (Dropped outside the borrow: an event's drop may reach the executor.)
+    let slot = with(|rt| {
+        rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()
             .ok()
-            .and_then(|mut arrived| arrived.remove(&token))
+            .and_then(|mut awaits| awaits.remove(&token))
     });
-    drop(event);
+    drop(slot);
 }
 
 /// An event (owned: read from the host while it was readable) arrived for
 /// the future waiting for callout `token`: keeps it and wakes that future.
-pub(crate) fn callout_arrived(http: bool, token: u32, event: Box<dyn Any>) {
-    let waker = with(|rt| {
-        let family = usize::from(!http);
-        if let Ok(mut arrived) = rt.executor.arrived[family].try_borrow_mut() {
-            arrived.insert(token, event);
-        }
-        rt.executor.waiting[family]
+pub(crate) fn callout_arrived(token: u32, event: Reply) {
+    let http = matches!(event, Reply::Http(_));
+    let previous = with(|rt| {
+        rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()
             .ok()
-            .and_then(|mut waiting| waiting.remove(&token))
+            .and_then(|mut awaits| awaits.insert(token, Await::Arrived(event)))
     })
     .flatten();
-    if let Some(waker) = waker {
+    if let Some(Await::Waiting(waker)) = previous {
         waker.wake();
     }
 }

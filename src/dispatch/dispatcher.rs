@@ -249,16 +249,23 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 });
             }
             Then::NotLast => drop(undelivered(Why::NotLast, token, event)),
-            Then::Task => match callout {
-                CalloutEvent::HttpResponse(_, response) => {
-                    runtime::callout_arrived(true, token, Box::new(response));
-                }
-                CalloutEvent::Grpc(_, grpc) => {
-                    if let Some(reply) = crate::callout::grpc_reply(grpc) {
-                        runtime::callout_arrived(false, token, Box::new(reply));
+            Then::Task => {
+                match callout {
+                    CalloutEvent::HttpResponse(_, response) => {
+                        runtime::callout_arrived(token, runtime::Reply::Http(response));
+                    }
+                    CalloutEvent::Grpc(_, grpc) => {
+                        if let Some(reply) = crate::callout::grpc_reply(grpc) {
+                            runtime::callout_arrived(token, runtime::Reply::Grpc(reply));
+                        }
                     }
                 }
-            },
+                // The woken task is the origin's, which the host has as its
+                // effective context already: polled with it active, it needs
+                // no second switch.
+                runtime::as_active(origin, crate::task::run_due);
+                return;
+            }
         }
         crate::task::run_due();
     }

@@ -5,7 +5,7 @@
 //! [`EngineHost`](crate::EngineHost), started, warmed up, and driven through
 //! the same request lifecycle many times: context creation, request headers,
 //! the request body for `body_rewrite` (two chunks, the first paused), the
-//! callout response for `callout`, response headers, then `on_log`,
+//! callout response for the callout plugins, response headers, then `on_log`,
 //! `on_done` and `on_delete`; then the same lifecycles [`INTERLEAVED`] at a
 //! time, round-robin.
 
@@ -19,14 +19,26 @@ use std::path::Path;
 /// ```
 /// assert_eq!(proxywasm_wasmtime::bench::PLUGINS[0], "noop");
 /// ```
-pub const PLUGINS: [&str; 6] = [
+pub const PLUGINS: [&str; 8] = [
     "noop",
     "add_header",
     "read_headers",
     "log_headers",
     "body_rewrite",
     "callout",
+    "callout_closure",
+    "callout_async",
 ];
+
+/// The plugins written with this SDK only: `callout` with a closure and with
+/// async/await, forms the raw ABI and the official SDK do not have (they are
+/// compared with proxywasm's own token form, `callout`).
+///
+/// ```
+/// use proxywasm_wasmtime::bench::{OURS_ONLY, PLUGINS};
+/// assert!(OURS_ONLY.iter().all(|p| PLUGINS.contains(p)));
+/// ```
+pub const OURS_ONLY: [&str; 2] = ["callout_closure", "callout_async"];
 
 /// The three ways each plugin is written (`bench/<variant>`), in table order.
 ///
@@ -111,14 +123,14 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
             stream.request_body(b"world", true);
         }
     }
-    if plugin == "callout" {
+    if plugin.starts_with("callout") {
         let calls = host.callouts().http();
         if calls.is_empty() {
-            return Err("callout: the plugin made no HTTP call".to_owned());
+            return Err(format!("{plugin}: the plugin made no HTTP call"));
         }
         if calls.len() != n {
             return Err(format!(
-                "callout: the plugin made {} HTTP calls for {n} requests",
+                "{plugin}: the plugin made {} HTTP calls for {n} requests",
                 calls.len()
             ));
         }
@@ -127,7 +139,9 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
                 .respond_http(call.token, &[(":status", "200")], b"ok", &[]);
         }
         if streams.iter().any(HttpStream::is_request_paused) {
-            return Err("callout: the request is still paused after the response".to_owned());
+            return Err(format!(
+                "{plugin}: the request is still paused after the response"
+            ));
         }
     }
     for stream in &mut streams {
@@ -143,7 +157,7 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
 /// Whether `plugin` did its job on `stream`.
 fn check(plugin: &str, stream: &HttpStream) -> Result<(), String> {
     match plugin {
-        "noop" | "log_headers" | "callout" => Ok(()),
+        "noop" | "log_headers" | "callout" | "callout_closure" | "callout_async" => Ok(()),
         "add_header" => expect(stream.current_response_header("x-bench"), "proxywasm-bench"),
         "read_headers" => {
             let sum: usize = REQUEST_HEADERS.iter().map(|(k, v)| k.len() + v.len()).sum();

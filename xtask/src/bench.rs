@@ -5,7 +5,8 @@
 //! ([`crate::bench_envoy`]).
 //!
 //! 1. Builds the bench plugins (`bench/`: six plugins × raw / official /
-//!    proxywasm) in release for `wasm32-wasip1`.
+//!    proxywasm, and the callout's closure and async forms, proxywasm only)
+//!    in release for `wasm32-wasip1`.
 //! 2. Runs `proxywasm-bench` (in `wasmtime/`), which loads each `.wasm` in the
 //!    engine host, starts it, warms it up and drives N request lifecycles,
 //!    printing one line of raw figures per variant.
@@ -50,15 +51,28 @@ const START_FUEL_BUDGET: u64 = 500;
 const INTERLEAVED_RATIO: f64 = 1.2;
 /// `.wasm` bytes of `noop` and `add_header`: at most this many times raw's.
 const SIZE_RATIO: f64 = 1.5;
+/// The plugins written with proxywasm only (issue 10): `callout` with a
+/// closure and with async/await. The raw ABI and the official SDK have no
+/// such forms, so these are measured against proxywasm's token form.
+const OURS_ONLY: [&str; 2] = ["callout_closure", "callout_async"];
+/// The token form the [`OURS_ONLY`] plugins are compared with.
+const TOKEN_FORM: &str = "callout";
+/// Fuel per request of each [`OURS_ONLY`] plugin: at most this many times
+/// the token form's.
+const FORM_FUEL_RATIO: f64 = 1.5;
+/// `.wasm` bytes of `callout_async`: at most this many times the token
+/// form's (the executor is the one thing it adds).
+const ASYNC_SIZE_RATIO: f64 = 1.25;
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--requests N] [--warmup N] [--allocator]
        cargo xtask bench --envoy [--rounds N] [--seconds S] [--connections C]
          (only the informational Envoy throughput comparison; see --envoy --help)
 
-Builds bench/ (six plugins, each raw / official proxy-wasm 0.2.5 / proxywasm), runs
-each in the engine host, prints the table (also written to target/bench.md) and
-checks the budgets of issue 9; exits non-zero when one is exceeded. --allocator also
+Builds bench/ (six plugins, each raw / official proxy-wasm 0.2.5 / proxywasm, and the
+callout again with a closure and with async/await, proxywasm only), runs each in the
+engine host, prints the table (also written to target/bench.md) and checks the
+budgets of issues 9 and 10; exits non-zero when one is exceeded. --allocator also
 measures the proxywasm plugins built with `--features wee-alloc` and adds a
 default-vs-wee-alloc table (no budget).";
 
@@ -361,7 +375,8 @@ fn parse_rows(stdout: &str) -> Result<Rows> {
     }
     for plugin in &rows.plugins {
         for variant in &rows.variants {
-            if !rows.by.contains_key(&(variant.clone(), plugin.clone())) {
+            let expected = variant == OURS || !OURS_ONLY.contains(&plugin.as_str());
+            if expected && !rows.by.contains_key(&(variant.clone(), plugin.clone())) {
                 bail!("proxywasm-bench printed no line for {variant}_{plugin}");
             }
         }
@@ -452,7 +467,17 @@ fn render(rows: &Rows, options: &Options) -> String {
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
         for plugin in &rows.plugins {
             let value = |variant: &str| get(rows, variant, plugin).map(pick);
-            let cell = |v: Option<f64>| v.map_or_else(|| "error".to_string(), num);
+            // A variant the plugin is not written in has no row: "—".
+            let absent = |variant: &str| {
+                !rows
+                    .by
+                    .contains_key(&(variant.to_string(), plugin.to_string()))
+            };
+            let cell = |variant: &str| match value(variant) {
+                Some(v) => num(v),
+                None if absent(variant) => "—".to_string(),
+                None => "error".to_string(),
+            };
             let (raw, official, ours) = (value("raw"), value("official"), value(OURS));
             let pair = |other: Option<f64>| match (ours, other) {
                 (Some(o), Some(x)) => ratio(o, x),
@@ -461,9 +486,9 @@ fn render(rows: &Rows, options: &Options) -> String {
             let _ = writeln!(
                 out,
                 "| {plugin} | {} | {} | {} | {} | {} |",
-                cell(raw),
-                cell(official),
-                cell(ours),
+                cell("raw"),
+                cell("official"),
+                cell(OURS),
                 pair(raw),
                 pair(official)
             );
@@ -512,7 +537,8 @@ fn render(rows: &Rows, options: &Options) -> String {
     out
 }
 
-/// Every budget of issue 9 that is exceeded, as `plugin: figure …` lines.
+/// Every budget of issues 9 and 10 that is exceeded, as `plugin: figure …`
+/// lines.
 fn check(rows: &Rows) -> Vec<String> {
     let mut failures = Vec::new();
     for ((variant, plugin), row) in &rows.by {
@@ -522,6 +548,7 @@ fn check(rows: &Rows) -> Vec<String> {
             ));
         }
     }
+    check_forms(rows, &mut failures);
     for plugin in &rows.plugins {
         let (Some(raw), Some(official), Some(ours)) = (
             get(rows, "raw", plugin),
@@ -613,6 +640,47 @@ fn check(rows: &Rows) -> Vec<String> {
     failures
 }
 
+/// Issue 10's budgets: the closure and async callouts against the token
+/// form, and the memory check for them (the per-plugin loop of [`check`]
+/// needs raw and official rows, which they have not).
+fn check_forms(rows: &Rows, failures: &mut Vec<String>) {
+    let Some(token) = get(rows, OURS, TOKEN_FORM) else {
+        return;
+    };
+    for plugin in OURS_ONLY {
+        let Some(ours) = get(rows, OURS, plugin) else {
+            continue;
+        };
+        let bound = FORM_FUEL_RATIO * token.fuel_per_request();
+        if ours.fuel_per_request() > bound {
+            failures.push(format!(
+                "{plugin}: fuel/request {} > {} ({FORM_FUEL_RATIO} × {TOKEN_FORM} {})",
+                num(ours.fuel_per_request()),
+                num(bound),
+                num(token.fuel_per_request())
+            ));
+        }
+        let bound = ASYNC_SIZE_RATIO * token.bytes as f64;
+        if plugin == "callout_async" && ours.bytes as f64 > bound {
+            failures.push(format!(
+                "{plugin}: .wasm bytes {} > {} ({ASYNC_SIZE_RATIO} × {TOKEN_FORM} {})",
+                num(ours.bytes as f64),
+                num(bound.floor()),
+                num(token.bytes as f64)
+            ));
+        }
+        if ours.growth() != 0 {
+            failures.push(format!(
+                "{plugin}: memory grew by {} pages over {} requests after warm-up ({} → {})",
+                ours.growth(),
+                num(ours.requests as f64),
+                ours.pages_before,
+                ours.pages_after
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -647,6 +715,19 @@ mod tests {
 
     fn all(ours_fuel: u64, ours_pages: (u64, u64)) -> String {
         let mut out = String::new();
+        for plugin in OURS_ONLY {
+            // The closure and async forms: proxywasm lines only, at the
+            // token form's fuel and bytes.
+            out += &line(
+                "proxywasm",
+                plugin,
+                35_000,
+                400,
+                ours_fuel,
+                "proxy_log=10",
+                ours_pages,
+            );
+        }
         for plugin in PLUGINS {
             out += &line("raw", plugin, 30_000, 3, 500, "proxy_log=10", (17, 17));
             out += &line(
@@ -751,6 +832,48 @@ mod tests {
         );
         assert!(parse_rows("raw\tnoop\t1\n").is_err());
         assert!(parse_rows("").is_err());
+    }
+
+    #[test]
+    fn closure_and_async_callouts_are_held_to_the_token_form() {
+        let async_line = "proxywasm\tcallout_async\t35000\t400\t10\t1000\t";
+        let text = all(1_000, (17, 17))
+            .replace(
+                async_line,
+                "proxywasm\tcallout_async\t43751\t400\t10\t1501\t",
+            )
+            .replace(
+                "proxywasm\tcallout_closure\t35000\t400\t10\t1000\t",
+                "proxywasm\tcallout_closure\t99999\t400\t10\t1500\t",
+            );
+        let rows = parse_rows(&text).unwrap();
+        let failures: Vec<String> = check(&rows)
+            .into_iter()
+            .filter(|f| f.starts_with("callout_"))
+            .collect();
+        assert_eq!(
+            failures,
+            vec![
+                "callout_async: fuel/request 150.1 > 150 (1.5 × callout 100)".to_string(),
+                "callout_async: .wasm bytes 43,751 > 43,750 (1.25 × callout 35,000)".to_string(),
+            ]
+        );
+        // They have no raw or official row: "—" in those columns.
+        let table = render(
+            &rows,
+            &Options {
+                requests: 10,
+                warmup: 1,
+                allocator: false,
+            },
+        );
+        assert!(
+            table.contains("| callout_closure | — | — | 150 | — | — |"),
+            "{table}"
+        );
+        // A missing proxywasm line for them is still an error.
+        let missing = all(1_000, (17, 17)).replace("proxywasm\tcallout_async", "x\tcallout_async");
+        assert!(parse_rows(&missing).is_err());
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!                 [--variant NAME]...
 //! ```
 //!
-//! `--variant` measures only the variants named (all three by default).
+//! `--variant` measures only the variants named (all three by default). The
+//! plugins written with proxywasm only (`bench::OURS_ONLY`) have no line for
+//! the other variants.
 //!
 //! Columns: `variant plugin bytes start_fuel requests fuel fuel_min fuel_max
 //! pages_before pages_after hostcalls exports interleaved_requests
@@ -14,7 +16,7 @@
 //! `exports` are `name=count` lists joined by `;` (exports carry fuel). A
 //! variant that fails prints `variant plugin ERROR message` instead.
 
-use proxywasm_wasmtime::bench::{self, PLUGINS, VARIANTS};
+use proxywasm_wasmtime::bench::{self, OURS_ONLY, PLUGINS, VARIANTS};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +90,9 @@ fn main() -> ExitCode {
     let mut failed = false;
     for plugin in PLUGINS {
         for variant in &variants {
+            if OURS_ONLY.contains(&plugin) && variant != "proxywasm" {
+                continue;
+            }
             let path = dir.join(format!("{variant}_{plugin}.wasm"));
             let outcome =
                 std::panic::catch_unwind(|| bench::measure(&path, plugin, warmup, requests));
