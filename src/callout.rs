@@ -678,7 +678,15 @@ impl Future for HttpResponseFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match runtime::await_callout(true, self.token.0, cx.waker()) {
-            Some(runtime::Reply::Http(response)) => Poll::Ready(Ok(response)),
+            Some(runtime::Reply::Http {
+                num_headers,
+                body_size,
+                num_trailers,
+            }) => Poll::Ready(Ok(HttpCallResponse {
+                num_headers,
+                body_size,
+                num_trailers,
+            })),
             Some(runtime::Reply::Grpc(_)) => Poll::Ready(Err(crate::Error::other(
                 "proxywasm: mismatched callout event",
             ))),
@@ -983,7 +991,7 @@ impl Future for GrpcReplyFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match runtime::await_callout(false, self.token.0, cx.waker()) {
             Some(runtime::Reply::Grpc(reply)) => Poll::Ready(reply),
-            Some(runtime::Reply::Http(_)) => Poll::Ready(Err(crate::Error::other(
+            Some(runtime::Reply::Http { .. }) => Poll::Ready(Err(crate::Error::other(
                 "proxywasm: mismatched callout event",
             ))),
             None => Poll::Pending,

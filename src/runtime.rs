@@ -131,8 +131,13 @@ enum Await {
 /// was readable. Held by value (no box: it is a few words).
 #[derive(Debug)]
 pub(crate) enum Reply {
-    /// An HTTP call's response.
-    Http(crate::HttpCallResponse),
+    /// An HTTP call's response: its header count, body size and trailer count
+    /// (the callout layer makes the public `HttpCallResponse` of them).
+    Http {
+        num_headers: usize,
+        body_size: usize,
+        num_trailers: usize,
+    },
     /// A unary gRPC call's reply.
     Grpc(crate::Result<crate::HostBytes>),
 }
@@ -597,7 +602,7 @@ pub(crate) fn forget_await(http: bool, token: u32) {
 /// An event (owned: read from the host while it was readable) arrived for
 /// the future waiting for callout `token`: keeps it and wakes that future.
 pub(crate) fn callout_arrived(token: u32, event: Reply) {
-    let http = matches!(event, Reply::Http(_));
+    let http = matches!(event, Reply::Http { .. });
     let previous = with(|rt| {
         rt.executor.awaits[usize::from(!http)]
             .try_borrow_mut()

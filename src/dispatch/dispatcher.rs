@@ -252,7 +252,12 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
             Then::Task => {
                 match callout {
                     CalloutEvent::HttpResponse(_, response) => {
-                        runtime::callout_arrived(token, runtime::Reply::Http(response));
+                        let reply = runtime::Reply::Http {
+                            num_headers: response.num_headers,
+                            body_size: response.body_size,
+                            num_trailers: response.num_trailers,
+                        };
+                        runtime::callout_arrived(token, reply);
                     }
                     CalloutEvent::Grpc(_, grpc) => {
                         if let Some(reply) = crate::callout::grpc_reply(grpc) {
