@@ -107,13 +107,47 @@ statuses! {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Status {
+    /// The status as text in pieces: `NOT_FOUND (1)`, or `unknown status 99`.
+    fn pieces(self) -> [Piece<'static>; 4] {
+        use Piece::{Number, Text};
         match self {
-            Status::Unknown(code) => write!(f, "unknown status {code}"),
-            other => write!(f, "{} ({})", other.name(), other.as_raw()),
+            Status::Unknown(code) => [Text("unknown status "), Number(code), Text(""), Text("")],
+            known => [
+                Text(known.name()),
+                Text(" ("),
+                Number(known.as_raw()),
+                Text(")"),
+            ],
         }
     }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_pieces(f, &self.pieces())
+    }
+}
+
+/// A piece of a message put together without `core::fmt`: the SDK's own log
+/// lines (`logging::line`) and the text of an [`Error`], so that logging an
+/// error links no formatting machinery.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Piece<'a> {
+    Text(&'a str),
+    /// A number, written in decimal.
+    Number(u32),
+}
+
+/// Writes `pieces` to a formatter (the `Display` of [`Status`] and [`Error`]).
+fn write_pieces(f: &mut fmt::Formatter<'_>, pieces: &[Piece<'_>]) -> fmt::Result {
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => f.write_str(text)?,
+            Piece::Number(n) => write!(f, "{n}")?,
+        }
+    }
+    Ok(())
 }
 
 /// The error type of every fallible operation in this crate.
@@ -257,17 +291,49 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error's text in pieces (empty texts pad the end): the one source
+    /// of its `Display` and of the SDK's log lines about it.
+    pub(crate) fn pieces(&self) -> [Piece<'_>; 6] {
+        use Piece::{Number, Text};
+        const NONE: Piece<'static> = Text("");
+        match &self.repr {
+            Repr::Host { call, status } => {
+                let [a, b, c, d] = status.pieces();
+                [Text(call), Text(" failed: "), a, b, c, d]
+            }
+            Repr::Malformed(what) => [
+                Text("malformed data from the host: "),
+                Text(what),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            Repr::Config(msg) => [
+                Text("invalid configuration: "),
+                Text(msg),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            Repr::Other(msg) => [Text(msg), NONE, NONE, NONE, NONE, NONE],
+            Repr::Grpc { status, message } => [
+                Text("gRPC call failed with status "),
+                Number(*status),
+                Text(": "),
+                Text(message),
+                NONE,
+                NONE,
+            ],
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Host { call, status } => write!(f, "{call} failed: {status}"),
-            Repr::Malformed(what) => write!(f, "malformed data from the host: {what}"),
-            Repr::Config(msg) => write!(f, "invalid configuration: {msg}"),
-            Repr::Other(msg) => f.write_str(msg),
-            Repr::Grpc { status, message } => {
-                write!(f, "gRPC call failed with status {status}: {message}")
-            }
-        }
+        write_pieces(f, &self.pieces())
     }
 }
 

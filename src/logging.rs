@@ -113,28 +113,17 @@ pub fn log_level() -> Result<LogLevel> {
     check("proxy_get_log_level", calls::get_log_level()).map(LogLevel::from_raw)
 }
 
-pub(crate) fn error(message: &str) {
-    let _ = calls::log(LogLevel::Error.as_raw(), message.as_bytes());
-}
-
-/// The longest line [`line`] logs whole.
+/// How long a line [`line`] builds on the stack (a longer one is built in
+/// an allocation of its exact length).
 const LINE_BYTES: usize = 256;
 
-/// The end of a line [`line`] had to cut.
-const CUT: &[u8] = b" [cut]";
-
-/// A piece of one of the SDK's own log lines.
-#[derive(Clone, Copy)]
-pub(crate) enum Piece<'a> {
-    Text(&'a str),
-    Number(u32),
-}
+pub(crate) use crate::error::Piece;
 
 /// Logs the SDK's own messages without `core::fmt`, keeping the formatting
-/// machinery out of plugins that do not use it: one function, a fixed
-/// [`LINE_BYTES`] buffer (no allocation); a longer line is cut there and ends
-/// in `" [cut]"`. `Debug` lines are built only when `log`'s max level lets
-/// them through.
+/// machinery out of plugins that do not use it: one function, the line built
+/// in a [`LINE_BYTES`] buffer on the stack, or, when longer, in an
+/// allocation of its length (nothing is cut). `Debug` lines are built only
+/// when `log`'s max level lets them through.
 #[cold]
 #[inline(never)]
 pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
@@ -142,6 +131,19 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
         return;
     }
     let mut bytes = [0u8; LINE_BYTES];
+    let len = write_line(&mut bytes, pieces);
+    if let Some(line) = bytes.get(..len) {
+        let _ = calls::log(level.as_raw(), line);
+    } else {
+        let mut long = vec![0u8; len];
+        write_line(&mut long, pieces);
+        let _ = calls::log(level.as_raw(), &long);
+    }
+}
+
+/// Writes `pieces` into `out` as far as it holds them, and returns the
+/// length of the whole line.
+fn write_line(out: &mut [u8], pieces: &[Piece<'_>]) -> usize {
     let mut len = 0;
     for piece in pieces {
         let mut digits = [0u8; 10];
@@ -160,17 +162,13 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
                 digits.get(at..).unwrap_or_default()
             }
         };
-        let room = bytes.get_mut(len..).unwrap_or_default();
+        let room = out.get_mut(len..).unwrap_or_default();
         for (place, byte) in room.iter_mut().zip(text) {
             *place = *byte;
         }
         len += text.len();
     }
-    if len > bytes.len() {
-        let (_, end) = bytes.split_at_mut(LINE_BYTES - CUT.len());
-        end.copy_from_slice(CUT);
-    }
-    let _ = calls::log(level.as_raw(), bytes.get(..len).unwrap_or(&bytes));
+    len
 }
 
 struct HostLogger;
@@ -316,7 +314,7 @@ mod tests {
     impl crate::HttpContext for Noop {}
 
     #[test]
-    fn a_line_longer_than_the_buffer_is_cut_with_a_marker() {
+    fn a_line_longer_than_the_buffer_is_logged_whole() {
         let host = crate::mock::MockHost::builder()
             .echo_logs(false)
             .http(|_| Noop);
@@ -332,7 +330,6 @@ mod tests {
         let lines = host.logs().warn();
         assert_eq!(lines[0], "n=4294967295");
         assert_eq!(lines[1], long[..LINE_BYTES]);
-        assert_eq!(lines[2].len(), LINE_BYTES);
-        assert!(lines[2].ends_with("xxx [cut]"), "{}", lines[2]);
+        assert_eq!(lines[2], format!("{long}7"));
     }
 }

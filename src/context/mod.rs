@@ -116,33 +116,60 @@ pub(crate) fn failed(
     stoppable: bool,
 ) -> Option<crate::Action> {
     use crate::Action;
-    let (outcome, action) = match kind {
+    use crate::logging::{LogLevel, Piece, line};
+    // What the policy did, and the error it met doing it, if any.
+    let (outcome, action, second) = match kind {
         Failing::Http(ErrorPolicy::FailClosed) if stoppable => {
             let sent = crate::http::LocalResponse::new(500)
                 .details("proxywasm_callback_error")
                 .send();
-            let outcome = match sent {
-                Ok(()) => "; answered 500".to_owned(),
-                Err(e) => format!("; the 500 reply failed too: {e}"),
-            };
-            (outcome, Some(Action::Pause))
+            match sent {
+                Ok(()) => ("; answered 500", Some(Action::Pause), None),
+                Err(e) => ("; the 500 reply failed too: ", Some(Action::Pause), Some(e)),
+            }
         }
         Failing::Tcp(ErrorPolicy::FailClosed) if stoppable => {
-            let closed = crate::tcp::close_downstream().and(crate::tcp::close_upstream());
-            let outcome = match closed {
-                Ok(()) => "; connection closed".to_owned(),
-                Err(e) => format!("; closing the connection failed too: {e}"),
-            };
-            (outcome, Some(Action::Pause))
+            match crate::tcp::close_downstream().and(crate::tcp::close_upstream()) {
+                Ok(()) => ("; connection closed", Some(Action::Pause), None),
+                Err(e) => (
+                    "; closing the connection failed too: ",
+                    Some(Action::Pause),
+                    Some(e),
+                ),
+            }
         }
         Failing::Http(_) | Failing::Tcp(_) if stoppable => {
-            ("; continuing".to_owned(), Some(Action::Continue))
+            ("; continuing", Some(Action::Continue), None)
         }
-        _ => (String::new(), None),
+        _ => ("", None, None),
     };
-    crate::logging::error(&format!(
-        "proxywasm: {what} of context {id} failed: {error}{outcome}"
-    ));
+    let [a, b, c, d, e, f] = error.pieces();
+    let [g, h, i, j, k, l] = second
+        .as_ref()
+        .map_or([Piece::Text(""); 6], crate::Error::pieces);
+    line(
+        LogLevel::Error,
+        &[
+            Piece::Text("proxywasm: "),
+            Piece::Text(what),
+            Piece::Text(" of context "),
+            Piece::Number(id),
+            Piece::Text(" failed: "),
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+            Piece::Text(outcome),
+            g,
+            h,
+            i,
+            j,
+            k,
+            l,
+        ],
+    );
     action
 }
 

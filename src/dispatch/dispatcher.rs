@@ -322,10 +322,16 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                     self.run_deferred(origin);
                 }
             }
-            _ => crate::logging::error(&format!(
-                "proxywasm: the closure of a callout of context {origin} takes a `{expects}`, \
-                 which that context is not (or it is busy); dropped unrun"
-            )),
+            _ => line(
+                LogLevel::Error,
+                &[
+                    Piece::Text("proxywasm: the closure of a callout of context "),
+                    Piece::Number(origin),
+                    Piece::Text(" takes a `"),
+                    Piece::Text(expects),
+                    Piece::Text("`, which that context is not (or it is busy); dropped unrun"),
+                ],
+            ),
         }
     }
 
@@ -800,7 +806,21 @@ fn no_context<P, H, T>(id: u32) -> Context<P, H, T> {
 #[cold]
 #[inline(never)]
 fn refused(what: &str, error: &crate::Error) -> u32 {
-    crate::logging::error(&format!("proxywasm: {what} refused to start: {error}"));
+    let [a, b, c, d, e, f] = error.pieces();
+    line(
+        LogLevel::Error,
+        &[
+            Piece::Text("proxywasm: "),
+            Piece::Text(what),
+            Piece::Text(" refused to start: "),
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+        ],
+    );
     0
 }
 
