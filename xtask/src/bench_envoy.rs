@@ -615,17 +615,15 @@ mod tests {
             &VARIANTS[1],
             Path::new("/tmp/it's/official_add_header.wasm"),
         );
-        assert!(yaml.contains("port_value: 18520 }"), "{yaml}");
-        assert!(yaml.contains("port_value: 18521 }"), "{yaml}");
-        assert!(
-            yaml.contains("filename: '/tmp/it''s/official_add_header.wasm'"),
-            "{yaml}"
-        );
-        assert!(yaml.contains("vm_id: official_add_header"), "{yaml}");
-        assert!(
-            yaml.contains("body: { inline_string: \"bench upstream\\n\" }"),
-            "{yaml}"
-        );
+        for want in [
+            "port_value: 18520 }",
+            "port_value: 18521 }",
+            "filename: '/tmp/it''s/official_add_header.wasm'",
+            "vm_id: official_add_header",
+            "body: { inline_string: \"bench upstream\\n\" }",
+        ] {
+            assert!(yaml.contains(want), "no `{want}` in {yaml}");
+        }
         assert!(!yaml.contains('\t'), "YAML takes no tabs");
         // The wasm filter comes before the router, or it never sees the response.
         let wasm = yaml.find("envoy.filters.http.wasm").unwrap();
