@@ -115,6 +115,22 @@ fn check(cond: &str) -> String {
     )
 }
 
+/// The forms of a `proxy_on_request_headers` that runs `before`, reads the
+/// request header `name` (result pointer at 64, length at 68), then runs
+/// `after`: for [`module`].
+fn reads_header(name: &str, before: &str, after: &str) -> String {
+    let len = name.len();
+    format!(
+        r#"(import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+           (data (i32.const 16) "{name}")
+           (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+             {before}
+             (drop (call $get (i32.const 0) (i32.const 16) (i32.const {len}) (i32.const 64) (i32.const 68)))
+             {after}
+             (i32.const 0))"#
+    )
+}
+
 #[test]
 fn logging_is_allowed_during_start_up() {
     let host = host(&module(
@@ -187,30 +203,25 @@ fn a_hostcall_inside_the_allocator_traps() {
 fn results_are_handed_over_through_the_allocator_and_owned_by_the_plugin() {
     // Reads :path, then logs the bytes at the returned pointer: the host must
     // have allocated exactly 2 bytes ("/x") with the plugin's allocator.
-    let wat = module(
-        r#"(import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
-           (data (i32.const 16) ":path")
-           (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-             (drop (call $get (i32.const 0) (i32.const 16) (i32.const 5) (i32.const 64) (i32.const 68)))
-             (call $say (i32.load (i32.const 64)) (i32.load (i32.const 68)))
-             (i32.const 0))"#,
-    );
+    let wat = module(&reads_header(
+        ":path",
+        "",
+        "(call $say (i32.load (i32.const 64)) (i32.load (i32.const 68)))",
+    ));
     let host = host(&wat);
     assert_eq!(last_log(&host).as_deref(), Some("/x"));
 }
 
 #[test]
 fn malloc_is_preferred_over_proxy_on_memory_allocate() {
-    let wat = module(
-        r#"(func (export "malloc") (param i32) (result i32) (i32.const 4096))
-           (import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
-           (data (i32.const 16) ":path")
-           (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-             (drop (call $get (i32.const 0) (i32.const 16) (i32.const 5) (i32.const 64) (i32.const 68)))
-             CHECK
-             (i32.const 0))"#,
-    )
-    .replace("CHECK", &check("(i32.eq (i32.load (i32.const 64)) (i32.const 4096))"));
+    let wat = module(&format!(
+        r#"(func (export "malloc") (param i32) (result i32) (i32.const 4096)) {}"#,
+        reads_header(
+            ":path",
+            "",
+            &check("(i32.eq (i32.load (i32.const 64)) (i32.const 4096))")
+        )
+    ));
     let plugin = load(&wat);
     assert_eq!(plugin.allocator(), "malloc");
     let host = MockHost::builder().echo_logs(false).wasm(&plugin);
@@ -219,23 +230,15 @@ fn malloc_is_preferred_over_proxy_on_memory_allocate() {
 
 #[test]
 fn empty_results_are_null_with_no_allocation() {
-    let wat = module(
-        r#"(import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
-           (data (i32.const 16) "x-empty")
-           (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-             (i32.store (i32.const 64) (i32.const 77))
-             (i32.store (i32.const 68) (i32.const 77))
-             (drop (call $get (i32.const 0) (i32.const 16) (i32.const 7) (i32.const 64) (i32.const 68)))
-             CHECK
-             (i32.const 0))"#,
-    )
-    .replace(
-        "CHECK",
+    // The result pair starts as garbage (77, 77): the host must zero it.
+    let wat = module(&reads_header(
+        "x-empty",
+        "(i32.store (i32.const 64) (i32.const 77)) (i32.store (i32.const 68) (i32.const 77))",
         &check(
             "(i32.and (i32.and (i32.eqz (i32.load (i32.const 64))) (i32.eqz (i32.load (i32.const 68)))) \
              (i32.eqz (global.get $allocs)))",
         ),
-    );
+    ));
     let host = host(&wat);
     assert_eq!(last_log(&host).as_deref(), Some("ok"));
 }
@@ -286,16 +289,15 @@ fn a_trap_fails_the_test_with_the_backtrace_and_the_last_log_lines() {
     );
     let host = host(&wat);
     let message = request_failure(&host);
-    assert!(
-        message.contains("trapped in proxy_on_request_headers"),
-        "{message}"
-    );
-    assert!(message.contains("unreachable"), "{message}");
-    assert!(
-        message.contains("boom"),
-        "the backtrace names the function: {message}"
-    );
-    assert!(message.contains("[info] about to fail"), "{message}");
+    // The callback, the trap, the function in the backtrace, the last log line.
+    for want in [
+        "trapped in proxy_on_request_headers",
+        "unreachable",
+        "boom",
+        "[info] about to fail",
+    ] {
+        assert!(message.contains(want), "no `{want}` in {message}");
+    }
     assert!(
         !message.contains("Stack backtrace"),
         "no native stack in the report: {message}"

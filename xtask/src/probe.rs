@@ -142,7 +142,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
                 &[
                     (
                         "property[on_request_headers] request.headers_bytes",
-                        &format!("Ok(8 bytes, int {size})"),
+                        format!("Ok(8 bytes, int {size})").as_str(),
                     ),
                     (
                         "property[on_response_headers] request.headers_bytes",
@@ -483,14 +483,24 @@ pub(crate) fn probe_value(c: &mut Ctx<'_>, name: &str) -> Result<String> {
 }
 
 /// The probe logged exactly this value for each name.
-fn expect_probe(c: &mut Ctx<'_>, expected: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn expect_probe<N: AsRef<str>, W: AsRef<str>>(
+    c: &mut Ctx<'_>,
+    expected: &[(N, W)],
+) -> Result<()> {
     let mut wrong = Vec::new();
     for (name, want) in expected {
+        let (name, want) = (name.as_ref(), want.as_ref());
         let got = probe_value(c, name)?;
-        if got != *want {
+        if got != want {
             wrong.push(format!("probe: {name} = {got} (expected {want})"));
         }
     }
+    none_wrong(wrong)
+}
+
+/// `Ok` when nothing is wrong, else one error listing every wrong
+/// observation (the checks report them all, not only the first).
+pub(crate) fn none_wrong(wrong: Vec<String>) -> Result<()> {
     if wrong.is_empty() {
         return Ok(());
     }

@@ -9,7 +9,7 @@
 
 use crate::e2e::Ctx;
 use crate::error::{Error, Result};
-use crate::probe::probe_value;
+use crate::probe::{none_wrong, probe_value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Every accessor's path, with its value in `on_request_headers` and in
@@ -156,11 +156,7 @@ pub(crate) fn in_a_stream(c: &mut Ctx<'_>) -> Result<()> {
             }
         }
     }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(wrong.join("; ")))
-    }
+    none_wrong(wrong)
 }
 
 /// `request.time` is the request's arrival: within a minute of now.
@@ -198,11 +194,7 @@ pub(crate) fn in_a_plugin_context(c: &mut Ctx<'_>) -> Result<()> {
             wrong.push(format!("{path} = {got} (expected {want})"));
         }
     }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(wrong.join("; ")))
-    }
+    none_wrong(wrong)
 }
 
 #[cfg(test)]

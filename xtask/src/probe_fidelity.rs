@@ -9,7 +9,7 @@
 use crate::e2e::Ctx;
 use crate::envoy::{self, tcp_exchange};
 use crate::error::{Context, Error, Result, bail};
-use crate::probe::probe_value;
+use crate::probe::{none_wrong, probe_value};
 use crate::probe_attributes::matches;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
@@ -138,11 +138,7 @@ pub(crate) fn direct_response_skips_the_body(c: &mut Ctx<'_>) -> Result<()> {
             wrong.push(format!("direct[{path}] = {got} (expected {want})"));
         }
     }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(wrong.join("; ")))
-    }
+    none_wrong(wrong)
 }
 
 /// A header value with bytes that are not UTF-8 reaches the plugin as those

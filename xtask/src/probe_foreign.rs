@@ -7,39 +7,29 @@
 //! reference/hostcalls.md#envoys-foreign-functions).
 
 use crate::e2e::Ctx;
-use crate::error::{Error, Result};
-use crate::probe::probe_value;
+use crate::error::Result;
+use crate::probe::expect_probe;
 
 /// The phases the probe calls the helpers from: two plugin-context
 /// callbacks and a stream.
 const PHASES: &[&str] = &["on_configure", "on_tick", "on_request_headers"];
 
-/// `PHASE` stands for every phase of [`PHASES`].
-type Expected = (&'static str, &'static str, &'static str);
-
 /// The probe logged `want` for each `(phase, what, want)`; a phase of `*`
 /// means every phase.
-fn expect(c: &mut Ctx<'_>, expected: &[Expected]) -> Result<()> {
-    let mut wrong = Vec::new();
+fn expect<S: AsRef<str>>(c: &mut Ctx<'_>, expected: &[(S, S, S)]) -> Result<()> {
+    let mut named = Vec::new();
     for (phase, what, want) in expected {
-        let phases: &[&str] = if *phase == "*" {
+        let (phase, what, want) = (phase.as_ref(), what.as_ref(), want.as_ref());
+        let phases = if phase == "*" {
             PHASES
         } else {
-            core::slice::from_ref(phase)
+            core::slice::from_ref(&phase)
         };
         for phase in phases {
-            let name = format!("foreign[{phase}] {what}");
-            let got = probe_value(c, &name)?;
-            if got != *want {
-                wrong.push(format!("{name} = {got} (expected {want})"));
-            }
+            named.push((format!("foreign[{phase}] {what}"), want));
         }
     }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(wrong.join("; ")))
-    }
+    expect_probe(c, &named)
 }
 
 /// `compress` makes a zlib stream (header `78 9c`, zlib's default level)
@@ -135,19 +125,7 @@ pub(crate) fn set_envoy_filter_state(c: &mut Ctx<'_>) -> Result<()> {
             expected.push((phase.into(), format!("filter_state[{key}]"), read.into()));
         }
     }
-    let mut wrong = Vec::new();
-    for (phase, what, want) in &expected {
-        let name = format!("foreign[{phase}] {what}");
-        let got = probe_value(c, &name)?;
-        if got != *want {
-            wrong.push(format!("{name} = {got} (expected {want})"));
-        }
-    }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(wrong.join("; ")))
-    }
+    expect(c, &expected)
 }
 
 /// `verify_signature` with a real RSA key: valid; another text, an unknown

@@ -8,7 +8,7 @@
 use crate::e2e::Ctx;
 use crate::envoy::http_get;
 use crate::error::{Error, Result, bail};
-use crate::probe::probe_value;
+use crate::probe::{expect_probe, probe_value};
 use std::time::{Duration, Instant};
 
 /// The probe's admin port (`tests/envoy-probe/envoy.yaml`).
@@ -128,18 +128,7 @@ pub(crate) fn family_defines_once(c: &mut Ctx<'_>) -> Result<()> {
         ("metrics tagged counter with a dotted base", "OK"),
         ("metrics tagged counter without stats_tags", "OK"),
     ];
-    let mut wrong = Vec::new();
-    for (name, want) in expected {
-        let got = probe_value(c, name)?;
-        if got != want {
-            wrong.push(format!("probe: {name} = {got} (expected {want})"));
-        }
-    }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(wrong.join("; ")))
-    }
+    expect_probe(c, &expected)
 }
 
 /// `/stats`: `wasmcustom.<name>`, the tags inside the name.

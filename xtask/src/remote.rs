@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cmd::step;
 use crate::e2e::{self, Tally, report};
-use crate::envoy::{self, Envoy, EnvoyProcess, Launch, http_get};
+use crate::envoy::{self, Envoy, EnvoyProcess, Launch, WasmFilter, http_get, wasm_listener};
 use crate::error::{Context, Error, Result, bail};
 
 const SERVER_PORT: u16 = 18504;
@@ -122,52 +122,27 @@ fn answer(stream: TcpStream, path: &str, body: &[u8]) -> bool {
 /// The bootstrap: a cluster for the file server, and a listener per `sha256`.
 fn bootstrap(good_sha: &str, bad_sha: &str) -> String {
     let listener = |name: &str, port: u16, sha: &str| {
-        format!(
-            r#"  - name: {name}
-    address:
-      socket_address: {{ address: 127.0.0.1, port_value: {port} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: {name}
-          route_config:
-            virtual_hosts:
-            - name: local
-              domains: ["*"]
-              routes:
-              - match: {{ prefix: "/" }}
-                direct_response: {{ status: 200, body: {{ inline_string: "{name} upstream\n" }} }}
-          http_filters:
-          - name: envoy.filters.http.wasm
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: {name}
-                root_id: hello_world
-                failure_policy: FAIL_RELOAD
+        let code = format!(
+            "{{ remote: {{ http_uri: {{ uri: \"http://127.0.0.1:{SERVER_PORT}/{EXAMPLE}.wasm\", \
+             cluster: wasm_server, timeout: 5s }}, sha256: {sha}, retry_policy: {{ num_retries: 1 }} }} }}"
+        );
+        let extra = r#"                failure_policy: FAIL_RELOAD
                 reload_config:
-                  backoff: {{ base_interval: 0.1s, max_interval: 1s }}
+                  backoff: { base_interval: 0.1s, max_interval: 1s }
                 configuration:
                   "@type": type.googleapis.com/google.protobuf.StringValue
                   value: fetched over HTTP
-                vm_config:
-                  vm_id: {name}
-                  runtime: envoy.wasm.runtime.v8
-                  code:
-                    remote:
-                      http_uri:
-                        uri: http://127.0.0.1:{SERVER_PORT}/{EXAMPLE}.wasm
-                        cluster: wasm_server
-                        timeout: 5s
-                      sha256: {sha}
-                      retry_policy:
-                        num_retries: 1
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-"#
+"#;
+        wasm_listener(
+            name,
+            port,
+            &format!(r#"{{ status: 200, body: {{ inline_string: "{name} upstream\n" }} }}"#),
+            &WasmFilter {
+                name,
+                root_id: "hello_world",
+                code: &code,
+                extra,
+            },
         )
     };
     format!(

@@ -1,23 +1,15 @@
 //! `callout`: pauses each request, calls the `backend` cluster, and resumes
 //! the request when the response arrives.
-use proxywasm::callout::{HttpCall, HttpCallToken};
-use proxywasm::http::StaticPairs;
+use proxywasm::callout::HttpCallToken;
 use proxywasm::{Action, ContextId, HttpCallResponse, HttpContext, http, Result};
-use std::time::Duration;
 include!("../../common.rs");
-
-/// The callout's request headers, serialized at compile time.
-const HEADERS: StaticPairs = proxywasm::pairs![(":method", "GET"), (":path", "/"), (":authority", "backend")];
+include!("../callout_request.rs");
 
 /// The filter.
 pub struct Callout;
 impl HttpContext for Callout {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
-        let call = HttpCall::new(CALLOUT_CLUSTER)
-            .static_headers(HEADERS)
-            .timeout(Duration::from_millis(u64::from(CALLOUT_TIMEOUT_MS)))
-            .send();
-        match call {
+        match backend_call().send() {
             Ok(_) => Ok(Action::Pause),
             Err(_) => Ok(Action::Continue),
         }

@@ -7,17 +7,11 @@ pub extern "C" fn proxy_on_request_headers(
     _num_headers: usize,
     _end_of_stream: u32,
 ) -> u32 {
-    let mut pairs = HostBuf::empty();
-    let (data, size) = pairs.out();
-    // SAFETY: valid out-pointers.
-    if unsafe { proxy_get_header_map_pairs(REQUEST_HEADERS, data, size) } != OK {
+    let Some(pairs) = header_map_pairs(REQUEST_HEADERS) else {
         return CONTINUE;
-    }
-    let bytes = pairs.bytes();
-    let word = |at: usize| -> Option<usize> {
-        let b = bytes.get(at..at + 4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
     };
+    let bytes = pairs.bytes();
+    let word = |at: usize| Some(u32_at(bytes, at)? as usize);
     let count = word(0).unwrap_or(0);
     let mut text = 4 + count * 8;
     let mut line = Vec::new();

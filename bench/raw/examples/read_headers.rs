@@ -11,28 +11,26 @@ pub extern "C" fn proxy_on_request_headers(
     _num_headers: usize,
     _end_of_stream: u32,
 ) -> u32 {
-    let mut pairs = HostBuf::empty();
-    let (data, size) = pairs.out();
-    // SAFETY: valid out-pointers.
-    if unsafe { proxy_get_header_map_pairs(REQUEST_HEADERS, data, size) } != OK {
-        return CONTINUE;
+    if let Some(sum) = header_bytes() {
+        SUMS.set(context_id, sum);
     }
+    CONTINUE
+}
+
+/// The summed lengths of the request's header names and values.
+fn header_bytes() -> Option<u32> {
+    let pairs = header_map_pairs(REQUEST_HEADERS)?;
     // Pairs format: u32 count, then count × (u32 name_len, u32 value_len), ...
     let bytes = pairs.bytes();
-    let word = |i: usize| -> Option<u32> {
-        let b = bytes.get(i * 4..i * 4 + 4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let count = word(0).unwrap_or(0) as usize;
+    let count = u32_at(bytes, 0).unwrap_or(0) as usize;
     let mut sum = 0u32;
     for i in 0..count * 2 {
-        match word(1 + i) {
+        match u32_at(bytes, 4 + i * 4) {
             Some(len) => sum = sum.wrapping_add(len),
             None => break,
         }
     }
-    SUMS.set(context_id, sum);
-    CONTINUE
+    Some(sum)
 }
 
 #[unsafe(no_mangle)]

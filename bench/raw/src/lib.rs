@@ -6,6 +6,7 @@
 //! * `_initialize`, which runs the static constructors (reactor start-up);
 //! * `proxy_on_memory_allocate`: exact-size, align-1 allocations from the
 //!   global allocator (a boxed slice), freed by [`HostBuf`];
+//! * [`header_map_pairs`] and [`u32_at`], for the plugins that read headers;
 //! * [`Slots`], a tiny per-context store for plugins that carry state.
 #![allow(clippy::missing_safety_doc)]
 
@@ -134,6 +135,24 @@ impl HostBuf {
         // SAFETY: the host wrote `len` bytes at `ptr`, allocated for us.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
+}
+
+/// The pairs of header map `map`, serialized (`None` when the hostcall fails).
+pub fn header_map_pairs(map: u32) -> Option<HostBuf> {
+    let mut pairs = HostBuf::empty();
+    let (data, size) = pairs.out();
+    // SAFETY: valid out-pointers.
+    if unsafe { proxy_get_header_map_pairs(map, data, size) } != OK {
+        return None;
+    }
+    Some(pairs)
+}
+
+/// The little-endian `u32` at byte `at` of `bytes` (the pairs format's
+/// count and lengths), if `bytes` has it.
+pub fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 impl Drop for HostBuf {
