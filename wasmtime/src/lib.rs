@@ -469,6 +469,8 @@ impl EngineHost {
 /// * `body` is the test.
 ///
 /// A failure says which run failed (a line on stderr before each run).
+/// [`Dual`] is the same set-up written once as a `const`, for a crate whose
+/// tests all dual-run the one plugin.
 ///
 /// ```
 /// use proxywasm::mock::MockHost;
