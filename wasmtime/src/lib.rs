@@ -8,7 +8,9 @@
 //! types, the allocator hand-off, `_initialize`, the restricted phases, traps.
 //! A test body written for the native host runs unchanged on the `.wasm`.
 //!
-//! * [`dual_run`] runs one test body natively and on the `.wasm`;
+//! * [`Dual`] is a plugin crate's dual-run set-up, one `const` per test
+//!   file: `DUAL.run(|host| …)` runs a test body natively and on the `.wasm`
+//!   ([`dual_run`] is the same as a function);
 //! * [`plugin_wasm`] builds a plugin crate's release `.wasm` (once per test
 //!   process) and loads it;
 //! * [`WasmPlugin`] is a module, loaded and checked as Envoy does at load time;
@@ -63,6 +65,7 @@
 pub mod abi;
 pub mod bench;
 mod cargo;
+mod dual;
 mod env;
 mod guest;
 mod instance;
@@ -71,6 +74,7 @@ mod module;
 mod wasi;
 
 pub use cargo::{WASM_DIR_ENV, plugin_wasm, try_plugin_wasm};
+pub use dual::{Dual, DualHost};
 pub use meter::{CallbackFuel, ExportUsage, Usage};
 pub use module::{AbiVersion, Import, LoadError, WasmPlugin};
 
@@ -465,6 +469,8 @@ impl EngineHost {
 /// * `body` is the test.
 ///
 /// A failure says which run failed (a line on stderr before each run).
+/// [`Dual`] is the same set-up written once as a `const`, for a crate whose
+/// tests all dual-run the one plugin.
 ///
 /// ```
 /// use proxywasm::mock::MockHost;

@@ -275,7 +275,7 @@ fn dependencies(kind: Kind, proxywasm: &str) -> (String, String) {
         "# The emulated Envoy of the native tests (and JSON configurations in\n\
          # tests); never built into the .wasm.\n\
          proxywasm = {{ path = '{proxywasm}', features = [{}] }}\n\
-         # Runs the same test on the release .wasm under wasmtime (dual_run).\n\
+         # Runs the same test on the release .wasm under wasmtime (Dual).\n\
          proxywasm-wasmtime = {{ path = '{proxywasm}/wasmtime' }}\n",
         quoted(&dev_features)
     );
@@ -603,7 +603,7 @@ mod tests {
             assert!(text("envoy.yaml").contains("port_value: 18800"));
             assert!(text("envoy.yaml").contains("failure_policy: FAIL_RELOAD"));
             assert!(text("envoy.yaml").contains("base_interval: 0.1s, max_interval: 1s"));
-            assert!(text("src/lib.rs").contains("dual_run("));
+            assert!(text("src/lib.rs").contains("DUAL.run("));
             assert_eq!(
                 text("Cargo.toml").contains("serde"),
                 kind.features().contains(&"json"),

@@ -2,15 +2,18 @@
 //! callout, retries once after a 503, then resumes the request or answers
 //! 403.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `async_auth.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpCallout, HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
-mod common;
-use common::{dual, dual_with};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(async_auth::plugin));
+/// [`PLUGIN`] with no configuration (the cluster `auth`), started.
+const DUAL: Dual = PLUGIN.started();
 
 /// A `GET /` with `x-auth-key: key`; the stream, paused.
 fn request(host: &MockHost, key: &str) -> HttpStream {
@@ -43,7 +46,7 @@ fn is_forbidden(stream: &HttpStream) -> bool {
 
 #[test]
 fn the_check_forwards_the_key_and_the_attempt() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "good");
         let calls = calls(host, &stream);
         assert_eq!(calls.len(), 1);
@@ -56,7 +59,7 @@ fn the_check_forwards_the_key_and_the_attempt() {
 
 #[test]
 fn a_200_resumes_the_request() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "good");
         answer(host, &stream, "200");
         assert_eq!(stream.action(), Action::Continue);
@@ -71,7 +74,7 @@ fn a_200_resumes_the_request() {
 
 #[test]
 fn a_403_answers_access_forbidden_without_a_retry() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "bad");
         answer(host, &stream, "403");
         assert!(is_forbidden(&stream));
@@ -82,7 +85,7 @@ fn a_403_answers_access_forbidden_without_a_retry() {
 
 #[test]
 fn a_503_is_retried_once_after_the_pause_then_a_200_resumes() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "flaky");
         answer(host, &stream, "503");
         assert!(
@@ -107,7 +110,7 @@ fn a_503_is_retried_once_after_the_pause_then_a_200_resumes() {
 
 #[test]
 fn a_down_auth_service_fails_closed_after_the_retry() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "good");
         let first = calls(host, &stream)[0].token;
         // Envoy answers a call to an unreachable cluster with its own 503.
@@ -126,7 +129,7 @@ fn a_down_auth_service_fails_closed_after_the_retry() {
 
 #[test]
 fn a_stream_that_ends_while_its_task_sleeps_drops_the_task() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "flaky");
         answer(host, &stream, "503");
         let id = stream.id();
@@ -142,7 +145,7 @@ fn a_stream_that_ends_while_its_task_sleeps_drops_the_task() {
 
 #[test]
 fn the_configuration_names_the_cluster() {
-    dual_with(
+    PLUGIN.run_with(
         || MockHost::builder().plugin_configuration("auth_down"),
         |host| {
             assert!(host.start());

@@ -2,15 +2,38 @@
 //! configuration; the request, the client and local addresses, the route
 //! and the upstream as response headers; the status and timing in `on_log`.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `attributes.wasm` under wasmtime.
 
 use proxywasm::Action;
-use proxywasm::mock::{HttpStream, MockHost};
-use std::time::Duration;
+use proxywasm::mock::{HttpStream, MockHost, MockHostBuilder};
+use proxywasm_wasmtime::Dual;
+use std::time::{Duration, SystemTime};
 
-mod common;
-use common::{dual, dual_with, start};
+/// The plugin natively and as its release `.wasm`, started, by default on
+/// an [`envoy_like`] host.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(attributes::plugin))
+    .configure(envoy_like)
+    .started();
+
+/// When the emulated clock starts.
+fn start() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+/// A host named as in `envoy.yaml`, whose streams come from
+/// 127.0.0.1:40000 to 127.0.0.1:18800 on route `to_backend` over HTTP/1.1.
+fn envoy_like() -> MockHostBuilder {
+    MockHost::builder()
+        .plugin_name("attributes_plugin")
+        .root_id("attributes_root")
+        .vm_id("attributes_vm")
+        .start_time(start())
+        .property(&["source", "address"], "127.0.0.1:40000")
+        .property(&["destination", "address"], "127.0.0.1:18800")
+        .property(&["xds", "route_name"], "to_backend")
+        .property(&["request", "protocol"], "HTTP/1.1")
+}
 
 /// A stream whose request and response headers went through, the upstream
 /// `127.0.0.1:18802` chosen in between.
@@ -34,7 +57,7 @@ fn header(stream: &HttpStream, name: &str) -> Option<String> {
 
 #[test]
 fn the_plugin_identity_is_logged_at_configuration() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert_eq!(
             host.logs().info(),
             ["attributes: configured as attributes_plugin/attributes_root/attributes_vm"]
@@ -44,7 +67,7 @@ fn the_plugin_identity_is_logged_at_configuration() {
 
 #[test]
 fn the_request_is_described_in_a_header() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = served(host, "POST", "/hello?x=1");
         assert_eq!(
             header(&stream, "x-request").as_deref(),
@@ -55,7 +78,7 @@ fn the_request_is_described_in_a_header() {
 
 #[test]
 fn source_and_destination_are_socket_addresses() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = served(host, "GET", "/");
         assert_eq!(header(&stream, "x-client-ip").as_deref(), Some("127.0.0.1"));
         assert_eq!(header(&stream, "x-client-port").as_deref(), Some("40000"));
@@ -68,7 +91,7 @@ fn source_and_destination_are_socket_addresses() {
 
 #[test]
 fn route_plugin_and_upstream_are_response_headers() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = served(host, "GET", "/");
         assert_eq!(
             header(&stream, "x-route-name").as_deref(),
@@ -87,7 +110,7 @@ fn route_plugin_and_upstream_are_response_headers() {
 
 #[test]
 fn missing_attributes_are_dashes() {
-    dual_with(proxywasm::mock::MockHost::builder, |host| {
+    DUAL.run_with(proxywasm::mock::MockHost::builder, |host| {
         let mut stream = host.http_stream();
         stream.request_headers(&[(":path", "/")], true);
         stream.response_headers(&[(":status", "204")], true);
@@ -102,7 +125,7 @@ fn missing_attributes_are_dashes() {
 
 #[test]
 fn the_log_line_has_status_upstream_and_time_since_the_first_byte() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = served(host, "GET", "/");
         // The first byte came 250 ms before the stream ends.
         let first_byte = start() - Duration::from_millis(250);

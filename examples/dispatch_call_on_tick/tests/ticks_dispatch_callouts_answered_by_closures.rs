@@ -2,15 +2,22 @@
 //! callouts on every tick; each answer reaches the closure of its own call,
 //! on the plugin context that made it.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `dispatch_call_on_tick.wasm` under
 //! wasmtime.
 
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
-mod common;
-use common::dual;
+/// The plugin natively and as its release `.wasm`: two plugins in one VM, as
+/// in `envoy.yaml` (the first named by its root id `plugin1`, the second by
+/// its configuration `plugin2`), started.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(dispatch_call_on_tick::plugin)
+})
+.configure(|| MockHost::builder().root_id("plugin1").add_plugin("plugin2"))
+.started();
 
 /// One tick of both plugins.
 fn tick(host: &MockHost) {
@@ -19,7 +26,7 @@ fn tick(host: &MockHost) {
 
 #[test]
 fn each_plugin_is_named_and_ticks() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.logs().contain("plugin1 ticks every 500 ms"));
         assert!(host.logs().contain("plugin2 ticks every 500 ms"));
         assert!(host.callouts().http().is_empty(), "no call before a tick");
@@ -28,7 +35,7 @@ fn each_plugin_is_named_and_ticks() {
 
 #[test]
 fn a_tick_sends_three_calls_from_each_plugin_all_in_flight() {
-    dual(|host| {
+    DUAL.run(|host| {
         tick(host);
         let roots = host.root_context_ids();
         assert_eq!(roots.len(), 2);
@@ -45,7 +52,7 @@ fn a_tick_sends_three_calls_from_each_plugin_all_in_flight() {
 
 #[test]
 fn answers_in_any_order_reach_their_own_closure_and_plugin() {
-    dual(|host| {
+    DUAL.run(|host| {
         tick(host);
         let roots = host.root_context_ids();
         let second = host.callouts().http_from(roots[1]);
@@ -70,7 +77,7 @@ fn answers_in_any_order_reach_their_own_closure_and_plugin() {
 
 #[test]
 fn calls_of_later_ticks_add_to_those_in_flight() {
-    dual(|host| {
+    DUAL.run(|host| {
         tick(host);
         tick(host);
         assert!(host.logs().contain("plugin1 tick 2: 6 calls in flight"));

@@ -2,21 +2,46 @@
 //! wrote (namespace `envoy.filters.http.lua`) and answers with it; without
 //! it, the request goes on to its route.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `envoy_filter_metadata.wasm` under wasmtime.
 
 use envoy_filter_metadata::{KEY, NAMESPACE};
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual_with, metadata};
+/// The filter natively and as its release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.http(envoy_filter_metadata::filter)
+});
+
+/// A protobuf length-delimited field (payloads here are under 128 bytes).
+fn field(number: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2, payload.len() as u8];
+    out.extend_from_slice(payload);
+    out
+}
+
+/// `envoy.config.core.v3.Metadata` as Envoy encodes `metadata` (dynamic metadata):
+/// `filter_metadata: { <namespace>: { <key>: <string value>, … } }`.
+fn metadata(namespace: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut structure = Vec::new();
+    for (key, value) in fields {
+        // Struct.fields entry: key, Value { string_value }
+        let mut entry = field(1, key.as_bytes());
+        entry.extend(field(2, &field(3, value.as_bytes())));
+        structure.extend(field(1, &entry));
+    }
+    let mut entry = field(1, namespace.as_bytes());
+    entry.extend(field(2, &structure));
+    field(1, &entry)
+}
 
 const GET: &[(&str, &str)] = &[(":method", "GET"), (":path", "/")];
 
 #[test]
 fn the_metadata_value_is_the_local_answer() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         let mut stream = host.http_stream();
         // What the Lua filter stored for `x-custom-metadata: some-value`.
         stream.set_property(&["metadata"], metadata(NAMESPACE, &[(KEY, "SOME-VALUE")]));
@@ -38,7 +63,7 @@ fn the_metadata_value_is_the_local_answer() {
 
 #[test]
 fn without_metadata_the_request_continues() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         let mut stream = host.http_stream();
         assert_eq!(stream.request_headers(GET, true), Action::Continue);
         assert!(stream.local_response().is_none());
@@ -51,7 +76,7 @@ fn without_metadata_the_request_continues() {
 
 #[test]
 fn other_namespaces_and_keys_are_not_read() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         let mut other_namespace = host.http_stream();
         other_namespace.set_property(&["metadata"], metadata("acme.auth", &[(KEY, "X")]));
         assert_eq!(other_namespace.request_headers(GET, true), Action::Continue);

@@ -4,15 +4,36 @@
 //! keep `tcp_proxy`'s cluster; a cluster Envoy refuses closes the
 //! connection; a bad configuration refuses to start.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `envoy_tcp_routing.wasm` under wasmtime.
 
 use envoy_tcp_routing::CLUSTER_KEY;
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{MockHost, MockHostBuilder};
 use proxywasm::{Action, Status};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{CONFIG, connecting_to, dual_with};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(envoy_tcp_routing::plugin)
+});
+
+/// The configuration of `envoy.yaml`.
+const CONFIG: &str =
+    r#"{"clusters_by_local_port": {"18770": "egress-router1", "18772": "egress-router2"}}"#;
+
+/// A host configured as in `envoy.yaml` whose connections come from
+/// 127.0.0.1:40000 to `local`, with Envoy's `set_envoy_filter_state`
+/// accepting everything (the emulator has no filter-state factories: a test
+/// registers the function).
+fn connecting_to(local: &'static str) -> impl Fn() -> MockHostBuilder {
+    move || {
+        MockHost::builder()
+            .plugin_configuration(CONFIG)
+            .property(&["source", "address"], "127.0.0.1:40000")
+            .property(&["destination", "address"], local)
+            .foreign_function("set_envoy_filter_state", |_: &[u8]| Ok(Vec::new()))
+    }
+}
 
 /// The `set_envoy_filter_state` calls: key and value of each, as Envoy
 /// receives them (protobuf fields 1 and 2).
@@ -41,7 +62,7 @@ fn set(cluster: &str) -> Vec<(String, String)> {
 
 /// One connection to `local` sets `cluster` and logs `line`.
 fn routes(local: &'static str, cluster: &'static str, line: &'static str) {
-    dual_with(connecting_to(local), move |host| {
+    DUAL.run_with(connecting_to(local), move |host| {
         assert!(host.start(), "{:?}", host.logs().records());
         let connection = host.tcp_connection();
         assert_eq!(connection.action(), Action::Continue);
@@ -70,7 +91,7 @@ fn port_18772_goes_to_router2() {
 
 #[test]
 fn another_port_keeps_tcp_proxys_cluster() {
-    dual_with(connecting_to("127.0.0.1:18775"), |host| {
+    DUAL.run_with(connecting_to("127.0.0.1:18775"), |host| {
         assert!(host.start());
         host.tcp_connection();
         assert!(host.foreign_functions().calls().is_empty());
@@ -83,7 +104,7 @@ fn another_port_keeps_tcp_proxys_cluster() {
 
 #[test]
 fn the_cluster_envoy_used_is_logged_when_the_connection_ends() {
-    dual_with(connecting_to("127.0.0.1:18772"), |host| {
+    DUAL.run_with(connecting_to("127.0.0.1:18772"), |host| {
         assert!(host.start());
         let connection = host.tcp_connection();
         host.set_property(&["xds", "cluster_name"], "egress-router2");
@@ -98,7 +119,7 @@ fn the_cluster_envoy_used_is_logged_when_the_connection_ends() {
 
 #[test]
 fn a_cluster_envoy_refuses_closes_the_connection() {
-    dual_with(
+    DUAL.run_with(
         || {
             connecting_to("127.0.0.1:18770")()
                 .foreign_function("set_envoy_filter_state", |_: &[u8]| Err(Status::NotFound))
@@ -120,7 +141,7 @@ fn a_cluster_envoy_refuses_closes_the_connection() {
 
 #[test]
 fn a_configuration_with_an_unknown_field_refuses_to_start() {
-    dual_with(
+    DUAL.run_with(
         || {
             MockHost::builder()
                 .plugin_configuration(CONFIG.replace("clusters_by_local_port", "clusters"))

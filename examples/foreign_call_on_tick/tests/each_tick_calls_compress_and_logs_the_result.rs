@@ -3,20 +3,26 @@
 //! in hex, and checks it with `uncompress`. A failing call is logged and the
 //! next tick tries again.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `foreign_call_on_tick.wasm` under wasmtime.
 
 use foreign_call_on_tick::{MESSAGE, TICK_PERIOD};
 use proxywasm::Status;
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
 /// `hello world!` as Envoy 1.40's `compress` deflates it (measured; the
 /// emulator's zlib gives the same bytes).
 const PACKED: &str = "789ccb48cdc9c95728cf2fca495104001e89047e";
 
-mod common;
-use common::{dual, dual_with};
+/// The plugin natively and as its release `.wasm` on a plain host (it has
+/// Envoy's `compress` and `uncompress`), started, its log cleared.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(foreign_call_on_tick::plugin)
+})
+.started()
+.log_cleared();
 
 /// The log lines that report `compress` calls.
 fn compress_lines(host: &MockHost) -> Vec<String> {
@@ -29,7 +35,7 @@ fn compress_lines(host: &MockHost) -> Vec<String> {
 
 #[test]
 fn the_tick_period_is_100_ms() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert_eq!(TICK_PERIOD, Duration::from_millis(100));
         assert_eq!(host.time().tick_period(), Some(TICK_PERIOD));
     });
@@ -37,7 +43,7 @@ fn the_tick_period_is_100_ms() {
 
 #[test]
 fn each_tick_counts_its_call_and_logs_the_zlib_stream() {
-    dual(|host| {
+    DUAL.run(|host| {
         for _ in 0..3 {
             host.time().tick();
         }
@@ -64,7 +70,7 @@ fn each_tick_counts_its_call_and_logs_the_zlib_stream() {
 
 #[test]
 fn uncompress_gives_the_message_back() {
-    dual(|host| {
+    DUAL.run(|host| {
         host.time().tick();
         assert_eq!(
             host.logs().info().last().map(String::as_str),
@@ -82,7 +88,7 @@ fn uncompress_gives_the_message_back() {
 
 #[test]
 fn a_failing_call_is_logged_and_the_next_tick_tries_again() {
-    dual_with(
+    DUAL.run_with(
         || {
             MockHost::builder()
                 .foreign_function("compress", |_: &[u8]| Err(Status::InternalFailure))

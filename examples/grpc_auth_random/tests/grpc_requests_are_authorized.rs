@@ -1,15 +1,17 @@
 //! `grpc_auth_random` holds each gRPC request while a gRPC authorization
 //! service decides; it resumes it or answers with `PERMISSION_DENIED`.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `grpc_auth_random.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::callout::GrpcStatus;
 use proxywasm::mock::{GrpcCallout, GrpcKind, HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The filter natively and as its release `.wasm` on a default host, started.
+const DUAL: Dual =
+    Dual::new(env!("CARGO_PKG_NAME"), |b| b.http(grpc_auth_random::plugin)).started();
 
 /// A gRPC request for `method` (a `:path`): the stream, and the plugin's
 /// call to the authorization service, which must have been made.
@@ -31,7 +33,7 @@ fn grpc_request(host: &MockHost, method: &str) -> (HttpStream, GrpcCallout) {
 
 #[test]
 fn a_grpc_request_asks_the_auth_service_with_its_method() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (_, call) = grpc_request(host, "/grpc.health.v1.Health/Check");
         assert_eq!(call.kind, GrpcKind::Call);
         assert_eq!(call.service, b"auth");
@@ -51,7 +53,7 @@ fn a_grpc_request_asks_the_auth_service_with_its_method() {
 
 #[test]
 fn a_reply_from_the_service_lets_the_request_through() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (mut stream, call) = grpc_request(host, "/grpc.health.v1.Health/Check");
         host.callouts().respond_grpc(call.token, b"");
         assert!(!stream.is_request_paused(), "resumed");
@@ -69,7 +71,7 @@ fn a_reply_from_the_service_lets_the_request_through() {
 
 #[test]
 fn a_failure_from_the_service_answers_permission_denied() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, call) = grpc_request(host, "/demo.admin.v1.Admin/Reset");
         host.callouts().close_grpc(
             call.token,
@@ -113,7 +115,7 @@ fn a_failure_from_the_service_answers_permission_denied() {
 
 #[test]
 fn an_unreachable_service_denies_too() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, call) = grpc_request(host, "/grpc.health.v1.Health/Check");
         // What Envoy delivers when the cluster has no healthy endpoint.
         host.callouts()
@@ -126,7 +128,7 @@ fn an_unreachable_service_denies_too() {
 
 #[test]
 fn a_request_that_is_not_grpc_gets_503_without_a_call() {
-    dual(|host| {
+    DUAL.run(|host| {
         for content_type in [None, Some("application/json"), Some("application/grpcx")] {
             let mut stream = host.http_stream();
             let mut headers = vec![(":method", "GET"), (":path", "/")];
@@ -143,7 +145,7 @@ fn a_request_that_is_not_grpc_gets_503_without_a_call() {
 
 #[test]
 fn grpc_subtypes_are_grpc() {
-    dual(|host| {
+    DUAL.run(|host| {
         for content_type in ["application/grpc+proto", "Application/gRPC"] {
             let mut stream = host.http_stream();
             let headers = [(":path", "/x.Y/Z"), ("content-type", content_type)];

@@ -2,14 +2,15 @@
 //! `x-messages`, sends each word, half-closes, logs every event that comes
 //! back, and answers the request when the stream closes.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `grpc_stream.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{GrpcCallout, GrpcKind, HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The filter natively and as its release `.wasm` on a default host, started.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.http(grpc_stream::plugin)).started();
 
 /// A request with `x-messages: messages`: the stream, and the gRPC stream
 /// the plugin opened.
@@ -24,7 +25,7 @@ fn chat(host: &MockHost, messages: &str) -> (HttpStream, GrpcCallout) {
 
 #[test]
 fn a_request_with_x_messages_opens_a_stream_sends_each_and_half_closes() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, grpc) = chat(host, "hello,grpc,,stream");
         assert_eq!(grpc.kind, GrpcKind::Stream);
         assert_eq!(grpc.service, b"echo");
@@ -41,7 +42,7 @@ fn a_request_with_x_messages_opens_a_stream_sends_each_and_half_closes() {
 
 #[test]
 fn every_event_is_logged_and_the_close_answers_with_the_echoes() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, grpc) = chat(host, "hello,grpc,stream");
         let callouts = host.callouts();
         callouts.grpc_initial_metadata(grpc.token, &[("x-echo-server", "python")]);
@@ -74,7 +75,7 @@ fn every_event_is_logged_and_the_close_answers_with_the_echoes() {
 
 #[test]
 fn a_failed_stream_answers_502_with_its_status_and_message() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, grpc) = chat(host, "one,fail,two");
         host.callouts().grpc_message(grpc.token, b"ONE");
         host.callouts().close_grpc(grpc.token, 9, "told to fail");
@@ -88,7 +89,7 @@ fn a_failed_stream_answers_502_with_its_status_and_message() {
 
 #[test]
 fn a_request_without_x_messages_opens_no_stream() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/")], true),

@@ -1,14 +1,18 @@
 //! `hello_world` creates no HTTP context: Envoy gets the default answer for
 //! every HTTP callback (`Continue`), and headers and bodies pass unchanged.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then
 //! on the release `hello_world.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::logging::LogLevel;
+use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The plugin natively and as its release `.wasm`, with a configuration of
+/// its own.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(hello_world::plugin))
+    .configure(|| MockHost::builder().plugin_configuration("Hello from the test"));
 
 fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -19,7 +23,7 @@ fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn every_http_callback_continues() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/"), (":method", "POST")], false),
@@ -43,7 +47,7 @@ fn every_http_callback_continues() {
 
 #[test]
 fn headers_and_bodies_are_left_as_they_came() {
-    dual(|host| {
+    DUAL.run(|host| {
         let request = [(":path", "/"), (":method", "GET"), ("user-agent", "curl/8")];
         let response = [(":status", "200"), ("content-type", "text/plain")];
         let mut stream = host.http_stream();
@@ -60,7 +64,7 @@ fn headers_and_bodies_are_left_as_they_came() {
 
 #[test]
 fn streams_log_nothing_at_info_or_above() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         host.logs().clear();
         let mut stream = host.http_stream();

@@ -1,17 +1,20 @@
 //! `hello_world` starts with any configuration and logs it: the line Envoy's
 //! log shows when the filter is loaded.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then
 //! on the release `hello_world.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual_with;
+/// The plugin natively and as its release `.wasm`, with a configuration of
+/// its own.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(hello_world::plugin))
+    .configure(|| MockHost::builder().plugin_configuration("Hello from the test"));
 
 #[test]
 fn start_logs_the_configuration_from_envoy_yaml() {
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().plugin_configuration("Hello from envoy.yaml"),
         |host| {
             assert!(host.start(), "{:?}", host.logs().records());
@@ -26,7 +29,7 @@ fn start_logs_the_configuration_from_envoy_yaml() {
 
 #[test]
 fn an_empty_configuration_still_starts() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         assert!(host.start(), "{:?}", host.logs().records());
         assert_eq!(
             host.logs().info(),
@@ -37,7 +40,7 @@ fn an_empty_configuration_still_starts() {
 
 #[test]
 fn a_configuration_that_is_not_utf8_starts_with_replacement_characters() {
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().plugin_configuration(b"caf\xe9".to_vec()),
         |host| {
             assert!(host.start(), "{:?}", host.logs().records());

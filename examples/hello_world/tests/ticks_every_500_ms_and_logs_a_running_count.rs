@@ -1,17 +1,21 @@
 //! `hello_world` sets a 500 ms tick period when it is configured, and every
 //! tick logs a running count.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then
 //! on the release `hello_world.wasm` under wasmtime.
 
+use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
-mod common;
-use common::dual;
+/// The plugin natively and as its release `.wasm`, with a configuration of
+/// its own.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(hello_world::plugin))
+    .configure(|| MockHost::builder().plugin_configuration("Hello from the test"));
 
 #[test]
 fn the_tick_period_is_500_ms() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert_eq!(
             host.time().tick_period(),
             None,
@@ -25,7 +29,7 @@ fn the_tick_period_is_500_ms() {
 
 #[test]
 fn advancing_the_clock_fires_one_tick_per_period_with_a_running_count() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         host.logs().clear(); // the start-up line: from here on, every info line is a tick's
         host.time().advance(Duration::from_millis(499));
@@ -48,7 +52,7 @@ fn advancing_the_clock_fires_one_tick_per_period_with_a_running_count() {
 
 #[test]
 fn a_tick_on_demand_counts_too() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         host.logs().clear(); // the start-up line: from here on, every info line is a tick's
         host.time().tick();
@@ -62,7 +66,7 @@ fn a_tick_on_demand_counts_too() {
 
 #[test]
 fn ticks_are_logged_on_the_plugin_context() {
-    dual(|host| {
+    DUAL.run(|host| {
         let root = host.root_context_id();
         host.time().advance(Duration::from_millis(500));
         let tick = host

@@ -1,14 +1,19 @@
 //! `http_auth_random` asks the auth cluster about each request and lets it
 //! through only on a 200; otherwise it answers 403 itself.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `http_auth_random.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual, dual_with};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(http_auth_random::plugin)
+});
+/// [`PLUGIN`] with no configuration (the cluster `auth`), started.
+const DUAL: Dual = PLUGIN.started();
 
 /// A `GET /` with `x-auth-key: key`: the stream and the one auth call it made.
 fn request(host: &MockHost, key: &str) -> (HttpStream, proxywasm::mock::HttpCallout) {
@@ -32,7 +37,7 @@ fn assert_forbidden(stream: &HttpStream) {
 
 #[test]
 fn the_check_goes_to_the_auth_cluster_with_the_key() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (_stream, call) = request(host, "good");
         assert_eq!(call.upstream, "auth");
         assert_eq!(call.header(":method"), Some("GET"));
@@ -43,7 +48,7 @@ fn the_check_goes_to_the_auth_cluster_with_the_key() {
 
 #[test]
 fn a_200_lets_the_request_through_and_logs_the_answer_headers() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, call) = request(host, "good");
         host.callouts().respond_http(
             call.token,
@@ -67,7 +72,7 @@ fn a_200_lets_the_request_through_and_logs_the_answer_headers() {
 
 #[test]
 fn any_other_answer_is_a_403_access_forbidden() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, call) = request(host, "bad");
         host.callouts()
             .respond_http(call.token, &[(":status", "403")], b"no", &[]);
@@ -78,7 +83,7 @@ fn any_other_answer_is_a_403_access_forbidden() {
 
 #[test]
 fn a_down_auth_service_fails_closed() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, call) = request(host, "good");
         // Envoy answers a call to an unreachable cluster with its own 503.
         host.callouts().connect_failure_http(call.token);
@@ -92,7 +97,7 @@ fn a_down_auth_service_fails_closed() {
 
 #[test]
 fn the_configuration_names_the_cluster() {
-    dual_with(
+    PLUGIN.run_with(
         || proxywasm::mock::MockHost::builder().plugin_configuration("auth_down"),
         |host| {
             assert!(host.start());

@@ -2,14 +2,29 @@
 //! say (`rewrite` mode), answers with it (`echo` mode), or redacts it when
 //! it mentions a secret (`redact` mode).
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `http_body.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual_mode, dual_with};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(http_body::plugin));
+
+/// [`PLUGIN`] with the plugin configuration `mode`, started, with the filter
+/// option `allow_on_headers_stop_iteration: true` as in `envoy.yaml`'s echo
+/// listener.
+fn dual_mode(mode: &'static str, body: impl Fn(&MockHost)) {
+    PLUGIN.started().run_with(
+        || {
+            MockHost::builder()
+                .plugin_configuration(mode)
+                .allow_on_headers_stop_iteration(true)
+        },
+        body,
+    );
+}
 
 const ORIGINAL: &[u8] = b"[original body]";
 
@@ -175,7 +190,7 @@ fn start_logs_the_mode() {
         ("echo\n", "http_body: mode Echo"),
         ("redact", "http_body: mode Redact"),
     ] {
-        dual_with(
+        PLUGIN.run_with(
             || MockHost::builder().plugin_configuration(mode),
             |host| {
                 assert!(host.start());
@@ -187,7 +202,7 @@ fn start_logs_the_mode() {
 
 #[test]
 fn an_unknown_mode_refuses_to_start() {
-    dual_with(
+    PLUGIN.run_with(
         || MockHost::builder().plugin_configuration("body-set"),
         |host| {
             assert!(!host.start());

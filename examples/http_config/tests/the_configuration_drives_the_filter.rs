@@ -3,14 +3,73 @@
 //! as JSON text or as a `google.protobuf.Struct`; a bad configuration
 //! refuses to start.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `http_config.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{CONFIG, Value, dual_config, dual_with, encode_struct};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(http_config::plugin));
+
+/// [`PLUGIN`] with `configuration`, started.
+fn dual_config(configuration: Vec<u8>, body: impl Fn(&MockHost)) {
+    PLUGIN.started().run_with(
+        || MockHost::builder().plugin_configuration(configuration.clone()),
+        body,
+    );
+}
+
+/// The JSON configuration of `envoy.yaml`'s first listener.
+const CONFIG: &str = r#"{
+    "response_headers": {
+        "custom-header": "The secret to life is enjoying the passage of time",
+        "x-config-form": "json"
+    },
+    "replies": {"/teapot": {"status": 418, "body": "I'm a teapot\n"}}
+}"#;
+
+/// A protobuf length-delimited field.
+fn field(number: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2];
+    let mut len = payload.len();
+    while len >= 0x80 {
+        out.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A `google.protobuf.Value` in a `Struct`, as Envoy serializes it.
+enum Value<'a> {
+    Number(f64),
+    String(&'a str),
+    Struct(Vec<(&'a str, Value<'a>)>),
+}
+
+/// The `google.protobuf.Struct` of `fields`, in its binary encoding (what
+/// Envoy hands the plugin for a `Struct` configuration).
+fn encode_struct(fields: &[(&str, Value<'_>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, value) in fields {
+        let encoded = match value {
+            Value::Number(n) => {
+                let mut v = vec![2 << 3 | 1];
+                v.extend_from_slice(&n.to_le_bytes());
+                v
+            }
+            Value::String(s) => field(3, s.as_bytes()),
+            Value::Struct(inner) => field(5, &encode_struct(inner)),
+        };
+        let mut entry = field(1, key.as_bytes());
+        entry.extend(field(2, &encoded));
+        out.extend(field(1, &entry));
+    }
+    out
+}
 
 const SECRET: &str = "The secret to life is enjoying the passage of time";
 
@@ -114,7 +173,7 @@ fn an_empty_object_adds_nothing_and_replies_never() {
 
 /// Starts with `configuration`; asserts it refuses with an error containing `expected`.
 fn refuses(configuration: Vec<u8>, expected: &str) {
-    dual_with(
+    PLUGIN.run_with(
         || MockHost::builder().plugin_configuration(configuration.clone()),
         |host| {
             assert!(!host.start());

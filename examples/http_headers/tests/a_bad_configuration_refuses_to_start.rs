@@ -2,18 +2,18 @@
 //! says why in an error log naming the field, so Envoy rejects the filter
 //! instead of running it half-configured.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
 
 mod common;
-use common::dual_with;
+use common::DUAL;
 
 /// Starts the plugin with `configuration`; asserts that it refuses, and that
 /// one error line contains every piece of `expected`.
 fn refuses(configuration: &'static str, expected: &'static [&'static str]) {
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().plugin_configuration(configuration),
         |host| {
             assert!(!host.start(), "started with {configuration:?}");
@@ -76,7 +76,7 @@ fn an_unclosed_object_is_refused_at_its_end_without_blaming_a_field() {
             "EOF while parsing an object at line 1 column 45",
         ],
     );
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().plugin_configuration(configuration),
         |host| {
             assert!(!host.start());
@@ -96,7 +96,7 @@ fn an_empty_configuration_says_it_is_empty() {
 
 #[test]
 fn an_absent_configuration_says_it_is_empty() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         assert!(!host.start());
         assert!(
             host.logs()

@@ -1,17 +1,17 @@
 //! An `http_headers` stream ends as Envoy ends HTTP streams: `on_log` (where
 //! the plugin logs the final status), then `on_done`, then `on_delete`.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::Export;
 
 mod common;
-use common::{assert_logged, dual, request};
+use common::{DUAL, assert_logged, request};
 
 #[test]
 fn completion_logs_the_status_of_the_response() {
-    dual(|host| {
+    DUAL.run(|host| {
         for status in ["200", "404"] {
             let mut stream = request(host, "/");
             stream.response_headers(&[(":status", status)], true);
@@ -26,7 +26,7 @@ fn completion_logs_the_status_of_the_response() {
 
 #[test]
 fn a_stream_with_no_response_logs_status_none() {
-    dual(|host| {
+    DUAL.run(|host| {
         request(host, "/").complete();
         assert_logged(host, "http_headers: stream complete, status none");
     });
@@ -34,7 +34,7 @@ fn a_stream_with_no_response_logs_status_none() {
 
 #[test]
 fn log_comes_before_done_and_delete() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = request(host, "/");
         let id = stream.id().0;
         stream.response_headers(&[(":status", "200")], true);

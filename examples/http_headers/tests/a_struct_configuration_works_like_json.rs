@@ -4,13 +4,13 @@
 //! too: the same filter works whether `envoy.yaml` writes the configuration
 //! as a JSON string or as a `Struct`.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
 
 mod common;
-use common::{dual_with, request, respond_200};
+use common::{DUAL, request, respond_200};
 
 /// A length-delimited protobuf field (payloads here are under 128 bytes).
 fn field(number: u8, payload: &[u8]) -> Vec<u8> {
@@ -34,7 +34,7 @@ fn struct_configuration(pairs: &[(&str, &str)]) -> Vec<u8> {
 /// [`dual_with`] `pairs` as a `Struct` configuration.
 fn dual_with_struct(pairs: &[(&str, &str)], body: impl Fn(&MockHost)) {
     let configuration = struct_configuration(pairs);
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().plugin_configuration(configuration.clone()),
         body,
     );

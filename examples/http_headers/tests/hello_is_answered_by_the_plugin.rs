@@ -2,17 +2,17 @@
 //! body, which passes through the filter's own response path and so carries
 //! the configured header too. Other paths go upstream.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
 
 mod common;
-use common::{assert_logged, dual, request};
+use common::{DUAL, assert_logged, request};
 
 #[test]
 fn hello_gets_a_local_200_with_the_body_and_content_type() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/hello"), (":method", "GET")], true),
@@ -37,7 +37,7 @@ fn hello_gets_a_local_200_with_the_body_and_content_type() {
 
 #[test]
 fn the_local_reply_carries_the_configured_header() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host, "/hello");
         assert_eq!(
             stream.current_response_header(":status").as_deref(),
@@ -52,7 +52,7 @@ fn the_local_reply_carries_the_configured_header() {
 
 #[test]
 fn the_local_reply_is_logged_as_complete_with_status_200() {
-    dual(|host| {
+    DUAL.run(|host| {
         request(host, "/hello").complete();
         assert_logged(host, "http_headers: stream complete, status 200");
     });
@@ -60,7 +60,7 @@ fn the_local_reply_is_logged_as_complete_with_status_200() {
 
 #[test]
 fn other_paths_go_upstream() {
-    dual(|host| {
+    DUAL.run(|host| {
         for path in ["/", "/hello/world", "/hello?name=x", "/HELLO"] {
             let mut stream = host.http_stream();
             assert_eq!(

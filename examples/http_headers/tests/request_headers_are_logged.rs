@@ -1,17 +1,17 @@
 //! `http_headers` logs every request header, pseudo-headers included, in the
 //! order Envoy gives them, and lets the request continue.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
 
 mod common;
-use common::{dual, dual_started, respond_200};
+use common::{DUAL, STARTED, respond_200};
 
 #[test]
 fn each_request_header_is_logged_in_order() {
-    dual_started(|host| {
+    STARTED.run(|host| {
         let mut stream = host.http_stream();
         let action = stream.request_headers(
             &[
@@ -39,7 +39,7 @@ fn each_request_header_is_logged_in_order() {
 
 #[test]
 fn a_non_ascii_value_is_logged_without_panicking() {
-    dual_started(|host| {
+    STARTED.run(|host| {
         let mut stream = host.http_stream();
         let action = stream.request_headers(
             &[(":path", "/"), ("x-drink", "caf\u{e9}"), ("x-empty", "")],
@@ -64,7 +64,7 @@ fn a_non_ascii_value_is_logged_without_panicking() {
 
 #[test]
 fn logging_leaves_the_request_headers_untouched() {
-    dual(|host| {
+    DUAL.run(|host| {
         let request = [(":path", "/"), (":method", "GET"), ("cookie", "a=1")];
         let mut stream = host.http_stream();
         stream.request_headers(&request, true);
@@ -78,7 +78,7 @@ fn logging_leaves_the_request_headers_untouched() {
 
 #[test]
 fn each_stream_logs_its_own_headers() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut first = host.http_stream();
         let mut second = host.http_stream();
         first.request_headers(&[("x-which", "first")], true);
@@ -105,7 +105,7 @@ fn each_stream_logs_its_own_headers() {
 fn more_than_1024_headers_are_all_logged() {
     // Envoy sends this many once `max_headers_count` is raised (envoy.yaml
     // does, and the e2e check sends the same request through Envoy).
-    dual_started(|host| {
+    STARTED.run(|host| {
         let names: Vec<String> = (0..1100).map(|i| format!("x-many-{i:04}")).collect();
         let mut request = vec![(":path", "/"), (":method", "GET")];
         request.extend(names.iter().map(|name| (name.as_str(), "1")));

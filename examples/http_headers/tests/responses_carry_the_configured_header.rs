@@ -1,18 +1,18 @@
 //! `http_headers` adds the header named in its JSON configuration to every
 //! response, whatever the status, keeping the headers already there.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
 
 mod common;
-use common::{dual, dual_started, dual_with, request, respond_200};
+use common::{DUAL, STARTED, request, respond_200};
 
 #[test]
 fn start_logs_the_header_it_will_add() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start(), "{:?}", host.logs().records());
         assert_eq!(
             host.logs().info(),
@@ -23,7 +23,7 @@ fn start_logs_the_header_it_will_add() {
 
 #[test]
 fn every_response_gets_the_configured_header() {
-    dual(|host| {
+    DUAL.run(|host| {
         for status in ["200", "404", "503"] {
             let mut stream = host.http_stream();
             stream.request_headers(&[(":path", "/"), (":method", "GET")], true);
@@ -43,7 +43,7 @@ fn every_response_gets_the_configured_header() {
 
 #[test]
 fn the_upstream_headers_are_kept() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = request(host, "/");
         stream.response_headers(
             &[
@@ -65,7 +65,7 @@ fn the_upstream_headers_are_kept() {
 
 #[test]
 fn another_configuration_adds_another_header() {
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().plugin_configuration(r#"{"header": "x-team", "value": "edge"}"#),
         |host| {
             let mut stream = request(host, "/");
@@ -78,7 +78,7 @@ fn another_configuration_adds_another_header() {
 
 #[test]
 fn request_and_bodies_pass_through_untouched() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         let request = [
             (":path", "/upload"),
@@ -97,7 +97,7 @@ fn request_and_bodies_pass_through_untouched() {
 
 #[test]
 fn response_headers_are_logged_with_the_added_one() {
-    dual_started(|host| {
+    STARTED.run(|host| {
         let mut stream = request(host, "/");
         host.logs().clear();
         stream.response_headers(&[(":status", "200"), ("content-type", "text/plain")], true);

@@ -2,15 +2,23 @@
 //! configured share, appends `-canary` to `:authority` so Envoy routes them
 //! to the canary.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `http_routing.wasm` under wasmtime.
 
 use http_routing::bucket;
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual_share, dual_with};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(http_routing::plugin));
+
+/// [`PLUGIN`] with a canary share of `percent`, started.
+fn dual_share(percent: &'static str, body: impl Fn(&MockHost)) {
+    PLUGIN
+        .started()
+        .run_with(|| MockHost::builder().plugin_configuration(percent), body);
+}
 
 /// The `:authority` a request from `user` (if any) leaves the plugin with.
 fn routed(host: &MockHost, user: Option<&str>) -> Option<String> {
@@ -100,7 +108,7 @@ fn start_logs_the_share() {
 #[test]
 fn a_share_that_is_not_a_percentage_refuses_to_start() {
     for share in ["101", "-1", "half", ""] {
-        dual_with(
+        PLUGIN.run_with(
             || MockHost::builder().plugin_configuration(share),
             |host| {
                 assert!(!host.start(), "{share:?}");

@@ -1,14 +1,29 @@
 //! `json_validation` lets a request reach its route only when the body is a
 //! JSON object with every required key; otherwise it answers itself.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `json_validation.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual, dual_with};
+/// The plugin natively and as its release `.wasm`, configured by each test.
+const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(json_validation::plugin)
+});
+/// [`PLUGIN`] with the configuration and filter option of `envoy.yaml`
+/// (`allow_on_headers_stop_iteration: true`), started.
+const DUAL: Dual = PLUGIN
+    .configure(|| {
+        MockHost::builder()
+            .plugin_configuration(CONFIG)
+            .allow_on_headers_stop_iteration(true)
+    })
+    .started();
+
+/// The configuration of `envoy.yaml`.
+const CONFIG: &str = r#"{"required_keys": ["id", "token"]}"#;
 
 /// A `POST /` with `content_type`; the action of the headers callback. The
 /// stream has an ordinary upstream; `a_direct_response_route_answers_after_a_valid_body`
@@ -45,7 +60,7 @@ fn answer(stream: &HttpStream) -> (String, String) {
 
 #[test]
 fn a_valid_payload_goes_on_headers_and_body() {
-    dual(|host| {
+    DUAL.run(|host| {
         let payload = r#"{"id": "abc123", "token": "xyz456", "extra": [1]}"#;
         let (mut stream, answer) = send_json(host, payload);
         assert_eq!(answer, (String::new(), String::new()), "no local reply");
@@ -65,7 +80,7 @@ fn a_valid_payload_goes_on_headers_and_body() {
 /// answers once the last body callback continues, as the e2e check sees in Envoy.
 #[test]
 fn a_direct_response_route_answers_after_a_valid_body() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         stream.direct_response(200, "valid\n");
         let headers = [
@@ -83,7 +98,7 @@ fn a_direct_response_route_answers_after_a_valid_body() {
 
 #[test]
 fn a_missing_key_gets_403_naming_it() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (_, (status, body)) = send_json(host, r#"{"id": "abc123"}"#);
         assert_eq!(status, "403");
         assert_eq!(body, "invalid payload: missing key `token`\n");
@@ -93,7 +108,7 @@ fn a_missing_key_gets_403_naming_it() {
 
 #[test]
 fn a_body_that_is_not_a_json_object_gets_400() {
-    dual(|host| {
+    DUAL.run(|host| {
         for payload in [
             "id=abc123&token=xyz456",
             r#"["id", "token"]"#,
@@ -108,7 +123,7 @@ fn a_body_that_is_not_a_json_object_gets_400() {
 
 #[test]
 fn a_request_without_a_body_gets_400() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, action) = post(host, Some("application/json"), false);
         assert_eq!(action, Action::Pause);
         assert_eq!(
@@ -123,7 +138,7 @@ fn a_request_without_a_body_gets_400() {
 
 #[test]
 fn another_content_type_gets_403_before_any_body() {
-    dual(|host| {
+    DUAL.run(|host| {
         for content_type in [None, Some("text/plain"), Some("application/jsonx")] {
             let (stream, action) = post(host, content_type, true);
             assert_eq!(action, Action::Pause, "{content_type:?}");
@@ -138,7 +153,7 @@ fn another_content_type_gets_403_before_any_body() {
 
 #[test]
 fn a_content_type_with_parameters_is_json_too() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (mut stream, action) = post(host, Some("Application/JSON; charset=utf-8"), true);
         assert_eq!(action, Action::Pause);
         stream.request_body(br#"{"id": 1, "token": 2}"#, true);
@@ -149,7 +164,7 @@ fn a_content_type_with_parameters_is_json_too() {
 
 /// Starts with `configuration`; asserts it refuses with an error containing `expected`.
 fn refuses(configuration: &'static str, expected: &'static str) {
-    dual_with(
+    PLUGIN.run_with(
         || MockHost::builder().plugin_configuration(configuration),
         |host| {
             assert!(!host.start(), "started with {configuration}");
@@ -175,7 +190,7 @@ fn a_bad_configuration_refuses_to_start() {
 
 #[test]
 fn start_logs_the_required_keys() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert_eq!(
             host.logs().info(),
             ["json_validation: required keys id, token"]

@@ -1,14 +1,15 @@
 //! `metrics` counts requests by the value of `my-custom-header`, in the
 //! tagged counter `custom_header_value_counts{value, reporter}`.
 //!
-//! Every test runs twice (see `common/mod.rs`): natively on the mock host,
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host,
 //! then on the release `metrics.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The plugin natively and as its release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(metrics::plugin));
 
 fn request(host: &MockHost, value: Option<&str>) {
     let mut headers = vec![(":path", "/"), (":method", "GET")];
@@ -25,7 +26,7 @@ fn count(host: &MockHost, value: &str) -> Option<u64> {
 
 #[test]
 fn foo_three_times_and_bar_five_times_are_two_tagged_counts() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         for _ in 0..3 {
             request(host, Some("foo"));
@@ -45,7 +46,7 @@ fn foo_three_times_and_bar_five_times_are_two_tagged_counts() {
 
 #[test]
 fn a_request_without_the_header_is_not_counted() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         request(host, None);
         assert_eq!(host.hostcall_counts().get("proxy_define_metric"), None);
@@ -54,7 +55,7 @@ fn a_request_without_the_header_is_not_counted() {
 
 #[test]
 fn a_dot_in_the_value_becomes_an_underscore() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         request(host, Some("10.0.0.1"));
         let name = "custom_header_value_counts.value=10_0_0_1.reporter=proxywasm";
@@ -64,7 +65,7 @@ fn a_dot_in_the_value_becomes_an_underscore() {
 
 #[test]
 fn values_beyond_the_limit_pass_uncounted_with_a_warning() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         for n in 0..=metrics::VALUE_LIMIT {
             request(host, Some(&format!("v{n}")));

@@ -1,15 +1,19 @@
 //! `multiple_dispatches` holds each response until its ten callouts have
 //! all answered, in whatever order.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `multiple_dispatches.wasm` under
 //! wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The plugin natively and as its release `.wasm`, no configuration, started.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(multiple_dispatches::plugin)
+})
+.started();
 
 /// A request passed upstream and its response headers arrived: the stream.
 fn respond(host: &MockHost) -> HttpStream {
@@ -25,7 +29,7 @@ fn respond(host: &MockHost) -> HttpStream {
 
 #[test]
 fn the_response_headers_send_ten_callouts_at_once() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = respond(host);
         let calls = host.callouts().http_from(stream.id());
         assert_eq!(calls.len(), 10);
@@ -40,7 +44,7 @@ fn the_response_headers_send_ten_callouts_at_once() {
 
 #[test]
 fn the_response_resumes_after_the_last_answer_only() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = respond(host);
         let calls = host.callouts().http_from(stream.id());
         // Answered last to first; a failure counts as an answer too.
@@ -78,7 +82,7 @@ fn the_response_resumes_after_the_last_answer_only() {
 
 #[test]
 fn each_stream_waits_for_its_own_callouts() {
-    dual(|host| {
+    DUAL.run(|host| {
         let first = respond(host);
         let second = respond(host);
         for call in host.callouts().http_from(first.id()) {

@@ -2,15 +2,41 @@
 //! and, when the upstream first answers, the upstream's address, cluster and
 //! cluster metadata; it counts connections.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `network.wasm` under wasmtime.
 
 use network::{CONNECTIONS, NAMESPACE};
 use proxywasm::mock::{MockHost, MockHostBuilder};
 use proxywasm::{Action, PeerType};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual_with, metadata};
+/// The plugin natively and as its release `.wasm`, configured by each test,
+/// started, its log cleared.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(network::plugin))
+    .started()
+    .log_cleared();
+
+/// A protobuf length-delimited field (payloads here are under 128 bytes).
+fn field(number: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2, payload.len() as u8];
+    out.extend_from_slice(payload);
+    out
+}
+
+/// `envoy.config.core.v3.Metadata` as Envoy encodes `xds.cluster_metadata`:
+/// `filter_metadata: { <namespace>: { <key>: <string value>, … } }`.
+fn metadata(namespace: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut structure = Vec::new();
+    for (key, value) in fields {
+        // Struct.fields entry: key, Value { string_value }
+        let mut entry = field(1, key.as_bytes());
+        entry.extend(field(2, &field(3, value.as_bytes())));
+        structure.extend(field(1, &entry));
+    }
+    let mut entry = field(1, namespace.as_bytes());
+    entry.extend(field(2, &structure));
+    field(1, &entry)
+}
 
 /// A host whose connections come from a local client and go to cluster
 /// `echo`, whose metadata has a region and a cloud provider.
@@ -30,7 +56,7 @@ fn envoy_like() -> MockHostBuilder {
 
 #[test]
 fn a_new_connection_is_logged_with_the_client_address_and_counted() {
-    dual_with(envoy_like, |host| {
+    DUAL.run_with(envoy_like, |host| {
         let connection = host.tcp_connection();
         assert_eq!(connection.action(), Action::Continue);
         assert_eq!(
@@ -47,7 +73,7 @@ fn a_new_connection_is_logged_with_the_client_address_and_counted() {
 
 #[test]
 fn downstream_bytes_are_logged_escaped_and_pass_unchanged() {
-    dual_with(envoy_like, |host| {
+    DUAL.run_with(envoy_like, |host| {
         let mut connection = host.tcp_connection();
         host.logs().clear();
         let request = b"GET / HTTP/1.1\r\nThis-Is-Key: this-is-value\r\n\r\n";
@@ -64,7 +90,7 @@ fn downstream_bytes_are_logged_escaped_and_pass_unchanged() {
 
 #[test]
 fn the_first_upstream_data_logs_the_upstream_and_its_cluster_metadata() {
-    dual_with(envoy_like, |host| {
+    DUAL.run_with(envoy_like, |host| {
         let mut connection = host.tcp_connection();
         host.logs().clear();
         connection.upstream_data(b"hello", false);
@@ -85,7 +111,7 @@ fn the_first_upstream_data_logs_the_upstream_and_its_cluster_metadata() {
 
 #[test]
 fn without_upstream_attributes_the_upstream_is_unknown() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         let mut connection = host.tcp_connection();
         connection.upstream_data(b"x", false);
         assert_eq!(
@@ -101,7 +127,7 @@ fn without_upstream_attributes_the_upstream_is_unknown() {
 
 #[test]
 fn closes_and_the_end_are_logged() {
-    dual_with(envoy_like, |host| {
+    DUAL.run_with(envoy_like, |host| {
         let mut connection = host.tcp_connection();
         let id = connection.id();
         host.logs().clear();

@@ -1,16 +1,20 @@
 //! `postpone_requests` holds each request until the plugin's next tick,
 //! which resumes every waiting stream.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `postpone_requests.wasm` under
 //! wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
-mod common;
-use common::dual;
+/// The plugin natively and as its release `.wasm`, no configuration, started.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(postpone_requests::plugin)
+})
+.started();
 
 /// A `GET /`, postponed: the stream.
 fn request(host: &MockHost) -> HttpStream {
@@ -22,7 +26,7 @@ fn request(host: &MockHost) -> HttpStream {
 
 #[test]
 fn a_request_waits_until_the_next_tick() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = request(host);
         let id = stream.id().0;
         assert!(
@@ -43,7 +47,7 @@ fn a_request_waits_until_the_next_tick() {
 
 #[test]
 fn one_tick_resumes_every_waiting_request_once() {
-    dual(|host| {
+    DUAL.run(|host| {
         let streams: Vec<_> = (0..3).map(|_| request(host)).collect();
         host.time().advance(Duration::from_millis(500));
         assert!(streams.iter().all(|s| !s.is_request_paused()));
@@ -60,7 +64,7 @@ fn one_tick_resumes_every_waiting_request_once() {
 
 #[test]
 fn a_request_that_ends_while_postponed_is_skipped() {
-    dual(|host| {
+    DUAL.run(|host| {
         let gone = request(host);
         let gone_id = gone.id().0;
         let kept = request(host);

@@ -2,15 +2,39 @@
 //! requires (401 without it), copies the route's name to the response, and
 //! logs the request's attributes when the stream completes.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `properties.wasm` under wasmtime.
 
 use properties::NAMESPACE;
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual, route_metadata};
+/// The plugin natively and as its release `.wasm` on a plain host, started,
+/// its log cleared.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(properties::plugin))
+    .started()
+    .log_cleared();
+
+/// A protobuf length-delimited field (payloads here are under 128 bytes).
+fn field(number: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2, payload.len() as u8];
+    out.extend_from_slice(payload);
+    out
+}
+
+/// `envoy.config.core.v3.Metadata` as Envoy encodes `xds.route_metadata`:
+/// `filter_metadata: { <namespace>: { <key>: <string value> } }`.
+fn route_metadata(namespace: &str, key: &str, value: &str) -> Vec<u8> {
+    // Struct { fields: { key: Value { string_value } } }
+    let mut fields_entry = field(1, key.as_bytes());
+    fields_entry.extend(field(2, &field(3, value.as_bytes())));
+    let structure = field(1, &fields_entry);
+    // Metadata { filter_metadata: { namespace: Struct } }
+    let mut entry = field(1, namespace.as_bytes());
+    entry.extend(field(2, &structure));
+    field(1, &entry)
+}
 
 /// A stream on route `name` whose metadata requires `auth` (if any), with
 /// a client address.
@@ -35,7 +59,7 @@ fn get(stream: &mut HttpStream, path: &str, extra: Option<(&str, &str)>) -> Acti
 
 #[test]
 fn a_route_requiring_cookie_refuses_a_request_without_it() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = on_route(host, "one", Some("cookie"));
         assert_eq!(get(&mut stream, "/one", None), Action::Pause);
         let Some(reply) = stream.local_response() else {
@@ -57,7 +81,7 @@ fn a_route_requiring_cookie_refuses_a_request_without_it() {
 
 #[test]
 fn a_request_with_the_required_header_passes() {
-    dual(|host| {
+    DUAL.run(|host| {
         for (route, auth) in [("one", "cookie"), ("two", "authorization")] {
             let mut stream = on_route(host, route, Some(auth));
             assert_eq!(
@@ -74,7 +98,7 @@ fn a_request_with_the_required_header_passes() {
 
 #[test]
 fn a_route_without_the_key_lets_everything_through() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = on_route(host, "three", None);
         assert_eq!(get(&mut stream, "/three", None), Action::Continue);
         assert_eq!(
@@ -97,7 +121,7 @@ fn a_route_without_the_key_lets_everything_through() {
 
 #[test]
 fn responses_carry_the_route_name() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = on_route(host, "three", None);
         get(&mut stream, "/three", None);
         stream.response_headers(&[(":status", "200")], true);
@@ -110,7 +134,7 @@ fn responses_carry_the_route_name() {
 
 #[test]
 fn completion_logs_method_path_client_and_status() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = on_route(host, "two", Some("authorization"));
         get(&mut stream, "/two?x=1", Some(("authorization", "token")));
         stream.response_headers(&[(":status", "204")], true);
@@ -126,7 +150,7 @@ fn completion_logs_method_path_client_and_status() {
 
 #[test]
 fn a_stream_without_attributes_logs_dashes() {
-    dual(|host| {
+    DUAL.run(|host| {
         let stream = host.http_stream();
         stream.complete();
         assert_eq!(host.logs().info(), ["properties: - - from - -> -"]);

@@ -2,14 +2,54 @@
 //! process and answers 429 to the rest, however the workers' reads and
 //! writes of the shared count interleave.
 //!
-//! Every test runs twice (see `common/mod.rs`): natively on the mock host,
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host,
 //! then on the release `rate_limiter.wasm` under wasmtime.
 
 use proxywasm::Action;
-use proxywasm::mock::{EnvoyVms, MockHost};
+use proxywasm::mock::{EnvoyVms, MockHost, MockWorld};
+use proxywasm_wasmtime::{Dual, DualHost};
+use std::rc::Rc;
 
-mod common;
-use common::{Vm, Worker, dual_envoy, dual_with, dual_workers};
+/// The plugin natively and as its release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(rate_limiter::plugin));
+
+/// Runs `body` on one host with the configuration `config`.
+fn dual_with(config: &'static str, body: impl Fn(&MockHost)) {
+    DUAL.run_with(|| MockHost::builder().plugin_configuration(config), body);
+}
+
+/// Runs `body` on the VMs Envoy starts with `--concurrency workers` (the
+/// canary, the main thread's VM and the workers, one shared-data store),
+/// configured with `config`.
+fn dual_envoy(workers: usize, config: &'static str, body: impl Fn(&EnvoyVms<DualHost>)) {
+    DUAL.run_hosts(|host| {
+        body(&EnvoyVms::new(workers, |b| {
+            host(b.echo_logs(false).plugin_configuration(config))
+        }));
+    });
+}
+
+/// A worker of [`dual_workers`], shared so that one worker's hostcall can
+/// run another's request.
+type Worker = Rc<DualHost>;
+
+/// Runs `body` with `count` started workers sharing one world (one Envoy's
+/// shared data), configured with `config`.
+fn dual_workers(count: usize, config: &'static str, body: impl Fn(&[Worker])) {
+    DUAL.run_hosts(|host| {
+        let world = MockWorld::new();
+        let workers: Vec<Worker> = (0..count)
+            .map(|_| {
+                let builder = MockHost::builder().world(&world).echo_logs(false);
+                Rc::new(host(builder.plugin_configuration(config)))
+            })
+            .collect();
+        for worker in &workers {
+            assert!(worker.start(), "{:?}", worker.logs().records());
+        }
+        body(&workers);
+    });
+}
 
 /// What the filter did with one request: 200 (passed on) or 429.
 fn request(host: &MockHost) -> u32 {
@@ -31,7 +71,7 @@ fn request(host: &MockHost) -> u32 {
 }
 
 /// The count in shared data.
-fn used(envoy: &EnvoyVms<Vm>) -> u64 {
+fn used(envoy: &EnvoyVms<DualHost>) -> u64 {
     let (bytes, _cas) = envoy
         .world()
         .shared_data("", rate_limiter::USED_KEY)
@@ -40,7 +80,7 @@ fn used(envoy: &EnvoyVms<Vm>) -> u64 {
 }
 
 /// How many info lines of all VMs contain `text`.
-fn logged(envoy: &EnvoyVms<Vm>, text: &str) -> usize {
+fn logged(envoy: &EnvoyVms<DualHost>, text: &str) -> usize {
     envoy
         .all()
         .iter()

@@ -2,14 +2,21 @@
 //! value and returns it in `x-shared-value`; every worker adds to the same
 //! count.
 //!
-//! Every test runs twice (see `common/mod.rs`): natively on the mock host,
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host,
 //! then on the release `shared_data.wasm` under wasmtime.
 
 use proxywasm::Action;
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{EnvoyVms, MockHost};
+use proxywasm_wasmtime::{Dual, DualHost};
 
-mod common;
-use common::{dual, dual_envoy};
+/// The filter natively and as its release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.http(shared_data::filter));
+
+/// Runs `body` on the VMs Envoy starts with `--concurrency workers` (the
+/// canary, the main thread's VM and the workers, one shared-data store).
+fn dual_envoy(workers: usize, body: impl Fn(&EnvoyVms<DualHost>)) {
+    DUAL.run_hosts(|host| body(&EnvoyVms::new(workers, |b| host(b.echo_logs(false)))));
+}
 
 /// One request through the filter: the `x-shared-value` it answered with.
 fn request(host: &MockHost) -> Option<String> {
@@ -24,7 +31,7 @@ fn request(host: &MockHost) -> Option<String> {
 
 #[test]
 fn ten_requests_count_to_ten_in_the_log_and_the_header() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         let values: Vec<_> = (0..10).map(|_| request(host)).collect();
         let expected: Vec<_> = (1..=10).map(|n| Some(n.to_string())).collect();
@@ -39,7 +46,7 @@ fn ten_requests_count_to_ten_in_the_log_and_the_header() {
 
 #[test]
 fn the_count_is_stored_as_a_u64_in_shared_data() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         request(host);
         request(host);
@@ -71,7 +78,7 @@ fn two_workers_add_to_one_count() {
 
 #[test]
 fn a_value_that_is_not_a_count_fails_the_request_with_500() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         host.shared_data().set(shared_data::COUNTER.key(), b"ten");
         let mut stream = host.http_stream();

@@ -3,13 +3,51 @@
 //! receiver's `vm_id` and enqueue; the receiver logs every item it
 //! dequeues.
 //!
-//! Every test runs twice (see `common/mod.rs`): natively on the mock host,
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host,
 //! then on the release `shared_queue.wasm` under wasmtime.
 
 use proxywasm::Action;
+use proxywasm::mock::{MockHost, MockWorld};
+use proxywasm_wasmtime::{Dual, DualHost};
 
-mod common;
-use common::{Envoy, dual};
+/// The plugin natively and as its release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(shared_queue::plugin));
+
+/// The receiver's configuration in `envoy.yaml`.
+const RECEIVER: &str = r#"{"receiver": {"queue": "events"}}"#;
+/// The senders' configuration in `envoy.yaml`.
+const SENDER: &str = r#"{"sender": {"vm_id": "receiver", "queue": "events"}}"#;
+
+/// One Envoy process's VMs in one world: the receiver (`vm_id: receiver`)
+/// and a sender (`vm_id: sender`, which serves HTTP streams and TCP
+/// connections).
+struct Envoy {
+    receiver: DualHost,
+    sender: DualHost,
+}
+
+/// Runs `body` with an unstarted [`Envoy`]: natively on the mock host, then
+/// on the release `.wasm`.
+fn dual(body: impl Fn(&Envoy)) {
+    DUAL.run_hosts(|host| {
+        let world = MockWorld::new();
+        let vm = |vm_id: &str, config: &str| {
+            host(
+                MockHost::builder()
+                    .world(&world)
+                    .vm_id(vm_id)
+                    .root_id(vm_id)
+                    .echo_logs(false)
+                    .plugin_configuration(config),
+            )
+        };
+        let envoy = Envoy {
+            receiver: vm("receiver", RECEIVER),
+            sender: vm("sender", SENDER),
+        };
+        body(&envoy);
+    });
+}
 
 fn start(envoy: &Envoy) {
     assert!(
@@ -143,16 +181,13 @@ fn before_the_receiver_registers_a_sender_drops_the_item_and_the_request_passes(
 
 #[test]
 fn a_configuration_without_a_role_refuses_to_start() {
-    use proxywasm::mock::MockHost;
     for config in [
         "{}",
         r#"{"receiver": {}}"#,
         r#"{"sender": {"queue": "events"}}"#,
     ] {
-        proxywasm_wasmtime::dual_run(
-            "shared_queue",
+        DUAL.run_with(
             || MockHost::builder().plugin_configuration(config),
-            |b| b.plugin(shared_queue::plugin),
             |host| assert!(!host.start(), "{config} started"),
         );
     }

@@ -2,14 +2,17 @@
 //! came from each side over the whole connection; Envoy ends TCP
 //! connections with `on_done`, then `on_log`, then `on_delete`.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then
 //! on the release `tcp_logger.wasm` under wasmtime.
 
 use proxywasm::PeerType;
 use proxywasm::mock::{Export, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The filter natively and as its release `.wasm`, with the `source.address`
+/// Envoy sets for a local client.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.tcp(tcp_logger::connection))
+    .configure(|| MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"));
 
 fn done_lines(host: &MockHost) -> Vec<String> {
     host.logs()
@@ -21,7 +24,7 @@ fn done_lines(host: &MockHost) -> Vec<String> {
 
 #[test]
 fn the_totals_add_up_every_chunk_of_each_direction() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         connection.downstream_data(b"hello", false);
         connection.upstream_data(b"hi", false);
@@ -43,7 +46,7 @@ fn the_totals_add_up_every_chunk_of_each_direction() {
 
 #[test]
 fn a_connection_that_carried_nothing_reports_zero() {
-    dual(|host| {
+    DUAL.run(|host| {
         host.tcp_connection().complete();
         assert_eq!(
             done_lines(host),
@@ -54,7 +57,7 @@ fn a_connection_that_carried_nothing_reports_zero() {
 
 #[test]
 fn each_connection_counts_its_own_bytes() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut first = host.tcp_connection();
         let mut second = host.tcp_connection();
         first.downstream_data(b"aaaa", false);
@@ -74,7 +77,7 @@ fn each_connection_counts_its_own_bytes() {
 
 #[test]
 fn done_comes_before_log_and_delete() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         let id = connection.id().0;
         connection.downstream_data(b"ping", true);

@@ -2,14 +2,17 @@
 //! flag, in both directions, and every close with the peer that closed,
 //! while the bytes pass through unchanged.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then
 //! on the release `tcp_logger.wasm` under wasmtime.
 
 use proxywasm::mock::MockHost;
 use proxywasm::{Action, PeerType};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The filter natively and as its release `.wasm`, with the `source.address`
+/// Envoy sets for a local client.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.tcp(tcp_logger::connection))
+    .configure(|| MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"));
 
 /// Asserts the info lines logged after the new-connection line.
 fn assert_logged_after_connect(host: &MockHost, expected: &[&str]) {
@@ -20,7 +23,7 @@ fn assert_logged_after_connect(host: &MockHost, expected: &[&str]) {
 
 #[test]
 fn downstream_and_upstream_chunks_are_logged_with_size_and_end_of_stream() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         assert_eq!(
             connection.downstream_data(b"hello", false),
@@ -46,7 +49,7 @@ fn downstream_and_upstream_chunks_are_logged_with_size_and_end_of_stream() {
 
 #[test]
 fn the_bytes_pass_through_unchanged() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         connection.downstream_data(b"GET / HTTP/1.1\r\n\r\n", false);
         assert_eq!(
@@ -64,7 +67,7 @@ fn the_bytes_pass_through_unchanged() {
 
 #[test]
 fn closes_are_logged_with_the_peer_that_closed() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         connection.downstream_close(PeerType::Remote);
         connection.upstream_close(PeerType::Local);
@@ -83,7 +86,7 @@ fn closes_are_logged_with_the_peer_that_closed() {
 
 #[test]
 fn the_upstream_end_of_stream_is_logged_as_a_close_by_an_unknown_peer() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         connection.upstream_data(b"bye", true);
         assert_logged_after_connect(
@@ -98,7 +101,7 @@ fn the_upstream_end_of_stream_is_logged_as_a_close_by_an_unknown_peer() {
 
 #[test]
 fn an_unknown_peer_is_named_unknown() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut connection = host.tcp_connection();
         connection.upstream_close(PeerType::Unknown);
         assert_logged_after_connect(host, &["tcp_logger: upstream close, peer=unknown"]);

@@ -2,14 +2,17 @@
 //! `source.address` property Envoy sets, or `unknown` when there is none,
 //! and lets the connection through.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on the mock host, then
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then
 //! on the release `tcp_logger.wasm` under wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual_with;
+/// The filter natively and as its release `.wasm`, with the `source.address`
+/// Envoy sets for a local client.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.tcp(tcp_logger::connection))
+    .configure(|| MockHost::builder().property(&["source", "address"], "127.0.0.1:40000"));
 
 /// One connection: it continues, and its only log line names `source`.
 fn one_connection_is_logged_from(source: &'static str) -> impl Fn(&MockHost) {
@@ -24,7 +27,7 @@ fn one_connection_is_logged_from(source: &'static str) -> impl Fn(&MockHost) {
 
 #[test]
 fn the_source_address_is_logged_when_envoy_sets_it() {
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().property(&["source", "address"], "10.0.0.1:1234"),
         one_connection_is_logged_from("10.0.0.1:1234"),
     );
@@ -32,12 +35,12 @@ fn the_source_address_is_logged_when_envoy_sets_it() {
 
 #[test]
 fn an_unknown_source_is_logged_as_unknown() {
-    dual_with(MockHost::builder, one_connection_is_logged_from("unknown"));
+    DUAL.run_with(MockHost::builder, one_connection_is_logged_from("unknown"));
 }
 
 #[test]
 fn each_connection_is_logged_with_its_own_id() {
-    dual_with(
+    DUAL.run_with(
         || MockHost::builder().property(&["source", "address"], "[::1]:40000"),
         |host| {
             let first = host.tcp_connection();

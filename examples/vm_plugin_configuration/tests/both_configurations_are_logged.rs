@@ -2,19 +2,33 @@
 //! and the plugin configuration from `on_configure`, on the plugin's root
 //! context, VM first.
 //!
-//! Every test runs twice with `dual_run` (see `common/mod.rs`): natively on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on
 //! the mock host, then on the release `vm_plugin_configuration.wasm` under
 //! wasmtime.
 
 use proxywasm::Action;
 use proxywasm::mock::{Export, MockHost};
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::{dual, dual_with};
+/// The VM natively and as its release `.wasm`, with the configurations of
+/// `envoy.yaml`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.vm(vm_plugin_configuration::vm)
+})
+.configure(|| {
+    MockHost::builder()
+        .vm_configuration(VM_CONFIG)
+        .plugin_configuration(PLUGIN_CONFIG)
+});
+
+/// The VM configuration of `envoy.yaml`.
+const VM_CONFIG: &str = r#"{"name": "vm configuration"}"#;
+/// The plugin configuration of `envoy.yaml`.
+const PLUGIN_CONFIG: &str = r#"{"name": "plugin configuration"}"#;
 
 #[test]
 fn the_vm_configuration_then_the_plugin_configuration_are_logged() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start(), "{:?}", host.logs().records());
         assert_eq!(
             host.logs().info(),
@@ -34,7 +48,7 @@ fn the_vm_configuration_then_the_plugin_configuration_are_logged() {
 
 #[test]
 fn on_vm_start_comes_before_on_configure() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert!(host.start());
         let starts: Vec<_> = host
             .callbacks()
@@ -53,7 +67,7 @@ fn on_vm_start_comes_before_on_configure() {
 
 #[test]
 fn absent_configurations_are_logged_empty() {
-    dual_with(MockHost::builder, |host| {
+    DUAL.run_with(MockHost::builder, |host| {
         assert!(host.start());
         assert_eq!(
             host.logs().info(),
@@ -69,7 +83,7 @@ fn absent_configurations_are_logged_empty() {
 fn each_plugin_context_logs_its_own_configuration() {
     // Two filters sharing one VM: Envoy starts the VM context's
     // `on_vm_start` once per plugin context.
-    dual_with(
+    DUAL.run_with(
         || {
             MockHost::builder()
                 .vm_configuration("shared")
@@ -96,7 +110,7 @@ fn each_plugin_context_logs_its_own_configuration() {
 
 #[test]
 fn http_streams_pass_through() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/")], true),

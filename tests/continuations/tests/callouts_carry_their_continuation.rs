@@ -4,29 +4,19 @@
 
 use proxywasm::Action;
 use proxywasm::mock::MockHost;
-use proxywasm_wasmtime::{WasmHost, plugin_wasm};
-use std::ops::Deref;
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
-/// Runs `body` on a started host: natively, then on the `.wasm`.
-fn dual(body: impl Fn(&MockHost)) {
-    eprintln!("native (mock host)");
-    let host = MockHost::builder()
-        .echo_logs(false)
-        .plugin(proxywasm_continuations::plugin);
-    assert!(host.start());
-    body(&host);
-
-    let plugin = plugin_wasm("proxywasm-continuations");
-    eprintln!("engine ({} under wasmtime)", plugin.name());
-    let host = MockHost::builder().echo_logs(false).wasm(&plugin);
-    assert!(host.start());
-    body(host.deref());
-}
+/// The plugin on a started host: natively, then on the `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(proxywasm_continuations::plugin)
+})
+.configure(|| MockHost::builder().echo_logs(false))
+.started();
 
 #[test]
 fn closure_callouts_from_on_tick_each_reach_their_own_closure() {
-    dual(|host| {
+    DUAL.run(|host| {
         host.time().advance(Duration::from_secs(1));
         let calls = host.callouts().http();
         assert_eq!(calls.len(), 2, "two calls in flight from one tick");
@@ -49,7 +39,7 @@ fn closure_callouts_from_on_tick_each_reach_their_own_closure() {
 
 #[test]
 fn the_async_auth_filter_resumes_on_200_and_answers_403_otherwise() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut allowed = host.http_stream();
         assert_eq!(
             allowed.request_headers(&[(":path", "/auth")], true),
@@ -84,7 +74,7 @@ fn the_async_auth_filter_resumes_on_200_and_answers_403_otherwise() {
 
 #[test]
 fn the_closure_auth_filter_denies_when_the_auth_service_is_down() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/closure")], true),
@@ -103,7 +93,7 @@ fn the_closure_auth_filter_denies_when_the_auth_service_is_down() {
 
 #[test]
 fn a_stream_deleted_while_its_future_waits_drops_the_future() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/auth")], true),

@@ -10,15 +10,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proxywasm::Action;
+use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The plugin, quiet, natively and on the release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(proxywasm_fidelity::plugin)
+})
+.configure(|| MockHost::builder().echo_logs(false));
 
 const ROUTE_BODY: &str = "from the route\n";
 
 #[test]
 fn a_routed_request_body_is_validated() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         stream.request_headers(&[(":path", "/upload"), (":method", "POST")], false);
         assert_eq!(stream.request_body(b"not json", true), Action::Pause);
@@ -29,7 +34,7 @@ fn a_routed_request_body_is_validated() {
 
 #[test]
 fn in_front_of_a_direct_response_the_body_never_reaches_the_validator() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         stream.direct_response(200, ROUTE_BODY);
         assert_eq!(
@@ -62,7 +67,7 @@ fn in_front_of_a_direct_response_the_body_never_reaches_the_validator() {
 
 #[test]
 fn paused_and_resumed_in_front_of_a_direct_response_the_body_is_still_never_delivered() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         stream.direct_response(200, ROUTE_BODY);
         assert_eq!(
@@ -96,7 +101,7 @@ fn paused_and_resumed_in_front_of_a_direct_response_the_body_is_still_never_deli
 
 #[test]
 fn a_plugins_own_reply_in_front_of_a_direct_response_wins() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         stream.direct_response(200, ROUTE_BODY);
         // A bodiless upload: the plugin answers 400 from the headers.

@@ -12,10 +12,14 @@
 
 use proxywasm::Action;
 use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
-mod common;
-use common::dual;
+/// The plugin, quiet, natively and on the release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(proxywasm_fidelity::plugin)
+})
+.configure(|| MockHost::builder().echo_logs(false));
 
 /// A request for `/api` that is waiting for its auth callout.
 fn waiting(host: &MockHost) -> (HttpStream, proxywasm::callout::HttpCallToken) {
@@ -41,7 +45,7 @@ fn denied_with(stream: &HttpStream, status: u32) {
 
 #[test]
 fn an_unreachable_auth_service_is_envoys_503_and_the_request_is_denied() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, token) = waiting(host);
         host.callouts().connect_failure_http(token);
         denied_with(&stream, 503);
@@ -51,7 +55,7 @@ fn an_unreachable_auth_service_is_envoys_503_and_the_request_is_denied() {
 
 #[test]
 fn a_silent_auth_service_times_out_as_envoys_504_and_the_request_is_denied() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, _token) = waiting(host);
         host.time().advance(proxywasm_fidelity::AUTH_TIMEOUT);
         assert!(host.callouts().http().is_empty());
@@ -62,7 +66,7 @@ fn a_silent_auth_service_times_out_as_envoys_504_and_the_request_is_denied() {
 
 #[test]
 fn a_reset_after_the_answers_headers_arrives_without_headers_and_is_denied() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, token) = waiting(host);
         host.callouts().reset_http(token);
         denied_with(&stream, 503);
@@ -72,7 +76,7 @@ fn a_reset_after_the_answers_headers_arrives_without_headers_and_is_denied() {
 
 #[test]
 fn the_auth_services_verdict_decides_when_it_answers() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (mut stream, token) = waiting(host);
         host.callouts()
             .respond_http(token, &[(":status", "200")], b"", &[]);
@@ -90,7 +94,7 @@ fn the_auth_services_verdict_decides_when_it_answers() {
 
 #[test]
 fn time_advancing_short_of_the_timeout_keeps_the_request_waiting() {
-    dual(|host| {
+    DUAL.run(|host| {
         let (stream, _token) = waiting(host);
         host.time()
             .advance(proxywasm_fidelity::AUTH_TIMEOUT - Duration::from_millis(1));

@@ -9,15 +9,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proxywasm::Action;
+use proxywasm::mock::MockHost;
+use proxywasm_wasmtime::Dual;
 
-mod common;
-use common::dual;
+/// The plugin, quiet, natively and on the release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(proxywasm_fidelity::plugin)
+})
+.configure(|| MockHost::builder().echo_logs(false));
 
 const VALUE: &[u8] = b"a\xffb\xfe\x80";
 
 #[test]
 fn a_non_utf8_value_reaches_the_plugin_and_is_echoed_byte_for_byte() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         let headers: [(&[u8], &[u8]); 2] = [(b":path", b"/"), (b"X-Bytes", VALUE)];
         assert_eq!(stream.request_headers(&headers, true), Action::Continue);
@@ -45,7 +50,7 @@ fn a_non_utf8_value_reaches_the_plugin_and_is_echoed_byte_for_byte() {
 
 #[test]
 fn a_non_utf8_name_is_a_header_like_any_other() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         let headers: [(&[u8], &[u8]); 3] =
             [(b":path", b"/"), (b"x-\xc3\x28", b"v"), (b"x-text", VALUE)];

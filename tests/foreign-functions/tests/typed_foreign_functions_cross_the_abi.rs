@@ -10,23 +10,20 @@
 use proxywasm::Status;
 use proxywasm::mock::MockHost;
 use proxywasm_foreign_functions::{KEPT, plugin};
-use proxywasm_wasmtime::{WasmHost, plugin_wasm};
+use proxywasm_wasmtime::Dual;
+
+/// The plugin, quiet, natively and on the `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(plugin))
+    .configure(|| MockHost::builder().echo_logs(false));
 
 /// Runs `body` on a started host that `setup` prepared (before the plugin
 /// configures): natively, then on the `.wasm`.
 fn dual(setup: impl Fn(&MockHost), body: impl Fn(&MockHost)) {
-    eprintln!("native (mock host)");
-    let host = MockHost::builder().echo_logs(false).plugin(plugin);
-    setup(&host);
-    assert!(host.start(), "{:?}", host.logs().records());
-    body(&host);
-
-    let wasm = plugin_wasm("proxywasm-foreign-functions");
-    eprintln!("engine ({} under wasmtime)", wasm.name());
-    let host = MockHost::builder().echo_logs(false).wasm(&wasm);
-    setup(&host);
-    assert!(host.start(), "{:?}", host.logs().records());
-    body(&host);
+    DUAL.run(|host| {
+        setup(host);
+        assert!(host.start(), "{:?}", host.logs().records());
+        body(host);
+    });
 }
 
 /// The expression `on_configure` compiles answers the path.

@@ -10,19 +10,14 @@
 
 use proxywasm::mock::MockHost;
 use proxywasm_metrics_tags::USER_LIMIT;
+use proxywasm_wasmtime::Dual;
 
-/// Runs `body` on a started host, natively and then on the `.wasm`.
-fn dual(body: impl Fn(&MockHost)) {
-    proxywasm_wasmtime::dual_run(
-        env!("CARGO_PKG_NAME"),
-        || MockHost::builder().echo_logs(false),
-        |builder| builder.plugin(proxywasm_metrics_tags::plugin),
-        |host| {
-            assert!(host.start());
-            body(host);
-        },
-    );
-}
+/// The plugin on a started host, natively and then on the `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.plugin(proxywasm_metrics_tags::plugin)
+})
+.configure(|| MockHost::builder().echo_logs(false))
+.started();
 
 /// One whole exchange: request headers (and a body if not empty), the
 /// response status, the log.
@@ -54,7 +49,7 @@ fn defines(host: &MockHost) -> u64 {
 
 #[test]
 fn each_label_set_is_one_stat_defined_by_its_first_request() {
-    dual(|host| {
+    DUAL.run(|host| {
         assert_eq!(defines(host), 0, "families define nothing up front");
         exchange(host, "GET", "/api/a", &[], b"", "200");
         // requests{GET,200}, active{api}, request_bytes{GET}.
@@ -101,7 +96,7 @@ fn each_label_set_is_one_stat_defined_by_its_first_request() {
 
 #[test]
 fn a_gauge_follows_open_streams_per_route() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut first = host.http_stream();
         first.request_headers(&[(":method", "GET"), (":path", "/api/1")], true);
         let mut second = host.http_stream();
@@ -122,7 +117,7 @@ fn a_gauge_follows_open_streams_per_route() {
 
 #[test]
 fn a_gauge_taken_below_zero_wraps_around_as_in_envoy() {
-    dual(|host| {
+    DUAL.run(|host| {
         exchange(host, "GET", "/drain/jobs", &[], b"", "200");
         assert_eq!(
             host.metrics().gauge_tagged("active", &[("route", "jobs")]),
@@ -139,7 +134,7 @@ fn a_gauge_taken_below_zero_wraps_around_as_in_envoy() {
 
 #[test]
 fn dots_and_control_characters_in_values_become_underscores() {
-    dual(|host| {
+    DUAL.run(|host| {
         exchange(host, "GET", "/api", &[("x-user", "ann.lee")], b"", "200");
         exchange(
             host,
@@ -159,7 +154,7 @@ fn dots_and_control_characters_in_values_become_underscores() {
 #[test]
 fn beyond_its_limit_a_family_defines_nothing_and_says_why() {
     assert_eq!(USER_LIMIT, 2);
-    dual(|host| {
+    DUAL.run(|host| {
         for user in ["ann", "bob", "ann"] {
             exchange(host, "GET", "/api", &[("x-user", user)], b"", "200");
         }

@@ -2,12 +2,12 @@
 //! location, then the message, whole whatever its length (it used to be cut
 //! at 256 bytes with no marker).
 //!
-//! Every test runs twice with `dual_run`: natively on the mock host, then on
+//! Every test runs twice with `DUAL` (a `proxywasm_wasmtime::Dual`): natively on the mock host, then on
 //! the release `.wasm` under wasmtime, where the panic is a trap.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use proxywasm::mock::MockHost;
-use proxywasm_wasmtime::dual_run;
+use proxywasm_wasmtime::Dual;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Sends a request that panics with a `len`-byte message; returns the
@@ -35,14 +35,11 @@ fn assert_location(line: &str) {
     assert!(numbers.iter().all(|n| n.parse::<u32>().is_ok()), "{line}");
 }
 
-fn dual(body: impl Fn(&MockHost)) {
-    dual_run(
-        "proxywasm-panicking",
-        || MockHost::builder().echo_logs(false),
-        |builder| builder.http(proxywasm_panicking::filter),
-        body,
-    );
-}
+/// The filter, quiet, natively and on the `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.http(proxywasm_panicking::filter)
+})
+.configure(|| MockHost::builder().echo_logs(false));
 
 /// A panic with a `len`-byte message logs two critical lines: the location,
 /// then `message`.
@@ -55,17 +52,17 @@ fn assert_logged_in_two_lines(host: &MockHost, len: usize, message: &str) {
 
 #[test]
 fn a_1000_byte_message_is_logged_whole() {
-    dual(|host| assert_logged_in_two_lines(host, 1000, &"0123456789".repeat(100)));
+    DUAL.run(|host| assert_logged_in_two_lines(host, 1000, &"0123456789".repeat(100)));
 }
 
 #[test]
 fn a_short_message_gets_the_same_two_lines() {
-    dual(|host| assert_logged_in_two_lines(host, 7, "0123456"));
+    DUAL.run(|host| assert_logged_in_two_lines(host, 7, "0123456"));
 }
 
 #[test]
 fn requests_without_the_header_pass() {
-    dual(|host| {
+    DUAL.run(|host| {
         let mut stream = host.http_stream();
         assert_eq!(
             stream.request_headers(&[(":path", "/")], true),

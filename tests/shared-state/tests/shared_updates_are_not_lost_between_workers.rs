@@ -11,12 +11,16 @@
 
 use proxywasm::Action;
 use proxywasm::mock::{MockHost, MockWorld};
-use proxywasm_wasmtime::{WasmHost, plugin_wasm};
-use std::ops::Deref;
+use proxywasm_wasmtime::{Dual, DualHost};
 use std::rc::Rc;
 
+/// The filter natively and as its release `.wasm`.
+const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
+    b.http(proxywasm_shared_state::filter)
+});
+
 /// A worker: a native host or an engine host, both a `MockHost` underneath.
-type Worker = Rc<dyn Deref<Target = MockHost>>;
+type Worker = Rc<DualHost>;
 
 const VM_ID: &str = "counters";
 
@@ -30,25 +34,12 @@ fn builder(world: &MockWorld) -> proxywasm::mock::MockHostBuilder {
 /// Runs `body` with `count` started workers sharing one world: natively,
 /// then on the `.wasm`.
 fn dual_workers(count: usize, body: impl Fn(&[Worker], &MockWorld)) {
-    eprintln!("workers: native (mock host)");
-    let world = MockWorld::new();
-    let workers: Vec<Worker> = (0..count)
-        .map(|_| {
-            let host = builder(&world).http(proxywasm_shared_state::filter);
-            Rc::new(Box::new(host)) as Worker
-        })
-        .collect();
-    start(&workers);
-    body(&workers, &world);
-
-    let plugin = plugin_wasm("proxywasm-shared-state");
-    eprintln!("workers: engine ({} under wasmtime)", plugin.name());
-    let world = MockWorld::new();
-    let workers: Vec<Worker> = (0..count)
-        .map(|_| Rc::new(builder(&world).wasm(&plugin)) as Worker)
-        .collect();
-    start(&workers);
-    body(&workers, &world);
+    DUAL.run_hosts(|host| {
+        let world = MockWorld::new();
+        let workers: Vec<Worker> = (0..count).map(|_| Rc::new(host(builder(&world)))).collect();
+        start(&workers);
+        body(&workers, &world);
+    });
 }
 
 fn start(workers: &[Worker]) {

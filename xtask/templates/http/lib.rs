@@ -41,28 +41,25 @@ pub fn filter(_id: ContextId) -> Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxywasm::mock::MockHost;
+    use proxywasm_wasmtime::Dual;
 
-    /// One body, two runs: natively on the emulator, then on the release
-    /// `.wasm` under wasmtime.
+    /// The plugin under test, natively and as its release `.wasm`: each
+    /// test's body runs twice, on the emulator, then under wasmtime.
+    const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.http(filter));
+
     #[test]
     fn responses_are_stamped_and_requests_logged() {
-        proxywasm_wasmtime::dual_run(
-            env!("CARGO_PKG_NAME"),
-            MockHost::builder,
-            |builder| builder.http(filter),
-            |host| {
-                let mut stream = host.http_stream();
-                stream.request_headers(&[(":method", "GET"), (":path", "/hello")], true);
-                stream.response_headers(&[(":status", "200")], true);
-                assert_eq!(
-                    stream.current_response_header(HEADER).as_deref(),
-                    Some("{{name}}")
-                );
-                let logs = host.logs().info();
-                assert_eq!(logs, ["{{name}}: request for /hello"]);
-                stream.complete();
-            },
-        );
+        DUAL.run(|host| {
+            let mut stream = host.http_stream();
+            stream.request_headers(&[(":method", "GET"), (":path", "/hello")], true);
+            stream.response_headers(&[(":status", "200")], true);
+            assert_eq!(
+                stream.current_response_header(HEADER).as_deref(),
+                Some("{{name}}")
+            );
+            let logs = host.logs().info();
+            assert_eq!(logs, ["{{name}}: request for /hello"]);
+            stream.complete();
+        });
     }
 }

@@ -69,39 +69,34 @@ pub fn plugin(_id: ContextId) -> Plugin {
 mod tests {
     use super::*;
     use proxywasm::mock::MockHost;
+    use proxywasm_wasmtime::Dual;
 
-    /// One body, two runs: natively on the emulator, then on the release
-    /// `.wasm` under wasmtime.
+    /// The plugin under test, natively and as its release `.wasm`: each
+    /// test's body runs twice, on the emulator, then under wasmtime.
+    const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(plugin)).configure(|| {
+        MockHost::builder().plugin_configuration(r#"{"header": "x-team", "value": "payments"}"#)
+    });
+
     #[test]
     fn responses_carry_the_configured_header() {
-        proxywasm_wasmtime::dual_run(
-            env!("CARGO_PKG_NAME"),
-            || {
-                MockHost::builder()
-                    .plugin_configuration(r#"{"header": "x-team", "value": "payments"}"#)
-            },
-            |builder| builder.plugin(plugin),
-            |host| {
-                let mut stream = host.http_stream();
-                stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
-                stream.response_headers(&[(":status", "200")], true);
-                assert_eq!(
-                    stream.current_response_header("x-team").as_deref(),
-                    Some("payments")
-                );
-                let logs = host.logs().info();
-                assert_eq!(logs, ["{{name}}: adding x-team: payments"]);
-                stream.complete();
-            },
-        );
+        DUAL.run(|host| {
+            let mut stream = host.http_stream();
+            stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
+            stream.response_headers(&[(":status", "200")], true);
+            assert_eq!(
+                stream.current_response_header("x-team").as_deref(),
+                Some("payments")
+            );
+            let logs = host.logs().info();
+            assert_eq!(logs, ["{{name}}: adding x-team: payments"]);
+            stream.complete();
+        });
     }
 
     #[test]
     fn a_bad_configuration_is_refused() {
-        proxywasm_wasmtime::dual_run(
-            env!("CARGO_PKG_NAME"),
+        DUAL.run_with(
             || MockHost::builder().plugin_configuration(r#"{"header": "x-team"}"#),
-            |builder| builder.plugin(plugin),
             |host| {
                 assert!(!host.start());
                 assert!(host.logs().contain("missing field `value`"));

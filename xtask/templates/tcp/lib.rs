@@ -45,30 +45,27 @@ pub fn connection(_id: ContextId) -> Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxywasm::mock::MockHost;
+    use proxywasm_wasmtime::Dual;
 
-    /// One body, two runs: natively on the emulator, then on the release
-    /// `.wasm` under wasmtime.
+    /// The plugin under test, natively and as its release `.wasm`: each
+    /// test's body runs twice, on the emulator, then under wasmtime.
+    const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.tcp(connection));
+
     #[test]
     fn bytes_are_counted_each_way() {
-        proxywasm_wasmtime::dual_run(
-            env!("CARGO_PKG_NAME"),
-            MockHost::builder,
-            |builder| builder.tcp(connection),
-            |host| {
-                let mut connection = host.tcp_connection();
-                connection.downstream_data(b"ping", false);
-                connection.upstream_data(b"pong!", false);
-                connection.downstream_data(b"bye", true);
-                connection.complete();
-                assert_eq!(
-                    host.logs().info(),
-                    [
-                        "{{name}}: new connection",
-                        "{{name}}: connection closed: 7 bytes from downstream, 5 from upstream"
-                    ]
-                );
-            },
-        );
+        DUAL.run(|host| {
+            let mut connection = host.tcp_connection();
+            connection.downstream_data(b"ping", false);
+            connection.upstream_data(b"pong!", false);
+            connection.downstream_data(b"bye", true);
+            connection.complete();
+            assert_eq!(
+                host.logs().info(),
+                [
+                    "{{name}}: new connection",
+                    "{{name}}: connection closed: 7 bytes from downstream, 5 from upstream"
+                ]
+            );
+        });
     }
 }

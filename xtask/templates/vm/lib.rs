@@ -92,26 +92,25 @@ pub fn vm() -> Vm {
 mod tests {
     use super::*;
     use proxywasm::mock::MockHost;
+    use proxywasm_wasmtime::Dual;
 
-    /// One body, two runs: natively on the emulator, then on the release
-    /// `.wasm` under wasmtime.
+    /// The plugin under test, natively and as its release `.wasm`: each
+    /// test's body runs twice, on the emulator, then under wasmtime.
+    const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.vm(vm))
+        .configure(|| MockHost::builder().vm_configuration(r#"{"greeting": "hi there"}"#));
+
     #[test]
     fn responses_carry_the_vm_greeting() {
-        proxywasm_wasmtime::dual_run(
-            env!("CARGO_PKG_NAME"),
-            || MockHost::builder().vm_configuration(r#"{"greeting": "hi there"}"#),
-            |builder| builder.vm(vm),
-            |host| {
-                let mut stream = host.http_stream();
-                stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
-                stream.response_headers(&[(":status", "200")], true);
-                assert_eq!(
-                    stream.current_response_header("x-greeting").as_deref(),
-                    Some("hi there")
-                );
-                assert!(host.logs().contain("the VM greets with \"hi there\""));
-                stream.complete();
-            },
-        );
+        DUAL.run(|host| {
+            let mut stream = host.http_stream();
+            stream.request_headers(&[(":method", "GET"), (":path", "/")], true);
+            stream.response_headers(&[(":status", "200")], true);
+            assert_eq!(
+                stream.current_response_header("x-greeting").as_deref(),
+                Some("hi there")
+            );
+            assert!(host.logs().contain("the VM greets with \"hi there\""));
+            stream.complete();
+        });
     }
 }

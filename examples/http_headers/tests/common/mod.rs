@@ -1,37 +1,20 @@
 //! Shared by this example's test files (each file is its own test binary).
 #![allow(dead_code, reason = "each test file uses some of these")]
 
-use proxywasm::mock::{HttpStream, MockHost, MockHostBuilder};
-use proxywasm_wasmtime::dual_run;
+use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm_wasmtime::Dual;
 
 /// The configuration of `envoy.yaml`.
 pub(crate) const CONFIG: &str = r#"{"header": "x-proxywasm", "value": "it works"}"#;
 
-/// Runs `body` twice: natively on the mock host, then on the release `.wasm`,
-/// each host built by `configure`.
-pub(crate) fn dual_with(configure: impl Fn() -> MockHostBuilder, body: impl Fn(&MockHost)) {
-    dual_run(
-        "http_headers",
-        configure,
-        |builder| builder.plugin(http_headers::plugin),
-        body,
-    );
-}
+/// The plugin natively and as its release `.wasm`, with the configuration of
+/// `envoy.yaml` (`DUAL.run_with` another).
+pub(crate) const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(http_headers::plugin))
+    .configure(|| MockHost::builder().plugin_configuration(CONFIG));
 
-/// [`dual_with`] the configuration of `envoy.yaml`.
-pub(crate) fn dual(body: impl Fn(&MockHost)) {
-    dual_with(|| MockHost::builder().plugin_configuration(CONFIG), body);
-}
-
-/// [`dual`] with the plugin started and its start-up line cleared from the
-/// log: the info lines `body` reads are its own requests'.
-pub(crate) fn dual_started(body: impl Fn(&MockHost)) {
-    dual(|host| {
-        assert!(host.start(), "{:?}", host.logs().records());
-        host.logs().clear();
-        body(host);
-    });
-}
+/// [`DUAL`] with the plugin started and its start-up line cleared from the
+/// log: the info lines a body reads are its own requests'.
+pub(crate) const STARTED: Dual = DUAL.started().log_cleared();
 
 /// A new stream that received request headers for `path`, ending the request.
 pub(crate) fn request(host: &MockHost, path: &str) -> HttpStream {
