@@ -20,8 +20,10 @@
 //! * a task whose context ends first is dropped, with a debug line
 //!   (`proxywasm: context 2 ended with 1 pending task; dropped`).
 //!
-//! A plugin that spawns nothing pays nothing for this: the executor is only
-//! reached from the callout and tick paths, and from `spawn`.
+//! A plugin that spawns nothing pays nothing for this: the tick, callout and
+//! context-deletion paths reach the executor only through entry points that
+//! the first `spawn`, async callout or [`sleep`] installs, so a plugin that
+//! makes none links no executor code.
 //!
 //! ```
 //! use proxywasm::callout::HttpCall;
@@ -139,15 +141,4 @@ fn now_nanos() -> Result<u64> {
         "proxy_get_current_time_nanoseconds",
         crate::abi::calls::get_current_time_nanoseconds(),
     )
-}
-
-/// Wakes the sleepers that are due, then polls every woken task. Called by
-/// the dispatcher after a tick and after a callout event.
-pub(crate) fn run_due() {
-    if runtime::has_timers() {
-        if let Ok(now) = now_nanos() {
-            runtime::wake_timers(now);
-        }
-    }
-    runtime::run_ready();
 }

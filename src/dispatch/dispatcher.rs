@@ -268,11 +268,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 // The woken task is the origin's, which the host has as its
                 // effective context already: polled with it active, it needs
                 // no second switch.
-                runtime::as_active(origin, crate::task::run_due);
+                runtime::run_due(origin);
                 return;
             }
         }
-        crate::task::run_due();
+        runtime::run_due(runtime::active());
     }
 
     /// Runs the closure given with a callout ([`HttpCall::send_then`],
@@ -837,7 +837,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             Export::Tick { context_id } => {
                 runtime::refresh_log_level();
                 let answer = self.deliver(context_id, Event::Plugin(PluginEvent::Tick));
-                runtime::as_active(context_id, crate::task::run_due);
+                runtime::run_due(context_id);
                 return answer;
             }
             Export::QueueReady {
