@@ -24,7 +24,6 @@ use core::any::Any;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::hash::{BuildHasher, Hasher};
-use core::pin::Pin;
 use core::task::Waker;
 
 /// The host's id for a context. Unique among the live contexts of one VM.
@@ -75,8 +74,9 @@ pub(crate) enum Then {
     },
     /// A closure call's event that is not its last (dropped).
     NotLast,
-    /// An async task waits for the events (see [`crate::task`]).
-    Task,
+    /// A future awaits the call's reply (see [`crate::task`]): the waker
+    /// it left at its last poll, none before its first.
+    Task(Option<Waker>),
 }
 
 impl core::fmt::Debug for Then {
@@ -85,7 +85,7 @@ impl core::fmt::Debug for Then {
             Then::Callback => f.write_str("Callback"),
             Then::Closure { expects, .. } => write!(f, "Closure for {expects}"),
             Then::NotLast => f.write_str("NotLast"),
-            Then::Task => f.write_str("Task"),
+            Then::Task(_) => f.write_str("Task"),
         }
     }
 }
@@ -95,7 +95,7 @@ impl Then {
     fn for_event_not_last(&self) -> Then {
         match self {
             Then::Callback => Then::Callback,
-            Then::Task => Then::Task,
+            Then::Task(_) => Then::Task(None),
             Then::Closure { .. } | Then::NotLast => Then::NotLast,
         }
     }
@@ -286,7 +286,7 @@ pub(crate) fn start_callout(
     then: Then,
     start: impl FnOnce() -> Result<u32, u32>,
 ) -> Result<u32, u32> {
-    if matches!(then, Then::Task) {
+    if matches!(then, Then::Task(_)) {
         use_executor();
     }
     let context = active();
@@ -406,8 +406,9 @@ struct ExecutorFns {
     run_due: fn(),
     /// Drops a deleted context's tasks; returns how many.
     forget_tasks: fn(u32) -> usize,
-    /// A callout's reply arrived for the future awaiting it.
-    arrived: fn(u32, Reply),
+    /// A callout's reply arrived for the future awaiting it (woken with
+    /// the waker it left, if any).
+    arrived: fn(u32, Reply, Option<Waker>),
 }
 
 static EXECUTOR: ExecutorFns = ExecutorFns {
@@ -433,12 +434,28 @@ fn executor_fns() -> Option<&'static ExecutorFns> {
 /// what it starts, a callout say, starts during the callback), then polls
 /// whatever that woke. `fail` applies the context's error policy if the
 /// future ends with an error.
-pub(crate) fn spawn(
-    future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+pub(crate) fn spawn<F: Future<Output = crate::Result<()>> + 'static>(
+    future: F,
     fail: fn(u32, &crate::Error),
 ) {
     use_executor();
-    executor::spawn(future, fail);
+    let Some((slot, waker, kept)) = executor::free_slot() else {
+        return;
+    };
+    // The box of the slot's last task, if it held a future of this type
+    // (the usual case: a plugin spawns from one place): no allocation.
+    let mut fresh = Some(future);
+    let future = match kept {
+        Some(mut kept) => {
+            if kept.as_mut().refill(&mut fresh) {
+                kept
+            } else {
+                Box::pin(fresh)
+            }
+        }
+        None => Box::pin(fresh),
+    };
+    executor::start(slot, future, waker, fail);
 }
 
 /// After a tick or a callout event: wakes the sleepers that are due and
@@ -451,25 +468,36 @@ pub(crate) fn run_due(context: u32) {
     }
 }
 
-/// An event (owned: read from the host while it was readable) arrived for
-/// the future waiting for callout `token`: keeps it and wakes that future.
-pub(crate) fn callout_arrived(token: u32, event: Reply) {
+/// The reply (owned: read from the host while it was readable) of callout
+/// `token` arrived for the future awaiting it: keeps it for that future and
+/// wakes it with `waker`, the waker it left in the callout's origin.
+pub(crate) fn callout_arrived(token: u32, reply: Reply, waker: Option<Waker>) {
     if let Some(executor) = executor_fns() {
-        (executor.arrived)(token, event);
+        (executor.arrived)(token, reply, waker);
     }
 }
 
-/// For the future waiting for callout `token` (HTTP when `http`): takes the
-/// event that arrived for it, or registers `waker` to be woken when one
-/// does.
+/// For the future awaiting callout `token` (HTTP when `http`): takes the
+/// reply that arrived for it, or leaves `waker` in the callout's origin, for
+/// the dispatcher to wake when the reply arrives.
 pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
     executor::await_callout(http, token, waker)
 }
 
-/// Forgets the future waiting for callout `token` (dropped before its event
-/// arrived, or after): its waker and any event kept for it.
+/// Forgets the future awaiting callout `token`, dropped before it took the
+/// reply: the callout (its reply, if it comes, is then dropped as one whose
+/// context is gone), or the reply kept for it.
 pub(crate) fn forget_await(http: bool, token: u32) {
-    executor::forget_await(http, token);
+    let origin = with(|rt| {
+        let origin = rt.callouts(http).try_borrow_mut().ok()?.remove(&token);
+        if origin.is_some() {
+            rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+        }
+        origin
+    });
+    // (Dropped outside the borrow, as the reply below.)
+    drop(origin);
+    executor::forget_reply(http, token);
 }
 
 /// Wakes `waker` at the first tick (or callout event) at or after
@@ -490,7 +518,8 @@ pub(crate) fn wake_at(deadline: u64, waker: &Waker) {
 /// allow). Waking puts the slot on `ready`; `run_ready` takes the task out
 /// of its slot, polls it and puts it back if still pending.
 mod executor {
-    use super::{IdHash, IdMap, Reply, active, as_active, with};
+    use super::{Origin, Reply, Then, active, as_active, with};
+    use core::any::Any;
     use core::cell::RefCell;
     use core::future::Future;
     use core::pin::Pin;
@@ -500,19 +529,11 @@ mod executor {
     /// A spawned future, owned by a context.
     struct Task {
         context: u32,
-        future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+        future: Boxed,
         /// Its slot's waker.
         waker: Waker,
         /// Applies the owning context's error policy when the future fails.
         fail: fn(u32, &crate::Error),
-    }
-
-    /// Where the future awaiting a callout stands.
-    enum Await {
-        /// No event yet: the waker to wake when one arrives.
-        Waiting(Waker),
-        /// The event arrived (owned), not yet taken by the future.
-        Arrived(Reply),
     }
 
     /// The executor's state.
@@ -520,13 +541,15 @@ mod executor {
         /// The pending tasks by slot: `None` for a free slot, or the slot of
         /// the task being polled.
         tasks: RefCell<Vec<Option<Task>>>,
-        /// The free slots, each with its waker.
-        free: RefCell<Vec<(u32, Waker)>>,
+        /// The free slots, each with its waker and the emptied box of its
+        /// last task.
+        free: RefCell<Vec<(u32, Waker, Option<Boxed>)>>,
         /// The slots of woken tasks, in wake order.
         ready: RefCell<Vec<u32>>,
-        /// The future awaiting each callout token (HTTP, then gRPC): its
-        /// waker, or the event that arrived for it.
-        awaits: [RefCell<IdMap<Await>>; 2],
+        /// The callout replies that arrived, by token, not yet taken by the
+        /// futures awaiting them (usually none: a reply is taken by the poll
+        /// its arrival causes).
+        replies: RefCell<Vec<(u32, Reply)>>,
         /// Sleeping futures: deadline (host time, nanoseconds) and waker.
         timers: RefCell<Vec<(u64, Waker)>>,
     }
@@ -537,10 +560,7 @@ mod executor {
                 tasks: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),
                 ready: RefCell::new(Vec::new()),
-                awaits: [
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                ],
+                replies: RefCell::new(Vec::new()),
                 timers: RefCell::new(Vec::new()),
             }
         }
@@ -554,35 +574,72 @@ mod executor {
         }
     }
 
-    /// Puts a task in a free slot (a new one if none is free), polls it,
-    /// then polls what that woke.
-    pub(super) fn spawn(
-        future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
-        fail: fn(u32, &crate::Error),
-    ) {
-        let slot = with(|rt| {
+    /// A task's future, boxed as `Option<F>` so that the box outlives it:
+    /// emptied when the future ends, it is refilled by the next task of the
+    /// same type spawned into the slot.
+    pub(super) type Boxed = Pin<Box<dyn TaskFuture>>;
+
+    /// A box of [`Boxed`]: polled, emptied, refilled (all safe `Pin` calls).
+    pub(super) trait TaskFuture {
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>>;
+        /// Drops the future (in place).
+        fn clear(self: Pin<&mut Self>);
+        /// Moves `fresh`'s future in if it is an `Option` of this type.
+        fn refill(self: Pin<&mut Self>, fresh: &mut dyn Any) -> bool;
+    }
+
+    impl<F: Future<Output = crate::Result<()>> + 'static> TaskFuture for Option<F> {
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+            match self.as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+
+        fn clear(mut self: Pin<&mut Self>) {
+            self.set(None);
+        }
+
+        fn refill(mut self: Pin<&mut Self>, fresh: &mut dyn Any) -> bool {
+            match fresh.downcast_mut::<Option<F>>() {
+                Some(fresh) => {
+                    self.set(fresh.take());
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+
+    /// A free slot (a new one if none is free): its index, waker and kept
+    /// box.
+    pub(super) fn free_slot() -> Option<(u32, Waker, Option<Boxed>)> {
+        with(|rt| {
             if let Some(free) = rt.executor.free.try_borrow_mut().ok()?.pop() {
                 return Some(free);
             }
             let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
             let slot = u32::try_from(tasks.len()).ok()?;
             tasks.push(None);
-            Some((slot, Waker::from(Arc::new(SlotWaker(slot)))))
+            Some((slot, Waker::from(Arc::new(SlotWaker(slot))), None))
         })
-        .flatten();
-        if let Some((slot, waker)) = slot {
-            let context = active();
-            poll(
-                slot,
-                Task {
-                    context,
-                    future,
-                    waker,
-                    fail,
-                },
-            );
-            run_ready();
-        }
+        .flatten()
+    }
+
+    /// Starts a task of the active context in `slot`: polls it, then what
+    /// that woke.
+    pub(super) fn start(slot: u32, future: Boxed, waker: Waker, fail: fn(u32, &crate::Error)) {
+        let context = active();
+        poll(
+            slot,
+            Task {
+                context,
+                future,
+                waker,
+                fail,
+            },
+        );
+        run_ready();
     }
 
     /// Wakes the task in a slot: puts the slot on the ready queue of the
@@ -614,7 +671,7 @@ mod executor {
         let switch = task.context != running;
         if switch && crate::abi::calls::set_effective_context(task.context).is_err() {
             // Its context is gone (its tasks are dropped with it).
-            release(slot, task.waker);
+            release(slot, task.waker, None);
             return;
         }
         let mut cx = Context::from_waker(&task.waker);
@@ -644,10 +701,11 @@ mod executor {
             })
             .unwrap_or_default(),
             Poll::Ready(result) => {
-                release(slot, waker);
-                // (The future is dropped outside any borrow: its drop may
-                // reach the executor.)
-                drop(future);
+                // (Emptied outside any borrow: the future's drop may reach
+                // the executor.)
+                let mut future = future;
+                future.as_mut().clear();
+                release(slot, waker, Some(future));
                 if let Err(error) = result {
                     fail(context, &error);
                 }
@@ -655,11 +713,12 @@ mod executor {
         }
     }
 
-    /// Frees `slot`, keeping its waker for the next task.
-    fn release(slot: u32, waker: Waker) {
+    /// Frees `slot`, keeping its waker (and the emptied box) for the next
+    /// task.
+    fn release(slot: u32, waker: Waker, kept: Option<Boxed>) {
         with(|rt| {
             if let Ok(mut free) = rt.executor.free.try_borrow_mut() {
-                free.push((slot, waker));
+                free.push((slot, waker, kept));
             }
         });
     }
@@ -723,10 +782,10 @@ mod executor {
             .flatten();
             match gone {
                 Some(Some(task)) => {
-                    release(slot, task.waker);
                     // (Dropped outside the borrow: its drop may reach the
                     // executor.)
                     drop(task.future);
+                    release(slot, task.waker, None);
                     dropped += 1;
                 }
                 Some(None) => {}
@@ -736,58 +795,53 @@ mod executor {
         dropped
     }
 
-    /// For the future waiting for callout `token` (HTTP when `http`): takes
-    /// the event that arrived for it, or registers `waker`.
+    /// For the future awaiting callout `token`: takes the reply kept for
+    /// it, or leaves `waker` in the callout's origin.
     pub(super) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
-        use hashbrown::hash_map::Entry;
         with(|rt| {
-            let mut awaits = rt.executor.awaits[usize::from(!http)]
-                .try_borrow_mut()
-                .ok()?;
-            match awaits.entry(token) {
-                Entry::Occupied(slot) if matches!(slot.get(), Await::Arrived(_)) => {
-                    match slot.remove() {
-                        Await::Arrived(event) => Some(event),
-                        Await::Waiting(_) => None,
-                    }
-                }
-                Entry::Occupied(mut slot) => {
-                    slot.insert(Await::Waiting(waker.clone()));
-                    None
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(Await::Waiting(waker.clone()));
-                    None
+            if let Some(reply) = take_reply(rt, http, token) {
+                return Some(reply);
+            }
+            let mut callouts = rt.callouts(http).try_borrow_mut().ok()?;
+            if let Some(Origin {
+                then: Then::Task(left),
+                ..
+            }) = callouts.get_mut(&token)
+            {
+                if !left.as_ref().is_some_and(|left| left.will_wake(waker)) {
+                    *left = Some(waker.clone());
                 }
             }
+            None
         })
         .flatten()
     }
 
-    /// Forgets the future waiting for callout `token`.
-    pub(super) fn forget_await(http: bool, token: u32) {
-        // (Dropped outside the borrow: an event's drop may reach the
-        // executor.)
-        let slot = with(|rt| {
-            rt.executor.awaits[usize::from(!http)]
-                .try_borrow_mut()
-                .ok()
-                .and_then(|mut awaits| awaits.remove(&token))
-        });
-        drop(slot);
+    /// Takes out the reply kept for callout `token`.
+    fn take_reply(rt: &super::Runtime, http: bool, token: u32) -> Option<Reply> {
+        let mut replies = rt.executor.replies.try_borrow_mut().ok()?;
+        let at = replies
+            .iter()
+            .position(|(of, reply)| *of == token && matches!(reply, Reply::Http { .. }) == http)?;
+        Some(replies.swap_remove(at).1)
     }
 
-    /// Keeps the event arrived for callout `token` and wakes its future.
-    pub(super) fn arrived(token: u32, event: Reply) {
-        let http = matches!(event, Reply::Http { .. });
-        let previous = with(|rt| {
-            rt.executor.awaits[usize::from(!http)]
-                .try_borrow_mut()
-                .ok()
-                .and_then(|mut awaits| awaits.insert(token, Await::Arrived(event)))
-        })
-        .flatten();
-        if let Some(Await::Waiting(waker)) = previous {
+    /// Drops the reply kept for callout `token`, if any.
+    pub(super) fn forget_reply(http: bool, token: u32) {
+        // (Dropped outside the borrow: a reply's drop may reach the
+        // executor.)
+        let reply = with(|rt| take_reply(rt, http, token));
+        drop(reply);
+    }
+
+    /// Keeps the reply arrived for callout `token` and wakes its future.
+    pub(super) fn arrived(token: u32, reply: Reply, waker: Option<Waker>) {
+        with(|rt| {
+            if let Ok(mut replies) = rt.executor.replies.try_borrow_mut() {
+                replies.push((token, reply));
+            }
+        });
+        if let Some(waker) = waker {
             waker.wake();
         }
     }
