@@ -639,7 +639,10 @@ mod executor {
                 fail,
             },
         );
-        run_ready();
+        // (Checked first: an empty round of `run_ready` costs more.)
+        if with(|rt| rt.executor.ready.try_borrow().is_ok_and(|r| !r.is_empty())) == Some(true) {
+            run_ready();
+        }
     }
 
     /// Wakes the task in a slot: puts the slot on the ready queue of the
@@ -734,6 +737,9 @@ mod executor {
     /// their task ended or was dropped).
     fn next_ready(rt: &super::Runtime) -> Option<(u32, Task)> {
         let mut ready = rt.executor.ready.try_borrow_mut().ok()?;
+        if ready.is_empty() {
+            return None;
+        }
         let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
         while !ready.is_empty() {
             let slot = ready.remove(0);
