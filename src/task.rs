@@ -161,7 +161,8 @@ mod tests {
             let wakers = Rc::clone(&self.0);
             self.spawn(async move {
                 let waker = core::future::poll_fn(|cx| core::task::Poll::Ready(cx.waker().clone()));
-                wakers.borrow_mut().push(waker.await);
+                let waker = waker.await;
+                wakers.borrow_mut().push(waker);
                 Ok(())
             });
             let call = HttpCall::new("auth")
