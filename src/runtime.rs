@@ -678,7 +678,15 @@ mod executor {
             return;
         }
         let mut cx = Context::from_waker(&task.waker);
-        let outcome = as_active(task.context, || task.future.as_mut().poll(&mut cx));
+        let outcome = if switch {
+            as_active(task.context, || task.future.as_mut().poll(&mut cx))
+        } else {
+            // (Its context is active already; restored after, as
+            // `as_active` would, if the future made another effective.)
+            let outcome = task.future.as_mut().poll(&mut cx);
+            super::set_active(running);
+            outcome
+        };
         if switch && running != 0 {
             let _ = crate::abi::calls::set_effective_context(running);
         }
