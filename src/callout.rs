@@ -602,8 +602,8 @@ impl<'a> HttpCall<'a> {
     /// assert_eq!(stream.action(), Action::Continue);
     /// ```
     pub fn send_async(&self) -> Result<HttpResponseFuture> {
-        let token = self.send_to(Then::Task)?;
-        Ok(HttpResponseFuture { token })
+        let token = self.send_to(Then::Task(None))?;
+        Ok(HttpResponseFuture { token, done: false })
     }
 
     /// Dispatches the call, its events going to `then`.
@@ -655,6 +655,8 @@ pub(crate) type GrpcThen<C> = Box<dyn FnOnce(&mut C, Result<HostBytes>) -> Resul
 #[must_use = "a future does nothing unless awaited"]
 pub struct HttpResponseFuture {
     token: HttpCallToken,
+    /// Set once the response is taken: nothing to forget on drop.
+    done: bool,
 }
 
 impl HttpResponseFuture {
@@ -676,8 +678,10 @@ impl HttpResponseFuture {
 impl Future for HttpResponseFuture {
     type Output = Result<HttpCallResponse>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match runtime::await_callout(true, self.token.0, cx.waker()) {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let reply = runtime::await_callout(true, self.token.0, cx.waker());
+        self.done |= reply.is_some();
+        match reply {
             Some(runtime::Reply::Http {
                 num_headers,
                 body_size,
@@ -697,7 +701,9 @@ impl Future for HttpResponseFuture {
 
 impl Drop for HttpResponseFuture {
     fn drop(&mut self) {
-        runtime::forget_await(true, self.token.0);
+        if !self.done {
+            runtime::forget_await(true, self.token.0);
+        }
     }
 }
 
@@ -923,8 +929,8 @@ impl<'a> GrpcCall<'a> {
     /// assert!(host.logs().contain("reply of 2 bytes"));
     /// ```
     pub fn send_async(&self, message: &[u8]) -> Result<GrpcReplyFuture> {
-        let token = self.call(message, Then::Task)?;
-        Ok(GrpcReplyFuture { token })
+        let token = self.call(message, Then::Task(None))?;
+        Ok(GrpcReplyFuture { token, done: false })
     }
 
     /// Sends a unary call, its events going to `then`.
@@ -983,13 +989,17 @@ impl<'a> GrpcCall<'a> {
 #[must_use = "a future does nothing unless awaited"]
 pub struct GrpcReplyFuture {
     token: GrpcToken,
+    /// Set once the reply is taken: nothing to forget on drop.
+    done: bool,
 }
 
 impl Future for GrpcReplyFuture {
     type Output = Result<HostBytes>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match runtime::await_callout(false, self.token.0, cx.waker()) {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let reply = runtime::await_callout(false, self.token.0, cx.waker());
+        self.done |= reply.is_some();
+        match reply {
             Some(runtime::Reply::Grpc(reply)) => Poll::Ready(reply),
             Some(runtime::Reply::Http { .. }) => Poll::Ready(Err(crate::Error::other(
                 "proxywasm: mismatched callout event",
@@ -1001,7 +1011,9 @@ impl Future for GrpcReplyFuture {
 
 impl Drop for GrpcReplyFuture {
     fn drop(&mut self) {
-        runtime::forget_await(false, self.token.0);
+        if !self.done {
+            runtime::forget_await(false, self.token.0);
+        }
     }
 }
 

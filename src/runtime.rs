@@ -11,7 +11,10 @@
 //!   `log` backend check before formatting anything;
 //! * the **tasks** of the async executor ([`crate::task`]): futures owned by
 //!   a context, the ready queue, what each callout future waits for and the
-//!   sleeping timers. Nothing here costs a plugin that spawns no task.
+//!   sleeping timers. The paths every plugin has (tick, callout event,
+//!   context deletion) reach it only through entry points installed by the
+//!   first `spawn`, async callout or sleep, so a plugin that makes none
+//!   links none of its code.
 //!
 //! On wasm it is one `static` (a module has one thread). Natively each mock
 //! VM owns a [`Runtime`] and installs it on the thread around every call into
@@ -21,9 +24,7 @@ use core::any::Any;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::hash::{BuildHasher, Hasher};
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-use std::sync::Arc;
+use core::task::Waker;
 
 /// The host's id for a context. Unique among the live contexts of one VM.
 ///
@@ -73,8 +74,9 @@ pub(crate) enum Then {
     },
     /// A closure call's event that is not its last (dropped).
     NotLast,
-    /// An async task waits for the events (see [`crate::task`]).
-    Task,
+    /// A future awaits the call's reply (see [`crate::task`]): the waker
+    /// it left at its last poll, none before its first.
+    Task(Option<Waker>),
 }
 
 impl core::fmt::Debug for Then {
@@ -83,7 +85,7 @@ impl core::fmt::Debug for Then {
             Then::Callback => f.write_str("Callback"),
             Then::Closure { expects, .. } => write!(f, "Closure for {expects}"),
             Then::NotLast => f.write_str("NotLast"),
-            Then::Task => f.write_str("Task"),
+            Then::Task(_) => f.write_str("Task"),
         }
     }
 }
@@ -93,7 +95,7 @@ impl Then {
     fn for_event_not_last(&self) -> Then {
         match self {
             Then::Callback => Then::Callback,
-            Then::Task => Then::Task,
+            Then::Task(_) => Then::Task(None),
             Then::Closure { .. } | Then::NotLast => Then::NotLast,
         }
     }
@@ -106,25 +108,6 @@ struct Origin {
     context: u32,
     kind: CalloutKind,
     then: Then,
-}
-
-/// A spawned future, owned by a context.
-struct Task {
-    id: u32,
-    context: u32,
-    future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
-    /// Its waker, made once at spawn (not at each poll).
-    waker: Waker,
-    /// Applies the owning context's error policy when the future fails.
-    fail: fn(u32, &crate::Error),
-}
-
-/// Where the future awaiting a callout stands.
-enum Await {
-    /// No event yet: the waker to wake when one arrives.
-    Waiting(Waker),
-    /// The event arrived (owned), not yet taken by the future.
-    Arrived(Reply),
 }
 
 /// A callout's event for the future awaiting it, read from the host while it
@@ -140,30 +123,6 @@ pub(crate) enum Reply {
     },
     /// A unary gRPC call's reply.
     Grpc(crate::Result<crate::HostBytes>),
-}
-
-/// The async executor's state (see [`crate::task`]).
-#[derive(Default)]
-struct Executor {
-    /// Pending tasks (a task being polled is out of this list).
-    tasks: RefCell<Vec<Task>>,
-    /// Ids of woken tasks, in wake order.
-    ready: RefCell<Vec<u32>>,
-    next_id: Cell<u32>,
-    /// The future awaiting each callout token (HTTP, then gRPC): its waker,
-    /// or the event that arrived for it. One map, so that each step of an
-    /// await (register, arrive, take) is one lookup.
-    awaits: [RefCell<IdMap<Await>>; 2],
-    /// Sleeping futures: deadline (host time, nanoseconds) and waker.
-    timers: RefCell<Vec<(u64, Waker)>>,
-}
-
-impl core::fmt::Debug for Executor {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Executor")
-            .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
-            .finish_non_exhaustive()
-    }
 }
 
 /// A map keyed by ids the host hands out (context ids, tokens).
@@ -219,7 +178,11 @@ pub(crate) struct Runtime {
     /// there is nothing to note when it returns.
     finished_early: Cell<bool>,
     log_level: Cell<log::LevelFilter>,
-    executor: Executor,
+    /// The executor's entry points, once the plugin uses it.
+    executor_fns: Cell<Option<&'static ExecutorFns>>,
+    /// The executor's state (data only: no code reaches it but the
+    /// executor's).
+    executor: executor::State,
 }
 
 impl Runtime {
@@ -241,16 +204,8 @@ impl Runtime {
             } else {
                 log::LevelFilter::Trace
             }),
-            executor: Executor {
-                tasks: RefCell::new(Vec::new()),
-                ready: RefCell::new(Vec::new()),
-                next_id: Cell::new(0),
-                awaits: [
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                    RefCell::new(IdMap::with_hasher(IdHash)),
-                ],
-                timers: RefCell::new(Vec::new()),
-            },
+            executor_fns: Cell::new(None),
+            executor: executor::State::new(),
         }
     }
 
@@ -331,6 +286,9 @@ pub(crate) fn start_callout(
     then: Then,
     start: impl FnOnce() -> Result<u32, u32>,
 ) -> Result<u32, u32> {
+    if matches!(then, Then::Task(_)) {
+        use_executor();
+    }
     let context = active();
     with(|rt| {
         rt.starting.replace(Some(Origin {
@@ -423,229 +381,493 @@ pub(crate) fn forget_callouts_of(context: u32) -> usize {
 
 #[inline(never)]
 fn forget_outstanding(context: u32) -> usize {
-    let dropped = with(|rt| {
-        let mut left = 0;
+    with(|rt| {
         for callouts in &rt.callouts {
             if let Ok(mut callouts) = callouts.try_borrow_mut() {
+                let before = callouts.len();
                 callouts.retain(|_, origin| origin.context != context);
-                left += callouts.len();
+                let forgotten = before - callouts.len();
+                rt.outstanding
+                    .set(rt.outstanding.get().saturating_sub(forgotten));
             }
         }
-        // (Taken out, then dropped outside the borrow: a future's drop may
-        // reach the executor.)
-        let dropped: Vec<Task> = match rt.executor.tasks.try_borrow_mut() {
-            Ok(mut tasks) => {
-                let (gone, kept) = core::mem::take(&mut *tasks)
-                    .into_iter()
-                    .partition(|task| task.context == context);
-                *tasks = kept;
-                left += tasks.len();
-                gone
-            }
-            Err(_) => Vec::new(),
-        };
-        rt.outstanding.set(left);
-        dropped
-    })
-    .unwrap_or_default();
-    let count = dropped.len();
-    drop(dropped);
-    count
+    });
+    executor_fns().map_or(0, |executor| (executor.forget_tasks)(context))
+}
+
+/// The async executor's entry points from the paths every plugin has (a
+/// tick, a callout event, a context's deletion). The runtime holds none
+/// until the plugin first spawns a task, starts an async callout or sleeps
+/// ([`use_executor`]): a plugin that does none of these reaches no executor
+/// code, and the linker drops it.
+#[derive(Debug)]
+struct ExecutorFns {
+    /// Wakes the due sleepers and polls the woken tasks.
+    run_due: fn(),
+    /// Drops a deleted context's tasks; returns how many.
+    forget_tasks: fn(u32) -> usize,
+    /// A callout's reply arrived for the future awaiting it (woken with
+    /// the waker it left, if any).
+    arrived: fn(u32, Reply, Option<Waker>),
+}
+
+static EXECUTOR: ExecutorFns = ExecutorFns {
+    run_due: executor::run_due,
+    forget_tasks: executor::forget_tasks,
+    arrived: executor::arrived,
+};
+
+/// Makes the executor's entry points reachable from the paths every plugin
+/// has (see [`ExecutorFns`]).
+#[inline(always)]
+fn use_executor() {
+    with(|rt| rt.executor_fns.set(Some(&EXECUTOR)));
+}
+
+/// The executor's entry points, if the plugin uses it.
+#[inline(always)]
+fn executor_fns() -> Option<&'static ExecutorFns> {
+    with(|rt| rt.executor_fns.get()).flatten()
 }
 
 /// Adds a task owned by the active context, polls it once at once (so that
 /// what it starts, a callout say, starts during the callback), then polls
 /// whatever that woke. `fail` applies the context's error policy if the
 /// future ends with an error.
-pub(crate) fn spawn(
-    future: Pin<Box<dyn Future<Output = crate::Result<()>>>>,
+pub(crate) fn spawn<F: Future<Output = crate::Result<()>> + 'static>(
+    future: F,
     fail: fn(u32, &crate::Error),
 ) {
-    let context = active();
-    let id = with(|rt| {
-        let id = rt.executor.next_id.get().wrapping_add(1);
-        rt.executor.next_id.set(id);
-        id
-    });
-    if let Some(id) = id {
-        poll(Task {
-            id,
-            context,
-            future,
-            waker: Waker::from(Arc::new(TaskWaker(id))),
-            fail,
-        });
-        run_ready();
-    }
-}
-
-/// Wakes a task: puts its id on the ready queue of the runtime installed
-/// now.
-#[derive(Debug)]
-struct TaskWaker(u32);
-
-impl std::task::Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        with(|rt| {
-            if let Ok(mut ready) = rt.executor.ready.try_borrow_mut() {
-                if !ready.contains(&self.0) {
-                    ready.push(self.0);
-                }
-            }
-        });
-    }
-}
-
-/// Polls `task` with its context active (and made the host's effective
-/// context if it is not the one whose callback runs); keeps it if pending.
-fn poll(mut task: Task) {
-    let mut cx = Context::from_waker(&task.waker);
-    let running = active();
-    let switch = task.context != running;
-    if switch && crate::abi::calls::set_effective_context(task.context).is_err() {
-        // Its context is gone (its tasks are dropped with it).
+    use_executor();
+    let Some((slot, waker, kept)) = executor::free_slot() else {
         return;
-    }
-    let outcome = as_active(task.context, || task.future.as_mut().poll(&mut cx));
-    if switch && running != 0 {
-        let _ = crate::abi::calls::set_effective_context(running);
-    }
-    match outcome {
-        Poll::Pending => {
-            with(|rt| {
-                if let Ok(mut tasks) = rt.executor.tasks.try_borrow_mut() {
-                    tasks.push(task);
-                    rt.outstanding.set(rt.outstanding.get() + 1);
-                }
-            });
-        }
-        Poll::Ready(Ok(())) => {}
-        Poll::Ready(Err(error)) => (task.fail)(task.context, &error),
-    }
-}
-
-/// Polls the woken tasks, in wake order, until none is ready.
-pub(crate) fn run_ready() {
-    loop {
-        let next = with(|rt| {
-            let id = {
-                let mut ready = rt.executor.ready.try_borrow_mut().ok()?;
-                if ready.is_empty() {
-                    return None;
-                }
-                ready.remove(0)
-            };
-            let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
-            let at = tasks.iter().position(|task| task.id == id);
-            let task = at.map(|at| tasks.swap_remove(at));
-            if task.is_some() {
-                rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+    };
+    // The box of the slot's last task, if it held a future of this type
+    // (the usual case: a plugin spawns from one place): no allocation.
+    let mut fresh = Some(future);
+    let future = match kept {
+        Some(mut kept) => {
+            if kept.as_mut().refill(&mut fresh) {
+                kept
+            } else {
+                Box::pin(fresh)
             }
-            Some(task)
-        })
-        .flatten();
-        match next {
-            Some(Some(task)) => poll(task),
-            // A task that finished or was dropped since it was woken.
-            Some(None) => {}
-            None => return,
         }
+        None => Box::pin(fresh),
+    };
+    executor::start(slot, future, waker, fail);
+}
+
+/// After a tick or a callout event: wakes the sleepers that are due and
+/// polls every woken task, with `context` (the host's effective context)
+/// active. Nothing unless the plugin uses the executor.
+#[inline(always)]
+pub(crate) fn run_due(context: u32) {
+    if let Some(executor) = executor_fns() {
+        as_active(context, executor.run_due);
     }
 }
 
-/// For the future waiting for callout `token` (HTTP when `http`): takes the
-/// event that arrived for it, or registers `waker` to be woken when one
-/// does.
+/// The reply (owned: read from the host while it was readable) of callout
+/// `token` arrived for the future awaiting it: keeps it for that future and
+/// wakes it with `waker`, the waker it left in the callout's origin.
+pub(crate) fn callout_arrived(token: u32, reply: Reply, waker: Option<Waker>) {
+    if let Some(executor) = executor_fns() {
+        (executor.arrived)(token, reply, waker);
+    }
+}
+
+/// For the future awaiting callout `token` (HTTP when `http`): takes the
+/// reply that arrived for it, or leaves `waker` in the callout's origin, for
+/// the dispatcher to wake when the reply arrives.
 pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
-    use hashbrown::hash_map::Entry;
-    with(|rt| {
-        let mut awaits = rt.executor.awaits[usize::from(!http)]
-            .try_borrow_mut()
-            .ok()?;
-        match awaits.entry(token) {
-            Entry::Occupied(slot) if matches!(slot.get(), Await::Arrived(_)) => {
-                match slot.remove() {
-                    Await::Arrived(event) => Some(event),
-                    Await::Waiting(_) => None,
-                }
-            }
-            Entry::Occupied(mut slot) => {
-                slot.insert(Await::Waiting(waker.clone()));
-                None
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(Await::Waiting(waker.clone()));
-                None
-            }
-        }
-    })
-    .flatten()
+    executor::await_callout(http, token, waker)
 }
 
-/// Forgets the future waiting for callout `token` (dropped before its event
-/// arrived, or after): its waker and any event kept for it.
+/// Forgets the future awaiting callout `token`, dropped before it took the
+/// reply: the callout (its reply, if it comes, is then dropped as one whose
+/// context is gone), or the reply kept for it.
 pub(crate) fn forget_await(http: bool, token: u32) {
-    // (Dropped outside the borrow: an event's drop may reach the executor.)
-    let slot = with(|rt| {
-        rt.executor.awaits[usize::from(!http)]
-            .try_borrow_mut()
-            .ok()
-            .and_then(|mut awaits| awaits.remove(&token))
+    let origin = with(|rt| {
+        let origin = rt.callouts(http).try_borrow_mut().ok()?.remove(&token);
+        if origin.is_some() {
+            rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+        }
+        origin
     });
-    drop(slot);
-}
-
-/// An event (owned: read from the host while it was readable) arrived for
-/// the future waiting for callout `token`: keeps it and wakes that future.
-pub(crate) fn callout_arrived(token: u32, event: Reply) {
-    let http = matches!(event, Reply::Http { .. });
-    let previous = with(|rt| {
-        rt.executor.awaits[usize::from(!http)]
-            .try_borrow_mut()
-            .ok()
-            .and_then(|mut awaits| awaits.insert(token, Await::Arrived(event)))
-    })
-    .flatten();
-    if let Some(Await::Waiting(waker)) = previous {
-        waker.wake();
-    }
+    // (Dropped outside the borrow, as the reply below.)
+    drop(origin);
+    executor::forget_reply(http, token);
 }
 
 /// Wakes `waker` at the first tick (or callout event) at or after
-/// `deadline` (host time in nanoseconds).
+/// `deadline` (host time, nanoseconds).
 pub(crate) fn wake_at(deadline: u64, waker: &Waker) {
-    with(|rt| {
-        if let Ok(mut timers) = rt.executor.timers.try_borrow_mut() {
-            timers.push((deadline, waker.clone()));
+    use_executor();
+    executor::wake_at(deadline, waker);
+}
+
+/// The async executor ([`crate::task`]). Its state is plain data in the
+/// runtime; its code is reached only from [`EXECUTOR`] and the functions
+/// above that a spawning (or awaiting, or sleeping) plugin calls.
+///
+/// A task lives in a slot of `tasks`. Its waker names the slot; when the
+/// task ends the slot and its waker go to `free`, for the next task (so a
+/// waker is made once per slot, not per task: a stale wake from the
+/// slot's previous task only polls the new one once more, which futures
+/// allow). Waking puts the slot on `ready`; `run_ready` takes the task out
+/// of its slot, polls it and puts it back if still pending.
+mod executor {
+    use super::{Origin, Reply, Then, active, as_active, with};
+    use core::any::Any;
+    use core::cell::RefCell;
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll, Waker};
+    use std::sync::Arc;
+
+    /// A spawned future, owned by a context.
+    struct Task {
+        context: u32,
+        future: Boxed,
+        /// Its slot's waker.
+        waker: Waker,
+        /// Applies the owning context's error policy when the future fails.
+        fail: fn(u32, &crate::Error),
+    }
+
+    /// The executor's state.
+    pub(super) struct State {
+        /// The pending tasks by slot: `None` for a free slot, or the slot of
+        /// the task being polled.
+        tasks: RefCell<Vec<Option<Task>>>,
+        /// The free slots, each with its waker and the emptied box of its
+        /// last task.
+        free: RefCell<Vec<(u32, Waker, Option<Boxed>)>>,
+        /// The slots of woken tasks, in wake order.
+        ready: RefCell<Vec<u32>>,
+        /// The callout replies that arrived, by token, not yet taken by the
+        /// futures awaiting them (usually none: a reply is taken by the poll
+        /// its arrival causes).
+        replies: RefCell<Vec<(u32, Reply)>>,
+        /// Sleeping futures: deadline (host time, nanoseconds) and waker.
+        timers: RefCell<Vec<(u64, Waker)>>,
+    }
+
+    impl State {
+        pub(super) const fn new() -> State {
+            State {
+                tasks: RefCell::new(Vec::new()),
+                free: RefCell::new(Vec::new()),
+                ready: RefCell::new(Vec::new()),
+                replies: RefCell::new(Vec::new()),
+                timers: RefCell::new(Vec::new()),
+            }
         }
-    });
-}
+    }
 
-/// Whether a future sleeps (one load: the tick path checks it before
-/// reading the time).
-pub(crate) fn has_timers() -> bool {
-    with(|rt| rt.executor.timers.try_borrow().is_ok_and(|t| !t.is_empty())).unwrap_or(false)
-}
+    impl core::fmt::Debug for State {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.debug_struct("State")
+                .field("slots", &self.tasks.try_borrow().map(|t| t.len()).ok())
+                .finish_non_exhaustive()
+        }
+    }
 
-/// Wakes the sleepers whose deadline is at or before `now`.
-pub(crate) fn wake_timers(now: u64) {
-    let due: Vec<Waker> = with(|rt| {
-        let Ok(mut timers) = rt.executor.timers.try_borrow_mut() else {
-            return Vec::new();
+    /// A task's future, boxed as `Option<F>` so that the box outlives it:
+    /// emptied when the future ends, it is refilled by the next task of the
+    /// same type spawned into the slot.
+    pub(super) type Boxed = Pin<Box<dyn TaskFuture>>;
+
+    /// A box of [`Boxed`]: polled, emptied, refilled (all safe `Pin` calls).
+    pub(super) trait TaskFuture {
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>>;
+        /// Drops the future (in place).
+        fn clear(self: Pin<&mut Self>);
+        /// Moves `fresh`'s future in if it is an `Option` of this type.
+        fn refill(self: Pin<&mut Self>, fresh: &mut dyn Any) -> bool;
+    }
+
+    impl<F: Future<Output = crate::Result<()>> + 'static> TaskFuture for Option<F> {
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+            match self.as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+
+        fn clear(mut self: Pin<&mut Self>) {
+            self.set(None);
+        }
+
+        fn refill(mut self: Pin<&mut Self>, fresh: &mut dyn Any) -> bool {
+            match fresh.downcast_mut::<Option<F>>() {
+                Some(fresh) => {
+                    self.set(fresh.take());
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+
+    /// A free slot (a new one if none is free): its index, waker and kept
+    /// box.
+    pub(super) fn free_slot() -> Option<(u32, Waker, Option<Boxed>)> {
+        with(|rt| {
+            if let Some(free) = rt.executor.free.try_borrow_mut().ok()?.pop() {
+                return Some(free);
+            }
+            let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
+            let slot = u32::try_from(tasks.len()).ok()?;
+            tasks.push(None);
+            Some((slot, Waker::from(Arc::new(SlotWaker(slot))), None))
+        })
+        .flatten()
+    }
+
+    /// Starts a task of the active context in `slot`: polls it, then what
+    /// that woke.
+    pub(super) fn start(slot: u32, future: Boxed, waker: Waker, fail: fn(u32, &crate::Error)) {
+        let context = active();
+        poll(
+            slot,
+            Task {
+                context,
+                future,
+                waker,
+                fail,
+            },
+        );
+        // (Checked first: an empty round of `run_ready` costs more.)
+        if with(|rt| rt.executor.ready.try_borrow().is_ok_and(|r| !r.is_empty())) == Some(true) {
+            run_ready();
+        }
+    }
+
+    /// Wakes the task in a slot: puts the slot on the ready queue of the
+    /// runtime installed now.
+    #[derive(Debug)]
+    struct SlotWaker(u32);
+
+    impl std::task::Wake for SlotWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            with(|rt| {
+                if let Ok(mut ready) = rt.executor.ready.try_borrow_mut() {
+                    if !ready.contains(&self.0) {
+                        ready.push(self.0);
+                    }
+                }
+            });
+        }
+    }
+
+    /// Polls `task` (out of its `slot`) with its context active, made the
+    /// host's effective context if it is not the one whose callback runs.
+    /// Puts it back if pending; else frees the slot.
+    fn poll(slot: u32, mut task: Task) {
+        let running = active();
+        let switch = task.context != running;
+        if switch && crate::abi::calls::set_effective_context(task.context).is_err() {
+            // Its context is gone (its tasks are dropped with it).
+            release(slot, task.waker, None);
+            return;
+        }
+        let mut cx = Context::from_waker(&task.waker);
+        let outcome = if switch {
+            as_active(task.context, || task.future.as_mut().poll(&mut cx))
+        } else {
+            // (Its context is active already; restored after, as
+            // `as_active` would, if the future made another effective.)
+            let outcome = task.future.as_mut().poll(&mut cx);
+            super::set_active(running);
+            outcome
         };
-        let (due, later) = core::mem::take(&mut *timers)
-            .into_iter()
-            .partition(|(deadline, _)| *deadline <= now);
-        *timers = later;
-        due.into_iter().map(|(_, waker)| waker).collect()
-    })
-    .unwrap_or_default();
-    for waker in due {
-        waker.wake();
+        if switch && running != 0 {
+            let _ = crate::abi::calls::set_effective_context(running);
+        }
+        let Task {
+            context,
+            future,
+            waker,
+            fail,
+        } = task;
+        match outcome {
+            Poll::Pending => with(|rt| {
+                if let Ok(mut tasks) = rt.executor.tasks.try_borrow_mut() {
+                    if let Some(place) = tasks.get_mut(slot as usize) {
+                        *place = Some(Task {
+                            context,
+                            future,
+                            waker,
+                            fail,
+                        });
+                        rt.outstanding.set(rt.outstanding.get() + 1);
+                    }
+                }
+            })
+            .unwrap_or_default(),
+            Poll::Ready(result) => {
+                // (Emptied outside any borrow: the future's drop may reach
+                // the executor.)
+                let mut future = future;
+                future.as_mut().clear();
+                release(slot, waker, Some(future));
+                if let Err(error) = result {
+                    fail(context, &error);
+                }
+            }
+        }
+    }
+
+    /// Frees `slot`, keeping its waker (and the emptied box) for the next
+    /// task.
+    fn release(slot: u32, waker: Waker, kept: Option<Boxed>) {
+        with(|rt| {
+            if let Ok(mut free) = rt.executor.free.try_borrow_mut() {
+                free.push((slot, waker, kept));
+            }
+        });
+    }
+
+    /// Polls the woken tasks, in wake order, until none is ready.
+    fn run_ready() {
+        while let Some((slot, task)) = with(next_ready).flatten() {
+            poll(slot, task);
+        }
+    }
+
+    /// The next woken task, out of its slot (skipping slots woken since
+    /// their task ended or was dropped).
+    fn next_ready(rt: &super::Runtime) -> Option<(u32, Task)> {
+        let mut ready = rt.executor.ready.try_borrow_mut().ok()?;
+        if ready.is_empty() {
+            return None;
+        }
+        let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
+        while !ready.is_empty() {
+            let slot = ready.remove(0);
+            if let Some(task) = tasks.get_mut(slot as usize).and_then(Option::take) {
+                rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+                return Some((slot, task));
+            }
+        }
+        None
+    }
+
+    /// Wakes the sleepers that are due, then polls every woken task.
+    pub(super) fn run_due() {
+        let sleeping = with(|rt| rt.executor.timers.try_borrow().is_ok_and(|t| !t.is_empty()));
+        if sleeping == Some(true) {
+            if let Ok(now) = crate::abi::calls::get_current_time_nanoseconds() {
+                while let Some(waker) = with(|rt| due_timer(rt, now)).flatten() {
+                    waker.wake();
+                }
+            }
+        }
+        run_ready();
+    }
+
+    /// Takes out a sleeper whose deadline is at or before `now`.
+    fn due_timer(rt: &super::Runtime, now: u64) -> Option<Waker> {
+        let mut timers = rt.executor.timers.try_borrow_mut().ok()?;
+        let at = timers.iter().position(|(deadline, _)| *deadline <= now)?;
+        Some(timers.remove(at).1)
+    }
+
+    /// Drops the pending tasks of `context`; returns how many.
+    pub(super) fn forget_tasks(context: u32) -> usize {
+        let mut dropped = 0;
+        for slot in 0.. {
+            let gone = with(|rt| {
+                let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
+                let task = tasks
+                    .get_mut(slot as usize)?
+                    .take_if(|task| task.context == context);
+                if task.is_some() {
+                    rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+                }
+                Some(task)
+            })
+            .flatten();
+            match gone {
+                Some(Some(task)) => {
+                    // (Dropped outside the borrow: its drop may reach the
+                    // executor.)
+                    drop(task.future);
+                    release(slot, task.waker, None);
+                    dropped += 1;
+                }
+                Some(None) => {}
+                None => break,
+            }
+        }
+        dropped
+    }
+
+    /// For the future awaiting callout `token`: takes the reply kept for
+    /// it, or leaves `waker` in the callout's origin.
+    pub(super) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
+        with(|rt| {
+            if let Some(reply) = take_reply(rt, http, token) {
+                return Some(reply);
+            }
+            let mut callouts = rt.callouts(http).try_borrow_mut().ok()?;
+            if let Some(Origin {
+                then: Then::Task(left),
+                ..
+            }) = callouts.get_mut(&token)
+            {
+                if !left.as_ref().is_some_and(|left| left.will_wake(waker)) {
+                    *left = Some(waker.clone());
+                }
+            }
+            None
+        })
+        .flatten()
+    }
+
+    /// Takes out the reply kept for callout `token`.
+    fn take_reply(rt: &super::Runtime, http: bool, token: u32) -> Option<Reply> {
+        let mut replies = rt.executor.replies.try_borrow_mut().ok()?;
+        let at = replies
+            .iter()
+            .position(|(of, reply)| *of == token && matches!(reply, Reply::Http { .. }) == http)?;
+        Some(replies.swap_remove(at).1)
+    }
+
+    /// Drops the reply kept for callout `token`, if any.
+    pub(super) fn forget_reply(http: bool, token: u32) {
+        // (Dropped outside the borrow: a reply's drop may reach the
+        // executor.)
+        let reply = with(|rt| take_reply(rt, http, token));
+        drop(reply);
+    }
+
+    /// Keeps the reply arrived for callout `token` and wakes its future.
+    pub(super) fn arrived(token: u32, reply: Reply, waker: Option<Waker>) {
+        with(|rt| {
+            if let Ok(mut replies) = rt.executor.replies.try_borrow_mut() {
+                replies.push((token, reply));
+            }
+        });
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Wakes `waker` at the first tick (or callout event) at or after
+    /// `deadline`.
+    pub(super) fn wake_at(deadline: u64, waker: &Waker) {
+        with(|rt| {
+            if let Ok(mut timers) = rt.executor.timers.try_borrow_mut() {
+                timers.push((deadline, waker.clone()));
+            }
+        });
     }
 }
 

@@ -20,8 +20,10 @@
 //! * a task whose context ends first is dropped, with a debug line
 //!   (`proxywasm: context 2 ended with 1 pending task; dropped`).
 //!
-//! A plugin that spawns nothing pays nothing for this: the executor is only
-//! reached from the callout and tick paths, and from `spawn`.
+//! A plugin that spawns nothing pays nothing for this: the tick, callout and
+//! context-deletion paths reach the executor only through entry points that
+//! the first `spawn`, async callout or [`sleep`] installs, so a plugin that
+//! makes none links no executor code.
 //!
 //! ```
 //! use proxywasm::callout::HttpCall;
@@ -141,13 +143,89 @@ fn now_nanos() -> Result<u64> {
     )
 }
 
-/// Wakes the sleepers that are due, then polls every woken task. Called by
-/// the dispatcher after a tick and after a callout event.
-pub(crate) fn run_due() {
-    if runtime::has_timers() {
-        if let Ok(now) = now_nanos() {
-            runtime::wake_timers(now);
+#[cfg(test)]
+mod tests {
+    use crate::callout::HttpCall;
+    use crate::mock::MockHost;
+    use crate::{Action, HttpContext, Result, http};
+    use core::task::Waker;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Each stream spawns a task that ends at once, then one of another type
+    /// that awaits a call (it reuses the first one's slot and waker, and
+    /// allocates a new box), and keeps the waker it ran with.
+    struct Slots(Rc<RefCell<Vec<Waker>>>);
+    impl HttpContext for Slots {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            let wakers = Rc::clone(&self.0);
+            self.spawn(async move {
+                let waker = core::future::poll_fn(|cx| core::task::Poll::Ready(cx.waker().clone()));
+                let waker = waker.await;
+                wakers.borrow_mut().push(waker);
+                Ok(())
+            });
+            let call = HttpCall::new("auth")
+                .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+                .send_async()?;
+            self.spawn(async move {
+                call.await?;
+                http::resume_request()
+            });
+            Ok(Action::Pause)
         }
     }
-    runtime::run_ready();
+
+    #[test]
+    fn slots_are_reused_by_tasks_of_any_type_and_stale_wakes_are_harmless() {
+        let wakers = Rc::new(RefCell::new(Vec::new()));
+        let shared = Rc::clone(&wakers);
+        let host = MockHost::builder().http(move |_| Slots(Rc::clone(&shared)));
+        for _ in 0..3 {
+            let mut stream = host.http_stream();
+            assert_eq!(
+                stream.request_headers(&[(":path", "/")], true),
+                Action::Pause
+            );
+            // A stale wake (the ended task's waker, now the awaiting one's)
+            // before the response: harmless, the task stays pending.
+            let stale = wakers.borrow().last().cloned().expect("a waker");
+            host.run(|| stale.wake_by_ref());
+            assert_eq!(stream.action(), Action::Pause);
+            let call = host.callouts().http().pop().expect("one call");
+            host.callouts()
+                .respond_http(call.token, &[(":status", "200")], b"", &[]);
+            assert_eq!(stream.action(), Action::Continue);
+        }
+        // One slot each time: the same waker.
+        let wakers = wakers.borrow();
+        assert!(wakers.windows(2).all(|w| w[0].will_wake(&w[1])));
+    }
+
+    /// Drops the future of its call before the response.
+    struct Drops;
+    impl HttpContext for Drops {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            let call = HttpCall::new("auth")
+                .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+                .send_async()?;
+            drop(call);
+            Ok(Action::Continue)
+        }
+    }
+
+    #[test]
+    fn a_dropped_future_forgets_its_call() {
+        let host = MockHost::builder().http(|_| Drops);
+        let mut stream = host.http_stream();
+        assert_eq!(
+            stream.request_headers(&[(":path", "/")], true),
+            Action::Continue
+        );
+        assert_eq!(host.run(crate::runtime::outstanding_callouts), 0);
+        let call = host.callouts().http().pop().expect("one call");
+        host.callouts()
+            .respond_http(call.token, &[(":status", "200")], b"", &[]);
+        assert_eq!(stream.action(), Action::Continue);
+    }
 }

@@ -129,6 +129,6 @@ pub trait HttpContext: 'static {
     where
         Self: Sized,
     {
-        crate::runtime::spawn(Box::pin(task), super::http_task_failed::<Self>);
+        crate::runtime::spawn(task, super::http_task_failed::<Self>);
     }
 }

@@ -151,7 +151,7 @@ pub trait PluginContext: 'static {
     where
         Self: Sized,
     {
-        crate::runtime::spawn(Box::pin(task), super::plugin_task_failed);
+        crate::runtime::spawn(task, super::plugin_task_failed);
     }
 
     /// Creates the context for a new HTTP stream, or `None` if this plugin

@@ -112,6 +112,6 @@ pub trait TcpContext: 'static {
     where
         Self: Sized,
     {
-        crate::runtime::spawn(Box::pin(task), super::tcp_task_failed::<Self>);
+        crate::runtime::spawn(task, super::tcp_task_failed::<Self>);
     }
 }

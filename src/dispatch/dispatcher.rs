@@ -249,7 +249,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 });
             }
             Then::NotLast => drop(undelivered(Why::NotLast, token, event)),
-            Then::Task => {
+            Then::Task(waker) => {
                 match callout {
                     CalloutEvent::HttpResponse(_, response) => {
                         let reply = runtime::Reply::Http {
@@ -257,22 +257,22 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                             body_size: response.body_size,
                             num_trailers: response.num_trailers,
                         };
-                        runtime::callout_arrived(token, reply);
+                        runtime::callout_arrived(token, reply, waker);
                     }
                     CalloutEvent::Grpc(_, grpc) => {
                         if let Some(reply) = crate::callout::grpc_reply(grpc) {
-                            runtime::callout_arrived(token, runtime::Reply::Grpc(reply));
+                            runtime::callout_arrived(token, runtime::Reply::Grpc(reply), waker);
                         }
                     }
                 }
                 // The woken task is the origin's, which the host has as its
                 // effective context already: polled with it active, it needs
                 // no second switch.
-                runtime::as_active(origin, crate::task::run_due);
+                runtime::run_due(origin);
                 return;
             }
         }
-        crate::task::run_due();
+        runtime::run_due(runtime::active());
     }
 
     /// Runs the closure given with a callout ([`HttpCall::send_then`],
@@ -857,7 +857,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             Export::Tick { context_id } => {
                 runtime::refresh_log_level();
                 let answer = self.deliver(context_id, Event::Plugin(PluginEvent::Tick));
-                runtime::as_active(context_id, crate::task::run_due);
+                runtime::run_due(context_id);
                 return answer;
             }
             Export::QueueReady {
