@@ -27,6 +27,7 @@ use crate::error::check;
 use crate::map::{HeaderMap, StaticPairs};
 use crate::runtime::{self, CalloutKind, Then};
 use crate::time::millis;
+use core::any::Any;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -556,7 +557,12 @@ impl<'a> HttpCall<'a> {
         &self,
         then: impl FnOnce(&mut C, HttpCallResponse) -> Result<()> + 'static,
     ) -> Result<HttpCallToken> {
-        let closure: HttpThen<C> = Box::new(then);
+        // (The context's type is erased here, where it is known: the
+        // dispatcher hands any context, and a context of another type is
+        // refused.)
+        let closure: HttpThen = Box::new(move |context: &mut dyn Any, response| {
+            Some(then(context.downcast_mut::<C>()?, response))
+        });
         self.send_to(Then::Closure {
             expects: core::any::type_name::<C>(),
             closure: Box::new(closure),
@@ -642,12 +648,15 @@ impl<'a> HttpCall<'a> {
     }
 }
 
-/// A closure given to [`HttpCall::send_then`], as the runtime keeps it
-/// (type-erased) for the dispatcher to find again by the context's type.
-pub(crate) type HttpThen<C> = Box<dyn FnOnce(&mut C, HttpCallResponse) -> Result<()>>;
+/// A closure given to [`HttpCall::send_then`], as the runtime keeps it: run
+/// with the calling context (its type erased) and the response; `None`, not
+/// run, when handed a context of another type.
+pub(crate) type HttpThen = Box<dyn FnOnce(&mut dyn Any, HttpCallResponse) -> Option<Result<()>>>;
 
-/// A closure given to [`GrpcCall::send_then`].
-pub(crate) type GrpcThen<C> = Box<dyn FnOnce(&mut C, Result<HostBytes>) -> Result<()>>;
+/// A closure given to [`GrpcCall::send_then`], as the runtime keeps it: run
+/// with the calling context and the call's last event (`None`, not run, for
+/// a context of another type).
+pub(crate) type GrpcThen = Box<dyn FnOnce(&mut dyn Any, GrpcEvent) -> Option<Result<()>>>;
 
 /// The response of an HTTP callout, as a future ([`HttpCall::send_async`]).
 /// Dropping it before the response arrives drops the response.
@@ -887,7 +896,10 @@ impl<'a> GrpcCall<'a> {
         message: &[u8],
         then: impl FnOnce(&mut C, Result<HostBytes>) -> Result<()> + 'static,
     ) -> Result<GrpcToken> {
-        let closure: GrpcThen<C> = Box::new(then);
+        let closure: GrpcThen = Box::new(move |context: &mut dyn Any, event| {
+            let context = context.downcast_mut::<C>()?;
+            Some(then(context, grpc_reply(event)?))
+        });
         let then = Then::Closure {
             expects: core::any::type_name::<C>(),
             closure: Box::new(closure),

@@ -291,17 +291,16 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         let mut closure = Some(closure);
         let mut run = |context: &mut ContextOf<V>| {
             let closure = closure.take()?;
-            let event = Event::Callout(event);
             let answer = match context {
-                Context::Http(http) => match then::<HttpOf<V>>(http, event, closure)? {
+                Context::Http(http) => match then(http, event, closure)? {
                     Ok(()) => None,
                     Err(error) => Some((Failing::Http(HttpOf::<V>::ON_ERROR), error)),
                 },
-                Context::Tcp(tcp) => match then::<TcpOf<V>>(tcp, event, closure)? {
+                Context::Tcp(tcp) => match then(tcp, event, closure)? {
                     Ok(()) => None,
                     Err(error) => Some((Failing::Tcp(TcpOf::<V>::ON_ERROR), error)),
                 },
-                Context::Plugin(plugin) => match then::<PluginOf<V>>(plugin, event, closure)? {
+                Context::Plugin(plugin) => match then(plugin, event, closure)? {
                     Ok(()) => None,
                     Err(error) => Some((Failing::Plugin, error)),
                 },
@@ -460,24 +459,19 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     }
 }
 
-/// Runs a callout's closure on the context `context` (of type `C`) with the
-/// callout's last `event`; `None` if the closure takes another type.
-fn then<C: 'static>(
-    context: &mut C,
-    event: Event,
+/// Runs a callout's closure on `context` with the callout's last `event`;
+/// `None` if the closure takes a context of another type (one function for
+/// every context type: the closure downcasts the context itself).
+fn then(
+    context: &mut dyn Any,
+    event: CalloutEvent,
     closure: Box<dyn Any>,
 ) -> Option<crate::Result<()>> {
     match event {
-        Event::Callout(CalloutEvent::HttpResponse(_, response)) => {
-            let closure = closure.downcast::<HttpThen<C>>().ok()?;
-            Some(closure(context, response))
+        CalloutEvent::HttpResponse(_, response) => {
+            closure.downcast::<HttpThen>().ok()?(context, response)
         }
-        Event::Callout(CalloutEvent::Grpc(_, grpc)) => {
-            let closure = closure.downcast::<GrpcThen<C>>().ok()?;
-            let reply = crate::callout::grpc_reply(grpc)?;
-            Some(closure(context, reply))
-        }
-        _ => None,
+        CalloutEvent::Grpc(_, grpc) => closure.downcast::<GrpcThen>().ok()?(context, grpc),
     }
 }
 
@@ -1094,6 +1088,44 @@ mod tests {
             crate::log::info!("response to {}", token.0);
             Ok(())
         }
+    }
+
+    /// Sends a callout whose closure takes a context of another type.
+    struct Mismatched;
+    impl HttpContext for Mismatched {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            HttpCall::new("slow")
+                .header(":method", "GET")
+                .header(":path", "/")
+                .header(":authority", "s")
+                .send_then(|_: &mut Caller, _| {
+                    crate::log::info!("ran");
+                    Ok(())
+                })?;
+            Ok(Action::Pause)
+        }
+    }
+
+    #[test]
+    fn a_closure_for_another_context_type_is_dropped_unrun_with_an_error_line() {
+        let host = MockHost::builder().http(|_| Mismatched);
+        let mut stream = host.http_stream();
+        assert_eq!(
+            stream.request_headers(&[(":path", "/")], true),
+            Action::Pause
+        );
+        let call = host.callouts().http().pop().expect("one call");
+        host.callouts()
+            .respond_http(call.token, &[(":status", "200")], b"", &[]);
+        assert!(host.logs().info().is_empty(), "{:?}", host.logs().info());
+        let errors = host.logs().error();
+        assert!(
+            errors.iter().any(|l| l.contains("takes a `")
+                && l.contains("Caller")
+                && l.contains("dropped unrun")),
+            "{errors:?}"
+        );
+        assert_eq!(host.run(runtime::outstanding_callouts), 0);
     }
 
     #[test]
