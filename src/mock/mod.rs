@@ -103,6 +103,7 @@ mod envoy;
 mod handles;
 mod host;
 mod native;
+pub mod proto;
 
 pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply,
