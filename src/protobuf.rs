@@ -255,6 +255,36 @@ impl Writer {
         self.bytes(field, value.as_bytes())
     }
 
+    /// A varint field written even at its default value (0, `false`): a
+    /// member of a `oneof`, as `google.protobuf.Value`'s `null_value` and
+    /// `bool_value` are.
+    #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+    pub(crate) fn varint_present(mut self, field: u32, value: u64) -> Writer {
+        self.key(field, 0);
+        self.put_varint(value);
+        self
+    }
+
+    /// A `double` field (little-endian, wire type 1) written even at 0.0: a
+    /// member of a `oneof`, as `google.protobuf.Value`'s `number_value` is.
+    #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+    pub(crate) fn double_present(mut self, field: u32, value: f64) -> Writer {
+        self.key(field, 1);
+        self.out.extend_from_slice(&value.to_le_bytes());
+        self
+    }
+
+    /// A length-delimited field (`bytes`, `string`, a message) written even
+    /// when empty: a member of a `oneof`, a map entry's key and value, an
+    /// element of a repeated message field.
+    #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
+    pub(crate) fn bytes_present(mut self, field: u32, value: &[u8]) -> Writer {
+        self.key(field, 2);
+        self.put_varint(value.len() as u64);
+        self.out.extend_from_slice(value);
+        self
+    }
+
     /// The encoded message.
     pub(crate) fn finish(self) -> Vec<u8> {
         self.out

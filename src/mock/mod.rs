@@ -83,6 +83,8 @@
 //! * **Envoy's rules** ([`Fidelity`]), on by default; **strict mode**
 //!   ([`MockHostBuilder::strict`]) turns unexpected hostcalls and lifecycle
 //!   violations into test failures.
+//! * **Protobuf inputs**: [`proto`] encodes the metadata and `Struct`
+//!   configurations Envoy hands a plugin in binary, from JSON.
 //!
 //! The book's testing chapter maps every Go `proxytest` method to its
 //! counterpart here.
@@ -103,6 +105,7 @@ mod envoy;
 mod handles;
 mod host;
 mod native;
+pub mod proto;
 
 pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply,

@@ -7,35 +7,14 @@
 
 use envoy_filter_metadata::{KEY, NAMESPACE};
 use proxywasm::Action;
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{MockHost, proto};
 use proxywasm_wasmtime::Dual;
+use serde_json::json;
 
 /// The filter natively and as its release `.wasm`.
 const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
     b.http(envoy_filter_metadata::filter)
 });
-
-/// A protobuf length-delimited field (payloads here are under 128 bytes).
-fn field(number: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![number << 3 | 2, payload.len() as u8];
-    out.extend_from_slice(payload);
-    out
-}
-
-/// `envoy.config.core.v3.Metadata` as Envoy encodes `metadata` (dynamic metadata):
-/// `filter_metadata: { <namespace>: { <key>: <string value>, … } }`.
-fn metadata(namespace: &str, fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut structure = Vec::new();
-    for (key, value) in fields {
-        // Struct.fields entry: key, Value { string_value }
-        let mut entry = field(1, key.as_bytes());
-        entry.extend(field(2, &field(3, value.as_bytes())));
-        structure.extend(field(1, &entry));
-    }
-    let mut entry = field(1, namespace.as_bytes());
-    entry.extend(field(2, &structure));
-    field(1, &entry)
-}
 
 const GET: &[(&str, &str)] = &[(":method", "GET"), (":path", "/")];
 
@@ -44,7 +23,10 @@ fn the_metadata_value_is_the_local_answer() {
     DUAL.run_with(MockHost::builder, |host| {
         let mut stream = host.http_stream();
         // What the Lua filter stored for `x-custom-metadata: some-value`.
-        stream.set_property(&["metadata"], metadata(NAMESPACE, &[(KEY, "SOME-VALUE")]));
+        stream.set_property(
+            &["metadata"],
+            proto::metadata(&[(NAMESPACE, json!({ KEY: "SOME-VALUE" }))]),
+        );
         assert_eq!(stream.request_headers(GET, true), Action::Pause);
         let Some(reply) = stream.local_response() else {
             unreachable!("no reply: {:?}", host.logs().records());
@@ -78,10 +60,16 @@ fn without_metadata_the_request_continues() {
 fn other_namespaces_and_keys_are_not_read() {
     DUAL.run_with(MockHost::builder, |host| {
         let mut other_namespace = host.http_stream();
-        other_namespace.set_property(&["metadata"], metadata("acme.auth", &[(KEY, "X")]));
+        other_namespace.set_property(
+            &["metadata"],
+            proto::metadata(&[("acme.auth", json!({ KEY: "X" }))]),
+        );
         assert_eq!(other_namespace.request_headers(GET, true), Action::Continue);
         let mut other_key = host.http_stream();
-        other_key.set_property(&["metadata"], metadata(NAMESPACE, &[("other", "X")]));
+        other_key.set_property(
+            &["metadata"],
+            proto::metadata(&[(NAMESPACE, json!({"other": "X"}))]),
+        );
         assert_eq!(other_key.request_headers(GET, true), Action::Continue);
         assert!(other_namespace.local_response().is_none());
         assert!(other_key.local_response().is_none());

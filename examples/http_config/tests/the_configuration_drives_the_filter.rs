@@ -7,8 +7,9 @@
 //! the mock host, then on the release `http_config.wasm` under wasmtime.
 
 use proxywasm::Action;
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{MockHost, proto};
 use proxywasm_wasmtime::Dual;
+use serde_json::json;
 
 /// The plugin natively and as its release `.wasm`, configured by each test.
 const PLUGIN: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(http_config::plugin));
@@ -30,70 +31,18 @@ const CONFIG: &str = r#"{
     "replies": {"/teapot": {"status": 418, "body": "I'm a teapot\n"}}
 }"#;
 
-/// A protobuf length-delimited field.
-fn field(number: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![number << 3 | 2];
-    let mut len = payload.len();
-    while len >= 0x80 {
-        out.push((len as u8 & 0x7f) | 0x80);
-        len >>= 7;
-    }
-    out.push(len as u8);
-    out.extend_from_slice(payload);
-    out
-}
-
-/// A `google.protobuf.Value` in a `Struct`, as Envoy serializes it.
-enum Value<'a> {
-    Number(f64),
-    String(&'a str),
-    Struct(Vec<(&'a str, Value<'a>)>),
-}
-
-/// The `google.protobuf.Struct` of `fields`, in its binary encoding (what
-/// Envoy hands the plugin for a `Struct` configuration).
-fn encode_struct(fields: &[(&str, Value<'_>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (key, value) in fields {
-        let encoded = match value {
-            Value::Number(n) => {
-                let mut v = vec![2 << 3 | 1];
-                v.extend_from_slice(&n.to_le_bytes());
-                v
-            }
-            Value::String(s) => field(3, s.as_bytes()),
-            Value::Struct(inner) => field(5, &encode_struct(inner)),
-        };
-        let mut entry = field(1, key.as_bytes());
-        entry.extend(field(2, &encoded));
-        out.extend(field(1, &entry));
-    }
-    out
-}
-
 const SECRET: &str = "The secret to life is enjoying the passage of time";
 
-/// `envoy.yaml`'s second listener: the same settings as a `Struct`.
+/// `envoy.yaml`'s second listener: the same settings as a `Struct`, in the
+/// binary encoding Envoy hands over.
 fn struct_config() -> Vec<u8> {
-    encode_struct(&[
-        (
-            "response_headers",
-            Value::Struct(vec![
-                ("custom-header", Value::String(SECRET)),
-                ("x-config-form", Value::String("struct")),
-            ]),
-        ),
-        (
-            "replies",
-            Value::Struct(vec![(
-                "/teapot",
-                Value::Struct(vec![
-                    ("status", Value::Number(418.0)),
-                    ("body", Value::String("I'm a teapot\n")),
-                ]),
-            )]),
-        ),
-    ])
+    proto::structure(&json!({
+        "response_headers": {
+            "custom-header": SECRET,
+            "x-config-form": "struct"
+        },
+        "replies": {"/teapot": {"status": 418, "body": "I'm a teapot\n"}}
+    }))
 }
 
 /// Asserts the behaviour of either form, `form` being `x-config-form`.
@@ -202,7 +151,7 @@ fn a_bad_configuration_refuses_to_start_naming_the_problem() {
     );
     // The Struct form names the field and says it was a Struct.
     refuses(
-        encode_struct(&[("replies", Value::String("none"))]),
+        proto::structure(&json!({"replies": "none"})),
         "in the Struct configuration",
     );
 }

@@ -7,33 +7,16 @@
 //! Every test runs twice with `DUAL` (see `common/mod.rs`): natively on the mock host, then
 //! on the release `http_headers.wasm` under wasmtime.
 
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{MockHost, proto};
+use serde_json::{Value, json};
 
 mod common;
 use common::{DUAL, request, respond_200};
 
-/// A length-delimited protobuf field (payloads here are under 128 bytes).
-fn field(number: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![number << 3 | 2, payload.len() as u8];
-    out.extend_from_slice(payload);
-    out
-}
-
-/// `{"header": <header>, "value": <value>}` as Envoy serializes the
-/// `Struct`: one `fields` map entry per key, each value a string `Value`.
-fn struct_configuration(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (key, value) in pairs {
-        let mut entry = field(1, key.as_bytes());
-        entry.extend(field(2, &field(3, value.as_bytes())));
-        out.extend(field(1, &entry));
-    }
-    out
-}
-
-/// [`dual_with`] `pairs` as a `Struct` configuration.
-fn dual_with_struct(pairs: &[(&str, &str)], body: impl Fn(&MockHost)) {
-    let configuration = struct_configuration(pairs);
+/// [`dual_with`] `fields` as a `Struct` configuration, in the binary
+/// encoding Envoy hands over.
+fn dual_with_struct(fields: Value, body: impl Fn(&MockHost)) {
+    let configuration = proto::structure(&fields);
     DUAL.run_with(
         || MockHost::builder().plugin_configuration(configuration.clone()),
         body,
@@ -42,7 +25,7 @@ fn dual_with_struct(pairs: &[(&str, &str)], body: impl Fn(&MockHost)) {
 
 #[test]
 fn a_struct_configuration_configures_the_filter() {
-    dual_with_struct(&[("header", "x-from-struct"), ("value", "yes")], |host| {
+    dual_with_struct(json!({"header": "x-from-struct", "value": "yes"}), |host| {
         assert!(host.start(), "{:?}", host.logs().records());
         let mut stream = request(host, "/");
         let added = respond_200(&mut stream, "x-from-struct");
@@ -52,7 +35,7 @@ fn a_struct_configuration_configures_the_filter() {
 
 #[test]
 fn a_wrong_struct_configuration_names_the_field_and_refuses_to_start() {
-    dual_with_struct(&[("header", "x-a"), ("valu", "typo")], |host| {
+    dual_with_struct(json!({"header": "x-a", "valu": "typo"}), |host| {
         assert!(!host.start());
         let logged = format!("{:?}", host.logs().records());
         assert!(logged.contains("unknown field `valu`"), "{logged}");

@@ -6,37 +6,16 @@
 //! the mock host, then on the release `network.wasm` under wasmtime.
 
 use network::{CONNECTIONS, NAMESPACE};
-use proxywasm::mock::{MockHost, MockHostBuilder};
+use proxywasm::mock::{MockHost, MockHostBuilder, proto};
 use proxywasm::{Action, PeerType};
 use proxywasm_wasmtime::Dual;
+use serde_json::json;
 
 /// The plugin natively and as its release `.wasm`, configured by each test,
 /// started, its log cleared.
 const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(network::plugin))
     .started()
     .log_cleared();
-
-/// A protobuf length-delimited field (payloads here are under 128 bytes).
-fn field(number: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![number << 3 | 2, payload.len() as u8];
-    out.extend_from_slice(payload);
-    out
-}
-
-/// `envoy.config.core.v3.Metadata` as Envoy encodes `xds.cluster_metadata`:
-/// `filter_metadata: { <namespace>: { <key>: <string value>, … } }`.
-fn metadata(namespace: &str, fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut structure = Vec::new();
-    for (key, value) in fields {
-        // Struct.fields entry: key, Value { string_value }
-        let mut entry = field(1, key.as_bytes());
-        entry.extend(field(2, &field(3, value.as_bytes())));
-        structure.extend(field(1, &entry));
-    }
-    let mut entry = field(1, namespace.as_bytes());
-    entry.extend(field(2, &structure));
-    field(1, &entry)
-}
 
 /// A host whose connections come from a local client and go to cluster
 /// `echo`, whose metadata has a region and a cloud provider.
@@ -47,10 +26,10 @@ fn envoy_like() -> MockHostBuilder {
         .property(&["xds", "cluster_name"], "echo")
         .property(
             &["xds", "cluster_metadata"],
-            metadata(
+            proto::metadata(&[(
                 NAMESPACE,
-                &[("region", "ap-northeast-1"), ("cloud_provider", "aws")],
-            ),
+                json!({"region": "ap-northeast-1", "cloud_provider": "aws"}),
+            )]),
         )
 }
 

@@ -7,34 +7,15 @@
 
 use properties::NAMESPACE;
 use proxywasm::Action;
-use proxywasm::mock::{HttpStream, MockHost};
+use proxywasm::mock::{HttpStream, MockHost, proto};
 use proxywasm_wasmtime::Dual;
+use serde_json::json;
 
 /// The plugin natively and as its release `.wasm` on a plain host, started,
 /// its log cleared.
 const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| b.plugin(properties::plugin))
     .started()
     .log_cleared();
-
-/// A protobuf length-delimited field (payloads here are under 128 bytes).
-fn field(number: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![number << 3 | 2, payload.len() as u8];
-    out.extend_from_slice(payload);
-    out
-}
-
-/// `envoy.config.core.v3.Metadata` as Envoy encodes `xds.route_metadata`:
-/// `filter_metadata: { <namespace>: { <key>: <string value> } }`.
-fn route_metadata(namespace: &str, key: &str, value: &str) -> Vec<u8> {
-    // Struct { fields: { key: Value { string_value } } }
-    let mut fields_entry = field(1, key.as_bytes());
-    fields_entry.extend(field(2, &field(3, value.as_bytes())));
-    let structure = field(1, &fields_entry);
-    // Metadata { filter_metadata: { namespace: Struct } }
-    let mut entry = field(1, namespace.as_bytes());
-    entry.extend(field(2, &structure));
-    field(1, &entry)
-}
 
 /// A stream on route `name` whose metadata requires `auth` (if any), with
 /// a client address.
@@ -44,7 +25,7 @@ fn on_route(host: &MockHost, name: &str, auth: Option<&str>) -> HttpStream {
     if let Some(auth) = auth {
         stream.set_property(
             &["xds", "route_metadata"],
-            route_metadata(NAMESPACE, "auth", auth),
+            proto::metadata(&[(NAMESPACE, json!({"auth": auth}))]),
         );
     }
     stream.set_property(&["source", "address"], "127.0.0.1:50000");
@@ -109,7 +90,7 @@ fn a_route_without_the_key_lets_everything_through() {
         let mut stream = host.http_stream();
         stream.set_property(
             &["xds", "route_metadata"],
-            route_metadata("acme.auth", "auth", "cookie"),
+            proto::metadata(&[("acme.auth", json!({"auth": "cookie"}))]),
         );
         assert_eq!(get(&mut stream, "/", None), Action::Continue);
         assert!(
