@@ -9,9 +9,11 @@ mod parse;
 
 use proc_macro::TokenStream;
 
-/// Marks the function that builds a plugin's context. See `proxywasm::main`.
+/// Marks the function that builds a plugin's context. See `proxywasm::main`,
+/// whose documentation has the runnable examples (this crate cannot depend on
+/// `proxywasm`, which depends on it), for the attribute's forms:
 ///
-/// ```ignore
+/// ```text
 /// #[proxywasm::main(http)]
 /// fn filter(_id: proxywasm::ContextId) -> MyFilter { MyFilter }
 /// ```
