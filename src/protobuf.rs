@@ -232,22 +232,19 @@ impl Writer {
     }
 
     /// A varint field (`bool`, an enumeration, an integer).
-    pub(crate) fn varint(mut self, field: u32, value: u64) -> Writer {
-        if value != 0 {
-            self.key(field, 0);
-            self.put_varint(value);
+    pub(crate) fn varint(self, field: u32, value: u64) -> Writer {
+        if value == 0 {
+            return self;
         }
-        self
+        self.varint_present(field, value)
     }
 
     /// A `bytes` field.
-    pub(crate) fn bytes(mut self, field: u32, value: &[u8]) -> Writer {
-        if !value.is_empty() {
-            self.key(field, 2);
-            self.put_varint(value.len() as u64);
-            self.out.extend_from_slice(value);
+    pub(crate) fn bytes(self, field: u32, value: &[u8]) -> Writer {
+        if value.is_empty() {
+            return self;
         }
-        self
+        self.bytes_present(field, value)
     }
 
     /// A `string` field.
@@ -258,7 +255,6 @@ impl Writer {
     /// A varint field written even at its default value (0, `false`): a
     /// member of a `oneof`, as `google.protobuf.Value`'s `null_value` and
     /// `bool_value` are.
-    #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
     pub(crate) fn varint_present(mut self, field: u32, value: u64) -> Writer {
         self.key(field, 0);
         self.put_varint(value);
@@ -277,7 +273,6 @@ impl Writer {
     /// A length-delimited field (`bytes`, `string`, a message) written even
     /// when empty: a member of a `oneof`, a map entry's key and value, an
     /// element of a repeated message field.
-    #[cfg(all(feature = "mock-host", not(target_family = "wasm")))]
     pub(crate) fn bytes_present(mut self, field: u32, value: &[u8]) -> Writer {
         self.key(field, 2);
         self.put_varint(value.len() as u64);
