@@ -203,6 +203,7 @@ fn run(root: &Path, options: &Options) -> Result<bool> {
 fn build_plugins(root: &Path, target: &str, extra: &[&str]) -> Result<PathBuf> {
     let bench = root.join("bench");
     let target = bench.join(target);
+    crate::e2e::ensure_wasm_target()?;
     let mut build = Command::new(cmd::cargo());
     build
         .current_dir(&bench)

@@ -161,6 +161,7 @@ fn run(root: &Path, options: &Options) -> Result<()> {
     let bench = root.join("bench");
     let target = bench.join("target");
     step("building the add_header bench plugins (bench/, release, wasm32-wasip1)");
+    crate::e2e::ensure_wasm_target()?;
     let mut build = Command::new(cmd::cargo());
     build
         .current_dir(&bench)
