@@ -608,8 +608,9 @@ impl<'a> HttpCall<'a> {
     /// assert_eq!(stream.action(), Action::Continue);
     /// ```
     pub fn send_async(&self) -> Result<HttpResponseFuture> {
-        let token = self.send_to(Then::Task(None))?;
-        Ok(HttpResponseFuture { token, done: false })
+        let awaited = runtime::Await::new();
+        let token = self.send_to(Then::Task(awaited.index()))?;
+        Ok(HttpResponseFuture { token, awaited })
     }
 
     /// Dispatches the call, its events going to `then`.
@@ -664,8 +665,9 @@ pub(crate) type GrpcThen = Box<dyn FnOnce(&mut dyn Any, GrpcEvent) -> Option<Res
 #[must_use = "a future does nothing unless awaited"]
 pub struct HttpResponseFuture {
     token: HttpCallToken,
-    /// Set once the response is taken: nothing to forget on drop.
-    done: bool,
+    /// Where the response and this future's waker meet (and whether the
+    /// response was taken: then there is nothing to forget on drop).
+    awaited: runtime::Await,
 }
 
 impl HttpResponseFuture {
@@ -688,8 +690,7 @@ impl Future for HttpResponseFuture {
     type Output = Result<HttpCallResponse>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let reply = runtime::await_callout(true, self.token.0, cx.waker());
-        self.done |= reply.is_some();
+        let reply = self.awaited.poll(cx.waker());
         match reply {
             Some(runtime::Reply::Http {
                 num_headers,
@@ -710,7 +711,7 @@ impl Future for HttpResponseFuture {
 
 impl Drop for HttpResponseFuture {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.awaited.taken() {
             runtime::forget_await(true, self.token.0);
         }
     }
@@ -941,8 +942,9 @@ impl<'a> GrpcCall<'a> {
     /// assert!(host.logs().contain("reply of 2 bytes"));
     /// ```
     pub fn send_async(&self, message: &[u8]) -> Result<GrpcReplyFuture> {
-        let token = self.call(message, Then::Task(None))?;
-        Ok(GrpcReplyFuture { token, done: false })
+        let awaited = runtime::Await::new();
+        let token = self.call(message, Then::Task(awaited.index()))?;
+        Ok(GrpcReplyFuture { token, awaited })
     }
 
     /// Sends a unary call, its events going to `then`.
@@ -1001,16 +1003,16 @@ impl<'a> GrpcCall<'a> {
 #[must_use = "a future does nothing unless awaited"]
 pub struct GrpcReplyFuture {
     token: GrpcToken,
-    /// Set once the reply is taken: nothing to forget on drop.
-    done: bool,
+    /// Where the reply and this future's waker meet (and whether it was
+    /// taken: then there is nothing to forget on drop).
+    awaited: runtime::Await,
 }
 
 impl Future for GrpcReplyFuture {
     type Output = Result<HostBytes>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let reply = runtime::await_callout(false, self.token.0, cx.waker());
-        self.done |= reply.is_some();
+        let reply = self.awaited.poll(cx.waker());
         match reply {
             Some(runtime::Reply::Grpc(reply)) => Poll::Ready(reply),
             Some(runtime::Reply::Http { .. }) => Poll::Ready(Err(crate::Error::other(
@@ -1023,7 +1025,7 @@ impl Future for GrpcReplyFuture {
 
 impl Drop for GrpcReplyFuture {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.awaited.taken() {
             runtime::forget_await(false, self.token.0);
         }
     }

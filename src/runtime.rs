@@ -10,8 +10,8 @@
 //! * the **log level** read from the host, which the SDK's own lines and its
 //!   `log` backend check before formatting anything;
 //! * the **tasks** of the async executor ([`crate::task`]): futures owned by
-//!   a context, the ready queue, what each callout future waits for and the
-//!   sleeping timers. The paths every plugin has (tick, callout event,
+//!   a context, the ready queue, the entry where each callout future and its
+//!   reply meet, and the sleeping timers. The paths every plugin has (tick, callout event,
 //!   context deletion) reach it only through entry points installed by the
 //!   first `spawn`, async callout or sleep, so a plugin that makes none
 //!   links none of its code.
@@ -74,9 +74,10 @@ pub(crate) enum Then {
     },
     /// A closure call's event that is not its last (dropped).
     NotLast,
-    /// A future awaits the call's reply (see [`crate::task`]): the waker
-    /// it left at its last poll, none before its first.
-    Task(Option<Waker>),
+    /// A future awaits the call's reply (see [`crate::task`]): the index of
+    /// the executor's entry where the reply and the future's waker meet
+    /// (an [`Await`] the future owns).
+    Task(u32),
 }
 
 impl core::fmt::Debug for Then {
@@ -85,7 +86,7 @@ impl core::fmt::Debug for Then {
             Then::Callback => f.write_str("Callback"),
             Then::Closure { expects, .. } => write!(f, "Closure for {expects}"),
             Then::NotLast => f.write_str("NotLast"),
-            Then::Task(_) => f.write_str("Task"),
+            Then::Task(at) => write!(f, "Task {at}"),
         }
     }
 }
@@ -95,7 +96,7 @@ impl Then {
     fn for_event_not_last(&self) -> Then {
         match self {
             Then::Callback => Then::Callback,
-            Then::Task(_) => Then::Task(None),
+            Then::Task(at) => Then::Task(*at),
             Then::Closure { .. } | Then::NotLast => Then::NotLast,
         }
     }
@@ -406,9 +407,9 @@ struct ExecutorFns {
     run_due: fn(),
     /// Drops a deleted context's tasks; returns how many.
     forget_tasks: fn(u32) -> usize,
-    /// A callout's reply arrived for the future awaiting it (woken with
-    /// the waker it left, if any).
-    arrived: fn(u32, Reply, Option<Waker>),
+    /// A callout's reply arrived for the future awaiting it in the entry
+    /// given (woken, if it left a waker).
+    arrived: fn(u32, Reply),
 }
 
 static EXECUTOR: ExecutorFns = ExecutorFns {
@@ -468,25 +469,69 @@ pub(crate) fn run_due(context: u32) {
     }
 }
 
-/// The reply (owned: read from the host while it was readable) of callout
-/// `token` arrived for the future awaiting it: keeps it for that future and
-/// wakes it with `waker`, the waker it left in the callout's origin.
-pub(crate) fn callout_arrived(token: u32, reply: Reply, waker: Option<Waker>) {
+/// The reply (owned: read from the host while it was readable) of a callout
+/// arrived for the future awaiting it in entry `at` ([`Then::Task`]): keeps
+/// it there and wakes the future, if it left a waker.
+pub(crate) fn callout_arrived(at: u32, reply: Reply) {
     if let Some(executor) = executor_fns() {
-        (executor.arrived)(token, reply, waker);
+        (executor.arrived)(at, reply);
     }
 }
 
-/// For the future awaiting callout `token` (HTTP when `http`): takes the
-/// reply that arrived for it, or leaves `waker` in the callout's origin, for
-/// the dispatcher to wake when the reply arrives.
-pub(crate) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
-    executor::await_callout(http, token, waker)
+/// A callout future's entry in the executor: where the reply, once it
+/// arrives, and the waker the future left at its last poll meet. The
+/// callout's origin names it ([`Then::Task`]), so neither side searches for
+/// the other. Made before the call starts and owned by the future: freed
+/// when the reply is taken, or when the future drops before.
+#[derive(Debug)]
+pub(crate) struct Await {
+    at: u32,
+    /// Set once the reply is taken (and the entry freed).
+    taken: bool,
 }
 
-/// Forgets the future awaiting callout `token`, dropped before it took the
-/// reply: the callout (its reply, if it comes, is then dropped as one whose
-/// context is gone), or the reply kept for it.
+impl Await {
+    /// A free entry (`u32::MAX`, which names none, outside a runtime: the
+    /// call cannot start there either).
+    pub(crate) fn new() -> Await {
+        use_executor();
+        let at = executor::new_await().unwrap_or(u32::MAX);
+        Await { at, taken: false }
+    }
+
+    /// The index for the callout's origin.
+    pub(crate) fn index(&self) -> u32 {
+        self.at
+    }
+
+    /// Whether the reply was taken.
+    pub(crate) fn taken(&self) -> bool {
+        self.taken
+    }
+
+    /// Takes the reply, if it arrived (freeing the entry); else leaves
+    /// `waker` to wake when it does.
+    pub(crate) fn poll(&mut self, waker: &Waker) -> Option<Reply> {
+        if self.taken {
+            return None;
+        }
+        let reply = executor::await_reply(self.at, waker);
+        self.taken = reply.is_some();
+        reply
+    }
+}
+
+impl Drop for Await {
+    fn drop(&mut self) {
+        if !self.taken {
+            executor::end_await(self.at);
+        }
+    }
+}
+
+/// Forgets callout `token` (HTTP when `http`), whose future was dropped
+/// before it took the reply: the reply, if it comes, is then dropped as one
+/// whose context is gone.
 pub(crate) fn forget_await(http: bool, token: u32) {
     let origin = with(|rt| {
         let origin = rt.callouts(http).try_borrow_mut().ok()?.remove(&token);
@@ -495,9 +540,8 @@ pub(crate) fn forget_await(http: bool, token: u32) {
         }
         origin
     });
-    // (Dropped outside the borrow, as the reply below.)
+    // (Dropped outside the borrow: a drop may reach the runtime.)
     drop(origin);
-    executor::forget_reply(http, token);
 }
 
 /// Wakes `waker` at the first tick (or callout event) at or after
@@ -518,13 +562,32 @@ pub(crate) fn wake_at(deadline: u64, waker: &Waker) {
 /// allow). Waking puts the slot on `ready`; `run_ready` takes the task out
 /// of its slot, polls it and puts it back if still pending.
 mod executor {
-    use super::{Origin, Reply, Then, active, as_active, with};
+    use super::{Reply, active, as_active, with};
     use core::any::Any;
     use core::cell::RefCell;
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll, Waker};
     use std::sync::Arc;
+
+    /// A callout future's entry: the waker it left at its last poll, and
+    /// the reply once it arrived. The waker stays when the entry is freed:
+    /// its next future, usually polled by a task in the same slot, then
+    /// leaves the same waker without a clone (and a reply arriving before
+    /// that future's first poll wakes the old task once more, which futures
+    /// allow).
+    #[derive(Default)]
+    struct Await {
+        waker: Option<Waker>,
+        reply: Option<Reply>,
+    }
+
+    /// The callout futures' entries, by index, and the free ones.
+    #[derive(Default)]
+    pub(super) struct Awaits {
+        entries: Vec<Await>,
+        free: Vec<u32>,
+    }
 
     /// A spawned future, owned by a context.
     struct Task {
@@ -546,10 +609,8 @@ mod executor {
         free: RefCell<Vec<(u32, Waker, Option<Boxed>)>>,
         /// The slots of woken tasks, in wake order.
         ready: RefCell<Vec<u32>>,
-        /// The callout replies that arrived, by token, not yet taken by the
-        /// futures awaiting them (usually none: a reply is taken by the poll
-        /// its arrival causes).
-        replies: RefCell<Vec<(u32, Reply)>>,
+        /// The entries of callout futures ([`super::Await`]).
+        awaits: RefCell<Awaits>,
         /// Sleeping futures: deadline (host time, nanoseconds) and waker.
         timers: RefCell<Vec<(u64, Waker)>>,
     }
@@ -560,7 +621,10 @@ mod executor {
                 tasks: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),
                 ready: RefCell::new(Vec::new()),
-                replies: RefCell::new(Vec::new()),
+                awaits: RefCell::new(Awaits {
+                    entries: Vec::new(),
+                    free: Vec::new(),
+                }),
                 timers: RefCell::new(Vec::new()),
             }
         }
@@ -809,55 +873,58 @@ mod executor {
         dropped
     }
 
-    /// For the future awaiting callout `token`: takes the reply kept for
-    /// it, or leaves `waker` in the callout's origin.
-    pub(super) fn await_callout(http: bool, token: u32, waker: &Waker) -> Option<Reply> {
+    /// A free callout entry (a new one if none is free).
+    pub(super) fn new_await() -> Option<u32> {
         with(|rt| {
-            if let Some(reply) = take_reply(rt, http, token) {
-                return Some(reply);
+            let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
+            if let Some(free) = awaits.free.pop() {
+                return Some(free);
             }
-            let mut callouts = rt.callouts(http).try_borrow_mut().ok()?;
-            if let Some(Origin {
-                then: Then::Task(left),
-                ..
-            }) = callouts.get_mut(&token)
-            {
-                if !left.as_ref().is_some_and(|left| left.will_wake(waker)) {
-                    *left = Some(waker.clone());
-                }
-            }
-            None
+            let at = u32::try_from(awaits.entries.len()).ok()?;
+            awaits.entries.push(Await::default());
+            Some(at)
         })
         .flatten()
     }
 
-    /// Takes out the reply kept for callout `token`.
-    fn take_reply(rt: &super::Runtime, http: bool, token: u32) -> Option<Reply> {
-        let mut replies = rt.executor.replies.try_borrow_mut().ok()?;
-        let at = replies
-            .iter()
-            .position(|(of, reply)| *of == token && matches!(reply, Reply::Http { .. }) == http)?;
-        Some(replies.swap_remove(at).1)
-    }
-
-    /// Drops the reply kept for callout `token`, if any.
-    pub(super) fn forget_reply(http: bool, token: u32) {
-        // (Dropped outside the borrow: a reply's drop may reach the
-        // executor.)
-        let reply = with(|rt| take_reply(rt, http, token));
+    /// Frees entry `at`, dropping a reply not taken (its waker stays).
+    pub(super) fn end_await(at: u32) {
+        let reply = with(|rt| {
+            let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
+            let reply = awaits.entries.get_mut(at as usize)?.reply.take();
+            awaits.free.push(at);
+            reply
+        });
+        // (Dropped outside the borrow: a drop may reach the executor.)
         drop(reply);
     }
 
-    /// Keeps the reply arrived for callout `token` and wakes its future.
-    pub(super) fn arrived(token: u32, reply: Reply, waker: Option<Waker>) {
+    /// For the future of entry `at`: takes the reply and frees the entry,
+    /// or leaves `waker` (cloned only if it is not the one left already).
+    pub(super) fn await_reply(at: u32, waker: &Waker) -> Option<Reply> {
         with(|rt| {
-            if let Ok(mut replies) = rt.executor.replies.try_borrow_mut() {
-                replies.push((token, reply));
-            }
+            let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
+            let entry = awaits.entries.get_mut(at as usize)?;
+            let Some(reply) = entry.reply.take() else {
+                if !entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    entry.waker = Some(waker.clone());
+                }
+                return None;
+            };
+            awaits.free.push(at);
+            Some(reply)
+        })
+        .flatten()
+    }
+
+    /// Keeps the reply arrived for entry `at` and wakes its future.
+    pub(super) fn arrived(at: u32, reply: Reply) {
+        with(|rt| {
+            let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
+            let entry = awaits.entries.get_mut(at as usize)?;
+            entry.reply = Some(reply);
+            entry.waker.as_ref().map(Waker::wake_by_ref)
         });
-        if let Some(waker) = waker {
-            waker.wake();
-        }
     }
 
     /// Wakes `waker` at the first tick (or callout event) at or after

@@ -249,7 +249,7 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 });
             }
             Then::NotLast => drop(undelivered(Why::NotLast, token, event)),
-            Then::Task(waker) => {
+            Then::Task(at) => {
                 match callout {
                     CalloutEvent::HttpResponse(_, response) => {
                         let reply = runtime::Reply::Http {
@@ -257,11 +257,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                             body_size: response.body_size,
                             num_trailers: response.num_trailers,
                         };
-                        runtime::callout_arrived(token, reply, waker);
+                        runtime::callout_arrived(at, reply);
                     }
                     CalloutEvent::Grpc(_, grpc) => {
                         if let Some(reply) = crate::callout::grpc_reply(grpc) {
-                            runtime::callout_arrived(token, runtime::Reply::Grpc(reply), waker);
+                            runtime::callout_arrived(at, runtime::Reply::Grpc(reply));
                         }
                     }
                 }
