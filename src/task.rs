@@ -228,4 +228,48 @@ mod tests {
             .respond_http(call.token, &[(":status", "200")], b"", &[]);
         assert_eq!(stream.action(), Action::Continue);
     }
+
+    /// Starts two calls, then awaits the first, then the second.
+    struct InTurn;
+    impl HttpContext for InTurn {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            let call = || {
+                HttpCall::new("auth")
+                    .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+                    .send_async()
+            };
+            let (first, second) = (call()?, call()?);
+            self.spawn(async move {
+                first.await?;
+                second.await?;
+                http::resume_request()
+            });
+            Ok(Action::Pause)
+        }
+    }
+
+    #[test]
+    fn a_reply_waits_in_its_entry_until_its_future_is_polled() {
+        let host = MockHost::builder().http(|_| InTurn);
+        for _ in 0..2 {
+            let mut stream = host.http_stream();
+            assert_eq!(
+                stream.request_headers(&[(":path", "/")], true),
+                Action::Pause
+            );
+            let mut calls = host.callouts().http();
+            calls.sort_by_key(|call| call.token);
+            let [first, second] = calls.as_slice() else {
+                panic!("two calls: {calls:?}");
+            };
+            // The second reply first: kept until the task reaches it.
+            host.callouts()
+                .respond_http(second.token, &[(":status", "200")], b"", &[]);
+            assert_eq!(stream.action(), Action::Pause);
+            host.callouts()
+                .respond_http(first.token, &[(":status", "200")], b"", &[]);
+            assert_eq!(stream.action(), Action::Continue);
+            assert_eq!(host.run(crate::runtime::outstanding_callouts), 0);
+        }
+    }
 }
