@@ -645,23 +645,23 @@ mod executor {
 
     /// A box of [`Boxed`]: polled, emptied, refilled (all safe `Pin` calls).
     pub(super) trait TaskFuture {
+        /// Polls the future; drops it (in place) once it is ready, in the
+        /// same call.
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>>;
-        /// Drops the future (in place).
-        fn clear(self: Pin<&mut Self>);
         /// Moves `fresh`'s future in if it is an `Option` of this type.
         fn refill(self: Pin<&mut Self>, fresh: &mut dyn Any) -> bool;
     }
 
     impl<F: Future<Output = crate::Result<()>> + 'static> TaskFuture for Option<F> {
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
-            match self.as_pin_mut() {
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+            let outcome = match self.as_mut().as_pin_mut() {
                 Some(future) => future.poll(cx),
                 None => Poll::Ready(Ok(())),
+            };
+            if outcome.is_ready() {
+                self.set(None);
             }
-        }
-
-        fn clear(mut self: Pin<&mut Self>) {
-            self.set(None);
+            outcome
         }
 
         fn refill(mut self: Pin<&mut Self>, fresh: &mut dyn Any) -> bool {
@@ -778,10 +778,8 @@ mod executor {
             })
             .unwrap_or_default(),
             Poll::Ready(result) => {
-                // (Emptied outside any borrow: the future's drop may reach
-                // the executor.)
-                let mut future = future;
-                future.as_mut().clear();
+                // (The poll emptied the box, outside any borrow: the
+                // future's drop may reach the executor.)
                 release(slot, waker, Some(future));
                 if let Err(error) = result {
                     fail(context, &error);
