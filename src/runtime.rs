@@ -11,10 +11,10 @@
 //!   `log` backend check before formatting anything;
 //! * the **tasks** of the async executor ([`crate::task`]): futures owned by
 //!   a context, the ready queue, the entry where each callout future and its
-//!   reply meet, and the sleeping timers. The paths every plugin has (tick, callout event,
-//!   context deletion) reach it only through entry points installed by the
-//!   first `spawn`, async callout or sleep, so a plugin that makes none
-//!   links none of its code.
+//!   reply meet, and the sleeping timers. The paths every plugin has (tick,
+//!   callout event, context deletion) reach it only through entry points
+//!   installed by the first `spawn`, async callout or sleep, so a plugin that
+//!   makes none links none of its code.
 //!
 //! On wasm it is one `static` (a module has one thread). Natively each mock
 //! VM owns a [`Runtime`] and installs it on the thread around every call into
@@ -570,22 +570,21 @@ mod executor {
     use core::task::{Context, Poll, Waker};
     use std::sync::Arc;
 
-    /// A callout future's entry: the waker it left at its last poll, and
-    /// the reply once it arrived. The waker stays when the entry is freed:
-    /// its next future, usually polled by a task in the same slot, then
-    /// leaves the same waker without a clone (and a reply arriving before
-    /// that future's first poll wakes the old task once more, which futures
-    /// allow).
+    /// A callout future's entry ([`super::Await`]): the waker it left at
+    /// its last poll, and the reply once it arrived. The waker stays when
+    /// the entry is freed: its next future, usually polled by a task in the
+    /// same slot, then leaves the same waker without a clone (and a reply
+    /// arriving before that future's first poll wakes the old task once
+    /// more, which futures allow).
     #[derive(Default)]
-    struct Await {
+    struct Entry {
         waker: Option<Waker>,
         reply: Option<Reply>,
     }
 
     /// The callout futures' entries, by index, and the free ones.
-    #[derive(Default)]
     pub(super) struct Awaits {
-        entries: Vec<Await>,
+        entries: Vec<Entry>,
         free: Vec<u32>,
     }
 
@@ -881,7 +880,7 @@ mod executor {
                 return Some(free);
             }
             let at = u32::try_from(awaits.entries.len()).ok()?;
-            awaits.entries.push(Await::default());
+            awaits.entries.push(Entry::default());
             Some(at)
         })
         .flatten()
@@ -919,6 +918,8 @@ mod executor {
 
     /// Keeps the reply arrived for entry `at` and wakes its future.
     pub(super) fn arrived(at: u32, reply: Reply) {
+        // (Woken inside the borrow, with no clone: a task slot's waker only
+        // queues the slot, and wakers do not poll as they wake.)
         with(|rt| {
             let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
             let entry = awaits.entries.get_mut(at as usize)?;
