@@ -178,6 +178,9 @@ pub(crate) struct Runtime {
     /// there is nothing to note when it returns.
     finished_early: Cell<bool>,
     log_level: Cell<log::LevelFilter>,
+    /// The callout layer's entry points, once the plugin starts a callout
+    /// (see [`start_callout`]).
+    callout_route: Cell<Option<&'static dyn Any>>,
     /// The executor's entry points, once the plugin uses it.
     executor_fns: Cell<Option<&'static ExecutorFns>>,
     /// The executor's state (data only: no code reaches it but the
@@ -204,6 +207,7 @@ impl Runtime {
             } else {
                 log::LevelFilter::Trace
             }),
+            callout_route: Cell::new(None),
             executor_fns: Cell::new(None),
             executor: executor::State::new(),
         }
@@ -280,10 +284,17 @@ pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
 /// Starts a callout of the active context with `start` (the hostcall, which
 /// returns the token or a status) and records its origin and what receives
 /// its events.
+///
+/// `route` is the callout layer's entry points for the dispatcher: kept
+/// here from the first callout on, and reached only through
+/// [`callout_route`], so that a plugin that never calls out links none of
+/// the code that routes callout events (the runtime holds it opaquely: the
+/// callout layer, which defines it, sits above this one).
 #[inline(always)]
 pub(crate) fn start_callout(
     kind: CalloutKind,
     then: Then,
+    route: &'static dyn Any,
     start: impl FnOnce() -> Result<u32, u32>,
 ) -> Result<u32, u32> {
     if matches!(then, Then::Task(_)) {
@@ -291,6 +302,7 @@ pub(crate) fn start_callout(
     }
     let context = active();
     with(|rt| {
+        rt.callout_route.set(Some(route));
         rt.starting.replace(Some(Origin {
             context,
             kind,
@@ -363,25 +375,23 @@ pub(crate) fn callout_origin(
     .flatten()
 }
 
-/// Forgets the outstanding callouts of a deleted context, and drops its
-/// tasks: late events then find no origin and are dropped. A compare when
-/// no callout or task is outstanding; else one pass over them (a context's
-/// callouts are usually answered before it ends, so the tables hold about as
-/// many entries as calls are in flight).
-///
-/// Returns how many pending tasks were dropped.
+/// The callout layer's entry points, once the plugin has started a callout
+/// (see [`start_callout`]).
 #[inline(always)]
-pub(crate) fn forget_callouts_of(context: u32) -> usize {
-    if with(|rt| rt.outstanding.get()).is_some_and(|n| n != 0) {
-        forget_outstanding(context)
-    } else {
-        0
-    }
+pub(crate) fn callout_route() -> Option<&'static dyn Any> {
+    with(|rt| rt.callout_route.get()).flatten()
 }
 
-#[inline(never)]
-fn forget_outstanding(context: u32) -> usize {
+/// Forgets the outstanding callouts of a deleted context: late events then
+/// find no origin and are dropped. A compare when no callout is
+/// outstanding; else one pass over them (a context's callouts are usually
+/// answered before it ends, so the tables hold about as many entries as
+/// calls are in flight). Reached through the callout layer's route only.
+pub(crate) fn forget_callouts_of(context: u32) {
     with(|rt| {
+        if rt.outstanding.get() == 0 {
+            return;
+        }
         for callouts in &rt.callouts {
             if let Ok(mut callouts) = callouts.try_borrow_mut() {
                 let before = callouts.len();
@@ -392,6 +402,12 @@ fn forget_outstanding(context: u32) -> usize {
             }
         }
     });
+}
+
+/// Drops the tasks of a deleted context; returns how many were pending.
+/// Nothing unless the plugin uses the executor.
+#[inline(always)]
+pub(crate) fn forget_tasks_of(context: u32) -> usize {
     executor_fns().map_or(0, |executor| (executor.forget_tasks)(context))
 }
 
