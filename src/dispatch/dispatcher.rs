@@ -363,10 +363,8 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 pending.remove(&id);
             }
         }
-        callout::forget_callouts_of(id);
-        let dropped = runtime::forget_tasks_of(id);
-        if dropped != 0 {
-            dropped_tasks(id, dropped);
+        if runtime::any_outstanding() {
+            forget_outstanding(id);
         }
     }
 }
@@ -695,6 +693,18 @@ fn diag(why: Why, export: &str, id: u32) {
             Piece::Text(end),
         ],
     );
+}
+
+/// Forgets the outstanding callouts of deleted context `id` and drops its
+/// pending tasks.
+#[cold]
+#[inline(never)]
+fn forget_outstanding(id: u32) {
+    callout::forget_callouts_of(id);
+    let dropped = runtime::forget_tasks_of(id);
+    if dropped != 0 {
+        dropped_tasks(id, dropped);
+    }
 }
 
 /// Context `id` ended with `count` tasks pending, now dropped.
