@@ -4,13 +4,13 @@
 //! (closures) apply the one policy.
 
 /// What the SDK does when a stream callback returns an error (set with the
-/// `ON_ERROR` constant of [`HttpContext`] or [`TcpContext`]).
+/// `ON_ERROR` constant of [`HttpContext`](crate::HttpContext) or [`TcpContext`](crate::TcpContext)).
 ///
 /// Either way the error is logged once at error level, naming the callback
 /// and the context, e.g. `proxywasm: on_request_headers of context 2 failed:
 /// proxy_get_header_map_value: BadArgument; answered 500`. Errors of plugin
 /// context callbacks are logged and nothing else happens (except in
-/// [`PluginContext::on_configure`], where an error refuses the
+/// [`PluginContext::on_configure`](crate::PluginContext::on_configure), where an error refuses the
 /// configuration).
 ///
 /// ```
