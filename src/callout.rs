@@ -745,7 +745,8 @@ fn http_call_raw(
     timeout: u32,
     then: Then,
 ) -> core::result::Result<u32, u32> {
-    runtime::start_callout(CalloutKind::Http, then, &ROUTE, || {
+    use_route();
+    runtime::start_callout(CalloutKind::Http, then, || {
         calls::http_call(upstream, headers, body, trailers, timeout)
     })
 }
@@ -991,9 +992,9 @@ impl<'a> GrpcCall<'a> {
         let metadata = wire::serialize_pairs(&self.metadata);
         let service = self.service.as_bytes();
         let method = self.method.as_bytes();
-        let token = runtime::start_callout(kind, then, &ROUTE, || {
-            raw(self.cluster, service, method, &metadata)
-        });
+        use_route();
+        let token =
+            runtime::start_callout(kind, then, || raw(self.cluster, service, method, &metadata));
         check(call, token).map(GrpcToken)
     }
 }
@@ -1068,24 +1069,33 @@ pub(crate) enum Routed {
     NotLast(u32),
 }
 
-/// The callout layer's entry points for the dispatcher. Every callout hands
-/// them to the runtime as it starts ([`runtime::start_callout`]), and the
-/// dispatcher reaches them only from there: a plugin that never calls out
-/// links none of the routing, closure and reply code.
+/// The callout layer's entry points for the dispatcher.
 struct Route {
     route: fn(&dyn Contexts, u32, CalloutEvent) -> Routed,
     forget: fn(u32),
 }
 
-static ROUTE: Route = Route {
-    route: route_event,
-    forget: runtime::forget_callouts_of,
-};
+/// [`Route`], set by the first callout the module starts
+/// ([`use_route`]), and read by the dispatcher only from here: a plugin
+/// that never calls out links none of the routing, closure and reply code.
+/// (A switch for the linker rather than state: natively, where every mock
+/// VM shares it, a VM that never called out finds no origin for an event
+/// either way.)
+static ROUTE: std::sync::OnceLock<Route> = std::sync::OnceLock::new();
 
-/// The entry points, once the plugin has started a callout.
+/// Sets [`ROUTE`]; every callout calls it as it starts.
+#[inline(always)]
+fn use_route() {
+    ROUTE.get_or_init(|| Route {
+        route: route_event,
+        forget: runtime::forget_callouts_of,
+    });
+}
+
+/// The entry points, once the module has started a callout.
 #[inline(always)]
 fn installed() -> Option<&'static Route> {
-    runtime::callout_route()?.downcast_ref::<Route>()
+    ROUTE.get()
 }
 
 /// Routes callout `event`, delivered to context `id` (the host's effective

@@ -179,9 +179,6 @@ pub(crate) struct Runtime {
     /// there is nothing to note when it returns.
     finished_early: Cell<bool>,
     log_level: Cell<log::LevelFilter>,
-    /// The callout layer's entry points, once the plugin starts a callout
-    /// (see [`start_callout`]).
-    callout_route: Cell<Option<&'static dyn Any>>,
     /// The executor's entry points, once the plugin uses it.
     executor_fns: Cell<Option<&'static ExecutorFns>>,
     /// The executor's state (data only: no code reaches it but the
@@ -208,7 +205,6 @@ impl Runtime {
             } else {
                 log::LevelFilter::Trace
             }),
-            callout_route: Cell::new(None),
             executor_fns: Cell::new(None),
             executor: executor::State::new(),
         }
@@ -285,17 +281,10 @@ pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
 /// Starts a callout of the active context with `start` (the hostcall, which
 /// returns the token or a status) and records its origin and what receives
 /// its events.
-///
-/// `route` is the callout layer's entry points for the dispatcher: kept
-/// here from the first callout on, and reached only through
-/// [`callout_route`], so that a plugin that never calls out links none of
-/// the code that routes callout events (the runtime holds it opaquely: the
-/// callout layer, which defines it, sits above this one).
 #[inline(always)]
 pub(crate) fn start_callout(
     kind: CalloutKind,
     then: Then,
-    route: &'static dyn Any,
     start: impl FnOnce() -> Result<u32, u32>,
 ) -> Result<u32, u32> {
     if matches!(then, Then::Task(_)) {
@@ -303,7 +292,6 @@ pub(crate) fn start_callout(
     }
     let context = active();
     with(|rt| {
-        rt.callout_route.set(Some(route));
         rt.starting.replace(Some(Origin {
             context,
             kind,
@@ -374,13 +362,6 @@ pub(crate) fn callout_origin(
         Some((context, origin.then))
     })
     .flatten()
-}
-
-/// The callout layer's entry points, once the plugin has started a callout
-/// (see [`start_callout`]).
-#[inline(always)]
-pub(crate) fn callout_route() -> Option<&'static dyn Any> {
-    with(|rt| rt.callout_route.get()).flatten()
 }
 
 /// Whether any callout or task is outstanding (one load: a context's
