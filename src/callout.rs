@@ -23,8 +23,9 @@ use crate::abi::calls;
 use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
 use crate::buffer::Buffer;
-use crate::error::check;
+use crate::error::{Piece, check};
 use crate::map::{HeaderMap, StaticPairs};
+use crate::policy::{Failing, failed};
 use crate::runtime::{self, CalloutKind, Then};
 use crate::time::millis;
 use core::any::Any;
@@ -745,6 +746,7 @@ fn http_call_raw(
     timeout: u32,
     then: Then,
 ) -> core::result::Result<u32, u32> {
+    use_route();
     runtime::start_callout(CalloutKind::Http, then, || {
         calls::http_call(upstream, headers, body, trailers, timeout)
     })
@@ -992,6 +994,7 @@ impl<'a> GrpcCall<'a> {
         let metadata = wire::serialize_pairs(&self.metadata);
         let service = self.service.as_bytes();
         let method = self.method.as_bytes();
+        use_route();
         let token =
             runtime::start_callout(kind, then, || raw(self.cluster, service, method, &metadata));
         check(call, token).map(GrpcToken)
@@ -1028,6 +1031,194 @@ impl Drop for GrpcReplyFuture {
         if !self.awaited.taken() {
             runtime::forget_await(false, self.token.0);
         }
+    }
+}
+
+/// An event of a callout, for the context that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CalloutEvent {
+    HttpResponse(HttpCallToken, HttpCallResponse),
+    Grpc(GrpcToken, GrpcEvent),
+}
+
+/// The contexts, as the callout layer reaches them: the dispatcher lends the
+/// context that made a call to the code that delivers the call's events.
+pub(crate) trait Contexts {
+    /// Whether context `id` is live.
+    fn is_live(&self, id: u32) -> bool;
+
+    /// Runs `run` on context `id`, with its kind and error policy; `run`
+    /// answers whether it took the context. False when it did not, or never
+    /// ran: the context is gone or busy, or a stream with no context.
+    fn lend(&self, id: u32, run: &mut dyn FnMut(&mut dyn Any, Failing) -> bool) -> bool;
+}
+
+/// Where [`route`] sent a callout event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routed {
+    /// To the callout callback of context `origin` (a call made with
+    /// `send`), which the dispatcher runs.
+    Callback(u32),
+    /// Delivered here: to the call's closure, or to the task awaiting it.
+    Delivered,
+    /// Dropped: no outstanding callout has this token (its context was
+    /// deleted, or it finished).
+    NoOrigin(u32),
+    /// Dropped: the context `origin` that made the call is gone.
+    Gone(u32),
+    /// Dropped: an event of call `token` whose closure waits for the call's
+    /// last event.
+    NotLast(u32),
+}
+
+/// The callout layer's entry points for the dispatcher.
+struct Route {
+    route: fn(&dyn Contexts, u32, CalloutEvent) -> Routed,
+    forget: fn(u32),
+}
+
+/// [`Route`], set by the first callout the module starts
+/// ([`use_route`]), and read by the dispatcher only from here: a plugin
+/// that never calls out links none of the routing, closure and reply code.
+/// (A switch for the linker rather than state: natively, where every mock
+/// VM shares it, a VM that never called out finds no origin for an event
+/// either way.)
+static ROUTE: std::sync::OnceLock<Route> = std::sync::OnceLock::new();
+
+/// Sets [`ROUTE`]; every callout calls it as it starts.
+#[inline(always)]
+fn use_route() {
+    ROUTE.get_or_init(|| Route {
+        route: route_event,
+        forget: runtime::forget_callouts_of,
+    });
+}
+
+/// The entry points, once the module has started a callout.
+#[inline(always)]
+fn installed() -> Option<&'static Route> {
+    ROUTE.get()
+}
+
+/// Routes callout `event`, delivered to context `id` (the host's effective
+/// context), to what receives it: see [`Routed`]. A callout event in a
+/// plugin that never started one has no origin.
+#[inline(always)]
+pub(crate) fn route(contexts: &dyn Contexts, id: u32, event: CalloutEvent) -> Routed {
+    match installed() {
+        Some(route) => (route.route)(contexts, id, event),
+        None => Routed::NoOrigin(match event {
+            CalloutEvent::HttpResponse(token, _) => token.0,
+            CalloutEvent::Grpc(token, _) => token.0,
+        }),
+    }
+}
+
+/// Forgets the outstanding callouts of deleted context `id`.
+#[inline(always)]
+pub(crate) fn forget_callouts_of(id: u32) {
+    if let Some(route) = installed() {
+        (route.forget)(id);
+    }
+}
+
+/// [`route`] once the plugin has started a callout: finds the context that
+/// made the call (forgetting the call on its last event), makes it effective
+/// if the host had another, and runs the call's closure or wakes its task
+/// here; a token call's event goes back to the dispatcher.
+fn route_event(contexts: &dyn Contexts, id: u32, event: CalloutEvent) -> Routed {
+    let (http, token, last): (bool, u32, fn(CalloutKind) -> bool) = match event {
+        CalloutEvent::HttpResponse(token, _) => (true, token.0, |_| true),
+        CalloutEvent::Grpc(token, GrpcEvent::Close { .. }) => (false, token.0, |_| true),
+        CalloutEvent::Grpc(token, GrpcEvent::Message { .. }) => {
+            (false, token.0, |kind| kind == CalloutKind::GrpcCall)
+        }
+        CalloutEvent::Grpc(token, _) => (false, token.0, |_| false),
+    };
+    let Some((origin, then)) = runtime::callout_origin(http, token, last) else {
+        return Routed::NoOrigin(token);
+    };
+    if origin != id && (!contexts.is_live(origin) || calls::set_effective_context(origin).is_err())
+    {
+        return Routed::Gone(origin);
+    }
+    match then {
+        Then::Callback => Routed::Callback(origin),
+        Then::NotLast => Routed::NotLast(token),
+        Then::Closure { expects, closure } => {
+            runtime::as_active(origin, || {
+                run_closure(contexts, origin, event, expects, closure);
+            });
+            runtime::run_due(runtime::active());
+            Routed::Delivered
+        }
+        Then::Task(at) => {
+            let reply = match event {
+                CalloutEvent::HttpResponse(_, response) => Some(runtime::Reply::Http {
+                    num_headers: response.num_headers,
+                    body_size: response.body_size,
+                    num_trailers: response.num_trailers,
+                }),
+                CalloutEvent::Grpc(_, grpc) => grpc_reply(grpc).map(runtime::Reply::Grpc),
+            };
+            if let Some(reply) = reply {
+                runtime::callout_arrived(at, reply);
+            }
+            // The woken task is the origin's, which the host has as its
+            // effective context already: polled with it active, it needs no
+            // second switch.
+            runtime::run_due(origin);
+            Routed::Delivered
+        }
+    }
+}
+
+/// Runs the closure given with a callout ([`HttpCall::send_then`],
+/// [`GrpcCall::send_then`]) on the context that made the call, if it is of
+/// the type the closure takes (`expects`); an error it returns gets the
+/// context's error policy.
+fn run_closure(
+    contexts: &dyn Contexts,
+    origin: u32,
+    event: CalloutEvent,
+    expects: &'static str,
+    closure: Box<dyn Any>,
+) {
+    let mut closure = Some(closure);
+    let ran = contexts.lend(origin, &mut |context, failing| {
+        let Some(closure) = closure.take() else {
+            return false;
+        };
+        let result = match event {
+            CalloutEvent::HttpResponse(_, response) => match closure.downcast::<HttpThen>() {
+                Ok(then) => then(context, response),
+                Err(_) => None,
+            },
+            CalloutEvent::Grpc(_, grpc) => match closure.downcast::<GrpcThen>() {
+                Ok(then) => then(context, grpc),
+                Err(_) => None,
+            },
+        };
+        match result {
+            Some(Ok(())) => true,
+            Some(Err(error)) => {
+                failed(failing, origin, "a callout's closure", &error, true);
+                true
+            }
+            None => false,
+        }
+    });
+    if !ran {
+        crate::logging::line(
+            crate::logging::LogLevel::Error,
+            &[
+                Piece::Text("proxywasm: the closure of a callout of context "),
+                Piece::Number(origin),
+                Piece::Text(" takes a `"),
+                Piece::Text(expects),
+                Piece::Text("`, which that context is not (or it is busy); dropped unrun"),
+            ],
+        );
     }
 }
 

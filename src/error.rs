@@ -293,7 +293,9 @@ impl Error {
 
 impl Error {
     /// The error's text in pieces (empty texts pad the end): the one source
-    /// of its `Display` and of the SDK's log lines about it.
+    /// of its `Display` and of the SDK's log lines about it. (Out of line:
+    /// a log line about two errors would otherwise hold two copies.)
+    #[inline(never)]
     pub(crate) fn pieces(&self) -> [Piece<'_>; 6] {
         use Piece::{Number, Text};
         const NONE: Piece<'static> = Text("");

@@ -142,7 +142,9 @@ pub(crate) fn line(level: LogLevel, pieces: &[Piece<'_>]) {
 }
 
 /// Writes `pieces` into `out` as far as it holds them, and returns the
-/// length of the whole line.
+/// length of the whole line. (Out of line: [`line`] calls it twice for a
+/// long line.)
+#[inline(never)]
 fn write_line(out: &mut [u8], pieces: &[Piece<'_>]) -> usize {
     let mut len = 0;
     for piece in pieces {
@@ -163,8 +165,9 @@ fn write_line(out: &mut [u8], pieces: &[Piece<'_>]) -> usize {
             }
         };
         let room = out.get_mut(len..).unwrap_or_default();
-        for (place, byte) in room.iter_mut().zip(text) {
-            *place = *byte;
+        let fits = room.len().min(text.len());
+        if let (Some(place), Some(part)) = (room.get_mut(..fits), text.get(..fits)) {
+            place.copy_from_slice(part);
         }
         len += text.len();
     }

@@ -170,7 +170,8 @@ pub(crate) struct Runtime {
     active: Cell<u32>,
     /// Outstanding HTTP calls, then gRPC calls and streams, by token.
     callouts: [RefCell<IdMap<Origin>>; 2],
-    /// How many callouts the two tables hold (one load when a context ends).
+    /// How many callouts the two tables hold plus how many tasks are
+    /// pending: one load when a context ends, if none.
     outstanding: Cell<usize>,
     /// The callout being started: a host may deliver its first events from
     /// inside the hostcall that starts it, before the token is known.
@@ -364,24 +365,19 @@ pub(crate) fn callout_origin(
     .flatten()
 }
 
-/// Forgets the outstanding callouts of a deleted context, and drops its
-/// tasks: late events then find no origin and are dropped. A compare when
-/// no callout or task is outstanding; else one pass over them (a context's
-/// callouts are usually answered before it ends, so the tables hold about as
-/// many entries as calls are in flight).
-///
-/// Returns how many pending tasks were dropped.
+/// Whether any callout or task is outstanding (one load: a context's
+/// deletion checks it before forgetting anything).
 #[inline(always)]
-pub(crate) fn forget_callouts_of(context: u32) -> usize {
-    if with(|rt| rt.outstanding.get()).is_some_and(|n| n != 0) {
-        forget_outstanding(context)
-    } else {
-        0
-    }
+pub(crate) fn any_outstanding() -> bool {
+    with(|rt| rt.outstanding.get()).is_some_and(|n| n != 0)
 }
 
-#[inline(never)]
-fn forget_outstanding(context: u32) -> usize {
+/// Forgets the outstanding callouts of a deleted context: late events then
+/// find no origin and are dropped. One pass over the tables (a context's
+/// callouts are usually answered before it ends, so they hold about as many
+/// entries as calls are in flight). Reached through the callout layer's
+/// route only.
+pub(crate) fn forget_callouts_of(context: u32) {
     with(|rt| {
         for callouts in &rt.callouts {
             if let Ok(mut callouts) = callouts.try_borrow_mut() {
@@ -393,6 +389,12 @@ fn forget_outstanding(context: u32) -> usize {
             }
         }
     });
+}
+
+/// Drops the tasks of a deleted context; returns how many were pending.
+/// Nothing unless the plugin uses the executor.
+#[inline(always)]
+pub(crate) fn forget_tasks_of(context: u32) -> usize {
     executor_fns().map_or(0, |executor| (executor.forget_tasks)(context))
 }
 

@@ -11,13 +11,13 @@
 
 use super::store::{Lookup, Store};
 use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
-use crate::callout::{GrpcThen, HttpThen};
+use crate::callout::{self, Contexts, Routed};
 use crate::callout::{GrpcToken, HttpCallToken};
-use crate::context::{Failing, failed};
 use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
 use crate::http::Phase;
 use crate::logging::{LogLevel, Piece, line};
-use crate::runtime::{self, CalloutKind, IdHash, IdMap, Then};
+use crate::policy::{Failing, failed};
+use crate::runtime::{self, IdHash, IdMap};
 use crate::{Action, Configuration, GrpcEvent, HttpCallResponse, PeerType};
 use crate::{ContextId, QueueId};
 use core::any::Any;
@@ -216,122 +216,33 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     }
 
     /// Delivers a callout event to the context that made the call, made
-    /// effective first. The event of a callout whose context is gone (or
-    /// was never noted) is dropped.
+    /// effective first. The callout layer routes it ([`callout::route`]): a
+    /// call's closure or awaiting task it runs itself; a token call's event
+    /// comes back here for the context's callout callback. The event of a
+    /// callout whose context is gone (or was never noted) is dropped.
     #[inline(never)]
-    fn callout(&self, id: u32, event: CalloutEvent) {
-        let (http, token, last): (bool, u32, fn(CalloutKind) -> bool) = match event {
-            CalloutEvent::HttpResponse(token, _) => (true, token.0, |_| true),
-            CalloutEvent::Grpc(token, GrpcEvent::Close { .. }) => (false, token.0, |_| true),
-            CalloutEvent::Grpc(token, GrpcEvent::Message { .. }) => {
-                (false, token.0, |kind| kind == CalloutKind::GrpcCall)
-            }
-            CalloutEvent::Grpc(token, _) => (false, token.0, |_| false),
-        };
-        let callout = event;
-        let event = Event::Callout(event);
-        let Some((origin, then)) = runtime::callout_origin(http, token, last) else {
-            undelivered(Why::NoOrigin, token, event);
-            return;
-        };
-        if origin != id
-            && (!self.contains(origin) || crate::abi::calls::set_effective_context(origin).is_err())
-        {
-            undelivered(Why::Gone, origin, event);
-            return;
-        }
-        match then {
+    fn callout(&self, id: u32, callout: CalloutEvent) {
+        let event = Event::Callout(callout);
+        // (The answers of these paths go nowhere: a callout event has none.)
+        match callout::route(self, id, callout) {
             // (Already out of line: no inlined fast path here.)
-            Then::Callback => drop(self.deliver_anywhere(origin, event)),
-            Then::Closure { expects, closure } => {
-                runtime::as_active(origin, || {
-                    self.run_closure(origin, callout, expects, closure)
-                });
+            Routed::Callback(origin) => {
+                self.deliver_anywhere(origin, event);
             }
-            Then::NotLast => drop(undelivered(Why::NotLast, token, event)),
-            Then::Task(at) => {
-                match callout {
-                    CalloutEvent::HttpResponse(_, response) => {
-                        let reply = runtime::Reply::Http {
-                            num_headers: response.num_headers,
-                            body_size: response.body_size,
-                            num_trailers: response.num_trailers,
-                        };
-                        runtime::callout_arrived(at, reply);
-                    }
-                    CalloutEvent::Grpc(_, grpc) => {
-                        if let Some(reply) = crate::callout::grpc_reply(grpc) {
-                            runtime::callout_arrived(at, runtime::Reply::Grpc(reply));
-                        }
-                    }
-                }
-                // The woken task is the origin's, which the host has as its
-                // effective context already: polled with it active, it needs
-                // no second switch.
-                runtime::run_due(origin);
+            Routed::NotLast(token) => {
+                undelivered(Why::NotLast, token, event);
+            }
+            Routed::Delivered => return,
+            Routed::NoOrigin(token) => {
+                undelivered(Why::NoOrigin, token, event);
+                return;
+            }
+            Routed::Gone(origin) => {
+                undelivered(Why::Gone, origin, event);
                 return;
             }
         }
         runtime::run_due(runtime::active());
-    }
-
-    /// Runs the closure given with a callout ([`HttpCall::send_then`],
-    /// [`GrpcCall::send_then`]) on the context that made the call, if it is
-    /// of the type the closure takes.
-    ///
-    /// [`HttpCall::send_then`]: crate::callout::HttpCall::send_then
-    /// [`GrpcCall::send_then`]: crate::callout::GrpcCall::send_then
-    fn run_closure(
-        &self,
-        origin: u32,
-        event: CalloutEvent,
-        expects: &'static str,
-        closure: Box<dyn Any>,
-    ) {
-        let mut closure = Some(closure);
-        let mut run = |context: &mut ContextOf<V>| {
-            let closure = closure.take()?;
-            let answer = match context {
-                Context::Http(http) => match then(http, event, closure)? {
-                    Ok(()) => None,
-                    Err(error) => Some((Failing::Http(HttpOf::<V>::ON_ERROR), error)),
-                },
-                Context::Tcp(tcp) => match then(tcp, event, closure)? {
-                    Ok(()) => None,
-                    Err(error) => Some((Failing::Tcp(TcpOf::<V>::ON_ERROR), error)),
-                },
-                Context::Plugin(plugin) => match then(plugin, event, closure)? {
-                    Ok(()) => None,
-                    Err(error) => Some((Failing::Plugin, error)),
-                },
-                Context::Pending | Context::Unsupported => return None,
-            };
-            if let Some((kind, error)) = answer {
-                failed(kind, origin, "a callout's closure", &error, true);
-            }
-            Some(())
-        };
-        let ran = match self.streams.with(origin, &mut run) {
-            Lookup::Missing => self.plugins.with(origin, &mut run),
-            found_or_busy => found_or_busy,
-        };
-        match ran {
-            Lookup::Found((Some(()), deferred)) => {
-                if deferred {
-                    self.run_deferred(origin);
-                }
-            }
-            _ => line(
-                LogLevel::Error,
-                &[
-                    Piece::Text("proxywasm: the closure of a callout of context "),
-                    Piece::Number(origin),
-                    Piece::Text(" takes a `"),
-                    Piece::Text(expects),
-                    Piece::Text("`, which that context is not (or it is busy); dropped unrun"),
-                ],
-            ),
-        }
     }
 
     /// Runs `f` on the VM context (created on first use).
@@ -452,26 +363,39 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
                 pending.remove(&id);
             }
         }
-        let dropped = runtime::forget_callouts_of(id);
-        if dropped != 0 {
-            dropped_tasks(id, dropped);
+        if runtime::any_outstanding() {
+            forget_outstanding(id);
         }
     }
 }
 
-/// Runs a callout's closure on `context` with the callout's last `event`;
-/// `None` if the closure takes a context of another type (one function for
-/// every context type: the closure downcasts the context itself).
-fn then(
-    context: &mut dyn Any,
-    event: CalloutEvent,
-    closure: Box<dyn Any>,
-) -> Option<crate::Result<()>> {
-    match event {
-        CalloutEvent::HttpResponse(_, response) => {
-            closure.downcast::<HttpThen>().ok()?(context, response)
+/// The dispatcher lends its contexts to the callout layer, which runs
+/// callout closures on them.
+impl<V: VmContext, F: FnOnce() -> V> Contexts for Dispatcher<V, F> {
+    fn is_live(&self, id: u32) -> bool {
+        self.contains(id)
+    }
+
+    fn lend(&self, id: u32, run: &mut dyn FnMut(&mut dyn Any, Failing) -> bool) -> bool {
+        let mut lent = |context: &mut ContextOf<V>| match context {
+            Context::Http(http) => run(http, Failing::Http(HttpOf::<V>::ON_ERROR)),
+            Context::Tcp(tcp) => run(tcp, Failing::Tcp(TcpOf::<V>::ON_ERROR)),
+            Context::Plugin(plugin) => run(plugin, Failing::Plugin),
+            Context::Pending | Context::Unsupported => false,
+        };
+        let found = match self.streams.with(id, &mut lent) {
+            Lookup::Missing => self.plugins.with(id, &mut lent),
+            found_or_busy => found_or_busy,
+        };
+        match found {
+            Lookup::Found((ran, deferred)) => {
+                if deferred {
+                    self.run_deferred(id);
+                }
+                ran
+            }
+            Lookup::Busy | Lookup::Missing => false,
         }
-        CalloutEvent::Grpc(_, grpc) => closure.downcast::<GrpcThen>().ok()?(context, grpc),
     }
 }
 
@@ -665,7 +589,7 @@ fn misplaced(action: Action, id: u32, event: Event) -> u32 {
 }
 
 /// A callback of context `id` returned `error`: logs it once and applies the
-/// context's [`ErrorPolicy`](crate::ErrorPolicy) (see [`crate::context::failed`]). Only the
+/// context's [`ErrorPolicy`](crate::ErrorPolicy) (see [`crate::policy::failed`]). Only the
 /// callbacks a stream can still be stopped in get the policy (not `on_log`,
 /// `on_done` or the close callbacks); the others answer their default.
 #[cold]
@@ -769,6 +693,18 @@ fn diag(why: Why, export: &str, id: u32) {
             Piece::Text(end),
         ],
     );
+}
+
+/// Forgets the outstanding callouts of deleted context `id` and drops its
+/// pending tasks.
+#[cold]
+#[inline(never)]
+fn forget_outstanding(id: u32) {
+    callout::forget_callouts_of(id);
+    let dropped = runtime::forget_tasks_of(id);
+    if dropped != 0 {
+        dropped_tasks(id, dropped);
+    }
 }
 
 /// Context `id` ended with `count` tasks pending, now dropped.

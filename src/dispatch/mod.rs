@@ -27,9 +27,9 @@ pub(crate) mod dispatcher;
 mod store;
 
 pub(crate) use crate::abi::exports::Dispatch;
-use crate::callout::{GrpcToken, HttpCallToken};
+pub(crate) use crate::callout::CalloutEvent;
 use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
-use crate::{ContextId, GrpcEvent, HttpCallResponse, PeerType, QueueId};
+use crate::{ContextId, GrpcEvent, PeerType, QueueId};
 
 /// A callback of an HTTP stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,13 +62,6 @@ pub(crate) enum PluginEvent {
     ResolveDns { token: u32, size: usize },
 }
 
-/// An event of a callout, for the context that made it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CalloutEvent {
-    HttpResponse(HttpCallToken, HttpCallResponse),
-    Grpc(GrpcToken, GrpcEvent),
-}
-
 /// Every callback a context can receive, by value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -83,9 +76,9 @@ pub(crate) enum Event {
 }
 
 impl Event {
-    /// The export that carried the event, for diagnostics (inlined: a
-    /// constant for a constant event).
-    #[inline(always)]
+    /// The export that carried the event, for diagnostics. (Out of line:
+    /// one copy of the names, shared by every diagnostic.)
+    #[inline(never)]
     pub(crate) const fn export(self) -> &'static str {
         match self {
             Event::Http(event) => match event {
@@ -123,6 +116,7 @@ impl Event {
     }
 
     /// The trait method that receives the event, for diagnostics.
+    #[inline(never)]
     pub(crate) fn callback(self) -> &'static str {
         match self {
             Event::Callout(CalloutEvent::Grpc(..)) => "on_grpc_event",

@@ -3,10 +3,16 @@
 //! Hosts number contexts upward (Envoy: 1, 2, 3, … per VM), so the live ones
 //! are mostly a band of recent ids. Each context belongs in place `id % NEAR`
 //! of a small array, where finding it is a compare. When two live ids share
-//! a place, the one used last is there and the other waits in a hash map
-//! (`hashbrown`), from which a lookup brings it back. Streams created
+//! a place, the one used last is there and the other waits in a list sorted
+//! by id ([`Far`]), from which a lookup brings it back. Streams created
 //! together, and served interleaved, so cost the same as one stream at a
 //! time, and no lookup returns a value through memory.
+//!
+//! The list is a `Vec` searched by bisection rather than a hash map: every
+//! plugin links the store, and `hashbrown`'s insert and rehash cost about
+//! 2 KB of `.wasm`, more than the rest of the store. Moving an entry in or
+//! out shifts the ones above it (one `memory.copy`), which stays cheap
+//! for the thousands of concurrent streams a worker may hold.
 //!
 //! Values are *taken out* while user code runs and put back afterwards
 //! ([`Store::take`], [`Store::put_back`]); no borrow is held across user code.
@@ -15,7 +21,6 @@
 //! ([`Store::mark_deferred`]) so that putting it back says events wait for it:
 //! the common case, nothing deferred, then costs nothing extra.
 
-use crate::runtime::{IdHash, IdMap};
 use core::cell::{Cell, RefCell};
 
 /// How many contexts the array holds (then the map takes the rest).
@@ -70,17 +75,43 @@ impl<T> Place<T> {
     }
 }
 
+/// The slots of the live ids that are not in their place of the array,
+/// sorted by id.
+struct Far<T>(Vec<(u32, Slot<T>)>);
+
+impl<T> Far<T> {
+    /// Takes out the slot of `id`, if it is here.
+    fn remove(&mut self, id: u32) -> Option<Slot<T>> {
+        let at = self.0.binary_search_by_key(&id, |(key, _)| *key).ok()?;
+        Some(self.0.remove(at).1)
+    }
+
+    /// Keeps the slot of `id` (replacing one it had here). (Out of line:
+    /// both ways an id moves away from its place call it.)
+    #[inline(never)]
+    fn insert(&mut self, id: u32, slot: Slot<T>) {
+        match self.0.binary_search_by_key(&id, |(key, _)| *key) {
+            Ok(at) => {
+                if let Some(entry) = self.0.get_mut(at) {
+                    entry.1 = slot;
+                }
+            }
+            Err(at) => self.0.insert(at, (id, slot)),
+        }
+    }
+}
+
 /// Values by id; interior mutability only, no borrow outlives a method.
 pub(crate) struct Store<T> {
     near: [Place<T>; NEAR],
-    far: RefCell<IdMap<Slot<T>>>,
+    far: RefCell<Far<T>>,
 }
 
 impl<T> Store<T> {
     pub(crate) const fn new() -> Store<T> {
         Store {
             near: [const { Place::free() }; NEAR],
-            far: RefCell::new(IdMap::with_hasher(IdHash)),
+            far: RefCell::new(Far(Vec::new())),
         }
     }
 
@@ -111,7 +142,7 @@ impl<T> Store<T> {
         let Ok(mut far) = self.far.try_borrow_mut() else {
             return false;
         };
-        let Some(slot) = far.remove(&id) else {
+        let Some(slot) = far.remove(id) else {
             return false;
         };
         let place = self.place(id);
@@ -264,7 +295,7 @@ impl<T> Store<T> {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         let near = self.near.iter().filter(|p| p.id.get() != 0).count();
-        near + self.far.borrow().len()
+        near + self.far.borrow().0.len()
     }
 }
 
@@ -387,7 +418,7 @@ mod tests {
     #[test]
     fn memory_stays_flat_for_a_steady_population() {
         let s = Store::new();
-        let capacity = |s: &Store<u32>| s.far.borrow().capacity();
+        let capacity = |s: &Store<u32>| s.far.borrow().0.capacity();
         let mut before = 0;
         // 100 live streams, ids moving upward: most share places, so the map
         // is in use, and it must not grow once warmed up.

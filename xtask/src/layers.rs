@@ -38,6 +38,7 @@ pub(crate) const LAYERS: &[(&str, &[&str])] = &[
             "map",
             "metrics",
             "plugin",
+            "policy",
             "property",
             "protobuf",
             "shared",
