@@ -5,9 +5,10 @@
 //! [`Dispatcher::deliver`]: take the context out of its store (streams
 //! first, then plugin contexts, which have a store of their own), run the
 //! callback of its kind ([`on_plugin`], [`on_http`], [`on_tcp`]), put it back.
-//! Callout events first find the context that made the call
-//! ([`Dispatcher::callout`]); context creation and deletion, and the VM
-//! context, have their own short paths.
+//! Callout events go to the callout layer first ([`Dispatcher::callout`],
+//! `callout::route`), which finds the context that made the call and sends
+//! a token call's event back here; context creation and deletion, and the
+//! VM context, have their own short paths.
 
 use super::store::{Lookup, Store};
 use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
