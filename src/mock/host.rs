@@ -185,11 +185,43 @@ impl MockHostBuilder {
     /// assert!(host.start());
     /// assert_eq!(host.root_context_ids().len(), 2);
     /// ```
-    pub fn add_plugin(mut self, configuration: impl Into<Vec<u8>>) -> Self {
-        self.config.plugins.push(PluginConfig {
+    pub fn add_plugin(self, configuration: impl Into<Vec<u8>>) -> Self {
+        self.add_plugin_with(PluginConfig {
             configuration: configuration.into(),
             ..PluginConfig::default()
-        });
+        })
+    }
+
+    /// Adds another plugin with its whole identity: name, root id,
+    /// configuration and options, as one `envoy.filters.http.wasm` entry
+    /// gives them (the setters above configure the first plugin).
+    ///
+    /// ```
+    /// use proxywasm::attribute::plugin::ROOT_ID;
+    /// use proxywasm::mock::{MockHost, PluginConfig};
+    /// use proxywasm::{Configuration, NoContext, PluginContext, Result};
+    /// struct Named;
+    /// impl PluginContext for Named {
+    ///     type Http = NoContext;
+    ///     type Tcp = NoContext;
+    ///     fn on_configure(&mut self, _config: Configuration) -> Result<()> {
+    ///         log::info!("root id {}", ROOT_ID.get()?.unwrap_or_default());
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let host = MockHost::builder()
+    ///     .root_id("plugin1")
+    ///     .add_plugin_with(PluginConfig {
+    ///         root_id: "plugin2".into(),
+    ///         ..PluginConfig::default()
+    ///     })
+    ///     .plugin(|_| Named);
+    /// assert!(host.start());
+    /// assert!(host.logs().contain("root id plugin1"));
+    /// assert!(host.logs().contain("root id plugin2"));
+    /// ```
+    pub fn add_plugin_with(mut self, plugin: PluginConfig) -> Self {
+        self.config.plugins.push(plugin);
         self
     }
 

@@ -109,7 +109,7 @@ pub mod proto;
 
 pub use self::engine::{
     DnsLookup, Export, Fidelity, GrpcCallout, GrpcKind, HostAllocation, HttpCallout, LocalReply,
-    LogRecord, MockWorld, Violation,
+    LogRecord, MockWorld, PluginConfig, Violation,
 };
 pub use envoy::EnvoyVms;
 pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};

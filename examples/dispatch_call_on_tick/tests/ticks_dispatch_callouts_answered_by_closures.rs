@@ -6,17 +6,24 @@
 //! the mock host, then on the release `dispatch_call_on_tick.wasm` under
 //! wasmtime.
 
-use proxywasm::mock::MockHost;
+use proxywasm::mock::{MockHost, PluginConfig};
 use proxywasm_wasmtime::Dual;
 use std::time::Duration;
 
 /// The plugin natively and as its release `.wasm`: two plugins in one VM, as
-/// in `envoy.yaml` (the first named by its root id `plugin1`, the second by
-/// its configuration `plugin2`), started.
+/// in `envoy.yaml` (no configuration, named by their root ids `plugin1` and
+/// `plugin2`), started.
 const DUAL: Dual = Dual::new(env!("CARGO_PKG_NAME"), |b| {
     b.plugin(dispatch_call_on_tick::plugin)
 })
-.configure(|| MockHost::builder().root_id("plugin1").add_plugin("plugin2"))
+.configure(|| {
+    MockHost::builder()
+        .root_id("plugin1")
+        .add_plugin_with(PluginConfig {
+            root_id: "plugin2".into(),
+            ..PluginConfig::default()
+        })
+})
 .started();
 
 /// One tick of both plugins.
