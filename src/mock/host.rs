@@ -79,11 +79,11 @@ impl core::fmt::Debug for MockHostBuilder {
 
 impl MockHostBuilder {
     fn first_plugin(&mut self) -> &mut PluginConfig {
-        if self.config.plugins.is_empty() {
-            self.config.plugins.push(PluginConfig::default());
+        let plugins = &mut self.config.plugins;
+        if plugins.is_empty() {
+            plugins.push(PluginConfig::default());
         }
-        let last = self.config.plugins.len() - 1;
-        &mut self.config.plugins[..=last][0]
+        &mut plugins[0]
     }
 
     /// The VM id (`vm_config.vm_id`): the scope of shared data and shared
