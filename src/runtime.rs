@@ -562,7 +562,10 @@ pub(crate) fn wake_at(deadline: u64, waker: &Waker) {
 /// waker is made once per slot, not per task: a stale wake from the
 /// slot's previous task only polls the new one once more, which futures
 /// allow). Waking puts the slot on `ready`; `run_ready` takes the task out
-/// of its slot, polls it and puts it back if still pending.
+/// of its slot, polls it and puts it back if still pending. A wake that
+/// finds the slot empty (its task out being polled, which a host re-entering
+/// the plugin from a hostcall of that poll can cause) marks it, and the task
+/// goes back on `ready` when that poll puts it back.
 mod executor {
     use super::{Reply, active, as_active, with};
     use core::any::Any;
@@ -590,6 +593,22 @@ mod executor {
         free: Vec<u32>,
     }
 
+    /// A task slot.
+    enum Slot {
+        /// A pending task.
+        Waiting(Task),
+        /// No task: the slot is free, or its task is out being polled.
+        /// `woken` if it was woken meanwhile (then its task goes back on the
+        /// ready queue when it is put back; a free slot's next task is
+        /// polled once more, which futures allow).
+        Out { woken: bool },
+    }
+
+    impl Slot {
+        /// No task, not woken.
+        const OUT: Slot = Slot::Out { woken: false };
+    }
+
     /// A spawned future, owned by a context.
     struct Task {
         context: u32,
@@ -602,9 +621,8 @@ mod executor {
 
     /// The executor's state.
     pub(super) struct State {
-        /// The pending tasks by slot: `None` for a free slot, or the slot of
-        /// the task being polled.
-        tasks: RefCell<Vec<Option<Task>>>,
+        /// The tasks by slot.
+        tasks: RefCell<Vec<Slot>>,
         /// The free slots, each with its waker and the emptied box of its
         /// last task.
         free: RefCell<Vec<(u32, Waker, Option<Boxed>)>>,
@@ -685,7 +703,7 @@ mod executor {
             }
             let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
             let slot = u32::try_from(tasks.len()).ok()?;
-            tasks.push(None);
+            tasks.push(Slot::OUT);
             Some((slot, Waker::from(Arc::new(SlotWaker(slot))), None))
         })
         .flatten()
@@ -721,15 +739,22 @@ mod executor {
         }
 
         fn wake_by_ref(self: &Arc<Self>) {
-            with(|rt| {
-                if let Ok(mut ready) = rt.executor.ready.try_borrow_mut() {
-                    // (A plain scan: `contains`' chunked search costs more
-                    // on the usual queue of none or one.)
-                    if !ready.iter().any(|&slot| slot == self.0) {
-                        ready.push(self.0);
-                    }
-                }
-            });
+            with(|rt| queue(rt, self.0));
+        }
+    }
+
+    /// Puts `slot` on the ready queue (once).
+    #[inline(always)]
+    fn queue(rt: &super::Runtime, slot: u32) {
+        if let Ok(mut ready) = rt.executor.ready.try_borrow_mut() {
+            #[allow(
+                clippy::manual_contains,
+                reason = "a plain scan: `contains`' chunked search costs more on the usual queue of none or one"
+            )]
+            let queued = ready.iter().any(|&queued| queued == slot);
+            if !queued {
+                ready.push(slot);
+            }
         }
     }
 
@@ -767,12 +792,16 @@ mod executor {
             Poll::Pending => with(|rt| {
                 if let Ok(mut tasks) = rt.executor.tasks.try_borrow_mut() {
                     if let Some(place) = tasks.get_mut(slot as usize) {
-                        *place = Some(Task {
+                        let woken = matches!(place, Slot::Out { woken: true });
+                        *place = Slot::Waiting(Task {
                             context,
                             future,
                             waker,
                             fail,
                         });
+                        if woken {
+                            queue(rt, slot);
+                        }
                         rt.outstanding.set(rt.outstanding.get() + 1);
                     }
                 }
@@ -806,8 +835,9 @@ mod executor {
         }
     }
 
-    /// The next woken task, out of its slot (skipping slots woken since
-    /// their task ended or was dropped).
+    /// The next woken task, out of its slot. A slot with no task is
+    /// marked woken instead: its task, out being polled, is queued again
+    /// when it is put back.
     fn next_ready(rt: &super::Runtime) -> Option<(u32, Task)> {
         let mut ready = rt.executor.ready.try_borrow_mut().ok()?;
         if ready.is_empty() {
@@ -816,9 +846,15 @@ mod executor {
         let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
         while !ready.is_empty() {
             let slot = ready.remove(0);
-            if let Some(task) = tasks.get_mut(slot as usize).and_then(Option::take) {
-                rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
-                return Some((slot, task));
+            let Some(place) = tasks.get_mut(slot as usize) else {
+                continue;
+            };
+            match core::mem::replace(place, Slot::OUT) {
+                Slot::Waiting(task) => {
+                    rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+                    return Some((slot, task));
+                }
+                Slot::Out { .. } => *place = Slot::Out { woken: true },
             }
         }
         None
@@ -850,13 +886,17 @@ mod executor {
         for slot in 0.. {
             let gone = with(|rt| {
                 let mut tasks = rt.executor.tasks.try_borrow_mut().ok()?;
-                let task = tasks
-                    .get_mut(slot as usize)?
-                    .take_if(|task| task.context == context);
-                if task.is_some() {
-                    rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+                let place = tasks.get_mut(slot as usize)?;
+                match core::mem::replace(place, Slot::OUT) {
+                    Slot::Waiting(task) if task.context == context => {
+                        rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
+                        Some(Some(task))
+                    }
+                    other => {
+                        *place = other;
+                        Some(None)
+                    }
                 }
-                Some(task)
             })
             .flatten();
             match gone {

@@ -128,3 +128,78 @@ fn a_callout_answered_from_inside_proxy_http_call_resumes_the_paused_stream() {
     );
     assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
 }
+
+thread_local! {
+    /// The waker [`signalled`] left, for the tick to wake.
+    static WAITING: std::cell::RefCell<Option<std::task::Waker>> =
+        const { std::cell::RefCell::new(None) };
+    /// Set by the tick.
+    static SIGNALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Completes once the tick has signalled. Each poll leaves its waker, then
+/// reads the clock: the hostcall from which the host below re-enters.
+async fn signalled() -> Result<()> {
+    std::future::poll_fn(|cx| {
+        if SIGNALLED.get() {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        WAITING.set(Some(cx.waker().clone()));
+        if let Err(error) = proxywasm::time::now() {
+            return std::task::Poll::Ready(Err(error));
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Its streams spawn a task that waits for [`signalled`]; its tick signals
+/// and wakes that task.
+struct Signalling;
+impl proxywasm::PluginContext for Signalling {
+    type Http = Waiter;
+    type Tcp = proxywasm::NoContext;
+    fn on_tick(&mut self) -> Result<()> {
+        SIGNALLED.set(true);
+        if let Some(waker) = WAITING.take() {
+            waker.wake();
+        }
+        Ok(())
+    }
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Waiter> {
+        Some(Waiter)
+    }
+}
+
+struct Waiter;
+impl HttpContext for Waiter {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        self.spawn(async {
+            signalled().await?;
+            proxywasm::log::info!("signalled");
+            http::resume_request()
+        });
+        Ok(Action::Pause)
+    }
+}
+
+#[test]
+fn a_task_woken_while_it_is_being_polled_is_polled_again() {
+    let host = MockHost::builder().plugin(|_| Signalling);
+    let mut stream = host.http_stream();
+    // The tick re-enters from inside the task's first poll (the waiting
+    // task is out of its slot then) and wakes it: the wake must not be
+    // lost when that poll returns pending.
+    host.reenter_on(
+        "proxy_get_current_time_nanoseconds",
+        Export::Tick { context_id: 1 },
+    );
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Pause
+    );
+    assert_eq!(host.reentries(), vec![(Export::Tick { context_id: 1 }, 0)]);
+    assert_eq!(host.logs().info(), vec!["signalled"]);
+    assert!(!stream.is_request_paused(), "the task resumed the request");
+    assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
+}
