@@ -315,12 +315,14 @@ pub(crate) fn start_callout(
 fn note_callout(token: u32, origin: Origin) {
     with(|rt| {
         let http = origin.kind == CalloutKind::Http;
-        let fresh = match rt.callouts(http).try_borrow_mut() {
-            Ok(mut callouts) => callouts.insert(token, origin).is_none(),
-            Err(_) => false,
+        let replaced = match rt.callouts(http).try_borrow_mut() {
+            Ok(mut callouts) => callouts.insert(token, origin),
+            Err(_) => return,
         };
-        if fresh {
-            rt.outstanding.set(rt.outstanding.get() + 1);
+        match replaced {
+            // (Dropped outside the borrow, as in `forget_callouts_of`.)
+            Some(replaced) => drop(replaced),
+            None => rt.outstanding.set(rt.outstanding.get() + 1),
         }
     });
 }
@@ -378,17 +380,25 @@ pub(crate) fn any_outstanding() -> bool {
 /// entries as calls are in flight). Reached through the callout layer's
 /// route only.
 pub(crate) fn forget_callouts_of(context: u32) {
-    with(|rt| {
-        for callouts in &rt.callouts {
-            if let Ok(mut callouts) = callouts.try_borrow_mut() {
-                let before = callouts.len();
-                callouts.retain(|_, origin| origin.context != context);
-                let forgotten = before - callouts.len();
-                rt.outstanding
-                    .set(rt.outstanding.get().saturating_sub(forgotten));
+    for http in [true, false] {
+        let mut forgotten = Vec::new();
+        with(|rt| {
+            if let Ok(mut callouts) = rt.callouts(http).try_borrow_mut() {
+                callouts.retain(|_, origin| {
+                    let keep = origin.context != context;
+                    if !keep {
+                        forgotten.push(core::mem::replace(&mut origin.then, Then::NotLast));
+                    }
+                    keep
+                });
             }
-        }
-    });
+            rt.outstanding
+                .set(rt.outstanding.get().saturating_sub(forgotten.len()));
+        });
+        // (What received their events is dropped outside the borrow: a
+        // closure may hold a future, whose drop forgets its own call here.)
+        drop(forgotten);
+    }
 }
 
 /// Drops the tasks of a deleted context; returns how many were pending.
