@@ -76,7 +76,8 @@ pub(crate) enum Then {
     NotLast,
     /// A future awaits the call's reply (see [`crate::task`]): the index of
     /// the executor's entry where the reply and the future's waker meet
-    /// (an [`Await`] the future owns).
+    /// (an [`Await`] the future owns; making it installed the executor, so
+    /// starting a callout need not check).
     Task(u32),
 }
 
@@ -288,9 +289,6 @@ pub(crate) fn start_callout(
     then: Then,
     start: impl FnOnce() -> Result<u32, u32>,
 ) -> Result<u32, u32> {
-    if matches!(then, Then::Task(_)) {
-        use_executor();
-    }
     let context = active();
     with(|rt| {
         rt.starting.replace(Some(Origin {
