@@ -340,7 +340,7 @@ pub(crate) fn callout_origin(
 ) -> Option<(u32, Then)> {
     with(|rt| {
         let mut callouts = rt.callouts(http).try_borrow_mut().ok()?;
-        let Some(origin) = callouts.get(&token) else {
+        let hashbrown::hash_map::Entry::Occupied(entry) = callouts.entry(token) else {
             let mut starting = rt.starting.try_borrow_mut().ok()?;
             let origin = starting
                 .as_mut()
@@ -354,13 +354,13 @@ pub(crate) fn callout_origin(
             };
             return Some((origin.context, then));
         };
-        let context = origin.context;
+        let origin = entry.get();
         if !finishes(origin.kind) {
-            return Some((context, origin.then.for_event_not_last()));
+            return Some((origin.context, origin.then.for_event_not_last()));
         }
-        let origin = callouts.remove(&token)?;
+        let origin = entry.remove();
         rt.outstanding.set(rt.outstanding.get().saturating_sub(1));
-        Some((context, origin.then))
+        Some((origin.context, origin.then))
     })
     .flatten()
 }
