@@ -11,7 +11,7 @@
 //! VM context, have their own short paths.
 
 use super::store::{Lookup, Store};
-use super::{CalloutEvent, Dispatch, Event, HttpEvent, PluginEvent, TcpEvent};
+use super::{CalloutEvent, Dispatch, Event, EventKind, HttpEvent, PluginEvent, TcpEvent};
 use crate::callout::{self, Contexts, Routed};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::context::{HttpContext, PluginContext, TcpContext, VmContext};
@@ -428,7 +428,7 @@ fn on_plugin<P: PluginContext>(plugin: &mut P, id: u32, event: Event) -> Option<
     };
     Some(match result {
         Ok(()) => 0,
-        Err(error) => failed_callback(Failing::Plugin, id, event, &error),
+        Err(error) => failed_callback(Failing::Plugin, id, event.kind(), &error),
     })
 }
 
@@ -475,7 +475,7 @@ fn on_http<H: HttpContext>(http: &mut H, id: u32, event: Event) -> Option<u32> {
     Some(unusual(
         Failing::Http(H::ON_ERROR),
         id,
-        event,
+        event.kind(),
         discriminant,
         error,
     ))
@@ -520,7 +520,7 @@ fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
     Some(unusual(
         Failing::Tcp(T::ON_ERROR),
         id,
-        event,
+        event.kind(),
         discriminant,
         error,
     ))
@@ -541,7 +541,7 @@ fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
 fn unusual(
     kind: Failing,
     id: u32,
-    event: Event,
+    event: EventKind,
     discriminant: u32,
     error: Option<crate::Error>,
 ) -> u32 {
@@ -549,13 +549,9 @@ fn unusual(
         return failed_callback(kind, id, event, &error);
     }
     let phase = match event {
-        Event::Http(HttpEvent::RequestHeaders { .. } | HttpEvent::ResponseHeaders { .. }) => {
-            Phase::Headers
-        }
-        Event::Http(HttpEvent::RequestBody { .. } | HttpEvent::ResponseBody { .. }) => Phase::Body,
-        Event::Http(HttpEvent::RequestTrailers { .. } | HttpEvent::ResponseTrailers { .. }) => {
-            Phase::Trailers
-        }
+        EventKind::RequestHeaders | EventKind::ResponseHeaders => Phase::Headers,
+        EventKind::RequestBody | EventKind::ResponseBody => Phase::Body,
+        EventKind::RequestTrailers | EventKind::ResponseTrailers => Phase::Trailers,
         _ => Phase::TcpData,
     };
     let action = Action::from_discriminant(discriminant);
@@ -571,7 +567,7 @@ fn unusual(
 /// the continues, Pause for every stop; both mean the same in every callback).
 #[cold]
 #[inline(never)]
-fn misplaced(action: Action, id: u32, event: Event) -> u32 {
+fn misplaced(action: Action, id: u32, event: EventKind) -> u32 {
     let fallback = action.fallback();
     line(
         LogLevel::Error,
@@ -595,13 +591,23 @@ fn misplaced(action: Action, id: u32, event: Event) -> u32 {
 /// `on_done` or the close callbacks); the others answer their default.
 #[cold]
 #[inline(never)]
-fn failed_callback(kind: Failing, id: u32, event: Event, error: &crate::Error) -> u32 {
+fn failed_callback(kind: Failing, id: u32, event: EventKind, error: &crate::Error) -> u32 {
     let stoppable = matches!(
         event,
-        Event::Http(_)
-            | Event::Tcp(TcpEvent::NewConnection | TcpEvent::DownstreamData { .. })
-            | Event::Tcp(TcpEvent::UpstreamData { .. })
-            | Event::Callout(_)
+        EventKind::RequestHeaders
+            | EventKind::RequestBody
+            | EventKind::RequestTrailers
+            | EventKind::ResponseHeaders
+            | EventKind::ResponseBody
+            | EventKind::ResponseTrailers
+            | EventKind::NewConnection
+            | EventKind::DownstreamData
+            | EventKind::UpstreamData
+            | EventKind::HttpCallResponse
+            | EventKind::GrpcInitialMetadata
+            | EventKind::GrpcMessage
+            | EventKind::GrpcTrailingMetadata
+            | EventKind::GrpcClose
     );
     match failed(kind, id, event.callback(), error, stoppable) {
         Some(action) => action.as_raw(),
@@ -641,7 +647,7 @@ enum Why {
 #[cold]
 #[inline(never)]
 fn undelivered(why: Why, id: u32, event: Event) -> u32 {
-    diag(why, event.export(), id);
+    diag(why, event.kind().export(), id);
     event.default_answer()
 }
 
