@@ -275,3 +275,127 @@ pub fn initialize() {
     crate::abi::exports::call_constructors();
     crate::logging::install();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callout::{GrpcStatus, GrpcToken, HttpCallToken};
+    use crate::{HttpCallResponse, PeerType};
+
+    /// One event of every kind.
+    fn every_event() -> Vec<Event> {
+        let (http, grpc) = (HttpCallToken(4), GrpcToken(5));
+        let response = HttpCallResponse {
+            num_headers: 1,
+            body_size: 0,
+            num_trailers: 0,
+        };
+        let (count, size, end_of_stream) = (1, 2, true);
+        vec![
+            Event::Http(HttpEvent::RequestHeaders {
+                count,
+                end_of_stream,
+            }),
+            Event::Http(HttpEvent::RequestBody {
+                size,
+                end_of_stream,
+            }),
+            Event::Http(HttpEvent::RequestTrailers { count }),
+            Event::Http(HttpEvent::ResponseHeaders {
+                count,
+                end_of_stream,
+            }),
+            Event::Http(HttpEvent::ResponseBody {
+                size,
+                end_of_stream,
+            }),
+            Event::Http(HttpEvent::ResponseTrailers { count }),
+            Event::Tcp(TcpEvent::NewConnection),
+            Event::Tcp(TcpEvent::DownstreamData {
+                size,
+                end_of_stream,
+            }),
+            Event::Tcp(TcpEvent::UpstreamData {
+                size,
+                end_of_stream,
+            }),
+            Event::Tcp(TcpEvent::DownstreamClose(PeerType::Remote)),
+            Event::Tcp(TcpEvent::UpstreamClose(PeerType::Local)),
+            Event::Plugin(PluginEvent::Configure { size }),
+            Event::Plugin(PluginEvent::Tick),
+            Event::Plugin(PluginEvent::QueueReady(QueueId(1))),
+            Event::Plugin(PluginEvent::ForeignFunction { function: 0, size }),
+            Event::Plugin(PluginEvent::ResolveDns { token: 1, size }),
+            Event::Callout(CalloutEvent::HttpResponse(http, response)),
+            Event::Callout(CalloutEvent::Grpc(
+                grpc,
+                GrpcEvent::InitialMetadata { count },
+            )),
+            Event::Callout(CalloutEvent::Grpc(grpc, GrpcEvent::Message { size })),
+            Event::Callout(CalloutEvent::Grpc(
+                grpc,
+                GrpcEvent::TrailingMetadata { count },
+            )),
+            Event::Callout(CalloutEvent::Grpc(
+                grpc,
+                GrpcEvent::Close {
+                    status: GrpcStatus::OK,
+                },
+            )),
+            Event::Done,
+            Event::Log,
+        ]
+    }
+
+    #[test]
+    fn every_event_kind_names_its_own_export_of_the_abi_table() {
+        let events = every_event();
+        let mut exports: Vec<&str> = events.iter().map(|e| e.kind().export()).collect();
+        for export in &exports {
+            assert!(
+                proxywasm_abi::export(export).is_some(),
+                "{export} is not an export of the ABI table"
+            );
+        }
+        exports.sort_unstable();
+        exports.dedup();
+        assert_eq!(exports.len(), events.len(), "two kinds name one export");
+    }
+
+    #[test]
+    fn every_event_kind_names_the_callback_that_receives_it() {
+        let callbacks: Vec<&str> = every_event().iter().map(|e| e.kind().callback()).collect();
+        assert_eq!(
+            callbacks,
+            [
+                "on_request_headers",
+                "on_request_body",
+                "on_request_trailers",
+                "on_response_headers",
+                "on_response_body",
+                "on_response_trailers",
+                "on_new_connection",
+                "on_downstream_data",
+                "on_upstream_data",
+                "on_downstream_close",
+                "on_upstream_close",
+                "on_configure",
+                "on_tick",
+                "on_queue_ready",
+                "on_foreign_function",
+                "on_resolve_dns",
+                "on_http_call_response",
+                "on_grpc_event",
+                "on_grpc_event",
+                "on_grpc_event",
+                "on_grpc_event",
+                "on_done",
+                "on_log",
+            ]
+        );
+        // Only `proxy_on_done` answers 1 ("done") by default.
+        for event in every_event() {
+            assert_eq!(event.default_answer(), event.kind().default_answer());
+        }
+    }
+}
