@@ -226,9 +226,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
         let event = Event::Callout(callout);
         // (The answers of these paths go nowhere: a callout event has none.)
         match callout::route(self, id, callout) {
-            // (Already out of line: no inlined fast path here.)
+            // (The calling context is usually a stream in its place of the
+            // store: `deliver`'s inlined path finds it there, 70 less per
+            // token callout than `deliver_anywhere`.)
             Routed::Callback(origin) => {
-                self.deliver_anywhere(origin, event);
+                self.deliver(origin, event);
             }
             Routed::NotLast(token) => {
                 undelivered(Why::NotLast, token, event);
