@@ -280,6 +280,43 @@ pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
     result
 }
 
+/// A callback's error on its way to the cold path that reports it
+/// ([`hand_failure`], [`take_failure`]). On wasm a plain static of its own:
+/// an error passed as an argument lives in memory, which costs the export
+/// that might pass it a stack frame on every call, error or not (about 10
+/// instructions per callback that uses `?`), and inside [`Runtime`] it
+/// would keep LLVM from seeing that plugins without callouts never touch
+/// the callout tables.
+#[cfg(target_family = "wasm")]
+static FAILURE: crate::abi::exports::ModuleStatic<Cell<Option<crate::Error>>> =
+    crate::abi::exports::ModuleStatic(Cell::new(None));
+
+#[cfg(not(target_family = "wasm"))]
+std::thread_local! {
+    static FAILURE: Cell<Option<crate::Error>> = const { Cell::new(None) };
+}
+
+/// Keeps a callback's `error` for [`take_failure`], which the cold path
+/// calls next.
+#[inline(always)]
+pub(crate) fn hand_failure(error: crate::Error) {
+    // The slot is empty here (each hand-off is taken at once); forgetting
+    // the `None` replaced keeps drop glue, and with it a stack frame, out
+    // of the export.
+    #[cfg(target_family = "wasm")]
+    core::mem::forget(FAILURE.0.replace(Some(error)));
+    #[cfg(not(target_family = "wasm"))]
+    let _ = FAILURE.try_with(|slot| core::mem::forget(slot.replace(Some(error))));
+}
+
+/// The error kept by [`hand_failure`], if any.
+pub(crate) fn take_failure() -> Option<crate::Error> {
+    #[cfg(target_family = "wasm")]
+    return FAILURE.0.take();
+    #[cfg(not(target_family = "wasm"))]
+    FAILURE.try_with(Cell::take).ok().flatten()
+}
+
 /// Starts a callout of the active context with `start` (the hostcall, which
 /// returns the token or a status) and records its origin and what receives
 /// its events.

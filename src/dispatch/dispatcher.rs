@@ -111,7 +111,14 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
     /// and interleaved streams alike).
     #[inline(always)]
     fn deliver(&self, id: u32, event: Event) -> u32 {
-        let in_place = self.streams.with_near(id, |stream| {
+        // (Which contexts the callback takes is checked before the take-out:
+        // a context of another kind is then not taken out and put back.)
+        let wanted = |stream: &ContextOf<V>| match stream {
+            Context::Http(_) => !TCP_ONLY::<V>(),
+            Context::Tcp(_) => !HTTP_ONLY::<V>(),
+            _ => false,
+        };
+        let in_place = self.streams.with_near(id, wanted, |stream| {
             // (The guards leave out, at compile time, a kind the plugin
             // type does not have: one compare fewer.)
             runtime::as_active(id, || match stream {
@@ -469,17 +476,20 @@ fn on_http<H: HttpContext>(http: &mut H, id: u32, event: Event) -> Option<u32> {
         Event::Log => http.on_log().map(|()| 0),
         Event::Tcp(_) | Event::Plugin(_) => return None,
     };
-    let (discriminant, error) = match result {
+    let (discriminant, failed) = match result {
         Ok(answer) if answer <= 1 => return Some(answer),
-        Ok(discriminant) => (discriminant, None),
-        Err(error) => (0, Some(error)),
+        Ok(discriminant) => (discriminant, false),
+        Err(error) => {
+            runtime::hand_failure(error);
+            (0, true)
+        }
     };
     Some(unusual(
         Failing::Http(H::ON_ERROR),
         id,
         event.kind(),
         discriminant,
-        error,
+        failed,
     ))
 }
 
@@ -514,23 +524,27 @@ fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
         Event::Log => tcp.on_log().map(|()| 0),
         Event::Http(_) | Event::Plugin(_) => return None,
     };
-    let (discriminant, error) = match result {
+    let (discriminant, failed) = match result {
         Ok(answer) if answer <= 1 => return Some(answer),
-        Ok(discriminant) => (discriminant, None),
-        Err(error) => (0, Some(error)),
+        Ok(discriminant) => (discriminant, false),
+        Err(error) => {
+            runtime::hand_failure(error);
+            (0, true)
+        }
     };
     Some(unusual(
         Failing::Tcp(T::ON_ERROR),
         id,
         event.kind(),
         discriminant,
-        error,
+        failed,
     ))
 }
 
 /// A stream callback's answer that is not Continue or Pause (nor the 0/1
-/// of a callback without an action): an `error`, for [`failed`], or else
-/// the `discriminant` of a finer [`Action`], answered with its wire value for
+/// of a callback without an action): an error (`failed`: the callback
+/// handed it over with [`runtime::hand_failure`]), for [`failed_callback`],
+/// or else the `discriminant` of a finer [`Action`], answered with its wire value for
 /// the callback's kind, or [`misplaced`] where it has none.
 ///
 /// One out-of-line call on the branch errors already took, so that Continue
@@ -540,14 +554,8 @@ fn on_tcp<T: TcpContext>(tcp: &mut T, id: u32, event: Event) -> Option<u32> {
 /// finer half (the bench's noop and add_header figures hold both).
 #[cold]
 #[inline(never)]
-fn unusual(
-    kind: Failing,
-    id: u32,
-    event: EventKind,
-    discriminant: u32,
-    error: Option<crate::Error>,
-) -> u32 {
-    if let Some(error) = error {
+fn unusual(kind: Failing, id: u32, event: EventKind, discriminant: u32, failed: bool) -> u32 {
+    if let Some(error) = failed.then(runtime::take_failure).flatten() {
         return failed_callback(kind, id, event, &error);
     }
     let phase = match event {

@@ -177,14 +177,16 @@ impl<T> Store<T> {
         }
     }
 
-    /// Runs `f` on the value of `id` when it sits in its place and no
-    /// callback has it out: the value is taken out meanwhile, and put back
-    /// after. `None` when it is elsewhere, or when `f` declines it; else
+    /// Runs `f` on the value of `id` when it sits in its place, no callback
+    /// has it out and it is `wanted`: the value is taken out meanwhile, and
+    /// put back after. `None` when it is elsewhere, unwanted, or when `f`
+    /// declines it; else
     /// `f`'s answer and whether events were deferred for `id` meanwhile.
     #[inline(always)]
     pub(crate) fn with_near<R>(
         &self,
         id: u32,
+        wanted: impl Fn(&T) -> bool,
         f: impl FnOnce(&mut T) -> Option<R>,
     ) -> Option<(R, bool)> {
         let place = self.place(id);
@@ -192,7 +194,7 @@ impl<T> Store<T> {
             return None;
         }
         let mut value = match place.slot.replace(Slot::Busy) {
-            Slot::Ready(value) => value,
+            Slot::Ready(value) if wanted(&value) => value,
             other => {
                 place.slot.set(other);
                 return None;
@@ -213,7 +215,7 @@ impl<T> Store<T> {
     #[inline(always)]
     pub(crate) fn with<R>(&self, id: u32, f: impl FnOnce(&mut T) -> R) -> Lookup<(R, bool)> {
         let mut f = Some(f);
-        if let Some(found) = self.with_near(id, |value| f.take().map(|f| f(value))) {
+        if let Some(found) = self.with_near(id, |_| true, |value| f.take().map(|f| f(value))) {
             return Lookup::Found(found);
         }
         let Some(f) = f else {
