@@ -266,7 +266,7 @@ pub mod mock;
 
 pub use abi::memory::HostBytes;
 pub use callout::{GrpcEvent, HttpCallResponse};
-pub use context::{HttpContext, NoContext, PluginContext, TcpContext, VmContext};
+pub use context::{Callbacks, HttpContext, NoContext, PluginContext, TcpContext, VmContext};
 pub use error::{Error, Result, Status};
 pub use http::Action;
 pub use plugin::Configuration;
@@ -324,6 +324,42 @@ pub use log;
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use proxywasm_macros::main;
+
+/// Marks a context's `impl` block so that the callbacks it does not write
+/// are answered at once, without reaching the context.
+///
+/// Put it on an `impl HttpContext for …`, `impl TcpContext for …` or
+/// `impl PluginContext for …` block. It sets the trait's
+/// [`CALLBACKS`](HttpContext::CALLBACKS) to the methods written there; the
+/// dispatcher then answers the other callbacks with their default
+/// (Continue, or nothing) without finding the context: about 16 wasm
+/// instructions fewer per callback and request. Without the attribute every
+/// callback reaches the context and runs its default; behaviour is the same
+/// either way. See [`Callbacks`] for the events that always reach the SDK.
+///
+/// It refuses a macro call among the methods (it cannot see what the macro
+/// writes) and a `CALLBACKS` written by hand. Takes `crate = "path"` like
+/// [`main`](macro@main).
+///
+/// ```
+/// use proxywasm::{Action, HttpContext, Result, http};
+///
+/// struct AddHeader;
+///
+/// #[proxywasm::callbacks]
+/// impl HttpContext for AddHeader {
+///     fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         http::response_headers().add("x-powered-by", "proxywasm")?;
+///         Ok(Action::Continue)
+///     }
+/// }
+///
+/// assert!(AddHeader::CALLBACKS.contains("on_response_headers"));
+/// assert!(!AddHeader::CALLBACKS.contains("on_request_headers"));
+/// ```
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use proxywasm_macros::callbacks;
 
 /// Items for `use proxywasm::prelude::*`.
 ///

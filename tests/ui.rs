@@ -1,4 +1,5 @@
-//! Compile-fail and compile-pass tests of `#[proxywasm::main]`: every error
+//! Compile-fail and compile-pass tests of `#[proxywasm::main]` and
+//! `#[proxywasm::callbacks]`: every error
 //! message the macro emits, pointing at the user's code.
 
 // trybuild runs rustc in a child process, which Miri cannot do; under Miri

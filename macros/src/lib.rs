@@ -1,9 +1,11 @@
-//! The `#[proxywasm::main]` attribute. Use it through the `proxywasm` crate,
-//! which re-exports it and documents it.
+//! The `#[proxywasm::main]` and `#[proxywasm::callbacks]` attributes. Use
+//! them through the `proxywasm` crate, which re-exports and documents them.
 //!
-//! `parse` validates the attribute and function (every error spanned at the
-//! user's code); `expand` emits the function unchanged plus the module entry.
+//! `parse` validates the entry attribute and function (every error spanned
+//! at the user's code); `expand` emits the function unchanged plus the
+//! module entry; `callbacks` reads the methods of a context's `impl` block.
 
+mod callbacks;
 mod expand;
 mod parse;
 
@@ -31,6 +33,28 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         },
         Err(error) => {
             // Keep the user's item so the IDE still sees the function.
+            let mut out = error.to_compile_error();
+            out.extend(item2);
+            out.into()
+        }
+    }
+}
+
+/// Sets a context type's `CALLBACKS` from the methods its `impl` block
+/// writes. See `proxywasm::callbacks`, whose documentation has the runnable
+/// examples:
+///
+/// ```text
+/// #[proxywasm::callbacks]
+/// impl proxywasm::HttpContext for MyFilter { /* callbacks */ }
+/// ```
+#[proc_macro_attribute]
+pub fn callbacks(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item2: proc_macro2::TokenStream = item.into();
+    match callbacks::expand(attr.into(), item2.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => {
+            // Keep the user's item so the IDE still sees the methods.
             let mut out = error.to_compile_error();
             out.extend(item2);
             out.into()

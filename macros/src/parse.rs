@@ -75,21 +75,9 @@ fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
                     kind = Some((found, path.span()));
                 }
             }
-            Meta::NameValue(nv) if nv.path.is_ident("crate") => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => match s.parse::<Path>() {
-                    Ok(path) => krate = Some(path),
-                    Err(_) => push(syn::Error::new_spanned(
-                        s,
-                        "`crate` must name a path, e.g. `crate = \"::proxywasm\"`",
-                    )),
-                },
-                other => push(syn::Error::new_spanned(
-                    other,
-                    "`crate` takes a string, e.g. `crate = \"::proxywasm\"`",
-                )),
+            Meta::NameValue(nv) if nv.path.is_ident("crate") => match crate_path(nv) {
+                Ok(path) => krate = Some(path),
+                Err(e) => push(e),
             },
             other => push(syn::Error::new_spanned(
                 other,
@@ -102,6 +90,25 @@ fn parse_args(attr: TokenStream) -> syn::Result<(Kind, Path)> {
     }
     let krate = krate.unwrap_or_else(|| syn::parse_quote!(::proxywasm));
     Ok((kind.map_or(Kind::Vm, |(k, _)| k), krate))
+}
+
+/// The path of a `crate = "path"` option (both attributes take it).
+pub(crate) fn crate_path(option: &syn::MetaNameValue) -> syn::Result<Path> {
+    match &option.value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => s.parse::<Path>().map_err(|_| {
+            syn::Error::new_spanned(
+                s,
+                "`crate` must name a path, e.g. `crate = \"::proxywasm\"`",
+            )
+        }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`crate` takes a string, e.g. `crate = \"::proxywasm\"`",
+        )),
+    }
 }
 
 pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<EntryFunction> {

@@ -1,3 +1,4 @@
+use super::Callbacks;
 use super::{HttpContext, TcpContext};
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::dns::DnsToken;
@@ -65,6 +66,15 @@ pub trait PluginContext: 'static {
     type Http: HttpContext;
     /// The TCP connection context type ([`NoContext`](crate::NoContext) if none).
     type Tcp: TcpContext;
+
+    /// Which callbacks this type writes ([`Callbacks`]): the others are
+    /// answered without reaching it. Leave it to
+    /// [`#[proxywasm::callbacks]`][callbacks], which reads it off the
+    /// `impl` block; the default, [`Callbacks::ALL`], is always right.
+    ///
+    #[cfg_attr(feature = "macros", doc = "[callbacks]: macro@crate::callbacks")]
+    /// [callbacks]: crate#feature-flags
+    const CALLBACKS: Callbacks = Callbacks::ALL;
 
     /// Called with the plugin configuration when the plugin starts (in the
     /// canary VM, the main thread's VM and each worker's). Return an error to refuse to start: the

@@ -1,3 +1,4 @@
+use super::Callbacks;
 use crate::callout::{GrpcToken, HttpCallToken};
 use crate::{Action, ErrorPolicy, GrpcEvent, HttpCallResponse, PeerType, Result};
 use core::future::Future;
@@ -39,6 +40,15 @@ pub trait TcpContext: 'static {
     /// What the SDK does when a callback of this type returns an error
     /// (default [`ErrorPolicy::FailClosed`]: the connection is closed).
     const ON_ERROR: ErrorPolicy = ErrorPolicy::FailClosed;
+
+    /// Which callbacks this type writes ([`Callbacks`]): the others are
+    /// answered without reaching it. Leave it to
+    /// [`#[proxywasm::callbacks]`][callbacks], which reads it off the
+    /// `impl` block; the default, [`Callbacks::ALL`], is always right.
+    ///
+    #[cfg_attr(feature = "macros", doc = "[callbacks]: macro@crate::callbacks")]
+    /// [callbacks]: crate#feature-flags
+    const CALLBACKS: Callbacks = Callbacks::ALL;
 
     callbacks! {
         /// A new connection was accepted.

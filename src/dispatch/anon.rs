@@ -7,7 +7,7 @@
 //! an inlined call), and [`FnMake`] adapts closures (the mock host's API).
 
 use crate::ContextId;
-use crate::context::{HttpContext, NoContext, PluginContext, TcpContext, VmContext};
+use crate::context::{Callbacks, HttpContext, NoContext, PluginContext, TcpContext, VmContext};
 
 /// A context factory.
 pub trait Make: 'static {
@@ -88,6 +88,7 @@ pub struct HttpOnly<M>(pub(crate) M);
 impl<H: HttpContext, M: Make<Output = H>> PluginContext for HttpOnly<M> {
     type Http = H;
     type Tcp = NoContext;
+    const CALLBACKS: Callbacks = Callbacks::NONE;
     #[inline(always)]
     fn new_http_context(&mut self, id: ContextId) -> Option<H> {
         Some(self.0.make(id))
@@ -102,6 +103,7 @@ pub struct TcpOnly<M>(pub(crate) M);
 impl<T: TcpContext, M: Make<Output = T>> PluginContext for TcpOnly<M> {
     type Http = NoContext;
     type Tcp = T;
+    const CALLBACKS: Callbacks = Callbacks::NONE;
     #[inline(always)]
     fn new_tcp_context(&mut self, id: ContextId) -> Option<T> {
         Some(self.0.make(id))

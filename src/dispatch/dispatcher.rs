@@ -42,6 +42,51 @@ const fn TCP_ONLY<V: VmContext>() -> bool {
     core::mem::size_of::<Option<HttpOf<V>>>() == 0
 }
 
+/// Per [`EventKind`] (by `kind as usize`): whether its events must reach
+/// the plugin's contexts, because a context type writes its callback
+/// ([`crate::Callbacks`]) or because the kind is not
+/// [`EventKind::skippable`]. Everything reaches the contexts of a plugin
+/// with both stream kinds: a stream's kind is known only at its first
+/// callback, which creates its context.
+#[allow(non_snake_case)]
+const fn WRITTEN<V: VmContext>() -> [bool; EventKind::ALL.len()] {
+    let mut written = [true; EventKind::ALL.len()];
+    if !HTTP_ONLY::<V>() && !TCP_ONLY::<V>() {
+        return written;
+    }
+    let mut at = 0;
+    while at < written.len() {
+        let kind = EventKind::ALL[at];
+        let name = kind.callback_bytes();
+        // Which context kinds receive it.
+        let (plugin, http, tcp) = match kind {
+            EventKind::RequestHeaders
+            | EventKind::RequestBody
+            | EventKind::RequestTrailers
+            | EventKind::ResponseHeaders
+            | EventKind::ResponseBody
+            | EventKind::ResponseTrailers => (false, true, false),
+            EventKind::NewConnection
+            | EventKind::DownstreamData
+            | EventKind::UpstreamData
+            | EventKind::DownstreamClose
+            | EventKind::UpstreamClose => (false, false, true),
+            EventKind::Configure
+            | EventKind::Tick
+            | EventKind::QueueReady
+            | EventKind::ForeignFunction
+            | EventKind::ResolveDns => (true, false, false),
+            _ => (true, true, true),
+        };
+        written[at] = !kind.skippable()
+            || (plugin && <PluginOf<V> as PluginContext>::CALLBACKS.contains_bytes(name))
+            || (http && <HttpOf<V> as HttpContext>::CALLBACKS.contains_bytes(name))
+            || (tcp && <TcpOf<V> as TcpContext>::CALLBACKS.contains_bytes(name));
+        at += 1;
+    }
+    written
+}
+
 /// A context as the stores hold it: the plugin store holds `Plugin`s, the
 /// stream store the other kinds (one type for both, so that the two stores
 /// share their code). The streams come first: their checks are the hot ones.
@@ -101,6 +146,17 @@ impl<V: VmContext, F> Dispatcher<V, F> {
 }
 
 impl<V: VmContext, F: FnOnce() -> V> Dispatcher<V, F> {
+    /// [`WRITTEN`], evaluated once per plugin type at compile time.
+    const WRITTEN: [bool; EventKind::ALL.len()] = WRITTEN::<V>();
+
+    /// Whether events of `kind` must reach the plugin's contexts (else they
+    /// get their default answer at once). Known at compile time in each
+    /// export.
+    #[inline(always)]
+    fn reaches(kind: EventKind) -> bool {
+        Self::WRITTEN.get(kind as usize).copied().unwrap_or(true)
+    }
+
     /// Delivers `event` to context `id` and returns the callback's answer.
     /// A context whose callback is running gets the event when it returns
     /// (the host gets the default answer now); an unknown context, or an
@@ -803,7 +859,11 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             }
             Export::Tick { context_id } => {
                 runtime::refresh_log_level();
-                let answer = self.deliver(context_id, Event::Plugin(PluginEvent::Tick));
+                let answer = if Self::reaches(EventKind::Tick) {
+                    self.deliver(context_id, Event::Plugin(PluginEvent::Tick))
+                } else {
+                    0
+                };
                 runtime::run_due(context_id);
                 return answer;
             }
@@ -1012,6 +1072,9 @@ impl<V: VmContext, F: FnOnce() -> V> Dispatch for Dispatcher<V, F> {
             // `non_exhaustive`).
             _ => return 0,
         };
+        if !Self::reaches(event.kind()) {
+            return event.default_answer();
+        }
         self.deliver(id, event)
     }
 }

@@ -192,21 +192,84 @@ impl EventKind {
     /// The trait method that receives the event, for diagnostics.
     #[inline(never)]
     pub(crate) fn callback(self) -> &'static str {
+        match self.renamed() {
+            Some(callback) => callback,
+            None => match self.export().split_at_checked(6) {
+                Some((_, callback)) => callback,
+                None => self.export(),
+            },
+        }
+    }
+
+    /// [`EventKind::callback`] as bytes, for `const` evaluation (checking
+    /// [`Callbacks`](crate::Callbacks) at compile time).
+    pub(crate) const fn callback_bytes(self) -> &'static [u8] {
+        match self.renamed() {
+            Some(callback) => callback.as_bytes(),
+            None => match self.export().as_bytes().split_at_checked(6) {
+                Some((_, callback)) => callback,
+                None => self.export().as_bytes(),
+            },
+        }
+    }
+
+    /// The callback's name where it is not its export's without the
+    /// `proxy_` (or `envoy_`) prefix.
+    const fn renamed(self) -> Option<&'static str> {
         match self {
             EventKind::GrpcInitialMetadata
             | EventKind::GrpcMessage
             | EventKind::GrpcTrailingMetadata
-            | EventKind::GrpcClose => "on_grpc_event",
-            EventKind::ResolveDns => "on_resolve_dns",
-            EventKind::DownstreamClose => "on_downstream_close",
-            EventKind::UpstreamClose => "on_upstream_close",
-            // The others are named like their export.
-            other => match other.export().split_at_checked(6) {
-                Some((_, callback)) => callback,
-                None => other.export(),
-            },
+            | EventKind::GrpcClose => Some("on_grpc_event"),
+            EventKind::DownstreamClose => Some("on_downstream_close"),
+            EventKind::UpstreamClose => Some("on_upstream_close"),
+            _ => None,
         }
     }
+
+    /// Whether the dispatcher may answer the event without its context when
+    /// no context type of the plugin writes its callback: not a callout's
+    /// event (the SDK routes those to closures and futures too), nor
+    /// `on_configure` (whose default answer, success, is not the one an
+    /// event that reaches no context gets).
+    pub(crate) const fn skippable(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Configure
+                | EventKind::HttpCallResponse
+                | EventKind::GrpcInitialMetadata
+                | EventKind::GrpcMessage
+                | EventKind::GrpcTrailingMetadata
+                | EventKind::GrpcClose
+        )
+    }
+
+    /// Every kind, in declaration order (`kind as usize` indexes it).
+    pub(crate) const ALL: [EventKind; 23] = [
+        EventKind::RequestHeaders,
+        EventKind::RequestBody,
+        EventKind::RequestTrailers,
+        EventKind::ResponseHeaders,
+        EventKind::ResponseBody,
+        EventKind::ResponseTrailers,
+        EventKind::NewConnection,
+        EventKind::DownstreamData,
+        EventKind::UpstreamData,
+        EventKind::DownstreamClose,
+        EventKind::UpstreamClose,
+        EventKind::Configure,
+        EventKind::Tick,
+        EventKind::QueueReady,
+        EventKind::ForeignFunction,
+        EventKind::ResolveDns,
+        EventKind::HttpCallResponse,
+        EventKind::GrpcInitialMetadata,
+        EventKind::GrpcMessage,
+        EventKind::GrpcTrailingMetadata,
+        EventKind::GrpcClose,
+        EventKind::Done,
+        EventKind::Log,
+    ];
 
     /// What the host gets when the event is not delivered (see
     /// [`Event::default_answer`]).
@@ -396,6 +459,16 @@ mod tests {
         // Only `proxy_on_done` answers 1 ("done") by default.
         for event in every_event() {
             assert_eq!(event.default_answer(), event.kind().default_answer());
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_at_its_index_with_its_callback_as_bytes() {
+        let kinds: Vec<EventKind> = every_event().iter().map(|e| e.kind()).collect();
+        assert_eq!(kinds, EventKind::ALL);
+        for (at, kind) in EventKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, at);
+            assert_eq!(kind.callback_bytes(), kind.callback().as_bytes());
         }
     }
 }

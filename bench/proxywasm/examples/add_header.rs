@@ -4,6 +4,7 @@ include!("../../common.rs");
 
 /// The filter.
 pub struct AddHeader;
+#[proxywasm::callbacks]
 impl HttpContext for AddHeader {
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let (name, value) = ADDED_HEADER;

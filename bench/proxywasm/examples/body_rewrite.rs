@@ -5,6 +5,7 @@ include!("../../common.rs");
 
 /// The filter.
 pub struct BodyRewrite;
+#[proxywasm::callbacks]
 impl HttpContext for BodyRewrite {
     fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Result<Action> {
         if !end_of_stream {

@@ -6,6 +6,7 @@ include!("../callout_request.rs");
 
 /// The filter.
 pub struct Callout;
+#[proxywasm::callbacks]
 impl HttpContext for Callout {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         match backend_call().send_async() {

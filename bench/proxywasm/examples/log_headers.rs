@@ -5,6 +5,7 @@ use proxywasm::{Action, ContextId, HttpContext, http, Result};
 
 /// The filter.
 pub struct LogHeaders;
+#[proxywasm::callbacks]
 impl HttpContext for LogHeaders {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Ok(pairs) = http::request_headers().pairs() {

@@ -3,6 +3,7 @@ use proxywasm::{ContextId, HttpContext};
 
 /// The filter.
 pub struct Noop;
+#[proxywasm::callbacks]
 impl HttpContext for Noop {}
 
 /// The entry point.

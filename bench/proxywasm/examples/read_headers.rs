@@ -7,6 +7,7 @@ include!("../../common.rs");
 pub struct ReadHeaders {
     sum: u32,
 }
+#[proxywasm::callbacks]
 impl HttpContext for ReadHeaders {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Ok(pairs) = http::request_headers().pairs() {

@@ -32,6 +32,7 @@ pub struct Plugin {
     config: Option<Rc<Config>>,
 }
 
+#[proxywasm::callbacks]
 impl PluginContext for Plugin {
     type Http = Filter;
     type Tcp = NoContext;
@@ -59,6 +60,7 @@ pub struct Filter {
     config: Rc<Config>,
 }
 
+#[proxywasm::callbacks]
 impl HttpContext for Filter {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let headers = http::request_headers().pairs()?;

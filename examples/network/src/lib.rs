@@ -33,6 +33,7 @@ pub struct Plugin {
     connections: Option<Counter>,
 }
 
+#[proxywasm::callbacks]
 impl PluginContext for Plugin {
     type Http = NoContext;
     type Tcp = Connection;
@@ -81,6 +82,7 @@ impl Connection {
     }
 }
 
+#[proxywasm::callbacks]
 impl TcpContext for Connection {
     fn on_new_connection(&mut self) -> Result<Action> {
         if let Some(counter) = self.connections {

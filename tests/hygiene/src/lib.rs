@@ -1,12 +1,14 @@
 //! Built for `wasm32-wasip1` by the gate: the entry macro's wasm expansion
 //! (exports, `_initialize`, the dispatcher static) must compile in a crate
-//! that forbids `unsafe` and has no implicit prelude.
+//! that forbids `unsafe` and has no implicit prelude, and so must
+//! `#[proxywasm::callbacks]`'s.
 #![no_implicit_prelude]
 #![forbid(unsafe_code)]
 
 /// A filter that adds one header.
 pub struct Filter;
 
+#[::proxywasm::callbacks]
 impl ::proxywasm::HttpContext for Filter {
     fn on_response_headers(
         &mut self,

@@ -1,11 +1,17 @@
-//! The expansion uses absolute paths only and no `unsafe` block (natively;
+//! The expansions (of `#[proxywasm::main]` and `#[proxywasm::callbacks]`)
+//! use absolute paths only and no `unsafe` block (natively;
 //! the wasm half is built by the `proxywasm-hygiene` crate in the gate).
 #![no_implicit_prelude]
 #![forbid(unsafe_code)]
 
 mod http {
     pub struct Filter;
-    impl ::proxywasm::HttpContext for Filter {}
+    #[::proxywasm::callbacks]
+    impl ::proxywasm::HttpContext for Filter {
+        fn on_log(&mut self) -> ::proxywasm::Result<()> {
+            ::core::result::Result::Ok(())
+        }
+    }
 
     #[::proxywasm::main(http)]
     pub fn filter(_id: ::proxywasm::ContextId) -> Filter {
@@ -15,6 +21,7 @@ mod http {
 
 mod tcp {
     pub struct Connection;
+    #[::proxywasm::callbacks]
     impl ::proxywasm::TcpContext for Connection {}
 
     #[::proxywasm::main(tcp)]
@@ -25,6 +32,7 @@ mod tcp {
 
 mod plugin {
     pub struct Plugin;
+    #[::proxywasm::callbacks(crate = "::proxywasm")]
     impl ::proxywasm::PluginContext for Plugin {
         type Http = ::proxywasm::NoContext;
         type Tcp = ::proxywasm::NoContext;

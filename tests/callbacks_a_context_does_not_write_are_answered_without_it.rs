@@ -1,0 +1,174 @@
+//! `#[proxywasm::callbacks]`: the callbacks a context type does not write
+//! are answered at once, with their default, without the dispatcher finding
+//! the context; the ones it writes, and the events the SDK has work of its
+//! own in, still reach it. What a plugin does is the same either way: an
+//! event for a context id the plugin does not know shows which route it took
+//! (the full route logs an "unknown context" line, the short one answers
+//! without looking).
+
+use proxywasm::callout::HttpCall;
+use proxywasm::mock::MockHost;
+use proxywasm::{Action, ContextId, HttpContext, NoContext, PluginContext, Result};
+use proxywasm::{TcpContext, http};
+use proxywasm_abi::Export;
+
+/// Pauses each request until a callout answers (a closure resumes it), and
+/// logs each stream's end.
+struct Gate;
+
+#[proxywasm::callbacks]
+impl HttpContext for Gate {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        HttpCall::new("auth")
+            .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+            .send_then(|_gate: &mut Gate, _response| http::resume_request())?;
+        Ok(Action::Pause)
+    }
+
+    fn on_log(&mut self) -> Result<()> {
+        proxywasm::log::info!("gate: logged");
+        Ok(())
+    }
+}
+
+/// Whether `export` for unknown context 4242 took the full route.
+fn reaches_the_store(host: &MockHost, export: Export) -> bool {
+    host.logs().clear();
+    let answer = host.call_export(export);
+    let logged = host.logs().contain("unknown context 4242");
+    // Either way the host gets the default answer.
+    let default = u32::from(matches!(export, Export::Done { .. }));
+    assert_eq!(answer, default, "{export:?}");
+    logged
+}
+
+#[test]
+fn a_stream_runs_the_callbacks_written_and_the_sdk_still_routes_its_callouts() {
+    let host = MockHost::builder().http(|_| Gate);
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Pause
+    );
+    // The closure's response reaches the SDK although `Gate` writes no
+    // `on_http_call_response`.
+    let call = host.callouts().http().pop().expect("one call");
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], b"", &[]);
+    assert_eq!(stream.action(), Action::Continue);
+    // Not written: answered Continue, as the default would.
+    assert_eq!(
+        stream.response_headers(&[(":status", "200")], false),
+        Action::Continue
+    );
+    assert_eq!(stream.response_body(b"hello", true), Action::Continue);
+    stream.complete();
+    assert!(host.logs().contain("gate: logged"));
+}
+
+#[test]
+fn only_the_callbacks_written_take_the_full_route() {
+    let host = MockHost::builder().http(|_| Gate);
+    assert!(host.start());
+    let context_id = 4242;
+    // Written by `Gate`: the dispatcher looks for the context.
+    for export in [
+        Export::RequestHeaders {
+            context_id,
+            num_headers: 1,
+            end_of_stream: true,
+        },
+        Export::Log { context_id },
+    ] {
+        assert!(reaches_the_store(&host, export), "{export:?}");
+    }
+    // Not written by any context type of the plugin (the SDK's own plugin
+    // context writes none): answered at once.
+    for export in [
+        Export::RequestBody {
+            context_id,
+            body_size: 3,
+            end_of_stream: true,
+        },
+        Export::ResponseHeaders {
+            context_id,
+            num_headers: 1,
+            end_of_stream: true,
+        },
+        Export::Done { context_id },
+        Export::Tick { context_id },
+    ] {
+        assert!(!reaches_the_store(&host, export), "{export:?}");
+    }
+}
+
+/// A plugin context without the attribute: every callback may be written.
+struct Plain;
+impl PluginContext for Plain {
+    type Http = Gate;
+    type Tcp = NoContext;
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Gate> {
+        Some(Gate)
+    }
+}
+
+#[test]
+fn a_callback_any_context_type_may_write_takes_the_full_route() {
+    let host = MockHost::builder().plugin(|_| Plain);
+    assert!(host.start());
+    let context_id = 4242;
+    // `Plain` may write `on_done` and `on_tick` (it has no attribute);
+    // `Gate` writes neither.
+    for export in [Export::Done { context_id }, Export::Tick { context_id }] {
+        assert!(reaches_the_store(&host, export), "{export:?}");
+    }
+    // A stream callback only `Gate` could write, and does not.
+    let export = Export::ResponseHeaders {
+        context_id,
+        num_headers: 1,
+        end_of_stream: true,
+    };
+    assert!(!reaches_the_store(&host, export));
+}
+
+/// A connection that writes nothing.
+struct Quiet;
+#[proxywasm::callbacks]
+impl TcpContext for Quiet {}
+
+/// A plugin with both stream kinds.
+struct Both;
+#[proxywasm::callbacks]
+impl PluginContext for Both {
+    type Http = Gate;
+    type Tcp = Quiet;
+    fn new_http_context(&mut self, _id: ContextId) -> Option<Gate> {
+        Some(Gate)
+    }
+    fn new_tcp_context(&mut self, _id: ContextId) -> Option<Quiet> {
+        Some(Quiet)
+    }
+}
+
+#[test]
+fn every_event_of_a_plugin_with_both_stream_kinds_takes_the_full_route() {
+    // Its streams become HTTP or TCP at their first callback, which must
+    // reach them even if no type writes it.
+    let host = MockHost::builder().plugin(|_| Both);
+    assert!(host.start());
+    let context_id = 4242;
+    for export in [
+        Export::ResponseHeaders {
+            context_id,
+            num_headers: 1,
+            end_of_stream: true,
+        },
+        Export::NewConnection { context_id },
+        Export::Done { context_id },
+    ] {
+        assert!(reaches_the_store(&host, export), "{export:?}");
+    }
+    // And a connection whose type writes nothing still gets its context.
+    let mut connection = host.tcp_connection();
+    assert_eq!(connection.downstream_data(b"ping", false), Action::Continue);
+}
