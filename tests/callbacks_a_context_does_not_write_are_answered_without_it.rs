@@ -7,9 +7,11 @@
 //! without looking).
 
 use proxywasm::callout::HttpCall;
+use proxywasm::dns::DnsToken;
+use proxywasm::foreign::FunctionId;
 use proxywasm::mock::MockHost;
 use proxywasm::{Action, ContextId, HttpContext, NoContext, PluginContext, Result};
-use proxywasm::{TcpContext, http};
+use proxywasm::{PeerType, QueueId, TcpContext, http};
 use proxywasm_abi::Export;
 
 /// Pauses each request until a callout answers (a closure resumes it), and
@@ -177,4 +179,152 @@ fn every_event_of_a_plugin_with_both_stream_kinds_takes_the_full_route() {
     // And a connection whose type writes nothing still gets its context.
     let mut connection = host.tcp_connection();
     assert_eq!(connection.downstream_data(b"ping", false), Action::Continue);
+}
+
+/// Writes every HTTP callback.
+struct AllHttp;
+#[proxywasm::callbacks]
+impl HttpContext for AllHttp {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_request_body(&mut self, _size: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_request_trailers(&mut self, _n: usize) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_response_body(&mut self, _size: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_response_trailers(&mut self, _n: usize) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_log(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn on_done(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes every TCP callback.
+struct AllTcp;
+#[proxywasm::callbacks]
+impl TcpContext for AllTcp {
+    fn on_new_connection(&mut self) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_downstream_data(&mut self, _size: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_upstream_data(&mut self, _size: usize, _eos: bool) -> Result<Action> {
+        Ok(Action::Continue)
+    }
+    fn on_downstream_close(&mut self, _peer: PeerType) -> Result<()> {
+        Ok(())
+    }
+    fn on_upstream_close(&mut self, _peer: PeerType) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes every plugin callback the SDK may answer early.
+struct AllPlugin;
+#[proxywasm::callbacks]
+impl PluginContext for AllPlugin {
+    type Http = NoContext;
+    type Tcp = NoContext;
+    fn on_tick(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn on_queue_ready(&mut self, _queue: QueueId) -> Result<()> {
+        Ok(())
+    }
+    fn on_foreign_function(&mut self, _function: FunctionId, _size: usize) -> Result<()> {
+        Ok(())
+    }
+    fn on_resolve_dns(&mut self, _token: DnsToken, _size: usize) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_type_that_writes_every_callback_gets_every_event() {
+    // The names the attribute reads are the traits' own, and the
+    // dispatcher's names for its events must match them all: a name that
+    // drifted would leave a written callback unrun.
+    let context_id = UNKNOWN;
+    let http = MockHost::builder().http(|_| AllHttp);
+    assert!(http.start());
+    let exports = [
+        REQUEST_HEADERS,
+        REQUEST_BODY,
+        Export::RequestTrailers {
+            context_id,
+            num_trailers: 1,
+        },
+        RESPONSE_HEADERS,
+        Export::ResponseBody {
+            context_id,
+            body_size: 3,
+            end_of_stream: true,
+        },
+        Export::ResponseTrailers {
+            context_id,
+            num_trailers: 1,
+        },
+        LOG,
+        DONE,
+    ];
+    assert!(full_routes(&http, &exports).into_iter().all(|full| full));
+
+    let tcp = MockHost::builder().tcp(|_| AllTcp);
+    assert!(tcp.start());
+    let exports = [
+        NEW_CONNECTION,
+        Export::DownstreamData {
+            context_id,
+            data_size: 3,
+            end_of_stream: false,
+        },
+        Export::UpstreamData {
+            context_id,
+            data_size: 3,
+            end_of_stream: false,
+        },
+        Export::DownstreamConnectionClose {
+            context_id,
+            peer_type: 1,
+        },
+        Export::UpstreamConnectionClose {
+            context_id,
+            peer_type: 1,
+        },
+    ];
+    assert!(full_routes(&tcp, &exports).into_iter().all(|full| full));
+
+    let plugin = MockHost::builder().plugin(|_| AllPlugin);
+    assert!(plugin.start());
+    let exports = [
+        TICK,
+        Export::QueueReady {
+            context_id,
+            queue_id: 1,
+        },
+        Export::ForeignFunction {
+            context_id,
+            function_id: 1,
+            arguments_size: 0,
+        },
+        Export::ResolveDns {
+            context_id,
+            token: 1,
+            data_size: 0,
+        },
+    ];
+    assert!(full_routes(&plugin, &exports).into_iter().all(|full| full));
 }
