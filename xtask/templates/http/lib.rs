@@ -13,6 +13,9 @@ pub struct Filter {
     path: String,
 }
 
+// `#[proxywasm::callbacks]`: the callbacks a block does not write are
+// answered without reaching the context (fewer instructions per request).
+#[proxywasm::callbacks]
 impl HttpContext for Filter {
     fn on_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         match http::request_headers().get(":path") {

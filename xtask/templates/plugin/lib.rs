@@ -25,6 +25,9 @@ pub struct Plugin {
     config: Option<Rc<Config>>,
 }
 
+// `#[proxywasm::callbacks]`: the callbacks a block does not write are
+// answered without reaching the context (fewer instructions per request).
+#[proxywasm::callbacks]
 impl PluginContext for Plugin {
     type Http = Filter;
     type Tcp = NoContext;
@@ -49,6 +52,7 @@ pub struct Filter {
     config: Rc<Config>,
 }
 
+#[proxywasm::callbacks]
 impl HttpContext for Filter {
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         let Config { header, value } = &*self.config;

@@ -11,6 +11,9 @@ pub struct Connection {
     upstream: usize,
 }
 
+// `#[proxywasm::callbacks]`: the callbacks a block does not write are
+// answered without reaching the context (fewer instructions per request).
+#[proxywasm::callbacks]
 impl TcpContext for Connection {
     fn on_new_connection(&mut self) -> Result<Action> {
         info!("{{name}}: new connection");

@@ -57,6 +57,9 @@ pub struct Plugin {
     shared: Rc<Shared>,
 }
 
+// `#[proxywasm::callbacks]`: the callbacks a block does not write are
+// answered without reaching the context (fewer instructions per request).
+#[proxywasm::callbacks]
 impl PluginContext for Plugin {
     type Http = Greeter;
     type Tcp = NoContext;
@@ -73,6 +76,7 @@ pub struct Greeter {
     greeting: Rc<str>,
 }
 
+#[proxywasm::callbacks]
 impl HttpContext for Greeter {
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
         if let Err(e) = http::response_headers().add("x-greeting", &*self.greeting) {
