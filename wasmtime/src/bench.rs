@@ -19,7 +19,7 @@ use std::path::Path;
 /// ```
 /// assert_eq!(proxywasm_wasmtime::bench::PLUGINS[0], "noop");
 /// ```
-pub const PLUGINS: [&str; 8] = [
+pub const PLUGINS: [&str; 9] = [
     "noop",
     "add_header",
     "read_headers",
@@ -28,17 +28,20 @@ pub const PLUGINS: [&str; 8] = [
     "callout",
     "callout_closure",
     "callout_async",
+    "callout_plain",
 ];
 
 /// The plugins written with this SDK only: `callout` with a closure and with
 /// async/await, forms the raw ABI and the official SDK do not have (they are
-/// compared with proxywasm's own token form, `callout`).
+/// compared with proxywasm's own token form, `callout`), and `callout`
+/// without `#[proxywasm::callbacks]` (every callback reaches the
+/// dispatcher).
 ///
 /// ```
 /// use proxywasm_wasmtime::bench::{OURS_ONLY, PLUGINS};
 /// assert!(OURS_ONLY.iter().all(|p| PLUGINS.contains(p)));
 /// ```
-pub const OURS_ONLY: [&str; 2] = ["callout_closure", "callout_async"];
+pub const OURS_ONLY: [&str; 3] = ["callout_closure", "callout_async", "callout_plain"];
 
 /// The three ways each plugin is written (`bench/<variant>`), in table order.
 ///
@@ -157,7 +160,8 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
 /// Whether `plugin` did its job on `stream`.
 fn check(plugin: &str, stream: &HttpStream) -> Result<(), String> {
     match plugin {
-        "noop" | "log_headers" | "callout" | "callout_closure" | "callout_async" => Ok(()),
+        "noop" | "log_headers" | "callout" | "callout_closure" | "callout_async"
+        | "callout_plain" => Ok(()),
         "add_header" => expect(stream.current_response_header("x-bench"), "proxywasm-bench"),
         "read_headers" => {
             let sum: usize = REQUEST_HEADERS.iter().map(|(k, v)| k.len() + v.len()).sum();
