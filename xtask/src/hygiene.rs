@@ -28,6 +28,9 @@ const VERIFIED: &[&str] = &["proxywasm-abi", "proxywasm-macros", "proxywasm"];
 const UNVERIFIED: &str = "proxywasm-wasmtime";
 
 fn cargo_package(root: &Path, packages: &[&str], verify: bool) -> Result<()> {
+    if verify {
+        forget_unpacked_packages(root, packages)?;
+    }
     let mut command = Command::new(cmd::cargo());
     command.current_dir(root).args(["package", "--allow-dirty"]);
     if !verify {
@@ -37,6 +40,40 @@ fn cargo_package(root: &Path, packages: &[&str], verify: bool) -> Result<()> {
         command.args(["-p", p]);
     }
     cmd::run(&mut command)
+}
+
+/// Removes the copies of `packages` that an earlier verified `cargo package`
+/// unpacked on this machine. To verify a crate that depends on another
+/// being packaged, cargo unpacks the packaged `.crate`s into a local
+/// registry under `$CARGO_HOME/registry/src/-<hash>/` (its name is empty,
+/// hence the leading `-`) and reuses an unpacked `name-version` it finds
+/// there: with the version unchanged, a later run would verify `proxywasm`
+/// against the first run's `proxywasm-macros`. Only those directories, and
+/// only of our own packages, are removed; a fresh machine has none.
+fn forget_unpacked_packages(root: &Path, packages: &[&str]) -> Result<()> {
+    let version = workspace_value(root, "version")?;
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let Some(sources) = home.map(|h| h.join("registry").join("src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for package in packages {
+            let unpacked = registry.path().join(format!("{package}-{version}"));
+            if unpacked.is_dir() {
+                std::fs::remove_dir_all(&unpacked)
+                    .context(format!("removing {}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file names inside a `.crate` (a gzipped tar), relative to its top directory.
