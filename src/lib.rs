@@ -326,7 +326,9 @@ pub use log;
 pub use proxywasm_macros::main;
 
 /// Marks a context's `impl` block so that the callbacks it does not write
-/// are answered at once, without reaching the context.
+/// are answered at once, without reaching the context (a callback that
+/// several context kinds receive, `on_done` or `on_log`, only if no
+/// context type of the plugin writes it).
 ///
 /// Put it on an `impl HttpContext for …`, `impl TcpContext for …` or
 /// `impl PluginContext for …` block. It sets the trait's
@@ -336,8 +338,8 @@ pub use proxywasm_macros::main;
 /// context: about 16 wasm instructions fewer per callback and request.
 /// Without the attribute every callback reaches the context and runs its
 /// default. What the plugin does is the same either way; only the error
-/// line for an event about a context id the host never created is not
-/// written for a callback answered early. See [`Callbacks`] for the events
+/// line for an event about a context id the host never created, or not of
+/// its context's kind, is not written for a callback answered early. See [`Callbacks`] for the events
 /// that always reach the SDK.
 ///
 /// It refuses a macro call among the methods (it cannot see what the macro

@@ -1,5 +1,5 @@
 //! `callout_plain`: `callout` without `#[proxywasm::callbacks]`, so every
-//! callback Envoy makes reaches the dispatcher, which finds the stream and
+//! callback reaches the dispatcher, which finds the stream and
 //! runs the trait's default for the ones the filter does not write. It
 //! guards what a plugin pays for a callback it leaves to its default when
 //! its other callbacks have code (the bench's budget: at most 20 each).
