@@ -21,23 +21,9 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item2: proc_macro2::TokenStream = item.clone().into();
-    match parse::parse(attr.into(), item2.clone()) {
-        Ok(entry) => match expand::expand(&entry) {
-            Ok(tokens) => tokens.into(),
-            Err(error) => {
-                let mut out = error.to_compile_error();
-                out.extend(item2);
-                out.into()
-            }
-        },
-        Err(error) => {
-            // Keep the user's item so the IDE still sees the function.
-            let mut out = error.to_compile_error();
-            out.extend(item2);
-            out.into()
-        }
-    }
+    let item: proc_macro2::TokenStream = item.into();
+    let expanded = parse::parse(attr.into(), item.clone()).and_then(|entry| expand::expand(&entry));
+    or_errors_with(expanded, item)
 }
 
 /// Sets a context type's `CALLBACKS` from the methods its `impl` block
@@ -50,13 +36,21 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn callbacks(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item2: proc_macro2::TokenStream = item.into();
-    match callbacks::expand(attr.into(), item2.clone()) {
+    let item: proc_macro2::TokenStream = item.into();
+    or_errors_with(callbacks::expand(attr.into(), item.clone()), item)
+}
+
+/// The expansion, or its errors followed by the user's `item` unchanged (so
+/// that the IDE still sees the function or the methods).
+fn or_errors_with(
+    expanded: syn::Result<proc_macro2::TokenStream>,
+    item: proc_macro2::TokenStream,
+) -> TokenStream {
+    match expanded {
         Ok(tokens) => tokens.into(),
         Err(error) => {
-            // Keep the user's item so the IDE still sees the methods.
             let mut out = error.to_compile_error();
-            out.extend(item2);
+            out.extend(item);
             out.into()
         }
     }
