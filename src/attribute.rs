@@ -132,6 +132,32 @@ pub trait FromAttribute: Sized {
     ///
     /// # Errors
     /// When the bytes are not an encoding of `Self`.
+    ///
+    /// A type of your own decodes through one of ours:
+    ///
+    /// ```
+    /// use proxywasm::Result;
+    /// use proxywasm::attribute::FromAttribute;
+    ///
+    /// /// An upstream port that is never 0.
+    /// #[derive(Debug, PartialEq)]
+    /// struct Port(u16);
+    ///
+    /// impl FromAttribute for Port {
+    ///     fn from_attribute(bytes: &[u8]) -> Result<Port> {
+    ///         match u64::from_attribute(bytes)? {
+    ///             0 => Err(proxywasm::Error::malformed("port 0")),
+    ///             port => u16::try_from(port)
+    ///                 .map(Port)
+    ///                 .map_err(|_| proxywasm::Error::malformed("port above 65535")),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Port::from_attribute(&8080u64.to_le_bytes()), Ok(Port(8080)));
+    /// assert!(Port::from_attribute(&0u64.to_le_bytes()).is_err());
+    /// assert!(Port::from_attribute(&70_000u64.to_le_bytes()).is_err());
+    /// ```
     fn from_attribute(bytes: &[u8]) -> Result<Self>;
 }
 

@@ -662,6 +662,31 @@ pub(crate) type GrpcThen = Box<dyn FnOnce(&mut dyn Any, GrpcEvent) -> Option<Res
 
 /// The response of an HTTP callout, as a future ([`HttpCall::send_async`]).
 /// Dropping it before the response arrives drops the response.
+///
+/// ```
+/// use proxywasm::callout::HttpCall;
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpContext, Result};
+///
+/// /// Tells an audit service about each request, without waiting for it.
+/// struct Audit;
+/// impl HttpContext for Audit {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         let response = HttpCall::new("audit")
+///             .headers(&[(":method", "POST"), (":path", "/seen"), (":authority", "audit")])
+///             .send_async()?;
+///         drop(response); // the call is sent; its response will be dropped
+///         Ok(Action::Continue)
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| Audit);
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Continue);
+/// let call = host.callouts().http().pop().expect("the call was sent");
+/// host.callouts().respond_http(call.token, &[(":status", "200")], b"", &[]);
+/// assert!(host.logs().contain("no context waits for callout"));
+/// ```
 #[derive(Debug)]
 #[must_use = "a future does nothing unless awaited"]
 pub struct HttpResponseFuture {
@@ -1002,6 +1027,38 @@ impl<'a> GrpcCall<'a> {
 }
 
 /// The reply of a unary gRPC call, as a future ([`GrpcCall::send_async`]).
+/// A call that fails ends the future with an error that carries the gRPC
+/// status ([`GrpcStatus::of`]).
+///
+/// ```
+/// use proxywasm::callout::{GrpcCall, GrpcStatus};
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpContext, Result, http};
+///
+/// struct Check;
+/// impl HttpContext for Check {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         let reply = GrpcCall::new("authz", "pkg.Authz", "Check").send_async(b"")?;
+///         self.spawn(async move {
+///             match reply.await {
+///                 Ok(_message) => http::resume_request(),
+///                 Err(error) if GrpcStatus::of(&error) == Some(GrpcStatus::UNAVAILABLE) => {
+///                     http::LocalResponse::new(503).send()
+///                 }
+///                 Err(error) => Err(error),
+///             }
+///         });
+///         Ok(Action::Pause)
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| Check);
+/// let mut stream = host.http_stream();
+/// stream.request_headers(&[(":path", "/")], true);
+/// let call = host.callouts().grpc().pop().expect("one call");
+/// host.callouts().close_grpc(call.token, 14, "no healthy upstream");
+/// assert_eq!(stream.local_response().map(|r| r.status_code), Some(503));
+/// ```
 #[derive(Debug)]
 #[must_use = "a future does nothing unless awaited"]
 pub struct GrpcReplyFuture {

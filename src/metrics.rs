@@ -96,6 +96,23 @@ pub trait Metric: Copy + sealed::Kind {
     ///
     /// # Errors
     /// The hostcall's status.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_plugin(|| {
+    /// use proxywasm::metrics::{Counter, Gauge, Metric};
+    ///
+    /// /// Defines each of `names` as the metric type the caller asks for.
+    /// fn define_each<M: Metric>(names: &[&str]) -> proxywasm::Result<Vec<M>> {
+    ///     names.iter().map(|name| M::define(name)).collect()
+    /// }
+    ///
+    /// let counters: Vec<Counter> = define_each(&["hits", "misses"])?;
+    /// let gauges: Vec<Gauge> = define_each(&["in_flight"])?;
+    /// counters[0].increment(1)?;
+    /// assert_eq!(counters[0].value()?, 1);
+    /// assert_eq!(gauges[0].value()?, 0);
+    /// # Ok(()) });
+    /// ```
     fn define(name: &str) -> Result<Self>;
 }
 

@@ -108,7 +108,49 @@ pub fn sleep(duration: Duration) -> Sleep {
     }
 }
 
-/// The future of [`sleep`].
+/// The future of [`sleep`]. Its deadline is fixed at its first poll, so a
+/// `Sleep` made early and awaited later still waits its whole duration.
+///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, Configuration, ContextId, HttpContext, NoContext, PluginContext};
+/// use proxywasm::{Result, http, task, time};
+/// use std::time::Duration;
+///
+/// /// Holds each request for 50 ms.
+/// struct Hold;
+/// impl HttpContext for Hold {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         let pause: task::Sleep = task::sleep(Duration::from_millis(50));
+///         self.spawn(async move {
+///             pause.await?;
+///             http::resume_request()
+///         });
+///         Ok(Action::Pause)
+///     }
+/// }
+///
+/// struct Plugin;
+/// impl PluginContext for Plugin {
+///     type Http = Hold;
+///     type Tcp = NoContext;
+///     fn on_configure(&mut self, _c: Configuration) -> Result<()> {
+///         time::set_tick_period(Duration::from_millis(10)) // the sleep's resolution
+///     }
+///     fn new_http_context(&mut self, _id: ContextId) -> Option<Hold> {
+///         Some(Hold)
+///     }
+/// }
+///
+/// let host = MockHost::builder().plugin(|_| Plugin);
+/// assert!(host.start());
+/// let mut stream = host.http_stream();
+/// assert_eq!(stream.request_headers(&[(":path", "/")], true), Action::Pause);
+/// host.time().advance(Duration::from_millis(40));
+/// assert_eq!(stream.action(), Action::Pause);
+/// host.time().advance(Duration::from_millis(10));
+/// assert_eq!(stream.action(), Action::Continue);
+/// ```
 #[derive(Debug)]
 #[must_use = "a future does nothing unless awaited"]
 pub struct Sleep {

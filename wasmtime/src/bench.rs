@@ -110,6 +110,20 @@ pub fn lifecycle(plugin: &str, host: &MockHost) -> Result<(), String> {
 /// turn (round-robin), as a proxy serving concurrent requests calls the
 /// plugin. With `n = 1` it is one sequential lifecycle.
 ///
+/// ```
+/// use proxywasm::mock::MockHost;
+/// use proxywasm_wasmtime::{WasmHost, bench};
+///
+/// # let plugin = proxywasm_wasmtime::WasmPlugin::from_bytes("noop", br#"(module
+/// #   (memory (export "memory") 1)
+/// #   (func (export "proxy_abi_version_0_2_1"))
+/// #   (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#)?;
+/// let host = MockHost::builder().wasm(&plugin); // a module with no callback
+/// assert_eq!(bench::lifecycles("noop", &host, bench::INTERLEAVED), Ok(()));
+/// assert!(bench::lifecycles("callout", &host, 2).is_err(), "it made no HTTP call");
+/// # Ok::<(), proxywasm_wasmtime::LoadError>(())
+/// ```
+///
 /// # Errors
 /// What the plugin failed to do, or an unknown plugin name.
 pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String> {
@@ -240,6 +254,11 @@ impl Figures {
     }
 
     /// Mean fuel per request of the interleaved case.
+    ///
+    /// ```
+    /// let figures = proxywasm_wasmtime::bench::Figures { interleaved: (16, 2_400), ..Default::default() };
+    /// assert_eq!(figures.interleaved_fuel_per_request(), 150.0);
+    /// ```
     pub fn interleaved_fuel_per_request(&self) -> f64 {
         self.interleaved.1 as f64 / self.interleaved.0.max(1) as f64
     }

@@ -8,7 +8,8 @@
 //! through the engine crate as a user's crate would ([`outside_plugin_step`]); the Miri run of the
 //! proxywasm suite on the mock host (`rustup run nightly cargo miri test`, after adding the
 //! `miri` component); `cargo doc` of every publishable crate with default, no and all
-//! features, warnings denied; a check that no tracked file cites notes kept outside the
+//! features, warnings denied; a check with nightly rustdoc that every documented public item
+//! has a code example ([`crate::doc_examples`]); a check that no tracked file cites notes kept outside the
 //! repository (the book's reference pages hold the facts); the release build of every plugin crate (cdylib only, so LTO
 //! applies); the ABI-surface check of each example's `.wasm` ([`crate::abi_surface`]); a
 //! cross-check of the ABI tables against Envoy's own linker (`envoy --mode validate`
@@ -148,6 +149,11 @@ fn steps() -> Vec<Step> {
             ],
         ),
         task("docs", docs_step, &[]),
+        task(
+            "doc examples (nightly rustdoc)",
+            crate::doc_examples::step,
+            &["miri component (nightly)"],
+        ),
         task("references in the repository", references_step, &[]),
         task(BUILD, build_step, &[]),
         task("ABI surface", abi_step, &[BUILD]),

@@ -46,6 +46,7 @@ mod audit;
 mod bench;
 mod bench_envoy;
 mod cmd;
+mod doc_examples;
 mod e2e;
 mod envoy;
 mod error;
