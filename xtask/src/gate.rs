@@ -857,7 +857,7 @@ test something passed ... ok
                 assert!(steps[..i].iter().any(|t| t.name == *need), "{need}");
             }
         }
-        assert_eq!(steps.len(), 23);
+        assert_eq!(steps.len(), 24);
     }
 
     #[test]
