@@ -32,7 +32,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         reload_recovers,
     ),
     (
-        "FAIL_CLOSED: after a panic every request gets 503, also after 1.5 s",
+        "FAIL_CLOSED: the panic logged (file:line) before the trap; every later request gets 503 with details wasm_fail_stream, also after 1.5 s",
         closed_stays_failed,
     ),
     (
@@ -99,6 +99,35 @@ fn panics_logged(c: &Ctx<'_>, plugin: &str) -> usize {
         .lines()
         .filter(|l| l.contains("[critical]") && l.contains(&tag) && l.contains("panicked at "))
         .count()
+}
+
+/// The plugin's critical `panicked at <file>:<line>` line, then (within a few lines:
+/// the message's continuation) Envoy's line about the trap, `Function:
+/// proxy_on_request_headers failed`, which names no plugin.
+fn panic_logged_before_trap(c: &Ctx<'_>, plugin: &str) -> Result<()> {
+    let log = c.envoy.log();
+    let tag = format!("wasm log {plugin} ");
+    let lines: Vec<&str> = log.lines().collect();
+    let has_file_line = |l: &str| {
+        l.split("panicked at ")
+            .nth(1)
+            .and_then(|at| at.split(':').nth(1))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|ch| ch.is_ascii_digit()))
+    };
+    let Some(panic) = lines
+        .iter()
+        .position(|l| l.contains("[critical]") && l.contains(&tag) && has_file_line(l))
+    else {
+        bail!("no critical `panicked at <file>:<line>` line of {plugin}");
+    };
+    let trap = lines[panic..]
+        .iter()
+        .take(5)
+        .any(|l| l.contains("Function: proxy_on_request_headers failed"));
+    if !trap {
+        bail!("Envoy's trap line does not follow the panic line of {plugin}");
+    }
+    Ok(())
 }
 
 /// Polls until the plugin on `port` handles a request again; returns the time from
@@ -175,7 +204,17 @@ pub(crate) fn closed_stays_failed(c: &mut Ctx<'_>) -> Result<()> {
     if panics_logged(c, "panicking_closed") != 1 {
         bail!("the panic was not logged once");
     }
-    println!("    {n} requests over 1.5 s after the panic: all 503");
+    panic_logged_before_trap(c, "panicking_closed")?;
+    // The access log (Envoy's stdout): the panicking request and each later one.
+    let console = std::fs::read_to_string(&c.envoy.console_path).unwrap_or_default();
+    let failed = console
+        .lines()
+        .filter(|l| l.contains("access panicking_closed 503 wasm_fail_stream"))
+        .count();
+    if failed < n {
+        bail!("{failed} of the {n} requests after the panic logged `503 wasm_fail_stream`");
+    }
+    println!("    {n} requests over 1.5 s after the panic: all 503, details wasm_fail_stream");
     Ok(())
 }
 
