@@ -259,11 +259,31 @@ fn run_checks(
         },
     );
     check(
-        "with a wrong sha256 Envoy refuses the module and the listener answers 503",
+        "with a wrong sha256 Envoy refuses the module (retry limit warning, critical load failure, failed closed under FAIL_RELOAD) and the listener answers 503",
         &mut |p| {
             // Envoy 1.40 logs the digest mismatch as a failed fetch, then this.
             p.wait_for_log(&["Plugin remote_bad failed to load"], TIMEOUT)?;
             let log = p.log();
+            let logged = |level: &str, text: &str| {
+                log.lines()
+                    .any(|l| l.contains(&format!("[{level}]")) && l.contains(text))
+            };
+            for (level, text) in [
+                (
+                    "warning",
+                    "Retry limit exceeded for fetching data from remote data source",
+                ),
+                ("critical", "Plugin remote_bad failed to load"),
+                // Said even though the listener's policy is FAIL_RELOAD.
+                (
+                    "critical",
+                    "Plugin configured to fail closed failed to load",
+                ),
+            ] {
+                if !logged(level, text) {
+                    bail!("no {level} line `{text}` in Envoy's log");
+                }
+            }
             for i in 0..3 {
                 let r = http_get(BAD_PORT, "/", &[], TIMEOUT)?;
                 if r.status != 503 {
