@@ -91,9 +91,17 @@ fn panic_once(port: u16) -> Result<()> {
     Ok(())
 }
 
+/// The prefix Envoy 1.40 gives a line logged from a stream context of `plugin`: the
+/// plugin's name, its root id, its VM id (each plugin here has a VM id equal to its
+/// name, and the root id `panicking`), so the check also reads the book's claim that
+/// stream lines carry all three (book: reference/envoy-1.40.md#log-prefix).
+fn stream_prefix(plugin: &str) -> String {
+    format!("wasm log {plugin} panicking {plugin}: ")
+}
+
 /// How many critical `panicked at` lines the plugin named `plugin` logged.
 fn panics_logged(c: &Ctx<'_>, plugin: &str) -> usize {
-    let tag = format!("wasm log {plugin} ");
+    let tag = stream_prefix(plugin);
     c.envoy
         .log()
         .lines()
@@ -106,7 +114,7 @@ fn panics_logged(c: &Ctx<'_>, plugin: &str) -> usize {
 /// proxy_on_request_headers failed`, which names no plugin.
 fn panic_logged_before_trap(c: &Ctx<'_>, plugin: &str) -> Result<()> {
     let log = c.envoy.log();
-    let tag = format!("wasm log {plugin} ");
+    let tag = stream_prefix(plugin);
     let lines: Vec<&str> = log.lines().collect();
     let has_file_line = |l: &str| {
         l.split("panicked at ")
