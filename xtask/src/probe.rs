@@ -468,6 +468,38 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "a non-UTF-8 header value reaches the plugin as its bytes, and one the plugin adds goes out as its bytes",
         crate::probe_fidelity::header_bytes,
     ),
+    (
+        "the legacy top-level property route_metadata is NOT_FOUND",
+        crate::probe_claims::legacy_route_metadata,
+    ),
+    (
+        "get_header_map_value of a key added twice gives the first value",
+        crate::probe_claims::repeated_header_first_value,
+    ),
+    (
+        "header keys are lower-cased on add and get",
+        crate::probe_claims::keys_lower_cased,
+    ),
+    (
+        "over HTTP/1.1 :authority is the Host header, and get(host) reads it too",
+        crate::probe_claims::authority_is_host,
+    ),
+    (
+        "metrics: increment(0) on a counter is BAD_ARGUMENT; record_metric on a counter adds",
+        crate::probe_claims::counter_increment_zero_and_record,
+    ),
+    (
+        "continue_stream(3) (upstream) is UNIMPLEMENTED, in an HTTP and a TCP context",
+        crate::probe_claims::continue_upstream_unimplemented,
+    ),
+    (
+        "set_property does not split its path: it stores filter state wasm.<a NUL b>, which get_property (splitting) cannot read back",
+        crate::probe_claims::set_property_does_not_split,
+    ),
+    (
+        "get_current_time_nanoseconds is live: it advances within one callback",
+        crate::probe_claims::clock_is_live,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

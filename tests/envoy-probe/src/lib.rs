@@ -14,6 +14,7 @@
 //!     (plain and tagged, read back by the checks from the admin stats); in
 //!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
+//!     the book's claims of [`claims`] in `on_request_headers`;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
 //!     `on_response_headers` logs that it ran for it;
 //!   * `GET /callout/{refused,timeout,reset}`: an HTTP callout whose upstream
@@ -24,8 +25,8 @@
 //!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
 //!     as `x-echo` in the response.
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
-//!   `tcp_proxy` to the same upstream): `send_local_response` from
-//!   `on_new_connection`.
+//!   `tcp_proxy` to the same upstream): `send_local_response` and
+//!   `proxy_continue_stream(3)` from `on_new_connection`.
 //!
 //! * any other configuration (plugins `struct_config`, `bytes_config`,
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
@@ -61,6 +62,7 @@ use proxywasm::{
 use std::time::Duration;
 
 pub mod actions;
+pub mod claims;
 pub mod measured;
 
 /// The actions role's tick period.
@@ -799,6 +801,7 @@ impl HttpContext for HttpProbe {
             );
         }
         foreign_calls::in_request();
+        claims::in_request();
         Ok(Action::Continue)
     }
 
@@ -925,6 +928,10 @@ pub struct TcpProbe;
 
 impl TcpContext for TcpProbe {
     fn on_new_connection(&mut self) -> Result<Action> {
+        observe(
+            "continue_stream(3)[on_new_connection]",
+            &unit(&proxywasm::tcp::resume_upstream()),
+        );
         let sent = LocalResponse::new(403)
             .body("not for TCP\n")
             .details("probe_tcp")

@@ -1,0 +1,229 @@
+//! One-line observations of what the book claims Envoy does where it departs
+//! from the specification (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
+//! reference/hostcalls.md, reference/properties.md), made in the probe's
+//! `GET /routed` `on_request_headers` ([`in_request`]). The checks are in `xtask/src/probe_claims.rs`.
+
+use crate::{err, observe, unit};
+use proxywasm::foreign::Expression;
+use proxywasm::http;
+use proxywasm::metrics::Counter;
+use proxywasm::{property, tcp, time};
+
+/// A property read as `Ok(N bytes: "...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn read(path: &[&str]) -> String {
+    match property::get(path) {
+        Ok(Some(v)) => format!(
+            "Ok({} bytes: {:?})",
+            v.as_bytes().len(),
+            v.to_string_lossy()
+        ),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A request header read as `Ok("...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn header(name: &str) -> String {
+    match http::request_headers().get(name) {
+        Ok(Some(v)) => format!("Ok({:?})", v.to_string_lossy()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// The request's header names equal to `name` (as Envoy holds them).
+fn keys_like(name: &str) -> String {
+    match http::request_headers().pairs() {
+        Ok(pairs) => {
+            let keys: Vec<String> = pairs
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .filter(|k| k.eq_ignore_ascii_case(name))
+                .collect();
+            format!("[{}]", keys.join(", "))
+        }
+        Err(e) => err(&e),
+    }
+}
+
+/// The observations of `GET /routed`'s `on_request_headers`.
+pub fn in_request() {
+    // book: reference/envoy-1.40.md#route-metadata, properties.md
+    observe(
+        "property[legacy] route_metadata",
+        &read(&["route_metadata"]),
+    );
+
+    // book: hostcalls.md#header-maps: the first value of a repeated key;
+    // keys lower-cased.
+    let headers = http::request_headers();
+    let added = [
+        headers.add("x-probe-repeat", "first"),
+        headers.add("x-probe-repeat", "second"),
+    ];
+    observe(
+        "header_map[repeated] add twice",
+        &added.iter().map(unit).collect::<Vec<_>>().join(", "),
+    );
+    observe("header_map[repeated] get", &header("x-probe-repeat"));
+    observe(
+        "header_map[upper-case key] add",
+        &unit(&headers.add("X-Probe-Upper", "v")),
+    );
+    observe(
+        "header_map[upper-case key] keys",
+        &keys_like("x-probe-upper"),
+    );
+    observe(
+        "header_map[upper-case key] get lower-case",
+        &header("x-probe-upper"),
+    );
+    observe(
+        "header_map[upper-case key] get upper-case",
+        &header("X-Probe-Upper"),
+    );
+    observe("header_map[HTTP/1.1] get :authority", &header(":authority"));
+    observe("header_map[HTTP/1.1] get host", &header("host"));
+
+    // book: hostcalls.md#metrics
+    let zero = Counter::define("probe_claims_counter").and_then(|c| c.increment(0));
+    observe("metrics counter increment(0)", &unit(&zero));
+    observe("metrics counter record", &raw::record_on_counter());
+
+    // book: hostcalls.md#stream-control
+    observe(
+        "continue_stream(3)[on_request_headers]",
+        &unit(&tcp::resume_upstream()),
+    );
+
+    // book: hostcalls.md#properties: `set` does not split its path. The
+    // control: a one-segment key, read back both ways.
+    observe(
+        "set_property[probe_whole]",
+        &unit(&property::set(&["probe_whole"], b"w")),
+    );
+    observe(
+        "set_property then get [probe_whole]",
+        &read(&["probe_whole"]),
+    );
+    observe(
+        "set_property then get [filter_state, wasm.probe_whole]",
+        &read(&["filter_state", "wasm.probe_whole"]),
+    );
+    observe(
+        "set_property[probe_split,inner]",
+        &unit(&property::set(&["probe_split", "inner"], b"v")),
+    );
+    observe(
+        "set_property then get [probe_split]",
+        &read(&["probe_split"]),
+    );
+    observe(
+        "set_property then get [probe_split,inner]",
+        &read(&["probe_split", "inner"]),
+    );
+    observe(
+        "set_property then get [filter_state, wasm.probe_split]",
+        &read(&["filter_state", "wasm.probe_split"]),
+    );
+
+    // A property path cannot name a key with a NUL in it (NUL separates the
+    // segments); a CEL string can.
+    for key in ["wasm.probe_whole", "wasm.probe_split\\x00inner"] {
+        observe(
+            &format!("set_property then CEL filter_state[\"{key}\"]"),
+            &cel(&format!("filter_state[\"{key}\"]")),
+        );
+    }
+
+    // book: hostcalls.md#logging-time-and-timers: a live clock.
+    observe("time::now within one callback", &clock());
+}
+
+/// A CEL expression's value as `Ok(N bytes: "...")` or `Err(NAME)`.
+fn cel(source: &str) -> String {
+    match Expression::new(source).and_then(|e| e.evaluate()) {
+        Ok(v) => format!(
+            "Ok({} bytes: {:?})",
+            v.as_bytes().len(),
+            v.to_string_lossy()
+        ),
+        Err(e) => err(&e),
+    }
+}
+
+/// `advanced` when `time::now` changes within one callback (bounded
+/// polling), else `frozen` (or the error).
+fn clock() -> String {
+    let first = match time::now() {
+        Ok(t) => t,
+        Err(e) => return err(&e),
+    };
+    for _ in 0..1_000_000 {
+        match time::now() {
+            Ok(t) if t > first => return "advanced".to_string(),
+            Ok(t) if t < first => return "went back".to_string(),
+            Ok(_) => {}
+            Err(e) => return err(&e),
+        }
+    }
+    "frozen".to_string()
+}
+
+/// `proxy_record_metric` on a counter: the SDK's [`Counter`] has no
+/// `record`, so the probe calls the import itself.
+#[allow(unsafe_code)]
+mod raw {
+    #[cfg(target_family = "wasm")]
+    use super::{Counter, err};
+
+    #[cfg(target_family = "wasm")]
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        fn proxy_define_metric(kind: u32, name: *const u8, name_len: usize, id: *mut u32) -> u32;
+        fn proxy_record_metric(id: u32, value: u64) -> u32;
+    }
+
+    /// `increment(2), record(5): grew by N` on a counter (7 if `record` adds,
+    /// `5 - before` if it sets), or the failure.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn record_on_counter() -> String {
+        const NAME: &str = "probe_claims_record";
+        let counter = match Counter::define(NAME) {
+            Ok(c) => c,
+            Err(e) => return err(&e),
+        };
+        let mut id = 0u32;
+        // SAFETY: the name is a live byte slice of the given length and `id`
+        // a live u32 Envoy writes once (the ABI's proxy_define_metric).
+        let defined = unsafe { proxy_define_metric(0, NAME.as_ptr(), NAME.len(), &raw mut id) };
+        if defined != 0 {
+            return format!("define status {defined}");
+        }
+        let before = match counter.value() {
+            Ok(v) => v,
+            Err(e) => return err(&e),
+        };
+        if let Err(e) = counter.increment(2) {
+            return err(&e);
+        }
+        // SAFETY: plain integers in, a status out.
+        let recorded = unsafe { proxy_record_metric(id, 5) };
+        if recorded != 0 {
+            return format!("record status {recorded}");
+        }
+        match counter.value() {
+            Ok(after) => format!(
+                "increment(2), record(5): grew by {}",
+                i128::from(after) - i128::from(before)
+            ),
+            Err(e) => err(&e),
+        }
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn record_on_counter() -> String {
+        "not measured natively".to_string()
+    }
+}

@@ -1,0 +1,125 @@
+//! The book's claims about where Envoy departs from the specification, each
+//! held to what Envoy 1.40 does (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
+//! reference/hostcalls.md, reference/properties.md). The probe's side is
+//! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
+//! `on_request_headers`.
+
+use crate::e2e::Ctx;
+use crate::error::Result;
+use crate::probe::expect_probe;
+
+/// The old top-level `route_metadata` is gone (`xds.route_metadata` is
+/// checked with the typed attributes).
+pub(crate) fn legacy_route_metadata(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("property[legacy] route_metadata", "Err(NOT_FOUND)")])
+}
+
+/// `proxy_get_header_map_value` of a key added twice: the first value.
+pub(crate) fn repeated_header_first_value(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("header_map[repeated] add twice", "OK, OK"),
+            ("header_map[repeated] get", r#"Ok("first")"#),
+        ],
+    )
+}
+
+/// Keys are lower-cased on `add` and on `get`.
+pub(crate) fn keys_lower_cased(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("header_map[upper-case key] add", "OK"),
+            ("header_map[upper-case key] keys", "[x-probe-upper]"),
+            ("header_map[upper-case key] get lower-case", r#"Ok("v")"#),
+            ("header_map[upper-case key] get upper-case", r#"Ok("v")"#),
+        ],
+    )
+}
+
+/// Over HTTP/1.1 the `Host` header is `:authority`, and `host` reads it too.
+pub(crate) fn authority_is_host(c: &mut Ctx<'_>) -> Result<()> {
+    let host = format!(r#"Ok("127.0.0.1:{}")"#, c.port);
+    expect_probe(
+        c,
+        &[
+            ("header_map[HTTP/1.1] get :authority", host.as_str()),
+            ("header_map[HTTP/1.1] get host", host.as_str()),
+        ],
+    )
+}
+
+/// `proxy_increment_metric` with 0 on a counter is refused;
+/// `proxy_record_metric` on a counter adds.
+pub(crate) fn counter_increment_zero_and_record(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("metrics counter increment(0)", "Err(BAD_ARGUMENT)"),
+            (
+                "metrics counter record",
+                "increment(2), record(5): grew by 7",
+            ),
+        ],
+    )
+}
+
+/// `proxy_continue_stream(3)` (upstream) in an HTTP and a TCP context.
+pub(crate) fn continue_upstream_unimplemented(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "continue_stream(3)[on_request_headers]",
+                "Err(UNIMPLEMENTED)",
+            ),
+            (
+                "continue_stream(3)[on_new_connection]",
+                "Err(UNIMPLEMENTED)",
+            ),
+        ],
+    )
+}
+
+/// `proxy_set_property` with a two-segment path stores the whole path as
+/// one key: the filter state `wasm.probe_split<NUL>inner` (read through CEL,
+/// as no property path can name it). Nothing is under the first segment, and
+/// `proxy_get_property`, which does split, cannot read it back. The control:
+/// a one-segment key reads back as a property and as filter state.
+pub(crate) fn set_property_does_not_split(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("set_property[probe_whole]", "OK"),
+            ("set_property then get [probe_whole]", r#"Ok(1 bytes: "w")"#),
+            (
+                "set_property then get [filter_state, wasm.probe_whole]",
+                r#"Ok(1 bytes: "w")"#,
+            ),
+            (
+                r#"set_property then CEL filter_state["wasm.probe_whole"]"#,
+                r#"Ok(1 bytes: "w")"#,
+            ),
+            ("set_property[probe_split,inner]", "OK"),
+            (
+                r#"set_property then CEL filter_state["wasm.probe_split\x00inner"]"#,
+                r#"Ok(1 bytes: "v")"#,
+            ),
+            ("set_property then get [probe_split]", "Err(NOT_FOUND)"),
+            (
+                "set_property then get [filter_state, wasm.probe_split]",
+                "Err(NOT_FOUND)",
+            ),
+            (
+                "set_property then get [probe_split,inner]",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// `proxy_get_current_time_nanoseconds` advances within one callback.
+pub(crate) fn clock_is_live(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("time::now within one callback", "advanced")])
+}
