@@ -500,6 +500,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "get_current_time_nanoseconds is live: it advances within one callback",
         crate::probe_claims::clock_is_live,
     ),
+    (
+        "stream end: HTTP on_log then on_done, TCP on_done then on_log",
+        crate::probe_claims::stream_end_order,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

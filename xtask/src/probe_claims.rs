@@ -2,7 +2,7 @@
 //! held to what Envoy 1.40 does (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md). The probe's side is
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
-//! `on_request_headers`.
+//! `on_request_headers` and at the end of each stream.
 
 use crate::e2e::Ctx;
 use crate::error::Result;
@@ -122,4 +122,15 @@ pub(crate) fn set_property_does_not_split(c: &mut Ctx<'_>) -> Result<()> {
 /// `proxy_get_current_time_nanoseconds` advances within one callback.
 pub(crate) fn clock_is_live(c: &mut Ctx<'_>) -> Result<()> {
     expect_probe(c, &[("time::now within one callback", "advanced")])
+}
+
+/// HTTP: `on_log` then `on_done`; TCP: `on_done` then `on_log`.
+pub(crate) fn stream_end_order(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("stream_end_order[http]", "on_log, on_done"),
+            ("stream_end_order[tcp]", "on_done, on_log"),
+        ],
+    )
 }

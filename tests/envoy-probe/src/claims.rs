@@ -1,13 +1,29 @@
 //! One-line observations of what the book claims Envoy does where it departs
 //! from the specification (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md), made in the probe's
-//! `GET /routed` `on_request_headers` ([`in_request`]). The checks are in `xtask/src/probe_claims.rs`.
+//! `GET /routed` `on_request_headers` ([`in_request`]) and at the end of
+//! each stream ([`StreamEnd`]). The checks are in `xtask/src/probe_claims.rs`.
 
 use crate::{err, observe, unit};
 use proxywasm::foreign::Expression;
 use proxywasm::http;
 use proxywasm::metrics::Counter;
 use proxywasm::{property, tcp, time};
+
+/// The names of the stream-end callbacks as they arrive; the second logs
+/// `stream_end_order[KIND] = first, second`.
+#[derive(Debug, Default)]
+pub struct StreamEnd(Vec<&'static str>);
+
+impl StreamEnd {
+    /// Records `callback` (`on_log` or `on_done`) of a stream of `kind`.
+    pub fn saw(&mut self, kind: &str, callback: &'static str) {
+        self.0.push(callback);
+        if self.0.len() == 2 {
+            observe(&format!("stream_end_order[{kind}]"), &self.0.join(", "));
+        }
+    }
+}
 
 /// A property read as `Ok(N bytes: "...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
 fn read(path: &[&str]) -> String {

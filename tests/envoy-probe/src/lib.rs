@@ -14,7 +14,8 @@
 //!     (plain and tagged, read back by the checks from the admin stats); in
 //!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
-//!     the book's claims of [`claims`] in `on_request_headers`;
+//!     the book's claims of [`claims`] in `on_request_headers`, and the
+//!     order of `on_log` and `on_done`;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
 //!     `on_response_headers` logs that it ran for it;
 //!   * `GET /callout/{refused,timeout,reset}`: an HTTP callout whose upstream
@@ -26,7 +27,8 @@
 //!     as `x-echo` in the response.
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
 //!   `tcp_proxy` to the same upstream): `send_local_response` and
-//!   `proxy_continue_stream(3)` from `on_new_connection`.
+//!   `proxy_continue_stream(3)` from `on_new_connection`, and the order of
+//!   `on_done` and `on_log`.
 //!
 //! * any other configuration (plugins `struct_config`, `bytes_config`,
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
@@ -609,7 +611,7 @@ impl PluginContext for Plugin {
     }
 
     fn new_tcp_context(&mut self, _id: ContextId) -> Option<TcpProbe> {
-        (self.role == Role::Tcp).then_some(TcpProbe)
+        (self.role == Role::Tcp).then(TcpProbe::default)
     }
 }
 
@@ -628,6 +630,8 @@ pub struct HttpProbe {
     response_status: String,
     response_header_names: String,
     echo: Option<Vec<u8>>,
+    /// The order of `on_log` and `on_done` (`GET /routed`).
+    end: claims::StreamEnd,
 }
 
 /// Bytes as lower-case hex.
@@ -886,7 +890,17 @@ impl HttpContext for HttpProbe {
         Ok(Action::Continue)
     }
 
+    fn on_done(&mut self) -> Result<()> {
+        if self.path == ROUTED_PATH {
+            self.end.saw("http", "on_done");
+        }
+        Ok(())
+    }
+
     fn on_log(&mut self) -> Result<()> {
+        if self.path == ROUTED_PATH {
+            self.end.saw("http", "on_log");
+        }
         if let Some(probe) = &self.actions {
             probe.on_log();
             return Ok(());
@@ -922,11 +936,21 @@ impl HttpContext for HttpProbe {
     }
 }
 
-/// The TCP connection context.
+/// The TCP connection context: the order of its `on_done` and `on_log`.
 #[derive(Debug, Default)]
-pub struct TcpProbe;
+pub struct TcpProbe(claims::StreamEnd);
 
 impl TcpContext for TcpProbe {
+    fn on_done(&mut self) -> Result<()> {
+        self.0.saw("tcp", "on_done");
+        Ok(())
+    }
+
+    fn on_log(&mut self) -> Result<()> {
+        self.0.saw("tcp", "on_log");
+        Ok(())
+    }
+
     fn on_new_connection(&mut self) -> Result<Action> {
         observe(
             "continue_stream(3)[on_new_connection]",
