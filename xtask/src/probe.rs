@@ -504,6 +504,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "stream end: HTTP on_log then on_done, TCP on_done then on_log",
         crate::probe_claims::stream_end_order,
     ),
+    (
+        "an HTTP callout that fails at once: unknown cluster BAD_ARGUMENT, no endpoints INTERNAL_FAILURE, no callback",
+        crate::probe_claims::immediate_callout_failures,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

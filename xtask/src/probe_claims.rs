@@ -4,8 +4,8 @@
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
 //! `on_request_headers` and at the end of each stream.
 
-use crate::e2e::Ctx;
-use crate::error::Result;
+use crate::e2e::{Ctx, expect_response};
+use crate::error::{Result, bail};
 use crate::probe::expect_probe;
 
 /// The old top-level `route_metadata` is gone (`xds.route_metadata` is
@@ -133,4 +133,25 @@ pub(crate) fn stream_end_order(c: &mut Ctx<'_>) -> Result<()> {
             ("stream_end_order[tcp]", "on_done, on_log"),
         ],
     )
+}
+
+/// A callout to a cluster Envoy does not know, and to one with no
+/// endpoints: the status `proxy_http_call` answers, and no response callback.
+pub(crate) fn immediate_callout_failures(c: &mut Ctx<'_>) -> Result<()> {
+    for path in ["/callout/unknown", "/callout/empty"] {
+        let r = c.get(path, &[])?;
+        expect_response(&r, 200, "probe upstream\n", &[])?;
+    }
+    expect_probe(
+        c,
+        &[
+            ("callout_sent[/callout/unknown]", "Err(BAD_ARGUMENT)"),
+            ("callout_sent[/callout/empty]", "Err(INTERNAL_FAILURE)"),
+        ],
+    )?;
+    let log = c.envoy.log();
+    if let Some(line) = log.lines().find(|l| l.contains("probe: callout_response[")) {
+        bail!("a callout that failed at once got a response callback: {line}");
+    }
+    Ok(())
 }

@@ -21,6 +21,10 @@
 //!   * `GET /callout/{refused,timeout,reset}`: an HTTP callout whose upstream
 //!     refuses the connection, answers too late, or closes after its response
 //!     headers; the response is logged whole ([`CALLOUTS`]);
+//!   * `GET /callout/{unknown,empty}`: an HTTP callout that fails at once
+//!     (an unknown cluster, a cluster with no endpoints): the status
+//!     `proxy_http_call` answered, then the request goes on upstream
+//!     ([`IMMEDIATE_CALLOUTS`]);
 //!   * `POST /direct/{continue,pause}`: routed to a `direct_response` route;
 //!     `on_log` logs which callbacks ran;
 //!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
@@ -124,6 +128,15 @@ pub const CALLOUTS: &[(&str, &str, &str, Duration)] = &[
         "probe_reset",
         Duration::from_secs(5),
     ),
+];
+
+/// The callouts that fail at once (book: reference/hostcalls.md#http-callouts):
+/// the path that makes the callout and the cluster: one Envoy does not know,
+/// and one with no endpoints. The probe logs `callout_sent[PATH]` and, if
+/// one ever arrives, `callout_response[PATH]`.
+pub const IMMEDIATE_CALLOUTS: &[(&str, &str)] = &[
+    ("/callout/unknown", "probe_no_such_cluster"),
+    ("/callout/empty", "probe_empty"),
 ];
 
 /// The paths routed to a `direct_response` route: the filter returns
@@ -712,6 +725,10 @@ impl HttpProbe {
             .timeout(timeout)
             .send();
         match sent {
+            Ok(_) if IMMEDIATE_CALLOUTS.iter().any(|c| c.0 == self.path) => {
+                observe(&format!("callout_sent[{}]", self.path), "OK");
+                Action::Pause
+            }
             Ok(_) => Action::Pause,
             Err(e) => {
                 observe(&format!("callout_sent[{}]", self.path), &err(&e));
@@ -743,6 +760,9 @@ impl HttpContext for HttpProbe {
         }
         if self.path == DIRECT_PAUSE {
             return Ok(self.call("probe_upstream", Duration::from_secs(5)));
+        }
+        if let Some((_, cluster)) = IMMEDIATE_CALLOUTS.iter().find(|c| c.0 == self.path) {
+            return Ok(self.call(cluster, Duration::from_secs(5)));
         }
         if self.path == BYTES_PATH {
             let shown = match http::request_headers().get("x-bytes") {
@@ -838,13 +858,14 @@ impl HttpContext for HttpProbe {
             }
             return Ok(());
         }
-        let Some((_, label, _, _)) = CALLOUTS.iter().find(|c| c.0 == self.path) else {
-            return Ok(());
+        let label = match CALLOUTS.iter().find(|c| c.0 == self.path) {
+            Some((_, label, _, _)) => format!("callout[{label}]"),
+            None if IMMEDIATE_CALLOUTS.iter().any(|c| c.0 == self.path) => {
+                format!("callout_response[{}]", self.path)
+            }
+            None => return Ok(()),
         };
-        observe(
-            &format!("callout[{label}]"),
-            &describe_callout_response(response),
-        );
+        observe(&label, &describe_callout_response(response));
         let sent = LocalResponse::new(200)
             .body("callout observed\n")
             .details("probe_callout")
