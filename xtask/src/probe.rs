@@ -481,6 +481,26 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::keys_lower_cased,
     ),
     (
+        "replace_header_map_value leaves one entry; remove removes every entry, OK for an absent key",
+        crate::probe_claims::replace_and_remove,
+    ),
+    (
+        "a header map that does not exist: get BAD_ARGUMENT (NOT_FOUND in on_log), pairs empty",
+        crate::probe_claims::missing_maps,
+    ),
+    (
+        "buffers outside their callback: a body reads empty and refuses writes; the callout response body is NOT_FOUND",
+        crate::probe_claims::buffers_outside_their_callback,
+    ),
+    (
+        "metrics: defining a name again gives a new id for the same stat",
+        crate::probe_claims::metric_defined_twice,
+    ),
+    (
+        "in a plugin context: set_property NOT_FOUND, continue_stream OK",
+        crate::probe_claims::plugin_context_stream_calls,
+    ),
+    (
         "over HTTP/1.1 :authority is the Host header, and get(host) reads it too",
         crate::probe_claims::authority_is_host,
     ),

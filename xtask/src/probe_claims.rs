@@ -155,3 +155,87 @@ pub(crate) fn immediate_callout_failures(c: &mut Ctx<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+/// `replace` leaves one entry with the key, `remove` removes every entry
+/// and is `OK` for an absent key.
+pub(crate) fn replace_and_remove(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("header_map[repeated] replace", "OK"),
+            ("header_map[replaced] values", "[third]"),
+            ("header_map[replaced] remove", "OK"),
+            ("header_map[removed] get", "Err(NOT_FOUND)"),
+            ("header_map[absent key] remove", "OK"),
+        ],
+    )
+}
+
+/// A map that does not exist: `get` is `BAD_ARGUMENT` (response headers
+/// before the response), but `NOT_FOUND` while Envoy writes the access log
+/// (request trailers in `on_log`); `pairs` is an empty map, never an error.
+pub(crate) fn missing_maps(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "header_map[response headers, before the response] get",
+                "Err(BAD_ARGUMENT)",
+            ),
+            (
+                "header_map[response headers, before the response] pairs",
+                "Ok(0 pairs)",
+            ),
+            (
+                "header_map[request trailers, none, in on_log] get",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// A body outside its callback reads as empty (`OK`), not `NOT_FOUND`, and
+/// cannot be written; the callout response body outside a callout's
+/// response is `NOT_FOUND`.
+pub(crate) fn buffers_outside_their_callback(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "buffer[request body, in on_request_headers] read",
+                "Ok(0 bytes)",
+            ),
+            (
+                "buffer[request body, in on_request_headers] append",
+                "Err(BAD_ARGUMENT)",
+            ),
+            (
+                "buffer[callout response body, no callout] read",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// Defining a metric name again gives a new id for the same stat.
+pub(crate) fn metric_defined_twice(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "metrics counter defined twice",
+            "same id false, the second grew by 3",
+        )],
+    )
+}
+
+/// In a plugin context (`on_tick`): `set_property` is `NOT_FOUND` (no
+/// stream), `continue_stream` is `OK` and does nothing.
+pub(crate) fn plugin_context_stream_calls(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("set_property[on_tick]", "Err(NOT_FOUND)"),
+            ("continue_stream(0)[on_tick]", "OK"),
+        ],
+    )
+}

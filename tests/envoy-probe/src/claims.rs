@@ -1,13 +1,15 @@
 //! One-line observations of what the book claims Envoy does where it departs
 //! from the specification (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md), made in the probe's
-//! `GET /routed` `on_request_headers` ([`in_request`]) and at the end of
-//! each stream ([`StreamEnd`]). The checks are in `xtask/src/probe_claims.rs`.
+//! `GET /routed` `on_request_headers` ([`in_request`]) and `on_log`
+//! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]) and at the end
+//! of each stream ([`StreamEnd`]). The checks are in
+//! `xtask/src/probe_claims.rs`.
 
 use crate::{err, observe, unit};
 use proxywasm::foreign::Expression;
-use proxywasm::http;
 use proxywasm::metrics::Counter;
+use proxywasm::{callout, http};
 use proxywasm::{property, tcp, time};
 
 /// The names of the stream-end callbacks as they arrive; the second logs
@@ -98,10 +100,62 @@ pub fn in_request() {
         "header_map[upper-case key] get upper-case",
         &header("X-Probe-Upper"),
     );
+    observe(
+        "header_map[repeated] replace",
+        &unit(&headers.replace("x-probe-repeat", "third")),
+    );
+    observe("header_map[replaced] values", &values_of("x-probe-repeat"));
+    observe(
+        "header_map[replaced] remove",
+        &unit(&headers.remove("x-probe-repeat")),
+    );
+    observe("header_map[removed] get", &header("x-probe-repeat"));
+    observe(
+        "header_map[absent key] remove",
+        &unit(&headers.remove("x-probe-absent")),
+    );
+    observe(
+        "header_map[response headers, before the response] get",
+        &shown_get(http::response_headers().get(":status")),
+    );
+    observe(
+        "header_map[response headers, before the response] pairs",
+        &http::response_headers()
+            .pairs()
+            .map_or_else(|e| err(&e), |p| format!("Ok({} pairs)", p.len())),
+    );
     observe("header_map[HTTP/1.1] get :authority", &header(":authority"));
     observe("header_map[HTTP/1.1] get host", &header("host"));
 
+    // book: hostcalls.md#buffers: bodies outside their callback.
+    observe(
+        "buffer[request body, in on_request_headers] read",
+        &shown_read(http::request_body().read(0, 1024)),
+    );
+    observe(
+        "buffer[request body, in on_request_headers] append",
+        &unit(&http::request_body().append(b"x")),
+    );
+    observe(
+        "buffer[callout response body, no callout] read",
+        &shown_read(callout::response_body().read(0, 1024)),
+    );
+
     // book: hostcalls.md#metrics
+    let again = Counter::define("probe_claims_twice").and_then(|first| {
+        let second = Counter::define("probe_claims_twice")?;
+        let before = second.value()?;
+        first.increment(3)?;
+        Ok(format!(
+            "same id {}, the second grew by {}",
+            first == second,
+            second.value()? - before
+        ))
+    });
+    observe(
+        "metrics counter defined twice",
+        &again.unwrap_or_else(|e| err(&e)),
+    );
     let zero = Counter::define("probe_claims_counter").and_then(|c| c.increment(0));
     observe("metrics counter increment(0)", &unit(&zero));
     observe("metrics counter record", &raw::record_on_counter());
@@ -166,6 +220,61 @@ fn cel(source: &str) -> String {
         ),
         Err(e) => err(&e),
     }
+}
+
+/// `[v1, v2, ...]`: every value of a request header.
+fn values_of(name: &str) -> String {
+    match http::request_headers().pairs() {
+        Ok(pairs) => {
+            let values: Vec<String> = pairs
+                .get_all(name)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            format!("[{}]", values.join(", "))
+        }
+        Err(e) => err(&e),
+    }
+}
+
+/// A header read as `Ok("...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn shown_get(read: proxywasm::Result<Option<proxywasm::HostBytes>>) -> String {
+    match read {
+        Ok(Some(v)) => format!("Ok({:?})", v.to_string_lossy()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A buffer read as `Ok(N bytes)`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn shown_read(read: proxywasm::Result<Option<proxywasm::HostBytes>>) -> String {
+    match read {
+        Ok(Some(v)) => format!("Ok({} bytes)", v.as_bytes().len()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// The observations of `GET /routed`'s `on_log`: request trailers the
+/// request never had (book: hostcalls.md#header-maps: a missing map is
+/// `NOT_FOUND` while Envoy writes the access log).
+pub fn in_log() {
+    observe(
+        "header_map[request trailers, none, in on_log] get",
+        &shown_get(http::request_trailers().get("x-probe-absent")),
+    );
+}
+
+/// The observations of the HTTP role's first tick, in a plugin context
+/// (book: hostcalls.md#properties, #stream-control).
+pub fn in_tick() {
+    observe(
+        "set_property[on_tick]",
+        &unit(&property::set(&["probe_tick"], b"t")),
+    );
+    observe(
+        "continue_stream(0)[on_tick]",
+        &unit(&http::resume_request()),
+    );
 }
 
 /// `advanced` when `time::now` changes within one callback (bounded

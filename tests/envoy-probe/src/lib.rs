@@ -602,6 +602,7 @@ impl PluginContext for Plugin {
         }
         observe("first_tick", &plugin_name());
         foreign_calls::in_tick();
+        claims::in_tick();
         if let Err(e) = time::set_tick_period(Duration::ZERO) {
             warn!("probe: cannot stop the timer: {e}");
         }
@@ -952,6 +953,7 @@ impl HttpContext for HttpProbe {
             self.properties("on_log");
             observe_attributes("on_log");
             foreign_calls::in_log();
+            claims::in_log();
         }
         Ok(())
     }
