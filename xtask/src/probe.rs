@@ -501,6 +501,18 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::plugin_context_stream_calls,
     ),
     (
+        "get_status before any callout is (0, \"\")",
+        crate::probe_claims::status_starts_at_zero,
+    ),
+    (
+        "shared queues: resolve NOT_FOUND until registered; register non-zero; empty dequeue EMPTY; unknown token NOT_FOUND",
+        crate::probe_claims::shared_queues,
+    ),
+    (
+        "send_local_response: spaces in the details become _ in response.code_details",
+        crate::probe_claims::local_reply_details,
+    ),
+    (
         "over HTTP/1.1 :authority is the Host header, and get(host) reads it too",
         crate::probe_claims::authority_is_host,
     ),

@@ -239,3 +239,41 @@ pub(crate) fn plugin_context_stream_calls(c: &mut Ctx<'_>) -> Result<()> {
         ],
     )
 }
+
+/// `proxy_get_status` before any callout: code 0, empty message.
+pub(crate) fn status_starts_at_zero(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("get_status[before any callout]", r#"(0, "")"#)])
+}
+
+/// Shared queues: `resolve` is `NOT_FOUND` until someone registers, then
+/// finds the registered token; `register` gives a non-zero token; an empty
+/// queue dequeues `EMPTY`; an unknown token is `NOT_FOUND` to both
+/// `enqueue` and `dequeue`.
+pub(crate) fn shared_queues(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("shared_queue resolve before register", "Err(NOT_FOUND)"),
+            ("shared_queue register", "Ok(non-zero)"),
+            (
+                "shared_queue resolve after register",
+                "Ok(the registered token)",
+            ),
+            ("shared_queue dequeue empty", "EMPTY"),
+            ("shared_queue enqueue unknown token", "Err(NOT_FOUND)"),
+            ("shared_queue dequeue unknown token", "Err(NOT_FOUND)"),
+        ],
+    )
+}
+
+/// A local reply's details `probe local reply` become the response code
+/// details with `_` for each space.
+pub(crate) fn local_reply_details(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "property[on_log,local] response.code_details",
+            r#"Ok(17 bytes: "probe_local_reply")"#,
+        )],
+    )
+}

@@ -9,6 +9,7 @@
 use crate::{err, observe, unit};
 use proxywasm::foreign::Expression;
 use proxywasm::metrics::Counter;
+use proxywasm::shared::{self, QueueId};
 use proxywasm::{callout, http};
 use proxywasm::{property, tcp, time};
 
@@ -206,6 +207,17 @@ pub fn in_request() {
         );
     }
 
+    // book: hostcalls.md#status-of-the-last-call: the code starts at 0.
+    observe(
+        "get_status[before any callout]",
+        &callout::grpc_status().map_or_else(
+            |e| err(&e),
+            |(code, message)| format!("({}, {:?})", code.code(), message.to_string_lossy()),
+        ),
+    );
+
+    queues();
+
     // book: hostcalls.md#logging-time-and-timers: a live clock.
     observe("time::now within one callback", &clock());
 }
@@ -275,6 +287,60 @@ pub fn in_tick() {
         "continue_stream(0)[on_tick]",
         &unit(&http::resume_request()),
     );
+}
+
+/// A queue token as `Ok(non-zero)`/`Ok(0)`, `Err(NOT_FOUND)` for none.
+fn token(read: proxywasm::Result<Option<QueueId>>) -> String {
+    match read {
+        Ok(Some(QueueId(0))) => "Ok(0)".to_string(),
+        Ok(Some(_)) => "Ok(non-zero)".to_string(),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A dequeue as `Ok(N bytes)`, `EMPTY` or `Err(NAME)`.
+fn dequeued(queue: QueueId) -> String {
+    match shared::dequeue(queue) {
+        Ok(Some(item)) => format!("Ok({} bytes)", item.as_bytes().len()),
+        Ok(None) => "EMPTY".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// book: hostcalls.md#shared-queues: register, resolve, enqueue and
+/// dequeue on a fresh queue and on a token nobody registered.
+fn queues() {
+    const NAME: &str = "probe_claims_queue";
+    observe(
+        "shared_queue resolve before register",
+        &token(shared::resolve_queue("", NAME)),
+    );
+    let registered = shared::register_queue(NAME);
+    observe(
+        "shared_queue register",
+        &match &registered {
+            Ok(q) => token(Ok(Some(*q))),
+            Err(e) => err(e),
+        },
+    );
+    if let Ok(queue) = registered {
+        let resolved = shared::resolve_queue("", NAME);
+        observe(
+            "shared_queue resolve after register",
+            &match resolved {
+                Ok(Some(q)) if q == queue => "Ok(the registered token)".to_string(),
+                other => token(other),
+            },
+        );
+        observe("shared_queue dequeue empty", &dequeued(queue));
+    }
+    let unknown = QueueId(0x7fff_fff0);
+    observe(
+        "shared_queue enqueue unknown token",
+        &unit(&shared::enqueue(unknown, b"x")),
+    );
+    observe("shared_queue dequeue unknown token", &dequeued(unknown));
 }
 
 /// `advanced` when `time::now` changes within one callback (bounded

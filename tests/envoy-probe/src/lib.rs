@@ -17,7 +17,8 @@
 //!     the book's claims of [`claims`] in `on_request_headers`, and the
 //!     order of `on_log` and `on_done`;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
-//!     `on_response_headers` logs that it ran for it;
+//!     `on_response_headers` logs that it ran for it, `on_log` its
+//!     `response.code_details`;
 //!   * `GET /callout/{refused,timeout,reset}`: an HTTP callout whose upstream
 //!     refuses the connection, answers too late, or closes after its response
 //!     headers; the response is logged whole ([`CALLOUTS`]);
@@ -782,7 +783,8 @@ impl HttpContext for HttpProbe {
             let sent = LocalResponse::new(200)
                 .header("content-type", "text/plain")
                 .body("probe local reply\n")
-                .details("probe_local_reply")
+                // Spaces, which Envoy replaces (book: hostcalls.md#local-responses).
+                .details("probe local reply")
                 .send();
             observe("local_reply_sent", &unit(&sent));
             return Ok(Action::Pause);
@@ -949,6 +951,12 @@ impl HttpContext for HttpProbe {
             return Ok(());
         }
         self.request_headers_in("on_log");
+        if self.path == LOCAL_PATH {
+            observe(
+                "property[on_log,local] response.code_details",
+                &describe_property(&["response", "code_details"], Shape::Bytes),
+            );
+        }
         if self.path == ROUTED_PATH {
             self.properties("on_log");
             observe_attributes("on_log");
