@@ -493,6 +493,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::buffers_outside_their_callback,
     ),
     (
+        "get_buffer_status: flags always 0; VM configuration at any time, plugin configuration NOT_FOUND outside on_configure; buffer type 9, map type 8 BAD_ARGUMENT",
+        crate::probe_claims::buffer_status_and_type_bounds,
+    ),
+    (
         "metrics: defining a name again gives a new id for the same stat",
         crate::probe_claims::metric_defined_twice,
     ),

@@ -277,3 +277,33 @@ pub(crate) fn local_reply_details(c: &mut Ctx<'_>) -> Result<()> {
         )],
     )
 }
+
+/// `proxy_get_buffer_status`: flags 0 even for a whole callout response;
+/// the VM configuration answers at any time, the plugin configuration is
+/// `NOT_FOUND` outside `on_configure`; buffer type 9 and map type 8 are
+/// `BAD_ARGUMENT`.
+pub(crate) fn buffer_status_and_type_bounds(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "buffer_status[callout response body, in on_http_call_response]",
+                "OK, length 15, flags 0",
+            ),
+            (
+                "buffer_status[vm configuration, in on_request_headers]",
+                "OK, length 0, flags 0",
+            ),
+            (
+                "buffer_status[vm configuration, in on_tick]",
+                "OK, length 0, flags 0",
+            ),
+            (
+                "buffer_status[plugin configuration, in on_request_headers]",
+                "NOT_FOUND",
+            ),
+            ("buffer_status[type 9]", "BAD_ARGUMENT"),
+            ("header_map_pairs[type 8]", "BAD_ARGUMENT"),
+        ],
+    )
+}

@@ -13,6 +13,8 @@ use proxywasm::shared::{self, QueueId};
 use proxywasm::{callout, http};
 use proxywasm::{property, tcp, time};
 
+pub(crate) use raw::buffer_status;
+
 /// The names of the stream-end callbacks as they arrive; the second logs
 /// `stream_end_order[KIND] = first, second`.
 #[derive(Debug, Default)]
@@ -141,6 +143,20 @@ pub fn in_request() {
         "buffer[callout response body, no callout] read",
         &shown_read(callout::response_body().read(0, 1024)),
     );
+
+    // book: hostcalls.md#buffers: the VM configuration at any time, the
+    // plugin configuration only in on_configure; types above 8 and map
+    // types above 7 are BAD_ARGUMENT.
+    observe(
+        "buffer_status[vm configuration, in on_request_headers]",
+        &raw::buffer_status(6),
+    );
+    observe(
+        "buffer_status[plugin configuration, in on_request_headers]",
+        &raw::buffer_status(7),
+    );
+    observe("buffer_status[type 9]", &raw::buffer_status(9));
+    observe("header_map_pairs[type 8]", &raw::header_map_pairs_status(8));
 
     // book: hostcalls.md#metrics
     let again = Counter::define("probe_claims_twice").and_then(|first| {
@@ -280,6 +296,10 @@ pub fn in_log() {
 /// (book: hostcalls.md#properties, #stream-control).
 pub fn in_tick() {
     observe(
+        "buffer_status[vm configuration, in on_tick]",
+        &raw::buffer_status(6),
+    );
+    observe(
         "set_property[on_tick]",
         &unit(&property::set(&["probe_tick"], b"t")),
     );
@@ -361,8 +381,9 @@ fn clock() -> String {
     "frozen".to_string()
 }
 
-/// `proxy_record_metric` on a counter: the SDK's [`Counter`] has no
-/// `record`, so the probe calls the import itself.
+/// The hostcalls the SDK does not offer in the form a claim needs
+/// (`proxy_record_metric` on a counter, the buffer status's flags, map and
+/// buffer types out of range): the probe calls the imports itself.
 #[allow(unsafe_code)]
 mod raw {
     #[cfg(target_family = "wasm")]
@@ -373,6 +394,50 @@ mod raw {
     unsafe extern "C" {
         fn proxy_define_metric(kind: u32, name: *const u8, name_len: usize, id: *mut u32) -> u32;
         fn proxy_record_metric(id: u32, value: u64) -> u32;
+        fn proxy_get_buffer_status(kind: u32, len: *mut usize, flags: *mut u32) -> u32;
+        fn proxy_get_header_map_pairs(kind: u32, data: *mut *mut u8, len: *mut usize) -> u32;
+    }
+
+    /// A status word by name.
+    #[cfg(target_family = "wasm")]
+    fn name(status: u32) -> &'static str {
+        proxywasm::Status::from_raw(status).name()
+    }
+
+    /// `proxy_get_buffer_status(kind)`: `OK, length N, flags F` or the
+    /// status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn buffer_status(kind: u32) -> String {
+        let (mut len, mut flags) = (0usize, 0u32);
+        // SAFETY: both out pointers are live locals Envoy writes once.
+        let status = unsafe { proxy_get_buffer_status(kind, &raw mut len, &raw mut flags) };
+        match status {
+            0 => format!("OK, length {len}, flags {flags}"),
+            other => name(other).to_string(),
+        }
+    }
+
+    /// `proxy_get_header_map_pairs(kind)`: `OK` or the status (the pairs,
+    /// if any, are left to the allocator: this runs once).
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn header_map_pairs_status(kind: u32) -> String {
+        let (mut data, mut len) = (core::ptr::null_mut::<u8>(), 0usize);
+        // SAFETY: both out pointers are live locals; a buffer Envoy
+        // allocates through our allocation export is only leaked.
+        let status = unsafe { proxy_get_header_map_pairs(kind, &raw mut data, &raw mut len) };
+        name(status).to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn buffer_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn header_map_pairs_status(_kind: u32) -> String {
+        "not measured natively".to_string()
     }
 
     /// `increment(2), record(5): grew by N` on a counter (7 if `record` adds,

@@ -856,6 +856,12 @@ impl HttpContext for HttpProbe {
         response: HttpCallResponse,
     ) -> Result<()> {
         if self.path == DIRECT_PAUSE {
+            // book: hostcalls.md#buffers: no end-of-stream flag, even for a
+            // whole callout response.
+            observe(
+                "buffer_status[callout response body, in on_http_call_response]",
+                &claims::buffer_status(4),
+            );
             if let Err(e) = http::resume_request() {
                 warn!("probe: cannot resume: {e}");
             }
