@@ -62,6 +62,7 @@ mod package;
 mod probe;
 mod probe_actions;
 mod probe_attributes;
+mod probe_claims;
 mod probe_fidelity;
 mod probe_foreign;
 mod probe_metrics;

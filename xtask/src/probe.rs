@@ -468,6 +468,82 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "a non-UTF-8 header value reaches the plugin as its bytes, and one the plugin adds goes out as its bytes",
         crate::probe_fidelity::header_bytes,
     ),
+    (
+        "the legacy top-level property route_metadata is NOT_FOUND",
+        crate::probe_claims::legacy_route_metadata,
+    ),
+    (
+        "get_header_map_value of a key added twice gives the first value",
+        crate::probe_claims::repeated_header_first_value,
+    ),
+    (
+        "header keys are lower-cased on add and get",
+        crate::probe_claims::keys_lower_cased,
+    ),
+    (
+        "replace_header_map_value leaves one entry; remove removes every entry, OK for an absent key",
+        crate::probe_claims::replace_and_remove,
+    ),
+    (
+        "a header map that does not exist: get BAD_ARGUMENT (NOT_FOUND in on_log), pairs empty",
+        crate::probe_claims::missing_maps,
+    ),
+    (
+        "buffers outside their callback: a body reads empty and refuses writes; the callout response body is NOT_FOUND",
+        crate::probe_claims::buffers_outside_their_callback,
+    ),
+    (
+        "get_buffer_status: flags always 0; VM configuration at any time, plugin configuration NOT_FOUND outside on_configure; buffer type 9, map type 8 BAD_ARGUMENT",
+        crate::probe_claims::buffer_status_and_type_bounds,
+    ),
+    (
+        "metrics: defining a name again gives a new id for the same stat",
+        crate::probe_claims::metric_defined_twice,
+    ),
+    (
+        "in a plugin context: set_property NOT_FOUND, continue_stream OK",
+        crate::probe_claims::plugin_context_stream_calls,
+    ),
+    (
+        "get_status before any callout is (0, \"\")",
+        crate::probe_claims::status_starts_at_zero,
+    ),
+    (
+        "shared queues: resolve NOT_FOUND until registered; register non-zero; empty dequeue EMPTY; unknown token NOT_FOUND",
+        crate::probe_claims::shared_queues,
+    ),
+    (
+        "send_local_response: spaces in the details become _ in response.code_details",
+        crate::probe_claims::local_reply_details,
+    ),
+    (
+        "over HTTP/1.1 :authority is the Host header, and get(host) reads it too",
+        crate::probe_claims::authority_is_host,
+    ),
+    (
+        "metrics: increment(0) on a counter is BAD_ARGUMENT; record_metric on a counter adds",
+        crate::probe_claims::counter_increment_zero_and_record,
+    ),
+    (
+        "continue_stream(3) (upstream) is UNIMPLEMENTED, in an HTTP and a TCP context",
+        crate::probe_claims::continue_upstream_unimplemented,
+    ),
+    (
+        "set_property does not split its path: it stores filter state wasm.<a NUL b>, which get_property (splitting) cannot read back",
+        crate::probe_claims::set_property_does_not_split,
+    ),
+    (
+        "get_current_time_nanoseconds is live: it advances within one callback",
+        crate::probe_claims::clock_is_live,
+    ),
+    (
+        "stream end: HTTP on_log then on_done, TCP on_done then on_log",
+        crate::probe_claims::stream_end_order,
+    ),
+    (
+        "an HTTP callout that fails at once: unknown cluster BAD_ARGUMENT, no endpoints INTERNAL_FAILURE, no callback",
+        crate::probe_claims::immediate_callout_failures,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

@@ -14,18 +14,26 @@
 //!     (plain and tagged, read back by the checks from the admin stats); in
 //!     `on_response_headers`, the request headers after the
 //!     request continued and the properties again; in `on_log`, both again;
+//!     the book's claims of [`claims`] in `on_request_headers`, and the
+//!     order of `on_log` and `on_done`;
 //!   * `GET /local`: answered with a local reply from `on_request_headers`;
-//!     `on_response_headers` logs that it ran for it;
+//!     `on_response_headers` logs that it ran for it, `on_log` its
+//!     `response.code_details`;
 //!   * `GET /callout/{refused,timeout,reset}`: an HTTP callout whose upstream
 //!     refuses the connection, answers too late, or closes after its response
 //!     headers; the response is logged whole ([`CALLOUTS`]);
+//!   * `GET /callout/{unknown,empty}`: an HTTP callout that fails at once
+//!     (an unknown cluster, a cluster with no endpoints): the status
+//!     `proxy_http_call` answered, then the request goes on upstream
+//!     ([`IMMEDIATE_CALLOUTS`]);
 //!   * `POST /direct/{continue,pause}`: routed to a `direct_response` route;
 //!     `on_log` logs which callbacks ran;
 //!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
 //!     as `x-echo` in the response.
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
-//!   `tcp_proxy` to the same upstream): `send_local_response` from
-//!   `on_new_connection`.
+//!   `tcp_proxy` to the same upstream): `send_local_response` and
+//!   `proxy_continue_stream(3)` from `on_new_connection`, and the order of
+//!   `on_done` and `on_log`.
 //!
 //! * any other configuration (plugins `struct_config`, `bytes_config`,
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
@@ -61,6 +69,7 @@ use proxywasm::{
 use std::time::Duration;
 
 pub mod actions;
+pub mod claims;
 pub mod measured;
 
 /// The actions role's tick period.
@@ -120,6 +129,15 @@ pub const CALLOUTS: &[(&str, &str, &str, Duration)] = &[
         "probe_reset",
         Duration::from_secs(5),
     ),
+];
+
+/// The callouts that fail at once (book: reference/hostcalls.md#http-callouts):
+/// the path that makes the callout and the cluster: one Envoy does not know,
+/// and one with no endpoints. The probe logs `callout_sent[PATH]` and, if
+/// one ever arrives, `callout_response[PATH]`.
+pub const IMMEDIATE_CALLOUTS: &[(&str, &str)] = &[
+    ("/callout/unknown", "probe_no_such_cluster"),
+    ("/callout/empty", "probe_empty"),
 ];
 
 /// The paths routed to a `direct_response` route: the filter returns
@@ -585,6 +603,7 @@ impl PluginContext for Plugin {
         }
         observe("first_tick", &plugin_name());
         foreign_calls::in_tick();
+        claims::in_tick();
         if let Err(e) = time::set_tick_period(Duration::ZERO) {
             warn!("probe: cannot stop the timer: {e}");
         }
@@ -607,7 +626,7 @@ impl PluginContext for Plugin {
     }
 
     fn new_tcp_context(&mut self, _id: ContextId) -> Option<TcpProbe> {
-        (self.role == Role::Tcp).then_some(TcpProbe)
+        (self.role == Role::Tcp).then(TcpProbe::default)
     }
 }
 
@@ -626,6 +645,8 @@ pub struct HttpProbe {
     response_status: String,
     response_header_names: String,
     echo: Option<Vec<u8>>,
+    /// The order of `on_log` and `on_done` (`GET /routed`).
+    end: claims::StreamEnd,
 }
 
 /// Bytes as lower-case hex.
@@ -706,6 +727,10 @@ impl HttpProbe {
             .timeout(timeout)
             .send();
         match sent {
+            Ok(_) if IMMEDIATE_CALLOUTS.iter().any(|c| c.0 == self.path) => {
+                observe(&format!("callout_sent[{}]", self.path), "OK");
+                Action::Pause
+            }
             Ok(_) => Action::Pause,
             Err(e) => {
                 observe(&format!("callout_sent[{}]", self.path), &err(&e));
@@ -738,6 +763,9 @@ impl HttpContext for HttpProbe {
         if self.path == DIRECT_PAUSE {
             return Ok(self.call("probe_upstream", Duration::from_secs(5)));
         }
+        if let Some((_, cluster)) = IMMEDIATE_CALLOUTS.iter().find(|c| c.0 == self.path) {
+            return Ok(self.call(cluster, Duration::from_secs(5)));
+        }
         if self.path == BYTES_PATH {
             let shown = match http::request_headers().get("x-bytes") {
                 Ok(Some(value)) => {
@@ -755,7 +783,8 @@ impl HttpContext for HttpProbe {
             let sent = LocalResponse::new(200)
                 .header("content-type", "text/plain")
                 .body("probe local reply\n")
-                .details("probe_local_reply")
+                // Spaces, which Envoy replaces (book: hostcalls.md#local-responses).
+                .details("probe local reply")
                 .send();
             observe("local_reply_sent", &unit(&sent));
             return Ok(Action::Pause);
@@ -799,6 +828,7 @@ impl HttpContext for HttpProbe {
             );
         }
         foreign_calls::in_request();
+        claims::in_request();
         Ok(Action::Continue)
     }
 
@@ -826,18 +856,25 @@ impl HttpContext for HttpProbe {
         response: HttpCallResponse,
     ) -> Result<()> {
         if self.path == DIRECT_PAUSE {
+            // book: hostcalls.md#buffers: no end-of-stream flag, even for a
+            // whole callout response.
+            observe(
+                "buffer_status[callout response body, in on_http_call_response]",
+                &claims::buffer_status(4),
+            );
             if let Err(e) = http::resume_request() {
                 warn!("probe: cannot resume: {e}");
             }
             return Ok(());
         }
-        let Some((_, label, _, _)) = CALLOUTS.iter().find(|c| c.0 == self.path) else {
-            return Ok(());
+        let label = match CALLOUTS.iter().find(|c| c.0 == self.path) {
+            Some((_, label, _, _)) => format!("callout[{label}]"),
+            None if IMMEDIATE_CALLOUTS.iter().any(|c| c.0 == self.path) => {
+                format!("callout_response[{}]", self.path)
+            }
+            None => return Ok(()),
         };
-        observe(
-            &format!("callout[{label}]"),
-            &describe_callout_response(response),
-        );
+        observe(&label, &describe_callout_response(response));
         let sent = LocalResponse::new(200)
             .body("callout observed\n")
             .details("probe_callout")
@@ -883,7 +920,17 @@ impl HttpContext for HttpProbe {
         Ok(Action::Continue)
     }
 
+    fn on_done(&mut self) -> Result<()> {
+        if self.path == ROUTED_PATH {
+            self.end.saw("http", "on_done");
+        }
+        Ok(())
+    }
+
     fn on_log(&mut self) -> Result<()> {
+        if self.path == ROUTED_PATH {
+            self.end.saw("http", "on_log");
+        }
         if let Some(probe) = &self.actions {
             probe.on_log();
             return Ok(());
@@ -910,21 +957,42 @@ impl HttpContext for HttpProbe {
             return Ok(());
         }
         self.request_headers_in("on_log");
+        if self.path == LOCAL_PATH {
+            observe(
+                "property[on_log,local] response.code_details",
+                &describe_property(&["response", "code_details"], Shape::Bytes),
+            );
+        }
         if self.path == ROUTED_PATH {
             self.properties("on_log");
             observe_attributes("on_log");
             foreign_calls::in_log();
+            claims::in_log();
         }
         Ok(())
     }
 }
 
-/// The TCP connection context.
+/// The TCP connection context: the order of its `on_done` and `on_log`.
 #[derive(Debug, Default)]
-pub struct TcpProbe;
+pub struct TcpProbe(claims::StreamEnd);
 
 impl TcpContext for TcpProbe {
+    fn on_done(&mut self) -> Result<()> {
+        self.0.saw("tcp", "on_done");
+        Ok(())
+    }
+
+    fn on_log(&mut self) -> Result<()> {
+        self.0.saw("tcp", "on_log");
+        Ok(())
+    }
+
     fn on_new_connection(&mut self) -> Result<Action> {
+        observe(
+            "continue_stream(3)[on_new_connection]",
+            &unit(&proxywasm::tcp::resume_upstream()),
+        );
         let sent = LocalResponse::new(403)
             .body("not for TCP\n")
             .details("probe_tcp")

@@ -1,0 +1,485 @@
+//! One-line observations of what the book claims Envoy does where it departs
+//! from the specification (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
+//! reference/hostcalls.md, reference/properties.md), made in the probe's
+//! `GET /routed` `on_request_headers` ([`in_request`]) and `on_log`
+//! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]) and at the end
+//! of each stream ([`StreamEnd`]). The checks are in
+//! `xtask/src/probe_claims.rs`.
+
+use crate::{err, observe, unit};
+use proxywasm::foreign::Expression;
+use proxywasm::metrics::Counter;
+use proxywasm::shared::{self, QueueId};
+use proxywasm::{callout, http};
+use proxywasm::{property, tcp, time};
+
+pub(crate) use raw::buffer_status;
+
+/// The names of the stream-end callbacks as they arrive; the second logs
+/// `stream_end_order[KIND] = first, second`.
+#[derive(Debug, Default)]
+pub struct StreamEnd(Vec<&'static str>);
+
+impl StreamEnd {
+    /// Records `callback` (`on_log` or `on_done`) of a stream of `kind`.
+    pub fn saw(&mut self, kind: &str, callback: &'static str) {
+        self.0.push(callback);
+        if self.0.len() == 2 {
+            observe(&format!("stream_end_order[{kind}]"), &self.0.join(", "));
+        }
+    }
+}
+
+/// A property read as `Ok(N bytes: "...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn read(path: &[&str]) -> String {
+    match property::get(path) {
+        Ok(Some(v)) => format!(
+            "Ok({} bytes: {:?})",
+            v.as_bytes().len(),
+            v.to_string_lossy()
+        ),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A request header read as `Ok("...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn header(name: &str) -> String {
+    match http::request_headers().get(name) {
+        Ok(Some(v)) => format!("Ok({:?})", v.to_string_lossy()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// The request's header names equal to `name` (as Envoy holds them).
+fn keys_like(name: &str) -> String {
+    match http::request_headers().pairs() {
+        Ok(pairs) => {
+            let keys: Vec<String> = pairs
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .filter(|k| k.eq_ignore_ascii_case(name))
+                .collect();
+            format!("[{}]", keys.join(", "))
+        }
+        Err(e) => err(&e),
+    }
+}
+
+/// The observations of `GET /routed`'s `on_request_headers`.
+pub fn in_request() {
+    // book: reference/envoy-1.40.md#route-metadata, properties.md
+    observe(
+        "property[legacy] route_metadata",
+        &read(&["route_metadata"]),
+    );
+
+    // book: hostcalls.md#header-maps: the first value of a repeated key;
+    // keys lower-cased.
+    let headers = http::request_headers();
+    let added = [
+        headers.add("x-probe-repeat", "first"),
+        headers.add("x-probe-repeat", "second"),
+    ];
+    observe(
+        "header_map[repeated] add twice",
+        &added.iter().map(unit).collect::<Vec<_>>().join(", "),
+    );
+    observe("header_map[repeated] get", &header("x-probe-repeat"));
+    observe(
+        "header_map[upper-case key] add",
+        &unit(&headers.add("X-Probe-Upper", "v")),
+    );
+    observe(
+        "header_map[upper-case key] keys",
+        &keys_like("x-probe-upper"),
+    );
+    observe(
+        "header_map[upper-case key] get lower-case",
+        &header("x-probe-upper"),
+    );
+    observe(
+        "header_map[upper-case key] get upper-case",
+        &header("X-Probe-Upper"),
+    );
+    observe(
+        "header_map[repeated] replace",
+        &unit(&headers.replace("x-probe-repeat", "third")),
+    );
+    observe("header_map[replaced] values", &values_of("x-probe-repeat"));
+    observe(
+        "header_map[replaced] remove",
+        &unit(&headers.remove("x-probe-repeat")),
+    );
+    observe("header_map[removed] get", &header("x-probe-repeat"));
+    observe(
+        "header_map[absent key] remove",
+        &unit(&headers.remove("x-probe-absent")),
+    );
+    observe(
+        "header_map[response headers, before the response] get",
+        &shown_get(http::response_headers().get(":status")),
+    );
+    observe(
+        "header_map[response headers, before the response] pairs",
+        &http::response_headers()
+            .pairs()
+            .map_or_else(|e| err(&e), |p| format!("Ok({} pairs)", p.len())),
+    );
+    observe("header_map[HTTP/1.1] get :authority", &header(":authority"));
+    observe("header_map[HTTP/1.1] get host", &header("host"));
+
+    // book: hostcalls.md#buffers: bodies outside their callback.
+    observe(
+        "buffer[request body, in on_request_headers] read",
+        &shown_read(http::request_body().read(0, 1024)),
+    );
+    observe(
+        "buffer[request body, in on_request_headers] append",
+        &unit(&http::request_body().append(b"x")),
+    );
+    observe(
+        "buffer[callout response body, no callout] read",
+        &shown_read(callout::response_body().read(0, 1024)),
+    );
+
+    // book: hostcalls.md#buffers: the VM configuration at any time, the
+    // plugin configuration only in on_configure; types above 8 and map
+    // types above 7 are BAD_ARGUMENT.
+    observe(
+        "buffer_status[vm configuration, in on_request_headers]",
+        &raw::buffer_status(6),
+    );
+    observe(
+        "buffer_status[plugin configuration, in on_request_headers]",
+        &raw::buffer_status(7),
+    );
+    observe("buffer_status[type 9]", &raw::buffer_status(9));
+    observe("header_map_pairs[type 8]", &raw::header_map_pairs_status(8));
+
+    // book: hostcalls.md#metrics
+    let again = Counter::define("probe_claims_twice").and_then(|first| {
+        let second = Counter::define("probe_claims_twice")?;
+        let before = second.value()?;
+        first.increment(3)?;
+        Ok(format!(
+            "same id {}, the second grew by {}",
+            first == second,
+            second.value()? - before
+        ))
+    });
+    observe(
+        "metrics counter defined twice",
+        &again.unwrap_or_else(|e| err(&e)),
+    );
+    let zero = Counter::define("probe_claims_counter").and_then(|c| c.increment(0));
+    observe("metrics counter increment(0)", &unit(&zero));
+    observe("metrics counter record", &raw::record_on_counter());
+
+    // book: hostcalls.md#stream-control
+    observe(
+        "continue_stream(3)[on_request_headers]",
+        &unit(&tcp::resume_upstream()),
+    );
+
+    // book: hostcalls.md#properties: `set` does not split its path. The
+    // control: a one-segment key, read back both ways.
+    observe(
+        "set_property[probe_whole]",
+        &unit(&property::set(&["probe_whole"], b"w")),
+    );
+    observe(
+        "set_property then get [probe_whole]",
+        &read(&["probe_whole"]),
+    );
+    observe(
+        "set_property then get [filter_state, wasm.probe_whole]",
+        &read(&["filter_state", "wasm.probe_whole"]),
+    );
+    observe(
+        "set_property[probe_split,inner]",
+        &unit(&property::set(&["probe_split", "inner"], b"v")),
+    );
+    observe(
+        "set_property then get [probe_split]",
+        &read(&["probe_split"]),
+    );
+    observe(
+        "set_property then get [probe_split,inner]",
+        &read(&["probe_split", "inner"]),
+    );
+    observe(
+        "set_property then get [filter_state, wasm.probe_split]",
+        &read(&["filter_state", "wasm.probe_split"]),
+    );
+
+    // A property path cannot name a key with a NUL in it (NUL separates the
+    // segments); a CEL string can.
+    for key in ["wasm.probe_whole", "wasm.probe_split\\x00inner"] {
+        observe(
+            &format!("set_property then CEL filter_state[\"{key}\"]"),
+            &cel(&format!("filter_state[\"{key}\"]")),
+        );
+    }
+
+    // book: hostcalls.md#status-of-the-last-call: the code starts at 0.
+    observe(
+        "get_status[before any callout]",
+        &callout::grpc_status().map_or_else(
+            |e| err(&e),
+            |(code, message)| format!("({}, {:?})", code.code(), message.to_string_lossy()),
+        ),
+    );
+
+    queues();
+
+    // book: hostcalls.md#logging-time-and-timers: a live clock.
+    observe("time::now within one callback", &clock());
+}
+
+/// A CEL expression's value as `Ok(N bytes: "...")` or `Err(NAME)`.
+fn cel(source: &str) -> String {
+    match Expression::new(source).and_then(|e| e.evaluate()) {
+        Ok(v) => format!(
+            "Ok({} bytes: {:?})",
+            v.as_bytes().len(),
+            v.to_string_lossy()
+        ),
+        Err(e) => err(&e),
+    }
+}
+
+/// `[v1, v2, ...]`: every value of a request header.
+fn values_of(name: &str) -> String {
+    match http::request_headers().pairs() {
+        Ok(pairs) => {
+            let values: Vec<String> = pairs
+                .get_all(name)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            format!("[{}]", values.join(", "))
+        }
+        Err(e) => err(&e),
+    }
+}
+
+/// A header read as `Ok("...")`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn shown_get(read: proxywasm::Result<Option<proxywasm::HostBytes>>) -> String {
+    match read {
+        Ok(Some(v)) => format!("Ok({:?})", v.to_string_lossy()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A buffer read as `Ok(N bytes)`, `Err(NOT_FOUND)` or `Err(NAME)`.
+fn shown_read(read: proxywasm::Result<Option<proxywasm::HostBytes>>) -> String {
+    match read {
+        Ok(Some(v)) => format!("Ok({} bytes)", v.as_bytes().len()),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// The observations of `GET /routed`'s `on_log`: request trailers the
+/// request never had (book: hostcalls.md#header-maps: a missing map is
+/// `NOT_FOUND` while Envoy writes the access log).
+pub fn in_log() {
+    observe(
+        "header_map[request trailers, none, in on_log] get",
+        &shown_get(http::request_trailers().get("x-probe-absent")),
+    );
+}
+
+/// The observations of the HTTP role's first tick, in a plugin context
+/// (book: hostcalls.md#properties, #stream-control).
+pub fn in_tick() {
+    observe(
+        "buffer_status[vm configuration, in on_tick]",
+        &raw::buffer_status(6),
+    );
+    observe(
+        "set_property[on_tick]",
+        &unit(&property::set(&["probe_tick"], b"t")),
+    );
+    observe(
+        "continue_stream(0)[on_tick]",
+        &unit(&http::resume_request()),
+    );
+}
+
+/// A queue token as `Ok(non-zero)`/`Ok(0)`, `Err(NOT_FOUND)` for none.
+fn token(read: proxywasm::Result<Option<QueueId>>) -> String {
+    match read {
+        Ok(Some(QueueId(0))) => "Ok(0)".to_string(),
+        Ok(Some(_)) => "Ok(non-zero)".to_string(),
+        Ok(None) => "Err(NOT_FOUND)".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// A dequeue as `Ok(N bytes)`, `EMPTY` or `Err(NAME)`.
+fn dequeued(queue: QueueId) -> String {
+    match shared::dequeue(queue) {
+        Ok(Some(item)) => format!("Ok({} bytes)", item.as_bytes().len()),
+        Ok(None) => "EMPTY".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+/// book: hostcalls.md#shared-queues: register, resolve, enqueue and
+/// dequeue on a fresh queue and on a token nobody registered.
+fn queues() {
+    const NAME: &str = "probe_claims_queue";
+    observe(
+        "shared_queue resolve before register",
+        &token(shared::resolve_queue("", NAME)),
+    );
+    let registered = shared::register_queue(NAME);
+    observe(
+        "shared_queue register",
+        &match &registered {
+            Ok(q) => token(Ok(Some(*q))),
+            Err(e) => err(e),
+        },
+    );
+    if let Ok(queue) = registered {
+        let resolved = shared::resolve_queue("", NAME);
+        observe(
+            "shared_queue resolve after register",
+            &match resolved {
+                Ok(Some(q)) if q == queue => "Ok(the registered token)".to_string(),
+                other => token(other),
+            },
+        );
+        observe("shared_queue dequeue empty", &dequeued(queue));
+    }
+    let unknown = QueueId(0x7fff_fff0);
+    observe(
+        "shared_queue enqueue unknown token",
+        &unit(&shared::enqueue(unknown, b"x")),
+    );
+    observe("shared_queue dequeue unknown token", &dequeued(unknown));
+}
+
+/// `advanced` when `time::now` changes within one callback (bounded
+/// polling), else `frozen` (or the error).
+fn clock() -> String {
+    let first = match time::now() {
+        Ok(t) => t,
+        Err(e) => return err(&e),
+    };
+    for _ in 0..1_000_000 {
+        match time::now() {
+            Ok(t) if t > first => return "advanced".to_string(),
+            Ok(t) if t < first => return "went back".to_string(),
+            Ok(_) => {}
+            Err(e) => return err(&e),
+        }
+    }
+    "frozen".to_string()
+}
+
+/// The hostcalls the SDK does not offer in the form a claim needs
+/// (`proxy_record_metric` on a counter, the buffer status's flags, map and
+/// buffer types out of range): the probe calls the imports itself.
+#[allow(unsafe_code)]
+mod raw {
+    #[cfg(target_family = "wasm")]
+    use super::{Counter, err};
+
+    #[cfg(target_family = "wasm")]
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        fn proxy_define_metric(kind: u32, name: *const u8, name_len: usize, id: *mut u32) -> u32;
+        fn proxy_record_metric(id: u32, value: u64) -> u32;
+        fn proxy_get_buffer_status(kind: u32, len: *mut usize, flags: *mut u32) -> u32;
+        fn proxy_get_header_map_pairs(kind: u32, data: *mut *mut u8, len: *mut usize) -> u32;
+    }
+
+    /// A status word by name.
+    #[cfg(target_family = "wasm")]
+    fn name(status: u32) -> &'static str {
+        proxywasm::Status::from_raw(status).name()
+    }
+
+    /// `proxy_get_buffer_status(kind)`: `OK, length N, flags F` or the
+    /// status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn buffer_status(kind: u32) -> String {
+        let (mut len, mut flags) = (0usize, 0u32);
+        // SAFETY: both out pointers are live locals Envoy writes once.
+        let status = unsafe { proxy_get_buffer_status(kind, &raw mut len, &raw mut flags) };
+        match status {
+            0 => format!("OK, length {len}, flags {flags}"),
+            other => name(other).to_string(),
+        }
+    }
+
+    /// `proxy_get_header_map_pairs(kind)`: `OK` or the status (the pairs,
+    /// if any, are left to the allocator: this runs once).
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn header_map_pairs_status(kind: u32) -> String {
+        let (mut data, mut len) = (core::ptr::null_mut::<u8>(), 0usize);
+        // SAFETY: both out pointers are live locals; a buffer Envoy
+        // allocates through our allocation export is only leaked.
+        let status = unsafe { proxy_get_header_map_pairs(kind, &raw mut data, &raw mut len) };
+        name(status).to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn buffer_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn header_map_pairs_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// `increment(2), record(5): grew by N` on a counter (7 if `record` adds,
+    /// `5 - before` if it sets), or the failure.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn record_on_counter() -> String {
+        const NAME: &str = "probe_claims_record";
+        let counter = match Counter::define(NAME) {
+            Ok(c) => c,
+            Err(e) => return err(&e),
+        };
+        let mut id = 0u32;
+        // SAFETY: the name is a live byte slice of the given length and `id`
+        // a live u32 Envoy writes once (the ABI's proxy_define_metric).
+        let defined = unsafe { proxy_define_metric(0, NAME.as_ptr(), NAME.len(), &raw mut id) };
+        if defined != 0 {
+            return format!("define status {defined}");
+        }
+        let before = match counter.value() {
+            Ok(v) => v,
+            Err(e) => return err(&e),
+        };
+        if let Err(e) = counter.increment(2) {
+            return err(&e);
+        }
+        // SAFETY: plain integers in, a status out.
+        let recorded = unsafe { proxy_record_metric(id, 5) };
+        if recorded != 0 {
+            return format!("record status {recorded}");
+        }
+        match counter.value() {
+            Ok(after) => format!(
+                "increment(2), record(5): grew by {}",
+                i128::from(after) - i128::from(before)
+            ),
+            Err(e) => err(&e),
+        }
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn record_on_counter() -> String {
+        "not measured natively".to_string()
+    }
+}

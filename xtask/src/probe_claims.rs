@@ -1,0 +1,309 @@
+//! The book's claims about where Envoy departs from the specification, each
+//! held to what Envoy 1.40 does (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
+//! reference/hostcalls.md, reference/properties.md). The probe's side is
+//! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
+//! `on_request_headers` and at the end of each stream.
+
+use crate::e2e::{Ctx, expect_response};
+use crate::error::{Result, bail};
+use crate::probe::expect_probe;
+
+/// The old top-level `route_metadata` is gone (`xds.route_metadata` is
+/// checked with the typed attributes).
+pub(crate) fn legacy_route_metadata(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("property[legacy] route_metadata", "Err(NOT_FOUND)")])
+}
+
+/// `proxy_get_header_map_value` of a key added twice: the first value.
+pub(crate) fn repeated_header_first_value(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("header_map[repeated] add twice", "OK, OK"),
+            ("header_map[repeated] get", r#"Ok("first")"#),
+        ],
+    )
+}
+
+/// Keys are lower-cased on `add` and on `get`.
+pub(crate) fn keys_lower_cased(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("header_map[upper-case key] add", "OK"),
+            ("header_map[upper-case key] keys", "[x-probe-upper]"),
+            ("header_map[upper-case key] get lower-case", r#"Ok("v")"#),
+            ("header_map[upper-case key] get upper-case", r#"Ok("v")"#),
+        ],
+    )
+}
+
+/// Over HTTP/1.1 the `Host` header is `:authority`, and `host` reads it too.
+pub(crate) fn authority_is_host(c: &mut Ctx<'_>) -> Result<()> {
+    let host = format!(r#"Ok("127.0.0.1:{}")"#, c.port);
+    expect_probe(
+        c,
+        &[
+            ("header_map[HTTP/1.1] get :authority", host.as_str()),
+            ("header_map[HTTP/1.1] get host", host.as_str()),
+        ],
+    )
+}
+
+/// `proxy_increment_metric` with 0 on a counter is refused;
+/// `proxy_record_metric` on a counter adds.
+pub(crate) fn counter_increment_zero_and_record(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("metrics counter increment(0)", "Err(BAD_ARGUMENT)"),
+            (
+                "metrics counter record",
+                "increment(2), record(5): grew by 7",
+            ),
+        ],
+    )
+}
+
+/// `proxy_continue_stream(3)` (upstream) in an HTTP and a TCP context.
+pub(crate) fn continue_upstream_unimplemented(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "continue_stream(3)[on_request_headers]",
+                "Err(UNIMPLEMENTED)",
+            ),
+            (
+                "continue_stream(3)[on_new_connection]",
+                "Err(UNIMPLEMENTED)",
+            ),
+        ],
+    )
+}
+
+/// `proxy_set_property` with a two-segment path stores the whole path as
+/// one key: the filter state `wasm.probe_split<NUL>inner` (read through CEL,
+/// as no property path can name it). Nothing is under the first segment, and
+/// `proxy_get_property`, which does split, cannot read it back. The control:
+/// a one-segment key reads back as a property and as filter state.
+pub(crate) fn set_property_does_not_split(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("set_property[probe_whole]", "OK"),
+            ("set_property then get [probe_whole]", r#"Ok(1 bytes: "w")"#),
+            (
+                "set_property then get [filter_state, wasm.probe_whole]",
+                r#"Ok(1 bytes: "w")"#,
+            ),
+            (
+                r#"set_property then CEL filter_state["wasm.probe_whole"]"#,
+                r#"Ok(1 bytes: "w")"#,
+            ),
+            ("set_property[probe_split,inner]", "OK"),
+            (
+                r#"set_property then CEL filter_state["wasm.probe_split\x00inner"]"#,
+                r#"Ok(1 bytes: "v")"#,
+            ),
+            ("set_property then get [probe_split]", "Err(NOT_FOUND)"),
+            (
+                "set_property then get [filter_state, wasm.probe_split]",
+                "Err(NOT_FOUND)",
+            ),
+            (
+                "set_property then get [probe_split,inner]",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// `proxy_get_current_time_nanoseconds` advances within one callback.
+pub(crate) fn clock_is_live(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("time::now within one callback", "advanced")])
+}
+
+/// HTTP: `on_log` then `on_done`; TCP: `on_done` then `on_log`.
+pub(crate) fn stream_end_order(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("stream_end_order[http]", "on_log, on_done"),
+            ("stream_end_order[tcp]", "on_done, on_log"),
+        ],
+    )
+}
+
+/// A callout to a cluster Envoy does not know, and to one with no
+/// endpoints: the status `proxy_http_call` answers, and no response callback.
+pub(crate) fn immediate_callout_failures(c: &mut Ctx<'_>) -> Result<()> {
+    for path in ["/callout/unknown", "/callout/empty"] {
+        let r = c.get(path, &[])?;
+        expect_response(&r, 200, "probe upstream\n", &[])?;
+    }
+    expect_probe(
+        c,
+        &[
+            ("callout_sent[/callout/unknown]", "Err(BAD_ARGUMENT)"),
+            ("callout_sent[/callout/empty]", "Err(INTERNAL_FAILURE)"),
+        ],
+    )?;
+    let log = c.envoy.log();
+    if let Some(line) = log.lines().find(|l| l.contains("probe: callout_response[")) {
+        bail!("a callout that failed at once got a response callback: {line}");
+    }
+    Ok(())
+}
+
+/// `replace` leaves one entry with the key, `remove` removes every entry
+/// and is `OK` for an absent key.
+pub(crate) fn replace_and_remove(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("header_map[repeated] replace", "OK"),
+            ("header_map[replaced] values", "[third]"),
+            ("header_map[replaced] remove", "OK"),
+            ("header_map[removed] get", "Err(NOT_FOUND)"),
+            ("header_map[absent key] remove", "OK"),
+        ],
+    )
+}
+
+/// A map that does not exist: `get` is `BAD_ARGUMENT` (response headers
+/// before the response), but `NOT_FOUND` while Envoy writes the access log
+/// (request trailers in `on_log`); `pairs` is an empty map, never an error.
+pub(crate) fn missing_maps(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "header_map[response headers, before the response] get",
+                "Err(BAD_ARGUMENT)",
+            ),
+            (
+                "header_map[response headers, before the response] pairs",
+                "Ok(0 pairs)",
+            ),
+            (
+                "header_map[request trailers, none, in on_log] get",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// A body outside its callback reads as empty (`OK`), not `NOT_FOUND`, and
+/// cannot be written; the callout response body outside a callout's
+/// response is `NOT_FOUND`.
+pub(crate) fn buffers_outside_their_callback(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "buffer[request body, in on_request_headers] read",
+                "Ok(0 bytes)",
+            ),
+            (
+                "buffer[request body, in on_request_headers] append",
+                "Err(BAD_ARGUMENT)",
+            ),
+            (
+                "buffer[callout response body, no callout] read",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// Defining a metric name again gives a new id for the same stat.
+pub(crate) fn metric_defined_twice(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "metrics counter defined twice",
+            "same id false, the second grew by 3",
+        )],
+    )
+}
+
+/// In a plugin context (`on_tick`): `set_property` is `NOT_FOUND` (no
+/// stream), `continue_stream` is `OK` and does nothing.
+pub(crate) fn plugin_context_stream_calls(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("set_property[on_tick]", "Err(NOT_FOUND)"),
+            ("continue_stream(0)[on_tick]", "OK"),
+        ],
+    )
+}
+
+/// `proxy_get_status` before any callout: code 0, empty message.
+pub(crate) fn status_starts_at_zero(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("get_status[before any callout]", r#"(0, "")"#)])
+}
+
+/// Shared queues: `resolve` is `NOT_FOUND` until someone registers, then
+/// finds the registered token; `register` gives a non-zero token; an empty
+/// queue dequeues `EMPTY`; an unknown token is `NOT_FOUND` to both
+/// `enqueue` and `dequeue`.
+pub(crate) fn shared_queues(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("shared_queue resolve before register", "Err(NOT_FOUND)"),
+            ("shared_queue register", "Ok(non-zero)"),
+            (
+                "shared_queue resolve after register",
+                "Ok(the registered token)",
+            ),
+            ("shared_queue dequeue empty", "EMPTY"),
+            ("shared_queue enqueue unknown token", "Err(NOT_FOUND)"),
+            ("shared_queue dequeue unknown token", "Err(NOT_FOUND)"),
+        ],
+    )
+}
+
+/// A local reply's details `probe local reply` become the response code
+/// details with `_` for each space.
+pub(crate) fn local_reply_details(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "property[on_log,local] response.code_details",
+            r#"Ok(17 bytes: "probe_local_reply")"#,
+        )],
+    )
+}
+
+/// `proxy_get_buffer_status`: flags 0 even for a whole callout response;
+/// the VM configuration answers at any time, the plugin configuration is
+/// `NOT_FOUND` outside `on_configure`; buffer type 9 and map type 8 are
+/// `BAD_ARGUMENT`.
+pub(crate) fn buffer_status_and_type_bounds(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "buffer_status[callout response body, in on_http_call_response]",
+                "OK, length 15, flags 0",
+            ),
+            (
+                "buffer_status[vm configuration, in on_request_headers]",
+                "OK, length 0, flags 0",
+            ),
+            (
+                "buffer_status[vm configuration, in on_tick]",
+                "OK, length 0, flags 0",
+            ),
+            (
+                "buffer_status[plugin configuration, in on_request_headers]",
+                "NOT_FOUND",
+            ),
+            ("buffer_status[type 9]", "BAD_ARGUMENT"),
+            ("header_map_pairs[type 8]", "BAD_ARGUMENT"),
+        ],
+    )
+}
