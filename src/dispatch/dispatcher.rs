@@ -697,8 +697,8 @@ enum Why {
     WrongKind,
     /// A callout's origin context is gone (debug level).
     Gone,
-    /// No outstanding callout has the token: its context was deleted, or it
-    /// finished (debug level).
+    /// No outstanding callout has the token: its context was deleted, its
+    /// future was dropped, or it finished (debug level).
     NoOrigin,
     /// An event of a call whose closure waits for its last event (debug
     /// level).
@@ -739,7 +739,7 @@ fn diag(why: Why, export: &str, id: u32) {
         Why::Gone => (": context ", ", which made the call, is gone; dropped"),
         Why::NoOrigin => (
             ": no context waits for callout ",
-            " (its context is gone); dropped",
+            " (its context ended, or its future was dropped); dropped",
         ),
         Why::NoContext => (
             ": the plugin creates no context for stream ",
