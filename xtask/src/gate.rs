@@ -694,27 +694,117 @@ fn abi_tables_vs_envoy(root: &Path) -> Tally {
     );
     tally.add(outcome.is_ok());
 
-    // proxy_log declared without its i32 result: Envoy must refuse it, or the check
-    // above proves nothing.
-    let mut mistyped = AbiFn {
-        name: "proxy_log",
-        ty: proxywasm_abi::IMPORTS[0].signature,
-    };
-    mistyped.ty.results = &[];
-    let outcome = match validate_probe(root, &envoy, "control", &[(ENV, mistyped)]) {
-        Ok(()) => Err(Error::msg(
-            "Envoy accepted `proxy_log` without its result: validate mode does not link wasm",
-        )),
-        Err(e) if e.to_string().contains("proxy_log") => Ok(()),
-        Err(e) => Err(Error::msg(format!("rejected, but not for proxy_log: {e}"))),
-    };
-    report(
-        prefix,
-        "Envoy rejects a mistyped import (control)",
-        &outcome,
-    );
-    tally.add(outcome.is_ok());
+    // Modules Envoy must refuse, each with the reason the book gives (book:
+    // reference/lifecycle.md#linking): the first is the control without which the
+    // check above proves nothing.
+    for refused in refused_modules() {
+        let outcome = expect_refused(root, &envoy, &refused);
+        report(prefix, refused.check, &outcome);
+        tally.add(outcome.is_ok());
+    }
     tally
+}
+
+/// A module Envoy must refuse to load: `imports` under the ABI marker `marker`, and
+/// words every one of which Envoy's error says.
+struct Refused {
+    check: &'static str,
+    tag: &'static str,
+    marker: &'static str,
+    imports: Vec<(&'static str, AbiFn)>,
+    says: &'static [&'static str],
+}
+
+fn refused_modules() -> Vec<Refused> {
+    let import = |name: &'static str| AbiFn {
+        name,
+        ty: abi_surface::all_imports()
+            .into_iter()
+            .find(|(_, f)| f.name == name)
+            .map_or(proxywasm_abi::IMPORTS[0].signature, |(_, f)| f.ty),
+    };
+    let mut mistyped = import("proxy_log");
+    mistyped.ty.results = &[];
+    let mut unknown = import("proxy_log");
+    unknown.name = "proxy_no_such_hostcall";
+    let continue_request = AbiFn {
+        name: "proxy_continue_request",
+        ty: proxywasm_abi::Signature {
+            params: &[],
+            results: &[proxywasm_abi::WasmType::I32],
+        },
+    };
+    vec![
+        Refused {
+            check: "Envoy rejects a mistyped import (proxy_log without its result; control)",
+            tag: "control",
+            marker: abi_surface::ABI_MARKER,
+            imports: vec![(ENV, mistyped)],
+            says: &["import type mismatch: env.proxy_log"],
+        },
+        Refused {
+            check: "Envoy rejects an import it does not provide",
+            tag: "unknown-import",
+            marker: abi_surface::ABI_MARKER,
+            imports: vec![(ENV, unknown)],
+            says: &["missing import: env.proxy_no_such_hostcall"],
+        },
+        Refused {
+            check: "a 0.2.1 module cannot import the 0.1.0-only proxy_continue_request",
+            tag: "old-import",
+            marker: abi_surface::ABI_MARKER,
+            imports: vec![(ENV, continue_request)],
+            says: &["missing import: env.proxy_continue_request"],
+        },
+        Refused {
+            check: "a 0.2.0 module cannot import proxy_get_log_level (0.2.1 only)",
+            tag: "newer-import",
+            marker: "proxy_abi_version_0_2_0",
+            imports: vec![(ENV, import("proxy_get_log_level"))],
+            says: &["missing import: env.proxy_get_log_level"],
+        },
+        Refused {
+            check: "an unknown ABI marker fails the load with `Missing or unknown Proxy-Wasm ABI version`",
+            tag: "unknown-marker",
+            marker: "proxy_abi_version_0_x_x",
+            imports: Vec::new(),
+            says: &["Missing or unknown Proxy-Wasm ABI version"],
+        },
+    ]
+}
+
+/// Asks Envoy to load `refused`'s module; an error unless it refuses it and says each of
+/// `refused.says`.
+fn expect_refused(root: &Path, envoy: &envoy::Envoy, refused: &Refused) -> Result<()> {
+    let mut module = abi_surface::probe_module(&refused.imports);
+    // The marker is renamed in place: every marker has the same length.
+    let marker = abi_surface::ABI_MARKER.as_bytes();
+    if let Some(at) = module.windows(marker.len()).position(|w| w == marker) {
+        if refused.marker.len() != marker.len() {
+            bail!(
+                "marker {} is not {} bytes long",
+                refused.marker,
+                marker.len()
+            );
+        }
+        module[at..at + marker.len()].copy_from_slice(refused.marker.as_bytes());
+    }
+    match validate_module(root, envoy, refused.tag, &module) {
+        Ok(()) => bail!("Envoy accepted the module: validate mode does not link wasm"),
+        Err(e) => {
+            let text = e.to_string();
+            let missing: Vec<&&str> = refused
+                .says
+                .iter()
+                .filter(|w| !text.contains(**w))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                bail!("refused, but without {missing:?}: {text}")
+            }
+        }
+    }
 }
 
 fn validate_probe(
@@ -723,11 +813,15 @@ fn validate_probe(
     tag: &str,
     imports: &[(&str, AbiFn)],
 ) -> Result<()> {
+    validate_module(root, envoy, tag, &abi_surface::probe_module(imports))
+}
+
+/// Runs `envoy --mode validate` on a bootstrap that loads `module`.
+fn validate_module(root: &Path, envoy: &envoy::Envoy, tag: &str, module: &[u8]) -> Result<()> {
     let dir = root.join("target").join("e2e").join("abi-probe");
     std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
     let wasm = dir.join(format!("{tag}.wasm"));
-    std::fs::write(&wasm, abi_surface::probe_module(imports))
-        .context(format!("writing {}", wasm.display()))?;
+    std::fs::write(&wasm, module).context(format!("writing {}", wasm.display()))?;
     let config = dir.join(format!("{tag}.yaml"));
     std::fs::write(&config, probe_bootstrap(&wasm))
         .context(format!("writing {}", config.display()))?;
