@@ -75,7 +75,7 @@ pub fn in_request() {
         &read(&["route_metadata"]),
     );
 
-    // book: hostcalls.md#header-maps: the first value of a repeated key;
+    // book: reference/hostcalls.md#header-maps: the first value of a repeated key;
     // keys lower-cased.
     let headers = http::request_headers();
     let added = [
@@ -130,7 +130,7 @@ pub fn in_request() {
     observe("header_map[HTTP/1.1] get :authority", &header(":authority"));
     observe("header_map[HTTP/1.1] get host", &header("host"));
 
-    // book: hostcalls.md#buffers: bodies outside their callback.
+    // book: reference/hostcalls.md#buffers: bodies outside their callback.
     observe(
         "buffer[request body, in on_request_headers] read",
         &shown_read(http::request_body().read(0, 1024)),
@@ -144,7 +144,7 @@ pub fn in_request() {
         &shown_read(callout::response_body().read(0, 1024)),
     );
 
-    // book: hostcalls.md#buffers: the VM configuration at any time, the
+    // book: reference/hostcalls.md#buffers: the VM configuration at any time, the
     // plugin configuration only in on_configure; types above 8 and map
     // types above 7 are BAD_ARGUMENT.
     observe(
@@ -158,7 +158,7 @@ pub fn in_request() {
     observe("buffer_status[type 9]", &raw::buffer_status(9));
     observe("header_map_pairs[type 8]", &raw::header_map_pairs_status(8));
 
-    // book: hostcalls.md#metrics
+    // book: reference/hostcalls.md#metrics
     let again = Counter::define("probe_claims_twice").and_then(|first| {
         let second = Counter::define("probe_claims_twice")?;
         let before = second.value()?;
@@ -177,13 +177,13 @@ pub fn in_request() {
     observe("metrics counter increment(0)", &unit(&zero));
     observe("metrics counter record", &raw::record_on_counter());
 
-    // book: hostcalls.md#stream-control
+    // book: reference/hostcalls.md#stream-control
     observe(
         "continue_stream(3)[on_request_headers]",
         &unit(&tcp::resume_upstream()),
     );
 
-    // book: hostcalls.md#properties: `set` does not split its path. The
+    // book: reference/hostcalls.md#properties: `set` does not split its path. The
     // control: a one-segment key, read back both ways.
     observe(
         "set_property[probe_whole]",
@@ -223,7 +223,7 @@ pub fn in_request() {
         );
     }
 
-    // book: hostcalls.md#status-of-the-last-call: the code starts at 0.
+    // book: reference/hostcalls.md#status-of-the-last-call: the code starts at 0.
     observe(
         "get_status[before any callout]",
         &callout::grpc_status().map_or_else(
@@ -234,7 +234,7 @@ pub fn in_request() {
 
     queues();
 
-    // book: hostcalls.md#logging-time-and-timers: a live clock.
+    // book: reference/hostcalls.md#logging-time-and-timers: a live clock.
     observe("time::now within one callback", &clock());
 }
 
@@ -283,7 +283,7 @@ fn shown_read(read: proxywasm::Result<Option<proxywasm::HostBytes>>) -> String {
 }
 
 /// The observations of `GET /routed`'s `on_log`: request trailers the
-/// request never had (book: hostcalls.md#header-maps: a missing map is
+/// request never had (book: reference/hostcalls.md#header-maps: a missing map is
 /// `NOT_FOUND` while Envoy writes the access log).
 pub fn in_log() {
     observe(
@@ -293,7 +293,7 @@ pub fn in_log() {
 }
 
 /// The observations of the HTTP role's first tick, in a plugin context
-/// (book: hostcalls.md#properties, #stream-control).
+/// (book: reference/hostcalls.md#properties, #stream-control).
 pub fn in_tick() {
     observe(
         "buffer_status[vm configuration, in on_tick]",
@@ -328,7 +328,7 @@ fn dequeued(queue: QueueId) -> String {
     }
 }
 
-/// book: hostcalls.md#shared-queues: register, resolve, enqueue and
+/// book: reference/hostcalls.md#shared-queues: register, resolve, enqueue and
 /// dequeue on a fresh queue and on a token nobody registered.
 fn queues() {
     const NAME: &str = "probe_claims_queue";

@@ -783,7 +783,7 @@ impl HttpContext for HttpProbe {
             let sent = LocalResponse::new(200)
                 .header("content-type", "text/plain")
                 .body("probe local reply\n")
-                // Spaces, which Envoy replaces (book: hostcalls.md#local-responses).
+                // Spaces, which Envoy replaces (book: reference/hostcalls.md#local-responses).
                 .details("probe local reply")
                 .send();
             observe("local_reply_sent", &unit(&sent));
@@ -856,7 +856,7 @@ impl HttpContext for HttpProbe {
         response: HttpCallResponse,
     ) -> Result<()> {
         if self.path == DIRECT_PAUSE {
-            // book: hostcalls.md#buffers: no end-of-stream flag, even for a
+            // book: reference/hostcalls.md#buffers: no end-of-stream flag, even for a
             // whole callout response.
             observe(
                 "buffer_status[callout response body, in on_http_call_response]",
