@@ -394,7 +394,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_metrics::stats_names,
     ),
     (
-        "metrics in /stats/prometheus: no namespace, stats_tags turn the tags into labels (histograms too)",
+        "metrics in /stats/prometheus: no namespace, stats_tags turn the tags into labels (histograms too: _bucket, _sum, _count)",
         crate::probe_metrics::prometheus_labels,
     ),
     (
