@@ -190,7 +190,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         },
     ),
     (
-        "Configuration::json reads the same document as a Struct (binary protobuf), a BytesValue and a StringValue; Envoy's YAML turns the Struct's 0.5 into a string",
+        "Configuration::json reads the same document as a Struct (binary protobuf: tag 0x0a first, not JSON), a BytesValue and a StringValue (JSON text); Envoy's YAML turns the Struct's 0.5 into a string",
         |c| {
             const READ: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":0.5,"tier":"gold","weight":3,"zones":["eu","us"]}"#;
             const STRUCT: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":"0.5","tier":"gold","weight":3,"zones":["eu","us"]}"#;
@@ -200,6 +200,21 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
                     ("configuration[struct_config]", STRUCT),
                     ("configuration[bytes_config]", READ),
                     ("configuration[string_config]", READ),
+                    // The raw bytes: a Struct arrives as its serialized
+                    // message (field 1, length-delimited: 0x0a), which is
+                    // not JSON; the wrappers as the bare JSON text.
+                    (
+                        "configuration_bytes[struct_config]",
+                        "first byte 0x0a, JSON no",
+                    ),
+                    (
+                        "configuration_bytes[bytes_config]",
+                        "first byte 0x7b, JSON yes",
+                    ),
+                    (
+                        "configuration_bytes[string_config]",
+                        "first byte 0x7b, JSON yes",
+                    ),
                 ],
             )
         },
@@ -406,23 +421,35 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_metrics::unreplaced_dot_and_newline,
     ),
     (
-        "a local reply from on_request_headers runs the plugin's own on_response_headers",
+        "a local reply from on_request_headers runs the plugin's own on_response_headers and on_response_body",
         |c| {
             expect_probe(
                 c,
                 &[
                     ("local_reply_sent", "OK"),
                     ("local_reply_on_response_headers", "ran"),
+                    (
+                        "local_reply_on_response_body",
+                        r#"ran, end_of_stream true, body "probe local reply\n""#,
+                    ),
                 ],
             )
         },
     ),
     (
-        "send_local_response from a TCP context returns OK and does nothing",
+        "send_local_response from a TCP, plugin (on_tick) or VM (on_vm_start) context returns OK and does nothing",
         |c| {
             // The reply is not sent: the request over the TCP listener (checked
-            // above) got the upstream's answer.
-            expect_probe(c, &[("tcp_send_local_response[on_new_connection]", "OK")])
+            // above) got the upstream's answer, and the plugin and VM contexts
+            // carry on (their later observations are checked elsewhere).
+            expect_probe(
+                c,
+                &[
+                    ("tcp_send_local_response[on_new_connection]", "OK"),
+                    ("send_local_response[on_tick]", "OK"),
+                    ("send_local_response[on_vm_start]", "OK"),
+                ],
+            )
         },
     ),
     (

@@ -2,9 +2,9 @@
 //! from the specification (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md), made in the probe's
 //! `GET /routed` `on_request_headers` ([`in_request`]) and `on_log`
-//! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]) and at the end
-//! of each stream ([`StreamEnd`]). The checks are in
-//! `xtask/src/probe_claims.rs`.
+//! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]), at the end
+//! of each stream ([`StreamEnd`]) and on the configuration plugins' bytes
+//! ([`configuration_form`]). The checks are in `xtask/src/probe_claims.rs`.
 
 use crate::{err, observe, unit};
 use proxywasm::foreign::Expression;
@@ -307,6 +307,35 @@ pub fn in_tick() {
         "continue_stream(0)[on_tick]",
         &unit(&http::resume_request()),
     );
+    // book: hostcalls.md#local-responses: OK, and nothing happens, without
+    // an HTTP stream.
+    observe("send_local_response[on_tick]", &local_reply_anywhere());
+}
+
+/// `proxy_send_local_response` where there is no HTTP stream: `OK` or
+/// `Err(NAME)`.
+pub fn local_reply_anywhere() -> String {
+    unit(
+        &http::LocalResponse::new(403)
+            .body("no stream here\n")
+            .details("probe_no_stream")
+            .send(),
+    )
+}
+
+/// What a plugin configuration's raw bytes look like (book:
+/// reference/envoy-1.40.md#struct-configuration): `first byte 0xNN, JSON
+/// yes|no`. A serialized `Struct` starts with the tag of its field 1
+/// (`fields`, length-delimited): `0x0a`; JSON text with `{`.
+pub fn configuration_form(bytes: &[u8]) -> String {
+    let first = bytes
+        .first()
+        .map_or_else(|| "none".to_string(), |b| format!("0x{b:02x}"));
+    let json = serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
+    format!(
+        "first byte {first}, JSON {}",
+        if json { "yes" } else { "no" }
+    )
 }
 
 /// A queue token as `Ok(non-zero)`/`Ok(0)`, `Err(NOT_FOUND)` for none.
@@ -481,5 +510,22 @@ mod raw {
     #[cfg(not(target_family = "wasm"))]
     pub(super) fn record_on_counter() -> String {
         "not measured natively".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::configuration_form;
+
+    #[test]
+    fn configuration_form_tells_protobuf_from_json() {
+        // A Struct `{"a": "b"}` serialized: fields entry (0x0a), key, value.
+        let proto = b"\x0a\x08\x0a\x01a\x12\x03\x1a\x01b";
+        assert_eq!(configuration_form(proto), "first byte 0x0a, JSON no");
+        assert_eq!(
+            configuration_form(br#"{"a": "b"}"#),
+            "first byte 0x7b, JSON yes"
+        );
+        assert_eq!(configuration_form(b""), "first byte none, JSON no");
     }
 }

@@ -37,7 +37,8 @@
 //!
 //! * any other configuration (plugins `struct_config`, `bytes_config`,
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
-//!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
+//!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads
+//!   and what the raw bytes look like.
 //!
 //! * `"actions"` (plugins `actions_default` on 127.0.0.1:18407 and
 //!   `actions_allow`, with `allow_on_headers_stop_iteration: true`, on
@@ -529,6 +530,10 @@ impl VmContext for Vm {
     fn on_vm_start(&mut self, _configuration: Configuration) -> Result<()> {
         observe("on_vm_start", &plugin_name());
         observe("log_level[on_vm_start]", &describe_log_level());
+        observe(
+            "send_local_response[on_vm_start]",
+            &claims::local_reply_anywhere(),
+        );
         Ok(())
     }
 
@@ -580,6 +585,12 @@ impl PluginContext for Plugin {
                 observe(
                     &format!("configuration[{}]", plugin_name()),
                     &read.map_or_else(|e| format!("Err({e})"), |v| v.to_string()),
+                );
+                observe(
+                    &format!("configuration_bytes[{}]", plugin_name()),
+                    &configuration
+                        .bytes()
+                        .map_or_else(|e| err(&e), |b| claims::configuration_form(&b)),
                 );
                 Role::None
             }
@@ -840,6 +851,21 @@ impl HttpContext for HttpProbe {
             return probe.on_request_body(end_of_stream);
         }
         self.request_body_calls += 1;
+        Ok(Action::Continue)
+    }
+
+    fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
+        if self.path == LOCAL_PATH {
+            let body = match http::response_body().read(0, size) {
+                Ok(Some(b)) => format!("{:?}", b.to_string_lossy()),
+                Ok(None) => "NOT_FOUND".to_string(),
+                Err(e) => err(&e),
+            };
+            observe(
+                "local_reply_on_response_body",
+                &format!("ran, end_of_stream {end_of_stream}, body {body}"),
+            );
+        }
         Ok(Action::Continue)
     }
 
