@@ -571,6 +571,18 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "an HTTP callout that fails at once: unknown cluster BAD_ARGUMENT, no endpoints INTERNAL_FAILURE, no callback",
         crate::probe_claims::immediate_callout_failures,
     ),
+    (
+        "set_buffer_bytes edits only the ends: a middle edit is BAD_ARGUMENT and changes nothing; start 0 drains then prepends, start past the end appends, a size past the end replaces",
+        crate::probe_claims::body_edits_at_the_ends,
+    ),
+    (
+        "continue_stream and close_stream with stream type 4, log with level 6: BAD_ARGUMENT",
+        crate::probe_claims::out_of_range_stream_type_and_log_level,
+    ),
+    (
+        "get_buffer_bytes: from past the end empty; start + max_size past u32::MAX also empty (not BAD_ARGUMENT: Envoy adds 64-bit words)",
+        crate::probe_claims::buffer_read_bounds,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

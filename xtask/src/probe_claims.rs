@@ -2,9 +2,11 @@
 //! held to what Envoy 1.40 does (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md). The probe's side is
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
-//! `on_request_headers` and at the end of each stream.
+//! `on_request_headers` and at the end of each stream; and the paths these
+//! checks send themselves (`POST /body/edit`).
 
-use crate::e2e::{Ctx, expect_response};
+use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
+use crate::envoy::http_request;
 use crate::error::{Result, bail};
 use crate::probe::expect_probe;
 
@@ -304,6 +306,68 @@ pub(crate) fn buffer_status_and_type_bounds(c: &mut Ctx<'_>) -> Result<()> {
             ),
             ("buffer_status[type 9]", "BAD_ARGUMENT"),
             ("header_map_pairs[type 8]", "BAD_ARGUMENT"),
+        ],
+    )
+}
+
+/// `proxy_set_buffer_bytes` on the request body `abcdef`: the middle is
+/// refused and changes nothing; `start 0` drains `size` bytes then
+/// prepends; a `start` past the end appends; a `size` past the end
+/// replaces the whole body, which is what reaches the upstream.
+pub(crate) fn body_edits_at_the_ends(c: &mut Ctx<'_>) -> Result<()> {
+    let r = http_request(
+        c.port,
+        "POST",
+        "/body/edit",
+        &[("x-probe-case", "body/edit")],
+        b"abcdef",
+        HTTP_TIMEOUT,
+    )?;
+    expect_response(&r, 200, "probe upstream\n", &[])?;
+    expect_probe(
+        c,
+        &[
+            (
+                "body_edit[middle: start 2, size 1]",
+                r#"Err(BAD_ARGUMENT), body "abcdef""#,
+            ),
+            ("body_edit[front: start 0, size 1]", r#"OK, body "Ybcdef""#),
+            (
+                "body_edit[past the end: start 100, size 0]",
+                r#"OK, body "Ybcdef!""#,
+            ),
+            ("body_edit[whole: start 0, size 100]", r#"OK, body "whole""#),
+            ("upstream[body/edit]", r#"body "whole""#),
+        ],
+    )
+}
+
+/// Out-of-range arguments: a stream type above 3 to `proxy_continue_stream`
+/// and `proxy_close_stream`, a log level above 5 to `proxy_log`.
+pub(crate) fn out_of_range_stream_type_and_log_level(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("continue_stream(4)", "BAD_ARGUMENT"),
+            ("close_stream(4)", "BAD_ARGUMENT"),
+            ("log(level 6)", "BAD_ARGUMENT"),
+        ],
+    )
+}
+
+/// `proxy_get_buffer_bytes` from past the end of a body is empty. With
+/// `start + max_size` past `u32::MAX` it is empty too, not `BAD_ARGUMENT`
+/// (hostcalls.md#buffers): Envoy adds the two as 64-bit words, so no pair
+/// of 32-bit arguments overflows.
+pub(crate) fn buffer_read_bounds(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("buffer[request body] read from past the end", "Ok(0 bytes)"),
+            (
+                "buffer[request body] read with start + max_size past u32::MAX",
+                "Ok(0 bytes)",
+            ),
         ],
     )
 }

@@ -3,7 +3,8 @@
 //! reference/hostcalls.md, reference/properties.md), made in the probe's
 //! `GET /routed` `on_request_headers` ([`in_request`]) and `on_log`
 //! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]), at the end
-//! of each stream ([`StreamEnd`]) and on the configuration plugins' bytes
+//! of each stream ([`StreamEnd`]), in `POST /body/edit`'s `on_request_body`
+//! ([`edit_request_body`]) and on the configuration plugins' bytes
 //! ([`configuration_form`]). The checks are in `xtask/src/probe_claims.rs`.
 
 use crate::{err, observe, unit};
@@ -182,6 +183,11 @@ pub fn in_request() {
         "continue_stream(3)[on_request_headers]",
         &unit(&tcp::resume_upstream()),
     );
+    // book: hostcalls.md#stream-control, #logging-time-and-timers: a stream
+    // type above 3, a log level above 5.
+    observe("continue_stream(4)", &raw::continue_stream_status(4));
+    observe("close_stream(4)", &raw::close_stream_status(4));
+    observe("log(level 6)", &raw::log_status(6));
 
     // book: hostcalls.md#properties: `set` does not split its path. The
     // control: a one-segment key, read back both ways.
@@ -338,6 +344,43 @@ pub fn configuration_form(bytes: &[u8]) -> String {
     )
 }
 
+/// The request body (`abcdef` from the check) edited at each place
+/// `proxy_set_buffer_bytes` takes (book: hostcalls.md#buffers): the middle
+/// (refused, the body unchanged), the front, past the end, the whole. Logs
+/// `body_edit[WHAT] = STATUS, body "..."` and leaves the body `whole`,
+/// which the upstream logs.
+pub fn edit_request_body() {
+    let body = http::request_body();
+    let edits: [(&str, usize, usize, &[u8]); 4] = [
+        ("middle: start 2, size 1", 2, 1, b"X"),
+        ("front: start 0, size 1", 0, 1, b"Y"),
+        ("past the end: start 100, size 0", 100, 0, b"!"),
+        ("whole: start 0, size 100", 0, 100, b"whole"),
+    ];
+    for (what, start, size, data) in edits {
+        let status = unit(&body.set(start, size, data));
+        let now = match body.read_all() {
+            Ok(b) => format!("{:?}", b.to_string_lossy()),
+            Err(e) => err(&e),
+        };
+        observe(
+            &format!("body_edit[{what}]"),
+            &format!("{status}, body {now}"),
+        );
+    }
+    // book: hostcalls.md#buffers: a read from past the end is empty; one
+    // whose `start + max_size` overflows 32 bits.
+    observe(
+        "buffer[request body] read from past the end",
+        &shown_read(body.read(100, 10)),
+    );
+    let start = u32::MAX as usize - 1;
+    observe(
+        "buffer[request body] read with start + max_size past u32::MAX",
+        &shown_read(body.read(start, 16)),
+    );
+}
+
 /// A queue token as `Ok(non-zero)`/`Ok(0)`, `Err(NOT_FOUND)` for none.
 fn token(read: proxywasm::Result<Option<QueueId>>) -> String {
     match read {
@@ -411,8 +454,9 @@ fn clock() -> String {
 }
 
 /// The hostcalls the SDK does not offer in the form a claim needs
-/// (`proxy_record_metric` on a counter, the buffer status's flags, map and
-/// buffer types out of range): the probe calls the imports itself.
+/// (`proxy_record_metric` on a counter, the buffer status's flags, map,
+/// buffer and stream types and log levels out of range): the probe calls
+/// the imports itself.
 #[allow(unsafe_code)]
 mod raw {
     #[cfg(target_family = "wasm")]
@@ -425,6 +469,50 @@ mod raw {
         fn proxy_record_metric(id: u32, value: u64) -> u32;
         fn proxy_get_buffer_status(kind: u32, len: *mut usize, flags: *mut u32) -> u32;
         fn proxy_get_header_map_pairs(kind: u32, data: *mut *mut u8, len: *mut usize) -> u32;
+        fn proxy_continue_stream(kind: u32) -> u32;
+        fn proxy_close_stream(kind: u32) -> u32;
+        fn proxy_log(level: u32, message: *const u8, len: usize) -> u32;
+    }
+
+    /// `proxy_continue_stream(kind)`: `OK` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn continue_stream_status(kind: u32) -> String {
+        // SAFETY: a plain integer in, a status out.
+        name(unsafe { proxy_continue_stream(kind) }).to_string()
+    }
+
+    /// `proxy_close_stream(kind)`: `OK` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn close_stream_status(kind: u32) -> String {
+        // SAFETY: a plain integer in, a status out.
+        name(unsafe { proxy_close_stream(kind) }).to_string()
+    }
+
+    /// `proxy_log(level, ...)`: `OK` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn log_status(level: u32) -> String {
+        let message = "probe: a log line at an out-of-range level";
+        // SAFETY: the message is a live byte slice of the given length,
+        // which Envoy copies during the call.
+        name(unsafe { proxy_log(level, message.as_ptr(), message.len()) }).to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn continue_stream_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn close_stream_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn log_status(_level: u32) -> String {
+        "not measured natively".to_string()
     }
 
     /// A status word by name.

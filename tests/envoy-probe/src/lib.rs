@@ -30,6 +30,8 @@
 //!     `on_log` logs which callbacks ran;
 //!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
 //!     as `x-echo` in the response.
+//!   * `POST /body/edit`: the request body edited in `on_request_body` at
+//!     each place `proxy_set_buffer_bytes` takes ([`claims::edit_request_body`]);
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
 //!   `tcp_proxy` to the same upstream): `send_local_response` and
 //!   `proxy_continue_stream(3)` from `on_new_connection`, and the order of
@@ -104,6 +106,9 @@ pub const TICK_PERIOD: Duration = Duration::from_millis(100);
 pub const LOCAL_PATH: &str = "/local";
 /// The path probed in full (routed to the upstream).
 pub const ROUTED_PATH: &str = "/routed";
+/// The path whose request body the probe edits with `proxy_set_buffer_bytes`
+/// (book: hostcalls.md#buffers), then sends upstream.
+pub const BODY_EDIT_PATH: &str = "/body/edit";
 
 /// The callouts probed (book: reference/envoy-1.40.md#http-callout-failures):
 /// the path that makes the callout, the observation's label, the cluster
@@ -800,6 +805,13 @@ impl HttpContext for HttpProbe {
             observe("local_reply_sent", &unit(&sent));
             return Ok(Action::Pause);
         }
+        if self.path == BODY_EDIT_PATH {
+            // The edits change the body's length: let Envoy send it chunked.
+            if let Err(e) = http::request_headers().remove("content-length") {
+                warn!("probe: cannot remove content-length: {e}");
+            }
+            return Ok(Action::Continue);
+        }
         if self.path != ROUTED_PATH {
             return Ok(Action::Continue);
         }
@@ -851,6 +863,13 @@ impl HttpContext for HttpProbe {
             return probe.on_request_body(end_of_stream);
         }
         self.request_body_calls += 1;
+        if self.path != BODY_EDIT_PATH {
+            return Ok(Action::Continue);
+        }
+        if !end_of_stream {
+            return Ok(Action::Pause);
+        }
+        claims::edit_request_body();
         Ok(Action::Continue)
     }
 
