@@ -576,6 +576,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::body_edits_at_the_ends,
     ),
     (
+        "a local reply overrides the callback's result: sent from on_request_headers or on_request_body that return Continue, the client still gets it",
+        crate::probe_claims::local_reply_overrides_continue,
+    ),
+    (
         "continue_stream and close_stream with stream type 4, log with level 6: BAD_ARGUMENT",
         crate::probe_claims::out_of_range_stream_type_and_log_level,
     ),

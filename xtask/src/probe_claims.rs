@@ -3,7 +3,8 @@
 //! reference/hostcalls.md, reference/properties.md). The probe's side is
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
 //! `on_request_headers` and at the end of each stream; and the paths these
-//! checks send themselves (`POST /body/edit`).
+//! checks send themselves (`POST /body/edit`, `GET /local/continue`,
+//! `POST /local/body-continue`).
 
 use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
 use crate::envoy::http_request;
@@ -338,6 +339,35 @@ pub(crate) fn body_edits_at_the_ends(c: &mut Ctx<'_>) -> Result<()> {
             ),
             ("body_edit[whole: start 0, size 100]", r#"OK, body "whole""#),
             ("upstream[body/edit]", r#"body "whole""#),
+        ],
+    )
+}
+
+/// A local reply sent from `on_request_headers` or `on_request_body`,
+/// which then return Continue: the client gets the reply, not the
+/// upstream's answer.
+pub(crate) fn local_reply_overrides_continue(c: &mut Ctx<'_>) -> Result<()> {
+    let r = c.get("/local/continue", &[])?;
+    expect_response(&r, 418, "probe local reply, then Continue\n", &[])?;
+    let r = http_request(
+        c.port,
+        "POST",
+        "/local/body-continue",
+        &[],
+        b"abcdef",
+        HTTP_TIMEOUT,
+    )?;
+    expect_response(
+        &r,
+        418,
+        "probe local reply from the body, then Continue\n",
+        &[],
+    )?;
+    expect_probe(
+        c,
+        &[
+            ("local_reply_sent[on_request_headers, Continue]", "OK"),
+            ("local_reply_sent[on_request_body, Continue]", "OK"),
         ],
     )
 }

@@ -30,6 +30,9 @@
 //!     `on_log` logs which callbacks ran;
 //!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
 //!     as `x-echo` in the response.
+//!   * `GET /local/continue`, `POST /local/body-continue`: a local reply
+//!     from `on_request_headers` or `on_request_body`, which then return
+//!     Continue;
 //!   * `POST /body/edit`: the request body edited in `on_request_body` at
 //!     each place `proxy_set_buffer_bytes` takes ([`claims::edit_request_body`]);
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
@@ -106,6 +109,12 @@ pub const TICK_PERIOD: Duration = Duration::from_millis(100);
 pub const LOCAL_PATH: &str = "/local";
 /// The path probed in full (routed to the upstream).
 pub const ROUTED_PATH: &str = "/routed";
+/// The path answered with a local reply from `on_request_headers`, which
+/// then returns Continue (book: hostcalls.md#local-responses: the reply
+/// overrides the callback's result).
+pub const LOCAL_CONTINUE_PATH: &str = "/local/continue";
+/// The same from `on_request_body` (at the end of the request).
+pub const LOCAL_BODY_CONTINUE_PATH: &str = "/local/body-continue";
 /// The path whose request body the probe edits with `proxy_set_buffer_bytes`
 /// (book: hostcalls.md#buffers), then sends upstream.
 pub const BODY_EDIT_PATH: &str = "/body/edit";
@@ -812,6 +821,17 @@ impl HttpContext for HttpProbe {
             }
             return Ok(Action::Continue);
         }
+        if self.path == LOCAL_CONTINUE_PATH {
+            let sent = LocalResponse::new(418)
+                .body("probe local reply, then Continue\n")
+                .details("probe_headers_continue")
+                .send();
+            observe(
+                "local_reply_sent[on_request_headers, Continue]",
+                &unit(&sent),
+            );
+            return Ok(Action::Continue);
+        }
         if self.path != ROUTED_PATH {
             return Ok(Action::Continue);
         }
@@ -863,13 +883,21 @@ impl HttpContext for HttpProbe {
             return probe.on_request_body(end_of_stream);
         }
         self.request_body_calls += 1;
-        if self.path != BODY_EDIT_PATH {
+        if self.path != BODY_EDIT_PATH && self.path != LOCAL_BODY_CONTINUE_PATH {
             return Ok(Action::Continue);
         }
         if !end_of_stream {
             return Ok(Action::Pause);
         }
-        claims::edit_request_body();
+        if self.path == BODY_EDIT_PATH {
+            claims::edit_request_body();
+            return Ok(Action::Continue);
+        }
+        let sent = LocalResponse::new(418)
+            .body("probe local reply from the body, then Continue\n")
+            .details("probe_body_continue")
+            .send();
+        observe("local_reply_sent[on_request_body, Continue]", &unit(&sent));
         Ok(Action::Continue)
     }
 
