@@ -580,6 +580,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::local_reply_overrides_continue,
     ),
     (
+        "HTTP filters run in list order on the request and in reverse order on the response",
+        crate::probe_claims::filter_order,
+    ),
+    (
         "continue_stream and close_stream with stream type 4, log with level 6: BAD_ARGUMENT",
         crate::probe_claims::out_of_range_stream_type_and_log_level,
     ),

@@ -4,7 +4,7 @@
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
 //! `on_request_headers` and at the end of each stream; and the paths these
 //! checks send themselves (`POST /body/edit`, `GET /local/continue`,
-//! `POST /local/body-continue`).
+//! `POST /local/body-continue`, `GET /order`).
 
 use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
 use crate::envoy::http_request;
@@ -370,6 +370,41 @@ pub(crate) fn local_reply_overrides_continue(c: &mut Ctx<'_>) -> Result<()> {
             ("local_reply_sent[on_request_body, Continue]", "OK"),
         ],
     )
+}
+
+/// `GET /order` through the chain `envoy_probe`, `struct_config`,
+/// `bytes_config`, `string_config`: each logs `filter_order = CALLBACK
+/// PLUGIN`; the request callbacks run in list order, the response
+/// callbacks in reverse.
+pub(crate) fn filter_order(c: &mut Ctx<'_>) -> Result<()> {
+    const PLUGINS: [&str; 4] = [
+        "envoy_probe",
+        "struct_config",
+        "bytes_config",
+        "string_config",
+    ];
+    let r = c.get("/order", &[])?;
+    expect_response(&r, 200, "probe upstream\n", &[])?;
+    let mut want: Vec<String> = PLUGINS
+        .iter()
+        .map(|p| format!("on_request_headers {p}"))
+        .collect();
+    want.extend(
+        PLUGINS
+            .iter()
+            .rev()
+            .map(|p| format!("on_response_headers {p}")),
+    );
+    c.logged(&["probe: filter_order = on_response_headers envoy_probe"])?;
+    let log = c.envoy.log();
+    let seen: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("probe: filter_order = ").map(|(_, v)| v))
+        .collect();
+    if seen != want {
+        bail!("filter_order lines {seen:?} (expected {want:?})");
+    }
+    Ok(())
 }
 
 /// Out-of-range arguments: a stream type above 3 to `proxy_continue_stream`
