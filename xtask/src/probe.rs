@@ -190,7 +190,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         },
     ),
     (
-        "Configuration::json reads the same document as a Struct (binary protobuf), a BytesValue and a StringValue; Envoy's YAML turns the Struct's 0.5 into a string",
+        "Configuration::json reads the same document as a Struct (binary protobuf: tag 0x0a first, not JSON), a BytesValue and a StringValue (JSON text); Envoy's YAML turns the Struct's 0.5 into a string",
         |c| {
             const READ: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":0.5,"tier":"gold","weight":3,"zones":["eu","us"]}"#;
             const STRUCT: &str = r#"{"canary":true,"limits":{"rps":10},"ratio":"0.5","tier":"gold","weight":3,"zones":["eu","us"]}"#;
@@ -200,6 +200,21 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
                     ("configuration[struct_config]", STRUCT),
                     ("configuration[bytes_config]", READ),
                     ("configuration[string_config]", READ),
+                    // The raw bytes: a Struct arrives as its serialized
+                    // message (field 1, length-delimited: 0x0a), which is
+                    // not JSON; the wrappers as the bare JSON text.
+                    (
+                        "configuration_bytes[struct_config]",
+                        "first byte 0x0a, JSON no",
+                    ),
+                    (
+                        "configuration_bytes[bytes_config]",
+                        "first byte 0x7b, JSON yes",
+                    ),
+                    (
+                        "configuration_bytes[string_config]",
+                        "first byte 0x7b, JSON yes",
+                    ),
                 ],
             )
         },
@@ -394,7 +409,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_metrics::stats_names,
     ),
     (
-        "metrics in /stats/prometheus: no namespace, stats_tags turn the tags into labels (histograms too)",
+        "metrics in /stats/prometheus: no namespace, stats_tags turn the tags into labels (histograms too: _bucket, _sum, _count)",
         crate::probe_metrics::prometheus_labels,
     ),
     (
@@ -406,23 +421,35 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_metrics::unreplaced_dot_and_newline,
     ),
     (
-        "a local reply from on_request_headers runs the plugin's own on_response_headers",
+        "a local reply from on_request_headers runs the plugin's own on_response_headers and on_response_body",
         |c| {
             expect_probe(
                 c,
                 &[
                     ("local_reply_sent", "OK"),
                     ("local_reply_on_response_headers", "ran"),
+                    (
+                        "local_reply_on_response_body",
+                        r#"ran, end_of_stream true, body "probe local reply\n""#,
+                    ),
                 ],
             )
         },
     ),
     (
-        "send_local_response from a TCP context returns OK and does nothing",
+        "send_local_response from a TCP, plugin (on_tick) or VM (on_vm_start) context returns OK and does nothing",
         |c| {
             // The reply is not sent: the request over the TCP listener (checked
-            // above) got the upstream's answer.
-            expect_probe(c, &[("tcp_send_local_response[on_new_connection]", "OK")])
+            // above) got the upstream's answer, and the plugin and VM contexts
+            // carry on (their later observations are checked elsewhere).
+            expect_probe(
+                c,
+                &[
+                    ("tcp_send_local_response[on_new_connection]", "OK"),
+                    ("send_local_response[on_tick]", "OK"),
+                    ("send_local_response[on_vm_start]", "OK"),
+                ],
+            )
         },
     ),
     (
@@ -543,6 +570,26 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
     (
         "an HTTP callout that fails at once: unknown cluster BAD_ARGUMENT, no endpoints INTERNAL_FAILURE, no callback",
         crate::probe_claims::immediate_callout_failures,
+    ),
+    (
+        "set_buffer_bytes edits only the ends: a middle edit is BAD_ARGUMENT and changes nothing; start 0 drains then prepends, start past the end appends, a size past the end replaces",
+        crate::probe_claims::body_edits_at_the_ends,
+    ),
+    (
+        "a local reply overrides the callback's result: sent from on_request_headers or on_request_body that return Continue, the client still gets it",
+        crate::probe_claims::local_reply_overrides_continue,
+    ),
+    (
+        "HTTP filters run in list order on the request and in reverse order on the response",
+        crate::probe_claims::filter_order,
+    ),
+    (
+        "continue_stream and close_stream with stream type 4, log with level 6: BAD_ARGUMENT",
+        crate::probe_claims::out_of_range_stream_type_and_log_level,
+    ),
+    (
+        "get_buffer_bytes: from past the end empty; start + max_size past u32::MAX also empty (not BAD_ARGUMENT: Envoy adds 64-bit words)",
+        crate::probe_claims::buffer_read_bounds,
     ),
 ];
 

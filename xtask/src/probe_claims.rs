@@ -2,9 +2,12 @@
 //! held to what Envoy 1.40 does (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md). The probe's side is
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
-//! `on_request_headers` and at the end of each stream.
+//! `on_request_headers` and at the end of each stream; and the paths these
+//! checks send themselves (`POST /body/edit`, `GET /local/continue`,
+//! `POST /local/body-continue`, `GET /order`).
 
-use crate::e2e::{Ctx, expect_response};
+use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
+use crate::envoy::http_request;
 use crate::error::{Result, bail};
 use crate::probe::expect_probe;
 
@@ -304,6 +307,132 @@ pub(crate) fn buffer_status_and_type_bounds(c: &mut Ctx<'_>) -> Result<()> {
             ),
             ("buffer_status[type 9]", "BAD_ARGUMENT"),
             ("header_map_pairs[type 8]", "BAD_ARGUMENT"),
+        ],
+    )
+}
+
+/// `proxy_set_buffer_bytes` on the request body `abcdef`: the middle is
+/// refused and changes nothing; `start 0` drains `size` bytes then
+/// prepends; a `start` past the end appends; a `size` past the end
+/// replaces the whole body, which is what reaches the upstream.
+pub(crate) fn body_edits_at_the_ends(c: &mut Ctx<'_>) -> Result<()> {
+    let r = http_request(
+        c.port,
+        "POST",
+        "/body/edit",
+        &[("x-probe-case", "body/edit")],
+        b"abcdef",
+        HTTP_TIMEOUT,
+    )?;
+    expect_response(&r, 200, "probe upstream\n", &[])?;
+    expect_probe(
+        c,
+        &[
+            (
+                "body_edit[middle: start 2, size 1]",
+                r#"Err(BAD_ARGUMENT), body "abcdef""#,
+            ),
+            ("body_edit[front: start 0, size 1]", r#"OK, body "Ybcdef""#),
+            (
+                "body_edit[past the end: start 100, size 0]",
+                r#"OK, body "Ybcdef!""#,
+            ),
+            ("body_edit[whole: start 0, size 100]", r#"OK, body "whole""#),
+            ("upstream[body/edit]", r#"body "whole""#),
+        ],
+    )
+}
+
+/// A local reply sent from `on_request_headers` or `on_request_body`,
+/// which then return Continue: the client gets the reply, not the
+/// upstream's answer.
+pub(crate) fn local_reply_overrides_continue(c: &mut Ctx<'_>) -> Result<()> {
+    let r = c.get("/local/continue", &[])?;
+    expect_response(&r, 418, "probe local reply, then Continue\n", &[])?;
+    let r = http_request(
+        c.port,
+        "POST",
+        "/local/body-continue",
+        &[],
+        b"abcdef",
+        HTTP_TIMEOUT,
+    )?;
+    expect_response(
+        &r,
+        418,
+        "probe local reply from the body, then Continue\n",
+        &[],
+    )?;
+    expect_probe(
+        c,
+        &[
+            ("local_reply_sent[on_request_headers, Continue]", "OK"),
+            ("local_reply_sent[on_request_body, Continue]", "OK"),
+        ],
+    )
+}
+
+/// `GET /order` through the chain `envoy_probe`, `struct_config`,
+/// `bytes_config`, `string_config`: each logs `filter_order = CALLBACK
+/// PLUGIN`; the request callbacks run in list order, the response
+/// callbacks in reverse.
+pub(crate) fn filter_order(c: &mut Ctx<'_>) -> Result<()> {
+    const PLUGINS: [&str; 4] = [
+        "envoy_probe",
+        "struct_config",
+        "bytes_config",
+        "string_config",
+    ];
+    let r = c.get("/order", &[])?;
+    expect_response(&r, 200, "probe upstream\n", &[])?;
+    let mut want: Vec<String> = PLUGINS
+        .iter()
+        .map(|p| format!("on_request_headers {p}"))
+        .collect();
+    want.extend(
+        PLUGINS
+            .iter()
+            .rev()
+            .map(|p| format!("on_response_headers {p}")),
+    );
+    c.logged(&["probe: filter_order = on_response_headers envoy_probe"])?;
+    let log = c.envoy.log();
+    let seen: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("probe: filter_order = ").map(|(_, v)| v))
+        .collect();
+    if seen != want {
+        bail!("filter_order lines {seen:?} (expected {want:?})");
+    }
+    Ok(())
+}
+
+/// Out-of-range arguments: a stream type above 3 to `proxy_continue_stream`
+/// and `proxy_close_stream`, a log level above 5 to `proxy_log`.
+pub(crate) fn out_of_range_stream_type_and_log_level(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("continue_stream(4)", "BAD_ARGUMENT"),
+            ("close_stream(4)", "BAD_ARGUMENT"),
+            ("log(level 6)", "BAD_ARGUMENT"),
+        ],
+    )
+}
+
+/// `proxy_get_buffer_bytes` from past the end of a body is empty. With
+/// `start + max_size` past `u32::MAX` it is empty too, not `BAD_ARGUMENT`
+/// (hostcalls.md#buffers): Envoy adds the two as 64-bit words, so no pair
+/// of 32-bit arguments overflows.
+pub(crate) fn buffer_read_bounds(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("buffer[request body] read from past the end", "Ok(0 bytes)"),
+            (
+                "buffer[request body] read with start + max_size past u32::MAX",
+                "Ok(0 bytes)",
+            ),
         ],
     )
 }

@@ -59,6 +59,30 @@ const PROMETHEUS_HISTOGRAM: &[&str] = &[
     r#"probe_tagged_ms_count{method="GET"} 1"#,
 ];
 
+/// The start of the tagged histogram's `_sum` line; its value is Envoy's
+/// approximation of the one sample 5 (the middle of its bin, 5.0495...),
+/// not 5 exactly.
+const PROMETHEUS_HISTOGRAM_SUM: &str = r#"probe_tagged_ms_sum{method="GET"} "#;
+
+/// The `_sum` line of the tagged histogram, with a value in the sample's
+/// bin `[5, 5.1)`.
+fn histogram_sum(body: &str) -> Result<()> {
+    let value = body
+        .lines()
+        .find_map(|l| l.strip_prefix(PROMETHEUS_HISTOGRAM_SUM))
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "/stats/prometheus: no line `{PROMETHEUS_HISTOGRAM_SUM}…`"
+            ))
+        })?;
+    match value.parse::<f64>() {
+        Ok(v) if (5.0..5.1).contains(&v) => Ok(()),
+        _ => bail!(
+            "/stats/prometheus: `{PROMETHEUS_HISTOGRAM_SUM}{value}` (expected a value in [5, 5.1))"
+        ),
+    }
+}
+
 /// Each value of `ODD_TAG_VALUES` (`tests/envoy-probe`) as its label in
 /// `probe_tagged_odd{odd="…"} 1`: as written, `"` and `\` escaped, the newline
 /// replaced by `Family` (`_`).
@@ -149,7 +173,8 @@ pub(crate) fn prometheus_labels(c: &mut Ctx<'_>) -> Result<()> {
     let deadline = Instant::now() + FLUSH_WAIT;
     loop {
         let body = admin("/stats/prometheus")?;
-        match expect_lines("/stats/prometheus", &body, PROMETHEUS_HISTOGRAM) {
+        let lines = expect_lines("/stats/prometheus", &body, PROMETHEUS_HISTOGRAM);
+        match lines.and_then(|()| histogram_sum(&body)) {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() >= deadline => return Err(e),
             Err(_) => std::thread::sleep(Duration::from_millis(250)),

@@ -2,9 +2,10 @@
 //! from the specification (book: reference/envoy-1.40.md#where-envoy-departs-from-the-specification,
 //! reference/hostcalls.md, reference/properties.md), made in the probe's
 //! `GET /routed` `on_request_headers` ([`in_request`]) and `on_log`
-//! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]) and at the end
-//! of each stream ([`StreamEnd`]). The checks are in
-//! `xtask/src/probe_claims.rs`.
+//! ([`in_log`]), in the HTTP role's first tick ([`in_tick`]), at the end
+//! of each stream ([`StreamEnd`]), in `POST /body/edit`'s `on_request_body`
+//! ([`edit_request_body`]) and on the configuration plugins' bytes
+//! ([`configuration_form`]). The checks are in `xtask/src/probe_claims.rs`.
 
 use crate::{err, observe, unit};
 use proxywasm::foreign::Expression;
@@ -182,6 +183,11 @@ pub fn in_request() {
         "continue_stream(3)[on_request_headers]",
         &unit(&tcp::resume_upstream()),
     );
+    // book: hostcalls.md#stream-control, #logging-time-and-timers: a stream
+    // type above 3, a log level above 5.
+    observe("continue_stream(4)", &raw::continue_stream_status(4));
+    observe("close_stream(4)", &raw::close_stream_status(4));
+    observe("log(level 6)", &raw::log_status(6));
 
     // book: reference/hostcalls.md#properties: `set` does not split its path. The
     // control: a one-segment key, read back both ways.
@@ -307,6 +313,72 @@ pub fn in_tick() {
         "continue_stream(0)[on_tick]",
         &unit(&http::resume_request()),
     );
+    // book: hostcalls.md#local-responses: OK, and nothing happens, without
+    // an HTTP stream.
+    observe("send_local_response[on_tick]", &local_reply_anywhere());
+}
+
+/// `proxy_send_local_response` where there is no HTTP stream: `OK` or
+/// `Err(NAME)`.
+pub fn local_reply_anywhere() -> String {
+    unit(
+        &http::LocalResponse::new(403)
+            .body("no stream here\n")
+            .details("probe_no_stream")
+            .send(),
+    )
+}
+
+/// What a plugin configuration's raw bytes look like (book:
+/// reference/envoy-1.40.md#struct-configuration): `first byte 0xNN, JSON
+/// yes|no`. A serialized `Struct` starts with the tag of its field 1
+/// (`fields`, length-delimited): `0x0a`; JSON text with `{`.
+pub fn configuration_form(bytes: &[u8]) -> String {
+    let first = bytes
+        .first()
+        .map_or_else(|| "none".to_string(), |b| format!("0x{b:02x}"));
+    let json = serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
+    format!(
+        "first byte {first}, JSON {}",
+        if json { "yes" } else { "no" }
+    )
+}
+
+/// The request body (`abcdef` from the check) edited at each place
+/// `proxy_set_buffer_bytes` takes (book: hostcalls.md#buffers): the middle
+/// (refused, the body unchanged), the front, past the end, the whole. Logs
+/// `body_edit[WHAT] = STATUS, body "..."` and leaves the body `whole`,
+/// which the upstream logs.
+pub fn edit_request_body() {
+    let body = http::request_body();
+    let edits: [(&str, usize, usize, &[u8]); 4] = [
+        ("middle: start 2, size 1", 2, 1, b"X"),
+        ("front: start 0, size 1", 0, 1, b"Y"),
+        ("past the end: start 100, size 0", 100, 0, b"!"),
+        ("whole: start 0, size 100", 0, 100, b"whole"),
+    ];
+    for (what, start, size, data) in edits {
+        let status = unit(&body.set(start, size, data));
+        let now = match body.read_all() {
+            Ok(b) => format!("{:?}", b.to_string_lossy()),
+            Err(e) => err(&e),
+        };
+        observe(
+            &format!("body_edit[{what}]"),
+            &format!("{status}, body {now}"),
+        );
+    }
+    // book: hostcalls.md#buffers: a read from past the end is empty; one
+    // whose `start + max_size` overflows 32 bits.
+    observe(
+        "buffer[request body] read from past the end",
+        &shown_read(body.read(100, 10)),
+    );
+    let start = u32::MAX as usize - 1;
+    observe(
+        "buffer[request body] read with start + max_size past u32::MAX",
+        &shown_read(body.read(start, 16)),
+    );
 }
 
 /// A queue token as `Ok(non-zero)`/`Ok(0)`, `Err(NOT_FOUND)` for none.
@@ -382,8 +454,9 @@ fn clock() -> String {
 }
 
 /// The hostcalls the SDK does not offer in the form a claim needs
-/// (`proxy_record_metric` on a counter, the buffer status's flags, map and
-/// buffer types out of range): the probe calls the imports itself.
+/// (`proxy_record_metric` on a counter, the buffer status's flags, map,
+/// buffer and stream types and log levels out of range): the probe calls
+/// the imports itself.
 #[allow(unsafe_code)]
 mod raw {
     #[cfg(target_family = "wasm")]
@@ -396,6 +469,50 @@ mod raw {
         fn proxy_record_metric(id: u32, value: u64) -> u32;
         fn proxy_get_buffer_status(kind: u32, len: *mut usize, flags: *mut u32) -> u32;
         fn proxy_get_header_map_pairs(kind: u32, data: *mut *mut u8, len: *mut usize) -> u32;
+        fn proxy_continue_stream(kind: u32) -> u32;
+        fn proxy_close_stream(kind: u32) -> u32;
+        fn proxy_log(level: u32, message: *const u8, len: usize) -> u32;
+    }
+
+    /// `proxy_continue_stream(kind)`: `OK` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn continue_stream_status(kind: u32) -> String {
+        // SAFETY: a plain integer in, a status out.
+        name(unsafe { proxy_continue_stream(kind) }).to_string()
+    }
+
+    /// `proxy_close_stream(kind)`: `OK` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn close_stream_status(kind: u32) -> String {
+        // SAFETY: a plain integer in, a status out.
+        name(unsafe { proxy_close_stream(kind) }).to_string()
+    }
+
+    /// `proxy_log(level, ...)`: `OK` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn log_status(level: u32) -> String {
+        let message = "probe: a log line at an out-of-range level";
+        // SAFETY: the message is a live byte slice of the given length,
+        // which Envoy copies during the call.
+        name(unsafe { proxy_log(level, message.as_ptr(), message.len()) }).to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn continue_stream_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn close_stream_status(_kind: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn log_status(_level: u32) -> String {
+        "not measured natively".to_string()
     }
 
     /// A status word by name.
@@ -481,5 +598,22 @@ mod raw {
     #[cfg(not(target_family = "wasm"))]
     pub(super) fn record_on_counter() -> String {
         "not measured natively".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::configuration_form;
+
+    #[test]
+    fn configuration_form_tells_protobuf_from_json() {
+        // A Struct `{"a": "b"}` serialized: fields entry (0x0a), key, value.
+        let proto = b"\x0a\x08\x0a\x01a\x12\x03\x1a\x01b";
+        assert_eq!(configuration_form(proto), "first byte 0x0a, JSON no");
+        assert_eq!(
+            configuration_form(br#"{"a": "b"}"#),
+            "first byte 0x7b, JSON yes"
+        );
+        assert_eq!(configuration_form(b""), "first byte none, JSON no");
     }
 }

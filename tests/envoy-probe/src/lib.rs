@@ -30,6 +30,13 @@
 //!     `on_log` logs which callbacks ran;
 //!   * `GET /bytes`: the `x-bytes` request header logged as hex, and echoed
 //!     as `x-echo` in the response.
+//!   * `GET /local/continue`, `POST /local/body-continue`: a local reply
+//!     from `on_request_headers` or `on_request_body`, which then return
+//!     Continue;
+//!   * `POST /body/edit`: the request body edited in `on_request_body` at
+//!     each place `proxy_set_buffer_bytes` takes ([`claims::edit_request_body`]);
+//!   * `GET /order`: each filter of the chain logs its `on_request_headers`
+//!     and `on_response_headers` (`filter_order`).
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
 //!   `tcp_proxy` to the same upstream): `send_local_response` and
 //!   `proxy_continue_stream(3)` from `on_new_connection`, and the order of
@@ -37,7 +44,9 @@
 //!
 //! * any other configuration (plugins `struct_config`, `bytes_config`,
 //!   `string_config`: the same JSON document as a `google.protobuf.Struct`, a
-//!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads.
+//!   `BytesValue` and a `StringValue`): logs what `Configuration::json` reads
+//!   and what the raw bytes look like; its streams only log `filter_order`
+//!   on `GET /order` (they follow `envoy_probe` in the chain).
 //!
 //! * `"actions"` (plugins `actions_default` on 127.0.0.1:18407 and
 //!   `actions_allow`, with `allow_on_headers_stop_iteration: true`, on
@@ -103,6 +112,20 @@ pub const TICK_PERIOD: Duration = Duration::from_millis(100);
 pub const LOCAL_PATH: &str = "/local";
 /// The path probed in full (routed to the upstream).
 pub const ROUTED_PATH: &str = "/routed";
+/// The path answered with a local reply from `on_request_headers`, which
+/// then returns Continue (book: hostcalls.md#local-responses: the reply
+/// overrides the callback's result).
+pub const LOCAL_CONTINUE_PATH: &str = "/local/continue";
+/// The same from `on_request_body` (at the end of the request).
+pub const LOCAL_BODY_CONTINUE_PATH: &str = "/local/body-continue";
+/// The path whose request body the probe edits with `proxy_set_buffer_bytes`
+/// (book: hostcalls.md#buffers), then sends upstream.
+pub const BODY_EDIT_PATH: &str = "/body/edit";
+/// The path on which each HTTP filter of the chain (`envoy_probe`, then the
+/// `struct_config`, `bytes_config` and `string_config` plugins) logs
+/// `filter_order = CALLBACK PLUGIN` (book: envoy.md: filters run in reverse
+/// order on the response).
+pub const ORDER_PATH: &str = "/order";
 
 /// The callouts probed (book: reference/envoy-1.40.md#http-callout-failures):
 /// the path that makes the callout, the observation's label, the cluster
@@ -529,6 +552,10 @@ impl VmContext for Vm {
     fn on_vm_start(&mut self, _configuration: Configuration) -> Result<()> {
         observe("on_vm_start", &plugin_name());
         observe("log_level[on_vm_start]", &describe_log_level());
+        observe(
+            "send_local_response[on_vm_start]",
+            &claims::local_reply_anywhere(),
+        );
         Ok(())
     }
 
@@ -551,6 +578,9 @@ pub enum Role {
     Actions,
     /// HTTP filter on the upstream: logs what reached it ([`actions`]).
     Upstream,
+    /// A configuration plugin (`struct_config`, ...): its streams only log
+    /// the filter order on [`ORDER_PATH`].
+    Order,
 }
 
 /// The plugin context: its role.
@@ -581,7 +611,13 @@ impl PluginContext for Plugin {
                     &format!("configuration[{}]", plugin_name()),
                     &read.map_or_else(|e| format!("Err({e})"), |v| v.to_string()),
                 );
-                Role::None
+                observe(
+                    &format!("configuration_bytes[{}]", plugin_name()),
+                    &configuration
+                        .bytes()
+                        .map_or_else(|e| err(&e), |b| claims::configuration_form(&b)),
+                );
+                Role::Order
             }
         };
         if self.role == Role::Actions {
@@ -621,6 +657,10 @@ impl PluginContext for Plugin {
                 upstream: Some(actions::UpstreamProbe::default()),
                 ..HttpProbe::default()
             }),
+            Role::Order => Some(HttpProbe {
+                order: Some(plugin_name()),
+                ..HttpProbe::default()
+            }),
             Role::None | Role::Tcp => None,
         }
     }
@@ -639,6 +679,8 @@ pub struct HttpProbe {
     actions: Option<actions::ActionProbe>,
     /// The upstream role's state.
     upstream: Option<actions::UpstreamProbe>,
+    /// The order role's plugin name ([`Role::Order`]).
+    order: Option<String>,
     request_headers_eos: bool,
     request_body_calls: u32,
     response_headers_calls: u32,
@@ -692,6 +734,12 @@ impl HttpProbe {
             ROUTED_PATH => "routed",
             _ => "other",
         }
+    }
+
+    /// Logs `filter_order = CALLBACK PLUGIN` ([`ORDER_PATH`]).
+    fn in_order(&self, callback: &str) {
+        let name = self.order.clone().unwrap_or_else(plugin_name);
+        observe("filter_order", &format!("{callback} {name}"));
     }
 
     fn properties(&self, phase: &str) {
@@ -757,6 +805,12 @@ impl HttpContext for HttpProbe {
                 String::new()
             }
         };
+        if self.path == ORDER_PATH {
+            self.in_order("on_request_headers");
+        }
+        if self.order.is_some() {
+            return Ok(Action::Continue);
+        }
         if let Some((_, _, cluster, timeout)) = CALLOUTS.iter().find(|c| c.0 == self.path) {
             return Ok(self.call(cluster, *timeout));
         }
@@ -788,6 +842,24 @@ impl HttpContext for HttpProbe {
                 .send();
             observe("local_reply_sent", &unit(&sent));
             return Ok(Action::Pause);
+        }
+        if self.path == BODY_EDIT_PATH {
+            // The edits change the body's length: let Envoy send it chunked.
+            if let Err(e) = http::request_headers().remove("content-length") {
+                warn!("probe: cannot remove content-length: {e}");
+            }
+            return Ok(Action::Continue);
+        }
+        if self.path == LOCAL_CONTINUE_PATH {
+            let sent = LocalResponse::new(418)
+                .body("probe local reply, then Continue\n")
+                .details("probe_headers_continue")
+                .send();
+            observe(
+                "local_reply_sent[on_request_headers, Continue]",
+                &unit(&sent),
+            );
+            return Ok(Action::Continue);
         }
         if self.path != ROUTED_PATH {
             return Ok(Action::Continue);
@@ -840,6 +912,38 @@ impl HttpContext for HttpProbe {
             return probe.on_request_body(end_of_stream);
         }
         self.request_body_calls += 1;
+        if self.order.is_some()
+            || (self.path != BODY_EDIT_PATH && self.path != LOCAL_BODY_CONTINUE_PATH)
+        {
+            return Ok(Action::Continue);
+        }
+        if !end_of_stream {
+            return Ok(Action::Pause);
+        }
+        if self.path == BODY_EDIT_PATH {
+            claims::edit_request_body();
+            return Ok(Action::Continue);
+        }
+        let sent = LocalResponse::new(418)
+            .body("probe local reply from the body, then Continue\n")
+            .details("probe_body_continue")
+            .send();
+        observe("local_reply_sent[on_request_body, Continue]", &unit(&sent));
+        Ok(Action::Continue)
+    }
+
+    fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
+        if self.path == LOCAL_PATH && self.order.is_none() {
+            let body = match http::response_body().read(0, size) {
+                Ok(Some(b)) => format!("{:?}", b.to_string_lossy()),
+                Ok(None) => "NOT_FOUND".to_string(),
+                Err(e) => err(&e),
+            };
+            observe(
+                "local_reply_on_response_body",
+                &format!("ran, end_of_stream {end_of_stream}, body {body}"),
+            );
+        }
         Ok(Action::Continue)
     }
 
@@ -886,6 +990,12 @@ impl HttpContext for HttpProbe {
     }
 
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
+        if self.path == ORDER_PATH {
+            self.in_order("on_response_headers");
+        }
+        if self.order.is_some() {
+            return Ok(Action::Continue);
+        }
         self.response_headers_calls += 1;
         if let Ok(Some(status)) = http::response_headers().get(":status") {
             self.response_status = status.to_string_lossy().into_owned();
@@ -921,13 +1031,16 @@ impl HttpContext for HttpProbe {
     }
 
     fn on_done(&mut self) -> Result<()> {
-        if self.path == ROUTED_PATH {
+        if self.path == ROUTED_PATH && self.order.is_none() {
             self.end.saw("http", "on_done");
         }
         Ok(())
     }
 
     fn on_log(&mut self) -> Result<()> {
+        if self.order.is_some() {
+            return Ok(());
+        }
         if self.path == ROUTED_PATH {
             self.end.saw("http", "on_log");
         }
