@@ -54,10 +54,13 @@ impl Buffer {
     }
 
     /// Up to `max_size` bytes from `start`. `None` when the buffer does not
-    /// exist now (Envoy: `NOT_FOUND`); an empty value when it is empty.
+    /// exist now (Envoy: `NOT_FOUND`); an empty value when it is empty or
+    /// `start` is past its end. A `max_size` past the end reads to the end,
+    /// however large (book: reference/hostcalls.md#buffers).
     ///
     /// # Errors
-    /// `BAD_ARGUMENT` for a range that overflows.
+    /// The hostcall's status, other than `NOT_FOUND` (Envoy 1.40 answers
+    /// `BAD_ARGUMENT` only for a buffer type it does not know).
     ///
     /// ```
     /// # proxywasm::mock::doc_http_body(b"hello", || {

@@ -183,7 +183,7 @@ pub fn in_request() {
         "continue_stream(3)[on_request_headers]",
         &unit(&tcp::resume_upstream()),
     );
-    // book: hostcalls.md#stream-control, #logging-time-and-timers: a stream
+    // book: reference/hostcalls.md#stream-control, #logging-time-and-timers: a stream
     // type above 3, a log level above 5.
     observe("continue_stream(4)", &raw::continue_stream_status(4));
     observe("close_stream(4)", &raw::close_stream_status(4));
@@ -313,7 +313,7 @@ pub fn in_tick() {
         "continue_stream(0)[on_tick]",
         &unit(&http::resume_request()),
     );
-    // book: hostcalls.md#local-responses: OK, and nothing happens, without
+    // book: reference/hostcalls.md#local-responses: OK, and nothing happens, without
     // an HTTP stream.
     observe("send_local_response[on_tick]", &local_reply_anywhere());
 }
@@ -345,7 +345,7 @@ pub fn configuration_form(bytes: &[u8]) -> String {
 }
 
 /// The request body (`abcdef` from the check) edited at each place
-/// `proxy_set_buffer_bytes` takes (book: hostcalls.md#buffers): the middle
+/// `proxy_set_buffer_bytes` takes (book: reference/hostcalls.md#buffers): the middle
 /// (refused, the body unchanged), the front, past the end, the whole. Logs
 /// `body_edit[WHAT] = STATUS, body "..."` and leaves the body `whole`,
 /// which the upstream logs.
@@ -368,7 +368,7 @@ pub fn edit_request_body() {
             &format!("{status}, body {now}"),
         );
     }
-    // book: hostcalls.md#buffers: a read from past the end is empty; one
+    // book: reference/hostcalls.md#buffers: a read from past the end is empty; one
     // whose `start + max_size` overflows 32 bits.
     observe(
         "buffer[request body] read from past the end",

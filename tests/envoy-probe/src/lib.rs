@@ -113,13 +113,13 @@ pub const LOCAL_PATH: &str = "/local";
 /// The path probed in full (routed to the upstream).
 pub const ROUTED_PATH: &str = "/routed";
 /// The path answered with a local reply from `on_request_headers`, which
-/// then returns Continue (book: hostcalls.md#local-responses: the reply
+/// then returns Continue (book: reference/hostcalls.md#local-responses: the reply
 /// overrides the callback's result).
 pub const LOCAL_CONTINUE_PATH: &str = "/local/continue";
 /// The same from `on_request_body` (at the end of the request).
 pub const LOCAL_BODY_CONTINUE_PATH: &str = "/local/body-continue";
 /// The path whose request body the probe edits with `proxy_set_buffer_bytes`
-/// (book: hostcalls.md#buffers), then sends upstream.
+/// (book: reference/hostcalls.md#buffers), then sends upstream.
 pub const BODY_EDIT_PATH: &str = "/body/edit";
 /// The path on which each HTTP filter of the chain (`envoy_probe`, then the
 /// `struct_config`, `bytes_config` and `string_config` plugins) logs
