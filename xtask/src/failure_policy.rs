@@ -267,7 +267,10 @@ pub(crate) fn tiny_backoff_crashes(c: &mut Ctx<'_>) -> Result<()> {
         name: "panicking_fast_reload",
         root_id: "panicking",
         code: "{ local: { filename: target/wasm32-wasip1/release/proxywasm_panicking.wasm } }",
-        extra: "                failure_policy: FAIL_RELOAD\n                reload_config:\n                  backoff:\n                    base_interval: 0.001s\n                    max_interval: 1s\n",
+        extra: r#"                failure_policy: FAIL_RELOAD
+                reload_config:
+                  backoff: { base_interval: 0.001s, max_interval: 1s }
+"#,
     };
     let listener = envoy::wasm_listener(
         "panicking_fast_reload",
@@ -276,7 +279,12 @@ pub(crate) fn tiny_backoff_crashes(c: &mut Ctx<'_>) -> Result<()> {
         &filter,
     );
     let bootstrap = format!(
-        "admin:\n  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {CRASH_ADMIN_PORT} }}\nstatic_resources:\n  listeners:\n{listener}"
+        r#"admin:
+  address:
+    socket_address: {{ address: 127.0.0.1, port_value: {CRASH_ADMIN_PORT} }}
+static_resources:
+  listeners:
+{listener}"#
     );
     std::fs::write(&config, bootstrap).context(format!("writing {}", config.display()))?;
     let mut process = EnvoyProcess::start(
