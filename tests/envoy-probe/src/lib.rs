@@ -80,6 +80,7 @@ use std::time::Duration;
 pub mod actions;
 pub mod claims;
 pub mod measured;
+pub mod wasi;
 
 /// The actions role's tick period.
 pub const ACTIONS_TICK: Duration = Duration::from_millis(100);
@@ -901,6 +902,7 @@ impl HttpContext for HttpProbe {
         }
         foreign_calls::in_request();
         claims::in_request();
+        wasi::in_request();
         Ok(Action::Continue)
     }
 
