@@ -615,6 +615,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "WASI poll_oneoff: 0 with no events at once, it never sleeps",
         crate::probe_wasi::poll_never_sleeps,
     ),
+    (
+        "shared data is scoped by vm_id: plugins of one VM see each other's keys, other vm_ids do not",
+        crate::probe_claims::shared_data_scope,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

@@ -80,6 +80,7 @@ use std::time::Duration;
 pub mod actions;
 pub mod claims;
 pub mod measured;
+pub mod scope;
 pub mod wasi;
 
 /// The actions role's tick period.
@@ -621,6 +622,7 @@ impl PluginContext for Plugin {
                 Role::Order
             }
         };
+        scope::in_configure();
         if self.role == Role::Actions {
             time::set_tick_period(ACTIONS_TICK)?;
         }
@@ -903,6 +905,7 @@ impl HttpContext for HttpProbe {
         foreign_calls::in_request();
         claims::in_request();
         wasi::in_request();
+        scope::seen_from("envoy_probe");
         Ok(Action::Continue)
     }
 
@@ -1113,6 +1116,7 @@ impl TcpContext for TcpProbe {
             .details("probe_tcp")
             .send();
         observe("tcp_send_local_response[on_new_connection]", &unit(&sent));
+        scope::seen_from("tcp_probe");
         Ok(Action::Continue)
     }
 }
