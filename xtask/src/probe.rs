@@ -616,6 +616,14 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_wasi::poll_never_sleeps,
     ),
     (
+        "WASI environ_get: the VM's environment_variables",
+        crate::probe_wasi::configured_environment,
+    ),
+    (
+        "WASI fd_read NOSYS, fd_fdstat_get 0 for fd 1 and BADF else, no preopens, sched_yield 0, clock_res_get 1 ns, clock 2 NOTSUP",
+        crate::probe_wasi::errno_answers,
+    ),
+    (
         "shared data is scoped by vm_id: plugins of one VM see each other's keys, other vm_ids do not",
         crate::probe_claims::shared_data_scope,
     ),

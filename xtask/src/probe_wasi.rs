@@ -112,6 +112,28 @@ pub(crate) fn poll_never_sleeps(c: &mut Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// `environ_get` answers the VM's `vm_config.environment_variables` (VM
+/// `tcp_probe` configures one).
+pub(crate) fn configured_environment(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(c, &[("wasi environ[tcp_probe]", "[PROBE_ENV=from-config]")])
+}
+
+/// The calls whose answer is an errno: `fd_read` NOSYS (52), `fd_fdstat_get`
+/// 0 for fd 1 and BADF (8) for fd 3, `fd_prestat_get` BADF (no preopened
+/// directories), `sched_yield` 0, `clock_res_get` 1 ns for clocks 0 and 1
+/// and NOTSUP (58) for clock 2, as is `clock_time_get` of clock 2.
+pub(crate) fn errno_answers(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "wasi other calls",
+            "fd_read(0) 52, fd_fdstat_get(1) 0, fd_fdstat_get(3) 8, fd_prestat_get(3) 8, \
+             sched_yield 0, clock_res_get(0) 0, clock_res_get(1) 0, clock_res_get(2) 58, \
+             clock_time_get(2) 58, resolutions 1 ns, 1 ns",
+        )],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::{level_of, prefix_of};

@@ -1117,6 +1117,7 @@ impl TcpContext for TcpProbe {
             .send();
         observe("tcp_send_local_response[on_new_connection]", &unit(&sent));
         scope::seen_from("tcp_probe");
+        wasi::in_tcp();
         Ok(Action::Continue)
     }
 }

@@ -47,6 +47,14 @@ pub fn in_request() {
     );
 
     observe("wasi poll_oneoff(1 s clock)", &raw::poll_one_second());
+    observe("wasi other calls", &raw::others());
+}
+
+/// The WASI environment of VM `tcp_probe`, which configures
+/// `environment_variables` (observed in its `on_new_connection`).
+pub fn in_tcp() {
+    let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+    observe("wasi environ[tcp_probe]", &format!("[{}]", vars.join(", ")));
 }
 
 /// `agrees` when `SystemTime::now()` (WASI clock 0) is within a second of
@@ -75,7 +83,7 @@ mod raw {
     #[cfg(target_family = "wasm")]
     #[repr(C)]
     struct Ciovec {
-        buf: *const u8,
+        buf: *mut u8,
         len: usize,
     }
 
@@ -84,6 +92,12 @@ mod raw {
     unsafe extern "C" {
         fn fd_write(fd: u32, iovs: *const Ciovec, iovs_len: usize, written: *mut usize) -> u16;
         fn random_get(buf: *mut u8, len: usize) -> u16;
+        fn fd_read(fd: u32, iovs: *const Ciovec, iovs_len: usize, read: *mut usize) -> u16;
+        fn fd_fdstat_get(fd: u32, stat: *mut u8) -> u16;
+        fn fd_prestat_get(fd: u32, prestat: *mut u8) -> u16;
+        fn sched_yield() -> u16;
+        fn clock_res_get(clock: u32, resolution: *mut u64) -> u16;
+        fn clock_time_get(clock: u32, precision: u64, time: *mut u64) -> u16;
         fn poll_oneoff(
             subscriptions: *const u8,
             events: *mut u8,
@@ -97,7 +111,7 @@ mod raw {
     pub(super) fn fd_write_errno(fd: u32) -> u16 {
         let byte = b"x";
         let iov = Ciovec {
-            buf: byte.as_ptr(),
+            buf: byte.as_ptr().cast_mut(),
             len: byte.len(),
         };
         let mut written = 0usize;
@@ -141,6 +155,47 @@ mod raw {
         let errno = unsafe { poll_oneoff(sub.as_ptr(), event.as_mut_ptr(), 1, &raw mut nevents) };
         let quick = start.elapsed().as_millis() < 100;
         format!("errno {errno}, {nevents} events, took under 100 ms: {quick}")
+    }
+
+    /// `name errno, ...` for the calls whose whole answer is an errno (and
+    /// `clock_res_get`'s resolution): `fd_read` of fd 0, `fd_fdstat_get` of
+    /// fd 1 and fd 3, `fd_prestat_get` of fd 3, `sched_yield`,
+    /// `clock_res_get` of clocks 0, 1 and 2, `clock_time_get` of clock 2.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn others() -> String {
+        let mut stat = [0u8; 24];
+        let mut prestat = [0u8; 8];
+        let mut buf = [0u8; 8];
+        let iov = Ciovec {
+            buf: buf.as_mut_ptr(),
+            len: buf.len(),
+        };
+        let (mut read, mut res, mut time) = (0usize, [0u64; 3], 0u64);
+        // SAFETY: every pointer is to a live local of the size WASI writes
+        // (a 24-byte fdstat, an 8-byte prestat, one iovec over 8 bytes, a
+        // usize, u64 timestamps).
+        let answers = unsafe {
+            [
+                ("fd_read(0)", fd_read(0, &raw const iov, 1, &raw mut read)),
+                ("fd_fdstat_get(1)", fd_fdstat_get(1, stat.as_mut_ptr())),
+                ("fd_fdstat_get(3)", fd_fdstat_get(3, stat.as_mut_ptr())),
+                ("fd_prestat_get(3)", fd_prestat_get(3, prestat.as_mut_ptr())),
+                ("sched_yield", sched_yield()),
+                ("clock_res_get(0)", clock_res_get(0, &raw mut res[0])),
+                ("clock_res_get(1)", clock_res_get(1, &raw mut res[1])),
+                ("clock_res_get(2)", clock_res_get(2, &raw mut res[2])),
+                ("clock_time_get(2)", clock_time_get(2, 1, &raw mut time)),
+            ]
+        };
+        let mut shown: Vec<String> = answers.iter().map(|(n, e)| format!("{n} {e}")).collect();
+        shown.push(format!("resolutions {} ns, {} ns", res[0], res[1]));
+        shown.join(", ")
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn others() -> String {
+        "native".to_string()
     }
 
     /// Natively there is no Envoy to ask.
