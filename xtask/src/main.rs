@@ -66,6 +66,7 @@ mod probe_claims;
 mod probe_fidelity;
 mod probe_foreign;
 mod probe_metrics;
+mod probe_wasi;
 mod remote;
 mod soak;
 

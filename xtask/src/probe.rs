@@ -591,6 +591,42 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "get_buffer_bytes: from past the end empty; start + max_size past u32::MAX also empty (not BAD_ARGUMENT: Envoy adds 64-bit words)",
         crate::probe_claims::buffer_read_bounds,
     ),
+    (
+        "WASI fd_write: stdout one info line, stderr one error line, with the proxy_log prefix and no trailing newline",
+        crate::probe_wasi::stdout_and_stderr,
+    ),
+    (
+        "WASI fd_write to another fd: BADF (8)",
+        crate::probe_wasi::other_fd_is_badf,
+    ),
+    (
+        "WASI environ and args: empty when no environment_variables are configured",
+        crate::probe_wasi::no_environment_no_arguments,
+    ),
+    (
+        "WASI clock_time_get: clock 0 is the wall clock, clock 1 monotonic",
+        crate::probe_wasi::clocks,
+    ),
+    (
+        "WASI random_get: fresh bytes; more than 65,536 in one call is INVAL (28)",
+        crate::probe_wasi::random,
+    ),
+    (
+        "WASI poll_oneoff: 0 with no events at once, it never sleeps",
+        crate::probe_wasi::poll_never_sleeps,
+    ),
+    (
+        "WASI environ_get: the VM's environment_variables",
+        crate::probe_wasi::configured_environment,
+    ),
+    (
+        "WASI fd_read NOSYS, fd_fdstat_get 0 for fd 1 and BADF else, no preopens, sched_yield 0, clock_res_get 1 ns, clock 2 NOTSUP",
+        crate::probe_wasi::errno_answers,
+    ),
+    (
+        "shared data is scoped by vm_id: plugins of one VM see each other's keys, other vm_ids do not",
+        crate::probe_claims::shared_data_scope,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

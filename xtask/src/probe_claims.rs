@@ -436,3 +436,47 @@ pub(crate) fn buffer_read_bounds(c: &mut Ctx<'_>) -> Result<()> {
         ],
     )
 }
+
+/// Shared data is scoped by `vm_id`: from VM `envoy_probe` the keys its two
+/// plugins wrote are there, those of VMs `tcp_probe` and `actions_probe`
+/// are not; from VM `tcp_probe` only its own (book:
+/// reference/hostcalls.md#shared-data, state.md#shared-data).
+pub(crate) fn shared_data_scope(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            (
+                "shared_data scope[from envoy_probe] probe-scope:envoy_probe",
+                "found",
+            ),
+            (
+                "shared_data scope[from envoy_probe] probe-scope:struct_config",
+                "found",
+            ),
+            (
+                "shared_data scope[from envoy_probe] probe-scope:tcp_probe",
+                "NOT_FOUND",
+            ),
+            (
+                "shared_data scope[from envoy_probe] probe-scope:actions_default",
+                "NOT_FOUND",
+            ),
+            (
+                "shared_data scope[from tcp_probe] probe-scope:envoy_probe",
+                "NOT_FOUND",
+            ),
+            (
+                "shared_data scope[from tcp_probe] probe-scope:struct_config",
+                "NOT_FOUND",
+            ),
+            (
+                "shared_data scope[from tcp_probe] probe-scope:tcp_probe",
+                "found",
+            ),
+            (
+                "shared_data scope[from tcp_probe] probe-scope:actions_default",
+                "NOT_FOUND",
+            ),
+        ],
+    )
+}

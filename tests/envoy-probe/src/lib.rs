@@ -80,6 +80,8 @@ use std::time::Duration;
 pub mod actions;
 pub mod claims;
 pub mod measured;
+pub mod scope;
+pub mod wasi;
 
 /// The actions role's tick period.
 pub const ACTIONS_TICK: Duration = Duration::from_millis(100);
@@ -620,6 +622,7 @@ impl PluginContext for Plugin {
                 Role::Order
             }
         };
+        scope::in_configure();
         if self.role == Role::Actions {
             time::set_tick_period(ACTIONS_TICK)?;
         }
@@ -901,6 +904,8 @@ impl HttpContext for HttpProbe {
         }
         foreign_calls::in_request();
         claims::in_request();
+        wasi::in_request();
+        scope::seen_from("envoy_probe");
         Ok(Action::Continue)
     }
 
@@ -1111,6 +1116,8 @@ impl TcpContext for TcpProbe {
             .details("probe_tcp")
             .send();
         observe("tcp_send_local_response[on_new_connection]", &unit(&sent));
+        scope::seen_from("tcp_probe");
+        wasi::in_tcp();
         Ok(Action::Continue)
     }
 }
