@@ -128,13 +128,13 @@ fn expect_lines(what: &str, body: &str, wanted: &[&str]) -> Result<()> {
 
 /// A gauge below 0 wraps around; `add(0)` is accepted.
 pub(crate) fn gauge_wraps(c: &mut Ctx<'_>) -> Result<()> {
-    let name = "metrics gauge set(1), add(-2), add(0), add(2): values";
-    let want = "Ok(18446744073709551615), Ok(18446744073709551615), Ok(1)";
-    let got = probe_value(c, name)?;
-    if got != want {
-        bail!("probe: {name} = {got} (expected {want})");
-    }
-    Ok(())
+    expect_probe(
+        c,
+        &[(
+            "metrics gauge set(1), add(-2), add(0), add(2): values",
+            "Ok(18446744073709551615), Ok(18446744073709551615), Ok(1)",
+        )],
+    )
 }
 
 /// A family defines each label set once and every definition works.

@@ -5,7 +5,7 @@
 
 use crate::e2e::Ctx;
 use crate::error::{Result, bail};
-use crate::probe::{expect_probe, probe_value};
+use crate::probe::expect_probe;
 
 /// The `[level]` field of an Envoy log line `[time][tid][level][component] ...`.
 fn level_of(line: &str) -> Option<&str> {
@@ -103,13 +103,13 @@ pub(crate) fn random(c: &mut Ctx<'_>) -> Result<()> {
 /// `poll_oneoff` with a 1 s clock subscription answers 0 with no events at
 /// once: it never sleeps.
 pub(crate) fn poll_never_sleeps(c: &mut Ctx<'_>) -> Result<()> {
-    let name = "wasi poll_oneoff(1 s clock)";
-    let want = "errno 0, 0 events, took under 100 ms: true";
-    let got = probe_value(c, name)?;
-    if got != want {
-        bail!("probe: {name} = {got} (expected {want})");
-    }
-    Ok(())
+    expect_probe(
+        c,
+        &[(
+            "wasi poll_oneoff(1 s clock)",
+            "errno 0, 0 events, took under 100 ms: true",
+        )],
+    )
 }
 
 /// `environ_get` answers the VM's `vm_config.environment_variables` (VM
