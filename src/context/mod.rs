@@ -78,11 +78,14 @@ fn plugin_task_failed(id: u32, error: &crate::Error) {
 /// ```
 /// use proxywasm::Callbacks;
 ///
-/// let only = Callbacks::only(&["on_response_headers"]);
+/// let only = Callbacks::only(&["on_response_headers", "helper"]);
 /// assert!(only.contains("on_response_headers"));
 /// assert!(!only.contains("on_request_headers"));
 /// assert!(Callbacks::ALL.contains("on_request_headers"));
 /// assert!(!Callbacks::NONE.contains("on_log"));
+/// // Only callbacks are in a set: other names never are.
+/// assert!(!only.contains("helper"));
+/// assert!(!Callbacks::ALL.contains("on_request_headerz"));
 /// ```
 ///
 #[cfg_attr(feature = "macros", doc = "[callbacks]: macro@crate::callbacks")]
@@ -103,12 +106,16 @@ impl Callbacks {
         Callbacks(Some(names))
     }
 
-    /// Whether the callback named `callback` is in the set.
+    /// Whether the callback named `callback` is in the set: false, whatever
+    /// the set, for a name that no host event reaches (a typo, or another
+    /// method such as `new_http_context`).
     pub const fn contains(self, callback: &str) -> bool {
-        self.contains_bytes(callback.as_bytes())
+        let callback = callback.as_bytes();
+        crate::dispatch::is_callback(callback) && self.contains_bytes(callback)
     }
 
-    /// [`Callbacks::contains`] of a name as bytes.
+    /// [`Callbacks::contains`] of a callback's name as bytes (the
+    /// dispatcher asks only of callbacks).
     pub(crate) const fn contains_bytes(self, callback: &[u8]) -> bool {
         let Some(names) = self.0 else {
             return true;
@@ -125,7 +132,7 @@ impl Callbacks {
 }
 
 /// Byte equality, usable in `const` evaluation.
-const fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) const fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
