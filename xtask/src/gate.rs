@@ -697,7 +697,15 @@ fn abi_tables_vs_envoy(root: &Path) -> Tally {
     // Modules Envoy must refuse, each with the reason the book gives (book:
     // reference/lifecycle.md#linking): the first is the control without which the
     // check above proves nothing.
-    for refused in refused_modules() {
+    let refused = match refused_modules() {
+        Ok(refused) => refused,
+        Err(e) => {
+            report(prefix, "the refused modules are built", &Err(e));
+            tally.add(false);
+            return tally;
+        }
+    };
+    for refused in refused {
         let outcome = expect_refused(root, &envoy, &refused);
         report(prefix, refused.check, &outcome);
         tally.add(outcome.is_ok());
@@ -715,17 +723,19 @@ struct Refused {
     says: &'static [&'static str],
 }
 
-fn refused_modules() -> Vec<Refused> {
-    let import = |name: &'static str| AbiFn {
-        name,
-        ty: abi_surface::all_imports()
+/// The modules Envoy must refuse; an error if one names an import the tables do not have
+/// (a typo here would otherwise fail as a confusing type mismatch in Envoy).
+fn refused_modules() -> Result<Vec<Refused>> {
+    let import = |name: &'static str| -> Result<AbiFn> {
+        abi_surface::all_imports()
             .into_iter()
             .find(|(_, f)| f.name == name)
-            .map_or(proxywasm_abi::IMPORTS[0].signature, |(_, f)| f.ty),
+            .map(|(_, f)| f)
+            .ok_or_else(|| Error::msg(format!("{name} is in none of the ABI tables")))
     };
-    let mut mistyped = import("proxy_log");
+    let mut mistyped = import("proxy_log")?;
     mistyped.ty.results = &[];
-    let mut unknown = import("proxy_log");
+    let mut unknown = import("proxy_log")?;
     unknown.name = "proxy_no_such_hostcall";
     let continue_request = AbiFn {
         name: "proxy_continue_request",
@@ -734,7 +744,7 @@ fn refused_modules() -> Vec<Refused> {
             results: &[proxywasm_abi::WasmType::I32],
         },
     };
-    vec![
+    Ok(vec![
         Refused {
             check: "Envoy rejects a mistyped import (proxy_log without its result; control)",
             tag: "control",
@@ -760,7 +770,7 @@ fn refused_modules() -> Vec<Refused> {
             check: "a 0.2.0 module cannot import proxy_get_log_level (0.2.1 only)",
             tag: "newer-import",
             marker: "proxy_abi_version_0_2_0",
-            imports: vec![(ENV, import("proxy_get_log_level"))],
+            imports: vec![(ENV, import("proxy_get_log_level")?)],
             says: &["missing import: env.proxy_get_log_level"],
         },
         Refused {
@@ -770,25 +780,13 @@ fn refused_modules() -> Vec<Refused> {
             imports: Vec::new(),
             says: &["Missing or unknown Proxy-Wasm ABI version"],
         },
-    ]
+    ])
 }
 
 /// Asks Envoy to load `refused`'s module; an error unless it refuses it and says each of
 /// `refused.says`.
 fn expect_refused(root: &Path, envoy: &envoy::Envoy, refused: &Refused) -> Result<()> {
-    let mut module = abi_surface::probe_module(&refused.imports);
-    // The marker is renamed in place: every marker has the same length.
-    let marker = abi_surface::ABI_MARKER.as_bytes();
-    if let Some(at) = module.windows(marker.len()).position(|w| w == marker) {
-        if refused.marker.len() != marker.len() {
-            bail!(
-                "marker {} is not {} bytes long",
-                refused.marker,
-                marker.len()
-            );
-        }
-        module[at..at + marker.len()].copy_from_slice(refused.marker.as_bytes());
-    }
+    let module = refused_module(refused)?;
     match validate_module(root, envoy, refused.tag, &module) {
         Ok(()) => bail!("Envoy accepted the module: validate mode does not link wasm"),
         Err(e) => {
@@ -805,6 +803,28 @@ fn expect_refused(root: &Path, envoy: &envoy::Envoy, refused: &Refused) -> Resul
             }
         }
     }
+}
+
+/// `refused`'s module: the probe module of its imports, with its ABI marker.
+fn refused_module(refused: &Refused) -> Result<Vec<u8>> {
+    let mut module = abi_surface::probe_module(&refused.imports);
+    // The marker is renamed in place: every marker has the same length.
+    let marker = abi_surface::ABI_MARKER.as_bytes();
+    if refused.marker.len() != marker.len() {
+        bail!(
+            "marker {} is not {} bytes long",
+            refused.marker,
+            marker.len()
+        );
+    }
+    let Some(at) = module.windows(marker.len()).position(|w| w == marker) else {
+        bail!(
+            "the probe module has no {} export to rename",
+            abi_surface::ABI_MARKER
+        );
+    };
+    module[at..at + marker.len()].copy_from_slice(refused.marker.as_bytes());
+    Ok(module)
 }
 
 fn validate_probe(
@@ -916,6 +936,37 @@ fn take_details() -> Vec<(String, Tally)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_refused_module_is_built_with_its_own_marker() {
+        let refused = refused_modules().unwrap();
+        assert_eq!(refused.len(), 5);
+        for r in &refused {
+            let module = refused_module(r).unwrap();
+            let has = |marker: &str| module.windows(marker.len()).any(|w| w == marker.as_bytes());
+            assert!(has(r.marker), "{}: no {}", r.tag, r.marker);
+            if r.marker != abi_surface::ABI_MARKER {
+                assert!(
+                    !has(abi_surface::ABI_MARKER),
+                    "{}: marker not renamed",
+                    r.tag
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_marker_of_another_length_is_refused_before_envoy_runs() {
+        let refused = Refused {
+            check: "",
+            tag: "short",
+            marker: "proxy_abi_version_0",
+            imports: Vec::new(),
+            says: &[],
+        };
+        let error = refused_module(&refused).unwrap_err();
+        assert!(error.headline().contains("is not"), "{}", error.headline());
+    }
 
     #[test]
     fn counts_every_test_result_line() {
