@@ -24,7 +24,7 @@ use crate::abi::memory::HostBytes;
 use crate::abi::wire::{self, buffer, map};
 use crate::buffer::Buffer;
 use crate::error::{Piece, check};
-use crate::map::{HeaderMap, StaticPairs};
+use crate::map::{HeaderMap, HeaderPairs, StaticPairs};
 use crate::policy::{Failing, failed};
 use crate::runtime::{self, CalloutKind, Then};
 use crate::time::millis;
@@ -572,8 +572,8 @@ impl<'a> HttpCall<'a> {
 
     /// Dispatches the call and returns a future of its response, to
     /// `.await` in a task ([`HttpContext::spawn`](crate::HttpContext::spawn)).
-    /// The task is polled when the response arrives, inside the host's
-    /// callback: read the response before the next `.await`.
+    /// The response ([`HttpResponse`]) stays readable after later
+    /// `.await`s.
     ///
     /// # Errors
     /// As [`HttpCall::send`].
@@ -609,9 +609,12 @@ impl<'a> HttpCall<'a> {
     /// assert_eq!(stream.action(), Action::Continue);
     /// ```
     pub fn send_async(&self) -> Result<HttpResponseFuture> {
-        let awaited = runtime::Await::new();
+        let awaited = runtime::Await::new_http(read_response);
         let token = self.send_to(Then::Task(awaited.index()))?;
-        Ok(HttpResponseFuture { token, awaited })
+        Ok(HttpResponseFuture {
+            token,
+            awaited: Some(awaited),
+        })
     }
 
     /// Dispatches the call, its events going to `then`.
@@ -691,9 +694,10 @@ pub(crate) type GrpcThen = Box<dyn FnOnce(&mut dyn Any, GrpcEvent) -> Option<Res
 #[must_use = "a future does nothing unless awaited"]
 pub struct HttpResponseFuture {
     token: HttpCallToken,
-    /// Where the response and this future's waker meet (and whether the
-    /// response was taken: then there is nothing to forget on drop).
-    awaited: runtime::Await,
+    /// Where the response and this future's waker meet; handed to the
+    /// [`HttpResponse`] once the response arrived (`None` then: there is
+    /// nothing to forget on drop).
+    awaited: Option<runtime::Await>,
 }
 
 impl HttpResponseFuture {
@@ -713,32 +717,300 @@ impl HttpResponseFuture {
 }
 
 impl Future for HttpResponseFuture {
-    type Output = Result<HttpCallResponse>;
+    type Output = Result<HttpResponse>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let reply = self.awaited.poll(cx.waker());
-        match reply {
-            Some(runtime::Reply::Http {
-                num_headers,
-                body_size,
-                num_trailers,
-            }) => Poll::Ready(Ok(HttpCallResponse {
-                num_headers,
-                body_size,
-                num_trailers,
-            })),
-            Some(runtime::Reply::Grpc(_)) => Poll::Ready(Err(crate::Error::other(
-                "proxywasm: mismatched callout event",
-            ))),
-            None => Poll::Pending,
+        let arrived = match self.awaited.as_mut() {
+            Some(awaited) => awaited.poll_in_place(cx.waker()),
+            None => {
+                return Poll::Ready(Err(crate::Error::other(
+                    "proxywasm: HttpResponseFuture polled after it completed",
+                )));
+            }
+        };
+        match self.awaited.take() {
+            Some(awaited) if arrived => Poll::Ready(Ok(HttpResponse { awaited })),
+            awaited => {
+                self.awaited = awaited;
+                Poll::Pending
+            }
         }
     }
 }
 
 impl Drop for HttpResponseFuture {
     fn drop(&mut self) {
-        if !self.awaited.taken() {
+        if self.awaited.is_some() {
             runtime::forget_await(true, self.token.0);
+        }
+    }
+}
+
+/// An HTTP callout's response, as [`HttpCall::send_async`]'s future gives
+/// it. Unlike [`HttpCallResponse`] (token and closure forms), it stays
+/// readable after later `.await`s: while the response's callback runs it
+/// reads from the host, and if a task still holds it (or has not taken it
+/// yet) when that callback returns, the SDK reads it whole then. So two
+/// calls awaited together, or a response that arrived while its task was
+/// awaiting something else, read correctly.
+///
+/// ```
+/// use proxywasm::callout::HttpCall;
+/// use proxywasm::mock::MockHost;
+/// use proxywasm::{Action, HttpContext, Result, http};
+///
+/// /// Asks two services; answers with both bodies.
+/// struct Both;
+/// impl HttpContext for Both {
+///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+///         let ask = |host: &'static str| {
+///             HttpCall::new(host)
+///                 .headers(&[(":method", "GET"), (":path", "/"), (":authority", host)])
+///                 .send_async()
+///         };
+///         let (a, b) = (ask("a")?, ask("b")?);
+///         self.spawn(async move {
+///             let a = a.await?; // arrived second: read from the host
+///             let b = b.await?; // arrived first: kept for this task
+///             let mut body = a.body()?.to_vec();
+///             body.extend_from_slice(&b.body()?);
+///             http::LocalResponse::new(a.status()?.unwrap_or(500)).body(&body).send()
+///         });
+///         Ok(Action::Pause)
+///     }
+/// }
+///
+/// let host = MockHost::builder().http(|_| Both);
+/// let mut stream = host.http_stream();
+/// stream.request_headers(&[(":path", "/")], true);
+/// let calls = host.callouts().http();
+/// let (a, b) = (calls[0].token, calls[1].token);
+/// host.callouts().respond_http(b, &[(":status", "200")], b"-b", &[]);
+/// host.callouts().respond_http(a, &[(":status", "200")], b"a", &[]);
+/// let reply = stream.local_response().expect("answered");
+/// assert_eq!((reply.status_code, &reply.body[..]), (200, &b"a-b"[..]));
+/// ```
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// The entry that holds the response: live while its callback runs,
+    /// read whole before that callback returns if this is still held.
+    awaited: runtime::Await,
+}
+
+/// Where an [`HttpResponse`]'s parts are read from.
+enum Source {
+    /// The host: the response's callback is running.
+    Host(runtime::HttpCounts),
+    /// The copy read before that callback returned.
+    Kept(runtime::HttpReply),
+}
+
+impl HttpResponse {
+    fn source(&self) -> Result<Source> {
+        let source = self.awaited.with_reply(|reply| match reply {
+            runtime::Reply::Http(counts) => Ok(Source::Host(*counts)),
+            runtime::Reply::HttpRead(read) => read.clone().map(Source::Kept),
+            runtime::Reply::Grpc(_) => {
+                Err(crate::Error::other("proxywasm: mismatched callout event"))
+            }
+        });
+        source.unwrap_or_else(|| {
+            Err(crate::Error::other(
+                "proxywasm: the response is not in the runtime",
+            ))
+        })
+    }
+
+    /// Whether the call failed without a response: no headers (Envoy's
+    /// signal for a reset after the upstream's response headers). An
+    /// unreachable upstream and a timeout are responses Envoy makes, 503
+    /// and 504 (book: reference/envoy-1.40.md#http-callout-failures), so
+    /// check the status too.
+    ///
+    /// ```
+    /// use proxywasm::callout::HttpCall;
+    /// use proxywasm::{Action, HttpContext, Result, http};
+    ///
+    /// struct Check;
+    /// impl HttpContext for Check {
+    ///     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    ///         let call = HttpCall::new("auth")
+    ///             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+    ///             .send_async()?;
+    ///         self.spawn(async move {
+    ///             let failed = call.await?.is_failure();
+    ///             proxywasm::log::info!("failed: {failed}");
+    ///             http::resume_request()
+    ///         });
+    ///         Ok(Action::Pause)
+    ///     }
+    /// }
+    /// let host = proxywasm::mock::MockHost::builder().http(|_| Check);
+    /// host.http_stream().request_headers(&[(":path", "/")], true);
+    /// let call = host.callouts().http().pop().expect("one call");
+    /// host.callouts().reset_http(call.token);
+    /// assert!(host.logs().contain("failed: true"));
+    /// ```
+    pub fn is_failure(&self) -> bool {
+        match self.source() {
+            Ok(Source::Host(counts)) => counts.num_headers == 0,
+            Ok(Source::Kept(reply)) => reply.headers.1 == 0,
+            Err(_) => true,
+        }
+    }
+
+    /// The `:status`: `None` if there is none or it is not a number.
+    ///
+    /// # Errors
+    /// The hostcall's status, when read while the response's callback runs.
+    ///
+    /// See [`HttpResponse`] for an example.
+    ///
+    /// ```
+    /// # use proxywasm::callout::HttpCall;
+    /// # use proxywasm::{Action, HttpContext, Result, http};
+    /// # struct Check;
+    /// # impl HttpContext for Check {
+    /// #     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    /// #         let call = HttpCall::new("auth")
+    /// #             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+    /// #             .send_async()?;
+    /// #         self.spawn(async move {
+    /// let status = call.await?.status()?;
+    /// proxywasm::log::info!("status {status:?}");
+    /// #             http::resume_request()
+    /// #         });
+    /// #         Ok(Action::Pause)
+    /// #     }
+    /// # }
+    /// # let host = proxywasm::mock::MockHost::builder().http(|_| Check);
+    /// # host.http_stream().request_headers(&[(":path", "/")], true);
+    /// # let call = host.callouts().http().pop().expect("one call");
+    /// # host.callouts().respond_http(call.token, &[(":status", "204")], b"", &[]);
+    /// # assert!(host.logs().contain("status Some(204)"));
+    /// ```
+    pub fn status(&self) -> Result<Option<u16>> {
+        fn parse(status: &[u8]) -> Option<u16> {
+            core::str::from_utf8(status).ok()?.parse().ok()
+        }
+        Ok(match self.source()? {
+            Source::Host(_) => response_headers()
+                .get(":status")?
+                .as_deref()
+                .and_then(parse),
+            Source::Kept(reply) => HeaderPairs::from_parts(reply.headers)
+                .get(":status")
+                .and_then(parse),
+        })
+    }
+
+    /// The response headers (`:status` among them).
+    ///
+    /// # Errors
+    /// The hostcall's status, when read while the response's callback runs.
+    ///
+    /// ```
+    /// # use proxywasm::callout::HttpCall;
+    /// # use proxywasm::{Action, HttpContext, Result, http};
+    /// # struct Check;
+    /// # impl HttpContext for Check {
+    /// #     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    /// #         let call = HttpCall::new("auth")
+    /// #             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+    /// #             .send_async()?;
+    /// #         self.spawn(async move {
+    /// let headers = call.await?.headers()?;
+    /// proxywasm::log::info!("x-user {:?}", headers.get("x-user"));
+    /// #             http::resume_request()
+    /// #         });
+    /// #         Ok(Action::Pause)
+    /// #     }
+    /// # }
+    /// # let host = proxywasm::mock::MockHost::builder().http(|_| Check);
+    /// # host.http_stream().request_headers(&[(":path", "/")], true);
+    /// # let call = host.callouts().http().pop().expect("one call");
+    /// # host.callouts().respond_http(call.token, &[(":status", "200"), ("x-user", "ann")], b"", &[]);
+    /// # assert!(host.logs().contain("x-user Some([97, 110, 110])"));
+    /// ```
+    pub fn headers(&self) -> Result<HeaderPairs> {
+        match self.source()? {
+            Source::Host(counts) if counts.num_headers == 0 => Ok(HeaderPairs::default()),
+            Source::Host(_) => response_headers().pairs(),
+            Source::Kept(reply) => Ok(HeaderPairs::from_parts(reply.headers)),
+        }
+    }
+
+    /// The response body.
+    ///
+    /// # Errors
+    /// The hostcall's status, when read while the response's callback runs.
+    ///
+    /// See [`HttpResponse`] for an example.
+    ///
+    /// ```
+    /// # use proxywasm::callout::HttpCall;
+    /// # use proxywasm::{Action, HttpContext, Result, http};
+    /// # struct Check;
+    /// # impl HttpContext for Check {
+    /// #     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    /// #         let call = HttpCall::new("auth")
+    /// #             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+    /// #             .send_async()?;
+    /// #         self.spawn(async move {
+    /// let body = call.await?.body()?;
+    /// proxywasm::log::info!("{} bytes", body.len());
+    /// #             http::resume_request()
+    /// #         });
+    /// #         Ok(Action::Pause)
+    /// #     }
+    /// # }
+    /// # let host = proxywasm::mock::MockHost::builder().http(|_| Check);
+    /// # host.http_stream().request_headers(&[(":path", "/")], true);
+    /// # let call = host.callouts().http().pop().expect("one call");
+    /// # host.callouts().respond_http(call.token, &[(":status", "200")], b"four", &[]);
+    /// # assert!(host.logs().contain("4 bytes"));
+    /// ```
+    pub fn body(&self) -> Result<HostBytes> {
+        match self.source()? {
+            Source::Host(counts) if counts.body_size == 0 => Ok(HostBytes::default()),
+            Source::Host(_) => response_body().read_all(),
+            Source::Kept(reply) => Ok(reply.body),
+        }
+    }
+
+    /// The response trailers.
+    ///
+    /// # Errors
+    /// The hostcall's status, when read while the response's callback runs.
+    ///
+    /// ```
+    /// # use proxywasm::callout::HttpCall;
+    /// # use proxywasm::{Action, HttpContext, Result, http};
+    /// # struct Check;
+    /// # impl HttpContext for Check {
+    /// #     fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+    /// #         let call = HttpCall::new("auth")
+    /// #             .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+    /// #             .send_async()?;
+    /// #         self.spawn(async move {
+    /// let trailers = call.await?.trailers()?;
+    /// proxywasm::log::info!("{} trailers", trailers.len());
+    /// #             http::resume_request()
+    /// #         });
+    /// #         Ok(Action::Pause)
+    /// #     }
+    /// # }
+    /// # let host = proxywasm::mock::MockHost::builder().http(|_| Check);
+    /// # host.http_stream().request_headers(&[(":path", "/")], true);
+    /// # let call = host.callouts().http().pop().expect("one call");
+    /// # host.callouts().respond_http(call.token, &[(":status", "200")], b"", &[("x-t", "1")]);
+    /// # assert!(host.logs().contain("1 trailers"));
+    /// ```
+    pub fn trailers(&self) -> Result<HeaderPairs> {
+        match self.source()? {
+            Source::Host(counts) if counts.num_trailers == 0 => Ok(HeaderPairs::default()),
+            Source::Host(_) => response_trailers().pairs(),
+            Source::Kept(reply) => Ok(HeaderPairs::from_parts(reply.trailers)),
         }
     }
 }
@@ -1075,9 +1347,9 @@ impl Future for GrpcReplyFuture {
         let reply = self.awaited.poll(cx.waker());
         match reply {
             Some(runtime::Reply::Grpc(reply)) => Poll::Ready(reply),
-            Some(runtime::Reply::Http { .. }) => Poll::Ready(Err(crate::Error::other(
-                "proxywasm: mismatched callout event",
-            ))),
+            Some(runtime::Reply::Http(_) | runtime::Reply::HttpRead(_)) => Poll::Ready(Err(
+                crate::Error::other("proxywasm: mismatched callout event"),
+            )),
             None => Poll::Pending,
         }
     }
@@ -1211,11 +1483,13 @@ fn route_event(contexts: &dyn Contexts, id: u32, event: CalloutEvent) -> Routed 
         }
         Then::Task(at) => {
             let reply = match event {
-                CalloutEvent::HttpResponse(_, response) => Some(runtime::Reply::Http {
-                    num_headers: response.num_headers,
-                    body_size: response.body_size,
-                    num_trailers: response.num_trailers,
-                }),
+                CalloutEvent::HttpResponse(_, response) => {
+                    Some(runtime::Reply::Http(runtime::HttpCounts {
+                        num_headers: response.num_headers,
+                        body_size: response.body_size,
+                        num_trailers: response.num_trailers,
+                    }))
+                }
                 CalloutEvent::Grpc(_, grpc) => grpc_reply(grpc).map(runtime::Reply::Grpc),
             };
             if let Some(reply) = reply {
@@ -1225,9 +1499,31 @@ fn route_event(contexts: &dyn Contexts, id: u32, event: CalloutEvent) -> Routed 
             // effective context already: polled with it active, it needs no
             // second switch.
             runtime::run_due(origin);
+            if http {
+                // Still held (not taken, or its `HttpResponse` kept across
+                // an `.await`): read now, while the host has it.
+                runtime::keep_http_reply(at);
+            }
             Routed::Delivered
         }
     }
+}
+
+/// An HTTP callout's response read whole from the host while it is being
+/// delivered (the parts it has), for a future or response that outlives
+/// the callback.
+fn read_response(response: runtime::HttpCounts) -> Result<runtime::HttpReply> {
+    let mut reply = runtime::HttpReply::default();
+    if response.num_headers != 0 {
+        reply.headers = response_headers().pairs()?.into_parts();
+    }
+    if response.body_size != 0 {
+        reply.body = response_body().read_all()?;
+    }
+    if response.num_trailers != 0 {
+        reply.trailers = response_trailers().pairs()?.into_parts();
+    }
+    Ok(reply)
 }
 
 /// Runs the closure given with a callout ([`HttpCall::send_then`],

@@ -218,6 +218,17 @@ impl HeaderPairs {
         Ok(HeaderPairs { bytes, count })
     }
 
+    /// The serialized pairs and their count (kept below this layer, as in
+    /// a callout's reply waiting for its future).
+    pub(crate) fn into_parts(self) -> (HostBytes, usize) {
+        (self.bytes, self.count)
+    }
+
+    /// Pairs from [`HeaderPairs::into_parts`].
+    pub(crate) fn from_parts((bytes, count): (HostBytes, usize)) -> HeaderPairs {
+        HeaderPairs { bytes, count }
+    }
+
     /// Builds a map from pairs (useful in tests and for callout requests).
     ///
     /// ```

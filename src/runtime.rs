@@ -112,19 +112,36 @@ struct Origin {
     then: Then,
 }
 
-/// A callout's event for the future awaiting it, read from the host while it
-/// was readable. Held by value (no box: it is a few words).
+/// A callout's event for the future awaiting it.
 #[derive(Debug)]
 pub(crate) enum Reply {
-    /// An HTTP call's response: its header count, body size and trailer count
-    /// (the callout layer makes the public `HttpCallResponse` of them).
-    Http {
-        num_headers: usize,
-        body_size: usize,
-        num_trailers: usize,
-    },
-    /// A unary gRPC call's reply.
+    /// An HTTP call's response while its callback runs: the host still has
+    /// it. Before that callback returns, the callout layer reads it whole
+    /// ([`Reply::HttpRead`]) if its entry is still held: by the future, which
+    /// was not polled, or by the response the future gave, which the task
+    /// kept across an `.await`.
+    Http(HttpCounts),
+    /// An HTTP call's response, read whole while the host had it.
+    HttpRead(crate::Result<HttpReply>),
+    /// A unary gRPC call's reply (read from the host as it arrived).
     Grpc(crate::Result<crate::HostBytes>),
+}
+
+/// The shape of an HTTP callout's response, as its callback receives it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HttpCounts {
+    pub(crate) num_headers: usize,
+    pub(crate) body_size: usize,
+    pub(crate) num_trailers: usize,
+}
+
+/// An HTTP callout's response read whole: header and trailer pairs as the
+/// host serialized them (validated, with their counts) and the body.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HttpReply {
+    pub(crate) headers: (crate::HostBytes, usize),
+    pub(crate) body: crate::HostBytes,
+    pub(crate) trailers: (crate::HostBytes, usize),
 }
 
 /// A map keyed by ids the host hands out (context ids, tokens).
@@ -183,6 +200,9 @@ pub(crate) struct Runtime {
     log_level: Cell<log::LevelFilter>,
     /// The executor's entry points, once the plugin uses it.
     executor_fns: Cell<Option<&'static ExecutorFns>>,
+    /// Reads an HTTP callout's response whole (the callout layer's), once
+    /// the plugin awaits one ([`Await::new_http`]).
+    http_reader: Cell<Option<HttpReader>>,
     /// The executor's state (data only: no code reaches it but the
     /// executor's).
     executor: executor::State,
@@ -208,6 +228,7 @@ impl Runtime {
                 log::LevelFilter::Trace
             }),
             executor_fns: Cell::new(None),
+            http_reader: Cell::new(None),
             executor: executor::State::new(),
         }
     }
@@ -457,12 +478,15 @@ struct ExecutorFns {
     /// A callout's reply arrived for the future awaiting it in the entry
     /// given (woken, if it left a waker).
     arrived: fn(u32, Reply),
+    /// [`keep_http_reply`]'s work.
+    keep_http_reply: fn(u32),
 }
 
 static EXECUTOR: ExecutorFns = ExecutorFns {
     run_due: executor::run_due,
     forget_tasks: executor::forget_tasks,
     arrived: executor::arrived,
+    keep_http_reply: keep_live_http_reply,
 };
 
 /// Makes the executor's entry points reachable from the paths every plugin
@@ -529,7 +553,9 @@ pub(crate) fn callout_arrived(at: u32, reply: Reply) {
 /// arrives, and the waker the future left at its last poll meet. The
 /// callout's origin names it ([`Then::Task`]), so neither side searches for
 /// the other. Made before the call starts and owned by the future: freed
-/// when the reply is taken, or when the future drops before.
+/// when the reply is taken ([`Await::poll`], gRPC), or when its owner drops.
+/// An HTTP future leaves the reply in place ([`Await::poll_in_place`]) and
+/// hands the entry to the response it gives, which reads it from there.
 #[derive(Debug)]
 pub(crate) struct Await {
     at: u32,
@@ -544,6 +570,13 @@ impl Await {
         use_executor();
         let at = executor::new_await().unwrap_or(u32::MAX);
         Await { at, taken: false }
+    }
+
+    /// A free entry for an HTTP call's response, which `read` reads whole
+    /// if it must outlive its callback ([`keep_http_reply`]).
+    pub(crate) fn new_http(read: HttpReader) -> Await {
+        with(|rt| rt.http_reader.set(Some(read)));
+        Await::new()
     }
 
     /// The index for the callout's origin.
@@ -565,6 +598,48 @@ impl Await {
         let reply = executor::await_reply(self.at, waker);
         self.taken = reply.is_some();
         reply
+    }
+
+    /// Whether the reply arrived, leaving it in the entry (which its holder
+    /// frees when it drops); else leaves `waker` to wake when it does.
+    pub(crate) fn poll_in_place(&mut self, waker: &Waker) -> bool {
+        !self.taken && executor::arrived_in_place(self.at, waker)
+    }
+
+    /// Runs `f` on the reply in the entry, if any.
+    pub(crate) fn with_reply<R>(&self, f: impl FnOnce(&Reply) -> R) -> Option<R> {
+        executor::with_reply(self.at, f)
+    }
+}
+
+/// Reads an HTTP callout's response whole from the host.
+pub(crate) type HttpReader = fn(HttpCounts) -> crate::Result<HttpReply>;
+
+/// Before the callback that delivered the HTTP response in entry `at`
+/// returns: reads it whole if the entry still holds it live
+/// ([`Reply::Http`]), so that it stays readable once the host has moved on.
+/// (The reader is the one [`Await::new_http`] installed: a plugin that
+/// awaits no HTTP call links none.)
+#[inline(always)]
+pub(crate) fn keep_http_reply(at: u32) {
+    if let Some(executor) = executor_fns() {
+        (executor.keep_http_reply)(at);
+    }
+}
+
+/// [`keep_http_reply`], once the plugin uses the executor.
+fn keep_live_http_reply(at: u32) {
+    let Some(read) = with(|rt| rt.http_reader.get()).flatten() else {
+        return;
+    };
+    let live = executor::with_reply(at, |reply| match reply {
+        Reply::Http(counts) => Some(*counts),
+        _ => None,
+    });
+    if let Some(Some(counts)) = live {
+        // (Read outside the entry's borrow: reading is hostcalls.)
+        let read = Reply::HttpRead(read(counts));
+        executor::replace_reply(at, read);
     }
 }
 
@@ -1003,6 +1078,50 @@ mod executor {
         .flatten()
     }
 
+    /// For the holder of entry `at`: whether its reply arrived (left in
+    /// place), or else leaves `waker`.
+    pub(super) fn arrived_in_place(at: u32, waker: &Waker) -> bool {
+        with(|rt| {
+            let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
+            let entry = awaits.entries.get_mut(at as usize)?;
+            if entry.reply.is_some() {
+                return Some(true);
+            }
+            if !entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                entry.waker = Some(waker.clone());
+            }
+            Some(false)
+        })
+        .flatten()
+        .unwrap_or(false)
+    }
+
+    /// Runs `f` on the reply in entry `at`, if any.
+    pub(super) fn with_reply<R>(at: u32, f: impl FnOnce(&Reply) -> R) -> Option<R> {
+        with(|rt| {
+            let awaits = rt.executor.awaits.try_borrow().ok()?;
+            awaits.entries.get(at as usize)?.reply.as_ref().map(f)
+        })
+        .flatten()
+    }
+
+    /// Puts `reply` in entry `at` in place of the one there.
+    pub(super) fn replace_reply(at: u32, reply: Reply) {
+        let replaced = with(|rt| {
+            let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
+            awaits.entries.get_mut(at as usize)?.reply.replace(reply)
+        });
+        // (Dropped outside the borrow.)
+        drop(replaced);
+    }
+
+    /// How many entries are in use.
+    #[cfg(test)]
+    pub(super) fn busy_awaits(rt: &super::Runtime) -> usize {
+        let awaits = rt.executor.awaits.borrow();
+        awaits.entries.len() - awaits.free.len()
+    }
+
     /// Keeps the reply arrived for entry `at` and wakes its future.
     pub(super) fn arrived(at: u32, reply: Reply) {
         // (Woken inside the borrow, with no clone: a task slot's waker only
@@ -1024,6 +1143,12 @@ mod executor {
             }
         });
     }
+}
+
+/// How many callout futures' entries are in use.
+#[cfg(test)]
+pub(crate) fn busy_awaits() -> usize {
+    with(executor::busy_awaits).unwrap_or(0)
 }
 
 /// How many callouts are outstanding, HTTP and gRPC together.

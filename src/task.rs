@@ -13,8 +13,9 @@
 //!   a gRPC reply ([`GrpcCall::send_async`](crate::callout::GrpcCall::send_async)),
 //!   or a [`sleep`]. That poll runs inside the host's callback that delivered
 //!   the event, with the task's context made the effective one, so hostcalls
-//!   act on the right stream and the response is readable until the task's
-//!   next `.await`;
+//!   act on the right stream. The response was read whole when it arrived
+//!   ([`HttpResponse`](crate::callout::HttpResponse)), so it can be read
+//!   after any later `.await`;
 //! * an error ending a task is handled like a callback's (the context's
 //!   [`ErrorPolicy`](crate::ErrorPolicy));
 //! * a task whose context ends first is dropped, with a debug line
@@ -313,5 +314,344 @@ mod tests {
             assert_eq!(stream.action(), Action::Continue);
             assert_eq!(host.run(crate::runtime::outstanding_callouts), 0);
         }
+    }
+
+    /// Awaits one call, then another, then reads the first response.
+    struct KeepsTheFirst;
+    impl HttpContext for KeepsTheFirst {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            let call = |path: &str| {
+                HttpCall::new("auth")
+                    .headers(&[(":method", "GET"), (":path", path), (":authority", "auth")])
+                    .send_async()
+            };
+            let (first, second) = (call("/1")?, call("/2")?);
+            self.spawn(async move {
+                let first = first.await?;
+                let second = second.await?;
+                let (one, two) = (first.body()?, second.body()?);
+                let header = first.headers()?.get("x-n").map(<[u8]>::to_vec);
+                crate::log::info!(
+                    "{} {} {:?} {:?} {}",
+                    String::from_utf8_lossy(&one),
+                    String::from_utf8_lossy(&two),
+                    first.status()?,
+                    header,
+                    first.trailers()?.len(),
+                );
+                http::resume_request()
+            });
+            Ok(Action::Pause)
+        }
+    }
+
+    #[test]
+    fn a_response_held_across_an_await_reads_its_own_call() {
+        let host = MockHost::builder().http(|_| KeepsTheFirst);
+        for second_first in [false, true] {
+            let mut stream = host.http_stream();
+            stream.request_headers(&[(":path", "/")], true);
+            let calls = host.callouts().http();
+            let by_path = |p: &str| {
+                calls
+                    .iter()
+                    .find(|c| c.header(":path") == Some(p))
+                    .map(|c| c.token)
+            };
+            let (one, two) = (by_path("/1").expect("/1"), by_path("/2").expect("/2"));
+            let answer = |token, body: &[u8], n: &str| {
+                host.callouts().respond_http(
+                    token,
+                    &[(":status", "201"), ("x-n", n)],
+                    body,
+                    &[("t", "1")],
+                );
+            };
+            if second_first {
+                answer(two, b"two", "2");
+                answer(one, b"one", "1");
+            } else {
+                answer(one, b"one", "1");
+                answer(two, b"two", "2");
+            }
+            assert_eq!(stream.action(), Action::Continue);
+            assert!(
+                host.logs().contain("one two Some(201) Some([49]) 1"),
+                "{:?}",
+                host.logs().at(crate::logging::LogLevel::Info)
+            );
+            host.logs().clear();
+            stream.complete();
+            assert_eq!(host.run(crate::runtime::busy_awaits), 0);
+        }
+    }
+
+    /// One step of a task in [`random_interleavings_keep_every_invariant`].
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        /// Makes a call and awaits it.
+        Call,
+        /// Awaits a call made before the task was spawned (its reply may
+        /// come first).
+        Early,
+        /// Makes two calls and awaits both at once.
+        Both,
+        /// Sleeps this many ticks.
+        Sleep(u64),
+        /// Makes a call and drops its future at once.
+        Dropped,
+    }
+
+    /// What the tasks of the random test share with it.
+    #[derive(Default)]
+    struct Shared {
+        /// The plans of the next streams: tasks, each a list of steps.
+        plans: std::collections::VecDeque<Vec<Vec<Step>>>,
+        /// The next call's tag (sent as `x-tag`, answered as the body).
+        tag: u64,
+        /// `(stream, task)` of each task that ran to its end.
+        done: Vec<(u32, usize)>,
+        /// What a task saw that it must not (a reply meant for another).
+        wrong: Vec<String>,
+    }
+
+    type Handle = Rc<RefCell<Shared>>;
+
+    fn tagged_call(shared: &Handle) -> Result<(u64, crate::callout::HttpResponseFuture)> {
+        let tag = {
+            let mut shared = shared.borrow_mut();
+            shared.tag += 1;
+            shared.tag
+        };
+        let future = HttpCall::new("auth")
+            .headers(&[(":method", "GET"), (":path", "/"), (":authority", "auth")])
+            .header("x-tag", &tag.to_string())
+            .send_async()?;
+        Ok((tag, future))
+    }
+
+    /// Checks a reply: an answered call's body is its own tag.
+    fn check_reply(shared: &Handle, tag: u64, response: crate::callout::HttpResponse) {
+        if response.status().ok().flatten() != Some(200) {
+            return; // a failure the test chose: nothing to compare
+        }
+        let body = response.body().map(|b| b.to_vec()).unwrap_or_default();
+        if body != tag.to_string().into_bytes() {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            shared
+                .borrow_mut()
+                .wrong
+                .push(format!("call {tag} got {body}"));
+        }
+    }
+
+    struct Random(Handle, u32);
+    impl HttpContext for Random {
+        fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+            let plan = self.0.borrow_mut().plans.pop_front().unwrap_or_default();
+            for (task, steps) in plan.into_iter().enumerate() {
+                let shared = Rc::clone(&self.0);
+                let stream = self.1;
+                // The early calls start now, outside the task.
+                let mut early = Vec::new();
+                for step in &steps {
+                    if let Step::Early = step {
+                        early.push(tagged_call(&shared)?);
+                    }
+                }
+                self.spawn(async move {
+                    let mut early = early.into_iter();
+                    for step in steps {
+                        match step {
+                            Step::Call => {
+                                let (tag, call) = tagged_call(&shared)?;
+                                check_reply(&shared, tag, call.await?);
+                            }
+                            Step::Early => {
+                                if let Some((tag, call)) = early.next() {
+                                    check_reply(&shared, tag, call.await?);
+                                }
+                            }
+                            Step::Both => {
+                                let (a, mut first) = tagged_call(&shared)?;
+                                let (b, mut second) = tagged_call(&shared)?;
+                                let (mut one, mut two) = (None, None);
+                                core::future::poll_fn(|cx| {
+                                    use core::future::Future;
+                                    use core::pin::Pin;
+                                    use core::task::Poll;
+                                    if one.is_none() {
+                                        if let Poll::Ready(r) = Pin::new(&mut first).poll(cx) {
+                                            one = Some(r);
+                                        }
+                                    }
+                                    if two.is_none() {
+                                        if let Poll::Ready(r) = Pin::new(&mut second).poll(cx) {
+                                            two = Some(r);
+                                        }
+                                    }
+                                    if one.is_some() && two.is_some() {
+                                        Poll::Ready(())
+                                    } else {
+                                        Poll::Pending
+                                    }
+                                })
+                                .await;
+                                if let (Some(one), Some(two)) = (one, two) {
+                                    check_reply(&shared, a, one?);
+                                    check_reply(&shared, b, two?);
+                                }
+                            }
+                            Step::Sleep(ticks) => {
+                                super::sleep(core::time::Duration::from_millis(10 * ticks)).await?;
+                            }
+                            Step::Dropped => drop(tagged_call(&shared)?),
+                        }
+                    }
+                    shared.borrow_mut().done.push((stream, task));
+                    Ok(())
+                });
+            }
+            Ok(Action::Continue)
+        }
+    }
+
+    struct Ticking(Handle);
+    impl crate::PluginContext for Ticking {
+        type Http = Random;
+        type Tcp = crate::NoContext;
+        fn on_configure(&mut self, _c: crate::Configuration) -> Result<()> {
+            crate::time::set_tick_period(core::time::Duration::from_millis(10))
+        }
+        fn new_http_context(&mut self, id: crate::ContextId) -> Option<Random> {
+            Some(Random(Rc::clone(&self.0), id.get()))
+        }
+    }
+
+    /// xorshift64: the test's own deterministic randomness.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn random_plan(rng: &mut Rng) -> Vec<Vec<Step>> {
+        (0..=rng.below(3))
+            .map(|_| {
+                (0..rng.below(4))
+                    .map(|_| match rng.below(5) {
+                        0 => Step::Call,
+                        1 => Step::Early,
+                        2 => Step::Both,
+                        3 => Step::Sleep(1 + rng.below(3)),
+                        _ => Step::Dropped,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Streams spawn tasks of random shapes (calls awaited in turn or
+    /// together, replies that come before their await, sleeps, futures
+    /// dropped); the test answers, fails, ticks and ends streams in a random
+    /// order. Throughout: no task sees another call's reply, a task of an
+    /// ended stream never finishes; at the end, every task of a live stream
+    /// finished and nothing is left in the runtime (callouts, tasks, entries).
+    #[test]
+    fn random_interleavings_keep_every_invariant() {
+        let (mut finished, mut cut_short) = (0, 0);
+        for seed in 1..=300u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let shared = Handle::default();
+            let factory = Rc::clone(&shared);
+            let host = MockHost::builder().plugin(move |_| Ticking(Rc::clone(&factory)));
+            assert!(host.start());
+            let mut live: Vec<(crate::mock::HttpStream, usize)> = Vec::new();
+            let mut ended: Vec<(u32, usize)> = Vec::new(); // stream, tasks done at its end
+            for _ in 0..80 {
+                match rng.below(10) {
+                    0 | 1 => {
+                        let plan = random_plan(&mut rng);
+                        let tasks = plan.len();
+                        shared.borrow_mut().plans.push_back(plan);
+                        let mut stream = host.http_stream();
+                        stream.request_headers(&[(":path", "/")], false);
+                        live.push((stream, tasks));
+                    }
+                    2..=5 => {
+                        let calls = host.callouts().http();
+                        if calls.is_empty() {
+                            continue;
+                        }
+                        let call = &calls[rng.below(calls.len() as u64) as usize];
+                        let tag = call.header("x-tag").unwrap_or_default().to_string();
+                        match rng.below(6) {
+                            0 => host.callouts().reset_http(call.token),
+                            1 => host.callouts().connect_failure_http(call.token),
+                            _ => host.callouts().respond_http(
+                                call.token,
+                                &[(":status", "200")],
+                                tag.as_bytes(),
+                                &[],
+                            ),
+                        }
+                    }
+                    6 | 7 => host.time().advance(core::time::Duration::from_millis(10)),
+                    _ => {
+                        if live.is_empty() {
+                            continue;
+                        }
+                        let (stream, _) = live.remove(rng.below(live.len() as u64) as usize);
+                        let id = stream.id().get();
+                        let done = shared.borrow().done.iter().filter(|d| d.0 == id).count();
+                        stream.complete();
+                        ended.push((id, done));
+                    }
+                }
+            }
+            // Answer everything, and let every sleep pass.
+            for _ in 0..20 {
+                for call in host.callouts().http() {
+                    let tag = call.header("x-tag").unwrap_or_default().to_string();
+                    host.callouts().respond_http(
+                        call.token,
+                        &[(":status", "200")],
+                        tag.as_bytes(),
+                        &[],
+                    );
+                }
+                host.time().advance(core::time::Duration::from_millis(10));
+            }
+            let shared_now = shared.borrow();
+            assert_eq!(shared_now.wrong, Vec::<String>::new(), "seed {seed}");
+            for (stream, tasks) in &live {
+                let id = stream.id().get();
+                let done = shared_now.done.iter().filter(|d| d.0 == id).count();
+                assert_eq!(done, *tasks, "seed {seed}: stream {id}");
+            }
+            for (id, at_end) in &ended {
+                let done = shared_now.done.iter().filter(|d| d.0 == *id).count();
+                assert_eq!(done, *at_end, "seed {seed}: ended stream {id} ran on");
+            }
+            finished += shared_now.done.len();
+            cut_short += ended.len();
+            drop(shared_now);
+            for (stream, _) in live.drain(..) {
+                stream.complete();
+            }
+            assert!(host.callouts().http().is_empty(), "seed {seed}");
+            assert!(!host.run(crate::runtime::any_outstanding), "seed {seed}");
+            assert_eq!(host.run(crate::runtime::busy_awaits), 0, "seed {seed}");
+        }
+        // The runs did what they are for: many tasks ran to their end, and
+        // many streams ended with theirs.
+        assert!(
+            finished > 3_000 && cut_short > 2_000,
+            "{finished} {cut_short}"
+        );
     }
 }

@@ -7,6 +7,8 @@
 //!   that awaits a callout to the `auth` cluster, then resumes the request
 //!   on a 200 or answers 403.
 //! * On `/closure` the stream does the same with a closure.
+//! * On `/both` a task awaits two calls in turn, then answers with both
+//!   bodies: whichever response comes first, each is read from its own call.
 
 use proxywasm::callout::HttpCall;
 use proxywasm::http::{self, LocalResponse};
@@ -80,6 +82,23 @@ impl HttpContext for Filter {
                     let response = check.await?;
                     info!("async auth: status {:?}", response.status()?);
                     verdict(response.status()?)
+                });
+                Ok(Action::Pause)
+            }
+            Some(b"/both") => {
+                let first = HttpCall::new("auth")
+                    .headers(CHECK)
+                    .header("x-n", "1")
+                    .send_async()?;
+                let second = HttpCall::new("auth")
+                    .headers(CHECK)
+                    .header("x-n", "2")
+                    .send_async()?;
+                self.spawn(async move {
+                    let (first, second) = (first.await?, second.await?);
+                    let mut body = first.body()?.to_vec();
+                    body.extend_from_slice(&second.body()?);
+                    LocalResponse::new(200).body(&body).send()
                 });
                 Ok(Action::Pause)
             }

@@ -119,3 +119,34 @@ fn a_stream_deleted_while_its_future_waits_drops_the_future() {
         assert!(host.logs().error().is_empty(), "{:?}", host.logs().error());
     });
 }
+
+#[test]
+fn responses_held_across_awaits_each_read_their_own_call() {
+    DUAL.run(|host| {
+        for second_first in [false, true] {
+            let mut stream = host.http_stream();
+            assert_eq!(
+                stream.request_headers(&[(":path", "/both")], true),
+                Action::Pause
+            );
+            let calls = host.callouts().http_from(stream.id());
+            let token = |n: &str| {
+                calls
+                    .iter()
+                    .find(|c| c.header("x-n") == Some(n))
+                    .map(|c| c.token)
+                    .expect("both calls")
+            };
+            let mut order = [(token("1"), &b"one,"[..]), (token("2"), &b"two"[..])];
+            if second_first {
+                order.reverse();
+            }
+            for (token, body) in order {
+                host.callouts()
+                    .respond_http(token, &[(":status", "200")], body, &[]);
+            }
+            let reply = stream.local_response().expect("answered");
+            assert_eq!(reply.body, b"one,two", "second first: {second_first}");
+        }
+    });
+}
