@@ -39,6 +39,10 @@ pub fn get(path: &[&str]) -> Result<Option<HostBytes>> {
 /// # proxywasm::mock::doc_http(&[], || {
 /// proxywasm::property::set(&["tenant"], b"acme")?;
 /// assert_eq!(proxywasm::property::get(&["tenant"])?.unwrap(), "acme");
+/// // Envoy stores a longer path whole, as one key, which no read finds:
+/// proxywasm::property::set(&["a", "b"], b"v")?;
+/// assert_eq!(proxywasm::property::get(&["a", "b"])?, None);
+/// assert_eq!(proxywasm::property::get(&["a"])?, None);
 /// # Ok(()) });
 /// ```
 pub fn set(path: &[&str], value: &[u8]) -> Result<()> {

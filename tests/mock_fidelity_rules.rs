@@ -70,6 +70,73 @@ fn request_headers_are_unreadable_once_the_request_continued() {
     );
 }
 
+/// Answers each request with a local reply, then reads the request headers
+/// on the response path.
+struct LocalReplier;
+impl HttpContext for LocalReplier {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        http::LocalResponse::new(403).send()?;
+        Ok(Action::Continue)
+    }
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        let headers = http::request_headers();
+        let value = headers.get(":path").map(|v| v.map(|v| v.to_string()));
+        let pairs = headers.pairs().map(|p| p.len());
+        let size = headers.byte_size();
+        let property = proxywasm::property::get(&["request", "path"]).map(|p| p.is_some());
+        proxywasm::log::info!("response: {value:?} {pairs:?} {size:?} {property:?}");
+        Ok(Action::Continue)
+    }
+    fn on_log(&mut self) -> Result<()> {
+        let size = http::request_headers().byte_size();
+        proxywasm::log::info!("log: {size:?}");
+        Ok(())
+    }
+}
+
+#[test]
+fn request_headers_answered_by_a_local_reply_stay_readable() {
+    // book: reference/envoy-1.40.md#header-maps-after-the-request-continued
+    let host = MockHost::builder().http(|_| LocalReplier);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/local")], true);
+    assert_eq!(stream.local_response().map(|r| r.status_code), Some(403));
+    stream.complete();
+    let logs = host.logs().info();
+    assert!(
+        logs.contains(&r#"response: Ok(Some("/local")) Ok(1) Ok(11) Ok(true)"#.to_string()),
+        "{logs:?}"
+    );
+    assert!(logs.contains(&"log: Ok(11)".to_string()), "{logs:?}");
+}
+
+/// Answers with a JSON body and its own `content-type`.
+struct JsonReplier;
+impl HttpContext for JsonReplier {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        http::LocalResponse::new(400)
+            .header("Content-Type", "application/json")
+            .body("{}")
+            .send()?;
+        Ok(Action::Pause)
+    }
+}
+
+#[test]
+fn a_local_replys_own_content_type_replaces_envoys_default() {
+    // book: reference/hostcalls.md#local-responses
+    let host = MockHost::builder().http(|_| JsonReplier);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    let types: Vec<String> = stream
+        .current_response_headers()
+        .into_iter()
+        .filter(|(name, _)| name == "content-type")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(types, ["application/json"]);
+}
+
 #[test]
 fn request_headers_stay_readable_with_the_rule_off() {
     let logs = late_read(without(|f| f.header_lifetime = false));

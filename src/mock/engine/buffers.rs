@@ -194,6 +194,9 @@ impl HostState {
                     return Access::None;
                 };
                 let running = self.running_on(ctx);
+                if kind == map::REQUEST_HEADERS && stream.request_kept {
+                    return Access::Write;
+                }
                 if matches!(running, Some(Export::Log { .. })) {
                     return Access::Read;
                 }

@@ -21,9 +21,14 @@ impl HostState {
         let path = path.strip_suffix(&[0]).unwrap_or(path);
         let ctx = self.acting_context();
         if let Some(own) = self.contexts.get_mut(&ctx).and_then(Context::properties) {
+            // A set value is stored under its whole path, and reads split
+            // theirs: only a one-segment key reads back (book:
+            // reference/hostcalls.md#properties).
+            let one_segment = |key: &&[u8]| !key.contains(&0);
             let wasm_key = path.strip_prefix(b"filter_state\0wasm.");
-            let set = wasm_key.and_then(|key| own.filter_state.get(key));
-            if let Some(value) = own.filter_state.get(path).or(set).or(own.seeded.get(path)) {
+            let key = Some(path).into_iter().chain(wasm_key).find(one_segment);
+            let set = key.and_then(|key| own.filter_state.get(key));
+            if let Some(value) = set.or(own.seeded.get(path)) {
                 return Ok(value.clone());
             }
         }

@@ -258,6 +258,10 @@ pub(crate) struct HttpStream {
     pub(crate) local_reply: Option<LocalReply>,
     /// Where the local reply was sent from (an export name).
     pub(crate) local_reply_from: &'static str,
+    /// A local reply answered the request before it continued: its headers
+    /// then stay available, writable, to the end of the stream (book:
+    /// reference/envoy-1.40.md#header-maps-after-the-request-continued).
+    pub(crate) request_kept: bool,
     pub(crate) reset: bool,
     pub(crate) properties: Properties,
     /// The stream's route answers from the request headers

@@ -420,6 +420,8 @@ impl Vm {
             }
             stream.local_reply = Some(reply);
             stream.local_reply_from = from;
+            stream.request_kept =
+                stream.request.paused != Pause::No || from.starts_with("proxy_on_request_");
             stream.request.paused = Pause::No;
             stream.request.held = stream::Held::default();
             stream.request.ended = true;
@@ -835,7 +837,11 @@ fn http_reply_shape(reply: &LocalReply) -> (Vec<(String, String)>, Vec<u8>) {
     let mut text = vec![(":status".to_owned(), reply.status_code.to_string())];
     if !reply.body.is_empty() {
         text.push(("content-length".into(), reply.body.len().to_string()));
-        text.push(("content-type".into(), "text/plain".into()));
+        // Envoy's default only: a plugin's own `content-type` is the one
+        // sent (book: reference/hostcalls.md#local-responses).
+        if !reply.headers.iter().any(|(name, _)| name == "content-type") {
+            text.push(("content-type".into(), "text/plain".into()));
+        }
     }
     if let Some(grpc) = reply.grpc_status {
         text.push(("grpc-status".into(), grpc.to_string()));
