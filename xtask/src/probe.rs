@@ -671,6 +671,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "get_log_level reads the wasm logger's level as it is now: an admin change is seen at once, off reads 6",
         crate::probe_claims::log_level_follows_admin,
     ),
+    (
+        "an HTTP callout with timeout 0 has none: the upstream's 200 arrives after its 5 s delay; 2^31 ms is BAD_ARGUMENT",
+        crate::probe_claims::callout_timeout_zero,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

@@ -611,13 +611,17 @@ pub(crate) fn close_stream_resets(c: &mut Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The admin port of the probe's Envoy.
-const ADMIN_PORT: u16 = 18401;
-
 /// Sets the level of Envoy's `wasm` logger through the admin interface.
 fn set_wasm_log_level(level: &str) -> Result<()> {
     let path = format!("/logging?wasm={level}");
-    let r = http_request(ADMIN_PORT, "POST", &path, &[], b"", HTTP_TIMEOUT)?;
+    let r = http_request(
+        crate::probe_metrics::ADMIN_PORT,
+        "POST",
+        &path,
+        &[],
+        b"",
+        HTTP_TIMEOUT,
+    )?;
     if r.status != 200 {
         bail!("POST {path}: {}", r.status);
     }
@@ -656,4 +660,45 @@ pub(crate) fn log_level_follows_admin(c: &mut Ctx<'_>) -> Result<()> {
         bail!("a line logged while the wasm logger was off: {line}");
     }
     Ok(())
+}
+
+/// An HTTP callout with timeout 0 has none: the probe sends one (raw, in
+/// `GET /routed`) to `probe_slow`, which answers after 5 s, and the
+/// cluster's stats show that answer's 200 arriving, with no timeout beyond
+/// the one of the 300 ms callout (`callout_timed_out`); a timeout of 2^31 ms
+/// is `BAD_ARGUMENT` (book: reference/hostcalls.md#http-callouts). Placed
+/// last, so the 5 s have mostly passed.
+pub(crate) fn callout_timeout_zero(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("callout_raw[timeout 0]", "OK, token 4n+0"),
+            ("callout_raw[timeout 2^31]", "BAD_ARGUMENT"),
+        ],
+    )?;
+    let stat = |body: &str, name: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": ").map(str::to_string))
+            .unwrap_or_else(|| "absent".to_string())
+    };
+    let deadline = std::time::Instant::now() + crate::e2e::LOG_WAIT;
+    loop {
+        let body = crate::probe_metrics::admin("/stats?filter=probe_slow.upstream_rq_")?;
+        let ok = stat(&body, "cluster.probe_slow.upstream_rq_200");
+        let timeouts = stat(&body, "cluster.probe_slow.upstream_rq_timeout");
+        if ok == "1" {
+            if timeouts != "1" {
+                bail!(
+                    "cluster.probe_slow.upstream_rq_timeout = {timeouts} (expected 1: the 300 ms callout's alone)"
+                );
+            }
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "cluster.probe_slow.upstream_rq_200 = {ok}, upstream_rq_timeout = {timeouts} (expected the timeout-0 callout's 200 after the upstream's 5 s)"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

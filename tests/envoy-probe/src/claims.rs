@@ -241,6 +241,13 @@ pub fn in_request() {
 
     queues();
 
+    // book: reference/hostcalls.md#http-callouts: timeout 0 is no timeout
+    // (the call goes to probe_slow, which answers after 5 s; the check reads
+    // the cluster's stats), 2^31 ms is refused. Sent raw: the SDK never
+    // sends 0 (and drops the answer, which no context waits for).
+    observe("callout_raw[timeout 0]", &raw::http_call_status(0));
+    observe("callout_raw[timeout 2^31]", &raw::http_call_status(1 << 31));
+
     // book: reference/hostcalls.md#logging-time-and-timers: a live clock.
     observe("time::now within one callback", &clock());
 }
@@ -520,6 +527,19 @@ mod raw {
         fn proxy_define_metric(kind: u32, name: *const u8, name_len: usize, id: *mut u32) -> u32;
         fn proxy_record_metric(id: u32, value: u64) -> u32;
         fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+        #[allow(clippy::too_many_arguments, reason = "the ABI's signature")]
+        fn proxy_http_call(
+            upstream: *const u8,
+            upstream_len: usize,
+            headers: *const u8,
+            headers_len: usize,
+            body: *const u8,
+            body_len: usize,
+            trailers: *const u8,
+            trailers_len: usize,
+            timeout_ms: u32,
+            token: *mut u32,
+        ) -> u32;
         fn proxy_get_metric(id: u32, value: *mut u64) -> u32;
         fn proxy_get_buffer_status(kind: u32, len: *mut usize, flags: *mut u32) -> u32;
         fn proxy_get_header_map_pairs(kind: u32, data: *mut *mut u8, len: *mut usize) -> u32;
@@ -603,6 +623,46 @@ mod raw {
                 .map(|(call, status)| format!("{call}: {}", name(*status))),
         );
         shown.join(", ")
+    }
+
+    /// `proxy_http_call` to cluster `probe_slow` with this timeout: `OK,
+    /// token 4n+R` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn http_call_status(timeout_ms: u32) -> String {
+        const CLUSTER: &str = "probe_slow";
+        let headers = proxywasm::pairs![
+            (":method", "GET"),
+            (":path", "/raw-timeout"),
+            (":authority", "probe_slow"),
+        ];
+        let headers = headers.as_bytes();
+        let mut token = 0u32;
+        // SAFETY: the cluster and header bytes are live slices of the given
+        // lengths (Envoy copies them), no body or trailers, a live out word.
+        let status = unsafe {
+            proxy_http_call(
+                CLUSTER.as_ptr(),
+                CLUSTER.len(),
+                headers.as_ptr(),
+                headers.len(),
+                core::ptr::null(),
+                0,
+                core::ptr::null(),
+                0,
+                timeout_ms,
+                &raw mut token,
+            )
+        };
+        match status {
+            0 => format!("OK, token 4n+{}", token % 4),
+            other => name(other).to_string(),
+        }
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn http_call_status(_timeout_ms: u32) -> String {
+        "not measured natively".to_string()
     }
 
     /// Natively there is no Envoy to ask.
