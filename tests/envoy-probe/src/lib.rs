@@ -36,7 +36,13 @@
 //!   * `POST /body/edit`: the request body edited in `on_request_body` at
 //!     each place `proxy_set_buffer_bytes` takes ([`claims::edit_request_body`]);
 //!   * `GET /order`: each filter of the chain logs its `on_request_headers`
-//!     and `on_response_headers` (`filter_order`).
+//!     and `on_response_headers` (`filter_order`);
+//!   * `GET /local/headers`: a local reply with its own `content-type` and a
+//!     header given twice; `GET /close`: `proxy_close_stream(0)`, and
+//!     `on_log` logs the response code details;
+//!   * `GET /contexts`: `proxy_set_effective_context` and `proxy_done`
+//!     ([`claims::contexts`]); `GET /log-level/STEP`: the log level as read
+//!     now and by the step before ([`claims::log_level_step`]).
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
 //!   `tcp_proxy` to the same upstream): `send_local_response` and
 //!   `proxy_continue_stream(3)` from `on_new_connection`, and the order of
@@ -53,7 +59,11 @@
 //!   127.0.0.1:18408; both routed to `probe_upstream`): see [`actions`].
 //! * `"upstream"` (plugin `upstream_probe` on the upstream listener): logs
 //!   the body that reached the upstream for a request carrying
-//!   `x-probe-case` (see [`actions`]).
+//!   `x-probe-case` (see [`actions`]), and answers a 4 KiB body to one
+//!   carrying `x-probe-big-response`.
+//! * `"limits"` (plugin `actions_limit` on 127.0.0.1:18409, a listener with
+//!   a 1 KiB buffer limit, routed to `probe_upstream`): holds bodies past
+//!   the limit, see [`limits`].
 //!
 //! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
 //! canary and per-worker runs can be counted, and the HTTP role logs its
