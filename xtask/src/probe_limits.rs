@@ -9,9 +9,10 @@
 //! what the book says.
 
 use crate::e2e::Ctx;
-use crate::envoy::tcp_exchange;
-use crate::error::{Result, bail};
+use crate::error::{Context as _, Result, bail};
 use crate::probe::{expect_probe, none_wrong};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 /// The limits listener.
@@ -39,8 +40,44 @@ fn send(case: &str, big_request: bool) -> Result<String> {
         )
         .into_bytes()
     };
-    let reply = tcp_exchange(LIMIT_PORT, &request, TIMEOUT)?;
+    exchange(&request)
+}
+
+/// Sends `request` on a new connection to the limits listener and reads the
+/// reply until it is whole (its `content-length` read) or the connection
+/// ends (a close or a reset: then what arrived is the reply). Not waiting
+/// for the close saves the second Envoy waits before closing a connection
+/// after a local reply.
+fn exchange(request: &[u8]) -> Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", LIMIT_PORT)).context("connecting")?;
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .context("configuring the socket")?;
+    stream.write_all(request).context("sending")?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !complete(&reply) {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => return Err(e).context("reading the reply"),
+        }
+    }
     Ok(String::from_utf8_lossy(&reply).into_owned())
+}
+
+/// A reply whose head ended and whose body has its `content-length`.
+fn complete(reply: &[u8]) -> bool {
+    let Some(end) = reply.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(reply.get(..end).unwrap_or_default()).to_ascii_lowercase();
+    let length = head.lines().find_map(|l| {
+        l.strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    length.is_some_and(|n| reply.len() - (end + 4) >= n)
 }
 
 /// The reply's status line, and its body's length (everything after the
@@ -160,7 +197,18 @@ pub(crate) fn response_headers_stop_all_and_buffer(c: &mut Ctx<'_>) -> Result<()
 
 #[cfg(test)]
 mod tests {
-    use super::status_and_body;
+    use super::{complete, status_and_body};
+
+    #[test]
+    fn a_reply_is_complete_once_its_content_length_arrived() {
+        assert!(!complete(
+            b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 3"
+        ));
+        assert!(!complete(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nab"));
+        assert!(complete(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"));
+        // No length: only the connection's end completes it.
+        assert!(!complete(b"HTTP/1.1 200 OK\r\n\r\nabc"));
+    }
 
     #[test]
     fn splits_status_and_body() {
