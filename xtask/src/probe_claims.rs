@@ -4,7 +4,8 @@
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
 //! `on_request_headers` and at the end of each stream; and the paths these
 //! checks send themselves (`POST /body/edit`, `GET /local/continue`,
-//! `POST /local/body-continue`, `GET /order`).
+//! `POST /local/body-continue`, `GET /order`, `GET /contexts`,
+//! `GET /local/headers`, `GET /close`, `GET /log-level/STEP`).
 
 use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
 use crate::envoy::{http_request, tcp_exchange};
