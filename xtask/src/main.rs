@@ -65,6 +65,7 @@ mod probe_attributes;
 mod probe_claims;
 mod probe_fidelity;
 mod probe_foreign;
+mod probe_limits;
 mod probe_metrics;
 mod probe_wasi;
 mod remote;

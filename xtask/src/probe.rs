@@ -627,6 +627,54 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "shared data is scoped by vm_id: plugins of one VM see each other's keys, other vm_ids do not",
         crate::probe_claims::shared_data_scope,
     ),
+    (
+        "WASI file calls are stubs: fd_seek and fd_close 0, fd_fdstat_set_flags and fd_prestat_dir_name NOSYS, fd_filestat_get BADF, path_open NOENT, path_filestat_get NOTSUP",
+        crate::probe_wasi::file_stubs,
+    ),
+    (
+        "metrics: ids carry the type in their low bits; type 3, a negative counter increment, histogram increment and get BAD_ARGUMENT; an unknown id NOT_FOUND",
+        crate::probe_claims::metric_rules,
+    ),
+    (
+        "set_effective_context: BAD_ARGUMENT for an ended stream or an id never given, OK for the stream itself; proxy_done NOT_FOUND when nothing waits",
+        crate::probe_claims::contexts,
+    ),
+    (
+        "send_local_response: the plugin's headers are added (a header given twice goes out twice), but content-type is not doubled: Envoy adds text/plain only when the plugin gave none",
+        crate::probe_claims::local_reply_headers,
+    ),
+    (
+        "close_stream(0) from on_request_headers resets the stream: no response, details wasm_close_stream",
+        crate::probe_claims::close_stream_resets,
+    ),
+    (
+        "buffer limit: Pause from every request body callback, past the limit: 413",
+        crate::probe_limits::request_body_pause,
+    ),
+    (
+        "buffer limit: StopAllIterationAndBuffer from on_request_headers, past the limit: 413",
+        crate::probe_limits::headers_stop_all_and_buffer,
+    ),
+    (
+        "buffer limit: StopAllIterationAndWatermark from on_request_headers, past the limit: no reply, the whole body goes on after the resume",
+        crate::probe_limits::headers_stop_all_and_watermark,
+    ),
+    (
+        "buffer limit: Pause from every response body callback, the head continued, past the limit: the stream resets (no 500: the 200 head is out)",
+        crate::probe_limits::response_body_pause,
+    ),
+    (
+        "buffer limit: StopAllIterationAndBuffer from on_response_headers, past the limit: 500",
+        crate::probe_limits::response_headers_stop_all_and_buffer,
+    ),
+    (
+        "get_log_level reads the wasm logger's level as it is now: an admin change is seen at once, off reads 6",
+        crate::probe_claims::log_level_follows_admin,
+    ),
+    (
+        "an HTTP callout with timeout 0 has none: the upstream's 200 arrives after its 5 s delay; 2^31 ms is BAD_ARGUMENT",
+        crate::probe_claims::callout_timeout_zero,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

@@ -4,12 +4,13 @@
 //! `tests/envoy-probe/src/claims.rs`: one-line observations in `GET /routed`'s
 //! `on_request_headers` and at the end of each stream; and the paths these
 //! checks send themselves (`POST /body/edit`, `GET /local/continue`,
-//! `POST /local/body-continue`, `GET /order`).
+//! `POST /local/body-continue`, `GET /order`, `GET /contexts`,
+//! `GET /local/headers`, `GET /close`, `GET /log-level/STEP`).
 
 use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
-use crate::envoy::http_request;
+use crate::envoy::{http_request, tcp_exchange};
 use crate::error::{Result, bail};
-use crate::probe::expect_probe;
+use crate::probe::{expect_probe, none_wrong};
 
 /// The old top-level `route_metadata` is gone (`xds.route_metadata` is
 /// checked with the typed attributes).
@@ -479,4 +480,205 @@ pub(crate) fn shared_data_scope(c: &mut Ctx<'_>) -> Result<()> {
             ),
         ],
     )
+}
+
+/// The metric calls' rules: `define` gives ids whose two low bits are the
+/// type and refuses type 3; `increment` refuses a negative offset on a
+/// counter and anything on a histogram, whose `get` is refused too; an id
+/// Envoy never gave is `NOT_FOUND` to `increment`, `record` and `get`
+/// (book: reference/hostcalls.md#metrics).
+pub(crate) fn metric_rules(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "metrics raw rules",
+            "define type 0: id 4n+0, define type 1: id 4n+1, define type 2: id 4n+2, \
+             define type 3: BAD_ARGUMENT, increment(counter, -1): BAD_ARGUMENT, \
+             increment(histogram, 1): BAD_ARGUMENT, get(histogram): BAD_ARGUMENT, \
+             increment(unknown, 1): NOT_FOUND, record(unknown, 1): NOT_FOUND, \
+             get(unknown): NOT_FOUND",
+        )],
+    )
+}
+
+/// `GET /contexts`, once earlier streams ended: `proxy_set_effective_context`
+/// is `BAD_ARGUMENT` for an ended stream and for an id Envoy never gave,
+/// `OK` for the stream itself; `proxy_done` from a stream whose plugin is
+/// not shutting down is `NOT_FOUND` (book: reference/hostcalls.md#contexts).
+pub(crate) fn contexts(c: &mut Ctx<'_>) -> Result<()> {
+    let r = c.get("/contexts", &[])?;
+    expect_response(&r, 200, "probe upstream\n", &[])?;
+    expect_probe(
+        c,
+        &[
+            (
+                "set_effective_context[an ended stream]",
+                "Err(BAD_ARGUMENT)",
+            ),
+            (
+                "set_effective_context[an id never given]",
+                "Err(BAD_ARGUMENT)",
+            ),
+            ("set_effective_context[own stream]", "OK"),
+            (
+                "done[from a stream, plugin not shutting down]",
+                "Err(NOT_FOUND)",
+            ),
+        ],
+    )
+}
+
+/// A local reply's headers are added to the reply: a header the plugin
+/// gives twice goes out twice. But `content-type` is not doubled: Envoy
+/// adds its own `text/plain` (for a reply with a body) only when the
+/// plugin gave none (book: reference/hostcalls.md#local-responses).
+pub(crate) fn local_reply_headers(c: &mut Ctx<'_>) -> Result<()> {
+    let mut wrong = Vec::new();
+    let cases: [(&str, &[(&str, &str)]); 2] = [
+        (
+            "/local/headers",
+            &[
+                ("content-type", "application/json"),
+                ("x-probe-twice", "a"),
+                ("x-probe-twice", "b"),
+            ],
+        ),
+        // The plugin gives no content-type here.
+        ("/local/continue", &[("content-type", "text/plain")]),
+    ];
+    for (path, expected) in cases {
+        let r = c.get(path, &[])?;
+        let got: Vec<(&str, &str)> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| expected.iter().any(|(e, _)| e == n))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        if got != expected {
+            wrong.push(format!(
+                "GET {path}: headers {got:?} (expected {expected:?})"
+            ));
+        }
+    }
+    if let Err(e) = expect_probe(c, &[("local_reply_sent[/local/headers]", "OK")]) {
+        wrong.push(e.to_string());
+    }
+    none_wrong(wrong)
+}
+
+/// `proxy_close_stream(0)` from `on_request_headers` resets the stream: the
+/// client gets no response, and the response code details are
+/// `wasm_close_stream` (book: reference/hostcalls.md#stream-control).
+pub(crate) fn close_stream_resets(c: &mut Ctx<'_>) -> Result<()> {
+    let request = b"GET /close HTTP/1.1\r\nhost: probe\r\nconnection: close\r\n\r\n";
+    let reply = tcp_exchange(c.port, request, HTTP_TIMEOUT)?;
+    expect_probe(
+        c,
+        &[
+            ("close_stream(0)[/close]", "OK"),
+            (
+                "property[on_log,close] response.code_details",
+                r#"Ok(17 bytes: "wasm_close_stream")"#,
+            ),
+        ],
+    )?;
+    if !reply.is_empty() {
+        bail!(
+            "the client got {:?} (expected nothing: the stream reset)",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+    Ok(())
+}
+
+/// Sets the level of Envoy's `wasm` logger through the admin interface.
+fn set_wasm_log_level(level: &str) -> Result<()> {
+    let path = format!("/logging?wasm={level}");
+    let r = http_request(
+        crate::probe_metrics::ADMIN_PORT,
+        "POST",
+        &path,
+        &[],
+        b"",
+        HTTP_TIMEOUT,
+    )?;
+    if r.status != 200 {
+        bail!("POST {path}: {}", r.status);
+    }
+    Ok(())
+}
+
+/// `proxy_get_log_level` reads the `wasm` logger's level as it is now: each
+/// `GET /log-level/STEP` after an admin change reads the new level, and
+/// with the logger off it reads 6 (seen from the next step, as the step's
+/// own line is dropped) (book: reference/hostcalls.md#logging-time-and-timers).
+/// The logger is set back to debug, as the probe's Envoy starts, whatever
+/// happens.
+pub(crate) fn log_level_follows_admin(c: &mut Ctx<'_>) -> Result<()> {
+    let steps = (|| -> Result<()> {
+        set_wasm_log_level("info")?;
+        c.get("/log-level/info", &[])?;
+        set_wasm_log_level("off")?;
+        c.get("/log-level/off", &[])?;
+        Ok(())
+    })();
+    set_wasm_log_level("debug")?;
+    steps?;
+    c.get("/log-level/debug", &[])?;
+    expect_probe(
+        c,
+        &[
+            ("log_level[info]", "Info (2); the step before read nothing"),
+            (
+                "log_level[debug]",
+                "Debug (1); the step before read Off (6)",
+            ),
+        ],
+    )?;
+    let log = c.envoy.log();
+    if let Some(line) = log.lines().find(|l| l.contains("probe: log_level[off]")) {
+        bail!("a line logged while the wasm logger was off: {line}");
+    }
+    Ok(())
+}
+
+/// An HTTP callout with timeout 0 has none: the probe sends one (raw, in
+/// `GET /routed`) to `probe_slow`, which answers after 5 s, and the
+/// cluster's stats show that answer's 200 arriving, with no timeout beyond
+/// the one of the 300 ms callout (`callout_timed_out`); a timeout of 2^31 ms
+/// is `BAD_ARGUMENT` (book: reference/hostcalls.md#http-callouts). Placed
+/// last, so the 5 s have mostly passed.
+pub(crate) fn callout_timeout_zero(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("callout_raw[timeout 0]", "OK, token 4n+0"),
+            ("callout_raw[timeout 2^31]", "BAD_ARGUMENT"),
+        ],
+    )?;
+    let stat = |body: &str, name: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": ").map(str::to_string))
+            .unwrap_or_else(|| "absent".to_string())
+    };
+    let deadline = std::time::Instant::now() + crate::e2e::LOG_WAIT;
+    loop {
+        let body = crate::probe_metrics::admin("/stats?filter=probe_slow.upstream_rq_")?;
+        let ok = stat(&body, "cluster.probe_slow.upstream_rq_200");
+        let timeouts = stat(&body, "cluster.probe_slow.upstream_rq_timeout");
+        if ok == "1" {
+            if timeouts != "1" {
+                bail!(
+                    "cluster.probe_slow.upstream_rq_timeout = {timeouts} (expected 1: the 300 ms callout's alone)"
+                );
+            }
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "cluster.probe_slow.upstream_rq_200 = {ok}, upstream_rq_timeout = {timeouts} (expected the timeout-0 callout's 200 after the upstream's 5 s)"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

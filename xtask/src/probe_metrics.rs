@@ -12,7 +12,7 @@ use crate::probe::{expect_probe, probe_value};
 use std::time::{Duration, Instant};
 
 /// The probe's admin port (`tests/envoy-probe/envoy.yaml`).
-const ADMIN_PORT: u16 = 18401;
+pub(crate) const ADMIN_PORT: u16 = 18401;
 /// Budget of one admin request.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a histogram may take to appear (Envoy merges histograms every
@@ -91,7 +91,7 @@ const ODD_LABELS: &[&str] = &[
 ];
 
 /// `GET path` on the admin port: the body.
-fn admin(path: &str) -> Result<String> {
+pub(crate) fn admin(path: &str) -> Result<String> {
     let r = http_get(ADMIN_PORT, path, &[], ADMIN_TIMEOUT)?;
     if r.status != 200 {
         bail!("GET {path} on the admin port: status {}", r.status);

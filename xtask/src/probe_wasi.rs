@@ -134,6 +134,22 @@ pub(crate) fn errno_answers(c: &mut Ctx<'_>) -> Result<()> {
     )
 }
 
+/// The file calls a plugin has no use for are stubs: `fd_seek` and
+/// `fd_close` answer 0 and do nothing (`fd_close` of fd 3, which is not
+/// open), `fd_fdstat_set_flags` and `fd_prestat_dir_name` NOSYS (52),
+/// `fd_filestat_get` BADF (8), `path_open` NOENT (44), `path_filestat_get`
+/// NOTSUP (58).
+pub(crate) fn file_stubs(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[(
+            "wasi file calls",
+            "fd_seek(1) 0, fd_close(3) 0, fd_fdstat_set_flags(1) 52, fd_prestat_dir_name(3) 52, \
+             fd_filestat_get(3) 8, path_open(3) 44, path_filestat_get(3) 58",
+        )],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::{level_of, prefix_of};

@@ -24,6 +24,11 @@ use std::time::{Duration, SystemTime};
 pub const ACTION_HEADER: &str = "x-probe-action";
 /// The request header the upstream logs under.
 pub const CASE_HEADER: &str = "x-probe-case";
+/// The request header that makes the upstream answer [`BIG_RESPONSE`]
+/// (the limits role's response cases, see [`crate::limits`]).
+pub const BIG_RESPONSE_HEADER: &str = "x-probe-big-response";
+/// The upstream's big answer: four times the limits listener's buffer limit.
+pub const BIG_RESPONSE: [u8; 4 * crate::limits::LIMIT] = [b'b'; 4 * crate::limits::LIMIT];
 /// How long a stopped stream waits for its resume.
 pub const RESUME_AFTER: Duration = Duration::from_millis(400);
 
@@ -187,6 +192,13 @@ impl UpstreamProbe {
     /// # Errors
     /// When the request headers cannot be read.
     pub fn on_request_headers(&mut self, end_of_stream: bool) -> Result<Action> {
+        if http::request_headers().get(BIG_RESPONSE_HEADER)?.is_some() {
+            http::LocalResponse::new(200)
+                .body(&BIG_RESPONSE)
+                .details("probe_big_response")
+                .send()?;
+            return Ok(Action::Pause);
+        }
         if let Some(case) = http::request_headers().get(CASE_HEADER)? {
             self.case = case.to_string_lossy().into_owned();
         }

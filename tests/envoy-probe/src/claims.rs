@@ -11,8 +11,8 @@ use crate::{err, observe, unit};
 use proxywasm::foreign::Expression;
 use proxywasm::metrics::Counter;
 use proxywasm::shared::{self, QueueId};
+use proxywasm::{ContextId, logging, plugin, property, tcp, time};
 use proxywasm::{callout, http};
-use proxywasm::{property, tcp, time};
 
 pub(crate) use raw::buffer_status;
 
@@ -177,6 +177,7 @@ pub fn in_request() {
     let zero = Counter::define("probe_claims_counter").and_then(|c| c.increment(0));
     observe("metrics counter increment(0)", &unit(&zero));
     observe("metrics counter record", &raw::record_on_counter());
+    observe("metrics raw rules", &raw::metric_rules());
 
     // book: reference/hostcalls.md#stream-control
     observe(
@@ -240,8 +241,66 @@ pub fn in_request() {
 
     queues();
 
+    // book: reference/hostcalls.md#http-callouts: timeout 0 is no timeout
+    // (the call goes to probe_slow, which answers after 5 s; the check reads
+    // the cluster's stats), 2^31 ms is refused. Sent raw: the SDK never
+    // sends 0 (and drops the answer, which no context waits for).
+    observe("callout_raw[timeout 0]", &raw::http_call_status(0));
+    observe("callout_raw[timeout 2^31]", &raw::http_call_status(1 << 31));
+
     // book: reference/hostcalls.md#logging-time-and-timers: a live clock.
     observe("time::now within one callback", &clock());
+}
+
+/// The observations of `GET /contexts` (book: reference/hostcalls.md#contexts):
+/// `proxy_set_effective_context` of the last stream that ended (`ended`),
+/// of an id Envoy never gave, and of this stream (`own`); `proxy_done` from
+/// a stream whose plugin is not shutting down.
+pub fn contexts(own: ContextId, ended: u32) {
+    let shown = if ended == 0 {
+        "no stream ended yet".to_string()
+    } else {
+        unit(&plugin::set_effective_context(ContextId(ended)))
+    };
+    observe("set_effective_context[an ended stream]", &shown);
+    observe(
+        "set_effective_context[an id never given]",
+        &unit(&plugin::set_effective_context(ContextId(999_999))),
+    );
+    observe(
+        "set_effective_context[own stream]",
+        &unit(&plugin::set_effective_context(own)),
+    );
+    observe(
+        "done[from a stream, plugin not shutting down]",
+        &unit(&plugin::done()),
+    );
+}
+
+/// The shared-data key where `GET /log-level/STEP` leaves the level it read.
+const LOG_LEVEL_KEY: &str = "probe-log-level";
+
+/// `GET /log-level/STEP` (book: reference/hostcalls.md#logging-time-and-timers):
+/// logs `log_level[STEP] = LEVEL; the step before read BEFORE` and leaves
+/// `LEVEL` in shared data for the next step, so a step made while Envoy's
+/// `wasm` logger is off (its own line dropped) is seen from the next.
+pub fn log_level_step(step: &str) {
+    let now = logging::log_level().map_or_else(
+        |e| err(&e),
+        |level| format!("{level:?} ({})", level.as_raw()),
+    );
+    let before = match shared::get(LOG_LEVEL_KEY) {
+        Ok(Some((value, _))) => value.to_string_lossy().into_owned(),
+        Ok(None) => "nothing".to_string(),
+        Err(e) => err(&e),
+    };
+    observe(
+        &format!("log_level[{step}]"),
+        &format!("{now}; the step before read {before}"),
+    );
+    if let Err(e) = shared::set(LOG_LEVEL_KEY, now.as_bytes(), None) {
+        observe(&format!("log_level[{step}] store"), &err(&e));
+    }
 }
 
 /// A CEL expression's value as `Ok(N bytes: "...")` or `Err(NAME)`.
@@ -467,6 +526,21 @@ mod raw {
     unsafe extern "C" {
         fn proxy_define_metric(kind: u32, name: *const u8, name_len: usize, id: *mut u32) -> u32;
         fn proxy_record_metric(id: u32, value: u64) -> u32;
+        fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+        #[allow(clippy::too_many_arguments, reason = "the ABI's signature")]
+        fn proxy_http_call(
+            upstream: *const u8,
+            upstream_len: usize,
+            headers: *const u8,
+            headers_len: usize,
+            body: *const u8,
+            body_len: usize,
+            trailers: *const u8,
+            trailers_len: usize,
+            timeout_ms: u32,
+            token: *mut u32,
+        ) -> u32;
+        fn proxy_get_metric(id: u32, value: *mut u64) -> u32;
         fn proxy_get_buffer_status(kind: u32, len: *mut usize, flags: *mut u32) -> u32;
         fn proxy_get_header_map_pairs(kind: u32, data: *mut *mut u8, len: *mut usize) -> u32;
         fn proxy_continue_stream(kind: u32) -> u32;
@@ -495,6 +569,106 @@ mod raw {
         // SAFETY: the message is a live byte slice of the given length,
         // which Envoy copies during the call.
         name(unsafe { proxy_log(level, message.as_ptr(), message.len()) }).to_string()
+    }
+
+    /// The metric calls' rules (book: reference/hostcalls.md#metrics):
+    /// `define` of types 0, 1, 2 (the id's two low bits) and 3; `increment`
+    /// of a counter by -1; `increment` and `get` of a histogram; `increment`,
+    /// `record` and `get` of an id never given (shaped as a counter's).
+    #[cfg(target_family = "wasm")]
+    pub(super) fn metric_rules() -> String {
+        const UNKNOWN: u32 = 4_000_000;
+        let names: [&str; 4] = [
+            "probe_rules_counter",
+            "probe_rules_gauge",
+            "probe_rules_histogram",
+            "probe_rules_type3",
+        ];
+        let mut shown = Vec::new();
+        let mut ids = [0u32; 4];
+        for ((kind, metric), id) in (0u32..).zip(names).zip(ids.iter_mut()) {
+            // SAFETY: the name is a live byte slice of the given length,
+            // the id a live out word.
+            let status = unsafe { proxy_define_metric(kind, metric.as_ptr(), metric.len(), id) };
+            shown.push(match status {
+                0 => format!("define type {kind}: id 4n+{}", *id % 4),
+                other => format!("define type {kind}: {}", name(other)),
+            });
+        }
+        let [counter, _, histogram, _] = ids;
+        let mut value = 0u64;
+        // SAFETY: plain integers in, a live out word for `get`.
+        let answers = unsafe {
+            [
+                (
+                    "increment(counter, -1)",
+                    proxy_increment_metric(counter, -1),
+                ),
+                (
+                    "increment(histogram, 1)",
+                    proxy_increment_metric(histogram, 1),
+                ),
+                (
+                    "get(histogram)",
+                    proxy_get_metric(histogram, &raw mut value),
+                ),
+                ("increment(unknown, 1)", proxy_increment_metric(UNKNOWN, 1)),
+                ("record(unknown, 1)", proxy_record_metric(UNKNOWN, 1)),
+                ("get(unknown)", proxy_get_metric(UNKNOWN, &raw mut value)),
+            ]
+        };
+        shown.extend(
+            answers
+                .iter()
+                .map(|(call, status)| format!("{call}: {}", name(*status))),
+        );
+        shown.join(", ")
+    }
+
+    /// `proxy_http_call` to cluster `probe_slow` with this timeout: `OK,
+    /// token 4n+R` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn http_call_status(timeout_ms: u32) -> String {
+        const CLUSTER: &str = "probe_slow";
+        let headers = proxywasm::pairs![
+            (":method", "GET"),
+            (":path", "/raw-timeout"),
+            (":authority", "probe_slow"),
+        ];
+        let headers = headers.as_bytes();
+        let mut token = 0u32;
+        // SAFETY: the cluster and header bytes are live slices of the given
+        // lengths (Envoy copies them), no body or trailers, a live out word.
+        let status = unsafe {
+            proxy_http_call(
+                CLUSTER.as_ptr(),
+                CLUSTER.len(),
+                headers.as_ptr(),
+                headers.len(),
+                core::ptr::null(),
+                0,
+                core::ptr::null(),
+                0,
+                timeout_ms,
+                &raw mut token,
+            )
+        };
+        match status {
+            0 => format!("OK, token 4n+{}", token % 4),
+            other => name(other).to_string(),
+        }
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn http_call_status(_timeout_ms: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn metric_rules() -> String {
+        "not measured natively".to_string()
     }
 
     /// Natively there is no Envoy to ask.

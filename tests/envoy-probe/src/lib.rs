@@ -36,7 +36,13 @@
 //!   * `POST /body/edit`: the request body edited in `on_request_body` at
 //!     each place `proxy_set_buffer_bytes` takes ([`claims::edit_request_body`]);
 //!   * `GET /order`: each filter of the chain logs its `on_request_headers`
-//!     and `on_response_headers` (`filter_order`).
+//!     and `on_response_headers` (`filter_order`);
+//!   * `GET /local/headers`: a local reply with its own `content-type` and a
+//!     header given twice; `GET /close`: `proxy_close_stream(0)`, and
+//!     `on_log` logs the response code details;
+//!   * `GET /contexts`: `proxy_set_effective_context` and `proxy_done`
+//!     ([`claims::contexts`]); `GET /log-level/STEP`: the log level as read
+//!     now and by the step before ([`claims::log_level_step`]).
 //! * `"tcp"` (plugin `tcp_probe`, network filter on 127.0.0.1:18403, then
 //!   `tcp_proxy` to the same upstream): `send_local_response` and
 //!   `proxy_continue_stream(3)` from `on_new_connection`, and the order of
@@ -53,7 +59,11 @@
 //!   127.0.0.1:18408; both routed to `probe_upstream`): see [`actions`].
 //! * `"upstream"` (plugin `upstream_probe` on the upstream listener): logs
 //!   the body that reached the upstream for a request carrying
-//!   `x-probe-case` (see [`actions`]).
+//!   `x-probe-case` (see [`actions`]), and answers a 4 KiB body to one
+//!   carrying `x-probe-big-response`.
+//! * `"limits"` (plugin `actions_limit` on 127.0.0.1:18409, a listener with
+//!   a 1 KiB buffer limit, routed to `probe_upstream`): holds bodies past
+//!   the limit, see [`limits`].
 //!
 //! Both roles log `on_vm_start`/`on_configure` with the plugin name, so the
 //! canary and per-worker runs can be counted, and the HTTP role logs its
@@ -79,6 +89,7 @@ use std::time::Duration;
 
 pub mod actions;
 pub mod claims;
+pub mod limits;
 pub mod measured;
 pub mod scope;
 pub mod wasi;
@@ -175,6 +186,25 @@ pub const DIRECT_PAUSE: &str = "/direct/pause";
 /// The path whose `x-bytes` request header the probe logs as hex and echoes
 /// into the response header `x-echo`.
 pub const BYTES_PATH: &str = "/bytes";
+
+/// The path answered with a local reply that carries its own
+/// `content-type` and a header twice (book: reference/hostcalls.md#local-responses).
+pub const LOCAL_HEADERS_PATH: &str = "/local/headers";
+/// The path whose `on_request_headers` closes the stream with
+/// `proxy_close_stream(0)` (book: reference/hostcalls.md#stream-control).
+pub const CLOSE_PATH: &str = "/close";
+/// The path whose `on_request_headers` tries `proxy_set_effective_context`
+/// and `proxy_done` (book: reference/hostcalls.md#contexts), once an
+/// earlier stream has ended.
+pub const CONTEXTS_PATH: &str = "/contexts";
+/// The paths `/log-level/STEP`: each logs the log level it reads and the
+/// one the step before read (book: reference/hostcalls.md#logging-time-and-timers).
+pub const LOG_LEVEL_PREFIX: &str = "/log-level/";
+
+thread_local! {
+    /// The id of the last HTTP-role stream whose `on_done` ran (on this VM).
+    static ENDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
 
 /// Logs `probe: <name> = <observed>`.
 pub(crate) fn observe(name: &str, observed: &str) {
@@ -583,6 +613,8 @@ pub enum Role {
     /// A configuration plugin (`struct_config`, ...): its streams only log
     /// the filter order on [`ORDER_PATH`].
     Order,
+    /// HTTP filter holding bodies past the buffer limit ([`limits`]).
+    Limits,
 }
 
 /// The plugin context: its role.
@@ -604,6 +636,7 @@ impl PluginContext for Plugin {
             "tcp" => Role::Tcp,
             "actions" => Role::Actions,
             "upstream" => Role::Upstream,
+            "limits" => Role::Limits,
             // Any other configuration is a JSON document in one of the forms
             // Envoy sends (StringValue, BytesValue, Struct): observe how
             // `Configuration::json` reads it; no streams.
@@ -626,6 +659,9 @@ impl PluginContext for Plugin {
         if self.role == Role::Actions {
             time::set_tick_period(ACTIONS_TICK)?;
         }
+        if self.role == Role::Limits {
+            time::set_tick_period(limits::TICK)?;
+        }
         if self.role == Role::Http {
             foreign_calls::in_configure();
             observe(
@@ -640,6 +676,10 @@ impl PluginContext for Plugin {
         if self.role == Role::Actions {
             return actions::resume_stopped();
         }
+        if self.role == Role::Limits {
+            limits::on_tick();
+            return Ok(());
+        }
         observe("first_tick", &plugin_name());
         foreign_calls::in_tick();
         claims::in_tick();
@@ -651,7 +691,14 @@ impl PluginContext for Plugin {
 
     fn new_http_context(&mut self, id: ContextId) -> Option<HttpProbe> {
         match self.role {
-            Role::Http => Some(HttpProbe::default()),
+            Role::Http => Some(HttpProbe {
+                id: id.0,
+                ..HttpProbe::default()
+            }),
+            Role::Limits => Some(HttpProbe {
+                limit: Some(limits::LimitProbe::new(id)),
+                ..HttpProbe::default()
+            }),
             Role::Actions => Some(HttpProbe {
                 actions: Some(actions::ActionProbe::new(id)),
                 ..HttpProbe::default()
@@ -677,11 +724,15 @@ impl PluginContext for Plugin {
 /// callbacks of the paths that need it.
 #[derive(Debug, Default)]
 pub struct HttpProbe {
+    /// The context id (HTTP role only; else 0).
+    id: u32,
     path: String,
     /// The actions role's state.
     actions: Option<actions::ActionProbe>,
     /// The upstream role's state.
     upstream: Option<actions::UpstreamProbe>,
+    /// The limits role's state.
+    limit: Option<limits::LimitProbe>,
     /// The order role's plugin name ([`Role::Order`]).
     order: Option<String>,
     request_headers_eos: bool,
@@ -799,6 +850,9 @@ impl HttpContext for HttpProbe {
         if let Some(probe) = &mut self.upstream {
             return probe.on_request_headers(end_of_stream);
         }
+        if let Some(probe) = &mut self.limit {
+            return probe.on_request_headers();
+        }
         self.request_headers_eos = end_of_stream;
         self.path = match http::request_headers().get(":path") {
             Ok(Some(path)) => path.to_string_lossy().into_owned(),
@@ -851,6 +905,29 @@ impl HttpContext for HttpProbe {
             if let Err(e) = http::request_headers().remove("content-length") {
                 warn!("probe: cannot remove content-length: {e}");
             }
+            return Ok(Action::Continue);
+        }
+        if self.path == LOCAL_HEADERS_PATH {
+            let sent = LocalResponse::new(200)
+                .header("content-type", "application/json")
+                .header("x-probe-twice", "a")
+                .header("x-probe-twice", "b")
+                .body("{}\n")
+                .details("probe_local_headers")
+                .send();
+            observe("local_reply_sent[/local/headers]", &unit(&sent));
+            return Ok(Action::Pause);
+        }
+        if self.path == CLOSE_PATH {
+            observe("close_stream(0)[/close]", &unit(&http::reset()));
+            return Ok(Action::Pause);
+        }
+        if self.path == CONTEXTS_PATH {
+            claims::contexts(ContextId(self.id), ENDED.get());
+            return Ok(Action::Continue);
+        }
+        if let Some(step) = self.path.strip_prefix(LOG_LEVEL_PREFIX) {
+            claims::log_level_step(step);
             return Ok(Action::Continue);
         }
         if self.path == LOCAL_CONTINUE_PATH {
@@ -916,6 +993,9 @@ impl HttpContext for HttpProbe {
         if let Some(probe) = &mut self.upstream {
             return probe.on_request_body(end_of_stream);
         }
+        if let Some(probe) = &mut self.limit {
+            return Ok(probe.on_request_body(size, end_of_stream));
+        }
         self.request_body_calls += 1;
         if self.order.is_some()
             || (self.path != BODY_EDIT_PATH && self.path != LOCAL_BODY_CONTINUE_PATH)
@@ -938,6 +1018,9 @@ impl HttpContext for HttpProbe {
     }
 
     fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Result<Action> {
+        if let Some(probe) = &mut self.limit {
+            return Ok(probe.on_response_body(end_of_stream));
+        }
         if self.path == LOCAL_PATH && self.order.is_none() {
             let body = match http::response_body().read(0, size) {
                 Ok(Some(b)) => format!("{:?}", b.to_string_lossy()),
@@ -995,6 +1078,9 @@ impl HttpContext for HttpProbe {
     }
 
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
+        if let Some(probe) = &mut self.limit {
+            return Ok(probe.on_response_headers());
+        }
         if self.path == ORDER_PATH {
             self.in_order("on_response_headers");
         }
@@ -1039,6 +1125,9 @@ impl HttpContext for HttpProbe {
         if self.path == ROUTED_PATH && self.order.is_none() {
             self.end.saw("http", "on_done");
         }
+        if self.id != 0 {
+            ENDED.set(self.id);
+        }
         Ok(())
     }
 
@@ -1055,6 +1144,17 @@ impl HttpContext for HttpProbe {
         }
         if let Some(probe) = &self.upstream {
             probe.on_log();
+            return Ok(());
+        }
+        if let Some(probe) = &self.limit {
+            probe.on_log();
+            return Ok(());
+        }
+        if self.path == CLOSE_PATH {
+            observe(
+                "property[on_log,close] response.code_details",
+                &describe_property(&["response", "code_details"], Shape::Bytes),
+            );
             return Ok(());
         }
         if self.path == DIRECT_CONTINUE || self.path == DIRECT_PAUSE {
