@@ -9,10 +9,10 @@
 //!
 //! ```
 //! use proxywasm::attribute::{request, source};
-//! # proxywasm::mock::doc_http(&[], || {
-//! # proxywasm::property::set(&["source", "address"], b"10.0.0.7:51234")?;
+//! # proxywasm::mock::doc_http_properties(&[(&["source", "address"], b"10.0.0.7:51234")], || {
 //! if let Some(client) = source::ADDRESS.get()? {
 //!     proxywasm::log::info!("client {} (port {})", client.ip(), client.port());
+//! #   assert_eq!(client.port(), 51234);
 //! }
 //! let method: Option<String> = request::METHOD.get()?;
 //! # let _ = method;
@@ -88,8 +88,7 @@ impl<T: FromAttribute> Attribute<T> {
     ///
     /// ```
     /// use proxywasm::attribute::response;
-    /// # proxywasm::mock::doc_http(&[], || {
-    /// # proxywasm::property::set(&["response", "code"], &503i64.to_le_bytes())?;
+    /// # proxywasm::mock::doc_http_properties(&[(&["response", "code"], &503i64.to_le_bytes())], || {
     /// let code = response::CODE.get()?;
     /// assert_eq!(code.map(|c| c.as_u16()), Some(503));
     /// # Ok(()) });
@@ -359,8 +358,7 @@ impl Value {
 ///
 /// ```
 /// use proxywasm::attribute::xds;
-/// # proxywasm::mock::doc_http(&[], || {
-/// # proxywasm::property::set(&["xds", "route_metadata"], b"\x0a\x17\x0a\x09acme.auth\x12\x0a\x0a\x08\x0a\x01k\x12\x03\x1a\x01v")?;
+/// # proxywasm::mock::doc_http_properties(&[(&["xds", "route_metadata"], b"\x0a\x17\x0a\x09acme.auth\x12\x0a\x0a\x08\x0a\x01k\x12\x03\x1a\x01v")], || {
 /// // Route metadata: filter_metadata: { acme.auth: { k: v } }
 /// let metadata = xds::ROUTE_METADATA.get()?.unwrap_or_default();
 /// let k = metadata.get("acme.auth", "k").and_then(|v| v.as_str());

@@ -1788,7 +1788,25 @@ fn expect_ok(result: crate::Result<()>) {
 /// headers are `headers`. Panics if `code` fails.
 #[doc(hidden)]
 pub fn doc_http(headers: &[(&str, &str)], code: impl FnOnce() -> crate::Result<()>) {
-    let host = doc_host();
+    doc_http_on(doc_host(), headers, code);
+}
+
+/// [`doc_http`] on a host with `properties` set (as
+/// [`MockHostBuilder::property`] sets them), and no request headers.
+#[doc(hidden)]
+pub fn doc_http_properties(
+    properties: &[(&[&str], &[u8])],
+    code: impl FnOnce() -> crate::Result<()>,
+) {
+    let builder = properties
+        .iter()
+        .fold(MockHost::builder().echo_logs(false), |b, (path, value)| {
+            b.property(path, value.to_vec())
+        });
+    doc_http_on(builder.http(|_| Noop), &[], code);
+}
+
+fn doc_http_on(host: MockHost, headers: &[(&str, &str)], code: impl FnOnce() -> crate::Result<()>) {
     let stream = host.http_stream();
     if let Some(s) = host.state().http_mut(stream.id) {
         s.request.started = true;

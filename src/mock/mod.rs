@@ -115,4 +115,4 @@ pub use envoy::EnvoyVms;
 pub use handles::{Callouts, ForeignFunctions, Logs, Metrics, SharedData, Time};
 pub use host::{HttpStream, MockHost, MockHostBuilder, Noop, TcpConnection};
 #[doc(hidden)]
-pub use host::{doc_http, doc_http_body, doc_plugin, doc_tcp_upstream};
+pub use host::{doc_http, doc_http_body, doc_http_properties, doc_plugin, doc_tcp_upstream};
