@@ -110,6 +110,44 @@ fn request_headers_answered_by_a_local_reply_stay_readable() {
     assert!(logs.contains(&"log: Ok(11)".to_string()), "{logs:?}");
 }
 
+/// Answers `/deny` with a local reply; logs `response.code_details` in
+/// `on_log`.
+struct Details;
+impl HttpContext for Details {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        if http::request_headers().get(":path")?.as_deref() == Some(&b"/deny"[..]) {
+            http::LocalResponse::new(403).details("no entry").send()?;
+        }
+        Ok(Action::Continue)
+    }
+    fn on_log(&mut self) -> Result<()> {
+        let details = proxywasm::attribute::response::CODE_DETAILS.get()?;
+        proxywasm::log::info!("details {details:?}");
+        Ok(())
+    }
+}
+
+#[test]
+fn response_code_details_name_what_answered() {
+    // book: reference/properties.md#typed-accessors
+    let host = MockHost::builder().http(|_| Details);
+    let mut denied = host.http_stream();
+    denied.request_headers(&[(":path", "/deny")], true);
+    denied.complete();
+    let mut routed = host.http_stream();
+    routed.request_headers(&[(":path", "/")], true);
+    routed.response_headers(&[(":status", "200")], true);
+    routed.complete();
+    let logs = host.logs().info();
+    assert_eq!(
+        logs,
+        [
+            r#"details Some("no_entry")"#,
+            r#"details Some("via_upstream")"#
+        ]
+    );
+}
+
 /// Answers with a JSON body and its own `content-type`.
 struct JsonReplier;
 impl HttpContext for JsonReplier {

@@ -95,7 +95,10 @@ impl Time<'_> {
     }
 
     /// The emulated wall clock (what `proxy_get_current_time_nanoseconds`
-    /// and WASI `clock_time_get` report).
+    /// and WASI `clock_time_get` report). It moves only when a test moves
+    /// it, so it stands still within a callback, where Envoy's clock runs on
+    /// (book: reference/hostcalls.md#logging-time-and-timers): a plugin that
+    /// times its own work reads 0 here. This keeps every test reproducible.
     ///
     /// ```
     /// use std::time::Duration;

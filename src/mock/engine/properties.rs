@@ -48,6 +48,15 @@ impl HostState {
             [b"plugin_vm_id"] => return Some(self.config.vm_id.as_bytes().to_vec()),
             _ => {}
         }
+        if let [b"response", b"code_details"] = segments.as_slice() {
+            // What answered the stream: a local reply's details, or the
+            // upstream (book: reference/properties.md#typed-accessors).
+            let stream = self.http(ctx)?;
+            return match &stream.local_reply {
+                Some(reply) => Some(reply.details.as_bytes().to_vec()),
+                None => stream.response.started.then(|| b"via_upstream".to_vec()),
+            };
+        }
         let (side, kind, rest) = match segments.as_slice() {
             [b"request", rest @ ..] => (Side::Request, map::REQUEST_HEADERS, rest),
             [b"response", rest @ ..] => (Side::Response, map::RESPONSE_HEADERS, rest),
