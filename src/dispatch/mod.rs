@@ -281,19 +281,6 @@ impl EventKind {
     }
 }
 
-/// Whether `name` is the name of a callback that some [`EventKind`] reaches
-/// (`on_request_headers`, `on_grpc_event`, …), for [`crate::Callbacks`].
-pub(crate) const fn is_callback(name: &[u8]) -> bool {
-    let mut at = 0;
-    while at < EventKind::ALL.len() {
-        if crate::context::same(EventKind::ALL[at].callback_bytes(), name) {
-            return true;
-        }
-        at += 1;
-    }
-    false
-}
-
 /// A plugin's dispatcher, type-erased (natively the mock host holds any
 /// plugin's this way).
 /// Built by `#[proxywasm::main]` (and by the mock host from a factory).
