@@ -13,9 +13,10 @@
 //!   a gRPC reply ([`GrpcCall::send_async`](crate::callout::GrpcCall::send_async)),
 //!   or a [`sleep`]. That poll runs inside the host's callback that delivered
 //!   the event, with the task's context made the effective one, so hostcalls
-//!   act on the right stream. The response was read whole when it arrived
-//!   ([`HttpResponse`](crate::callout::HttpResponse)), so it can be read
-//!   after any later `.await`;
+//!   act on the right stream. An HTTP response
+//!   ([`HttpResponse`](crate::callout::HttpResponse)) stays readable after
+//!   later `.await`s: the SDK reads it whole before its callback returns if
+//!   a task still holds it;
 //! * an error ending a task is handled like a callback's (the context's
 //!   [`ErrorPolicy`](crate::ErrorPolicy));
 //! * a task whose context ends first is dropped, with a debug line
