@@ -675,6 +675,22 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "an HTTP callout with timeout 0 has none: the upstream's 200 arrives after its 5 s delay; 2^31 ms is BAD_ARGUMENT",
         crate::probe_claims::callout_timeout_zero,
     ),
+    (
+        "an HTTP callout without :method, :path or :authority is BAD_ARGUMENT; 2^31-1 ms is a timeout",
+        crate::probe_claims::callout_arguments,
+    ),
+    (
+        "a gRPC request's local reply: 200, grpc_status 0-16 as given, else the HTTP status mapped to grpc-status",
+        crate::probe_claims::grpc_local_reply_mapping,
+    ),
+    (
+        "a plain request's local reply: no grpc-status whatever grpc_status (7, 17, -1); no body: content-length 0, no content-type",
+        crate::probe_claims::local_reply_grpc_status_header,
+    ),
+    (
+        "a local reply from on_response_headers of a routed request replaces the upstream's; on_response_headers runs once",
+        crate::probe_claims::local_reply_from_response_headers,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

@@ -682,3 +682,136 @@ pub(crate) fn callout_timeout_zero(c: &mut Ctx<'_>) -> Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// `proxy_http_call` refuses a call missing `:method`, `:path` or
+/// `:authority` with `BAD_ARGUMENT` (so no callback can come: no token is
+/// written), and takes 2^31-1 ms, the largest timeout (the probe sends them
+/// raw, in `GET /routed`, to `probe_upstream`)
+/// (book: reference/hostcalls.md#http-callouts).
+pub(crate) fn callout_arguments(c: &mut Ctx<'_>) -> Result<()> {
+    expect_probe(
+        c,
+        &[
+            ("callout_raw[without :method]", "BAD_ARGUMENT"),
+            ("callout_raw[without :path]", "BAD_ARGUMENT"),
+            ("callout_raw[without :authority]", "BAD_ARGUMENT"),
+            ("callout_raw[timeout 2^31-1]", "OK, token 4n+0"),
+        ],
+    )
+}
+
+/// The headers of a local reply that a check compares: `:status` first, then
+/// these names' values as Envoy sent them (`absent` when not sent).
+fn reply_shape(r: &crate::envoy::Response, names: &[&str]) -> String {
+    let mut shown = vec![format!(":status {}", r.status)];
+    for name in names {
+        let values: Vec<&str> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let value = if values.is_empty() {
+            "absent".to_string()
+        } else {
+            values.join(", ")
+        };
+        shown.push(format!("{name} {value}"));
+    }
+    shown.push(format!("body {} bytes", r.body.len()));
+    shown.join(", ")
+}
+
+/// A local reply to a gRPC request without a gRPC status (-1): Envoy
+/// answers `:status 200` and maps the HTTP status to `grpc-status` (400 →
+/// 13, 401 → 16, 403 → 7, 404 → 12, 429/502/503/504 → 14, anything else 2)
+/// (book: reference/envoy-1.40.md#grpc-local-replies).
+pub(crate) fn grpc_local_reply_mapping(c: &mut Ctx<'_>) -> Result<()> {
+    let mut wrong = Vec::new();
+    for (http, status) in [
+        (400, 13),
+        (401, 16),
+        (403, 7),
+        (404, 12),
+        (429, 14),
+        (500, 2),
+        (502, 14),
+        (503, 14),
+        (504, 14),
+        (418, 2),
+    ] {
+        let path = format!("/local/grpc/{http}");
+        probe_grpc(c, &path, status, &mut wrong)?;
+    }
+    // A given status: 0-16 is sent as given, 17 is treated as none.
+    for (path, status) in [("/local/grpc/400/5", 5), ("/local/grpc/400/17", 13)] {
+        probe_grpc(c, path, status, &mut wrong)?;
+    }
+    none_wrong(wrong)
+}
+
+/// `GET path` as a gRPC request: the local reply is `:status 200` with
+/// `grpc-status` `status`, no body; a difference is added to `wrong`.
+fn probe_grpc(c: &mut Ctx<'_>, path: &str, status: u32, wrong: &mut Vec<String>) -> Result<()> {
+    let grpc = [("content-type", "application/grpc")];
+    let r = c.get(path, &grpc)?;
+    let got = reply_shape(&r, &["grpc-status", "content-type"]);
+    let want =
+        format!(":status 200, grpc-status {status}, content-type application/grpc, body 0 bytes");
+    if got != want {
+        wrong.push(format!("GET {path} (gRPC): {got} (expected {want})"));
+    }
+    Ok(())
+}
+
+/// A local reply's `grpc_status` on a plain HTTP request is not sent: no
+/// `grpc-status` header for 7 (in 0-16), 17 or -1; the HTTP status stays.
+/// A body-less reply has `content-length: 0` and no `content-type`
+/// (book: reference/hostcalls.md#local-responses).
+pub(crate) fn local_reply_grpc_status_header(c: &mut Ctx<'_>) -> Result<()> {
+    let mut wrong = Vec::new();
+    for path in ["/local/grpc/403/7", "/local/grpc/403/17", "/local/grpc/403"] {
+        let r = c.get(path, &[])?;
+        let got = reply_shape(&r, &["grpc-status", "content-length", "content-type"]);
+        let want =
+            ":status 403, grpc-status absent, content-length 0, content-type absent, body 0 bytes";
+        if got != want {
+            wrong.push(format!("GET {path}: {got} (expected {want})"));
+        }
+    }
+    none_wrong(wrong)
+}
+
+/// A local reply sent from `on_response_headers` of a routed request
+/// replaces the upstream's response and goes straight to the client:
+/// `on_response_headers` runs once, for the upstream's 200
+/// (book: reference/hostcalls.md#local-responses). (Two replies from that
+/// callback crashed Envoy 1.40, so no check sends them: see
+/// reference/envoy-1.40.md#local-replies.)
+pub(crate) fn local_reply_from_response_headers(c: &mut Ctx<'_>) -> Result<()> {
+    let mut wrong = Vec::new();
+    let path = "/response-reply/one";
+    let r = c.get(path, &[])?;
+    let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
+    let want = "451 \"first reply\\n\"";
+    if got != want {
+        wrong.push(format!("GET {path}: {got} (expected {want})"));
+    }
+    if let Err(e) = expect_probe(
+        c,
+        &[
+            (
+                "response_reply[one] on_response_headers call 1",
+                ":status 200",
+            ),
+            ("response_reply[one] sent", "OK, then not sent"),
+        ],
+    ) {
+        wrong.push(e.to_string());
+    }
+    let again = "probe: response_reply[one] on_response_headers call 2";
+    if let Some(line) = c.envoy.log().lines().find(|l| l.contains(again)) {
+        wrong.push(format!("on_response_headers ran again: {line}"));
+    }
+    none_wrong(wrong)
+}

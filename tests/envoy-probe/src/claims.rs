@@ -247,6 +247,20 @@ pub fn in_request() {
     // sends 0 (and drops the answer, which no context waits for).
     observe("callout_raw[timeout 0]", &raw::http_call_status(0));
     observe("callout_raw[timeout 2^31]", &raw::http_call_status(1 << 31));
+    // book: reference/hostcalls.md#http-callouts: each of `:method`,
+    // `:path`, `:authority` is required, and 2^31-1 ms is the largest
+    // timeout (sent to probe_upstream, which answers at once, so
+    // probe_slow's stats keep counting the timeout-0 call alone).
+    for missing in [":method", ":path", ":authority"] {
+        observe(
+            &format!("callout_raw[without {missing}]"),
+            &raw::http_call_to("probe_upstream", missing, 5_000),
+        );
+    }
+    observe(
+        "callout_raw[timeout 2^31-1]",
+        &raw::http_call_to("probe_upstream", "", (1 << 31) - 1),
+    );
 
     // book: reference/hostcalls.md#logging-time-and-timers: a live clock.
     observe("time::now within one callback", &clock());
@@ -659,9 +673,57 @@ mod raw {
         }
     }
 
+    /// `proxy_http_call` to `cluster` with `:method`, `:path` and
+    /// `:authority` but the one named `missing` (none missing when it names
+    /// none of them), and this timeout: `OK, token 4n+R` or the status.
+    #[cfg(target_family = "wasm")]
+    pub(super) fn http_call_to(cluster: &str, missing: &str, timeout_ms: u32) -> String {
+        let headers = match missing {
+            ":method" => proxywasm::pairs![
+                (":path", "/raw-arguments"),
+                (":authority", "probe_upstream")
+            ],
+            ":path" => proxywasm::pairs![(":method", "GET"), (":authority", "probe_upstream")],
+            ":authority" => proxywasm::pairs![(":method", "GET"), (":path", "/raw-arguments")],
+            _ => proxywasm::pairs![
+                (":method", "GET"),
+                (":path", "/raw-arguments"),
+                (":authority", "probe_upstream"),
+            ],
+        };
+        let headers = headers.as_bytes();
+        let mut token = 0u32;
+        // SAFETY: the cluster and header bytes are live slices of the given
+        // lengths (Envoy copies them), no body or trailers, a live out word.
+        let status = unsafe {
+            proxy_http_call(
+                cluster.as_ptr(),
+                cluster.len(),
+                headers.as_ptr(),
+                headers.len(),
+                core::ptr::null(),
+                0,
+                core::ptr::null(),
+                0,
+                timeout_ms,
+                &raw mut token,
+            )
+        };
+        match status {
+            0 => format!("OK, token 4n+{}", token % 4),
+            other => name(other).to_string(),
+        }
+    }
+
     /// Natively there is no Envoy to ask.
     #[cfg(not(target_family = "wasm"))]
     pub(super) fn http_call_status(_timeout_ms: u32) -> String {
+        "not measured natively".to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn http_call_to(_cluster: &str, _missing: &str, _timeout_ms: u32) -> String {
         "not measured natively".to_string()
     }
 

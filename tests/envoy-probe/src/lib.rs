@@ -200,6 +200,16 @@ pub const CONTEXTS_PATH: &str = "/contexts";
 /// The paths `/log-level/STEP`: each logs the log level it reads and the
 /// one the step before read (book: reference/hostcalls.md#logging-time-and-timers).
 pub const LOG_LEVEL_PREFIX: &str = "/log-level/";
+/// The paths `/local/grpc/HTTP[/GRPC]`: a body-less local reply with HTTP
+/// status `HTTP` and, when given, gRPC status `GRPC` (else -1, none)
+/// (book: reference/envoy-1.40.md#grpc-local-replies).
+pub const LOCAL_GRPC_PREFIX: &str = "/local/grpc/";
+/// The paths `/response-reply/one` and `/response-reply/two`: routed
+/// upstream; `on_response_headers` sends one local reply (451), or two
+/// (451 then 452), each time it runs (book: reference/hostcalls.md#local-responses).
+/// No check requests `/response-reply/two`: the two replies crashed Envoy
+/// 1.40 (book: reference/envoy-1.40.md#local-replies).
+pub const RESPONSE_REPLY_PREFIX: &str = "/response-reply/";
 
 thread_local! {
     /// The id of the last HTTP-role stream whose `on_done` ran (on this VM).
@@ -926,6 +936,20 @@ impl HttpContext for HttpProbe {
             claims::contexts(ContextId(self.id), ENDED.get());
             return Ok(Action::Continue);
         }
+        if let Some(codes) = self.path.strip_prefix(LOCAL_GRPC_PREFIX) {
+            let mut codes = codes.split('/');
+            let reply = match codes.next().map(str::parse::<u16>) {
+                Some(Ok(http)) => LocalResponse::new(http),
+                _ => LocalResponse::new(400),
+            };
+            let reply = match codes.next().map(str::parse::<u32>) {
+                Some(Ok(grpc)) => reply.grpc_status(grpc),
+                _ => reply,
+            };
+            let sent = reply.details("probe_local_grpc").send();
+            observe(&format!("local_reply_sent[{}]", self.path), &unit(&sent));
+            return Ok(Action::Pause);
+        }
         if let Some(step) = self.path.strip_prefix(LOG_LEVEL_PREFIX) {
             claims::log_level_step(step);
             return Ok(Action::Continue);
@@ -1088,6 +1112,39 @@ impl HttpContext for HttpProbe {
             return Ok(Action::Continue);
         }
         self.response_headers_calls += 1;
+        if let Some(how) = self.path.strip_prefix(RESPONSE_REPLY_PREFIX) {
+            let status = match http::response_headers().get(":status") {
+                Ok(Some(status)) => status.to_string_lossy().into_owned(),
+                Ok(None) => "none".to_string(),
+                Err(e) => err(&e),
+            };
+            observe(
+                &format!(
+                    "response_reply[{how}] on_response_headers call {}",
+                    self.response_headers_calls
+                ),
+                &format!(":status {status}"),
+            );
+            let first = LocalResponse::new(451)
+                .body("first reply\n")
+                .details("probe_response_reply_first")
+                .send();
+            let second = if how == "two" {
+                unit(
+                    &LocalResponse::new(452)
+                        .body("second reply\n")
+                        .details("probe_response_reply_second")
+                        .send(),
+                )
+            } else {
+                "not sent".to_string()
+            };
+            observe(
+                &format!("response_reply[{how}] sent"),
+                &format!("{}, then {second}", unit(&first)),
+            );
+            return Ok(Action::Continue);
+        }
         if let Ok(Some(status)) = http::response_headers().get(":status") {
             self.response_status = status.to_string_lossy().into_owned();
         }
