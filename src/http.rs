@@ -515,8 +515,11 @@ impl<'a> LocalResponse<'a> {
         fn details(details: bytes) -> self.details;
     }
 
-    /// Adds a `grpc-status` (0–16) to the reply, for gRPC clients; Envoy
-    /// adds none for any other value.
+    /// The gRPC status (0–16) of the reply to a gRPC request (its
+    /// `content-type` is `application/grpc…`): Envoy answers such a request
+    /// trailers-only, with this status; for any other value it maps the
+    /// HTTP status. A reply to a plain HTTP request never carries a
+    /// `grpc-status` (book: reference/hostcalls.md#local-responses).
     ///
     /// ```
     /// use proxywasm::callout::GrpcStatus;

@@ -160,6 +160,28 @@ impl HttpContext for JsonReplier {
     }
 }
 
+/// Answers a plain request with a gRPC status, which Envoy does not send.
+struct GrpcStatusReplier;
+impl HttpContext for GrpcStatusReplier {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        http::LocalResponse::new(403).grpc_status(7).send()?;
+        Ok(Action::Pause)
+    }
+}
+
+#[test]
+fn a_plain_local_reply_carries_no_grpc_status() {
+    // book: reference/hostcalls.md#local-responses
+    let host = MockHost::builder().http(|_| GrpcStatusReplier);
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/")], true);
+    assert_eq!(
+        stream.current_response_header(":status").as_deref(),
+        Some("403")
+    );
+    assert_eq!(stream.current_response_header("grpc-status"), None);
+}
+
 #[test]
 fn a_local_replys_own_content_type_replaces_envoys_default() {
     // book: reference/hostcalls.md#local-responses

@@ -831,8 +831,8 @@ impl Drop for OpGuard<'_> {
 }
 
 /// The response Envoy sends for a local reply to an HTTP request: the status, the
-/// body with its length and `text/plain`, `grpc-status` if one was given, then the
-/// plugin's headers.
+/// body with its length and `text/plain` (unless the plugin gave a `content-type`),
+/// then the plugin's headers; never a `grpc-status`.
 fn http_reply_shape(reply: &LocalReply) -> (Vec<(String, String)>, Vec<u8>) {
     let mut text = vec![(":status".to_owned(), reply.status_code.to_string())];
     if !reply.body.is_empty() {
@@ -843,9 +843,8 @@ fn http_reply_shape(reply: &LocalReply) -> (Vec<(String, String)>, Vec<u8>) {
             text.push(("content-type".into(), "text/plain".into()));
         }
     }
-    if let Some(grpc) = reply.grpc_status {
-        text.push(("grpc-status".into(), grpc.to_string()));
-    }
+    // (No `grpc-status` here, whatever the plugin gave: Envoy sends it to
+    // gRPC requests only, in `grpc_reply_shape`.)
     text.extend(reply.headers.iter().cloned());
     (text, reply.body.clone())
 }
