@@ -54,7 +54,9 @@ impl HostState {
     }
 
     /// `proxy_send_local_response`: OK even without an HTTP stream (then a
-    /// no-op); the reply is sent after the callback returns.
+    /// no-op); the reply is sent after the callback returns. Of two in one
+    /// callback the first is sent; two in one `on_response_headers` break an
+    /// Envoy rule (Envoy 1.40 crashes).
     pub fn send_local_response(
         &mut self,
         status_code: u32,
@@ -76,6 +78,18 @@ impl HostState {
             grpc_status: u32::try_from(grpc_status).ok().filter(|s| *s <= 16),
         };
         let from = self.frames.last().map_or("no callback", |f| f.name);
+        let again = self
+            .frames
+            .last()
+            .is_some_and(|f| super::vm::reply_for(&f.deferred, context));
+        if again && from == "proxy_on_response_headers" {
+            self.violate(
+                Some("proxy_send_local_response"),
+                "a second local reply from one on_response_headers: Envoy 1.40 crashes \
+                 (segmentation fault); the emulator keeps the first \
+                 (book: reference/envoy-1.40.md#local-replies)",
+            );
+        }
         self.defer(Deferred::LocalReply {
             context,
             reply,

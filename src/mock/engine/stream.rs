@@ -262,6 +262,10 @@ pub(crate) struct HttpStream {
     /// then stay available, writable, to the end of the stream (book:
     /// reference/envoy-1.40.md#header-maps-after-the-request-continued).
     pub(crate) request_kept: bool,
+    /// The local reply is on its way through this plugin's response
+    /// callbacks (it was sent from a request callback): its
+    /// `on_response_headers` may still replace it.
+    pub(crate) reply_in_filter: bool,
     pub(crate) reset: bool,
     pub(crate) properties: Properties,
     /// The stream's route answers from the request headers

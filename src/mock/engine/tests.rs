@@ -258,3 +258,24 @@ fn wasi_clock_and_fd_write() {
     assert_eq!(s.logs[0].level, LogLevel::Error);
     assert_eq!(s.wasi_fd_write(3, b"x"), Err(8));
 }
+
+#[test]
+fn a_second_local_reply_from_on_response_headers_breaks_an_envoy_rule() {
+    let mut s = state();
+    let id = with_stream(&mut s);
+    // From a request callback Envoy sends the first of two and ignores the
+    // second: no rule is broken.
+    switch_to(&mut s, Side::Request.export(Part::Headers, id, 0, false));
+    for status in [451, 452] {
+        assert_eq!(s.send_local_response(status, b"", b"", &[], -1), Ok(()));
+    }
+    assert!(s.violations.is_empty());
+    // From on_response_headers Envoy 1.40 crashes on the second.
+    switch_to(&mut s, Side::Response.export(Part::Headers, id, 0, false));
+    assert_eq!(s.send_local_response(451, b"", b"", &[], -1), Ok(()));
+    assert!(s.violations.is_empty());
+    assert_eq!(s.send_local_response(452, b"", b"", &[], -1), Ok(()));
+    assert_eq!(s.violations.len(), 1);
+    let violation = s.violations[0].to_string();
+    assert!(violation.contains("Envoy 1.40 crashes"), "{violation}");
+}

@@ -415,12 +415,16 @@ impl Vm {
             let Some(stream) = s.http_mut(context) else {
                 return;
             };
-            if stream.local_reply.is_some() || stream.reset {
+            // A second reply is dropped, except one from the plugin's
+            // `on_response_headers` for its own reply, which replaces it
+            // (book: reference/envoy-1.40.md#local-replies).
+            let replaces = stream.reply_in_filter && from == "proxy_on_response_headers";
+            if (stream.local_reply.is_some() && !replaces) || stream.reset {
                 return;
             }
             stream.local_reply = Some(reply);
             stream.local_reply_from = from;
-            stream.request_kept =
+            stream.request_kept |=
                 stream.request.paused != Pause::No || from.starts_with("proxy_on_request_");
             stream.request.paused = Pause::No;
             stream.request.held = stream::Held::default();
@@ -432,7 +436,11 @@ impl Vm {
                 through_filter,
             )
         };
-        if response_started && !response_held {
+        let replacing = self
+            .state()
+            .http(context)
+            .is_some_and(|stream| stream.reply_in_filter);
+        if response_started && !response_held && !replacing {
             // Response headers already went out: Envoy resets the stream.
             if let Some(stream) = self.state().http_mut(context) {
                 stream.reset = true;
@@ -440,8 +448,10 @@ impl Vm {
             return;
         }
         if response_started || !through_filter {
-            // Headers held by this filter (or the rule is off): straight to the codec.
+            // Headers held by this filter (or the rule is off, or the reply
+            // replaces the plugin's own): straight to the codec.
             if let Some(stream) = self.state().http_mut(context) {
+                stream.reply_in_filter = false;
                 let response = &mut stream.response;
                 response.started = true;
                 response.headers = Some(headers);
@@ -457,9 +467,15 @@ impl Vm {
         let end_of_stream = body.is_empty();
         if let Some(stream) = self.state().http_mut(context) {
             stream.response.started = true;
+            stream.reply_in_filter = true;
         }
         self.flow_headers(context, Side::Response, headers, end_of_stream);
-        if !end_of_stream {
+        // (Still in the filter unless `on_response_headers` replaced it.)
+        let replaced = self
+            .state()
+            .http_mut(context)
+            .is_none_or(|stream| !core::mem::replace(&mut stream.reply_in_filter, false));
+        if !end_of_stream && !replaced {
             self.flow_body(context, Side::Response, body, true);
         }
         // The request was answered, never resumed: the stream's action stays Pause.
