@@ -179,6 +179,12 @@ enum Repr {
         status: Status,
     },
     Malformed(&'static str),
+    /// A call the SDK refused to make, for the reason given (Envoy would
+    /// ignore it, or crash).
+    Refused {
+        call: &'static str,
+        why: &'static str,
+    },
     Config(Box<str>),
     Other(Box<str>),
     /// A gRPC call that ended with a non-OK status (raw code) and message.
@@ -196,6 +202,14 @@ impl Error {
                 status,
                 message: message.into(),
             },
+        }
+    }
+
+    /// A call to hostcall `call` that the SDK refused to make, for the
+    /// reason `why`.
+    pub(crate) const fn refused(call: &'static str, why: &'static str) -> Error {
+        Error {
+            repr: Repr::Refused { call, why },
         }
     }
 
@@ -276,7 +290,7 @@ impl Error {
     /// ```
     pub fn call(&self) -> Option<&'static str> {
         match self.repr {
-            Repr::Host { call, .. } => Some(call),
+            Repr::Host { call, .. } | Repr::Refused { call, .. } => Some(call),
             _ => None,
         }
     }
@@ -288,6 +302,24 @@ impl Error {
     /// ```
     pub fn is_config(&self) -> bool {
         matches!(self.repr, Repr::Config(_))
+    }
+
+    /// Whether the SDK refused to make the call, because Envoy would ignore
+    /// it or crash on it (the only one today: a second
+    /// [`LocalResponse::send`](crate::http::LocalResponse::send) in one
+    /// callback). Nothing reached the host.
+    ///
+    /// ```
+    /// # proxywasm::mock::doc_http(&[], || {
+    /// use proxywasm::http::LocalResponse;
+    /// LocalResponse::new(403).send()?;
+    /// let second = LocalResponse::new(500).send().unwrap_err();
+    /// assert!(second.is_refused());
+    /// assert_eq!(second.call(), Some("proxy_send_local_response"));
+    /// # Ok(()) });
+    /// ```
+    pub fn is_refused(&self) -> bool {
+        matches!(self.repr, Repr::Refused { .. })
     }
 }
 
@@ -308,6 +340,14 @@ impl Error {
                 Text("malformed data from the host: "),
                 Text(what),
                 NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            Repr::Refused { call, why } => [
+                Text(call),
+                Text(" not called: "),
+                Text(why),
                 NONE,
                 NONE,
                 NONE,

@@ -532,11 +532,20 @@ impl<'a> LocalResponse<'a> {
         self
     }
 
-    /// Sends the reply (`proxy_send_local_response`).
+    /// Sends the reply (`proxy_send_local_response`). Envoy sends it once
+    /// the callback returns, and overrides the callback's action.
+    ///
+    /// **One reply per callback.** A second `send` in the same callback of
+    /// the same context sends nothing and returns an error
+    /// ([`Error::is_refused`](crate::Error::is_refused)): Envoy 1.40 ignores
+    /// a second reply from a request callback and **crashes** on a second
+    /// from `on_response_headers` (book: reference/envoy-1.40.md#local-replies).
+    /// A reply from the plugin's `on_response_headers` for its own earlier
+    /// reply is a new callback, and replaces that reply.
     ///
     /// # Errors
     /// The hostcall's status (Envoy answers OK even when it cannot act, e.g.
-    /// outside an HTTP stream).
+    /// outside an HTTP stream), or the refusal of a second reply.
     ///
     /// ```
     /// # proxywasm::mock::doc_http(&[], || {
@@ -544,6 +553,13 @@ impl<'a> LocalResponse<'a> {
     /// # Ok(()) });
     /// ```
     pub fn send(&self) -> Result<()> {
+        if crate::runtime::replied() {
+            return Err(crate::Error::refused(
+                "proxy_send_local_response",
+                "this callback already sent a local reply (Envoy 1.40 ignores a second from a \
+                 request callback and crashes on one from on_response_headers)",
+            ));
+        }
         let headers =
             wire::with_fixed(self.static_headers.as_bytes(), self.headers.iter().copied());
         check(
@@ -555,6 +571,8 @@ impl<'a> LocalResponse<'a> {
                 &headers,
                 self.grpc_status,
             ),
-        )
+        )?;
+        crate::runtime::note_reply();
+        Ok(())
     }
 }

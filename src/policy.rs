@@ -51,7 +51,9 @@ pub enum ErrorPolicy {
     /// answers [`Action::Pause`](crate::Action::Pause); a TCP connection is
     /// closed both ways. After the response has started (body or trailers
     /// already sent downstream) Envoy cannot send a local reply and resets
-    /// the stream instead.
+    /// the stream instead. A callback that sent a local reply of its own
+    /// before failing keeps that reply: no second one is sent (see
+    /// [`LocalResponse::send`](crate::http::LocalResponse::send)).
     #[default]
     FailClosed,
     /// Let the stream go on as if the callback had returned
@@ -84,6 +86,10 @@ pub(crate) fn failed(
     use crate::logging::{LogLevel, Piece, line};
     // What the policy did, and the error it met doing it, if any.
     let (outcome, action, second) = match kind {
+        // (The callback's own reply stands: a second would be refused.)
+        Failing::Http(ErrorPolicy::FailClosed) if stoppable && crate::runtime::replied() => {
+            ("; its local reply stands", Some(Action::Pause), None)
+        }
         Failing::Http(ErrorPolicy::FailClosed) if stoppable => {
             let sent = crate::http::LocalResponse::new(500)
                 .details("proxywasm_callback_error")

@@ -185,7 +185,8 @@ impl Hasher for IdHasher {
 /// The module's runtime state (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Runtime {
-    active: Cell<u32>,
+    /// The active context and its reply flag (see [`REPLIED`]).
+    active: Cell<u64>,
     /// Outstanding HTTP calls, then gRPC calls and streams, by token.
     callouts: [RefCell<IdMap<Origin>>; 2],
     /// How many callouts the two tables hold plus how many tasks are
@@ -278,27 +279,63 @@ pub(crate) fn has_host() -> bool {
     with(|_| ()).is_some()
 }
 
+/// The active context's id (the low 32 bits) and, in bit 32, whether it
+/// sent a local reply while active. Saved and restored whole around each
+/// callback ([`as_active`]), so the flag lasts exactly one callback of one
+/// context at no cost of its own: the one store that sets the context
+/// clears it. (One `u64` rather than a struct of two fields: callbacks
+/// that make hostcalls paid about 10 instructions for the second field.)
+const REPLIED: u64 = 1 << 32;
+
 /// The active context id, or 0 outside callbacks.
 #[inline]
 pub(crate) fn active() -> u32 {
-    with(|rt| rt.active.get()).unwrap_or(0)
+    // (The low 32 bits: the id.)
+    with(|rt| rt.active.get() as u32).unwrap_or(0)
 }
 
-/// Makes `id` the active context, returning the previous one (to restore
-/// with [`set_active`] when the callback returns; see [`as_active`]).
+/// Makes `id` the active context (a plugin's
+/// [`set_effective_context`](crate::plugin::set_effective_context), or a
+/// mock VM running test code in a context), returning the previous one.
 #[inline]
 pub(crate) fn set_active(id: u32) -> u32 {
-    with(|rt| rt.active.replace(id)).unwrap_or(0)
+    with(|rt| rt.active.replace(u64::from(id)) as u32).unwrap_or(0)
 }
 
 /// Runs `f` with `id` as the active context, then restores the previous one
-/// (a host may re-enter the plugin from a hostcall of `f`).
+/// and its reply flag (a host may re-enter the plugin from a hostcall of
+/// `f`).
 #[inline(always)]
 pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
-    let previous = set_active(id);
+    let previous = with(|rt| rt.active.replace(u64::from(id)));
     let result = f();
-    set_active(previous);
+    if let Some(previous) = previous {
+        with(|rt| rt.active.set(previous));
+    }
     result
+}
+
+/// Runs `f`, then restores the active context and its reply flag as they
+/// were (`f` may make another context effective).
+#[inline(always)]
+pub(crate) fn keep_active<R>(f: impl FnOnce() -> R) -> R {
+    let kept = with(|rt| rt.active.get());
+    let result = f();
+    if let Some(kept) = kept {
+        with(|rt| rt.active.set(kept));
+    }
+    result
+}
+
+/// Whether the active context sent a local reply during this callback
+/// ([`crate::http::LocalResponse::send`] refuses a second one).
+pub(crate) fn replied() -> bool {
+    with(|rt| rt.active.get() & REPLIED != 0).unwrap_or(false)
+}
+
+/// Notes that the active context sent a local reply during this callback.
+pub(crate) fn note_reply() {
+    with(|rt| rt.active.set(rt.active.get() | REPLIED));
 }
 
 /// A callback's error on its way to the cold path that reports it
@@ -687,7 +724,7 @@ pub(crate) fn wake_at(deadline: u64, waker: &Waker) {
 /// the plugin from a hostcall of that poll can cause) marks it, and the task
 /// goes back on `ready` when that poll puts it back.
 mod executor {
-    use super::{Reply, active, as_active, with};
+    use super::{Reply, active, as_active, keep_active, with};
     use core::any::Any;
     use core::cell::RefCell;
     use core::future::Future;
@@ -893,11 +930,9 @@ mod executor {
         let outcome = if switch {
             as_active(task.context, || task.future.as_mut().poll(&mut cx))
         } else {
-            // (Its context is active already; restored after, as
-            // `as_active` would, if the future made another effective.)
-            let outcome = task.future.as_mut().poll(&mut cx);
-            super::set_active(running);
-            outcome
+            // (Its context is active already: kept as it was, as `as_active`
+            // would restore it, if the future made another effective.)
+            keep_active(|| task.future.as_mut().poll(&mut cx))
         };
         if switch && running != 0 {
             let _ = crate::abi::calls::set_effective_context(running);

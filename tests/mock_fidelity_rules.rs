@@ -442,3 +442,133 @@ fn with_the_rule_off_a_local_reply_skips_the_plugin() {
         Some("403")
     );
 }
+
+// ---- one local reply per callback; the plugin's own reply can be replaced --------------------------
+// book: reference/envoy-1.40.md#local-replies
+
+/// By path: `/request` and `/response` send two local replies from that
+/// side's headers callback; `/own` sends a 403 from `on_request_headers`,
+/// then replaces it with a 451 from `on_response_headers`; `/fails` sends a
+/// 451 from `on_response_headers`, then fails.
+#[derive(Default)]
+struct Replies {
+    path: String,
+}
+
+/// Sends a 451, then tries a 452 and logs whether the SDK refused it.
+fn reply_twice() -> Result<()> {
+    http::LocalResponse::new(451).body("first").send()?;
+    let second = http::LocalResponse::new(452).body("second").send();
+    proxywasm::log::info!("second refused: {}", second.is_err_and(|e| e.is_refused()));
+    Ok(())
+}
+
+impl HttpContext for Replies {
+    fn on_request_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        self.path = http::request_headers()
+            .get(":path")?
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        match self.path.as_str() {
+            "/request" => reply_twice()?,
+            "/own" => http::LocalResponse::new(403).body("first").send()?,
+            _ => {}
+        }
+        Ok(Action::Continue)
+    }
+    fn on_response_headers(&mut self, _n: usize, _eos: bool) -> Result<Action> {
+        let status = http::response_headers()
+            .get(":status")?
+            .map(|s| s.to_string());
+        proxywasm::log::info!("on_response_headers: {}", status.unwrap_or_default());
+        match self.path.as_str() {
+            "/response" => reply_twice()?,
+            "/own" => http::LocalResponse::new(451).body("replaced").send()?,
+            "/fails" => {
+                http::LocalResponse::new(451).body("mine").send()?;
+                return Err(proxywasm::Error::other("after the reply"));
+            }
+            _ => {}
+        }
+        Ok(Action::Continue)
+    }
+    fn on_response_body(&mut self, size: usize, _eos: bool) -> Result<Action> {
+        proxywasm::log::info!("on_response_body: {size}");
+        Ok(Action::Continue)
+    }
+}
+
+#[test]
+fn a_second_local_reply_in_one_request_callback_is_refused() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/request")], true),
+        Action::Pause
+    );
+    assert_eq!(stream.local_response().unwrap().status_code, 451);
+    assert_eq!(stream.current_response_body(), b"first");
+    assert!(host.logs().contain("second refused: true"));
+    assert!(host.violations().is_empty());
+}
+
+#[test]
+fn a_second_local_reply_in_on_response_headers_is_refused_before_it_crashes_envoy() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/response")], true),
+        Action::Continue
+    );
+    stream.response_headers(&[(":status", "200")], false);
+    let reply = stream.local_response().unwrap();
+    assert_eq!(
+        (reply.status_code, reply.body.as_slice()),
+        (451, &b"first"[..])
+    );
+    assert!(host.logs().contain("second refused: true"));
+    assert!(host.violations().is_empty());
+}
+
+#[test]
+fn on_response_headers_can_replace_the_plugins_own_local_reply() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/own")], true),
+        Action::Pause
+    );
+    let reply = stream.local_response().unwrap();
+    assert_eq!(
+        (reply.status_code, reply.body.as_slice()),
+        (451, &b"replaced"[..])
+    );
+    assert_eq!(
+        stream.current_response_header(":status").as_deref(),
+        Some("451")
+    );
+    assert_eq!(stream.current_response_body(), b"replaced");
+    // The first reply's body never reaches the plugin: the second went
+    // straight to the client.
+    assert_eq!(host.logs().info(), vec!["on_response_headers: 403"]);
+}
+
+#[test]
+fn a_callback_failing_after_its_local_reply_keeps_that_reply() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/fails")], true),
+        Action::Continue
+    );
+    stream.response_headers(&[(":status", "200")], false);
+    let reply = stream.local_response().unwrap();
+    assert_eq!(
+        (reply.status_code, reply.body.as_slice()),
+        (451, &b"mine"[..])
+    );
+    assert!(host.logs().contain(
+        "on_response_headers of context 2 failed: after the reply; its local reply stands"
+    ));
+    assert!(host.violations().is_empty());
+}
