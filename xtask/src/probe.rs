@@ -688,8 +688,12 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::local_reply_grpc_status_header,
     ),
     (
-        "a local reply from on_response_headers of a routed request replaces the upstream's; on_response_headers runs once",
+        "a local reply from on_response_headers of a routed request replaces the upstream's; on_response_headers runs once; the SDK refuses a second",
         crate::probe_claims::local_reply_from_response_headers,
+    ),
+    (
+        "a second local reply in one callback: Envoy sends the first, the SDK refuses the second; on_response_headers replaces the plugin's own reply",
+        crate::probe_claims::second_local_replies,
     ),
 ];
 

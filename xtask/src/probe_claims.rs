@@ -785,33 +785,87 @@ pub(crate) fn local_reply_grpc_status_header(c: &mut Ctx<'_>) -> Result<()> {
 /// A local reply sent from `on_response_headers` of a routed request
 /// replaces the upstream's response and goes straight to the client:
 /// `on_response_headers` runs once, for the upstream's 200
-/// (book: reference/hostcalls.md#local-responses). (Two replies from that
-/// callback crashed Envoy 1.40, so no check sends them: see
-/// reference/envoy-1.40.md#local-replies.)
+/// (book: reference/hostcalls.md#local-responses). Two replies from that
+/// callback crash Envoy 1.40, so `/response-reply/two` checks that the SDK
+/// refuses the second and Envoy sends the first
+/// (book: reference/envoy-1.40.md#local-replies).
 pub(crate) fn local_reply_from_response_headers(c: &mut Ctx<'_>) -> Result<()> {
     let mut wrong = Vec::new();
-    let path = "/response-reply/one";
+    for (how, second) in [("one", "not sent"), ("two", "refused")] {
+        let path = format!("/response-reply/{how}");
+        let r = c.get(&path, &[])?;
+        let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
+        let want = "451 \"first reply\\n\"";
+        if got != want {
+            wrong.push(format!("GET {path}: {got} (expected {want})"));
+        }
+        if let Err(e) = expect_probe(
+            c,
+            &[
+                (
+                    format!("response_reply[{how}] on_response_headers call 1"),
+                    ":status 200".to_string(),
+                ),
+                (
+                    format!("response_reply[{how}] sent"),
+                    format!("OK, then {second}"),
+                ),
+            ],
+        ) {
+            wrong.push(e.to_string());
+        }
+        let again = format!("probe: response_reply[{how}] on_response_headers call 2");
+        if let Some(line) = c.envoy.log().lines().find(|l| l.contains(&again)) {
+            wrong.push(format!("on_response_headers ran again: {line}"));
+        }
+    }
+    none_wrong(wrong)
+}
+
+/// A second local reply in one request callback: sent through the raw
+/// import, Envoy answers OK to both and sends the first; through the SDK
+/// the second is refused. A 403 sent from `on_request_headers` passes
+/// through the plugin's `on_response_headers`, whose own reply (452)
+/// replaces it, straight to the client: `on_response_body` never runs
+/// (book: reference/envoy-1.40.md#local-replies).
+pub(crate) fn second_local_replies(c: &mut Ctx<'_>) -> Result<()> {
+    let mut wrong = Vec::new();
+    for (how, sent) in [("raw", "OK, then OK"), ("sdk", "OK, then refused")] {
+        let path = format!("/request-reply/{how}");
+        let r = c.get(&path, &[])?;
+        let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
+        let want = "451 \"first reply\\n\"";
+        if got != want {
+            wrong.push(format!("GET {path}: {got} (expected {want})"));
+        }
+        if let Err(e) = expect_probe(c, &[(format!("request_reply[{how}] sent"), sent)]) {
+            wrong.push(e.to_string());
+        }
+    }
+    let path = "/own-reply";
     let r = c.get(path, &[])?;
     let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
-    let want = "451 \"first reply\\n\"";
+    let want = "452 \"own second\\n\"";
     if got != want {
         wrong.push(format!("GET {path}: {got} (expected {want})"));
     }
     if let Err(e) = expect_probe(
         c,
         &[
-            (
-                "response_reply[one] on_response_headers call 1",
-                ":status 200",
-            ),
-            ("response_reply[one] sent", "OK, then not sent"),
+            ("own_reply first sent", "OK"),
+            ("own_reply on_response_headers call 1", ":status 403"),
+            ("own_reply second sent", "OK"),
         ],
     ) {
         wrong.push(e.to_string());
     }
-    let again = "probe: response_reply[one] on_response_headers call 2";
-    if let Some(line) = c.envoy.log().lines().find(|l| l.contains(again)) {
-        wrong.push(format!("on_response_headers ran again: {line}"));
+    for unwanted in [
+        "probe: own_reply on_response_body",
+        "probe: own_reply on_response_headers call 2",
+    ] {
+        if let Some(line) = c.envoy.log().lines().find(|l| l.contains(unwanted)) {
+            wrong.push(format!("the replaced reply went on: {line}"));
+        }
     }
     none_wrong(wrong)
 }

@@ -560,6 +560,46 @@ mod raw {
         fn proxy_continue_stream(kind: u32) -> u32;
         fn proxy_close_stream(kind: u32) -> u32;
         fn proxy_log(level: u32, message: *const u8, len: usize) -> u32;
+        #[allow(clippy::too_many_arguments, reason = "the ABI's signature")]
+        fn proxy_send_local_response(
+            status: u32,
+            details: *const u8,
+            details_len: usize,
+            body: *const u8,
+            body_len: usize,
+            headers: *const u8,
+            headers_len: usize,
+            grpc_status: i32,
+        ) -> u32;
+    }
+
+    /// `proxy_send_local_response` with this status and body, no headers,
+    /// as is (the SDK refuses a second reply in one callback): `OK` or the
+    /// status.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn local_reply(status: u32, body: &str) -> String {
+        let details = "probe_raw_reply";
+        // SAFETY: the details and body are live byte slices of the given
+        // lengths, which Envoy copies during the call; no headers.
+        let answer = unsafe {
+            proxy_send_local_response(
+                status,
+                details.as_ptr(),
+                details.len(),
+                body.as_ptr(),
+                body.len(),
+                core::ptr::null(),
+                0,
+                -1,
+            )
+        };
+        name(answer).to_string()
+    }
+
+    /// Natively there is no Envoy to ask.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn local_reply(_status: u32, _body: &str) -> String {
+        "not measured natively".to_string()
     }
 
     /// `proxy_continue_stream(kind)`: `OK` or the status.
@@ -819,6 +859,32 @@ mod raw {
     #[cfg(not(target_family = "wasm"))]
     pub(super) fn record_on_counter() -> String {
         "not measured natively".to_string()
+    }
+}
+
+/// Two local replies from one `on_request_headers` (451, then 452): through
+/// the raw import when `how` is `raw`, else through the SDK, which refuses
+/// the second (book: reference/envoy-1.40.md#local-replies).
+pub(crate) fn two_request_replies(how: &str) {
+    let sent = if how == "raw" {
+        format!(
+            "{}, then {}",
+            raw::local_reply(451, "first reply\n"),
+            raw::local_reply(452, "second reply\n")
+        )
+    } else {
+        let first = http::LocalResponse::new(451).body("first reply\n").send();
+        let second = http::LocalResponse::new(452).body("second reply\n").send();
+        format!("{}, then {}", unit(&first), refused_or_unit(&second))
+    };
+    observe(&format!("request_reply[{how}] sent"), &sent);
+}
+
+/// `refused` for a call the SDK refused to make, else `OK` or the status.
+pub(crate) fn refused_or_unit(result: &proxywasm::Result<()>) -> String {
+    match result {
+        Err(e) if e.is_refused() => "refused".to_string(),
+        other => unit(other),
     }
 }
 

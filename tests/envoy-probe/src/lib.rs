@@ -207,9 +207,19 @@ pub const LOCAL_GRPC_PREFIX: &str = "/local/grpc/";
 /// The paths `/response-reply/one` and `/response-reply/two`: routed
 /// upstream; `on_response_headers` sends one local reply (451), or two
 /// (451 then 452), each time it runs (book: reference/hostcalls.md#local-responses).
-/// No check requests `/response-reply/two`: the two replies crashed Envoy
-/// 1.40 (book: reference/envoy-1.40.md#local-replies).
+/// Two replies from that callback crash Envoy 1.40 (book:
+/// reference/envoy-1.40.md#local-replies); the SDK refuses the second, so
+/// `/response-reply/two` checks that refusal.
 pub const RESPONSE_REPLY_PREFIX: &str = "/response-reply/";
+/// The paths `/request-reply/sdk` and `/request-reply/raw`:
+/// `on_request_headers` sends two local replies (451, then 452), through the
+/// SDK (which refuses the second) or the raw import (which passes both to
+/// Envoy) (book: reference/envoy-1.40.md#local-replies).
+pub const REQUEST_REPLY_PREFIX: &str = "/request-reply/";
+/// The path whose `on_request_headers` sends a 403 and whose
+/// `on_response_headers`, running for that reply, sends a 452 in its place
+/// (book: reference/envoy-1.40.md#local-replies).
+pub const OWN_REPLY_PATH: &str = "/own-reply";
 
 thread_local! {
     /// The id of the last HTTP-role stream whose `on_done` ran (on this VM).
@@ -910,6 +920,18 @@ impl HttpContext for HttpProbe {
             observe("local_reply_sent", &unit(&sent));
             return Ok(Action::Pause);
         }
+        if let Some(how) = self.path.strip_prefix(REQUEST_REPLY_PREFIX) {
+            claims::two_request_replies(how);
+            return Ok(Action::Pause);
+        }
+        if self.path == OWN_REPLY_PATH {
+            let sent = LocalResponse::new(403)
+                .body("own first\n")
+                .details("probe_own_first")
+                .send();
+            observe("own_reply first sent", &unit(&sent));
+            return Ok(Action::Pause);
+        }
         if self.path == BODY_EDIT_PATH {
             // The edits change the body's length: let Envoy send it chunked.
             if let Err(e) = http::request_headers().remove("content-length") {
@@ -1045,6 +1067,9 @@ impl HttpContext for HttpProbe {
         if let Some(probe) = &mut self.limit {
             return Ok(probe.on_response_body(end_of_stream));
         }
+        if self.path == OWN_REPLY_PATH {
+            observe("own_reply on_response_body", "ran");
+        }
         if self.path == LOCAL_PATH && self.order.is_none() {
             let body = match http::response_body().read(0, size) {
                 Ok(Some(b)) => format!("{:?}", b.to_string_lossy()),
@@ -1112,6 +1137,26 @@ impl HttpContext for HttpProbe {
             return Ok(Action::Continue);
         }
         self.response_headers_calls += 1;
+        if self.path == OWN_REPLY_PATH {
+            let status = match http::response_headers().get(":status") {
+                Ok(Some(status)) => status.to_string_lossy().into_owned(),
+                Ok(None) => "none".to_string(),
+                Err(e) => err(&e),
+            };
+            observe(
+                &format!(
+                    "own_reply on_response_headers call {}",
+                    self.response_headers_calls
+                ),
+                &format!(":status {status}"),
+            );
+            let sent = LocalResponse::new(452)
+                .body("own second\n")
+                .details("probe_own_second")
+                .send();
+            observe("own_reply second sent", &unit(&sent));
+            return Ok(Action::Continue);
+        }
         if let Some(how) = self.path.strip_prefix(RESPONSE_REPLY_PREFIX) {
             let status = match http::response_headers().get(":status") {
                 Ok(Some(status)) => status.to_string_lossy().into_owned(),
@@ -1130,7 +1175,7 @@ impl HttpContext for HttpProbe {
                 .details("probe_response_reply_first")
                 .send();
             let second = if how == "two" {
-                unit(
+                claims::refused_or_unit(
                     &LocalResponse::new(452)
                         .body("second reply\n")
                         .details("probe_response_reply_second")
