@@ -797,19 +797,22 @@ pub struct HttpResponse {
     awaited: runtime::Await,
 }
 
-/// Where an [`HttpResponse`]'s parts are read from.
-enum Source {
+/// Where an [`HttpResponse`]'s part is read from.
+enum Source<T> {
     /// The host: the response's callback is running.
     Host(runtime::HttpCounts),
-    /// The copy read before that callback returned.
-    Kept(runtime::HttpReply),
+    /// The part, from the copy read before that callback returned.
+    Kept(T),
 }
 
 impl HttpResponse {
-    fn source(&self) -> Result<Source> {
+    /// Where to read from; from the kept copy, `part` takes only what the
+    /// caller reads (not the whole response).
+    fn source<T>(&self, part: impl FnOnce(&runtime::HttpReply) -> T) -> Result<Source<T>> {
         let source = self.awaited.with_reply(|reply| match reply {
             runtime::Reply::Http(counts) => Ok(Source::Host(*counts)),
-            runtime::Reply::HttpRead(read) => read.clone().map(Source::Kept),
+            runtime::Reply::HttpRead(Ok(read)) => Ok(Source::Kept(part(read))),
+            runtime::Reply::HttpRead(Err(e)) => Err(e.clone()),
             runtime::Reply::Grpc(_) => {
                 Err(crate::Error::other("proxywasm: mismatched callout event"))
             }
@@ -852,9 +855,9 @@ impl HttpResponse {
     /// assert!(host.logs().contain("failed: true"));
     /// ```
     pub fn is_failure(&self) -> bool {
-        match self.source() {
+        match self.source(|reply| reply.headers.1 == 0) {
             Ok(Source::Host(counts)) => counts.num_headers == 0,
-            Ok(Source::Kept(reply)) => reply.headers.1 == 0,
+            Ok(Source::Kept(no_headers)) => no_headers,
             Err(_) => true,
         }
     }
@@ -893,14 +896,17 @@ impl HttpResponse {
         fn parse(status: &[u8]) -> Option<u16> {
             core::str::from_utf8(status).ok()?.parse().ok()
         }
-        Ok(match self.source()? {
+        let kept = |reply: &runtime::HttpReply| {
+            HeaderPairs::from_parts(reply.headers.clone())
+                .get(":status")
+                .and_then(parse)
+        };
+        Ok(match self.source(kept)? {
             Source::Host(_) => response_headers()
                 .get(":status")?
                 .as_deref()
                 .and_then(parse),
-            Source::Kept(reply) => HeaderPairs::from_parts(reply.headers)
-                .get(":status")
-                .and_then(parse),
+            Source::Kept(status) => status,
         })
     }
 
@@ -933,10 +939,10 @@ impl HttpResponse {
     /// # assert!(host.logs().contain("x-user Some([97, 110, 110])"));
     /// ```
     pub fn headers(&self) -> Result<HeaderPairs> {
-        match self.source()? {
+        match self.source(|reply| reply.headers.clone())? {
             Source::Host(counts) if counts.num_headers == 0 => Ok(HeaderPairs::default()),
             Source::Host(_) => response_headers().pairs(),
-            Source::Kept(reply) => Ok(HeaderPairs::from_parts(reply.headers)),
+            Source::Kept(headers) => Ok(HeaderPairs::from_parts(headers)),
         }
     }
 
@@ -971,10 +977,10 @@ impl HttpResponse {
     /// # assert!(host.logs().contain("4 bytes"));
     /// ```
     pub fn body(&self) -> Result<HostBytes> {
-        match self.source()? {
+        match self.source(|reply| reply.body.clone())? {
             Source::Host(counts) if counts.body_size == 0 => Ok(HostBytes::default()),
             Source::Host(_) => response_body().read_all(),
-            Source::Kept(reply) => Ok(reply.body),
+            Source::Kept(body) => Ok(body),
         }
     }
 
@@ -1007,10 +1013,10 @@ impl HttpResponse {
     /// # assert!(host.logs().contain("1 trailers"));
     /// ```
     pub fn trailers(&self) -> Result<HeaderPairs> {
-        match self.source()? {
+        match self.source(|reply| reply.trailers.clone())? {
             Source::Host(counts) if counts.num_trailers == 0 => Ok(HeaderPairs::default()),
             Source::Host(_) => response_trailers().pairs(),
-            Source::Kept(reply) => Ok(HeaderPairs::from_parts(reply.trailers)),
+            Source::Kept(trailers) => Ok(HeaderPairs::from_parts(trailers)),
         }
     }
 }
