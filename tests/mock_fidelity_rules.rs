@@ -448,8 +448,9 @@ fn with_the_rule_off_a_local_reply_skips_the_plugin() {
 
 /// By path: `/request` and `/response` send two local replies from that
 /// side's headers callback; `/own` sends a 403 from `on_request_headers`,
-/// then replaces it with a 451 from `on_response_headers`; `/fails` sends a
-/// 451 from `on_response_headers`, then fails.
+/// then replaces it with a 451 from `on_response_headers`; `/own-body` sends
+/// a 403, then a 452 from `on_response_body` once the 403's headers went
+/// out; `/fails` sends a 451 from `on_response_headers`, then fails.
 #[derive(Default)]
 struct Replies {
     path: String,
@@ -471,7 +472,7 @@ impl HttpContext for Replies {
             .unwrap_or_default();
         match self.path.as_str() {
             "/request" => reply_twice()?,
-            "/own" => http::LocalResponse::new(403).body("first").send()?,
+            "/own" | "/own-body" => http::LocalResponse::new(403).body("first").send()?,
             _ => {}
         }
         Ok(Action::Continue)
@@ -494,6 +495,9 @@ impl HttpContext for Replies {
     }
     fn on_response_body(&mut self, size: usize, _eos: bool) -> Result<Action> {
         proxywasm::log::info!("on_response_body: {size}");
+        if self.path == "/own-body" {
+            http::LocalResponse::new(452).body("too late").send()?;
+        }
         Ok(Action::Continue)
     }
 }
@@ -551,6 +555,28 @@ fn on_response_headers_can_replace_the_plugins_own_local_reply() {
     // The first reply's body never reaches the plugin: the second went
     // straight to the client.
     assert_eq!(host.logs().info(), vec!["on_response_headers: 403"]);
+}
+
+#[test]
+fn a_local_reply_after_the_own_replys_headers_went_out_resets_the_stream() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut stream = host.http_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/own-body")], true),
+        Action::Pause
+    );
+    // Envoy 1.40 answers OK, then resets the stream: the client has the
+    // 403's headers and no body.
+    assert!(stream.is_reset());
+    assert_eq!(
+        stream.current_response_header(":status").as_deref(),
+        Some("403")
+    );
+    assert_eq!(
+        host.logs().info(),
+        vec!["on_response_headers: 403", "on_response_body: 5"]
+    );
+    assert!(host.violations().is_empty());
 }
 
 #[test]

@@ -692,7 +692,7 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::local_reply_from_response_headers,
     ),
     (
-        "a second local reply in one callback: Envoy sends the first, the SDK refuses the second; on_response_headers replaces the plugin's own reply",
+        "a second local reply in one callback: Envoy sends the first, the SDK refuses the second; on_response_headers replaces the plugin's own reply, on_response_body resets the stream",
         crate::probe_claims::second_local_replies,
     ),
 ];

@@ -826,8 +826,9 @@ pub(crate) fn local_reply_from_response_headers(c: &mut Ctx<'_>) -> Result<()> {
 /// import, Envoy answers OK to both and sends the first; through the SDK
 /// the second is refused. A 403 sent from `on_request_headers` passes
 /// through the plugin's `on_response_headers`, whose own reply (452)
-/// replaces it, straight to the client: `on_response_body` never runs
-/// (book: reference/envoy-1.40.md#local-replies).
+/// replaces it, straight to the client: `on_response_body` never runs. A
+/// reply from `on_response_body`, once the 403's headers went out, resets
+/// the stream (book: reference/envoy-1.40.md#local-replies).
 pub(crate) fn second_local_replies(c: &mut Ctx<'_>) -> Result<()> {
     let mut wrong = Vec::new();
     for (how, sent) in [("raw", "OK, then OK"), ("sdk", "OK, then refused")] {
@@ -857,6 +858,23 @@ pub(crate) fn second_local_replies(c: &mut Ctx<'_>) -> Result<()> {
             ("own_reply second sent", "OK"),
         ],
     ) {
+        wrong.push(e.to_string());
+    }
+    // A reply from `on_response_body` of the plugin's own reply, whose
+    // headers went out: OK, then the stream is reset (headers, no body).
+    let path = "/own-reply-body";
+    match c.get(path, &[]) {
+        Err(e) if format!("{e:#}").contains("reading the body") => {}
+        Err(e) => wrong.push(format!(
+            "GET {path}: {e:#} (expected a reset after the headers)"
+        )),
+        Ok(r) => wrong.push(format!(
+            "GET {path}: {} {:?} (expected a reset after the headers)",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        )),
+    }
+    if let Err(e) = expect_probe(c, &[("own_reply_body second sent", "OK")]) {
         wrong.push(e.to_string());
     }
     for unwanted in [

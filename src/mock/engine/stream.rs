@@ -263,8 +263,9 @@ pub(crate) struct HttpStream {
     /// reference/envoy-1.40.md#header-maps-after-the-request-continued).
     pub(crate) request_kept: bool,
     /// The local reply is on its way through this plugin's response
-    /// callbacks (it was sent from a request callback): its
-    /// `on_response_headers` may still replace it.
+    /// callbacks (it was sent from a request callback): a reply from its
+    /// `on_response_headers` replaces it, one from a later callback resets
+    /// the stream once its headers went out.
     pub(crate) reply_in_filter: bool,
     pub(crate) reset: bool,
     pub(crate) properties: Properties,

@@ -415,11 +415,11 @@ impl Vm {
             let Some(stream) = s.http_mut(context) else {
                 return;
             };
-            // A second reply is dropped, except one from the plugin's
-            // `on_response_headers` for its own reply, which replaces it
-            // (book: reference/envoy-1.40.md#local-replies).
-            let replaces = stream.reply_in_filter && from == "proxy_on_response_headers";
-            if (stream.local_reply.is_some() && !replaces) || stream.reset {
+            // A second reply is dropped, except one from the response
+            // callbacks the plugin's own reply passes through: it goes where
+            // any reply from there goes (below; book:
+            // reference/envoy-1.40.md#local-replies).
+            if (stream.local_reply.is_some() && !stream.reply_in_filter) || stream.reset {
                 return;
             }
             stream.local_reply = Some(reply);
@@ -436,10 +436,13 @@ impl Vm {
                 through_filter,
             )
         };
-        let replacing = self
-            .state()
-            .http(context)
-            .is_some_and(|stream| stream.reply_in_filter);
+        // (From `on_response_headers` for the plugin's own reply: that
+        // reply's headers have not gone out yet.)
+        let replacing = from == "proxy_on_response_headers"
+            && self
+                .state()
+                .http(context)
+                .is_some_and(|stream| stream.reply_in_filter);
         if response_started && !response_held && !replacing {
             // Response headers already went out: Envoy resets the stream.
             if let Some(stream) = self.state().http_mut(context) {
@@ -471,15 +474,16 @@ impl Vm {
         }
         self.flow_headers(context, Side::Response, headers, end_of_stream);
         // (Still in the filter unless `on_response_headers` replaced it.)
-        let replaced = self
+        let in_filter = self
             .state()
-            .http_mut(context)
-            .is_none_or(|stream| !core::mem::replace(&mut stream.reply_in_filter, false));
-        if !end_of_stream && !replaced {
+            .http(context)
+            .is_some_and(|stream| stream.reply_in_filter);
+        if !end_of_stream && in_filter {
             self.flow_body(context, Side::Response, body, true);
         }
         // The request was answered, never resumed: the stream's action stays Pause.
         if let Some(stream) = self.state().http_mut(context) {
+            stream.reply_in_filter = false;
             stream.action = 1;
         }
     }

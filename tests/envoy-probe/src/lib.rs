@@ -220,6 +220,10 @@ pub const REQUEST_REPLY_PREFIX: &str = "/request-reply/";
 /// `on_response_headers`, running for that reply, sends a 452 in its place
 /// (book: reference/envoy-1.40.md#local-replies).
 pub const OWN_REPLY_PATH: &str = "/own-reply";
+/// The path whose `on_request_headers` sends a 403 with a body and whose
+/// `on_response_body`, running for that reply after its headers went on,
+/// sends a 452 (book: reference/envoy-1.40.md#local-replies).
+pub const OWN_REPLY_BODY_PATH: &str = "/own-reply-body";
 
 thread_local! {
     /// The id of the last HTTP-role stream whose `on_done` ran (on this VM).
@@ -924,7 +928,7 @@ impl HttpContext for HttpProbe {
             claims::two_request_replies(how);
             return Ok(Action::Pause);
         }
-        if self.path == OWN_REPLY_PATH {
+        if self.path == OWN_REPLY_PATH || self.path == OWN_REPLY_BODY_PATH {
             let sent = LocalResponse::new(403)
                 .body("own first\n")
                 .details("probe_own_first")
@@ -1069,6 +1073,14 @@ impl HttpContext for HttpProbe {
         }
         if self.path == OWN_REPLY_PATH {
             observe("own_reply on_response_body", "ran");
+        }
+        if self.path == OWN_REPLY_BODY_PATH {
+            let sent = LocalResponse::new(452)
+                .body("own from body\n")
+                .details("probe_own_from_body")
+                .send();
+            observe("own_reply_body second sent", &unit(&sent));
+            return Ok(Action::Continue);
         }
         if self.path == LOCAL_PATH && self.order.is_none() {
             let body = match http::response_body().read(0, size) {
