@@ -2,12 +2,15 @@
 //! reference/envoy-1.40.md#which-vms-run-and-tick and
 //! #direct-response-routes): a canary that refuses its configuration stops
 //! the start; ticks of several VMs fire in time order; a direct-response
-//! route drops request trailers too and answers a bodiless request.
+//! route drops request trailers too and answers a bodiless request; plugins
+//! sharing a VM start one after another (book: reference/lifecycle.md).
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
 use proxywasm::mock::{EnvoyVms, MockHost, Noop};
-use proxywasm::{Action, Configuration, Error, NoContext, PluginContext, Result, time};
+use proxywasm::{
+    Action, Configuration, ContextId, Error, NoContext, PluginContext, Result, VmContext, time,
+};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -122,4 +125,50 @@ fn a_direct_response_is_declared_before_the_request_headers() {
     let mut stream = host.http_stream();
     stream.request_headers(&[(":path", "/")], true);
     stream.direct_response(200, "late");
+}
+
+/// Logs each plugin's start-up steps.
+struct Steps;
+impl VmContext for Steps {
+    type Plugin = Named;
+    fn on_vm_start(&mut self, _c: Configuration) -> Result<()> {
+        let name = proxywasm::attribute::plugin::NAME.get()?;
+        proxywasm::log::info!("on_vm_start {}", name.unwrap_or_default());
+        Ok(())
+    }
+    fn new_plugin_context(&mut self, _id: ContextId) -> Named {
+        Named
+    }
+}
+struct Named;
+impl PluginContext for Named {
+    type Http = NoContext;
+    type Tcp = NoContext;
+    fn on_configure(&mut self, c: Configuration) -> Result<()> {
+        proxywasm::log::info!("on_configure {}", c.to_string_lossy()?);
+        Ok(())
+    }
+}
+
+#[test]
+fn plugins_sharing_a_vm_start_one_after_another() {
+    let host = MockHost::builder()
+        .plugin_name("a")
+        .plugin_configuration("a")
+        .add_plugin_with(proxywasm::mock::PluginConfig {
+            name: "b".into(),
+            configuration: b"b".to_vec(),
+            ..Default::default()
+        })
+        .vm(|| Steps);
+    assert!(host.start());
+    assert_eq!(
+        host.logs().info(),
+        [
+            "on_vm_start a",
+            "on_configure a",
+            "on_vm_start b",
+            "on_configure b"
+        ]
+    );
 }

@@ -676,7 +676,10 @@ impl MockHost {
     }
 
     /// Go `StartVM`: start-up, context creation and `proxy_on_vm_start` for
-    /// every plugin. True if all succeeded.
+    /// every plugin, so a test can look between the two steps. True if all
+    /// succeeded. (With several plugins Envoy configures each before it
+    /// starts the next, as [`MockHost::start`] does; this runs every
+    /// `on_vm_start` first.)
     ///
     /// ```
     /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
@@ -690,14 +693,15 @@ impl MockHost {
     }
 
     /// Go `StartPlugin`: `proxy_on_configure` for every plugin not yet
-    /// configured (starting the VM first if needed). True if all are configured.
+    /// configured (on a fresh VM, the same as [`MockHost::start`]). True if
+    /// all are configured.
     ///
     /// ```
     /// let host = proxywasm::mock::MockHost::builder().http(|_| proxywasm::mock::Noop);
     /// assert!(host.start_plugin());
     /// ```
     pub fn start_plugin(&self) -> bool {
-        self.vm.start_plugin()
+        self.vm.start()
     }
 
     /// Whether every plugin started and was configured.

@@ -695,6 +695,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         "a second local reply in one callback: Envoy sends the first, the SDK refuses the second; on_response_headers replaces the plugin's own reply, on_response_body resets the stream",
         crate::probe_claims::second_local_replies,
     ),
+    (
+        "plugins sharing a VM start one after another: each one's on_vm_start, then its on_configure, then the next plugin's",
+        crate::probe_claims::plugins_start_one_after_another,
+    ),
 ];
 
 /// The rest of the first `probe: <name> = ` line of the probe plugin, waiting (bounded)

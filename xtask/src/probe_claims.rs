@@ -11,6 +11,7 @@ use crate::e2e::{Ctx, HTTP_TIMEOUT, expect_response};
 use crate::envoy::{http_request, tcp_exchange};
 use crate::error::{Result, bail};
 use crate::probe::{expect_probe, none_wrong};
+use std::collections::BTreeMap;
 
 /// The old top-level `route_metadata` is gone (`xds.route_metadata` is
 /// checked with the typed attributes).
@@ -884,6 +885,41 @@ pub(crate) fn second_local_replies(c: &mut Ctx<'_>) -> Result<()> {
         if let Some(line) = c.envoy.log().lines().find(|l| l.contains(unwanted)) {
             wrong.push(format!("the replaced reply went on: {line}"));
         }
+    }
+    none_wrong(wrong)
+}
+
+/// Plugins sharing a VM start one after another: on each thread, every
+/// plugin's `on_vm_start` is followed by its own `on_configure` before the
+/// next plugin's `on_vm_start` (book: reference/lifecycle.md#vms-and-plugin-contexts).
+pub(crate) fn plugins_start_one_after_another(c: &mut Ctx<'_>) -> Result<()> {
+    c.logged(&["probe: on_configure = upstream_probe"])?;
+    // Per thread (the log's second bracket), the start-up lines in order.
+    let mut threads: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for line in c.envoy.log().lines() {
+        let step = ["on_vm_start", "on_configure"]
+            .into_iter()
+            .find_map(|step| Some((step, line.split_once(&format!("probe: {step} = "))?.1)));
+        let thread = line.split('[').nth(2).and_then(|t| t.split(']').next());
+        if let (Some((step, plugin)), Some(thread)) = (step, thread) {
+            let steps = threads.entry(thread.to_string()).or_default();
+            steps.push((step.to_string(), plugin.trim().to_string()));
+        }
+    }
+    let mut wrong = Vec::new();
+    let mut plugins_seen = 0;
+    for (thread, steps) in &threads {
+        for pair in steps.chunks(2) {
+            match pair {
+                [(start, a), (configure, b)]
+                    if start == "on_vm_start" && configure == "on_configure" && a == b => {}
+                _ => wrong.push(format!("thread {thread}: {pair:?} (expected on_vm_start then on_configure of one plugin)")),
+            }
+        }
+        plugins_seen = plugins_seen.max(steps.len() / 2);
+    }
+    if plugins_seen < 2 {
+        wrong.push(format!("no thread started two plugins: {threads:?}"));
     }
     none_wrong(wrong)
 }

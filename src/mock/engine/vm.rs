@@ -510,51 +510,59 @@ impl Vm {
         }
     }
 
+    /// Go `StartVM`: start-up, then `proxy_on_context_create` and
+    /// `proxy_on_vm_start` for every plugin (if the VM has none yet).
     pub(super) fn start_vm_inner(&self) -> bool {
         self.initialize();
-        let (plugins, vm_size) = {
-            let s = self.state.borrow();
-            (
-                s.config.plugins.len(),
-                len32(s.config.vm_configuration.len()),
-            )
-        };
-        let fresh = {
-            let s = self.state.borrow();
-            s.roots.is_empty() && s.deleted.is_empty()
-        };
-        if fresh {
-            for plugin in 0..plugins {
-                let id = {
-                    let mut s = self.state();
-                    let id = s.alloc_id();
-                    s.contexts.insert(
-                        id,
-                        Context::Root(Root {
-                            plugin,
-                            ..Root::default()
-                        }),
-                    );
-                    s.roots.push(id);
-                    id
-                };
-                let (context_id, configuration_size) = (id, vm_size);
-                let create = Export::ContextCreate {
-                    context_id,
-                    parent_id: 0,
-                };
-                self.call(create, Payload::None);
-                let start = Export::VmStart {
-                    context_id,
-                    configuration_size,
-                };
-                self.start_step(id, start, |root, ok| root.vm_started = Some(ok));
+        if self.fresh() {
+            for plugin in 0..self.plugins() {
+                self.start_root(plugin);
             }
         }
         let s = self.state.borrow();
         s.roots
             .iter()
             .all(|r| s.root(*r).is_some_and(|root| root.vm_started == Some(true)))
+    }
+
+    /// How many plugins the VM is configured with.
+    fn plugins(&self) -> usize {
+        self.state.borrow().config.plugins.len()
+    }
+
+    /// Whether no plugin context was created yet.
+    fn fresh(&self) -> bool {
+        let s = self.state.borrow();
+        s.roots.is_empty() && s.deleted.is_empty()
+    }
+
+    /// Creates plugin `plugin`'s context and calls its `proxy_on_vm_start`;
+    /// returns the context's id.
+    fn start_root(&self, plugin: usize) -> u32 {
+        let (context_id, configuration_size) = {
+            let mut s = self.state();
+            let id = s.alloc_id();
+            s.contexts.insert(
+                id,
+                Context::Root(Root {
+                    plugin,
+                    ..Root::default()
+                }),
+            );
+            s.roots.push(id);
+            (id, len32(s.config.vm_configuration.len()))
+        };
+        let create = Export::ContextCreate {
+            context_id,
+            parent_id: 0,
+        };
+        self.call(create, Payload::None);
+        let start = Export::VmStart {
+            context_id,
+            configuration_size,
+        };
+        self.start_step(context_id, start, |root, ok| root.vm_started = Some(ok));
+        context_id
     }
 
     /// Calls a start-up export (`on_vm_start`, `on_configure`) on plugin
@@ -567,31 +575,41 @@ impl Vm {
         self.apply(deferred);
     }
 
+    /// `proxy_on_configure` on plugin context `id`, unless it is configured
+    /// already or its `on_vm_start` failed.
+    fn configure(&self, id: u32) {
+        let size = {
+            let s = self.state.borrow();
+            let Some(root) = s.root(id) else { return };
+            if root.configured.is_some() || root.vm_started != Some(true) {
+                return;
+            }
+            let plugin = s.config.plugins.get(root.plugin);
+            len32(plugin.map_or(0, |p| p.configuration.len()))
+        };
+        let configure = Export::Configure {
+            context_id: id,
+            configuration_size: size,
+        };
+        self.start_step(id, configure, |root, ok| root.configured = Some(ok));
+    }
+
+    /// Go `StartPlugin`: `proxy_on_configure` for every plugin not yet
+    /// configured. On a fresh VM, plugin by plugin as Envoy 1.40 does: each
+    /// one's `proxy_on_context_create`, `proxy_on_vm_start` and
+    /// `proxy_on_configure` before the next one's (book:
+    /// reference/lifecycle.md).
     pub(super) fn start_plugin_inner(&self) -> bool {
-        self.start_vm_inner();
+        self.initialize();
+        if self.fresh() {
+            for plugin in 0..self.plugins() {
+                let id = self.start_root(plugin);
+                self.configure(id);
+            }
+        }
         let roots = self.state.borrow().roots.clone();
         for id in roots {
-            let size = {
-                let s = self.state.borrow();
-                let Some(root) = s.root(id) else { continue };
-                if root.configured.is_some() || root.vm_started != Some(true) {
-                    continue;
-                }
-                len32(
-                    s.config
-                        .plugins
-                        .get(root.plugin)
-                        .map_or(0, |p| p.configuration.len()),
-                )
-            };
-            self.start_step(
-                id,
-                Export::Configure {
-                    context_id: id,
-                    configuration_size: size,
-                },
-                |root, ok| root.configured = Some(ok),
-            );
+            self.configure(id);
         }
         self.started()
     }
@@ -610,12 +628,12 @@ impl Vm {
         self.op(|| self.start_vm_inner())
     }
 
-    pub(crate) fn start_plugin(&self) -> bool {
-        self.op(|| self.start_plugin_inner())
-    }
-
+    /// Starts whatever is not started yet: on a fresh VM, every plugin in
+    /// turn (`proxy_on_context_create`, `proxy_on_vm_start`,
+    /// `proxy_on_configure`), as Envoy does; after [`Vm::start_vm`], the
+    /// configuring of each.
     pub(crate) fn start(&self) -> bool {
-        self.op(|| self.start_vm_inner() && self.start_plugin_inner())
+        self.op(|| self.start_plugin_inner())
     }
 
     pub(super) fn ensure_started(&self) {
