@@ -375,7 +375,8 @@ impl<'a> Property<'a> {
 ///
 /// # Errors
 /// An empty name is refused here (`BAD_ARGUMENT`); Envoy answers
-/// `BAD_ARGUMENT` when the name is already declared on this context;
+/// `BAD_ARGUMENT` when the name is already declared on this context (so
+/// does the emulator);
 /// [`is_not_registered`] from a host without `declare_property` (Envoy 1.40 has
 /// it).
 ///
@@ -385,6 +386,8 @@ impl<'a> Property<'a> {
 /// use proxywasm::foreign::{LifeSpan, Property, PropertyType, declare_property};
 /// declare_property(&Property::new("tenant").kind(PropertyType::String).span(LifeSpan::Request))?;
 /// assert!(declare_property(&Property::new("")).is_err());
+/// // Once per context: a second declaration of the name is refused.
+/// assert!(declare_property(&Property::new("tenant")).is_err());
 /// # Ok::<(), proxywasm::Error>(()) }).unwrap();
 /// ```
 pub fn declare_property(property: &Property<'_>) -> Result<()> {

@@ -251,6 +251,10 @@ impl HostState {
         self.enter("proxy_call_foreign_function")?;
         let name = text(name);
         self.foreign_calls.push((name.clone(), arguments.to_vec()));
+        // (Envoy's functions act for the running callback's context, not
+        // the effective one.)
+        let caller = self.frames.last().map_or(0, |f| f.context);
+        self.declarations.borrow_mut().caller = caller;
         let function = self.foreign.get_mut(&name).ok_or(NOT_FOUND)?;
         Ok(super::ForeignAnswer::from(function(arguments)))
     }

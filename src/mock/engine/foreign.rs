@@ -6,9 +6,10 @@
 //!   bytes may differ from zlib's, the format and round trip do not);
 //!   `SERIALIZATION_FAILURE` for input that is not a whole zlib stream.
 //! * `clear_route_cache`: `OK`, from any callback.
-//! * `declare_property`: `OK` for a well-formed `DeclarePropertyArguments`,
-//!   `BAD_ARGUMENT` otherwise (a second declaration of a name on the same
-//!   context, which Envoy refuses, is accepted here).
+//! * `declare_property`: `OK` for a well-formed `DeclarePropertyArguments`
+//!   whose name the calling callback's context has not declared yet,
+//!   `BAD_ARGUMENT` otherwise (as Envoy, which keeps declarations per
+//!   context; probed).
 //! * `expr_create`, `expr_evaluate`, `expr_delete`: Envoy's token protocol
 //!   (tokens from 0 per VM, exactly 4 bytes, `NOT_FOUND` for an unknown
 //!   token) over values the test supplies per expression text
@@ -22,7 +23,7 @@
 use super::state::{ForeignFunction, HostState};
 use crate::Status;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// What a foreign function that exists answered, success or not: Envoy
@@ -58,6 +59,15 @@ pub(crate) struct Expressions {
     next: u32,
 }
 
+/// The properties declared with `declare_property`, by the context whose
+/// callback declared them, and that context for the call running now
+/// (set by [`HostState::call_foreign_function`]).
+#[derive(Debug, Default)]
+pub(crate) struct Declarations {
+    pub(crate) caller: u32,
+    declared: BTreeSet<(u32, String)>,
+}
+
 /// A token argument: exactly 4 bytes, little-endian.
 fn token(arguments: &[u8]) -> Result<u32, Status> {
     <[u8; 4]>::try_from(arguments)
@@ -65,9 +75,11 @@ fn token(arguments: &[u8]) -> Result<u32, Status> {
         .map_err(|_| Status::BadArgument)
 }
 
-/// Envoy's built-in foreign functions, sharing `expressions`.
+/// Envoy's built-in foreign functions, sharing `expressions` and
+/// `declarations` with the host state.
 pub(crate) fn builtins(
     expressions: &Rc<RefCell<Expressions>>,
+    declarations: &Rc<RefCell<Declarations>>,
 ) -> BTreeMap<String, ForeignFunction> {
     let mut table: BTreeMap<String, ForeignFunction> = BTreeMap::new();
     table.insert(
@@ -85,14 +97,21 @@ pub(crate) fn builtins(
         "clear_route_cache".into(),
         Box::new(|_: &[u8]| Ok(Vec::new())),
     );
+    let declare = Rc::clone(declarations);
     table.insert(
         "declare_property".into(),
-        Box::new(
-            |arguments: &[u8]| match crate::protobuf::string_field(arguments, 1) {
-                Ok(_) => Ok(Vec::new()),
-                Err(_) => Err(Status::BadArgument),
-            },
-        ),
+        Box::new(move |arguments: &[u8]| {
+            let name = crate::protobuf::string_field(arguments, 1)
+                .map_err(|_| Status::BadArgument)?
+                .unwrap_or_default();
+            let mut d = declare.borrow_mut();
+            let key = (d.caller, name);
+            if d.declared.insert(key) {
+                Ok(Vec::new())
+            } else {
+                Err(Status::BadArgument)
+            }
+        }),
     );
     let table_of = |expressions: &Rc<RefCell<Expressions>>| Rc::clone(expressions);
     let create = table_of(expressions);
@@ -167,7 +186,7 @@ mod tests {
 
     #[test]
     fn compress_and_uncompress_are_zlib_streams() {
-        let mut table = builtins(&Rc::default());
+        let mut table = builtins(&Rc::default(), &Rc::default());
         let packed = call(&mut table, "compress", b"abcabcabcabc").unwrap();
         assert_eq!(&packed[..2], [0x78, 0x9c]);
         assert_eq!(
@@ -191,7 +210,7 @@ mod tests {
             .borrow_mut()
             .values
             .insert("1 + 2".into(), 3i64.to_le_bytes().to_vec());
-        let mut table = builtins(&expressions);
+        let mut table = builtins(&expressions, &Rc::default());
         assert_eq!(
             call(&mut table, "expr_create", b"1 +"),
             Err(Status::BadArgument)
@@ -224,10 +243,22 @@ mod tests {
     }
 
     #[test]
-    fn declare_property_checks_the_message() {
-        let mut table = builtins(&Rc::default());
+    fn declare_property_checks_the_message_and_declares_once_per_context() {
+        let declarations = Rc::new(RefCell::new(Declarations::default()));
+        let mut table = builtins(&Rc::default(), &declarations);
         assert_eq!(
             call(&mut table, "declare_property", b"\x0a\x01p\x18\x01"),
+            Ok(Vec::new())
+        );
+        // Once per context: again on the same one is refused, on another
+        // context accepted.
+        assert_eq!(
+            call(&mut table, "declare_property", b"\x0a\x01p"),
+            Err(Status::BadArgument)
+        );
+        declarations.borrow_mut().caller = 2;
+        assert_eq!(
+            call(&mut table, "declare_property", b"\x0a\x01p"),
             Ok(Vec::new())
         );
         // A name longer than the message, a name that is not UTF-8.

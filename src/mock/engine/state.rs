@@ -208,6 +208,8 @@ pub struct HostState {
     pub(crate) foreign: BTreeMap<String, ForeignFunction>,
     /// The CEL expressions the built-in `expr_*` functions serve.
     pub(crate) expressions: std::rc::Rc<core::cell::RefCell<super::foreign::Expressions>>,
+    /// The built-in `declare_property`'s declarations.
+    pub(crate) declarations: std::rc::Rc<core::cell::RefCell<super::foreign::Declarations>>,
     pub(crate) foreign_calls: Vec<(String, Vec<u8>)>,
     pub(crate) violations: Vec<Violation>,
     pub(crate) hostcall_counts: BTreeMap<&'static str, u64>,
@@ -269,6 +271,7 @@ impl HostState {
     pub fn new(config: VmConfig, world: MockWorld) -> HostState {
         let now = config.start_time_nanos;
         let expressions = std::rc::Rc::default();
+        let declarations = std::rc::Rc::default();
         HostState {
             config,
             world,
@@ -288,8 +291,9 @@ impl HostState {
             next_token: 0,
             metric_ids: BTreeMap::new(),
             next_metric: 0,
-            foreign: super::foreign::builtins(&expressions),
+            foreign: super::foreign::builtins(&expressions, &declarations),
             expressions,
+            declarations,
             foreign_calls: Vec::new(),
             violations: Vec::new(),
             hostcall_counts: BTreeMap::new(),
