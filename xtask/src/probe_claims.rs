@@ -794,12 +794,7 @@ pub(crate) fn local_reply_from_response_headers(c: &mut Ctx<'_>) -> Result<()> {
     let mut wrong = Vec::new();
     for (how, second) in [("one", "not sent"), ("two", "refused")] {
         let path = format!("/response-reply/{how}");
-        let r = c.get(&path, &[])?;
-        let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
-        let want = "451 \"first reply\\n\"";
-        if got != want {
-            wrong.push(format!("GET {path}: {got} (expected {want})"));
-        }
+        expect_reply(c, &path, "451 \"first reply\\n\"", &mut wrong)?;
         if let Err(e) = expect_probe(
             c,
             &[
@@ -834,23 +829,12 @@ pub(crate) fn second_local_replies(c: &mut Ctx<'_>) -> Result<()> {
     let mut wrong = Vec::new();
     for (how, sent) in [("raw", "OK, then OK"), ("sdk", "OK, then refused")] {
         let path = format!("/request-reply/{how}");
-        let r = c.get(&path, &[])?;
-        let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
-        let want = "451 \"first reply\\n\"";
-        if got != want {
-            wrong.push(format!("GET {path}: {got} (expected {want})"));
-        }
+        expect_reply(c, &path, "451 \"first reply\\n\"", &mut wrong)?;
         if let Err(e) = expect_probe(c, &[(format!("request_reply[{how}] sent"), sent)]) {
             wrong.push(e.to_string());
         }
     }
-    let path = "/own-reply";
-    let r = c.get(path, &[])?;
-    let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
-    let want = "452 \"own second\\n\"";
-    if got != want {
-        wrong.push(format!("GET {path}: {got} (expected {want})"));
-    }
+    expect_reply(c, "/own-reply", "452 \"own second\\n\"", &mut wrong)?;
     if let Err(e) = expect_probe(
         c,
         &[
@@ -922,4 +906,15 @@ pub(crate) fn plugins_start_one_after_another(c: &mut Ctx<'_>) -> Result<()> {
         wrong.push(format!("no thread started two plugins: {threads:?}"));
     }
     none_wrong(wrong)
+}
+
+/// `GET path`; notes in `wrong` a reply other than `want` (the status, then
+/// the body quoted).
+fn expect_reply(c: &Ctx<'_>, path: &str, want: &str, wrong: &mut Vec<String>) -> Result<()> {
+    let r = c.get(path, &[])?;
+    let got = format!("{} {:?}", r.status, String::from_utf8_lossy(&r.body));
+    if got != want {
+        wrong.push(format!("GET {path}: {got} (expected {want})"));
+    }
+    Ok(())
 }

@@ -225,6 +225,20 @@ pub const OWN_REPLY_PATH: &str = "/own-reply";
 /// sends a 452 (book: reference/envoy-1.40.md#local-replies).
 pub const OWN_REPLY_BODY_PATH: &str = "/own-reply-body";
 
+/// Observes the `:status` that `on_response_headers` call number `call` of
+/// `what` sees.
+fn observe_response_status(what: &str, call: u32) {
+    let status = match http::response_headers().get(":status") {
+        Ok(Some(status)) => status.to_string_lossy().into_owned(),
+        Ok(None) => "none".to_string(),
+        Err(e) => err(&e),
+    };
+    observe(
+        &format!("{what} on_response_headers call {call}"),
+        &format!(":status {status}"),
+    );
+}
+
 thread_local! {
     /// The id of the last HTTP-role stream whose `on_done` ran (on this VM).
     static ENDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
@@ -1150,18 +1164,7 @@ impl HttpContext for HttpProbe {
         }
         self.response_headers_calls += 1;
         if self.path == OWN_REPLY_PATH {
-            let status = match http::response_headers().get(":status") {
-                Ok(Some(status)) => status.to_string_lossy().into_owned(),
-                Ok(None) => "none".to_string(),
-                Err(e) => err(&e),
-            };
-            observe(
-                &format!(
-                    "own_reply on_response_headers call {}",
-                    self.response_headers_calls
-                ),
-                &format!(":status {status}"),
-            );
+            observe_response_status("own_reply", self.response_headers_calls);
             let sent = LocalResponse::new(452)
                 .body("own second\n")
                 .details("probe_own_second")
@@ -1170,18 +1173,8 @@ impl HttpContext for HttpProbe {
             return Ok(Action::Continue);
         }
         if let Some(how) = self.path.strip_prefix(RESPONSE_REPLY_PREFIX) {
-            let status = match http::response_headers().get(":status") {
-                Ok(Some(status)) => status.to_string_lossy().into_owned(),
-                Ok(None) => "none".to_string(),
-                Err(e) => err(&e),
-            };
-            observe(
-                &format!(
-                    "response_reply[{how}] on_response_headers call {}",
-                    self.response_headers_calls
-                ),
-                &format!(":status {status}"),
-            );
+            let what = format!("response_reply[{how}]");
+            observe_response_status(&what, self.response_headers_calls);
             let first = LocalResponse::new(451)
                 .body("first reply\n")
                 .details("probe_response_reply_first")
