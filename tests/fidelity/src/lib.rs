@@ -14,6 +14,11 @@
 //! second) in shared data (`shared::Counter`s [`CONFIGURED`] and
 //! [`TICKS`]), so a test sees how many VMs configure and tick.
 //!
+//! - `/strict…`: **response rules**, each answering on its own when it
+//!   fails: an upstream status of 500 or more is answered `502`, a response
+//!   without `content-type` `415`. When both fail, the SDK sends the first
+//!   and refuses the second (two replies from one `on_response_headers`
+//!   crash Envoy 1.40), which `answer` logs as a warning;
 //! - `/leak…`: **a deliberate leak**: the `x-big` request header's value
 //!   is read and forgotten (`mem::forget`), so the buffer the host
 //!   allocated for it is never freed;
@@ -42,6 +47,7 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_millis(200);
 pub struct Filter {
     echo: Option<Vec<u8>>,
     validating: bool,
+    strict: bool,
     body: Vec<u8>,
 }
 
@@ -86,6 +92,7 @@ impl HttpContext for Filter {
                 }
             };
         }
+        self.strict = path.starts_with(b"/strict");
         if path.starts_with(b"/leak") {
             // The bug under test: the host's buffer is never freed.
             core::mem::forget(headers.get("x-big"));
@@ -124,6 +131,17 @@ impl HttpContext for Filter {
     }
 
     fn on_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Result<Action> {
+        if self.strict {
+            let headers = http::response_headers();
+            let status = headers.get(":status")?;
+            let status = status.and_then(|s| s.to_string_lossy().parse::<u16>().ok());
+            if status.is_some_and(|s| s >= 500) {
+                answer(502, "the upstream failed\n");
+            }
+            if headers.get("content-type")?.is_none() {
+                answer(415, "the upstream's response has no content-type\n");
+            }
+        }
         if let Some(echo) = &self.echo {
             if let Err(e) = http::response_headers().add("x-echo", echo) {
                 warn!("cannot echo: {e}");
