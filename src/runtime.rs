@@ -185,7 +185,7 @@ impl Hasher for IdHasher {
 /// The module's runtime state (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Runtime {
-    /// The active context and its reply flag (see [`REPLIED`]).
+    /// The active context and the one that replied (see [`REPLIED_SHIFT`]).
     active: Cell<u64>,
     /// Outstanding HTTP calls, then gRPC calls and streams, by token.
     callouts: [RefCell<IdMap<Origin>>; 2],
@@ -279,13 +279,17 @@ pub(crate) fn has_host() -> bool {
     with(|_| ()).is_some()
 }
 
-/// The active context's id (the low 32 bits) and, in bit 32, whether it
-/// sent a local reply while active. Saved and restored whole around each
-/// callback ([`as_active`]), so the flag lasts exactly one callback of one
-/// context at no cost of its own: the one store that sets the context
-/// clears it. (One `u64` rather than a struct of two fields: callbacks
-/// that make hostcalls paid about 10 instructions for the second field.)
-const REPLIED: u64 = 1 << 32;
+/// The active context's id is the low 32 bits of `Runtime::active`; the
+/// high 32 bits hold the id of the context that sent a local reply during
+/// the running callback (0: none). The word is saved and restored whole
+/// around each callback ([`as_active`]), so the reply mark lasts exactly one
+/// callback at no cost of its own: the one store that sets the context
+/// clears it. A switch of context inside the callback
+/// ([`set_active`]) keeps it, so a context made effective again still
+/// counts its reply. (One `u64` rather than a struct of two fields:
+/// callbacks that make hostcalls paid about 10 instructions for the second
+/// field.)
+const REPLIED_SHIFT: u32 = 32;
 
 /// The active context id, or 0 outside callbacks.
 #[inline]
@@ -299,7 +303,13 @@ pub(crate) fn active() -> u32 {
 /// mock VM running test code in a context), returning the previous one.
 #[inline]
 pub(crate) fn set_active(id: u32) -> u32 {
-    with(|rt| rt.active.replace(u64::from(id)) as u32).unwrap_or(0)
+    with(|rt| {
+        let word = rt.active.get();
+        rt.active
+            .set(word >> REPLIED_SHIFT << REPLIED_SHIFT | u64::from(id));
+        word as u32
+    })
+    .unwrap_or(0)
 }
 
 /// Runs `f` with `id` as the active context, then restores the previous one
@@ -330,12 +340,20 @@ pub(crate) fn keep_active<R>(f: impl FnOnce() -> R) -> R {
 /// Whether the active context sent a local reply during this callback
 /// ([`crate::http::LocalResponse::send`] refuses a second one).
 pub(crate) fn replied() -> bool {
-    with(|rt| rt.active.get() & REPLIED != 0).unwrap_or(false)
+    with(|rt| {
+        let word = rt.active.get();
+        let replier = word >> REPLIED_SHIFT;
+        replier != 0 && replier == word & u64::from(u32::MAX)
+    })
+    .unwrap_or(false)
 }
 
 /// Notes that the active context sent a local reply during this callback.
 pub(crate) fn note_reply() {
-    with(|rt| rt.active.set(rt.active.get() | REPLIED));
+    with(|rt| {
+        let id = rt.active.get() & u64::from(u32::MAX);
+        rt.active.set(id << REPLIED_SHIFT | id);
+    });
 }
 
 /// A callback's error on its way to the cold path that reports it

@@ -484,6 +484,14 @@ impl HttpContext for Replies {
         proxywasm::log::info!("on_response_headers: {}", status.unwrap_or_default());
         match self.path.as_str() {
             "/response" => reply_twice()?,
+            "/switch" => {
+                // Made effective again (as after a switch to another
+                // context and back): its reply still counts.
+                http::LocalResponse::new(451).body("first").send()?;
+                proxywasm::plugin::set_effective_context(proxywasm::plugin::current_context())?;
+                let second = http::LocalResponse::new(452).send();
+                proxywasm::log::info!("second refused: {}", second.is_err_and(|e| e.is_refused()));
+            }
             "/own" => http::LocalResponse::new(451).body("replaced").send()?,
             "/fails" => {
                 http::LocalResponse::new(451).body("mine").send()?;
@@ -530,6 +538,17 @@ fn a_second_local_reply_in_on_response_headers_is_refused_before_it_crashes_envo
         (reply.status_code, reply.body.as_slice()),
         (451, &b"first"[..])
     );
+    assert!(host.logs().contain("second refused: true"));
+    assert!(host.violations().is_empty());
+}
+
+#[test]
+fn a_context_made_effective_again_keeps_its_reply_of_this_callback() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut stream = host.http_stream();
+    stream.request_headers(&[(":path", "/switch")], true);
+    stream.response_headers(&[(":status", "200")], false);
+    assert_eq!(stream.local_response().unwrap().status_code, 451);
     assert!(host.logs().contain("second refused: true"));
     assert!(host.violations().is_empty());
 }
