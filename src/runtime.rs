@@ -313,19 +313,17 @@ pub(crate) fn set_active(id: u32) -> u32 {
 }
 
 /// Runs `f` with `id` as the active context, then restores the previous one
-/// and its reply flag (a host may re-enter the plugin from a hostcall of
+/// and its reply mark (a host may re-enter the plugin from a hostcall of
 /// `f`).
 #[inline(always)]
 pub(crate) fn as_active<R>(id: u32, f: impl FnOnce() -> R) -> R {
-    let previous = with(|rt| rt.active.replace(u64::from(id)));
-    let result = f();
-    if let Some(previous) = previous {
-        with(|rt| rt.active.set(previous));
-    }
-    result
+    keep_active(|| {
+        with(|rt| rt.active.set(u64::from(id)));
+        f()
+    })
 }
 
-/// Runs `f`, then restores the active context and its reply flag as they
+/// Runs `f`, then restores the active context and its reply mark as they
 /// were (`f` may make another context effective).
 #[inline(always)]
 pub(crate) fn keep_active<R>(f: impl FnOnce() -> R) -> R {
@@ -762,6 +760,16 @@ mod executor {
         reply: Option<Reply>,
     }
 
+    impl Entry {
+        /// Leaves `waker` to wake when the reply arrives (cloned only if it
+        /// is not the one left already).
+        fn leave(&mut self, waker: &Waker) {
+            if !self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                self.waker = Some(waker.clone());
+            }
+        }
+    }
+
     /// The callout futures' entries, by index, and the free ones.
     pub(super) struct Awaits {
         entries: Vec<Entry>,
@@ -1114,15 +1122,13 @@ mod executor {
     }
 
     /// For the future of entry `at`: takes the reply and frees the entry,
-    /// or leaves `waker` (cloned only if it is not the one left already).
+    /// or leaves `waker`.
     pub(super) fn await_reply(at: u32, waker: &Waker) -> Option<Reply> {
         with(|rt| {
             let mut awaits = rt.executor.awaits.try_borrow_mut().ok()?;
             let entry = awaits.entries.get_mut(at as usize)?;
             let Some(reply) = entry.reply.take() else {
-                if !entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    entry.waker = Some(waker.clone());
-                }
+                entry.leave(waker);
                 return None;
             };
             awaits.free.push(at);
@@ -1140,9 +1146,7 @@ mod executor {
             if entry.reply.is_some() {
                 return Some(true);
             }
-            if !entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                entry.waker = Some(waker.clone());
-            }
+            entry.leave(waker);
             Some(false)
         })
         .flatten()
