@@ -3,7 +3,7 @@
 #![cfg(feature = "mock-host")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests assert by panicking
 
-use proxywasm::callout::HttpCallToken;
+use proxywasm::callout::{HttpCall, HttpCallToken};
 use proxywasm::mock::{Export, Fidelity, MockHost, MockHostBuilder};
 use proxywasm::{
     Action, ContextId, HttpCallResponse, HttpContext, NoContext, PluginContext, Result, Status,
@@ -472,7 +472,9 @@ impl HttpContext for Replies {
             .unwrap_or_default();
         match self.path.as_str() {
             "/request" => reply_twice()?,
-            "/own" | "/own-body" => http::LocalResponse::new(403).body("first").send()?,
+            "/own" | "/own-body" | "/own-held" | "/own-held/resumed" => {
+                http::LocalResponse::new(403).body("first").send()?
+            }
             _ => {}
         }
         Ok(Action::Continue)
@@ -493,6 +495,13 @@ impl HttpContext for Replies {
                 proxywasm::log::info!("second refused: {}", second.is_err_and(|e| e.is_refused()));
             }
             "/own" => http::LocalResponse::new(451).body("replaced").send()?,
+            "/own-held" => return Ok(Action::Pause),
+            "/own-held/resumed" => {
+                HttpCall::new("upstream")
+                    .headers(&[(":method", "GET"), (":path", "/"), (":authority", "up")])
+                    .send()?;
+                return Ok(Action::Pause);
+            }
             "/fails" => {
                 http::LocalResponse::new(451).body("mine").send()?;
                 return Err(proxywasm::Error::other("after the reply"));
@@ -500,6 +509,9 @@ impl HttpContext for Replies {
             _ => {}
         }
         Ok(Action::Continue)
+    }
+    fn on_http_call_response(&mut self, _token: HttpCallToken, _r: HttpCallResponse) -> Result<()> {
+        http::resume_response()
     }
     fn on_response_body(&mut self, size: usize, _eos: bool) -> Result<Action> {
         proxywasm::log::info!("on_response_body: {size}");
@@ -550,6 +562,30 @@ fn a_context_made_effective_again_keeps_its_reply_of_this_callback() {
     stream.response_headers(&[(":status", "200")], false);
     assert_eq!(stream.local_response().unwrap().status_code, 451);
     assert!(host.logs().contain("second refused: true"));
+    assert!(host.violations().is_empty());
+}
+
+#[test]
+fn the_plugins_own_reply_held_by_on_response_headers_waits_until_resumed() {
+    let host = MockHost::builder().http(|_| Replies::default());
+    let mut held = host.http_stream();
+    held.request_headers(&[(":path", "/own-held")], true);
+    assert!(held.is_response_paused());
+    let mut resumed = host.http_stream();
+    resumed.request_headers(&[(":path", "/own-held/resumed")], true);
+    assert!(resumed.is_response_paused());
+    // Nothing of the held reply's body reaches the plugin until it resumes.
+    assert_eq!(
+        host.logs().info(),
+        vec!["on_response_headers: 403", "on_response_headers: 403"]
+    );
+    let call = host.callouts().http().pop().unwrap();
+    host.callouts()
+        .respond_http(call.token, &[(":status", "200")], b"", &[]);
+    assert!(!resumed.is_response_paused());
+    assert!(host.logs().contain("on_response_body: 5"));
+    assert_eq!(resumed.current_response_body(), b"first");
+    assert!(held.is_response_paused());
     assert!(host.violations().is_empty());
 }
 

@@ -696,6 +696,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
         crate::probe_claims::second_local_replies,
     ),
     (
+        "the plugin's own reply held by on_response_headers: nothing reaches the client, on_response_body waits; resumed, the reply goes out whole and its body is delivered",
+        crate::probe_claims::held_own_reply,
+    ),
+    (
         "plugins sharing a VM start one after another: each one's on_vm_start, then its on_configure, then the next plugin's",
         crate::probe_claims::plugins_start_one_after_another,
     ),

@@ -873,6 +873,47 @@ pub(crate) fn second_local_replies(c: &mut Ctx<'_>) -> Result<()> {
     none_wrong(wrong)
 }
 
+/// The plugin's own reply held by its `on_response_headers` (`Pause`):
+/// nothing reaches the client and `on_response_body` does not run until the
+/// plugin resumes the response; resumed (here from a callout's response),
+/// the client gets the reply whole and `on_response_body` runs for its body
+/// (book: reference/envoy-1.40.md#local-replies).
+pub(crate) fn held_own_reply(c: &mut Ctx<'_>) -> Result<()> {
+    let mut wrong = Vec::new();
+    let path = "/own-reply-held";
+    // (A short wait: nothing comes, however long.)
+    match crate::envoy::http_get(c.port, path, &[], std::time::Duration::from_secs(3)) {
+        Err(e) if format!("{e:#}").contains("receive response") => {}
+        Err(e) => wrong.push(format!("GET {path}: {e:#} (expected no response)")),
+        Ok(r) => wrong.push(format!("GET {path}: {} (expected no response)", r.status)),
+    }
+    expect_reply(
+        c,
+        "/own-reply-held/resumed",
+        "403 \"own first\\n\"",
+        &mut wrong,
+    )?;
+    if let Err(e) = expect_probe(
+        c,
+        &[
+            ("/own-reply-held on_response_headers call 1", ":status 403"),
+            (
+                "/own-reply-held/resumed on_response_headers call 1",
+                ":status 403",
+            ),
+            ("/own-reply-held/resumed resumed", "OK"),
+            ("/own-reply-held/resumed on_response_body", "10 true"),
+        ],
+    ) {
+        wrong.push(e.to_string());
+    }
+    let unwanted = "probe: /own-reply-held on_response_body";
+    if let Some(line) = c.envoy.log().lines().find(|l| l.contains(unwanted)) {
+        wrong.push(format!("the held reply's body was delivered: {line}"));
+    }
+    none_wrong(wrong)
+}
+
 /// Plugins sharing a VM start one after another: on each thread, every
 /// plugin's `on_vm_start` is followed by its own `on_configure` before the
 /// next plugin's `on_vm_start` (book: reference/lifecycle.md#vms-and-plugin-contexts).

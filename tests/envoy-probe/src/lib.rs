@@ -224,6 +224,11 @@ pub const OWN_REPLY_PATH: &str = "/own-reply";
 /// `on_response_body`, running for that reply after its headers went on,
 /// sends a 452 (book: reference/envoy-1.40.md#local-replies).
 pub const OWN_REPLY_BODY_PATH: &str = "/own-reply-body";
+/// The path whose `on_request_headers` sends a 403 with a body and whose
+/// `on_response_headers` holds that reply's headers (`Pause`); with the
+/// suffix `/resumed` it also sends a callout, whose response resumes them
+/// (book: reference/envoy-1.40.md#local-replies).
+pub const OWN_REPLY_HELD_PATH: &str = "/own-reply-held";
 
 /// Observes the `:status` that `on_response_headers` call number `call` of
 /// `what` sees.
@@ -942,7 +947,9 @@ impl HttpContext for HttpProbe {
             claims::two_request_replies(how);
             return Ok(Action::Pause);
         }
-        if self.path == OWN_REPLY_PATH || self.path == OWN_REPLY_BODY_PATH {
+        if [OWN_REPLY_PATH, OWN_REPLY_BODY_PATH].contains(&self.path.as_str())
+            || self.path.starts_with(OWN_REPLY_HELD_PATH)
+        {
             let sent = LocalResponse::new(403)
                 .body("own first\n")
                 .details("probe_own_first")
@@ -1088,6 +1095,13 @@ impl HttpContext for HttpProbe {
         if self.path == OWN_REPLY_PATH {
             observe("own_reply on_response_body", "ran");
         }
+        if self.path.starts_with(OWN_REPLY_HELD_PATH) {
+            observe(
+                &format!("{} on_response_body", self.path),
+                &format!("{size} {end_of_stream}"),
+            );
+            return Ok(Action::Continue);
+        }
         if self.path == OWN_REPLY_BODY_PATH {
             let sent = LocalResponse::new(452)
                 .body("own from body\n")
@@ -1122,6 +1136,11 @@ impl HttpContext for HttpProbe {
         _token: HttpCallToken,
         response: HttpCallResponse,
     ) -> Result<()> {
+        if self.path.starts_with(OWN_REPLY_HELD_PATH) {
+            let resumed = http::resume_response();
+            observe(&format!("{} resumed", self.path), &unit(&resumed));
+            return Ok(());
+        }
         if self.path == DIRECT_PAUSE {
             // book: reference/hostcalls.md#buffers: no end-of-stream flag, even for a
             // whole callout response.
@@ -1163,6 +1182,13 @@ impl HttpContext for HttpProbe {
             return Ok(Action::Continue);
         }
         self.response_headers_calls += 1;
+        if self.path.starts_with(OWN_REPLY_HELD_PATH) {
+            observe_response_status(&self.path, self.response_headers_calls);
+            if self.path.ends_with("/resumed") {
+                self.call("probe_upstream", Duration::from_secs(5));
+            }
+            return Ok(Action::Pause);
+        }
         if self.path == OWN_REPLY_PATH {
             observe_response_status("own_reply", self.response_headers_calls);
             let sent = LocalResponse::new(452)
