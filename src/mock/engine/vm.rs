@@ -409,7 +409,7 @@ impl Vm {
             .into_iter()
             .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
             .collect();
-        let (response_started, response_held, through_filter) = {
+        let (response_started, response_held, replacing, through_filter) = {
             let mut s = self.state();
             let through_filter = s.config.fidelity.local_reply_through_filter;
             let Some(stream) = s.http_mut(context) else {
@@ -433,16 +433,12 @@ impl Vm {
             (
                 stream.response.started,
                 matches!(stream.response.paused, Pause::Headers | Pause::HeadersOnly),
+                // (From `on_response_headers` for the plugin's own reply:
+                // that reply's headers have not gone out yet.)
+                from == "proxy_on_response_headers" && stream.reply_in_filter,
                 through_filter,
             )
         };
-        // (From `on_response_headers` for the plugin's own reply: that
-        // reply's headers have not gone out yet.)
-        let replacing = from == "proxy_on_response_headers"
-            && self
-                .state()
-                .http(context)
-                .is_some_and(|stream| stream.reply_in_filter);
         if response_started && !response_held && !replacing {
             // Response headers already went out: Envoy resets the stream.
             if let Some(stream) = self.state().http_mut(context) {
