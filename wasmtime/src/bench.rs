@@ -19,7 +19,7 @@ use std::path::Path;
 /// ```
 /// assert_eq!(proxywasm_wasmtime::bench::PLUGINS[0], "noop");
 /// ```
-pub const PLUGINS: [&str; 9] = [
+pub const PLUGINS: [&str; 11] = [
     "noop",
     "add_header",
     "read_headers",
@@ -29,19 +29,28 @@ pub const PLUGINS: [&str; 9] = [
     "callout_closure",
     "callout_async",
     "callout_plain",
+    "callout_async_by_hand",
+    "callout_future_by_hand",
 ];
 
 /// The plugins written with this SDK only: `callout` with a closure and with
 /// async/await, forms the raw ABI and the official SDK do not have (they are
-/// compared with proxywasm's own token form, `callout`), and `callout`
+/// compared with proxywasm's own token form, `callout`), `callout`
 /// without `#[proxywasm::callbacks]` (every callback reaches the
-/// dispatcher).
+/// dispatcher), and two references for the async form: a future polled by
+/// its context with no executor, boxed and unboxed.
 ///
 /// ```
 /// use proxywasm_wasmtime::bench::{OURS_ONLY, PLUGINS};
 /// assert!(OURS_ONLY.iter().all(|p| PLUGINS.contains(p)));
 /// ```
-pub const OURS_ONLY: [&str; 3] = ["callout_closure", "callout_async", "callout_plain"];
+pub const OURS_ONLY: [&str; 5] = [
+    "callout_closure",
+    "callout_async",
+    "callout_plain",
+    "callout_async_by_hand",
+    "callout_future_by_hand",
+];
 
 /// The three ways each plugin is written (`bench/<variant>`), in table order.
 ///
@@ -174,8 +183,14 @@ pub fn lifecycles(plugin: &str, host: &MockHost, n: usize) -> Result<(), String>
 /// Whether `plugin` did its job on `stream`.
 fn check(plugin: &str, stream: &HttpStream) -> Result<(), String> {
     match plugin {
-        "noop" | "log_headers" | "callout" | "callout_closure" | "callout_async"
-        | "callout_plain" => Ok(()),
+        "noop"
+        | "log_headers"
+        | "callout"
+        | "callout_closure"
+        | "callout_async"
+        | "callout_plain"
+        | "callout_async_by_hand"
+        | "callout_future_by_hand" => Ok(()),
         "add_header" => expect(stream.current_response_header("x-bench"), "proxywasm-bench"),
         "read_headers" => {
             let sum: usize = REQUEST_HEADERS.iter().map(|(k, v)| k.len() + v.len()).sum();
